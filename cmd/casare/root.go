@@ -1,0 +1,19 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "casare",
+		Short:         "Casare: a peer-to-peer robot mesh for robotic process automation",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	addLogFlags(root)
+	root.AddCommand(
+	// Each command lives in its own file; register it here.
+	)
+	return root
+}

@@ -1,0 +1,235 @@
+package consensus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// DefaultApplyTimeout bounds a write when the caller's context has no
+// deadline of its own.
+const DefaultApplyTimeout = 15 * time.Second
+
+// apply is the one path every write takes: encode, send to the leader
+// (here or forwarded), wait for the commit and the FSM's answer, and
+// unwrap a business-rule error. A write whose outcome is unknown because
+// leadership moved is retried; every command is idempotent by the ids it
+// carries, so a retry returns the first result.
+func apply[T any](ctx context.Context, s *Store, typ commandType, cmd any) (T, error) {
+	var zero T
+	buf, err := encodeCommand(typ, cmd)
+	if err != nil {
+		return zero, err
+	}
+	raw, local, err := s.applyOrForward(ctx, buf)
+	if err != nil {
+		return zero, err
+	}
+	if local != nil {
+		v, ok := local.(T)
+		if !ok {
+			return zero, fmt.Errorf("command type %d returned %T, not %T", typ, local, zero)
+		}
+		return v, nil
+	}
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return zero, fmt.Errorf("decode forwarded result of command type %d: %w", typ, err)
+	}
+	return v, nil
+}
+
+// applyOrForward applies buf on the leader, retrying across leader
+// changes until ctx ends. A local apply returns the FSM's value; a
+// forwarded one returns its JSON.
+func (s *Store) applyOrForward(ctx context.Context, buf []byte) (raw []byte, local any, err error) {
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		if s.raft.State() == raft.Leader {
+			local, err = s.applyLocal(ctx, buf)
+			if err == nil || !retryable(err) {
+				return nil, local, err
+			}
+		} else {
+			leader, lerr := s.leaderInfo()
+			if lerr == nil {
+				raw, err = s.cfg.Forwarder.Apply(ctx, leader, buf)
+				if err == nil || !retryable(err) {
+					return raw, nil, err
+				}
+			} else {
+				err = lerr
+			}
+		}
+		if werr := sleepCtx(ctx, backoffDelay(attempt)); werr != nil {
+			return nil, nil, fmt.Errorf("apply: %w (last error: %v)", werr, err)
+		}
+	}
+}
+
+// ApplyRaw applies an envelope forwarded by a follower and returns the
+// JSON of the result. Only the leader accepts it.
+func (s *Store) ApplyRaw(ctx context.Context, buf []byte) ([]byte, error) {
+	if _, _, _, err := splitCommand(buf); err != nil {
+		return nil, errorf(CodeInvalid, "%v", err)
+	}
+	if s.raft.State() != raft.Leader {
+		return nil, errorf(CodeNotLeader, "node %s is not the leader", s.cfg.Name)
+	}
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	v, err := s.applyLocal(ctx, buf)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+// applyLocal appends buf to the leader's log with the current time.
+func (s *Store) applyLocal(ctx context.Context, buf []byte) (any, error) {
+	stamped := make([]byte, len(buf))
+	copy(stamped, buf)
+	stampTime(stamped, time.Now())
+	timeout := DefaultApplyTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	f := s.raft.Apply(stamped, timeout)
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	res, ok := f.Response().(applyResult)
+	if !ok {
+		return nil, fmt.Errorf("unexpected FSM response %T", f.Response())
+	}
+	return res.value, res.err
+}
+
+// retryable reports whether err means "try again, maybe elsewhere":
+// leadership moved or is unknown. The command may or may not have been
+// committed; idempotency makes the retry safe.
+func retryable(err error) bool {
+	return errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) ||
+		errors.Is(err, raft.ErrLeadershipTransferInProgress) || errors.Is(err, raft.ErrEnqueueTimeout) ||
+		IsCode(err, CodeNotLeader) || IsCode(err, CodeNoLeader) || isTransient(err)
+}
+
+// isTransient reports a failure to reach the leader at all.
+func isTransient(err error) bool {
+	var te interface{ Temporary() bool }
+	var ue *unreachableError
+	return errors.As(err, &ue) || (errors.As(err, &te) && te.Temporary())
+}
+
+// unreachableError wraps a transport failure while forwarding.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string { return "leader unreachable: " + e.err.Error() }
+func (e *unreachableError) Unwrap() error { return e.err }
+
+// Unreachable marks err as a failure to reach the leader, which the
+// store retries once a leader is known again. Forwarders use it.
+func Unreachable(err error) error { return &unreachableError{err} }
+
+func (s *Store) leaderInfo() (NodeInfo, error) {
+	_, id := s.raft.LeaderWithID()
+	if id == "" {
+		return NodeInfo{}, errorf(CodeNoLeader, "no leader known to %s", s.cfg.Name)
+	}
+	n, ok := s.node(string(id))
+	if !ok || n.HTTPAddr == "" {
+		return NodeInfo{}, errorf(CodeNoLeader, "leader %s has not registered its address yet", id)
+	}
+	return n, nil
+}
+
+func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, DefaultApplyTimeout)
+}
+
+func backoffDelay(attempt int) time.Duration {
+	d := 20 * time.Millisecond << min(attempt, 4)
+	return min(d, 250*time.Millisecond)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// ReadIndex returns an index that covers every write acknowledged before
+// the call. On the leader a barrier proves leadership and flushes the
+// FSM; a follower asks the leader.
+func (s *Store) ReadIndex(ctx context.Context) (uint64, error) {
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		var err error
+		if s.raft.State() == raft.Leader {
+			timeout := time.Until(deadline(ctx))
+			if err = s.raft.Barrier(timeout).Error(); err == nil {
+				idx, _ := s.fsm.appliedIndex()
+				return idx, nil
+			}
+		} else if leader, lerr := s.leaderInfo(); lerr != nil {
+			err = lerr
+		} else {
+			var idx uint64
+			if idx, err = s.cfg.Forwarder.ReadIndex(ctx, leader); err == nil {
+				return idx, nil
+			}
+		}
+		if !retryable(err) {
+			return 0, fmt.Errorf("read index: %w", err)
+		}
+		if werr := sleepCtx(ctx, backoffDelay(attempt)); werr != nil {
+			return 0, fmt.Errorf("read index: %w (last error: %v)", werr, err)
+		}
+	}
+}
+
+// WaitConsistent blocks until this node has applied every write
+// acknowledged before the call, making the next local read linearizable.
+func (s *Store) WaitConsistent(ctx context.Context) (uint64, error) {
+	idx, err := s.ReadIndex(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return idx, s.WaitApplied(ctx, idx)
+}
+
+// WaitApplied blocks until the FSM has applied index idx.
+func (s *Store) WaitApplied(ctx context.Context, idx uint64) error {
+	for {
+		applied, next := s.fsm.appliedIndex()
+		if applied >= idx {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for index %d (applied %d): %w", idx, applied, ctx.Err())
+		case <-next:
+		}
+	}
+}
+
+func deadline(ctx context.Context) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl
+	}
+	return time.Now().Add(DefaultApplyTimeout)
+}

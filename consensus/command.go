@@ -1,0 +1,99 @@
+package consensus
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// commandType is the first byte of every log entry. Types are append-only:
+// a number, once released, keeps its meaning forever.
+type commandType byte
+
+const (
+	cmdPutWorkflow    commandType = 1
+	cmdDeleteWorkflow commandType = 2
+	cmdSubmitJobs     commandType = 3
+	cmdCancelJob      commandType = 4
+	cmdRegisterNode   commandType = 5
+)
+
+// headerLen is the envelope header: one type byte, then the leader's
+// clock as Unix nanoseconds.
+const headerLen = 9
+
+// handler applies one decoded command to the state. A returned error is a
+// business-rule result handed back to the caller, never a replication
+// failure.
+type handler func(s *state, c applyContext, payload []byte) (any, error)
+
+// applyContext is what Apply knows besides the payload: the Raft index of
+// the entry and the time the leader stamped into it.
+type applyContext struct {
+	index uint64
+	now   time.Time
+}
+
+// handlers maps each command type to its handler; see registry().
+type handlers map[commandType]handler
+
+func registry() handlers {
+	return handlers{
+		cmdPutWorkflow:    decoded((*state).putWorkflow),
+		cmdDeleteWorkflow: decoded((*state).deleteWorkflow),
+		cmdSubmitJobs:     decoded((*state).submitJobs),
+		cmdCancelJob:      decoded((*state).cancelJob),
+		cmdRegisterNode:   decoded((*state).registerNode),
+	}
+}
+
+// decodeError marks an entry this binary cannot decode. It means the log
+// was written by a different version; the node must stop rather than
+// diverge from its peers.
+type decodeError struct {
+	typ commandType
+	err error
+}
+
+func (e *decodeError) Error() string {
+	return fmt.Sprintf("decode command type %d: %v (is this node running an older version?)", e.typ, e.err)
+}
+
+// decoded adapts a typed handler to the byte-level handler signature.
+func decoded[T any, R any](fn func(*state, applyContext, *T) (R, error)) handler {
+	return func(s *state, c applyContext, payload []byte) (any, error) {
+		var cmd T
+		if err := json.Unmarshal(payload, &cmd); err != nil {
+			return nil, &decodeError{err: err}
+		}
+		return fn(s, c, &cmd)
+	}
+}
+
+// encodeCommand builds an envelope. The time field is left zero; the
+// leader stamps it just before appending the entry to its log.
+func encodeCommand(typ commandType, cmd any) ([]byte, error) {
+	payload, err := json.Marshal(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("encode command type %d: %w", typ, err)
+	}
+	buf := make([]byte, headerLen+len(payload))
+	buf[0] = byte(typ)
+	copy(buf[headerLen:], payload)
+	return buf, nil
+}
+
+// stampTime writes the leader's clock into an envelope.
+func stampTime(buf []byte, now time.Time) {
+	binary.BigEndian.PutUint64(buf[1:headerLen], uint64(now.UnixNano()))
+}
+
+// splitCommand takes an envelope apart.
+func splitCommand(buf []byte) (commandType, time.Time, []byte, error) {
+	if len(buf) < headerLen {
+		return 0, time.Time{}, nil, fmt.Errorf("command envelope of %d bytes is shorter than its %d-byte header", len(buf), headerLen)
+	}
+	nanos := int64(binary.BigEndian.Uint64(buf[1:headerLen]))
+	return commandType(buf[0]), time.Unix(0, nanos).UTC(), buf[headerLen:], nil
+}

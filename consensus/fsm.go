@@ -1,0 +1,179 @@
+package consensus
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/hashicorp/raft"
+)
+
+// applyResult is what the FSM hands back through raft's ApplyFuture.
+type applyResult struct {
+	value any
+	err   error
+}
+
+// fsm is the Raft state machine. Apply runs on Raft's FSM goroutine;
+// readers take mu for reading.
+type fsm struct {
+	handlers handlers
+
+	mu      sync.RWMutex
+	state   *state
+	applied uint64
+	// appliedCh is closed and replaced after every apply so that readers
+	// can wait for an index without polling.
+	appliedCh chan struct{}
+}
+
+func newFSM() *fsm {
+	return &fsm{handlers: registry(), state: newState(), appliedCh: make(chan struct{})}
+}
+
+var _ raft.BatchingFSM = (*fsm)(nil)
+
+// Apply applies one log entry.
+func (f *fsm) Apply(l *raft.Log) any {
+	return f.ApplyBatch([]*raft.Log{l})[0]
+}
+
+// ApplyBatch applies consecutive entries under one lock acquisition.
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, l := range logs {
+		if l.Type == raft.LogCommand {
+			out[i] = f.applyCommand(l.Index, l.Data)
+		}
+		f.applied = l.Index
+	}
+	close(f.appliedCh)
+	f.appliedCh = make(chan struct{})
+	return out
+}
+
+func (f *fsm) applyCommand(index uint64, data []byte) applyResult {
+	typ, now, payload, err := splitCommand(data)
+	if err != nil {
+		panic(fmt.Sprintf("raft entry %d: %v", index, err))
+	}
+	h, ok := f.handlers[typ]
+	if !ok {
+		// A newer node wrote a command this binary does not know. Going
+		// on would make this replica diverge from the others.
+		panic(fmt.Sprintf("raft entry %d: unknown command type %d (upgrade this node)", index, typ))
+	}
+	v, err := h(f.state, applyContext{index: index, now: now}, payload)
+	var de *decodeError
+	if errors.As(err, &de) {
+		de.typ = typ
+		panic(fmt.Sprintf("raft entry %d: %v", index, de))
+	}
+	return applyResult{value: v, err: err}
+}
+
+// read runs fn with the state locked for reading and returns the applied
+// index the read saw.
+func (f *fsm) read(fn func(s *state)) uint64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	fn(f.state)
+	return f.applied
+}
+
+// appliedIndex returns the last applied index and a channel closed at the
+// next apply.
+func (f *fsm) appliedIndex() (uint64, <-chan struct{}) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.applied, f.appliedCh
+}
+
+// snapshotData is the serialised form of the state. Derived indexes are
+// rebuilt on restore, so they can never disagree with the data.
+type snapshotData struct {
+	Version   int                 `json:"version"`
+	Workflows []*Workflow         `json:"workflows"`
+	Jobs      []*Job              `json:"jobs"`
+	Nodes     map[string]NodeInfo `json:"nodes"`
+	NextSeq   uint64              `json:"next_seq"`
+}
+
+const snapshotVersion = 1
+
+func (s *state) snapshot() snapshotData {
+	d := snapshotData{Version: snapshotVersion, Nodes: s.nodes, NextSeq: s.nextSeq}
+	for _, wf := range s.workflows {
+		d.Workflows = append(d.Workflows, wf)
+	}
+	sortWorkflows(d.Workflows)
+	s.bySeq.Ascend(func(j *Job) bool {
+		d.Jobs = append(d.Jobs, j)
+		return true
+	})
+	return d
+}
+
+func restoreState(d snapshotData) (*state, error) {
+	if d.Version != snapshotVersion {
+		return nil, fmt.Errorf("snapshot version %d is not %d (upgrade this node)", d.Version, snapshotVersion)
+	}
+	s := newState()
+	for _, wf := range d.Workflows {
+		s.workflows[wf.ID] = wf
+		s.byName[wf.Name] = wf.ID
+	}
+	for _, j := range d.Jobs {
+		s.insertJob(j)
+	}
+	if d.Nodes != nil {
+		s.nodes = d.Nodes
+	}
+	s.nextSeq = d.NextSeq
+	return s, nil
+}
+
+// Snapshot serialises the state while Raft holds off applies, so the
+// bytes are a consistent cut; Persist then only writes them out.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	data, err := json.Marshal(f.state.snapshot())
+	if err != nil {
+		return nil, fmt.Errorf("encode snapshot: %w", err)
+	}
+	return fsmSnapshot(data), nil
+}
+
+// Restore replaces the state with a snapshot's.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	var d snapshotData
+	if err := json.NewDecoder(rc).Decode(&d); err != nil {
+		return fmt.Errorf("decode snapshot: %w", err)
+	}
+	s, err := restoreState(d)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.state = s
+	f.mu.Unlock()
+	return nil
+}
+
+type fsmSnapshot []byte
+
+func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s); err != nil {
+		sink.Cancel()
+		return fmt.Errorf("write snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (fsmSnapshot) Release() {}

@@ -1,0 +1,131 @@
+package consensus
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// leaderLoop is the one goroutine that follows leadership. It drains
+// Raft's notify channel promptly (a full channel stalled Consul and
+// Nomad) and starts or stops the leader duties as a unit.
+func (s *Store) leaderLoop(ctx context.Context) {
+	defer close(s.loopDone)
+	var stopDuties func()
+	defer func() {
+		if stopDuties != nil {
+			stopDuties()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case isLeader := <-s.notify:
+			if stopDuties != nil {
+				stopDuties()
+				stopDuties = nil
+			}
+			if isLeader {
+				stopDuties = s.startDuties(ctx)
+			}
+		}
+	}
+}
+
+// startDuties runs the leader-only work for one term and returns the
+// function that stops it and waits until it has stopped.
+func (s *Store) startDuties(parent context.Context) func() {
+	ctx, cancel := context.WithCancel(parent)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		// Apply everything earlier leaders committed before acting on
+		// the state: duties must not work from a stale view.
+		if err := s.raft.Barrier(DefaultApplyTimeout).Error(); err != nil {
+			s.log.Warn("barrier after gaining leadership failed", "err", err)
+			return
+		}
+		s.log.Info("gained leadership", "term", s.raft.Stats()["term"])
+		s.runDuties(ctx)
+	})
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// runDuties runs each leader duty until ctx ends.
+func (s *Store) runDuties(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.registerSelf(ctx) })
+	wg.Go(func() { every(ctx, time.Second, s.reconcileServers) })
+	wg.Wait()
+}
+
+// registerSelf makes sure the replicated registry has this server's
+// current addresses, so followers can forward to it.
+func (s *Store) registerSelf(ctx context.Context) {
+	want := NodeInfo{Name: s.cfg.Name, RaftAddr: s.cfg.RaftAdvertise, HTTPAddr: s.cfg.HTTPAddr, QUICAddr: s.cfg.QUICAddr}
+	for attempt := 0; ; attempt++ {
+		if have, ok := s.node(s.cfg.Name); ok && have == want {
+			return
+		}
+		err := s.registerNode(ctx, want)
+		if err == nil {
+			return
+		}
+		s.log.Warn("register leader address", "err", err)
+		if sleepCtx(ctx, backoffDelay(attempt)) != nil {
+			return
+		}
+	}
+}
+
+// every calls fn with the current time at each tick until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func(now time.Time)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			fn(now)
+		}
+	}
+}
+
+// IsLeader reports whether this node is the Raft leader.
+func (s *Store) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// Leader returns the leader's registered addresses, if known.
+func (s *Store) Leader() (NodeInfo, bool) {
+	n, err := s.leaderInfo()
+	return n, err == nil
+}
+
+// LeaderName returns the leader's server id, or "" when none is known.
+func (s *Store) LeaderName() string {
+	_, id := s.raft.LeaderWithID()
+	return string(id)
+}
+
+// AppliedIndex returns the last Raft index applied to this node's FSM.
+func (s *Store) AppliedIndex() uint64 {
+	idx, _ := s.fsm.appliedIndex()
+	return idx
+}
+
+// RaftState returns "Leader", "Follower", "Candidate" or "Shutdown".
+func (s *Store) RaftState() string { return s.raft.State().String() }
+
+// Stats returns Raft's own counters (term, commit index, …).
+func (s *Store) Stats() map[string]string { return s.raft.Stats() }
+
+// Name returns this node's name.
+func (s *Store) Name() string { return s.cfg.Name }
+
+// Snapshot forces a snapshot of the FSM (used by tests and operators).
+func (s *Store) Snapshot() error { return s.raft.Snapshot().Error() }

@@ -1,0 +1,153 @@
+package consensus
+
+import (
+	"slices"
+	"strings"
+)
+
+// Reads are served from this node's FSM. Every read returns the applied
+// Raft index it saw, so clients can tell how fresh the answer is.
+
+func sortWorkflows(wfs []*Workflow) {
+	slices.SortFunc(wfs, func(a, b *Workflow) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}
+
+// cloneJob copies j deeply enough that later applies cannot race with a
+// reader of the copy.
+func cloneJob(j *Job) Job {
+	c := *j
+	c.RobotTags = slices.Clone(j.RobotTags)
+	c.Attempts = slices.Clone(j.Attempts)
+	if j.Lease != nil {
+		l := *j.Lease
+		c.Lease = &l
+	}
+	return c
+}
+
+func cloneWorkflow(wf *Workflow) Workflow {
+	c := *wf
+	c.Tags = slices.Clone(wf.Tags)
+	c.Versions = slices.Clone(wf.Versions)
+	return c
+}
+
+// Workflow returns the workflow with the given id.
+func (s *Store) Workflow(id string) (wf Workflow, found bool, index uint64) {
+	index = s.fsm.read(func(st *state) {
+		if w := st.workflows[id]; w != nil {
+			wf, found = cloneWorkflow(w), true
+		}
+	})
+	return wf, found, index
+}
+
+// WorkflowByName returns the workflow with the given name.
+func (s *Store) WorkflowByName(name string) (wf Workflow, found bool, index uint64) {
+	index = s.fsm.read(func(st *state) {
+		if w := st.workflows[st.byName[name]]; w != nil {
+			wf, found = cloneWorkflow(w), true
+		}
+	})
+	return wf, found, index
+}
+
+// Workflows returns every workflow, sorted by name.
+func (s *Store) Workflows() (wfs []Workflow, index uint64) {
+	index = s.fsm.read(func(st *state) {
+		ptrs := make([]*Workflow, 0, len(st.workflows))
+		for _, w := range st.workflows {
+			ptrs = append(ptrs, w)
+		}
+		sortWorkflows(ptrs)
+		wfs = make([]Workflow, len(ptrs))
+		for i, w := range ptrs {
+			wfs[i] = cloneWorkflow(w)
+		}
+	})
+	return wfs, index
+}
+
+// Job returns the job with the given id.
+func (s *Store) Job(id string) (job Job, found bool, index uint64) {
+	index = s.fsm.read(func(st *state) {
+		if j := st.jobs[id]; j != nil {
+			job, found = cloneJob(j), true
+		}
+	})
+	return job, found, index
+}
+
+// JobFilter selects jobs for listing. Jobs come newest first; Cursor is
+// the NextCursor of the previous page (0 for the first page).
+type JobFilter struct {
+	State      JobState
+	WorkflowID string
+	Limit      int
+	Cursor     uint64
+}
+
+// MaxListLimit caps one page of a listing.
+const MaxListLimit = 1000
+
+// Jobs lists jobs matching f, newest first. next is 0 on the last page.
+func (s *Store) Jobs(f JobFilter) (jobs []Job, next uint64, index uint64) {
+	limit := f.Limit
+	if limit <= 0 || limit > MaxListLimit {
+		limit = MaxListLimit
+	}
+	index = s.fsm.read(func(st *state) {
+		visit := func(j *Job) bool {
+			if (f.State != "" && j.State != f.State) || (f.WorkflowID != "" && j.WorkflowID != f.WorkflowID) {
+				return true
+			}
+			if len(jobs) == limit {
+				next = jobs[len(jobs)-1].Seq
+				return false
+			}
+			jobs = append(jobs, cloneJob(j))
+			return true
+		}
+		if f.Cursor == 0 {
+			st.bySeq.Descend(visit)
+		} else {
+			st.bySeq.DescendLessOrEqual(&Job{Seq: f.Cursor - 1}, visit)
+		}
+	})
+	return jobs, next, index
+}
+
+// JobCounts returns how many jobs are in each state.
+func (s *Store) JobCounts() (counts map[JobState]int, index uint64) {
+	counts = map[JobState]int{}
+	index = s.fsm.read(func(st *state) {
+		for _, j := range st.jobs {
+			counts[j.State]++
+		}
+	})
+	return counts, index
+}
+
+// Nodes returns the registered server addresses, sorted by name.
+func (s *Store) Nodes() []NodeInfo {
+	var out []NodeInfo
+	s.fsm.read(func(st *state) {
+		for _, n := range st.nodes {
+			out = append(out, n)
+		}
+	})
+	slices.SortFunc(out, func(a, b NodeInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+func (s *Store) node(name string) (NodeInfo, bool) {
+	var n NodeInfo
+	var ok bool
+	s.fsm.read(func(st *state) { n, ok = st.nodes[name] })
+	return n, ok
+}

@@ -1,0 +1,311 @@
+package consensus
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/btree"
+)
+
+// state is the replicated data. Only Apply (through the handlers) mutates
+// it; readers hold the FSM's read lock.
+type state struct {
+	workflows map[string]*Workflow
+	byName    map[string]string // workflow name → id
+	jobs      map[string]*Job
+	bySeq     *btree.BTreeG[*Job] // every job, in submission order
+	queue     *btree.BTreeG[*Job] // queued jobs, claim order
+	unique    map[string]string   // unique_key → job id
+	nodes     map[string]NodeInfo
+	nextSeq   uint64
+}
+
+func newState() *state {
+	return &state{
+		workflows: map[string]*Workflow{},
+		byName:    map[string]string{},
+		jobs:      map[string]*Job{},
+		bySeq:     btree.NewG(32, func(a, b *Job) bool { return a.Seq < b.Seq }),
+		queue:     btree.NewG(32, claimOrder),
+		unique:    map[string]string{},
+		nodes:     map[string]NodeInfo{},
+	}
+}
+
+// claimOrder sorts queued jobs: higher priority first, FIFO within one.
+func claimOrder(a, b *Job) bool {
+	if a.Priority != b.Priority {
+		return a.Priority > b.Priority
+	}
+	return a.Seq < b.Seq
+}
+
+// insertJob adds a new job and its index entries.
+func (s *state) insertJob(j *Job) {
+	s.jobs[j.ID] = j
+	s.bySeq.ReplaceOrInsert(j)
+	if j.UniqueKey != "" {
+		s.unique[j.UniqueKey] = j.ID
+	}
+	if j.State == JobQueued {
+		s.queue.ReplaceOrInsert(j)
+	}
+}
+
+// setJobState moves j to a new state, keeping the queue index in step.
+// The queue index must be updated before fields it sorts by change.
+func (s *state) setJobState(j *Job, to JobState, c applyContext) {
+	if j.State == JobQueued && to != JobQueued {
+		s.queue.Delete(j)
+	}
+	if j.State != JobQueued && to == JobQueued {
+		defer s.queue.ReplaceOrInsert(j)
+	}
+	j.State = to
+	j.UpdatedAt = c.now
+	if to.Terminal() {
+		j.FinishedAt = c.now
+		j.Lease = nil
+	}
+}
+
+// PutWorkflowCmd stores a workflow version and optionally queues jobs for
+// it in the same entry, so a client never sees one without the other.
+type PutWorkflowCmd struct {
+	ID        string    `json:"id"` // used only when the name is new
+	Name      string    `json:"name"`
+	Tags      []string  `json:"tags,omitempty"`
+	Graph     []byte    `json:"graph"`
+	RequestID string    `json:"request_id,omitempty"`
+	Jobs      []JobSpec `json:"jobs,omitempty"`
+}
+
+// PutWorkflowResult says which version a PutWorkflowCmd produced.
+type PutWorkflowResult struct {
+	WorkflowID string `json:"workflow_id"`
+	Version    int    `json:"version"`
+	// Created is false when the graph equals the latest version's and no
+	// new version was added.
+	Created bool  `json:"created"`
+	Jobs    []Job `json:"jobs,omitempty"`
+}
+
+func checksum(graph []byte) string {
+	sum := sha256.Sum256(graph)
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *state) putWorkflow(c applyContext, cmd *PutWorkflowCmd) (PutWorkflowResult, error) {
+	if cmd.Name == "" {
+		return PutWorkflowResult{}, errorf(CodeInvalid, "workflow name is empty")
+	}
+	id, exists := s.byName[cmd.Name]
+	if !exists {
+		if cmd.ID == "" || s.workflows[cmd.ID] != nil {
+			return PutWorkflowResult{}, errorf(CodeInvalid, "workflow id %q is empty or taken", cmd.ID)
+		}
+		id = cmd.ID
+	}
+	wf := s.workflows[id]
+	sum := checksum(cmd.Graph)
+	version, created := 0, false
+	if wf != nil {
+		for _, v := range wf.Versions {
+			if cmd.RequestID != "" && v.RequestID == cmd.RequestID {
+				version = v.Version // a retry of a write that already landed
+			}
+		}
+		if version == 0 && wf.Latest().Checksum == sum {
+			version = wf.Latest().Version
+		}
+	}
+	// Check the jobs before anything changes: the entry is all or nothing.
+	for i, spec := range cmd.Jobs {
+		if err := checkSpecFields(spec); err != nil {
+			return PutWorkflowResult{}, errorf(CodeInvalid, "job %d: %s", i, err.Error())
+		}
+	}
+	if version == 0 {
+		if wf == nil {
+			wf = &Workflow{ID: id, Name: cmd.Name, CreatedAt: c.now}
+			s.workflows[id] = wf
+			s.byName[cmd.Name] = id
+		}
+		version, created = len(wf.Versions)+1, true
+		wf.Versions = append(wf.Versions, WorkflowVersion{
+			Version: version, Graph: cmd.Graph, Checksum: sum, CreatedAt: c.now, RequestID: cmd.RequestID,
+		})
+		wf.UpdatedAt = c.now
+	}
+	if cmd.Tags != nil {
+		wf.Tags = slices.Clone(cmd.Tags)
+	}
+	var jobs []Job
+	for _, spec := range cmd.Jobs {
+		spec.WorkflowID, spec.WorkflowVersion = id, version
+		jobs = append(jobs, *s.submitJob(c, spec))
+	}
+	return PutWorkflowResult{WorkflowID: id, Version: version, Created: created, Jobs: jobs}, nil
+}
+
+// DeleteWorkflowCmd removes a workflow and all its versions.
+type DeleteWorkflowCmd struct {
+	ID    string `json:"id"`
+	Force bool   `json:"force,omitempty"`
+}
+
+func (s *state) deleteWorkflow(c applyContext, cmd *DeleteWorkflowCmd) (struct{}, error) {
+	wf := s.workflows[cmd.ID]
+	if wf == nil {
+		return struct{}{}, errorf(CodeNotFound, "workflow %s not found", cmd.ID)
+	}
+	var active []*Job
+	s.bySeq.Ascend(func(j *Job) bool {
+		if j.WorkflowID == cmd.ID && !j.State.Terminal() {
+			active = append(active, j)
+		}
+		return true
+	})
+	if len(active) > 0 && !cmd.Force {
+		return struct{}{}, errorf(CodeConflict, "workflow %s has %d queued or running jobs; cancel them or delete with force=true", cmd.ID, len(active))
+	}
+	for _, j := range active {
+		j.Error = "workflow deleted"
+		s.setJobState(j, JobCancelled, c)
+	}
+	delete(s.byName, wf.Name)
+	delete(s.workflows, cmd.ID)
+	return struct{}{}, nil
+}
+
+// JobSpec is what a client asks for when it queues a job.
+type JobSpec struct {
+	ID              string          `json:"id"`
+	WorkflowID      string          `json:"workflow_id"`
+	WorkflowVersion int             `json:"workflow_version,omitempty"` // 0 = latest
+	Params          json.RawMessage `json:"params,omitempty"`
+	Priority        int             `json:"priority"`
+	ExecutionMode   string          `json:"execution_mode"`
+	RobotTags       []string        `json:"robot_tags,omitempty"`
+	PinnedRobot     string          `json:"pinned_robot,omitempty"`
+	MaxAttempts     int             `json:"max_attempts,omitempty"`
+	UniqueKey       string          `json:"unique_key,omitempty"`
+	NotBefore       time.Time       `json:"not_before,omitzero"`
+	Deadline        time.Time       `json:"deadline,omitzero"`
+	ScheduleID      string          `json:"schedule_id,omitempty"`
+	FireTime        time.Time       `json:"fire_time,omitzero"`
+}
+
+// SubmitJobsCmd queues a batch of jobs atomically.
+type SubmitJobsCmd struct {
+	Jobs []JobSpec `json:"jobs"`
+}
+
+// DefaultMaxAttempts is used when a job does not say.
+const DefaultMaxAttempts = 3
+
+// checkSpec validates a spec against the state without changing it.
+func (s *state) checkSpec(spec JobSpec) error {
+	wf := s.workflows[spec.WorkflowID]
+	if wf == nil {
+		return errorf(CodeNotFound, "workflow %s not found", spec.WorkflowID)
+	}
+	if spec.WorkflowVersion != 0 {
+		if _, ok := wf.Version(spec.WorkflowVersion); !ok {
+			return errorf(CodeNotFound, "workflow %s has no version %d", spec.WorkflowID, spec.WorkflowVersion)
+		}
+	}
+	return checkSpecFields(spec)
+}
+
+// checkSpecFields validates what a spec says on its own.
+func checkSpecFields(spec JobSpec) error {
+	if spec.ID == "" {
+		return errorf(CodeInvalid, "id is empty")
+	}
+	if spec.Priority < 0 || spec.Priority > 9 {
+		return errorf(CodeInvalid, "priority %d is outside 0-9", spec.Priority)
+	}
+	if !ValidMode(spec.ExecutionMode) {
+		return errorf(CodeInvalid, "execution_mode %q is not lan, internet or any", spec.ExecutionMode)
+	}
+	if spec.MaxAttempts < 0 {
+		return errorf(CodeInvalid, "max_attempts %d is negative", spec.MaxAttempts)
+	}
+	return nil
+}
+
+func (s *state) submitJobs(c applyContext, cmd *SubmitJobsCmd) ([]Job, error) {
+	for i, spec := range cmd.Jobs {
+		if err := s.checkSpec(spec); err != nil {
+			return nil, &Error{Code: ErrorCode(err), Message: fmt.Sprintf("job %d: %v", i, err)}
+		}
+	}
+	out := make([]Job, 0, len(cmd.Jobs))
+	for _, spec := range cmd.Jobs {
+		out = append(out, *s.submitJob(c, spec))
+	}
+	return out, nil
+}
+
+// submitJob queues one checked spec, or returns the job that already has
+// its id or unique key, so that a retried submit never queues twice.
+func (s *state) submitJob(c applyContext, spec JobSpec) *Job {
+	if j := s.jobs[spec.ID]; j != nil {
+		return j
+	}
+	if id, ok := s.unique[spec.UniqueKey]; ok && spec.UniqueKey != "" {
+		return s.jobs[id]
+	}
+	wf := s.workflows[spec.WorkflowID]
+	version := cmp.Or(spec.WorkflowVersion, wf.Latest().Version)
+	s.nextSeq++
+	j := &Job{
+		ID: spec.ID, WorkflowID: spec.WorkflowID, WorkflowVersion: version,
+		Params: spec.Params, Priority: spec.Priority, ExecutionMode: spec.ExecutionMode,
+		RobotTags: spec.RobotTags, PinnedRobot: spec.PinnedRobot,
+		State: JobQueued, MaxAttempts: cmp.Or(spec.MaxAttempts, DefaultMaxAttempts),
+		UniqueKey: spec.UniqueKey, NotBefore: spec.NotBefore, Deadline: spec.Deadline,
+		ScheduleID: spec.ScheduleID, FireTime: spec.FireTime,
+		CreatedAt: c.now, UpdatedAt: c.now, Seq: s.nextSeq,
+	}
+	s.insertJob(j)
+	return j
+}
+
+// CancelJobCmd cancels a job that has not finished.
+type CancelJobCmd struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (s *state) cancelJob(c applyContext, cmd *CancelJobCmd) (Job, error) {
+	j := s.jobs[cmd.ID]
+	if j == nil {
+		return Job{}, errorf(CodeNotFound, "job %s not found", cmd.ID)
+	}
+	if j.State.Terminal() {
+		if j.State == JobCancelled {
+			return *j, nil // a retried cancel
+		}
+		return Job{}, errorf(CodeConflict, "job %s already %s", cmd.ID, j.State)
+	}
+	j.Error = cmp.Or(cmd.Reason, "cancelled by user")
+	s.setJobState(j, JobCancelled, c)
+	return *j, nil
+}
+
+// RegisterNodeCmd records a server's addresses.
+type RegisterNodeCmd struct {
+	Node NodeInfo `json:"node"`
+}
+
+func (s *state) registerNode(_ applyContext, cmd *RegisterNodeCmd) (struct{}, error) {
+	s.nodes[cmd.Node.Name] = cmd.Node
+	return struct{}{}, nil
+}

@@ -1,0 +1,235 @@
+package consensus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+)
+
+// Config says how to open a Store.
+type Config struct {
+	Name          string // node name; also the Raft server ID
+	DataDir       string
+	RaftBind      string // host:port to listen on
+	RaftAdvertise string // routable host:port peers dial; defaults to RaftBind
+	HTTPAddr      string // advertised API address, recorded for forwarding
+	QUICAddr      string
+	// Bootstrap starts a new single-server cluster when DataDir holds no
+	// Raft state. A restart on existing state ignores it, so the same
+	// command line works for a first boot and for a restart.
+	Bootstrap bool
+	// Voters is how many voting servers the leader keeps (default 3).
+	Voters int
+	// DeadServerGrace is how long a server may be dead in gossip before
+	// the leader removes it from the Raft configuration (default 30 s).
+	DeadServerGrace time.Duration
+	Forwarder       Forwarder
+	Liveness        Liveness
+	Logger          *slog.Logger
+	// Raft timing; zero values get LAN defaults.
+	HeartbeatTimeout time.Duration
+	ElectionTimeout  time.Duration
+}
+
+// Forwarder carries requests a follower cannot serve to the leader.
+type Forwarder interface {
+	// Apply sends an encoded command to the leader and returns the JSON
+	// of the value it produced, or the *Error it returned.
+	Apply(ctx context.Context, leader NodeInfo, cmd []byte) ([]byte, error)
+	// ReadIndex asks the leader for an index that covers every write
+	// acknowledged so far.
+	ReadIndex(ctx context.Context, leader NodeInfo) (uint64, error)
+	// Join asks the leader to add a server.
+	Join(ctx context.Context, leader NodeInfo, req JoinRequest) (JoinResponse, error)
+	// Remove asks the leader to remove a server.
+	Remove(ctx context.Context, leader NodeInfo, name string) error
+}
+
+// Liveness tells the leader what gossip knows of a member.
+type Liveness interface {
+	// MemberState returns "alive", "suspect", "dead" or "left" and since
+	// when, or ok=false for a name gossip has never seen.
+	MemberState(name string) (state string, since time.Time, ok bool)
+}
+
+// Store is one node's replica of the cluster state.
+type Store struct {
+	cfg       Config
+	log       *slog.Logger
+	fsm       *fsm
+	raft      *raft.Raft
+	transport *raft.NetworkTransport
+	boltStore *raftboltdb.BoltStore
+
+	notify   chan bool
+	stop     context.CancelFunc
+	loopDone chan struct{}
+	closeMu  sync.Once
+}
+
+func (c *Config) setDefaults() error {
+	if c.Name == "" || c.DataDir == "" || c.RaftBind == "" {
+		return errors.New("consensus config needs Name, DataDir and RaftBind")
+	}
+	if c.RaftAdvertise == "" {
+		c.RaftAdvertise = c.RaftBind
+	}
+	host, _, err := net.SplitHostPort(c.RaftAdvertise)
+	if err != nil {
+		return fmt.Errorf("raft advertise address %q: %w", c.RaftAdvertise, err)
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return fmt.Errorf("raft advertise address %q is unspecified; peers cannot dial it, give a routable address", c.RaftAdvertise)
+	}
+	if c.Voters <= 0 {
+		c.Voters = 3
+	}
+	if c.DeadServerGrace <= 0 {
+		c.DeadServerGrace = 30 * time.Second
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = 500 * time.Millisecond
+	}
+	if c.ElectionTimeout <= 0 {
+		c.ElectionTimeout = 500 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Open starts Raft on cfg.DataDir, bootstrapping a cluster if asked to
+// and there is no state yet.
+func Open(cfg Config) (*Store, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	s := &Store{cfg: cfg, log: cfg.Logger.With("part", "consensus"), fsm: newFSM()}
+	if err := s.openRaft(); err != nil {
+		s.closeResources()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop, s.loopDone = cancel, make(chan struct{})
+	go s.leaderLoop(ctx)
+	return s, nil
+}
+
+func (s *Store) raftConfig(notify chan bool) *raft.Config {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(s.cfg.Name)
+	rc.HeartbeatTimeout = s.cfg.HeartbeatTimeout
+	rc.ElectionTimeout = s.cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = s.cfg.HeartbeatTimeout / 2
+	rc.CommitTimeout = 5 * time.Millisecond
+	rc.MaxAppendEntries = 512
+	rc.BatchApplyCh = true
+	rc.NotifyCh = notify
+	rc.Logger = hclog.New(&hclog.LoggerOptions{
+		Name: "raft", Level: hclog.Warn, Output: slogWriter{s.log.With("part", "raft")},
+	})
+	return rc
+}
+
+func (s *Store) openRaft() error {
+	addr, err := net.ResolveTCPAddr("tcp", s.cfg.RaftAdvertise)
+	if err != nil {
+		return fmt.Errorf("resolve raft advertise address: %w", err)
+	}
+	logw := slogWriter{s.log.With("part", "raft-transport")}
+	s.transport, err = raft.NewTCPTransport(s.cfg.RaftBind, addr, 3, 10*time.Second, logw)
+	if err != nil {
+		return fmt.Errorf("listen for raft on %s: %w", s.cfg.RaftBind, err)
+	}
+	s.boltStore, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(s.cfg.DataDir, "raft.db")})
+	if err != nil {
+		return fmt.Errorf("open raft log: %w", err)
+	}
+	logStore, err := raft.NewLogCache(1024, s.boltStore)
+	if err != nil {
+		return fmt.Errorf("create log cache: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStore(s.cfg.DataDir, 2, logw)
+	if err != nil {
+		return fmt.Errorf("open snapshot store: %w", err)
+	}
+	notify := make(chan bool, 16)
+	rc := s.raftConfig(notify)
+	existing, err := raft.HasExistingState(logStore, s.boltStore, snaps)
+	if err != nil {
+		return fmt.Errorf("inspect raft state: %w", err)
+	}
+	s.raft, err = raft.NewRaft(rc, s.fsm, logStore, s.boltStore, snaps, s.transport)
+	if err != nil {
+		return fmt.Errorf("start raft: %w", err)
+	}
+	s.notify = notify
+	if s.cfg.Bootstrap && !existing {
+		boot := raft.Configuration{Servers: []raft.Server{{
+			ID: rc.LocalID, Address: s.transport.LocalAddr(), Suffrage: raft.Voter,
+		}}}
+		if err := s.raft.BootstrapCluster(boot).Error(); err != nil {
+			return fmt.Errorf("bootstrap cluster: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close leaves Raft running state behind cleanly; it does not remove the
+// node from the cluster (see Leave).
+func (s *Store) Close() error {
+	var err error
+	s.closeMu.Do(func() {
+		s.stop()
+		<-s.loopDone
+		err = s.closeResources()
+	})
+	return err
+}
+
+func (s *Store) closeResources() error {
+	var errs []error
+	if s.raft != nil {
+		errs = append(errs, s.raft.Shutdown().Error())
+	}
+	if s.transport != nil {
+		errs = append(errs, s.transport.Close())
+	}
+	if s.boltStore != nil {
+		errs = append(errs, s.boltStore.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// slogWriter turns the line-oriented output of raft's loggers into slog
+// records.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.log.Warn(string(trimNewline(p)))
+	return len(p), nil
+}
+
+func trimNewline(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+var _ io.Writer = slogWriter{}
