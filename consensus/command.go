@@ -3,6 +3,7 @@ package consensus
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -96,4 +97,24 @@ func splitCommand(buf []byte) (commandType, time.Time, []byte, error) {
 	}
 	nanos := int64(binary.BigEndian.Uint64(buf[1:headerLen]))
 	return commandType(buf[0]), time.Unix(0, nanos).UTC(), buf[headerLen:], nil
+}
+
+// apply decodes one envelope and runs its handler. err is a business
+// result for the caller; fatal means the entry cannot be understood.
+func (h handlers) apply(s *state, index uint64, data []byte) (v any, err, fatal error) {
+	typ, now, payload, err := splitCommand(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	fn, ok := h[typ]
+	if !ok {
+		return nil, nil, fmt.Errorf("unknown command type %d (upgrade this node)", typ)
+	}
+	v, err = fn(s, applyContext{index: index, now: now}, payload)
+	var de *decodeError
+	if errors.As(err, &de) {
+		de.typ = typ
+		return nil, nil, de
+	}
+	return v, err, nil
 }

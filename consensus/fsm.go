@@ -2,7 +2,6 @@ package consensus
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -57,21 +56,11 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 }
 
 func (f *fsm) applyCommand(index uint64, data []byte) applyResult {
-	typ, now, payload, err := splitCommand(data)
-	if err != nil {
-		panic(fmt.Sprintf("raft entry %d: %v", index, err))
-	}
-	h, ok := f.handlers[typ]
-	if !ok {
-		// A newer node wrote a command this binary does not know. Going
-		// on would make this replica diverge from the others.
-		panic(fmt.Sprintf("raft entry %d: unknown command type %d (upgrade this node)", index, typ))
-	}
-	v, err := h(f.state, applyContext{index: index, now: now}, payload)
-	var de *decodeError
-	if errors.As(err, &de) {
-		de.typ = typ
-		panic(fmt.Sprintf("raft entry %d: %v", index, de))
+	v, err, fatal := f.handlers.apply(f.state, index, data)
+	if fatal != nil {
+		// An entry this binary cannot understand was written by another
+		// version. Going on would make this replica diverge.
+		panic(fmt.Sprintf("raft entry %d: %v", index, fatal))
 	}
 	return applyResult{value: v, err: err}
 }

@@ -147,15 +147,22 @@ func (s *Store) raftConfig(notify chan bool) *raft.Config {
 }
 
 func (s *Store) openRaft() error {
-	addr, err := net.ResolveTCPAddr("tcp", s.cfg.RaftAdvertise)
-	if err != nil {
-		return fmt.Errorf("resolve raft advertise address: %w", err)
+	var advertise net.Addr
+	if s.cfg.RaftAdvertise != s.cfg.RaftBind {
+		addr, err := net.ResolveTCPAddr("tcp", s.cfg.RaftAdvertise)
+		if err != nil {
+			return fmt.Errorf("resolve raft advertise address: %w", err)
+		}
+		advertise = addr
 	}
 	logw := slogWriter{s.log.With("part", "raft-transport")}
-	s.transport, err = raft.NewTCPTransport(s.cfg.RaftBind, addr, 3, 10*time.Second, logw)
+	var err error
+	s.transport, err = raft.NewTCPTransport(s.cfg.RaftBind, advertise, 3, 10*time.Second, logw)
 	if err != nil {
 		return fmt.Errorf("listen for raft on %s: %w", s.cfg.RaftBind, err)
 	}
+	// With port 0 the kernel picked the port; advertise what it picked.
+	s.cfg.RaftAdvertise = string(s.transport.LocalAddr())
 	s.boltStore, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(s.cfg.DataDir, "raft.db")})
 	if err != nil {
 		return fmt.Errorf("open raft log: %w", err)
