@@ -18,6 +18,14 @@ const (
 	cmdSubmitJobs     commandType = 3
 	cmdCancelJob      commandType = 4
 	cmdRegisterNode   commandType = 5
+	cmdClaimJobs      commandType = 6
+	cmdProgress       commandType = 7
+	cmdCompleteJobs   commandType = 8
+	cmdExpireLeases   commandType = 9
+	cmdRobotGone      commandType = 10
+	cmdPause          commandType = 11
+	cmdSettings       commandType = 12
+	cmdRerun          commandType = 13
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -46,6 +54,14 @@ func registry() handlers {
 		cmdSubmitJobs:     decoded((*state).submitJobs),
 		cmdCancelJob:      decoded((*state).cancelJob),
 		cmdRegisterNode:   decoded((*state).registerNode),
+		cmdClaimJobs:      decoded((*state).claimJobs),
+		cmdProgress:       decoded((*state).progress),
+		cmdCompleteJobs:   decoded((*state).completeJobs),
+		cmdExpireLeases:   decoded((*state).expireLeases),
+		cmdRobotGone:      decoded((*state).robotGone),
+		cmdPause:          decoded((*state).pause),
+		cmdSettings:       decoded((*state).setSettings),
+		cmdRerun:          decoded((*state).rerun),
 	}
 }
 

@@ -90,12 +90,18 @@ type snapshotData struct {
 	Jobs      []*Job              `json:"jobs"`
 	Nodes     map[string]NodeInfo `json:"nodes"`
 	NextSeq   uint64              `json:"next_seq"`
+	// QueuePaused and LastClaims are state, not derivable from jobs.
+	QueuePaused bool                 `json:"queue_paused,omitempty"`
+	LastClaims  map[string]lastClaim `json:"last_claims,omitempty"`
 }
 
 const snapshotVersion = 1
 
 func (s *state) snapshot() snapshotData {
-	d := snapshotData{Version: snapshotVersion, Nodes: s.nodes, NextSeq: s.nextSeq}
+	d := snapshotData{
+		Version: snapshotVersion, Nodes: s.nodes, NextSeq: s.nextSeq,
+		QueuePaused: s.queuePaused, LastClaims: s.lastClaims,
+	}
 	for _, wf := range s.workflows {
 		d.Workflows = append(d.Workflows, wf)
 	}
@@ -123,6 +129,10 @@ func restoreState(d snapshotData) (*state, error) {
 		s.nodes = d.Nodes
 	}
 	s.nextSeq = d.NextSeq
+	s.queuePaused = d.QueuePaused
+	if d.LastClaims != nil {
+		s.lastClaims = d.LastClaims
+	}
 	return s, nil
 }
 

@@ -31,7 +31,7 @@ func (h *fsmHarness) entry(typ commandType, cmd any) *raft.Log {
 		h.t.Fatal(err)
 	}
 	h.index++
-	h.now = h.now.Add(time.Second)
+	h.now = h.now.Add(time.Millisecond)
 	stampTime(buf, h.now)
 	return &raft.Log{Index: h.index, Type: raft.LogCommand, Data: buf}
 }

@@ -61,6 +61,8 @@ func (s *Store) runDuties(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.registerSelf(ctx) })
 	wg.Go(func() { every(ctx, time.Second, s.reconcileServers) })
+	wg.Go(func() { every(ctx, dutyInterval, func(now time.Time) { s.expireLeases(ctx, now) }) })
+	wg.Go(func() { every(ctx, dutyInterval, func(now time.Time) { s.reapRobots(ctx, now) }) })
 	wg.Wait()
 }
 

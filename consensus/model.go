@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -48,6 +49,17 @@ type Workflow struct {
 	Versions  []WorkflowVersion `json:"versions"`
 	CreatedAt time.Time         `json:"created_at"`
 	UpdatedAt time.Time         `json:"updated_at"`
+	Settings  WorkflowSettings  `json:"settings"`
+}
+
+// WorkflowSettings are the queue rules for one workflow's jobs.
+type WorkflowSettings struct {
+	// MaxConcurrency caps how many of its jobs run at once; 0 = no cap.
+	MaxConcurrency int `json:"max_concurrency,omitempty"`
+	// VisibilityTimeout is the lease a claim grants; 0 = the default.
+	VisibilityTimeout Duration `json:"visibility_timeout,omitempty"`
+	// Paused holds its queued jobs in the queue.
+	Paused bool `json:"paused,omitempty"`
 }
 
 // Latest returns the newest version of w.
@@ -93,32 +105,39 @@ type Attempt struct {
 
 // Job is one execution request of a workflow version.
 type Job struct {
-	ID              string          `json:"id"`
-	WorkflowID      string          `json:"workflow_id"`
-	WorkflowVersion int             `json:"workflow_version"`
-	Params          json.RawMessage `json:"params,omitempty"`
-	Priority        int             `json:"priority"`
-	ExecutionMode   string          `json:"execution_mode"`
-	RobotTags       []string        `json:"robot_tags,omitempty"`
-	PinnedRobot     string          `json:"pinned_robot,omitempty"`
-	State           JobState        `json:"state"`
-	Attempt         int             `json:"attempt"`
-	MaxAttempts     int             `json:"max_attempts"`
-	RobotID         string          `json:"robot_id,omitempty"`
-	Lease           *Lease          `json:"lease,omitempty"`
-	Attempts        []Attempt       `json:"attempts,omitempty"`
-	Checkpoint      json.RawMessage `json:"checkpoint,omitempty"`
-	Result          json.RawMessage `json:"result,omitempty"`
-	Error           string          `json:"error,omitempty"`
-	FailureKind     string          `json:"failure_kind,omitempty"`
-	UniqueKey       string          `json:"unique_key,omitempty"`
-	NotBefore       time.Time       `json:"not_before,omitzero"`
-	Deadline        time.Time       `json:"deadline,omitzero"`
-	ScheduleID      string          `json:"schedule_id,omitempty"`
-	FireTime        time.Time       `json:"fire_time,omitzero"`
-	CreatedAt       time.Time       `json:"created_at"`
-	UpdatedAt       time.Time       `json:"updated_at"`
-	FinishedAt      time.Time       `json:"finished_at,omitzero"`
+	ID              string            `json:"id"`
+	WorkflowID      string            `json:"workflow_id"`
+	WorkflowVersion int               `json:"workflow_version"`
+	Params          json.RawMessage   `json:"params,omitempty"`
+	Priority        int               `json:"priority"`
+	ExecutionMode   string            `json:"execution_mode"`
+	RobotTags       []string          `json:"robot_tags,omitempty"`
+	PinnedRobot     string            `json:"pinned_robot,omitempty"`
+	State           JobState          `json:"state"`
+	Attempt         int               `json:"attempt"`
+	MaxAttempts     int               `json:"max_attempts"`
+	RobotID         string            `json:"robot_id,omitempty"`
+	Lease           *Lease            `json:"lease,omitempty"`
+	Attempts        []Attempt         `json:"attempts,omitempty"`
+	Checkpoint      json.RawMessage   `json:"checkpoint,omitempty"`
+	Result          json.RawMessage   `json:"result,omitempty"`
+	Error           string            `json:"error,omitempty"`
+	FailureKind     string            `json:"failure_kind,omitempty"`
+	Backoff         Duration          `json:"backoff,omitempty"`
+	AvoidRobot      string            `json:"avoid_robot,omitempty"`
+	Logs            []LogLine         `json:"logs,omitempty"`
+	NodeStatus      map[string]string `json:"node_status,omitempty"`
+	UniqueKey       string            `json:"unique_key,omitempty"`
+	NotBefore       time.Time         `json:"not_before,omitzero"`
+	Deadline        time.Time         `json:"deadline,omitzero"`
+	ScheduleID      string            `json:"schedule_id,omitempty"`
+	FireTime        time.Time         `json:"fire_time,omitzero"`
+	CreatedAt       time.Time         `json:"created_at"`
+	UpdatedAt       time.Time         `json:"updated_at"`
+	StartedAt       time.Time         `json:"started_at,omitzero"`
+	FinishedAt      time.Time         `json:"finished_at,omitzero"`
+	// RerunOf names the job this one re-runs.
+	RerunOf string `json:"rerun_of,omitempty"`
 	// Seq orders jobs by submission; list cursors are built from it.
 	Seq uint64 `json:"seq"`
 }
@@ -131,4 +150,40 @@ type NodeInfo struct {
 	RaftAddr string `json:"raft_addr"`
 	HTTPAddr string `json:"http_addr"`
 	QUICAddr string `json:"quic_addr,omitempty"`
+}
+
+// LogLine is one line a job's run logged. Raft keeps the last
+// MaxJobLogLines of each job; the archive keeps them all.
+type LogLine struct {
+	Time    time.Time `json:"time"`
+	Level   string    `json:"level"`
+	NodeID  string    `json:"node_id,omitempty"`
+	Message string    `json:"message"`
+}
+
+// Duration is a time.Duration that reads and writes JSON as "1m30s".
+type Duration time.Duration
+
+// MarshalJSON writes d as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a Go duration string or a number of nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err := json.Unmarshal(b, &n); err != nil {
+			return fmt.Errorf("duration must be a string like \"30s\": %w", err)
+		}
+		*d = Duration(n)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
 }

@@ -3,6 +3,7 @@ package consensus
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 // Reads are served from this node's FSM. Every read returns the applied
@@ -150,4 +151,76 @@ func (s *Store) node(name string) (NodeInfo, bool) {
 	var ok bool
 	s.fsm.read(func(st *state) { n, ok = st.nodes[name] })
 	return n, ok
+}
+
+// HasClaimable reports whether a claim by this robot would get a job now.
+// Robots check it against their local replica before asking the leader,
+// so idle robots do not flood the log with empty claims.
+func (s *Store) HasClaimable(cmd ClaimCmd, now time.Time) bool {
+	found := false
+	s.fsm.read(func(st *state) {
+		st.queue.Ascend(func(j *Job) bool {
+			found = st.eligible(j, &cmd, now, nil)
+			return !found
+		})
+	})
+	return found
+}
+
+// AppliedChanged returns the applied index and a channel closed when the
+// next entry is applied.
+func (s *Store) AppliedChanged() (uint64, <-chan struct{}) { return s.fsm.appliedIndex() }
+
+// RunningJobs returns the running jobs, by robot id.
+func (s *Store) RunningJobs() map[string][]string {
+	out := map[string][]string{}
+	s.fsm.read(func(st *state) {
+		for _, j := range st.running {
+			if j.Lease != nil {
+				out[j.Lease.RobotID] = append(out[j.Lease.RobotID], j.ID)
+			}
+		}
+	})
+	for _, ids := range out {
+		slices.Sort(ids)
+	}
+	return out
+}
+
+// QueueStats summarises the queue.
+type QueueStats struct {
+	Paused          bool             `json:"paused"`
+	ByState         map[JobState]int `json:"by_state"`
+	QueuedByPrio    map[int]int      `json:"queued_by_priority"`
+	OldestQueued    time.Time        `json:"oldest_queued_at,omitzero"`
+	FinishedLastMin int              `json:"finished_last_minute"`
+	PausedWorkflows []string         `json:"paused_workflows,omitempty"`
+	AppliedIndex    uint64           `json:"applied_index"`
+}
+
+// QueueStats returns queue counts as of now.
+func (s *Store) QueueStats(now time.Time) QueueStats {
+	q := QueueStats{ByState: map[JobState]int{}, QueuedByPrio: map[int]int{}}
+	q.AppliedIndex = s.fsm.read(func(st *state) {
+		q.Paused = st.queuePaused
+		for _, j := range st.jobs {
+			q.ByState[j.State]++
+			if j.State == JobQueued {
+				q.QueuedByPrio[j.Priority]++
+				if q.OldestQueued.IsZero() || j.CreatedAt.Before(q.OldestQueued) {
+					q.OldestQueued = j.CreatedAt
+				}
+			}
+			if j.State.Terminal() && now.Sub(j.FinishedAt) <= time.Minute {
+				q.FinishedLastMin++
+			}
+		}
+		for _, wf := range st.workflows {
+			if wf.Settings.Paused {
+				q.PausedWorkflows = append(q.PausedWorkflows, wf.ID)
+			}
+		}
+	})
+	slices.Sort(q.PausedWorkflows)
+	return q
 }

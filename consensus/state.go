@@ -23,17 +23,25 @@ type state struct {
 	unique    map[string]string   // unique_key → job id
 	nodes     map[string]NodeInfo
 	nextSeq   uint64
+
+	running      map[string]*Job // running jobs by id
+	runningPerWF map[string]int  // running jobs per workflow id
+	queuePaused  bool
+	lastClaims   map[string]lastClaim // by robot id, for retried claims
 }
 
 func newState() *state {
 	return &state{
-		workflows: map[string]*Workflow{},
-		byName:    map[string]string{},
-		jobs:      map[string]*Job{},
-		bySeq:     btree.NewG(32, func(a, b *Job) bool { return a.Seq < b.Seq }),
-		queue:     btree.NewG(32, claimOrder),
-		unique:    map[string]string{},
-		nodes:     map[string]NodeInfo{},
+		workflows:    map[string]*Workflow{},
+		byName:       map[string]string{},
+		jobs:         map[string]*Job{},
+		bySeq:        btree.NewG(32, func(a, b *Job) bool { return a.Seq < b.Seq }),
+		queue:        btree.NewG(32, claimOrder),
+		unique:       map[string]string{},
+		nodes:        map[string]NodeInfo{},
+		running:      map[string]*Job{},
+		runningPerWF: map[string]int{},
+		lastClaims:   map[string]lastClaim{},
 	}
 }
 
@@ -52,8 +60,12 @@ func (s *state) insertJob(j *Job) {
 	if j.UniqueKey != "" {
 		s.unique[j.UniqueKey] = j.ID
 	}
-	if j.State == JobQueued {
+	switch j.State {
+	case JobQueued:
 		s.queue.ReplaceOrInsert(j)
+	case JobRunning:
+		s.running[j.ID] = j
+		s.runningPerWF[j.WorkflowID]++
 	}
 }
 
@@ -65,6 +77,16 @@ func (s *state) setJobState(j *Job, to JobState, c applyContext) {
 	}
 	if j.State != JobQueued && to == JobQueued {
 		defer s.queue.ReplaceOrInsert(j)
+	}
+	if j.State == JobRunning && to != JobRunning {
+		delete(s.running, j.ID)
+		if s.runningPerWF[j.WorkflowID]--; s.runningPerWF[j.WorkflowID] <= 0 {
+			delete(s.runningPerWF, j.WorkflowID)
+		}
+	}
+	if j.State != JobRunning && to == JobRunning {
+		s.running[j.ID] = j
+		s.runningPerWF[j.WorkflowID]++
 	}
 	j.State = to
 	j.UpdatedAt = c.now
@@ -194,6 +216,8 @@ type JobSpec struct {
 	RobotTags       []string        `json:"robot_tags,omitempty"`
 	PinnedRobot     string          `json:"pinned_robot,omitempty"`
 	MaxAttempts     int             `json:"max_attempts,omitempty"`
+	Backoff         Duration        `json:"backoff,omitempty"`
+	RerunOf         string          `json:"rerun_of,omitempty"`
 	UniqueKey       string          `json:"unique_key,omitempty"`
 	NotBefore       time.Time       `json:"not_before,omitzero"`
 	Deadline        time.Time       `json:"deadline,omitzero"`
@@ -237,6 +261,9 @@ func checkSpecFields(spec JobSpec) error {
 	if spec.MaxAttempts < 0 {
 		return errorf(CodeInvalid, "max_attempts %d is negative", spec.MaxAttempts)
 	}
+	if spec.Backoff < 0 {
+		return errorf(CodeInvalid, "backoff %s is negative", time.Duration(spec.Backoff))
+	}
 	return nil
 }
 
@@ -270,7 +297,7 @@ func (s *state) submitJob(c applyContext, spec JobSpec) *Job {
 		Params: spec.Params, Priority: spec.Priority, ExecutionMode: spec.ExecutionMode,
 		RobotTags: spec.RobotTags, PinnedRobot: spec.PinnedRobot,
 		State: JobQueued, MaxAttempts: cmp.Or(spec.MaxAttempts, DefaultMaxAttempts),
-		UniqueKey: spec.UniqueKey, NotBefore: spec.NotBefore, Deadline: spec.Deadline,
+		Backoff: spec.Backoff, RerunOf: spec.RerunOf, UniqueKey: spec.UniqueKey, NotBefore: spec.NotBefore, Deadline: spec.Deadline,
 		ScheduleID: spec.ScheduleID, FireTime: spec.FireTime,
 		CreatedAt: c.now, UpdatedAt: c.now, Seq: s.nextSeq,
 	}

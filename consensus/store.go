@@ -73,6 +73,7 @@ type Store struct {
 	boltStore *raftboltdb.BoltStore
 
 	notify   chan bool
+	hadState bool
 	stop     context.CancelFunc
 	loopDone chan struct{}
 	closeMu  sync.Once
@@ -185,7 +186,7 @@ func (s *Store) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
-	s.notify = notify
+	s.notify, s.hadState = notify, existing
 	if s.cfg.Bootstrap && !existing {
 		boot := raft.Configuration{Servers: []raft.Server{{
 			ID: rc.LocalID, Address: s.transport.LocalAddr(), Suffrage: raft.Voter,
@@ -196,6 +197,10 @@ func (s *Store) openRaft() error {
 	}
 	return nil
 }
+
+// HadState reports whether the data dir held Raft state at Open, i.e.
+// this is a restart rather than a first boot.
+func (s *Store) HadState() bool { return s.hadState }
 
 // Close leaves Raft running state behind cleanly; it does not remove the
 // node from the cluster (see Leave).

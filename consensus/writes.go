@@ -31,3 +31,41 @@ func (s *Store) registerNode(ctx context.Context, n NodeInfo) error {
 	_, err := apply[struct{}](ctx, s, cmdRegisterNode, RegisterNodeCmd{Node: n})
 	return err
 }
+
+// Claim leases up to cmd.Max eligible jobs to a robot.
+func (s *Store) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, error) {
+	return apply[[]ClaimedJob](ctx, s, cmdClaimJobs, cmd)
+}
+
+// Progress extends a robot's leases and records checkpoints, logs and
+// node status, for all of its jobs in one entry.
+func (s *Store) Progress(ctx context.Context, cmd ProgressCmd) ([]Ack, error) {
+	return apply[[]Ack](ctx, s, cmdProgress, cmd)
+}
+
+// Complete records the outcome of attempts; stale tokens are refused
+// item by item.
+func (s *Store) Complete(ctx context.Context, cmd CompleteCmd) ([]Ack, error) {
+	return apply[[]Ack](ctx, s, cmdCompleteJobs, cmd)
+}
+
+// RobotGone requeues every job a robot holds.
+func (s *Store) RobotGone(ctx context.Context, robotID, reason string) (int, error) {
+	return apply[int](ctx, s, cmdRobotGone, RobotGoneCmd{RobotID: robotID, Reason: reason})
+}
+
+// Pause pauses or resumes the queue (workflowID "") or one workflow.
+func (s *Store) Pause(ctx context.Context, workflowID string, paused bool) error {
+	_, err := apply[struct{}](ctx, s, cmdPause, PauseCmd{WorkflowID: workflowID, Paused: paused})
+	return err
+}
+
+// SetSettings changes a workflow's queue settings.
+func (s *Store) SetSettings(ctx context.Context, cmd SettingsCmd) (WorkflowSettings, error) {
+	return apply[WorkflowSettings](ctx, s, cmdSettings, cmd)
+}
+
+// Rerun queues a finished job again under newID.
+func (s *Store) Rerun(ctx context.Context, cmd RerunCmd) (Job, error) {
+	return apply[Job](ctx, s, cmdRerun, cmd)
+}

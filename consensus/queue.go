@@ -1,0 +1,436 @@
+package consensus
+
+import (
+	"cmp"
+	"encoding/json"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Queue tuning shared by the FSM and the leader.
+const (
+	// DefaultVisibilityTimeout is the lease a claim grants when the
+	// workflow does not set its own.
+	DefaultVisibilityTimeout = 30 * time.Second
+	// DefaultBackoff is the base delay before an application failure is
+	// retried; it doubles with every attempt up to MaxBackoff.
+	DefaultBackoff = time.Second
+	MaxBackoff     = 5 * time.Minute
+	// MaxJobLogLines is how many log lines Raft keeps per job.
+	MaxJobLogLines = 200
+	// avoidWindow is how long a requeued job waits for a different robot
+	// before the robot that lost it may take it again.
+	avoidWindow = 3 * time.Second
+)
+
+// Failure kinds a robot reports.
+const (
+	// FailureBusiness means the workflow judged its input bad: retrying
+	// cannot help, so the job fails at once.
+	FailureBusiness = "business"
+	// FailureApplication means something broke; the job is retried with
+	// backoff until max_attempts.
+	FailureApplication = "application"
+)
+
+// Robot kinds a claim comes from.
+const (
+	RobotLAN      = "lan"
+	RobotInternet = "internet"
+)
+
+// lastClaim remembers a robot's latest claim so that a retry of it (its
+// outcome was unknown to the robot) returns the same jobs.
+type lastClaim struct {
+	RequestID string   `json:"request_id"`
+	Token     uint64   `json:"token"`
+	JobIDs    []string `json:"job_ids"`
+}
+
+// ClaimCmd asks for up to Max eligible jobs for one robot.
+type ClaimCmd struct {
+	RobotID   string   `json:"robot_id"`
+	RobotKind string   `json:"robot_kind"`
+	Tags      []string `json:"tags,omitempty"`
+	Max       int      `json:"max"`
+	RequestID string   `json:"request_id,omitempty"`
+}
+
+// ClaimedJob is a leased job with the graph of its workflow version, so
+// the robot needs no second read.
+type ClaimedJob struct {
+	Job   Job             `json:"job"`
+	Graph json.RawMessage `json:"graph"`
+}
+
+func (s *state) claimJobs(c applyContext, cmd *ClaimCmd) ([]ClaimedJob, error) {
+	if cmd.RobotID == "" || cmd.Max <= 0 {
+		return nil, errorf(CodeInvalid, "claim needs a robot id and max > 0")
+	}
+	if last, ok := s.lastClaims[cmd.RobotID]; ok && cmd.RequestID != "" && last.RequestID == cmd.RequestID {
+		return s.replayClaim(last), nil
+	}
+	var picked []*Job
+	perWF := map[string]int{}
+	s.queue.Ascend(func(j *Job) bool {
+		if s.eligible(j, cmd, c.now, perWF) {
+			picked = append(picked, j)
+			perWF[j.WorkflowID]++
+		}
+		return len(picked) < cmd.Max
+	})
+	out := make([]ClaimedJob, 0, len(picked))
+	ids := make([]string, 0, len(picked))
+	for _, j := range picked {
+		s.startAttempt(j, cmd.RobotID, c)
+		out = append(out, ClaimedJob{Job: cloneJob(j), Graph: s.graph(j)})
+		ids = append(ids, j.ID)
+	}
+	s.lastClaims[cmd.RobotID] = lastClaim{RequestID: cmd.RequestID, Token: c.index, JobIDs: ids}
+	return out, nil
+}
+
+func (s *state) replayClaim(last lastClaim) []ClaimedJob {
+	var out []ClaimedJob
+	for _, id := range last.JobIDs {
+		if j := s.jobs[id]; j != nil && j.Lease != nil && j.Lease.Token == last.Token {
+			out = append(out, ClaimedJob{Job: cloneJob(j), Graph: s.graph(j)})
+		}
+	}
+	return out
+}
+
+func (s *state) graph(j *Job) json.RawMessage {
+	if wf := s.workflows[j.WorkflowID]; wf != nil {
+		if v, ok := wf.Version(j.WorkflowVersion); ok {
+			return v.Graph
+		}
+	}
+	return nil
+}
+
+// eligible decides whether the claiming robot may take j now.
+func (s *state) eligible(j *Job, cmd *ClaimCmd, now time.Time, picked map[string]int) bool {
+	wf := s.workflows[j.WorkflowID]
+	switch {
+	case wf == nil, s.queuePaused, wf.Settings.Paused:
+		return false
+	case j.ExecutionMode != ModeAny && j.ExecutionMode != cmd.RobotKind:
+		return false
+	case j.PinnedRobot != "" && j.PinnedRobot != cmd.RobotID:
+		return false
+	case now.Before(j.NotBefore):
+		return false
+	case j.AvoidRobot == cmd.RobotID && now.Sub(j.UpdatedAt) < avoidWindow:
+		return false
+	case wf.Settings.MaxConcurrency > 0 && s.runningPerWF[j.WorkflowID]+picked[j.WorkflowID] >= wf.Settings.MaxConcurrency:
+		return false
+	}
+	for _, tag := range j.RobotTags {
+		if !slices.Contains(cmd.Tags, tag) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *state) visibility(j *Job) time.Duration {
+	if wf := s.workflows[j.WorkflowID]; wf != nil && wf.Settings.VisibilityTimeout > 0 {
+		return time.Duration(wf.Settings.VisibilityTimeout)
+	}
+	return DefaultVisibilityTimeout
+}
+
+// startAttempt leases j to a robot. The fencing token is the Raft index
+// of the claim: unique, increasing, and the same on every replica.
+func (s *state) startAttempt(j *Job, robot string, c applyContext) {
+	s.setJobState(j, JobRunning, c)
+	j.Attempt++
+	j.RobotID = robot
+	j.StartedAt = c.now
+	j.Lease = &Lease{RobotID: robot, Token: c.index, ExpiresAt: c.now.Add(s.visibility(j))}
+	j.Attempts = append(slices.Clip(j.Attempts), Attempt{Attempt: j.Attempt, RobotID: robot, StartedAt: c.now})
+}
+
+// leased returns the running job id if token is its current lease, or a
+// reason why the holder must stop.
+func (s *state) leased(id string, token uint64) (*Job, string) {
+	j := s.jobs[id]
+	switch {
+	case j == nil:
+		return nil, "job not found"
+	case j.State == JobCancelled:
+		return nil, "job cancelled"
+	case j.State != JobRunning || j.Lease == nil || j.Lease.Token != token:
+		return nil, "lease lost (stale fencing token)"
+	}
+	return j, ""
+}
+
+// Progress is one job's heartbeat: it extends the lease and carries what
+// happened since the last one.
+type Progress struct {
+	JobID      string            `json:"job_id"`
+	Token      uint64            `json:"token"`
+	Checkpoint json.RawMessage   `json:"checkpoint,omitempty"`
+	Logs       []LogLine         `json:"logs,omitempty"`
+	NodeStatus map[string]string `json:"node_status,omitempty"`
+}
+
+// ProgressCmd batches one robot's heartbeats for every job it runs, so
+// progress costs one log entry per robot per tick.
+type ProgressCmd struct {
+	RobotID string     `json:"robot_id"`
+	Items   []Progress `json:"items"`
+}
+
+// Ack answers one item of a batch. A robot stops a job whose ack says
+// Stop: it was cancelled or its lease went to someone else.
+type Ack struct {
+	JobID    string    `json:"job_id"`
+	OK       bool      `json:"ok"`
+	Stop     bool      `json:"stop,omitempty"`
+	State    JobState  `json:"state,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Deadline time.Time `json:"lease_expires_at,omitzero"`
+}
+
+func (s *state) progress(c applyContext, cmd *ProgressCmd) ([]Ack, error) {
+	acks := make([]Ack, len(cmd.Items))
+	for i, p := range cmd.Items {
+		j, why := s.leased(p.JobID, p.Token)
+		if j == nil {
+			acks[i] = Ack{JobID: p.JobID, Stop: true, Reason: why}
+			continue
+		}
+		s.record(j, p.Checkpoint, p.Logs, p.NodeStatus)
+		j.Lease.ExpiresAt = c.now.Add(s.visibility(j))
+		j.UpdatedAt = c.now
+		acks[i] = Ack{JobID: p.JobID, OK: true, State: j.State, Deadline: j.Lease.ExpiresAt}
+	}
+	return acks, nil
+}
+
+// record stores a run's checkpoint, newest log lines and node status.
+func (s *state) record(j *Job, checkpoint json.RawMessage, logs []LogLine, status map[string]string) {
+	if checkpoint != nil {
+		j.Checkpoint = checkpoint
+	}
+	if len(logs) > 0 {
+		all := append(slices.Clip(j.Logs), logs...)
+		j.Logs = all[max(0, len(all)-MaxJobLogLines):]
+	}
+	if len(status) > 0 {
+		merged := maps.Clone(j.NodeStatus)
+		if merged == nil {
+			merged = map[string]string{}
+		}
+		maps.Copy(merged, status)
+		j.NodeStatus = merged
+	}
+}
+
+// Completion is a robot's final report on one attempt.
+type Completion struct {
+	JobID       string            `json:"job_id"`
+	Token       uint64            `json:"token"`
+	Succeeded   bool              `json:"succeeded"`
+	Result      json.RawMessage   `json:"result,omitempty"`
+	Error       string            `json:"error,omitempty"`
+	FailureKind string            `json:"failure_kind,omitempty"`
+	Checkpoint  json.RawMessage   `json:"checkpoint,omitempty"`
+	Logs        []LogLine         `json:"logs,omitempty"`
+	NodeStatus  map[string]string `json:"node_status,omitempty"`
+}
+
+// CompleteCmd batches completions. A completion with a stale token is
+// refused: two robots can never both finish the same attempt.
+type CompleteCmd struct {
+	RobotID string       `json:"robot_id"`
+	Items   []Completion `json:"items"`
+}
+
+func (s *state) completeJobs(c applyContext, cmd *CompleteCmd) ([]Ack, error) {
+	acks := make([]Ack, len(cmd.Items))
+	for i, done := range cmd.Items {
+		j, why := s.leased(done.JobID, done.Token)
+		if j == nil {
+			acks[i] = Ack{JobID: done.JobID, Stop: true, Reason: why}
+			continue
+		}
+		s.record(j, done.Checkpoint, done.Logs, done.NodeStatus)
+		switch {
+		case done.Succeeded:
+			s.finishAttempt(j, "succeeded", "", c)
+			j.Result, j.Error, j.FailureKind = done.Result, "", ""
+			s.setJobState(j, JobSucceeded, c)
+		case done.FailureKind == FailureBusiness:
+			s.finishAttempt(j, "failed", done.Error, c)
+			j.Result, j.Error, j.FailureKind = done.Result, done.Error, FailureBusiness
+			s.setJobState(j, JobFailed, c)
+		default:
+			j.FailureKind = FailureApplication
+			s.retryOrFail(j, done.Error, JobFailed, s.backoff(j), c)
+		}
+		acks[i] = Ack{JobID: j.ID, OK: true, State: j.State}
+	}
+	return acks, nil
+}
+
+func (s *state) backoff(j *Job) time.Duration {
+	base := cmp.Or(time.Duration(j.Backoff), DefaultBackoff)
+	d := base << min(max(j.Attempt-1, 0), 20)
+	return min(d, MaxBackoff)
+}
+
+func (s *state) finishAttempt(j *Job, outcome, errMsg string, c applyContext) {
+	if n := len(j.Attempts); n > 0 {
+		a := &j.Attempts[n-1]
+		a.FinishedAt, a.Outcome, a.Error = c.now, outcome, errMsg
+	}
+}
+
+// retryOrFail ends the current attempt and queues the job again after
+// delay, or moves it to final when it has used all its attempts. The
+// checkpoint stays, so the next attempt resumes where this one stopped.
+func (s *state) retryOrFail(j *Job, reason string, final JobState, delay time.Duration, c applyContext) {
+	s.finishAttempt(j, "failed", reason, c)
+	j.Error = reason
+	if j.Attempt >= j.MaxAttempts {
+		s.setJobState(j, final, c)
+		return
+	}
+	j.AvoidRobot = j.RobotID
+	j.Lease = nil
+	j.NotBefore = c.now.Add(delay)
+	s.setJobState(j, JobQueued, c)
+}
+
+// LeaseRef names one lease.
+type LeaseRef struct {
+	JobID string `json:"job_id"`
+	Token uint64 `json:"token"`
+}
+
+// ExpireCmd requeues jobs whose leases the leader saw expire. The FSM
+// checks each against the stamped time, so a heartbeat that raced the
+// leader's scan wins.
+type ExpireCmd struct {
+	Items []LeaseRef `json:"items"`
+}
+
+func (s *state) expireLeases(c applyContext, cmd *ExpireCmd) (int, error) {
+	n := 0
+	for _, ref := range cmd.Items {
+		j, _ := s.leased(ref.JobID, ref.Token)
+		if j == nil || c.now.Before(j.Lease.ExpiresAt) {
+			continue
+		}
+		s.retryOrFail(j, "lease expired on robot "+j.Lease.RobotID, JobDead, 0, c)
+		n++
+	}
+	return n, nil
+}
+
+// RobotGoneCmd requeues every job a robot holds, at once: gossip or its
+// tunnel says it is dead.
+type RobotGoneCmd struct {
+	RobotID string `json:"robot_id"`
+	Reason  string `json:"reason"`
+}
+
+func (s *state) robotGone(c applyContext, cmd *RobotGoneCmd) (int, error) {
+	var held []*Job
+	for _, j := range s.running {
+		if j.Lease != nil && j.Lease.RobotID == cmd.RobotID {
+			held = append(held, j)
+		}
+	}
+	// Map order is random; requeue in submission order so every replica
+	// assigns the same queue positions.
+	slices.SortFunc(held, func(a, b *Job) int { return cmp.Compare(a.Seq, b.Seq) })
+	for _, j := range held {
+		s.retryOrFail(j, "robot "+cmd.RobotID+" "+cmd.Reason, JobDead, 0, c)
+	}
+	return len(held), nil
+}
+
+// PauseCmd pauses or resumes the whole queue or one workflow's jobs.
+type PauseCmd struct {
+	WorkflowID string `json:"workflow_id,omitempty"`
+	Paused     bool   `json:"paused"`
+}
+
+func (s *state) pause(_ applyContext, cmd *PauseCmd) (struct{}, error) {
+	if cmd.WorkflowID == "" {
+		s.queuePaused = cmd.Paused
+		return struct{}{}, nil
+	}
+	wf := s.workflows[cmd.WorkflowID]
+	if wf == nil {
+		return struct{}{}, errorf(CodeNotFound, "workflow %s not found", cmd.WorkflowID)
+	}
+	wf.Settings.Paused = cmd.Paused
+	return struct{}{}, nil
+}
+
+// SettingsCmd changes a workflow's queue settings.
+type SettingsCmd struct {
+	WorkflowID        string    `json:"workflow_id"`
+	MaxConcurrency    *int      `json:"max_concurrency,omitempty"`
+	VisibilityTimeout *Duration `json:"visibility_timeout,omitempty"`
+}
+
+func (s *state) setSettings(_ applyContext, cmd *SettingsCmd) (WorkflowSettings, error) {
+	wf := s.workflows[cmd.WorkflowID]
+	if wf == nil {
+		return WorkflowSettings{}, errorf(CodeNotFound, "workflow %s not found", cmd.WorkflowID)
+	}
+	if cmd.MaxConcurrency != nil && *cmd.MaxConcurrency < 0 {
+		return WorkflowSettings{}, errorf(CodeInvalid, "max_concurrency %d is negative", *cmd.MaxConcurrency)
+	}
+	if cmd.VisibilityTimeout != nil && time.Duration(*cmd.VisibilityTimeout) < time.Second {
+		return WorkflowSettings{}, errorf(CodeInvalid, "visibility_timeout %s is under 1s", time.Duration(*cmd.VisibilityTimeout))
+	}
+	if cmd.MaxConcurrency != nil {
+		wf.Settings.MaxConcurrency = *cmd.MaxConcurrency
+	}
+	if cmd.VisibilityTimeout != nil {
+		wf.Settings.VisibilityTimeout = *cmd.VisibilityTimeout
+	}
+	return wf.Settings, nil
+}
+
+// RerunCmd queues a finished job again as a new job.
+type RerunCmd struct {
+	JobID  string `json:"job_id"`
+	NewID  string `json:"new_id"`
+	Latest bool   `json:"latest,omitempty"` // use the workflow's latest version
+}
+
+func (s *state) rerun(c applyContext, cmd *RerunCmd) (Job, error) {
+	old := s.jobs[cmd.JobID]
+	if old == nil {
+		return Job{}, errorf(CodeNotFound, "job %s not found", cmd.JobID)
+	}
+	if existing := s.jobs[cmd.NewID]; existing != nil {
+		return cloneJob(existing), nil // a retried rerun
+	}
+	if !old.State.Terminal() {
+		return Job{}, errorf(CodeConflict, "job %s is %s; only a finished job can be re-run", old.ID, old.State)
+	}
+	spec := JobSpec{
+		ID: cmd.NewID, WorkflowID: old.WorkflowID, WorkflowVersion: old.WorkflowVersion,
+		Params: old.Params, Priority: old.Priority, ExecutionMode: old.ExecutionMode,
+		RobotTags: old.RobotTags, PinnedRobot: old.PinnedRobot, MaxAttempts: old.MaxAttempts,
+		Backoff: old.Backoff, RerunOf: old.ID,
+	}
+	if cmd.Latest {
+		spec.WorkflowVersion = 0
+	}
+	if err := s.checkSpec(spec); err != nil {
+		return Job{}, err
+	}
+	return cloneJob(s.submitJob(c, spec)), nil
+}
