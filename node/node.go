@@ -1,0 +1,242 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/executor"
+	"github.com/casare/casare/mesh"
+)
+
+// Node is one running member of a cluster.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	mesh  *mesh.Mesh
+	store *consensus.Store // nil on a robot-only node
+	http  *http.Server
+	peers *peerFile
+
+	stopRobot context.CancelFunc
+	robotDone chan struct{}
+
+	leaveReq  chan struct{}
+	leaveOnce sync.Once
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// Start brings a node up: gossip first (so the store's liveness view
+// exists), then Raft, then the API, then joins the cluster if asked.
+// On error everything started so far is stopped again.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	n := &Node{
+		cfg: cfg, log: cfg.Logger.With("node", cfg.Name), leaveReq: make(chan struct{}),
+		stop: cancel, peers: newPeerFile(cfg.DataDir),
+	}
+	if err := n.start(ctx, runCtx); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) start(ctx, runCtx context.Context) error {
+	var err error
+	n.mesh, err = mesh.New(mesh.Config{
+		Name: n.cfg.Name, BindAddr: n.cfg.BindAddr, BindPort: n.cfg.GossipPort,
+		AdvertiseAddr: n.cfg.AdvertiseAddr, AdvertisePort: n.cfg.GossipPort,
+		Meta: n.meta(), Logger: n.log,
+	})
+	if err != nil {
+		return fmt.Errorf("start gossip: %w", err)
+	}
+	if n.cfg.Server {
+		n.store, err = consensus.Open(consensus.Config{
+			Name: n.cfg.Name, DataDir: n.cfg.DataDir,
+			RaftBind: n.cfg.bind(n.cfg.RaftPort), RaftAdvertise: n.cfg.advertise(n.cfg.RaftPort),
+			HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
+			Bootstrap: n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
+			Forwarder: client.NewForwarder(), Liveness: n.mesh, Logger: n.log,
+		})
+		if err != nil {
+			return fmt.Errorf("start raft: %w", err)
+		}
+	}
+	if err := n.serveHTTP(); err != nil {
+		return err
+	}
+	n.wg.Go(func() { n.peers.keep(runCtx, n.mesh, n.log) })
+	if err := n.join(ctx, runCtx); err != nil {
+		return err
+	}
+	n.startRobot()
+	return nil
+}
+
+// startRobot runs this node's LAN robot, whose id is the node's name.
+func (n *Node) startRobot() {
+	if !n.cfg.Robot || n.store == nil {
+		return
+	}
+	robotCtx, stop := context.WithCancel(context.Background())
+	n.stopRobot = stop
+	r := NewRobot(RobotConfig{
+		ID: n.cfg.Name, Kind: consensus.RobotLAN, Tags: n.cfg.Tags, Capacity: n.cfg.Capacity,
+		Engine: executor.NewEngine(executor.EngineOptions{Logger: n.log, WorkDir: n.cfg.WorkDir}),
+		Logger: n.log,
+	}, storeQueue{n.store})
+	n.robotDone = make(chan struct{})
+	go func() {
+		defer close(n.robotDone)
+		r.Run(robotCtx)
+	}()
+}
+
+// drainRobot stops claiming and waits for running jobs to finish, or to
+// be cancelled and handed back after the robot's drain timeout.
+func (n *Node) drainRobot() {
+	if n.stopRobot == nil {
+		return
+	}
+	n.stopRobot()
+	<-n.robotDone
+}
+
+func (n *Node) meta() mesh.Meta {
+	m := mesh.Meta{
+		Roles: n.cfg.roles(), HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort),
+		QUICAddr: n.cfg.advertise(n.cfg.QUICPort), Tags: n.cfg.Tags, Capacity: n.cfg.Capacity, Version: Version,
+	}
+	if n.cfg.Server {
+		m.RaftAddr = n.cfg.advertise(n.cfg.RaftPort)
+	}
+	return m
+}
+
+func (n *Node) serveHTTP() error {
+	ln, err := net.Listen("tcp", n.cfg.bind(n.cfg.HTTPPort))
+	if err != nil {
+		return fmt.Errorf("listen for HTTP on %s: %w", n.cfg.bind(n.cfg.HTTPPort), err)
+	}
+	n.http = &http.Server{Handler: n.handler(), ReadHeaderTimeout: 10 * time.Second}
+	n.wg.Go(func() {
+		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("HTTP server stopped", "err", err)
+		}
+	})
+	n.log.Info("API listening", "addr", "http://"+ln.Addr().String())
+	return nil
+}
+
+// handler is the HTTP surface: the API on servers, a proxy to a server on
+// robot-only nodes, and the gossip seed list every member hands joiners.
+func (n *Node) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /internal/v1/seeds", n.serveSeeds)
+	if n.store == nil {
+		mux.Handle("/", newServerProxy(n.mesh, n.log))
+		return mux
+	}
+	mux.Handle("/", api.New(api.Config{
+		Store: n.store, Members: n.members, OnLeave: n.requestLeave,
+		NodeName: n.cfg.Name, Logger: n.log,
+	}))
+	return mux
+}
+
+func (n *Node) members() []api.Member {
+	ms := n.mesh.Members()
+	out := make([]api.Member, len(ms))
+	for i, m := range ms {
+		out[i] = api.Member{
+			Name: m.Name, State: m.State, Roles: m.Meta.Roles, HTTPAddr: m.Meta.HTTPAddr,
+			Tags: m.Meta.Tags, Capacity: m.Meta.Capacity,
+		}
+	}
+	return out
+}
+
+// requestLeave asks Run to leave the cluster and return.
+func (n *Node) requestLeave() {
+	n.leaveOnce.Do(func() { close(n.leaveReq) })
+}
+
+// Run blocks until ctx ends or a leave is requested through the API, then
+// leaves the cluster gracefully and stops the node.
+func (n *Node) Run(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+	case <-n.leaveReq:
+	}
+	leaveCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := n.Leave(leaveCtx)
+	return errors.Join(err, n.Close())
+}
+
+// Leave hands this node's duties back to the cluster: a server removes
+// itself from Raft, then the node leaves gossip so peers see "left", not
+// "dead".
+func (n *Node) Leave(ctx context.Context) error {
+	var errs []error
+	n.drainRobot()
+	if n.store != nil {
+		if err := n.store.Leave(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("leave raft: %w", err))
+		}
+	}
+	if err := n.mesh.Leave(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("leave gossip: %w", err))
+	}
+	n.log.Info("left the cluster")
+	return errors.Join(errs...)
+}
+
+// Close stops the node without leaving, as a crash would look to peers
+// apart from the clean shutdown of local files.
+func (n *Node) Close() error {
+	var errs []error
+	n.closeOnce.Do(func() {
+		n.stop()
+		n.drainRobot()
+		if n.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, n.http.Shutdown(ctx))
+			cancel()
+		}
+		if n.store != nil {
+			errs = append(errs, n.store.Close())
+		}
+		if n.mesh != nil {
+			n.peers.save(n.mesh, n.log)
+			errs = append(errs, n.mesh.Shutdown())
+		}
+		n.wg.Wait()
+	})
+	return errors.Join(errs...)
+}
+
+// Store returns the node's Raft store, or nil on a robot-only node.
+func (n *Node) Store() *consensus.Store { return n.store }
+
+// HTTPAddr returns the advertised API address.
+func (n *Node) HTTPAddr() string { return n.cfg.advertise(n.cfg.HTTPPort) }

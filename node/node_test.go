@@ -1,0 +1,124 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
+)
+
+// freePorts reserves n distinct loopback ports (TCP; gossip also binds
+// UDP on the same number, which is free in practice on loopback).
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ports []int
+	var lns []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return ports
+}
+
+func testConfig(t testing.TB, name, join string) Config {
+	p := freePorts(t, 4)
+	return Config{
+		Name: name, DataDir: t.TempDir(), HTTPPort: p[0], RaftPort: p[1], GossipPort: p[2], QUICPort: p[3],
+		Join: join, Server: true, Robot: true, Capacity: 4, WorkDir: t.TempDir(),
+	}
+}
+
+func startNode(t testing.TB, cfg Config) *Node {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("start %s: %v", cfg.Name, err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+const echoWorkflow = `{"name":"echo","nodes":[
+ {"id":"start","type":"start"},
+ {"id":"set","type":"set_variable","config":{"name":"who","value":"{{ robot_id }}"}},
+ {"id":"end","type":"end"}],
+ "connections":[{"from":"start","to":"set"},{"from":"set","to":"end"}]}`
+
+func waitJob(t testing.TB, c *client.Client, id string, want string, timeout time.Duration) api.Job {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var job api.Job
+	var err error
+	for time.Now().Before(deadline) {
+		job, err = c.Job(context.Background(), id)
+		if err == nil && string(job.State) == want {
+			return job
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("job %s not %s within %v: %+v (err %v)", id, want, timeout, job, err)
+	return job
+}
+
+func TestSingleNodeRunsSubmittedJob(t *testing.T) {
+	n := startNode(t, testConfig(t, "solo", ""))
+	c := client.New("http://" + n.HTTPAddr())
+	res, err := c.CreateWorkflow(context.Background(), api.CreateWorkflowRequest{
+		WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), ExecutionMode: "lan",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := waitJob(t, c, res.JobID, "succeeded", 20*time.Second)
+	var vars map[string]any
+	if err := json.Unmarshal(job.Result, &vars); err != nil || vars["who"] != "solo" || vars["job_id"] != res.JobID {
+		t.Fatalf("result %s (%v)", job.Result, err)
+	}
+}
+
+func TestThreeNodesJoinAndServeFromAnyNode(t *testing.T) {
+	n1 := startNode(t, testConfig(t, "n1", ""))
+	n2 := startNode(t, testConfig(t, "n2", n1.HTTPAddr()))
+	n3 := startNode(t, testConfig(t, "n3", n2.HTTPAddr()))
+	ctx := context.Background()
+	c3 := client.New("http://" + n3.HTTPAddr())
+	cl, err := c3.Cluster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cl.Servers) != 3 {
+		t.Fatalf("servers %+v", cl.Servers)
+	}
+	var ids []string
+	for i := range 10 {
+		res, err := c3.CreateWorkflow(ctx, api.CreateWorkflowRequest{
+			WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), ExecutionMode: "lan",
+			Params: json.RawMessage(fmt.Sprintf(`{"i":%d}`, i)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.JobID)
+	}
+	c1 := client.New("http://" + n1.HTTPAddr())
+	robots := map[string]bool{}
+	for _, id := range ids {
+		job := waitJob(t, c1, id, "succeeded", 20*time.Second)
+		robots[job.RobotID] = true
+	}
+	t.Logf("jobs ran on robots %v", robots)
+}

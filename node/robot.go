@@ -1,0 +1,447 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/executor"
+)
+
+// Queue is what a robot needs from the cluster. A server node serves it
+// from its own store; other robots reach it through a server.
+type Queue interface {
+	Claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error)
+	Progress(ctx context.Context, cmd consensus.ProgressCmd) ([]consensus.Ack, error)
+	Complete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error)
+	// WaitWork returns when a claim by cmd's robot may find a job, or
+	// after a while anyway; robots call it before claiming so idle robots
+	// do not flood the log with empty claims.
+	WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error
+}
+
+// RobotConfig describes one robot.
+type RobotConfig struct {
+	ID       string
+	Kind     string // consensus.RobotLAN or consensus.RobotInternet
+	Tags     []string
+	Capacity int
+	// ReportInterval is how often progress is batched to the leader. It
+	// must be well under the visibility timeout.
+	ReportInterval time.Duration
+	// DrainTimeout is how long running jobs may go on after the robot is
+	// told to stop before they are cancelled and handed back.
+	DrainTimeout time.Duration
+	Engine       *executor.Engine
+	Logger       *slog.Logger
+}
+
+// Robot claims jobs, runs them with the engine and reports back: claim →
+// execute → report, with progress and completions batched per robot.
+type Robot struct {
+	cfg   RobotConfig
+	queue Queue
+	log   *slog.Logger
+	plans *planCache
+
+	mu     sync.Mutex
+	active map[string]*run
+	freed  chan struct{} // signalled when a slot frees up
+
+	done chan completion
+}
+
+// run is one job executing on this robot.
+type run struct {
+	job    consensus.Job
+	cancel context.CancelFunc
+
+	mu         sync.Mutex
+	checkpoint *executor.Checkpoint // latest, not yet reported
+	logs       []consensus.LogLine
+	status     map[string]string
+	stopReason string
+}
+
+type completion struct {
+	item consensus.Completion
+	ack  chan consensus.Ack
+}
+
+// NewRobot makes a robot that takes work from q.
+func NewRobot(cfg RobotConfig, q Queue) *Robot {
+	if cfg.Capacity <= 0 {
+		cfg.Capacity = 1
+	}
+	if cfg.ReportInterval <= 0 {
+		cfg.ReportInterval = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 10 * time.Second
+	}
+	return &Robot{
+		cfg: cfg, queue: q, log: cfg.Logger.With("robot", cfg.ID), plans: newPlanCache(),
+		active: map[string]*run{}, freed: make(chan struct{}, 1), done: make(chan completion, cfg.Capacity),
+	}
+}
+
+// Run works until ctx ends, then waits for its jobs to finish or be
+// cancelled and their outcomes to be reported.
+func (r *Robot) Run(ctx context.Context) {
+	// Reporting outlives claiming: jobs still running at shutdown get
+	// their final reports through.
+	reportCtx, stopReports := context.WithCancel(context.WithoutCancel(ctx))
+	var reporters sync.WaitGroup
+	reporters.Go(func() { r.reportProgress(reportCtx) })
+	reporters.Go(func() { r.reportCompletions(reportCtx) })
+
+	// Jobs outlive claiming by DrainTimeout, so a leaving robot finishes
+	// short jobs instead of handing them back.
+	jobsCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	var jobs sync.WaitGroup
+	r.claimLoop(ctx, jobsCtx, &jobs)
+	drained := make(chan struct{})
+	go func() { jobs.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(r.cfg.DrainTimeout):
+		r.log.Warn("cancelling jobs still running at shutdown", "count", r.activeCount())
+		cancelJobs()
+		<-drained
+	}
+	stopReports()
+	reporters.Wait()
+}
+
+func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
+	cmd := consensus.ClaimCmd{RobotID: r.cfg.ID, RobotKind: r.cfg.Kind, Tags: r.cfg.Tags}
+	for attempt := 0; ctx.Err() == nil; {
+		free := r.cfg.Capacity - r.activeCount()
+		if free == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.freed:
+			}
+			continue
+		}
+		if err := r.queue.WaitWork(ctx, cmd); err != nil {
+			continue
+		}
+		cmd.Max, cmd.RequestID = free, uuid.NewString()
+		claimed, err := r.claim(ctx, cmd)
+		if err != nil {
+			attempt++
+			r.log.Warn("claim failed", "err", err)
+			sleep(ctx, min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second))
+			continue
+		}
+		attempt = 0
+		for _, c := range claimed {
+			r.start(jobsCtx, c, jobs)
+		}
+	}
+}
+
+// claim retries a claim whose outcome is unknown with the same request
+// id, so the leader hands back the same jobs instead of leasing more.
+func (r *Robot) claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error) {
+	var err error
+	for try := range 3 {
+		var claimed []consensus.ClaimedJob
+		if claimed, err = r.queue.Claim(ctx, cmd); err == nil {
+			return claimed, nil
+		}
+		sleep(ctx, time.Duration(try+1)*100*time.Millisecond)
+	}
+	return nil, err
+}
+
+func (r *Robot) activeCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.active)
+}
+
+func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, jobs *sync.WaitGroup) {
+	runCtx, cancel := context.WithCancel(ctx)
+	ru := &run{job: c.Job, cancel: cancel, status: map[string]string{}}
+	r.mu.Lock()
+	r.active[c.Job.ID] = ru
+	r.mu.Unlock()
+	jobs.Go(func() {
+		defer cancel()
+		r.execute(runCtx, ru, c.Graph)
+		r.mu.Lock()
+		delete(r.active, ru.job.ID)
+		r.mu.Unlock()
+		select {
+		case r.freed <- struct{}{}:
+		default:
+		}
+	})
+}
+
+// execute runs one job and reports its outcome.
+func (r *Robot) execute(ctx context.Context, ru *run, graph json.RawMessage) {
+	job := ru.job
+	log := r.log.With("job", job.ID, "attempt", job.Attempt)
+	item := consensus.Completion{JobID: job.ID, Token: job.Lease.Token}
+	res, err := r.runWorkflow(ctx, ru, graph)
+	switch {
+	case err != nil:
+		item.Error, item.FailureKind = err.Error(), consensus.FailureApplication
+	case res.State == executor.StateCancelled && ru.stopped() != "":
+		log.Info("job stopped", "reason", ru.stopped())
+		return // cancelled or lease lost: the leader already moved on
+	case res.State == executor.StateSucceeded:
+		item.Succeeded = true
+		item.Result, _ = json.Marshal(res.Variables)
+	default:
+		item.Error, item.FailureKind = res.Error, res.FailureKind
+		if res.State == executor.StateCancelled {
+			item.Error, item.FailureKind = "robot "+r.cfg.ID+" stopped the run: "+res.Error, consensus.FailureApplication
+		}
+	}
+	if err == nil {
+		item.Checkpoint, _ = json.Marshal(res.Checkpoint)
+	}
+	item.Logs, item.NodeStatus = ru.takeReport()
+	ack := r.report(ctx, item)
+	log.Debug("job reported", "succeeded", item.Succeeded, "accepted", ack.OK, "state", ack.State, "reason", ack.Reason)
+}
+
+func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage) (executor.Result, error) {
+	job := ru.job
+	wf, err := r.plans.get(job.WorkflowID, job.WorkflowVersion, graph)
+	if err != nil {
+		return executor.Result{}, err
+	}
+	vars := map[string]any{}
+	if len(job.Params) > 0 {
+		if err := json.Unmarshal(job.Params, &vars); err != nil {
+			return executor.Result{}, fmt.Errorf("job %s params: %w", job.ID, err)
+		}
+	}
+	vars["job_id"], vars["attempt"], vars["robot_id"] = job.ID, job.Attempt, r.cfg.ID
+	opts := executor.RunOptions{
+		Vars:               vars,
+		OnCheckpoint:       ru.setCheckpoint,
+		CheckpointInterval: r.cfg.ReportInterval / 4,
+		OnEvent:            ru.onEvent,
+	}
+	if len(job.Checkpoint) > 0 {
+		var cp executor.Checkpoint
+		if err := json.Unmarshal(job.Checkpoint, &cp); err != nil {
+			return executor.Result{}, fmt.Errorf("job %s checkpoint: %w", job.ID, err)
+		}
+		opts.Resume = &cp
+	}
+	return r.cfg.Engine.Run(ctx, wf, opts), nil
+}
+
+// report hands a completion to the batcher and waits for its ack.
+func (r *Robot) report(ctx context.Context, item consensus.Completion) consensus.Ack {
+	c := completion{item: item, ack: make(chan consensus.Ack, 1)}
+	r.done <- c
+	return <-c.ack
+}
+
+func (ru *run) setCheckpoint(cp executor.Checkpoint) {
+	ru.mu.Lock()
+	ru.checkpoint = &cp
+	ru.mu.Unlock()
+}
+
+func (ru *run) onEvent(ev executor.Event) {
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	switch ev.Kind {
+	case executor.EventLog:
+		ru.logs = append(ru.logs, consensus.LogLine{Time: ev.Time, Level: ev.Level.String(), NodeID: ev.NodeID, Message: ev.Message})
+	case executor.EventNodeStarted:
+		ru.status[ev.NodeID] = "running"
+	case executor.EventNodeFinished:
+		ru.status[ev.NodeID] = "succeeded"
+	case executor.EventNodeFailed:
+		ru.status[ev.NodeID] = "failed"
+		ru.logs = append(ru.logs, consensus.LogLine{Time: ev.Time, Level: "ERROR", NodeID: ev.NodeID, Message: ev.Error})
+	case executor.EventNodeRetrying:
+		ru.status[ev.NodeID] = "retrying"
+	}
+}
+
+// takeReport returns what happened since the last report and forgets it.
+func (ru *run) takeReport() ([]consensus.LogLine, map[string]string) {
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	logs, status := ru.logs, ru.status
+	ru.logs, ru.status = nil, map[string]string{}
+	if len(status) == 0 {
+		status = nil
+	}
+	return logs, status
+}
+
+func (ru *run) takeProgress() consensus.Progress {
+	logs, status := ru.takeReport()
+	p := consensus.Progress{JobID: ru.job.ID, Token: ru.job.Lease.Token, Logs: logs, NodeStatus: status}
+	ru.mu.Lock()
+	if ru.checkpoint != nil {
+		p.Checkpoint, _ = json.Marshal(ru.checkpoint)
+		ru.checkpoint = nil
+	}
+	ru.mu.Unlock()
+	return p
+}
+
+func (ru *run) stop(reason string) {
+	ru.mu.Lock()
+	ru.stopReason = reason
+	ru.mu.Unlock()
+	ru.cancel()
+}
+
+func (ru *run) stopped() string {
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	return ru.stopReason
+}
+
+// reportProgress sends one batched heartbeat for all running jobs per
+// tick. An ack that says stop cancels the run.
+func (r *Robot) reportProgress(ctx context.Context) {
+	t := time.NewTicker(r.cfg.ReportInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		runs := make(map[string]*run, len(r.active))
+		maps.Copy(runs, r.active)
+		r.mu.Unlock()
+		if len(runs) == 0 {
+			continue
+		}
+		cmd := consensus.ProgressCmd{RobotID: r.cfg.ID}
+		for _, ru := range runs {
+			cmd.Items = append(cmd.Items, ru.takeProgress())
+		}
+		acks, err := r.queue.Progress(ctx, cmd)
+		if err != nil {
+			r.log.Warn("heartbeat failed", "jobs", len(cmd.Items), "err", err)
+			continue
+		}
+		for _, ack := range acks {
+			if ru := runs[ack.JobID]; ru != nil && ack.Stop {
+				ru.stop(ack.Reason)
+			}
+		}
+	}
+}
+
+// reportCompletions batches completions: whatever has queued up while
+// the previous batch was in flight goes in the next one.
+func (r *Robot) reportCompletions(ctx context.Context) {
+	for {
+		var batch []completion
+		select {
+		case <-ctx.Done():
+			return
+		case c := <-r.done:
+			batch = append(batch, c)
+		}
+	drain:
+		for len(batch) < 512 {
+			select {
+			case c := <-r.done:
+				batch = append(batch, c)
+			default:
+				break drain
+			}
+		}
+		r.completeBatch(ctx, batch)
+	}
+}
+
+// completeBatch retries until the leader answers: an outcome must not be
+// lost to a leader change. If the robot gives up, the lease expires and
+// the job runs again from its last checkpoint.
+func (r *Robot) completeBatch(ctx context.Context, batch []completion) {
+	cmd := consensus.CompleteCmd{RobotID: r.cfg.ID}
+	for _, c := range batch {
+		cmd.Items = append(cmd.Items, c.item)
+	}
+	var acks []consensus.Ack
+	var err error
+	for attempt := 1; ; attempt++ {
+		acks, err = r.queue.Complete(ctx, cmd)
+		if err == nil || ctx.Err() != nil || attempt == 20 {
+			break
+		}
+		r.log.Warn("report completions", "jobs", len(batch), "attempt", attempt, "err", err)
+		sleep(ctx, min(time.Duration(attempt)*200*time.Millisecond, 2*time.Second))
+	}
+	byID := map[string]consensus.Ack{}
+	for _, a := range acks {
+		byID[a.JobID] = a
+	}
+	for _, c := range batch {
+		a, ok := byID[c.item.JobID]
+		if !ok {
+			a = consensus.Ack{JobID: c.item.JobID, Reason: errors.Join(err, errors.New("no ack")).Error()}
+		}
+		c.ack <- a
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// planCache keeps parsed workflow versions: versions are immutable, so a
+// parse is never stale.
+type planCache struct {
+	mu    sync.Mutex
+	plans map[string]*executor.Workflow
+}
+
+func newPlanCache() *planCache { return &planCache{plans: map[string]*executor.Workflow{}} }
+
+func (p *planCache) get(id string, version int, graph json.RawMessage) (*executor.Workflow, error) {
+	key := fmt.Sprintf("%s@%d", id, version)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if wf := p.plans[key]; wf != nil {
+		return wf, nil
+	}
+	wf, err := executor.ParseAndValidate(graph)
+	if err != nil {
+		return nil, fmt.Errorf("workflow %s version %d: %w", id, version, err)
+	}
+	if len(p.plans) > 1000 {
+		clear(p.plans)
+	}
+	p.plans[key] = wf
+	return wf, nil
+}
