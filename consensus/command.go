@@ -26,6 +26,13 @@ const (
 	cmdPause          commandType = 11
 	cmdSettings       commandType = 12
 	cmdRerun          commandType = 13
+	cmdCreateToken    commandType = 14
+	cmdRevokeToken    commandType = 15
+	cmdRobotStatus    commandType = 16
+	cmdPutSchedule    commandType = 17
+	cmdEnableSchedule commandType = 18
+	cmdDeleteSchedule commandType = 19
+	cmdFireSchedule   commandType = 20
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -62,6 +69,13 @@ func registry() handlers {
 		cmdPause:          decoded((*state).pause),
 		cmdSettings:       decoded((*state).setSettings),
 		cmdRerun:          decoded((*state).rerun),
+		cmdCreateToken:    decoded((*state).createToken),
+		cmdRevokeToken:    decoded((*state).revokeToken),
+		cmdRobotStatus:    decoded((*state).robotStatus),
+		cmdPutSchedule:    decoded((*state).putSchedule),
+		cmdEnableSchedule: decoded((*state).enableSchedule),
+		cmdDeleteSchedule: decoded((*state).deleteSchedule),
+		cmdFireSchedule:   decoded((*state).fireSchedule),
 	}
 }
 

@@ -91,8 +91,11 @@ type snapshotData struct {
 	Nodes     map[string]NodeInfo `json:"nodes"`
 	NextSeq   uint64              `json:"next_seq"`
 	// QueuePaused and LastClaims are state, not derivable from jobs.
-	QueuePaused bool                 `json:"queue_paused,omitempty"`
-	LastClaims  map[string]lastClaim `json:"last_claims,omitempty"`
+	QueuePaused bool                    `json:"queue_paused,omitempty"`
+	LastClaims  map[string]lastClaim    `json:"last_claims,omitempty"`
+	Tokens      map[string]*RobotToken  `json:"tokens,omitempty"`
+	Robots      map[string]*RobotRecord `json:"robots,omitempty"`
+	Schedules   map[string]*Schedule    `json:"schedules,omitempty"`
 }
 
 const snapshotVersion = 1
@@ -101,6 +104,7 @@ func (s *state) snapshot() snapshotData {
 	d := snapshotData{
 		Version: snapshotVersion, Nodes: s.nodes, NextSeq: s.nextSeq,
 		QueuePaused: s.queuePaused, LastClaims: s.lastClaims,
+		Tokens: s.tokens, Robots: s.robots, Schedules: s.schedules,
 	}
 	for _, wf := range s.workflows {
 		d.Workflows = append(d.Workflows, wf)
@@ -132,6 +136,15 @@ func restoreState(d snapshotData) (*state, error) {
 	s.queuePaused = d.QueuePaused
 	if d.LastClaims != nil {
 		s.lastClaims = d.LastClaims
+	}
+	if d.Tokens != nil {
+		s.tokens = d.Tokens
+	}
+	if d.Robots != nil {
+		s.robots = d.Robots
+	}
+	if d.Schedules != nil {
+		s.schedules = d.Schedules
 	}
 	return s, nil
 }

@@ -28,6 +28,9 @@ type state struct {
 	runningPerWF map[string]int  // running jobs per workflow id
 	queuePaused  bool
 	lastClaims   map[string]lastClaim // by robot id, for retried claims
+	tokens       map[string]*RobotToken
+	robots       map[string]*RobotRecord
+	schedules    map[string]*Schedule
 }
 
 func newState() *state {
@@ -42,6 +45,9 @@ func newState() *state {
 		running:      map[string]*Job{},
 		runningPerWF: map[string]int{},
 		lastClaims:   map[string]lastClaim{},
+		tokens:       map[string]*RobotToken{},
+		robots:       map[string]*RobotRecord{},
+		schedules:    map[string]*Schedule{},
 	}
 }
 
@@ -195,6 +201,18 @@ func (s *state) deleteWorkflow(c applyContext, cmd *DeleteWorkflowCmd) (struct{}
 	})
 	if len(active) > 0 && !cmd.Force {
 		return struct{}{}, errorf(CodeConflict, "workflow %s has %d queued or running jobs; cancel them or delete with force=true", cmd.ID, len(active))
+	}
+	var schedules []string
+	for id, sc := range s.schedules {
+		if sc.WorkflowID == cmd.ID {
+			schedules = append(schedules, id)
+		}
+	}
+	if len(schedules) > 0 && !cmd.Force {
+		return struct{}{}, errorf(CodeConflict, "workflow %s has %d schedules; delete them or delete with force=true", cmd.ID, len(schedules))
+	}
+	for _, id := range schedules {
+		delete(s.schedules, id)
 	}
 	for _, j := range active {
 		j.Error = "workflow deleted"

@@ -74,6 +74,7 @@ type Store struct {
 
 	notify   chan bool
 	hadState bool
+	crons    cronCache
 	stop     context.CancelFunc
 	loopDone chan struct{}
 	closeMu  sync.Once

@@ -69,3 +69,19 @@ func (s *Store) SetSettings(ctx context.Context, cmd SettingsCmd) (WorkflowSetti
 func (s *Store) Rerun(ctx context.Context, cmd RerunCmd) (Job, error) {
 	return apply[Job](ctx, s, cmdRerun, cmd)
 }
+
+// CreateToken stores a robot token's hash.
+func (s *Store) CreateToken(ctx context.Context, cmd CreateTokenCmd) (RobotToken, error) {
+	return apply[RobotToken](ctx, s, cmdCreateToken, cmd)
+}
+
+// RevokeToken revokes a robot token.
+func (s *Store) RevokeToken(ctx context.Context, id string) (RobotToken, error) {
+	return apply[RobotToken](ctx, s, cmdRevokeToken, RevokeTokenCmd{ID: id})
+}
+
+// SetRobotStatus records an internet robot connecting or disconnecting.
+func (s *Store) SetRobotStatus(ctx context.Context, r RobotRecord) error {
+	_, err := apply[struct{}](ctx, s, cmdRobotStatus, RobotStatusCmd{Robot: r})
+	return err
+}

@@ -1,0 +1,412 @@
+package consensus
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/robfig/cron/v3"
+)
+
+// Misfire policies say what a schedule does with fire times that passed
+// while no leader could fire them.
+const (
+	MisfireRunAll  = "run_all"  // one job per missed fire time
+	MisfireRunOnce = "run_once" // one catch-up job for all of them
+	MisfireSkip    = "skip"     // no job for missed fire times
+)
+
+// Overlap policies say whether a fire may start a job while the previous
+// one from the same schedule is still queued or running.
+const (
+	OverlapAllow  = "allow"
+	OverlapForbid = "forbid"
+)
+
+// Schedule defaults.
+const (
+	DefaultCatchupWindow = time.Hour
+	// MisfireGrace is how late a fire time may be handled and still count
+	// as on time rather than missed.
+	MisfireGrace = 5 * time.Second
+	// scheduleHistory is how many fire records a schedule keeps.
+	scheduleHistory = 50
+)
+
+// JobTemplate is what a schedule's jobs look like.
+type JobTemplate struct {
+	Priority      int             `json:"priority"`
+	ExecutionMode string          `json:"execution_mode"`
+	Params        json.RawMessage `json:"params,omitempty"`
+	RobotTags     []string        `json:"robot_tags,omitempty"`
+	MaxAttempts   int             `json:"max_attempts,omitempty"`
+}
+
+// Schedule fires a workflow on a cron expression.
+type Schedule struct {
+	ID            string      `json:"id"`
+	WorkflowID    string      `json:"workflow_id"`
+	Cron          string      `json:"cron"`
+	Timezone      string      `json:"timezone"`
+	Enabled       bool        `json:"enabled"`
+	Misfire       string      `json:"misfire"`
+	CatchupWindow Duration    `json:"catchup_window"`
+	Overlap       string      `json:"overlap"`
+	Template      JobTemplate `json:"template"`
+	// LastFired is the latest fire time handled (by a job or a recorded
+	// skip). A new leader continues from it, never from "now".
+	LastFired time.Time `json:"last_fired"`
+	History   []Fire    `json:"history,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Fire records what one fire time did.
+type Fire struct {
+	FireTime time.Time `json:"fire_time"`
+	JobID    string    `json:"job_id,omitempty"`
+	// Skipped says why no job was made: "overlap", "misfire", "coalesced".
+	Skipped  string    `json:"skipped,omitempty"`
+	QueuedAt time.Time `json:"queued_at"`
+	Manual   bool      `json:"manual,omitempty"`
+}
+
+// cronParser accepts five fields, an optional leading seconds field and
+// descriptors such as @every 10s and @daily.
+var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseSchedule checks a cron expression and time zone and returns the
+// schedule they make. Errors name the problem for the API to show.
+func ParseSchedule(expr, timezone string) (cron.Schedule, *time.Location, error) {
+	return parseSchedule(expr, timezone)
+}
+
+func parseSchedule(expr, timezone string) (cron.Schedule, *time.Location, error) {
+	loc, err := time.LoadLocation(cmp.Or(timezone, "UTC"))
+	if err != nil {
+		return nil, nil, errorf(CodeInvalid, "timezone %q: %v", timezone, err)
+	}
+	if strings.HasPrefix(strings.TrimSpace(expr), "TZ=") || strings.HasPrefix(strings.TrimSpace(expr), "CRON_TZ=") {
+		return nil, nil, errorf(CodeInvalid, "cron %q: give the time zone in the timezone field, not in the expression", expr)
+	}
+	sched, err := cronParser.Parse(expr)
+	if err != nil {
+		return nil, nil, errorf(CodeInvalid, "cron %q: %v", expr, err)
+	}
+	if _, fixedDelay := sched.(cron.ConstantDelaySchedule); fixedDelay {
+		return sched, loc, nil // @every counts real time, not the clock on the wall
+	}
+	return wallClock{inner: sched, loc: loc}, loc, nil
+}
+
+// wallClock evaluates a cron expression on the local wall clock, so that
+// daylight-saving changes do what cron users expect (as Vixie cron does):
+// every wall-clock time fires at most once — in the repeated hour of a
+// fall-back only its first occurrence fires — and a time that does not
+// exist in a spring-forward gap fires at the same instant one hour later
+// on the wall (02:30 → 03:30), instead of being skipped for the day.
+type wallClock struct {
+	inner cron.Schedule
+	loc   *time.Location
+}
+
+func (w wallClock) Next(t time.Time) time.Time {
+	wall := asUTC(t.In(w.loc))
+	for range 8 { // a handful of DST transitions at most; bounded anyway
+		next := w.inner.Next(wall)
+		if next.IsZero() {
+			return next
+		}
+		local := firstOccurrence(time.Date(next.Year(), next.Month(), next.Day(), next.Hour(), next.Minute(), next.Second(), 0, w.loc))
+		if local.After(t) {
+			return local
+		}
+		// t is in the second pass of a repeated hour: that wall-clock
+		// time has fired already.
+		wall = next
+	}
+	return time.Time{}
+}
+
+// firstOccurrence returns the earlier instant when t's wall-clock time
+// occurs twice (time.Date may pick either).
+func firstOccurrence(t time.Time) time.Time {
+	for _, shift := range []time.Duration{time.Hour, 30 * time.Minute} {
+		if earlier := t.Add(-shift); asUTC(earlier).Equal(asUTC(t)) {
+			return earlier
+		}
+	}
+	return t
+}
+
+// asUTC reads a local time's wall clock as if it were UTC, where no
+// clock ever jumps.
+func asUTC(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+}
+
+// NextRun returns the first fire time of s after t.
+func (s *Schedule) NextRun(after time.Time) (time.Time, error) {
+	sched, loc, err := ParseSchedule(s.Cron, s.Timezone)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return sched.Next(after.In(loc)).UTC(), nil
+}
+
+// FireJobID is the id of the job a schedule makes for a fire time. Being
+// derived from the pair, a fire time can make only one job, whoever fires it.
+func FireJobID(scheduleID string, fireTime time.Time) string {
+	return uuid.NewHash(sha256.New(), uuid.NameSpaceOID, []byte(scheduleID+"@"+fireTime.UTC().Format(time.RFC3339Nano)), 5).String()
+}
+
+// PutScheduleCmd creates a schedule. The API has already checked cron and
+// time zone with ParseSchedule (that reads zone files, which Apply must not).
+type PutScheduleCmd struct {
+	Schedule Schedule `json:"schedule"`
+}
+
+func (s *state) putSchedule(c applyContext, cmd *PutScheduleCmd) (Schedule, error) {
+	sc := cmd.Schedule
+	if existing := s.schedules[sc.ID]; existing != nil {
+		return *cloneSchedule(existing), nil // a retried create
+	}
+	if sc.ID == "" {
+		return Schedule{}, errorf(CodeInvalid, "schedule id is empty")
+	}
+	if s.workflows[sc.WorkflowID] == nil {
+		return Schedule{}, errorf(CodeNotFound, "workflow %s not found", sc.WorkflowID)
+	}
+	sc.Misfire = cmp.Or(sc.Misfire, MisfireRunAll)
+	sc.Overlap = cmp.Or(sc.Overlap, OverlapAllow)
+	sc.Template.ExecutionMode = cmp.Or(sc.Template.ExecutionMode, ModeAny)
+	if sc.CatchupWindow == 0 {
+		sc.CatchupWindow = Duration(DefaultCatchupWindow)
+	}
+	if err := checkSchedule(sc); err != nil {
+		return Schedule{}, err
+	}
+	sc.LastFired, sc.CreatedAt, sc.UpdatedAt, sc.History = c.now, c.now, c.now, nil
+	s.schedules[sc.ID] = &sc
+	return *cloneSchedule(&sc), nil
+}
+
+func checkSchedule(sc Schedule) error {
+	switch {
+	case sc.Cron == "":
+		return errorf(CodeInvalid, "cron is empty")
+	case sc.Misfire != MisfireRunAll && sc.Misfire != MisfireRunOnce && sc.Misfire != MisfireSkip:
+		return errorf(CodeInvalid, "misfire %q is not run_all, run_once or skip", sc.Misfire)
+	case sc.Overlap != OverlapAllow && sc.Overlap != OverlapForbid:
+		return errorf(CodeInvalid, "overlap %q is not allow or forbid", sc.Overlap)
+	case sc.CatchupWindow < 0:
+		return errorf(CodeInvalid, "catchup_window is negative")
+	}
+	return checkSpecFields(JobSpec{ID: "-", Priority: sc.Template.Priority, ExecutionMode: sc.Template.ExecutionMode, MaxAttempts: sc.Template.MaxAttempts})
+}
+
+func cloneSchedule(sc *Schedule) *Schedule {
+	c := *sc
+	c.History = slices.Clone(sc.History)
+	c.Template.RobotTags = slices.Clone(sc.Template.RobotTags)
+	return &c
+}
+
+// EnableScheduleCmd enables or disables a schedule. Enabling starts from
+// the enabling time: a disabled schedule owes no fires.
+type EnableScheduleCmd struct {
+	ID      string `json:"id"`
+	Enabled bool   `json:"enabled"`
+}
+
+func (s *state) enableSchedule(c applyContext, cmd *EnableScheduleCmd) (Schedule, error) {
+	sc := s.schedules[cmd.ID]
+	if sc == nil {
+		return Schedule{}, errorf(CodeNotFound, "schedule %s not found", cmd.ID)
+	}
+	if cmd.Enabled && !sc.Enabled {
+		sc.LastFired = c.now
+	}
+	sc.Enabled, sc.UpdatedAt = cmd.Enabled, c.now
+	return *cloneSchedule(sc), nil
+}
+
+// DeleteScheduleCmd deletes a schedule; jobs it made stay.
+type DeleteScheduleCmd struct {
+	ID string `json:"id"`
+}
+
+func (s *state) deleteSchedule(_ applyContext, cmd *DeleteScheduleCmd) (struct{}, error) {
+	if s.schedules[cmd.ID] == nil {
+		return struct{}{}, errorf(CodeNotFound, "schedule %s not found", cmd.ID)
+	}
+	delete(s.schedules, cmd.ID)
+	return struct{}{}, nil
+}
+
+// FireCmd handles a schedule's due fire times, oldest first, in one
+// entry: it queues their jobs and advances LastFired together, so a fire
+// time makes exactly one job even across leader changes.
+type FireCmd struct {
+	ScheduleID string      `json:"schedule_id"`
+	FireTimes  []time.Time `json:"fire_times"`
+	// Manual is a trigger-now: one job outside the cron timetable.
+	Manual bool   `json:"manual,omitempty"`
+	JobID  string `json:"job_id,omitempty"` // for Manual
+}
+
+func (s *state) fireSchedule(c applyContext, cmd *FireCmd) ([]Fire, error) {
+	sc := s.schedules[cmd.ScheduleID]
+	if sc == nil {
+		return nil, errorf(CodeNotFound, "schedule %s not found", cmd.ScheduleID)
+	}
+	if cmd.Manual {
+		return s.fireManual(c, sc, cmd.JobID)
+	}
+	var due []time.Time
+	for _, t := range cmd.FireTimes {
+		if t.After(sc.LastFired) && !t.After(c.now) {
+			due = append(due, t) // older ones were handled by an earlier entry
+		}
+	}
+	if !sc.Enabled || len(due) == 0 {
+		return nil, nil
+	}
+	fires := s.planFires(c, sc, due)
+	for i := range fires {
+		if fires[i].Skipped == "" {
+			fires[i].JobID = s.fireJob(c, sc, fires[i].FireTime, FireJobID(sc.ID, fires[i].FireTime))
+		}
+	}
+	sc.LastFired = due[len(due)-1]
+	sc.History = append(slices.Clip(sc.History), fires...)
+	sc.History = sc.History[max(0, len(sc.History)-scheduleHistory):]
+	return fires, nil
+}
+
+// planFires applies the misfire and overlap policies to due fire times.
+func (s *state) planFires(c applyContext, sc *Schedule, due []time.Time) []Fire {
+	fires := make([]Fire, len(due))
+	var missed []int
+	for i, t := range due {
+		fires[i] = Fire{FireTime: t, QueuedAt: c.now}
+		if c.now.Sub(t) > MisfireGrace {
+			missed = append(missed, i)
+		}
+	}
+	switch sc.Misfire {
+	case MisfireSkip:
+		for _, i := range missed {
+			fires[i].Skipped = "misfire"
+		}
+	case MisfireRunOnce:
+		// All missed times but the newest fold into the newest one's job.
+		for _, i := range missed[:max(0, len(missed)-1)] {
+			fires[i].Skipped = "coalesced"
+		}
+	}
+	if sc.Overlap == OverlapForbid {
+		busy := s.scheduleBusy(sc.ID)
+		for i := range fires {
+			if fires[i].Skipped != "" {
+				continue
+			}
+			if busy {
+				fires[i].Skipped = "overlap"
+			}
+			busy = true // the job this fire makes is queued from now on
+		}
+	}
+	return fires
+}
+
+func (s *state) fireManual(c applyContext, sc *Schedule, jobID string) ([]Fire, error) {
+	if jobID == "" {
+		return nil, errorf(CodeInvalid, "a manual trigger needs a job id")
+	}
+	f := Fire{FireTime: c.now, QueuedAt: c.now, Manual: true}
+	f.JobID = s.fireJob(c, sc, c.now, jobID)
+	sc.History = append(slices.Clip(sc.History), f)
+	sc.History = sc.History[max(0, len(sc.History)-scheduleHistory):]
+	return []Fire{f}, nil
+}
+
+func (s *state) fireJob(c applyContext, sc *Schedule, fireTime time.Time, id string) string {
+	t := sc.Template
+	return s.submitJob(c, JobSpec{
+		ID: id, WorkflowID: sc.WorkflowID, Params: t.Params, Priority: t.Priority,
+		ExecutionMode: t.ExecutionMode, RobotTags: t.RobotTags, MaxAttempts: t.MaxAttempts,
+		ScheduleID: sc.ID, FireTime: fireTime,
+	}).ID
+}
+
+// scheduleBusy reports whether a job from the schedule is queued or running.
+func (s *state) scheduleBusy(id string) bool {
+	for _, j := range s.running {
+		if j.ScheduleID == id {
+			return true
+		}
+	}
+	busy := false
+	s.queue.Ascend(func(j *Job) bool {
+		busy = j.ScheduleID == id
+		return !busy
+	})
+	return busy
+}
+
+// dueFireTimes lists the fire times of sc in (LastFired, now], dropping
+// those older than the catch-up window, at most limit of them.
+func dueFireTimes(sc *Schedule, now time.Time, limit int, parse cronParseFunc) ([]time.Time, error) {
+	sched, loc, err := parse(sc.Cron, sc.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %s: %w", sc.ID, err)
+	}
+	from := sc.LastFired
+	if window := time.Duration(sc.CatchupWindow); window > 0 && now.Sub(from) > window {
+		from = now.Add(-window)
+	}
+	var out []time.Time
+	for t := sched.Next(from.In(loc)); !t.After(now) && len(out) < limit; t = sched.Next(t) {
+		out = append(out, t.UTC())
+	}
+	return out, nil
+}
+
+type cronParseFunc func(expr, timezone string) (cron.Schedule, *time.Location, error)
+
+// cronCache remembers parsed schedules for the leader, which evaluates
+// every schedule ten times a second; loading a zone reads files.
+type cronCache struct {
+	mu     sync.Mutex
+	parsed map[[2]string]parsedCron
+}
+
+type parsedCron struct {
+	sched cron.Schedule
+	loc   *time.Location
+}
+
+func (c *cronCache) parse(expr, timezone string) (cron.Schedule, *time.Location, error) {
+	key := [2]string{expr, timezone}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.parsed[key]; ok {
+		return p.sched, p.loc, nil
+	}
+	sched, loc, err := ParseSchedule(expr, timezone)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.parsed == nil || len(c.parsed) > 10000 {
+		c.parsed = map[[2]string]parsedCron{}
+	}
+	c.parsed[key] = parsedCron{sched, loc}
+	return sched, loc, nil
+}
