@@ -1,0 +1,47 @@
+// Package mesh owns gossip membership for a Casare node: which servers and
+// LAN robots exist, what each one advertises (its [Meta]: roles, HTTP, Raft
+// and QUIC addresses, robot tags, capacity, version) and whether each one is
+// alive, dead or gone on purpose.
+//
+// It runs hashicorp/memberlist with timings tuned for a LAN (see
+// [LANTiming]) and turns memberlist's callbacks into a member table
+// ([Mesh.Members], [Mesh.MemberState]) and a stream of [Event]s
+// ([Mesh.Subscribe]). The Raft leader uses both to requeue the jobs of a
+// robot that died and to reap servers that stayed dead.
+//
+// Internet robots are not gossip members: NAT breaks UDP probing, so they
+// are tracked by their QUIC session instead.
+//
+// # Dead versus left
+//
+// memberlist reports a crashed node and a node that left through the same
+// callback, EventDelegate.NotifyLeave, and in v0.7.0 the Node.State field it
+// hands over is never filled in (the real state lives in an unexported field
+// that shadows it), so a callback cannot tell the two apart. Mesh therefore
+// does what Serf does: [Mesh.Leave] first gossips a leave intent naming the
+// node and its run (an instance number carried in the gossiped meta), waits
+// until that intent has been sent its full retransmit count, and only then
+// calls memberlist's Leave. A member that disappears after its intent arrived
+// is "left"; one that disappears without it is "dead". An intent that arrives
+// after the death was recorded turns the tombstone into "left" and emits a
+// "left" event, and every push/pull sync carries recent intents, so a node
+// that missed the gossip converges too.
+//
+// # No suspect state
+//
+// memberlist v0.7.0 keeps suspicion entirely private: it calls no delegate
+// when a node becomes suspect or refutes a suspicion, and Members returns
+// suspect nodes with the same zero Node.State as alive ones. Polling cannot
+// see what is not exposed, and parsing its log lines would break silently on
+// an upgrade, so Mesh reports only what memberlist actually tells it:
+// "alive", "dead" and "left". With [LANTiming] a node that stops answering
+// is suspect for about 1.6 s before it is declared dead.
+//
+// # Tombstones
+//
+// memberlist forgets dead and left nodes after a while. Mesh remembers them,
+// with the time they went away, for [Config.TombstoneTTL] and at most
+// [Config.MaxTombstones] of them, so that a leader elected later can still
+// see that a robot died. A member that comes back alive replaces its
+// tombstone.
+package mesh
