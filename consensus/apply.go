@@ -67,7 +67,7 @@ func (s *Store) applyOrForward(ctx context.Context, buf []byte) (raw []byte, loc
 			}
 		}
 		if werr := sleepCtx(ctx, backoffDelay(attempt)); werr != nil {
-			return nil, nil, fmt.Errorf("apply: %w (last error: %v)", werr, err)
+			return nil, nil, fmt.Errorf("apply gave up (%w): %w", werr, err)
 		}
 	}
 }
@@ -85,6 +85,11 @@ func (s *Store) ApplyRaw(ctx context.Context, buf []byte) ([]byte, error) {
 	defer cancel()
 	v, err := s.applyLocal(ctx, buf)
 	if err != nil {
+		if retryable(err) {
+			// The follower retries on this code; the outcome is unknown
+			// and the command idempotent.
+			return nil, errorf(CodeNotLeader, "node %s lost leadership: %v", s.cfg.Name, err)
+		}
 		return nil, err
 	}
 	return json.Marshal(v)
@@ -197,7 +202,7 @@ func (s *Store) ReadIndex(ctx context.Context) (uint64, error) {
 			return 0, fmt.Errorf("read index: %w", err)
 		}
 		if werr := sleepCtx(ctx, backoffDelay(attempt)); werr != nil {
-			return 0, fmt.Errorf("read index: %w (last error: %v)", werr, err)
+			return 0, fmt.Errorf("read index gave up (%w): %w", werr, err)
 		}
 	}
 }

@@ -56,7 +56,7 @@ func (s *Store) Join(ctx context.Context, req JoinRequest) (JoinResponse, error)
 			return resp, err
 		}
 		if werr := sleepCtx(ctx, backoffDelay(attempt)); werr != nil {
-			return JoinResponse{}, fmt.Errorf("join %s: %w (last error: %v)", req.Name, werr, err)
+			return JoinResponse{}, fmt.Errorf("join %s gave up (%w): %w", req.Name, werr, err)
 		}
 	}
 }
@@ -131,7 +131,7 @@ func (s *Store) RemoveServer(ctx context.Context, name string) error {
 			return err
 		}
 		if werr := sleepCtx(ctx, backoffDelay(attempt)); werr != nil {
-			return fmt.Errorf("remove server %s: %w (last error: %v)", name, werr, err)
+			return fmt.Errorf("remove server %s gave up (%w): %w", name, werr, err)
 		}
 	}
 }

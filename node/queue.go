@@ -12,12 +12,12 @@ import (
 // through the store's forwarding.
 type storeQueue struct{ *consensus.Store }
 
-// workPoll bounds how long a robot sleeps without news: jobs become
-// claimable by time alone (backoff, not_before) without any apply.
+// workPoll is how often an idle robot looks again without news: jobs
+// become claimable by time alone (backoff, not_before) without any apply.
 const workPoll = 250 * time.Millisecond
 
 func (q storeQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error {
-	t := time.NewTimer(workPoll)
+	t := time.NewTicker(workPoll)
 	defer t.Stop()
 	for {
 		_, changed := q.AppliedChanged()
@@ -28,7 +28,6 @@ func (q storeQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error 
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
-			return nil
 		case <-changed:
 		}
 	}

@@ -13,7 +13,13 @@ func newRootCmd() *cobra.Command {
 	}
 	addLogFlags(root)
 	root.AddCommand(
-	// Each command lives in its own file; register it here.
+		newNodeCmd(),
+		// Each command lives in its own file; register it here.
+		newRunCmd(), newValidateCmd(), newNodesCmd(),
+		newStatusCmd(),
+		newWorkflowsCmd(),
+		newJobsCmd(),
+		newSubmitCmd(),
 	)
 	return root
 }

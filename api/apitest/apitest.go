@@ -1,0 +1,136 @@
+// Package apitest runs real Casare nodes for tests: a consensus.Store on
+// 127.0.0.1 with its data in a temporary directory, served by an
+// api.Server through httptest, and wired to its peers by a
+// client.Forwarder, exactly as the node package wires them.
+package apitest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/consensus"
+)
+
+// Node is one running test node.
+type Node struct {
+	Name   string
+	Store  *consensus.Store
+	Server *httptest.Server
+	// URL is the base URL of the node's API; Addr is its host:port.
+	URL    string
+	Addr   string
+	Client *client.Client
+	// RaftAddr is where the node's Raft transport listens.
+	RaftAddr string
+}
+
+// Config describes a test node. Only Name is required.
+type Config struct {
+	Name string
+	// Bootstrap starts a new single-server cluster.
+	Bootstrap bool
+	Logger    *slog.Logger
+	// API adjusts the api.Config before the server is built.
+	API func(*api.Config)
+}
+
+// Start runs a node until the test ends.
+func Start(t testing.TB, cfg Config) *Node {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	// The API's address must be known before the store opens, because
+	// the store records it for forwarding; so listen first.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen for HTTP: %v", err)
+	}
+	n := &Node{Name: cfg.Name, Addr: ln.Addr().String(), RaftAddr: freeAddr(t)}
+	n.Store, err = consensus.Open(consensus.Config{
+		Name: cfg.Name, DataDir: t.TempDir(), RaftBind: n.RaftAddr, HTTPAddr: n.Addr,
+		Bootstrap: cfg.Bootstrap, Forwarder: client.NewForwarder(), Logger: cfg.Logger,
+	})
+	if err != nil {
+		ln.Close()
+		t.Fatalf("open store %s: %v", cfg.Name, err)
+	}
+	t.Cleanup(func() {
+		if err := n.Store.Close(); err != nil {
+			t.Logf("close store %s: %v", cfg.Name, err)
+		}
+	})
+	apiCfg := api.Config{Store: n.Store, NodeName: cfg.Name, Logger: cfg.Logger}
+	if cfg.API != nil {
+		cfg.API(&apiCfg)
+	}
+	n.Server = httptest.NewUnstartedServer(api.New(apiCfg))
+	n.Server.Listener.Close()
+	n.Server.Listener = ln
+	n.Server.Start()
+	t.Cleanup(n.Server.Close)
+	n.URL = n.Server.URL
+	n.Client = client.New(n.URL)
+	return n
+}
+
+// StartLeader runs a node that bootstraps its own cluster and waits
+// until it leads it.
+func StartLeader(t testing.TB, name string) *Node {
+	t.Helper()
+	n := Start(t, Config{Name: name, Bootstrap: true})
+	n.WaitLeaderKnown(t, 10*time.Second)
+	return n
+}
+
+// WaitLeaderKnown waits until the node knows the leader and the leader's
+// API address, so that it can serve and forward writes.
+func (n *Node) WaitLeaderKnown(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	WaitFor(t, timeout, fmt.Sprintf("%s to know the leader", n.Name), func() bool {
+		_, ok := n.Store.Leader()
+		return ok
+	})
+}
+
+// JoinRequest is what the node sends to join a cluster.
+func (n *Node) JoinRequest() consensus.JoinRequest {
+	return consensus.JoinRequest{Name: n.Name, RaftAddr: n.RaftAddr, HTTPAddr: n.Addr}
+}
+
+// WaitFor polls cond until it holds or the timeout passes.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		case <-tick.C:
+		}
+	}
+}
+
+// freeAddr returns a loopback address with a port nobody listens on.
+// The store cannot bind Raft to port 0: it advertises the address it was
+// given, and peers cannot dial port 0. Another process may take the port
+// between the check and the bind; tests accept that small risk.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}

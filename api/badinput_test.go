@@ -1,0 +1,218 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/apitest"
+	"github.com/casare/casare/consensus"
+)
+
+// createBody returns a valid POST /api/v1/workflows body with extra
+// fields merged in (a nil value deletes the field).
+func createBody(t *testing.T, extra map[string]any) string {
+	t.Helper()
+	body := map[string]any{"workflow_name": "hello", "workflow_json": json.RawMessage(helloWorkflow)}
+	for k, v := range extra {
+		if v == nil {
+			delete(body, k)
+			continue
+		}
+		body[k] = v
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func multipartBody(t *testing.T, fields map[string]string, file string) (contentType string, body []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if file != "" {
+		part, err := w.CreateFormFile("file", "hello.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		part.Write([]byte(file))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return w.FormDataContentType(), buf.Bytes()
+}
+
+func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
+	node := apitest.StartLeader(t, "n1")
+	base := node.URL + "/api/v1"
+
+	// A workflow with a queued job, for the cases that need one.
+	created := postJSON(t, base+"/workflows", createBody(t, nil))
+	if created.status != http.StatusCreated {
+		t.Fatalf("create workflow: %d %s", created.status, created.body)
+	}
+	var wf api.CreateWorkflowResponse
+	created.decode(t, &wf)
+
+	upload := func(fields map[string]string, file string) func(t *testing.T) response {
+		return func(t *testing.T) response {
+			ct, body := multipartBody(t, fields, file)
+			return send(t, http.MethodPost, base+"/workflows/upload", ct, body)
+		}
+	}
+	post := func(path, body string, header ...string) func(t *testing.T) response {
+		return func(t *testing.T) response { return postJSON(t, base+path, body, header...) }
+	}
+	getPath := func(path string) func(t *testing.T) response {
+		return func(t *testing.T) response { return get(t, base+path) }
+	}
+	jobs1001 := `{"jobs":[` + strings.Repeat(`{"workflow_id":"x"},`, 1000) + `{"workflow_id":"x"}]}`
+
+	cases := []struct {
+		name    string
+		request func(t *testing.T) response
+		status  int
+		code    string
+		// mention lists what the message must name.
+		mention []string
+		// reachesStore marks input only the replicated state can refuse;
+		// the refusal is a Raft entry, so only the data must not change.
+		reachesStore bool
+	}{
+		{"malformed JSON", post("/workflows", `{"workflow_name": "x", "workflow_json": }`), 400, "invalid", []string{"malformed JSON", "offset 41"}, false},
+		{"truncated JSON", post("/workflows", `{"workflow_name": "x",`), 400, "invalid", []string{"offset 22"}, false},
+		{"trailing data", post("/workflows", createBody(t, nil)+` {}`), 400, "invalid", []string{"after the JSON value"}, false},
+		{"empty body", post("/workflows", ``), 400, "invalid", []string{"empty"}, false},
+		{"not an object", post("/workflows", `[1,2]`), 400, "invalid", []string{"object"}, false},
+		{"unknown field", post("/workflows", createBody(t, map[string]any{"colour": "red"})), 400, "invalid", []string{`"colour"`}, false},
+		{"wrong type", post("/workflows", createBody(t, map[string]any{"priority": "high"})), 400, "invalid", []string{"priority", "integer"}, false},
+		{"wrong nested type", post("/workflows", createBody(t, map[string]any{"robot_tags": []int{1}})), 400, "invalid", []string{"robot_tags", "string"}, false},
+		{"missing workflow_name", post("/workflows", createBody(t, map[string]any{"workflow_name": nil})), 400, "invalid", []string{"workflow_name"}, false},
+		{"missing both", post("/workflows", `{}`), 400, "invalid", []string{"workflow_name", "workflow_json"}, false},
+		{"workflow_json not an object", post("/workflows", createBody(t, map[string]any{"workflow_json": "x"})), 400, "invalid", []string{"workflow_json"}, false},
+		{"unknown node type", post("/workflows", createBody(t, map[string]any{"workflow_json": json.RawMessage(
+			`{"name":"bad","nodes":[{"id":"start","type":"start"},{"id":"x","type":"teleport"}],"connections":[{"from":"start","to":"x"}]}`)})),
+			400, "invalid", []string{"workflow_json", "teleport"}, false},
+		{"priority 10", post("/workflows", createBody(t, map[string]any{"priority": 10})), 400, "invalid", []string{"priority", "0 and 9"}, false},
+		{"bad execution_mode", post("/workflows", createBody(t, map[string]any{"execution_mode": "moon"})), 400, "invalid", []string{"execution_mode", "moon"}, false},
+		{"scheduled trigger", post("/workflows", createBody(t, map[string]any{"trigger_type": "scheduled"})), 400, "invalid", []string{"trigger_type", "schedules are not available"}, false},
+		{"unknown trigger", post("/workflows", createBody(t, map[string]any{"trigger_type": "cron"})), 400, "invalid", []string{"trigger_type"}, false},
+		{"params not an object", post("/workflows", createBody(t, map[string]any{"params": []int{1}})), 400, "invalid", []string{"params"}, false},
+		{"max_attempts 0", post("/workflows", createBody(t, map[string]any{"max_attempts": 0})), 400, "invalid", []string{"max_attempts"}, false},
+		{"idempotency key too long", post("/workflows", createBody(t, nil), "Idempotency-Key", strings.Repeat("k", 300)), 400, "invalid", []string{"Idempotency-Key"}, false},
+		{"oversized body", post("/workflows", createBody(t, map[string]any{"params": map[string]string{"blob": strings.Repeat("x", 2<<20)}})), 413, "body_too_large", []string{"limit"}, false},
+		{"upload not multipart", post("/workflows/upload", helloWorkflow), 415, "unsupported_media_type", []string{"multipart"}, false},
+		{"upload without file", upload(map[string]string{"priority": "3"}, ""), 400, "invalid", []string{"file"}, false},
+		{"upload unknown field", upload(map[string]string{"colour": "red"}, helloWorkflow), 400, "invalid", []string{`"colour"`}, false},
+		{"upload bad priority", upload(map[string]string{"priority": "high"}, helloWorkflow), 400, "invalid", []string{"priority", "integer"}, false},
+		{"upload invalid workflow", upload(nil, `{"name":"x","nodes":[]}`), 400, "invalid", []string{"workflow_json"}, false},
+		{"job missing workflow_id", post("/jobs", `{"priority":1}`), 400, "invalid", []string{"workflow_id"}, false},
+		{"job priority -1", post("/jobs", fmt.Sprintf(`{"workflow_id":%q,"priority":-1}`, wf.WorkflowID)), 400, "invalid", []string{"priority"}, false},
+		{"job bad not_before", post("/jobs", fmt.Sprintf(`{"workflow_id":%q,"not_before":"tomorrow"}`, wf.WorkflowID)), 400, "invalid", []string{"not_before", "RFC 3339"}, false},
+		{"job deadline before not_before", post("/jobs", fmt.Sprintf(`{"workflow_id":%q,"not_before":"2030-01-02T00:00:00Z","deadline":"2030-01-01T00:00:00Z"}`, wf.WorkflowID)), 400, "invalid", []string{"deadline"}, false},
+		{"batch empty", post("/jobs/batch", `{"jobs":[]}`), 400, "invalid", []string{"jobs"}, false},
+		{"batch missing jobs", post("/jobs/batch", `{}`), 400, "invalid", []string{"jobs"}, false},
+		{"batch too large", post("/jobs/batch", jobs1001), 400, "invalid", []string{"jobs", "1000"}, false},
+		{"batch element invalid", post("/jobs/batch", fmt.Sprintf(`{"jobs":[{"workflow_id":%[1]q},{"workflow_id":%[1]q,"priority":12}]}`, wf.WorkflowID)), 400, "invalid", []string{"jobs[1].priority"}, false},
+		{"cancel unknown field", post("/jobs/x/cancel", `{"why":"x"}`), 400, "invalid", []string{`"why"`}, false},
+		{"bad cursor", getPath("/jobs?cursor=not-a-cursor"), 400, "invalid", []string{"cursor"}, false},
+		{"bad limit", getPath("/jobs?limit=abc"), 400, "invalid", []string{"limit"}, false},
+		{"limit too large", getPath("/jobs?limit=5000"), 400, "invalid", []string{"limit"}, false},
+		{"limit zero", getPath("/jobs?limit=0"), 400, "invalid", []string{"limit"}, false},
+		{"bad state", getPath("/jobs?state=sleeping"), 400, "invalid", []string{"state", "sleeping"}, false},
+		{"bad consistent", getPath("/workflows?consistent=maybe"), 400, "invalid", []string{"consistent"}, false},
+		{"unknown job id", getPath("/jobs/no-such-job"), 404, "not_found", []string{"no-such-job"}, false},
+		{"unknown workflow id", getPath("/workflows/no-such-wf"), 404, "not_found", []string{"no-such-wf"}, false},
+		{"unknown route", getPath("/nothing"), 404, "not_found", []string{"/api/v1/nothing"}, false},
+		{"wrong method", func(t *testing.T) response { return send(t, http.MethodPut, base+"/jobs", "", nil) }, 405, "method_not_allowed", []string{"PUT"}, false},
+		{"bad force", func(t *testing.T) response {
+			return send(t, http.MethodDelete, base+"/workflows/"+wf.WorkflowID+"?force=perhaps", "", nil)
+		}, 400, "invalid", []string{"force"}, false},
+		{"job for unknown workflow", post("/jobs", `{"workflow_id":"no-such-wf"}`), 404, "not_found", []string{"no-such-wf"}, true},
+		{"cancel unknown job", post("/jobs/no-such-job/cancel", ``), 404, "not_found", []string{"no-such-job"}, true},
+		{"delete workflow with queued job", func(t *testing.T) response {
+			return send(t, http.MethodDelete, base+"/workflows/"+wf.WorkflowID, "", nil)
+		}, 409, "conflict", []string{"force=true"}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before, index := replicatedState(t, node.Store), node.Store.AppliedIndex()
+			resp := tc.request(t)
+			if resp.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.status, tc.status, resp.body)
+			}
+			e := resp.apiError(t)
+			if e.Code != tc.code {
+				t.Errorf("code %q, want %q (message %q)", e.Code, tc.code, e.Message)
+			}
+			for _, m := range tc.mention {
+				if !strings.Contains(e.Message, m) {
+					t.Errorf("message %q does not mention %q", e.Message, m)
+				}
+			}
+			if after := replicatedState(t, node.Store); after != before {
+				t.Errorf("refused request changed the state:\nbefore %s\nafter  %s", before, after)
+			}
+			if after := node.Store.AppliedIndex(); !tc.reachesStore && after != index {
+				t.Errorf("refused request reached Raft: applied index %d → %d", index, after)
+			}
+		})
+	}
+}
+
+func TestErrorDetailsNameTheProblem(t *testing.T) {
+	node := apitest.StartLeader(t, "n1")
+	base := node.URL + "/api/v1"
+
+	resp := postJSON(t, base+"/workflows", createBody(t, map[string]any{"workflow_json": json.RawMessage(
+		`{"name":"bad","nodes":[{"id":"start","type":"start"},{"id":"x","type":"teleport"},{"id":"y","type":"warp"}],"connections":[{"from":"start","to":"x"},{"from":"x","to":"y"}]}`)}))
+	var details struct {
+		Field    string
+		Problems []struct {
+			NodeID string `json:"node_id"`
+			Field  string `json:"field"`
+		}
+	}
+	if err := json.Unmarshal(resp.apiError(t).Details, &details); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, p := range details.Problems {
+		got[p.NodeID] = p.Field
+	}
+	if details.Field != "workflow_json" || got["x"] != "type" || got["y"] != "type" {
+		t.Errorf("details %+v: want field workflow_json and a type problem for nodes x and y", details)
+	}
+
+	resp = postJSON(t, base+"/workflows", createBody(t, map[string]any{"priority": "high"}))
+	var typeDetails struct{ Field, Expected string }
+	json.Unmarshal(resp.apiError(t).Details, &typeDetails)
+	if typeDetails.Field != "priority" || typeDetails.Expected != "integer" {
+		t.Errorf("wrong-type details %+v, want field priority, expected integer", typeDetails)
+	}
+
+	resp = postJSON(t, base+"/workflows", `{}`)
+	var missing struct{ Fields []string }
+	json.Unmarshal(resp.apiError(t).Details, &missing)
+	if strings.Join(missing.Fields, ",") != "workflow_name,workflow_json" {
+		t.Errorf("missing-field details %+v", missing)
+	}
+
+	counts, _ := node.Store.JobCounts()
+	if counts[consensus.JobQueued] != 0 {
+		t.Errorf("refused requests queued %d jobs", counts[consensus.JobQueued])
+	}
+}

@@ -1,0 +1,238 @@
+// Package client is the Go client of a Casare cluster's REST API, and
+// the Forwarder through which a follower's store reaches the leader over
+// the internal endpoints.
+//
+// Every method takes a context and honours its cancellation and
+// deadline. An error the API answered with is an *APIError carrying the
+// HTTP status and the API's error code.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/casare/casare/api"
+)
+
+// DefaultTimeout bounds one call of a Client whose context has no
+// earlier deadline.
+const DefaultTimeout = 60 * time.Second
+
+// maxResponseBytes bounds how much of a response the client reads.
+const maxResponseBytes = 64 << 20
+
+// Client talks to one node's API. It is safe for concurrent use and
+// reuses connections.
+type Client struct {
+	base    *url.URL
+	baseErr error
+	http    *http.Client
+}
+
+// Option configures a Client or a Forwarder.
+type Option func(*http.Client)
+
+// WithHTTPClient replaces the HTTP client, for TLS settings or tests.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *http.Client) { *c = *hc }
+}
+
+// WithTimeout bounds each call; zero leaves calls bounded only by their
+// context.
+func WithTimeout(d time.Duration) Option {
+	return func(c *http.Client) { c.Timeout = d }
+}
+
+// New returns a client of the API at baseURL ("http://host:port"; a bare
+// "host:port" means http). A malformed URL is reported by every call.
+func New(baseURL string, opts ...Option) *Client {
+	c := &Client{http: newHTTPClient(DefaultTimeout, opts)}
+	c.base, c.baseErr = parseBaseURL(baseURL)
+	return c
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("server URL %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("server URL %q: scheme must be http or https", raw)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("server URL %q has no host", raw)
+	}
+	return u, nil
+}
+
+// newHTTPClient builds the one HTTP client a Client or Forwarder keeps.
+// Many forwarded writes per second go to one leader, so it keeps plenty
+// of idle connections per host instead of the standard library's two.
+func newHTTPClient(timeout time.Duration, opts []Option) *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	hc := &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           dialer.DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		},
+	}
+	for _, opt := range opts {
+		opt(hc)
+	}
+	return hc
+}
+
+// CallOption adjusts one request.
+type CallOption func(*http.Request)
+
+// IdempotencyKey makes a write safe to retry: the server derives the ids
+// it creates from the key, so a repeat returns the first result.
+func IdempotencyKey(key string) CallOption {
+	return func(r *http.Request) { r.Header.Set("Idempotency-Key", key) }
+}
+
+// Consistent makes a read linearizable: the node first catches up with
+// every write acknowledged before the call.
+func Consistent() CallOption {
+	return func(r *http.Request) {
+		q := r.URL.Query()
+		q.Set("consistent", "true")
+		r.URL.RawQuery = q.Encode()
+	}
+}
+
+// APIError is an error the API answered with.
+type APIError struct {
+	Status int
+	// Code is the API's error code (see the OpenAPI document); it is
+	// empty when the answer did not come from a Casare API, e.g. from a
+	// proxy.
+	Code    string
+	Message string
+	// Details is the JSON object of details, such as the offending
+	// field or a workflow's validation problems.
+	Details json.RawMessage
+}
+
+func (e *APIError) Error() string {
+	if e.Code == "" {
+		return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message)
+	}
+	return fmt.Sprintf("%s (HTTP %d, %s)", e.Message, e.Status, e.Code)
+}
+
+// IsCode reports whether err is an *APIError with the given code.
+func IsCode(err error, code string) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Code == code
+}
+
+// request is one call to the API.
+type request struct {
+	method      string
+	path        string
+	query       url.Values
+	body        io.Reader
+	contentType string
+	opts        []CallOption
+}
+
+// jsonBody encodes v as a request body.
+func jsonBody(v any) (io.Reader, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	return bytes.NewReader(data), nil
+}
+
+// do sends req and returns the response body of a 2xx answer.
+func (c *Client) do(ctx context.Context, req request) ([]byte, error) {
+	if c.baseErr != nil {
+		return nil, c.baseErr
+	}
+	u := *c.base
+	u.Path += req.path
+	u.RawQuery = req.query.Encode()
+	hr, err := http.NewRequestWithContext(ctx, req.method, u.String(), req.body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", req.method, req.path, err)
+	}
+	if req.contentType != "" {
+		hr.Header.Set("Content-Type", req.contentType)
+	}
+	hr.Header.Set("Accept", "application/json")
+	for _, opt := range req.opts {
+		opt(hr)
+	}
+	resp, err := c.http.Do(hr)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", req.method, req.path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read response: %w", req.method, req.path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, decodeAPIError(resp.StatusCode, data)
+	}
+	return data, nil
+}
+
+// call sends req and decodes a JSON answer into out (unless out is nil).
+func (c *Client) call(ctx context.Context, req request, out any) error {
+	data, err := c.do(ctx, req)
+	if err != nil || out == nil {
+		return err
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s %s: decode response: %w", req.method, req.path, err)
+	}
+	return nil
+}
+
+func decodeAPIError(status int, body []byte) *APIError {
+	var envelope api.ErrorResponse
+	if err := json.Unmarshal(body, &envelope); err == nil && envelope.Error.Code != "" {
+		return &APIError{Status: status, Code: envelope.Error.Code, Message: envelope.Error.Message, Details: envelope.Error.Details}
+	}
+	msg := strings.TrimSpace(string(body))
+	if len(msg) > 512 {
+		msg = msg[:512] + "…"
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	return &APIError{Status: status, Message: msg}
+}
+
+// GetJSON fetches path (with its query, if any) from the node and decodes
+// the JSON answer into out; for endpoints without a typed method.
+func (c *Client) GetJSON(ctx context.Context, path string, out any, opts ...CallOption) error {
+	p, rawQuery, _ := strings.Cut(path, "?")
+	query, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return fmt.Errorf("GET %s: query: %w", path, err)
+	}
+	return c.call(ctx, request{method: http.MethodGet, path: p, query: query, opts: opts}, out)
+}

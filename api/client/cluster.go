@@ -1,0 +1,78 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/casare/casare/api"
+	"github.com/casare/casare/consensus"
+)
+
+// Cluster returns the leader, Raft servers and gossip members as the node
+// sees them.
+func (c *Client) Cluster(ctx context.Context, opts ...CallOption) (api.Cluster, error) {
+	var out api.Cluster
+	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/cluster", opts: opts}, &out)
+	return out, err
+}
+
+// Health is the liveness check: it fails only when the node does not
+// answer.
+func (c *Client) Health(ctx context.Context) (api.Health, error) {
+	var out api.Health
+	err := c.call(ctx, request{method: http.MethodGet, path: "/health"}, &out)
+	return out, err
+}
+
+// Ready reports whether the node can serve writes (it knows a leader).
+// A node that answers "not ready" is not an error.
+func (c *Client) Ready(ctx context.Context) (bool, error) {
+	var out api.Health
+	err := c.call(ctx, request{method: http.MethodGet, path: "/health/ready"}, &out)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable && ae.Code == "" {
+		return false, nil
+	}
+	return out.Ready, err
+}
+
+// Metrics returns the node's Prometheus metrics in text format.
+func (c *Client) Metrics(ctx context.Context) ([]byte, error) {
+	return c.do(ctx, request{method: http.MethodGet, path: "/metrics"})
+}
+
+// OpenAPI returns the API's OpenAPI 3.1 document.
+func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
+	return c.do(ctx, request{method: http.MethodGet, path: "/api/v1/openapi.json"})
+}
+
+// Join asks the node to add a server to the cluster; the node forwards
+// the request to the leader.
+func (c *Client) Join(ctx context.Context, req consensus.JoinRequest) (consensus.JoinResponse, error) {
+	var out consensus.JoinResponse
+	body, err := jsonBody(req)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, request{
+		method: http.MethodPost, path: "/internal/v1/join", body: body, contentType: "application/json",
+	}, &out)
+	return out, err
+}
+
+// RemoveServer asks the node to remove a server from Raft.
+func (c *Client) RemoveServer(ctx context.Context, name string) error {
+	body, err := jsonBody(api.RemoveServerRequest{Name: name})
+	if err != nil {
+		return err
+	}
+	return c.call(ctx, request{
+		method: http.MethodPost, path: "/internal/v1/remove", body: body, contentType: "application/json",
+	}, nil)
+}
+
+// Leave asks the node to leave the cluster gracefully and stop.
+func (c *Client) Leave(ctx context.Context) error {
+	return c.call(ctx, request{method: http.MethodPost, path: "/internal/v1/leave"}, nil)
+}

@@ -1,0 +1,116 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/casare/casare/api"
+)
+
+// CreateWorkflow stores a workflow version and, unless req.TriggerType is
+// "none", queues a job for it in the same Raft entry.
+func (c *Client) CreateWorkflow(ctx context.Context, req api.CreateWorkflowRequest, opts ...CallOption) (api.CreateWorkflowResponse, error) {
+	var out api.CreateWorkflowResponse
+	body, err := jsonBody(req)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, request{
+		method: http.MethodPost, path: "/api/v1/workflows", body: body, contentType: "application/json", opts: opts,
+	}, &out)
+	return out, err
+}
+
+// Upload is a workflow file to store with UploadWorkflow. Empty fields
+// take the server's defaults.
+type Upload struct {
+	FileName      string
+	File          io.Reader
+	WorkflowName  string
+	TriggerType   string
+	ExecutionMode string
+	Priority      *int
+}
+
+// UploadWorkflow stores a workflow from a file, as a browser form would.
+func (c *Client) UploadWorkflow(ctx context.Context, up Upload, opts ...CallOption) (api.CreateWorkflowResponse, error) {
+	var out api.CreateWorkflowResponse
+	body, contentType, err := up.encode()
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, request{
+		method: http.MethodPost, path: "/api/v1/workflows/upload", body: body, contentType: contentType, opts: opts,
+	}, &out)
+	return out, err
+}
+
+func (up Upload) encode() (io.Reader, string, error) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	fields := map[string]string{
+		"workflow_name": up.WorkflowName, "trigger_type": up.TriggerType, "execution_mode": up.ExecutionMode,
+	}
+	if up.Priority != nil {
+		fields["priority"] = strconv.Itoa(*up.Priority)
+	}
+	for name, value := range fields {
+		if value == "" {
+			continue
+		}
+		if err := w.WriteField(name, value); err != nil {
+			return nil, "", fmt.Errorf("encode upload field %s: %w", name, err)
+		}
+	}
+	part, err := w.CreateFormFile("file", up.FileName)
+	if err != nil {
+		return nil, "", fmt.Errorf("encode upload: %w", err)
+	}
+	if _, err := io.Copy(part, up.File); err != nil {
+		return nil, "", fmt.Errorf("read workflow file %s: %w", up.FileName, err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, "", fmt.Errorf("encode upload: %w", err)
+	}
+	return &buf, w.FormDataContentType(), nil
+}
+
+// Workflows lists every workflow, sorted by name.
+func (c *Client) Workflows(ctx context.Context, opts ...CallOption) (api.WorkflowList, error) {
+	var out api.WorkflowList
+	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/workflows", opts: opts}, &out)
+	return out, err
+}
+
+// Workflow returns a workflow with its latest graph.
+func (c *Client) Workflow(ctx context.Context, id string, opts ...CallOption) (api.Workflow, error) {
+	var out api.Workflow
+	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/workflows/" + url.PathEscape(id), opts: opts}, &out)
+	return out, err
+}
+
+// WorkflowVersions returns every version of a workflow, oldest first.
+func (c *Client) WorkflowVersions(ctx context.Context, id string, opts ...CallOption) (api.WorkflowVersions, error) {
+	var out api.WorkflowVersions
+	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/workflows/" + url.PathEscape(id) + "/versions", opts: opts}, &out)
+	return out, err
+}
+
+// DeleteWorkflow deletes a workflow. Without force the server refuses
+// while the workflow has queued or running jobs; with it, it cancels
+// them.
+func (c *Client) DeleteWorkflow(ctx context.Context, id string, force bool, opts ...CallOption) error {
+	query := url.Values{}
+	if force {
+		query.Set("force", "true")
+	}
+	return c.call(ctx, request{
+		method: http.MethodDelete, path: "/api/v1/workflows/" + url.PathEscape(id), query: query, opts: opts,
+	}, nil)
+}

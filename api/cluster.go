@@ -1,0 +1,90 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+)
+
+func (s *Server) cluster(c *gin.Context) {
+	servers, err := s.cfg.Store.Servers()
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	members := s.cfg.Members()
+	alive := make(map[string]bool, len(members))
+	out := Cluster{
+		Node: s.cfg.NodeName, Leader: s.leader(), RaftState: s.cfg.Store.RaftState(),
+		Servers: make([]ClusterServer, len(servers)), Members: make([]ClusterMember, len(members)),
+	}
+	for i, m := range members {
+		alive[m.Name] = m.State == "alive"
+		roles := m.Roles
+		if roles == nil {
+			roles = []string{}
+		}
+		out.Members[i] = ClusterMember{
+			Name: m.Name, State: m.State, Roles: roles, HTTPAddr: m.HTTPAddr, Tags: m.Tags, Capacity: m.Capacity,
+		}
+	}
+	for i, srv := range servers {
+		out.Servers[i] = ClusterServer{
+			Name: srv.Name, RaftAddr: srv.RaftAddr, HTTPAddr: srv.HTTPAddr,
+			Voter: srv.Voter, Alive: alive[srv.Name], Leader: srv.Leader,
+		}
+	}
+	out.Term, _ = strconv.ParseUint(s.cfg.Store.Stats()["term"], 10, 64)
+	out.AppliedIndex = s.cfg.Store.AppliedIndex()
+	setAppliedIndex(c, out.AppliedIndex)
+	c.JSON(http.StatusOK, out)
+}
+
+// leader names the leader as this node knows it, or nil when it knows
+// none. The HTTP address is empty until the leader has registered it.
+func (s *Server) leader() *Leader {
+	if info, ok := s.cfg.Store.Leader(); ok {
+		return &Leader{Name: info.Name, HTTPAddr: info.HTTPAddr}
+	}
+	if name := s.cfg.Store.LeaderName(); name != "" {
+		return &Leader{Name: name}
+	}
+	return nil
+}
+
+// health is the liveness check; with ?ready=1 it is the readiness check.
+func (s *Server) health(c *gin.Context) {
+	if raw, ok := c.GetQuery("ready"); ok {
+		ready, err := strconv.ParseBool(raw)
+		if err != nil {
+			s.abort(c, invalidField("ready", "must be true or false, not %q", raw))
+			return
+		}
+		if ready {
+			s.ready(c)
+			return
+		}
+	}
+	c.JSON(http.StatusOK, s.healthReport(c))
+}
+
+// ready answers 503 until the node can serve writes: it is the leader,
+// or it knows where the leader's API is.
+func (s *Server) ready(c *gin.Context) {
+	h := s.healthReport(c)
+	if !h.Ready {
+		h.Status = "unavailable"
+		c.JSON(http.StatusServiceUnavailable, h)
+		return
+	}
+	c.JSON(http.StatusOK, h)
+}
+
+func (s *Server) healthReport(c *gin.Context) Health {
+	setAppliedIndex(c, s.cfg.Store.AppliedIndex())
+	h := Health{Status: "ok", Leader: s.leader(), Node: s.cfg.NodeName, RaftState: s.cfg.Store.RaftState()}
+	_, known := s.cfg.Store.Leader()
+	h.Ready = known || h.RaftState == "Leader"
+	return h
+}

@@ -1,0 +1,171 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// readBody reads the whole request body, refusing more than limit bytes.
+func readBody(c *gin.Context, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	if err != nil {
+		return nil, bodyError(err, limit)
+	}
+	return data, nil
+}
+
+func bodyError(err error, limit int64) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return newError(CodeBodyTooLarge, "request body is larger than the limit of %d bytes", limit)
+	}
+	return invalid("read request body: %v", err)
+}
+
+// bindJSON reads and strictly decodes the JSON body into v. On failure it
+// has already written the error response and returns false.
+func (s *Server) bindJSON(c *gin.Context, v any) bool {
+	data, err := readBody(c, s.cfg.MaxBodyBytes)
+	if err == nil {
+		err = decodeStrict(data, v)
+	}
+	if err != nil {
+		s.abort(c, err)
+		return false
+	}
+	return true
+}
+
+// bindOptionalJSON is bindJSON for endpoints whose body may be empty.
+func (s *Server) bindOptionalJSON(c *gin.Context, v any) bool {
+	data, err := readBody(c, s.cfg.MaxBodyBytes)
+	if err == nil && len(bytes.TrimSpace(data)) > 0 {
+		err = decodeStrict(data, v)
+	}
+	if err != nil {
+		s.abort(c, err)
+		return false
+	}
+	return true
+}
+
+// decodeStrict decodes one JSON value into v, refusing unknown fields and
+// trailing data, and turns encoding/json's errors into messages that name
+// the field or the offset at fault.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return describeDecodeError(err, int64(len(data)))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		e := invalid("malformed JSON: unexpected data after the JSON value at offset %d", dec.InputOffset())
+		e.details = map[string]any{"offset": dec.InputOffset()}
+		return e
+	}
+	return nil
+}
+
+func describeDecodeError(err error, size int64) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return invalid("request body is empty; a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		e := invalid("malformed JSON: unexpected end of input at offset %d", size)
+		e.details = map[string]any{"offset": size}
+		return e
+	case errors.As(err, &syntax):
+		e := invalid("malformed JSON at offset %d: %v", syntax.Offset, syntax)
+		e.details = map[string]any{"offset": syntax.Offset}
+		return e
+	case errors.As(err, &typ):
+		want := jsonTypeName(typ.Type)
+		if typ.Field == "" {
+			e := invalid("request body must be a JSON %s, not %s", want, typ.Value)
+			e.details = map[string]any{"expected": want}
+			return e
+		}
+		e := invalidField(typ.Field, "must be %s %s, not %s", article(want), want, typ.Value)
+		e.details["expected"] = want
+		return e
+	}
+	// encoding/json reports unknown fields only as text.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		field := strings.Trim(name, `"`)
+		e := invalidField(field, "unknown field")
+		e.message = fmt.Sprintf("unknown field %q", field)
+		return e
+	}
+	return invalid("malformed JSON: %v", err)
+}
+
+// jsonTypeName names the JSON type a Go type is decoded from.
+func jsonTypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.String:
+		return "string"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	default:
+		return "object"
+	}
+}
+
+func article(word string) string {
+	if strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+// isJSONObject reports whether raw holds a JSON object (and not null, an
+// array or a scalar).
+func isJSONObject(raw json.RawMessage) bool {
+	trimmed := bytes.TrimSpace(raw)
+	return len(trimmed) > 0 && trimmed[0] == '{'
+}
+
+// isAbsent reports whether an optional raw JSON field was left out or
+// set to null.
+func isAbsent(raw json.RawMessage) bool {
+	trimmed := bytes.TrimSpace(raw)
+	return len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null"))
+}
+
+// canonicalJSON rewrites a JSON value so that equal values have equal
+// bytes: compact, object keys sorted, numbers kept exactly as written.
+func canonicalJSON(raw json.RawMessage) (json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("canonicalise JSON: %w", err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("canonicalise JSON: %w", err)
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}

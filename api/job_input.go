@@ -1,0 +1,92 @@
+package api
+
+import (
+	"cmp"
+	"strings"
+	"time"
+
+	"github.com/casare/casare/consensus"
+)
+
+// Job defaults.
+const (
+	defaultPriority = 5
+	maxKeyLen       = 255
+)
+
+// jobSpec checks the fields of a job request, other than workflow_id and
+// the job id, and builds the spec the store queues. prefix locates the
+// request inside a batch ("jobs[3].") so errors name the right field.
+func jobSpec(req JobRequest, prefix string) (consensus.JobSpec, error) {
+	spec := consensus.JobSpec{
+		WorkflowID: req.WorkflowID, WorkflowVersion: req.WorkflowVersion,
+		Priority: defaultPriority, ExecutionMode: cmp.Or(req.ExecutionMode, consensus.ModeAny),
+		RobotTags: req.RobotTags, PinnedRobot: req.PinnedRobot, UniqueKey: req.UniqueKey,
+	}
+	if req.WorkflowVersion < 0 {
+		return spec, invalidField(prefix+"workflow_version", "must be 1 or more (or absent for the latest), not %d", req.WorkflowVersion)
+	}
+	if req.Priority != nil {
+		if *req.Priority < 0 || *req.Priority > 9 {
+			return spec, invalidField(prefix+"priority", "must be between 0 and 9, not %d", *req.Priority)
+		}
+		spec.Priority = *req.Priority
+	}
+	if !consensus.ValidMode(spec.ExecutionMode) {
+		return spec, invalidField(prefix+"execution_mode", "must be lan, internet or any, not %q", req.ExecutionMode)
+	}
+	if req.MaxAttempts != nil {
+		if *req.MaxAttempts < 1 {
+			return spec, invalidField(prefix+"max_attempts", "must be 1 or more, not %d", *req.MaxAttempts)
+		}
+		spec.MaxAttempts = *req.MaxAttempts
+	}
+	if !isAbsent(req.Params) {
+		if !isJSONObject(req.Params) {
+			return spec, invalidField(prefix+"params", "must be a JSON object")
+		}
+		params, err := canonicalJSON(req.Params)
+		if err != nil {
+			return spec, invalidField(prefix+"params", "%v", err)
+		}
+		spec.Params = params
+	}
+	if len(req.UniqueKey) > maxKeyLen {
+		return spec, invalidField(prefix+"unique_key", "is longer than %d bytes", maxKeyLen)
+	}
+	if err := checkTags(prefix+"robot_tags", req.RobotTags); err != nil {
+		return spec, err
+	}
+	var err error
+	if spec.NotBefore, err = parseTime(prefix+"not_before", req.NotBefore); err != nil {
+		return spec, err
+	}
+	if spec.Deadline, err = parseTime(prefix+"deadline", req.Deadline); err != nil {
+		return spec, err
+	}
+	if !spec.Deadline.IsZero() && !spec.NotBefore.IsZero() && !spec.Deadline.After(spec.NotBefore) {
+		return spec, invalidField(prefix+"deadline", "must be after not_before")
+	}
+	return spec, nil
+}
+
+// parseTime reads an optional RFC 3339 timestamp.
+func parseTime(field, value string) (time.Time, error) {
+	if value == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, value)
+	if err != nil {
+		return time.Time{}, invalidField(field, "must be an RFC 3339 timestamp such as 2030-01-02T15:04:05Z, not %q", value)
+	}
+	return t.UTC(), nil
+}
+
+// idempotencyKey reads the optional Idempotency-Key header.
+func idempotencyKey(header string) (string, error) {
+	key := strings.TrimSpace(header)
+	if len(key) > maxKeyLen {
+		return "", invalidField("Idempotency-Key", "header is longer than %d bytes", maxKeyLen)
+	}
+	return key, nil
+}

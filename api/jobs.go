@@ -1,0 +1,153 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/casare/casare/consensus"
+)
+
+// List limits of GET /api/v1/jobs.
+const (
+	defaultJobLimit = 100
+	maxBatchJobs    = consensus.MaxListLimit
+)
+
+func (s *Server) submitJob(c *gin.Context) {
+	var req JobRequest
+	if !s.bindJSON(c, &req) {
+		return
+	}
+	jobs, ok := s.submit(c, []JobRequest{req}, "")
+	if ok {
+		c.JSON(http.StatusCreated, jobs[0])
+	}
+}
+
+func (s *Server) submitJobBatch(c *gin.Context) {
+	var req BatchJobsRequest
+	if !s.bindJSON(c, &req) {
+		return
+	}
+	switch {
+	case req.Jobs == nil:
+		s.abort(c, missingFields("jobs"))
+		return
+	case len(req.Jobs) == 0:
+		s.abort(c, invalidField("jobs", "is empty; give at least one job"))
+		return
+	case len(req.Jobs) > maxBatchJobs:
+		s.abort(c, invalidField("jobs", "has %d jobs; a batch holds at most %d", len(req.Jobs), maxBatchJobs))
+		return
+	}
+	jobs, ok := s.submit(c, req.Jobs, "jobs[%d].")
+	if ok {
+		c.JSON(http.StatusCreated, BatchJobsResponse{Jobs: jobs})
+	}
+}
+
+// submit checks every request, then queues them all in one Raft entry.
+// prefixFormat, given the request's position, locates a request inside
+// its batch in error messages. On failure it has answered and returns
+// false.
+func (s *Server) submit(c *gin.Context, reqs []JobRequest, prefixFormat string) ([]Job, bool) {
+	key, err := idempotencyKey(c.GetHeader("Idempotency-Key"))
+	if err != nil {
+		s.abort(c, err)
+		return nil, false
+	}
+	specs := make([]consensus.JobSpec, len(reqs))
+	for i, req := range reqs {
+		prefix := ""
+		if prefixFormat != "" {
+			prefix = fmt.Sprintf(prefixFormat, i)
+		}
+		if req.WorkflowID == "" {
+			s.abort(c, missingFields(prefix+"workflow_id"))
+			return nil, false
+		}
+		if specs[i], err = jobSpec(req, prefix); err != nil {
+			s.abort(c, err)
+			return nil, false
+		}
+		if specs[i].ID, err = newID(key, "job:"+strconv.Itoa(i)); err != nil {
+			s.abort(c, err)
+			return nil, false
+		}
+	}
+	jobs, err := s.cfg.Store.SubmitJobs(c.Request.Context(), specs)
+	if err != nil {
+		s.abort(c, err)
+		return nil, false
+	}
+	return jobViews(jobs), true
+}
+
+func (s *Server) listJobs(c *gin.Context) {
+	filter, err := jobFilter(c)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	jobs, next, index := s.cfg.Store.Jobs(filter)
+	setAppliedIndex(c, index)
+	list := JobList{Jobs: jobViews(jobs), AppliedIndex: index}
+	if next != 0 {
+		cursor := encodeCursor(next)
+		list.NextCursor = &cursor
+	}
+	c.JSON(http.StatusOK, list)
+}
+
+// jobFilter reads the query of GET /api/v1/jobs.
+func jobFilter(c *gin.Context) (consensus.JobFilter, error) {
+	f := consensus.JobFilter{WorkflowID: c.Query("workflow_id"), Limit: defaultJobLimit}
+	if raw, ok := c.GetQuery("state"); ok {
+		f.State = consensus.JobState(raw)
+		if !f.State.Valid() {
+			return f, invalidField("state", "must be queued, running, succeeded, failed, cancelled or dead, not %q", raw)
+		}
+	}
+	if raw, ok := c.GetQuery("limit"); ok {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > consensus.MaxListLimit {
+			return f, invalidField("limit", "must be an integer from 1 to %d, not %q", consensus.MaxListLimit, raw)
+		}
+		f.Limit = n
+	}
+	if raw, ok := c.GetQuery("cursor"); ok {
+		seq, err := decodeCursor(raw)
+		if err != nil {
+			return f, invalidField("cursor", "is not a cursor this API returned: %v", err)
+		}
+		f.Cursor = seq
+	}
+	return f, nil
+}
+
+func (s *Server) getJob(c *gin.Context) {
+	id := c.Param("id")
+	job, found, index := s.cfg.Store.Job(id)
+	setAppliedIndex(c, index)
+	if !found {
+		s.abort(c, newError(consensus.CodeNotFound, "job %s not found", id))
+		return
+	}
+	c.JSON(http.StatusOK, jobView(job))
+}
+
+func (s *Server) cancelJob(c *gin.Context) {
+	var req CancelJobRequest
+	if !s.bindOptionalJSON(c, &req) {
+		return
+	}
+	job, err := s.cfg.Store.CancelJob(c.Request.Context(), c.Param("id"), req.Reason)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, jobView(job))
+}

@@ -1,0 +1,114 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/casare/casare/consensus"
+)
+
+// metrics holds one server's Prometheus registry. It is never the
+// default registry, so that servers in one process do not collide.
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics(store Store) *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "casare_http_requests_total",
+			Help: "HTTP requests served, by method, route template and status code.",
+		}, []string{"method", "route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "casare_http_request_duration_seconds",
+			Help:    "Time to serve an HTTP request, by method and route template.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"method", "route"}),
+	}
+	m.registry.MustRegister(
+		m.requests, m.latency,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	if store != nil {
+		m.registry.MustRegister(&storeCollector{store: store})
+	}
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+func (m *metrics) observeRequest(method, route string, status int, elapsed time.Duration) {
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(method, route).Observe(elapsed.Seconds())
+}
+
+// storeCollector reads Raft and queue figures from the store at scrape
+// time, so they are never stale and cost nothing between scrapes.
+type storeCollector struct{ store Store }
+
+var (
+	raftStateDesc = prometheus.NewDesc("casare_raft_state",
+		"1 for the Raft state this node is in (Leader, Follower, Candidate, Shutdown).", []string{"state"}, nil)
+	raftTermDesc = prometheus.NewDesc("casare_raft_term",
+		"Current Raft term.", nil, nil)
+	raftCommitDesc = prometheus.NewDesc("casare_raft_commit_index",
+		"Highest Raft index known to be committed.", nil, nil)
+	raftLastLogDesc = prometheus.NewDesc("casare_raft_last_log_index",
+		"Highest Raft index in this node's log.", nil, nil)
+	raftAppliedDesc = prometheus.NewDesc("casare_raft_applied_index",
+		"Highest Raft index applied to this node's state machine.", nil, nil)
+	jobsDesc = prometheus.NewDesc("casare_jobs",
+		"Jobs in the replicated queue, by state.", []string{"state"}, nil)
+)
+
+var (
+	raftStates = []string{"Leader", "Follower", "Candidate", "Shutdown"}
+	jobStates  = []consensus.JobState{
+		consensus.JobQueued, consensus.JobRunning, consensus.JobSucceeded,
+		consensus.JobFailed, consensus.JobCancelled, consensus.JobDead,
+	}
+)
+
+func (sc *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{raftStateDesc, raftTermDesc, raftCommitDesc, raftLastLogDesc, raftAppliedDesc, jobsDesc} {
+		ch <- d
+	}
+}
+
+func (sc *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	current := sc.store.RaftState()
+	for _, st := range raftStates {
+		v := 0.0
+		if st == current {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(raftStateDesc, prometheus.GaugeValue, v, st)
+	}
+	stats := sc.store.Stats()
+	ch <- prometheus.MustNewConstMetric(raftTermDesc, prometheus.GaugeValue, statFloat(stats, "term"))
+	ch <- prometheus.MustNewConstMetric(raftCommitDesc, prometheus.GaugeValue, statFloat(stats, "commit_index"))
+	ch <- prometheus.MustNewConstMetric(raftLastLogDesc, prometheus.GaugeValue, statFloat(stats, "last_log_index"))
+	ch <- prometheus.MustNewConstMetric(raftAppliedDesc, prometheus.GaugeValue, float64(sc.store.AppliedIndex()))
+	counts, _ := sc.store.JobCounts()
+	for _, st := range jobStates {
+		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(counts[st]), string(st))
+	}
+}
+
+// statFloat reads one of Raft's numeric stats; a missing or odd value
+// reads as zero rather than failing the scrape.
+func statFloat(stats map[string]string, key string) float64 {
+	v, _ := strconv.ParseUint(stats[key], 10, 64)
+	return float64(v)
+}

@@ -1,0 +1,60 @@
+package api
+
+import (
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestOpenAPIMatchesRoutes checks that the document describes every
+// registered route and nothing else, and that its references resolve.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Errorf("openapi version %q", doc.OpenAPI)
+	}
+	param := regexp.MustCompile(`:([a-z_]+)`)
+	var registered []string
+	for _, r := range New(Config{}).engine.Routes() {
+		registered = append(registered, r.Method+" "+param.ReplaceAllString(r.Path, "{$1}"))
+	}
+	var documented []string
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented = append(documented, strings.ToUpper(method)+" "+path)
+		}
+	}
+	for _, r := range registered {
+		if !slices.Contains(documented, r) {
+			t.Errorf("route %s is not in openapi.json", r)
+		}
+	}
+	for _, d := range documented {
+		if !slices.Contains(registered, d) {
+			t.Errorf("openapi.json describes %s, which is not a route", d)
+		}
+	}
+
+	refs := regexp.MustCompile(`"\$ref": "#/([^"]+)"`).FindAllStringSubmatch(string(openAPIDocument), -1)
+	var whole map[string]any
+	json.Unmarshal(openAPIDocument, &whole)
+	for _, ref := range refs {
+		var node any = whole
+		for _, part := range strings.Split(ref[1], "/") {
+			m, ok := node.(map[string]any)
+			if !ok || m[part] == nil {
+				t.Errorf("$ref #/%s does not resolve", ref[1])
+				break
+			}
+			node = m[part]
+		}
+	}
+}

@@ -1,0 +1,153 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/casare/casare/consensus"
+)
+
+// Store is what the API needs of the replicated state; *consensus.Store
+// implements it.
+type Store interface {
+	PutWorkflow(ctx context.Context, cmd consensus.PutWorkflowCmd) (consensus.PutWorkflowResult, error)
+	DeleteWorkflow(ctx context.Context, id string, force bool) error
+	SubmitJobs(ctx context.Context, specs []consensus.JobSpec) ([]consensus.Job, error)
+	CancelJob(ctx context.Context, id, reason string) (consensus.Job, error)
+
+	Workflow(id string) (wf consensus.Workflow, found bool, index uint64)
+	Workflows() (wfs []consensus.Workflow, index uint64)
+	Job(id string) (job consensus.Job, found bool, index uint64)
+	Jobs(f consensus.JobFilter) (jobs []consensus.Job, next uint64, index uint64)
+	JobCounts() (counts map[consensus.JobState]int, index uint64)
+	WaitConsistent(ctx context.Context) (uint64, error)
+
+	ApplyRaw(ctx context.Context, buf []byte) ([]byte, error)
+	ReadIndex(ctx context.Context) (uint64, error)
+	Join(ctx context.Context, req consensus.JoinRequest) (consensus.JoinResponse, error)
+	RemoveServer(ctx context.Context, name string) error
+
+	Servers() ([]consensus.Server, error)
+	Leader() (consensus.NodeInfo, bool)
+	LeaderName() string
+	AppliedIndex() uint64
+	RaftState() string
+	Stats() map[string]string
+}
+
+var _ Store = (*consensus.Store)(nil)
+
+// Member is one gossip member as the node package sees it.
+type Member struct {
+	Name     string
+	State    string // alive, suspect, dead or left
+	Roles    []string
+	HTTPAddr string
+	Tags     []string
+	Capacity int
+}
+
+// Config says how to build a Server.
+type Config struct {
+	Store Store
+	// Members returns the gossip view of the cluster; nil means none.
+	Members func() []Member
+	// OnLeave starts this node's graceful leave. It runs on its own
+	// goroutine, after the leave request has been answered.
+	OnLeave  func()
+	NodeName string
+	Logger   *slog.Logger
+	// MaxBodyBytes limits JSON request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// MaxUploadBytes limits workflow file uploads (default 8 MiB).
+	MaxUploadBytes int64
+}
+
+// Default body limits.
+const (
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultMaxUploadBytes = 8 << 20
+)
+
+// Server is the HTTP handler of one node.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	engine    *gin.Engine
+	metrics   *metrics
+	leaveOnce sync.Once
+}
+
+// New builds the handler. It registers its own Prometheus registry, so
+// several servers can live in one process.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if cfg.Members == nil {
+		cfg.Members = func() []Member { return nil }
+	}
+	// Gin has no per-engine mode; without release mode it prints every
+	// route at startup. The setting is atomic and the same for everyone.
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{cfg: cfg, log: cfg.Logger.With("part", "api")}
+	s.metrics = newMetrics(cfg.Store)
+	s.engine = s.routes()
+	return s
+}
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.engine.ServeHTTP(w, r)
+}
+
+// routes registers every endpoint. The OpenAPI document lists exactly
+// these; a test keeps the two in step.
+func (s *Server) routes() *gin.Engine {
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.Use(s.recoverPanics, s.observe)
+	e.NoRoute(func(c *gin.Context) {
+		s.abort(c, newError(consensus.CodeNotFound, "no endpoint %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	e.NoMethod(func(c *gin.Context) {
+		s.abort(c, newError(CodeMethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+	})
+
+	e.GET("/health", s.health)
+	e.GET("/health/ready", s.ready)
+	e.GET("/metrics", gin.WrapH(s.metrics.handler()))
+
+	v1 := e.Group("/api/v1", s.consistentReads)
+	v1.GET("/openapi.json", serveOpenAPI)
+	v1.POST("/workflows", s.createWorkflow)
+	v1.POST("/workflows/upload", s.uploadWorkflow)
+	v1.GET("/workflows", s.listWorkflows)
+	v1.GET("/workflows/:id", s.getWorkflow)
+	v1.GET("/workflows/:id/versions", s.listWorkflowVersions)
+	v1.DELETE("/workflows/:id", s.deleteWorkflow)
+	v1.POST("/jobs", s.submitJob)
+	v1.POST("/jobs/batch", s.submitJobBatch)
+	v1.GET("/jobs", s.listJobs)
+	v1.GET("/jobs/:id", s.getJob)
+	v1.POST("/jobs/:id/cancel", s.cancelJob)
+	v1.GET("/cluster", s.cluster)
+
+	internal := e.Group("/internal/v1")
+	internal.POST("/apply", s.internalApply)
+	internal.POST("/readindex", s.internalReadIndex)
+	internal.POST("/join", s.internalJoin)
+	internal.POST("/remove", s.internalRemove)
+	internal.POST("/leave", s.internalLeave)
+	return e
+}

@@ -1,0 +1,240 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// This file holds the wire types of REST v1. The server decodes requests
+// into them and the Go client (package client) encodes them, so the two
+// cannot drift apart.
+
+// CreateWorkflowRequest is the body of POST /api/v1/workflows.
+type CreateWorkflowRequest struct {
+	WorkflowName string          `json:"workflow_name"`
+	WorkflowJSON json.RawMessage `json:"workflow_json"`
+	Tags         []string        `json:"tags,omitempty"`
+	// TriggerType is "manual" (queue a job now, the default) or "none".
+	TriggerType   string          `json:"trigger_type,omitempty"`
+	ExecutionMode string          `json:"execution_mode,omitempty"`
+	Priority      *int            `json:"priority,omitempty"`
+	Params        json.RawMessage `json:"params,omitempty"`
+	MaxAttempts   *int            `json:"max_attempts,omitempty"`
+	UniqueKey     string          `json:"unique_key,omitempty"`
+	RobotTags     []string        `json:"robot_tags,omitempty"`
+}
+
+// CreateWorkflowResponse says what POST /api/v1/workflows stored.
+type CreateWorkflowResponse struct {
+	WorkflowID string `json:"workflow_id"`
+	Version    int    `json:"version"`
+	// Created is false when the graph equalled the latest version's, so
+	// no new version was added.
+	Created bool   `json:"created"`
+	JobID   string `json:"job_id,omitempty"`
+}
+
+// WorkflowSummary is one entry of the workflow list.
+type WorkflowSummary struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	LatestVersion int       `json:"latest_version"`
+	Tags          []string  `json:"tags"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// WorkflowList is the body of GET /api/v1/workflows.
+type WorkflowList struct {
+	Workflows    []WorkflowSummary `json:"workflows"`
+	AppliedIndex uint64            `json:"applied_index"`
+}
+
+// Workflow is the body of GET /api/v1/workflows/{id}: the summary and
+// the latest version's graph.
+type Workflow struct {
+	WorkflowSummary
+	Checksum string          `json:"checksum"`
+	Graph    json.RawMessage `json:"graph"`
+}
+
+// WorkflowVersion is one immutable revision of a workflow.
+type WorkflowVersion struct {
+	Version   int             `json:"version"`
+	Checksum  string          `json:"checksum"`
+	CreatedAt time.Time       `json:"created_at"`
+	Graph     json.RawMessage `json:"graph"`
+}
+
+// WorkflowVersions is the body of GET /api/v1/workflows/{id}/versions.
+type WorkflowVersions struct {
+	WorkflowID   string            `json:"workflow_id"`
+	Versions     []WorkflowVersion `json:"versions"`
+	AppliedIndex uint64            `json:"applied_index"`
+}
+
+// JobRequest asks for one job: the body of POST /api/v1/jobs and an
+// element of a batch.
+type JobRequest struct {
+	WorkflowID string `json:"workflow_id"`
+	// WorkflowVersion 0 means the latest version at commit time.
+	WorkflowVersion int             `json:"workflow_version,omitempty"`
+	Params          json.RawMessage `json:"params,omitempty"`
+	Priority        *int            `json:"priority,omitempty"`
+	ExecutionMode   string          `json:"execution_mode,omitempty"`
+	RobotTags       []string        `json:"robot_tags,omitempty"`
+	PinnedRobot     string          `json:"pinned_robot,omitempty"`
+	UniqueKey       string          `json:"unique_key,omitempty"`
+	MaxAttempts     *int            `json:"max_attempts,omitempty"`
+	// NotBefore and Deadline are RFC 3339 timestamps.
+	NotBefore string `json:"not_before,omitempty"`
+	Deadline  string `json:"deadline,omitempty"`
+}
+
+// BatchJobsRequest is the body of POST /api/v1/jobs/batch.
+type BatchJobsRequest struct {
+	Jobs []JobRequest `json:"jobs"`
+}
+
+// BatchJobsResponse is the answer to POST /api/v1/jobs/batch, in request
+// order.
+type BatchJobsResponse struct {
+	Jobs []Job `json:"jobs"`
+}
+
+// CancelJobRequest is the optional body of POST /api/v1/jobs/{id}/cancel.
+type CancelJobRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// Job is a job as the API shows it. Internal bookkeeping of the queue
+// (lease tokens, checkpoints, sequence numbers) stays out of it.
+type Job struct {
+	ID              string          `json:"id"`
+	WorkflowID      string          `json:"workflow_id"`
+	WorkflowVersion int             `json:"workflow_version"`
+	State           string          `json:"state"`
+	Priority        int             `json:"priority"`
+	ExecutionMode   string          `json:"execution_mode"`
+	Attempt         int             `json:"attempt"`
+	MaxAttempts     int             `json:"max_attempts"`
+	RobotID         string          `json:"robot_id"`
+	RobotTags       []string        `json:"robot_tags,omitempty"`
+	PinnedRobot     string          `json:"pinned_robot,omitempty"`
+	Params          json.RawMessage `json:"params"`
+	Result          json.RawMessage `json:"result,omitempty"`
+	Error           string          `json:"error,omitempty"`
+	FailureKind     string          `json:"failure_kind,omitempty"`
+	UniqueKey       string          `json:"unique_key,omitempty"`
+	LeaseExpiresAt  time.Time       `json:"lease_expires_at,omitzero"`
+	Attempts        []JobAttempt    `json:"attempts,omitempty"`
+	NotBefore       time.Time       `json:"not_before,omitzero"`
+	Deadline        time.Time       `json:"deadline,omitzero"`
+	ScheduleID      string          `json:"schedule_id,omitempty"`
+	FireTime        time.Time       `json:"fire_time,omitzero"`
+	CreatedAt       time.Time       `json:"created_at"`
+	UpdatedAt       time.Time       `json:"updated_at"`
+	StartedAt       time.Time       `json:"started_at,omitzero"`
+	FinishedAt      time.Time       `json:"finished_at,omitzero"`
+	RerunOf         string          `json:"rerun_of,omitempty"`
+	// NodeStatus is the status of each workflow node in the current
+	// attempt, by node id.
+	NodeStatus map[string]string `json:"node_status,omitempty"`
+}
+
+// JobAttempt records one try at running a job.
+type JobAttempt struct {
+	Attempt    int       `json:"attempt"`
+	RobotID    string    `json:"robot_id"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	Outcome    string    `json:"outcome,omitempty"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// JobList is the body of GET /api/v1/jobs. NextCursor is nil on the last
+// page.
+type JobList struct {
+	Jobs         []Job   `json:"jobs"`
+	NextCursor   *string `json:"next_cursor"`
+	AppliedIndex uint64  `json:"applied_index"`
+}
+
+// Cluster is the body of GET /api/v1/cluster.
+type Cluster struct {
+	Node         string          `json:"node"`
+	Leader       *Leader         `json:"leader"`
+	Servers      []ClusterServer `json:"servers"`
+	Members      []ClusterMember `json:"members"`
+	AppliedIndex uint64          `json:"applied_index"`
+	RaftState    string          `json:"raft_state"`
+	Term         uint64          `json:"term"`
+}
+
+// Leader names the Raft leader and where its API is.
+type Leader struct {
+	Name     string `json:"name"`
+	HTTPAddr string `json:"http_addr"`
+}
+
+// ClusterServer is one member of the Raft configuration. Alive is what
+// gossip says of it.
+type ClusterServer struct {
+	Name     string `json:"name"`
+	RaftAddr string `json:"raft_addr"`
+	HTTPAddr string `json:"http_addr"`
+	Voter    bool   `json:"voter"`
+	Alive    bool   `json:"alive"`
+	Leader   bool   `json:"leader"`
+}
+
+// ClusterMember is one gossip member.
+type ClusterMember struct {
+	Name     string   `json:"name"`
+	State    string   `json:"state"`
+	Roles    []string `json:"roles"`
+	HTTPAddr string   `json:"http_addr"`
+	Tags     []string `json:"tags,omitempty"`
+	Capacity int      `json:"capacity,omitempty"`
+}
+
+// Health is the body of GET /health.
+type Health struct {
+	// Status is "ok" when the process serves requests; with ?ready=1 it
+	// is "unavailable" until the node knows a leader.
+	Status    string  `json:"status"`
+	Ready     bool    `json:"ready"`
+	Leader    *Leader `json:"leader"`
+	Node      string  `json:"node"`
+	RaftState string  `json:"raft_state"`
+}
+
+// ReadIndexResponse is the body of POST /internal/v1/readindex.
+type ReadIndexResponse struct {
+	Index uint64 `json:"index"`
+}
+
+// RemoveServerRequest is the body of POST /internal/v1/remove.
+type RemoveServerRequest struct {
+	Name string `json:"name"`
+}
+
+// LeaveResponse is the answer to POST /internal/v1/leave.
+type LeaveResponse struct {
+	Node   string `json:"node"`
+	Status string `json:"status"`
+}
+
+// ErrorResponse is the body of every error.
+type ErrorResponse struct {
+	Error ErrorBody `json:"error"`
+}
+
+// ErrorBody says what went wrong. Code is stable and meant for programs;
+// Message is for people; Details, always an object, carries what a
+// program needs to act (the offending field, validation problems, …).
+type ErrorBody struct {
+	Code    string          `json:"code"`
+	Message string          `json:"message"`
+	Details json.RawMessage `json:"details"`
+}

@@ -1,0 +1,136 @@
+package api
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/executor"
+)
+
+// Trigger types of POST /api/v1/workflows.
+const (
+	triggerManual    = "manual"
+	triggerNone      = "none"
+	triggerScheduled = "scheduled"
+)
+
+const maxNameLen = 200
+
+// idempotencyNamespace scopes the ids derived from Idempotency-Key
+// headers, so they cannot collide with ids derived for other purposes.
+var idempotencyNamespace = uuid.MustParse("5b0e3a36-8f5c-4d2a-9c1e-6f7d1a2b3c4d")
+
+// newID returns a fresh time-ordered id, or, when the client sent an
+// idempotency key, an id derived from it so that a retried request names
+// the same record and the store returns the first result.
+func newID(idempotencyKey, purpose string) (string, error) {
+	if idempotencyKey != "" {
+		return uuid.NewSHA1(idempotencyNamespace, []byte(purpose+"\x00"+idempotencyKey)).String(), nil
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("generate %s id: %w", purpose, err)
+	}
+	return id.String(), nil
+}
+
+// putWorkflowCmd checks a create request and builds the one command that
+// stores the workflow and, for a manual trigger, queues its job. Nothing
+// reaches the store unless all of it is valid. fallbackName names the
+// workflow when neither the request nor the graph does.
+func putWorkflowCmd(req CreateWorkflowRequest, idempotencyKey, fallbackName string) (consensus.PutWorkflowCmd, error) {
+	var cmd consensus.PutWorkflowCmd
+	trigger := cmp.Or(req.TriggerType, triggerManual)
+	switch trigger {
+	case triggerManual, triggerNone:
+	case triggerScheduled:
+		return cmd, invalidField("trigger_type", "schedules are not available in this version; use manual or none")
+	default:
+		return cmd, invalidField("trigger_type", "must be manual or none, not %q", req.TriggerType)
+	}
+	template, err := jobSpec(JobRequest{
+		Params: req.Params, Priority: req.Priority, ExecutionMode: req.ExecutionMode,
+		RobotTags: req.RobotTags, UniqueKey: req.UniqueKey, MaxAttempts: req.MaxAttempts,
+	}, "")
+	if err != nil {
+		return cmd, err
+	}
+	if err := checkTags("tags", req.Tags); err != nil {
+		return cmd, err
+	}
+	graph, parsed, err := validateGraph(req)
+	if err != nil {
+		return cmd, err
+	}
+	name := strings.TrimSpace(cmp.Or(req.WorkflowName, parsed.Name, fallbackName))
+	if name == "" {
+		return cmd, invalidField("workflow_name", "is required: the workflow has no name")
+	}
+	if len(name) > maxNameLen {
+		return cmd, invalidField("workflow_name", "is longer than %d bytes", maxNameLen)
+	}
+	cmd = consensus.PutWorkflowCmd{Name: name, Tags: req.Tags, Graph: graph, RequestID: idempotencyKey}
+	if cmd.ID, err = newID(idempotencyKey, "workflow"); err != nil {
+		return cmd, err
+	}
+	if trigger == triggerManual {
+		if template.ID, err = newID(idempotencyKey, "workflow-job"); err != nil {
+			return cmd, err
+		}
+		cmd.Jobs = []consensus.JobSpec{template}
+	}
+	return cmd, nil
+}
+
+// validateGraph runs the workflow validator over workflow_json and
+// returns the canonical form to store, so that equal graphs get equal
+// checksums whatever their key order or spacing.
+func validateGraph(req CreateWorkflowRequest) ([]byte, *executor.Workflow, error) {
+	if !isJSONObject(req.WorkflowJSON) {
+		return nil, nil, invalidField("workflow_json", "must be a JSON object holding the workflow")
+	}
+	parsed, err := executor.ParseAndValidate(req.WorkflowJSON)
+	var verr *executor.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		e := invalid("workflow_json is not a valid workflow (%d problems):\n%v", len(verr.Problems), verr)
+		e.details = map[string]any{"field": "workflow_json", "problems": verr.Problems}
+		return nil, nil, e
+	case err != nil:
+		return nil, nil, invalidField("workflow_json", "%v", err)
+	}
+	graph, err := canonicalJSON(req.WorkflowJSON)
+	if err != nil {
+		return nil, nil, invalidField("workflow_json", "%v", err)
+	}
+	return graph, parsed, nil
+}
+
+// missingFields is a 400 listing every required field that is absent.
+func missingFields(fields ...string) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	e := invalid("missing required field(s): %s", strings.Join(fields, ", "))
+	e.details = map[string]any{"fields": fields}
+	return e
+}
+
+const maxTags = 64
+
+func checkTags(field string, tags []string) error {
+	if len(tags) > maxTags {
+		return invalidField(field, "has %d entries; at most %d are allowed", len(tags), maxTags)
+	}
+	for i, t := range tags {
+		if strings.TrimSpace(t) == "" {
+			return invalidField(fmt.Sprintf("%s[%d]", field, i), "is empty")
+		}
+	}
+	return nil
+}

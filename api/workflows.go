@@ -1,0 +1,123 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/casare/casare/consensus"
+)
+
+func (s *Server) createWorkflow(c *gin.Context) {
+	var req CreateWorkflowRequest
+	if !s.bindJSON(c, &req) {
+		return
+	}
+	var missing []string
+	if req.WorkflowName == "" {
+		missing = append(missing, "workflow_name")
+	}
+	if isAbsent(req.WorkflowJSON) {
+		missing = append(missing, "workflow_json")
+	}
+	if err := missingFields(missing...); err != nil {
+		s.abort(c, err)
+		return
+	}
+	s.putWorkflow(c, req, "")
+}
+
+// putWorkflow stores a checked create request and answers 201.
+func (s *Server) putWorkflow(c *gin.Context, req CreateWorkflowRequest, fallbackName string) {
+	key, err := idempotencyKey(c.GetHeader("Idempotency-Key"))
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	cmd, err := putWorkflowCmd(req, key, fallbackName)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	res, err := s.cfg.Store.PutWorkflow(c.Request.Context(), cmd)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	resp := CreateWorkflowResponse{WorkflowID: res.WorkflowID, Version: res.Version, Created: res.Created}
+	if len(res.Jobs) > 0 {
+		resp.JobID = res.Jobs[0].ID
+	}
+	c.JSON(http.StatusCreated, resp)
+}
+
+func (s *Server) uploadWorkflow(c *gin.Context) {
+	form, err := s.readUpload(c)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	req, err := form.request()
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	s.putWorkflow(c, req, form.baseName())
+}
+
+func (s *Server) listWorkflows(c *gin.Context) {
+	wfs, index := s.cfg.Store.Workflows()
+	setAppliedIndex(c, index)
+	out := make([]WorkflowSummary, len(wfs))
+	for i, wf := range wfs {
+		out[i] = workflowSummary(wf)
+	}
+	c.JSON(http.StatusOK, WorkflowList{Workflows: out, AppliedIndex: index})
+}
+
+// lookupWorkflow reads the workflow named by the :id parameter, or
+// answers 404.
+func (s *Server) lookupWorkflow(c *gin.Context) (wf consensus.Workflow, index uint64, found bool) {
+	id := c.Param("id")
+	wf, found, index = s.cfg.Store.Workflow(id)
+	setAppliedIndex(c, index)
+	if !found {
+		s.abort(c, newError(consensus.CodeNotFound, "workflow %s not found", id))
+	}
+	return wf, index, found
+}
+
+func (s *Server) getWorkflow(c *gin.Context) {
+	if wf, _, ok := s.lookupWorkflow(c); ok {
+		c.JSON(http.StatusOK, workflowDetail(wf))
+	}
+}
+
+func (s *Server) listWorkflowVersions(c *gin.Context) {
+	wf, index, ok := s.lookupWorkflow(c)
+	if !ok {
+		return
+	}
+	versions := make([]WorkflowVersion, len(wf.Versions))
+	for i, v := range wf.Versions {
+		versions[i] = workflowVersion(v)
+	}
+	c.JSON(http.StatusOK, WorkflowVersions{WorkflowID: wf.ID, Versions: versions, AppliedIndex: index})
+}
+
+func (s *Server) deleteWorkflow(c *gin.Context) {
+	force := false
+	if raw, ok := c.GetQuery("force"); ok {
+		var err error
+		if force, err = strconv.ParseBool(raw); err != nil {
+			s.abort(c, invalidField("force", "must be true or false, not %q", raw))
+			return
+		}
+	}
+	if err := s.cfg.Store.DeleteWorkflow(c.Request.Context(), c.Param("id"), force); err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

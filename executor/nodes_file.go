@@ -1,0 +1,85 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+func fileKinds() []*nodeKind {
+	return []*nodeKind{
+		{
+			NodeType: NodeType{
+				Name:        "file_read",
+				Category:    "files",
+				Description: "Reads a text file into a variable. Relative paths are resolved against the engine's working directory.",
+				Fields: []Field{
+					{Name: "path", Type: TypeString, Required: true, Description: "file to read"},
+					{Name: "output_var", Type: TypeVariable, Required: true, Description: "variable that receives the content as a string"},
+				},
+				Ports:     []string{""},
+				ErrorPort: true,
+			},
+			exec: func(_ context.Context, c call) (string, error) {
+				path, err := c.requiredStr("path")
+				if err != nil {
+					return "", err
+				}
+				data, err := os.ReadFile(c.path(path))
+				if err != nil {
+					return "", err
+				}
+				return "", c.setOutput(string(data))
+			},
+		},
+		{
+			NodeType: NodeType{
+				Name:        "file_write",
+				Category:    "files",
+				Description: "Writes or appends to a file, creating missing parent directories.",
+				Fields: []Field{
+					{Name: "path", Type: TypeString, Required: true, Description: "file to write"},
+					{Name: "content", Type: TypeAny, Required: true, Description: "text to write; other values are written as JSON"},
+					{Name: "append", Type: TypeBoolean, Default: "false", Description: "append instead of replacing the file"},
+				},
+				Ports:     []string{""},
+				ErrorPort: true,
+			},
+			effects: true,
+			exec:    execFileWrite,
+		},
+	}
+}
+
+func execFileWrite(_ context.Context, c call) (string, error) {
+	path, err := c.requiredStr("path")
+	if err != nil {
+		return "", err
+	}
+	content, _, err := c.value("content")
+	if err != nil {
+		return "", err
+	}
+	appendMode, err := c.boolean("append", false)
+	if err != nil {
+		return "", err
+	}
+	path = c.path(path)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if appendMode {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.WriteString(stringify(content)); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return "", f.Close()
+}
