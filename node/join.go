@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -21,29 +22,80 @@ import (
 // at its first boot fails loudly instead of running alone.
 const joinTimeout = 60 * time.Second
 
-// join connects the node to the rest of the cluster: gossip through the
-// seed's member list and the addresses remembered from the last run, and
-// Raft through the seed. A restarting server already has its Raft state
-// and peers, so it joins in the background and does not wait for the
-// seed, which may be the very node that died.
+// join connects the node to the rest of the cluster. A first boot joins
+// through the seed and fails loudly if it cannot. A restart already has
+// its Raft state, so it starts at once and rejoins in the background
+// through the seed or the peers remembered from the last run — the seed
+// may be the very node that died.
 func (n *Node) join(ctx, runCtx context.Context) error {
-	if n.cfg.Join == "" {
-		if addrs := n.peers.load(); len(addrs) > 0 {
-			n.wg.Go(func() { n.rejoinGossip(runCtx, addrs) })
-		}
-		return nil
-	}
-	if n.store != nil && n.store.HadState() {
-		n.wg.Go(func() {
-			if err := n.joinVia(runCtx, n.cfg.Join); err != nil {
-				n.log.Warn("rejoin after restart", "seed", n.cfg.Join, "err", err)
-			}
-		})
+	restart := n.cfg.Join == "" || (n.store != nil && n.store.HadState())
+	if restart {
+		n.wg.Go(func() { n.rejoin(runCtx) })
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
 	return n.joinVia(ctx, n.cfg.Join)
+}
+
+// rejoin retries until gossip and Raft membership are restored. A server
+// that left gracefully was removed from Raft; joining again re-adds it,
+// and for one that never left the join changes nothing.
+func (n *Node) rejoin(ctx context.Context) {
+	for attempt := 0; ; attempt++ {
+		err := n.tryRejoin(ctx)
+		if err == nil {
+			return
+		}
+		n.log.Debug("rejoin attempt failed", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(min(time.Duration(attempt+1)*300*time.Millisecond, 5*time.Second)):
+		}
+	}
+}
+
+func (n *Node) tryRejoin(ctx context.Context) error {
+	addrs := n.peers.load()
+	if n.cfg.Join != "" {
+		if seeds, err := fetchSeeds(ctx, client.New("http://"+n.cfg.Join)); err == nil {
+			addrs = append(addrs, seeds...)
+		}
+	}
+	if len(addrs) == 0 {
+		return nil // a cluster of one: nobody to rejoin
+	}
+	if _, err := n.mesh.Join(ctx, addrs); err != nil {
+		return fmt.Errorf("rejoin gossip: %w", err)
+	}
+	if n.store == nil {
+		return nil
+	}
+	req := n.joinRequest()
+	var errs []error
+	for _, m := range n.mesh.Members() {
+		if m.Name == n.cfg.Name || m.State != "alive" || !slices.Contains(m.Meta.Roles, "server") {
+			continue
+		}
+		resp, err := client.New("http://"+m.Meta.HTTPAddr).Join(ctx, req)
+		if err == nil {
+			n.log.Info("rejoined the cluster", "via", m.Name, "leader", resp.Leader, "voter", resp.Voter)
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("via %s: %w", m.Name, err))
+	}
+	if len(errs) == 0 {
+		return fmt.Errorf("rejoin raft: no live server in gossip yet")
+	}
+	return fmt.Errorf("rejoin raft: %w", errors.Join(errs...))
+}
+
+func (n *Node) joinRequest() consensus.JoinRequest {
+	return consensus.JoinRequest{
+		Name: n.cfg.Name, RaftAddr: n.cfg.advertise(n.cfg.RaftPort),
+		HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
+	}
 }
 
 func (n *Node) joinVia(ctx context.Context, seed string) error {
@@ -74,30 +126,12 @@ func (n *Node) tryJoin(ctx context.Context, c *client.Client) error {
 	if n.store == nil {
 		return nil
 	}
-	resp, err := c.Join(ctx, consensus.JoinRequest{
-		Name: n.cfg.Name, RaftAddr: n.cfg.advertise(n.cfg.RaftPort),
-		HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
-	})
+	resp, err := c.Join(ctx, n.joinRequest())
 	if err != nil {
 		return fmt.Errorf("join raft: %w", err)
 	}
 	n.log.Info("joined the cluster", "leader", resp.Leader, "voter", resp.Voter)
 	return nil
-}
-
-// rejoinGossip retries remembered peers until one answers; a restarted
-// node would otherwise stay alone in gossip.
-func (n *Node) rejoinGossip(ctx context.Context, addrs []string) {
-	for attempt := 0; ; attempt++ {
-		if _, err := n.mesh.Join(ctx, addrs); err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(min(time.Duration(attempt+1)*500*time.Millisecond, 5*time.Second)):
-		}
-	}
 }
 
 type seedList struct {

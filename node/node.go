@@ -200,11 +200,18 @@ func (n *Node) Leave(ctx context.Context) error {
 	var errs []error
 	n.drainRobot()
 	if n.store != nil {
-		if err := n.store.Leave(ctx); err != nil {
+		raftCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err := n.store.Leave(raftCtx)
+		cancel()
+		if err != nil {
 			errs = append(errs, fmt.Errorf("leave raft: %w", err))
 		}
 	}
-	if err := n.mesh.Leave(ctx); err != nil {
+	// Telling gossip takes a few rounds; with no live peers left there is
+	// nobody to tell, so do not wait long.
+	gossipCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := n.mesh.Leave(gossipCtx); err != nil {
 		errs = append(errs, fmt.Errorf("leave gossip: %w", err))
 	}
 	n.log.Info("left the cluster")
