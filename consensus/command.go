@@ -33,6 +33,8 @@ const (
 	cmdEnableSchedule commandType = 18
 	cmdDeleteSchedule commandType = 19
 	cmdFireSchedule   commandType = 20
+	// cmdNoop changes nothing; it measures the raw cost of a Raft round.
+	cmdNoop commandType = 21
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -76,6 +78,7 @@ func registry() handlers {
 		cmdEnableSchedule: decoded((*state).enableSchedule),
 		cmdDeleteSchedule: decoded((*state).deleteSchedule),
 		cmdFireSchedule:   decoded((*state).fireSchedule),
+		cmdNoop:           func(*state, applyContext, []byte) (any, error) { return nil, nil },
 	}
 }
 

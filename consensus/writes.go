@@ -85,3 +85,11 @@ func (s *Store) SetRobotStatus(ctx context.Context, r RobotRecord) error {
 	_, err := apply[struct{}](ctx, s, cmdRobotStatus, RobotStatusCmd{Robot: r})
 	return err
 }
+
+// Noop commits an entry that changes nothing, through the same path as
+// every write. Benchmarks use it to measure the bare Raft apply rate
+// beside the rate of real commands.
+func (s *Store) Noop(ctx context.Context) error {
+	_, _, err := s.applyOrForward(ctx, []byte{byte(cmdNoop), 0, 0, 0, 0, 0, 0, 0, 0})
+	return err
+}
