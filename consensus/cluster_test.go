@@ -3,6 +3,8 @@ package consensus
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -218,5 +220,49 @@ func TestLeaveRemovesVoter(t *testing.T) {
 		if srv.Name == leader.cfg.Name {
 			t.Fatalf("%s still in configuration after leaving: %+v", leader.cfg.Name, servers)
 		}
+	}
+}
+
+// TestRecoverFromPeersFile brings back a cluster whose other servers are
+// gone for good: the survivor's peers.json names only itself, and after
+// a restart it leads alone with every acknowledged write intact.
+func TestRecoverFromPeersFile(t *testing.T) {
+	c := startCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.waitLeader(5*time.Second).PutWorkflow(ctx, PutWorkflowCmd{ID: "w1", Name: "kept", Graph: graph("a")}); err != nil {
+		t.Fatal(err)
+	}
+	survivor := c.stores[1]
+	if _, err := survivor.WaitConsistent(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cfg := survivor.cfg
+	for _, s := range c.stores {
+		s.Close()
+	}
+	peers := fmt.Sprintf(`[{"id": %q, "address": %q, "non_voter": false}]`, cfg.Name, cfg.RaftAdvertise)
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, PeersFile), []byte(peers), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.RaftBind, cfg.Bootstrap = cfg.RaftAdvertise, false
+	s, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("reopen with peers.json: %v", err)
+	}
+	defer s.Close()
+	c.stores = []*Store{s}
+	c.fwd.mu.Lock()
+	c.fwd.stores = map[string]*Store{cfg.HTTPAddr: s}
+	c.fwd.mu.Unlock()
+	c.waitLeader(10 * time.Second)
+	if _, ok, _ := s.Workflow("w1"); !ok {
+		t.Fatal("acknowledged workflow lost in recovery")
+	}
+	if _, err := s.SubmitJobs(ctx, []JobSpec{{ID: "j1", WorkflowID: "w1", ExecutionMode: "lan"}}); err != nil {
+		t.Fatalf("write after recovery: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, PeersFile+".applied")); err != nil {
+		t.Fatalf("peers.json not marked applied: %v", err)
 	}
 }

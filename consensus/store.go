@@ -183,6 +183,9 @@ func (s *Store) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("inspect raft state: %w", err)
 	}
+	if err := s.recoverFromPeersFile(rc, logStore, snaps); err != nil {
+		return err
+	}
 	s.raft, err = raft.NewRaft(rc, s.fsm, logStore, s.boltStore, snaps, s.transport)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
@@ -197,6 +200,30 @@ func (s *Store) openRaft() error {
 		}
 	}
 	return nil
+}
+
+// PeersFile is the name, inside the data dir, of a recovery
+// configuration: when it is present at start, the node forces the Raft
+// configuration to the servers it lists (see raft.RecoverCluster). It is
+// how a cluster that lost its quorum for good is brought back.
+const PeersFile = "peers.json"
+
+// recoverFromPeersFile applies a peers.json written by an operator, then
+// renames it so that the next start does not apply it again.
+func (s *Store) recoverFromPeersFile(rc *raft.Config, logs raft.LogStore, snaps raft.SnapshotStore) error {
+	path := filepath.Join(s.cfg.DataDir, PeersFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	conf, err := raft.ReadConfigJSON(path)
+	if err != nil {
+		return fmt.Errorf("read recovery configuration %s: %w", path, err)
+	}
+	if err := raft.RecoverCluster(rc, newFSM(), logs, s.boltStore, snaps, s.transport, conf); err != nil {
+		return fmt.Errorf("recover cluster from %s: %w", path, err)
+	}
+	s.log.Warn("recovered the Raft configuration from peers.json", "servers", len(conf.Servers))
+	return os.Rename(path, path+".applied")
 }
 
 // HadState reports whether the data dir held Raft state at Open, i.e.
