@@ -1,0 +1,241 @@
+package tunnel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+
+	"github.com/quic-go/quic-go"
+)
+
+// Handler serves the calls the other side of a connection makes. body is the
+// request's JSON exactly as the caller encoded it (nil if it sent none); the
+// returned JSON becomes the caller's response. An error reaches the caller
+// as a [*RemoteError]: return one to choose its code, any other error is
+// sent with code [CodeInternal] and its Error text.
+//
+// Handlers run concurrently, one goroutine per call, with a ctx that ends
+// when the caller gives up or the connection closes; they must return soon
+// after, because [Conn.Done] waits for them. [IdentityFrom] gives the
+// robot's identity.
+type Handler func(ctx context.Context, method string, body json.RawMessage) (json.RawMessage, error)
+
+type identityKey struct{}
+
+// IdentityFrom returns the identity of the robot on the connection a
+// Handler is serving.
+func IdentityFrom(ctx context.Context) (Identity, bool) {
+	id, ok := ctx.Value(identityKey{}).(Identity)
+	return id.clone(), ok
+}
+
+// Conn is one authenticated connection between a node and a robot. Both
+// ends use the same type: either side may Call the other, and each serves
+// the other's calls with its Handler. All methods are safe for concurrent
+// use.
+type Conn struct {
+	qc       *quic.Conn
+	identity Identity
+	handler  Handler
+	maxFrame int
+	logger   *slog.Logger
+
+	calls sync.WaitGroup // incoming calls being served
+	done  chan struct{}  // closed once qc is closed and every call returned
+}
+
+func newConn(qc *quic.Conn, identity Identity, handler Handler, maxFrame int, logger *slog.Logger) *Conn {
+	return &Conn{
+		qc:       qc,
+		identity: identity,
+		handler:  handler,
+		maxFrame: maxFrame,
+		logger:   logger.With("remote", qc.RemoteAddr().String(), "robot_id", identity.RobotID),
+		done:     make(chan struct{}),
+	}
+}
+
+// Identity returns the authenticated robot's identity.
+func (c *Conn) Identity() Identity { return c.identity.clone() }
+
+// Done returns a channel that is closed once the connection has closed, for
+// whatever reason, and every call it was serving has returned.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err returns nil while Done is open, and afterwards why the connection
+// closed: the peer's or our own close code and reason, or an idle timeout.
+// The error wraps net.ErrClosed.
+func (c *Conn) Err() error {
+	select {
+	case <-c.done:
+		return fmt.Errorf("tunnel: connection to %s closed: %w", c.qc.RemoteAddr(), context.Cause(c.qc.Context()))
+	default:
+		return nil
+	}
+}
+
+// Close closes the connection, sending reason to the peer. Calls in flight
+// on both sides fail and handlers' contexts end. Close does not wait for
+// those handlers, so it may be called from one; wait on Done for that.
+func (c *Conn) Close(reason string) error {
+	return c.qc.CloseWithError(codeClosed, reason)
+}
+
+// serve accepts the peer's calls until the connection closes, then waits
+// for the calls it started and closes done.
+func (c *Conn) serve() {
+	defer close(c.done)
+	for {
+		str, err := c.qc.AcceptStream(c.qc.Context())
+		if err != nil {
+			break
+		}
+		c.calls.Go(func() { c.serveCall(str) })
+	}
+	// AcceptStream fails as soon as closing starts, a moment before the
+	// close reason is recorded; Err needs that reason.
+	<-c.qc.Context().Done()
+	c.calls.Wait()
+}
+
+// serveCall answers one call on str.
+func (c *Conn) serveCall(str *quic.Stream) {
+	req, err := readRequest(str, c.maxFrame)
+	if err != nil {
+		abortStream(str)
+		c.closeOnViolation(err)
+		return
+	}
+	// The stream's context ends when the caller stops reading (it gave up)
+	// or the connection closes.
+	ctx := context.WithValue(str.Context(), identityKey{}, c.identity)
+	frame, err := encodeFrame(c.invoke(ctx, req), c.maxFrame)
+	if err != nil {
+		code := CodeInternal
+		if errors.Is(err, ErrFrameTooLarge) {
+			code = CodeResponseTooLarge
+		}
+		c.logger.Warn("tunnel: cannot send response", "method", req.Method, "err", err)
+		frame, err = encodeFrame(&envelope{Error: &RemoteError{Code: code, Message: err.Error()}}, c.maxFrame)
+		if err != nil {
+			abortStream(str)
+			return
+		}
+	}
+	if _, err := str.Write(frame); err != nil {
+		abortStream(str)
+		return
+	}
+	if err := str.Close(); err != nil {
+		abortStream(str)
+	}
+}
+
+// invoke runs the handler for req and turns its outcome into a response.
+func (c *Conn) invoke(ctx context.Context, req *envelope) (resp *envelope) {
+	if c.handler == nil {
+		return &envelope{Error: &RemoteError{Code: CodeNoHandler, Message: "this side serves no calls"}}
+	}
+	defer func() {
+		// A bug in one handler must not take down the node or robot and
+		// every other call with it.
+		if p := recover(); p != nil {
+			c.logger.Error("tunnel: handler panicked", "method", req.Method, "panic", p, "stack", string(debug.Stack()))
+			resp = &envelope{Error: &RemoteError{Code: CodeInternal, Message: fmt.Sprintf("handler for %q panicked", req.Method)}}
+		}
+	}()
+	body, err := c.handler(ctx, req.Method, req.Body)
+	if err != nil {
+		return &envelope{Error: remoteErrorFrom(err)}
+	}
+	return &envelope{Body: body}
+}
+
+// closeOnViolation closes the connection if err says the peer broke the
+// protocol; the other connections of a node are not affected.
+func (c *Conn) closeOnViolation(err error) {
+	ce, ok := errors.AsType[*closeError](err)
+	if !ok {
+		return
+	}
+	c.logger.Warn("tunnel: closing connection: peer broke the protocol", "err", ce)
+	_ = c.qc.CloseWithError(ce.code, ce.reason)
+}
+
+// Call calls method on the other side with req encoded as JSON (nil sends
+// no body) and decodes the response into resp (nil discards it). Each call
+// uses its own QUIC stream, so calls do not wait for each other.
+//
+// If ctx ends first, the call's stream is reset, the callee's handler
+// context ends, and Call returns ctx's error. An error from the callee's
+// handler comes back as a [*RemoteError] (use errors.As). Once the
+// connection has closed, Call returns an error wrapping net.ErrClosed.
+func (c *Conn) Call(ctx context.Context, method string, req, resp any) error {
+	if method == "" {
+		return errors.New("tunnel: call without a method")
+	}
+	var body json.RawMessage
+	if req != nil {
+		b, err := json.Marshal(req)
+		if err != nil {
+			return fmt.Errorf("tunnel: call %s: encode request: %w", method, err)
+		}
+		body = b
+	}
+	frame, err := encodeFrame(&envelope{Method: method, Body: body}, c.maxFrame)
+	if err != nil {
+		return fmt.Errorf("tunnel: call %s: %w", method, err)
+	}
+
+	str, err := c.qc.OpenStreamSync(ctx)
+	if err != nil {
+		return c.callError(ctx, method, err)
+	}
+	stop := context.AfterFunc(ctx, func() { abortStream(str) })
+	defer stop()
+
+	// The request goes out with the stream: the peer cannot accept a
+	// stream before data arrives on it.
+	if _, err := str.Write(frame); err != nil {
+		abortStream(str)
+		return c.callError(ctx, method, err)
+	}
+	if err := str.Close(); err != nil {
+		abortStream(str)
+		return c.callError(ctx, method, err)
+	}
+	reply, err := readFrame(str, c.maxFrame)
+	if err == nil {
+		err = expectEnd(str)
+	}
+	if err != nil {
+		abortStream(str)
+		c.closeOnViolation(err)
+		return c.callError(ctx, method, err)
+	}
+	if reply.Error != nil {
+		return fmt.Errorf("tunnel: call %s: %w", method, reply.Error)
+	}
+	if resp != nil && len(reply.Body) > 0 {
+		if err := json.Unmarshal(reply.Body, resp); err != nil {
+			return fmt.Errorf("tunnel: call %s: decode response: %w", method, err)
+		}
+	}
+	return nil
+}
+
+// callError prefers the caller's own cancellation, then the connection's
+// close reason, over the stream error they caused.
+func (c *Conn) callError(ctx context.Context, method string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("tunnel: call %s: %w", method, context.Cause(ctx))
+	}
+	if cause := context.Cause(c.qc.Context()); cause != nil {
+		return fmt.Errorf("tunnel: call %s: connection closed: %w", method, cause)
+	}
+	return fmt.Errorf("tunnel: call %s: %w", method, err)
+}
