@@ -153,9 +153,9 @@ func (s *state) startAttempt(j *Job, robot string, c applyContext) {
 	j.Attempts = append(slices.Clip(j.Attempts), Attempt{Attempt: j.Attempt, RobotID: robot, StartedAt: c.now})
 }
 
-// leased returns the running job id if token is its current lease, or a
-// reason why the holder must stop.
-func (s *state) leased(id string, token uint64) (*Job, string) {
+// leased returns the running job if robot holds its current lease with
+// token, or a reason why the caller must stop.
+func (s *state) leased(id, robot string, token uint64) (*Job, string) {
 	j := s.jobs[id]
 	switch {
 	case j == nil:
@@ -164,6 +164,8 @@ func (s *state) leased(id string, token uint64) (*Job, string) {
 		return nil, "job cancelled"
 	case j.State != JobRunning || j.Lease == nil || j.Lease.Token != token:
 		return nil, "lease lost (stale fencing token)"
+	case robot != "" && j.Lease.RobotID != robot:
+		return nil, "lease held by another robot"
 	}
 	return j, ""
 }
@@ -199,7 +201,7 @@ type Ack struct {
 func (s *state) progress(c applyContext, cmd *ProgressCmd) ([]Ack, error) {
 	acks := make([]Ack, len(cmd.Items))
 	for i, p := range cmd.Items {
-		j, why := s.leased(p.JobID, p.Token)
+		j, why := s.leased(p.JobID, cmd.RobotID, p.Token)
 		if j == nil {
 			acks[i] = Ack{JobID: p.JobID, Stop: true, Reason: why}
 			continue
@@ -254,7 +256,7 @@ type CompleteCmd struct {
 func (s *state) completeJobs(c applyContext, cmd *CompleteCmd) ([]Ack, error) {
 	acks := make([]Ack, len(cmd.Items))
 	for i, done := range cmd.Items {
-		j, why := s.leased(done.JobID, done.Token)
+		j, why := s.leased(done.JobID, cmd.RobotID, done.Token)
 		if j == nil {
 			acks[i] = Ack{JobID: done.JobID, Stop: true, Reason: why}
 			continue
@@ -323,7 +325,7 @@ type ExpireCmd struct {
 func (s *state) expireLeases(c applyContext, cmd *ExpireCmd) (int, error) {
 	n := 0
 	for _, ref := range cmd.Items {
-		j, _ := s.leased(ref.JobID, ref.Token)
+		j, _ := s.leased(ref.JobID, "", ref.Token)
 		if j == nil || c.now.Before(j.Lease.ExpiresAt) {
 			continue
 		}

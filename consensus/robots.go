@@ -139,3 +139,15 @@ func (s *Store) Robots() []RobotRecord {
 	slices.SortFunc(out, func(a, b RobotRecord) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
+
+// Token returns a robot token by id.
+func (s *Store) Token(id string) (RobotToken, bool) {
+	var t RobotToken
+	var ok bool
+	s.fsm.read(func(st *state) {
+		if v := st.tokens[id]; v != nil {
+			t, ok = *v, true
+		}
+	})
+	return t, ok
+}

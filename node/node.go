@@ -20,12 +20,13 @@ import (
 
 // Node is one running member of a cluster.
 type Node struct {
-	cfg   Config
-	log   *slog.Logger
-	mesh  *mesh.Mesh
-	store *consensus.Store // nil on a robot-only node
-	http  *http.Server
-	peers *peerFile
+	cfg     Config
+	log     *slog.Logger
+	mesh    *mesh.Mesh
+	store   *consensus.Store // nil on a robot-only node
+	http    *http.Server
+	gateway *gateway // nil on a robot-only node
+	peers   *peerFile
 
 	stopRobot context.CancelFunc
 	robotDone chan struct{}
@@ -83,6 +84,11 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 	}
 	if err := n.serveHTTP(); err != nil {
 		return err
+	}
+	if n.store != nil {
+		if err := n.startGateway(runCtx); err != nil {
+			return err
+		}
 	}
 	n.wg.Go(func() { n.peers.keep(runCtx, n.mesh, n.log) })
 	if err := n.join(ctx, runCtx); err != nil {
@@ -225,6 +231,9 @@ func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		n.stop()
 		n.drainRobot()
+		if n.gateway != nil {
+			errs = append(errs, n.gateway.srv.Close())
+		}
 		if n.http != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			errs = append(errs, n.http.Shutdown(ctx))

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/executor"
+	"github.com/casare/casare/mesh/tunnel"
+	"github.com/casare/casare/node"
+)
+
+type connectOptions struct {
+	token    string
+	name     string
+	tags     []string
+	capacity int
+	workDir  string
+}
+
+func newRobotConnectCmd() *cobra.Command {
+	var opts connectOptions
+	cmd := &cobra.Command{
+		Use:   "connect ADDR[,ADDR...]",
+		Short: "Run an internet robot: dial a node's QUIC port and run the jobs it pushes",
+		Long: "Dials a node's QUIC port (host:port), authenticates with a robot token and runs\n" +
+			"jobs whose execution_mode is internet or any. No inbound port is opened. When the\n" +
+			"node dies the robot reconnects to the next address, or to one learned from the\n" +
+			"cluster, and keeps its leases if it is back before they expire.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return connectRobot(cmd.Context(), strings.Split(args[0], ","), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.token, "token", os.Getenv("CASARE_ROBOT_TOKEN"), "robot token from 'casare robot token create' (env CASARE_ROBOT_TOKEN)")
+	f.StringVar(&opts.name, "name", "", "robot name, its id in the cluster (default: the name the token is bound to)")
+	f.StringSliceVar(&opts.tags, "tags", nil, "robot tags, comma separated")
+	f.IntVar(&opts.capacity, "capacity", 1, "jobs this robot runs at once")
+	f.StringVar(&opts.workDir, "work-dir", ".", "directory workflows resolve relative paths against")
+	return cmd
+}
+
+func connectRobot(ctx context.Context, addrs []string, opts connectOptions) error {
+	if opts.token == "" {
+		return errors.New("--token is required (create one with 'casare robot token create --name N')")
+	}
+	tokenID, secret, err := tunnel.ParseToken(opts.token)
+	if err != nil {
+		return fmt.Errorf("--token: %w", err)
+	}
+	log := slog.Default()
+	q := node.NewTunnelQueue(addrs, tunnel.ClientConfig{
+		Hello:       tunnel.Hello{TokenID: tokenID, Name: opts.name, Tags: opts.tags, Capacity: opts.capacity, Version: node.Version},
+		TokenSecret: secret, Logger: log,
+	})
+	defer q.Close()
+	// The first connection decides whether the token is good; a refused
+	// robot must exit non-zero rather than retry forever.
+	if err := q.Connect(ctx); err != nil {
+		return err
+	}
+	id := q.RobotID()
+	log.Info("internet robot running", "robot", id, "capacity", opts.capacity)
+	robot := node.NewRobot(node.RobotConfig{
+		ID: id, Kind: consensus.RobotInternet, Tags: opts.tags, Capacity: opts.capacity,
+		Engine: executor.NewEngine(executor.EngineOptions{Logger: log, WorkDir: opts.workDir}),
+		Logger: log,
+	}, q)
+	robot.Run(ctx)
+	return nil
+}

@@ -1,0 +1,196 @@
+package node
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/mesh/tunnel"
+)
+
+// Methods internet robots call over the tunnel.
+const (
+	methodClaim    = "claim"
+	methodProgress = "progress"
+	methodComplete = "complete"
+	methodCluster  = "cluster"
+)
+
+// claimRequest asks the node for up to Max jobs, waiting up to WaitMS for
+// work to appear. The node answers the moment a job is claimable, so jobs
+// reach internet robots without polling.
+type claimRequest struct {
+	Max       int    `json:"max"`
+	RequestID string `json:"request_id"`
+	WaitMS    int    `json:"wait_ms"`
+}
+
+// clusterInfo lists the QUIC addresses of the cluster's servers, so a
+// robot can reconnect elsewhere when its node dies.
+type clusterInfo struct {
+	QUICAddrs []string `json:"quic_addrs"`
+}
+
+// maxClaimWait caps how long one claim call may be held open.
+const maxClaimWait = 25 * time.Second
+
+// gateway serves internet robots that dial this node over QUIC: it
+// authenticates them against the replicated tokens, relays their claims,
+// heartbeats and results to the leader, and records their presence.
+type gateway struct {
+	name  string
+	store *consensus.Store
+	queue Queue
+	log   *slog.Logger
+	srv   *tunnel.Server
+}
+
+func (n *Node) startGateway(ctx context.Context) error {
+	cert, err := tunnel.LoadOrCreateCert(n.cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("QUIC certificate: %w", err)
+	}
+	g := &gateway{name: n.cfg.Name, store: n.store, queue: storeQueue{n.store}, log: n.log.With("part", "gateway")}
+	g.srv, err = tunnel.Listen(n.cfg.bind(n.cfg.QUICPort), tunnel.ServerConfig{
+		TLSCert: cert, TokenHash: g.tokenHash, Authenticate: g.authenticate, Handler: g.handle,
+		OnConnect: g.connected, OnDisconnect: g.disconnected, Logger: g.log,
+	})
+	if err != nil {
+		return fmt.Errorf("listen for internet robots on %s: %w", n.cfg.bind(n.cfg.QUICPort), err)
+	}
+	n.gateway = g
+	n.wg.Go(func() {
+		if err := g.srv.Serve(ctx); err != nil {
+			g.log.Error("QUIC listener stopped", "err", err)
+		}
+	})
+	g.log.Info("internet robots may dial in", "addr", g.srv.Addr().String())
+	return nil
+}
+
+func (g *gateway) tokenHash(id string) ([]byte, bool) {
+	t, ok := g.store.Token(id)
+	if !ok {
+		return nil, false
+	}
+	hash, err := hex.DecodeString(t.Hash)
+	return hash, err == nil
+}
+
+func (g *gateway) authenticate(_ context.Context, hello tunnel.Hello) (tunnel.Identity, error) {
+	t, ok := g.store.Token(hello.TokenID)
+	switch {
+	case !ok:
+		return tunnel.Identity{}, fmt.Errorf("unknown robot token %s", hello.TokenID)
+	case t.Revoked:
+		return tunnel.Identity{}, fmt.Errorf("robot token %s is revoked", t.ID)
+	case t.Name != "" && hello.Name != "" && hello.Name != t.Name:
+		return tunnel.Identity{}, fmt.Errorf("robot token %s is for robot %q, not %q", t.ID, t.Name, hello.Name)
+	}
+	name := hello.Name
+	if name == "" {
+		name = t.Name
+	}
+	if name == "" {
+		return tunnel.Identity{}, errors.New("robot name missing: give --name (the token is not bound to one)")
+	}
+	return tunnel.Identity{RobotID: name, TokenID: t.ID, Tags: hello.Tags, Capacity: hello.Capacity}, nil
+}
+
+func (g *gateway) connected(c *tunnel.Conn) {
+	g.record(c.Identity(), true)
+}
+
+func (g *gateway) disconnected(c *tunnel.Conn, err error) {
+	g.log.Info("internet robot disconnected", "robot", c.Identity().RobotID, "err", err)
+	g.record(c.Identity(), false)
+}
+
+// record replicates where an internet robot is connected. Its jobs are
+// not requeued on a disconnect: it may be reconnecting to another node,
+// and its leases decide.
+func (g *gateway) record(id tunnel.Identity, connected bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := g.store.SetRobotStatus(ctx, consensus.RobotRecord{
+		ID: id.RobotID, Kind: consensus.RobotInternet, Node: g.name, Tags: id.Tags,
+		Capacity: id.Capacity, Connected: connected,
+	})
+	if err != nil {
+		g.log.Warn("record internet robot", "robot", id.RobotID, "connected", connected, "err", err)
+	}
+}
+
+// handle serves one call. The robot id always comes from the
+// authenticated identity, never from the request.
+func (g *gateway) handle(ctx context.Context, method string, body json.RawMessage) (json.RawMessage, error) {
+	id, ok := tunnel.IdentityFrom(ctx)
+	if !ok {
+		return nil, errors.New("unauthenticated call")
+	}
+	switch method {
+	case methodClaim:
+		var req claimRequest
+		if err := json.Unmarshal(body, &req); err != nil {
+			return nil, fmt.Errorf("decode claim: %w", err)
+		}
+		return marshal(g.claim(ctx, id, req))
+	case methodProgress:
+		var cmd consensus.ProgressCmd
+		if err := json.Unmarshal(body, &cmd); err != nil {
+			return nil, fmt.Errorf("decode progress: %w", err)
+		}
+		cmd.RobotID = id.RobotID
+		return marshal(g.queue.Progress(ctx, cmd))
+	case methodComplete:
+		var cmd consensus.CompleteCmd
+		if err := json.Unmarshal(body, &cmd); err != nil {
+			return nil, fmt.Errorf("decode completion: %w", err)
+		}
+		cmd.RobotID = id.RobotID
+		return marshal(g.queue.Complete(ctx, cmd))
+	case methodCluster:
+		return marshal(g.clusterInfo(), nil)
+	}
+	return nil, fmt.Errorf("unknown method %q", method)
+}
+
+func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req claimRequest) ([]consensus.ClaimedJob, error) {
+	if req.Max <= 0 {
+		return nil, errors.New("claim max must be positive")
+	}
+	cmd := consensus.ClaimCmd{RobotID: id.RobotID, RobotKind: consensus.RobotInternet, Tags: id.Tags, Max: req.Max, RequestID: req.RequestID}
+	wait := min(time.Duration(req.WaitMS)*time.Millisecond, maxClaimWait)
+	waitCtx, cancel := context.WithTimeout(ctx, wait)
+	err := g.queue.WaitWork(waitCtx, cmd)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, nil // no work within the wait: the robot asks again
+	}
+	return g.queue.Claim(ctx, cmd)
+}
+
+func (g *gateway) clusterInfo() clusterInfo {
+	var info clusterInfo
+	for _, n := range g.store.Nodes() {
+		if n.QUICAddr != "" {
+			info.QUICAddrs = append(info.QUICAddrs, n.QUICAddr)
+		}
+	}
+	return info
+}
+
+func marshal[T any](v T, err error) (json.RawMessage, error) {
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
