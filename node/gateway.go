@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/casare/casare/consensus"
@@ -48,6 +49,15 @@ type gateway struct {
 	queue Queue
 	log   *slog.Logger
 	srv   *tunnel.Server
+	// closing is set while the node shuts down: the disconnects that
+	// follow are this node's doing, and with the cluster perhaps gone
+	// too there may be no leader to record them.
+	closing atomic.Bool
+}
+
+func (g *gateway) close() error {
+	g.closing.Store(true)
+	return g.srv.Close()
 }
 
 func (n *Node) startGateway(ctx context.Context) error {
@@ -75,6 +85,16 @@ func (n *Node) startGateway(ctx context.Context) error {
 
 func (g *gateway) tokenHash(id string) ([]byte, bool) {
 	t, ok := g.store.Token(id)
+	if !ok {
+		// This replica may not have applied a token made a moment ago
+		// elsewhere; catch up with the leader before refusing.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_, err := g.store.WaitConsistent(ctx)
+		cancel()
+		if err == nil {
+			t, ok = g.store.Token(id)
+		}
+	}
 	if !ok {
 		return nil, false
 	}
@@ -108,7 +128,9 @@ func (g *gateway) connected(c *tunnel.Conn) {
 
 func (g *gateway) disconnected(c *tunnel.Conn, err error) {
 	g.log.Info("internet robot disconnected", "robot", c.Identity().RobotID, "err", err)
-	g.record(c.Identity(), false)
+	if !g.closing.Load() {
+		g.record(c.Identity(), false)
+	}
 }
 
 // record replicates where an internet robot is connected. Its jobs are

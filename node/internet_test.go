@@ -115,3 +115,90 @@ func TestInternetRobotWrongTokenRefused(t *testing.T) {
 		t.Fatalf("refused robots were recorded: %+v", robots)
 	}
 }
+
+func TestFiftyInternetRobotsShareABurst(t *testing.T) {
+	cfg := testConfig(t, "hub", "")
+	cfg.Robot = false
+	n := startNode(t, cfg)
+	token := newToken(t, n.Store(), "")
+	const robots, jobs = 50, 300
+	for i := range robots {
+		startInternetRobot(t, []string{quicAddr(n)}, token, fmt.Sprintf("pc-%02d", i), 2)
+	}
+	c := client.New("http://" + n.HTTPAddr())
+	ctx := context.Background()
+	wf, err := c.CreateWorkflow(ctx, api.CreateWorkflowRequest{
+		WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), TriggerType: "none",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reqs []api.JobRequest
+	for range jobs {
+		reqs = append(reqs, api.JobRequest{WorkflowID: wf.WorkflowID, ExecutionMode: "internet"})
+	}
+	submitted, err := c.SubmitJobs(ctx, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranOn := map[string]int{}
+	for _, j := range submitted {
+		job := waitJob(t, c, j.ID, "succeeded", 60*time.Second)
+		if job.Attempt != 1 || len(job.Attempts) != 1 {
+			t.Fatalf("job %s took %d attempts: %+v", job.ID, job.Attempt, job.Attempts)
+		}
+		ranOn[job.RobotID]++
+	}
+	t.Logf("%d jobs ran on %d of %d robots", jobs, len(ranOn), robots)
+	if len(ranOn) < robots/2 {
+		t.Fatalf("only %d robots got work: %v", len(ranOn), ranOn)
+	}
+}
+
+// TestInternetRobotSurvivesItsNodeDying kills the node an internet robot
+// is connected through while a job runs; the robot reconnects elsewhere,
+// keeps its lease and finishes the job once.
+func TestInternetRobotSurvivesItsNodeDying(t *testing.T) {
+	var nodes []*Node
+	for i := range 3 {
+		join := ""
+		if i > 0 {
+			join = nodes[0].HTTPAddr()
+		}
+		cfg := testConfig(t, fmt.Sprintf("n%d", i+1), join)
+		cfg.Robot = false
+		nodes = append(nodes, startNode(t, cfg))
+	}
+	token := newToken(t, nodes[0].Store(), "")
+	// Dial the third node first; the others are learned from the cluster.
+	startInternetRobot(t, []string{quicAddr(nodes[2])}, token, "roamer", 1)
+
+	const slow = `{"name":"slow","nodes":[
+	 {"id":"start","type":"start"},
+	 {"id":"wait","type":"delay","config":{"duration":"4s"}},
+	 {"id":"end","type":"end"}],
+	 "connections":[{"from":"start","to":"wait"},{"from":"wait","to":"end"}]}`
+	c := client.New("http://" + nodes[0].HTTPAddr())
+	res, err := c.CreateWorkflow(context.Background(), api.CreateWorkflowRequest{
+		WorkflowName: "slow", WorkflowJSON: json.RawMessage(slow), ExecutionMode: "internet",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, c, res.JobID, "running", 10*time.Second)
+	killed := time.Now()
+	nodes[2].Close() // the robot's node goes away mid-job
+	t.Logf("node closed in %v", time.Since(killed))
+	job := waitJob(t, c, res.JobID, "succeeded", 40*time.Second)
+	t.Logf("job finished %v after the node closed", time.Since(killed))
+	if job.Attempt != 1 || job.RobotID != "roamer" {
+		t.Fatalf("job finished on attempt %d by %q, want attempt 1 by roamer: %+v", job.Attempt, job.RobotID, job.Attempts)
+	}
+	rec := map[string]consensus.RobotRecord{}
+	for _, r := range nodes[0].Store().Robots() {
+		rec[r.ID] = r
+	}
+	if r := rec["roamer"]; !r.Connected || r.Node == "n3" {
+		t.Fatalf("robot record after reconnect: %+v", r)
+	}
+}

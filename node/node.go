@@ -232,7 +232,7 @@ func (n *Node) Close() error {
 		n.stop()
 		n.drainRobot()
 		if n.gateway != nil {
-			errs = append(errs, n.gateway.srv.Close())
+			errs = append(errs, n.gateway.close())
 		}
 		if n.http != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
