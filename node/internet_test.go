@@ -22,6 +22,12 @@ import (
 // form, as `casare robot token create` prints it.
 func newToken(t *testing.T, s *consensus.Store, name string) string {
 	t.Helper()
+	return newTokenNamed(t, s, name)
+}
+
+func newTokenTB(tb testing.TB, s *consensus.Store) string { return newTokenNamed(tb, s, "") }
+
+func newTokenNamed(t testing.TB, s *consensus.Store, name string) string {
 	buf := make([]byte, 24)
 	rand.Read(buf)
 	secret := base64.RawURLEncoding.EncodeToString(buf)
@@ -36,7 +42,7 @@ func quicAddr(n *Node) string { return "127.0.0.1:" + strconv.Itoa(n.cfg.QUICPor
 
 // startInternetRobot runs an internet robot in-process, as
 // `casare robot connect` does, until the test ends.
-func startInternetRobot(t *testing.T, addrs []string, token, name string, capacity int) *TunnelQueue {
+func startInternetRobot(t testing.TB, addrs []string, token, name string, capacity int) *TunnelQueue {
 	t.Helper()
 	tokenID, secret, err := tunnel.ParseToken(token)
 	if err != nil {

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -73,8 +72,12 @@ type run struct {
 
 type completion struct {
 	item consensus.Completion
-	ack  chan consensus.Ack
+	log  *slog.Logger
 }
+
+// claimCoalesce is how long a full robot waits after a slot frees, so
+// that the slots a batch of acknowledgements frees go into one claim.
+const claimCoalesce = 2 * time.Millisecond
 
 // NewRobot makes a robot that takes work from q.
 func NewRobot(cfg RobotConfig, q Queue) *Robot {
@@ -104,7 +107,11 @@ func (r *Robot) Run(ctx context.Context) {
 	reportCtx, stopReports := context.WithCancel(context.WithoutCancel(ctx))
 	var reporters sync.WaitGroup
 	reporters.Go(func() { r.reportProgress(reportCtx) })
-	reporters.Go(func() { r.reportCompletions(reportCtx) })
+	completions := make(chan struct{})
+	go func() {
+		defer close(completions)
+		r.reportCompletions(reportCtx)
+	}()
 
 	// Jobs outlive claiming by DrainTimeout, so a leaving robot finishes
 	// short jobs instead of handing them back.
@@ -121,6 +128,10 @@ func (r *Robot) Run(ctx context.Context) {
 		cancelJobs()
 		<-drained
 	}
+	// Every job has queued its completion; let the batcher send them all
+	// before the reporters stop.
+	close(r.done)
+	<-completions
 	stopReports()
 	reporters.Wait()
 }
@@ -134,6 +145,11 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 			case <-ctx.Done():
 				return
 			case <-r.freed:
+			}
+			// Slots free up in bursts when a batch of completions is
+			// acknowledged; gather them into one claim.
+			if r.cfg.Capacity > 4 {
+				sleep(ctx, claimCoalesce)
 			}
 			continue
 		}
@@ -219,8 +235,9 @@ func (r *Robot) execute(ctx context.Context, ru *run, graph json.RawMessage) {
 		item.Checkpoint, _ = json.Marshal(res.Checkpoint)
 	}
 	item.Logs, item.NodeStatus = ru.takeReport()
-	ack := r.report(ctx, item)
-	log.Debug("job reported", "succeeded", item.Succeeded, "accepted", ack.OK, "state", ack.State, "reason", ack.Reason)
+	// The slot frees as soon as the run ends; the completion goes out in
+	// the next batch while the robot already runs its next job.
+	r.done <- completion{item: item, log: log}
 }
 
 func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage) (executor.Result, error) {
@@ -250,13 +267,6 @@ func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage)
 		opts.Resume = &cp
 	}
 	return r.cfg.Engine.Run(ctx, wf, opts), nil
-}
-
-// report hands a completion to the batcher and waits for its ack.
-func (r *Robot) report(ctx context.Context, item consensus.Completion) consensus.Ack {
-	c := completion{item: item, ack: make(chan consensus.Ack, 1)}
-	r.done <- c
-	return <-c.ack
 }
 
 func (ru *run) setCheckpoint(cp executor.Checkpoint) {
@@ -355,21 +365,19 @@ func (r *Robot) reportProgress(ctx context.Context) {
 	}
 }
 
-// reportCompletions batches completions: whatever has queued up while
-// the previous batch was in flight goes in the next one.
+// reportCompletions batches completions until r.done is closed:
+// whatever has queued up while the previous batch was in flight goes in
+// the next one.
 func (r *Robot) reportCompletions(ctx context.Context) {
-	for {
-		var batch []completion
-		select {
-		case <-ctx.Done():
-			return
-		case c := <-r.done:
-			batch = append(batch, c)
-		}
+	for c := range r.done {
+		batch := []completion{c}
 	drain:
 		for len(batch) < 512 {
 			select {
-			case c := <-r.done:
+			case c, ok := <-r.done:
+				if !ok {
+					break drain
+				}
 				batch = append(batch, c)
 			default:
 				break drain
@@ -397,16 +405,13 @@ func (r *Robot) completeBatch(ctx context.Context, batch []completion) {
 		r.log.Warn("report completions", "jobs", len(batch), "attempt", attempt, "err", err)
 		sleep(ctx, min(time.Duration(attempt)*200*time.Millisecond, 2*time.Second))
 	}
-	byID := map[string]consensus.Ack{}
-	for _, a := range acks {
-		byID[a.JobID] = a
+	if err != nil {
+		r.log.Error("completions not reported; their leases will expire and the jobs run again from their checkpoints",
+			"jobs", len(batch), "err", err)
+		return
 	}
-	for _, c := range batch {
-		a, ok := byID[c.item.JobID]
-		if !ok {
-			a = consensus.Ack{JobID: c.item.JobID, Reason: errors.Join(err, errors.New("no ack")).Error()}
-		}
-		c.ack <- a
+	for i, a := range acks {
+		batch[i].log.Debug("job reported", "succeeded", batch[i].item.Succeeded, "accepted", a.OK, "state", a.State, "reason", a.Reason)
 	}
 }
 
