@@ -56,6 +56,7 @@ func multipartBody(t *testing.T, fields map[string]string, file string) (content
 }
 
 func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	node := apitest.StartLeader(t, "n1")
 	base := node.URL + "/api/v1"
 
@@ -79,6 +80,22 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	getPath := func(path string) func(t *testing.T) response {
 		return func(t *testing.T) response { return get(t, base+path) }
 	}
+	put := func(path, body string) func(t *testing.T) response {
+		return func(t *testing.T) response {
+			return send(t, http.MethodPut, base+path, "application/json", []byte(body))
+		}
+	}
+	del := func(path string) func(t *testing.T) response {
+		return func(t *testing.T) response { return send(t, http.MethodDelete, base+path, "", nil) }
+	}
+	internal := func(path, body string) func(t *testing.T) response {
+		return func(t *testing.T) response { return postJSON(t, node.URL+"/internal/v1"+path, body) }
+	}
+	schedule := func(extra string) string {
+		return fmt.Sprintf(`{"workflow_id":%q,"cron":"*/5 * * * *"%s}`, wf.WorkflowID, extra)
+	}
+	job := func(extra string) string { return fmt.Sprintf(`{"workflow_id":%q%s}`, wf.WorkflowID, extra) }
+	running := runningJob(t, node, wf.WorkflowID)
 	jobs1001 := `{"jobs":[` + strings.Repeat(`{"workflow_id":"x"},`, 1000) + `{"workflow_id":"x"}]}`
 
 	cases := []struct {
@@ -108,7 +125,10 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 			400, "invalid", []string{"workflow_json", "teleport"}, false},
 		{"priority 10", post("/workflows", createBody(t, map[string]any{"priority": 10})), 400, "invalid", []string{"priority", "0 and 9"}, false},
 		{"bad execution_mode", post("/workflows", createBody(t, map[string]any{"execution_mode": "moon"})), 400, "invalid", []string{"execution_mode", "moon"}, false},
-		{"scheduled trigger", post("/workflows", createBody(t, map[string]any{"trigger_type": "scheduled"})), 400, "invalid", []string{"trigger_type", "schedules are not available"}, false},
+		{"scheduled trigger without cron", post("/workflows", createBody(t, map[string]any{"trigger_type": "scheduled"})), 400, "invalid", []string{"cron", "required"}, false},
+		{"scheduled trigger with bad cron", post("/workflows", createBody(t, map[string]any{"trigger_type": "scheduled", "cron": "61 * * * *"})), 400, "invalid", []string{"cron", "61"}, false},
+		{"scheduled trigger with unknown timezone", post("/workflows", createBody(t, map[string]any{"trigger_type": "scheduled", "cron": "@daily", "timezone": "Mars/Olympus"})), 400, "invalid", []string{"timezone", "Mars/Olympus"}, false},
+		{"cron on a manual trigger", post("/workflows", createBody(t, map[string]any{"cron": "@daily"})), 400, "invalid", []string{"cron", "only for trigger_type scheduled"}, false},
 		{"unknown trigger", post("/workflows", createBody(t, map[string]any{"trigger_type": "cron"})), 400, "invalid", []string{"trigger_type"}, false},
 		{"params not an object", post("/workflows", createBody(t, map[string]any{"params": []int{1}})), 400, "invalid", []string{"params"}, false},
 		{"max_attempts 0", post("/workflows", createBody(t, map[string]any{"max_attempts": 0})), 400, "invalid", []string{"max_attempts"}, false},
@@ -123,6 +143,11 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"job priority -1", post("/jobs", fmt.Sprintf(`{"workflow_id":%q,"priority":-1}`, wf.WorkflowID)), 400, "invalid", []string{"priority"}, false},
 		{"job bad not_before", post("/jobs", fmt.Sprintf(`{"workflow_id":%q,"not_before":"tomorrow"}`, wf.WorkflowID)), 400, "invalid", []string{"not_before", "RFC 3339"}, false},
 		{"job deadline before not_before", post("/jobs", fmt.Sprintf(`{"workflow_id":%q,"not_before":"2030-01-02T00:00:00Z","deadline":"2030-01-01T00:00:00Z"}`, wf.WorkflowID)), 400, "invalid", []string{"deadline"}, false},
+		{"job deadline not RFC 3339", post("/jobs", job(`,"deadline":"next friday"`)), 400, "invalid", []string{"deadline", "RFC 3339", "next friday"}, false},
+		{"job bad backoff", post("/jobs", job(`,"backoff":"fast"`)), 400, "invalid", []string{"backoff", "fast"}, false},
+		{"job negative backoff", post("/jobs", job(`,"backoff":"-2s"`)), 400, "invalid", []string{"backoff", "negative"}, false},
+		{"job backoff over the cap", post("/jobs", job(`,"backoff":"1h"`)), 400, "invalid", []string{"backoff", "5m0s"}, false},
+		{"batch element bad backoff", post("/jobs/batch", `{"jobs":[`+job("")+`,`+job(`,"backoff":"2 seconds"`)+`]}`), 400, "invalid", []string{"jobs[1].backoff"}, false},
 		{"batch empty", post("/jobs/batch", `{"jobs":[]}`), 400, "invalid", []string{"jobs"}, false},
 		{"batch missing jobs", post("/jobs/batch", `{}`), 400, "invalid", []string{"jobs"}, false},
 		{"batch too large", post("/jobs/batch", jobs1001), 400, "invalid", []string{"jobs", "1000"}, false},
@@ -141,7 +166,45 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"bad force", func(t *testing.T) response {
 			return send(t, http.MethodDelete, base+"/workflows/"+wf.WorkflowID+"?force=perhaps", "", nil)
 		}, 400, "invalid", []string{"force"}, false},
+		{"schedule bad cron", post("/schedules", fmt.Sprintf(`{"workflow_id":%q,"cron":"61 * * * *"}`, wf.WorkflowID)), 400, "invalid", []string{"cron", "61 * * * *"}, false},
+		{"schedule cron with too many fields", post("/schedules", fmt.Sprintf(`{"workflow_id":%q,"cron":"* * * * * * *"}`, wf.WorkflowID)), 400, "invalid", []string{"cron"}, false},
+		{"schedule unknown timezone", post("/schedules", schedule(`,"timezone":"Mars/Olympus"`)), 400, "invalid", []string{"timezone", "Mars/Olympus"}, false},
+		{"schedule Local timezone", post("/schedules", schedule(`,"timezone":"Local"`)), 400, "invalid", []string{"timezone", "Local"}, false},
+		{"schedule bad misfire", post("/schedules", schedule(`,"misfire":"sometimes"`)), 400, "invalid", []string{"misfire", "sometimes"}, false},
+		{"schedule bad overlap", post("/schedules", schedule(`,"overlap":"maybe"`)), 400, "invalid", []string{"overlap", "maybe"}, false},
+		{"schedule bad catchup_window", post("/schedules", schedule(`,"catchup_window":"a while"`)), 400, "invalid", []string{"catchup_window", "a while"}, false},
+		{"schedule zero catchup_window", post("/schedules", schedule(`,"catchup_window":"0s"`)), 400, "invalid", []string{"catchup_window", "skip"}, false},
+		{"schedule bad priority", post("/schedules", schedule(`,"priority":11`)), 400, "invalid", []string{"priority"}, false},
+		{"schedule missing fields", post("/schedules", `{}`), 400, "invalid", []string{"workflow_id", "cron"}, false},
+		{"schedule unknown field", post("/schedules", schedule(`,"every":"day"`)), 400, "invalid", []string{`"every"`}, false},
+		{"unknown schedule id", getPath("/schedules/no-such-schedule"), 404, "not_found", []string{"no-such-schedule"}, false},
+		{"settings negative max_concurrency", put("/workflows/"+wf.WorkflowID+"/settings", `{"max_concurrency":-1}`), 400, "invalid", []string{"max_concurrency", "-1"}, false},
+		{"settings bad visibility_timeout", put("/workflows/"+wf.WorkflowID+"/settings", `{"visibility_timeout":"forever"}`), 400, "invalid", []string{"visibility_timeout", "forever"}, false},
+		{"settings visibility_timeout under 1s", put("/workflows/"+wf.WorkflowID+"/settings", `{"visibility_timeout":"500ms"}`), 400, "invalid", []string{"visibility_timeout", "1s"}, false},
+		{"settings with nothing to change", put("/workflows/"+wf.WorkflowID+"/settings", `{}`), 400, "invalid", []string{"max_concurrency", "visibility_timeout"}, false},
+		{"token name with spaces around", post("/robots/tokens", `{"name":" r1 "}`), 400, "invalid", []string{"name"}, false},
+		{"token unknown field", post("/robots/tokens", `{"nam":"r1"}`), 400, "invalid", []string{`"nam"`}, false},
+		{"logs negative offset", getPath("/jobs/" + wf.JobID + "/logs?offset=-1"), 400, "invalid", []string{"offset"}, false},
+		{"logs bad limit", getPath("/jobs/" + wf.JobID + "/logs?limit=0"), 400, "invalid", []string{"limit"}, false},
+		{"logs bad follow", getPath("/jobs/" + wf.JobID + "/logs?follow=always"), 400, "invalid", []string{"follow"}, false},
+		{"logs of unknown job", getPath("/jobs/no-such-job/logs"), 404, "not_found", []string{"no-such-job"}, false},
+		{"rerun unknown field", post("/jobs/"+running+"/rerun", `{"latest":true}`), 400, "invalid", []string{`"latest"`}, false},
+		{"claim without robot_id", internal("/robot/claim", `{"robot_kind":"lan","max":1}`), 400, "invalid", []string{"robot_id"}, false},
+		{"claim bad robot_kind", internal("/robot/claim", `{"robot_id":"r1","robot_kind":"cloud","max":1}`), 400, "invalid", []string{"robot_kind", "cloud"}, false},
+		{"claim max 0", internal("/robot/claim", `{"robot_id":"r1","robot_kind":"lan","max":0}`), 400, "invalid", []string{"max"}, false},
+		{"progress without items", internal("/robot/progress", `{"robot_id":"r1","items":[]}`), 400, "invalid", []string{"items"}, false},
+		{"complete item without job_id", internal("/robot/complete", `{"robot_id":"r1","items":[{"token":1,"succeeded":true}]}`), 400, "invalid", []string{"items[0].job_id"}, false},
+		{"wait negative timeout", internal("/robot/wait", `{"robot_id":"r1","robot_kind":"lan","max":1,"timeout_ms":-5}`), 400, "invalid", []string{"timeout_ms"}, false},
 		{"job for unknown workflow", post("/jobs", `{"workflow_id":"no-such-wf"}`), 404, "not_found", []string{"no-such-wf"}, true},
+		{"schedule for unknown workflow", post("/schedules", `{"workflow_id":"no-such-wf","cron":"@daily"}`), 404, "not_found", []string{"no-such-wf"}, true},
+		{"enable unknown schedule", put("/schedules/no-such-schedule/enable", ``), 404, "not_found", []string{"no-such-schedule"}, true},
+		{"trigger unknown schedule", put("/schedules/no-such-schedule/trigger", ``), 404, "not_found", []string{"no-such-schedule"}, true},
+		{"delete unknown schedule", del("/schedules/no-such-schedule"), 404, "not_found", []string{"no-such-schedule"}, true},
+		{"revoke unknown token", del("/robots/tokens/no-such-token"), 404, "not_found", []string{"no-such-token"}, true},
+		{"settings of unknown workflow", put("/workflows/no-such-wf/settings", `{"max_concurrency":2}`), 404, "not_found", []string{"no-such-wf"}, true},
+		{"pause unknown workflow", post("/workflows/no-such-wf/pause", ``), 404, "not_found", []string{"no-such-wf"}, true},
+		{"rerun unknown job", post("/jobs/no-such-job/rerun", ``), 404, "not_found", []string{"no-such-job"}, true},
+		{"rerun of a running job", post("/jobs/"+running+"/rerun", ``), 409, "conflict", []string{running, "running"}, true},
 		{"cancel unknown job", post("/jobs/no-such-job/cancel", ``), 404, "not_found", []string{"no-such-job"}, true},
 		{"delete workflow with queued job", func(t *testing.T) response {
 			return send(t, http.MethodDelete, base+"/workflows/"+wf.WorkflowID, "", nil)
@@ -174,6 +237,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 }
 
 func TestErrorDetailsNameTheProblem(t *testing.T) {
+	t.Parallel()
 	node := apitest.StartLeader(t, "n1")
 	base := node.URL + "/api/v1"
 

@@ -16,6 +16,7 @@ import (
 // writes through a follower answered only after commit, and
 // linearizable reads on a follower.
 func TestThreeNodeCluster(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	n1 := apitest.StartLeader(t, "n1")
 	n2 := apitest.Start(t, apitest.Config{Name: "n2"})

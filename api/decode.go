@@ -33,7 +33,12 @@ func bodyError(err error, limit int64) error {
 // bindJSON reads and strictly decodes the JSON body into v. On failure it
 // has already written the error response and returns false.
 func (s *Server) bindJSON(c *gin.Context, v any) bool {
-	data, err := readBody(c, s.cfg.MaxBodyBytes)
+	return s.bindJSONLimit(c, v, s.cfg.MaxBodyBytes)
+}
+
+// bindJSONLimit is bindJSON for bodies with a limit of their own.
+func (s *Server) bindJSONLimit(c *gin.Context, v any, limit int64) bool {
+	data, err := readBody(c, limit)
 	if err == nil {
 		err = decodeStrict(data, v)
 	}

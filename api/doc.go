@@ -1,7 +1,9 @@
 // Package api serves a node's HTTP surface: the public REST API (v1)
 // over the replicated store, health and readiness checks, Prometheus
 // metrics, the OpenAPI document, and the internal endpoints through
-// which nodes forward writes to the leader and join the cluster.
+// which nodes forward writes to the leader and join the cluster, and
+// through which robots of robot-only nodes (which hold no replica) claim,
+// report and wait for work.
 //
 // Every node serves the same API. Reads are answered from the node's
 // own replica and say which Raft index they saw (the

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/apitest"
 	"github.com/casare/casare/consensus"
 )
 
@@ -78,18 +80,41 @@ func get(t *testing.T, url string) response {
 	return send(t, http.MethodGet, url, "", nil)
 }
 
-// replicatedState renders every workflow and job a store holds, so a
-// test can tell whether a request changed anything.
+// replicatedState renders every workflow, job, schedule and robot token
+// a store holds and whether its queue is paused, so a test can tell
+// whether a request changed anything.
 func replicatedState(t *testing.T, store *consensus.Store) string {
 	t.Helper()
 	wfs, _ := store.Workflows()
 	jobs, _, _ := store.Jobs(consensus.JobFilter{Limit: consensus.MaxListLimit})
+	schedules, _ := store.Schedules("")
 	data, err := json.Marshal(struct {
 		Workflows []consensus.Workflow
 		Jobs      []consensus.Job
-	}{wfs, jobs})
+		Schedules []consensus.Schedule
+		Tokens    []consensus.RobotToken
+		Paused    bool
+	}{wfs, jobs, schedules, store.Tokens(), store.QueueStats(time.Time{}).Paused})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// runningJob queues a job of the workflow at the top priority, so that it
+// is claimed first, claims it for robot "r1" through the store and
+// returns its id.
+func runningJob(t *testing.T, node *apitest.Node, workflowID string) string {
+	t.Helper()
+	jobs, err := node.Store.SubmitJobs(t.Context(), []consensus.JobSpec{{
+		ID: "running-" + workflowID, WorkflowID: workflowID, Priority: 9, ExecutionMode: consensus.ModeAny,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := node.Store.Claim(t.Context(), consensus.ClaimCmd{RobotID: "r1", RobotKind: consensus.RobotLAN, Max: 1})
+	if err != nil || len(claimed) != 1 || claimed[0].Job.ID != jobs[0].ID {
+		t.Fatalf("claim %s: %+v, %v", jobs[0].ID, claimed, err)
+	}
+	return jobs[0].ID
 }

@@ -58,6 +58,9 @@ func jobSpec(req JobRequest, prefix string) (consensus.JobSpec, error) {
 		return spec, err
 	}
 	var err error
+	if spec.Backoff, err = parseBackoff(prefix+"backoff", req.Backoff); err != nil {
+		return spec, err
+	}
 	if spec.NotBefore, err = parseTime(prefix+"not_before", req.NotBefore); err != nil {
 		return spec, err
 	}
@@ -68,6 +71,34 @@ func jobSpec(req JobRequest, prefix string) (consensus.JobSpec, error) {
 		return spec, invalidField(prefix+"deadline", "must be after not_before")
 	}
 	return spec, nil
+}
+
+// parseDuration reads an optional Go duration such as "90s" or "1h30m".
+func parseDuration(field, value string) (time.Duration, error) {
+	if value == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(value)
+	if err != nil {
+		return 0, invalidField(field, "must be a duration such as 30s, 5m or 1h30m, not %q", value)
+	}
+	if d < 0 {
+		return 0, invalidField(field, "must not be negative, not %s", value)
+	}
+	return d, nil
+}
+
+// parseBackoff reads a job's first retry delay. Retries wait at most
+// consensus.MaxBackoff, so a longer base could never take effect.
+func parseBackoff(field, value string) (consensus.Duration, error) {
+	d, err := parseDuration(field, value)
+	if err != nil {
+		return 0, err
+	}
+	if d > consensus.MaxBackoff {
+		return 0, invalidField(field, "must be at most %s, not %s", consensus.MaxBackoff, value)
+	}
+	return consensus.Duration(d), nil
 }
 
 // parseTime reads an optional RFC 3339 timestamp.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -83,7 +84,7 @@ func (s *Server) submit(c *gin.Context, reqs []JobRequest, prefixFormat string) 
 		s.abort(c, err)
 		return nil, false
 	}
-	return jobViews(jobs), true
+	return jobViews(jobs, time.Now()), true
 }
 
 func (s *Server) listJobs(c *gin.Context) {
@@ -94,7 +95,7 @@ func (s *Server) listJobs(c *gin.Context) {
 	}
 	jobs, next, index := s.cfg.Store.Jobs(filter)
 	setAppliedIndex(c, index)
-	list := JobList{Jobs: jobViews(jobs), AppliedIndex: index}
+	list := JobList{Jobs: jobSummaries(jobs, time.Now()), AppliedIndex: index}
 	if next != 0 {
 		cursor := encodeCursor(next)
 		list.NextCursor = &cursor
@@ -136,7 +137,7 @@ func (s *Server) getJob(c *gin.Context) {
 		s.abort(c, newError(consensus.CodeNotFound, "job %s not found", id))
 		return
 	}
-	c.JSON(http.StatusOK, jobView(job))
+	c.JSON(http.StatusOK, jobView(job, time.Now()))
 }
 
 func (s *Server) cancelJob(c *gin.Context) {
@@ -149,5 +150,32 @@ func (s *Server) cancelJob(c *gin.Context) {
 		s.abort(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, jobView(job))
+	c.JSON(http.StatusOK, jobView(job, time.Now()))
+}
+
+// rerunJob queues a finished job again as a new job. With an
+// Idempotency-Key the new id is derived from the key and the old job, so
+// a retried request returns the first re-run.
+func (s *Server) rerunJob(c *gin.Context) {
+	var req RerunJobRequest
+	if !s.bindOptionalJSON(c, &req) {
+		return
+	}
+	key, err := idempotencyKey(c.GetHeader("Idempotency-Key"))
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	id := c.Param("id")
+	rerunID, err := newID(key, "rerun:"+id)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	job, err := s.cfg.Store.Rerun(c.Request.Context(), consensus.RerunCmd{JobID: id, NewID: rerunID, Latest: req.LatestVersion})
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, jobView(job, time.Now()))
 }

@@ -20,6 +20,7 @@ func newWorkflow(t *testing.T, node *apitest.Node) string {
 }
 
 func TestSubmitJob(t *testing.T) {
+	t.Parallel()
 	node := apitest.StartLeader(t, "n1")
 	wf := newWorkflow(t, node)
 
@@ -57,6 +58,7 @@ func TestSubmitJob(t *testing.T) {
 }
 
 func TestBatchIsOneEntry(t *testing.T) {
+	t.Parallel()
 	node := apitest.StartLeader(t, "n1")
 	wf := newWorkflow(t, node)
 	var reqs []string
@@ -79,6 +81,7 @@ func TestBatchIsOneEntry(t *testing.T) {
 }
 
 func TestListJobsPages(t *testing.T) {
+	t.Parallel()
 	node := apitest.StartLeader(t, "n1")
 	wf := newWorkflow(t, node)
 	other := newWorkflow(t, node) // the same graph: the same workflow
@@ -132,6 +135,7 @@ func TestListJobsPages(t *testing.T) {
 }
 
 func TestCancelJob(t *testing.T) {
+	t.Parallel()
 	node := apitest.StartLeader(t, "n1")
 	var created api.CreateWorkflowResponse
 	postJSON(t, node.URL+"/api/v1/workflows", createBody(t, nil)).decode(t, &created)

@@ -70,6 +70,16 @@ var (
 		"Highest Raft index applied to this node's state machine.", nil, nil)
 	jobsDesc = prometheus.NewDesc("casare_jobs",
 		"Jobs in the replicated queue, by state.", []string{"state"}, nil)
+	oldestQueuedDesc = prometheus.NewDesc("casare_queue_oldest_queued_seconds",
+		"Age of the oldest queued job; 0 when none is queued.", nil, nil)
+	finishedLastMinuteDesc = prometheus.NewDesc("casare_queue_finished_last_minute",
+		"Jobs that finished in the last minute, in any final state.", nil, nil)
+	queuePausedDesc = prometheus.NewDesc("casare_queue_paused",
+		"1 while the whole queue is paused.", nil, nil)
+	pausedWorkflowsDesc = prometheus.NewDesc("casare_queue_paused_workflows",
+		"Workflows whose queued jobs are paused.", nil, nil)
+	schedulesDesc = prometheus.NewDesc("casare_schedules",
+		"Cron schedules, by whether they are enabled.", []string{"enabled"}, nil)
 )
 
 var (
@@ -81,7 +91,10 @@ var (
 )
 
 func (sc *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{raftStateDesc, raftTermDesc, raftCommitDesc, raftLastLogDesc, raftAppliedDesc, jobsDesc} {
+	for _, d := range []*prometheus.Desc{
+		raftStateDesc, raftTermDesc, raftCommitDesc, raftLastLogDesc, raftAppliedDesc, jobsDesc,
+		oldestQueuedDesc, finishedLastMinuteDesc, queuePausedDesc, pausedWorkflowsDesc, schedulesDesc,
+	} {
 		ch <- d
 	}
 }
@@ -100,10 +113,40 @@ func (sc *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(raftCommitDesc, prometheus.GaugeValue, statFloat(stats, "commit_index"))
 	ch <- prometheus.MustNewConstMetric(raftLastLogDesc, prometheus.GaugeValue, statFloat(stats, "last_log_index"))
 	ch <- prometheus.MustNewConstMetric(raftAppliedDesc, prometheus.GaugeValue, float64(sc.store.AppliedIndex()))
-	counts, _ := sc.store.JobCounts()
+	sc.collectQueue(ch)
+	sc.collectSchedules(ch)
+}
+
+// collectQueue reports the queue from one pass over its jobs.
+func (sc *storeCollector) collectQueue(ch chan<- prometheus.Metric) {
+	now := time.Now()
+	q := queueStatsView(sc.store.QueueStats(now), now)
 	for _, st := range jobStates {
-		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(counts[st]), string(st))
+		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(q.ByState[string(st)]), string(st))
 	}
+	ch <- prometheus.MustNewConstMetric(oldestQueuedDesc, prometheus.GaugeValue, q.OldestQueuedAgeSeconds)
+	ch <- prometheus.MustNewConstMetric(finishedLastMinuteDesc, prometheus.GaugeValue, float64(q.FinishedLastMinute))
+	ch <- prometheus.MustNewConstMetric(queuePausedDesc, prometheus.GaugeValue, boolFloat(q.Paused))
+	ch <- prometheus.MustNewConstMetric(pausedWorkflowsDesc, prometheus.GaugeValue, float64(len(q.PausedWorkflows)))
+}
+
+func (sc *storeCollector) collectSchedules(ch chan<- prometheus.Metric) {
+	schedules, _ := sc.store.Schedules("")
+	enabled := 0
+	for _, s := range schedules {
+		if s.Enabled {
+			enabled++
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(schedulesDesc, prometheus.GaugeValue, float64(enabled), "true")
+	ch <- prometheus.MustNewConstMetric(schedulesDesc, prometheus.GaugeValue, float64(len(schedules)-enabled), "false")
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // statFloat reads one of Raft's numeric stats; a missing or odd value

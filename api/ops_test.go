@@ -13,6 +13,7 @@ import (
 )
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	leader := apitest.StartLeader(t, "n1")
 	for _, path := range []string{"/health", "/health?ready=1", "/health/ready"} {
 		resp := get(t, leader.URL+path)
@@ -39,6 +40,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	node := apitest.StartLeader(t, "n1")
 	var created api.CreateWorkflowResponse
 	postJSON(t, node.URL+"/api/v1/workflows", createBody(t, nil)).decode(t, &created)
@@ -75,6 +77,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestClusterShowsGossip(t *testing.T) {
+	t.Parallel()
 	node := apitest.Start(t, apitest.Config{Name: "n1", Bootstrap: true, API: func(c *api.Config) {
 		c.Members = func() []api.Member {
 			return []api.Member{
@@ -103,6 +106,7 @@ func TestClusterShowsGossip(t *testing.T) {
 }
 
 func TestLeaveCallsOnLeaveOnce(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	left := make(chan struct{}, 2)
 	node := apitest.Start(t, apitest.Config{Name: "n1", Bootstrap: true, API: func(c *api.Config) {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -23,8 +24,33 @@ type Store interface {
 	Workflows() (wfs []consensus.Workflow, index uint64)
 	Job(id string) (job consensus.Job, found bool, index uint64)
 	Jobs(f consensus.JobFilter) (jobs []consensus.Job, next uint64, index uint64)
-	JobCounts() (counts map[consensus.JobState]int, index uint64)
 	WaitConsistent(ctx context.Context) (uint64, error)
+	AppliedChanged() (uint64, <-chan struct{})
+
+	// The queue.
+	Claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error)
+	Progress(ctx context.Context, cmd consensus.ProgressCmd) ([]consensus.Ack, error)
+	Complete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error)
+	HasClaimable(cmd consensus.ClaimCmd, now time.Time) bool
+	Pause(ctx context.Context, workflowID string, paused bool) error
+	SetSettings(ctx context.Context, cmd consensus.SettingsCmd) (consensus.WorkflowSettings, error)
+	Rerun(ctx context.Context, cmd consensus.RerunCmd) (consensus.Job, error)
+	QueueStats(now time.Time) consensus.QueueStats
+	RunningJobs() map[string][]string
+
+	// Robots and their tokens.
+	Robots() []consensus.RobotRecord
+	Tokens() []consensus.RobotToken
+	CreateToken(ctx context.Context, cmd consensus.CreateTokenCmd) (consensus.RobotToken, error)
+	RevokeToken(ctx context.Context, id string) (consensus.RobotToken, error)
+
+	// Schedules.
+	CreateSchedule(ctx context.Context, sc consensus.Schedule) (consensus.Schedule, error)
+	EnableSchedule(ctx context.Context, id string, enabled bool) (consensus.Schedule, error)
+	DeleteSchedule(ctx context.Context, id string) error
+	TriggerSchedule(ctx context.Context, id, jobID string) (consensus.Fire, error)
+	Schedule(id string) (sc consensus.Schedule, found bool, index uint64)
+	Schedules(workflowID string) (out []consensus.Schedule, index uint64)
 
 	ApplyRaw(ctx context.Context, buf []byte) ([]byte, error)
 	ReadIndex(ctx context.Context) (uint64, error)
@@ -49,6 +75,8 @@ type Member struct {
 	HTTPAddr string
 	Tags     []string
 	Capacity int
+	// Since is when this node saw the member enter State.
+	Since time.Time
 }
 
 // Config says how to build a Server.
@@ -141,6 +169,25 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/jobs", s.listJobs)
 	v1.GET("/jobs/:id", s.getJob)
 	v1.POST("/jobs/:id/cancel", s.cancelJob)
+	v1.POST("/jobs/:id/rerun", s.rerunJob)
+	v1.GET("/jobs/:id/logs", s.jobLogs)
+	v1.GET("/queue", s.queueStats)
+	v1.POST("/queue/pause", s.pauseQueue)
+	v1.POST("/queue/resume", s.resumeQueue)
+	v1.POST("/workflows/:id/pause", s.pauseWorkflow)
+	v1.POST("/workflows/:id/resume", s.resumeWorkflow)
+	v1.PUT("/workflows/:id/settings", s.setWorkflowSettings)
+	v1.GET("/robots", s.listRobots)
+	v1.POST("/robots/tokens", s.createRobotToken)
+	v1.GET("/robots/tokens", s.listRobotTokens)
+	v1.DELETE("/robots/tokens/:id", s.revokeRobotToken)
+	v1.POST("/schedules", s.createSchedule)
+	v1.GET("/schedules", s.listSchedules)
+	v1.GET("/schedules/:id", s.getSchedule)
+	v1.PUT("/schedules/:id/enable", s.enableSchedule)
+	v1.PUT("/schedules/:id/disable", s.disableSchedule)
+	v1.PUT("/schedules/:id/trigger", s.triggerSchedule)
+	v1.DELETE("/schedules/:id", s.deleteSchedule)
 	v1.GET("/cluster", s.cluster)
 
 	internal := e.Group("/internal/v1")
@@ -149,5 +196,10 @@ func (s *Server) routes() *gin.Engine {
 	internal.POST("/join", s.internalJoin)
 	internal.POST("/remove", s.internalRemove)
 	internal.POST("/leave", s.internalLeave)
+	// Robot-only nodes hold no replica; their robots reach the queue here.
+	internal.POST("/robot/claim", s.robotClaim)
+	internal.POST("/robot/progress", s.robotProgress)
+	internal.POST("/robot/complete", s.robotComplete)
+	internal.POST("/robot/wait", s.robotWait)
 	return e
 }

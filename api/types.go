@@ -14,7 +14,8 @@ type CreateWorkflowRequest struct {
 	WorkflowName string          `json:"workflow_name"`
 	WorkflowJSON json.RawMessage `json:"workflow_json"`
 	Tags         []string        `json:"tags,omitempty"`
-	// TriggerType is "manual" (queue a job now, the default) or "none".
+	// TriggerType is "manual" (queue a job now, the default), "scheduled"
+	// (create a schedule from Cron and the fields after it) or "none".
 	TriggerType   string          `json:"trigger_type,omitempty"`
 	ExecutionMode string          `json:"execution_mode,omitempty"`
 	Priority      *int            `json:"priority,omitempty"`
@@ -22,6 +23,12 @@ type CreateWorkflowRequest struct {
 	MaxAttempts   *int            `json:"max_attempts,omitempty"`
 	UniqueKey     string          `json:"unique_key,omitempty"`
 	RobotTags     []string        `json:"robot_tags,omitempty"`
+	// The schedule of a scheduled trigger, as in ScheduleRequest.
+	Cron          string `json:"cron,omitempty"`
+	Timezone      string `json:"timezone,omitempty"`
+	Misfire       string `json:"misfire,omitempty"`
+	CatchupWindow string `json:"catchup_window,omitempty"`
+	Overlap       string `json:"overlap,omitempty"`
 }
 
 // CreateWorkflowResponse says what POST /api/v1/workflows stored.
@@ -30,8 +37,9 @@ type CreateWorkflowResponse struct {
 	Version    int    `json:"version"`
 	// Created is false when the graph equalled the latest version's, so
 	// no new version was added.
-	Created bool   `json:"created"`
-	JobID   string `json:"job_id,omitempty"`
+	Created    bool   `json:"created"`
+	JobID      string `json:"job_id,omitempty"`
+	ScheduleID string `json:"schedule_id,omitempty"`
 }
 
 // WorkflowSummary is one entry of the workflow list.
@@ -54,8 +62,9 @@ type WorkflowList struct {
 // the latest version's graph.
 type Workflow struct {
 	WorkflowSummary
-	Checksum string          `json:"checksum"`
-	Graph    json.RawMessage `json:"graph"`
+	Checksum string           `json:"checksum"`
+	Graph    json.RawMessage  `json:"graph"`
+	Settings WorkflowSettings `json:"settings"`
 }
 
 // WorkflowVersion is one immutable revision of a workflow.
@@ -86,6 +95,9 @@ type JobRequest struct {
 	PinnedRobot     string          `json:"pinned_robot,omitempty"`
 	UniqueKey       string          `json:"unique_key,omitempty"`
 	MaxAttempts     *int            `json:"max_attempts,omitempty"`
+	// Backoff is the first retry delay of an application failure, as a
+	// duration like "2s"; it doubles with every attempt.
+	Backoff string `json:"backoff,omitempty"`
 	// NotBefore and Deadline are RFC 3339 timestamps.
 	NotBefore string `json:"not_before,omitempty"`
 	Deadline  string `json:"deadline,omitempty"`
@@ -108,7 +120,8 @@ type CancelJobRequest struct {
 }
 
 // Job is a job as the API shows it. Internal bookkeeping of the queue
-// (lease tokens, checkpoints, sequence numbers) stays out of it.
+// (lease tokens, sequence numbers) stays out of it. Lists leave out
+// Checkpoint and LastLogs, which can be large.
 type Job struct {
 	ID              string          `json:"id"`
 	WorkflowID      string          `json:"workflow_id"`
@@ -126,17 +139,24 @@ type Job struct {
 	Error           string          `json:"error,omitempty"`
 	FailureKind     string          `json:"failure_kind,omitempty"`
 	UniqueKey       string          `json:"unique_key,omitempty"`
+	Backoff         string          `json:"backoff,omitempty"`
 	LeaseExpiresAt  time.Time       `json:"lease_expires_at,omitzero"`
 	Attempts        []JobAttempt    `json:"attempts,omitempty"`
 	NotBefore       time.Time       `json:"not_before,omitzero"`
 	Deadline        time.Time       `json:"deadline,omitzero"`
-	ScheduleID      string          `json:"schedule_id,omitempty"`
-	FireTime        time.Time       `json:"fire_time,omitzero"`
-	CreatedAt       time.Time       `json:"created_at"`
-	UpdatedAt       time.Time       `json:"updated_at"`
-	StartedAt       time.Time       `json:"started_at,omitzero"`
-	FinishedAt      time.Time       `json:"finished_at,omitzero"`
-	RerunOf         string          `json:"rerun_of,omitempty"`
+	// Late is true when the deadline has passed and the job has not
+	// finished.
+	Late       bool            `json:"late"`
+	Checkpoint json.RawMessage `json:"checkpoint,omitempty"`
+	// LastLogs are the newest lines Raft keeps of the job's log.
+	LastLogs   []LogLine `json:"last_logs,omitempty"`
+	ScheduleID string    `json:"schedule_id,omitempty"`
+	FireTime   time.Time `json:"fire_time,omitzero"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	RerunOf    string    `json:"rerun_of,omitempty"`
 	// NodeStatus is the status of each workflow node in the current
 	// attempt, by node id.
 	NodeStatus map[string]string `json:"node_status,omitempty"`

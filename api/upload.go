@@ -21,7 +21,10 @@ type uploadForm struct {
 }
 
 // uploadFields are the form fields an upload may carry besides file.
-var uploadFields = map[string]bool{"workflow_name": true, "trigger_type": true, "execution_mode": true, "priority": true}
+var uploadFields = map[string]bool{
+	"workflow_name": true, "trigger_type": true, "execution_mode": true, "priority": true,
+	"cron": true, "timezone": true, "misfire": true, "catchup_window": true, "overlap": true,
+}
 
 // maxFieldBytes bounds one plain form field.
 const maxFieldBytes = 4 << 10
@@ -91,6 +94,8 @@ func (f *uploadForm) request() (CreateWorkflowRequest, error) {
 	req := CreateWorkflowRequest{
 		WorkflowName: f.fields["workflow_name"], WorkflowJSON: f.file,
 		TriggerType: f.fields["trigger_type"], ExecutionMode: f.fields["execution_mode"],
+		Cron: f.fields["cron"], Timezone: f.fields["timezone"], Misfire: f.fields["misfire"],
+		CatchupWindow: f.fields["catchup_window"], Overlap: f.fields["overlap"],
 	}
 	if raw, ok := f.fields["priority"]; ok {
 		p, err := strconv.Atoi(strings.TrimSpace(raw))

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
+	"time"
 
 	"github.com/casare/casare/consensus"
 )
@@ -21,7 +23,15 @@ func workflowSummary(wf consensus.Workflow) WorkflowSummary {
 
 func workflowDetail(wf consensus.Workflow) Workflow {
 	latest := wf.Latest()
-	return Workflow{WorkflowSummary: workflowSummary(wf), Checksum: latest.Checksum, Graph: latest.Graph}
+	return Workflow{
+		WorkflowSummary: workflowSummary(wf), Checksum: latest.Checksum, Graph: latest.Graph,
+		Settings: workflowSettings(wf.Settings),
+	}
+}
+
+func workflowSettings(s consensus.WorkflowSettings) WorkflowSettings {
+	visibility := cmp.Or(time.Duration(s.VisibilityTimeout), consensus.DefaultVisibilityTimeout)
+	return WorkflowSettings{MaxConcurrency: s.MaxConcurrency, VisibilityTimeout: visibility.String(), Paused: s.Paused}
 }
 
 func workflowVersion(v consensus.WorkflowVersion) WorkflowVersion {
@@ -32,7 +42,8 @@ func workflowVersion(v consensus.WorkflowVersion) WorkflowVersion {
 // so clients can always index into params.
 var emptyParams = json.RawMessage(`{}`)
 
-func jobView(j consensus.Job) Job {
+// jobView shows a job as of now, which decides whether it is late.
+func jobView(j consensus.Job, now time.Time) Job {
 	v := Job{
 		ID: j.ID, WorkflowID: j.WorkflowID, WorkflowVersion: j.WorkflowVersion,
 		State: string(j.State), Priority: j.Priority, ExecutionMode: j.ExecutionMode,
@@ -40,8 +51,13 @@ func jobView(j consensus.Job) Job {
 		RobotTags: j.RobotTags, PinnedRobot: j.PinnedRobot, Params: j.Params,
 		Result: j.Result, Error: j.Error, FailureKind: j.FailureKind, UniqueKey: j.UniqueKey,
 		NotBefore: j.NotBefore, Deadline: j.Deadline, ScheduleID: j.ScheduleID, FireTime: j.FireTime,
+		Late:       !j.Deadline.IsZero() && now.After(j.Deadline) && !j.State.Terminal(),
+		Checkpoint: j.Checkpoint, LastLogs: logLines(j.Logs),
 		NodeStatus: j.NodeStatus, RerunOf: j.RerunOf,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+	}
+	if j.Backoff > 0 {
+		v.Backoff = time.Duration(j.Backoff).String()
 	}
 	if isAbsent(v.Params) {
 		v.Params = emptyParams
@@ -58,10 +74,83 @@ func jobView(j consensus.Job) Job {
 	return v
 }
 
-func jobViews(jobs []consensus.Job) []Job {
+func jobViews(jobs []consensus.Job, now time.Time) []Job {
 	out := make([]Job, len(jobs))
 	for i, j := range jobs {
-		out[i] = jobView(j)
+		out[i] = jobView(j, now)
 	}
 	return out
+}
+
+// jobSummaries shows jobs for a list, without the fields that can be
+// large: a page of a thousand jobs must stay small.
+func jobSummaries(jobs []consensus.Job, now time.Time) []Job {
+	out := jobViews(jobs, now)
+	for i := range out {
+		out[i].Checkpoint, out[i].LastLogs = nil, nil
+	}
+	return out
+}
+
+func logLines(lines []consensus.LogLine) []LogLine {
+	if len(lines) == 0 {
+		return nil
+	}
+	out := make([]LogLine, len(lines))
+	for i, l := range lines {
+		out[i] = logLine(l)
+	}
+	return out
+}
+
+func logLine(l consensus.LogLine) LogLine {
+	return LogLine{Time: l.Time, Level: l.Level, NodeID: l.NodeID, Message: l.Message}
+}
+
+func queueStatsView(q consensus.QueueStats, now time.Time) QueueStats {
+	v := QueueStats{
+		Paused: q.Paused, PausedWorkflows: q.PausedWorkflows, ByState: map[string]int{},
+		QueuedByPriority: q.QueuedByPrio, OldestQueuedAt: q.OldestQueued,
+		FinishedLastMinute: q.FinishedLastMin, AppliedIndex: q.AppliedIndex,
+	}
+	if v.PausedWorkflows == nil {
+		v.PausedWorkflows = []string{}
+	}
+	for _, st := range jobStates {
+		v.ByState[string(st)] = q.ByState[st]
+	}
+	if !q.OldestQueued.IsZero() {
+		v.OldestQueuedAgeSeconds = max(0, now.Sub(q.OldestQueued).Seconds())
+	}
+	return v
+}
+
+// scheduleView shows a schedule as of now, which decides its next run.
+// A schedule whose expression no longer parses shows no next run rather
+// than failing the read; the leader logs why it cannot fire it.
+func scheduleView(sc consensus.Schedule, now time.Time) Schedule {
+	t := sc.Template
+	v := Schedule{
+		ID: sc.ID, WorkflowID: sc.WorkflowID, Cron: sc.Cron, Timezone: cmp.Or(sc.Timezone, "UTC"),
+		Enabled: sc.Enabled, Misfire: sc.Misfire, CatchupWindow: time.Duration(sc.CatchupWindow).String(),
+		Overlap: sc.Overlap, Priority: t.Priority, ExecutionMode: t.ExecutionMode, Params: t.Params,
+		RobotTags: t.RobotTags, MaxAttempts: cmp.Or(t.MaxAttempts, consensus.DefaultMaxAttempts),
+		LastRun: sc.LastFired, CreatedAt: sc.CreatedAt, UpdatedAt: sc.UpdatedAt,
+	}
+	if isAbsent(v.Params) {
+		v.Params = emptyParams
+	}
+	if sc.Enabled {
+		v.NextRun, _ = sc.NextRun(now)
+	}
+	for _, f := range sc.History {
+		v.History = append(v.History, ScheduleFire{
+			FireTime: f.FireTime, JobID: f.JobID, Skipped: f.Skipped, QueuedAt: f.QueuedAt, Manual: f.Manual,
+		})
+	}
+	return v
+}
+
+func robotTokenView(t consensus.RobotToken) RobotToken {
+	return RobotToken{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, Revoked: t.Revoked}
 }

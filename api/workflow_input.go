@@ -39,52 +39,93 @@ func newID(idempotencyKey, purpose string) (string, error) {
 	return id.String(), nil
 }
 
-// putWorkflowCmd checks a create request and builds the one command that
-// stores the workflow and, for a manual trigger, queues its job. Nothing
-// reaches the store unless all of it is valid. fallbackName names the
-// workflow when neither the request nor the graph does.
-func putWorkflowCmd(req CreateWorkflowRequest, idempotencyKey, fallbackName string) (consensus.PutWorkflowCmd, error) {
-	var cmd consensus.PutWorkflowCmd
+// workflowWrite is what a create request stores: the workflow, with the
+// job of a manual trigger in the same command, and the schedule of a
+// scheduled trigger, stored once the workflow id is known.
+type workflowWrite struct {
+	put      consensus.PutWorkflowCmd
+	schedule *consensus.Schedule
+}
+
+// planWorkflowWrite checks a create request and builds what it stores.
+// Nothing reaches the store unless all of it is valid. fallbackName
+// names the workflow when neither the request nor the graph does.
+func planWorkflowWrite(req CreateWorkflowRequest, idempotencyKey, fallbackName string) (workflowWrite, error) {
+	var w workflowWrite
 	trigger := cmp.Or(req.TriggerType, triggerManual)
 	switch trigger {
-	case triggerManual, triggerNone:
-	case triggerScheduled:
-		return cmd, invalidField("trigger_type", "schedules are not available in this version; use manual or none")
+	case triggerManual, triggerNone, triggerScheduled:
 	default:
-		return cmd, invalidField("trigger_type", "must be manual or none, not %q", req.TriggerType)
+		return w, invalidField("trigger_type", "must be manual, scheduled or none, not %q", req.TriggerType)
 	}
 	template, err := jobSpec(JobRequest{
 		Params: req.Params, Priority: req.Priority, ExecutionMode: req.ExecutionMode,
 		RobotTags: req.RobotTags, UniqueKey: req.UniqueKey, MaxAttempts: req.MaxAttempts,
 	}, "")
 	if err != nil {
-		return cmd, err
+		return w, err
 	}
 	if err := checkTags("tags", req.Tags); err != nil {
-		return cmd, err
+		return w, err
+	}
+	if w.schedule, err = scheduleOfTrigger(trigger, req); err != nil {
+		return w, err
 	}
 	graph, parsed, err := validateGraph(req)
 	if err != nil {
-		return cmd, err
+		return w, err
 	}
 	name := strings.TrimSpace(cmp.Or(req.WorkflowName, parsed.Name, fallbackName))
 	if name == "" {
-		return cmd, invalidField("workflow_name", "is required: the workflow has no name")
+		return w, invalidField("workflow_name", "is required: the workflow has no name")
 	}
 	if len(name) > maxNameLen {
-		return cmd, invalidField("workflow_name", "is longer than %d bytes", maxNameLen)
+		return w, invalidField("workflow_name", "is longer than %d bytes", maxNameLen)
 	}
-	cmd = consensus.PutWorkflowCmd{Name: name, Tags: req.Tags, Graph: graph, RequestID: idempotencyKey}
-	if cmd.ID, err = newID(idempotencyKey, "workflow"); err != nil {
-		return cmd, err
+	w.put = consensus.PutWorkflowCmd{Name: name, Tags: req.Tags, Graph: graph, RequestID: idempotencyKey}
+	if w.put.ID, err = newID(idempotencyKey, "workflow"); err != nil {
+		return w, err
+	}
+	if w.schedule != nil {
+		if w.schedule.ID, err = newID(idempotencyKey, "workflow-schedule"); err != nil {
+			return w, err
+		}
 	}
 	if trigger == triggerManual {
 		if template.ID, err = newID(idempotencyKey, "workflow-job"); err != nil {
-			return cmd, err
+			return w, err
 		}
-		cmd.Jobs = []consensus.JobSpec{template}
+		w.put.Jobs = []consensus.JobSpec{template}
 	}
-	return cmd, nil
+	return w, nil
+}
+
+// scheduleOfTrigger checks the schedule fields of a create request: they
+// are required for a scheduled trigger and refused for the others.
+func scheduleOfTrigger(trigger string, req CreateWorkflowRequest) (*consensus.Schedule, error) {
+	if trigger != triggerScheduled {
+		fields := [][2]string{
+			{"cron", req.Cron}, {"timezone", req.Timezone}, {"misfire", req.Misfire},
+			{"catchup_window", req.CatchupWindow}, {"overlap", req.Overlap},
+		}
+		for _, f := range fields {
+			if f[1] != "" {
+				return nil, invalidField(f[0], "is only for trigger_type scheduled, not %s", trigger)
+			}
+		}
+		return nil, nil
+	}
+	if req.Cron == "" {
+		e := invalidField("cron", "is required for trigger_type scheduled")
+		e.details["fields"] = []string{"cron"}
+		return nil, e
+	}
+	sc, err := scheduleFor("", ScheduleRequest{
+		Cron: req.Cron, Timezone: req.Timezone, Misfire: req.Misfire, CatchupWindow: req.CatchupWindow,
+		Overlap: req.Overlap, Priority: req.Priority, ExecutionMode: req.ExecutionMode, Params: req.Params,
+		RobotTags: req.RobotTags, MaxAttempts: req.MaxAttempts,
+	})
+	return &sc, err
 }
 
 // validateGraph runs the workflow validator over workflow_json and

@@ -35,12 +35,12 @@ func (s *Server) putWorkflow(c *gin.Context, req CreateWorkflowRequest, fallback
 		s.abort(c, err)
 		return
 	}
-	cmd, err := putWorkflowCmd(req, key, fallbackName)
+	w, err := planWorkflowWrite(req, key, fallbackName)
 	if err != nil {
 		s.abort(c, err)
 		return
 	}
-	res, err := s.cfg.Store.PutWorkflow(c.Request.Context(), cmd)
+	res, err := s.cfg.Store.PutWorkflow(c.Request.Context(), w.put)
 	if err != nil {
 		s.abort(c, err)
 		return
@@ -49,7 +49,28 @@ func (s *Server) putWorkflow(c *gin.Context, req CreateWorkflowRequest, fallback
 	if len(res.Jobs) > 0 {
 		resp.JobID = res.Jobs[0].ID
 	}
+	if w.schedule != nil {
+		w.schedule.WorkflowID = res.WorkflowID
+		sc, err := s.cfg.Store.CreateSchedule(c.Request.Context(), *w.schedule)
+		if err != nil {
+			s.abort(c, scheduleAfterWorkflowError(res, err))
+			return
+		}
+		resp.ScheduleID = sc.ID
+	}
 	c.JSON(http.StatusCreated, resp)
+}
+
+// scheduleAfterWorkflowError reports a schedule that failed after its
+// workflow was stored: two Raft entries, so the first one stays. The
+// same request with the same Idempotency-Key finishes the job.
+func scheduleAfterWorkflowError(res consensus.PutWorkflowResult, err error) error {
+	cause := asAPIError(err)
+	e := newError(cause.code,
+		"workflow %s version %d was stored, but its schedule was not created: %s; retry with the same Idempotency-Key or create the schedule with POST /api/v1/schedules",
+		res.WorkflowID, res.Version, cause.message)
+	e.details = map[string]any{"workflow_id": res.WorkflowID, "version": res.Version}
+	return e
 }
 
 func (s *Server) uploadWorkflow(c *gin.Context) {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestCreateWorkflowQueuesJobInOneEntry(t *testing.T) {
+	t.Parallel()
 	node := apitest.StartLeader(t, "n1")
 	before := node.Store.AppliedIndex()
 
@@ -45,6 +46,7 @@ func TestCreateWorkflowQueuesJobInOneEntry(t *testing.T) {
 }
 
 func TestEqualGraphsShareAVersion(t *testing.T) {
+	t.Parallel()
 	node := apitest.StartLeader(t, "n1")
 	create := func(graph string) api.CreateWorkflowResponse {
 		t.Helper()
@@ -84,6 +86,7 @@ func TestEqualGraphsShareAVersion(t *testing.T) {
 }
 
 func TestIdempotencyKeyMakesRetriesSafe(t *testing.T) {
+	t.Parallel()
 	node := apitest.StartLeader(t, "n1")
 	body := createBody(t, nil)
 	var first, second api.CreateWorkflowResponse
@@ -107,6 +110,7 @@ func TestIdempotencyKeyMakesRetriesSafe(t *testing.T) {
 }
 
 func TestUploadWorkflow(t *testing.T) {
+	t.Parallel()
 	node := apitest.StartLeader(t, "n1")
 	graph := `{"name":"from-file","nodes":[{"id":"start","type":"start"},{"id":"done","type":"end"}],"connections":[{"from":"start","to":"done"}]}`
 	ct, body := multipartBody(t, map[string]string{"priority": "2", "execution_mode": "internet"}, graph)
@@ -132,6 +136,7 @@ func TestUploadWorkflow(t *testing.T) {
 }
 
 func TestReadWorkflows(t *testing.T) {
+	t.Parallel()
 	node := apitest.StartLeader(t, "n1")
 	var created api.CreateWorkflowResponse
 	postJSON(t, node.URL+"/api/v1/workflows", createBody(t, map[string]any{"trigger_type": "none"})).decode(t, &created)
@@ -161,6 +166,7 @@ func TestReadWorkflows(t *testing.T) {
 }
 
 func TestDeleteWorkflow(t *testing.T) {
+	t.Parallel()
 	node := apitest.StartLeader(t, "n1")
 	var created api.CreateWorkflowResponse
 	postJSON(t, node.URL+"/api/v1/workflows", createBody(t, nil)).decode(t, &created)

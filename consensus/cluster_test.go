@@ -188,6 +188,11 @@ func TestClusterSurvivesLeaderLoss(t *testing.T) {
 	start := time.Now()
 	leader := c.waitLeader(5 * time.Second)
 	t.Logf("new leader %s after %v", leader.cfg.Name, time.Since(start))
+	// A new leader holds every committed entry but applies the ones from
+	// earlier terms only after committing one of its own.
+	if _, err := leader.WaitConsistent(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, ok, _ := leader.Workflow("w1"); !ok {
 		t.Fatal("acknowledged workflow lost with the old leader")
 	}

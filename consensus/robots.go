@@ -2,8 +2,8 @@ package consensus
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +17,27 @@ type RobotToken struct {
 	Hash      string    `json:"hash"`
 	CreatedAt time.Time `json:"created_at"`
 	Revoked   bool      `json:"revoked,omitempty"`
+}
+
+// tokenPrefix starts every robot token, so that secret scanners and
+// people can tell what a leaked string is.
+const tokenPrefix = "casare_"
+
+// FormatToken builds the token a robot presents: the prefix, the token
+// id and the secret.
+func FormatToken(id, secret string) string { return tokenPrefix + id + "_" + secret }
+
+// ParseToken splits a token made by FormatToken. Ids hold no underscore,
+// while secrets (base64url) may.
+func ParseToken(token string) (id, secret string, err error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(token), tokenPrefix)
+	if ok {
+		id, secret, ok = strings.Cut(rest, "_")
+	}
+	if !ok || id == "" || secret == "" {
+		return "", "", errors.New("not a Casare robot token: want casare_<id>_<secret>")
+	}
+	return id, secret, nil
 }
 
 // HashToken returns the stored form of a token secret.
@@ -90,28 +111,27 @@ func (s *state) robotStatus(c applyContext, cmd *RobotStatusCmd) (struct{}, erro
 	return struct{}{}, nil
 }
 
-// VerifyToken checks a robot's secret against the replicated hashes and
-// returns the token when it is valid for robot name.
-func (s *Store) VerifyToken(secret, name string) (RobotToken, error) {
-	hash := HashToken(secret)
-	var found *RobotToken
-	s.fsm.read(func(st *state) {
-		for _, t := range st.tokens {
-			if subtle.ConstantTimeCompare([]byte(t.Hash), []byte(hash)) == 1 {
-				c := *t
-				found = &c
-			}
-		}
-	})
+// AuthorizeRobot decides whether a robot presenting token id (whose
+// secret the transport has already checked against the hash) may connect
+// as name, and returns the robot id it gets: name, or the name the token
+// is bound to.
+func (s *Store) AuthorizeRobot(tokenID, name string) (string, error) {
+	t, ok := s.Token(tokenID)
 	switch {
-	case found == nil:
-		return RobotToken{}, errorf(CodeInvalid, "unknown robot token")
-	case found.Revoked:
-		return RobotToken{}, errorf(CodeInvalid, "robot token %s is revoked", found.ID)
-	case found.Name != "" && name != "" && found.Name != name:
-		return RobotToken{}, errorf(CodeInvalid, "robot token %s is for robot %q, not %q", found.ID, found.Name, name)
+	case !ok:
+		return "", errorf(CodeInvalid, "unknown robot token %s", tokenID)
+	case t.Revoked:
+		return "", errorf(CodeInvalid, "robot token %s is revoked", t.ID)
+	case t.Name != "" && name != "" && name != t.Name:
+		return "", errorf(CodeInvalid, "robot token %s is for robot %q, not %q", t.ID, t.Name, name)
 	}
-	return *found, nil
+	if name == "" {
+		name = t.Name
+	}
+	if name == "" {
+		return "", errorf(CodeInvalid, "robot name missing: give --name (token %s is not bound to one)", t.ID)
+	}
+	return name, nil
 }
 
 // Tokens lists robot tokens (hashes only), sorted by id.

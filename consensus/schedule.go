@@ -330,6 +330,11 @@ func (s *state) fireManual(c applyContext, sc *Schedule, jobID string) ([]Fire, 
 	if jobID == "" {
 		return nil, errorf(CodeInvalid, "a manual trigger needs a job id")
 	}
+	for _, f := range sc.History {
+		if f.Manual && f.JobID == jobID {
+			return []Fire{f}, nil // a retried trigger
+		}
+	}
 	f := Fire{FireTime: c.now, QueuedAt: c.now, Manual: true}
 	f.JobID = s.fireJob(c, sc, c.now, jobID)
 	sc.History = append(slices.Clip(sc.History), f)

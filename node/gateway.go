@@ -103,23 +103,11 @@ func (g *gateway) tokenHash(id string) ([]byte, bool) {
 }
 
 func (g *gateway) authenticate(_ context.Context, hello tunnel.Hello) (tunnel.Identity, error) {
-	t, ok := g.store.Token(hello.TokenID)
-	switch {
-	case !ok:
-		return tunnel.Identity{}, fmt.Errorf("unknown robot token %s", hello.TokenID)
-	case t.Revoked:
-		return tunnel.Identity{}, fmt.Errorf("robot token %s is revoked", t.ID)
-	case t.Name != "" && hello.Name != "" && hello.Name != t.Name:
-		return tunnel.Identity{}, fmt.Errorf("robot token %s is for robot %q, not %q", t.ID, t.Name, hello.Name)
+	robotID, err := g.store.AuthorizeRobot(hello.TokenID, hello.Name)
+	if err != nil {
+		return tunnel.Identity{}, err
 	}
-	name := hello.Name
-	if name == "" {
-		name = t.Name
-	}
-	if name == "" {
-		return tunnel.Identity{}, errors.New("robot name missing: give --name (the token is not bound to one)")
-	}
-	return tunnel.Identity{RobotID: name, TokenID: t.ID, Tags: hello.Tags, Capacity: hello.Capacity}, nil
+	return tunnel.Identity{RobotID: robotID, TokenID: hello.TokenID, Tags: hello.Tags, Capacity: hello.Capacity}, nil
 }
 
 func (g *gateway) connected(c *tunnel.Conn) {

@@ -44,7 +44,7 @@ func quicAddr(n *Node) string { return "127.0.0.1:" + strconv.Itoa(n.cfg.QUICPor
 // `casare robot connect` does, until the test ends.
 func startInternetRobot(t testing.TB, addrs []string, token, name string, capacity int) *TunnelQueue {
 	t.Helper()
-	tokenID, secret, err := tunnel.ParseToken(token)
+	tokenID, secret, err := consensus.ParseToken(token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,14 +94,14 @@ func TestInternetRobotRunsInternetJobs(t *testing.T) {
 func TestInternetRobotWrongTokenRefused(t *testing.T) {
 	n := startNode(t, testConfig(t, "hub", ""))
 	good := newToken(t, n.Store(), "bound-name")
-	tokenID, _, _ := tunnel.ParseToken(good)
+	tokenID, _, _ := consensus.ParseToken(good)
 	for name, tc := range map[string]struct{ token, robot string }{
 		"wrong secret":  {"casare_" + tokenID + "_not-the-secret", "bound-name"},
 		"unknown token": {"casare_nosuchtoken_secret", "x"},
 		"wrong name":    {good, "someone-else"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			id, secret, err := tunnel.ParseToken(tc.token)
+			id, secret, err := consensus.ParseToken(tc.token)
 			if err != nil {
 				t.Fatal(err)
 			}

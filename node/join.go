@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -220,7 +221,7 @@ func (p *peerFile) keep(ctx context.Context, m *mesh.Mesh, log *slog.Logger) {
 func newServerProxy(m *mesh.Mesh, log *slog.Logger) http.Handler {
 	return &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
-			target := pickServer(m)
+			target := cmp.Or(pickServer(m), "no-live-server.invalid")
 			r.Out.URL.Scheme = "http"
 			r.Out.URL.Host = target
 			r.Out.Host = target
@@ -242,5 +243,5 @@ func pickServer(m *mesh.Mesh) string {
 			return mem.Meta.HTTPAddr
 		}
 	}
-	return "no-live-server.invalid"
+	return ""
 }

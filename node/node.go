@@ -98,10 +98,15 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 	return nil
 }
 
-// startRobot runs this node's LAN robot, whose id is the node's name.
+// startRobot runs this node's LAN robot, whose id is the node's name. A
+// node without Raft state reaches the queue through a server.
 func (n *Node) startRobot() {
-	if !n.cfg.Robot || n.store == nil {
+	if !n.cfg.Robot {
 		return
+	}
+	var q Queue = remoteQueue{n.mesh}
+	if n.store != nil {
+		q = storeQueue{n.store}
 	}
 	robotCtx, stop := context.WithCancel(context.Background())
 	n.stopRobot = stop
@@ -109,7 +114,7 @@ func (n *Node) startRobot() {
 		ID: n.cfg.Name, Kind: consensus.RobotLAN, Tags: n.cfg.Tags, Capacity: n.cfg.Capacity,
 		Engine: executor.NewEngine(executor.EngineOptions{Logger: n.log, WorkDir: n.cfg.WorkDir}),
 		Logger: n.log,
-	}, storeQueue{n.store})
+	}, q)
 	n.robotDone = make(chan struct{})
 	go func() {
 		defer close(n.robotDone)
@@ -175,7 +180,7 @@ func (n *Node) members() []api.Member {
 	for i, m := range ms {
 		out[i] = api.Member{
 			Name: m.Name, State: m.State, Roles: m.Meta.Roles, HTTPAddr: m.Meta.HTTPAddr,
-			Tags: m.Meta.Tags, Capacity: m.Meta.Capacity,
+			Tags: m.Meta.Tags, Capacity: m.Meta.Capacity, Since: m.Since,
 		}
 	}
 	return out

@@ -122,3 +122,27 @@ func TestThreeNodesJoinAndServeFromAnyNode(t *testing.T) {
 	}
 	t.Logf("jobs ran on robots %v", robots)
 }
+
+func TestRobotOnlyNodeRunsJobsThroughAServer(t *testing.T) {
+	srv := startNode(t, testConfig(t, "server1", ""))
+	cfg := testConfig(t, "worker", srv.HTTPAddr())
+	cfg.Server = false
+	worker := startNode(t, cfg)
+	ctx := context.Background()
+	// The worker answers the API by proxying to the server.
+	c := client.New("http://" + worker.HTTPAddr())
+	wf, err := c.CreateWorkflow(ctx, api.CreateWorkflowRequest{
+		WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), TriggerType: "none",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := c.SubmitJob(ctx, api.JobRequest{WorkflowID: wf.WorkflowID, ExecutionMode: "lan", PinnedRobot: "worker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := waitJob(t, c, job.ID, "succeeded", 30*time.Second)
+	if done.RobotID != "worker" {
+		t.Fatalf("job ran on %q, want the robot-only node", done.RobotID)
+	}
+}

@@ -1,7 +1,11 @@
 package node
 
 import (
+	"errors"
+
 	"context"
+	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/mesh"
 	"time"
 
 	"github.com/casare/casare/consensus"
@@ -31,4 +35,62 @@ func (q storeQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error 
 		case <-changed:
 		}
 	}
+}
+
+// remoteQueue serves the robot of a node that holds no Raft state: every
+// call goes over HTTP to a live server, found through gossip.
+type remoteQueue struct {
+	mesh *mesh.Mesh
+}
+
+// remoteWait is how long one wait call may be held at the server.
+const remoteWait = 20 * time.Second
+
+func (q remoteQueue) server() (*client.Client, error) {
+	addr := pickServer(q.mesh)
+	if addr == "" {
+		return nil, errors.New("no live server in gossip")
+	}
+	return client.New("http://" + addr), nil
+}
+
+func (q remoteQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error {
+	c, err := q.server()
+	if err != nil {
+		sleep(ctx, workPoll)
+		return err
+	}
+	work, err := c.RobotWait(ctx, cmd, remoteWait)
+	if err != nil {
+		sleep(ctx, workPoll)
+		return err
+	}
+	if !work {
+		return errors.New("no work yet")
+	}
+	return nil
+}
+
+func (q remoteQueue) Claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error) {
+	c, err := q.server()
+	if err != nil {
+		return nil, err
+	}
+	return c.RobotClaim(ctx, cmd)
+}
+
+func (q remoteQueue) Progress(ctx context.Context, cmd consensus.ProgressCmd) ([]consensus.Ack, error) {
+	c, err := q.server()
+	if err != nil {
+		return nil, err
+	}
+	return c.RobotProgress(ctx, cmd)
+}
+
+func (q remoteQueue) Complete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error) {
+	c, err := q.server()
+	if err != nil {
+		return nil, err
+	}
+	return c.RobotComplete(ctx, cmd)
 }

@@ -153,10 +153,12 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 			}
 			continue
 		}
+		cmd.Max = free
 		if err := r.queue.WaitWork(ctx, cmd); err != nil {
+			r.log.Debug("waiting for work", "err", err)
 			continue
 		}
-		cmd.Max, cmd.RequestID = free, uuid.NewString()
+		cmd.RequestID = uuid.NewString()
 		claimed, err := r.claim(ctx, cmd)
 		if err != nil {
 			attempt++

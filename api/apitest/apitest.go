@@ -134,3 +134,19 @@ func freeAddr(t testing.TB) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// VerifyToken checks a printed robot token the way a node's QUIC gateway
+// does: the secret must match the stored hash and the token must let a
+// robot connect as name.
+func (n *Node) VerifyToken(token, name string) error {
+	id, secret, err := consensus.ParseToken(token)
+	if err != nil {
+		return err
+	}
+	stored, ok := n.Store.Token(id)
+	if !ok || stored.Hash != consensus.HashToken(secret) {
+		return fmt.Errorf("token %s: secret does not match the stored hash", id)
+	}
+	_, err = n.Store.AuthorizeRobot(id, name)
+	return err
+}

@@ -154,6 +154,9 @@ type request struct {
 	body        io.Reader
 	contentType string
 	opts        []CallOption
+	// longLived marks a call that lasts by design, such as a long poll:
+	// its context bounds it, not the client's timeout.
+	longLived bool
 }
 
 // jsonBody encodes v as a request body.
@@ -167,6 +170,25 @@ func jsonBody(v any) (io.Reader, error) {
 
 // do sends req and returns the response body of a 2xx answer.
 func (c *Client) do(ctx context.Context, req request) ([]byte, error) {
+	hc := c.http
+	if req.longLived {
+		hc = c.unbounded()
+	}
+	resp, err := c.send(ctx, hc, req, "application/json")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read response: %w", req.method, req.path, err)
+	}
+	return data, nil
+}
+
+// send sends req with hc and returns a 2xx response, whose body the
+// caller closes; any other answer becomes an *APIError.
+func (c *Client) send(ctx context.Context, hc *http.Client, req request, accept string) (*http.Response, error) {
 	if c.baseErr != nil {
 		return nil, c.baseErr
 	}
@@ -180,23 +202,41 @@ func (c *Client) do(ctx context.Context, req request) ([]byte, error) {
 	if req.contentType != "" {
 		hr.Header.Set("Content-Type", req.contentType)
 	}
-	hr.Header.Set("Accept", "application/json")
+	hr.Header.Set("Accept", accept)
 	for _, opt := range req.opts {
 		opt(hr)
 	}
-	resp, err := c.http.Do(hr)
+	resp, err := hc.Do(hr)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", req.method, req.path, err)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return resp, nil
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: read response: %w", req.method, req.path, err)
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, decodeAPIError(resp.StatusCode, data)
+	return nil, decodeAPIError(resp.StatusCode, data)
+}
+
+// unbounded returns the client's HTTP client without its overall
+// timeout, for calls that last by design (streams, long polls) and are
+// bounded by their context instead. It shares the connection pool.
+func (c *Client) unbounded() *http.Client {
+	hc := *c.http
+	hc.Timeout = 0
+	return &hc
+}
+
+// jsonRequest is a request whose body is v encoded as JSON.
+func jsonRequest(method, path string, v any, opts []CallOption) (request, error) {
+	body, err := jsonBody(v)
+	if err != nil {
+		return request{}, err
 	}
-	return data, nil
+	return request{method: method, path: path, body: body, contentType: "application/json", opts: opts}, nil
 }
 
 // call sends req and decodes a JSON answer into out (unless out is nil).

@@ -88,3 +88,17 @@ func (c *Client) CancelJob(ctx context.Context, id, reason string, opts ...CallO
 	}, &out)
 	return out, err
 }
+
+// RerunJob queues a finished job again as a new job; latestVersion runs
+// the workflow's latest version instead of the one the job ran. With an
+// IdempotencyKey a retry returns the first re-run.
+func (c *Client) RerunJob(ctx context.Context, id string, latestVersion bool, opts ...CallOption) (api.Job, error) {
+	var out api.Job
+	req, err := jsonRequest(http.MethodPost, "/api/v1/jobs/"+url.PathEscape(id)+"/rerun",
+		api.RerunJobRequest{LatestVersion: latestVersion}, opts)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, req, &out)
+	return out, err
+}

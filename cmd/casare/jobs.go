@@ -1,9 +1,12 @@
 package main
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,9 +18,9 @@ func newJobsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "jobs",
 		Aliases: []string{"job"},
-		Short:   "List, show and cancel jobs",
+		Short:   "List, show, cancel, re-run jobs and read their logs",
 	}
-	cmd.AddCommand(newJobsListCmd(), newJobGetCmd(), newJobCancelCmd())
+	cmd.AddCommand(newJobsListCmd(), newJobGetCmd(), newJobCancelCmd(), newJobLogsCmd(), newJobRerunCmd())
 	return cmd
 }
 
@@ -96,7 +99,11 @@ func printJob(w io.Writer, j api.Job) error {
 	tw := newTable(w)
 	row(tw, "ID:", j.ID)
 	row(tw, "Workflow:", fmt.Sprintf("%s (version %d)", j.WorkflowID, j.WorkflowVersion))
-	row(tw, "State:", j.State)
+	state := j.State
+	if j.Late {
+		state += " (late)"
+	}
+	row(tw, "State:", state)
 	row(tw, "Priority:", j.Priority)
 	row(tw, "Mode:", j.ExecutionMode)
 	row(tw, "Attempt:", fmt.Sprintf("%d of %d", j.Attempt, j.MaxAttempts))
@@ -106,15 +113,142 @@ func printJob(w io.Writer, j api.Job) error {
 	}
 	row(tw, "Params:", string(j.Params))
 	if j.Error != "" {
-		row(tw, "Error:", j.Error)
+		row(tw, "Error:", strings.TrimSpace(j.FailureKind+" "+j.Error))
 	}
 	if len(j.Result) > 0 {
 		row(tw, "Result:", string(j.Result))
 	}
+	optional := [][2]string{
+		{"Deadline:", formatOptionalTime(j.Deadline)}, {"Not before:", formatOptionalTime(j.NotBefore)},
+		{"Schedule:", j.ScheduleID}, {"Re-run of:", j.RerunOf}, {"Unique key:", j.UniqueKey}, {"Backoff:", j.Backoff},
+	}
+	for _, o := range optional {
+		if o[1] != "" {
+			row(tw, o[0], o[1])
+		}
+	}
 	row(tw, "Created:", formatTime(j.CreatedAt))
 	row(tw, "Updated:", formatTime(j.UpdatedAt))
 	row(tw, "Finished:", formatTime(j.FinishedAt))
+	for _, a := range j.Attempts {
+		outcome := cmp.Or(a.Outcome, "running")
+		if a.Error != "" {
+			outcome += ": " + a.Error
+		}
+		row(tw, fmt.Sprintf("Attempt %d:", a.Attempt), fmt.Sprintf("%s on %s at %s", outcome, a.RobotID, formatTime(a.StartedAt)))
+	}
 	return tw.Flush()
+}
+
+// formatOptionalTime renders a timestamp that is usually absent as "".
+func formatOptionalTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return formatTime(t)
+}
+
+func newJobLogsCmd() *cobra.Command {
+	var server string
+	var follow bool
+	var offset int
+	cmd := &cobra.Command{
+		Use:   "logs ID",
+		Short: "Print a job's log; --follow streams new lines until the job finishes",
+		Long: "Print the log lines the cluster keeps of a job (the newest 200; the full log\n" +
+			"is in the archive when one is set). With --follow, go on printing new lines\n" +
+			"until the job finishes, then say how it finished on stderr.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, out := newClient(server), cmd.OutOrStdout()
+			if follow {
+				end, err := c.FollowJobLogs(cmd.Context(), args[0], offset, func(l api.LogLine) error {
+					return printLogLine(out, l)
+				})
+				if err != nil {
+					return callError("follow job logs", server, err)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "job %s %s\n", end.JobID, describeEnd(end.State, end.Error))
+				return nil
+			}
+			return printAllLogs(cmd.Context(), c, server, args[0], offset, out)
+		},
+	}
+	addServerFlag(cmd, &server)
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "stream new lines until the job finishes")
+	cmd.Flags().IntVar(&offset, "offset", 0, "start at this line of the kept log")
+	return cmd
+}
+
+// logPage is the most lines one logs request asks for.
+const logPage = 1000
+
+func printAllLogs(ctx context.Context, c *client.Client, server, id string, offset int, w io.Writer) error {
+	for {
+		page, err := c.JobLogs(ctx, id, offset, logPage)
+		if err != nil {
+			return callError("get job logs", server, err)
+		}
+		for _, l := range page.Lines {
+			if err := printLogLine(w, l); err != nil {
+				return err
+			}
+		}
+		if len(page.Lines) == 0 {
+			return nil
+		}
+		offset = page.NextOffset
+	}
+}
+
+func printLogLine(w io.Writer, l api.LogLine) error {
+	node := ""
+	if l.NodeID != "" {
+		node = "[" + l.NodeID + "] "
+	}
+	_, err := fmt.Fprintf(w, "%s %-5s %s%s\n", l.Time.Local().Format("2006-01-02 15:04:05.000"), strings.ToUpper(l.Level), node, l.Message)
+	return err
+}
+
+// describeEnd says how a job finished, for people.
+func describeEnd(state, errMsg string) string {
+	switch {
+	case state == "":
+		return "is no longer kept in the cluster: " + errMsg
+	case errMsg != "":
+		return state + ": " + errMsg
+	}
+	return state
+}
+
+func newJobRerunCmd() *cobra.Command {
+	var flags *clientFlags
+	var latest bool
+	cmd := &cobra.Command{
+		Use:   "rerun ID",
+		Short: "Queue a finished job again as a new job",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := flags.check(); err != nil {
+				return err
+			}
+			job, err := newClient(flags.server).RerunJob(cmd.Context(), args[0], latest)
+			if err != nil {
+				return callError("re-run job", flags.server, err)
+			}
+			if flags.json() {
+				return printJSON(cmd.OutOrStdout(), job)
+			}
+			tw := newTable(cmd.OutOrStdout())
+			row(tw, "Job:", job.ID)
+			row(tw, "Re-run of:", job.RerunOf)
+			row(tw, "Workflow:", fmt.Sprintf("%s (version %d)", job.WorkflowID, job.WorkflowVersion))
+			return tw.Flush()
+		},
+	}
+	flags = addClientFlags(cmd)
+	cmd.Flags().BoolVar(&latest, "latest", false, "run the workflow's latest version instead of the one the job ran")
+	return cmd
 }
 
 func newJobCancelCmd() *cobra.Command {

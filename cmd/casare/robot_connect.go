@@ -51,7 +51,7 @@ func connectRobot(ctx context.Context, addrs []string, opts connectOptions) erro
 	if opts.token == "" {
 		return errors.New("--token is required (create one with 'casare robot token create --name N')")
 	}
-	tokenID, secret, err := tunnel.ParseToken(opts.token)
+	tokenID, secret, err := consensus.ParseToken(opts.token)
 	if err != nil {
 		return fmt.Errorf("--token: %w", err)
 	}

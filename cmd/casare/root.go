@@ -20,6 +20,9 @@ func newRootCmd() *cobra.Command {
 		newWorkflowsCmd(),
 		newJobsCmd(),
 		newSubmitCmd(),
+		newQueueCmd(),
+		newSchedulesCmd(),
+		newRobotsCmd(), newRobotCmd(newRobotConnectCmd()),
 	)
 	return root
 }

@@ -1,17 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
 )
 
 type submitOptions struct {
@@ -19,7 +24,23 @@ type submitOptions struct {
 	priority int
 	params   []string
 	name     string
+	wait     bool
+	timeout  time.Duration
 }
+
+// Polling of a job that --wait waits for: soon at first, for short jobs,
+// then every few seconds.
+const (
+	firstPoll = 100 * time.Millisecond
+	maxPoll   = 2 * time.Second
+)
+
+// Exit codes of submit --wait.
+const (
+	exitJobFailed   = 1
+	exitJobTimeout  = 2
+	exitInterrupted = 130
+)
 
 func newSubmitCmd() *cobra.Command {
 	var flags *clientFlags
@@ -29,9 +50,13 @@ func newSubmitCmd() *cobra.Command {
 		Short: "Store a workflow file in the cluster and queue a job for it",
 		Long: "Store the workflow in FILE (a new version if its graph changed) and queue a\n" +
 			"job for it, in one Raft entry. Parameters are given as --param key=value\n" +
-			"(a string) or --param key:=JSON (a number, boolean, list or object).",
-		Example: "  casare submit invoice.json --mode lan --priority 7 --param customer=acme --param retries:=3",
-		Args:    cobra.ExactArgs(1),
+			"(a string) or --param key:=JSON (a number, boolean, list or object).\n\n" +
+			"With --wait, wait for the job to finish and print its outcome; the exit\n" +
+			"status is 0 if it succeeded, 1 if it failed, died or was cancelled, and 2\n" +
+			"if --timeout passed first (the job goes on in the cluster).",
+		Example: "  casare submit invoice.json --mode lan --priority 7 --param customer=acme --param retries:=3\n" +
+			"  casare submit invoice.json --wait --timeout 10m",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := flags.check(); err != nil {
 				return err
@@ -40,18 +65,20 @@ func newSubmitCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			created, err := newClient(flags.server).CreateWorkflow(cmd.Context(), req)
+			c := newClient(flags.server)
+			created, err := c.CreateWorkflow(cmd.Context(), req)
 			if err != nil {
 				return callError("submit "+args[0], flags.server, err)
 			}
-			if flags.json() {
-				return printJSON(cmd.OutOrStdout(), created)
+			if !opts.wait {
+				return printSubmitted(cmd.OutOrStdout(), flags, created, req.WorkflowName)
 			}
-			tw := newTable(cmd.OutOrStdout())
-			row(tw, "Workflow:", fmt.Sprintf("%s (%s)", created.WorkflowID, req.WorkflowName))
-			row(tw, "Version:", created.Version)
-			row(tw, "Job:", created.JobID)
-			return tw.Flush()
+			if !flags.json() {
+				if err := printSubmitted(cmd.OutOrStdout(), flags, created, req.WorkflowName); err != nil {
+					return err
+				}
+			}
+			return waitAndReport(cmd, c, flags, created.JobID, opts.timeout)
 		},
 	}
 	flags = addClientFlags(cmd)
@@ -60,7 +87,108 @@ func newSubmitCmd() *cobra.Command {
 	f.IntVar(&opts.priority, "priority", 5, "job priority, 0 (lowest) to 9 (highest)")
 	f.StringArrayVar(&opts.params, "param", nil, "job parameter key=value (string) or key:=JSON; repeatable")
 	f.StringVar(&opts.name, "name", "", "workflow name (default: the file's name field, else the file name)")
+	f.BoolVar(&opts.wait, "wait", false, "wait for the job to finish; the exit status says how it went")
+	f.DurationVar(&opts.timeout, "timeout", 0, "with --wait, give up waiting after this long (0: no limit)")
 	return cmd
+}
+
+func printSubmitted(w io.Writer, flags *clientFlags, created api.CreateWorkflowResponse, name string) error {
+	if flags.json() {
+		return printJSON(w, created)
+	}
+	tw := newTable(w)
+	row(tw, "Workflow:", fmt.Sprintf("%s (%s)", created.WorkflowID, name))
+	row(tw, "Version:", created.Version)
+	row(tw, "Job:", created.JobID)
+	return tw.Flush()
+}
+
+// waitAndReport waits for the job to finish, prints its outcome and
+// turns it into the exit status.
+func waitAndReport(cmd *cobra.Command, c *client.Client, flags *clientFlags, jobID string, timeout time.Duration) error {
+	ctx := cmd.Context()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	job, err := waitForJob(ctx, c, jobID)
+	switch {
+	case err != nil && cmd.Context().Err() != nil:
+		return exitError{code: exitInterrupted, msg: fmt.Sprintf("interrupted; job %s goes on in the cluster", jobID)}
+	case err != nil && ctx.Err() != nil:
+		return exitError{code: exitJobTimeout, msg: fmt.Sprintf("job %s is still %s after %s; it goes on in the cluster",
+			jobID, cmp.Or(job.State, "unfinished"), timeout)}
+	case err != nil:
+		return callError("wait for job "+jobID, flags.server, err)
+	}
+	if err := printOutcome(cmd.OutOrStdout(), flags, job); err != nil {
+		return err
+	}
+	if job.State != "succeeded" {
+		return exitError{code: exitJobFailed, msg: fmt.Sprintf("job %s %s", job.ID, describeEnd(job.State, job.Error))}
+	}
+	return nil
+}
+
+// waitForJob polls the job, more slowly as time goes by, until it has
+// finished. On failure it returns the job as last seen.
+func waitForJob(ctx context.Context, c *client.Client, id string) (api.Job, error) {
+	var job api.Job
+	delay := firstPoll
+	for {
+		latest, err := c.Job(ctx, id)
+		if err != nil {
+			return job, err
+		}
+		job = latest
+		if jobFinished(job.State) {
+			return job, nil
+		}
+		select {
+		case <-ctx.Done():
+			return job, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*3/2, maxPoll)
+	}
+}
+
+// jobFinished reports whether a job in state will never run again.
+func jobFinished(state string) bool {
+	switch state {
+	case "succeeded", "failed", "cancelled", "dead":
+		return true
+	}
+	return false
+}
+
+func printOutcome(w io.Writer, flags *clientFlags, job api.Job) error {
+	if flags.json() {
+		return printJSON(w, job)
+	}
+	tw := newTable(w)
+	row(tw, "State:", job.State)
+	if job.Error != "" {
+		row(tw, "Error:", strings.TrimSpace(job.FailureKind+" "+job.Error))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if isAbsentJSON(job.Result) {
+		return nil
+	}
+	var result bytes.Buffer
+	if err := json.Indent(&result, job.Result, "  ", "  "); err != nil {
+		return fmt.Errorf("format result: %w", err)
+	}
+	_, err := fmt.Fprintf(w, "Result:\n  %s\n", result.Bytes())
+	return err
+}
+
+func isAbsentJSON(raw json.RawMessage) bool {
+	trimmed := bytes.TrimSpace(raw)
+	return len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null"))
 }
 
 // request reads the workflow file and builds the create request.

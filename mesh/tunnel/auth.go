@@ -41,22 +41,6 @@ func (id Identity) clone() Identity {
 	return id
 }
 
-const tokenPrefix = "casare_"
-
-// ParseToken splits a robot token "casare_<tokenID>_<secret>" into its id
-// and secret. The id cannot contain '_'; the secret may.
-func ParseToken(token string) (tokenID, secret string, err error) {
-	rest, ok := strings.CutPrefix(token, tokenPrefix)
-	if !ok {
-		return "", "", fmt.Errorf("tunnel: robot token must start with %q", tokenPrefix)
-	}
-	tokenID, secret, ok = strings.Cut(rest, "_")
-	if !ok || tokenID == "" || secret == "" {
-		return "", "", errors.New("tunnel: robot token must look like casare_<id>_<secret>")
-	}
-	return tokenID, secret, nil
-}
-
 // HashSecret returns sha256(secret), the only form of a token secret the
 // cluster stores and what ServerConfig.TokenHash must return.
 func HashSecret(secret string) []byte {

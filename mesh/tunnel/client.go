@@ -14,7 +14,7 @@ import (
 type ClientConfig struct {
 	// Hello describes the robot; Hello.TokenID names its token.
 	Hello Hello
-	// TokenSecret is the secret part of the robot token (see ParseToken).
+	// TokenSecret is the secret part of the robot token.
 	// It is sent only to a node that proved it knows the token.
 	TokenSecret string
 

@@ -1,0 +1,53 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/casare/casare/api"
+)
+
+// QueueStats returns the queue's counts by state and priority, the age of
+// its oldest queued job, its throughput and what is paused.
+func (c *Client) QueueStats(ctx context.Context, opts ...CallOption) (api.QueueStats, error) {
+	var out api.QueueStats
+	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/queue", opts: opts}, &out)
+	return out, err
+}
+
+// PauseQueue holds every queued job in the queue; running jobs go on.
+func (c *Client) PauseQueue(ctx context.Context, opts ...CallOption) error {
+	return c.call(ctx, request{method: http.MethodPost, path: "/api/v1/queue/pause", opts: opts}, nil)
+}
+
+// ResumeQueue lets queued jobs be claimed again.
+func (c *Client) ResumeQueue(ctx context.Context, opts ...CallOption) error {
+	return c.call(ctx, request{method: http.MethodPost, path: "/api/v1/queue/resume", opts: opts}, nil)
+}
+
+// PauseWorkflow holds one workflow's queued jobs in the queue.
+func (c *Client) PauseWorkflow(ctx context.Context, workflowID string, opts ...CallOption) error {
+	return c.call(ctx, request{
+		method: http.MethodPost, path: "/api/v1/workflows/" + url.PathEscape(workflowID) + "/pause", opts: opts,
+	}, nil)
+}
+
+// ResumeWorkflow lets one workflow's queued jobs be claimed again.
+func (c *Client) ResumeWorkflow(ctx context.Context, workflowID string, opts ...CallOption) error {
+	return c.call(ctx, request{
+		method: http.MethodPost, path: "/api/v1/workflows/" + url.PathEscape(workflowID) + "/resume", opts: opts,
+	}, nil)
+}
+
+// SetWorkflowSettings changes a workflow's queue settings; absent fields
+// keep their value. It returns the settings now in force.
+func (c *Client) SetWorkflowSettings(ctx context.Context, workflowID string, req api.WorkflowSettingsRequest, opts ...CallOption) (api.WorkflowSettings, error) {
+	var out api.WorkflowSettings
+	r, err := jsonRequest(http.MethodPut, "/api/v1/workflows/"+url.PathEscape(workflowID)+"/settings", req, opts)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, r, &out)
+	return out, err
+}

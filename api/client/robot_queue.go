@@ -1,0 +1,63 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/casare/casare/api"
+	"github.com/casare/casare/consensus"
+)
+
+// These methods are the queue of a robot on a robot-only node, which
+// holds no replica: it claims, reports and waits for work through a
+// server's internal robot endpoints.
+
+// robotWaitSlack is how much longer than the wait itself the client
+// gives the server to answer.
+const robotWaitSlack = 10 * time.Second
+
+// RobotClaim leases up to cmd.Max eligible jobs to the robot.
+func (c *Client) RobotClaim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error) {
+	var out []consensus.ClaimedJob
+	return out, c.postJSON(ctx, "/internal/v1/robot/claim", cmd, &out)
+}
+
+// RobotProgress heartbeats the robot's jobs and records their
+// checkpoints, log lines and node status; an ack with Stop says the robot
+// must stop that job.
+func (c *Client) RobotProgress(ctx context.Context, cmd consensus.ProgressCmd) ([]consensus.Ack, error) {
+	var out []consensus.Ack
+	return out, c.postJSON(ctx, "/internal/v1/robot/progress", cmd, &out)
+}
+
+// RobotComplete reports finished attempts; an item with a stale fencing
+// token is refused in its ack.
+func (c *Client) RobotComplete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error) {
+	var out []consensus.Ack
+	return out, c.postJSON(ctx, "/internal/v1/robot/complete", cmd, &out)
+}
+
+// RobotWait waits up to timeout (the server caps it at 30 s) until a
+// claim by cmd's robot could find a job, and reports whether one could.
+func (c *Client) RobotWait(ctx context.Context, cmd consensus.ClaimCmd, timeout time.Duration) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout+robotWaitSlack)
+	defer cancel()
+	req, err := jsonRequest(http.MethodPost, "/internal/v1/robot/wait",
+		api.RobotWaitRequest{ClaimCmd: cmd, TimeoutMS: int(timeout.Milliseconds())}, nil)
+	if err != nil {
+		return false, err
+	}
+	req.longLived = true
+	var out api.RobotWaitResponse
+	err = c.call(ctx, req, &out)
+	return out.Work, err
+}
+
+func (c *Client) postJSON(ctx context.Context, path string, in, out any) error {
+	req, err := jsonRequest(http.MethodPost, path, in, nil)
+	if err != nil {
+		return err
+	}
+	return c.call(ctx, req, out)
+}

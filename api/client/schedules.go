@@ -1,0 +1,69 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/casare/casare/api"
+)
+
+// CreateSchedule creates a cron schedule of a workflow. A bad cron
+// expression or time zone is refused before anything is stored.
+func (c *Client) CreateSchedule(ctx context.Context, req api.ScheduleRequest, opts ...CallOption) (api.Schedule, error) {
+	var out api.Schedule
+	r, err := jsonRequest(http.MethodPost, "/api/v1/schedules", req, opts)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, r, &out)
+	return out, err
+}
+
+// Schedules lists schedules, of one workflow when workflowID is set,
+// without their history.
+func (c *Client) Schedules(ctx context.Context, workflowID string, opts ...CallOption) (api.ScheduleList, error) {
+	var out api.ScheduleList
+	query := url.Values{}
+	if workflowID != "" {
+		query.Set("workflow_id", workflowID)
+	}
+	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/schedules", query: query, opts: opts}, &out)
+	return out, err
+}
+
+// Schedule returns one schedule with its next run and fire history.
+func (c *Client) Schedule(ctx context.Context, id string, opts ...CallOption) (api.Schedule, error) {
+	var out api.Schedule
+	err := c.call(ctx, request{method: http.MethodGet, path: schedulePath(id), opts: opts}, &out)
+	return out, err
+}
+
+// EnableSchedule enables a schedule; it fires from now on.
+func (c *Client) EnableSchedule(ctx context.Context, id string, opts ...CallOption) (api.Schedule, error) {
+	var out api.Schedule
+	err := c.call(ctx, request{method: http.MethodPut, path: schedulePath(id) + "/enable", opts: opts}, &out)
+	return out, err
+}
+
+// DisableSchedule disables a schedule.
+func (c *Client) DisableSchedule(ctx context.Context, id string, opts ...CallOption) (api.Schedule, error) {
+	var out api.Schedule
+	err := c.call(ctx, request{method: http.MethodPut, path: schedulePath(id) + "/disable", opts: opts}, &out)
+	return out, err
+}
+
+// TriggerSchedule queues one job of the schedule now. With an
+// IdempotencyKey a retry queues no second job.
+func (c *Client) TriggerSchedule(ctx context.Context, id string, opts ...CallOption) (api.TriggerScheduleResponse, error) {
+	var out api.TriggerScheduleResponse
+	err := c.call(ctx, request{method: http.MethodPut, path: schedulePath(id) + "/trigger", opts: opts}, &out)
+	return out, err
+}
+
+// DeleteSchedule deletes a schedule; the jobs it made stay.
+func (c *Client) DeleteSchedule(ctx context.Context, id string, opts ...CallOption) error {
+	return c.call(ctx, request{method: http.MethodDelete, path: schedulePath(id), opts: opts}, nil)
+}
+
+func schedulePath(id string) string { return "/api/v1/schedules/" + url.PathEscape(id) }

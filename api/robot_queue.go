@@ -1,0 +1,165 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/casare/casare/consensus"
+)
+
+// The robot endpoints serve robots of robot-only nodes, which hold no
+// replica of their own: they claim, report and wait for work through a
+// server's API.
+
+const (
+	// maxClaim bounds the jobs one claim may take.
+	maxClaim = 100
+	// maxReportItems bounds one progress or completion batch.
+	maxReportItems = consensus.MaxListLimit
+	// maxRobotWait bounds a long poll for work; longer requests wait this
+	// long.
+	maxRobotWait = 30 * time.Second
+	// robotWaitRecheck is how often a waiting robot's claim is checked
+	// without news: jobs also become claimable by time alone (backoff,
+	// not_before), without any applied entry.
+	robotWaitRecheck = 250 * time.Millisecond
+)
+
+func (s *Server) robotClaim(c *gin.Context) {
+	var cmd consensus.ClaimCmd
+	if !s.bindJSONLimit(c, &cmd, s.internalBodyLimit()) {
+		return
+	}
+	if err := checkClaim(cmd); err != nil {
+		s.abort(c, err)
+		return
+	}
+	jobs, err := s.cfg.Store.Claim(c.Request.Context(), cmd)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, nonNil(jobs))
+}
+
+func checkClaim(cmd consensus.ClaimCmd) error {
+	switch {
+	case cmd.RobotID == "":
+		return missingFields("robot_id")
+	case cmd.RobotKind != consensus.RobotLAN && cmd.RobotKind != consensus.RobotInternet:
+		return invalidField("robot_kind", "must be lan or internet, not %q", cmd.RobotKind)
+	case cmd.Max < 1 || cmd.Max > maxClaim:
+		return invalidField("max", "must be from 1 to %d, not %d", maxClaim, cmd.Max)
+	}
+	return nil
+}
+
+func (s *Server) robotProgress(c *gin.Context) {
+	var cmd consensus.ProgressCmd
+	if !s.bindJSONLimit(c, &cmd, s.internalBodyLimit()) {
+		return
+	}
+	ids := make([]string, len(cmd.Items))
+	for i, p := range cmd.Items {
+		ids[i] = p.JobID
+	}
+	if err := checkReport(cmd.RobotID, ids); err != nil {
+		s.abort(c, err)
+		return
+	}
+	acks, err := s.cfg.Store.Progress(c.Request.Context(), cmd)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, nonNil(acks))
+}
+
+func (s *Server) robotComplete(c *gin.Context) {
+	var cmd consensus.CompleteCmd
+	if !s.bindJSONLimit(c, &cmd, s.internalBodyLimit()) {
+		return
+	}
+	ids := make([]string, len(cmd.Items))
+	for i, done := range cmd.Items {
+		ids[i] = done.JobID
+	}
+	if err := checkReport(cmd.RobotID, ids); err != nil {
+		s.abort(c, err)
+		return
+	}
+	acks, err := s.cfg.Store.Complete(c.Request.Context(), cmd)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, nonNil(acks))
+}
+
+// checkReport checks the envelope of a progress or completion batch. The
+// leases themselves are judged by the store, item by item, in its acks.
+func checkReport(robotID string, jobIDs []string) error {
+	switch {
+	case robotID == "":
+		return missingFields("robot_id")
+	case len(jobIDs) == 0:
+		return invalidField("items", "is empty; report at least one job")
+	case len(jobIDs) > maxReportItems:
+		return invalidField("items", "has %d entries; a batch holds at most %d", len(jobIDs), maxReportItems)
+	}
+	for i, id := range jobIDs {
+		if id == "" {
+			return missingFields(fmt.Sprintf("items[%d].job_id", i))
+		}
+	}
+	return nil
+}
+
+// robotWait long-polls until a claim by the robot could find a job, so
+// that idle robots ask the leader for work only when there is some.
+func (s *Server) robotWait(c *gin.Context) {
+	var req RobotWaitRequest
+	if !s.bindJSON(c, &req) {
+		return
+	}
+	if err := checkClaim(req.ClaimCmd); err != nil {
+		s.abort(c, err)
+		return
+	}
+	if req.TimeoutMS < 0 {
+		s.abort(c, invalidField("timeout_ms", "must not be negative, not %d", req.TimeoutMS))
+		return
+	}
+	timeout := min(time.Duration(req.TimeoutMS)*time.Millisecond, maxRobotWait)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
+	defer cancel()
+	work := s.waitClaimable(ctx, req.ClaimCmd)
+	if c.Request.Context().Err() != nil {
+		return // the robot is gone; nobody reads an answer
+	}
+	c.JSON(http.StatusOK, RobotWaitResponse{Work: work})
+}
+
+// waitClaimable reports whether a claim by cmd's robot could find a job
+// before ctx ends. It checks this node's replica on every applied entry
+// and every robotWaitRecheck.
+func (s *Server) waitClaimable(ctx context.Context, cmd consensus.ClaimCmd) bool {
+	recheck := time.NewTicker(robotWaitRecheck)
+	defer recheck.Stop()
+	for {
+		_, changed := s.cfg.Store.AppliedChanged()
+		if s.cfg.Store.HasClaimable(cmd, time.Now()) {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-changed:
+		case <-recheck.C:
+		}
+	}
+}

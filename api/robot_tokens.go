@@ -1,0 +1,98 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/casare/casare/consensus"
+)
+
+// robotSecretBytes is the entropy of a token secret.
+const robotSecretBytes = 32
+
+func newRobotSecret() (string, error) {
+	b := make([]byte, robotSecretBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate robot token secret: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// createRobotToken makes a token and shows it once: only the hash of its
+// secret is replicated.
+func (s *Server) createRobotToken(c *gin.Context) {
+	var req CreateRobotTokenRequest
+	if !s.bindOptionalJSON(c, &req) {
+		return
+	}
+	if err := checkRobotName(req.Name); err != nil {
+		s.abort(c, err)
+		return
+	}
+	key, err := idempotencyKey(c.GetHeader("Idempotency-Key"))
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	id, err := newID(key, "robot-token")
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	secret, err := newRobotSecret()
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	hash := consensus.HashToken(secret)
+	token, err := s.cfg.Store.CreateToken(c.Request.Context(), consensus.CreateTokenCmd{ID: id, Name: req.Name, Hash: hash})
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	if token.Hash != hash {
+		// A retry under the same key: the first secret was shown once
+		// and cannot be shown again.
+		s.abort(c, newError(consensus.CodeConflict,
+			"robot token %s was already created with this Idempotency-Key and its secret shown then; revoke it and create a new one", id))
+		return
+	}
+	c.JSON(http.StatusCreated, CreatedRobotToken{
+		ID: token.ID, Name: token.Name, Token: consensus.FormatToken(token.ID, secret), CreatedAt: token.CreatedAt,
+	})
+}
+
+func checkRobotName(name string) error {
+	switch {
+	case len(name) > maxNameLen:
+		return invalidField("name", "is longer than %d bytes", maxNameLen)
+	case strings.TrimSpace(name) != name:
+		return invalidField("name", "must not start or end with white space")
+	}
+	return nil
+}
+
+func (s *Server) listRobotTokens(c *gin.Context) {
+	index := s.cfg.Store.AppliedIndex()
+	setAppliedIndex(c, index)
+	tokens := s.cfg.Store.Tokens()
+	out := make([]RobotToken, len(tokens))
+	for i, t := range tokens {
+		out[i] = robotTokenView(t)
+	}
+	c.JSON(http.StatusOK, RobotTokenList{Tokens: out, AppliedIndex: index})
+}
+
+func (s *Server) revokeRobotToken(c *gin.Context) {
+	token, err := s.cfg.Store.RevokeToken(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, robotTokenView(token))
+}

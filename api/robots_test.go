@@ -1,0 +1,127 @@
+package api_test
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/apitest"
+	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/consensus"
+)
+
+func TestRobotTokens(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	node := apitest.StartLeader(t, "n1")
+	c := node.Client
+
+	created, err := c.CreateRobotToken(ctx, "r-berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^casare_`+regexp.QuoteMeta(created.ID)+`_[A-Za-z0-9_-]{43}$`).MatchString(created.Token) ||
+		created.Name != "r-berlin" || created.CreatedAt.IsZero() {
+		t.Fatalf("created token %+v", created)
+	}
+	id, secret, err := consensus.ParseToken(created.Token)
+	if err != nil || id != created.ID {
+		t.Fatalf("parse %s: %s, %v", created.Token, id, err)
+	}
+	if err := node.VerifyToken(created.Token, "r-berlin"); err != nil {
+		t.Errorf("store refuses the printed token: %v", err)
+	}
+	if err := node.VerifyToken(created.Token, "r-paris"); err == nil {
+		t.Error("a token bound to r-berlin verifies for r-paris")
+	}
+
+	resp := get(t, node.URL+"/api/v1/robots/tokens")
+	if strings.Contains(string(resp.body), secret) || strings.Contains(string(resp.body), consensus.HashToken(secret)) ||
+		strings.Contains(string(resp.body), "hash") {
+		t.Errorf("token list leaks the secret or its hash: %s", resp.body)
+	}
+	var list api.RobotTokenList
+	resp.decode(t, &list)
+	if len(list.Tokens) != 1 || list.Tokens[0].ID != created.ID || list.Tokens[0].Revoked {
+		t.Errorf("tokens %+v", list.Tokens)
+	}
+
+	// The secret is shown once: a retry under the same key cannot show it.
+	if _, err := c.CreateRobotToken(ctx, "r2", client.IdempotencyKey("k")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateRobotToken(ctx, "r2", client.IdempotencyKey("k")); !client.IsCode(err, "conflict") {
+		t.Errorf("retried token create: %v, want conflict", err)
+	}
+
+	revoked, err := c.RevokeRobotToken(ctx, created.ID)
+	if err != nil || !revoked.Revoked {
+		t.Fatalf("revoke: %+v, %v", revoked, err)
+	}
+	if err := node.VerifyToken(created.Token, "r-berlin"); err == nil || !strings.Contains(err.Error(), "revoked") {
+		t.Errorf("a revoked token verifies: %v", err)
+	}
+	anyRobot, err := c.CreateRobotToken(ctx, "")
+	if err != nil || anyRobot.Name != "" {
+		t.Fatalf("token for any robot: %+v, %v", anyRobot, err)
+	}
+}
+
+func TestRobotsMergeGossipAndRaft(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	since := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	node := apitest.Start(t, apitest.Config{Name: "n1", Bootstrap: true, API: func(c *api.Config) {
+		c.Members = func() []api.Member {
+			return []api.Member{
+				{Name: "n1", State: "alive", Roles: []string{"server"}},
+				{Name: "n2", State: "dead", Roles: []string{"server"}},
+				{Name: "lan-1", State: "alive", Roles: []string{"robot"}, Tags: []string{"sap"}, Capacity: 2, Since: since},
+				{Name: "lan-2", State: "suspect", Roles: []string{"server", "robot"}},
+			}
+		}
+	}})
+	node.WaitLeaderKnown(t, 10*time.Second)
+	for _, r := range []consensus.RobotRecord{
+		{ID: "web-1", Kind: "internet", Node: "n1", Connected: true, Capacity: 1, Tags: []string{"browser"}},
+		{ID: "web-2", Kind: "internet", Node: "n2", Connected: true},
+		{ID: "web-3", Kind: "internet", Node: "n1", Connected: false},
+	} {
+		if err := node.Store.SetRobotStatus(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wf := newWorkflow(t, node)
+	job := submit(t, node, `{"workflow_id":"`+wf+`","pinned_robot":"lan-1"}`)
+	if _, err := node.Client.RobotClaim(ctx, consensus.ClaimCmd{RobotID: "lan-1", RobotKind: "lan", Max: 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	resp := get(t, node.URL+"/api/v1/robots")
+	if resp.status != http.StatusOK || resp.header.Get("X-Casare-Applied-Index") == "" {
+		t.Fatalf("robots: %d %s", resp.status, resp.body)
+	}
+	var list api.RobotList
+	resp.decode(t, &list)
+	var got []string
+	for _, r := range list.Robots {
+		got = append(got, r.ID+":"+r.Kind+":"+r.State+":"+r.Node+":"+strings.Join(r.CurrentJobs, ","))
+	}
+	want := []string{
+		"lan-1:lan:alive:lan-1:" + job.ID, "lan-2:lan:suspect:lan-2:",
+		"web-1:internet:alive:n1:", "web-2:internet:suspect:n2:", "web-3:internet:disconnected:n1:",
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("robots\n got %v\nwant %v", got, want)
+	}
+	lan1 := list.Robots[0]
+	if !lan1.Since.Equal(since) || lan1.Capacity != 2 || lan1.Tags[0] != "sap" || list.Robots[2].Tags[0] != "browser" {
+		t.Errorf("robot details %+v / %+v", lan1, list.Robots[2])
+	}
+	if !strings.Contains(string(resp.body), `"current_jobs":[]`) || !strings.Contains(string(resp.body), `"tags":[]`) {
+		t.Errorf("empty lists do not render as []: %s", resp.body)
+	}
+}

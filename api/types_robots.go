@@ -1,0 +1,69 @@
+package api
+
+import "time"
+
+// Wire types of the robot fleet and robot tokens.
+
+// Robot kinds and the states a robot can be in. LAN robots take their
+// state from gossip; internet robots are "disconnected" when their tunnel
+// is down and "suspect" when the node they are connected through is not
+// alive.
+const (
+	RobotKindLAN      = "lan"
+	RobotKindInternet = "internet"
+
+	RobotAlive        = "alive"
+	RobotSuspect      = "suspect"
+	RobotDisconnected = "disconnected"
+)
+
+// Robot is one robot of the fleet.
+type Robot struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Kind     string   `json:"kind"`
+	State    string   `json:"state"`
+	Tags     []string `json:"tags"`
+	Capacity int      `json:"capacity"`
+	// Node is the node an internet robot is connected through; for a
+	// LAN robot, its own node.
+	Node        string    `json:"node"`
+	CurrentJobs []string  `json:"current_jobs"`
+	Since       time.Time `json:"since,omitzero"`
+}
+
+// RobotList is the body of GET /api/v1/robots.
+type RobotList struct {
+	Robots       []Robot `json:"robots"`
+	AppliedIndex uint64  `json:"applied_index"`
+}
+
+// CreateRobotTokenRequest is the body of POST /api/v1/robots/tokens.
+type CreateRobotTokenRequest struct {
+	// Name binds the token to the robot of that name; empty lets any
+	// robot use it.
+	Name string `json:"name,omitempty"`
+}
+
+// CreatedRobotToken answers POST /api/v1/robots/tokens. Token is shown
+// only here: the cluster keeps only a hash of its secret.
+type CreatedRobotToken struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Token     string    `json:"token"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// RobotToken is a robot token as listed: never its secret or hash.
+type RobotToken struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	Revoked   bool      `json:"revoked"`
+}
+
+// RobotTokenList is the body of GET /api/v1/robots/tokens.
+type RobotTokenList struct {
+	Tokens       []RobotToken `json:"tokens"`
+	AppliedIndex uint64       `json:"applied_index"`
+}

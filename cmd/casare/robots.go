@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/casare/casare/api"
+)
+
+func newRobotsCmd() *cobra.Command {
+	var flags *clientFlags
+	cmd := &cobra.Command{
+		Use:   "robots",
+		Short: "List the robots of the cluster and the jobs they run",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := flags.check(); err != nil {
+				return err
+			}
+			list, err := newClient(flags.server).Robots(cmd.Context())
+			if err != nil {
+				return callError("list robots", flags.server, err)
+			}
+			if flags.json() {
+				return printJSON(cmd.OutOrStdout(), list)
+			}
+			return printRobots(cmd.OutOrStdout(), list.Robots)
+		},
+	}
+	flags = addClientFlags(cmd)
+	return cmd
+}
+
+func printRobots(w io.Writer, robots []api.Robot) error {
+	tw := newTable(w)
+	row(tw, "ID", "KIND", "STATE", "NODE", "CAPACITY", "JOBS", "TAGS", "SINCE")
+	for _, r := range robots {
+		row(tw, r.ID, r.Kind, r.State, orDash(r.Node), r.Capacity, orDash(strings.Join(r.CurrentJobs, ",")),
+			orDash(strings.Join(r.Tags, ",")), formatTime(r.Since))
+	}
+	return tw.Flush()
+}
+
+// newRobotCmd is the parent of the commands about one robot: its tokens
+// here, and the children other files make (such as connect).
+func newRobotCmd(children ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "robot",
+		Short: "Manage robot tokens and run robots",
+	}
+	cmd.AddCommand(newRobotTokenCmd())
+	cmd.AddCommand(children...)
+	return cmd
+}
+
+func newRobotTokenCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "token",
+		Aliases: []string{"tokens"},
+		Short:   "Create, list and revoke the tokens internet robots connect with",
+	}
+	cmd.AddCommand(newRobotTokenCreateCmd(), newRobotTokenListCmd(), newRobotTokenRevokeCmd())
+	return cmd
+}
+
+func newRobotTokenCreateCmd() *cobra.Command {
+	var server, name string
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Create a robot token; it is printed once, alone on the last line",
+		Long: "Create a robot token. The cluster keeps only a hash of it, so it is printed\n" +
+			"only now: alone on the last line of the output, for scripts to take with\n" +
+			"`tail -n 1`.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			token, err := newClient(server).CreateRobotToken(cmd.Context(), name)
+			if err != nil {
+				return callError("create robot token", server, err)
+			}
+			bound := "any robot"
+			if token.Name != "" {
+				bound = "robot " + token.Name
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(),
+				"Robot token %s for %s. Keep it now; it cannot be shown again:\n%s\n", token.ID, bound, token.Token)
+			return err
+		},
+	}
+	addServerFlag(cmd, &server)
+	cmd.Flags().StringVar(&name, "name", "", "bind the token to the robot of this name (default: any robot)")
+	return cmd
+}
+
+func newRobotTokenListCmd() *cobra.Command {
+	var flags *clientFlags
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List robot tokens (never their secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := flags.check(); err != nil {
+				return err
+			}
+			list, err := newClient(flags.server).RobotTokens(cmd.Context())
+			if err != nil {
+				return callError("list robot tokens", flags.server, err)
+			}
+			if flags.json() {
+				return printJSON(cmd.OutOrStdout(), list)
+			}
+			tw := newTable(cmd.OutOrStdout())
+			row(tw, "ID", "ROBOT", "CREATED", "REVOKED")
+			for _, t := range list.Tokens {
+				row(tw, t.ID, orDash(t.Name), formatTime(t.CreatedAt), mark(t.Revoked))
+			}
+			return tw.Flush()
+		},
+	}
+	flags = addClientFlags(cmd)
+	return cmd
+}
+
+func newRobotTokenRevokeCmd() *cobra.Command {
+	var server string
+	cmd := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke a robot token; robots using it are refused from then on",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := newClient(server).RevokeRobotToken(cmd.Context(), args[0]); err != nil {
+				return callError("revoke robot token", server, err)
+			}
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "revoked robot token %s\n", args[0])
+			return err
+		},
+	}
+	addServerFlag(cmd, &server)
+	return cmd
+}
