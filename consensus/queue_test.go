@@ -296,3 +296,29 @@ func checkQueueInvariants(rt *rapid.T, h *fsmHarness, submitted map[string]bool,
 		rt.Fatalf("restored indexes differ")
 	}
 }
+
+func TestNotBeforeDefersAClaim(t *testing.T) {
+	h := newQueueHarness(t)
+	h.mustApply(cmdSubmitJobs, SubmitJobsCmd{Jobs: []JobSpec{{ID: "later", WorkflowID: "w1", ExecutionMode: "any", NotBefore: h.now.Add(time.Minute)}}})
+	if got := h.claim("r1", 1); len(got) != 0 {
+		t.Fatal("a deferred job was claimed early")
+	}
+	h.advance(time.Minute)
+	if got := h.claim("r1", 1); len(got) != 1 {
+		t.Fatal("a deferred job was not claimable after not_before")
+	}
+}
+
+func TestCancelRunningJobStopsItsRobot(t *testing.T) {
+	h := newQueueHarness(t)
+	h.submit("j1", 0)
+	token := h.claim("r1", 1)[0].Job.Lease.Token
+	h.mustApply(cmdCancelJob, CancelJobCmd{ID: "j1"})
+	acks := h.mustApply(cmdProgress, ProgressCmd{RobotID: "r1", Items: []Progress{{JobID: "j1", Token: token}}}).([]Ack)
+	if !acks[0].Stop || acks[0].Reason != "job cancelled" {
+		t.Fatalf("heartbeat of a cancelled job: %+v", acks[0])
+	}
+	if ack := h.complete("r1", Completion{JobID: "j1", Token: token, Succeeded: true}); ack.OK {
+		t.Fatal("a cancelled job completed")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -144,5 +145,40 @@ func TestRobotOnlyNodeRunsJobsThroughAServer(t *testing.T) {
 	done := waitJob(t, c, job.ID, "succeeded", 30*time.Second)
 	if done.RobotID != "worker" {
 		t.Fatalf("job ran on %q, want the robot-only node", done.RobotID)
+	}
+}
+
+// TestCancelStopsARunningJob cancels a job while its robot is in a long
+// delay: the robot aborts the run, so the node after the delay never runs.
+func TestCancelStopsARunningJob(t *testing.T) {
+	cfg := testConfig(t, "solo", "")
+	n := startNode(t, cfg)
+	marker := cfg.WorkDir + "/after-delay.txt"
+	wf := fmt.Sprintf(`{"name":"long","nodes":[
+	 {"id":"start","type":"start"},
+	 {"id":"wait","type":"delay","config":{"duration":"4s"}},
+	 {"id":"mark","type":"file_write","config":{"path":%q,"content":"ran"}},
+	 {"id":"end","type":"end"}],
+	 "connections":[{"from":"start","to":"wait"},{"from":"wait","to":"mark"},{"from":"mark","to":"end"}]}`, marker)
+	c := client.New("http://" + n.HTTPAddr())
+	ctx := context.Background()
+	res, err := c.CreateWorkflow(ctx, api.CreateWorkflowRequest{WorkflowName: "long", WorkflowJSON: json.RawMessage(wf)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, c, res.JobID, "running", 10*time.Second)
+	if _, err := c.CancelJob(ctx, res.JobID, "operator said so"); err != nil {
+		t.Fatal(err)
+	}
+	job := waitJob(t, c, res.JobID, "cancelled", time.Second)
+	if job.Error != "operator said so" {
+		t.Fatalf("cancelled job error %q", job.Error)
+	}
+	// The robot's heartbeat learns of the cancel within a report interval
+	// and aborts the delay. Had it not, the marker would appear when the
+	// 4 s delay ends.
+	time.Sleep(5 * time.Second)
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("the node after the cancelled delay ran: %v", err)
 	}
 }
