@@ -54,6 +54,11 @@ type Robot struct {
 	mu     sync.Mutex
 	active map[string]*run
 	freed  chan struct{} // signalled when a slot frees up
+	// nudge asks the reporter to send progress early: a checkpoint is
+	// waiting, and until it reaches Raft a crash would repeat the nodes
+	// it covers (side effects are at-least-once; this keeps the window
+	// short).
+	nudge chan struct{}
 
 	done chan completion
 }
@@ -62,6 +67,7 @@ type Robot struct {
 type run struct {
 	job    consensus.Job
 	cancel context.CancelFunc
+	nudge  chan<- struct{}
 
 	mu         sync.Mutex
 	checkpoint *executor.Checkpoint // latest, not yet reported
@@ -74,6 +80,10 @@ type completion struct {
 	item consensus.Completion
 	log  *slog.Logger
 }
+
+// nudgeDelay gathers the checkpoints that arrive together into one
+// early progress report, so a robot sends at most one every nudgeDelay.
+const nudgeDelay = 100 * time.Millisecond
 
 // claimCoalesce is how long a full robot waits after a slot frees, so
 // that the slots a batch of acknowledgements frees go into one claim.
@@ -95,7 +105,8 @@ func NewRobot(cfg RobotConfig, q Queue) *Robot {
 	}
 	return &Robot{
 		cfg: cfg, queue: q, log: cfg.Logger.With("robot", cfg.ID), plans: newPlanCache(),
-		active: map[string]*run{}, freed: make(chan struct{}, 1), done: make(chan completion, cfg.Capacity),
+		active: map[string]*run{}, freed: make(chan struct{}, 1), nudge: make(chan struct{}, 1),
+		done: make(chan completion, cfg.Capacity),
 	}
 }
 
@@ -195,7 +206,7 @@ func (r *Robot) activeCount() int {
 
 func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, jobs *sync.WaitGroup) {
 	runCtx, cancel := context.WithCancel(ctx)
-	ru := &run{job: c.Job, cancel: cancel, status: map[string]string{}}
+	ru := &run{job: c.Job, cancel: cancel, status: map[string]string{}, nudge: r.nudge}
 	r.mu.Lock()
 	r.active[c.Job.ID] = ru
 	r.mu.Unlock()
@@ -275,6 +286,13 @@ func (ru *run) setCheckpoint(cp executor.Checkpoint) {
 	ru.mu.Lock()
 	ru.checkpoint = &cp
 	ru.mu.Unlock()
+	if cp.Next == "" {
+		return // the run's last checkpoint goes out with its completion
+	}
+	select {
+	case ru.nudge <- struct{}{}:
+	default:
+	}
 }
 
 func (ru *run) onEvent(ev executor.Event) {
@@ -342,6 +360,9 @@ func (r *Robot) reportProgress(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-r.nudge:
+			// Let checkpoints from other runs join this report.
+			sleep(ctx, nudgeDelay)
 		}
 		r.mu.Lock()
 		runs := make(map[string]*run, len(r.active))
