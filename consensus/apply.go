@@ -92,7 +92,7 @@ func (s *Store) ApplyRaw(ctx context.Context, buf []byte) ([]byte, error) {
 		}
 		return nil, err
 	}
-	return json.Marshal(v)
+	return encodeJSON(v)
 }
 
 // applyLocal appends buf to the leader's log with the current time.

@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -108,7 +109,7 @@ func decoded[T any, R any](fn func(*state, applyContext, *T) (R, error)) handler
 // encodeCommand builds an envelope. The time field is left zero; the
 // leader stamps it just before appending the entry to its log.
 func encodeCommand(typ commandType, cmd any) ([]byte, error) {
-	payload, err := json.Marshal(cmd)
+	payload, err := encodeJSON(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("encode command type %d: %w", typ, err)
 	}
@@ -116,6 +117,19 @@ func encodeCommand(typ commandType, cmd any) ([]byte, error) {
 	buf[0] = byte(typ)
 	copy(buf[headerLen:], payload)
 	return buf, nil
+}
+
+// encodeJSON marshals v without HTML escaping, so that the raw JSON a
+// command or snapshot carries (workflow graphs, params) keeps its bytes
+// and its checksum.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // stampTime writes the leader's clock into an envelope.

@@ -85,7 +85,10 @@ func (f *fsm) appliedIndex() (uint64, <-chan struct{}) {
 // snapshotData is the serialised form of the state. Derived indexes are
 // rebuilt on restore, so they can never disagree with the data.
 type snapshotData struct {
-	Version   int                 `json:"version"`
+	Version int `json:"version"`
+	// Applied is the last index the state includes; reads and read
+	// indexes report it until the next entry is applied.
+	Applied   uint64              `json:"applied"`
 	Workflows []*Workflow         `json:"workflows"`
 	Jobs      []*Job              `json:"jobs"`
 	Nodes     map[string]NodeInfo `json:"nodes"`
@@ -154,7 +157,9 @@ func restoreState(d snapshotData) (*state, error) {
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	data, err := json.Marshal(f.state.snapshot())
+	d := f.state.snapshot()
+	d.Applied = f.applied
+	data, err := encodeJSON(d)
 	if err != nil {
 		return nil, fmt.Errorf("encode snapshot: %w", err)
 	}
@@ -174,6 +179,9 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	f.state = s
+	f.applied = d.Applied
+	close(f.appliedCh)
+	f.appliedCh = make(chan struct{})
 	f.mu.Unlock()
 	return nil
 }

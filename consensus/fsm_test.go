@@ -252,3 +252,42 @@ func FuzzApply(f *testing.F) {
 		}
 	})
 }
+
+func TestRestoreKeepsAppliedIndex(t *testing.T) {
+	h := newHarness(t)
+	h.mustApply(cmdPutWorkflow, PutWorkflowCmd{ID: "w1", Name: "a", Graph: json.RawMessage(`{"url":"a<b&c"}`)})
+	restored := newFSM()
+	if err := restored.Restore(io.NopCloser(bytes.NewReader(snapshotBytes(t, h.f)))); err != nil {
+		t.Fatal(err)
+	}
+	if idx, _ := restored.appliedIndex(); idx != h.index {
+		t.Fatalf("restored applied index %d, want %d", idx, h.index)
+	}
+	wf := restored.state.workflows["w1"]
+	if string(wf.Latest().Graph) != `{"url":"a<b&c"}` || checksum(wf.Latest().Graph) != wf.Latest().Checksum {
+		t.Fatalf("graph bytes changed through a snapshot: %s", wf.Latest().Graph)
+	}
+}
+
+func TestInvalidGraphRefused(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.apply(cmdPutWorkflow, PutWorkflowCmd{ID: "w1", Name: "a", Graph: json.RawMessage(`{nope`)}); ErrorCode(err) != CodeInvalid {
+		t.Fatalf("invalid graph: %v", err)
+	}
+	if _, err := h.f.Snapshot(); err != nil {
+		t.Fatalf("snapshot after a refused graph: %v", err)
+	}
+}
+
+func TestSubmitResultsDoNotAliasTheFSM(t *testing.T) {
+	h := newQueueHarness(t)
+	h.submit("j1", 0)
+	token := h.claim("r1", 1)[0].Job.Lease.Token
+	again := h.mustApply(cmdSubmitJobs, SubmitJobsCmd{Jobs: []JobSpec{{ID: "j1", WorkflowID: "w1", ExecutionMode: "any"}}}).([]Job)
+	before := again[0].Lease.ExpiresAt
+	h.advance(10 * time.Second)
+	h.mustApply(cmdProgress, ProgressCmd{RobotID: "r1", Items: []Progress{{JobID: "j1", Token: token}}})
+	if !again[0].Lease.ExpiresAt.Equal(before) {
+		t.Fatal("a returned job changed under its reader")
+	}
+}

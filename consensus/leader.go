@@ -42,10 +42,18 @@ func (s *Store) startDuties(parent context.Context) func() {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		// Apply everything earlier leaders committed before acting on
-		// the state: duties must not work from a stale view.
-		if err := s.raft.Barrier(DefaultApplyTimeout).Error(); err != nil {
-			s.log.Warn("barrier after gaining leadership failed", "err", err)
-			return
+		// the state: duties must not work from a stale view. Retry until
+		// it works or leadership is gone; a leader without duties would
+		// leave leases unexpired and schedules unfired for its term.
+		for attempt := 0; ; attempt++ {
+			err := s.raft.Barrier(DefaultApplyTimeout).Error()
+			if err == nil {
+				break
+			}
+			s.log.Warn("barrier after gaining leadership failed", "attempt", attempt, "err", err)
+			if sleepCtx(ctx, backoffDelay(attempt)) != nil {
+				return
+			}
 		}
 		s.log.Info("gained leadership", "term", s.raft.Stats()["term"])
 		s.runDuties(ctx)

@@ -122,7 +122,7 @@ func (s *state) eligible(j *Job, cmd *ClaimCmd, now time.Time, picked map[string
 		return false
 	case now.Before(j.NotBefore):
 		return false
-	case j.AvoidRobot == cmd.RobotID && now.Sub(j.UpdatedAt) < avoidWindow:
+	case j.AvoidRobot == cmd.RobotID && now.Sub(laterOf(j.UpdatedAt, j.NotBefore)) < avoidWindow:
 		return false
 	case wf.Settings.MaxConcurrency > 0 && s.runningPerWF[j.WorkflowID]+picked[j.WorkflowID] >= wf.Settings.MaxConcurrency:
 		return false
@@ -133,6 +133,13 @@ func (s *state) eligible(j *Job, cmd *ClaimCmd, now time.Time, picked map[string
 		}
 	}
 	return true
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func (s *state) visibility(j *Job) time.Duration {

@@ -322,3 +322,17 @@ func TestCancelRunningJobStopsItsRobot(t *testing.T) {
 		t.Fatal("a cancelled job completed")
 	}
 }
+
+func TestAvoidWindowCountsFromBackoffEnd(t *testing.T) {
+	h := newQueueHarness(t)
+	h.mustApply(cmdSubmitJobs, SubmitJobsCmd{Jobs: []JobSpec{{ID: "j1", WorkflowID: "w1", ExecutionMode: "any", Backoff: Duration(10 * time.Second)}}})
+	c := h.claim("r1", 1)
+	h.complete("r1", Completion{JobID: "j1", Token: c[0].Job.Lease.Token, Error: "flaky"})
+	h.advance(10 * time.Second)
+	if got := h.claim("r1", 1); len(got) != 0 {
+		t.Fatal("the robot that just failed got the job back the moment its backoff ended")
+	}
+	if got := h.claim("r2", 1); len(got) != 1 {
+		t.Fatal("another robot could not take the job after its backoff")
+	}
+}

@@ -131,7 +131,23 @@ func (s *Store) AuthorizeRobot(tokenID, name string) (string, error) {
 	if name == "" {
 		return "", errorf(CodeInvalid, "robot name missing: give --name (token %s is not bound to one)", t.ID)
 	}
+	if owner := s.tokenBoundTo(name); owner != "" && owner != t.ID {
+		return "", errorf(CodeInvalid, "robot name %q belongs to token %s; token %s cannot use it", name, owner, t.ID)
+	}
 	return name, nil
+}
+
+// tokenBoundTo returns the id of a live token bound to robot name, if any.
+func (s *Store) tokenBoundTo(name string) string {
+	var id string
+	s.fsm.read(func(st *state) {
+		for _, t := range st.tokens {
+			if t.Name == name && !t.Revoked && (id == "" || t.ID < id) {
+				id = t.ID
+			}
+		}
+	})
+	return id
 }
 
 // Tokens lists robot tokens (hashes only), sorted by id.

@@ -378,8 +378,16 @@ func dueFireTimes(sc *Schedule, now time.Time, limit int, parse cronParseFunc) (
 		from = now.Add(-window)
 	}
 	var out []time.Time
-	for t := sched.Next(from.In(loc)); !t.After(now) && len(out) < limit; t = sched.Next(t) {
+	for t := sched.Next(from.In(loc)); !t.After(now); t = sched.Next(t) {
+		if len(out) == limit && sc.Misfire == MisfireRunAll {
+			break // the rest follow in the next entry, in order
+		}
 		out = append(out, t.UTC())
+	}
+	if len(out) > limit {
+		// run_once and skip decide about all missed times at once; only
+		// the newest matter, and one entry must see them together.
+		out = out[len(out)-limit:]
 	}
 	return out, nil
 }

@@ -197,3 +197,19 @@ func TestDaylightSaving(t *testing.T) {
 		t.Errorf("hourly over fall-back = %v", hourly)
 	}
 }
+
+func TestRunOnceCoalescesLongOutagesIntoOneJob(t *testing.T) {
+	h := newQueueHarness(t)
+	h.schedule(t, "s1", "@every 1s", MisfireRunOnce, OverlapAllow)
+	h.advance(40 * time.Minute)
+	fires := append(h.fireDue(t, "s1"), h.fireDue(t, "s1")...)
+	late := 0
+	for _, f := range fires {
+		if f.JobID != "" && h.now.Sub(f.FireTime) > MisfireGrace {
+			late++
+		}
+	}
+	if late != 1 {
+		t.Fatalf("run_once after a 40 minute outage made %d jobs for missed fire times, want 1", late)
+	}
+}

@@ -132,6 +132,9 @@ func (s *state) putWorkflow(c applyContext, cmd *PutWorkflowCmd) (PutWorkflowRes
 	if cmd.Name == "" {
 		return PutWorkflowResult{}, errorf(CodeInvalid, "workflow name is empty")
 	}
+	if !json.Valid(cmd.Graph) {
+		return PutWorkflowResult{}, errorf(CodeInvalid, "workflow graph is not valid JSON")
+	}
 	id, exists := s.byName[cmd.Name]
 	if !exists {
 		if cmd.ID == "" || s.workflows[cmd.ID] != nil {
@@ -176,7 +179,7 @@ func (s *state) putWorkflow(c applyContext, cmd *PutWorkflowCmd) (PutWorkflowRes
 	var jobs []Job
 	for _, spec := range cmd.Jobs {
 		spec.WorkflowID, spec.WorkflowVersion = id, version
-		jobs = append(jobs, *s.submitJob(c, spec))
+		jobs = append(jobs, cloneJob(s.submitJob(c, spec)))
 	}
 	return PutWorkflowResult{WorkflowID: id, Version: version, Created: created, Jobs: jobs}, nil
 }
@@ -293,7 +296,7 @@ func (s *state) submitJobs(c applyContext, cmd *SubmitJobsCmd) ([]Job, error) {
 	}
 	out := make([]Job, 0, len(cmd.Jobs))
 	for _, spec := range cmd.Jobs {
-		out = append(out, *s.submitJob(c, spec))
+		out = append(out, cloneJob(s.submitJob(c, spec)))
 	}
 	return out, nil
 }
@@ -336,13 +339,13 @@ func (s *state) cancelJob(c applyContext, cmd *CancelJobCmd) (Job, error) {
 	}
 	if j.State.Terminal() {
 		if j.State == JobCancelled {
-			return *j, nil // a retried cancel
+			return cloneJob(j), nil // a retried cancel
 		}
 		return Job{}, errorf(CodeConflict, "job %s already %s", cmd.ID, j.State)
 	}
 	j.Error = cmp.Or(cmd.Reason, "cancelled by user")
 	s.setJobState(j, JobCancelled, c)
-	return *j, nil
+	return cloneJob(j), nil
 }
 
 // RegisterNodeCmd records a server's addresses.
