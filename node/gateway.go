@@ -49,6 +49,9 @@ type gateway struct {
 	queue Queue
 	log   *slog.Logger
 	srv   *tunnel.Server
+	// isNode reports whether a name belongs to a gossip member, whose
+	// LAN robot already uses it.
+	isNode func(name string) bool
 	// closing is set while the node shuts down: the disconnects that
 	// follow are this node's doing, and with the cluster perhaps gone
 	// too there may be no leader to record them.
@@ -65,7 +68,10 @@ func (n *Node) startGateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("QUIC certificate: %w", err)
 	}
-	g := &gateway{name: n.cfg.Name, store: n.store, queue: storeQueue{n.store}, log: n.log.With("part", "gateway")}
+	g := &gateway{
+		name: n.cfg.Name, store: n.store, queue: storeQueue{n.store}, log: n.log.With("part", "gateway"),
+		isNode: func(name string) bool { _, _, ok := n.mesh.MemberState(name); return ok },
+	}
 	g.srv, err = tunnel.Listen(n.cfg.bind(n.cfg.QUICPort), tunnel.ServerConfig{
 		TLSCert: cert, TokenHash: g.tokenHash, Authenticate: g.authenticate, Handler: g.handle,
 		OnConnect: g.connected, OnDisconnect: g.disconnected, Logger: g.log,
@@ -106,6 +112,9 @@ func (g *gateway) authenticate(_ context.Context, hello tunnel.Hello) (tunnel.Id
 	robotID, err := g.store.AuthorizeRobot(hello.TokenID, hello.Name)
 	if err != nil {
 		return tunnel.Identity{}, err
+	}
+	if g.isNode(robotID) {
+		return tunnel.Identity{}, fmt.Errorf("robot name %q is the name of a cluster node; choose another --name", robotID)
 	}
 	return tunnel.Identity{RobotID: robotID, TokenID: hello.TokenID, Tags: hello.Tags, Capacity: hello.Capacity}, nil
 }
@@ -175,6 +184,11 @@ func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req claimReques
 		return nil, errors.New("claim max must be positive")
 	}
 	cmd := consensus.ClaimCmd{RobotID: id.RobotID, RobotKind: consensus.RobotInternet, Tags: id.Tags, Max: req.Max, RequestID: req.RequestID}
+	if req.WaitMS <= 0 {
+		// A retry: what the first try leased is no longer claimable, so
+		// waiting for work would hide it; the store replays it.
+		return g.queue.Claim(ctx, cmd)
+	}
 	wait := min(time.Duration(req.WaitMS)*time.Millisecond, maxClaimWait)
 	waitCtx, cancel := context.WithTimeout(ctx, wait)
 	err := g.queue.WaitWork(waitCtx, cmd)

@@ -142,13 +142,26 @@ func (r *Robot) Run(ctx context.Context) {
 	// Every job has queued its completion; let the batcher send them all
 	// before the reporters stop.
 	close(r.done)
-	<-completions
+	select {
+	case <-completions:
+	case <-time.After(r.cfg.DrainTimeout):
+		// The cluster is unreachable: give up on the last reports; the
+		// leases will expire and the jobs run again from their checkpoints.
+		r.log.Warn("giving up on unsent completions at shutdown")
+		stopReports()
+		<-completions
+	}
 	stopReports()
 	reporters.Wait()
 }
 
 func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 	cmd := consensus.ClaimCmd{RobotID: r.cfg.ID, RobotKind: r.cfg.Kind, Tags: r.cfg.Tags}
+	// pending is the request id of a claim whose outcome is unknown: it
+	// is retried under the same id, without waiting for new work, until
+	// the leader answers — so jobs it leased are handed over, not left
+	// leased to nobody until the lease runs out.
+	pending := ""
 	for attempt := 0; ctx.Err() == nil; {
 		free := r.cfg.Capacity - r.activeCount()
 		if free == 0 {
@@ -165,19 +178,22 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 			continue
 		}
 		cmd.Max = free
-		if err := r.queue.WaitWork(ctx, cmd); err != nil {
-			r.log.Debug("waiting for work", "err", err)
-			continue
+		if pending == "" {
+			if err := r.queue.WaitWork(ctx, cmd); err != nil {
+				r.log.Debug("waiting for work", "err", err)
+				continue
+			}
+			pending = uuid.NewString()
 		}
-		cmd.RequestID = uuid.NewString()
+		cmd.RequestID = pending
 		claimed, err := r.claim(ctx, cmd)
 		if err != nil {
 			attempt++
-			r.log.Warn("claim failed", "err", err)
+			r.log.Warn("claim failed; retrying it", "err", err)
 			sleep(ctx, min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second))
 			continue
 		}
-		attempt = 0
+		attempt, pending = 0, ""
 		for _, c := range claimed {
 			r.start(jobsCtx, c, jobs)
 		}
@@ -208,13 +224,20 @@ func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, jobs *sync.Wa
 	runCtx, cancel := context.WithCancel(ctx)
 	ru := &run{job: c.Job, cancel: cancel, status: map[string]string{}, nudge: r.nudge}
 	r.mu.Lock()
+	if old := r.active[c.Job.ID]; old != nil {
+		// This robot lost the job's lease (it was cut off too long) and
+		// has just been given it again: only the new lease counts.
+		old.stop("re-leased under a newer fencing token")
+	}
 	r.active[c.Job.ID] = ru
 	r.mu.Unlock()
 	jobs.Go(func() {
 		defer cancel()
 		r.execute(runCtx, ru, c.Graph)
 		r.mu.Lock()
-		delete(r.active, ru.job.ID)
+		if r.active[ru.job.ID] == ru {
+			delete(r.active, ru.job.ID)
+		}
 		r.mu.Unlock()
 		select {
 		case r.freed <- struct{}{}:
@@ -325,16 +348,33 @@ func (ru *run) takeReport() ([]consensus.LogLine, map[string]string) {
 	return logs, status
 }
 
-func (ru *run) takeProgress() consensus.Progress {
+// takeProgress takes what the next heartbeat carries; giveBack returns
+// it when the heartbeat did not get through, so nothing is lost.
+func (ru *run) takeProgress() (consensus.Progress, *executor.Checkpoint) {
 	logs, status := ru.takeReport()
 	p := consensus.Progress{JobID: ru.job.ID, Token: ru.job.Lease.Token, Logs: logs, NodeStatus: status}
 	ru.mu.Lock()
-	if ru.checkpoint != nil {
-		p.Checkpoint, _ = json.Marshal(ru.checkpoint)
+	cp := ru.checkpoint
+	if cp != nil {
+		p.Checkpoint, _ = json.Marshal(cp)
 		ru.checkpoint = nil
 	}
 	ru.mu.Unlock()
-	return p
+	return p, cp
+}
+
+func (ru *run) giveBack(p consensus.Progress, cp *executor.Checkpoint) {
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	ru.logs = append(p.Logs, ru.logs...)
+	for node, state := range p.NodeStatus {
+		if _, newer := ru.status[node]; !newer {
+			ru.status[node] = state
+		}
+	}
+	if ru.checkpoint == nil {
+		ru.checkpoint = cp
+	}
 }
 
 func (ru *run) stop(reason string) {
@@ -372,12 +412,18 @@ func (r *Robot) reportProgress(ctx context.Context) {
 			continue
 		}
 		cmd := consensus.ProgressCmd{RobotID: r.cfg.ID}
-		for _, ru := range runs {
-			cmd.Items = append(cmd.Items, ru.takeProgress())
+		checkpoints := make(map[string]*executor.Checkpoint, len(runs))
+		for id, ru := range runs {
+			p, cp := ru.takeProgress()
+			cmd.Items = append(cmd.Items, p)
+			checkpoints[id] = cp
 		}
 		acks, err := r.queue.Progress(ctx, cmd)
 		if err != nil {
 			r.log.Warn("heartbeat failed", "jobs", len(cmd.Items), "err", err)
+			for _, p := range cmd.Items {
+				runs[p.JobID].giveBack(p, checkpoints[p.JobID])
+			}
 			continue
 		}
 		for _, ack := range acks {

@@ -22,10 +22,14 @@ type TunnelQueue struct {
 	cfg tunnel.ClientConfig
 	log *slog.Logger
 
-	mu    sync.Mutex
-	addrs []string
-	next  int
-	conn  *tunnel.Conn
+	mu      sync.Mutex
+	addrs   []string
+	next    int
+	conn    *tunnel.Conn
+	dialing chan struct{} // closed when the dial under way ends
+	// lastClaim is the request id of the last claim sent: a claim sent
+	// again under it is a retry and must not wait for new work.
+	lastClaim string
 }
 
 // claimWait is how long a claim call may wait at the node for work.
@@ -53,42 +57,85 @@ func IsAuthError(err error) bool {
 	return errors.Is(err, tunnel.ErrAuthRefused) || errors.Is(err, tunnel.ErrServerProof)
 }
 
+// dialTimeout bounds one dial attempt, so a dead address costs little.
+const dialTimeout = 5 * time.Second
+
+// connection returns the live connection, dialling when there is none.
+// One caller dials at a time, without holding q.mu, so other calls wait
+// for it no longer than their own contexts allow.
 func (q *TunnelQueue) connection(ctx context.Context) (*tunnel.Conn, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.conn != nil {
-		select {
-		case <-q.conn.Done():
-			q.conn = nil
-		default:
-			return q.conn, nil
+	for {
+		q.mu.Lock()
+		if q.conn != nil {
+			select {
+			case <-q.conn.Done():
+				q.conn = nil
+			default:
+				conn := q.conn
+				q.mu.Unlock()
+				return conn, nil
+			}
 		}
+		if dialing := q.dialing; dialing != nil {
+			q.mu.Unlock()
+			select {
+			case <-dialing:
+				continue
+			case <-ctx.Done():
+				return nil, fmt.Errorf("wait for the connection to the cluster: %w", ctx.Err())
+			}
+		}
+		done := make(chan struct{})
+		q.dialing = done
+		addrs, next := slices.Clone(q.addrs), q.next
+		q.mu.Unlock()
+
+		conn, tried, err := q.dial(ctx, addrs, next)
+
+		q.mu.Lock()
+		q.dialing, q.next = nil, next+tried
+		if err == nil {
+			q.conn = conn
+		}
+		q.mu.Unlock()
+		close(done)
+		if err != nil {
+			return nil, err
+		}
+		q.learnAddrs(ctx, conn)
+		return conn, nil
 	}
+}
+
+// dial tries the addresses in turn, starting at next, until one answers
+// or ctx ends. A refused token is final and returned at once.
+func (q *TunnelQueue) dial(ctx context.Context, addrs []string, next int) (*tunnel.Conn, int, error) {
 	var lastErr error
-	for attempt := 0; ctx.Err() == nil; attempt++ {
-		addr := q.addrs[q.next%len(q.addrs)]
-		q.next++
-		conn, err := tunnel.Dial(ctx, addr, q.cfg)
+	tried := 0
+	for ctx.Err() == nil {
+		addr := addrs[(next+tried)%len(addrs)]
+		tried++
+		dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
+		conn, err := tunnel.Dial(dialCtx, addr, q.cfg)
+		cancel()
 		if err == nil {
 			q.log.Info("connected to the cluster", "node", addr)
-			q.conn = conn
-			q.learnAddrs(ctx, conn)
-			return conn, nil
+			return conn, tried, nil
 		}
 		if IsAuthError(err) {
-			return nil, fmt.Errorf("connect to %s: %w", addr, err)
+			return nil, tried, fmt.Errorf("connect to %s: %w", addr, err)
 		}
 		lastErr = err
 		q.log.Warn("connect failed; trying the next node", "node", addr, "err", err)
-		if attempt%len(q.addrs) == len(q.addrs)-1 {
-			sleep(ctx, min(time.Duration(attempt+1)*200*time.Millisecond, 3*time.Second))
+		if tried%len(addrs) == 0 {
+			sleep(ctx, min(time.Duration(tried)*200*time.Millisecond, 3*time.Second))
 		}
 	}
-	return nil, fmt.Errorf("connect to the cluster: %w (last error: %v)", ctx.Err(), lastErr)
+	return nil, tried, fmt.Errorf("connect to the cluster: %w (last error: %v)", ctx.Err(), lastErr)
 }
 
 // learnAddrs adds the cluster's QUIC addresses to the list, so the robot
-// can reach nodes it was not told about. Caller holds q.mu.
+// can reach nodes it was not told about.
 func (q *TunnelQueue) learnAddrs(ctx context.Context, conn *tunnel.Conn) {
 	var info clusterInfo
 	callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -97,6 +144,8 @@ func (q *TunnelQueue) learnAddrs(ctx context.Context, conn *tunnel.Conn) {
 		q.log.Debug("learn cluster addresses", "err", err)
 		return
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	for _, a := range info.QUICAddrs {
 		if !slices.Contains(q.addrs, a) {
 			q.addrs = append(q.addrs, a)
@@ -136,6 +185,12 @@ func (q *TunnelQueue) WaitWork(ctx context.Context, _ consensus.ClaimCmd) error 
 func (q *TunnelQueue) Claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error) {
 	var jobs []consensus.ClaimedJob
 	req := claimRequest{Max: cmd.Max, RequestID: cmd.RequestID, WaitMS: int(claimWait / time.Millisecond)}
+	q.mu.Lock()
+	if cmd.RequestID == q.lastClaim {
+		req.WaitMS = 0 // a retry: the node replays what the first try leased
+	}
+	q.lastClaim = cmd.RequestID
+	q.mu.Unlock()
 	err := q.call(ctx, methodClaim, req, &jobs)
 	return jobs, err
 }

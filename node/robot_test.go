@@ -1,0 +1,191 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/executor"
+)
+
+const pauseWF = `{"name":"pause","nodes":[
+ {"id":"start","type":"start"},
+ {"id":"say","type":"log","config":{"message":"hello {{ job_id }}"}},
+ {"id":"wait","type":"delay","config":{"duration":"{{ pause }}"}},
+ {"id":"end","type":"end"}],
+ "connections":[{"from":"start","to":"say"},{"from":"say","to":"wait"},{"from":"wait","to":"end"}]}`
+
+// faultyQueue is an in-memory Queue that fails on demand: the robot loop's
+// handling of lost answers cannot be driven deterministically through
+// real Raft.
+type faultyQueue struct {
+	mu        sync.Mutex
+	claims    []consensus.ClaimedJob // handed out one per claim
+	claimErrs int                    // fail this many claims first
+	reqIDs    []string
+	progress  []consensus.ProgressCmd
+	progErrs  int
+	completes []consensus.CompleteCmd
+}
+
+func (q *faultyQueue) WaitWork(ctx context.Context, _ consensus.ClaimCmd) error {
+	for {
+		q.mu.Lock()
+		n := len(q.claims)
+		q.mu.Unlock()
+		if n > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func (q *faultyQueue) Claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.reqIDs = append(q.reqIDs, cmd.RequestID)
+	if q.claimErrs > 0 {
+		q.claimErrs--
+		return nil, errors.New("leadership lost (outcome unknown)")
+	}
+	if len(q.claims) == 0 {
+		return nil, nil
+	}
+	c := q.claims[0]
+	q.claims = q.claims[1:]
+	return []consensus.ClaimedJob{c}, nil
+}
+
+func (q *faultyQueue) Progress(ctx context.Context, cmd consensus.ProgressCmd) ([]consensus.Ack, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.progErrs > 0 {
+		q.progErrs--
+		return nil, errors.New("leader unreachable")
+	}
+	q.progress = append(q.progress, cmd)
+	acks := make([]consensus.Ack, len(cmd.Items))
+	for i, it := range cmd.Items {
+		acks[i] = consensus.Ack{JobID: it.JobID, OK: true}
+	}
+	return acks, nil
+}
+
+func (q *faultyQueue) Complete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.completes = append(q.completes, cmd)
+	return make([]consensus.Ack, len(cmd.Items)), nil
+}
+
+func claimed(id string, token uint64, pause string) consensus.ClaimedJob {
+	p, _ := json.Marshal(map[string]any{"pause": pause})
+	return consensus.ClaimedJob{
+		Job:   consensus.Job{ID: id, WorkflowID: "w", WorkflowVersion: 1, Attempt: int(token), Params: p, Lease: &consensus.Lease{RobotID: "r1", Token: token}},
+		Graph: json.RawMessage(pauseWF),
+	}
+}
+
+// the same job claimed again (new token) while the old run still runs
+// locally: the old run's cleanup deletes the new run from r.active.
+func TestReclaimedJobReplacesItsOldRun(t *testing.T) {
+	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("J", 1, "300ms"), claimed("J", 2, "3s")}}
+	r := NewRobot(RobotConfig{ID: "r1", Kind: consensus.RobotLAN, Capacity: 2, ReportInterval: 100 * time.Millisecond,
+		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	time.Sleep(1 * time.Second) // old run (token 1) finished at ~300ms; new run (token 2) runs till ~3s
+	r.mu.Lock()
+	_, tracked := r.active["J"]
+	n := len(r.active)
+	r.mu.Unlock()
+	q.mu.Lock()
+	var lastTokens []uint64
+	if len(q.progress) > 0 {
+		for _, it := range q.progress[len(q.progress)-1].Items {
+			lastTokens = append(lastTokens, it.Token)
+		}
+	}
+	np := len(q.progress)
+	q.mu.Unlock()
+	t.Logf("active=%d tracked=%v progress batches=%d last batch tokens=%v", n, tracked, np, lastTokens)
+	time.Sleep(300 * time.Millisecond)
+	q.mu.Lock()
+	np2 := len(q.progress)
+	q.mu.Unlock()
+	if !tracked {
+		t.Errorf("run with token 2 is still executing but is no longer in r.active: no heartbeats (batches %d -> %d), lease will expire, slot accounting is off", np, np2)
+	}
+	cancel()
+	<-done
+}
+
+// after 3 failed tries the claim loop switches to a new request id,
+// so a claim that did commit can never be replayed.
+func TestClaimWithUnknownOutcomeKeepsItsRequestID(t *testing.T) {
+	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("J", 1, "10ms")}, claimErrs: 4}
+	r := NewRobot(RobotConfig{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, ReportInterval: 100 * time.Millisecond,
+		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	time.Sleep(2 * time.Second)
+	cancel()
+	<-done
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ids := map[string]int{}
+	for _, id := range q.reqIDs {
+		ids[id]++
+	}
+	t.Logf("request ids used: %v", q.reqIDs)
+	if len(ids) > 1 {
+		t.Errorf("claim with unknown outcome was abandoned: %d distinct request ids", len(ids))
+	}
+}
+
+// a failed heartbeat drops the log lines / node status it carried.
+func TestFailedHeartbeatKeepsWhatItCarried(t *testing.T) {
+	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("J", 1, "600ms")}, progErrs: 1}
+	r := NewRobot(RobotConfig{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, ReportInterval: 150 * time.Millisecond,
+		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	time.Sleep(1500 * time.Millisecond)
+	cancel()
+	<-done
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	found := false
+	for _, p := range q.progress {
+		for _, it := range p.Items {
+			for _, l := range it.Logs {
+				if l.NodeID == "say" {
+					found = true
+				}
+			}
+		}
+	}
+	for _, c := range q.completes {
+		for _, it := range c.Items {
+			for _, l := range it.Logs {
+				if l.NodeID == "say" {
+					found = true
+				}
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the 'say' log line was taken by a heartbeat that failed and never sent again")
+	}
+}
