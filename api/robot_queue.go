@@ -79,6 +79,27 @@ func (s *Server) robotProgress(c *gin.Context) {
 	c.JSON(http.StatusOK, nonNil(acks))
 }
 
+func (s *Server) robotHandBack(c *gin.Context) {
+	var cmd consensus.HandBackCmd
+	if !s.bindJSONLimit(c, &cmd, s.internalBodyLimit()) {
+		return
+	}
+	ids := make([]string, len(cmd.Items))
+	for i, p := range cmd.Items {
+		ids[i] = p.JobID
+	}
+	if err := checkReport(cmd.RobotID, ids); err != nil {
+		s.abort(c, err)
+		return
+	}
+	acks, err := s.cfg.Store.HandBack(c.Request.Context(), cmd)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, nonNil(acks))
+}
+
 func (s *Server) robotComplete(c *gin.Context) {
 	var cmd consensus.CompleteCmd
 	if !s.bindJSONLimit(c, &cmd, s.internalBodyLimit()) {

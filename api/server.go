@@ -31,6 +31,7 @@ type Store interface {
 	Claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error)
 	Progress(ctx context.Context, cmd consensus.ProgressCmd) ([]consensus.Ack, error)
 	Complete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error)
+	HandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error)
 	HasClaimable(cmd consensus.ClaimCmd, now time.Time) bool
 	Pause(ctx context.Context, workflowID string, paused bool) error
 	SetSettings(ctx context.Context, cmd consensus.SettingsCmd) (consensus.WorkflowSettings, error)
@@ -200,6 +201,7 @@ func (s *Server) routes() *gin.Engine {
 	internal.POST("/robot/claim", s.robotClaim)
 	internal.POST("/robot/progress", s.robotProgress)
 	internal.POST("/robot/complete", s.robotComplete)
+	internal.POST("/robot/handback", s.robotHandBack)
 	internal.POST("/robot/wait", s.robotWait)
 	return e
 }

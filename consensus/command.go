@@ -36,6 +36,9 @@ const (
 	cmdFireSchedule   commandType = 20
 	// cmdNoop changes nothing; it measures the raw cost of a Raft round.
 	cmdNoop commandType = 21
+	// cmdHandBack returns leased jobs to the queue without spending an
+	// attempt: a robot leaving gracefully did not fail them.
+	cmdHandBack commandType = 22
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -80,6 +83,7 @@ func registry() handlers {
 		cmdDeleteSchedule: decoded((*state).deleteSchedule),
 		cmdFireSchedule:   decoded((*state).fireSchedule),
 		cmdNoop:           func(*state, applyContext, []byte) (any, error) { return nil, nil },
+		cmdHandBack:       decoded((*state).handBack),
 	}
 }
 

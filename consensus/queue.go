@@ -316,6 +316,33 @@ func (s *state) retryOrFail(j *Job, reason string, final JobState, delay time.Du
 	s.setJobState(j, JobQueued, c)
 }
 
+// HandBackCmd returns a leaving robot's unfinished jobs to the queue. The
+// attempt does not count: the robot did not fail the job, it stopped
+// running it. Each item's checkpoint lets the next robot resume.
+type HandBackCmd struct {
+	RobotID string     `json:"robot_id"`
+	Reason  string     `json:"reason"`
+	Items   []Progress `json:"items"`
+}
+
+func (s *state) handBack(c applyContext, cmd *HandBackCmd) ([]Ack, error) {
+	acks := make([]Ack, len(cmd.Items))
+	for i, p := range cmd.Items {
+		j, why := s.leased(p.JobID, cmd.RobotID, p.Token)
+		if j == nil {
+			acks[i] = Ack{JobID: p.JobID, Stop: true, Reason: why}
+			continue
+		}
+		s.record(j, p.Checkpoint, p.Logs, p.NodeStatus)
+		s.finishAttempt(j, "handed_back", cmd.Reason, c)
+		j.Attempt--
+		j.AvoidRobot, j.Lease, j.NotBefore = cmd.RobotID, nil, c.now
+		s.setJobState(j, JobQueued, c)
+		acks[i] = Ack{JobID: j.ID, OK: true, State: j.State}
+	}
+	return acks, nil
+}
+
 // LeaseRef names one lease.
 type LeaseRef struct {
 	JobID string `json:"job_id"`

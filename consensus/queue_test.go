@@ -179,7 +179,8 @@ func TestRetriedClaimReturnsSameJobs(t *testing.T) {
 }
 
 // TestQueueProperties drives the queue with random interleavings of
-// every operation and checks after each step that no job is lost, no job
+// every operation (submit, claim, heartbeat, complete, fail, expire,
+// cancel, robot loss, hand-back) and checks after each step that no job is lost, no job
 // holds two leases, no job completes twice, the indexes agree with the
 // jobs, and a snapshot/restore changes nothing.
 func TestQueueProperties(t *testing.T) {
@@ -191,7 +192,7 @@ func TestQueueProperties(t *testing.T) {
 		tokens := map[string]uint64{} // last token each job was leased with
 		for step := range rapid.IntRange(1, 80).Draw(rt, "steps") {
 			robot := rapid.SampledFrom(robots).Draw(rt, "robot")
-			switch op := rapid.IntRange(0, 8).Draw(rt, "op"); op {
+			switch op := rapid.IntRange(0, 9).Draw(rt, "op"); op {
 			case 0, 1:
 				id := fmt.Sprint("j", step)
 				h.submit(id, rapid.IntRange(0, 9).Draw(rt, "prio"))
@@ -221,6 +222,9 @@ func TestQueueProperties(t *testing.T) {
 				h.apply(cmdCancelJob, CancelJobCmd{ID: id})
 			case 8:
 				h.mustApply(cmdRobotGone, RobotGoneCmd{RobotID: robot, Reason: "dead"})
+			case 9:
+				id, tok := pickLeased(rt, h, tokens)
+				h.mustApply(cmdHandBack, HandBackCmd{RobotID: robot, Reason: "leaving", Items: []Progress{{JobID: id, Token: tok}}})
 			}
 			checkQueueInvariants(rt, h, submitted, succeeded)
 		}
@@ -334,5 +338,21 @@ func TestAvoidWindowCountsFromBackoffEnd(t *testing.T) {
 	}
 	if got := h.claim("r2", 1); len(got) != 1 {
 		t.Fatal("another robot could not take the job after its backoff")
+	}
+}
+
+func TestHandBackDoesNotSpendAnAttempt(t *testing.T) {
+	h := newQueueHarness(t)
+	h.mustApply(cmdSubmitJobs, SubmitJobsCmd{Jobs: []JobSpec{{ID: "j1", WorkflowID: "w1", ExecutionMode: "any", MaxAttempts: 1}}})
+	c := h.claim("r1", 1)
+	acks := h.mustApply(cmdHandBack, HandBackCmd{RobotID: "r1", Reason: "leaving", Items: []Progress{{JobID: "j1", Token: c[0].Job.Lease.Token, Checkpoint: []byte(`{"completed":["a"]}`)}}}).([]Ack)
+	j := h.f.state.jobs["j1"]
+	if !acks[0].OK || j.State != JobQueued || j.Attempt != 0 || string(j.Checkpoint) != `{"completed":["a"]}` {
+		t.Fatalf("after hand-back: ack %+v, job %s attempt %d checkpoint %s", acks[0], j.State, j.Attempt, j.Checkpoint)
+	}
+	h.advance(avoidWindow)
+	again := h.claim("r2", 1)
+	if len(again) != 1 || again[0].Job.Attempt != 1 {
+		t.Fatalf("a job with max_attempts 1 could not run again after a hand-back: %+v", again)
 	}
 }

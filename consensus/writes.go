@@ -49,6 +49,12 @@ func (s *Store) Complete(ctx context.Context, cmd CompleteCmd) ([]Ack, error) {
 	return apply[[]Ack](ctx, s, cmdCompleteJobs, cmd)
 }
 
+// HandBack returns a leaving robot's unfinished jobs without spending
+// their attempts.
+func (s *Store) HandBack(ctx context.Context, cmd HandBackCmd) ([]Ack, error) {
+	return apply[[]Ack](ctx, s, cmdHandBack, cmd)
+}
+
 // RobotGone requeues every job a robot holds.
 func (s *Store) RobotGone(ctx context.Context, robotID, reason string) (int, error) {
 	return apply[int](ctx, s, cmdRobotGone, RobotGoneCmd{RobotID: robotID, Reason: reason})

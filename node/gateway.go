@@ -20,6 +20,7 @@ const (
 	methodProgress = "progress"
 	methodComplete = "complete"
 	methodCluster  = "cluster"
+	methodHandBack = "handback"
 )
 
 // claimRequest asks the node for up to Max jobs, waiting up to WaitMS for
@@ -173,6 +174,13 @@ func (g *gateway) handle(ctx context.Context, method string, body json.RawMessag
 		}
 		cmd.RobotID = id.RobotID
 		return marshal(g.queue.Complete(ctx, cmd))
+	case methodHandBack:
+		var cmd consensus.HandBackCmd
+		if err := json.Unmarshal(body, &cmd); err != nil {
+			return nil, fmt.Errorf("decode hand-back: %w", err)
+		}
+		cmd.RobotID = id.RobotID
+		return marshal(g.queue.HandBack(ctx, cmd))
 	case methodCluster:
 		return marshal(g.clusterInfo(), nil)
 	}

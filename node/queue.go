@@ -87,6 +87,14 @@ func (q remoteQueue) Progress(ctx context.Context, cmd consensus.ProgressCmd) ([
 	return c.RobotProgress(ctx, cmd)
 }
 
+func (q remoteQueue) HandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error) {
+	c, err := q.server()
+	if err != nil {
+		return nil, err
+	}
+	return c.RobotHandBack(ctx, cmd)
+}
+
 func (q remoteQueue) Complete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error) {
 	c, err := q.server()
 	if err != nil {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,6 +23,8 @@ type Queue interface {
 	Claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error)
 	Progress(ctx context.Context, cmd consensus.ProgressCmd) ([]consensus.Ack, error)
 	Complete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error)
+	// HandBack returns unfinished jobs without spending their attempts.
+	HandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error)
 	// WaitWork returns when a claim by cmd's robot may find a job, or
 	// after a while anyway; robots call it before claiming so idle robots
 	// do not flood the log with empty claims.
@@ -61,6 +65,9 @@ type Robot struct {
 	nudge chan struct{}
 
 	done chan completion
+	// draining is set when running jobs are cancelled at shutdown: their
+	// runs are handed back, not reported as failed.
+	draining atomic.Bool
 }
 
 // run is one job executing on this robot.
@@ -77,8 +84,9 @@ type run struct {
 }
 
 type completion struct {
-	item consensus.Completion
-	log  *slog.Logger
+	item     consensus.Completion
+	log      *slog.Logger
+	handBack bool // the robot is leaving: return the job, do not complete it
 }
 
 // nudgeDelay gathers the checkpoints that arrive together into one
@@ -135,7 +143,8 @@ func (r *Robot) Run(ctx context.Context) {
 	select {
 	case <-drained:
 	case <-time.After(r.cfg.DrainTimeout):
-		r.log.Warn("cancelling jobs still running at shutdown", "count", r.activeCount())
+		r.log.Warn("handing back jobs still running at shutdown", "count", r.activeCount())
+		r.draining.Store(true)
 		cancelJobs()
 		<-drained
 	}
@@ -258,6 +267,14 @@ func (r *Robot) execute(ctx context.Context, ru *run, graph json.RawMessage) {
 	case res.State == executor.StateCancelled && ru.stopped() != "":
 		log.Info("job stopped", "reason", ru.stopped())
 		return // cancelled or lease lost: the leader already moved on
+	case res.State == executor.StateCancelled && r.draining.Load():
+		log.Info("handing the job back", "robot", r.cfg.ID)
+		cp, _ := json.Marshal(res.Checkpoint)
+		logs, status := ru.takeReport()
+		r.done <- completion{handBack: true, log: log, item: consensus.Completion{
+			JobID: job.ID, Token: job.Lease.Token, Checkpoint: cp, Logs: logs, NodeStatus: status,
+		}}
+		return
 	case res.State == executor.StateSucceeded:
 		item.Succeeded = true
 		item.Result, _ = json.Marshal(res.Variables)
@@ -460,6 +477,19 @@ func (r *Robot) reportCompletions(ctx context.Context) {
 // lost to a leader change. If the robot gives up, the lease expires and
 // the job runs again from its last checkpoint.
 func (r *Robot) completeBatch(ctx context.Context, batch []completion) {
+	var back []completion
+	batch = slices.DeleteFunc(batch, func(c completion) bool {
+		if c.handBack {
+			back = append(back, c)
+		}
+		return c.handBack
+	})
+	if len(back) > 0 {
+		r.handBack(ctx, back)
+	}
+	if len(batch) == 0 {
+		return
+	}
 	cmd := consensus.CompleteCmd{RobotID: r.cfg.ID}
 	for _, c := range batch {
 		cmd.Items = append(cmd.Items, c.item)
@@ -481,6 +511,20 @@ func (r *Robot) completeBatch(ctx context.Context, batch []completion) {
 	}
 	for i, a := range acks {
 		batch[i].log.Debug("job reported", "succeeded", batch[i].item.Succeeded, "accepted", a.OK, "state", a.State, "reason", a.Reason)
+	}
+}
+
+// handBack returns jobs cancelled at shutdown, once; if it fails their
+// leases expire and they run again anyway, at the cost of an attempt.
+func (r *Robot) handBack(ctx context.Context, batch []completion) {
+	cmd := consensus.HandBackCmd{RobotID: r.cfg.ID, Reason: "robot " + r.cfg.ID + " is shutting down"}
+	for _, c := range batch {
+		cmd.Items = append(cmd.Items, consensus.Progress{
+			JobID: c.item.JobID, Token: c.item.Token, Checkpoint: c.item.Checkpoint, Logs: c.item.Logs, NodeStatus: c.item.NodeStatus,
+		})
+	}
+	if _, err := r.queue.HandBack(ctx, cmd); err != nil {
+		r.log.Warn("hand back jobs", "jobs", len(batch), "err", err)
 	}
 }
 

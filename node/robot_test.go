@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,14 @@ type faultyQueue struct {
 	progress  []consensus.ProgressCmd
 	progErrs  int
 	completes []consensus.CompleteCmd
+	handBacks []consensus.HandBackCmd
+}
+
+func (q *faultyQueue) HandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.handBacks = append(q.handBacks, cmd)
+	return make([]consensus.Ack, len(cmd.Items)), nil
 }
 
 func (q *faultyQueue) WaitWork(ctx context.Context, _ consensus.ClaimCmd) error {
@@ -187,5 +196,32 @@ func TestFailedHeartbeatKeepsWhatItCarried(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the 'say' log line was taken by a heartbeat that failed and never sent again")
+	}
+}
+
+// A robot told to stop hands back the jobs still running after its drain
+// timeout, with their checkpoints, instead of failing them.
+func TestShutdownHandsBackUnfinishedJobs(t *testing.T) {
+	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("J", 1, "30s")}}
+	r := NewRobot(RobotConfig{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, DrainTimeout: 300 * time.Millisecond,
+		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	time.Sleep(300 * time.Millisecond) // the job is in its delay
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("robot did not stop")
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.completes) != 0 || len(q.handBacks) != 1 || q.handBacks[0].Items[0].JobID != "J" {
+		t.Fatalf("completions %+v, hand-backs %+v: want J handed back, not completed", q.completes, q.handBacks)
+	}
+	var cp executor.Checkpoint
+	if err := json.Unmarshal(q.handBacks[0].Items[0].Checkpoint, &cp); err != nil || !slices.Contains(cp.Completed, "say") {
+		t.Fatalf("handed back without its checkpoint: %s (%v)", q.handBacks[0].Items[0].Checkpoint, err)
 	}
 }

@@ -202,6 +202,13 @@ func (q *TunnelQueue) Progress(ctx context.Context, cmd consensus.ProgressCmd) (
 	return acks, err
 }
 
+// HandBack returns unfinished jobs at shutdown.
+func (q *TunnelQueue) HandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error) {
+	var acks []consensus.Ack
+	err := q.call(ctx, methodHandBack, cmd, &acks)
+	return acks, err
+}
+
 // Complete sends a batch of completions.
 func (q *TunnelQueue) Complete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error) {
 	var acks []consensus.Ack

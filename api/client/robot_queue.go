@@ -31,6 +31,12 @@ func (c *Client) RobotProgress(ctx context.Context, cmd consensus.ProgressCmd) (
 	return out, c.postJSON(ctx, "/internal/v1/robot/progress", cmd, &out)
 }
 
+// RobotHandBack returns a leaving robot's unfinished jobs to the queue.
+func (c *Client) RobotHandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error) {
+	var out []consensus.Ack
+	return out, c.postJSON(ctx, "/internal/v1/robot/handback", cmd, &out)
+}
+
 // RobotComplete reports finished attempts; an item with a stale fencing
 // token is refused in its ack.
 func (c *Client) RobotComplete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error) {
