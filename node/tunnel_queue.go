@@ -32,14 +32,28 @@ type TunnelQueue struct {
 	lastClaim string
 }
 
-// claimWait is how long a claim call may wait at the node for work.
-const claimWait = 20 * time.Second
+// Tunnel timing on the robot's side. A call that does not return within
+// callTimeout means the node is gone; keep-alives every robotKeepAlive
+// and an idle timeout of robotIdleTimeout notice a dead node even between
+// calls. All are well inside the default 30 s lease.
+const (
+	claimWait        = 20 * time.Second // how long a claim may wait at the node for work
+	callTimeout      = 3 * time.Second
+	robotKeepAlive   = time.Second
+	robotIdleTimeout = 5 * time.Second
+)
 
 // NewTunnelQueue returns a queue that dials addrs in turn.
 func NewTunnelQueue(addrs []string, cfg tunnel.ClientConfig) *TunnelQueue {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.KeepAlive == 0 {
+		cfg.KeepAlive = robotKeepAlive
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = robotIdleTimeout
 	}
 	return &TunnelQueue{cfg: cfg, log: log, addrs: slices.Clone(addrs)}
 }
@@ -155,12 +169,23 @@ func (q *TunnelQueue) learnAddrs(ctx context.Context, conn *tunnel.Conn) {
 
 // call makes one call, dropping a broken connection so the next call
 // dials again.
+//
+// Every call has its own deadline: a node that died without closing the
+// connection shows up as a call that does not return, and dropping the
+// connection then — rather than after QUIC's idle timeout — gets the
+// robot to another node while its leases are still valid.
 func (q *TunnelQueue) call(ctx context.Context, method string, req, resp any) error {
 	conn, err := q.connection(ctx)
 	if err != nil {
 		return err
 	}
-	err = conn.Call(ctx, method, req, resp)
+	limit := callTimeout
+	if method == methodClaim {
+		limit = claimWait + callTimeout
+	}
+	callCtx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	err = conn.Call(callCtx, method, req, resp)
 	var remote *tunnel.RemoteError
 	if err != nil && !errors.As(err, &remote) && ctx.Err() == nil {
 		conn.Close("call failed: " + err.Error())

@@ -4,7 +4,9 @@
 // design promises (DESIGN.md §3 queue semantics, §4 membership, §10):
 // failover within 5 s, no acknowledged write lost, linearizable
 // consistent reads, job completion exactly once and resumption from the
-// last checkpoint.
+// last checkpoint, schedules firing each fire time exactly once across
+// leader kills, internet robots over QUIC surviving the death of their
+// node, and a three-server cluster forming however it is started.
 //
 // The package has tests only, for Unix systems (they pause nodes with
 // SIGSTOP). TestMain builds cmd/casare once, without the race detector,
