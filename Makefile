@@ -13,5 +13,10 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 20m ./...
 
+# bench starts real in-process clusters on loopback and prints queue
+# throughput and latency; BENCHFLAGS passes e.g. -quick or -cpuprofile DIR.
+bench:
+	$(GO) run ./bench/queue $(BENCHFLAGS)
+
 clean:
 	rm -rf bin casare-data

@@ -85,7 +85,7 @@ type run struct {
 
 type completion struct {
 	item     consensus.Completion
-	log      *slog.Logger
+	attempt  int
 	handBack bool // the robot is leaving: return the job, do not complete it
 }
 
@@ -258,20 +258,19 @@ func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, jobs *sync.Wa
 // execute runs one job and reports its outcome.
 func (r *Robot) execute(ctx context.Context, ru *run, graph json.RawMessage) {
 	job := ru.job
-	log := r.log.With("job", job.ID, "attempt", job.Attempt)
 	item := consensus.Completion{JobID: job.ID, Token: job.Lease.Token}
 	res, err := r.runWorkflow(ctx, ru, graph)
 	switch {
 	case err != nil:
 		item.Error, item.FailureKind = err.Error(), consensus.FailureApplication
 	case res.State == executor.StateCancelled && ru.stopped() != "":
-		log.Info("job stopped", "reason", ru.stopped())
+		r.log.Info("job stopped", "job", job.ID, "attempt", job.Attempt, "reason", ru.stopped())
 		return // cancelled or lease lost: the leader already moved on
 	case res.State == executor.StateCancelled && r.draining.Load():
-		log.Info("handing the job back", "robot", r.cfg.ID)
+		r.log.Info("handing the job back", "job", job.ID, "attempt", job.Attempt, "robot", r.cfg.ID)
 		cp, _ := json.Marshal(res.Checkpoint)
 		logs, status := ru.takeReport()
-		r.done <- completion{handBack: true, log: log, item: consensus.Completion{
+		r.done <- completion{handBack: true, attempt: job.Attempt, item: consensus.Completion{
 			JobID: job.ID, Token: job.Lease.Token, Checkpoint: cp, Logs: logs, NodeStatus: status,
 		}}
 		return
@@ -284,13 +283,13 @@ func (r *Robot) execute(ctx context.Context, ru *run, graph json.RawMessage) {
 			item.Error, item.FailureKind = "robot "+r.cfg.ID+" stopped the run: "+res.Error, consensus.FailureApplication
 		}
 	}
-	if err == nil {
+	if err == nil && !item.Succeeded {
 		item.Checkpoint, _ = json.Marshal(res.Checkpoint)
 	}
 	item.Logs, item.NodeStatus = ru.takeReport()
 	// The slot frees as soon as the run ends; the completion goes out in
 	// the next batch while the robot already runs its next job.
-	r.done <- completion{item: item, log: log}
+	r.done <- completion{item: item, attempt: job.Attempt}
 }
 
 func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage) (executor.Result, error) {
@@ -509,8 +508,11 @@ func (r *Robot) completeBatch(ctx context.Context, batch []completion) {
 			"jobs", len(batch), "err", err)
 		return
 	}
+	if !r.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
 	for i, a := range acks {
-		batch[i].log.Debug("job reported", "succeeded", batch[i].item.Succeeded, "accepted", a.OK, "state", a.State, "reason", a.Reason)
+		r.log.Debug("job reported", "job", a.JobID, "attempt", batch[i].attempt, "succeeded", batch[i].item.Succeeded, "accepted", a.OK, "state", a.State, "reason", a.Reason)
 	}
 }
 
@@ -541,13 +543,18 @@ func sleep(ctx context.Context, d time.Duration) {
 // parse is never stale.
 type planCache struct {
 	mu    sync.Mutex
-	plans map[string]*executor.Workflow
+	plans map[planKey]*executor.Workflow
 }
 
-func newPlanCache() *planCache { return &planCache{plans: map[string]*executor.Workflow{}} }
+type planKey struct {
+	id      string
+	version int
+}
+
+func newPlanCache() *planCache { return &planCache{plans: map[planKey]*executor.Workflow{}} }
 
 func (p *planCache) get(id string, version int, graph json.RawMessage) (*executor.Workflow, error) {
-	key := fmt.Sprintf("%s@%d", id, version)
+	key := planKey{id, version}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if wf := p.plans[key]; wf != nil {

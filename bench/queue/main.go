@@ -1,0 +1,307 @@
+// Command queue benchmarks the Casare job queue end to end: it starts
+// real nodes in this process (Raft on loopback TCP, the HTTP API, the
+// built-in robots) for each cluster size and prints, in one table, how
+// fast jobs are submitted, how fast no-op jobs run through the robots,
+// how long a job waits to be claimed, and the bare Raft apply rate that
+// all of it is measured against.
+//
+// Each cluster size gets two fresh clusters. The first runs no robots:
+//
+//   - raft apply: Store.Noop on the leader from 64 goroutines, then from
+//     one; the same apply path as every command with an empty handler.
+//   - submit: POST /api/v1/jobs from 64 closed-loop clients, then POST
+//     /api/v1/jobs/batch with 100 jobs from 8; clients take the nodes in
+//     turn, so followers forward to the leader as they would in use.
+//
+// Throughputs count what completed inside a fixed window after a
+// warm-up. The second cluster runs every node's robot:
+//
+//   - end-to-end: 4 clients queue no-op (start → end) jobs in batches
+//     of 1000 while the robots claim, run and complete them; measured
+//     from the first submit to the moment the leader holds no queued
+//     and no running job.
+//   - claim latency: one job per POST at a fixed rate; the job's first
+//     node calls back into this program, which notes the time. Latency
+//     is that moment minus the moment the submit's 2xx arrived, both on
+//     this process's clock.
+//
+// Usage:
+//
+//	go run ./bench/queue [-quick] [-nodes 1,3] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config is the command line.
+type config struct {
+	quick       bool
+	sizes       []int
+	capacity    int
+	cpuprofile  string
+	tracedir    string
+	dir         string
+	via         string
+	e2eJobs     int
+	latencyRate int
+}
+
+// durations are how long each figure runs.
+type durations struct {
+	warm       time.Duration // load before each window, not counted
+	raft       time.Duration
+	raftSerial time.Duration
+	submit     time.Duration
+	latency    time.Duration
+	e2eTimeout time.Duration
+	// limit bounds the whole run, whatever the cluster does.
+	limit time.Duration
+}
+
+var (
+	fullRun  = durations{warm: 500 * time.Millisecond, raft: 3 * time.Second, raftSerial: 2 * time.Second, submit: 4 * time.Second, latency: 5 * time.Second, e2eTimeout: 60 * time.Second, limit: 10 * time.Minute}
+	quickRun = durations{warm: 300 * time.Millisecond, raft: time.Second, raftSerial: time.Second, submit: 1500 * time.Millisecond, latency: 2 * time.Second, e2eTimeout: 30 * time.Second, limit: 5 * time.Minute}
+)
+
+// bench is one run of the program.
+type bench struct {
+	cfg  config
+	d    durations
+	rep  report
+	prof profiler
+	// others is the CPU share other processes took during the last
+	// figure; the figures mean little when it is high.
+	others float64
+}
+
+func main() {
+	cfg, err := parseFlags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	// Stopping early still stops the nodes and removes their data dirs.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b := &bench{cfg: cfg, d: fullRun, prof: profiler{cpuDir: cfg.cpuprofile, traceDir: cfg.tracedir}}
+	if cfg.quick {
+		b.d = quickRun
+	}
+	err = b.run(ctx)
+	b.prof.stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags() (config, error) {
+	var cfg config
+	var sizes string
+	flag.BoolVar(&cfg.quick, "quick", false, "shorter windows and fewer jobs (about half the time)")
+	flag.StringVar(&sizes, "nodes", "1,3", "comma-separated cluster sizes to measure")
+	flag.IntVar(&cfg.capacity, "capacity", 1000, "robot slots per node (node.Config.Capacity) for the end-to-end and latency figures")
+	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write one CPU profile per figure into this directory")
+	flag.StringVar(&cfg.tracedir, "trace", "", "write one execution trace per figure into this directory")
+	flag.StringVar(&cfg.dir, "dir", os.TempDir(), "where the nodes' data dirs are made (and removed)")
+	flag.StringVar(&cfg.via, "via", "all", "which nodes the clients call: all (round-robin; followers forward) or leader")
+	flag.IntVar(&cfg.e2eJobs, "jobs", 0, "jobs in the end-to-end figure (default 100000, 30000 with -quick)")
+	flag.IntVar(&cfg.latencyRate, "latency-rate", 200, "submits per second while measuring claim latency")
+	flag.Parse()
+	for f := range strings.SplitSeq(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 7 {
+			return cfg, fmt.Errorf("-nodes: %q is not a cluster size from 1 to 7", f)
+		}
+		cfg.sizes = append(cfg.sizes, n)
+	}
+	if cfg.via != "all" && cfg.via != "leader" {
+		return cfg, fmt.Errorf("-via must be all or leader, not %q", cfg.via)
+	}
+	if cfg.capacity < 1 || cfg.latencyRate < 1 {
+		return cfg, fmt.Errorf("-capacity and -latency-rate must be positive")
+	}
+	if cfg.e2eJobs == 0 {
+		cfg.e2eJobs = 100000
+		if cfg.quick {
+			cfg.e2eJobs = 30000
+		}
+	}
+	return cfg, nil
+}
+
+func (b *bench) run(ctx context.Context) error {
+	root, err := os.MkdirTemp(b.cfg.dir, "casare-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(root)
+	// Every wait in the program has its own bound; this one catches a
+	// node that hangs where the benchmark cannot interrupt it, and shows
+	// where.
+	watchdog := time.AfterFunc(b.d.limit, func() {
+		buf := make([]byte, 8<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		fmt.Fprintf(os.Stderr, "bench: still running after %v; goroutines:\n%s", b.d.limit, buf)
+		os.RemoveAll(root)
+		os.Exit(3)
+	})
+	defer watchdog.Stop()
+	begin := time.Now()
+	fmt.Printf("casare queue benchmark: %s %s/%s, GOMAXPROCS=%d, NumCPU=%d, data in %s\n",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU(), b.cfg.dir)
+	fmt.Printf("nodes, robots and load generator share this process and its %d CPUs; loopback only\n", runtime.GOMAXPROCS(0))
+	fmt.Printf("load average at start: %s\n\n", loadAverage())
+	for _, size := range b.cfg.sizes {
+		if err := b.measureSize(ctx, root, size); err != nil {
+			return fmt.Errorf("%d-node cluster: %w", size, err)
+		}
+	}
+	b.rep.print(os.Stdout)
+	fmt.Printf("\nCPU µs/item is this process's CPU time (nodes, robots and load generator) per job or apply.\n")
+	fmt.Printf("\"others\" is the share of all CPUs that other processes used while the figure was measured.\n")
+	fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
+	return nil
+}
+
+// measureSize measures one cluster size on two fresh clusters: the
+// submit figures without robots, so that nothing else writes to Raft,
+// and the end-to-end and latency figures with every node's robot on.
+func (b *bench) measureSize(ctx context.Context, root string, size int) error {
+	b.progress("%d node(s): starting cluster without robots", size)
+	c, err := startCluster(ctx, fmt.Sprintf("%s/%dn-submit", root, size), size, false, b.cfg.capacity)
+	if err != nil {
+		return err
+	}
+	err = b.submitCluster(ctx, c, size)
+	b.closeCluster(c)
+	if err != nil {
+		return err
+	}
+
+	b.progress("%d node(s): starting cluster with robots, %d slots each", size, b.cfg.capacity)
+	c, err = startCluster(ctx, fmt.Sprintf("%s/%dn-robots", root, size), size, true, b.cfg.capacity)
+	if err != nil {
+		return err
+	}
+	err = b.robotCluster(ctx, c, size)
+	b.closeCluster(c)
+	return err
+}
+
+// closeCluster stops a cluster whose figures are taken; a failure to
+// shut down cleanly does not make them wrong, so it is only reported.
+func (b *bench) closeCluster(c *cluster) {
+	if err := c.close(); err != nil {
+		b.progress("warning: stopping the cluster: %v", err)
+	}
+}
+
+func (b *bench) submitCluster(ctx context.Context, c *cluster, size int) error {
+	wfID, err := createWorkflow(ctx, c.leaderClient(), "bench-noop", noopWorkflow)
+	if err != nil {
+		return err
+	}
+	b.progress("%d node(s): raw Raft apply rate", size)
+	raft64, err := b.raftFigures(ctx, c, size, false)
+	if err != nil {
+		return err
+	}
+	b.progress("%d node(s): submit throughput", size)
+	return b.submitFigures(ctx, c, size, wfID, raft64)
+}
+
+func (b *bench) robotCluster(ctx context.Context, c *cluster, size int) error {
+	noopID, err := createWorkflow(ctx, c.leaderClient(), "bench-noop", noopWorkflow)
+	if err != nil {
+		return err
+	}
+	marks, err := listenMarks()
+	if err != nil {
+		return err
+	}
+	defer marks.close()
+	probeID, err := createWorkflow(ctx, c.leaderClient(), "bench-probe", fmt.Sprintf(probeWorkflow, marks.url))
+	if err != nil {
+		return err
+	}
+	raft64, err := b.raftFigures(ctx, c, size, true)
+	if err != nil {
+		return err
+	}
+
+	b.progress("%d node(s): end-to-end, %d no-op jobs", size, b.cfg.e2eJobs)
+	var e2e e2eResult
+	err = b.figure(size, "e2e", func() error {
+		var err error
+		e2e, err = b.endToEnd(ctx, c, noopID, b.cfg.e2eJobs)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	slots := size * b.cfg.capacity
+	b.add(row{
+		nodes: size, figure: fmt.Sprintf("end-to-end no-op, submit→succeeded, %d robot slots", slots),
+		value: e2e.rate(), unit: "jobs/s", ratio: e2e.rate() / raft64, target: atLeast(20000),
+		cpu: perItem(e2e.cpu, e2e.jobs), note: e2e.note(),
+	})
+	b.add(row{
+		nodes: size, figure: "end-to-end Raft entries per job", value: float64(e2e.entries) / float64(max(e2e.jobs, 1)),
+		unit: "entries", note: fmt.Sprintf("%d entries applied on the leader during the run", e2e.entries),
+	})
+
+	b.progress("%d node(s): claim latency at %d jobs/s", size, b.cfg.latencyRate)
+	var lat latencyResult
+	err = b.figure(size, "latency", func() error {
+		var err error
+		lat, err = b.claimLatency(ctx, c, probeID, marks)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	b.add(row{
+		nodes: size, figure: "claim latency p50, submit 2xx → robot runs job", value: ms(percentile(lat.ackToRun, 50)),
+		unit: "ms", target: atMost(5), note: lat.note(50),
+	})
+	b.add(row{
+		nodes: size, figure: "claim latency p99, submit 2xx → robot runs job", value: ms(percentile(lat.ackToRun, 99)),
+		unit: "ms", target: atMost(50), note: lat.note(99),
+	})
+	return nil
+}
+
+// figure runs one measurement under its own profiles and notes how much
+// CPU other processes took meanwhile.
+func (b *bench) figure(size int, name string, fn func() error) error {
+	if err := b.prof.start(fmt.Sprintf("%dn-%s", size, name)); err != nil {
+		return err
+	}
+	defer b.prof.stop()
+	before := sampleCPU()
+	err := fn()
+	b.others = othersShare(before, sampleCPU())
+	return err
+}
+
+// add reports a figure of the measurement that ran last.
+func (b *bench) add(x row) {
+	x.others = b.others
+	b.rep.add(x)
+}
+
+// progress tells the operator what is running; the table goes to stdout.
+func (b *bench) progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "# "+format+"\n", args...)
+}
