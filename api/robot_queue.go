@@ -59,40 +59,36 @@ func checkClaim(cmd consensus.ClaimCmd) error {
 }
 
 func (s *Server) robotProgress(c *gin.Context) {
-	var cmd consensus.ProgressCmd
-	if !s.bindJSONLimit(c, &cmd, s.internalBodyLimit()) {
-		return
-	}
-	ids := make([]string, len(cmd.Items))
-	for i, p := range cmd.Items {
-		ids[i] = p.JobID
-	}
-	if err := checkReport(cmd.RobotID, ids); err != nil {
-		s.abort(c, err)
-		return
-	}
-	acks, err := s.cfg.Store.Progress(c.Request.Context(), cmd)
-	if err != nil {
-		s.abort(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, nonNil(acks))
+	serveReport(s, c, func(cmd consensus.ProgressCmd) (string, []string) {
+		return cmd.RobotID, jobIDs(cmd.Items, func(p consensus.Progress) string { return p.JobID })
+	}, s.cfg.Store.Progress)
 }
 
 func (s *Server) robotHandBack(c *gin.Context) {
-	var cmd consensus.HandBackCmd
+	serveReport(s, c, func(cmd consensus.HandBackCmd) (string, []string) {
+		return cmd.RobotID, jobIDs(cmd.Items, func(p consensus.Progress) string { return p.JobID })
+	}, s.cfg.Store.HandBack)
+}
+
+func (s *Server) robotComplete(c *gin.Context) {
+	serveReport(s, c, func(cmd consensus.CompleteCmd) (string, []string) {
+		return cmd.RobotID, jobIDs(cmd.Items, func(d consensus.Completion) string { return d.JobID })
+	}, s.cfg.Store.Complete)
+}
+
+// serveReport decodes a robot's batch of reports, checks its envelope
+// and hands it to the store, answering with one ack per item.
+func serveReport[C any](s *Server, c *gin.Context, envelope func(C) (robot string, jobs []string),
+	apply func(context.Context, C) ([]consensus.Ack, error)) {
+	var cmd C
 	if !s.bindJSONLimit(c, &cmd, s.internalBodyLimit()) {
 		return
 	}
-	ids := make([]string, len(cmd.Items))
-	for i, p := range cmd.Items {
-		ids[i] = p.JobID
-	}
-	if err := checkReport(cmd.RobotID, ids); err != nil {
+	if err := checkReport(envelope(cmd)); err != nil {
 		s.abort(c, err)
 		return
 	}
-	acks, err := s.cfg.Store.HandBack(c.Request.Context(), cmd)
+	acks, err := apply(c.Request.Context(), cmd)
 	if err != nil {
 		s.abort(c, err)
 		return
@@ -100,25 +96,12 @@ func (s *Server) robotHandBack(c *gin.Context) {
 	c.JSON(http.StatusOK, nonNil(acks))
 }
 
-func (s *Server) robotComplete(c *gin.Context) {
-	var cmd consensus.CompleteCmd
-	if !s.bindJSONLimit(c, &cmd, s.internalBodyLimit()) {
-		return
+func jobIDs[T any](items []T, id func(T) string) []string {
+	ids := make([]string, len(items))
+	for i, item := range items {
+		ids[i] = id(item)
 	}
-	ids := make([]string, len(cmd.Items))
-	for i, done := range cmd.Items {
-		ids[i] = done.JobID
-	}
-	if err := checkReport(cmd.RobotID, ids); err != nil {
-		s.abort(c, err)
-		return
-	}
-	acks, err := s.cfg.Store.Complete(c.Request.Context(), cmd)
-	if err != nil {
-		s.abort(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, nonNil(acks))
+	return ids
 }
 
 // checkReport checks the envelope of a progress or completion batch. The

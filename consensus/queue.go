@@ -206,19 +206,29 @@ type Ack struct {
 }
 
 func (s *state) progress(c applyContext, cmd *ProgressCmd) ([]Ack, error) {
-	acks := make([]Ack, len(cmd.Items))
-	for i, p := range cmd.Items {
-		j, why := s.leased(p.JobID, cmd.RobotID, p.Token)
+	return eachLeased(s, cmd.RobotID, cmd.Items, func(p Progress) (string, uint64) { return p.JobID, p.Token },
+		func(j *Job, p Progress) Ack {
+			s.record(j, p.Checkpoint, p.Logs, p.NodeStatus)
+			j.Lease.ExpiresAt = c.now.Add(s.visibility(j))
+			j.UpdatedAt = c.now
+			return Ack{JobID: p.JobID, OK: true, State: j.State, Deadline: j.Lease.ExpiresAt}
+		}), nil
+}
+
+// eachLeased runs apply on every item whose job the robot leases with
+// the item's token, and answers the others with the reason to stop.
+func eachLeased[T any](s *state, robot string, items []T, ref func(T) (string, uint64), apply func(*Job, T) Ack) []Ack {
+	acks := make([]Ack, len(items))
+	for i, item := range items {
+		id, token := ref(item)
+		j, why := s.leased(id, robot, token)
 		if j == nil {
-			acks[i] = Ack{JobID: p.JobID, Stop: true, Reason: why}
+			acks[i] = Ack{JobID: id, Stop: true, Reason: why}
 			continue
 		}
-		s.record(j, p.Checkpoint, p.Logs, p.NodeStatus)
-		j.Lease.ExpiresAt = c.now.Add(s.visibility(j))
-		j.UpdatedAt = c.now
-		acks[i] = Ack{JobID: p.JobID, OK: true, State: j.State, Deadline: j.Lease.ExpiresAt}
+		acks[i] = apply(j, item)
 	}
-	return acks, nil
+	return acks
 }
 
 // record stores a run's checkpoint, newest log lines and node status.
@@ -261,30 +271,24 @@ type CompleteCmd struct {
 }
 
 func (s *state) completeJobs(c applyContext, cmd *CompleteCmd) ([]Ack, error) {
-	acks := make([]Ack, len(cmd.Items))
-	for i, done := range cmd.Items {
-		j, why := s.leased(done.JobID, cmd.RobotID, done.Token)
-		if j == nil {
-			acks[i] = Ack{JobID: done.JobID, Stop: true, Reason: why}
-			continue
-		}
-		s.record(j, done.Checkpoint, done.Logs, done.NodeStatus)
-		switch {
-		case done.Succeeded:
-			s.finishAttempt(j, "succeeded", "", c)
-			j.Result, j.Error, j.FailureKind = done.Result, "", ""
-			s.setJobState(j, JobSucceeded, c)
-		case done.FailureKind == FailureBusiness:
-			s.finishAttempt(j, "failed", done.Error, c)
-			j.Result, j.Error, j.FailureKind = done.Result, done.Error, FailureBusiness
-			s.setJobState(j, JobFailed, c)
-		default:
-			j.FailureKind = FailureApplication
-			s.retryOrFail(j, done.Error, JobFailed, s.backoff(j), c)
-		}
-		acks[i] = Ack{JobID: j.ID, OK: true, State: j.State}
-	}
-	return acks, nil
+	return eachLeased(s, cmd.RobotID, cmd.Items, func(d Completion) (string, uint64) { return d.JobID, d.Token },
+		func(j *Job, done Completion) Ack {
+			s.record(j, done.Checkpoint, done.Logs, done.NodeStatus)
+			switch {
+			case done.Succeeded:
+				s.finishAttempt(j, "succeeded", "", c)
+				j.Result, j.Error, j.FailureKind = done.Result, "", ""
+				s.setJobState(j, JobSucceeded, c)
+			case done.FailureKind == FailureBusiness:
+				s.finishAttempt(j, "failed", done.Error, c)
+				j.Result, j.Error, j.FailureKind = done.Result, done.Error, FailureBusiness
+				s.setJobState(j, JobFailed, c)
+			default:
+				j.FailureKind = FailureApplication
+				s.retryOrFail(j, done.Error, JobFailed, s.backoff(j), c)
+			}
+			return Ack{JobID: j.ID, OK: true, State: j.State}
+		}), nil
 }
 
 func (s *state) backoff(j *Job) time.Duration {
@@ -326,21 +330,15 @@ type HandBackCmd struct {
 }
 
 func (s *state) handBack(c applyContext, cmd *HandBackCmd) ([]Ack, error) {
-	acks := make([]Ack, len(cmd.Items))
-	for i, p := range cmd.Items {
-		j, why := s.leased(p.JobID, cmd.RobotID, p.Token)
-		if j == nil {
-			acks[i] = Ack{JobID: p.JobID, Stop: true, Reason: why}
-			continue
-		}
-		s.record(j, p.Checkpoint, p.Logs, p.NodeStatus)
-		s.finishAttempt(j, "handed_back", cmd.Reason, c)
-		j.Attempt--
-		j.AvoidRobot, j.Lease, j.NotBefore = cmd.RobotID, nil, c.now
-		s.setJobState(j, JobQueued, c)
-		acks[i] = Ack{JobID: j.ID, OK: true, State: j.State}
-	}
-	return acks, nil
+	return eachLeased(s, cmd.RobotID, cmd.Items, func(p Progress) (string, uint64) { return p.JobID, p.Token },
+		func(j *Job, p Progress) Ack {
+			s.record(j, p.Checkpoint, p.Logs, p.NodeStatus)
+			s.finishAttempt(j, "handed_back", cmd.Reason, c)
+			j.Attempt--
+			j.AvoidRobot, j.Lease, j.NotBefore = cmd.RobotID, nil, c.now
+			s.setJobState(j, JobQueued, c)
+			return Ack{JobID: j.ID, OK: true, State: j.State}
+		}), nil
 }
 
 // LeaseRef names one lease.
