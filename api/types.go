@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/casare/casare/consensus"
+
 	"encoding/json"
 	"time"
 )
@@ -162,15 +164,9 @@ type Job struct {
 	NodeStatus map[string]string `json:"node_status,omitempty"`
 }
 
-// JobAttempt records one try at running a job.
-type JobAttempt struct {
-	Attempt    int       `json:"attempt"`
-	RobotID    string    `json:"robot_id"`
-	StartedAt  time.Time `json:"started_at"`
-	FinishedAt time.Time `json:"finished_at,omitzero"`
-	Outcome    string    `json:"outcome,omitempty"`
-	Error      string    `json:"error,omitempty"`
-}
+// JobAttempt records one try at running a job. The replicated record
+// is already the wire form.
+type JobAttempt = consensus.Attempt
 
 // JobList is the body of GET /api/v1/jobs. NextCursor is nil on the last
 // page.

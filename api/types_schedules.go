@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/casare/casare/consensus"
+
 	"encoding/json"
 	"time"
 )
@@ -59,14 +61,9 @@ type Schedule struct {
 }
 
 // ScheduleFire records what one fire time did: queued JobID, or was
-// Skipped ("overlap", "misfire" or "coalesced").
-type ScheduleFire struct {
-	FireTime time.Time `json:"fire_time"`
-	JobID    string    `json:"job_id,omitempty"`
-	Skipped  string    `json:"skipped,omitempty"`
-	QueuedAt time.Time `json:"queued_at"`
-	Manual   bool      `json:"manual,omitempty"`
-}
+// Skipped ("overlap", "misfire" or "coalesced"). The replicated record
+// is already the wire form.
+type ScheduleFire = consensus.Fire
 
 // ScheduleList is the body of GET /api/v1/schedules.
 type ScheduleList struct {

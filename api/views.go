@@ -65,12 +65,7 @@ func jobView(j consensus.Job, now time.Time) Job {
 	if j.Lease != nil {
 		v.LeaseExpiresAt = j.Lease.ExpiresAt
 	}
-	for _, a := range j.Attempts {
-		v.Attempts = append(v.Attempts, JobAttempt{
-			Attempt: a.Attempt, RobotID: a.RobotID, StartedAt: a.StartedAt,
-			FinishedAt: a.FinishedAt, Outcome: a.Outcome, Error: a.Error,
-		})
-	}
+	v.Attempts = j.Attempts
 	return v
 }
 
@@ -143,11 +138,7 @@ func scheduleView(sc consensus.Schedule, now time.Time) Schedule {
 	if sc.Enabled {
 		v.NextRun, _ = sc.NextRun(now)
 	}
-	for _, f := range sc.History {
-		v.History = append(v.History, ScheduleFire{
-			FireTime: f.FireTime, JobID: f.JobID, Skipped: f.Skipped, QueuedAt: f.QueuedAt, Manual: f.Manual,
-		})
-	}
+	v.History = sc.History
 	return v
 }
 
