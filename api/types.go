@@ -1,10 +1,10 @@
 package api
 
 import (
-	"github.com/casare/casare/consensus"
-
 	"encoding/json"
 	"time"
+
+	"github.com/casare/casare/consensus"
 )
 
 // This file holds the wire types of REST v1. The server decodes requests

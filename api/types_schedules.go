@@ -1,10 +1,10 @@
 package api
 
 import (
-	"github.com/casare/casare/consensus"
-
 	"encoding/json"
 	"time"
+
+	"github.com/casare/casare/consensus"
 )
 
 // Wire types of the schedule endpoints.
