@@ -22,6 +22,10 @@ type JoinRequest struct {
 type JoinResponse struct {
 	Leader string `json:"leader"`
 	Voter  bool   `json:"voter"`
+	// Index is an applied index on the leader that covers the new
+	// configuration and the node's registration; the joiner waits to
+	// apply it so it serves a complete view from the moment it starts.
+	Index uint64 `json:"index,omitempty"`
 }
 
 // Server is one member of the Raft configuration.
@@ -97,7 +101,7 @@ func (s *Store) joinLocal(ctx context.Context, req JoinRequest) (JoinResponse, e
 		return JoinResponse{}, fmt.Errorf("register %s: %w", req.Name, err)
 	}
 	s.log.Info("server joined", "name", req.Name, "raft_addr", req.RaftAddr, "voter", voter)
-	return JoinResponse{Leader: s.cfg.Name, Voter: voter}, nil
+	return JoinResponse{Leader: s.cfg.Name, Voter: voter, Index: s.raft.AppliedIndex()}, nil
 }
 
 func (s *Store) addServer(id raft.ServerID, addr raft.ServerAddress, voter bool) error {

@@ -131,6 +131,9 @@ func (n *Node) tryJoin(ctx context.Context, c *client.Client) error {
 	if err != nil {
 		return fmt.Errorf("join raft: %w", err)
 	}
+	if err := n.store.WaitApplied(ctx, resp.Index); err != nil {
+		return fmt.Errorf("catch up after join: %w", err)
+	}
 	n.log.Info("joined the cluster", "leader", resp.Leader, "voter", resp.Voter)
 	return nil
 }
