@@ -39,6 +39,8 @@ const (
 	// cmdHandBack returns leased jobs to the queue without spending an
 	// attempt: a robot leaving gracefully did not fail them.
 	cmdHandBack commandType = 22
+	// cmdSubmitGroups carries submits a node merged into one entry.
+	cmdSubmitGroups commandType = 23
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -84,6 +86,7 @@ func registry() handlers {
 		cmdFireSchedule:   decoded((*state).fireSchedule),
 		cmdNoop:           func(*state, applyContext, []byte) (any, error) { return nil, nil },
 		cmdHandBack:       decoded((*state).handBack),
+		cmdSubmitGroups:   decoded((*state).submitGroups),
 	}
 }
 

@@ -233,6 +233,7 @@ func FuzzApply(f *testing.F) {
 		{cmdCancelJob, CancelJobCmd{ID: "j"}},
 		{cmdDeleteWorkflow, DeleteWorkflowCmd{ID: "w", Force: true}},
 		{cmdRegisterNode, RegisterNodeCmd{Node: NodeInfo{Name: "n"}}},
+		{cmdSubmitGroups, SubmitGroupsCmd{Groups: [][]JobSpec{{{ID: "g", WorkflowID: "w", ExecutionMode: "lan"}}, {{ID: "h", WorkflowID: "x"}}}}},
 	} {
 		f.Add(h.entry(seed.typ, seed.cmd).Data)
 	}

@@ -289,13 +289,23 @@ func checkSpecFields(spec JobSpec) error {
 }
 
 func (s *state) submitJobs(c applyContext, cmd *SubmitJobsCmd) ([]Job, error) {
-	for i, spec := range cmd.Jobs {
+	jobs, err := s.submitGroup(c, cmd.Jobs)
+	if err != nil {
+		return nil, err
+	}
+	return jobs, nil
+}
+
+// submitGroup queues specs atomically: all of them, or none and an error
+// naming the first bad one.
+func (s *state) submitGroup(c applyContext, specs []JobSpec) ([]Job, *Error) {
+	for i, spec := range specs {
 		if err := s.checkSpec(spec); err != nil {
 			return nil, &Error{Code: ErrorCode(err), Message: fmt.Sprintf("job %d: %v", i, err)}
 		}
 	}
-	out := make([]Job, 0, len(cmd.Jobs))
-	for _, spec := range cmd.Jobs {
+	out := make([]Job, 0, len(specs))
+	for _, spec := range specs {
 		out = append(out, cloneJob(s.submitJob(c, spec)))
 	}
 	return out, nil

@@ -75,6 +75,7 @@ type Store struct {
 	notify   chan bool
 	hadState bool
 	crons    cronCache
+	submits  *submitBatcher
 	stop     context.CancelFunc
 	loopDone chan struct{}
 	closeMu  sync.Once
@@ -128,6 +129,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop, s.loopDone = cancel, make(chan struct{})
+	s.submits = &submitBatcher{apply: s.submitGroups, lifetime: ctx, maxInFlight: submitsInFlight}
 	go s.leaderLoop(ctx)
 	return s, nil
 }
@@ -237,6 +239,7 @@ func (s *Store) Close() error {
 	s.closeMu.Do(func() {
 		s.stop()
 		<-s.loopDone
+		s.submits.wait()
 		err = s.closeResources()
 	})
 	return err

@@ -16,9 +16,15 @@ func (s *Store) DeleteWorkflow(ctx context.Context, id string, force bool) error
 }
 
 // SubmitJobs queues a batch of jobs atomically: all or none. A spec whose
-// id or unique key is already known returns the existing job.
+// id or unique key is already known returns the existing job. Concurrent
+// calls on this node share Raft entries.
 func (s *Store) SubmitJobs(ctx context.Context, specs []JobSpec) ([]Job, error) {
-	return apply[[]Job](ctx, s, cmdSubmitJobs, SubmitJobsCmd{Jobs: specs})
+	return s.submits.submit(ctx, specs)
+}
+
+// submitGroups commits independent groups of specs in one entry.
+func (s *Store) submitGroups(ctx context.Context, groups [][]JobSpec) ([]GroupResult, error) {
+	return apply[[]GroupResult](ctx, s, cmdSubmitGroups, SubmitGroupsCmd{Groups: groups})
 }
 
 // CancelJob cancels a queued or running job.

@@ -18,6 +18,7 @@ type loadResult struct {
 	firstErr   error
 	window     time.Duration
 	cpu        time.Duration   // this process's CPU time in the window
+	entries    uint64          // Raft entries applied in the window, when counted
 	lat        []time.Duration // of the ops in the window, sorted
 }
 
@@ -40,7 +41,10 @@ func perItem(cpu time.Duration, items int) float64 {
 // connection pools and Raft's pipeline so the window sees steady state.
 // Workers stop issuing at the end of the window; a request still in
 // flight then finishes but is not counted.
-func runLoad(ctx context.Context, workers int, warm, dur time.Duration, fn op) loadResult {
+//
+// appliedIndex, when not nil, reads the leader's applied index so that
+// the result counts the Raft entries the window took.
+func runLoad(ctx context.Context, workers int, warm, dur time.Duration, appliedIndex func() uint64, fn op) loadResult {
 	start := time.Now().Add(warm)
 	end := start.Add(dur)
 	// The bound only matters if the cluster wedges: no request should
@@ -52,9 +56,10 @@ func runLoad(ctx context.Context, workers int, warm, dur time.Duration, fn op) l
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		time.Sleep(time.Until(start))
-		cpu := processCPU()
+		cpu, index := processCPU(), readIndex(appliedIndex)
 		time.Sleep(time.Until(end))
 		res.cpu = processCPU() - cpu
+		res.entries = readIndex(appliedIndex) - index
 	})
 	for w := range workers {
 		wg.Go(func() {
@@ -89,6 +94,13 @@ func runLoad(ctx context.Context, workers int, warm, dur time.Duration, fn op) l
 	wg.Wait()
 	slices.Sort(res.lat)
 	return res
+}
+
+func readIndex(appliedIndex func() uint64) uint64 {
+	if appliedIndex == nil {
+		return 0
+	}
+	return appliedIndex()
 }
 
 // percentile returns the nearest-rank p-th percentile (0 < p ≤ 100) of

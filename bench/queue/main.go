@@ -41,6 +41,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/casare/casare/node"
 )
 
 // config is the command line.
@@ -75,10 +77,12 @@ var (
 
 // bench is one run of the program.
 type bench struct {
-	cfg  config
-	d    durations
-	rep  report
-	prof profiler
+	cfg config
+	d   durations
+	rep report
+	// tuning is the runtime setting the nodes run with, as in casare.
+	tuning node.RuntimeTuning
+	prof   profiler
 	// others is the CPU share other processes took during the last
 	// figure; the figures mean little when it is high.
 	others float64
@@ -93,7 +97,9 @@ func main() {
 	// Stopping early still stops the nodes and removes their data dirs.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	b := &bench{cfg: cfg, d: fullRun, prof: profiler{cpuDir: cfg.cpuprofile, traceDir: cfg.tracedir}}
+	// The nodes run with the collector settings `casare node` uses.
+	tuning := node.TuneRuntime()
+	b := &bench{tuning: tuning, cfg: cfg, d: fullRun, prof: profiler{cpuDir: cfg.cpuprofile, traceDir: cfg.tracedir}}
 	if cfg.quick {
 		b.d = quickRun
 	}
@@ -161,6 +167,7 @@ func (b *bench) run(ctx context.Context) error {
 	fmt.Printf("casare queue benchmark: %s %s/%s, GOMAXPROCS=%d, NumCPU=%d, data in %s\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU(), b.cfg.dir)
 	fmt.Printf("nodes, robots and load generator share this process and its %d CPUs; loopback only\n", runtime.GOMAXPROCS(0))
+	fmt.Printf("runtime as in casare node: %s\n", b.tuning)
 	fmt.Printf("load average at start: %s\n\n", loadAverage())
 	for _, size := range b.cfg.sizes {
 		if err := b.measureSize(ctx, root, size); err != nil {

@@ -27,7 +27,7 @@ func (b *bench) raftFigures(ctx context.Context, c *cluster, size int, robots bo
 
 	var concurrent loadResult
 	err := b.figure(size, file, func() error {
-		concurrent = runLoad(ctx, 64, b.d.warm, b.d.raft, noop)
+		concurrent = runLoad(ctx, 64, b.d.warm, b.d.raft, nil, noop)
 		return concurrent.firstErr
 	})
 	if err != nil {
@@ -43,7 +43,7 @@ func (b *bench) raftFigures(ctx context.Context, c *cluster, size int, robots bo
 	}
 	var one loadResult
 	err = b.figure(size, "raft-noop-1", func() error {
-		one = runLoad(ctx, 1, b.d.warm, b.d.raftSerial, noop)
+		one = runLoad(ctx, 1, b.d.warm, b.d.raftSerial, nil, noop)
 		return one.firstErr
 	})
 	if err != nil {

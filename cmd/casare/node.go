@@ -76,6 +76,8 @@ func runNode(cmd *cobra.Command, cfg node.Config) error {
 	if !cfg.Server && cfg.Join == "" {
 		return fmt.Errorf("--server=false needs a cluster to join: use 'casare node join ADDR --server=false'")
 	}
+	tuning := node.TuneRuntime()
+	cfg.Logger.Info("runtime tuned for a node process", "settings", tuning.String())
 	n, err := node.Start(cmd.Context(), cfg)
 	if err != nil {
 		return err

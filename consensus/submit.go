@@ -1,0 +1,146 @@
+package consensus
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// SubmitGroupsCmd carries several independent submits in one entry: each
+// group is atomic on its own, and one group's error leaves the others
+// untouched. It is how a node commits concurrent submits together.
+type SubmitGroupsCmd struct {
+	Groups [][]JobSpec `json:"groups"`
+}
+
+// GroupResult is the outcome of one group of a SubmitGroupsCmd.
+type GroupResult struct {
+	Jobs  []Job  `json:"jobs,omitempty"`
+	Error *Error `json:"error,omitempty"`
+}
+
+func (s *state) submitGroups(c applyContext, cmd *SubmitGroupsCmd) ([]GroupResult, error) {
+	out := make([]GroupResult, len(cmd.Groups))
+	for i, group := range cmd.Groups {
+		out[i].Jobs, out[i].Error = s.submitGroup(c, group)
+	}
+	return out, nil
+}
+
+// maxGroupJobs bounds the jobs one merged entry carries, so that a burst
+// of batches becomes several entries the followers can stream rather
+// than one that stalls replication.
+const maxGroupJobs = 2000
+
+// submitsInFlight is how many merged submit entries one node keeps in
+// flight: enough to overlap forwarding with the commit of the previous
+// entry, few enough that calls arriving meanwhile merge.
+const submitsInFlight = 4
+
+// submitBatcher merges the SubmitJobs calls that arrive while earlier
+// ones are being committed into one Raft entry (group commit). Under
+// load this turns many small entries, and on a follower many forwarded
+// requests, into a few large ones; an idle node sends a lone call at
+// once, so merging adds no latency.
+type submitBatcher struct {
+	// apply commits the groups and returns one result per group.
+	apply func(ctx context.Context, groups [][]JobSpec) ([]GroupResult, error)
+	// lifetime ends when the store closes; flushes stop with it.
+	lifetime context.Context
+	// maxInFlight is how many merged entries may be in flight at once.
+	maxInFlight int
+
+	mu       sync.Mutex
+	pending  []*submitCall
+	inFlight int
+	flushes  sync.WaitGroup
+}
+
+type submitCall struct {
+	specs []JobSpec
+	done  chan struct{}
+	jobs  []Job
+	err   error
+}
+
+// submit queues specs as one atomic group and waits for its outcome.
+func (b *submitBatcher) submit(ctx context.Context, specs []JobSpec) ([]Job, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	call := &submitCall{specs: specs, done: make(chan struct{})}
+	b.mu.Lock()
+	b.pending = append(b.pending, call)
+	if b.inFlight < b.maxInFlight {
+		b.inFlight++
+		b.flushes.Go(b.flushLoop)
+	}
+	b.mu.Unlock()
+	select {
+	case <-call.done:
+		return call.jobs, call.err
+	case <-ctx.Done():
+		// The entry may still commit; the caller's retry is idempotent by
+		// the job ids it carries.
+		return nil, ctx.Err()
+	}
+}
+
+// flushLoop commits pending calls until none are left.
+func (b *submitBatcher) flushLoop() {
+	for {
+		b.mu.Lock()
+		batch := b.take()
+		if len(batch) == 0 {
+			b.inFlight--
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		b.flush(batch)
+	}
+}
+
+// take removes up to maxGroupJobs jobs' worth of calls from the pending
+// list (at least one call, however large). The caller holds mu.
+func (b *submitBatcher) take() []*submitCall {
+	n, jobs := 0, 0
+	for n < len(b.pending) && (n == 0 || jobs+len(b.pending[n].specs) <= maxGroupJobs) {
+		jobs += len(b.pending[n].specs)
+		n++
+	}
+	batch := b.pending[:n:n]
+	b.pending = b.pending[n:]
+	if len(b.pending) == 0 {
+		b.pending = nil
+	}
+	return batch
+}
+
+func (b *submitBatcher) flush(batch []*submitCall) {
+	groups := make([][]JobSpec, len(batch))
+	for i, call := range batch {
+		groups[i] = call.specs
+	}
+	ctx, cancel := context.WithTimeout(b.lifetime, DefaultApplyTimeout)
+	results, err := b.apply(ctx, groups)
+	cancel()
+	if err == nil && len(results) != len(batch) {
+		err = fmt.Errorf("submit: %d groups answered %d results", len(batch), len(results))
+	}
+	for i, call := range batch {
+		switch {
+		case err != nil:
+			call.err = err
+		case results[i].Error != nil:
+			call.err = results[i].Error
+		default:
+			call.jobs = results[i].Jobs
+		}
+		close(call.done)
+	}
+}
+
+// wait blocks until every flush has returned; the store calls it after
+// ending the batcher's lifetime.
+func (b *submitBatcher) wait() { b.flushes.Wait() }

@@ -1,0 +1,106 @@
+package consensus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestSubmitGroupsAreIndependent(t *testing.T) {
+	h := newHarness(t)
+	h.mustApply(cmdPutWorkflow, PutWorkflowCmd{ID: "w1", Name: "a", Graph: graph("a")})
+	res := h.mustApply(cmdSubmitGroups, SubmitGroupsCmd{Groups: [][]JobSpec{
+		{{ID: "a1", WorkflowID: "w1", ExecutionMode: "lan"}, {ID: "a2", WorkflowID: "w1", ExecutionMode: "lan"}},
+		{{ID: "b1", WorkflowID: "w1", ExecutionMode: "lan"}, {ID: "b2", WorkflowID: "nope", ExecutionMode: "lan"}},
+		{{ID: "c1", WorkflowID: "w1", ExecutionMode: "lan", UniqueKey: "k"}},
+		{{ID: "d1", WorkflowID: "w1", ExecutionMode: "lan", UniqueKey: "k"}},
+	}}).([]GroupResult)
+	if len(res) != 4 {
+		t.Fatalf("%d results for 4 groups", len(res))
+	}
+	if res[0].Error != nil || len(res[0].Jobs) != 2 {
+		t.Fatalf("good group: %+v", res[0])
+	}
+	if res[1].Error == nil || res[1].Error.Code != CodeNotFound || h.f.state.jobs["b1"] != nil {
+		t.Fatalf("bad group: %+v, partial apply %v", res[1], h.f.state.jobs["b1"] != nil)
+	}
+	// A later group in the same entry sees the earlier one, as if they
+	// had been separate entries.
+	if res[3].Error != nil || res[3].Jobs[0].ID != "c1" {
+		t.Fatalf("unique key across groups: %+v", res[3])
+	}
+}
+
+// TestConcurrentSubmitsThroughFollower submits from many goroutines at
+// once through a follower, with a bad call mixed in: every good call
+// gets its own jobs, the bad one its own error, and every job is on the
+// leader.
+func TestConcurrentSubmitsThroughFollower(t *testing.T) {
+	c := startCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	leader := c.waitLeader(5 * time.Second)
+	f := c.follower()
+	if _, err := f.PutWorkflow(ctx, PutWorkflowCmd{ID: "w1", Name: "w", Graph: graph("a")}); err != nil {
+		t.Fatal(err)
+	}
+	before := leader.AppliedIndex()
+	const calls = 200
+	var wg sync.WaitGroup
+	errs := make([]error, calls)
+	jobs := make([][]Job, calls)
+	for i := range calls {
+		wg.Go(func() {
+			wf := "w1"
+			if i == 77 {
+				wf = "missing"
+			}
+			specs := []JobSpec{{ID: fmt.Sprintf("j%d-a", i), WorkflowID: wf, ExecutionMode: "lan"}, {ID: fmt.Sprintf("j%d-b", i), WorkflowID: "w1", ExecutionMode: "lan"}}
+			jobs[i], errs[i] = f.SubmitJobs(ctx, specs)
+		})
+	}
+	wg.Wait()
+	for i := range calls {
+		if i == 77 {
+			if !IsCode(errs[i], CodeNotFound) || len(jobs[i]) != 0 {
+				t.Fatalf("bad call: jobs %v err %v", jobs[i], errs[i])
+			}
+			if _, ok, _ := leader.Job("j77-b"); ok {
+				t.Fatal("the bad call's good job was queued")
+			}
+			continue
+		}
+		if errs[i] != nil || len(jobs[i]) != 2 || jobs[i][0].ID != fmt.Sprintf("j%d-a", i) || jobs[i][1].ID != fmt.Sprintf("j%d-b", i) {
+			t.Fatalf("call %d: jobs %v err %v", i, jobs[i], errs[i])
+		}
+		if _, ok, _ := leader.Job(jobs[i][1].ID); !ok {
+			t.Fatalf("acknowledged job %s missing on the leader", jobs[i][1].ID)
+		}
+	}
+	t.Logf("%d submit calls took %d Raft entries", calls, leader.AppliedIndex()-before)
+}
+
+func TestSubmitCallerDeadlineLeavesOthersAlone(t *testing.T) {
+	c := startCluster(t, 1)
+	s := c.waitLeader(5 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.PutWorkflow(ctx, PutWorkflowCmd{ID: "w1", Name: "w", Graph: graph("a")}); err != nil {
+		t.Fatal(err)
+	}
+	gone, stop := context.WithCancel(ctx)
+	stop()
+	if _, err := s.SubmitJobs(gone, []JobSpec{{ID: "x", WorkflowID: "w1", ExecutionMode: "lan"}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller: %v", err)
+	}
+	if _, ok, _ := s.Job("x"); ok {
+		t.Fatal("a caller cancelled before submitting queued its job")
+	}
+	jobs, err := s.SubmitJobs(ctx, []JobSpec{{ID: "y", WorkflowID: "w1", ExecutionMode: "lan"}})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("next caller: %v %v", jobs, err)
+	}
+}
