@@ -239,7 +239,7 @@ func (s *Store) Close() error {
 	s.closeMu.Do(func() {
 		s.stop()
 		<-s.loopDone
-		s.submits.wait()
+		s.submits.close()
 		err = s.closeResources()
 	})
 	return err

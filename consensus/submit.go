@@ -53,6 +53,7 @@ type submitBatcher struct {
 	mu       sync.Mutex
 	pending  []*submitCall
 	inFlight int
+	closed   bool
 	flushes  sync.WaitGroup
 }
 
@@ -70,6 +71,10 @@ func (b *submitBatcher) submit(ctx context.Context, specs []JobSpec) ([]Job, err
 	}
 	call := &submitCall{specs: specs, done: make(chan struct{})}
 	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil, errorf(CodeNoLeader, "submit: the store is closed")
+	}
 	b.pending = append(b.pending, call)
 	if b.inFlight < b.maxInFlight {
 		b.inFlight++
@@ -141,6 +146,11 @@ func (b *submitBatcher) flush(batch []*submitCall) {
 	}
 }
 
-// wait blocks until every flush has returned; the store calls it after
-// ending the batcher's lifetime.
-func (b *submitBatcher) wait() { b.flushes.Wait() }
+// close refuses new calls and waits for every flush to return; the store
+// calls it after ending the batcher's lifetime, so flushes fail fast.
+func (b *submitBatcher) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.flushes.Wait()
+}

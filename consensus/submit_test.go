@@ -104,3 +104,16 @@ func TestSubmitCallerDeadlineLeavesOthersAlone(t *testing.T) {
 		t.Fatalf("next caller: %v %v", jobs, err)
 	}
 }
+
+func TestSubmitAfterCloseFails(t *testing.T) {
+	c := startCluster(t, 1)
+	s := c.waitLeader(5 * time.Second)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := s.SubmitJobs(ctx, []JobSpec{{ID: "late", WorkflowID: "w1", ExecutionMode: "lan"}}); err == nil {
+		t.Fatal("submit on a closed store succeeded")
+	}
+}
