@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -89,9 +88,12 @@ type completion struct {
 	handBack bool // the robot is leaving: return the job, do not complete it
 }
 
-// nudgeDelay gathers the checkpoints that arrive together into one
-// early progress report, so a robot sends at most one every nudgeDelay.
-const nudgeDelay = 100 * time.Millisecond
+// nudgeGap is the least time between two early progress reports. A
+// checkpoint goes out at once, because a robot that dies before its
+// checkpoint commits has the next robot run the node again; the gap
+// bounds the Raft entries a robot whose runs checkpoint all the time can
+// cause, and checkpoints that arrive meanwhile share the next report.
+const nudgeGap = 10 * time.Millisecond
 
 // claimCoalesce is how long a full robot waits after a slot frees, so
 // that the slots a batch of acknowledgements frees go into one claim.
@@ -379,6 +381,12 @@ func (ru *run) takeProgress() (consensus.Progress, *executor.Checkpoint) {
 	return p, cp
 }
 
+func (ru *run) hasCheckpoint() bool {
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	return ru.checkpoint != nil
+}
+
 func (ru *run) giveBack(p consensus.Progress, cp *executor.Checkpoint) {
 	ru.mu.Lock()
 	defer ru.mu.Unlock()
@@ -407,23 +415,21 @@ func (ru *run) stopped() string {
 }
 
 // reportProgress sends one batched heartbeat for all running jobs per
-// tick. An ack that says stop cancels the run.
+// tick, and an early report as soon as a run checkpoints. An ack that
+// says stop cancels the run.
 func (r *Robot) reportProgress(ctx context.Context) {
 	t := time.NewTicker(r.cfg.ReportInterval)
 	defer t.Stop()
 	for {
+		early := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-r.nudge:
-			// Let checkpoints from other runs join this report.
-			sleep(ctx, nudgeDelay)
+			early = true
 		}
-		r.mu.Lock()
-		runs := make(map[string]*run, len(r.active))
-		maps.Copy(runs, r.active)
-		r.mu.Unlock()
+		runs := r.reportable(early)
 		if len(runs) == 0 {
 			continue
 		}
@@ -447,7 +453,25 @@ func (r *Robot) reportProgress(ctx context.Context) {
 				ru.stop(ack.Reason)
 			}
 		}
+		if early {
+			sleep(ctx, nudgeGap)
+		}
 	}
+}
+
+// reportable returns the runs a progress report covers: every active
+// run on a tick, only those with an unreported checkpoint when a
+// checkpoint asked for an early report.
+func (r *Robot) reportable(early bool) map[string]*run {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	runs := make(map[string]*run, len(r.active))
+	for id, ru := range r.active {
+		if !early || ru.hasCheckpoint() {
+			runs[id] = ru
+		}
+	}
+	return runs
 }
 
 // reportCompletions batches completions until r.done is closed:
