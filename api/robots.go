@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/casare/casare/consensus"
 )
 
 // robotRole is the gossip role of a node that runs a LAN robot.
@@ -23,6 +26,7 @@ func (s *Server) listRobots(c *gin.Context) {
 // records, each with the jobs it holds.
 func (s *Server) fleet() []Robot {
 	running := s.cfg.Store.RunningJobs()
+	now := time.Now()
 	memberStates := map[string]string{}
 	robots := []Robot{}
 	for _, m := range s.cfg.Members() {
@@ -30,23 +34,40 @@ func (s *Server) fleet() []Robot {
 		if !slices.Contains(m.Roles, robotRole) {
 			continue
 		}
-		robots = append(robots, Robot{
+		r := Robot{
 			ID: m.Name, Name: m.Name, Kind: RobotKindLAN, State: m.State, Tags: nonNil(m.Tags),
-			Capacity: m.Capacity, Node: m.Name, CurrentJobs: nonNil(running[m.Name]), Since: m.Since,
-		})
+			Capacity: m.Capacity, Node: m.Name, CurrentJobs: nonNil(running[m.Name].Jobs), Since: m.Since,
+		}
+		s.judgeHeartbeats(&r, running[m.Name], now)
+		robots = append(robots, r)
 	}
-	for _, r := range s.cfg.Store.Robots() {
-		if slices.ContainsFunc(robots, func(lan Robot) bool { return lan.ID == r.ID }) {
+	for _, rec := range s.cfg.Store.Robots() {
+		if slices.ContainsFunc(robots, func(lan Robot) bool { return lan.ID == rec.ID }) {
 			continue
 		}
-		robots = append(robots, Robot{
-			ID: r.ID, Name: r.ID, Kind: cmp.Or(r.Kind, RobotKindInternet),
-			State: s.internetRobotState(r.Connected, r.Node, memberStates), Tags: nonNil(r.Tags),
-			Capacity: r.Capacity, Node: r.Node, CurrentJobs: nonNil(running[r.ID]), Since: r.Since,
-		})
+		r := Robot{
+			ID: rec.ID, Name: rec.ID, Kind: cmp.Or(rec.Kind, RobotKindInternet),
+			State: s.internetRobotState(rec.Connected, rec.Node, memberStates), Tags: nonNil(rec.Tags),
+			Capacity: rec.Capacity, Node: rec.Node, CurrentJobs: nonNil(running[rec.ID].Jobs), Since: rec.Since,
+		}
+		s.judgeHeartbeats(&r, running[rec.ID], now)
+		robots = append(robots, r)
 	}
 	slices.SortFunc(robots, func(a, b Robot) int { return strings.Compare(a.ID, b.ID) })
 	return robots
+}
+
+// judgeHeartbeats marks an alive robot suspect when it holds jobs but
+// has not heartbeated them for RobotSuspectAfter: a paused, overloaded or
+// cut-off robot that gossip or its tunnel still shows, whose leases will
+// expire unless it recovers.
+func (s *Server) judgeHeartbeats(r *Robot, h consensus.Holding, now time.Time) {
+	if r.State != RobotAlive || len(h.Jobs) == 0 || h.StalestRenewal.IsZero() {
+		return
+	}
+	if now.Sub(h.StalestRenewal) >= s.cfg.RobotSuspectAfter {
+		r.State, r.Since = RobotSuspect, h.StalestRenewal
+	}
 }
 
 // internetRobotState judges an internet robot by its tunnel and by the

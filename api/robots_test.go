@@ -125,3 +125,61 @@ func TestRobotsMergeGossipAndRaft(t *testing.T) {
 		t.Errorf("empty lists do not render as []: %s", resp.body)
 	}
 }
+
+// TestRobotHoldingJobsWithoutHeartbeatIsSuspect: gossip still shows the
+// robot alive, but it holds a job it stopped heartbeating, so the fleet
+// lists it as suspect until a heartbeat arrives.
+func TestRobotHoldingJobsWithoutHeartbeatIsSuspect(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	const suspectAfter = time.Second
+	node := apitest.Start(t, apitest.Config{Name: "n1", Bootstrap: true, API: func(c *api.Config) {
+		c.RobotSuspectAfter = suspectAfter
+		c.Members = func() []api.Member {
+			return []api.Member{
+				{Name: "n1", State: "alive", Roles: []string{"server"}},
+				{Name: "busy", State: "alive", Roles: []string{"robot"}},
+				{Name: "idle", State: "alive", Roles: []string{"robot"}},
+			}
+		}
+	}})
+	node.WaitLeaderKnown(t, 10*time.Second)
+	wf := newWorkflow(t, node)
+	job := submit(t, node, `{"workflow_id":"`+wf+`","pinned_robot":"busy"}`)
+	claimed, err := node.Client.RobotClaim(ctx, consensus.ClaimCmd{RobotID: "busy", RobotKind: "lan", Max: 1})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	claimedAt := time.Now()
+	states := func() map[string]api.Robot {
+		list, err := node.Client.Robots(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]api.Robot{}
+		for _, r := range list.Robots {
+			out[r.ID] = r
+		}
+		return out
+	}
+	if got := states(); got["busy"].State != "alive" || got["idle"].State != "alive" {
+		t.Fatalf("right after the claim: busy %s, idle %s", got["busy"].State, got["idle"].State)
+	}
+	apitest.WaitFor(t, 5*time.Second, "busy to turn suspect", func() bool { return states()["busy"].State == "suspect" })
+	got := states()
+	if waited := time.Since(claimedAt); waited < suspectAfter {
+		t.Errorf("suspect after %v, before the %v without heartbeat", waited, suspectAfter)
+	}
+	if got["idle"].State != "alive" || got["busy"].CurrentJobs[0] != job.ID || got["busy"].Since.IsZero() {
+		t.Errorf("suspect fleet: %+v", got)
+	}
+
+	acks, err := node.Client.RobotProgress(ctx, consensus.ProgressCmd{RobotID: "busy",
+		Items: []consensus.Progress{{JobID: job.ID, Token: claimed[0].Job.Lease.Token}}})
+	if err != nil || len(acks) != 1 || !acks[0].OK {
+		t.Fatalf("heartbeat: %v %v", acks, err)
+	}
+	if s := states()["busy"].State; s != "alive" {
+		t.Errorf("after a heartbeat busy is %s, want alive", s)
+	}
+}

@@ -37,7 +37,7 @@ type Store interface {
 	SetSettings(ctx context.Context, cmd consensus.SettingsCmd) (consensus.WorkflowSettings, error)
 	Rerun(ctx context.Context, cmd consensus.RerunCmd) (consensus.Job, error)
 	QueueStats(now time.Time) consensus.QueueStats
-	RunningJobs() map[string][]string
+	RunningJobs() map[string]consensus.Holding
 
 	// Robots and their tokens.
 	Robots() []consensus.RobotRecord
@@ -94,12 +94,18 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxUploadBytes limits workflow file uploads (default 8 MiB).
 	MaxUploadBytes int64
+	// RobotSuspectAfter is how long a robot may hold jobs without a
+	// heartbeat before it is listed as suspect (default 3 s: three missed
+	// one-second heartbeats).
+	RobotSuspectAfter time.Duration
 }
 
 // Default body limits.
 const (
 	DefaultMaxBodyBytes   = 1 << 20
 	DefaultMaxUploadBytes = 8 << 20
+	// DefaultRobotSuspectAfter is Config.RobotSuspectAfter's default.
+	DefaultRobotSuspectAfter = 3 * time.Second
 )
 
 // Server is the HTTP handler of one node.
@@ -125,6 +131,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Members == nil {
 		cfg.Members = func() []Member { return nil }
+	}
+	if cfg.RobotSuspectAfter <= 0 {
+		cfg.RobotSuspectAfter = DefaultRobotSuspectAfter
 	}
 	// Gin has no per-engine mode; without release mode it prints every
 	// route at startup. The setting is atomic and the same for everyone.

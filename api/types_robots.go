@@ -5,9 +5,10 @@ import "time"
 // Wire types of the robot fleet and robot tokens.
 
 // Robot kinds and the states a robot can be in. LAN robots take their
-// state from gossip; internet robots are "disconnected" when their tunnel
-// is down and "suspect" when the node they are connected through is not
-// alive.
+// state from gossip ("alive", "dead", "left"); internet robots are
+// "disconnected" when their tunnel is down and "suspect" when the node
+// they are connected through is not alive. Either kind is "suspect" when
+// it holds jobs it has not heartbeated for a few seconds.
 const (
 	RobotKindLAN      = "lan"
 	RobotKindInternet = "internet"

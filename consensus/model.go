@@ -91,6 +91,10 @@ type Lease struct {
 	RobotID   string    `json:"robot_id"`
 	Token     uint64    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// RenewedAt is the leader's time at the claim or the last accepted
+	// heartbeat: a robot holding jobs heartbeats every second, so a stale
+	// one is suspect before its lease runs out.
+	RenewedAt time.Time `json:"renewed_at,omitzero"`
 }
 
 // Attempt records one try at running a job.

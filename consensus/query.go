@@ -171,18 +171,33 @@ func (s *Store) HasClaimable(cmd ClaimCmd, now time.Time) bool {
 // next entry is applied.
 func (s *Store) AppliedChanged() (uint64, <-chan struct{}) { return s.fsm.appliedIndex() }
 
+// Holding is what one robot holds: its running jobs, and the oldest of
+// their last heartbeats.
+type Holding struct {
+	Jobs []string
+	// StalestRenewal is the earliest RenewedAt among the robot's leases:
+	// how long ago the robot last vouched for all of its jobs.
+	StalestRenewal time.Time
+}
+
 // RunningJobs returns the running jobs, by robot id.
-func (s *Store) RunningJobs() map[string][]string {
-	out := map[string][]string{}
+func (s *Store) RunningJobs() map[string]Holding {
+	out := map[string]Holding{}
 	s.fsm.read(func(st *state) {
 		for _, j := range st.running {
-			if j.Lease != nil {
-				out[j.Lease.RobotID] = append(out[j.Lease.RobotID], j.ID)
+			if j.Lease == nil {
+				continue
 			}
+			h := out[j.Lease.RobotID]
+			h.Jobs = append(h.Jobs, j.ID)
+			if h.StalestRenewal.IsZero() || j.Lease.RenewedAt.Before(h.StalestRenewal) {
+				h.StalestRenewal = j.Lease.RenewedAt
+			}
+			out[j.Lease.RobotID] = h
 		}
 	})
-	for _, ids := range out {
-		slices.Sort(ids)
+	for _, h := range out {
+		slices.Sort(h.Jobs)
 	}
 	return out
 }

@@ -156,7 +156,7 @@ func (s *state) startAttempt(j *Job, robot string, c applyContext) {
 	j.Attempt++
 	j.RobotID = robot
 	j.StartedAt = c.now
-	j.Lease = &Lease{RobotID: robot, Token: c.index, ExpiresAt: c.now.Add(s.visibility(j))}
+	j.Lease = &Lease{RobotID: robot, Token: c.index, ExpiresAt: c.now.Add(s.visibility(j)), RenewedAt: c.now}
 	j.Attempts = append(slices.Clip(j.Attempts), Attempt{Attempt: j.Attempt, RobotID: robot, StartedAt: c.now})
 }
 
@@ -210,6 +210,7 @@ func (s *state) progress(c applyContext, cmd *ProgressCmd) ([]Ack, error) {
 		func(j *Job, p Progress) Ack {
 			s.record(j, p.Checkpoint, p.Logs, p.NodeStatus)
 			j.Lease.ExpiresAt = c.now.Add(s.visibility(j))
+			j.Lease.RenewedAt = c.now
 			j.UpdatedAt = c.now
 			return Ack{JobID: p.JobID, OK: true, State: j.State, Deadline: j.Lease.ExpiresAt}
 		}), nil
