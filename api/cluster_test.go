@@ -97,4 +97,27 @@ func TestThreeNodeCluster(t *testing.T) {
 			}
 		}
 	})
+
+	// A plain read may be stale, but a follower confirms a miss with the
+	// leader before it answers 404: a job written a moment ago, through
+	// it or elsewhere, is never "not found".
+	t.Run("a follower never answers 404 for a job just written", func(t *testing.T) {
+		wf := newWorkflow(t, n1)
+		for i := range 20 {
+			via := []*apitest.Node{n1, n3}[i%2]
+			job, err := via.Client.SubmitJob(ctx, api.JobRequest{WorkflowID: wf})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := n3.Client.Job(ctx, job.ID); err != nil {
+				t.Fatalf("read %d of a job written through %s, on n3: %v", i, via.Name, err)
+			}
+			if _, err := n2.Client.JobLogs(ctx, job.ID, 0, 10); err != nil {
+				t.Fatalf("logs %d of a job written through %s, on n2: %v", i, via.Name, err)
+			}
+		}
+		if _, err := n3.Client.Job(ctx, "no-such-job"); !client.IsCode(err, "not_found") {
+			t.Errorf("a job that does not exist: %v, want not_found", err)
+		}
+	})
 }

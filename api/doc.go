@@ -8,7 +8,9 @@
 // Every node serves the same API. Reads are answered from the node's
 // own replica and say which Raft index they saw (the
 // X-Casare-Applied-Index header, and applied_index in list bodies);
-// ?consistent=true makes a read linearizable. Writes go through the
+// ?consistent=true makes a read linearizable. A lookup by id that misses
+// is confirmed with the leader before the 404, so a client never sees
+// "not found" for something a node acknowledged. Writes go through the
 // store, which forwards them to the leader and returns only after the
 // Raft commit.
 //

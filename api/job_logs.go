@@ -66,8 +66,7 @@ func (s *Server) jobLogs(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
-	job, found, index := s.cfg.Store.Job(id)
-	setAppliedIndex(c, index)
+	job, found, index := lookup(s, c, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
 	if !found {
 		s.abort(c, newError(consensus.CodeNotFound, "job %s not found", id))
 		return

@@ -131,8 +131,7 @@ func jobFilter(c *gin.Context) (consensus.JobFilter, error) {
 
 func (s *Server) getJob(c *gin.Context) {
 	id := c.Param("id")
-	job, found, index := s.cfg.Store.Job(id)
-	setAppliedIndex(c, index)
+	job, found, _ := lookup(s, c, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
 	if !found {
 		s.abort(c, newError(consensus.CodeNotFound, "job %s not found", id))
 		return

@@ -67,7 +67,28 @@ func (s *Server) consistentReads(c *gin.Context) {
 	}
 	if _, err := s.cfg.Store.WaitConsistent(c.Request.Context()); err != nil {
 		s.abort(c, fmt.Errorf("consistent read: %w", err))
+		return
 	}
+	c.Set(consistentKey, true)
+}
+
+// consistentKey marks a request whose reads are already linearizable.
+const consistentKey = "casare.consistent"
+
+// lookup reads one resource by id. A miss is confirmed before it is
+// answered: the node first applies every write the cluster acknowledged,
+// so that a follower never answers 404 for a job or workflow that was
+// created a moment ago, through it or through another node. If the
+// leader cannot be reached, the local answer stands.
+func lookup[T any](s *Server, c *gin.Context, read func() (T, bool, uint64)) (v T, found bool, index uint64) {
+	v, found, index = read()
+	if !found && !c.GetBool(consistentKey) {
+		if _, err := s.cfg.Store.WaitConsistent(c.Request.Context()); err == nil {
+			v, found, index = read()
+		}
+	}
+	setAppliedIndex(c, index)
+	return v, found, index
 }
 
 // setAppliedIndex tells the client how fresh a read is.

@@ -50,8 +50,7 @@ func (s *Server) listSchedules(c *gin.Context) {
 
 func (s *Server) getSchedule(c *gin.Context) {
 	id := c.Param("id")
-	sc, found, index := s.cfg.Store.Schedule(id)
-	setAppliedIndex(c, index)
+	sc, found, _ := lookup(s, c, func() (consensus.Schedule, bool, uint64) { return s.cfg.Store.Schedule(id) })
 	if !found {
 		s.abort(c, newError(consensus.CodeNotFound, "schedule %s not found", id))
 		return

@@ -101,8 +101,7 @@ func (s *Server) listWorkflows(c *gin.Context) {
 // answers 404.
 func (s *Server) lookupWorkflow(c *gin.Context) (wf consensus.Workflow, index uint64, found bool) {
 	id := c.Param("id")
-	wf, found, index = s.cfg.Store.Workflow(id)
-	setAppliedIndex(c, index)
+	wf, found, index = lookup(s, c, func() (consensus.Workflow, bool, uint64) { return s.cfg.Store.Workflow(id) })
 	if !found {
 		s.abort(c, newError(consensus.CodeNotFound, "workflow %s not found", id))
 	}
