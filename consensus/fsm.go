@@ -99,6 +99,7 @@ type snapshotData struct {
 	Tokens      map[string]*RobotToken  `json:"tokens,omitempty"`
 	Robots      map[string]*RobotRecord `json:"robots,omitempty"`
 	Schedules   map[string]*Schedule    `json:"schedules,omitempty"`
+	Deletions   map[string]string       `json:"deletions,omitempty"`
 }
 
 const snapshotVersion = 1
@@ -107,7 +108,7 @@ func (s *state) snapshot() snapshotData {
 	d := snapshotData{
 		Version: snapshotVersion, Nodes: s.nodes, NextSeq: s.nextSeq,
 		QueuePaused: s.queuePaused, LastClaims: s.lastClaims,
-		Tokens: s.tokens, Robots: s.robots, Schedules: s.schedules,
+		Tokens: s.tokens, Robots: s.robots, Schedules: s.schedules, Deletions: s.deletions,
 	}
 	for _, wf := range s.workflows {
 		d.Workflows = append(d.Workflows, wf)
@@ -145,6 +146,9 @@ func restoreState(d snapshotData) (*state, error) {
 	}
 	if d.Robots != nil {
 		s.robots = d.Robots
+	}
+	if d.Deletions != nil {
+		s.deletions = d.Deletions
 	}
 	if d.Schedules != nil {
 		s.schedules = d.Schedules

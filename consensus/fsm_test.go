@@ -140,6 +140,35 @@ func TestCancelAndDelete(t *testing.T) {
 	}
 }
 
+// TestRetriedDeleteSucceeds: the apply loop resends a delete whose
+// answer a leader change lost; the resend carries the same request id
+// and must answer success, while a new delete of the same id is refused.
+func TestRetriedDeleteSucceeds(t *testing.T) {
+	h := newHarness(t)
+	h.mustApply(cmdPutWorkflow, PutWorkflowCmd{ID: "w1", Name: "a", Graph: graph("a")})
+	h.mustApply(cmdPutSchedule, PutScheduleCmd{Schedule: Schedule{ID: "s1", WorkflowID: "w1", Cron: "@every 1m", Timezone: "UTC"}})
+	for _, del := range []struct {
+		typ          commandType
+		first, again any
+		fresh        any
+	}{
+		{cmdDeleteSchedule, DeleteScheduleCmd{ID: "s1", RequestID: "r1"}, DeleteScheduleCmd{ID: "s1", RequestID: "r1"}, DeleteScheduleCmd{ID: "s1", RequestID: "r2"}},
+		{cmdDeleteWorkflow, DeleteWorkflowCmd{ID: "w1", RequestID: "r3"}, DeleteWorkflowCmd{ID: "w1", RequestID: "r3"}, DeleteWorkflowCmd{ID: "w1", RequestID: "r4"}},
+	} {
+		h.mustApply(del.typ, del.first)
+		if _, err := h.apply(del.typ, del.again); err != nil {
+			t.Errorf("retried %T: %v, want success", del.again, err)
+		}
+		if _, err := h.apply(del.typ, del.fresh); ErrorCode(err) != CodeNotFound {
+			t.Errorf("new %T of a deleted id: %v, want not_found", del.fresh, err)
+		}
+	}
+	restored, err := restoreState(h.f.state.snapshot())
+	if err != nil || !restored.deletedBy("workflow/w1", "r3") || !restored.deletedBy("schedule/s1", "r1") {
+		t.Fatalf("deletions lost in a snapshot: %v", err)
+	}
+}
+
 func TestQueueOrder(t *testing.T) {
 	h := newHarness(t)
 	h.mustApply(cmdPutWorkflow, PutWorkflowCmd{ID: "w1", Name: "a", Graph: graph("a")})

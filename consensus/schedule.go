@@ -240,13 +240,19 @@ func (s *state) enableSchedule(c applyContext, cmd *EnableScheduleCmd) (Schedule
 // DeleteScheduleCmd deletes a schedule; jobs it made stay.
 type DeleteScheduleCmd struct {
 	ID string `json:"id"`
+	// RequestID tells a retry of this delete from a new one.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func (s *state) deleteSchedule(_ applyContext, cmd *DeleteScheduleCmd) (struct{}, error) {
 	if s.schedules[cmd.ID] == nil {
+		if s.deletedBy("schedule/"+cmd.ID, cmd.RequestID) {
+			return struct{}{}, nil
+		}
 		return struct{}{}, errorf(CodeNotFound, "schedule %s not found", cmd.ID)
 	}
 	delete(s.schedules, cmd.ID)
+	s.recordDeletion("schedule/"+cmd.ID, cmd.RequestID)
 	return struct{}{}, nil
 }
 

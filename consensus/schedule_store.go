@@ -62,7 +62,7 @@ func (s *Store) EnableSchedule(ctx context.Context, id string, enabled bool) (Sc
 
 // DeleteSchedule deletes a schedule.
 func (s *Store) DeleteSchedule(ctx context.Context, id string) error {
-	_, err := apply[struct{}](ctx, s, cmdDeleteSchedule, DeleteScheduleCmd{ID: id})
+	_, err := apply[struct{}](ctx, s, cmdDeleteSchedule, DeleteScheduleCmd{ID: id, RequestID: newRequestID()})
 	return err
 }
 

@@ -31,6 +31,10 @@ type state struct {
 	tokens       map[string]*RobotToken
 	robots       map[string]*RobotRecord
 	schedules    map[string]*Schedule
+	// deletions maps "workflow/ID" and "schedule/ID" to the request that
+	// deleted it, so that a delete retried after a leader change answers
+	// success rather than not_found.
+	deletions map[string]string
 }
 
 func newState() *state {
@@ -48,6 +52,20 @@ func newState() *state {
 		tokens:       map[string]*RobotToken{},
 		robots:       map[string]*RobotRecord{},
 		schedules:    map[string]*Schedule{},
+		deletions:    map[string]string{},
+	}
+}
+
+// deletedBy reports whether requestID is the delete that removed the
+// resource key names: a retry of a delete that already committed.
+func (s *state) deletedBy(key, requestID string) bool {
+	return requestID != "" && s.deletions[key] == requestID
+}
+
+// recordDeletion remembers which request removed the resource key names.
+func (s *state) recordDeletion(key, requestID string) {
+	if requestID != "" {
+		s.deletions[key] = requestID
 	}
 }
 
@@ -188,11 +206,16 @@ func (s *state) putWorkflow(c applyContext, cmd *PutWorkflowCmd) (PutWorkflowRes
 type DeleteWorkflowCmd struct {
 	ID    string `json:"id"`
 	Force bool   `json:"force,omitempty"`
+	// RequestID tells a retry of this delete from a new one.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func (s *state) deleteWorkflow(c applyContext, cmd *DeleteWorkflowCmd) (struct{}, error) {
 	wf := s.workflows[cmd.ID]
 	if wf == nil {
+		if s.deletedBy("workflow/"+cmd.ID, cmd.RequestID) {
+			return struct{}{}, nil
+		}
 		return struct{}{}, errorf(CodeNotFound, "workflow %s not found", cmd.ID)
 	}
 	var active []*Job
@@ -223,6 +246,7 @@ func (s *state) deleteWorkflow(c applyContext, cmd *DeleteWorkflowCmd) (struct{}
 	}
 	delete(s.byName, wf.Name)
 	delete(s.workflows, cmd.ID)
+	s.recordDeletion("workflow/"+cmd.ID, cmd.RequestID)
 	return struct{}{}, nil
 }
 

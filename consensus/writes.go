@@ -1,6 +1,14 @@
 package consensus
 
-import "context"
+import (
+	"context"
+
+	"github.com/google/uuid"
+)
+
+// newRequestID names one call, so that the FSM can tell the retries the
+// apply loop makes after a leader change from a new call.
+func newRequestID() string { return uuid.NewString() }
 
 // PutWorkflow stores a workflow version (a new one only when the graph
 // changed) and queues cmd.Jobs for it, in one Raft entry.
@@ -11,7 +19,7 @@ func (s *Store) PutWorkflow(ctx context.Context, cmd PutWorkflowCmd) (PutWorkflo
 // DeleteWorkflow removes a workflow. It refuses while the workflow has
 // queued or running jobs unless force is set, which cancels them.
 func (s *Store) DeleteWorkflow(ctx context.Context, id string, force bool) error {
-	_, err := apply[struct{}](ctx, s, cmdDeleteWorkflow, DeleteWorkflowCmd{ID: id, Force: force})
+	_, err := apply[struct{}](ctx, s, cmdDeleteWorkflow, DeleteWorkflowCmd{ID: id, Force: force, RequestID: newRequestID()})
 	return err
 }
 
