@@ -121,3 +121,18 @@ func TestThreeNodeCluster(t *testing.T) {
 		}
 	})
 }
+
+// TestMissWithoutLeaderIsUnavailable: a node that cannot ask a leader
+// does not claim a job is missing; it says it cannot tell.
+func TestMissWithoutLeaderIsUnavailable(t *testing.T) {
+	t.Parallel()
+	lonely := apitest.Start(t, apitest.Config{Name: "lonely"}) // never bootstrapped: no leader
+	start := time.Now()
+	resp := get(t, lonely.URL+"/api/v1/jobs/some-job")
+	if resp.status != http.StatusServiceUnavailable || resp.apiError(t).Code != "no_leader" {
+		t.Fatalf("miss without a leader: %d %s", resp.status, resp.body)
+	}
+	if waited := time.Since(start); waited > 10*time.Second {
+		t.Errorf("the answer took %v", waited)
+	}
+}

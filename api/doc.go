@@ -9,8 +9,9 @@
 // own replica and say which Raft index they saw (the
 // X-Casare-Applied-Index header, and applied_index in list bodies);
 // ?consistent=true makes a read linearizable. A lookup by id that misses
-// is confirmed with the leader before the 404, so a client never sees
-// "not found" for something a node acknowledged. Writes go through the
+// is confirmed with the leader before the 404 (503 when no leader can be
+// asked), so a client never sees "not found" for something a node
+// acknowledged. Writes go through the
 // store, which forwards them to the leader and returns only after the
 // Raft commit.
 //

@@ -66,9 +66,8 @@ func (s *Server) jobLogs(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
-	job, found, index := lookup(s, c, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
+	job, index, found := lookup(s, c, "job "+id, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
 	if !found {
-		s.abort(c, newError(consensus.CodeNotFound, "job %s not found", id))
 		return
 	}
 	if q.follow {

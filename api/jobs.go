@@ -131,9 +131,8 @@ func jobFilter(c *gin.Context) (consensus.JobFilter, error) {
 
 func (s *Server) getJob(c *gin.Context) {
 	id := c.Param("id")
-	job, found, _ := lookup(s, c, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
+	job, _, found := lookup(s, c, "job "+id, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
 	if !found {
-		s.abort(c, newError(consensus.CodeNotFound, "job %s not found", id))
 		return
 	}
 	c.JSON(http.StatusOK, jobView(job, time.Now()))

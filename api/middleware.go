@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -75,20 +76,34 @@ func (s *Server) consistentReads(c *gin.Context) {
 // consistentKey marks a request whose reads are already linearizable.
 const consistentKey = "casare.consistent"
 
-// lookup reads one resource by id. A miss is confirmed before it is
-// answered: the node first applies every write the cluster acknowledged,
-// so that a follower never answers 404 for a job or workflow that was
-// created a moment ago, through it or through another node. If the
-// leader cannot be reached, the local answer stands.
-func lookup[T any](s *Server, c *gin.Context, read func() (T, bool, uint64)) (v T, found bool, index uint64) {
+// confirmMissTimeout bounds asking the leader about a resource this node
+// does not have.
+const confirmMissTimeout = 2 * time.Second
+
+// lookup reads one resource by id and answers the request itself when
+// the resource is missing. A miss is confirmed first: the node applies
+// every write the cluster acknowledged, so that a follower never answers
+// 404 for a job or workflow created a moment ago, through it or through
+// another node. If the leader cannot be asked, the answer is 503, not a
+// 404 the node cannot vouch for. what names the resource in messages.
+func lookup[T any](s *Server, c *gin.Context, what string, read func() (T, bool, uint64)) (v T, index uint64, found bool) {
 	v, found, index = read()
 	if !found && !c.GetBool(consistentKey) {
-		if _, err := s.cfg.Store.WaitConsistent(c.Request.Context()); err == nil {
-			v, found, index = read()
+		ctx, cancel := context.WithTimeout(c.Request.Context(), confirmMissTimeout)
+		_, err := s.cfg.Store.WaitConsistent(ctx)
+		cancel()
+		if err != nil {
+			setAppliedIndex(c, index)
+			s.abort(c, newError(consensus.CodeNoLeader, "%s is not on this node, and the leader could not be asked whether it exists: %v", what, err))
+			return v, index, false
 		}
+		v, found, index = read()
 	}
 	setAppliedIndex(c, index)
-	return v, found, index
+	if !found {
+		s.abort(c, newError(consensus.CodeNotFound, "%s not found", what))
+	}
+	return v, index, found
 }
 
 // setAppliedIndex tells the client how fresh a read is.

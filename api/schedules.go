@@ -50,9 +50,8 @@ func (s *Server) listSchedules(c *gin.Context) {
 
 func (s *Server) getSchedule(c *gin.Context) {
 	id := c.Param("id")
-	sc, found, _ := lookup(s, c, func() (consensus.Schedule, bool, uint64) { return s.cfg.Store.Schedule(id) })
+	sc, _, found := lookup(s, c, "schedule "+id, func() (consensus.Schedule, bool, uint64) { return s.cfg.Store.Schedule(id) })
 	if !found {
-		s.abort(c, newError(consensus.CodeNotFound, "schedule %s not found", id))
 		return
 	}
 	c.JSON(http.StatusOK, scheduleView(sc, time.Now()))

@@ -101,11 +101,7 @@ func (s *Server) listWorkflows(c *gin.Context) {
 // answers 404.
 func (s *Server) lookupWorkflow(c *gin.Context) (wf consensus.Workflow, index uint64, found bool) {
 	id := c.Param("id")
-	wf, found, index = lookup(s, c, func() (consensus.Workflow, bool, uint64) { return s.cfg.Store.Workflow(id) })
-	if !found {
-		s.abort(c, newError(consensus.CodeNotFound, "workflow %s not found", id))
-	}
-	return wf, index, found
+	return lookup(s, c, "workflow "+id, func() (consensus.Workflow, bool, uint64) { return s.cfg.Store.Workflow(id) })
 }
 
 func (s *Server) getWorkflow(c *gin.Context) {

@@ -22,9 +22,11 @@ type JoinRequest struct {
 type JoinResponse struct {
 	Leader string `json:"leader"`
 	Voter  bool   `json:"voter"`
-	// Index is an applied index on the leader that covers the new
-	// configuration and the node's registration; the joiner waits to
-	// apply it so it serves a complete view from the moment it starts.
+	// Index is the leader's state-machine index after the node's
+	// registration (so it also covers the new configuration); the joiner
+	// waits to apply it so it serves a complete view from the start. It
+	// is not Raft's applied index, which counts barriers the state
+	// machine never sees.
 	Index uint64 `json:"index,omitempty"`
 }
 
@@ -101,7 +103,7 @@ func (s *Store) joinLocal(ctx context.Context, req JoinRequest) (JoinResponse, e
 		return JoinResponse{}, fmt.Errorf("register %s: %w", req.Name, err)
 	}
 	s.log.Info("server joined", "name", req.Name, "raft_addr", req.RaftAddr, "voter", voter)
-	return JoinResponse{Leader: s.cfg.Name, Voter: voter, Index: s.raft.AppliedIndex()}, nil
+	return JoinResponse{Leader: s.cfg.Name, Voter: voter, Index: s.AppliedIndex()}, nil
 }
 
 func (s *Store) addServer(id raft.ServerID, addr raft.ServerAddress, voter bool) error {

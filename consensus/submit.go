@@ -27,10 +27,18 @@ func (s *state) submitGroups(c applyContext, cmd *SubmitGroupsCmd) ([]GroupResul
 	return out, nil
 }
 
-// maxGroupJobs bounds the jobs one merged entry carries, so that a burst
+// maxGroupJobs and maxGroupBytes bound one merged entry, so that a burst
 // of batches becomes several entries the followers can stream rather
-// than one that stalls replication.
-const maxGroupJobs = 2000
+// than one that stalls replication, and so that a follower's forwarded
+// entry stays well under the leader's limit on internal requests. A
+// single call larger than either still goes, alone.
+const (
+	maxGroupJobs  = 2000
+	maxGroupBytes = 4 << 20
+)
+
+// specOverhead approximates a spec's encoded size besides its params.
+const specOverhead = 256
 
 // submitsInFlight is how many merged submit entries one node keeps in
 // flight: enough to overlap forwarding with the commit of the previous
@@ -62,6 +70,15 @@ type submitCall struct {
 	done  chan struct{}
 	jobs  []Job
 	err   error
+}
+
+// size approximates the call's share of an encoded entry.
+func (c *submitCall) size() int {
+	n := 0
+	for _, spec := range c.specs {
+		n += specOverhead + len(spec.Params)
+	}
+	return n
 }
 
 // submit queues specs as one atomic group and waits for its outcome.
@@ -106,12 +123,16 @@ func (b *submitBatcher) flushLoop() {
 	}
 }
 
-// take removes up to maxGroupJobs jobs' worth of calls from the pending
-// list (at least one call, however large). The caller holds mu.
+// take removes calls from the pending list up to maxGroupJobs jobs and
+// maxGroupBytes (at least one call, however large). The caller holds mu.
 func (b *submitBatcher) take() []*submitCall {
-	n, jobs := 0, 0
-	for n < len(b.pending) && (n == 0 || jobs+len(b.pending[n].specs) <= maxGroupJobs) {
-		jobs += len(b.pending[n].specs)
+	n, jobs, size := 0, 0, 0
+	for n < len(b.pending) {
+		callJobs, callSize := len(b.pending[n].specs), b.pending[n].size()
+		if n > 0 && (jobs+callJobs > maxGroupJobs || size+callSize > maxGroupBytes) {
+			break
+		}
+		jobs, size = jobs+callJobs, size+callSize
 		n++
 	}
 	batch := b.pending[:n:n]

@@ -117,3 +117,33 @@ func TestSubmitAfterCloseFails(t *testing.T) {
 		t.Fatal("submit on a closed store succeeded")
 	}
 }
+
+func TestMergedSubmitsStayUnderTheByteBound(t *testing.T) {
+	big := make([]byte, 1536<<10) // 1.5 MiB of params per call
+	b := &submitBatcher{}
+	for range 5 {
+		b.pending = append(b.pending, &submitCall{specs: []JobSpec{{Params: big}}})
+	}
+	b.pending = append(b.pending, &submitCall{specs: make([]JobSpec, 1)})
+	var sizes []int
+	for len(b.pending) > 0 {
+		batch := b.take()
+		total := 0
+		for _, c := range batch {
+			total += c.size()
+		}
+		if len(batch) > 1 && total > maxGroupBytes {
+			t.Fatalf("a merged entry of %d calls carries %d bytes, over %d", len(batch), total, maxGroupBytes)
+		}
+		sizes = append(sizes, len(batch))
+	}
+	if fmt.Sprint(sizes) != "[2 2 2]" {
+		t.Errorf("calls per entry %v, want [2 2 2]", sizes)
+	}
+
+	huge := &submitCall{specs: []JobSpec{{Params: make([]byte, 2*maxGroupBytes)}}}
+	b.pending = []*submitCall{huge, {specs: make([]JobSpec, 1)}}
+	if batch := b.take(); len(batch) != 1 || batch[0] != huge {
+		t.Errorf("a call over the bound should go alone, got %d calls", len(batch))
+	}
+}
