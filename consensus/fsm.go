@@ -99,7 +99,7 @@ type snapshotData struct {
 	Tokens      map[string]*RobotToken  `json:"tokens,omitempty"`
 	Robots      map[string]*RobotRecord `json:"robots,omitempty"`
 	Schedules   map[string]*Schedule    `json:"schedules,omitempty"`
-	Deletions   map[string]string       `json:"deletions,omitempty"`
+	Deletions   map[string]Deletion     `json:"deletions,omitempty"`
 }
 
 const snapshotVersion = 1

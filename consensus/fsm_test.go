@@ -167,6 +167,14 @@ func TestRetriedDeleteSucceeds(t *testing.T) {
 	if err != nil || !restored.deletedBy("workflow/w1", "r3") || !restored.deletedBy("schedule/s1", "r1") {
 		t.Fatalf("deletions lost in a snapshot: %v", err)
 	}
+
+	// Records are forgotten after deletionMemory, at the next deletion.
+	h.now = h.now.Add(deletionMemory + time.Minute)
+	h.mustApply(cmdPutWorkflow, PutWorkflowCmd{ID: "w2", Name: "b", Graph: graph("b")})
+	h.mustApply(cmdDeleteWorkflow, DeleteWorkflowCmd{ID: "w2", RequestID: "r5"})
+	if got := len(h.f.state.deletions); got != 1 || !h.f.state.deletedBy("workflow/w2", "r5") {
+		t.Errorf("after an hour: %d deletion records %v, want only w2's", got, h.f.state.deletions)
+	}
 }
 
 func TestQueueOrder(t *testing.T) {

@@ -244,7 +244,7 @@ type DeleteScheduleCmd struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-func (s *state) deleteSchedule(_ applyContext, cmd *DeleteScheduleCmd) (struct{}, error) {
+func (s *state) deleteSchedule(c applyContext, cmd *DeleteScheduleCmd) (struct{}, error) {
 	if s.schedules[cmd.ID] == nil {
 		if s.deletedBy("schedule/"+cmd.ID, cmd.RequestID) {
 			return struct{}{}, nil
@@ -252,7 +252,7 @@ func (s *state) deleteSchedule(_ applyContext, cmd *DeleteScheduleCmd) (struct{}
 		return struct{}{}, errorf(CodeNotFound, "schedule %s not found", cmd.ID)
 	}
 	delete(s.schedules, cmd.ID)
-	s.recordDeletion("schedule/"+cmd.ID, cmd.RequestID)
+	s.recordDeletion(c, "schedule/"+cmd.ID, cmd.RequestID)
 	return struct{}{}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -34,8 +35,19 @@ type state struct {
 	// deletions maps "workflow/ID" and "schedule/ID" to the request that
 	// deleted it, so that a delete retried after a leader change answers
 	// success rather than not_found.
-	deletions map[string]string
+	deletions map[string]Deletion
 }
+
+// Deletion records which request deleted a resource, and when.
+type Deletion struct {
+	RequestID string    `json:"request_id"`
+	At        time.Time `json:"at"`
+}
+
+// deletionMemory is how long a deletion is remembered: far longer than
+// any apply retries (DefaultApplyTimeout), short enough that the records
+// of a busy create-and-delete automation stay few.
+const deletionMemory = time.Hour
 
 func newState() *state {
 	return &state{
@@ -52,20 +64,22 @@ func newState() *state {
 		tokens:       map[string]*RobotToken{},
 		robots:       map[string]*RobotRecord{},
 		schedules:    map[string]*Schedule{},
-		deletions:    map[string]string{},
+		deletions:    map[string]Deletion{},
 	}
 }
 
 // deletedBy reports whether requestID is the delete that removed the
 // resource key names: a retry of a delete that already committed.
 func (s *state) deletedBy(key, requestID string) bool {
-	return requestID != "" && s.deletions[key] == requestID
+	return requestID != "" && s.deletions[key].RequestID == requestID
 }
 
-// recordDeletion remembers which request removed the resource key names.
-func (s *state) recordDeletion(key, requestID string) {
+// recordDeletion remembers which request removed the resource key names,
+// and forgets deletions older than deletionMemory.
+func (s *state) recordDeletion(c applyContext, key, requestID string) {
+	maps.DeleteFunc(s.deletions, func(_ string, d Deletion) bool { return c.now.Sub(d.At) > deletionMemory })
 	if requestID != "" {
-		s.deletions[key] = requestID
+		s.deletions[key] = Deletion{RequestID: requestID, At: c.now}
 	}
 }
 
@@ -246,7 +260,7 @@ func (s *state) deleteWorkflow(c applyContext, cmd *DeleteWorkflowCmd) (struct{}
 	}
 	delete(s.byName, wf.Name)
 	delete(s.workflows, cmd.ID)
-	s.recordDeletion("workflow/"+cmd.ID, cmd.RequestID)
+	s.recordDeletion(c, "workflow/"+cmd.ID, cmd.RequestID)
 	return struct{}{}, nil
 }
 
