@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -58,16 +60,77 @@ func TuneRuntime() RuntimeTuning {
 	return t
 }
 
-// availableMemory returns the cgroup v2 memory limit when there is one,
-// else the machine's total memory, else 0.
+// availableMemory returns the smallest of the machine's total memory and
+// the memory limits of the cgroups the process is in, or 0 if none is
+// known.
 func availableMemory() int64 {
-	total := memTotal()
-	if raw, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
-		if n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64); err == nil && n > 0 && (total == 0 || n < total) {
-			return n
+	limit := memTotal()
+	for _, l := range cgroupLimits() {
+		if l > 0 && (limit == 0 || l < limit) {
+			limit = l
 		}
 	}
-	return total
+	return limit
+}
+
+// cgroupLimits reads the memory limits that apply to this process, from
+// its own cgroup up to the root: memory.max under cgroup v2 (a systemd
+// unit's MemoryMax sits on the unit's cgroup, not the root) and
+// memory.limit_in_bytes under v1's memory controller.
+func cgroupLimits() []int64 {
+	v2, v1 := cgroupPaths()
+	var limits []int64
+	for _, c := range []struct{ root, path, file string }{
+		{"/sys/fs/cgroup", v2, "memory.max"},
+		{"/sys/fs/cgroup/memory", v1, "memory.limit_in_bytes"},
+	} {
+		if c.path == "" {
+			continue
+		}
+		for dir := c.path; ; dir = filepath.Dir(dir) {
+			if n, ok := readLimit(filepath.Join(c.root, dir, c.file)); ok {
+				limits = append(limits, n)
+			}
+			if dir == "/" || dir == "." {
+				break
+			}
+		}
+	}
+	return limits
+}
+
+// cgroupPaths returns the process's cgroup v2 path and its v1 memory
+// controller path from /proc/self/cgroup ("0::/path" and
+// "N:memory:/path"); either is empty when absent.
+func cgroupPaths() (v2, v1 string) {
+	raw, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", ""
+	}
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		switch {
+		case parts[0] == "0" && parts[1] == "":
+			v2 = parts[2]
+		case slices.Contains(strings.Split(parts[1], ","), "memory"):
+			v1 = parts[2]
+		}
+	}
+	return v2, v1
+}
+
+// readLimit reads a cgroup limit file; "max" and absent files mean no
+// limit.
+func readLimit(path string) (int64, bool) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
+	return n, err == nil && n > 0
 }
 
 // memTotal reads MemTotal from /proc/meminfo.
