@@ -225,3 +225,47 @@ func TestShutdownHandsBackUnfinishedJobs(t *testing.T) {
 		t.Fatalf("handed back without its checkpoint: %s (%v)", q.handBacks[0].Items[0].Checkpoint, err)
 	}
 }
+
+// TestCheckpointIsReportedAtOnce: a checkpoint after a node with side
+// effects goes to the queue right away, long before the next tick, in a
+// report that carries only the run that checkpointed.
+func TestCheckpointIsReportedAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	writeThenWait := `{"name":"w","nodes":[
+ {"id":"start","type":"start"},
+ {"id":"write","type":"file_write","config":{"path":"` + dir + `/{{ job_id }}.txt","content":"x"}},
+ {"id":"wait","type":"delay","config":{"duration":"5s"}},
+ {"id":"end","type":"end"}],
+ "connections":[{"from":"start","to":"write"},{"from":"write","to":"wait"},{"from":"wait","to":"end"}]}`
+	sideEffect := claimed("A", 1, "")
+	sideEffect.Graph = json.RawMessage(writeThenWait)
+	sideEffect.Job.WorkflowID = "w2" // robots cache graphs by workflow and version
+	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("B", 2, "5s"), sideEffect}}
+	r := NewRobot(RobotConfig{ID: "r1", Kind: consensus.RobotLAN, Capacity: 2, ReportInterval: 10 * time.Second,
+		DrainTimeout: 100 * time.Millisecond, Engine: executor.NewEngine(executor.EngineOptions{WorkDir: dir})}, q)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		q.mu.Lock()
+		for _, p := range q.progress {
+			if len(p.Items) == 1 && p.Items[0].JobID == "A" && p.Items[0].Checkpoint != nil {
+				q.mu.Unlock()
+				return
+			}
+			for _, it := range p.Items {
+				if it.JobID == "B" {
+					t.Errorf("an early report carried B, which has no new checkpoint: %+v", p)
+				}
+			}
+		}
+		q.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	t.Fatalf("no early report of A's checkpoint within 2 s (ticks every 10 s); reports: %+v; completions: %+v", q.progress, q.completes)
+}
