@@ -159,15 +159,6 @@ type request struct {
 	longLived bool
 }
 
-// jsonBody encodes v as a request body.
-func jsonBody(v any) (io.Reader, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode request: %w", err)
-	}
-	return bytes.NewReader(data), nil
-}
-
 // do sends req and returns the response body of a 2xx answer.
 func (c *Client) do(ctx context.Context, req request) ([]byte, error) {
 	hc := c.http
@@ -232,11 +223,28 @@ func (c *Client) unbounded() *http.Client {
 
 // jsonRequest is a request whose body is v encoded as JSON.
 func jsonRequest(method, path string, v any, opts []CallOption) (request, error) {
-	body, err := jsonBody(v)
+	data, err := json.Marshal(v)
 	if err != nil {
-		return request{}, err
+		return request{}, fmt.Errorf("encode request: %w", err)
 	}
-	return request{method: method, path: path, body: body, contentType: "application/json", opts: opts}, nil
+	return request{method: method, path: path, body: bytes.NewReader(data), contentType: "application/json", opts: opts}, nil
+}
+
+// callFor sends req and decodes the answer into a new T.
+func callFor[T any](ctx context.Context, c *Client, req request) (T, error) {
+	var out T
+	err := c.call(ctx, req, &out)
+	return out, err
+}
+
+// sendJSON sends v as a JSON body and decodes the answer into a new T.
+func sendJSON[T any](ctx context.Context, c *Client, method, path string, v any, opts ...CallOption) (T, error) {
+	req, err := jsonRequest(method, path, v, opts)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return callFor[T](ctx, c, req)
 }
 
 // call sends req and decodes a JSON answer into out (unless out is nil).

@@ -12,17 +12,13 @@ import (
 // Cluster returns the leader, Raft servers and gossip members as the node
 // sees them.
 func (c *Client) Cluster(ctx context.Context, opts ...CallOption) (api.Cluster, error) {
-	var out api.Cluster
-	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/cluster", opts: opts}, &out)
-	return out, err
+	return callFor[api.Cluster](ctx, c, request{method: http.MethodGet, path: "/api/v1/cluster", opts: opts})
 }
 
 // Health is the liveness check: it fails only when the node does not
 // answer.
 func (c *Client) Health(ctx context.Context) (api.Health, error) {
-	var out api.Health
-	err := c.call(ctx, request{method: http.MethodGet, path: "/health"}, &out)
-	return out, err
+	return callFor[api.Health](ctx, c, request{method: http.MethodGet, path: "/health"})
 }
 
 // Ready reports whether the node can serve writes (it knows a leader).
@@ -50,26 +46,16 @@ func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
 // Join asks the node to add a server to the cluster; the node forwards
 // the request to the leader.
 func (c *Client) Join(ctx context.Context, req consensus.JoinRequest) (consensus.JoinResponse, error) {
-	var out consensus.JoinResponse
-	body, err := jsonBody(req)
-	if err != nil {
-		return out, err
-	}
-	err = c.call(ctx, request{
-		method: http.MethodPost, path: "/internal/v1/join", body: body, contentType: "application/json",
-	}, &out)
-	return out, err
+	return sendJSON[consensus.JoinResponse](ctx, c, http.MethodPost, "/internal/v1/join", req)
 }
 
 // RemoveServer asks the node to remove a server from Raft.
 func (c *Client) RemoveServer(ctx context.Context, name string) error {
-	body, err := jsonBody(api.RemoveServerRequest{Name: name})
+	req, err := jsonRequest(http.MethodPost, "/internal/v1/remove", api.RemoveServerRequest{Name: name}, nil)
 	if err != nil {
 		return err
 	}
-	return c.call(ctx, request{
-		method: http.MethodPost, path: "/internal/v1/remove", body: body, contentType: "application/json",
-	}, nil)
+	return c.call(ctx, req, nil)
 }
 
 // Leave asks the node to leave the cluster gracefully and stop.

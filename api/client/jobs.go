@@ -11,27 +11,12 @@ import (
 
 // SubmitJob queues one job; it returns after the Raft commit.
 func (c *Client) SubmitJob(ctx context.Context, req api.JobRequest, opts ...CallOption) (api.Job, error) {
-	var out api.Job
-	body, err := jsonBody(req)
-	if err != nil {
-		return out, err
-	}
-	err = c.call(ctx, request{
-		method: http.MethodPost, path: "/api/v1/jobs", body: body, contentType: "application/json", opts: opts,
-	}, &out)
-	return out, err
+	return sendJSON[api.Job](ctx, c, http.MethodPost, "/api/v1/jobs", req, opts...)
 }
 
 // SubmitJobs queues up to 1000 jobs atomically, in one Raft entry.
 func (c *Client) SubmitJobs(ctx context.Context, reqs []api.JobRequest, opts ...CallOption) ([]api.Job, error) {
-	var out api.BatchJobsResponse
-	body, err := jsonBody(api.BatchJobsRequest{Jobs: reqs})
-	if err != nil {
-		return nil, err
-	}
-	err = c.call(ctx, request{
-		method: http.MethodPost, path: "/api/v1/jobs/batch", body: body, contentType: "application/json", opts: opts,
-	}, &out)
+	out, err := sendJSON[api.BatchJobsResponse](ctx, c, http.MethodPost, "/api/v1/jobs/batch", api.BatchJobsRequest{Jobs: reqs}, opts...)
 	return out.Jobs, err
 }
 
@@ -63,42 +48,23 @@ func (q JobQuery) values() url.Values {
 
 // Jobs returns one page of jobs, newest first.
 func (c *Client) Jobs(ctx context.Context, q JobQuery, opts ...CallOption) (api.JobList, error) {
-	var out api.JobList
-	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/jobs", query: q.values(), opts: opts}, &out)
-	return out, err
+	return callFor[api.JobList](ctx, c, request{method: http.MethodGet, path: "/api/v1/jobs", query: q.values(), opts: opts})
 }
 
 // Job returns one job.
 func (c *Client) Job(ctx context.Context, id string, opts ...CallOption) (api.Job, error) {
-	var out api.Job
-	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/jobs/" + url.PathEscape(id), opts: opts}, &out)
-	return out, err
+	return callFor[api.Job](ctx, c, request{method: http.MethodGet, path: "/api/v1/jobs/" + url.PathEscape(id), opts: opts})
 }
 
 // CancelJob cancels a queued or running job; reason may be empty.
 func (c *Client) CancelJob(ctx context.Context, id, reason string, opts ...CallOption) (api.Job, error) {
-	var out api.Job
-	body, err := jsonBody(api.CancelJobRequest{Reason: reason})
-	if err != nil {
-		return out, err
-	}
-	err = c.call(ctx, request{
-		method: http.MethodPost, path: "/api/v1/jobs/" + url.PathEscape(id) + "/cancel",
-		body: body, contentType: "application/json", opts: opts,
-	}, &out)
-	return out, err
+	return sendJSON[api.Job](ctx, c, http.MethodPost, "/api/v1/jobs/"+url.PathEscape(id)+"/cancel", api.CancelJobRequest{Reason: reason}, opts...)
 }
 
 // RerunJob queues a finished job again as a new job; latestVersion runs
 // the workflow's latest version instead of the one the job ran. With an
 // IdempotencyKey a retry returns the first re-run.
 func (c *Client) RerunJob(ctx context.Context, id string, latestVersion bool, opts ...CallOption) (api.Job, error) {
-	var out api.Job
-	req, err := jsonRequest(http.MethodPost, "/api/v1/jobs/"+url.PathEscape(id)+"/rerun",
-		api.RerunJobRequest{LatestVersion: latestVersion}, opts)
-	if err != nil {
-		return out, err
-	}
-	err = c.call(ctx, req, &out)
-	return out, err
+	return sendJSON[api.Job](ctx, c, http.MethodPost, "/api/v1/jobs/"+url.PathEscape(id)+"/rerun",
+		api.RerunJobRequest{LatestVersion: latestVersion}, opts...)
 }

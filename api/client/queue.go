@@ -11,9 +11,7 @@ import (
 // QueueStats returns the queue's counts by state and priority, the age of
 // its oldest queued job, its throughput and what is paused.
 func (c *Client) QueueStats(ctx context.Context, opts ...CallOption) (api.QueueStats, error) {
-	var out api.QueueStats
-	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/queue", opts: opts}, &out)
-	return out, err
+	return callFor[api.QueueStats](ctx, c, request{method: http.MethodGet, path: "/api/v1/queue", opts: opts})
 }
 
 // PauseQueue holds every queued job in the queue; running jobs go on.
@@ -43,11 +41,5 @@ func (c *Client) ResumeWorkflow(ctx context.Context, workflowID string, opts ...
 // SetWorkflowSettings changes a workflow's queue settings; absent fields
 // keep their value. It returns the settings now in force.
 func (c *Client) SetWorkflowSettings(ctx context.Context, workflowID string, req api.WorkflowSettingsRequest, opts ...CallOption) (api.WorkflowSettings, error) {
-	var out api.WorkflowSettings
-	r, err := jsonRequest(http.MethodPut, "/api/v1/workflows/"+url.PathEscape(workflowID)+"/settings", req, opts)
-	if err != nil {
-		return out, err
-	}
-	err = c.call(ctx, r, &out)
-	return out, err
+	return sendJSON[api.WorkflowSettings](ctx, c, http.MethodPut, "/api/v1/workflows/"+url.PathEscape(workflowID)+"/settings", req, opts...)
 }

@@ -19,29 +19,25 @@ const robotWaitSlack = 10 * time.Second
 
 // RobotClaim leases up to cmd.Max eligible jobs to the robot.
 func (c *Client) RobotClaim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error) {
-	var out []consensus.ClaimedJob
-	return out, c.postJSON(ctx, "/internal/v1/robot/claim", cmd, &out)
+	return sendJSON[[]consensus.ClaimedJob](ctx, c, http.MethodPost, "/internal/v1/robot/claim", cmd)
 }
 
 // RobotProgress heartbeats the robot's jobs and records their
 // checkpoints, log lines and node status; an ack with Stop says the robot
 // must stop that job.
 func (c *Client) RobotProgress(ctx context.Context, cmd consensus.ProgressCmd) ([]consensus.Ack, error) {
-	var out []consensus.Ack
-	return out, c.postJSON(ctx, "/internal/v1/robot/progress", cmd, &out)
+	return sendJSON[[]consensus.Ack](ctx, c, http.MethodPost, "/internal/v1/robot/progress", cmd)
 }
 
 // RobotHandBack returns a leaving robot's unfinished jobs to the queue.
 func (c *Client) RobotHandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error) {
-	var out []consensus.Ack
-	return out, c.postJSON(ctx, "/internal/v1/robot/handback", cmd, &out)
+	return sendJSON[[]consensus.Ack](ctx, c, http.MethodPost, "/internal/v1/robot/handback", cmd)
 }
 
 // RobotComplete reports finished attempts; an item with a stale fencing
 // token is refused in its ack.
 func (c *Client) RobotComplete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error) {
-	var out []consensus.Ack
-	return out, c.postJSON(ctx, "/internal/v1/robot/complete", cmd, &out)
+	return sendJSON[[]consensus.Ack](ctx, c, http.MethodPost, "/internal/v1/robot/complete", cmd)
 }
 
 // RobotWait waits up to timeout (the server caps it at 30 s) until a
@@ -58,12 +54,4 @@ func (c *Client) RobotWait(ctx context.Context, cmd consensus.ClaimCmd, timeout 
 	var out api.RobotWaitResponse
 	err = c.call(ctx, req, &out)
 	return out.Work, err
-}
-
-func (c *Client) postJSON(ctx context.Context, path string, in, out any) error {
-	req, err := jsonRequest(http.MethodPost, path, in, nil)
-	if err != nil {
-		return err
-	}
-	return c.call(ctx, req, out)
 }

@@ -11,35 +11,23 @@ import (
 // Robots lists the fleet: LAN robots from gossip and internet robots from
 // Raft, with the jobs each holds.
 func (c *Client) Robots(ctx context.Context, opts ...CallOption) (api.RobotList, error) {
-	var out api.RobotList
-	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/robots", opts: opts}, &out)
-	return out, err
+	return callFor[api.RobotList](ctx, c, request{method: http.MethodGet, path: "/api/v1/robots", opts: opts})
 }
 
 // CreateRobotToken makes a robot token bound to the robot called name
 // (empty: any robot). The answer holds the token; it is never shown
 // again.
 func (c *Client) CreateRobotToken(ctx context.Context, name string, opts ...CallOption) (api.CreatedRobotToken, error) {
-	var out api.CreatedRobotToken
-	req, err := jsonRequest(http.MethodPost, "/api/v1/robots/tokens", api.CreateRobotTokenRequest{Name: name}, opts)
-	if err != nil {
-		return out, err
-	}
-	err = c.call(ctx, req, &out)
-	return out, err
+	return sendJSON[api.CreatedRobotToken](ctx, c, http.MethodPost, "/api/v1/robots/tokens", api.CreateRobotTokenRequest{Name: name}, opts...)
 }
 
 // RobotTokens lists robot tokens, without secrets.
 func (c *Client) RobotTokens(ctx context.Context, opts ...CallOption) (api.RobotTokenList, error) {
-	var out api.RobotTokenList
-	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/robots/tokens", opts: opts}, &out)
-	return out, err
+	return callFor[api.RobotTokenList](ctx, c, request{method: http.MethodGet, path: "/api/v1/robots/tokens", opts: opts})
 }
 
 // RevokeRobotToken revokes a robot token; robots using it are refused
 // from then on.
 func (c *Client) RevokeRobotToken(ctx context.Context, id string, opts ...CallOption) (api.RobotToken, error) {
-	var out api.RobotToken
-	err := c.call(ctx, request{method: http.MethodDelete, path: "/api/v1/robots/tokens/" + url.PathEscape(id), opts: opts}, &out)
-	return out, err
+	return callFor[api.RobotToken](ctx, c, request{method: http.MethodDelete, path: "/api/v1/robots/tokens/" + url.PathEscape(id), opts: opts})
 }

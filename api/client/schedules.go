@@ -11,13 +11,7 @@ import (
 // CreateSchedule creates a cron schedule of a workflow. A bad cron
 // expression or time zone is refused before anything is stored.
 func (c *Client) CreateSchedule(ctx context.Context, req api.ScheduleRequest, opts ...CallOption) (api.Schedule, error) {
-	var out api.Schedule
-	r, err := jsonRequest(http.MethodPost, "/api/v1/schedules", req, opts)
-	if err != nil {
-		return out, err
-	}
-	err = c.call(ctx, r, &out)
-	return out, err
+	return sendJSON[api.Schedule](ctx, c, http.MethodPost, "/api/v1/schedules", req, opts...)
 }
 
 // Schedules lists schedules, of one workflow when workflowID is set,
@@ -34,31 +28,23 @@ func (c *Client) Schedules(ctx context.Context, workflowID string, opts ...CallO
 
 // Schedule returns one schedule with its next run and fire history.
 func (c *Client) Schedule(ctx context.Context, id string, opts ...CallOption) (api.Schedule, error) {
-	var out api.Schedule
-	err := c.call(ctx, request{method: http.MethodGet, path: schedulePath(id), opts: opts}, &out)
-	return out, err
+	return callFor[api.Schedule](ctx, c, request{method: http.MethodGet, path: schedulePath(id), opts: opts})
 }
 
 // EnableSchedule enables a schedule; it fires from now on.
 func (c *Client) EnableSchedule(ctx context.Context, id string, opts ...CallOption) (api.Schedule, error) {
-	var out api.Schedule
-	err := c.call(ctx, request{method: http.MethodPut, path: schedulePath(id) + "/enable", opts: opts}, &out)
-	return out, err
+	return callFor[api.Schedule](ctx, c, request{method: http.MethodPut, path: schedulePath(id) + "/enable", opts: opts})
 }
 
 // DisableSchedule disables a schedule.
 func (c *Client) DisableSchedule(ctx context.Context, id string, opts ...CallOption) (api.Schedule, error) {
-	var out api.Schedule
-	err := c.call(ctx, request{method: http.MethodPut, path: schedulePath(id) + "/disable", opts: opts}, &out)
-	return out, err
+	return callFor[api.Schedule](ctx, c, request{method: http.MethodPut, path: schedulePath(id) + "/disable", opts: opts})
 }
 
 // TriggerSchedule queues one job of the schedule now. With an
 // IdempotencyKey a retry queues no second job.
 func (c *Client) TriggerSchedule(ctx context.Context, id string, opts ...CallOption) (api.TriggerScheduleResponse, error) {
-	var out api.TriggerScheduleResponse
-	err := c.call(ctx, request{method: http.MethodPut, path: schedulePath(id) + "/trigger", opts: opts}, &out)
-	return out, err
+	return callFor[api.TriggerScheduleResponse](ctx, c, request{method: http.MethodPut, path: schedulePath(id) + "/trigger", opts: opts})
 }
 
 // DeleteSchedule deletes a schedule; the jobs it made stay.

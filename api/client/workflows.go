@@ -16,15 +16,7 @@ import (
 // CreateWorkflow stores a workflow version and, unless req.TriggerType is
 // "none", queues a job for it in the same Raft entry.
 func (c *Client) CreateWorkflow(ctx context.Context, req api.CreateWorkflowRequest, opts ...CallOption) (api.CreateWorkflowResponse, error) {
-	var out api.CreateWorkflowResponse
-	body, err := jsonBody(req)
-	if err != nil {
-		return out, err
-	}
-	err = c.call(ctx, request{
-		method: http.MethodPost, path: "/api/v1/workflows", body: body, contentType: "application/json", opts: opts,
-	}, &out)
-	return out, err
+	return sendJSON[api.CreateWorkflowResponse](ctx, c, http.MethodPost, "/api/v1/workflows", req, opts...)
 }
 
 // Upload is a workflow file to store with UploadWorkflow. Empty fields
@@ -83,23 +75,17 @@ func (up Upload) encode() (io.Reader, string, error) {
 
 // Workflows lists every workflow, sorted by name.
 func (c *Client) Workflows(ctx context.Context, opts ...CallOption) (api.WorkflowList, error) {
-	var out api.WorkflowList
-	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/workflows", opts: opts}, &out)
-	return out, err
+	return callFor[api.WorkflowList](ctx, c, request{method: http.MethodGet, path: "/api/v1/workflows", opts: opts})
 }
 
 // Workflow returns a workflow with its latest graph.
 func (c *Client) Workflow(ctx context.Context, id string, opts ...CallOption) (api.Workflow, error) {
-	var out api.Workflow
-	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/workflows/" + url.PathEscape(id), opts: opts}, &out)
-	return out, err
+	return callFor[api.Workflow](ctx, c, request{method: http.MethodGet, path: "/api/v1/workflows/" + url.PathEscape(id), opts: opts})
 }
 
 // WorkflowVersions returns every version of a workflow, oldest first.
 func (c *Client) WorkflowVersions(ctx context.Context, id string, opts ...CallOption) (api.WorkflowVersions, error) {
-	var out api.WorkflowVersions
-	err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/workflows/" + url.PathEscape(id) + "/versions", opts: opts}, &out)
-	return out, err
+	return callFor[api.WorkflowVersions](ctx, c, request{method: http.MethodGet, path: "/api/v1/workflows/" + url.PathEscape(id) + "/versions", opts: opts})
 }
 
 // DeleteWorkflow deletes a workflow. Without force the server refuses
