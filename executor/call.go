@@ -2,6 +2,7 @@ package executor
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -202,12 +203,28 @@ func (c call) condition(name string) (bool, error) {
 	return b, nil
 }
 
-// set stores a variable.
+// set stores a variable, within the caps on one variable and on all the
+// variables the run sets.
 func (c call) set(name string, v any) error {
+	size, err := measure(v, MaxVariableBytes)
+	switch {
+	case errors.Is(err, errTooDeep):
+		return limitError("variable depth", "variable %s is nested deeper than %d levels", name, maxValueDepth)
+	case err != nil:
+		return limitError("variable size", "variable %s is larger than %d MiB", name, MaxVariableBytes>>20)
+	}
+	total := c.r.varTotal - c.r.varSizes[name] + size
+	if total > MaxVariablesBytes {
+		return limitError("variables size", "variable %s: the run's variables would take more than %d MiB", name, MaxVariablesBytes>>20)
+	}
 	norm, err := toVariable(v)
 	if err != nil {
 		return fmt.Errorf("variable %s: %w", name, err)
 	}
+	if c.r.varSizes == nil {
+		c.r.varSizes = map[string]int64{}
+	}
+	c.r.varSizes[name], c.r.varTotal = size, total
 	c.r.vars[name] = norm
 	return nil
 }

@@ -11,16 +11,13 @@ import (
 	"strings"
 )
 
-// maxResponseBody bounds a response body kept in a variable.
-const maxResponseBody = 32 << 20
-
 func httpKinds() []*nodeKind {
 	return []*nodeKind{{
 		NodeType: NodeType{
 			Name:     "http_request",
 			Category: "network",
 			Description: "Sends an HTTP request. Output holds status, headers (name → value, repeated values joined by \", \") and body, parsed when the response is JSON. " +
-				"A status of 400 or more fails the node after the output is stored, unless fail_on_error_status is false.",
+				"A status of 400 or more fails the node after the output is stored, unless fail_on_error_status is false. A response body over 4 MiB fails the run.",
 			Fields: []Field{
 				{Name: "method", Type: TypeString, Default: "GET", Description: "HTTP method"},
 				{Name: "url", Type: TypeString, Required: true, Description: "request URL"},
@@ -100,7 +97,7 @@ func execHTTP(ctx context.Context, c call) (string, error) {
 		return "", fmt.Errorf("read response: %w", err)
 	}
 	if len(data) > maxResponseBody {
-		return "", fmt.Errorf("response body exceeds %d MiB", maxResponseBody>>20)
+		return "", limitError("http_request body size", "%s %s: the response body is larger than %d MiB", req.Method, url, maxResponseBody>>20)
 	}
 	out := map[string]any{
 		"status":  resp.StatusCode,

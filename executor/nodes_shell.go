@@ -13,10 +13,6 @@ import (
 	"time"
 )
 
-// maxShellOutput bounds the stdout and stderr kept from one command, so a
-// chatty command cannot exhaust the robot's memory.
-const maxShellOutput = 16 << 20
-
 func shellKinds() []*nodeKind {
 	return []*nodeKind{{
 		NodeType: NodeType{
