@@ -127,7 +127,7 @@ func TestRunLimits(t *testing.T) {
 
 	cases := []struct {
 		name, workflow, limit string
-		within            time.Duration
+		within                time.Duration
 	}{
 		{"run timeout", `{"limits": {"timeout": "200ms"}, "nodes": [{"id": "start", "type": "start"},
 			{"id": "wait", "type": "delay", "config": {"duration": "30s"}}], "connections": [{"from": "start", "to": "wait"}]}`,

@@ -18,10 +18,10 @@ const maxInlineDepth = 16
 type plan struct {
 	name   string
 	limits runLimits
-	vars  map[string]any
-	nodes []planNode
-	byID  map[string]int
-	start int
+	vars   map[string]any
+	nodes  []planNode
+	byID   map[string]int
+	start  int
 }
 
 type planNode struct {

@@ -17,13 +17,13 @@ type run struct {
 	opts   *RunOptions
 	shared *resources
 
-	vars  map[string]any
-	eval  evaluator
+	vars map[string]any
+	eval evaluator
 	// varSizes and varTotal measure the variables the run set, against
 	// MaxVariableBytes and MaxVariablesBytes.
 	varSizes map[string]int64
 	varTotal int64
-	loops []loopFrame
+	loops    []loopFrame
 
 	completed []string // distinct completed node ids, append-only
 	done      []bool   // per node: completed at least once
