@@ -3,8 +3,8 @@ package executor
 import (
 	"context"
 	"encoding/json"
-	"maps"
 	"errors"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
