@@ -74,8 +74,10 @@ func newRun(e *Engine, p *plan, opts *RunOptions, shared *resources) *run {
 // run's context ended because of limits.timeout, or the run used up
 // limits.max_steps. ok is false when no limit was hit.
 func (r *run) limited(ctx context.Context, n *planNode, cur int) (outcome, bool) {
-	if cause := context.Cause(ctx); ctx.Err() != nil && errors.Is(cause, ErrLimit) {
-		return outcome{err: fmt.Errorf("node %s: %w", n.id, cause), node: n.id, next: cur}, true
+	if ctx.Err() != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, ErrLimit) {
+			return outcome{err: fmt.Errorf("node %s: %w", n.id, cause), node: n.id, next: cur}, true
+		}
 	}
 	if max := r.shared.maxSteps; max > 0 && r.shared.steps >= max {
 		err := limitError("limits.max_steps", "the run executed %d nodes", max)
