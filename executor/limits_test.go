@@ -156,6 +156,11 @@ func TestRunLimits(t *testing.T) {
 			{"id": "body", "type": "log", "config": {"message": "{{ item }}", "level": "debug"}}],
 			"connections": [{"from": "start", "to": "loop"}, {"from": "loop", "to": "body", "port": "body"}]}`,
 			"loop iterations", 0},
+		{"for_each items size", `{"nodes": [{"id": "start", "type": "start"},
+			{"id": "loop", "type": "for_each", "config": {"items": "{{ map(1..300000, repeat(\"a\", 100)) }}"}},
+			{"id": "body", "type": "log", "config": {"message": "{{ item }}", "level": "debug"}}],
+			"connections": [{"from": "start", "to": "loop"}, {"from": "loop", "to": "body", "port": "body"}]}`,
+			"variable size", 0},
 	}
 	vars := map[string]any{"many": intList(MaxLoopIterations + 1)}
 	for _, tc := range cases {

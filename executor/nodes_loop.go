@@ -14,7 +14,7 @@ func loopKinds() []*nodeKind {
 				Description: "Runs its body once per item, then leaves by port done. " +
 					"The body starts at the body port; where a body path ends, the next iteration begins.",
 				Fields: []Field{
-					{Name: "items", Type: TypeList, Required: true, Description: `the list, usually "{{ some_list }}"; at most 1000000 items`},
+					{Name: "items", Type: TypeList, Required: true, Description: `the list, usually "{{ some_list }}"; at most 1000000 items and 4 MiB`},
 					{Name: "item_var", Type: TypeVariable, Default: "item", Description: "variable holding the current item"},
 					{Name: "index_var", Type: TypeVariable, Default: "index", Description: "variable holding the current 0-based index"},
 				},
@@ -90,6 +90,11 @@ func execForEach(_ context.Context, c call) (string, error) {
 		}
 		if len(items) > MaxLoopIterations {
 			return "", limitError("loop iterations", "items: %d items, more than %d", len(items), MaxLoopIterations)
+		}
+		// The items travel in every checkpoint of the loop, like a
+		// variable.
+		if _, err := measure(items, MaxVariableBytes); err != nil {
+			return "", limitError("variable size", "items: the list is larger than %d MiB", MaxVariableBytes>>20)
 		}
 		if len(items) == 0 {
 			return "done", nil
