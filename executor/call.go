@@ -32,7 +32,26 @@ func (c call) value(name string) (v any, ok bool, err error) {
 	if err != nil {
 		return nil, true, fmt.Errorf("%s: %w", name, err)
 	}
+	if err := c.checkStructure(name, f.v, v); err != nil {
+		return nil, true, err
+	}
 	return v, true, nil
+}
+
+// checkStructure bounds a config list or object with templates in it:
+// each template's result fits the expression budget, but a list may repeat
+// a big variable many times, and nodes write such values out as JSON.
+func (c call) checkStructure(name string, tmpl value, v any) error {
+	switch tmpl.(type) {
+	case mapValue, listValue:
+	default:
+		return nil
+	}
+	limit := c.r.eval.limits.orDefaults().memory
+	if _, err := measure(v, limit); err != nil {
+		return limitError("expression memory", "%s: the value is larger than %d MiB", name, limit>>20)
+	}
+	return nil
 }
 
 // str returns a field as a string, "" when unset.

@@ -126,7 +126,13 @@ func (t textValue) eval(ev *evaluator) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("expression {{ %s }}: %w", seg.text, exprError{err})
 		}
-		b.WriteString(stringify(v))
+		// Each part fits the budget, but a template may repeat a big
+		// variable many times: the text as a whole must fit too.
+		part := stringify(v)
+		if limit := ev.limits.orDefaults().memory; int64(b.Len())+int64(len(part)) > limit {
+			return nil, limitError("expression memory", "the text of the template is larger than %d MiB", limit>>20)
+		}
+		b.WriteString(part)
 	}
 	return b.String(), nil
 }
