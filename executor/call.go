@@ -259,6 +259,7 @@ func (c call) setOutput(v any) error {
 
 // log emits a log line of the node.
 func (c call) log(level slog.Level, msg string) {
+	msg = clip(msg, maxMessageBytes)
 	if c.r.opts.OnEvent != nil {
 		c.r.emit(Event{Time: time.Now(), Kind: EventLog, NodeID: c.n.id, NodeType: c.n.kind.Name, Level: level, Message: msg})
 		return

@@ -207,10 +207,10 @@ func (r *run) result(out outcome) Result {
 		res.State = StateSucceeded
 	case out.cancelled:
 		res.State = StateCancelled
-		res.Error = out.err.Error()
+		res.Error = clip(out.err.Error(), maxMessageBytes)
 	default:
 		res.State = StateFailed
-		res.Error = out.err.Error()
+		res.Error = clip(out.err.Error(), maxMessageBytes)
 		res.FailureKind = failureKind(out.err)
 		res.FailedNode = out.node
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Run limits. Every run is bounded in time, steps, memory and data, so
@@ -58,6 +59,10 @@ const (
 	// maxValueDepth caps the nesting of a variable: Go's JSON decoder
 	// refuses more than 10,000 levels, and a checkpoint must decode again.
 	maxValueDepth = 1000
+
+	// maxMessageBytes caps a log line and a run's error message: both go
+	// through Raft, which keeps the last 200 lines of every job.
+	maxMessageBytes = 16 << 10
 
 	// DefaultExpressionMemory is the memory one expression evaluation may
 	// allocate, checked before each allocation that grows with its
@@ -148,4 +153,17 @@ func capDuration(problems []Problem, node, field string, d, max time.Duration) [
 		problems = append(problems, Problem{NodeID: node, Field: field, Message: fmt.Sprintf("%s is above the cap of %s", d, max)})
 	}
 	return problems
+}
+
+// clip cuts s to at most max bytes, at a character boundary, saying how
+// much it cut.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… [%d more bytes cut]", s[:cut], len(s)-cut)
 }

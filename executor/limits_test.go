@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // nestedReduce is the expression from the hostile run: a loop in a loop
@@ -239,5 +240,25 @@ func TestWhileIndexVarIsSetBeforeTheFirstCheck(t *testing.T) {
 	mustSucceed(t, res)
 	if res.Variables["seen"] != "012" || res.Variables["i"] != 3 {
 		t.Fatalf("seen = %v, i = %v; want 012 and 3", res.Variables["seen"], res.Variables["i"])
+	}
+}
+
+// Log lines and a run's error go through Raft: a big variable in them is
+// cut, not copied whole.
+func TestMessagesAreCut(t *testing.T) {
+	e, _ := testEngine(t)
+	w := chain(
+		Node{ID: "s", Type: "set_variable", Config: cfg("name", "s", "value", `{{ repeat("é", 1000000) }}`)},
+		Node{ID: "say", Type: "log", Config: cfg("message", "{{ s }}")},
+		Node{ID: "stop", Type: "fail", Config: cfg("message", "{{ s }}")},
+	)
+	var rec recorder
+	res := e.Run(background(t), w, rec.options(RunOptions{}))
+	if res.State != StateFailed || len(res.Error) > maxMessageBytes+100 || !strings.Contains(res.Error, "more bytes cut") {
+		t.Fatalf("state %s, error of %d bytes; want failed with the message cut", res.State, len(res.Error))
+	}
+	logs := rec.logs()
+	if len(logs) != 1 || len(logs[0]) > maxMessageBytes+100 || !utf8.ValidString(logs[0]) {
+		t.Fatalf("log lines: %d, first %d bytes; want one line, cut at a character", len(logs), len(logs[0]))
 	}
 }

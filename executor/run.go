@@ -235,6 +235,7 @@ func (r *run) emit(ev Event) {
 	if r.prefix != "" {
 		ev.NodeID = r.prefix + ev.NodeID
 	}
+	ev.Message, ev.Error = clip(ev.Message, maxMessageBytes), clip(ev.Error, maxMessageBytes)
 	r.opts.OnEvent(ev)
 }
 
