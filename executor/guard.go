@@ -270,7 +270,7 @@ func guardRepeat(b *budget, args []any) (any, error) {
 		return nil, fmt.Errorf("repeat: want 2 arguments, got %d", len(args))
 	}
 	s, ok := args[0].(string)
-	n, okN := args[1].(int)
+	n, okN := toInt(args[1])
 	if !ok || !okN {
 		return callBuiltin("repeat", args) // expr's own type errors
 	}
@@ -375,4 +375,14 @@ func guardFromJSON(b *budget, args []any) (any, error) {
 		}
 	}
 	return callBuiltin("fromJSON", args)
+}
+
+// toInt reads a count the way expr's builtins do (any number, truncated),
+// so that a guard cannot be passed by a float where the builtin takes it.
+func toInt(v any) (int, bool) {
+	switch v.(type) {
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
+		return runtime.ToInt(v), true
+	}
+	return 0, false
 }

@@ -62,9 +62,10 @@ func TestExpressionStopsAtItsOwnTimeLimit(t *testing.T) {
 // hostile run's repeat(repeat("a",999999),999999) asked for a terabyte);
 // the test process may allocate no more than about the budget.
 func TestExpressionMemoryIsCheckedBeforeAllocating(t *testing.T) {
-	vars := map[string]any{"s": strings.Repeat("a", 100_000)}
+	vars := map[string]any{"s": strings.Repeat("a", 100_000), "f": 10000.0}
 	for _, src := range []string{
 		`repeat(repeat("a", 20000), 10000)`,
+		`repeat(repeat("a", 20000), f)`, // a float count, as nested JSON numbers are
 		`reduce(1..27, #acc + #acc, "a")`,
 		`join(map(1..1000, s), "")`,
 		`toJSON(reduce(1..21, [#acc, #acc], "x"))`,
