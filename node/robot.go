@@ -246,9 +246,9 @@ func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, jobs *sync.Wa
 	}
 	r.active[c.Job.ID] = ru
 	r.mu.Unlock()
-	forget := r.noteRun(c.Job)
 	jobs.Go(func() {
 		defer cancel()
+		forget := r.noteRun(c.Job) // before the run can kill the process
 		r.execute(runCtx, ru, c.Graph)
 		forget()
 		r.mu.Lock()
