@@ -367,9 +367,7 @@ func guardSplit(name string) guardFunc {
 func guardFromJSON(b *budget, args []any) (any, error) {
 	if len(args) == 1 {
 		if s, ok := args[0].(string); ok {
-			est := 2*int64(len(s)) + 256*int64(strings.Count(s, "{")) +
-				32*int64(strings.Count(s, "[")+strings.Count(s, ","))
-			if err := b.charge(est); err != nil {
+			if err := b.charge(decodedSize(s)); err != nil {
 				return nil, err
 			}
 		}
@@ -385,4 +383,23 @@ func toInt(v any) (int, bool) {
 		return runtime.ToInt(v), true
 	}
 	return 0, false
+}
+
+// decodedSize estimates the memory JSON text takes once decoded into Go
+// values: a map per object (about 256 bytes with its first entries), an
+// interface slot and slice growth per element.
+func decodedSize(text string) int64 {
+	return 2*int64(len(text)) + 256*int64(strings.Count(text, "{")) +
+		32*int64(strings.Count(text, "[")+strings.Count(text, ","))
+}
+
+// checkDecode refuses JSON text whose decoded form would take more memory
+// than an expression may, before it is decoded (json_parse, JSON
+// response bodies): a 4 MiB text of empty objects decodes to hundreds of
+// megabytes.
+func checkDecode(field, text string) error {
+	if est := decodedSize(text); est > DefaultExpressionMemory {
+		return limitError("decoded JSON size", "%s: decoding would take about %d MiB, more than %d MiB", field, est>>20, DefaultExpressionMemory>>20)
+	}
+	return nil
 }

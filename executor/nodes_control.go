@@ -149,6 +149,9 @@ func dataKinds() []*nodeKind {
 				if err != nil {
 					return "", err
 				}
+				if err := checkDecode("text", text); err != nil {
+					return "", err
+				}
 				var v any
 				if err := json.Unmarshal([]byte(text), &v); err != nil {
 					return "", fmt.Errorf("text: invalid JSON: %w", err)

@@ -99,10 +99,14 @@ func execHTTP(ctx context.Context, c call) (string, error) {
 	if len(data) > maxResponseBody {
 		return "", limitError("http_request body size", "%s %s: the response body is larger than %d MiB", req.Method, url, maxResponseBody>>20)
 	}
+	respBody, err := decodeBody(resp.Header.Get("Content-Type"), data)
+	if err != nil {
+		return "", err
+	}
 	out := map[string]any{
 		"status":  resp.StatusCode,
 		"headers": flattenHeaders(resp.Header),
-		"body":    decodeBody(resp.Header.Get("Content-Type"), data),
+		"body":    respBody,
 	}
 	if err := c.setOutput(out); err != nil {
 		return "", err
@@ -142,13 +146,16 @@ func flattenHeaders(h http.Header) map[string]any {
 // decodeBody parses JSON responses and returns anything else as text. A
 // body that claims to be JSON but is not stays text rather than failing the
 // node, since the status and headers are still useful.
-func decodeBody(contentType string, data []byte) any {
+func decodeBody(contentType string, data []byte) (any, error) {
 	mediaType, _, _ := mime.ParseMediaType(contentType)
 	if mediaType == "application/json" || strings.HasSuffix(mediaType, "+json") {
+		if err := checkDecode("response body", string(data)); err != nil {
+			return nil, err
+		}
 		var v any
 		if err := json.Unmarshal(data, &v); err == nil {
-			return v
+			return v, nil
 		}
 	}
-	return string(data)
+	return string(data), nil
 }
