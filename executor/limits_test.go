@@ -14,7 +14,7 @@ import (
 )
 
 // nestedReduce is the expression from the hostile run: a loop in a loop
-// over a list, 16 million iterations, seconds of CPU that no node timeout
+// over a list, 64 million iterations here, many seconds of CPU that no node timeout
 // used to stop.
 const nestedReduce = `{{ reduce(xs, #acc + reduce(xs, #acc + #, 0), 0) }}`
 
@@ -36,7 +36,7 @@ func TestExpressionStopsAtTheNodeTimeout(t *testing.T) {
 		"connections": [{"from": "start", "to": "sum"}]}`)
 	var res Result
 	runWithin(t, 2*time.Second, func() {
-		res = e.Run(background(t), w, RunOptions{Vars: map[string]any{"xs": intList(4000)}})
+		res = e.Run(background(t), w, RunOptions{Vars: map[string]any{"xs": intList(8000)}})
 	})
 	if res.State != StateFailed || !strings.Contains(res.Error, "timed out after 100ms") {
 		t.Fatalf("state %s, error %q; want failed, timed out after 100ms", res.State, res.Error)
@@ -50,7 +50,7 @@ func TestExpressionStopsAtItsOwnTimeLimit(t *testing.T) {
 	w := chain(Node{ID: "sum", Type: "set_variable", Config: cfg("name", "s", "value", nestedReduce)})
 	var res Result
 	runWithin(t, 2*time.Second, func() {
-		res = e.Run(background(t), w, RunOptions{Vars: map[string]any{"xs": intList(4000)}})
+		res = e.Run(background(t), w, RunOptions{Vars: map[string]any{"xs": intList(8000)}})
 	})
 	if res.State != StateFailed || res.FailureKind != FailureBusiness || !strings.Contains(res.Error, "expression time limit exceeded") {
 		t.Fatalf("state %s, kind %s, error %q; want a business failure naming the expression time limit", res.State, res.FailureKind, res.Error)
