@@ -70,6 +70,14 @@ func (s *Server) robotHandBack(c *gin.Context) {
 	}, s.cfg.Store.HandBack)
 }
 
+// robotCrashed takes a robot's report of the runs its previous process
+// died in.
+func (s *Server) robotCrashed(c *gin.Context) {
+	serveReport(s, c, func(cmd consensus.CrashCmd) (string, []string) {
+		return cmd.RobotID, jobIDs(cmd.Items, func(cr consensus.Crash) string { return cr.JobID })
+	}, s.cfg.Store.ReportCrash)
+}
+
 func (s *Server) robotComplete(c *gin.Context) {
 	serveReport(s, c, func(cmd consensus.CompleteCmd) (string, []string) {
 		return cmd.RobotID, jobIDs(cmd.Items, func(d consensus.Completion) string { return d.JobID })

@@ -32,6 +32,7 @@ type Store interface {
 	Progress(ctx context.Context, cmd consensus.ProgressCmd) ([]consensus.Ack, error)
 	Complete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error)
 	HandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error)
+	ReportCrash(ctx context.Context, cmd consensus.CrashCmd) ([]consensus.Ack, error)
 	HasClaimable(cmd consensus.ClaimCmd, now time.Time) bool
 	Pause(ctx context.Context, workflowID string, paused bool) error
 	SetSettings(ctx context.Context, cmd consensus.SettingsCmd) (consensus.WorkflowSettings, error)
@@ -211,6 +212,7 @@ func (s *Server) routes() *gin.Engine {
 	internal.POST("/robot/progress", s.robotProgress)
 	internal.POST("/robot/complete", s.robotComplete)
 	internal.POST("/robot/handback", s.robotHandBack)
+	internal.POST("/robot/crashed", s.robotCrashed)
 	internal.POST("/robot/wait", s.robotWait)
 	return e
 }

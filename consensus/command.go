@@ -41,6 +41,8 @@ const (
 	cmdHandBack commandType = 22
 	// cmdSubmitGroups carries submits a node merged into one entry.
 	cmdSubmitGroups commandType = 23
+	// cmdReportCrash reports runs that died with their robot's process.
+	cmdReportCrash commandType = 24
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -87,6 +89,7 @@ func registry() handlers {
 		cmdNoop:           func(*state, applyContext, []byte) (any, error) { return nil, nil },
 		cmdHandBack:       decoded((*state).handBack),
 		cmdSubmitGroups:   decoded((*state).submitGroups),
+		cmdReportCrash:    decoded((*state).reportCrash),
 	}
 }
 

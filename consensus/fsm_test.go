@@ -271,6 +271,7 @@ func FuzzApply(f *testing.F) {
 		{cmdDeleteWorkflow, DeleteWorkflowCmd{ID: "w", Force: true}},
 		{cmdRegisterNode, RegisterNodeCmd{Node: NodeInfo{Name: "n"}}},
 		{cmdSubmitGroups, SubmitGroupsCmd{Groups: [][]JobSpec{{{ID: "g", WorkflowID: "w", ExecutionMode: "lan"}}, {{ID: "h", WorkflowID: "x"}}}}},
+		{cmdReportCrash, CrashCmd{RobotID: "r", Items: []Crash{{JobID: "j", Token: 1, Attempt: 1}}}},
 	} {
 		f.Add(h.entry(seed.typ, seed.cmd).Data)
 	}

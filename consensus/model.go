@@ -109,37 +109,40 @@ type Attempt struct {
 
 // Job is one execution request of a workflow version.
 type Job struct {
-	ID              string            `json:"id"`
-	WorkflowID      string            `json:"workflow_id"`
-	WorkflowVersion int               `json:"workflow_version"`
-	Params          json.RawMessage   `json:"params,omitempty"`
-	Priority        int               `json:"priority"`
-	ExecutionMode   string            `json:"execution_mode"`
-	RobotTags       []string          `json:"robot_tags,omitempty"`
-	PinnedRobot     string            `json:"pinned_robot,omitempty"`
-	State           JobState          `json:"state"`
-	Attempt         int               `json:"attempt"`
-	MaxAttempts     int               `json:"max_attempts"`
-	RobotID         string            `json:"robot_id,omitempty"`
-	Lease           *Lease            `json:"lease,omitempty"`
-	Attempts        []Attempt         `json:"attempts,omitempty"`
-	Checkpoint      json.RawMessage   `json:"checkpoint,omitempty"`
-	Result          json.RawMessage   `json:"result,omitempty"`
-	Error           string            `json:"error,omitempty"`
-	FailureKind     string            `json:"failure_kind,omitempty"`
-	Backoff         Duration          `json:"backoff,omitempty"`
-	AvoidRobot      string            `json:"avoid_robot,omitempty"`
-	Logs            []LogLine         `json:"logs,omitempty"`
-	NodeStatus      map[string]string `json:"node_status,omitempty"`
-	UniqueKey       string            `json:"unique_key,omitempty"`
-	NotBefore       time.Time         `json:"not_before,omitzero"`
-	Deadline        time.Time         `json:"deadline,omitzero"`
-	ScheduleID      string            `json:"schedule_id,omitempty"`
-	FireTime        time.Time         `json:"fire_time,omitzero"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
-	StartedAt       time.Time         `json:"started_at,omitzero"`
-	FinishedAt      time.Time         `json:"finished_at,omitzero"`
+	ID              string          `json:"id"`
+	WorkflowID      string          `json:"workflow_id"`
+	WorkflowVersion int             `json:"workflow_version"`
+	Params          json.RawMessage `json:"params,omitempty"`
+	Priority        int             `json:"priority"`
+	ExecutionMode   string          `json:"execution_mode"`
+	RobotTags       []string        `json:"robot_tags,omitempty"`
+	PinnedRobot     string          `json:"pinned_robot,omitempty"`
+	State           JobState        `json:"state"`
+	Attempt         int             `json:"attempt"`
+	MaxAttempts     int             `json:"max_attempts"`
+	RobotID         string          `json:"robot_id,omitempty"`
+	Lease           *Lease          `json:"lease,omitempty"`
+	Attempts        []Attempt       `json:"attempts,omitempty"`
+	Checkpoint      json.RawMessage `json:"checkpoint,omitempty"`
+	Result          json.RawMessage `json:"result,omitempty"`
+	Error           string          `json:"error,omitempty"`
+	FailureKind     string          `json:"failure_kind,omitempty"`
+	// Crashes counts the attempts whose run killed their robot's process;
+	// at MaxCrashes the job is dead.
+	Crashes    int               `json:"crashes,omitempty"`
+	Backoff    Duration          `json:"backoff,omitempty"`
+	AvoidRobot string            `json:"avoid_robot,omitempty"`
+	Logs       []LogLine         `json:"logs,omitempty"`
+	NodeStatus map[string]string `json:"node_status,omitempty"`
+	UniqueKey  string            `json:"unique_key,omitempty"`
+	NotBefore  time.Time         `json:"not_before,omitzero"`
+	Deadline   time.Time         `json:"deadline,omitzero"`
+	ScheduleID string            `json:"schedule_id,omitempty"`
+	FireTime   time.Time         `json:"fire_time,omitzero"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+	StartedAt  time.Time         `json:"started_at,omitzero"`
+	FinishedAt time.Time         `json:"finished_at,omitzero"`
 	// RerunOf names the job this one re-runs.
 	RerunOf string `json:"rerun_of,omitempty"`
 	// Seq orders jobs by submission; list cursors are built from it.

@@ -27,6 +27,10 @@ type resources struct {
 	browsers     map[string]*browserSession
 	opened       int // browsers opened so far, for default names
 	subworkflows map[string]*plan
+	// steps counts node executions of the attempt, subworkflows'
+	// included, against maxSteps (limits.max_steps).
+	steps    int64
+	maxSteps int64
 }
 
 // close closes every browser still open.

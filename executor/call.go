@@ -2,6 +2,7 @@ package executor
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -31,7 +32,26 @@ func (c call) value(name string) (v any, ok bool, err error) {
 	if err != nil {
 		return nil, true, fmt.Errorf("%s: %w", name, err)
 	}
+	if err := c.checkStructure(name, f.v, v); err != nil {
+		return nil, true, err
+	}
 	return v, true, nil
+}
+
+// checkStructure bounds a config list or object with templates in it:
+// each template's result fits the expression budget, but a list may repeat
+// a big variable many times, and nodes write such values out as JSON.
+func (c call) checkStructure(name string, tmpl value, v any) error {
+	switch tmpl.(type) {
+	case mapValue, listValue:
+	default:
+		return nil
+	}
+	limit := c.r.eval.limits.orDefaults().memory
+	if _, err := measure(v, limit); err != nil {
+		return limitError("expression memory", "%s: the value is larger than %d MiB", name, limit>>20)
+	}
+	return nil
 }
 
 // str returns a field as a string, "" when unset.
@@ -202,12 +222,28 @@ func (c call) condition(name string) (bool, error) {
 	return b, nil
 }
 
-// set stores a variable.
+// set stores a variable, within the caps on one variable and on all the
+// variables the run sets.
 func (c call) set(name string, v any) error {
+	size, err := measure(v, MaxVariableBytes)
+	switch {
+	case errors.Is(err, errTooDeep):
+		return limitError("variable depth", "variable %s is nested deeper than %d levels", name, maxValueDepth)
+	case err != nil:
+		return limitError("variable size", "variable %s is larger than %d MiB", name, MaxVariableBytes>>20)
+	}
+	total := c.r.varTotal - c.r.varSizes[name] + size
+	if total > MaxVariablesBytes {
+		return limitError("variables size", "variable %s: the run's variables would take more than %d MiB", name, MaxVariablesBytes>>20)
+	}
 	norm, err := toVariable(v)
 	if err != nil {
 		return fmt.Errorf("variable %s: %w", name, err)
 	}
+	if c.r.varSizes == nil {
+		c.r.varSizes = map[string]int64{}
+	}
+	c.r.varSizes[name], c.r.varTotal = size, total
 	c.r.vars[name] = norm
 	return nil
 }
@@ -223,6 +259,7 @@ func (c call) setOutput(v any) error {
 
 // log emits a log line of the node.
 func (c call) log(level slog.Level, msg string) {
+	msg = clip(msg, maxMessageBytes)
 	if c.r.opts.OnEvent != nil {
 		c.r.emit(Event{Time: time.Now(), Kind: EventLog, NodeID: c.n.id, NodeType: c.n.kind.Name, Level: level, Message: msg})
 		return

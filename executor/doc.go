@@ -67,6 +67,20 @@
 // Per-node timeout and retry settings apply before the error port: a node is
 // retried with exponential backoff and only its final failure is handled.
 //
+// # Limits
+//
+// Every run is bounded so that no workflow can hang or kill its robot: a
+// run timeout and a step limit per attempt (the workflow's "limits"
+// object, see [Limits]; defaults [DefaultRunTimeout] and
+// [DefaultMaxSteps]), caps on retries, delays, node timeouts and loop
+// iterations that validation enforces, and caps on the size of
+// variables, files read and HTTP bodies. Expressions are compiled with a
+// guard (guard.go) that checks the node's deadline on every loop
+// iteration and charges memory before the operations whose output can
+// outgrow their input. A run that hits a limit fails as a business
+// failure wrapping a [*LimitError] that names the limit
+// (errors.Is(err, [ErrLimit])): the same input would hit it on any robot.
+//
 // # Checkpoints
 //
 // After nodes complete the engine hands [RunOptions.OnCheckpoint] a

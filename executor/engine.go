@@ -56,6 +56,12 @@ type EngineOptions struct {
 	// ExpressionCacheSize bounds the caches of compiled expressions and
 	// template strings. Default: 10000 entries each.
 	ExpressionCacheSize int
+	// ExpressionMemory is the memory, in bytes, one expression evaluation
+	// may allocate. Default: DefaultExpressionMemory.
+	ExpressionMemory int64
+	// ExpressionTimeout bounds one evaluation. Default:
+	// DefaultExpressionTimeout.
+	ExpressionTimeout time.Duration
 }
 
 // Engine runs workflows. It is safe for concurrent use: each Run has its own
@@ -68,6 +74,7 @@ type Engine struct {
 	chromium string
 	maxDepth int
 	programs *exprCache
+	exprs    exprLimits
 }
 
 // NewEngine returns an Engine configured by opts.
@@ -80,6 +87,7 @@ func NewEngine(opts EngineOptions) *Engine {
 		chromium: opts.ChromiumPath,
 		maxDepth: opts.MaxSubworkflowDepth,
 		programs: newExprCache(opts.ExpressionCacheSize),
+		exprs:    exprLimits{memory: opts.ExpressionMemory, timeout: opts.ExpressionTimeout}.orDefaults(),
 	}
 	if e.logger == nil {
 		e.logger = slog.Default()
@@ -147,14 +155,19 @@ type Result struct {
 }
 
 // Run executes w. It never panics on a bad workflow: an invalid workflow or
-// checkpoint gives a failed Result with an application failure.
+// checkpoint gives a failed Result with an application failure. The run
+// is bounded by the workflow's limits (see Limits); hitting one fails it
+// as a business failure naming the limit.
 func (e *Engine) Run(ctx context.Context, w *Workflow, opts RunOptions) Result {
 	p, problems := buildPlan(w, e.programs, 0)
 	if len(problems) > 0 {
 		err := fmt.Errorf("invalid workflow: %w", &ValidationError{Problems: problems})
 		return Result{State: StateFailed, FailureKind: FailureApplication, Error: err.Error(), Variables: map[string]any{}}
 	}
-	r := newRun(e, p, &opts, &resources{})
+	ctx, cancel := context.WithTimeoutCause(ctx, p.limits.timeout,
+		limitError("limits.timeout", "the run took longer than %s", p.limits.timeout))
+	defer cancel()
+	r := newRun(e, p, &opts, &resources{maxSteps: p.limits.maxSteps})
 	defer r.shared.close(e.logger)
 
 	start := p.start
@@ -194,10 +207,10 @@ func (r *run) result(out outcome) Result {
 		res.State = StateSucceeded
 	case out.cancelled:
 		res.State = StateCancelled
-		res.Error = out.err.Error()
+		res.Error = clip(out.err.Error(), maxMessageBytes)
 	default:
 		res.State = StateFailed
-		res.Error = out.err.Error()
+		res.Error = clip(out.err.Error(), maxMessageBytes)
 		res.FailureKind = failureKind(out.err)
 		res.FailedNode = out.node
 	}

@@ -1,11 +1,14 @@
 package executor
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzParse checks that no input makes Parse or Validate panic, and that a
@@ -23,6 +26,8 @@ func FuzzParse(f *testing.F) {
 		`{"nodes": [{"id": "x"}], "connections": [{"from": "x", "to": "y", "port": "error"}]}`,
 		`{"variables": {"a": [1, {"b": null}]}, "meta": {"editor": 1}}`,
 		`{"nodes": null}`,
+		`{"limits": {"timeout": "2h", "max_steps": 500}, "nodes": [{"id": "start", "type": "start"}]}`,
+		`{"limits": {"timeout": "-1s", "max_steps": -5}, "nodes": [{"id": "s", "type": "start", "retry": {"max": 99999}}]}`,
 		`[]`,
 		`{"name": 1}`,
 		`{`,
@@ -60,9 +65,15 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// fuzzEvalBound is how long one fuzzed evaluation may take: its limits
+// are 100 ms and 4 MiB, so only an evaluation that ignores them comes
+// near it, even on a loaded machine.
+const fuzzEvalBound = 3 * time.Second
+
 // FuzzTemplate checks that splitting and compiling any string never panics,
 // that a split re-joins into a string that splits the same way, and that
-// evaluating a compiled template never panics.
+// evaluating a compiled template never panics, returns within a bound
+// under a deadline, and leaves the variables as they were.
 func FuzzTemplate(f *testing.F) {
 	for _, seed := range []string{
 		"plain text",
@@ -77,6 +88,11 @@ func FuzzTemplate(f *testing.F) {
 		"{{ `raw }}` }}",
 		"{{ 1..3 }}",
 		"{{ sum }} {{ sum(items) }}",
+		`{{ reduce(items, #acc + reduce(1..100000, #acc + #, 0), 0) }}`,
+		`{{ repeat(repeat("a", 999999), 999999) }}`,
+		`{{ toJSON(reduce(1..40, [#acc, #acc], s)) }}`,
+		`{{ map(1..1000, map(1..1000, map(1..1000, #))) }}`,
+		`{{ $env }} {{ keys($env) }}`,
 	} {
 		f.Add(seed)
 	}
@@ -108,8 +124,17 @@ func FuzzTemplate(f *testing.F) {
 			}
 			return
 		}
-		ev := evaluator{vars: vars}
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		ev := evaluator{vars: maps.Clone(vars), ctx: ctx, limits: exprLimits{memory: 4 << 20, timeout: 100 * time.Millisecond}}
+		start := time.Now()
 		v.eval(&ev) // errors are fine; panics are not
+		if took := time.Since(start); took > fuzzEvalBound {
+			t.Fatalf("%q evaluated for %s", s, took)
+		}
+		if !reflect.DeepEqual(ev.vars, vars) {
+			t.Fatalf("%q changed the variables: %v", s, ev.vars)
+		}
 	})
 }
 

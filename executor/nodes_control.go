@@ -71,16 +71,20 @@ func controlKinds() []*nodeKind {
 				Category:    "control",
 				Description: "Waits. Cancelling the run cuts the wait short.",
 				Fields: []Field{
-					{Name: "duration", Type: TypeDuration, Required: true, Description: `how long to wait, e.g. "1.5s" or "2m"`},
+					{Name: "duration", Type: TypeDuration, Required: true, Description: `how long to wait, e.g. "1.5s" or "2m"; at most 24h`},
 				},
 				Ports:     []string{""},
 				ErrorPort: true,
 			},
 			effects: true,
+			check:   checkDelay,
 			exec: func(ctx context.Context, c call) (string, error) {
 				d, err := c.duration("duration", 0)
 				if err != nil {
 					return "", err
+				}
+				if d > MaxNodeDuration {
+					return "", limitError("delay", "duration: %s is above the cap of %s", d, MaxNodeDuration)
 				}
 				return "", sleep(ctx, d)
 			},
@@ -145,6 +149,9 @@ func dataKinds() []*nodeKind {
 				if err != nil {
 					return "", err
 				}
+				if err := checkDecode("text", text); err != nil {
+					return "", err
+				}
 				var v any
 				if err := json.Unmarshal([]byte(text), &v); err != nil {
 					return "", fmt.Errorf("text: invalid JSON: %w", err)
@@ -153,6 +160,14 @@ func dataKinds() []*nodeKind {
 			},
 		},
 	}
+}
+
+func checkDelay(n *Node) []Problem {
+	s, _ := n.Config["duration"].(string)
+	if d, err := parseDuration(s); err == nil && !hasTemplate(s) {
+		return capDuration(nil, n.ID, "duration", d, MaxNodeDuration)
+	}
+	return nil
 }
 
 func execEnd(_ context.Context, c call) (string, error) {

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -13,7 +14,7 @@ func fileKinds() []*nodeKind {
 			NodeType: NodeType{
 				Name:        "file_read",
 				Category:    "files",
-				Description: "Reads a text file into a variable. Relative paths are resolved against the engine's working directory.",
+				Description: "Reads a text file into a variable. Relative paths are resolved against the engine's working directory. Files over 4 MiB fail the run (the content goes into a variable).",
 				Fields: []Field{
 					{Name: "path", Type: TypeString, Required: true, Description: "file to read"},
 					{Name: "output_var", Type: TypeVariable, Required: true, Description: "variable that receives the content as a string"},
@@ -26,7 +27,7 @@ func fileKinds() []*nodeKind {
 				if err != nil {
 					return "", err
 				}
-				data, err := os.ReadFile(c.path(path))
+				data, err := readCapped(c.path(path), MaxFileReadBytes)
 				if err != nil {
 					return "", err
 				}
@@ -50,6 +51,25 @@ func fileKinds() []*nodeKind {
 			exec:    execFileWrite,
 		},
 	}
+}
+
+// readCapped reads at most max bytes of a file; a longer file (or an
+// endless one such as /dev/zero) is a limit error, found after reading one
+// byte more than max.
+func readCapped(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(data)) > max {
+		return nil, limitError("file_read size", "%s is larger than %d MiB", path, max>>20)
+	}
+	return data, nil
 }
 
 func execFileWrite(_ context.Context, c call) (string, error) {

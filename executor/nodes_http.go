@@ -11,16 +11,13 @@ import (
 	"strings"
 )
 
-// maxResponseBody bounds a response body kept in a variable.
-const maxResponseBody = 32 << 20
-
 func httpKinds() []*nodeKind {
 	return []*nodeKind{{
 		NodeType: NodeType{
 			Name:     "http_request",
 			Category: "network",
 			Description: "Sends an HTTP request. Output holds status, headers (name → value, repeated values joined by \", \") and body, parsed when the response is JSON. " +
-				"A status of 400 or more fails the node after the output is stored, unless fail_on_error_status is false.",
+				"A status of 400 or more fails the node after the output is stored, unless fail_on_error_status is false. A response body over 4 MiB fails the run.",
 			Fields: []Field{
 				{Name: "method", Type: TypeString, Default: "GET", Description: "HTTP method"},
 				{Name: "url", Type: TypeString, Required: true, Description: "request URL"},
@@ -100,12 +97,16 @@ func execHTTP(ctx context.Context, c call) (string, error) {
 		return "", fmt.Errorf("read response: %w", err)
 	}
 	if len(data) > maxResponseBody {
-		return "", fmt.Errorf("response body exceeds %d MiB", maxResponseBody>>20)
+		return "", limitError("http_request body size", "%s %s: the response body is larger than %d MiB", req.Method, url, maxResponseBody>>20)
+	}
+	respBody, err := decodeBody(resp.Header.Get("Content-Type"), data)
+	if err != nil {
+		return "", err
 	}
 	out := map[string]any{
 		"status":  resp.StatusCode,
 		"headers": flattenHeaders(resp.Header),
-		"body":    decodeBody(resp.Header.Get("Content-Type"), data),
+		"body":    respBody,
 	}
 	if err := c.setOutput(out); err != nil {
 		return "", err
@@ -145,13 +146,16 @@ func flattenHeaders(h http.Header) map[string]any {
 // decodeBody parses JSON responses and returns anything else as text. A
 // body that claims to be JSON but is not stays text rather than failing the
 // node, since the status and headers are still useful.
-func decodeBody(contentType string, data []byte) any {
+func decodeBody(contentType string, data []byte) (any, error) {
 	mediaType, _, _ := mime.ParseMediaType(contentType)
 	if mediaType == "application/json" || strings.HasSuffix(mediaType, "+json") {
+		if err := checkDecode("response body", string(data)); err != nil {
+			return nil, err
+		}
 		var v any
 		if err := json.Unmarshal(data, &v); err == nil {
-			return v
+			return v, nil
 		}
 	}
-	return string(data)
+	return string(data), nil
 }

@@ -14,7 +14,7 @@ func loopKinds() []*nodeKind {
 				Description: "Runs its body once per item, then leaves by port done. " +
 					"The body starts at the body port; where a body path ends, the next iteration begins.",
 				Fields: []Field{
-					{Name: "items", Type: TypeList, Required: true, Description: `the list, usually "{{ some_list }}"`},
+					{Name: "items", Type: TypeList, Required: true, Description: `the list, usually "{{ some_list }}"; at most 1000000 items and 4 MiB`},
 					{Name: "item_var", Type: TypeVariable, Default: "item", Description: "variable holding the current item"},
 					{Name: "index_var", Type: TypeVariable, Default: "index", Description: "variable holding the current 0-based index"},
 				},
@@ -32,14 +32,15 @@ func loopKinds() []*nodeKind {
 				Description: "Runs its body while a condition holds, then leaves by port done. The condition is checked before each iteration.",
 				Fields: []Field{
 					{Name: "condition", Type: TypeExpression, Required: true, Description: "expression that yields a boolean"},
-					{Name: "max_iterations", Type: TypeInteger, Default: "10000", Description: "the node fails when the condition still holds after this many iterations; guards against endless loops"},
-					{Name: "index_var", Type: TypeVariable, Description: "variable holding the current 0-based iteration, if set"},
+					{Name: "max_iterations", Type: TypeInteger, Default: "10000", Description: "the node fails when the condition still holds after this many iterations; guards against endless loops (at most 1000000)"},
+					{Name: "index_var", Type: TypeVariable, Description: "variable holding the 0-based iteration, if set; it is set before each check of the condition, so after the loop it holds the number of iterations run"},
 				},
 				Ports:     []string{"body", "done"},
 				ErrorPort: true,
 			},
-			loop: true,
-			exec: execWhile,
+			loop:  true,
+			exec:  execWhile,
+			check: checkWhile,
 		},
 	}
 }
@@ -86,6 +87,14 @@ func execForEach(_ context.Context, c call) (string, error) {
 		items, err := c.list("items")
 		if err != nil {
 			return "", err
+		}
+		if len(items) > MaxLoopIterations {
+			return "", limitError("loop iterations", "items: %d items, more than %d", len(items), MaxLoopIterations)
+		}
+		// The items travel in every checkpoint of the loop, like a
+		// variable.
+		if _, err := measure(items, MaxVariableBytes); err != nil {
+			return "", limitError("variable size", "items: the list is larger than %d MiB", MaxVariableBytes>>20)
 		}
 		if len(items) == 0 {
 			return "done", nil
@@ -135,33 +144,49 @@ func execWhile(_ context.Context, c call) (string, error) {
 	if frame != nil {
 		index = frame.index + 1
 	}
-	ok, err := c.condition("condition")
-	if err == nil && ok {
-		var limit int
-		limit, err = c.integer("max_iterations", 10000)
-		if err == nil && index >= limit {
-			err = fmt.Errorf("condition still holds after %d iterations (max_iterations)", limit)
-		}
-	}
-	if err != nil || !ok {
+	port, err := c.whileCheck(index)
+	if err != nil || port == "done" {
 		c.r.exitLoop(self)
-		if err != nil {
-			return "", err
-		}
-		return "done", nil
+		return port, err
 	}
 	if frame == nil {
 		c.r.loops = append(c.r.loops, loopFrame{node: self})
 		frame = &c.r.loops[len(c.r.loops)-1]
 	}
 	frame.index = index
+	return "body", nil
+}
+
+// whileCheck sets the index variable, then checks the condition and the
+// iteration limit before iteration index.
+func (c call) whileCheck(index int) (string, error) {
 	indexVar, err := c.str("index_var")
 	if err != nil {
-		c.r.exitLoop(self)
 		return "", err
 	}
 	if indexVar != "" {
+		// Before the condition, which may well read it.
 		c.r.vars[indexVar] = index
 	}
+	ok, err := c.condition("condition")
+	if err != nil || !ok {
+		return "done", err
+	}
+	limit, err := c.integer("max_iterations", defaultWhileIterations)
+	switch {
+	case err != nil:
+		return "", err
+	case limit > MaxLoopIterations:
+		return "", limitError("loop iterations", "max_iterations: %d is above the cap of %d", limit, MaxLoopIterations)
+	case index >= limit:
+		return "", fmt.Errorf("condition still holds after %d iterations (max_iterations)", limit)
+	}
 	return "body", nil
+}
+
+func checkWhile(n *Node) []Problem {
+	if limit, ok := number(n.Config["max_iterations"]); ok && limit > MaxLoopIterations {
+		return []Problem{{NodeID: n.ID, Field: "max_iterations", Message: fmt.Sprintf("%.0f is above the cap of %d", limit, MaxLoopIterations)}}
+	}
+	return nil
 }

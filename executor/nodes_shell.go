@@ -13,10 +13,6 @@ import (
 	"time"
 )
 
-// maxShellOutput bounds the stdout and stderr kept from one command, so a
-// chatty command cannot exhaust the robot's memory.
-const maxShellOutput = 16 << 20
-
 func shellKinds() []*nodeKind {
 	return []*nodeKind{{
 		NodeType: NodeType{
@@ -30,7 +26,7 @@ func shellKinds() []*nodeKind {
 				{Name: "dir", Type: TypeString, Description: "working directory; default: the engine's working directory"},
 				{Name: "env", Type: TypeStringMap, Description: "environment variables added to the robot's environment"},
 				{Name: "stdin", Type: TypeString, Description: "text fed to the program's standard input"},
-				{Name: "output_var", Type: TypeVariable, Description: "variable that receives {stdout, stderr, exit_code}"},
+				{Name: "output_var", Type: TypeVariable, Description: "variable that receives {stdout, stderr, exit_code}; stdout and stderr keep their first MiB each"},
 			},
 			Ports:     []string{""},
 			ErrorPort: true,

@@ -16,11 +16,12 @@ const maxInlineDepth = 16
 // also how a workflow is validated, so the engine and Validate cannot
 // disagree.
 type plan struct {
-	name  string
-	vars  map[string]any
-	nodes []planNode
-	byID  map[string]int
-	start int
+	name   string
+	limits runLimits
+	vars   map[string]any
+	nodes  []planNode
+	byID   map[string]int
+	start  int
 }
 
 type planNode struct {
@@ -81,6 +82,7 @@ func buildPlan(w *Workflow, c compiler, depth int) (*plan, []Problem) {
 	}
 	p := &plan{name: w.Name, vars: w.Variables, byID: make(map[string]int, len(w.Nodes)), start: -1}
 	var problems []Problem
+	p.limits, problems = prepareLimits(w.Limits)
 	add := func(id, field, format string, args ...any) {
 		problems = append(problems, Problem{NodeID: id, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
@@ -262,6 +264,8 @@ func prepareNode(n *Node, k *nodeKind, c compiler, depth int, fields []fieldValu
 			add("timeout", "%v", err)
 		case d == 0:
 			add("timeout", "must be positive; leave it out for no timeout")
+		case d > MaxNodeDuration:
+			add("timeout", "%s is above the cap of %s", d, MaxNodeDuration)
 		default:
 			pn.timeout = d
 		}
@@ -333,8 +337,11 @@ func prepareRetry(n *Node, r retryPolicy, problems []Problem) (retryPolicy, []Pr
 		problems = append(problems, Problem{NodeID: n.ID, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	r.max = n.Retry.Max
-	if r.max < 0 {
+	switch {
+	case r.max < 0:
 		add("retry.max", "must not be negative")
+	case r.max > MaxRetries:
+		add("retry.max", "%d is above the cap of %d", r.max, MaxRetries)
 	}
 	r.backoff = time.Second
 	if n.Retry.Backoff != "" {
@@ -342,6 +349,7 @@ func prepareRetry(n *Node, r retryPolicy, problems []Problem) (retryPolicy, []Pr
 		if err != nil {
 			add("retry.backoff", "%v", err)
 		}
+		problems = capDuration(problems, n.ID, "retry.backoff", d, MaxRetryBackoff)
 		r.backoff = d
 	}
 	r.maxBackoff = 5 * time.Minute
@@ -350,6 +358,7 @@ func prepareRetry(n *Node, r retryPolicy, problems []Problem) (retryPolicy, []Pr
 		if err != nil {
 			add("retry.max_backoff", "%v", err)
 		}
+		problems = capDuration(problems, n.ID, "retry.max_backoff", d, MaxRetryBackoff)
 		r.maxBackoff = d
 	}
 	return r, problems

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"maps"
 	"sync"
 
 	"github.com/expr-lang/expr"
@@ -100,12 +101,20 @@ func (u uncached) template(s string) (value, error) { return compileTemplate(s, 
 // with a plain map lookup instead of reflection; undefined variables are
 // nil. Variables shadow expr's builtins: a workflow with a variable named
 // sum or date must read the variable.
+//
+// The expression is compiled twice: as written, so that mistakes get
+// expr's own messages (wrong arguments to a builtin), then with the guard
+// (guard.go) that bounds its time and memory, which is the program run.
 func compileExpression(src string) (*vm.Program, error) {
-	return expr.Compile(src,
+	opts := []expr.Option{
 		expr.Env(map[string]any{}),
 		expr.AllowUndefinedVariables(),
 		expr.Patch(variablesFirst{}),
-	)
+	}
+	if _, err := expr.Compile(src, opts...); err != nil {
+		return nil, err
+	}
+	return expr.Compile(src, append(opts, guardOptions()...)...)
 }
 
 // variablesFirst rewrites a bare identifier that names a builtin into a
@@ -142,6 +151,8 @@ func Evaluate(expression string, vars map[string]any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := evaluator{vars: vars}
+	// The evaluation puts its budget into the variables while it runs;
+	// the caller's map is not ours to change.
+	e := evaluator{vars: maps.Clone(vars)}
 	return e.run(ev.prog)
 }

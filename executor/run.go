@@ -17,9 +17,13 @@ type run struct {
 	opts   *RunOptions
 	shared *resources
 
-	vars  map[string]any
-	eval  evaluator
-	loops []loopFrame
+	vars map[string]any
+	eval evaluator
+	// varSizes and varTotal measure the variables the run set, against
+	// MaxVariableBytes and MaxVariablesBytes.
+	varSizes map[string]int64
+	varTotal int64
+	loops    []loopFrame
 
 	completed []string // distinct completed node ids, append-only
 	done      []bool   // per node: completed at least once
@@ -62,7 +66,24 @@ func newRun(e *Engine, p *plan, opts *RunOptions, shared *resources) *run {
 		opts:   opts,
 		shared: shared,
 		done:   make([]bool, len(p.nodes)),
+		eval:   evaluator{limits: e.exprs},
 	}
+}
+
+// limited returns the outcome of a run stopped by one of its limits: the
+// run's context ended because of limits.timeout, or the run used up
+// limits.max_steps. ok is false when no limit was hit.
+func (r *run) limited(ctx context.Context, n *planNode, cur int) (outcome, bool) {
+	if ctx.Err() != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, ErrLimit) {
+			return outcome{err: fmt.Errorf("node %s: %w", n.id, cause), node: n.id, next: cur}, true
+		}
+	}
+	if max := r.shared.maxSteps; max > 0 && r.shared.steps >= max {
+		err := limitError("limits.max_steps", "the run executed %d nodes", max)
+		return outcome{err: fmt.Errorf("before node %s: %w", n.id, err), node: n.id, next: cur}, true
+	}
+	return outcome{}, false
 }
 
 // exec runs nodes from cur until the workflow ends, fails or is cancelled.
@@ -75,6 +96,9 @@ func (r *run) exec(ctx context.Context, cur int) outcome {
 	}
 	for cur >= 0 {
 		n := &r.plan.nodes[cur]
+		if out, hit := r.limited(ctx, n, cur); hit {
+			return out
+		}
 		if err := ctx.Err(); err != nil {
 			return outcome{err: fmt.Errorf("cancelled before node %s: %w", n.id, context.Cause(ctx)), next: cur, cancelled: true}
 		}
@@ -90,6 +114,9 @@ func (r *run) exec(ctx context.Context, cur int) outcome {
 		}
 		port, err := r.runNode(ctx, n)
 		next := -1
+		if out, hit := r.limited(ctx, n, cur); hit && err != nil {
+			return out
+		}
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return outcome{err: fmt.Errorf("node %s: cancelled: %w", n.id, context.Cause(ctx)), next: cur, cancelled: true}
@@ -138,6 +165,7 @@ func (r *run) complete(i int) {
 		r.completed = append(r.completed, r.plan.nodes[i].id)
 	}
 	r.steps++
+	r.shared.steps++
 }
 
 // runNode runs a node with its retry policy and reports progress events.
@@ -187,10 +215,12 @@ func (r *run) attempt(ctx context.Context, n *planNode) (port string, err error)
 		}
 	}()
 	if n.timeout <= 0 {
+		r.eval.ctx = ctx
 		return n.kind.exec(ctx, call{r: r, n: n})
 	}
 	tctx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
+	r.eval.ctx = tctx
 	port, err = n.kind.exec(tctx, call{r: r, n: n})
 	if err != nil && ctx.Err() == nil && tctx.Err() != nil {
 		err = fmt.Errorf("timed out after %s: %w", n.timeout, err)
@@ -205,6 +235,7 @@ func (r *run) emit(ev Event) {
 	if r.prefix != "" {
 		ev.NodeID = r.prefix + ev.NodeID
 	}
+	ev.Message, ev.Error = clip(ev.Message, maxMessageBytes), clip(ev.Error, maxMessageBytes)
 	r.opts.OnEvent(ev)
 }
 

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,7 +126,13 @@ func (t textValue) eval(ev *evaluator) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("expression {{ %s }}: %w", seg.text, exprError{err})
 		}
-		b.WriteString(stringify(v))
+		// Each part fits the budget, but a template may repeat a big
+		// variable many times: the text as a whole must fit too.
+		part := stringify(v)
+		if limit := ev.limits.orDefaults().memory; int64(b.Len())+int64(len(part)) > limit {
+			return nil, limitError("expression memory", "the text of the template is larger than %d MiB", limit>>20)
+		}
+		b.WriteString(part)
 	}
 	return b.String(), nil
 }
@@ -287,10 +294,48 @@ func (e exprError) Unwrap() error { return e.err }
 type evaluator struct {
 	machine vm.VM
 	vars    map[string]any
+	// ctx is the context of the node being run; evaluation stops when it
+	// ends. Nil means no deadline but the evaluation's own.
+	ctx    context.Context
+	limits exprLimits
+	budget budget
 }
 
+// run evaluates p under a fresh budget. The budget sits in the variables
+// only while the program runs (see guard.go); a variable that happens to
+// have its name is put back.
 func (ev *evaluator) run(p *vm.Program) (any, error) {
-	return ev.machine.Run(p, ev.vars)
+	if ev.vars == nil {
+		ev.vars = map[string]any{}
+	}
+	ev.budget.reset(ev.ctx, ev.limits)
+	prev, had := ev.vars[budgetKey]
+	ev.vars[budgetKey] = &ev.budget
+	v, err := ev.machine.Run(p, ev.vars)
+	if had {
+		ev.vars[budgetKey] = prev
+	} else {
+		delete(ev.vars, budgetKey)
+	}
+	if err != nil {
+		return nil, vmError(err)
+	}
+	// A result may share parts many times over; what it takes written
+	// out must fit the budget before anything writes it out.
+	if _, err := measure(v, ev.budget.limits.memory); err != nil {
+		return nil, measureError("result", err, &ev.budget)
+	}
+	return v, nil
+}
+
+// vmError turns the VM's own memory check, which it reports as a panic
+// message without a type, into the limit error it is.
+func vmError(err error) error {
+	var limit *LimitError
+	if !errors.As(err, &limit) && strings.Contains(err.Error(), "memory budget exceeded") {
+		return limitError("expression memory", "%v (expr counts list and map elements)", exprError{err})
+	}
+	return err
 }
 
 // stringify renders a value for a text template.

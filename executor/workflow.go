@@ -16,6 +16,8 @@ type Workflow struct {
 	Variables   map[string]any `json:"variables,omitempty"`
 	Nodes       []Node         `json:"nodes"`
 	Connections []Connection   `json:"connections"`
+	// Limits changes the run timeout and step limit; see Limits.
+	Limits *Limits `json:"limits,omitempty"`
 	// Meta holds data for editors, such as node positions; the engine
 	// ignores it.
 	Meta map[string]any `json:"meta,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -110,10 +111,17 @@ func (n *Node) startRobot() {
 	}
 	robotCtx, stop := context.WithCancel(context.Background())
 	n.stopRobot = stop
+	journal, err := OpenCrashJournal(filepath.Join(n.cfg.DataDir, "robot-runs"))
+	if err != nil {
+		// Runs go on without crash accounting rather than not at all.
+		n.log.Warn("robot runs are not journaled; a job that kills this robot's process will not be counted", "err", err)
+		journal = nil
+	}
 	r := NewRobot(RobotConfig{
 		ID: n.cfg.Name, Kind: consensus.RobotLAN, Tags: n.cfg.Tags, Capacity: n.cfg.Capacity,
-		Engine: executor.NewEngine(executor.EngineOptions{Logger: n.log, WorkDir: n.cfg.WorkDir}),
-		Logger: n.log,
+		Engine:  executor.NewEngine(executor.EngineOptions{Logger: n.log, WorkDir: n.cfg.WorkDir}),
+		Logger:  n.log,
+		Journal: journal,
 	}, q)
 	n.robotDone = make(chan struct{})
 	go func() {

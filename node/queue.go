@@ -102,3 +102,11 @@ func (q remoteQueue) Complete(ctx context.Context, cmd consensus.CompleteCmd) ([
 	}
 	return c.RobotComplete(ctx, cmd)
 }
+
+func (q remoteQueue) ReportCrash(ctx context.Context, cmd consensus.CrashCmd) ([]consensus.Ack, error) {
+	c, err := q.server()
+	if err != nil {
+		return nil, err
+	}
+	return c.RobotCrashed(ctx, cmd)
+}

@@ -44,6 +44,9 @@ type RobotConfig struct {
 	DrainTimeout time.Duration
 	Engine       *executor.Engine
 	Logger       *slog.Logger
+	// Journal, when set, notes running jobs so that runs that kill the
+	// robot's process are reported as crashes (see CrashJournal).
+	Journal *CrashJournal
 }
 
 // Robot claims jobs, runs them with the engine and reports back: claim →
@@ -139,6 +142,7 @@ func (r *Robot) Run(ctx context.Context) {
 	jobsCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
 	var jobs sync.WaitGroup
+	r.reportCrashes(ctx)
 	r.claimLoop(ctx, jobsCtx, &jobs)
 	drained := make(chan struct{})
 	go func() { jobs.Wait(); close(drained) }()
@@ -244,7 +248,9 @@ func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, jobs *sync.Wa
 	r.mu.Unlock()
 	jobs.Go(func() {
 		defer cancel()
+		forget := r.noteRun(c.Job) // before the run can kill the process
 		r.execute(runCtx, ru, c.Graph)
+		forget()
 		r.mu.Lock()
 		if r.active[ru.job.ID] == ru {
 			delete(r.active, ru.job.ID)

@@ -34,6 +34,11 @@ func (c *Client) RobotHandBack(ctx context.Context, cmd consensus.HandBackCmd) (
 	return sendJSON[[]consensus.Ack](ctx, c, http.MethodPost, "/internal/v1/robot/handback", cmd)
 }
 
+// RobotCrashed reports the runs a robot's previous process died in.
+func (c *Client) RobotCrashed(ctx context.Context, cmd consensus.CrashCmd) ([]consensus.Ack, error) {
+	return sendJSON[[]consensus.Ack](ctx, c, http.MethodPost, "/internal/v1/robot/crashed", cmd)
+}
+
 // RobotComplete reports finished attempts; an item with a stale fencing
 // token is refused in its ack.
 func (c *Client) RobotComplete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error) {
