@@ -155,3 +155,22 @@ func TestCancelJob(t *testing.T) {
 		t.Errorf("job after cancel: %s", resp.body)
 	}
 }
+
+// A running job that is cancelled closes its attempt: the attempt shows
+// when it ended and that it was cancelled, not "running" for ever.
+func TestCancelRunningJobEndsItsAttempt(t *testing.T) {
+	t.Parallel()
+	node := apitest.StartLeader(t, "n1")
+	id := runningJob(t, node, newWorkflow(t, node))
+
+	resp := postJSON(t, node.URL+"/api/v1/jobs/"+id+"/cancel", `{"reason":"wrong invoice"}`)
+	var job api.Job
+	resp.decode(t, &job)
+	if resp.status != http.StatusOK || job.State != "cancelled" || len(job.Attempts) != 1 {
+		t.Fatalf("cancel: %d %s", resp.status, resp.body)
+	}
+	a := job.Attempts[0]
+	if a.Outcome != "cancelled" || a.FinishedAt.IsZero() || !a.FinishedAt.Equal(job.FinishedAt) || a.Error != "wrong invoice" {
+		t.Errorf("cancelled attempt %+v; job finished at %s", a, job.FinishedAt)
+	}
+}
