@@ -148,8 +148,13 @@ type Job struct {
 	Deadline        time.Time       `json:"deadline,omitzero"`
 	// Late is true when the deadline has passed and the job has not
 	// finished.
-	Late       bool            `json:"late"`
-	Checkpoint json.RawMessage `json:"checkpoint,omitempty"`
+	Late bool `json:"late"`
+	// WaitingReason says why a queued job has not been claimed ("queue
+	// paused", "no robot named X", "not before …"), computed when the
+	// job is read from the robots and flags of the moment. Only GET
+	// /api/v1/jobs/{id} fills it.
+	WaitingReason string          `json:"waiting_reason,omitempty"`
+	Checkpoint    json.RawMessage `json:"checkpoint,omitempty"`
 	// LastLogs are the newest lines Raft keeps of the job's log.
 	LastLogs   []LogLine `json:"last_logs,omitempty"`
 	ScheduleID string    `json:"schedule_id,omitempty"`

@@ -82,6 +82,9 @@ func planWorkflowWrite(req CreateWorkflowRequest, idempotencyKey, fallbackName s
 	if len(name) > maxNameLen {
 		return w, invalidField("workflow_name", "is longer than %d bytes", maxNameLen)
 	}
+	if err := checkName("workflow_name", name); err != nil {
+		return w, err
+	}
 	w.put = consensus.PutWorkflowCmd{Name: name, Tags: req.Tags, Graph: graph, RequestID: idempotencyKey}
 	if w.put.ID, err = newID(idempotencyKey, "workflow"); err != nil {
 		return w, err
@@ -145,11 +148,31 @@ func validateGraph(req CreateWorkflowRequest) ([]byte, *executor.Workflow, error
 	case err != nil:
 		return nil, nil, invalidField("workflow_json", "%v", err)
 	}
+	if err := checkGraphNames(parsed); err != nil {
+		return nil, nil, err
+	}
 	graph, err := canonicalJSON(req.WorkflowJSON)
 	if err != nil {
 		return nil, nil, invalidField("workflow_json", "%v", err)
 	}
 	return graph, parsed, nil
+}
+
+// checkGraphNames refuses node ids and variable names that hold
+// control or bidirectional formatting characters: they are shown in
+// logs, progress and the CLI.
+func checkGraphNames(wf *executor.Workflow) error {
+	for i, n := range wf.Nodes {
+		if err := checkName(fmt.Sprintf("workflow_json.nodes[%d].id", i), n.ID); err != nil {
+			return err
+		}
+	}
+	for name := range wf.Variables {
+		if err := checkName("workflow_json.variables", name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // missingFields is a 400 listing every required field that is absent.
@@ -173,5 +196,5 @@ func checkTags(field string, tags []string) error {
 			return invalidField(fmt.Sprintf("%s[%d]", field, i), "is empty")
 		}
 	}
-	return nil
+	return checkNames(field, tags)
 }
