@@ -25,6 +25,12 @@ type CreateWorkflowRequest struct {
 	MaxAttempts   *int            `json:"max_attempts,omitempty"`
 	UniqueKey     string          `json:"unique_key,omitempty"`
 	RobotTags     []string        `json:"robot_tags,omitempty"`
+	// The job options below exist only for trigger_type manual; they
+	// mean what they mean in JobRequest.
+	PinnedRobot string `json:"pinned_robot,omitempty"`
+	Backoff     string `json:"backoff,omitempty"`
+	NotBefore   string `json:"not_before,omitempty"`
+	Deadline    string `json:"deadline,omitempty"`
 	// The schedule of a scheduled trigger, as in ScheduleRequest.
 	Cron          string `json:"cron,omitempty"`
 	Timezone      string `json:"timezone,omitempty"`

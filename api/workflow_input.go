@@ -58,9 +58,13 @@ func planWorkflowWrite(req CreateWorkflowRequest, idempotencyKey, fallbackName s
 	default:
 		return w, invalidField("trigger_type", "must be manual, scheduled or none, not %q", req.TriggerType)
 	}
+	if err := checkJobOnlyFields(trigger, req); err != nil {
+		return w, err
+	}
 	template, err := jobSpec(JobRequest{
 		Params: req.Params, Priority: req.Priority, ExecutionMode: req.ExecutionMode,
 		RobotTags: req.RobotTags, UniqueKey: req.UniqueKey, MaxAttempts: req.MaxAttempts,
+		PinnedRobot: req.PinnedRobot, Backoff: req.Backoff, NotBefore: req.NotBefore, Deadline: req.Deadline,
 	}, "")
 	if err != nil {
 		return w, err
@@ -101,6 +105,24 @@ func planWorkflowWrite(req CreateWorkflowRequest, idempotencyKey, fallbackName s
 		w.put.Jobs = []consensus.JobSpec{template}
 	}
 	return w, nil
+}
+
+// checkJobOnlyFields refuses the options of one job (a pin, a backoff,
+// a time window) unless the request queues exactly one job: a schedule
+// template has no use for them.
+func checkJobOnlyFields(trigger string, req CreateWorkflowRequest) error {
+	if trigger == triggerManual {
+		return nil
+	}
+	fields := [][2]string{
+		{"pinned_robot", req.PinnedRobot}, {"backoff", req.Backoff}, {"not_before", req.NotBefore}, {"deadline", req.Deadline},
+	}
+	for _, f := range fields {
+		if f[1] != "" {
+			return invalidField(f[0], "is only for trigger_type manual, not %s", trigger)
+		}
+	}
+	return nil
 }
 
 // scheduleOfTrigger checks the schedule fields of a create request: they
