@@ -82,6 +82,9 @@ func newSubmitCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkRequestSize(args[0], req); err != nil {
+				return err
+			}
 			c := newClient(flags.server)
 			created, err := c.CreateWorkflow(cmd.Context(), req)
 			if err != nil {
@@ -122,10 +125,28 @@ func newSubmitCmd() *cobra.Command {
 func submitError(file, server string, err error) error {
 	var ae *client.APIError
 	if errors.As(err, &ae) && ae.Code == "body_too_large" {
-		return fmt.Errorf("submit %s: %s: the JSON API takes requests of up to 1 MiB, uploads take workflow files of up to 8 MiB:\n"+
-			"  casare workflows upload %s --trigger manual", file, ae.Message, file)
+		return tooLargeError(file, ae.Message)
 	}
 	return callError("submit "+file, server, err)
+}
+
+// checkRequestSize refuses a request the API would refuse for its size
+// before sending it: a server that stops reading a large body may close
+// the connection before the client reads its answer.
+func checkRequestSize(file string, req api.CreateWorkflowRequest) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("encode request: %w", err)
+	}
+	if len(body) > api.DefaultMaxBodyBytes {
+		return tooLargeError(file, fmt.Sprintf("the request is %d bytes", len(body)))
+	}
+	return nil
+}
+
+func tooLargeError(file, why string) error {
+	return fmt.Errorf("submit %s: %s: the JSON API takes requests of up to %d MiB, uploads take workflow files of up to %d MiB:\n"+
+		"  casare workflows upload %s --trigger manual", file, why, api.DefaultMaxBodyBytes>>20, api.DefaultMaxUploadBytes>>20, file)
 }
 
 func printSubmitted(w io.Writer, flags *clientFlags, created api.CreateWorkflowResponse, name string) error {
