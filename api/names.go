@@ -62,6 +62,9 @@ func checkNames(field string, values []string) error {
 // them would be stored altered; instead the error names the JSON path
 // of the value holding the first bad byte.
 func checkUTF8(data []byte, prefix string) error {
+	if utf8.Valid(data) {
+		return nil
+	}
 	bad := firstInvalidUTF8(data)
 	if bad < 0 {
 		return nil
