@@ -32,7 +32,7 @@ func TestCommandsTakeNamesAndIDPrefixes(t *testing.T) {
 		t.Errorf("workflows list:\n%s", out)
 	}
 	out = mustRun(t, "jobs", "list", "--workflow", "hello", "--server", node.URL)
-	if !regexp.MustCompile(`(?m)^` + jobID + `\s+` + wfID + `\s`).MatchString(out) || strings.Count(out, "\n") != 2 {
+	if !regexp.MustCompile(`(?m)^`+jobID+`\s+`+wfID+`\s`).MatchString(out) || strings.Count(out, "\n") != 2 {
 		t.Errorf("jobs list --workflow hello:\n%s", out)
 	}
 	if out := mustRun(t, "workflows", "get", "hello", "--server", node.URL); field(t, out, "ID:") != wfID {
