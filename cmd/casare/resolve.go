@@ -19,6 +19,12 @@ import (
 // when the argument is not a full id; for jobs the list is paged, and
 // only read when the exact lookup misses.
 
+// fullIDLen is the length of the ids the cluster makes (UUIDs). An
+// argument that long is taken as a whole id and never as a prefix, so a
+// lookup of a job that does not exist costs no list, and the jobs of a
+// deleted workflow can still be listed by its id.
+const fullIDLen = 36
+
 // resolveError says that an argument names no record or more than one.
 type resolveError struct{ msg string }
 
@@ -42,6 +48,9 @@ func resolveWorkflow(ctx context.Context, c *client.Client, arg string) (string,
 			return wf.ID, nil
 		}
 		all = append(all, candidate{id: wf.ID, label: wf.Name})
+	}
+	if len(arg) == fullIDLen {
+		return arg, nil
 	}
 	return pickByPrefix("workflow", "id, name or id prefix", arg, all)
 }
@@ -70,7 +79,7 @@ func resolveJob(ctx context.Context, c *client.Client, arg string) (string, erro
 		return job.ID, nil
 	}
 	var ae *client.APIError
-	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
+	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || len(arg) >= fullIDLen {
 		return "", err
 	}
 	var matches []candidate

@@ -68,6 +68,11 @@ func TestCommandsTakeNamesAndIDPrefixes(t *testing.T) {
 	if out := mustRun(t, "workflows", "delete", "hello", "--server", node.URL); strings.TrimSpace(out) != "deleted workflow "+wfID {
 		t.Errorf("workflows delete hello: %q", out)
 	}
+	// The jobs of a deleted workflow are still listed by its full id.
+	out = mustRun(t, "jobs", "list", "--workflow", wfID, "--server", node.URL)
+	if !regexp.MustCompile(`(?m)^`+jobID+`\s+`+wfID+`\s+1\s+cancelled\s`).MatchString(out) {
+		t.Errorf("jobs list --workflow of a deleted workflow:\n%s", out)
+	}
 }
 
 // bigWorkflow is the hello workflow padded with a description to size
