@@ -70,7 +70,7 @@ func TestCommandsTakeNamesAndIDPrefixes(t *testing.T) {
 	}
 	// The jobs of a deleted workflow are still listed by its full id.
 	out = mustRun(t, "jobs", "list", "--workflow", wfID, "--server", node.URL)
-	if !regexp.MustCompile(`(?m)^`+jobID+`\s+`+wfID+`\s+1\s+cancelled\s`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^` + jobID + `\s+` + wfID + `\s+1\s+cancelled\s`).MatchString(out) {
 		t.Errorf("jobs list --workflow of a deleted workflow:\n%s", out)
 	}
 }
