@@ -47,6 +47,14 @@ func quoteRune(r rune) string {
 	return strconv.QuoteRuneToASCII(r)
 }
 
+// CheckName is checkName for the parts of a node that take names
+// outside the REST API: node and robot names and tags given as flags or
+// in a robot's hello.
+func CheckName(field, value string) error { return checkName(field, value) }
+
+// CheckNames is CheckName over a list; each entry is named field[i].
+func CheckNames(field string, values []string) error { return checkNames(field, values) }
+
 // checkNames is checkName over a list; each entry is named field[i].
 func checkNames(field string, values []string) error {
 	for i, v := range values {

@@ -52,3 +52,21 @@ func TestCLIPrintsUserTextEscaped(t *testing.T) {
 		t.Errorf("cancel reason (%v):\n%s", err, out)
 	}
 }
+
+// Node and robot names and tags given as flags are checked before
+// anything starts or dials.
+func TestRobotFlagsRefuseForbiddenCharacters(t *testing.T) {
+	if err := checkRobotFlags("vm-7", []string{"sap", "eu"}); err != nil {
+		t.Errorf("plain name and tags: %v", err)
+	}
+	if err := checkRobotFlags("vm\x1b]0;x\x07", nil); err == nil || !strings.Contains(err.Error(), "--name: must not contain control characters") {
+		t.Errorf("escape in --name: %v", err)
+	}
+	if err := checkRobotFlags("vm", []string{"ok", "sap\u202e"}); err == nil || !strings.Contains(err.Error(), "--tags[1]: must not contain bidirectional") {
+		t.Errorf("bidi in --tags: %v", err)
+	}
+	_, _, err := runCLI(t, "robot", "connect", "127.0.0.1:1", "--token", "casare_id_secret", "--tags", "a\x00")
+	if err == nil || !strings.Contains(err.Error(), "--tags[0]: must not contain control characters") {
+		t.Errorf("robot connect --tags with NUL: %v", err)
+	}
+}
