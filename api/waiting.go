@@ -18,7 +18,7 @@ func (s *Server) waitingReason(j consensus.Job, now time.Time) string {
 	if j.State != consensus.JobQueued {
 		return ""
 	}
-	if s.cfg.Store.QueueStats(now).Paused {
+	if s.cfg.Store.QueuePaused() {
 		return "queue paused (casare queue resume)"
 	}
 	if reason := s.workflowHold(j); reason != "" {
