@@ -58,7 +58,7 @@ func robotHold(j consensus.Job, fleet []Robot) string {
 	}
 	var inPool, tagged []Robot
 	for _, r := range fleet {
-		if r.State != RobotAlive || !inModePool(j.ExecutionMode, r.Kind) {
+		if !canClaim(r) || !inModePool(j.ExecutionMode, r.Kind) {
 			continue
 		}
 		inPool = append(inPool, r)
@@ -89,7 +89,7 @@ func pinnedHold(j consensus.Job, fleet []Robot) string {
 	}
 	r := fleet[i]
 	switch {
-	case r.State != RobotAlive:
+	case !canClaim(r):
 		return fmt.Sprintf("pinned robot %s is %s", r.ID, r.State)
 	case !inModePool(j.ExecutionMode, r.Kind):
 		return fmt.Sprintf("pinned robot %s is a %s robot, not in pool %s", r.ID, r.Kind, j.ExecutionMode)
@@ -99,6 +99,12 @@ func pinnedHold(j consensus.Job, fleet []Robot) string {
 		return fmt.Sprintf("pinned robot %s is busy", r.ID)
 	}
 	return ""
+}
+
+// canClaim reports whether a robot may still ask for work: an alive one,
+// or a suspect one, which may only be slow.
+func canClaim(r Robot) bool {
+	return r.State == RobotAlive || r.State == RobotSuspect
 }
 
 // inModePool mirrors the claim rule: a job of mode "any" goes to either
