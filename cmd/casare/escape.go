@@ -50,6 +50,25 @@ func escape(s string, keepNewlines bool) string {
 	return b.String()
 }
 
+// escapeJSON rewrites the characters that must not reach a terminal as
+// JSON \u escapes. In encoding/json's output every such character other
+// than the indentation's newlines is inside a string, where the escape
+// means the same character.
+func escapeJSON(s string) string {
+	if isPrintable(s, true) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r != '\n' && mustEscape(r) {
+			fmt.Fprintf(&b, `\u%04x`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 func isPrintable(s string, keepNewlines bool) bool {
 	for _, r := range s {
 		if r == utf8.RuneError || (mustEscape(r) && !(r == '\n' && keepNewlines)) {

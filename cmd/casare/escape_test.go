@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -68,5 +69,21 @@ func TestRobotFlagsRefuseForbiddenCharacters(t *testing.T) {
 	_, _, err := runCLI(t, "robot", "connect", "127.0.0.1:1", "--token", "casare_id_secret", "--tags", "a\x00")
 	if err == nil || !strings.Contains(err.Error(), "--tags[0]: must not contain control characters") {
 		t.Errorf("robot connect --tags with NUL: %v", err)
+	}
+}
+
+// -o json output carries the same characters escaped, as valid JSON.
+func TestPrintJSONEscapes(t *testing.T) {
+	var out strings.Builder
+	in := map[string]string{"name": "a\u202eb\u009bc\x7fd\x1b"}
+	if err := printJSON(&out, in); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(out.String(), "\u202e\u009b\x7f\x1b") {
+		t.Errorf("raw characters in %q", out.String())
+	}
+	var back map[string]string
+	if err := json.Unmarshal([]byte(out.String()), &back); err != nil || back["name"] != in["name"] {
+		t.Errorf("escaped JSON %q decodes to %q (%v)", out.String(), back, err)
 	}
 }
