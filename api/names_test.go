@@ -43,6 +43,7 @@ func TestNamesWithForbiddenCharactersAreRefused(t *testing.T) {
 		{"invalid UTF-8 in workflow name", "/workflows", create("bad\xffname"), "workflow_name"},
 		{"NUL in node id", "/workflows", createGraph(`end\u0000`), "workflow_json.nodes[1].id"},
 		{"bidi isolate in node id", "/workflows", createGraph("end\u2066"), "workflow_json.nodes[1].id"},
+		{"escape in node name", "/workflows", `{"workflow_name":"ok","workflow_json":{"name":"w","nodes":[{"id":"start","type":"start","name":"\u001b[8m"}],"connections":[]}}`, "workflow_json.nodes[0].name"},
 		{"invalid UTF-8 in node id", "/workflows", createGraph("end\xc3"), "workflow_json.nodes[1].id"},
 		{"control character in workflow tag", "/workflows", `{"workflow_name":"ok","workflow_json":` + helloWorkflow + `,"tags":["a","b\n"]}`, "tags[1]"},
 		{"control character in robot tag", "/jobs", job("robot_tags", `["sap\u009b"]`), "robot_tags[0]"},
@@ -86,10 +87,10 @@ func TestUploadWithInvalidUTF8IsRefused(t *testing.T) {
 	if resp.status != http.StatusBadRequest || !strings.Contains(resp.apiError(t).Message, "file.nodes[1].id: is not valid UTF-8") {
 		t.Errorf("upload: %d %s", resp.status, resp.body)
 	}
-	// Without a workflow_name field the graph's name names the workflow.
+	// The graph's name, which names the workflow when the form does not.
 	contentType, body = multipartBody(t, nil, `{"name":"a\u0007b","nodes":[{"id":"start","type":"start"}],"connections":[]}`)
 	resp = send(t, http.MethodPost, node.URL+"/api/v1/workflows/upload", contentType, body)
-	if resp.status != http.StatusBadRequest || !strings.Contains(resp.apiError(t).Message, `workflow_name: must not contain control characters ('\a'`) {
+	if resp.status != http.StatusBadRequest || !strings.Contains(resp.apiError(t).Message, `workflow_json.name: must not contain control characters ('\a'`) {
 		t.Errorf("upload: %d %s", resp.status, resp.body)
 	}
 }

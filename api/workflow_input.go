@@ -180,12 +180,16 @@ func validateGraph(req CreateWorkflowRequest) ([]byte, *executor.Workflow, error
 	return graph, parsed, nil
 }
 
-// checkGraphNames refuses node ids and variable names that hold
-// control or bidirectional formatting characters: they are shown in
-// logs, progress and the CLI.
+// checkGraphNames refuses a graph name, node ids and names and variable
+// names that hold control or bidirectional formatting characters: they
+// are shown in logs, progress, the dashboard and the CLI.
 func checkGraphNames(wf *executor.Workflow) error {
+	if err := checkName("workflow_json.name", wf.Name); err != nil {
+		return err
+	}
 	for i, n := range wf.Nodes {
-		if err := checkName(fmt.Sprintf("workflow_json.nodes[%d].id", i), n.ID); err != nil {
+		if err := errors.Join(checkName(fmt.Sprintf("workflow_json.nodes[%d].id", i), n.ID),
+			checkName(fmt.Sprintf("workflow_json.nodes[%d].name", i), n.Name)); err != nil {
 			return err
 		}
 	}
