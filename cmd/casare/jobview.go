@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,6 +59,9 @@ func printJob(w io.Writer, j api.Job) error {
 	for _, a := range j.Attempts {
 		row(tw, fmt.Sprintf("Attempt %d:", a.Attempt), describeAttempt(a))
 	}
+	if len(j.NodeStatus) > 0 {
+		row(tw, "Nodes:", describeNodeStatus(j.NodeStatus))
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -86,6 +91,16 @@ func describeAttempt(a api.JobAttempt) string {
 		when = fmt.Sprintf("%s to %s", formatTime(a.StartedAt), formatTime(a.FinishedAt))
 	}
 	return fmt.Sprintf("%s on %s, %s", outcome, a.RobotID, when)
+}
+
+// describeNodeStatus lists the current attempt's node states by node id:
+// "say succeeded, wait running".
+func describeNodeStatus(status map[string]string) string {
+	parts := make([]string, 0, len(status))
+	for _, id := range slices.Sorted(maps.Keys(status)) {
+		parts = append(parts, id+" "+status[id])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // formatOptionalTime renders a timestamp that is usually absent as "".

@@ -26,6 +26,7 @@ func claimWithProgress(t *testing.T, node *apitest.Node, checkpoint string, logs
 	}
 	acks, err := node.Client.RobotProgress(t.Context(), consensus.ProgressCmd{RobotID: testRobot.RobotID, Items: []consensus.Progress{{
 		JobID: job.ID, Token: job.Lease.Token, Checkpoint: json.RawMessage(checkpoint), Logs: lines,
+		NodeStatus: map[string]string{"start": "succeeded", "wait": "running"},
 	}}})
 	if err != nil || len(acks) != 1 || !acks[0].OK {
 		t.Fatalf("progress: %v %v", acks, err)
@@ -47,7 +48,8 @@ func TestJobsGetShowsCheckpointLogsAndCancelledAttempt(t *testing.T) {
 			t.Errorf("jobs get lacks %q:\n%s", want, out)
 		}
 	}
-	if !regexp.MustCompile(`(?m)^Attempt 1:\s+running on r1, since \S+ \S+$`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^Attempt 1:\s+running on r1, since \S+ \S+$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^Nodes:\s+start succeeded, wait running$`).MatchString(out) {
 		t.Errorf("running attempt:\n%s", out)
 	}
 
