@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/casare/casare/api/apitest"
 )
@@ -97,9 +98,13 @@ func TestSubmitOverJSONLimitPointsToUpload(t *testing.T) {
 	if strings.Contains(out, "Job:") || field(t, out, "Version:") != "1" {
 		t.Errorf("workflows upload:\n%s", out)
 	}
-	out = mustRun(t, "workflows", "upload", file, "--trigger", "manual", "--priority", "9", "--server", node.URL)
+	out = mustRun(t, "workflows", "upload", file, "--trigger", "manual", "--priority", "9", "--server", node.URL,
+		"--tag", "sap", "--tag", "eu", "--robot", "vm-7", "--param", "month=5", "--max-attempts", "4", "--unique-key", "big-1",
+		"--backoff", "3s", "--deadline", "1h")
 	job, found, _ := node.Store.Job(field(t, out, "Job:"))
-	if !found || job.WorkflowID != wfID || job.Priority != 9 {
+	if !found || job.WorkflowID != wfID || job.Priority != 9 || strings.Join(job.RobotTags, ",") != "sap,eu" ||
+		job.PinnedRobot != "vm-7" || string(job.Params) != `{"month":"5"}` || job.MaxAttempts != 4 || job.UniqueKey != "big-1" ||
+		time.Duration(job.Backoff) != 3*time.Second || job.Deadline.IsZero() {
 		t.Errorf("upload --trigger manual queued %+v (found %v):\n%s", job, found, out)
 	}
 }

@@ -22,7 +22,6 @@ import (
 type submitOptions struct {
 	mode     string
 	priority int
-	params   []string
 	name     string
 	wait     bool
 	timeout  time.Duration
@@ -31,6 +30,7 @@ type submitOptions struct {
 
 // jobOptions are the options of the queued job beyond mode and priority.
 type jobOptions struct {
+	params      []string
 	uniqueKey   string
 	notBefore   string
 	deadline    string
@@ -105,11 +105,17 @@ func newSubmitCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&opts.mode, "mode", "any", "which robots may run the job: lan, internet or any")
 	f.IntVar(&opts.priority, "priority", 5, "job priority, 0 (lowest) to 9 (highest)")
-	f.StringArrayVar(&opts.params, "param", nil, "job parameter key=value (string) or key:=JSON; repeatable")
 	f.StringVar(&opts.name, "name", "", "workflow name (default: the file's name field, else the file name)")
 	f.BoolVar(&opts.wait, "wait", false, "wait for the job to finish; the exit status says how it went")
 	f.DurationVar(&opts.timeout, "timeout", 0, "with --wait, give up waiting after this long (0: no limit)")
-	j := &opts.job
+	addJobFlags(cmd, &opts.job)
+	return cmd
+}
+
+// addJobFlags registers the options of a queued job.
+func addJobFlags(cmd *cobra.Command, j *jobOptions) {
+	f := cmd.Flags()
+	f.StringArrayVar(&j.params, "param", nil, "job parameter key=value (string) or key:=JSON; repeatable")
 	f.StringVar(&j.uniqueKey, "unique-key", "", "a second submit with the same key returns the first job instead of queueing another")
 	f.StringVar(&j.notBefore, "not-before", "", "run no earlier than this: an RFC 3339 time or a duration from now such as 10m")
 	f.StringVar(&j.deadline, "deadline", "", "mark the job late after this: an RFC 3339 time or a duration from now such as 2h")
@@ -117,7 +123,15 @@ func newSubmitCmd() *cobra.Command {
 	f.StringVar(&j.backoff, "backoff", "", "first retry delay after an application failure, doubled each attempt (default 1s, at most 5m)")
 	f.StringArrayVar(&j.tags, "tag", nil, "run only on a robot with this tag; repeatable (all must match)")
 	f.StringVar(&j.robot, "robot", "", "run only on the robot of this name (pinned robot)")
-	return cmd
+}
+
+// window reads --not-before and --deadline as the API's RFC 3339 times.
+func (j jobOptions) window(now time.Time) (notBefore, deadline string, err error) {
+	if notBefore, err = timeOrDelay("--not-before", j.notBefore, now); err != nil {
+		return "", "", err
+	}
+	deadline, err = timeOrDelay("--deadline", j.deadline, now)
+	return notBefore, deadline, err
 }
 
 // submitError explains a failed submit; a body over the JSON limit
@@ -146,7 +160,7 @@ func checkRequestSize(file string, req api.CreateWorkflowRequest) error {
 
 func tooLargeError(file, why string) error {
 	return fmt.Errorf("submit %s: %s: the JSON API takes requests of up to %d MiB, uploads take workflow files of up to %d MiB:\n"+
-		"  casare workflows upload %s --trigger manual", file, why, api.DefaultMaxBodyBytes>>20, api.DefaultMaxUploadBytes>>20, file)
+		"  casare workflows upload %s --trigger manual   (it takes the same job flags as submit)", file, why, api.DefaultMaxBodyBytes>>20, api.DefaultMaxUploadBytes>>20, file)
 }
 
 func printSubmitted(w io.Writer, flags *clientFlags, created api.CreateWorkflowResponse, name string) error {
@@ -266,7 +280,7 @@ func (o submitOptions) request(file string, prioritySet, maxAttemptsSet bool, no
 	if err := json.Unmarshal(data, &head); err != nil {
 		return api.CreateWorkflowRequest{}, fmt.Errorf("%s is not a workflow JSON object: %w", file, describeJSONError(err))
 	}
-	params, err := parseParams(o.params)
+	params, err := parseParams(o.job.params)
 	if err != nil {
 		return api.CreateWorkflowRequest{}, err
 	}
@@ -286,13 +300,8 @@ func (o submitOptions) request(file string, prioritySet, maxAttemptsSet bool, no
 	}
 	j := o.job
 	req.UniqueKey, req.Backoff, req.RobotTags, req.PinnedRobot = j.uniqueKey, j.backoff, j.tags, j.robot
-	if req.NotBefore, err = timeOrDelay("--not-before", j.notBefore, now); err != nil {
-		return req, err
-	}
-	if req.Deadline, err = timeOrDelay("--deadline", j.deadline, now); err != nil {
-		return req, err
-	}
-	return req, nil
+	req.NotBefore, req.Deadline, err = j.window(now)
+	return req, err
 }
 
 // timeOrDelay reads an RFC 3339 time or a duration from now, and gives
