@@ -17,6 +17,7 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/consensus"
 )
 
 type submitOptions struct {
@@ -119,7 +120,7 @@ func addJobFlags(cmd *cobra.Command, j *jobOptions) {
 	f.StringVar(&j.uniqueKey, "unique-key", "", "a second submit with the same key returns the first job instead of queueing another")
 	f.StringVar(&j.notBefore, "not-before", "", "run no earlier than this: an RFC 3339 time or a duration from now such as 10m")
 	f.StringVar(&j.deadline, "deadline", "", "mark the job late after this: an RFC 3339 time or a duration from now such as 2h")
-	f.IntVar(&j.maxAttempts, "max-attempts", 3, "attempts before an application failure is final")
+	f.IntVar(&j.maxAttempts, "max-attempts", consensus.DefaultMaxAttempts, "attempts before an application failure is final")
 	f.StringVar(&j.backoff, "backoff", "", "first retry delay after an application failure, doubled each attempt (default 1s, at most 5m)")
 	f.StringArrayVar(&j.tags, "tag", nil, "run only on a robot with this tag; repeatable (all must match)")
 	f.StringVar(&j.robot, "robot", "", "run only on the robot of this name (pinned robot)")
