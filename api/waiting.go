@@ -44,7 +44,7 @@ func (s *Server) workflowHold(j consensus.Job) string {
 			WorkflowID: j.WorkflowID, State: consensus.JobRunning, Limit: wf.Settings.MaxConcurrency,
 		})
 		if len(running) >= wf.Settings.MaxConcurrency {
-			return fmt.Sprintf("workflow %s already runs its max_concurrency of %d jobs", wf.Name, wf.Settings.MaxConcurrency)
+			return fmt.Sprintf("workflow %s is at its max_concurrency (%d running)", wf.Name, len(running))
 		}
 	}
 	return ""

@@ -61,6 +61,13 @@ func TestJobSaysWhyItWaits(t *testing.T) {
 	if got := waitingReason(t, node, running); got != "" {
 		t.Errorf("running job: waiting_reason %q", got)
 	}
+	resp := send(t, http.MethodPut, node.URL+"/api/v1/workflows/"+wf+"/settings", "application/json", []byte(`{"max_concurrency":1}`))
+	if resp.status != http.StatusOK {
+		t.Fatalf("settings: %d %s", resp.status, resp.body)
+	}
+	if got := waitingReason(t, node, ids[0]); got != "workflow hello is at its max_concurrency (1 running)" {
+		t.Errorf("full workflow: waiting_reason %q", got)
+	}
 	if resp := postJSON(t, node.URL+"/api/v1/workflows/"+wf+"/pause", ``); resp.status != http.StatusNoContent {
 		t.Fatalf("pause workflow: %d %s", resp.status, resp.body)
 	}
