@@ -174,3 +174,22 @@ func TestCancelRunningJobEndsItsAttempt(t *testing.T) {
 		t.Errorf("cancelled attempt %+v; job finished at %s", a, job.FinishedAt)
 	}
 }
+
+// Deleting a workflow with force cancels its running jobs the same way:
+// their attempts end, cancelled, with the reason.
+func TestForcedDeleteEndsRunningAttempts(t *testing.T) {
+	t.Parallel()
+	node := apitest.StartLeader(t, "n1")
+	wf := newWorkflow(t, node)
+	id := runningJob(t, node, wf)
+	if resp := send(t, http.MethodDelete, node.URL+"/api/v1/workflows/"+wf+"?force=true", "", nil); resp.status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", resp.status, resp.body)
+	}
+	job, found, _ := node.Store.Job(id)
+	if !found || job.State != "cancelled" || len(job.Attempts) != 1 {
+		t.Fatalf("job after delete: %+v", job)
+	}
+	if a := job.Attempts[0]; a.Outcome != "cancelled" || a.FinishedAt.IsZero() || a.Error != "workflow deleted" {
+		t.Errorf("attempt after delete: %+v", a)
+	}
+}
