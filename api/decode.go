@@ -66,6 +66,9 @@ func (s *Server) bindOptionalJSON(c *gin.Context, v any) bool {
 // trailing data, and turns encoding/json's errors into messages that name
 // the field or the offset at fault.
 func decodeStrict(data []byte, v any) error {
+	if err := checkUTF8(data, ""); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

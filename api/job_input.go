@@ -57,6 +57,12 @@ func jobSpec(req JobRequest, prefix string) (consensus.JobSpec, error) {
 	if err := checkTags(prefix+"robot_tags", req.RobotTags); err != nil {
 		return spec, err
 	}
+	if err := checkName(prefix+"pinned_robot", req.PinnedRobot); err != nil {
+		return spec, err
+	}
+	if err := checkName(prefix+"unique_key", req.UniqueKey); err != nil {
+		return spec, err
+	}
 	var err error
 	if spec.Backoff, err = parseBackoff(prefix+"backoff", req.Backoff); err != nil {
 		return spec, err
@@ -119,5 +125,5 @@ func idempotencyKey(header string) (string, error) {
 	if len(key) > maxKeyLen {
 		return "", invalidField("Idempotency-Key", "header is longer than %d bytes", maxKeyLen)
 	}
-	return key, nil
+	return key, checkName("Idempotency-Key", key)
 }

@@ -135,7 +135,10 @@ func (s *Server) getJob(c *gin.Context) {
 	if !found {
 		return
 	}
-	c.JSON(http.StatusOK, jobView(job, time.Now()))
+	now := time.Now()
+	view := jobView(job, now)
+	view.WaitingReason = s.waitingReason(job, now)
+	c.JSON(http.StatusOK, view)
 }
 
 func (s *Server) cancelJob(c *gin.Context) {

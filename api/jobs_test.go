@@ -155,3 +155,41 @@ func TestCancelJob(t *testing.T) {
 		t.Errorf("job after cancel: %s", resp.body)
 	}
 }
+
+// A running job that is cancelled closes its attempt: the attempt shows
+// when it ended and that it was cancelled, not "running" for ever.
+func TestCancelRunningJobEndsItsAttempt(t *testing.T) {
+	t.Parallel()
+	node := apitest.StartLeader(t, "n1")
+	id := runningJob(t, node, newWorkflow(t, node))
+
+	resp := postJSON(t, node.URL+"/api/v1/jobs/"+id+"/cancel", `{"reason":"wrong invoice"}`)
+	var job api.Job
+	resp.decode(t, &job)
+	if resp.status != http.StatusOK || job.State != "cancelled" || len(job.Attempts) != 1 {
+		t.Fatalf("cancel: %d %s", resp.status, resp.body)
+	}
+	a := job.Attempts[0]
+	if a.Outcome != "cancelled" || a.FinishedAt.IsZero() || !a.FinishedAt.Equal(job.FinishedAt) || a.Error != "wrong invoice" {
+		t.Errorf("cancelled attempt %+v; job finished at %s", a, job.FinishedAt)
+	}
+}
+
+// Deleting a workflow with force cancels its running jobs the same way:
+// their attempts end, cancelled, with the reason.
+func TestForcedDeleteEndsRunningAttempts(t *testing.T) {
+	t.Parallel()
+	node := apitest.StartLeader(t, "n1")
+	wf := newWorkflow(t, node)
+	id := runningJob(t, node, wf)
+	if resp := send(t, http.MethodDelete, node.URL+"/api/v1/workflows/"+wf+"?force=true", "", nil); resp.status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", resp.status, resp.body)
+	}
+	job, found, _ := node.Store.Job(id)
+	if !found || job.State != "cancelled" || len(job.Attempts) != 1 {
+		t.Fatalf("job after delete: %+v", job)
+	}
+	if a := job.Attempts[0]; a.Outcome != "cancelled" || a.FinishedAt.IsZero() || a.Error != "workflow deleted" {
+		t.Errorf("attempt after delete: %+v", a)
+	}
+}

@@ -55,7 +55,10 @@ func checkClaim(cmd consensus.ClaimCmd) error {
 	case cmd.Max < 1 || cmd.Max > maxClaim:
 		return invalidField("max", "must be from 1 to %d, not %d", maxClaim, cmd.Max)
 	}
-	return nil
+	if err := checkName("robot_id", cmd.RobotID); err != nil {
+		return err
+	}
+	return checkNames("tags", cmd.Tags)
 }
 
 func (s *Server) robotProgress(c *gin.Context) {

@@ -74,7 +74,7 @@ func checkRobotName(name string) error {
 	case strings.TrimSpace(name) != name:
 		return invalidField("name", "must not start or end with white space")
 	}
-	return nil
+	return checkName("name", name)
 }
 
 func (s *Server) listRobotTokens(c *gin.Context) {

@@ -38,6 +38,7 @@ type Store interface {
 	SetSettings(ctx context.Context, cmd consensus.SettingsCmd) (consensus.WorkflowSettings, error)
 	Rerun(ctx context.Context, cmd consensus.RerunCmd) (consensus.Job, error)
 	QueueStats(now time.Time) consensus.QueueStats
+	QueuePaused() bool
 	RunningJobs() map[string]consensus.Holding
 
 	// Robots and their tokens.

@@ -25,6 +25,12 @@ type CreateWorkflowRequest struct {
 	MaxAttempts   *int            `json:"max_attempts,omitempty"`
 	UniqueKey     string          `json:"unique_key,omitempty"`
 	RobotTags     []string        `json:"robot_tags,omitempty"`
+	// The job options below exist only for trigger_type manual; they
+	// mean what they mean in JobRequest.
+	PinnedRobot string `json:"pinned_robot,omitempty"`
+	Backoff     string `json:"backoff,omitempty"`
+	NotBefore   string `json:"not_before,omitempty"`
+	Deadline    string `json:"deadline,omitempty"`
 	// The schedule of a scheduled trigger, as in ScheduleRequest.
 	Cron          string `json:"cron,omitempty"`
 	Timezone      string `json:"timezone,omitempty"`
@@ -148,8 +154,13 @@ type Job struct {
 	Deadline        time.Time       `json:"deadline,omitzero"`
 	// Late is true when the deadline has passed and the job has not
 	// finished.
-	Late       bool            `json:"late"`
-	Checkpoint json.RawMessage `json:"checkpoint,omitempty"`
+	Late bool `json:"late"`
+	// WaitingReason says why a queued job has not been claimed ("queue
+	// paused", "no robot named X", "not before …"), computed when the
+	// job is read from the robots and flags of the moment. Only GET
+	// /api/v1/jobs/{id} fills it.
+	WaitingReason string          `json:"waiting_reason,omitempty"`
+	Checkpoint    json.RawMessage `json:"checkpoint,omitempty"`
 	// LastLogs are the newest lines Raft keeps of the job's log.
 	LastLogs   []LogLine `json:"last_logs,omitempty"`
 	ScheduleID string    `json:"schedule_id,omitempty"`

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,9 +22,13 @@ type uploadForm struct {
 }
 
 // uploadFields are the form fields an upload may carry besides file.
+// The job options mean what they mean in a JSON create request;
+// robot_tags is comma separated and params a JSON object.
 var uploadFields = map[string]bool{
 	"workflow_name": true, "trigger_type": true, "execution_mode": true, "priority": true,
 	"cron": true, "timezone": true, "misfire": true, "catchup_window": true, "overlap": true,
+	"params": true, "max_attempts": true, "unique_key": true, "robot_tags": true, "pinned_robot": true,
+	"backoff": true, "not_before": true, "deadline": true,
 }
 
 // maxFieldBytes bounds one plain form field.
@@ -71,6 +76,9 @@ func (f *uploadForm) add(name, fileName string, r io.Reader, limit int64) error 
 		if err != nil {
 			return bodyError(err, limit)
 		}
+		if err := checkUTF8(data, "file."); err != nil {
+			return err
+		}
 		f.file, f.fileName = data, fileName
 	case uploadFields[name]:
 		data, err := io.ReadAll(io.LimitReader(r, maxFieldBytes+1))
@@ -96,17 +104,36 @@ func (f *uploadForm) request() (CreateWorkflowRequest, error) {
 		TriggerType: f.fields["trigger_type"], ExecutionMode: f.fields["execution_mode"],
 		Cron: f.fields["cron"], Timezone: f.fields["timezone"], Misfire: f.fields["misfire"],
 		CatchupWindow: f.fields["catchup_window"], Overlap: f.fields["overlap"],
+		UniqueKey: f.fields["unique_key"], PinnedRobot: f.fields["pinned_robot"], Backoff: f.fields["backoff"],
+		NotBefore: f.fields["not_before"], Deadline: f.fields["deadline"],
 	}
-	if raw, ok := f.fields["priority"]; ok {
-		p, err := strconv.Atoi(strings.TrimSpace(raw))
-		if err != nil {
-			e := invalidField("priority", "must be an integer, not %q", raw)
-			e.details["expected"] = "integer"
-			return req, e
-		}
-		req.Priority = &p
+	if raw, ok := f.fields["params"]; ok {
+		req.Params = json.RawMessage(raw)
 	}
-	return req, nil
+	if raw, ok := f.fields["robot_tags"]; ok {
+		req.RobotTags = strings.Split(raw, ",")
+	}
+	var err error
+	if req.Priority, err = f.intField("priority"); err != nil {
+		return req, err
+	}
+	req.MaxAttempts, err = f.intField("max_attempts")
+	return req, err
+}
+
+// intField reads an optional integer form field.
+func (f *uploadForm) intField(name string) (*int, error) {
+	raw, ok := f.fields[name]
+	if !ok {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(raw))
+	if err != nil {
+		e := invalidField(name, "must be an integer, not %q", raw)
+		e.details["expected"] = "integer"
+		return nil, e
+	}
+	return &n, nil
 }
 
 // baseName names the workflow after its file when nothing else does.

@@ -58,9 +58,13 @@ func planWorkflowWrite(req CreateWorkflowRequest, idempotencyKey, fallbackName s
 	default:
 		return w, invalidField("trigger_type", "must be manual, scheduled or none, not %q", req.TriggerType)
 	}
+	if err := checkJobOnlyFields(trigger, req); err != nil {
+		return w, err
+	}
 	template, err := jobSpec(JobRequest{
 		Params: req.Params, Priority: req.Priority, ExecutionMode: req.ExecutionMode,
 		RobotTags: req.RobotTags, UniqueKey: req.UniqueKey, MaxAttempts: req.MaxAttempts,
+		PinnedRobot: req.PinnedRobot, Backoff: req.Backoff, NotBefore: req.NotBefore, Deadline: req.Deadline,
 	}, "")
 	if err != nil {
 		return w, err
@@ -82,6 +86,9 @@ func planWorkflowWrite(req CreateWorkflowRequest, idempotencyKey, fallbackName s
 	if len(name) > maxNameLen {
 		return w, invalidField("workflow_name", "is longer than %d bytes", maxNameLen)
 	}
+	if err := checkName("workflow_name", name); err != nil {
+		return w, err
+	}
 	w.put = consensus.PutWorkflowCmd{Name: name, Tags: req.Tags, Graph: graph, RequestID: idempotencyKey}
 	if w.put.ID, err = newID(idempotencyKey, "workflow"); err != nil {
 		return w, err
@@ -98,6 +105,24 @@ func planWorkflowWrite(req CreateWorkflowRequest, idempotencyKey, fallbackName s
 		w.put.Jobs = []consensus.JobSpec{template}
 	}
 	return w, nil
+}
+
+// checkJobOnlyFields refuses the options of one job (a pin, a backoff,
+// a time window) unless the request queues exactly one job: a schedule
+// template has no use for them.
+func checkJobOnlyFields(trigger string, req CreateWorkflowRequest) error {
+	if trigger == triggerManual {
+		return nil
+	}
+	fields := [][2]string{
+		{"pinned_robot", req.PinnedRobot}, {"backoff", req.Backoff}, {"not_before", req.NotBefore}, {"deadline", req.Deadline},
+	}
+	for _, f := range fields {
+		if f[1] != "" {
+			return invalidField(f[0], "is only for trigger_type manual, not %s", trigger)
+		}
+	}
+	return nil
 }
 
 // scheduleOfTrigger checks the schedule fields of a create request: they
@@ -145,11 +170,35 @@ func validateGraph(req CreateWorkflowRequest) ([]byte, *executor.Workflow, error
 	case err != nil:
 		return nil, nil, invalidField("workflow_json", "%v", err)
 	}
+	if err := checkGraphNames(parsed); err != nil {
+		return nil, nil, err
+	}
 	graph, err := canonicalJSON(req.WorkflowJSON)
 	if err != nil {
 		return nil, nil, invalidField("workflow_json", "%v", err)
 	}
 	return graph, parsed, nil
+}
+
+// checkGraphNames refuses a graph name, node ids and names and variable
+// names that hold control or bidirectional formatting characters: they
+// are shown in logs, progress, the dashboard and the CLI.
+func checkGraphNames(wf *executor.Workflow) error {
+	if err := checkName("workflow_json.name", wf.Name); err != nil {
+		return err
+	}
+	for i, n := range wf.Nodes {
+		if err := errors.Join(checkName(fmt.Sprintf("workflow_json.nodes[%d].id", i), n.ID),
+			checkName(fmt.Sprintf("workflow_json.nodes[%d].name", i), n.Name)); err != nil {
+			return err
+		}
+	}
+	for name := range wf.Variables {
+		if err := checkName("workflow_json.variables", name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // missingFields is a 400 listing every required field that is absent.
@@ -173,5 +222,5 @@ func checkTags(field string, tags []string) error {
 			return invalidField(fmt.Sprintf("%s[%d]", field, i), "is empty")
 		}
 	}
-	return nil
+	return checkNames(field, tags)
 }

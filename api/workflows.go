@@ -11,7 +11,12 @@ import (
 
 func (s *Server) createWorkflow(c *gin.Context) {
 	var req CreateWorkflowRequest
-	if !s.bindJSON(c, &req) {
+	data, err := readBody(c, s.cfg.MaxBodyBytes)
+	if err == nil {
+		err = decodeStrict(data, &req)
+	}
+	if err != nil {
+		s.abort(c, s.pointToUpload(err))
 		return
 	}
 	var missing []string
@@ -26,6 +31,19 @@ func (s *Server) createWorkflow(c *gin.Context) {
 		return
 	}
 	s.putWorkflow(c, req, "")
+}
+
+// pointToUpload adds to a body-too-large error that workflow files too
+// big for JSON can be uploaded: the upload takes a larger body.
+func (s *Server) pointToUpload(err error) error {
+	ae := asAPIError(err)
+	if ae.code != CodeBodyTooLarge {
+		return err
+	}
+	e := newError(CodeBodyTooLarge, "%s; POST /api/v1/workflows/upload (casare workflows upload FILE) takes workflow files of up to %d bytes",
+		ae.message, s.cfg.MaxUploadBytes)
+	e.details = map[string]any{"limit": s.cfg.MaxBodyBytes, "upload_limit": s.cfg.MaxUploadBytes}
+	return e
 }
 
 // putWorkflow stores a checked create request and answers 201.

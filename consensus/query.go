@@ -167,6 +167,14 @@ func (s *Store) HasClaimable(cmd ClaimCmd, now time.Time) bool {
 	return found
 }
 
+// QueuePaused reports whether the whole queue is paused, without the
+// walk over every job that QueueStats makes.
+func (s *Store) QueuePaused() bool {
+	var paused bool
+	s.fsm.read(func(st *state) { paused = st.queuePaused })
+	return paused
+}
+
 // AppliedChanged returns the applied index and a channel closed when the
 // next entry is applied.
 func (s *Store) AppliedChanged() (uint64, <-chan struct{}) { return s.fsm.appliedIndex() }

@@ -255,8 +255,7 @@ func (s *state) deleteWorkflow(c applyContext, cmd *DeleteWorkflowCmd) (struct{}
 		delete(s.schedules, id)
 	}
 	for _, j := range active {
-		j.Error = "workflow deleted"
-		s.setJobState(j, JobCancelled, c)
+		s.cancel(j, "workflow deleted", c)
 	}
 	delete(s.byName, wf.Name)
 	delete(s.workflows, cmd.ID)
@@ -391,9 +390,18 @@ func (s *state) cancelJob(c applyContext, cmd *CancelJobCmd) (Job, error) {
 		}
 		return Job{}, errorf(CodeConflict, "job %s already %s", cmd.ID, j.State)
 	}
-	j.Error = cmp.Or(cmd.Reason, "cancelled by user")
-	s.setJobState(j, JobCancelled, c)
+	s.cancel(j, cmp.Or(cmd.Reason, "cancelled by user"), c)
 	return cloneJob(j), nil
+}
+
+// cancel ends an unfinished job. A running job's attempt ends with it,
+// so that no attempt shows "running" on a robot after its job stopped.
+func (s *state) cancel(j *Job, reason string, c applyContext) {
+	if j.State == JobRunning {
+		s.finishAttempt(j, string(JobCancelled), reason, c)
+	}
+	j.Error = reason
+	s.setJobState(j, JobCancelled, c)
 }
 
 // RegisterNodeCmd records a server's addresses.

@@ -104,7 +104,7 @@ func describeJSONError(data []byte, offset int64, err error) error {
 		if field == "" {
 			field = "workflow"
 		}
-		return fmt.Errorf("line %d, column %d: field %s: cannot use a JSON %s as %s", line, col, field, typ.Value, typ.Type)
+		return fmt.Errorf("line %d, column %d: field %s: cannot use a JSON %s as %s%s", line, col, field, typ.Value, typ.Type, fieldHint(field))
 	default:
 		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			// The decoder has read past the field; point at its name.

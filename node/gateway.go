@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/casare/casare/api"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh/tunnel"
 )
@@ -110,6 +111,11 @@ func (g *gateway) tokenHash(id string) ([]byte, bool) {
 }
 
 func (g *gateway) authenticate(_ context.Context, hello tunnel.Hello) (tunnel.Identity, error) {
+	// Robot names and tags are shown in the API, the dashboard and the
+	// CLI: refuse what could rewrite an operator's screen.
+	if err := errors.Join(api.CheckName("name", hello.Name), api.CheckNames("tags", hello.Tags)); err != nil {
+		return tunnel.Identity{}, fmt.Errorf("robot hello: %w", err)
+	}
 	robotID, err := g.store.AuthorizeRobot(hello.TokenID, hello.Name)
 	if err != nil {
 		return tunnel.Identity{}, err

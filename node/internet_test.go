@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,6 +89,34 @@ func TestInternetRobotRunsInternetJobs(t *testing.T) {
 	robots := n.Store().Robots()
 	if len(robots) != 1 || robots[0].ID != "laptop-7" || !robots[0].Connected || robots[0].Node != "hub" {
 		t.Fatalf("robot records %+v", robots)
+	}
+}
+
+// A robot whose name or tags carry control or bidirectional characters
+// is refused at the handshake and never recorded.
+func TestInternetRobotWithForbiddenCharactersRefused(t *testing.T) {
+	n := startNode(t, testConfig(t, "hub", ""))
+	token := newToken(t, n.Store(), "")
+	id, secret, err := consensus.ParseToken(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, hello := range map[string]tunnel.Hello{
+		"escape in name": {TokenID: id, Name: "vm\x1b[2J", Capacity: 1},
+		"bidi in tag":    {TokenID: id, Name: "vm", Tags: []string{"sap\u202e"}, Capacity: 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			q := NewTunnelQueue([]string{quicAddr(n)}, tunnel.ClientConfig{Hello: hello, TokenSecret: secret})
+			defer q.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := q.Connect(ctx); err == nil || !strings.Contains(err.Error(), "must not contain") {
+				t.Fatalf("connect: err = %v, want a refusal naming the character", err)
+			}
+		})
+	}
+	if robots := n.Store().Robots(); len(robots) != 0 {
+		t.Fatalf("refused robots were recorded: %+v", robots)
 	}
 }
 

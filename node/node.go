@@ -206,7 +206,9 @@ func (n *Node) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case <-n.leaveReq:
 	}
-	leaveCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	const leaveTimeout = 30 * time.Second // covers the robot's drain, the Raft and the gossip leave
+	n.log.Info("stopping: finishing running jobs and leaving the cluster", "at_most", leaveTimeout)
+	leaveCtx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
 	defer cancel()
 	err := n.Leave(leaveCtx)
 	return errors.Join(err, n.Close())

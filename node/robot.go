@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -144,6 +145,7 @@ func (r *Robot) Run(ctx context.Context) {
 	var jobs sync.WaitGroup
 	r.reportCrashes(ctx)
 	r.claimLoop(ctx, jobsCtx, &jobs)
+	r.announceDrain()
 	drained := make(chan struct{})
 	go func() { jobs.Wait(); close(drained) }()
 	select {
@@ -227,6 +229,24 @@ func (r *Robot) claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.
 		sleep(ctx, time.Duration(try+1)*100*time.Millisecond)
 	}
 	return nil, err
+}
+
+// announceDrain says what a stopping robot waits for, so that an
+// operator who pressed Ctrl-C sees why the process has not exited yet.
+func (r *Robot) announceDrain() {
+	ids := r.activeIDs()
+	if len(ids) == 0 {
+		return
+	}
+	r.log.Info("stopping: waiting for running jobs to finish; those still running at the deadline are handed back",
+		"count", len(ids), "jobs", ids, "deadline", time.Now().Add(r.cfg.DrainTimeout).Format(time.RFC3339),
+		"drain_timeout", r.cfg.DrainTimeout)
+}
+
+func (r *Robot) activeIDs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Sorted(maps.Keys(r.active))
 }
 
 func (r *Robot) activeCount() int {

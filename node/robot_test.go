@@ -1,14 +1,18 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/casare/casare/api/apitest"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 )
@@ -268,4 +272,49 @@ func TestCheckpointIsReportedAtOnce(t *testing.T) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	t.Fatalf("no early report of A's checkpoint within 2 s (ticks every 10 s); reports: %+v; completions: %+v", q.progress, q.completes)
+}
+
+// syncBuffer is a log sink that tests read while the robot writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A stopping robot with running jobs says what it waits for: how many
+// jobs, which, and until when; an operator's Ctrl-C does not meet
+// silence.
+func TestShutdownSaysWhatItWaitsFor(t *testing.T) {
+	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("J", 1, "30s")}}
+	var logs syncBuffer
+	r := NewRobot(RobotConfig{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, DrainTimeout: 200 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	apitest.WaitFor(t, 10*time.Second, "job J to run", func() bool { return r.activeCount() == 1 })
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("robot did not stop")
+	}
+	out := logs.String()
+	for _, want := range []string{"waiting for running jobs to finish", "count=1", "jobs=[J]", "deadline=20", "drain_timeout=200ms"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("shutdown log lacks %q:\n%s", want, out)
+		}
+	}
 }

@@ -3,12 +3,14 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/casare/casare/api"
 )
@@ -28,6 +30,16 @@ type Upload struct {
 	TriggerType   string
 	ExecutionMode string
 	Priority      *int
+	// The options of the job a manual trigger queues, as in
+	// api.JobRequest.
+	Params      json.RawMessage
+	MaxAttempts *int
+	UniqueKey   string
+	RobotTags   []string
+	PinnedRobot string
+	Backoff     string
+	NotBefore   string
+	Deadline    string
 }
 
 // UploadWorkflow stores a workflow from a file, as a browser form would.
@@ -48,9 +60,14 @@ func (up Upload) encode() (io.Reader, string, error) {
 	w := multipart.NewWriter(&buf)
 	fields := map[string]string{
 		"workflow_name": up.WorkflowName, "trigger_type": up.TriggerType, "execution_mode": up.ExecutionMode,
+		"params": string(up.Params), "unique_key": up.UniqueKey, "robot_tags": strings.Join(up.RobotTags, ","),
+		"pinned_robot": up.PinnedRobot, "backoff": up.Backoff, "not_before": up.NotBefore, "deadline": up.Deadline,
 	}
 	if up.Priority != nil {
 		fields["priority"] = strconv.Itoa(*up.Priority)
+	}
+	if up.MaxAttempts != nil {
+		fields["max_attempts"] = strconv.Itoa(*up.MaxAttempts)
 	}
 	for name, value := range fields {
 		if value == "" {

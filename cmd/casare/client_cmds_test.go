@@ -160,7 +160,7 @@ func TestClientCommandErrors(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"unknown job", []string{"jobs", "get", "nope", "--server", node.URL}, []string{"get job: job nope not found", "404", "not_found"}},
+		{"unknown job", []string{"jobs", "get", "nope", "--server", node.URL}, []string{`get job: no job has the id or id prefix "nope"`}},
 		{"invalid workflow", []string{"submit", writeFile(t, "bad.json", `{"name":"bad","nodes":[{"id":"start","type":"start"},{"id":"x","type":"teleport"}],"connections":[{"from":"start","to":"x"}]}`), "--server", node.URL},
 			[]string{"workflow_json is not a valid workflow", `node x: type: unknown node type "teleport"`}},
 		{"not JSON", []string{"submit", writeFile(t, "broken.json", `{"name":`), "--server", node.URL}, []string{"broken.json is not a workflow JSON object"}},

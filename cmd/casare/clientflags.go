@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -65,11 +66,18 @@ func callError(action, server string, err error) error {
 	return fmt.Errorf("%s: cannot reach the Casare API at %s (set --server or CASARE_SERVER): %w", action, server, err)
 }
 
-// printJSON writes v as indented JSON.
+// printJSON writes v as indented JSON, with the characters escapeCell
+// would escape written as \u escapes, which encoding/json leaves raw
+// for DEL, C1 controls and bidirectional formatting characters.
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, escapeJSON(buf.String()))
+	return err
 }
 
 // newTable returns a tabwriter for aligned columns; call Flush at the end.
@@ -77,11 +85,11 @@ func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 }
 
-// row writes one tab-separated table row.
+// row writes one tab-separated table row, each cell escaped.
 func row(w io.Writer, cells ...any) {
 	parts := make([]string, len(cells))
 	for i, c := range cells {
-		parts[i] = fmt.Sprint(c)
+		parts[i] = escapeCell(fmt.Sprint(c))
 	}
 	fmt.Fprintln(w, strings.Join(parts, "\t"))
 }

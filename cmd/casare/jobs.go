@@ -1,12 +1,10 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -35,7 +33,15 @@ func newJobsListCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			list, err := newClient(flags.server).Jobs(cmd.Context(), query)
+			c := newClient(flags.server)
+			if query.WorkflowID != "" {
+				id, err := resolved(cmd.Context(), c, flags.server, "list jobs", query.WorkflowID, resolveWorkflow)
+				if err != nil {
+					return err
+				}
+				query.WorkflowID = id
+			}
+			list, err := c.Jobs(cmd.Context(), query)
 			if err != nil {
 				return callError("list jobs", flags.server, err)
 			}
@@ -55,7 +61,7 @@ func newJobsListCmd() *cobra.Command {
 	flags = addClientFlags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&query.State, "state", "", "only jobs in this state: queued, running, succeeded, failed, cancelled or dead")
-	f.StringVar(&query.WorkflowID, "workflow", "", "only jobs of this workflow id")
+	f.StringVar(&query.WorkflowID, "workflow", "", "only jobs of this workflow (id, name or unique id prefix)")
 	f.IntVar(&query.Limit, "limit", 50, "at most this many jobs (1-1000)")
 	f.StringVar(&query.Cursor, "cursor", "", "continue after the previous page (printed when there are more jobs)")
 	return cmd
@@ -75,13 +81,22 @@ func newJobGetCmd() *cobra.Command {
 	var flags *clientFlags
 	cmd := &cobra.Command{
 		Use:   "get ID",
-		Short: "Show one job",
-		Args:  cobra.ExactArgs(1),
+		Short: "Show one job: its state, attempts, why it waits, checkpoint and last log lines",
+		Long: "Show one job. ID may be a unique prefix of the job's id. A queued job that no\n" +
+			"robot takes says why (queue paused, no robot named X, not before T, no robot\n" +
+			"with tags …). The checkpoint and the newest log lines the cluster keeps follow;\n" +
+			"casare jobs logs ID prints the whole kept log.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			job, err := newClient(flags.server).Job(cmd.Context(), args[0])
+			c := newClient(flags.server)
+			id, err := resolved(cmd.Context(), c, flags.server, "get job", args[0], resolveJob)
+			if err != nil {
+				return err
+			}
+			job, err := c.Job(cmd.Context(), id)
 			if err != nil {
 				return callError("get job", flags.server, err)
 			}
@@ -95,83 +110,35 @@ func newJobGetCmd() *cobra.Command {
 	return cmd
 }
 
-func printJob(w io.Writer, j api.Job) error {
-	tw := newTable(w)
-	row(tw, "ID:", j.ID)
-	row(tw, "Workflow:", fmt.Sprintf("%s (version %d)", j.WorkflowID, j.WorkflowVersion))
-	state := j.State
-	if j.Late {
-		state += " (late)"
-	}
-	row(tw, "State:", state)
-	row(tw, "Priority:", j.Priority)
-	row(tw, "Mode:", j.ExecutionMode)
-	row(tw, "Attempt:", fmt.Sprintf("%d of %d", j.Attempt, j.MaxAttempts))
-	row(tw, "Robot:", orDash(j.RobotID))
-	if len(j.RobotTags) > 0 {
-		row(tw, "Robot tags:", strings.Join(j.RobotTags, ","))
-	}
-	row(tw, "Params:", string(j.Params))
-	if j.Error != "" {
-		row(tw, "Error:", strings.TrimSpace(j.FailureKind+" "+j.Error))
-	}
-	if len(j.Result) > 0 {
-		row(tw, "Result:", string(j.Result))
-	}
-	optional := [][2]string{
-		{"Deadline:", formatOptionalTime(j.Deadline)}, {"Not before:", formatOptionalTime(j.NotBefore)},
-		{"Schedule:", j.ScheduleID}, {"Re-run of:", j.RerunOf}, {"Unique key:", j.UniqueKey}, {"Backoff:", j.Backoff},
-	}
-	for _, o := range optional {
-		if o[1] != "" {
-			row(tw, o[0], o[1])
-		}
-	}
-	row(tw, "Created:", formatTime(j.CreatedAt))
-	row(tw, "Updated:", formatTime(j.UpdatedAt))
-	row(tw, "Finished:", formatTime(j.FinishedAt))
-	for _, a := range j.Attempts {
-		outcome := cmp.Or(a.Outcome, "running")
-		if a.Error != "" {
-			outcome += ": " + a.Error
-		}
-		row(tw, fmt.Sprintf("Attempt %d:", a.Attempt), fmt.Sprintf("%s on %s at %s", outcome, a.RobotID, formatTime(a.StartedAt)))
-	}
-	return tw.Flush()
-}
-
-// formatOptionalTime renders a timestamp that is usually absent as "".
-func formatOptionalTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return formatTime(t)
-}
-
 func newJobLogsCmd() *cobra.Command {
 	var server string
 	var follow bool
 	var offset int
 	cmd := &cobra.Command{
-		Use:   "logs ID",
-		Short: "Print a job's log; --follow streams new lines until the job finishes",
+		Use:     "logs ID",
+		Aliases: []string{"log"},
+		Short:   "Print a job's log; --follow streams new lines until the job finishes",
 		Long: "Print the log lines the cluster keeps of a job (the newest 200; the full log\n" +
 			"is in the archive when one is set). With --follow, go on printing new lines\n" +
 			"until the job finishes, then say how it finished on stderr.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, out := newClient(server), cmd.OutOrStdout()
+			id, err := resolved(cmd.Context(), c, server, "get job logs", args[0], resolveJob)
+			if err != nil {
+				return err
+			}
 			if follow {
-				end, err := c.FollowJobLogs(cmd.Context(), args[0], offset, func(l api.LogLine) error {
+				end, err := c.FollowJobLogs(cmd.Context(), id, offset, func(l api.LogLine) error {
 					return printLogLine(out, l)
 				})
 				if err != nil {
 					return callError("follow job logs", server, err)
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "job %s %s\n", end.JobID, describeEnd(end.State, end.Error))
+				fmt.Fprintf(cmd.ErrOrStderr(), "job %s %s\n", escapeCell(end.JobID), escapeText(describeEnd(end.State, end.Error)))
 				return nil
 			}
-			return printAllLogs(cmd.Context(), c, server, args[0], offset, out)
+			return printAllLogs(cmd.Context(), c, server, id, offset, out)
 		},
 	}
 	addServerFlag(cmd, &server)
@@ -206,7 +173,8 @@ func printLogLine(w io.Writer, l api.LogLine) error {
 	if l.NodeID != "" {
 		node = "[" + l.NodeID + "] "
 	}
-	_, err := fmt.Fprintf(w, "%s %-5s %s%s\n", l.Time.Local().Format("2006-01-02 15:04:05.000"), strings.ToUpper(l.Level), node, l.Message)
+	_, err := fmt.Fprintf(w, "%s %-5s %s\n", l.Time.Local().Format("2006-01-02 15:04:05.000"),
+		escapeCell(strings.ToUpper(l.Level)), escapeCell(node+l.Message))
 	return err
 }
 
@@ -232,7 +200,12 @@ func newJobRerunCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			job, err := newClient(flags.server).RerunJob(cmd.Context(), args[0], latest)
+			c := newClient(flags.server)
+			id, err := resolved(cmd.Context(), c, flags.server, "re-run job", args[0], resolveJob)
+			if err != nil {
+				return err
+			}
+			job, err := c.RerunJob(cmd.Context(), id, latest)
 			if err != nil {
 				return callError("re-run job", flags.server, err)
 			}
@@ -258,11 +231,16 @@ func newJobCancelCmd() *cobra.Command {
 		Short: "Cancel a queued or running job",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			job, err := newClient(server).CancelJob(cmd.Context(), args[0], reason)
+			c := newClient(server)
+			id, err := resolved(cmd.Context(), c, server, "cancel job", args[0], resolveJob)
+			if err != nil {
+				return err
+			}
+			job, err := c.CancelJob(cmd.Context(), id, reason)
 			if err != nil {
 				return callError("cancel job", server, err)
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "job %s is %s\n", job.ID, job.State)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "job %s is %s\n", escapeCell(job.ID), escapeCell(job.State))
 			return err
 		},
 	}

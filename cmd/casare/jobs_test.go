@@ -45,7 +45,7 @@ func TestJobLogsAndRerun(t *testing.T) {
 		t.Errorf("jobs logs --offset 1: %q", out)
 	}
 	out = mustRun(t, "jobs", "get", jobID, "--server", node.URL)
-	if !regexp.MustCompile(`(?m)^Attempt 1:\s+succeeded on r1 at `).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^Attempt 1:\s+succeeded on r1, \S+ \S+ to \S+ \S+$`).MatchString(out) || !strings.Contains(out, "INFO  [start] 3 invoices") {
 		t.Errorf("jobs get shows no attempts:\n%s", out)
 	}
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/casare/casare/api"
 	"github.com/casare/casare/node"
 )
 
@@ -76,6 +77,9 @@ func runNode(cmd *cobra.Command, cfg node.Config) error {
 	if !cfg.Server && cfg.Join == "" {
 		return fmt.Errorf("--server=false needs a cluster to join: use 'casare node join ADDR --server=false'")
 	}
+	if err := checkRobotFlags(cfg.Name, cfg.Tags); err != nil {
+		return err
+	}
 	tuning := node.TuneRuntime()
 	cfg.Logger.Info("runtime tuned for a node process", "settings", tuning.String())
 	n, err := node.Start(cmd.Context(), cfg)
@@ -83,6 +87,16 @@ func runNode(cmd *cobra.Command, cfg node.Config) error {
 		return err
 	}
 	return n.Run(cmd.Context())
+}
+
+// checkRobotFlags refuses a node or robot name or tag that the cluster
+// would show raw to operators: control and bidirectional characters,
+// bytes that are not UTF-8.
+func checkRobotFlags(name string, tags []string) error {
+	if err := api.CheckName("--name", name); err != nil {
+		return err
+	}
+	return api.CheckNames("--tags", tags)
 }
 
 func newNodeLeaveCmd() *cobra.Command {

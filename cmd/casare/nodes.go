@@ -20,7 +20,9 @@ func newNodesCmd() *cobra.Command {
 		Short: "List the node types a workflow can use, with their config fields",
 		Long: "Print every node type, or only TYPE, with its description, output ports and\n" +
 			"config fields. Fields other than expressions and inline workflows accept\n" +
-			"{{ expression }} templates.",
+			"{{ expression }} templates. Every node also takes timeout and retry beside\n" +
+			"its config; the end of the list says what they take and which variables a\n" +
+			"connected error port sets.",
 		Example: "  casare nodes\n  casare nodes http_request\n  casare nodes --output json",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -49,7 +51,8 @@ func newNodesCmd() *cobra.Command {
 					return err
 				}
 			}
-			return nil
+			fmt.Fprintln(out)
+			return printCommonFields(out)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -79,6 +82,26 @@ func printNodeType(w io.Writer, t executor.NodeType) error {
 			desc += " (one of: " + strings.Join(f.Enum, ", ") + ")"
 		}
 		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", f.Name, f.Type, need, desc)
+	}
+	return tw.Flush()
+}
+
+// printCommonFields documents what every node takes beside its config,
+// and what a failure handler sees.
+func printCommonFields(w io.Writer) error {
+	fmt.Fprintln(w, "every node, beside config:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, f := range executor.CommonFields() {
+		fmt.Fprintf(tw, "    %s\t%s\toptional\t%s\n", f.Name, f.Type, f.Description)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, `  example: {"id": "fetch", "type": "http_request", "config": {...}, "timeout": "30s", "retry": {"max": 3, "backoff": "2s"}}`)
+	fmt.Fprintln(w, "  a failure that reaches a connected error port sets the variables:")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, v := range executor.ErrorVariables() {
+		fmt.Fprintf(tw, "    %s\t%s\n", v[0], v[1])
 	}
 	return tw.Flush()
 }

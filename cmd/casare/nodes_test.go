@@ -43,3 +43,23 @@ func TestNodesCommand(t *testing.T) {
 		t.Errorf("exit %d: %s", code, errOut)
 	}
 }
+
+// casare nodes says what timeout and retry take and which variables an
+// error port sets, for one type as for the whole list.
+func TestNodesDocumentsTimeoutRetryAndErrorVariables(t *testing.T) {
+	for _, args := range [][]string{{"nodes"}, {"nodes", "shell"}} {
+		out, _, code := execCasare(t.Context(), t, "", args...)
+		for _, want := range []string{
+			"every node, beside config:",
+			`timeout  duration          optional  limits one attempt of the node, as a Go duration such as "30s"`,
+			`retry    number or object  optional  retries a failing node`,
+			`a number of retries such as 3, or an object {"max": 3, "backoff": "1s", "max_backoff": "1m"}`,
+			"    error       the failure's message",
+			"    error_node  the id of the node that failed",
+		} {
+			if code != 0 || !strings.Contains(out, want) {
+				t.Errorf("casare %s (exit %d) lacks %q:\n%s", strings.Join(args, " "), code, want, out)
+			}
+		}
+	}
+}

@@ -80,6 +80,11 @@ func newQueuePauseCmd(pause bool) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c := newClient(server)
 			var err error
+			if workflow != "" {
+				if workflow, err = resolved(cmd.Context(), c, server, verb+" queue", workflow, resolveWorkflow); err != nil {
+					return err
+				}
+			}
 			switch {
 			case workflow != "" && pause:
 				err = c.PauseWorkflow(cmd.Context(), workflow)
@@ -102,7 +107,7 @@ func newQueuePauseCmd(pause bool) *cobra.Command {
 		},
 	}
 	addServerFlag(cmd, &server)
-	cmd.Flags().StringVar(&workflow, "workflow", "", "only this workflow's jobs")
+	cmd.Flags().StringVar(&workflow, "workflow", "", "only this workflow's jobs (id, name or unique id prefix)")
 	return cmd
 }
 
@@ -111,7 +116,7 @@ func newQueueSettingsCmd() *cobra.Command {
 	var maxConcurrency int
 	var req api.WorkflowSettingsRequest
 	cmd := &cobra.Command{
-		Use:     "settings WORKFLOW_ID",
+		Use:     "settings WORKFLOW",
 		Short:   "Change a workflow's queue settings",
 		Example: "  casare queue settings 0199… --max-concurrency 2 --visibility-timeout 2m",
 		Args:    cobra.ExactArgs(1),
@@ -122,7 +127,12 @@ func newQueueSettingsCmd() *cobra.Command {
 			if cmd.Flags().Changed("max-concurrency") {
 				req.MaxConcurrency = &maxConcurrency
 			}
-			settings, err := newClient(flags.server).SetWorkflowSettings(cmd.Context(), args[0], req)
+			c := newClient(flags.server)
+			id, err := resolved(cmd.Context(), c, flags.server, "change queue settings", args[0], resolveWorkflow)
+			if err != nil {
+				return err
+			}
+			settings, err := c.SetWorkflowSettings(cmd.Context(), id, req)
 			if err != nil {
 				return callError("change queue settings", flags.server, err)
 			}

@@ -51,6 +51,9 @@ func connectRobot(ctx context.Context, addrs []string, opts connectOptions) erro
 	if opts.token == "" {
 		return errors.New("--token is required (create one with 'casare robot token create --name N')")
 	}
+	if err := checkRobotFlags(opts.name, opts.tags); err != nil {
+		return err
+	}
 	tokenID, secret, err := consensus.ParseToken(opts.token)
 	if err != nil {
 		return fmt.Errorf("--token: %w", err)

@@ -172,16 +172,16 @@ func writeRunText(w io.Writer, res executor.Result, took time.Duration) {
 	case executor.StateSucceeded:
 		fmt.Fprintf(w, "succeeded in %s (%d steps)\n", took.Round(time.Millisecond), res.Checkpoint.Steps)
 	case executor.StateFailed:
-		fmt.Fprintf(w, "failed (%s failure) in %s: %s\n", res.FailureKind, took.Round(time.Millisecond), res.Error)
+		fmt.Fprintf(w, "failed (%s failure) in %s: %s\n", res.FailureKind, took.Round(time.Millisecond), escapeText(res.Error))
 	default:
-		fmt.Fprintf(w, "%s after %s: %s\n", res.State, took.Round(time.Millisecond), res.Error)
+		fmt.Fprintf(w, "%s after %s: %s\n", res.State, took.Round(time.Millisecond), escapeText(res.Error))
 	}
 	if len(res.Variables) == 0 {
 		return
 	}
 	fmt.Fprintln(w, "variables:")
 	for _, name := range slices.Sorted(maps.Keys(res.Variables)) {
-		fmt.Fprintf(w, "  %s = %s\n", name, brief(res.Variables[name], 200))
+		fmt.Fprintf(w, "  %s = %s\n", escapeCell(name), escapeCell(brief(res.Variables[name], 200)))
 	}
 }
 
@@ -263,7 +263,7 @@ func (p *progress) pick(plain, live string) string {
 // line prints a permanent line above the status line.
 func (p *progress) line(format string, args ...any) {
 	p.clearStatus()
-	fmt.Fprintf(p.w, format+"\n", args...)
+	fmt.Fprintln(p.w, escapeCell(fmt.Sprintf(format, args...)))
 	p.drawStatus(true)
 }
 
@@ -279,7 +279,7 @@ func (p *progress) drawStatus(force bool) {
 	}
 	p.lastDraw = now
 	p.drawn = true
-	fmt.Fprintf(p.w, "\r\033[K… %s · %d steps · %s", p.current, p.steps, now.Sub(p.started).Round(100*time.Millisecond))
+	fmt.Fprintf(p.w, "\r\033[K… %s · %d steps · %s", escapeCell(p.current), p.steps, now.Sub(p.started).Round(100*time.Millisecond))
 }
 
 func (p *progress) clearStatus() {

@@ -32,28 +32,32 @@ func newScheduleCreateCmd() *cobra.Command {
 	var priority int
 	var params []string
 	cmd := &cobra.Command{
-		Use:   "create WORKFLOW_ID --cron EXPR",
+		Use:   "create WORKFLOW --cron EXPR",
 		Short: "Create a cron schedule of a workflow",
 		Long: "Create a schedule that queues a job of the workflow at every fire time of\n" +
 			"the cron expression (5 fields, 6 with leading seconds, or a descriptor such as\n" +
-			"@every 5m or @daily), read on the wall clock of --timezone.",
+			"@every 5m or @daily), read on the wall clock of --timezone. WORKFLOW is the\n" +
+			"workflow's id, name or a unique prefix of its id.",
 		Example: "  casare schedules create 0199… --cron '*/5 * * * *' --timezone Europe/Berlin --overlap forbid",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			req.WorkflowID = args[0]
+			c := newClient(flags.server)
+			var err error
+			if req.WorkflowID, err = resolved(cmd.Context(), c, flags.server, "create schedule", args[0], resolveWorkflow); err != nil {
+				return err
+			}
 			enabled := !disabled
 			req.Enabled = &enabled
 			if cmd.Flags().Changed("priority") {
 				req.Priority = &priority
 			}
-			var err error
 			if req.Params, err = parseParams(params); err != nil {
 				return err
 			}
-			sc, err := newClient(flags.server).CreateSchedule(cmd.Context(), req)
+			sc, err := c.CreateSchedule(cmd.Context(), req)
 			if err != nil {
 				return callError("create schedule", flags.server, err)
 			}
@@ -90,7 +94,14 @@ func newSchedulesListCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			list, err := newClient(flags.server).Schedules(cmd.Context(), workflow)
+			c := newClient(flags.server)
+			if workflow != "" {
+				var err error
+				if workflow, err = resolved(cmd.Context(), c, flags.server, "list schedules", workflow, resolveWorkflow); err != nil {
+					return err
+				}
+			}
+			list, err := c.Schedules(cmd.Context(), workflow)
 			if err != nil {
 				return callError("list schedules", flags.server, err)
 			}
@@ -106,7 +117,7 @@ func newSchedulesListCmd() *cobra.Command {
 		},
 	}
 	flags = addClientFlags(cmd)
-	cmd.Flags().StringVar(&workflow, "workflow", "", "only this workflow's schedules")
+	cmd.Flags().StringVar(&workflow, "workflow", "", "only this workflow's schedules (id, name or unique id prefix)")
 	return cmd
 }
 
@@ -120,7 +131,12 @@ func newScheduleGetCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			sc, err := newClient(flags.server).Schedule(cmd.Context(), args[0])
+			c := newClient(flags.server)
+			id, err := resolved(cmd.Context(), c, flags.server, "get schedule", args[0], resolveSchedule)
+			if err != nil {
+				return err
+			}
+			sc, err := c.Schedule(cmd.Context(), id)
 			if err != nil {
 				return callError("get schedule", flags.server, err)
 			}
@@ -173,7 +189,12 @@ func newScheduleActionCmd(action string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			msg, err := runScheduleAction(cmd, newClient(server), action, args[0])
+			c := newClient(server)
+			id, err := resolved(cmd.Context(), c, server, action+" schedule", args[0], resolveSchedule)
+			if err != nil {
+				return err
+			}
+			msg, err := runScheduleAction(cmd, c, action, id)
 			if err != nil {
 				return callError(action+" schedule", server, err)
 			}

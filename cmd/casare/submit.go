@@ -17,15 +17,28 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/consensus"
 )
 
 type submitOptions struct {
 	mode     string
 	priority int
-	params   []string
 	name     string
 	wait     bool
 	timeout  time.Duration
+	job      jobOptions
+}
+
+// jobOptions are the options of the queued job beyond mode and priority.
+type jobOptions struct {
+	params      []string
+	uniqueKey   string
+	notBefore   string
+	deadline    string
+	maxAttempts int
+	backoff     string
+	tags        []string
+	robot       string
 }
 
 // Polling of a job that --wait waits for: soon at first, for short jobs,
@@ -53,22 +66,30 @@ func newSubmitCmd() *cobra.Command {
 			"(a string) or --param key:=JSON (a number, boolean, list or object).\n\n" +
 			"With --wait, wait for the job to finish and print its outcome; the exit\n" +
 			"status is 0 if it succeeded, 1 if it failed, died or was cancelled, and 2\n" +
-			"if --timeout passed first (the job goes on in the cluster).",
+			"if --timeout passed first (the job goes on in the cluster).\n\n" +
+			"The request is JSON and limited to 1 MiB; casare workflows upload FILE takes\n" +
+			"workflow files of up to 8 MiB.",
 		Example: "  casare submit invoice.json --mode lan --priority 7 --param customer=acme --param retries:=3\n" +
-			"  casare submit invoice.json --wait --timeout 10m",
+			"  casare submit invoice.json --wait --timeout 10m\n" +
+			"  casare submit invoice.json --unique-key inv-42 --not-before 10m --deadline 2030-01-02T15:00:00Z\n" +
+			"  casare submit invoice.json --tag sap --tag eu --max-attempts 5 --backoff 30s\n" +
+			"  casare submit invoice.json --robot vm-7",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			req, err := opts.request(args[0], cmd.Flags().Changed("priority"))
+			req, err := opts.request(args[0], cmd.Flags().Changed("priority"), cmd.Flags().Changed("max-attempts"), time.Now())
 			if err != nil {
+				return err
+			}
+			if err := checkRequestSize(args[0], req); err != nil {
 				return err
 			}
 			c := newClient(flags.server)
 			created, err := c.CreateWorkflow(cmd.Context(), req)
 			if err != nil {
-				return callError("submit "+args[0], flags.server, err)
+				return submitError(args[0], flags.server, err)
 			}
 			if !opts.wait {
 				return printSubmitted(cmd.OutOrStdout(), flags, created, req.WorkflowName)
@@ -85,11 +106,62 @@ func newSubmitCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&opts.mode, "mode", "any", "which robots may run the job: lan, internet or any")
 	f.IntVar(&opts.priority, "priority", 5, "job priority, 0 (lowest) to 9 (highest)")
-	f.StringArrayVar(&opts.params, "param", nil, "job parameter key=value (string) or key:=JSON; repeatable")
 	f.StringVar(&opts.name, "name", "", "workflow name (default: the file's name field, else the file name)")
 	f.BoolVar(&opts.wait, "wait", false, "wait for the job to finish; the exit status says how it went")
 	f.DurationVar(&opts.timeout, "timeout", 0, "with --wait, give up waiting after this long (0: no limit)")
+	addJobFlags(cmd, &opts.job)
 	return cmd
+}
+
+// addJobFlags registers the options of a queued job.
+func addJobFlags(cmd *cobra.Command, j *jobOptions) {
+	f := cmd.Flags()
+	f.StringArrayVar(&j.params, "param", nil, "job parameter key=value (string) or key:=JSON; repeatable")
+	f.StringVar(&j.uniqueKey, "unique-key", "", "a second submit with the same key returns the first job instead of queueing another")
+	f.StringVar(&j.notBefore, "not-before", "", "run no earlier than this: an RFC 3339 time or a duration from now such as 10m")
+	f.StringVar(&j.deadline, "deadline", "", "mark the job late after this: an RFC 3339 time or a duration from now such as 2h")
+	f.IntVar(&j.maxAttempts, "max-attempts", consensus.DefaultMaxAttempts, "attempts before an application failure is final")
+	f.StringVar(&j.backoff, "backoff", "", "first retry delay after an application failure, doubled each attempt (default 1s, at most 5m)")
+	f.StringArrayVar(&j.tags, "tag", nil, "run only on a robot with this tag; repeatable (all must match)")
+	f.StringVar(&j.robot, "robot", "", "run only on the robot of this name (pinned robot)")
+}
+
+// window reads --not-before and --deadline as the API's RFC 3339 times.
+func (j jobOptions) window(now time.Time) (notBefore, deadline string, err error) {
+	if notBefore, err = timeOrDelay("--not-before", j.notBefore, now); err != nil {
+		return "", "", err
+	}
+	deadline, err = timeOrDelay("--deadline", j.deadline, now)
+	return notBefore, deadline, err
+}
+
+// submitError explains a failed submit; a body over the JSON limit
+// points to the upload, which takes larger files.
+func submitError(file, server string, err error) error {
+	var ae *client.APIError
+	if errors.As(err, &ae) && ae.Code == "body_too_large" {
+		return tooLargeError(file, ae.Message)
+	}
+	return callError("submit "+file, server, err)
+}
+
+// checkRequestSize refuses a request the API would refuse for its size
+// before sending it: a server that stops reading a large body may close
+// the connection before the client reads its answer.
+func checkRequestSize(file string, req api.CreateWorkflowRequest) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("encode request: %w", err)
+	}
+	if len(body) > api.DefaultMaxBodyBytes {
+		return tooLargeError(file, fmt.Sprintf("the request is %d bytes", len(body)))
+	}
+	return nil
+}
+
+func tooLargeError(file, why string) error {
+	return fmt.Errorf("submit %s: %s: the JSON API takes requests of up to %d MiB, uploads take workflow files of up to %d MiB:\n"+
+		"  casare workflows upload %s --trigger manual   (it takes the same job flags as submit)", file, why, api.DefaultMaxBodyBytes>>20, api.DefaultMaxUploadBytes>>20, file)
 }
 
 func printSubmitted(w io.Writer, flags *clientFlags, created api.CreateWorkflowResponse, name string) error {
@@ -97,9 +169,15 @@ func printSubmitted(w io.Writer, flags *clientFlags, created api.CreateWorkflowR
 		return printJSON(w, created)
 	}
 	tw := newTable(w)
-	row(tw, "Workflow:", fmt.Sprintf("%s (%s)", created.WorkflowID, name))
+	workflow := created.WorkflowID
+	if name != "" {
+		workflow += " (" + name + ")"
+	}
+	row(tw, "Workflow:", workflow)
 	row(tw, "Version:", created.Version)
-	row(tw, "Job:", created.JobID)
+	if created.JobID != "" {
+		row(tw, "Job:", created.JobID)
+	}
 	return tw.Flush()
 }
 
@@ -182,7 +260,7 @@ func printOutcome(w io.Writer, flags *clientFlags, job api.Job) error {
 	if err := json.Indent(&result, job.Result, "  ", "  "); err != nil {
 		return fmt.Errorf("format result: %w", err)
 	}
-	_, err := fmt.Fprintf(w, "Result:\n  %s\n", result.Bytes())
+	_, err := fmt.Fprintf(w, "Result:\n  %s\n", escapeText(result.String()))
 	return err
 }
 
@@ -192,7 +270,7 @@ func isAbsentJSON(raw json.RawMessage) bool {
 }
 
 // request reads the workflow file and builds the create request.
-func (o submitOptions) request(file string, prioritySet bool) (api.CreateWorkflowRequest, error) {
+func (o submitOptions) request(file string, prioritySet, maxAttemptsSet bool, now time.Time) (api.CreateWorkflowRequest, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return api.CreateWorkflowRequest{}, fmt.Errorf("read workflow: %w", err)
@@ -203,7 +281,7 @@ func (o submitOptions) request(file string, prioritySet bool) (api.CreateWorkflo
 	if err := json.Unmarshal(data, &head); err != nil {
 		return api.CreateWorkflowRequest{}, fmt.Errorf("%s is not a workflow JSON object: %w", file, describeJSONError(err))
 	}
-	params, err := parseParams(o.params)
+	params, err := parseParams(o.job.params)
 	if err != nil {
 		return api.CreateWorkflowRequest{}, err
 	}
@@ -218,7 +296,29 @@ func (o submitOptions) request(file string, prioritySet bool) (api.CreateWorkflo
 	if prioritySet {
 		req.Priority = &o.priority
 	}
-	return req, nil
+	if maxAttemptsSet {
+		req.MaxAttempts = &o.job.maxAttempts
+	}
+	j := o.job
+	req.UniqueKey, req.Backoff, req.RobotTags, req.PinnedRobot = j.uniqueKey, j.backoff, j.tags, j.robot
+	req.NotBefore, req.Deadline, err = j.window(now)
+	return req, err
+}
+
+// timeOrDelay reads an RFC 3339 time or a duration from now, and gives
+// the API its RFC 3339 form.
+func timeOrDelay(flag, value string, now time.Time) (string, error) {
+	if value == "" {
+		return "", nil
+	}
+	if _, err := time.Parse(time.RFC3339Nano, value); err == nil {
+		return value, nil
+	}
+	d, err := time.ParseDuration(value)
+	if err != nil || d < 0 {
+		return "", fmt.Errorf("%s %q: want an RFC 3339 time such as 2030-01-02T15:04:05Z or a duration from now such as 10m", flag, value)
+	}
+	return now.Add(d).UTC().Format(time.RFC3339), nil
 }
 
 func describeJSONError(err error) error {

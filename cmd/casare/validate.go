@@ -32,11 +32,11 @@ func newValidateCmd() *cobra.Command {
 			switch {
 			case errors.As(err, &verr):
 				for _, p := range verr.Problems {
-					fmt.Fprintln(out, p)
+					fmt.Fprintln(out, escapeText(fmt.Sprint(p)))
 				}
 				return exitError{code: 1, msg: fmt.Sprintf("%s: %d problem(s)", path, len(verr.Problems))}
 			case err != nil:
-				fmt.Fprintln(out, err)
+				fmt.Fprintln(out, escapeText(err.Error()))
 				return exitError{code: 1}
 			}
 			fmt.Fprintf(out, "%s: valid (%d nodes, %d connections)\n", path, len(w.Nodes), len(w.Connections))

@@ -13,11 +13,22 @@ import (
 )
 
 func newWorkflowsCmd() *cobra.Command {
+	cmd := newWorkflowListCmd()
+	cmd.Use = "workflows"
+	cmd.Aliases = []string{"workflow", "wf"}
+	cmd.Short = "List stored workflows; upload, get, list versions of or delete one"
+	cmd.Long = "List stored workflows (the same as casare workflows list). Subcommands take a\n" +
+		"workflow by id, by name or by a unique prefix of its id."
+	cmd.AddCommand(newWorkflowListCmd(), newWorkflowUploadCmd(), newWorkflowGetCmd(), newWorkflowVersionsCmd(), newWorkflowDeleteCmd())
+	return cmd
+}
+
+func newWorkflowListCmd() *cobra.Command {
 	var flags *clientFlags
 	cmd := &cobra.Command{
-		Use:     "workflows",
-		Aliases: []string{"workflow", "wf"},
-		Short:   "List stored workflows; get, list versions of or delete one",
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List stored workflows, sorted by name",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := flags.check(); err != nil {
@@ -34,7 +45,6 @@ func newWorkflowsCmd() *cobra.Command {
 		},
 	}
 	flags = addClientFlags(cmd)
-	cmd.AddCommand(newWorkflowGetCmd(), newWorkflowVersionsCmd(), newWorkflowDeleteCmd())
 	return cmd
 }
 
@@ -50,14 +60,19 @@ func printWorkflows(w io.Writer, wfs []api.WorkflowSummary) error {
 func newWorkflowGetCmd() *cobra.Command {
 	var flags *clientFlags
 	cmd := &cobra.Command{
-		Use:   "get ID",
+		Use:   "get WORKFLOW",
 		Short: "Show a workflow and its latest graph",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			wf, err := newClient(flags.server).Workflow(cmd.Context(), args[0])
+			c := newClient(flags.server)
+			id, err := resolved(cmd.Context(), c, flags.server, "get workflow", args[0], resolveWorkflow)
+			if err != nil {
+				return err
+			}
+			wf, err := c.Workflow(cmd.Context(), id)
 			if err != nil {
 				return callError("get workflow", flags.server, err)
 			}
@@ -87,21 +102,26 @@ func printWorkflow(w io.Writer, wf api.Workflow) error {
 	if err := json.Indent(&graph, wf.Graph, "  ", "  "); err != nil {
 		return fmt.Errorf("format graph: %w", err)
 	}
-	_, err := fmt.Fprintf(w, "Graph:\n  %s\n", graph.Bytes())
+	_, err := fmt.Fprintf(w, "Graph:\n  %s\n", escapeText(graph.String()))
 	return err
 }
 
 func newWorkflowVersionsCmd() *cobra.Command {
 	var flags *clientFlags
 	cmd := &cobra.Command{
-		Use:   "versions ID",
+		Use:   "versions WORKFLOW",
 		Short: "List every version of a workflow",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			versions, err := newClient(flags.server).WorkflowVersions(cmd.Context(), args[0])
+			c := newClient(flags.server)
+			id, err := resolved(cmd.Context(), c, flags.server, "list workflow versions", args[0], resolveWorkflow)
+			if err != nil {
+				return err
+			}
+			versions, err := c.WorkflowVersions(cmd.Context(), id)
 			if err != nil {
 				return callError("list workflow versions", flags.server, err)
 			}
@@ -124,16 +144,21 @@ func newWorkflowDeleteCmd() *cobra.Command {
 	var server string
 	var force bool
 	cmd := &cobra.Command{
-		Use:   "delete ID",
+		Use:   "delete WORKFLOW",
 		Short: "Delete a workflow and all its versions",
 		Long: "Delete a workflow and all its versions. A workflow with queued or running\n" +
 			"jobs is kept unless --force is given, which cancels those jobs.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := newClient(server).DeleteWorkflow(cmd.Context(), args[0], force); err != nil {
+			c := newClient(server)
+			id, err := resolved(cmd.Context(), c, server, "delete workflow", args[0], resolveWorkflow)
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteWorkflow(cmd.Context(), id, force); err != nil {
 				return callError("delete workflow", server, err)
 			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "deleted workflow %s\n", args[0])
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "deleted workflow %s\n", escapeCell(id))
 			return err
 		},
 	}
