@@ -14,6 +14,8 @@ export default defineConfig({
     // diff of a rebuild small and the binary lean.
     sourcemap: false,
     reportCompressedSize: true,
+    // The plugin timing report is noise for a build this small.
+    rolldownOptions: { checks: { pluginTimings: false } },
   },
   server: {
     proxy: {

@@ -2,6 +2,7 @@
 
 import type { Job, JobState, QueueStats, Robot, RobotState } from '../api/types';
 import { jobStates } from '../api/types';
+import { formatTime } from './format';
 
 export type AlertKind = 'late' | 'dead' | 'suspect' | 'paused' | 'no-leader' | 'server-down';
 
@@ -56,7 +57,7 @@ export function alerts(inp: AlertInputs): Alert[] {
     out.push({ kind: 'dead', href: `/jobs/${j.id}`, title: `Job ${j.id} is dead`, detail: j.error || `Gave up after ${j.attempt} attempts.` });
   }
   for (const j of inp.active.filter((j) => j.late)) {
-    out.push({ kind: 'late', href: `/jobs/${j.id}`, title: `Job ${j.id} is late`, detail: `Deadline ${j.deadline ?? ''} passed while ${j.state}.` });
+    out.push({ kind: 'late', href: `/jobs/${j.id}`, title: `Job ${j.id} is late`, detail: `Its deadline (${formatTime(j.deadline)}) passed while it was ${j.state}.` });
   }
   for (const r of inp.robots.filter((r) => r.state === 'suspect')) {
     out.push({ kind: 'suspect', href: '/robots', title: `Robot ${r.name} is suspect`, detail: r.current_jobs.length > 0 ? `Holds ${r.current_jobs.length} job(s) without heartbeating.` : `Its node ${r.node} is not seen alive.` });

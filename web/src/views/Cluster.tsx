@@ -18,7 +18,7 @@ export function Cluster() {
           <Stat label="Applied index" value={c ? formatCount(c.applied_index) : '…'} foot="on this node" />
           <Stat label="Voters" value={c ? `${c.servers.filter((s) => s.voter && s.alive).length} / ${c.servers.filter((s) => s.voter).length}` : '…'} foot="alive / total" />
         </div>
-        <div className="grid cols-2">
+        <div className="grid">
           <Card title="Voters" hint="Elect the leader and make the quorum" flush id="voters">
             <LiveBody<ClusterT> snap={cluster} what="servers">{(d) => <ServersTable c={d} filter={(v) => v} />}</LiveBody>
           </Card>

@@ -41,7 +41,7 @@ export function Overview() {
           <Stat label="Leader" value={c ? (c.leader?.name ?? 'none') : '…'} foot={c ? `term ${c.term} · ${c.servers.length} server${c.servers.length === 1 ? '' : 's'}` : ''} to="/cluster" />
           <Stat label="Robots alive" value={robots.data ? `${rc.alive} / ${rs.length}` : '…'}
             foot={robots.data ? `${rc.suspect} suspect · ${rc.dead + rc.disconnected} down · ${rc.left} left` : ''} to="/robots" />
-          <Stat label="Slots in use" value={robots.data ? `${busy} / ${capacity}` : '…'} foot="running jobs / alive capacity" to="/robots" />
+          <Stat label="Slots in use" value={robots.data ? `${busy} / ${capacity}` : '…'} foot="jobs running / capacity" to="/robots" />
           <Stat label="Queued" value={q ? formatCount(q.by_state.queued) : '…'}
             foot={q ? (q.oldest_queued_at ? `oldest waits ${formatDuration(q.oldest_queued_age_seconds * 1000)}` : 'nothing waiting') : ''} to="/jobs?state=queued" />
           <Stat label="Finished last minute" value={q ? formatCount(q.finished_last_minute) : '…'} foot={q?.paused ? 'queue paused' : 'queue running'} to="/jobs" />
@@ -122,7 +122,7 @@ export function Overview() {
 
 export function ServersTable({ c, filter }: { c: Cluster; filter?: (voter: boolean) => boolean }) {
   const servers = c.servers.filter((s) => !filter || filter(s.voter));
-  if (servers.length === 0) return <Empty title="None" />;
+  if (servers.length === 0) return <Empty title={filter?.(false) ? 'No non-voters: every server votes' : 'No servers'} />;
   return (
     <div className="table-wrap"><table>
       <thead><tr><th>Name</th><th>Role</th><th>Alive</th><th>Raft address</th><th>HTTP</th></tr></thead>
