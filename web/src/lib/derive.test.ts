@@ -65,6 +65,20 @@ describe('nodeStates', () => {
     expect(nodeStates(ids, { state: 'failed', checkpoint: { completed: ['start'] }, node_status: { fetch: 'failed' } }))
       .toMatchObject({ start: 'done', fetch: 'failed', save: 'skipped' });
   });
+  it('shows the node a loop is running again as running, not as done from its first pass', () => {
+    expect(nodeStates(['loop', 'work'], { state: 'running', checkpoint: { completed: ['loop', 'work'], next: 'work' }, node_status: { loop: 'succeeded', work: 'succeeded' } }))
+      .toEqual({ loop: 'done', work: 'running' });
+  });
+  it('trusts a running status over a checkpoint that lags behind it', () => {
+    expect(nodeStates(['a', 'b'], { state: 'running', checkpoint: { completed: ['a'], next: 'b' }, node_status: { a: 'running', b: 'succeeded' } }))
+      .toEqual({ a: 'running', b: 'done' });
+  });
+  it('marks the node a failed run stopped at as failed, though the engine finished it', () => {
+    // A fail node finishes, then fails the run: its status says succeeded.
+    const job = { state: 'failed' as const, error: 'node reject: list too short', checkpoint: { completed: ['start'], next: 'reject' }, node_status: { start: 'succeeded', reject: 'succeeded' } };
+    expect(nodeStates(['start', 'reject', 'sync'], job)).toEqual({ start: 'done', reject: 'failed', sync: 'skipped' });
+    expect(nodeStates(['start', 'reject'], { ...job, error: 'lease expired' })).toEqual({ start: 'done', reject: 'failed' });
+  });
   it('a node still running when its job was cancelled is skipped, when it died it failed', () => {
     expect(nodeStates(['a'], { state: 'cancelled', node_status: { a: 'running' } })).toEqual({ a: 'skipped' });
     expect(nodeStates(['a'], { state: 'dead', node_status: { a: 'running' } })).toEqual({ a: 'failed' });

@@ -72,21 +72,33 @@ export function alerts(inp: AlertInputs): Alert[] {
 export type NodeRunState = 'pending' | 'running' | 'done' | 'failed' | 'retrying' | 'skipped';
 
 /**
- * nodeStates says what each node of the job's workflow did: from the
- * robot's per-node status of the current attempt, then the checkpoint's
- * completed list (which survives a resume), and for a finished job every
- * node neither reached is skipped.
+ * nodeStates says what each node of the job's workflow did. Sources, in
+ * order of trust: the node a failed run stopped at (named by the
+ * engine's error "node ID: …", else the checkpoint's next node); the
+ * robot's per-node status of the current attempt; the checkpoint's next
+ * node, which an unfinished run is running unless a status names
+ * another; the checkpoint's completed
+ * list (which survives a resume on another robot). Nodes of a finished
+ * job that none of these name were skipped.
  */
-export function nodeStates(nodeIds: string[], job: Pick<Job, 'state' | 'node_status' | 'checkpoint'>): Record<string, NodeRunState> {
+export function nodeStates(nodeIds: string[], job: Pick<Job, 'state' | 'node_status' | 'checkpoint' | 'error'>): Record<string, NodeRunState> {
   const completed = new Set(job.checkpoint?.completed ?? []);
   const finished = ['succeeded', 'failed', 'cancelled', 'dead'].includes(job.state);
+  const stoppedAt = job.state === 'failed' || job.state === 'dead'
+    ? (/^node ([^\s:]+):/.exec(job.error ?? '')?.[1] ?? job.checkpoint?.next)
+    : undefined;
+  // The checkpoint may lag the robot's status; it names the running node
+  // only when no status does.
+  const statusRuns = Object.values(job.node_status ?? {}).some((st) => st === 'running' || st === 'retrying');
+  const next = statusRuns ? undefined : job.checkpoint?.next;
   const out: Record<string, NodeRunState> = {};
   for (const id of nodeIds) {
     const status = job.node_status?.[id];
-    if (status === 'failed') out[id] = 'failed';
+    if (id === stoppedAt || status === 'failed') out[id] = 'failed';
+    else if (!finished && status === 'retrying') out[id] = 'retrying';
+    else if (!finished && (status === 'running' || next === id)) out[id] = 'running';
     else if (status === 'succeeded' || completed.has(id)) out[id] = 'done';
-    else if (status === 'running') out[id] = finished ? interrupted(job.state) : 'running';
-    else if (status === 'retrying') out[id] = finished ? interrupted(job.state) : 'retrying';
+    else if (status === 'running' || status === 'retrying') out[id] = interrupted(job.state);
     else out[id] = finished ? 'skipped' : 'pending';
   }
   return out;

@@ -20,8 +20,8 @@ export interface PlacedEdge {
   back: boolean;
 }
 
-export const columnWidth = 230;
-export const rowHeight = 96;
+export const columnWidth = 210;
+export const rowHeight = 84;
 
 export function layoutGraph(graph: WorkflowGraph): { nodes: Placed[]; edges: PlacedEdge[] } {
   const nodes = graph.nodes ?? [];

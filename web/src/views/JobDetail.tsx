@@ -49,8 +49,12 @@ export function JobDetail() {
             <div><strong>{j.failure_kind ? `${j.failure_kind} failure` : 'Error'}:</strong> <span className="error-text">{j.error}</span></div>
           </div>
         )}
+        <GraphCard graph={graph} states={states} />
         <div className="grid wide-left">
-          <GraphCard graph={graph} states={states} />
+          <div className="grid" style={{ alignContent: 'start' }}>
+            <Attempts job={j} now={now} />
+            <LogTail job={j} />
+          </div>
           <Card title="Summary" id="summary">
             <dl className="kv">
               <dt>Workflow</dt><dd><Link to={`/workflows/${encodeURIComponent(j.workflow_id)}`}>{wf.data?.name ?? j.workflow_id}</Link> <span className="muted">v{j.workflow_version}</span></dd>
@@ -72,29 +76,6 @@ export function JobDetail() {
             </dl>
           </Card>
         </div>
-        <Card title="Attempts" hint="One row per try; an application failure is retried, on another robot when one is eligible" flush id="attempts">
-          {(j.attempts ?? []).length === 0 ? <Empty title="Not started yet">The job waits in the queue for a robot.</Empty> : (
-            <div className="table-wrap"><table>
-              <thead><tr><th>#</th><th>Robot</th><th>Outcome</th><th>Started</th><th className="num">Duration</th><th>Error</th></tr></thead>
-              <tbody>
-                {[...(j.attempts ?? [])].reverse().map((a) => {
-                  const d = durationBetween(a.started_at, a.finished_at, now);
-                  return (
-                    <tr key={a.attempt}>
-                      <td>{a.attempt}</td>
-                      <td>{a.robot_id}</td>
-                      <td>{a.outcome ? <Badge state={outcomeState(a.outcome)} label={a.outcome} /> : <Badge state="running" />}</td>
-                      <td><Time value={a.started_at} now={now} /></td>
-                      <td className="num">{d === undefined ? '—' : formatDuration(d)}</td>
-                      <td className="wrap">{a.error ? <span className="error-text">{a.error}</span> : <span className="muted">—</span>}{a.outcome && a.error && j.failure_kind && a.attempt === j.attempt && <> <Badge state="neutral" label={j.failure_kind} plain /></>}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table></div>
-          )}
-        </Card>
-        <LogTail job={j} />
         <div className="grid cols-3">
           <Card title="Variables" hint={j.checkpoint ? `Checkpoint after ${j.checkpoint.steps ?? 0} steps${j.checkpoint.next ? ` · next: ${j.checkpoint.next}` : ''}` : 'No checkpoint yet'} id="vars">
             {j.checkpoint?.variables ? <pre className="json">{prettyJSON(j.checkpoint.variables)}</pre> : <span className="muted">The robot reports variables with its first checkpoint.</span>}
@@ -106,6 +87,33 @@ export function JobDetail() {
         </div>
       </div>
     </>
+  );
+}
+
+function Attempts({ job: j, now }: { job: Job; now: number }) {
+  return (
+    <Card title="Attempts" hint="One row per try; an application failure is retried, on another robot when one is eligible" flush id="attempts">
+      {(j.attempts ?? []).length === 0 ? <Empty title="Not started yet">The job waits in the queue for a robot.</Empty> : (
+        <div className="table-wrap"><table>
+          <thead><tr><th>#</th><th>Robot</th><th>Outcome</th><th>Started</th><th className="num">Duration</th><th>Error</th></tr></thead>
+          <tbody>
+            {[...(j.attempts ?? [])].reverse().map((a) => {
+              const d = durationBetween(a.started_at, a.finished_at, now);
+              return (
+                <tr key={a.attempt}>
+                  <td>{a.attempt}</td>
+                  <td>{a.robot_id}</td>
+                  <td>{a.outcome ? <Badge state={outcomeState(a.outcome)} label={a.outcome} /> : <Badge state="running" />}</td>
+                  <td><Time value={a.started_at} now={now} /></td>
+                  <td className="num">{d === undefined ? '—' : formatDuration(d)}</td>
+                  <td className="wrap">{a.error ? <span className="error-text">{a.error}</span> : <span className="muted">—</span>}{a.outcome && a.error && j.failure_kind && a.attempt === j.attempt && <> <Badge state="neutral" label={j.failure_kind} plain /></>}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table></div>
+      )}
+    </Card>
   );
 }
 
