@@ -96,7 +96,7 @@ export function Overview() {
         </div>
 
         <div className="grid cols-2">
-          <Card title="Servers" hint="Raft configuration" flush id="servers">
+          <Card title="Servers" hint={c ? `Raft configuration · ${c.node}: ${c.raft_state}, term ${c.term}, applied ${formatCount(c.applied_index)}` : 'Raft configuration'} flush id="servers">
             {c ? <ServersTable c={c} /> : <Loading />}
           </Card>
           <Card title="Gossip members" hint="Every node, servers and robot-only members" flush id="members">

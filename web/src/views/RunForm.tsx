@@ -48,7 +48,7 @@ export function RunForm({ workflowId, variables }: { workflowId: string; variabl
       </div>
       <div className="form-row">
         <label className="field"><span>Unique key</span>
-          <input type="text" placeholder="optional: a second run with the same key returns the first" value={f.uniqueKey} onChange={(e) => set('uniqueKey', e.target.value)} />
+          <input type="text" placeholder="optional" title="A second run with the same key returns the first job" value={f.uniqueKey} onChange={(e) => set('uniqueKey', e.target.value)} />
         </label>
         <label className="field"><span>Not before</span>
           <input type="datetime-local" value={f.notBefore} onChange={(e) => set('notBefore', e.target.value)} />

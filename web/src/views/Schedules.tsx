@@ -21,7 +21,7 @@ export function Schedules() {
             empty={<Empty icon="schedules" title="No schedules yet">Create one below, or <code>casare schedules create WORKFLOW_ID --cron '*/5 * * * *'</code>.</Empty>}>
             {(d) => (
               <div className="table-wrap"><table>
-                <thead><tr><th>Workflow</th><th>Cron</th><th>State</th><th>Next run</th><th>Last run</th><th>Last fire</th><th>Misfire · overlap</th><th><span className="sr-only">Actions</span></th></tr></thead>
+                <thead><tr><th>Workflow</th><th>Cron</th><th>State</th><th>Next run</th><th>Last run</th><th>Misfire · overlap</th><th><span className="sr-only">Actions</span></th></tr></thead>
                 <tbody>
                   {d.schedules.map((s) => <ScheduleRow key={s.id} s={s} name={names.get(s.workflow_id)} now={now} />)}
                 </tbody>
@@ -39,18 +39,22 @@ export function Schedules() {
 
 function ScheduleRow({ s, name, now }: { s: Schedule; name?: string; now: number }) {
   const { busy, run } = useAction();
-  const last = s.history?.[s.history.length - 1];
+  // A link to #hist-ID opens that schedule's fires.
+  const [open, setOpen] = useState(() => window.location.hash === `#hist-${s.id}`);
   const inv = ['schedules:', 'jobs:', 'queue'];
   return (
+    <>
     <tr>
       <td><Link to={`/workflows/${encodeURIComponent(s.workflow_id)}`}>{name ?? s.workflow_id}</Link><div className="id muted" title={s.id}>{s.id.slice(0, 12)}</div></td>
       <td><code>{s.cron}</code><div className="muted" style={{ fontSize: 12 }}>{s.timezone}</div></td>
       <td>{s.enabled ? <Badge state="enabled" /> : <Badge state="disabled" />}</td>
       <td>{s.enabled ? <Time value={s.next_run} now={now} /> : <span className="muted">—</span>}</td>
       <td><Time value={s.last_run} now={now} /></td>
-      <td>{!last ? <span className="muted">never</span> : last.skipped ? <Badge state="skipped" label={`skipped: ${last.skipped}`} /> : last.job_id ? <JobLink id={last.job_id} /> : '—'}</td>
       <td className="muted">{s.misfire} · {s.overlap}</td>
       <td><div className="row-actions">
+        <button type="button" className="btn sm" aria-expanded={open} aria-controls={`hist-${s.id}`} onClick={() => setOpen(!open)}>
+          {open ? 'Hide fires' : 'Fires'}
+        </button>
         <button type="button" className="btn sm" disabled={busy !== null} aria-label={`${s.enabled ? 'Disable' : 'Enable'} schedule ${s.id}`}
           onClick={() => void run('toggle', (c) => c.setScheduleEnabled(s.id, !s.enabled), { ok: (r) => `Schedule ${r.enabled ? 'enabled' : 'disabled'}.`, invalidate: inv })}>
           {s.enabled ? 'Disable' : 'Enable'}
@@ -68,6 +72,27 @@ function ScheduleRow({ s, name, now }: { s: Schedule; name?: string; now: number
         </button>
       </div></td>
     </tr>
+    {open && <tr className="history-row" id={`hist-${s.id}`}><td colSpan={7}><FireHistory id={s.id} now={now} /></td></tr>}
+    </>
+  );
+}
+
+/** The schedule's recent fires, with skips and their reasons. */
+function FireHistory({ id, now }: { id: string; now: number }) {
+  const sc = useLive(`schedules:one:${id}`, (c) => c.schedule(id), 3000);
+  if (!sc.data) return sc.error ? <span className="error-text">{sc.error.message}</span> : <span className="muted">Loading fires…</span>;
+  const fires = [...(sc.data.history ?? [])].reverse();
+  if (fires.length === 0) return <span className="muted">No fires yet. Next run {sc.data.next_run ? <Time value={sc.data.next_run} now={now} /> : 'not planned (disabled)'}.</span>;
+  return (
+    <div className="fires" aria-label="Recent fires, newest first">
+      {fires.map((f) => (
+        <span className="fire" key={`${f.fire_time}-${f.job_id ?? f.skipped}`}>
+          <Time value={f.fire_time} now={now} />
+          {f.skipped ? <Badge state="skipped" label={`skipped: ${f.skipped}`} /> : f.job_id ? <JobLink id={f.job_id} /> : null}
+          {f.manual && <span className="muted">manual</span>}
+        </span>
+      ))}
+    </div>
   );
 }
 

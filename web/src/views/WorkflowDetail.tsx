@@ -47,18 +47,19 @@ export function WorkflowDetail() {
           <Link className="btn" to={`/schedules?workflow=${encodeURIComponent(w.id)}`}>Schedule…</Link>
         </>} />
       <div className="content">
-        <div className="grid wide-left">
-          <GraphCard graph={graph} title={`Graph of version ${version}`} hint={`${graph?.nodes?.length ?? 0} nodes · ${graph?.connections?.length ?? 0} connections`} />
+        <GraphCard graph={graph} title={`Graph of version ${version}`} hint={`${graph?.nodes?.length ?? 0} nodes · ${graph?.connections?.length ?? 0} connections`} />
+        <div className="grid cols-2">
+          <Card title="Run now" id="run"><RunForm key={w.id} workflowId={w.id} variables={w.graph.variables} /></Card>
+          <div className="grid" style={{ alignContent: 'start' }}>
           <Card title="Versions" hint="Immutable; a job runs the version it was queued with" flush id="versions">
             {!versions.data ? <Loading /> : (
               <div className="table-wrap"><table>
-                <thead><tr><th>Version</th><th>Created</th><th>Checksum</th><th><span className="sr-only">Show</span></th></tr></thead>
+                <thead><tr><th>Version</th><th>Created</th><th><span className="sr-only">Show</span></th></tr></thead>
                 <tbody>
                   {vs.map((v) => (
                     <tr key={v.version} aria-current={v.version === version ? 'true' : undefined}>
                       <td>v{v.version}{v.version === w.latest_version && <span className="muted"> latest</span>}</td>
                       <td><Time value={v.created_at} now={now} /></td>
-                      <td className="id muted" title={v.checksum}>{v.checksum.slice(0, 10)}</td>
                       <td><button type="button" className="btn sm" aria-pressed={v.version === version} onClick={() => setShown(v.version)}>{v.version === version ? 'Shown' : 'Show'}</button></td>
                     </tr>
                   ))}
@@ -66,9 +67,6 @@ export function WorkflowDetail() {
               </table></div>
             )}
           </Card>
-        </div>
-        <div className="grid cols-2">
-          <Card title="Run now" id="run"><RunForm key={w.id} workflowId={w.id} variables={w.graph.variables} /></Card>
           <Card title="Details" id="details">
             <dl className="kv">
               <dt>ID</dt><dd className="id">{w.id}</dd>
@@ -83,6 +81,7 @@ export function WorkflowDetail() {
               <dt>Checksum</dt><dd className="id muted">{w.checksum}</dd>
             </dl>
           </Card>
+          </div>
         </div>
         <Card title="Recent jobs" flush id="recent" actions={<Link className="btn sm" to={`/jobs?workflow=${encodeURIComponent(w.id)}`}>All jobs</Link>}>
           {!jobs.data ? <Loading /> : jobs.data.jobs.length === 0 ? <Empty title="No jobs of this workflow yet" /> : <JobTable jobs={jobs.data.jobs} names={names} now={now} />}

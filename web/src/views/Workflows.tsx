@@ -30,12 +30,11 @@ export function Workflows() {
                 if (rows.length === 0) return <Empty title={`No workflow matches "${search}"`} />;
                 return (
                   <div className="table-wrap"><table>
-                    <thead><tr><th>Name</th><th>ID</th><th className="num">Latest</th><th>Tags</th><th>Updated</th><th><span className="sr-only">Actions</span></th></tr></thead>
+                    <thead><tr><th>Name</th><th className="num">Latest</th><th>Tags</th><th>Updated</th><th><span className="sr-only">Actions</span></th></tr></thead>
                     <tbody>
                       {rows.map((w) => (
                         <tr key={w.id}>
-                          <td><Link to={`/workflows/${encodeURIComponent(w.id)}`}><strong>{w.name}</strong></Link></td>
-                          <td className="id muted">{w.id}</td>
+                          <td><Link to={`/workflows/${encodeURIComponent(w.id)}`}><strong>{w.name}</strong></Link><div className="id muted">{w.id}</div></td>
                           <td className="num">v{w.latest_version}</td>
                           <td><Tags tags={w.tags} /></td>
                           <td><Time value={w.updated_at} now={now} /></td>
