@@ -5,7 +5,7 @@ import { useLive } from '../live/hooks';
 import { nodeStates } from '../lib/derive';
 import { durationBetween, formatClock, formatDuration, formatTime, prettyJSON } from '../lib/format';
 import { ApiError } from '../api/client';
-import type { Job, LogLine } from '../api/types';
+import { terminalStates, type Job, type LogLine } from '../api/types';
 import { GraphCard } from './GraphCard';
 import { JobActions } from './JobActions';
 
@@ -82,7 +82,7 @@ export function JobDetail() {
           </Card>
           <Card title="Parameters" id="params"><pre className="json">{prettyJSON(j.params)}</pre></Card>
           <Card title="Result" id="result">
-            {j.result !== undefined ? <pre className="json">{prettyJSON(j.result)}</pre> : <span className="muted">{j.state === 'succeeded' ? 'No result.' : 'Not finished.'}</span>}
+            {j.result !== undefined ? <pre className="json">{prettyJSON(j.result)}</pre> : <span className="muted">{terminalStates.includes(j.state) ? 'No result.' : 'Not finished.'}</span>}
           </Card>
         </div>
       </div>
@@ -133,7 +133,7 @@ function LogTail({ job }: { job: Job }) {
     if (el && stick.current) el.scrollTop = el.scrollHeight;
   }, [lines.length]);
   return (
-    <Card title="Log" hint={`Newest ${lines.length} lines the cluster keeps${job.state === 'running' ? ' · follows the run' : ''}`} flush id="log">
+    <Card title="Log" hint={`${lines.length === 1 ? 'The newest line' : `Newest ${lines.length} lines`} the cluster keeps${job.state === 'running' ? ' · follows the run' : ''}`} flush id="log">
       {lines.length === 0 ? <Empty title="No log lines yet" /> : (
         <pre className="log" ref={box} tabIndex={0} aria-label="Job log"
           onScroll={(e) => { const el = e.currentTarget; stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24; }}>

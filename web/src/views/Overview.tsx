@@ -97,7 +97,7 @@ export function Overview() {
 
         <div className="grid cols-2">
           <Card title="Servers" hint={c ? `Raft configuration · ${c.node}: ${c.raft_state}, term ${c.term}, applied ${formatCount(c.applied_index)}` : 'Raft configuration'} flush id="servers">
-            {c ? <ServersTable c={c} /> : <Loading />}
+            {c ? <ServersTable c={c} compact /> : <Loading />}
           </Card>
           <Card title="Gossip members" hint="Every node, servers and robot-only members" flush id="members">
             {c ? (c.members.length === 0 ? <Empty title="No gossip members known" /> : (
@@ -120,19 +120,19 @@ export function Overview() {
   );
 }
 
-export function ServersTable({ c, filter }: { c: Cluster; filter?: (voter: boolean) => boolean }) {
+export function ServersTable({ c, filter, compact }: { c: Cluster; filter?: (voter: boolean) => boolean; compact?: boolean }) {
   const servers = c.servers.filter((s) => !filter || filter(s.voter));
   if (servers.length === 0) return <Empty title={filter?.(false) ? 'No non-voters: every server votes' : 'No servers'} />;
   return (
     <div className="table-wrap"><table>
-      <thead><tr><th>Name</th><th>Role</th><th>Alive</th><th>Raft address</th><th>HTTP</th></tr></thead>
+      <thead><tr><th>Name</th><th>Role</th><th>Alive</th>{!compact && <th>Raft address</th>}<th>HTTP</th></tr></thead>
       <tbody>
         {servers.map((s) => (
           <tr key={s.name}>
             <td>{s.name}{s.name === c.node && <span className="muted"> (this node)</span>}</td>
             <td>{s.leader ? <Badge state="leader" /> : <Badge state={s.voter ? 'voter' : 'non-voter'} plain />}</td>
             <td>{s.alive ? <Badge state="alive" /> : <Badge state="dead" label="down" />}</td>
-            <td className="id">{s.raft_addr}</td>
+            {!compact && <td className="id">{s.raft_addr}</td>}
             <td className="id">{s.http_addr || '—'}</td>
           </tr>
         ))}

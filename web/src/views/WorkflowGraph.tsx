@@ -2,8 +2,8 @@
 // are loaded only by the views that draw a graph (lazy import), so the
 // first view stays small.
 
-import { useMemo } from 'react';
-import { Background, Controls, Handle, MarkerType, Position, ReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react';
+import { useEffect, useMemo } from 'react';
+import { Background, Controls, Handle, MarkerType, Position, ReactFlow, useNodesInitialized, useReactFlow, useStore, type Edge, type Node, type NodeProps } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { layoutGraph } from '../lib/layout';
 import type { NodeRunState } from '../lib/derive';
@@ -24,6 +24,24 @@ function Step({ data }: NodeProps<Node<StepData>>) {
 }
 
 const nodeTypes = { step: Step };
+
+const fitOptions = { padding: 0.12, maxZoom: 1.1, minZoom: 0.1 };
+
+/**
+ * Refit fits the graph again whenever its box changes size (a phone
+ * turned, the sidebar folded) or its nodes have been measured: fitView
+ * on mount alone ran before the box had its final size on narrow screens.
+ */
+function Refit() {
+  const { fitView } = useReactFlow();
+  const width = useStore((s) => s.width);
+  const height = useStore((s) => s.height);
+  const ready = useNodesInitialized();
+  useEffect(() => {
+    if (ready && width > 0 && height > 0) void fitView(fitOptions);
+  }, [ready, width, height, fitView]);
+  return null;
+}
 
 const edgeColour: Record<string, string> = { error: '#c62828', false: '#b45309', true: '#138a4e', body: '#2563eb', done: '#6b7280' };
 
@@ -50,11 +68,12 @@ export default function WorkflowGraph({ graph, states }: { graph: Graph; states?
     return { nodes, edges };
   }, [graph, states]);
   return (
-    <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView fitViewOptions={{ padding: 0.15, maxZoom: 1.1 }}
+    <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView fitViewOptions={fitOptions}
       nodesDraggable={false} nodesConnectable={false} elementsSelectable={false} proOptions={{ hideAttribution: true }}
-      minZoom={0.2} aria-label="Workflow graph">
+      minZoom={0.1} aria-label="Workflow graph">
       <Background gap={20} color="#e3e6ee" />
       <Controls showInteractive={false} />
+      <Refit />
     </ReactFlow>
   );
 }
