@@ -113,7 +113,11 @@ export function Tags({ tags }: { tags?: string[] }) {
   return <span className="tags">{tags.map((t) => <span className="tag" key={t}>{t}</span>)}</span>;
 }
 
-export function PageHeader({ title, sub, crumbs, actions }: { title: ReactNode; sub?: ReactNode; crumbs?: ReactNode; actions?: ReactNode }) {
+export function PageHeader({ title, sub, crumbs, actions, docTitle }: { title: ReactNode; sub?: ReactNode; crumbs?: ReactNode; actions?: ReactNode; docTitle?: string }) {
+  const tabTitle = docTitle ?? (typeof title === 'string' ? title : undefined);
+  useEffect(() => {
+    if (tabTitle) document.title = `${tabTitle} · Casare`;
+  }, [tabTitle]);
   return (
     <header className="topbar">
       <div style={{ minWidth: 0 }}>

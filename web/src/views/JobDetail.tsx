@@ -36,6 +36,7 @@ export function JobDetail() {
     <>
       <PageHeader
         crumbs={<><Link to="/jobs">Jobs</Link> / <span className="id">{j.id}</span></>}
+        docTitle={`${j.state} · ${wf.data?.name ?? 'job'}`}
         title={<span style={{ display: 'inline-flex', gap: 12, alignItems: 'center', flexWrap: 'wrap' }}>
           {wf.data?.name ?? j.workflow_id} <Badge state={j.state} />{j.late && <Badge state="late" />}
         </span>}

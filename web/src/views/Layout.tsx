@@ -37,6 +37,9 @@ export function Layout() {
           ))}
         </nav>
         <div className="side-foot" aria-label="This node">
+          <div className="row"><span>Status</span><span className="val" role="status">
+            <span className={`dot ${cluster.error ? 'bad' : c ? 'ok' : ''}`} style={{ marginRight: 6 }} />{cluster.error ? 'no answer' : c ? 'live' : '…'}
+          </span></div>
           <div className="row"><span>Node</span><span className="val">{c?.node ?? '…'}</span></div>
           <div className="row"><span>Leader</span><span className="val">{c ? (c.leader?.name ?? 'none') : '…'}</span></div>
           <div className="row"><span>Raft</span><span className="val">{c ? `${c.raft_state} · t${c.term}` : '…'}</span></div>

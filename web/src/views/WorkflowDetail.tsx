@@ -41,6 +41,7 @@ export function WorkflowDetail() {
     <>
       <PageHeader crumbs={<><Link to="/workflows">Workflows</Link> / <span className="id">{w.id}</span></>}
         title={w.name}
+        docTitle={w.name}
         sub={<>Latest version {w.latest_version} · updated <Time value={w.updated_at} now={now} />{w.settings.paused && <> · <Badge state="paused" /></>}</>}
         actions={<>
           <a className="btn primary" href="#run">Run now</a>
