@@ -13,13 +13,15 @@ export function Badge({ state, label, plain }: { state: string; label?: string; 
 export function Card({ title, hint, actions, children, flush, id }: {
   title?: ReactNode; hint?: ReactNode; actions?: ReactNode; children: ReactNode; flush?: boolean; id?: string;
 }) {
-  const headingId = id ? `${id}-title` : undefined;
+  // A title that is not plain text (a filter bar) is no heading.
+  const heading = typeof title === 'string';
+  const headingId = id && heading ? `${id}-title` : undefined;
   return (
-    <section className="card" aria-labelledby={headingId}>
+    <section className="card" aria-labelledby={headingId} id={id}>
       {(title || actions) && (
         <div className="card-head">
           <div>
-            {title && <h2 id={headingId}>{title}</h2>}
+            {title && (heading ? <h2 id={headingId}>{title}</h2> : title)}
             {hint && <div className="hint">{hint}</div>}
           </div>
           {actions && <div className="form-actions">{actions}</div>}
