@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"io/fs"
+	"mime"
 	"net/http"
 	"path"
 	"strings"
@@ -48,6 +49,7 @@ func Serves(r *http.Request) bool {
 type Handler struct {
 	files fs.FS
 	index []byte
+	gz    gzipCache
 }
 
 // NewHandler returns the handler of the embedded bundle.
@@ -91,8 +93,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", revalidate)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	http.ServeContent(w, r, "index.html", time.Time{}, bytes.NewReader(h.index))
+	h.send(w, r, "/index.html", h.index)
 }
 
 // serveFile answers with the bundle's file at name and reports whether
@@ -107,8 +108,25 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, name string)
 	} else {
 		w.Header().Set("Cache-Control", revalidate)
 	}
-	// ServeContent sets Content-Type from the extension. Embedded files
-	// have no modification time, so there is no Last-Modified either.
-	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(data))
+	h.send(w, r, name, data)
 	return true
+}
+
+// send answers with a file's bytes, gzipped when the client takes it and
+// it pays. Embedded files have no modification time, so there is no
+// Last-Modified; hashed asset names and revalidation do the caching.
+func (h *Handler) send(w http.ResponseWriter, r *http.Request, name string, data []byte) {
+	ctype := mime.TypeByExtension(path.Ext(name))
+	if ctype == "" {
+		ctype = http.DetectContentType(data)
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Add("Vary", "Accept-Encoding")
+	if acceptsGzip(r) {
+		if gz := h.gz.get(name, ctype, data); gz != nil {
+			w.Header().Set("Content-Encoding", "gzip")
+			data = gz
+		}
+	}
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(data))
 }

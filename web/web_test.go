@@ -1,10 +1,12 @@
 package web
 
 import (
+	"compress/gzip"
 	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -135,5 +137,47 @@ func TestABundleWithoutIndexSaysHowToFixIt(t *testing.T) {
 	}
 	if resp := get(t, h, http.MethodGet, "/assets/a.js"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("asset: status %d", resp.StatusCode)
+	}
+}
+
+// TestTextFilesAreSentGzippedToClientsThatTakeIt: the page weighs what
+// the build reports, and a client without gzip still gets plain bytes.
+func TestTextFilesAreSentGzippedToClientsThatTakeIt(t *testing.T) {
+	h := NewHandler()
+	index := string(body(t, get(t, h, http.MethodGet, "/")))
+	script := regexp.MustCompile(`/assets/[^"]+\.js`).FindString(index)
+	if script == "" {
+		t.Fatalf("index.html names no script: %s", index)
+	}
+	plain := body(t, get(t, h, http.MethodGet, script))
+	for _, accept := range []string{"gzip", "br, gzip;q=0.8", "GZIP"} {
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, script, nil)
+		req.Header.Set("Accept-Encoding", accept)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		resp := rec.Result()
+		if resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("Content-Type") != "text/javascript; charset=utf-8" {
+			t.Fatalf("Accept-Encoding %q: encoding %q, type %q", accept, resp.Header.Get("Content-Encoding"), resp.Header.Get("Content-Type"))
+		}
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unzipped, err := io.ReadAll(zr)
+		if err != nil || string(unzipped) != plain {
+			t.Fatalf("gzipped body does not unzip to the file (%v)", err)
+		}
+		if rec.Body.Len() >= len(plain)/2 {
+			t.Errorf("gzipped %d bytes of %d: expected at least half saved", rec.Body.Len(), len(plain))
+		}
+	}
+	for _, accept := range []string{"", "br", "gzip;q=0"} {
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, script, nil)
+		req.Header.Set("Accept-Encoding", accept)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Result().Header.Get("Content-Encoding") != "" || rec.Body.String() != plain {
+			t.Errorf("Accept-Encoding %q: got an encoded body", accept)
+		}
 	}
 }
