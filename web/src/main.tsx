@@ -4,7 +4,6 @@ import { createBrowserRouter, RouterProvider } from 'react-router';
 import { Client } from './api/client';
 import { LiveRegistry } from './live/store';
 import { ServicesContext } from './live/hooks';
-import { ToastProvider } from './components/toasts';
 import { Layout } from './views/Layout';
 import { Overview } from './views/Overview';
 import { Robots } from './views/Robots';
@@ -41,9 +40,7 @@ const services = { client: new Client(), live: new LiveRegistry() };
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <ServicesContext.Provider value={services}>
-      <ToastProvider>
-        <RouterProvider router={router} />
-      </ToastProvider>
+      <RouterProvider router={router} />
     </ServicesContext.Provider>
   </StrictMode>,
 );

@@ -13,6 +13,8 @@ export function useAction() {
   const [busy, setBusy] = useState<string | null>(null);
   async function run<T>(key: string, call: (c: Client) => Promise<T>, opts: {
     ok: (r: T) => string; link?: (r: T) => { to: string; label: string } | undefined; invalidate?: string[];
+    /** Sees a refusal first, e.g. to show it beside the field it names. */
+    onError?: (err: unknown) => void;
   }): Promise<T | undefined> {
     setBusy(key);
     try {
@@ -21,6 +23,7 @@ export function useAction() {
       for (const p of opts.invalidate ?? []) live.invalidate(p);
       return r;
     } catch (err) {
+      opts.onError?.(err);
       toast.show({ text: err instanceof Error ? err.message : String(err), bad: true });
       return undefined;
     } finally {

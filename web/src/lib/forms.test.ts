@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cronProblem, emptyRunForm, emptyScheduleForm, parseParams, parseTags, runRequest, scheduleRequest } from './forms';
+import { scheduleFieldOfRefusal, cronProblem, emptyRunForm, emptyScheduleForm, parseParams, parseTags, runRequest, scheduleRequest } from './forms';
 
 describe('run form', () => {
   it('builds a job request from valid input, leaving out empty options', () => {
@@ -53,5 +53,15 @@ describe('schedule form', () => {
     const { req, errors } = scheduleRequest({ ...emptyScheduleForm, cron: 'x' });
     expect(req).toBeUndefined();
     expect(Object.keys(errors).sort()).toEqual(['cron', 'workflowId']);
+  });
+});
+
+describe('scheduleFieldOfRefusal', () => {
+  it('maps the API field a refusal names to the form field', () => {
+    expect(scheduleFieldOfRefusal({ field: 'cron' })).toBe('cron');
+    expect(scheduleFieldOfRefusal({ field: 'timezone' })).toBe('timezone');
+    expect(scheduleFieldOfRefusal({ field: 'overlap' })).toBeUndefined();
+    expect(scheduleFieldOfRefusal({})).toBeUndefined();
+    expect(scheduleFieldOfRefusal(undefined)).toBeUndefined();
   });
 });

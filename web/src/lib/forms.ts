@@ -130,3 +130,18 @@ export function scheduleRequest(f: ScheduleFormValues): { req?: ScheduleRequest;
     errors,
   };
 }
+
+/** Form fields by the API field names a refusal may name in details.field. */
+const scheduleFields: Record<string, string> = {
+  workflow_id: 'workflowId', cron: 'cron', timezone: 'timezone', params: 'params', priority: 'priority',
+};
+
+/**
+ * fieldOfRefusal maps an API refusal of a schedule to the form field it
+ * names, so the message shows beside that field; undefined when it names
+ * none the form has.
+ */
+export function scheduleFieldOfRefusal(details: Record<string, unknown> | undefined): string | undefined {
+  const f = details?.field;
+  return typeof f === 'string' ? scheduleFields[f] : undefined;
+}

@@ -1,8 +1,9 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router';
 import { Icon, Logo, type IconName } from '../components/icons';
 import { useLive } from '../live/hooks';
 import { ApiError } from '../api/client';
+import { ToastProvider } from '../components/toasts';
 
 const nav: { to: string; label: string; icon: IconName }[] = [
   { to: '/', label: 'Overview', icon: 'overview' },
@@ -16,8 +17,15 @@ const nav: { to: string; label: string; icon: IconName }[] = [
 export function Layout() {
   const cluster = useLive('cluster', (c) => c.cluster());
   const loc = useLocation();
+  const firstPage = useRef(true);
   useEffect(() => {
-    // Move focus to the new page for keyboard and screen reader users.
+    // After a navigation, move focus to the new page for keyboard and
+    // screen reader users; on the first load leave it at the top, where
+    // Tab reaches the skip link and the navigation first.
+    if (firstPage.current) {
+      firstPage.current = false;
+      return;
+    }
     document.getElementById('main')?.focus({ preventScroll: true });
     window.scrollTo(0, 0);
   }, [loc.pathname]);
@@ -58,7 +66,7 @@ export function Layout() {
           </div>
         )}
         <main id="main" tabIndex={-1} style={{ outline: 'none' }}>
-          <Outlet />
+          <ToastProvider><Outlet /></ToastProvider>
         </main>
       </div>
     </div>

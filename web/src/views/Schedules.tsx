@@ -3,7 +3,8 @@ import { Link, useSearchParams } from 'react-router';
 import { Badge, Card, Empty, JobLink, LiveBody, PageHeader, Time, useNow } from '../components/ui';
 import { useAction } from '../components/actions';
 import { useLive } from '../live/hooks';
-import { cronProblem, emptyScheduleForm, scheduleRequest, type FieldErrors, type ScheduleFormValues } from '../lib/forms';
+import { ApiError } from '../api/client';
+import { cronProblem, emptyScheduleForm, scheduleFieldOfRefusal, scheduleRequest, type FieldErrors, type ScheduleFormValues } from '../lib/forms';
 import type { ExecutionMode, Schedule, ScheduleList } from '../api/types';
 
 export function Schedules() {
@@ -110,6 +111,10 @@ function CreateSchedule({ workflows, initialWorkflow }: { workflows: { id: strin
     if (!req) return;
     const r = await run('create', (c) => c.createSchedule(req), {
       ok: (s) => `Created schedule ${s.id}${s.next_run ? `; next run ${new Date(s.next_run).toLocaleString()}` : ''}.`, invalidate: ['schedules:'],
+      onError: (err) => {
+        const field = err instanceof ApiError ? scheduleFieldOfRefusal(err.details) : undefined;
+        if (field) setErrors({ [field]: (err as ApiError).message });
+      },
     });
     if (r) setF((p) => ({ ...p, cron: emptyScheduleForm.cron }));
   }
@@ -125,9 +130,9 @@ function CreateSchedule({ workflows, initialWorkflow }: { workflows: { id: strin
           </select>{err('workflowId')}
         </label>
         <label className="field"><span>Cron expression</span>
-          <input type="text" value={f.cron} onChange={(e) => set('cron', e.target.value)} spellCheck={false}
-            aria-invalid={cronHint ? true : undefined} aria-describedby="sc-cron-hint" className="mono" />
-          <small id="sc-cron-hint" className={cronHint ? 'err' : ''}>{errors.cron ?? cronHint ?? 'Looks right; the server checks it on create.'}</small>
+          <input type="text" value={f.cron} onChange={(e) => { set('cron', e.target.value); setErrors((p) => ({ ...p, cron: undefined })); }} spellCheck={false}
+            aria-invalid={cronHint || errors.cron ? true : undefined} aria-describedby="sc-cron-hint" className="mono" />
+          <small id="sc-cron-hint" className={cronHint || errors.cron ? 'err' : ''}>{errors.cron ?? cronHint ?? 'Looks right; the server checks it on create.'}</small>
         </label>
         <label className="field"><span>Time zone</span>
           <input type="text" value={f.timezone} onChange={(e) => set('timezone', e.target.value)} placeholder="UTC, Europe/Berlin…" {...described('timezone')} />{err('timezone')}
