@@ -31,7 +31,10 @@ export function Layout() {
   }, [loc.pathname]);
   const c = cluster.data;
   const down = cluster.error instanceof ApiError && cluster.error.status === 0;
-  const peers = (c?.members ?? []).filter((m) => m.name !== c?.node && m.state === 'alive' && m.http_addr);
+  // The node that served the page is the one at this address: a
+  // robot-only member answers cluster reads from a server, so c.node may
+  // name another node.
+  const peers = (c?.members ?? []).filter((m) => m.state === 'alive' && m.http_addr && m.http_addr !== window.location.host);
   return (
     <div className="shell">
       <a className="skip-link" href="#main">Skip to content</a>
@@ -48,7 +51,7 @@ export function Layout() {
           <div className="row"><span>Status</span><span className="val" role="status">
             <span className={`dot ${cluster.error ? 'bad' : c ? 'ok' : ''}`} style={{ marginRight: 6 }} />{cluster.error ? 'no answer' : c ? 'live' : '…'}
           </span></div>
-          <div className="row"><span>Node</span><span className="val">{c?.node ?? '…'}</span></div>
+          <div className="row" title="The node whose state the page shows; a robot-only member asks a server"><span>Answered by</span><span className="val">{c?.node ?? '…'}</span></div>
           <div className="row"><span>Leader</span><span className="val">{c ? (c.leader?.name ?? 'none') : '…'}</span></div>
           <div className="row"><span>Raft</span><span className="val">{c ? `${c.raft_state} · t${c.term}` : '…'}</span></div>
         </div>

@@ -34,7 +34,7 @@ export function Overview() {
 
   return (
     <>
-      <PageHeader title="Overview" sub={c ? `Served by ${c.node} · applied index ${formatCount(c.applied_index)}` : 'Cluster at a glance'} />
+      <PageHeader title="Overview" sub={c ? `As ${c.node} sees it · applied index ${formatCount(c.applied_index)}` : 'Cluster at a glance'} />
       <div className="content">
         {cluster.error && !c && <ErrorBanner error={cluster.error} what="the cluster" />}
         <div className="grid stats">
