@@ -85,7 +85,7 @@ export function JobTable({ jobs, names, now, actions = true }: { jobs: Job[]; na
   return (
     <div className="table-wrap"><table>
       <thead><tr>
-        <th>Job</th><th>Workflow</th><th>State</th><th className="num">Priority</th><th>Mode</th><th>Attempt</th><th>Robot</th><th>Created</th><th className="num">Duration</th>
+        <th>Job</th><th>Workflow</th><th>State</th><th className="num">Priority</th><th className="hide-md">Mode</th><th>Attempt</th><th>Robot</th><th>Created</th><th className="num">Duration</th>
         {actions && <th><span className="sr-only">Actions</span></th>}
       </tr></thead>
       <tbody>
@@ -97,7 +97,7 @@ export function JobTable({ jobs, names, now, actions = true }: { jobs: Job[]; na
               <td><Link to={`/workflows/${encodeURIComponent(j.workflow_id)}`}>{names.get(j.workflow_id) ?? j.workflow_id}</Link> <span className="muted">v{j.workflow_version}</span></td>
               <td><span className="tags"><Badge state={j.state} />{j.late && <Badge state="late" />}</span></td>
               <td className="num">{j.priority}</td>
-              <td>{j.execution_mode}</td>
+              <td className="hide-md">{j.execution_mode}</td>
               <td>{j.attempt} / {j.max_attempts}</td>
               <td>{j.robot_id || <span className="muted">—</span>}</td>
               <td><Time value={j.created_at} now={now} /></td>
