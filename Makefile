@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin/casare
 
-.PHONY: build run test bench fuzz vet fmt clean
+.PHONY: build run test bench fuzz vet fmt clean web
 
 build:
 	$(GO) build -o $(BIN) ./cmd/casare
@@ -20,6 +20,12 @@ test:
 # throughput and latency; BENCHFLAGS passes e.g. -quick or -cpuprofile DIR.
 bench:
 	$(GO) run ./bench/queue $(BENCHFLAGS)
+
+# web rebuilds the dashboard's bundle (web/dist, committed and embedded
+# into the binary) from its TypeScript source. It needs Node.js 20.19+;
+# build, run and test do not, since they use the committed bundle.
+web:
+	cd web && npm ci && npm run build
 
 clean:
 	rm -rf bin casare-data

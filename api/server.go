@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/web"
 )
 
 // Store is what the API needs of the replicated state; *consensus.Store
@@ -157,7 +158,12 @@ func (s *Server) routes() *gin.Engine {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.Use(s.recoverPanics, s.observe)
+	app := web.NewHandler()
 	e.NoRoute(func(c *gin.Context) {
+		if web.Serves(c.Request) { // the web app's pages and files
+			app.ServeHTTP(c.Writer, c.Request)
+			return
+		}
 		s.abort(c, newError(consensus.CodeNotFound, "no endpoint %s %s", c.Request.Method, c.Request.URL.Path))
 	})
 	e.NoMethod(func(c *gin.Context) {

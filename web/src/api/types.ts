@@ -1,0 +1,286 @@
+// The JSON of REST v1, as api/types*.go defines it. Only the fields the
+// app reads are typed strictly; timestamps are RFC 3339 strings and
+// absent when zero.
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'dead';
+export const jobStates: JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'dead'];
+export const terminalStates: JobState[] = ['succeeded', 'failed', 'cancelled', 'dead'];
+
+export type ExecutionMode = 'lan' | 'internet' | 'any';
+
+export interface WorkflowSummary {
+  id: string;
+  name: string;
+  latest_version: number;
+  tags: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WorkflowList {
+  workflows: WorkflowSummary[];
+  applied_index: number;
+}
+
+export interface WorkflowSettings {
+  max_concurrency: number;
+  visibility_timeout: string;
+  paused: boolean;
+}
+
+export interface Workflow extends WorkflowSummary {
+  checksum: string;
+  graph: WorkflowGraph;
+  settings: WorkflowSettings;
+}
+
+export interface WorkflowVersion {
+  version: number;
+  checksum: string;
+  created_at: string;
+  graph: WorkflowGraph;
+}
+
+export interface WorkflowVersions {
+  workflow_id: string;
+  versions: WorkflowVersion[];
+  applied_index: number;
+}
+
+/** A workflow's graph: the JSON `casare run` accepts. */
+export interface WorkflowGraph {
+  name?: string;
+  variables?: Record<string, unknown>;
+  nodes: GraphNode[];
+  connections?: GraphConnection[];
+}
+
+export interface GraphNode {
+  id: string;
+  type: string;
+  config?: Record<string, unknown>;
+}
+
+export interface GraphConnection {
+  from: string;
+  to: string;
+  port?: string;
+}
+
+export interface JobAttempt {
+  attempt: number;
+  robot_id: string;
+  started_at: string;
+  finished_at?: string;
+  outcome?: string;
+  error?: string;
+}
+
+export interface LogLine {
+  time: string;
+  level: string;
+  node_id?: string;
+  message: string;
+}
+
+/** The executor's checkpoint (executor/checkpoint.go). */
+export interface Checkpoint {
+  next?: string;
+  completed?: string[];
+  variables?: Record<string, unknown>;
+  steps?: number;
+}
+
+export interface Job {
+  id: string;
+  workflow_id: string;
+  workflow_version: number;
+  state: JobState;
+  priority: number;
+  execution_mode: ExecutionMode;
+  attempt: number;
+  max_attempts: number;
+  robot_id: string;
+  robot_tags?: string[];
+  pinned_robot?: string;
+  params: Record<string, unknown>;
+  result?: unknown;
+  error?: string;
+  failure_kind?: string;
+  unique_key?: string;
+  backoff?: string;
+  lease_expires_at?: string;
+  attempts?: JobAttempt[];
+  not_before?: string;
+  deadline?: string;
+  late: boolean;
+  checkpoint?: Checkpoint;
+  last_logs?: LogLine[];
+  schedule_id?: string;
+  fire_time?: string;
+  created_at: string;
+  updated_at: string;
+  started_at?: string;
+  finished_at?: string;
+  rerun_of?: string;
+  node_status?: Record<string, string>;
+}
+
+export interface JobList {
+  jobs: Job[];
+  next_cursor: string | null;
+  applied_index: number;
+}
+
+export interface JobLogs {
+  job_id: string;
+  lines: LogLine[];
+  next_offset: number;
+  finished: boolean;
+  applied_index: number;
+}
+
+export interface JobRequest {
+  workflow_id: string;
+  workflow_version?: number;
+  params?: Record<string, unknown>;
+  priority?: number;
+  execution_mode?: ExecutionMode;
+  robot_tags?: string[];
+  unique_key?: string;
+  max_attempts?: number;
+  not_before?: string;
+  deadline?: string;
+}
+
+export interface QueueStats {
+  paused: boolean;
+  paused_workflows: string[];
+  by_state: Record<JobState, number>;
+  queued_by_priority: Record<string, number>;
+  oldest_queued_at?: string;
+  oldest_queued_age_seconds: number;
+  finished_last_minute: number;
+  applied_index: number;
+}
+
+export type RobotState = 'alive' | 'suspect' | 'dead' | 'left' | 'disconnected';
+
+export interface Robot {
+  id: string;
+  name: string;
+  kind: 'lan' | 'internet';
+  state: RobotState;
+  tags: string[];
+  capacity: number;
+  node: string;
+  current_jobs: string[];
+  since?: string;
+}
+
+export interface RobotList {
+  robots: Robot[];
+  applied_index: number;
+}
+
+export interface ScheduleFire {
+  fire_time: string;
+  job_id?: string;
+  skipped?: string;
+  queued_at: string;
+  manual?: boolean;
+}
+
+export interface Schedule {
+  id: string;
+  workflow_id: string;
+  cron: string;
+  timezone: string;
+  enabled: boolean;
+  misfire: string;
+  catchup_window: string;
+  overlap: string;
+  priority: number;
+  execution_mode: ExecutionMode;
+  params: Record<string, unknown>;
+  robot_tags?: string[];
+  max_attempts: number;
+  next_run?: string;
+  last_run?: string;
+  history?: ScheduleFire[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ScheduleList {
+  schedules: Schedule[];
+  applied_index: number;
+}
+
+export interface ScheduleRequest {
+  workflow_id: string;
+  cron: string;
+  timezone?: string;
+  enabled?: boolean;
+  misfire?: string;
+  catchup_window?: string;
+  overlap?: string;
+  priority?: number;
+  execution_mode?: ExecutionMode;
+  params?: Record<string, unknown>;
+  robot_tags?: string[];
+  max_attempts?: number;
+}
+
+export interface TriggerScheduleResponse {
+  schedule_id: string;
+  job_id: string;
+  fire_time: string;
+}
+
+export interface Leader {
+  name: string;
+  http_addr: string;
+}
+
+export interface ClusterServer {
+  name: string;
+  raft_addr: string;
+  http_addr: string;
+  voter: boolean;
+  alive: boolean;
+  leader: boolean;
+}
+
+export interface ClusterMember {
+  name: string;
+  state: string;
+  roles: string[];
+  http_addr: string;
+  tags?: string[];
+  capacity?: number;
+}
+
+export interface Cluster {
+  node: string;
+  leader: Leader | null;
+  servers: ClusterServer[];
+  members: ClusterMember[];
+  applied_index: number;
+  raft_state: string;
+  term: number;
+}
+
+export interface CreateWorkflowResponse {
+  workflow_id: string;
+  version: number;
+  created: boolean;
+  job_id?: string;
+  schedule_id?: string;
+}
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  details: Record<string, unknown>;
+}

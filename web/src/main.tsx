@@ -1,0 +1,46 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { createBrowserRouter, RouterProvider } from 'react-router';
+import { Client } from './api/client';
+import { LiveRegistry } from './live/store';
+import { ServicesContext } from './live/hooks';
+import { Layout } from './views/Layout';
+import { Overview } from './views/Overview';
+import { Robots } from './views/Robots';
+import { Jobs } from './views/Jobs';
+import { JobDetail } from './views/JobDetail';
+import { Workflows } from './views/Workflows';
+import { WorkflowDetail } from './views/WorkflowDetail';
+import { Schedules } from './views/Schedules';
+import { Cluster } from './views/Cluster';
+import { NotFound } from './views/NotFound';
+import './styles.css';
+
+// Every path here is also answered with index.html by the Go server
+// (package web), so a reload or a shared link lands on the same view.
+const router = createBrowserRouter([
+  {
+    element: <Layout />,
+    children: [
+      { path: '/', element: <Overview /> },
+      { path: '/robots', element: <Robots /> },
+      { path: '/jobs', element: <Jobs /> },
+      { path: '/jobs/:id', element: <JobDetail /> },
+      { path: '/workflows', element: <Workflows /> },
+      { path: '/workflows/:id', element: <WorkflowDetail /> },
+      { path: '/schedules', element: <Schedules /> },
+      { path: '/cluster', element: <Cluster /> },
+      { path: '*', element: <NotFound /> },
+    ],
+  },
+]);
+
+const services = { client: new Client(), live: new LiveRegistry() };
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <ServicesContext.Provider value={services}>
+      <RouterProvider router={router} />
+    </ServicesContext.Provider>
+  </StrictMode>,
+);

@@ -1,0 +1,31 @@
+import { defineConfig } from 'vitest/config';
+import react from '@vitejs/plugin-react';
+
+// The API a `npm run dev` server forwards to: a node started with
+// `make run` unless CASARE_SERVER says otherwise.
+const apiTarget = process.env.CASARE_SERVER ?? 'http://127.0.0.1:8080';
+
+export default defineConfig({
+  plugins: [react()],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    // The bundle is committed and embedded into the Go binary: keep the
+    // diff of a rebuild small and the binary lean.
+    sourcemap: false,
+    reportCompressedSize: true,
+    // The plugin timing report is noise for a build this small.
+    rolldownOptions: { checks: { pluginTimings: false } },
+  },
+  server: {
+    proxy: {
+      '/api': apiTarget,
+      '/health': apiTarget,
+      '/metrics': apiTarget,
+    },
+  },
+  test: {
+    environment: 'node',
+    include: ['src/**/*.test.ts'],
+  },
+});
