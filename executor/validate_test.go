@@ -2,8 +2,6 @@ package executor
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -235,25 +233,3 @@ func TestRegistrySchemasAreDocumented(t *testing.T) {
 	}
 }
 
-// TestEveryNodeTypeIsExercised guards the rule that every node type has
-// tests: each registered type must appear in a test workflow.
-func TestEveryNodeTypeIsExercised(t *testing.T) {
-	files, err := filepath.Glob("*_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var src strings.Builder
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src.Write(data)
-	}
-	all := src.String()
-	for _, nt := range NodeTypes() {
-		if !strings.Contains(all, `Type: "`+nt.Name+`"`) && !strings.Contains(all, `"type": "`+nt.Name+`"`) {
-			t.Errorf("no test workflow uses a %s node", nt.Name)
-		}
-	}
-}

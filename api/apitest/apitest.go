@@ -5,7 +5,6 @@
 package apitest
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,6 +16,8 @@ import (
 	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/node/peer"
+
+	"github.com/casare/casare/internal/testutil"
 )
 
 // Node is one running test node.
@@ -109,20 +110,11 @@ func (n *Node) JoinRequest() consensus.JoinRequest {
 	return consensus.JoinRequest{Name: n.Name, RaftAddr: n.RaftAddr, HTTPAddr: n.Addr}
 }
 
-// WaitFor polls cond until it holds or the timeout passes.
+// WaitFor polls cond until it holds or the timeout passes
+// (testutil.WaitFor, here for the tests that already call it so).
 func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		case <-tick.C:
-		}
-	}
+	testutil.WaitFor(t, timeout, what, cond)
 }
 
 // freeAddr returns a loopback address with a port nobody listens on.
