@@ -232,4 +232,3 @@ func TestRegistrySchemasAreDocumented(t *testing.T) {
 		t.Error("lookup failed")
 	}
 }
-
