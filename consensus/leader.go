@@ -136,10 +136,6 @@ func (s *Store) RaftState() string { return s.raft.State().String() }
 // Stats returns Raft's own counters (term, commit index, …).
 func (s *Store) Stats() map[string]string { return s.raft.Stats() }
 
-// RaftAddr returns the Raft address peers dial (with the port the
-// kernel picked when the store was opened on port 0).
-func (s *Store) RaftAddr() string { return s.cfg.RaftAdvertise }
-
 // Name returns this node's name.
 func (s *Store) Name() string { return s.cfg.Name }
 
