@@ -11,8 +11,10 @@
 // recovery, metrics, ?consistent=true reads), is decoded strictly into a
 // wire type (package api/wire, which the Go client shares), checked, and
 // turned into a command of the replicated store, which it reaches only
-// through the [Store] interface (*consensus.Store in a node, the same in
-// tests). Answers are mapped from the replicated records to wire types in
+// through interfaces split by concern in store.go ([WorkflowStore],
+// [JobStore], [RobotQueue], [RobotStore], [ScheduleStore], [Replica],
+// [ClusterStore]; [Store] is all of them, and *consensus.Store implements
+// each, in a node and in tests). Answers are mapped from the replicated records to wire types in
 // views.go, so the API's JSON never changes because a record did. Errors
 // are one envelope, {"error": {"code", "message", "details"}}, with the
 // HTTP status taken from one code table (errors.go). The package holds no
