@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/casare/casare/consensus"
 )
 
 func (s *Server) cluster(c *gin.Context) {
@@ -87,4 +89,20 @@ func (s *Server) healthReport(c *gin.Context) Health {
 	_, known := s.cfg.Store.Leader()
 	h.Ready = known || h.RaftState == "Leader"
 	return h
+}
+
+// removeServer is the operator's way to take a server that is gone for
+// good out of the Raft configuration (casare operator remove-server).
+// The leader refuses a server that is still alive, and promotes a live
+// non-voter first when the removal would leave fewer voters than the
+// target; with none to promote, the removal goes ahead: the operator
+// has decided.
+func (s *Server) removeServer(c *gin.Context) {
+	name := c.Param("name")
+	resp, err := s.cfg.Store.RemoveServer(c.Request.Context(), consensus.RemoveRequest{Name: name, Operator: true})
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, resp)
 }

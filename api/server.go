@@ -56,7 +56,7 @@ type Store interface {
 	ApplyRaw(ctx context.Context, buf []byte) ([]byte, error)
 	ReadIndex(ctx context.Context) (uint64, error)
 	Join(ctx context.Context, req consensus.JoinRequest) (consensus.JoinResponse, error)
-	RemoveServer(ctx context.Context, name string) error
+	RemoveServer(ctx context.Context, req consensus.RemoveRequest) (consensus.RemoveResponse, error)
 
 	Servers() ([]consensus.Server, error)
 	Leader() (consensus.NodeInfo, bool)
@@ -199,6 +199,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.PUT("/schedules/:id/trigger", s.triggerSchedule)
 	v1.DELETE("/schedules/:id", s.deleteSchedule)
 	v1.GET("/cluster", s.cluster)
+	v1.DELETE("/cluster/servers/:name", s.removeServer)
 
 	internal := e.Group("/internal/v1")
 	internal.POST("/apply", s.internalApply)

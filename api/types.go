@@ -230,10 +230,9 @@ type ReadIndexResponse struct {
 	Index uint64 `json:"index"`
 }
 
-// RemoveServerRequest is the body of POST /internal/v1/remove.
-type RemoveServerRequest struct {
-	Name string `json:"name"`
-}
+// RemoveServerResponse is the answer of DELETE
+// /api/v1/cluster/servers/{name}: what the removal changed.
+type RemoveServerResponse = consensus.RemoveResponse
 
 // LeaveResponse is the answer to POST /internal/v1/leave.
 type LeaveResponse struct {

@@ -12,7 +12,6 @@ import (
 // Raft's notify channel promptly (a full channel stalled Consul and
 // Nomad) and starts or stops the leader duties as a unit.
 func (s *Store) leaderLoop(ctx context.Context) {
-	defer close(s.loopDone)
 	var stopDuties func()
 	defer func() {
 		if stopDuties != nil {

@@ -40,6 +40,10 @@ type Config struct {
 	// Raft timing; zero values get LAN defaults.
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
+	// NoLeaderWait is how long a write or consistent read waits for a
+	// leader once it finds none before it fails with CodeNoLeader
+	// (default 2 × ElectionTimeout; see setDefaults).
+	NoLeaderWait time.Duration
 }
 
 // Forwarder carries requests a follower cannot serve to the leader.
@@ -53,7 +57,7 @@ type Forwarder interface {
 	// Join asks the leader to add a server.
 	Join(ctx context.Context, leader NodeInfo, req JoinRequest) (JoinResponse, error)
 	// Remove asks the leader to remove a server.
-	Remove(ctx context.Context, leader NodeInfo, name string) error
+	Remove(ctx context.Context, leader NodeInfo, req RemoveRequest) (RemoveResponse, error)
 }
 
 // Liveness tells the leader what gossip knows of a member.
@@ -76,8 +80,10 @@ type Store struct {
 	hadState bool
 	crons    cronCache
 	submits  *submitBatcher
+	watch    *raftWatch
+	reap     reapState // the leader's server-reaping duty
 	stop     context.CancelFunc
-	loopDone chan struct{}
+	bg       sync.WaitGroup // the leader loop and the Raft watcher
 	closeMu  sync.Once
 }
 
@@ -107,6 +113,15 @@ func (c *Config) setDefaults() error {
 	if c.ElectionTimeout <= 0 {
 		c.ElectionTimeout = 500 * time.Millisecond
 	}
+	if c.NoLeaderWait <= 0 {
+		// A follower that has noticed the leader is gone becomes a
+		// candidate at once, and Raft draws each candidate's election
+		// timeout from [ElectionTimeout, 2 × ElectionTimeout): one
+		// election round ends within 2 × ElectionTimeout (1 s with the
+		// defaults). Waiting that long rides out an ordinary failover;
+		// waiting longer only keeps a cut-off node's callers hanging.
+		c.NoLeaderWait = 2 * c.ElectionTimeout
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -128,9 +143,10 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.stop, s.loopDone = cancel, make(chan struct{})
+	s.stop = cancel
 	s.submits = &submitBatcher{apply: s.submitGroups, lifetime: ctx, maxInFlight: submitsInFlight}
-	go s.leaderLoop(ctx)
+	s.bg.Go(func() { s.watch.run(ctx) })
+	s.bg.Go(func() { s.leaderLoop(ctx) })
 	return s, nil
 }
 
@@ -188,10 +204,12 @@ func (s *Store) openRaft() error {
 	if err := s.recoverFromPeersFile(rc, logStore, snaps); err != nil {
 		return err
 	}
+	s.watch = newRaftWatch()
 	s.raft, err = raft.NewRaft(rc, s.fsm, logStore, s.boltStore, snaps, s.transport)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
+	s.raft.RegisterObserver(s.watch.observer)
 	s.notify, s.hadState = notify, existing
 	if s.cfg.Bootstrap && !existing {
 		boot := raft.Configuration{Servers: []raft.Server{{
@@ -238,7 +256,7 @@ func (s *Store) Close() error {
 	var err error
 	s.closeMu.Do(func() {
 		s.stop()
-		<-s.loopDone
+		s.bg.Wait()
 		s.submits.close()
 		err = s.closeResources()
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/consensus"
@@ -49,13 +50,18 @@ func (c *Client) Join(ctx context.Context, req consensus.JoinRequest) (consensus
 	return sendJSON[consensus.JoinResponse](ctx, c, http.MethodPost, "/internal/v1/join", req)
 }
 
-// RemoveServer asks the node to remove a server from Raft.
-func (c *Client) RemoveServer(ctx context.Context, name string) error {
-	req, err := jsonRequest(http.MethodPost, "/internal/v1/remove", api.RemoveServerRequest{Name: name}, nil)
-	if err != nil {
-		return err
-	}
-	return c.call(ctx, req, nil)
+// RemoveServer asks the cluster, through the node, to take a server that
+// is gone for good out of the Raft configuration (an operator's removal:
+// refused for a server that is still alive).
+func (c *Client) RemoveServer(ctx context.Context, name string) (api.RemoveServerResponse, error) {
+	return callFor[api.RemoveServerResponse](ctx, c, request{
+		method: http.MethodDelete, path: "/api/v1/cluster/servers/" + url.PathEscape(name),
+	})
+}
+
+// removeInternal forwards a removal to the leader's internal endpoint.
+func (c *Client) removeInternal(ctx context.Context, req consensus.RemoveRequest) (consensus.RemoveResponse, error) {
+	return sendJSON[consensus.RemoveResponse](ctx, c, http.MethodPost, "/internal/v1/remove", req)
 }
 
 // Leave asks the node to leave the cluster gracefully and stop.
