@@ -72,7 +72,8 @@ func (s *Server) health(c *gin.Context) {
 }
 
 // ready answers 503 until the node can serve writes: it is the leader,
-// or it knows where the leader's API is.
+// or it knows where the leader's API is; and while it is outside the Raft
+// configuration (not_member).
 func (s *Server) ready(c *gin.Context) {
 	h := s.healthReport(c)
 	if !h.Ready {
@@ -88,6 +89,9 @@ func (s *Server) healthReport(c *gin.Context) Health {
 	h := Health{Status: "ok", Leader: s.leader(), Node: s.cfg.NodeName, RaftState: s.cfg.Store.RaftState()}
 	_, known := s.cfg.Store.Leader()
 	h.Ready = known || h.RaftState == "Leader"
+	if s.cfg.NotMember != nil && s.cfg.NotMember() {
+		h.Ready, h.NotMember = false, true
+	}
 	return h
 }
 

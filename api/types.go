@@ -223,6 +223,9 @@ type Health struct {
 	Leader    *Leader `json:"leader"`
 	Node      string  `json:"node"`
 	RaftState string  `json:"raft_state"`
+	// NotMember is true while this server is outside the Raft
+	// configuration and rejoining; it is then not ready.
+	NotMember bool `json:"not_member,omitempty"`
 }
 
 // ReadIndexResponse is the body of POST /internal/v1/readindex.

@@ -77,7 +77,10 @@ func (s *Store) runDuties(ctx context.Context) {
 // registerSelf makes sure the replicated registry has this server's
 // current addresses, so followers can forward to it.
 func (s *Store) registerSelf(ctx context.Context) {
-	want := NodeInfo{Name: s.cfg.Name, RaftAddr: s.cfg.RaftAdvertise, HTTPAddr: s.cfg.HTTPAddr, QUICAddr: s.cfg.QUICAddr}
+	want := NodeInfo{
+		Name: s.cfg.Name, RaftAddr: s.cfg.RaftAdvertise, HTTPAddr: s.cfg.HTTPAddr, QUICAddr: s.cfg.QUICAddr,
+		GossipAddr: s.cfg.GossipAddr,
+	}
 	for attempt := 0; ; attempt++ {
 		if have, ok := s.node(s.cfg.Name); ok && have == want {
 			return

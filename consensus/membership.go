@@ -12,10 +12,11 @@ import (
 
 // JoinRequest asks the leader to add a server to the Raft configuration.
 type JoinRequest struct {
-	Name     string `json:"name"`
-	RaftAddr string `json:"raft_addr"`
-	HTTPAddr string `json:"http_addr"`
-	QUICAddr string `json:"quic_addr,omitempty"`
+	Name       string `json:"name"`
+	RaftAddr   string `json:"raft_addr"`
+	HTTPAddr   string `json:"http_addr"`
+	QUICAddr   string `json:"quic_addr,omitempty"`
+	GossipAddr string `json:"gossip_addr,omitempty"`
 }
 
 // JoinResponse says how the server was added.
@@ -32,11 +33,12 @@ type JoinResponse struct {
 
 // Server is one member of the Raft configuration.
 type Server struct {
-	Name     string `json:"name"`
-	RaftAddr string `json:"raft_addr"`
-	HTTPAddr string `json:"http_addr,omitempty"`
-	Voter    bool   `json:"voter"`
-	Leader   bool   `json:"leader"`
+	Name       string `json:"name"`
+	RaftAddr   string `json:"raft_addr"`
+	HTTPAddr   string `json:"http_addr,omitempty"`
+	GossipAddr string `json:"gossip_addr,omitempty"`
+	Voter      bool   `json:"voter"`
+	Leader     bool   `json:"leader"`
 }
 
 // Join adds a server, on the leader or forwarded to it. Joining again
@@ -85,7 +87,9 @@ func (s *Store) joinLocal(ctx context.Context, req JoinRequest) (JoinResponse, e
 	} else if err := s.addServer(id, addr, voter); err != nil {
 		return JoinResponse{}, err
 	}
-	err = s.registerNode(ctx, NodeInfo{Name: req.Name, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr, QUICAddr: req.QUICAddr})
+	err = s.registerNode(ctx, NodeInfo{
+		Name: req.Name, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr, QUICAddr: req.QUICAddr, GossipAddr: req.GossipAddr,
+	})
 	if err != nil {
 		return JoinResponse{}, fmt.Errorf("register %s: %w", req.Name, err)
 	}
@@ -187,7 +191,7 @@ func (s *Store) Servers() ([]Server, error) {
 	for _, srv := range cfg.Servers {
 		info, _ := s.node(string(srv.ID))
 		out = append(out, Server{
-			Name: string(srv.ID), RaftAddr: string(srv.Address), HTTPAddr: info.HTTPAddr,
+			Name: string(srv.ID), RaftAddr: string(srv.Address), HTTPAddr: info.HTTPAddr, GossipAddr: info.GossipAddr,
 			Voter: srv.Suffrage == raft.Voter, Leader: srv.ID == leaderID,
 		})
 	}

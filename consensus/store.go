@@ -25,6 +25,7 @@ type Config struct {
 	RaftAdvertise string // routable host:port peers dial; defaults to RaftBind
 	HTTPAddr      string // advertised API address, recorded for forwarding
 	QUICAddr      string
+	GossipAddr    string // advertised gossip address, recorded so peers can retry it
 	// Bootstrap starts a new single-server cluster when DataDir holds no
 	// Raft state. A restart on existing state ignores it, so the same
 	// command line works for a first boot and for a restart.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/casare/casare/api"
@@ -27,6 +28,15 @@ type Node struct {
 	http    *http.Server
 	gateway *gateway // nil on a robot-only node
 	peers   *peerFile
+
+	// raftStore is store for the gossip reconnect loop, which starts
+	// before the store is opened.
+	raftStore atomic.Pointer[consensus.Store]
+	// notMember is set while this server is outside the Raft
+	// configuration and has not yet rejoined and caught up; removals
+	// counts how often that happened.
+	notMember atomic.Bool
+	removals  atomic.Int64
 
 	stopRobot context.CancelFunc
 	robotDone chan struct{}
@@ -66,6 +76,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		Name: n.cfg.Name, BindAddr: n.cfg.BindAddr, BindPort: n.cfg.GossipPort,
 		AdvertiseAddr: n.cfg.AdvertiseAddr, AdvertisePort: n.cfg.GossipPort,
 		Meta: n.meta(), Logger: n.log,
+		Reconnect: mesh.Reconnect{Peers: n.gossipPeers, Retry: n.retryMember},
 	})
 	if err != nil {
 		return fmt.Errorf("start gossip: %w", err)
@@ -75,12 +86,14 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			Name: n.cfg.Name, DataDir: n.cfg.DataDir,
 			RaftBind: n.cfg.bind(n.cfg.RaftPort), RaftAdvertise: n.cfg.advertise(n.cfg.RaftPort),
 			HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
-			Bootstrap: n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
+			GossipAddr: n.mesh.Addr(),
+			Bootstrap:  n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
 			Forwarder: client.NewForwarder(), Liveness: n.mesh, Logger: n.log,
 		})
 		if err != nil {
 			return fmt.Errorf("start raft: %w", err)
 		}
+		n.raftStore.Store(n.store)
 	}
 	if err := n.serveHTTP(); err != nil {
 		return err
@@ -93,6 +106,9 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 	n.wg.Go(func() { n.peers.keep(runCtx, n.mesh, n.log) })
 	if err := n.join(ctx, runCtx); err != nil {
 		return err
+	}
+	if n.store != nil {
+		n.wg.Go(func() { n.watchMembership(runCtx) })
 	}
 	n.startRobot()
 	return nil
@@ -168,7 +184,7 @@ func (n *Node) handler() http.Handler {
 		return mux
 	}
 	mux.Handle("/", api.New(api.Config{
-		Store: n.store, Members: n.members, OnLeave: n.requestLeave,
+		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
 		NodeName: n.cfg.Name, Logger: n.log,
 	}))
 	return mux
