@@ -36,8 +36,8 @@ func addNodeFlags(cmd *cobra.Command, cfg *node.Config) {
 	f.IntVar(&cfg.QUICPort, "quic-port", node.DefaultQUICPort, "QUIC port for internet robots")
 	f.BoolVar(&cfg.Server, "server", true, "hold Raft state (false: a robot-only member)")
 	f.BoolVar(&cfg.Robot, "robot", true, "run jobs on this node")
-	f.IntVar(&cfg.Voters, "voters", 3, "number of Raft voters the cluster keeps")
-	f.DurationVar(&cfg.DeadServerGrace, "dead-server-grace", 30*time.Second, "how long a server may be dead before it is removed from Raft")
+	f.IntVar(&cfg.Voters, "voters", 3, "number of Raft voters the cluster keeps; automatic removal of dead servers never goes below it")
+	f.DurationVar(&cfg.DeadServerGrace, "dead-server-grace", 30*time.Second, "how long gossip and Raft must both have failed to reach a server before the leader removes it from Raft (one removal per grace period, never below --voters; see 'casare operator remove-server')")
 	f.StringSliceVar(&cfg.Tags, "tags", nil, "robot tags, comma separated")
 	f.IntVar(&cfg.Capacity, "capacity", 4, "jobs this node's robot runs at once")
 }
