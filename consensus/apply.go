@@ -54,7 +54,7 @@ type forwarded struct {
 // changes (see onLeader). A local apply returns the FSM's value; a
 // forwarded one returns its JSON.
 func (s *Store) applyOrForward(ctx context.Context, buf []byte) (raw []byte, local any, err error) {
-	out, err := onLeader(ctx, s, "apply",
+	out, err := onLeader(ctx, s, "apply", s.cfg.NoLeaderWait,
 		func(ctx context.Context) (forwarded, error) {
 			v, err := s.applyLocal(ctx, buf)
 			return forwarded{local: v}, err
@@ -175,7 +175,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // FSM; a follower asks the leader. Without a leader it fails with
 // CodeNoLeader within about NoLeaderWait (see onLeader).
 func (s *Store) ReadIndex(ctx context.Context) (uint64, error) {
-	idx, err := onLeader(ctx, s, "read index",
+	idx, err := onLeader(ctx, s, "read index", s.cfg.NoLeaderWait,
 		func(ctx context.Context) (uint64, error) {
 			if err := s.raft.Barrier(time.Until(deadline(ctx))).Error(); err != nil {
 				return 0, err

@@ -16,10 +16,12 @@
 // forwarded to the leader this node knows, and retried while leadership
 // moves. A forward is abandoned as soon as Raft reports a different
 // leader, so a request caught by a leader cut is retried on the new
-// leader at once instead of hanging on the old one's dead connection. A
-// node that knows no leader waits at most Config.NoLeaderWait (2 ×
-// the election timeout) for one, then fails with CodeNoLeader, which the
-// API turns into 503 with Retry-After.
+// leader at once instead of hanging on the old one's dead connection. For
+// a write or a consistent read, a node that knows no leader (it neither
+// leads nor follows anyone) waits at most Config.NoLeaderWait (3 × the
+// election timeout) for one, then fails with CodeNoLeader, which the API
+// turns into 503 with Retry-After; joins and removals wait out an
+// election until their deadline.
 //
 // # Membership duties
 //

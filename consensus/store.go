@@ -43,7 +43,7 @@ type Config struct {
 	ElectionTimeout  time.Duration
 	// NoLeaderWait is how long a write or consistent read waits for a
 	// leader once it finds none before it fails with CodeNoLeader
-	// (default 2 × ElectionTimeout; see setDefaults).
+	// (default 3 × ElectionTimeout; see setDefaults).
 	NoLeaderWait time.Duration
 }
 
@@ -115,13 +115,17 @@ func (c *Config) setDefaults() error {
 		c.ElectionTimeout = 500 * time.Millisecond
 	}
 	if c.NoLeaderWait <= 0 {
-		// A follower that has noticed the leader is gone becomes a
-		// candidate at once, and Raft draws each candidate's election
-		// timeout from [ElectionTimeout, 2 × ElectionTimeout): one
-		// election round ends within 2 × ElectionTimeout (1 s with the
-		// defaults). Waiting that long rides out an ordinary failover;
-		// waiting longer only keeps a cut-off node's callers hanging.
-		c.NoLeaderWait = 2 * c.ElectionTimeout
+		// How long a follower that has noticed its leader is gone can stay
+		// without one in an ordinary election: its first pre-vote fails
+		// when the other followers have not noticed yet (their heartbeat
+		// timeouts are randomized too), and its next try comes after a
+		// candidate timeout drawn from [ElectionTimeout, 2 × ElectionTimeout).
+		// So a leader is normally known within 2 × ElectionTimeout; half
+		// an election timeout more absorbs a loaded machine (1.5 s with
+		// the defaults). Waiting longer only keeps a cut-off node's
+		// callers hanging; waiting less turns ordinary failovers into
+		// errors on the majority side.
+		c.NoLeaderWait = 3 * c.ElectionTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

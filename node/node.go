@@ -37,6 +37,10 @@ type Node struct {
 	// counts how often that happened.
 	notMember atomic.Bool
 	removals  atomic.Int64
+	// stopWatch ends the membership watch and waits for it: a graceful
+	// leave takes the server out of the configuration, which the watch
+	// must not undo. nil on a robot-only node.
+	stopWatch func()
 
 	stopRobot context.CancelFunc
 	robotDone chan struct{}
@@ -108,7 +112,13 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		return err
 	}
 	if n.store != nil {
-		n.wg.Go(func() { n.watchMembership(runCtx) })
+		watchCtx, cancel := context.WithCancel(runCtx)
+		done := make(chan struct{})
+		n.stopWatch = func() { cancel(); <-done }
+		n.wg.Go(func() {
+			defer close(done)
+			n.watchMembership(watchCtx)
+		})
 	}
 	n.startRobot()
 	return nil
@@ -224,6 +234,9 @@ func (n *Node) Run(ctx context.Context) error {
 // itself from Raft, then the node leaves gossip so peers see "left", not
 // "dead".
 func (n *Node) Leave(ctx context.Context) error {
+	if n.stopWatch != nil {
+		n.stopWatch()
+	}
 	var errs []error
 	n.drainRobot()
 	if n.store != nil {
