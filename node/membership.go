@@ -37,19 +37,26 @@ const (
 	// rejoinTimeout bounds one rejoin: the join itself and the catch-up
 	// to the leader's index, which may take a snapshot install.
 	rejoinTimeout = 30 * time.Second
+
+	// joinAskTimeout bounds asking one server to add this one back, so a
+	// peer that is still cut off cannot use up the whole rejoin; the
+	// leader answers after one configuration change and one registration
+	// commit, milliseconds on a LAN.
+	joinAskTimeout = 5 * time.Second
 )
 
-// watchMembership checks every memberCheckInterval, until ctx ends, that
-// this server is in the Raft configuration, and rejoins when it is not.
+// watchMembership checks at once and then every memberCheckInterval,
+// until ctx ends, that this server is in the Raft configuration, and
+// rejoins when it is not.
 func (n *Node) watchMembership(ctx context.Context) {
 	t := time.NewTicker(memberCheckInterval)
 	defer t.Stop()
 	for {
+		n.checkMembership(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n.checkMembership(ctx)
 		}
 	}
 }
@@ -77,8 +84,8 @@ func (n *Node) checkMembership(ctx context.Context) {
 // the configuration, and the evidence. Its own configuration is proof
 // when it no longer lists it (it applied its removal). Otherwise, while
 // it knows no leader (a removed server is sent nothing), the leader's
-// word is proof: it asks the servers gossip sees alive, and a server
-// that leads and does not list it settles the question.
+// word is proof: it asks the other servers, and one that leads and does
+// not list it settles the question.
 func (n *Node) outsideConfiguration(ctx context.Context) (bool, string) {
 	srvs, err := n.store.Servers()
 	if err != nil {
@@ -90,45 +97,67 @@ func (n *Node) outsideConfiguration(ctx context.Context) (bool, string) {
 	if n.store.LeaderName() != "" {
 		return false, ""
 	}
-	for _, m := range n.mesh.Members() {
-		if m.Name == n.cfg.Name || m.State != mesh.StateAlive || !slices.Contains(m.Meta.Roles, "server") {
-			continue
-		}
+	for _, p := range n.serverPeers() {
 		actx, cancel := context.WithTimeout(ctx, peerAskTimeout)
-		cl, err := client.New("http://" + m.Meta.HTTPAddr).Cluster(actx)
+		cl, err := client.New("http://" + p.httpAddr).Cluster(actx)
 		cancel()
 		if err != nil || cl.RaftState != "Leader" {
 			continue
 		}
 		listed := slices.ContainsFunc(cl.Servers, func(s api.ClusterServer) bool { return s.Name == n.cfg.Name })
-		return !listed, "leader " + m.Name + "'s configuration does not list it"
+		return !listed, "leader " + p.name + "'s configuration does not list it"
 	}
 	return false, ""
 }
 
-// rejoinRaft asks the live servers, one after the other, to add this
+// serverPeer is another server this node can ask over HTTP.
+type serverPeer struct{ name, httpAddr string }
+
+// serverPeers lists the other servers to ask: those of the local Raft
+// configuration at their registered addresses (known even while gossip
+// has not healed after a cut), then any other server gossip sees alive.
+func (n *Node) serverPeers() []serverPeer {
+	var peers []serverPeer
+	add := func(name, addr string) {
+		if name != n.cfg.Name && addr != "" && !slices.ContainsFunc(peers, func(p serverPeer) bool { return p.name == name }) {
+			peers = append(peers, serverPeer{name, addr})
+		}
+	}
+	if srvs, err := n.store.Servers(); err == nil {
+		for _, s := range srvs {
+			add(s.Name, s.HTTPAddr)
+		}
+	}
+	for _, m := range n.mesh.Members() {
+		if m.State == mesh.StateAlive && slices.Contains(m.Meta.Roles, "server") {
+			add(m.Name, m.Meta.HTTPAddr)
+		}
+	}
+	return peers
+}
+
+// rejoinRaft asks the other servers, one after the other, to add this
 // server again under its own name, then waits until it has applied
 // everything the leader had when it answered.
 func (n *Node) rejoinRaft(ctx context.Context) error {
 	req := n.joinRequest()
 	var errs []error
-	for _, m := range n.mesh.Members() {
-		if m.Name == n.cfg.Name || m.State != mesh.StateAlive || !slices.Contains(m.Meta.Roles, "server") {
-			continue
-		}
-		resp, err := client.New("http://"+m.Meta.HTTPAddr).Join(ctx, req)
+	for _, p := range n.serverPeers() {
+		actx, cancel := context.WithTimeout(ctx, joinAskTimeout)
+		resp, err := client.New("http://"+p.httpAddr).Join(actx, req)
+		cancel()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("via %s: %w", m.Name, err))
+			errs = append(errs, fmt.Errorf("via %s: %w", p.name, err))
 			continue
 		}
 		if err := n.store.WaitApplied(ctx, resp.Index); err != nil {
-			return fmt.Errorf("catch up after rejoining via %s: %w", m.Name, err)
+			return fmt.Errorf("catch up after rejoining via %s: %w", p.name, err)
 		}
-		n.log.Info("rejoined the Raft configuration", "via", m.Name, "leader", resp.Leader, "voter", resp.Voter)
+		n.log.Info("rejoined the Raft configuration", "via", p.name, "leader", resp.Leader, "voter", resp.Voter)
 		return nil
 	}
 	if len(errs) == 0 {
-		return errors.New("no live server in gossip to rejoin through")
+		return errors.New("no other server known to rejoin through")
 	}
 	return errors.Join(errs...)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -88,6 +89,66 @@ func TestRemovedServerRejoins(t *testing.T) {
 	waitUntil(t, 10*time.Second, "n3 counts itself a member again", func() bool { return !n3.notMember.Load() })
 	if ready, err := c3.Ready(ctx); err != nil || !ready {
 		t.Fatalf("n3 ready after rejoining: %v, %v", ready, err)
+	}
+}
+
+// TestRestartedRemovedServerRejoins: a server is removed while it is
+// down, so it does not apply its removal, and comes back with its old
+// state and no seed to rejoin through: the way a server cut off past the
+// grace finds itself when the link heals. No leader contacts it; it asks
+// the servers its replica knows, learns from the leader that it is out
+// (or from its own configuration, if its removal reached it first),
+// rejoins, and serves the data written meanwhile.
+func TestRestartedRemovedServerRejoins(t *testing.T) {
+	n1 := startNode(t, testConfig(t, "n1", ""))
+	startNode(t, testConfig(t, "n2", n1.HTTPAddr()))
+	cfg3 := testConfig(t, "n3", n1.HTTPAddr())
+	n3 := startNode(t, cfg3)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c1 := client.New("http://" + n1.HTTPAddr())
+	wf, err := c1.CreateWorkflow(ctx, api.CreateWorkflowRequest{
+		WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), TriggerType: "none",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "n3 has the workflow", func() bool {
+		_, ok, _ := n3.Store().Workflow(wf.WorkflowID)
+		return ok
+	})
+	// A snapshot lets the restarted n3 know its peers' addresses before
+	// any leader contacts it, as a running server cut off by the network
+	// knows them.
+	if err := n3.Store().Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	n3.Close()
+	if _, err := n1.Store().RemoveServer(ctx, consensus.RemoveRequest{Name: "n3"}); err != nil {
+		t.Fatalf("remove n3: %v", err)
+	}
+	job, err := c1.SubmitJob(ctx, api.JobRequest{WorkflowID: wf.WorkflowID, ExecutionMode: "lan", PinnedRobot: "n1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// No seed and no remembered gossip peers: only the Raft configuration
+	// it kept says who the other servers are.
+	if err := os.Remove(newPeerFile(cfg3.DataDir).path); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	cfg3.Join = ""
+	n3 = startNode(t, cfg3)
+	c3 := client.New("http://" + n3.HTTPAddr())
+	waitUntil(t, 30*time.Second, "the restarted n3 serves the job written while it was out", func() bool {
+		got, err := c3.Job(ctx, job.ID)
+		return err == nil && got.ID == job.ID
+	})
+	if n3.removals.Load() == 0 {
+		t.Fatal("the restarted n3 never found itself outside the configuration")
+	}
+	if !inConfiguration(t, n1, "n3") {
+		t.Fatal("n3 serves again but is not in the leader's configuration")
 	}
 }
 
