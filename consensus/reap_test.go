@@ -134,8 +134,10 @@ func TestReapOnePerGrace(t *testing.T) {
 		t.Errorf("first removal %v after the crash, before Raft had failed to reach it for the %v grace", first.Sub(crashed), grace)
 	}
 	// Both were gone long enough at once; the second must still wait a
-	// grace period after the first (less the 20 ms polling step).
-	if gap := second.Sub(first); gap < grace-50*time.Millisecond {
+	// grace period after the first. The times are when the test saw each
+	// removal committed, so allow for the first being seen late on a
+	// loaded machine; without the rule both go in the same tick.
+	if gap := second.Sub(first); gap < grace*3/4 {
 		t.Errorf("two servers removed %v apart, within one %v grace period", gap, grace)
 	}
 }
