@@ -37,6 +37,7 @@ func (s *Server) cluster(c *gin.Context) {
 			Voter: srv.Voter, Alive: alive[srv.Name], Leader: srv.Leader,
 		}
 	}
+	out.NotMember = s.cfg.NotMember != nil && s.cfg.NotMember()
 	out.Term, _ = strconv.ParseUint(s.cfg.Store.Stats()["term"], 10, 64)
 	out.AppliedIndex = s.cfg.Store.AppliedIndex()
 	setAppliedIndex(c, out.AppliedIndex)

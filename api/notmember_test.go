@@ -39,8 +39,11 @@ func TestNotMemberServesNoData(t *testing.T) {
 	if r.status != http.StatusServiceUnavailable || h.Ready || !h.NotMember {
 		t.Errorf("/health/ready outside the configuration: %d %s, want 503, not ready, not_member", r.status, r.body)
 	}
-	if r := get(t, n.URL+"/api/v1/cluster"); r.status != http.StatusOK {
-		t.Errorf("/api/v1/cluster outside the configuration: %d %s, want 200", r.status, r.body)
+	r = get(t, n.URL+"/api/v1/cluster")
+	var cl api.Cluster
+	r.decode(t, &cl)
+	if r.status != http.StatusOK || !cl.NotMember {
+		t.Errorf("/api/v1/cluster outside the configuration: %d %s, want 200 saying not_member", r.status, r.body)
 	}
 
 	outside.Store(false)

@@ -185,6 +185,10 @@ type Cluster struct {
 	AppliedIndex uint64          `json:"applied_index"`
 	RaftState    string          `json:"raft_state"`
 	Term         uint64          `json:"term"`
+	// NotMember is true while this node is outside the Raft
+	// configuration and rejoining; its data endpoints then answer 503
+	// not_member.
+	NotMember bool `json:"not_member,omitempty"`
 }
 
 // Leader names the Raft leader and where its API is.
