@@ -15,6 +15,21 @@ import (
 // raftWatch.sync) rather than act on a stale view.
 const observationBuffer = 256
 
+// failureFresh is how recent the last failed heartbeat to a follower must
+// be for the follower to count as unreachable. While a follower cannot be
+// reached, Raft's heartbeat loop reports a failure at least every ~10 s
+// (the transport's 10 s dial and I/O timeout, then at most half a
+// heartbeat timeout of backoff). A record older than that is stale: the
+// report came from a heartbeat loop of an earlier term that ended late,
+// and this term's loop, which succeeds, will never report "resumed".
+const failureFresh = 15 * time.Second
+
+// contactLoss is what the leader knows of a follower it cannot reach.
+type contactLoss struct {
+	since time.Time // last successful contact
+	last  time.Time // last failed heartbeat
+}
+
 // raftWatch follows what Raft observes about leadership and about the
 // leader's contact with each follower, which Raft does not otherwise
 // expose: who the leader is (with a channel closed at every change, so
@@ -27,7 +42,7 @@ type raftWatch struct {
 
 	mu          sync.Mutex
 	changed     chan struct{} // closed and replaced at every leader change
-	unreachable map[raft.ServerID]time.Time
+	unreachable map[raft.ServerID]contactLoss
 	dropped     uint64 // observer drops already accounted for
 }
 
@@ -35,7 +50,7 @@ func newRaftWatch() *raftWatch {
 	w := &raftWatch{
 		ch:          make(chan raft.Observation, observationBuffer),
 		changed:     make(chan struct{}),
-		unreachable: make(map[raft.ServerID]time.Time),
+		unreachable: make(map[raft.ServerID]contactLoss),
 	}
 	w.observer = raft.NewObserver(w.ch, false, func(o *raft.Observation) bool {
 		switch o.Data.(type) {
@@ -68,10 +83,12 @@ func (w *raftWatch) note(data any) {
 	case raft.FailedHeartbeatObservation:
 		// LastContact is the last successful heartbeat or append to the
 		// peer in this term, or the start of replication to it when there
-		// was none: a new leader never inherits an old leader's clock.
-		if _, failing := w.unreachable[d.PeerID]; !failing {
-			w.unreachable[d.PeerID] = d.LastContact
-		}
+		// was none: a new leader never inherits an old leader's clock. It
+		// only grows, so the latest report is the truest (and the most
+		// cautious).
+		loss := w.unreachable[d.PeerID]
+		loss.since, loss.last = maxTime(loss.since, d.LastContact), time.Now()
+		w.unreachable[d.PeerID] = loss
 	case raft.ResumedHeartbeatObservation:
 		delete(w.unreachable, d.PeerID)
 	}
@@ -112,6 +129,16 @@ func (w *raftWatch) unreachableSince(peer raft.ServerID) (time.Time, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.sync()
-	since, ok := w.unreachable[peer]
-	return since, ok
+	loss, ok := w.unreachable[peer]
+	if !ok || time.Since(loss.last) > failureFresh {
+		return time.Time{}, false
+	}
+	return loss.since, true
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
