@@ -27,6 +27,7 @@ type Node struct {
 	http    *http.Server
 	gateway *gateway // nil on a robot-only node
 	peers   *peerFile
+	dirLock *dataDirLock
 
 	stopRobot context.CancelFunc
 	robotDone chan struct{}
@@ -38,9 +39,10 @@ type Node struct {
 	closeOnce sync.Once
 }
 
-// Start brings a node up: gossip first (so the store's liveness view
-// exists), then Raft, then the API, then joins the cluster if asked.
-// On error everything started so far is stopped again.
+// Start brings a node up: the data dir's lock first (a second node on
+// the same dir fails at once with ErrDataDirInUse), then gossip (so the
+// store's liveness view exists), then Raft, then the API, then joins the
+// cluster if asked. On error everything started so far is stopped again.
 func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
@@ -48,10 +50,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
 	}
+	dirLock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	n := &Node{
 		cfg: cfg, log: cfg.Logger.With("node", cfg.Name), leaveReq: make(chan struct{}),
-		stop: cancel, peers: newPeerFile(cfg.DataDir),
+		stop: cancel, peers: newPeerFile(cfg.DataDir), dirLock: dirLock,
 	}
 	if err := n.start(ctx, runCtx); err != nil {
 		n.Close()
@@ -61,13 +67,17 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 }
 
 func (n *Node) start(ctx, runCtx context.Context) error {
-	var err error
+	httpListener, err := n.listenHTTP(ctx)
+	if err != nil {
+		return err
+	}
 	n.mesh, err = mesh.New(mesh.Config{
 		Name: n.cfg.Name, BindAddr: n.cfg.BindAddr, BindPort: n.cfg.GossipPort,
 		AdvertiseAddr: n.cfg.AdvertiseAddr, AdvertisePort: n.cfg.GossipPort,
 		Meta: n.meta(), Logger: n.log,
 	})
 	if err != nil {
+		httpListener.Close()
 		return fmt.Errorf("start gossip: %w", err)
 	}
 	if n.cfg.Server {
@@ -79,12 +89,11 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			Forwarder: client.NewForwarder(), Liveness: n.mesh, Logger: n.log,
 		})
 		if err != nil {
+			httpListener.Close()
 			return fmt.Errorf("start raft: %w", err)
 		}
 	}
-	if err := n.serveHTTP(); err != nil {
-		return err
-	}
+	n.serveHTTP(httpListener)
 	if n.store != nil {
 		if err := n.startGateway(runCtx); err != nil {
 			return err
@@ -143,11 +152,7 @@ func (n *Node) meta() mesh.Meta {
 	return m
 }
 
-func (n *Node) serveHTTP() error {
-	ln, err := net.Listen("tcp", n.cfg.bind(n.cfg.HTTPPort))
-	if err != nil {
-		return fmt.Errorf("listen for HTTP on %s: %w", n.cfg.bind(n.cfg.HTTPPort), err)
-	}
+func (n *Node) serveHTTP(ln net.Listener) {
 	n.http = &http.Server{Handler: n.handler(), ReadHeaderTimeout: 10 * time.Second}
 	n.wg.Go(func() {
 		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -155,7 +160,6 @@ func (n *Node) serveHTTP() error {
 		}
 	})
 	n.log.Info("API listening", "addr", "http://"+ln.Addr().String())
-	return nil
 }
 
 // handler is the HTTP surface: the API on servers, a proxy to a server on
@@ -252,6 +256,7 @@ func (n *Node) Close() error {
 			errs = append(errs, n.mesh.Shutdown())
 		}
 		n.wg.Wait()
+		errs = append(errs, n.dirLock.release())
 	})
 	return errors.Join(errs...)
 }
