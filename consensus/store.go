@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"go.etcd.io/bbolt"
@@ -145,9 +143,7 @@ func (s *Store) raftConfig(notify chan bool) *raft.Config {
 	rc.MaxAppendEntries = 512
 	rc.BatchApplyCh = true
 	rc.NotifyCh = notify
-	rc.Logger = hclog.New(&hclog.LoggerOptions{
-		Name: "raft", Level: hclog.Warn, Output: slogWriter{s.log.With("part", "raft")},
-	})
+	rc.Logger = raftLogger(s.log, "raft")
 	return rc
 }
 
@@ -160,9 +156,8 @@ func (s *Store) openRaft() error {
 		}
 		advertise = addr
 	}
-	logw := slogWriter{s.log.With("part", "raft-transport")}
 	var err error
-	s.transport, err = raft.NewTCPTransport(s.cfg.RaftBind, advertise, 3, 10*time.Second, logw)
+	s.transport, err = raft.NewTCPTransportWithLogger(s.cfg.RaftBind, advertise, 3, 10*time.Second, raftLogger(s.log, "raft-transport"))
 	if err != nil {
 		return fmt.Errorf("listen for raft on %s: %w", s.cfg.RaftBind, err)
 	}
@@ -181,7 +176,7 @@ func (s *Store) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("create log cache: %w", err)
 	}
-	snaps, err := raft.NewFileSnapshotStore(s.cfg.DataDir, 2, logw)
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(s.cfg.DataDir, 2, raftLogger(s.log, "raft-snapshots"))
 	if err != nil {
 		return fmt.Errorf("open snapshot store: %w", err)
 	}
@@ -264,21 +259,3 @@ func (s *Store) closeResources() error {
 	}
 	return errors.Join(errs...)
 }
-
-// slogWriter turns the line-oriented output of raft's loggers into slog
-// records.
-type slogWriter struct{ log *slog.Logger }
-
-func (w slogWriter) Write(p []byte) (int, error) {
-	w.log.Warn(string(trimNewline(p)))
-	return len(p), nil
-}
-
-func trimNewline(p []byte) []byte {
-	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
-		p = p[:len(p)-1]
-	}
-	return p
-}
-
-var _ io.Writer = slogWriter{}
