@@ -20,6 +20,8 @@ const (
 	CodeUnsupportedMedia = "unsupported_media_type"
 	CodeTimeout          = "timeout"
 	CodeUnavailable      = "unavailable"
+	// CodeTooManyStreams: the node serves as many streams as it allows.
+	CodeTooManyStreams = "too_many_streams"
 )
 
 // statusByCode maps every error code to its HTTP status. Codes from a
@@ -37,6 +39,7 @@ var statusByCode = map[string]int{
 	CodeUnsupportedMedia:     http.StatusUnsupportedMediaType,
 	CodeTimeout:              http.StatusServiceUnavailable,
 	CodeUnavailable:          http.StatusServiceUnavailable,
+	CodeTooManyStreams:       http.StatusServiceUnavailable,
 }
 
 func statusFor(code string) int {

@@ -7,6 +7,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/casare/casare/api"
 )
 
 // Version is the software version nodes advertise in gossip.
@@ -40,7 +42,12 @@ type Config struct {
 	Capacity        int
 	// WorkDir is where the robot's workflows resolve relative paths.
 	WorkDir string
-	Logger  *slog.Logger
+	// HTTPTimeouts bound the API server's connections; zero fields take
+	// api.DefaultTimeouts.
+	HTTPTimeouts api.Timeouts
+	// MaxLogFollowers caps concurrent log streams (0: the API's default).
+	MaxLogFollowers int
+	Logger          *slog.Logger
 }
 
 // Default ports of a one-machine install.

@@ -153,7 +153,7 @@ func (n *Node) meta() mesh.Meta {
 }
 
 func (n *Node) serveHTTP(ln net.Listener) {
-	n.http = &http.Server{Handler: n.handler(), ReadHeaderTimeout: 10 * time.Second}
+	n.http = api.NewHTTPServer(n.handler(), n.cfg.HTTPTimeouts)
 	n.wg.Go(func() {
 		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("HTTP server stopped", "err", err)
@@ -168,12 +168,12 @@ func (n *Node) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /internal/v1/seeds", n.serveSeeds)
 	if n.store == nil {
-		mux.Handle("/", newServerProxy(n.mesh, n.log))
+		mux.Handle("/", streamsUnbounded(newServerProxy(n.mesh, n.log)))
 		return mux
 	}
 	mux.Handle("/", api.New(api.Config{
 		Store: n.store, Members: n.members, OnLeave: n.requestLeave,
-		NodeName: n.cfg.Name, Logger: n.log,
+		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers,
 	}))
 	return mux
 }
