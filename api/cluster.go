@@ -69,8 +69,9 @@ func (s *Server) health(c *gin.Context) {
 	c.JSON(http.StatusOK, s.healthReport(c))
 }
 
-// ready answers 503 until the node can serve writes: it is the leader,
-// or it knows where the leader's API is.
+// ready answers 503 until the node can serve writes and reads: it is the
+// leader, or it knows where the leader's API is, and it is not catching
+// up after a restart.
 func (s *Server) ready(c *gin.Context) {
 	h := s.healthReport(c)
 	if !h.Ready {
@@ -85,6 +86,7 @@ func (s *Server) healthReport(c *gin.Context) Health {
 	setAppliedIndex(c, s.cfg.Store.AppliedIndex())
 	h := Health{Status: "ok", Leader: s.leader(), Node: s.cfg.NodeName, RaftState: s.cfg.Store.RaftState()}
 	_, known := s.cfg.Store.Leader()
-	h.Ready = known || h.RaftState == "Leader"
+	h.CatchingUp, _, _ = s.cfg.Store.CatchingUp()
+	h.Ready = (known || h.RaftState == "Leader") && !h.CatchingUp
 	return h
 }

@@ -40,6 +40,7 @@ var statusByCode = map[string]int{
 	CodeTimeout:              http.StatusServiceUnavailable,
 	CodeUnavailable:          http.StatusServiceUnavailable,
 	CodeTooManyStreams:       http.StatusServiceUnavailable,
+	CodeCatchingUp:           http.StatusServiceUnavailable,
 }
 
 func statusFor(code string) int {

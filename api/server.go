@@ -62,6 +62,7 @@ type Store interface {
 	Leader() (consensus.NodeInfo, bool)
 	LeaderName() string
 	AppliedIndex() uint64
+	CatchingUp() (behind bool, applied, target uint64)
 	RaftState() string
 	Stats() map[string]string
 }
@@ -180,7 +181,7 @@ func (s *Server) routes() *gin.Engine {
 	e.GET("/health/ready", s.ready)
 	e.GET("/metrics", gin.WrapH(s.metrics.handler()))
 
-	v1 := e.Group("/api/v1", s.consistentReads)
+	v1 := e.Group("/api/v1", s.catchingUp, s.consistentReads)
 	v1.GET("/openapi.json", serveOpenAPI)
 	v1.POST("/workflows", s.createWorkflow)
 	v1.POST("/workflows/upload", s.uploadWorkflow)

@@ -223,6 +223,9 @@ type Health struct {
 	Leader    *Leader `json:"leader"`
 	Node      string  `json:"node"`
 	RaftState string  `json:"raft_state"`
+	// CatchingUp is true while a restarted node applies what it held
+	// before the restart; it is not ready meanwhile.
+	CatchingUp bool `json:"catching_up,omitempty"`
 }
 
 // ReadIndexResponse is the body of POST /internal/v1/readindex.

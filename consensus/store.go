@@ -78,6 +78,9 @@ type Store struct {
 	stop     context.CancelFunc
 	loopDone chan struct{}
 	closeMu  sync.Once
+	// lastIndexAtOpen is the last entry in the log store when it opened.
+	lastIndexAtOpen uint64
+	catchUp         catchUp
 }
 
 func (c *Config) setDefaults() error {
@@ -130,6 +133,7 @@ func Open(cfg Config) (*Store, error) {
 	s.stop, s.loopDone = cancel, make(chan struct{})
 	s.submits = &submitBatcher{apply: s.submitGroups, lifetime: ctx, maxInFlight: submitsInFlight}
 	go s.leaderLoop(ctx)
+	s.startCatchUp(ctx, s.lastIndexAtOpen)
 	return s, nil
 }
 
@@ -171,6 +175,9 @@ func (s *Store) openRaft() error {
 	})
 	if err != nil {
 		return fmt.Errorf("open raft log: %w", err)
+	}
+	if s.lastIndexAtOpen, err = s.boltStore.LastIndex(); err != nil {
+		return fmt.Errorf("read raft log: %w", err)
 	}
 	logStore, err := raft.NewLogCache(1024, s.boltStore)
 	if err != nil {
@@ -240,6 +247,7 @@ func (s *Store) Close() error {
 	s.closeMu.Do(func() {
 		s.stop()
 		<-s.loopDone
+		<-s.catchUp.stopped
 		s.submits.close()
 		err = s.closeResources()
 	})
