@@ -82,7 +82,9 @@ func openFollow(t *testing.T, addr, id string) *http.Response {
 // closed stream frees its slot, and a stream outlives the server's write
 // timeout (it sets its own deadlines as it goes).
 func TestLogFollowersAreCappedAndOutliveTheWriteTimeout(t *testing.T) {
-	const writeTimeout = time.Second
+	// Short, to see a stream outlive it, but long enough for the calls
+	// that set the test up on a busy machine.
+	const writeTimeout = 3 * time.Second
 	cfg := testConfig(t, "solo", "")
 	cfg.Robot = false // the job stays queued, its streams open
 	cfg.MaxLogFollowers = 2
@@ -124,7 +126,7 @@ func TestLogFollowersAreCappedAndOutliveTheWriteTimeout(t *testing.T) {
 
 	// Let the server's read and write timeouts pass, then end the job: the
 	// first stream still carries its end event.
-	time.Sleep(3 * writeTimeout)
+	time.Sleep(2 * writeTimeout)
 	if _, err := c.CancelJob(t.Context(), res.JobID, "test"); err != nil {
 		t.Fatal(err)
 	}
