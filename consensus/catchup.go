@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -38,8 +39,33 @@ func (s *Store) CatchingUp() (behind bool, applied, target uint64) {
 	return !s.catchUp.done.Load() && applied < target, applied, target
 }
 
+// lastStateIndex returns the index of the last entry in logs that the
+// state machine applies (a command or a configuration change), 0 if none.
+// The entries after it, a leader's no-op and barriers, never reach the
+// state machine, so its applied index never reaches them.
+func lastStateIndex(logs raft.LogStore) (uint64, error) {
+	first, err := logs.FirstIndex()
+	if err != nil {
+		return 0, err
+	}
+	last, err := logs.LastIndex()
+	if err != nil {
+		return 0, err
+	}
+	for i := last; i >= first && i > 0; i-- {
+		var l raft.Log
+		if err := logs.GetLog(i, &l); err != nil {
+			return 0, fmt.Errorf("entry %d: %w", i, err)
+		}
+		if l.Type == raft.LogCommand || l.Type == raft.LogConfiguration {
+			return i, nil
+		}
+	}
+	return 0, nil // what the state machine has comes from the snapshot
+}
+
 // startCatchUp watches the applied index until it reaches lastIndex,
-// the last entry in the log store when the store opened.
+// the last entry of the log store the state machine applies.
 func (s *Store) startCatchUp(ctx context.Context, lastIndex uint64) {
 	s.catchUp.target.Store(lastIndex)
 	s.catchUp.stopped = make(chan struct{})

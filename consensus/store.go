@@ -78,7 +78,8 @@ type Store struct {
 	stop     context.CancelFunc
 	loopDone chan struct{}
 	closeMu  sync.Once
-	// lastIndexAtOpen is the last entry in the log store when it opened.
+	// lastIndexAtOpen is the last entry in the log store that changes the
+	// state machine, when it opened.
 	lastIndexAtOpen uint64
 	catchUp         catchUp
 }
@@ -176,7 +177,7 @@ func (s *Store) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("open raft log: %w", err)
 	}
-	if s.lastIndexAtOpen, err = s.boltStore.LastIndex(); err != nil {
+	if s.lastIndexAtOpen, err = lastStateIndex(s.boltStore); err != nil {
 		return fmt.Errorf("read raft log: %w", err)
 	}
 	logStore, err := raft.NewLogCache(1024, s.boltStore)
