@@ -2,8 +2,10 @@ package consensus
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -27,8 +29,23 @@ func raftLogger(log *slog.Logger, component string) hclog.Logger {
 // slogSink forwards hclog records to slog.
 type slogSink struct{ log *slog.Logger }
 
+// Accept logs one record. Raft's attributes go in a "raft" group: its
+// keys (node, leader, term …) would otherwise read as this node's own.
 func (s slogSink) Accept(_ string, level hclog.Level, msg string, args ...any) {
-	s.log.Log(context.Background(), slogLevel(level), msg, args...)
+	ctx := context.Background()
+	lvl := slogLevel(level)
+	if !s.log.Enabled(ctx, lvl) {
+		return
+	}
+	args = slices.Clone(args) // the caller's slice, not ours to change
+	for i, a := range args {
+		if f, ok := a.(hclog.Format); ok && len(f) > 0 {
+			// hclog.Fmt defers formatting to the writer: do it here.
+			format, _ := f[0].(string)
+			args[i] = fmt.Sprintf(format, f[1:]...)
+		}
+	}
+	s.log.Log(ctx, lvl, msg, slog.Group("raft", args...))
 }
 
 // slogLevel maps hclog's levels onto slog's; trace sits below debug.
