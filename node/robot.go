@@ -36,9 +36,15 @@ type RobotConfig struct {
 	Kind     string // consensus.RobotLAN or consensus.RobotInternet
 	Tags     []string
 	Capacity int
-	// ReportInterval is how often progress is batched to the leader. It
-	// must be well under the visibility timeout.
+	// ReportInterval is how often progress is batched to the leader
+	// (default consensus.HeartbeatInterval). It must be well under the
+	// visibility timeout and FenceAfter.
 	ReportInterval time.Duration
+	// FenceAfter is how long a run goes on without a confirmed heartbeat
+	// before it pauses at the next node boundary (default
+	// consensus.FenceAfter, which the leader's requeue delay is set
+	// against).
+	FenceAfter time.Duration
 	// DrainTimeout is how long running jobs may go on after the robot is
 	// told to stop before they are cancelled and handed back.
 	DrainTimeout time.Duration
@@ -74,6 +80,7 @@ type run struct {
 	job    consensus.Job
 	cancel context.CancelFunc
 	nudge  chan<- struct{}
+	fence  *leaseFence
 
 	mu         sync.Mutex
 	checkpoint *executor.Checkpoint // latest, not yet reported
@@ -105,7 +112,10 @@ func NewRobot(cfg RobotConfig, q Queue) *Robot {
 		cfg.Capacity = 1
 	}
 	if cfg.ReportInterval <= 0 {
-		cfg.ReportInterval = time.Second
+		cfg.ReportInterval = consensus.HeartbeatInterval
+	}
+	if cfg.FenceAfter <= 0 {
+		cfg.FenceAfter = consensus.FenceAfter
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -173,6 +183,10 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 	// the leader answers — so jobs it leased are handed over, not left
 	// leased to nobody until the lease runs out.
 	pending := ""
+	// pendingSince is when the pending claim was first sent: the leader
+	// stamped its leases after that, whichever retry got the answer, so
+	// the runs' fences count from there.
+	var pendingSince time.Time
 	for attempt := 0; ctx.Err() == nil; {
 		free := r.cfg.Capacity - r.activeCount()
 		if free == 0 {
@@ -194,7 +208,7 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 				r.log.Debug("waiting for work", "err", err)
 				continue
 			}
-			pending = uuid.NewString()
+			pending, pendingSince = uuid.NewString(), time.Now()
 		}
 		cmd.RequestID = pending
 		claimed, err := r.claim(ctx, cmd)
@@ -206,7 +220,7 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 		}
 		attempt, pending = 0, ""
 		for _, c := range claimed {
-			r.start(jobsCtx, c, jobs)
+			r.start(jobsCtx, c, pendingSince, jobs)
 		}
 	}
 }
@@ -231,9 +245,13 @@ func (r *Robot) activeCount() int {
 	return len(r.active)
 }
 
-func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, jobs *sync.WaitGroup) {
+// start runs a claimed job; sent is when its claim was first sent.
+func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, sent time.Time, jobs *sync.WaitGroup) {
 	runCtx, cancel := context.WithCancel(ctx)
-	ru := &run{job: c.Job, cancel: cancel, status: map[string]string{}, nudge: r.nudge}
+	ru := &run{
+		job: c.Job, cancel: cancel, status: map[string]string{}, nudge: r.nudge,
+		fence: newLeaseFence(r.cfg.FenceAfter, sent, r.log.With("job", c.Job.ID, "attempt", c.Job.Attempt)),
+	}
 	r.mu.Lock()
 	if old := r.active[c.Job.ID]; old != nil {
 		// This robot lost the job's lease (it was cut off too long) and
@@ -312,6 +330,9 @@ func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage)
 		OnCheckpoint:       ru.setCheckpoint,
 		CheckpointInterval: r.cfg.ReportInterval / 4,
 		OnEvent:            ru.onEvent,
+		// A robot that cannot confirm its lease starts no node: the job
+		// may be about to go to another robot.
+		BeforeNode: ru.fence.wait,
 	}
 	if len(job.Checkpoint) > 0 {
 		var cp executor.Checkpoint
@@ -440,7 +461,10 @@ func (r *Robot) reportProgress(ctx context.Context) {
 			cmd.Items = append(cmd.Items, p)
 			checkpoints[id] = cp
 		}
-		acks, err := r.queue.Progress(ctx, cmd)
+		sent := time.Now()
+		callCtx, cancel := context.WithTimeout(ctx, r.heartbeatTimeout())
+		acks, err := r.queue.Progress(callCtx, cmd)
+		cancel()
 		if err != nil {
 			r.log.Warn("heartbeat failed", "jobs", len(cmd.Items), "err", err)
 			for _, p := range cmd.Items {
@@ -449,8 +473,12 @@ func (r *Robot) reportProgress(ctx context.Context) {
 			continue
 		}
 		for _, ack := range acks {
-			if ru := runs[ack.JobID]; ru != nil && ack.Stop {
+			switch ru := runs[ack.JobID]; {
+			case ru == nil:
+			case ack.Stop:
 				ru.stop(ack.Reason)
+			case ack.OK:
+				ru.fence.confirm(sent)
 			}
 		}
 		if early {
@@ -458,6 +486,13 @@ func (r *Robot) reportProgress(ctx context.Context) {
 		}
 	}
 }
+
+// heartbeatTimeout bounds one heartbeat call. A call stuck in a cut or
+// behind a lost leader would otherwise hold the next heartbeat back for
+// the store's whole apply timeout, and a paused run would wait that long
+// after the link is back. Waiting longer than FenceAfter buys nothing: a
+// fence counts from the send, so so late an answer could not reopen it.
+func (r *Robot) heartbeatTimeout() time.Duration { return r.cfg.FenceAfter }
 
 // reportable returns the runs a progress report covers: every active
 // run on a tick, only those with an unreported checkpoint when a
