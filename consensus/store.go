@@ -40,6 +40,11 @@ type Config struct {
 	// Raft timing; zero values get LAN defaults.
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
+	// SnapshotEntries, when set, snapshots after that many new entries
+	// and keeps that many behind each snapshot for slow followers;
+	// a follower further behind is sent the snapshot instead. Zero keeps
+	// Raft's defaults (8192 and 10240).
+	SnapshotEntries int
 }
 
 // Forwarder carries requests a follower cannot serve to the leader.
@@ -144,6 +149,13 @@ func (s *Store) raftConfig(notify chan bool) *raft.Config {
 	rc.MaxAppendEntries = 512
 	rc.BatchApplyCh = true
 	rc.NotifyCh = notify
+	if n := s.cfg.SnapshotEntries; n > 0 {
+		rc.SnapshotThreshold, rc.TrailingLogs = uint64(n), uint64(n)
+		// Raft checks the threshold only this often (120 s by default);
+		// someone who asks for small snapshots wants them taken while the
+		// entries are still few. The check itself is a comparison.
+		rc.SnapshotInterval = time.Second
+	}
 	rc.Logger = hclog.New(&hclog.LoggerOptions{
 		Name: "raft", Level: hclog.Warn, Output: slogWriter{s.log.With("part", "raft")},
 	})

@@ -38,6 +38,7 @@ func addNodeFlags(cmd *cobra.Command, cfg *node.Config) {
 	f.BoolVar(&cfg.Robot, "robot", true, "run jobs on this node")
 	f.IntVar(&cfg.Voters, "voters", 3, "number of Raft voters the cluster keeps")
 	f.DurationVar(&cfg.DeadServerGrace, "dead-server-grace", 30*time.Second, "how long a server may be dead before it is removed from Raft")
+	f.IntVar(&cfg.SnapshotEntries, "snapshot-entries", 0, "snapshot Raft state after this many entries and keep as many for lagging followers (0: Raft's defaults, 8192 and 10240); a follower further behind catches up from the snapshot")
 	f.StringSliceVar(&cfg.Tags, "tags", nil, "robot tags, comma separated")
 	f.IntVar(&cfg.Capacity, "capacity", 4, "jobs this node's robot runs at once")
 }
