@@ -76,8 +76,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			RaftBind: n.cfg.bind(n.cfg.RaftPort), RaftAdvertise: n.cfg.advertise(n.cfg.RaftPort),
 			HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
 			Bootstrap: n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
-			SnapshotEntries: n.cfg.SnapshotEntries,
-			Forwarder:       client.NewForwarder(), Liveness: n.mesh, Logger: n.log,
+			SnapshotEntries: n.cfg.SnapshotEntries, Forwarder: client.NewForwarder(), Liveness: n.mesh, Logger: n.log,
 		})
 		if err != nil {
 			return fmt.Errorf("start raft: %w", err)
