@@ -53,12 +53,17 @@ type partitionRun struct {
 	wfID   string
 	load   *jobLoad
 	healed time.Time // the last heal
+	// votersAfter is how long after the last heal the voters are judged:
+	// a cleanup that acts on a stale view needs a grace to strike.
+	votersAfter time.Duration
 }
 
-func newPartitionRun(t *testing.T, extra ...string) *partitionRun {
+// newPartitionRun starts size servers on lab hosts, with extra flags,
+// and a load.
+func newPartitionRun(t *testing.T, size int, extra ...string) *partitionRun {
 	lab := newNetLab(t)
 	flags := append([]string{"--capacity", "4", "--dead-server-grace", labGrace.String()}, extra...)
-	c, hosts := startLabCluster(t, lab, 3, flags...)
+	c, hosts := startLabCluster(t, lab, size, flags...)
 	p := &partitionRun{t: t, lab: lab, c: c, hosts: hosts, runs: newRunsFile(t)}
 	p.wfID = labWorkflow(t, c.leader(), "partition-load", p.runs)
 	p.load = startJobLoad(t, c, p.wfID)
@@ -121,7 +126,10 @@ func (p *partitionRun) finish(healedNodes ...*node) {
 			twice++
 		}
 	}
-	srvs, err := servers(t, leader)
+	for time.Since(p.healed) < p.votersAfter {
+		time.Sleep(pollInterval) // the wait is the scenario: see votersAfter
+	}
+	srvs, err := servers(t, currentLeader(t, p.c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +293,7 @@ func (p *partitionRun) waitAgreement(acked map[string]bool) time.Duration {
 // the cut-off leader answers writes fast with an error, and after the
 // heal it catches up and serves current data.
 func TestPartitionLeaderCutUnderLoad(t *testing.T) {
-	p := newPartitionRun(t)
+	p := newPartitionRun(t, 3)
 	old := p.c.leader()
 	cutAt := p.cut(old)
 
@@ -333,7 +341,7 @@ func TestPartitionLeaderCutUnderLoad(t *testing.T) {
 // snapshot.
 func TestPartitionFollowerCutNeedsSnapshot(t *testing.T) {
 	const entries = 128
-	p := newPartitionRun(t, "--snapshot-entries", fmt.Sprint(entries))
+	p := newPartitionRun(t, 3, "--snapshot-entries", fmt.Sprint(entries))
 	f := p.c.follower()
 	leader := p.c.leader()
 	at, err := appliedIndex(t, f)
@@ -355,7 +363,7 @@ func TestPartitionFollowerCutNeedsSnapshot(t *testing.T) {
 // another, each for less than the dead-server grace: no voter may be
 // removed, even once the grace has passed after the heals.
 func TestPartitionTwoShortCutsKeepThreeVoters(t *testing.T) {
-	p := newPartitionRun(t)
+	p := newPartitionRun(t, 3)
 	followers := p.c.others(p.c.leader())
 	for i, f := range followers[:2] {
 		cutAt := p.cut(f)
@@ -369,19 +377,18 @@ func TestPartitionTwoShortCutsKeepThreeVoters(t *testing.T) {
 	}
 	// A cleanup acting on a stale gossip view strikes one grace after the
 	// heal at the latest; wait it out before judging the voters.
-	for time.Since(p.healed) < 2*labGrace {
-		time.Sleep(pollInterval)
-	}
+	p.votersAfter = 2 * labGrace
 	p.finish(followers[:2]...)
 }
 
-// TestPartitionCutPastGraceRejoins cuts a follower for longer than the
-// dead-server grace: the leader removes it, and after the heal it finds
-// itself outside the configuration, rejoins on its own and serves current
-// data.
+// TestPartitionCutPastGraceRejoins cuts a voter for longer than the
+// dead-server grace in a cluster of three voters and a non-voter: the
+// leader removes it (promoting the non-voter, so the voter count holds),
+// and after the heal the removed node finds itself outside the
+// configuration, rejoins on its own and serves current data.
 func TestPartitionCutPastGraceRejoins(t *testing.T) {
-	p := newPartitionRun(t)
-	f := p.c.follower()
+	p := newPartitionRun(t, 4)
+	f := p.voterFollower()
 	cutAt := p.cut(f)
 	waitFor(t, 30*time.Second, f.name+" to be removed from the configuration", func() (bool, error) {
 		srvs, err := servers(t, currentLeader(t, p.c))
@@ -392,10 +399,27 @@ func TestPartitionCutPastGraceRejoins(t *testing.T) {
 	p.finish(f)
 }
 
+// voterFollower returns a voter that does not lead.
+func (p *partitionRun) voterFollower() *node {
+	p.t.Helper()
+	leader := p.c.leader()
+	srvs, err := servers(p.t, leader)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	for _, n := range p.c.others(leader) {
+		if isVoter(srvs, n.name) {
+			return n
+		}
+	}
+	p.t.Fatalf("no voter besides the leader: %s", describeServers(srvs))
+	return nil
+}
+
 // TestPartitionFlappingLinks cuts and restores random nodes' links for
 // 40 s: cuts of up to 3 s, gaps of up to 2 s, the leader included.
 func TestPartitionFlappingLinks(t *testing.T) {
-	p := newPartitionRun(t)
+	p := newPartitionRun(t, 3)
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, seed))
 	t.Logf("flapping with seed %d", seed)

@@ -46,6 +46,7 @@ type jobLoad struct {
 	c     *cluster
 	wfID  string
 	stop  chan struct{}
+	once  sync.Once
 	wg    sync.WaitGroup
 	acks  atomic.Int64
 	mu    sync.Mutex
@@ -59,6 +60,9 @@ type ackInfo struct {
 
 func startJobLoad(tb testing.TB, c *cluster, wfID string) *jobLoad {
 	l := &jobLoad{tb: tb, c: c, wfID: wfID, stop: make(chan struct{}), acked: map[string]ackInfo{}}
+	// A test that fails half-way still stops its load, before the
+	// cluster's cleanup kills the nodes under it.
+	tb.Cleanup(l.halt)
 	for w := range loadWorkers {
 		l.wg.Go(func() {
 			for b := 0; ; b++ {
@@ -87,6 +91,9 @@ func (l *jobLoad) submit(key string) {
 	}
 	for range loadTries {
 		nodes := l.c.running()
+		if len(nodes) == 0 {
+			return
+		}
 		n := nodes[rand.IntN(len(nodes))]
 		ctx, cancel := context.WithTimeout(l.tb.Context(), loadCallTimeout)
 		jobs, err := n.client.SubmitJobs(ctx, reqs, client.IdempotencyKey(key))
@@ -121,10 +128,15 @@ func (l *jobLoad) waitAcked(n int64) {
 	})
 }
 
+// halt stops the load and waits for its workers.
+func (l *jobLoad) halt() {
+	l.once.Do(func() { close(l.stop) })
+	l.wg.Wait()
+}
+
 // finish stops the load and returns the acknowledged ids.
 func (l *jobLoad) finish() map[string]bool {
-	close(l.stop)
-	l.wg.Wait()
+	l.halt()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	ids := make(map[string]bool, len(l.acked))
