@@ -249,6 +249,7 @@ func TestCutOffRobotFencesBeforeItsJobIsRequeued(t *testing.T) {
 	}
 
 	// The link heals; gossip does not (the member stays shut down).
+	healAt := time.Now()
 	rig.queue.cut.Store(false)
 	done := waitStoreJob(t, rig, id, consensus.JobSucceeded, 60*time.Second)
 	if state, _, _ := rig.server.mesh.MemberState("r2"); state == "alive" {
@@ -257,6 +258,27 @@ func TestCutOffRobotFencesBeforeItsJobIsRequeued(t *testing.T) {
 	outcomes := attemptOutcomes(done)
 	if !slices.Equal(outcomes, []string{"robot_lost", "succeeded"}) || done.Attempt != 1 || done.RobotID != "r2" {
 		t.Errorf("job ended on %s, attempt %d, outcomes %v; want r2, 1, [robot_lost succeeded]", done.RobotID, done.Attempt, outcomes)
+	}
+	// The stale run gave up when told its lease was gone. Nodes it ran
+	// in the cut, before the fence, had no checkpoint reach the leader and
+	// run again in the new attempt; had the stale run resumed beside the
+	// new one, nodes first run after the heal would run twice too.
+	runs, first := map[string]int{}, map[string]time.Time{}
+	for _, m := range rig.readMarks() {
+		if m.job != "long" {
+			continue
+		}
+		if runs[m.node]++; runs[m.node] == 1 {
+			first[m.node] = m.at
+		}
+	}
+	for node, n := range runs {
+		if n > 2 || (n == 2 && first[node].After(healAt)) {
+			t.Errorf("node %s ran %d times, first %v after the heal: the stale run did not give up", node, n, first[node].Sub(healAt))
+		}
+	}
+	if len(runs) != 30 {
+		t.Errorf("%d distinct tick nodes ran, want 30", len(runs))
 	}
 
 	// Gossip heals: r2 is alive at once, and a new job runs there for

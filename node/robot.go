@@ -42,7 +42,7 @@ type RobotConfig struct {
 	// FenceAfter is how long a run goes on without a confirmed heartbeat
 	// before it pauses at the next node boundary (default
 	// consensus.FenceAfter, which the leader's requeue delay is set
-	// against).
+	// against, or three report intervals if that is longer).
 	FenceAfter time.Duration
 	// DrainTimeout is how long running jobs may go on after the robot is
 	// told to stop before they are cancelled and handed back.
@@ -100,7 +100,11 @@ func NewRobot(cfg RobotConfig, q Queue) *Robot {
 		cfg.ReportInterval = consensus.HeartbeatInterval
 	}
 	if cfg.FenceAfter <= 0 {
-		cfg.FenceAfter = consensus.FenceAfter
+		// Three missed heartbeats, as consensus.FenceAfter is at the
+		// default interval. A robot that heartbeats less often than the
+		// cluster assumes cannot fence in time anyway, and a shorter
+		// fence would pause it between every two heartbeats.
+		cfg.FenceAfter = max(consensus.FenceAfter, 3*cfg.ReportInterval)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

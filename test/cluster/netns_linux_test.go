@@ -61,7 +61,40 @@ const labSubnet = "10.213.7."
 // stop running there.
 const netnsEnv = "CASARE_TEST_NETNS"
 
-var labSeq atomic.Int64
+var (
+	labSeq   atomic.Int64
+	labSweep sync.Once
+)
+
+// labNamePrefix starts every lab namespace's name; the pid of the test
+// binary that made it follows.
+const labNamePrefix = "casare"
+
+// sweepStaleLabs deletes lab namespaces left by test binaries that died
+// before their cleanup ran (a panic, a kill on timeout): a namespace
+// whose maker's pid no longer exists is nobody's.
+func sweepStaleLabs(tb testing.TB) {
+	entries, err := os.ReadDir("/run/netns")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), labNamePrefix)
+		pid, _, ok2 := strings.Cut(rest, "-")
+		if !ok || !ok2 {
+			continue
+		}
+		if _, err := strconv.Atoi(pid); err != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("/proc", pid)); err == nil {
+			continue // its maker is alive: maybe a run beside this one
+		}
+		if out, err := exec.Command("ip", "netns", "del", e.Name()).CombinedOutput(); err != nil {
+			tb.Logf("delete stale lab namespace %s: %v: %s", e.Name(), err, out)
+		}
+	}
+}
 
 // newNetLab makes a hub namespace with a bridge, or skips the test (fails
 // it with CASARE_TEST_NETNS=1) where namespaces cannot be made.
@@ -69,10 +102,11 @@ func newNetLab(tb testing.TB) *netLab {
 	tb.Helper()
 	lab := &netLab{
 		tb:     tb,
-		prefix: fmt.Sprintf("casare%d-%d", os.Getpid(), labSeq.Add(1)),
+		prefix: fmt.Sprintf("%s%d-%d", labNamePrefix, os.Getpid(), labSeq.Add(1)),
 		hosts:  map[string]*labHost{},
 	}
 	lab.hub = lab.prefix + "-hub"
+	labSweep.Do(func() { sweepStaleLabs(tb) })
 	if err := lab.try("netns", "add", lab.hub); err != nil {
 		why := fmt.Sprintf("partition tests need network namespaces (root and iproute2): %v", err)
 		if os.Getenv(netnsEnv) == "1" {

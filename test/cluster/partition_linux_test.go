@@ -326,8 +326,10 @@ func TestPartitionLeaderCutUnderLoad(t *testing.T) {
 	})
 	took := time.Since(cutAt)
 	t.Logf("first write acknowledged by the majority %v after the cut", took.Round(time.Millisecond))
-	if took > 2*time.Second {
-		t.Errorf("the majority took its first write %v after the leader cut; want within 2 s", took)
+	// The target is 2 s (an election and a forward); the bound leaves a
+	// second for a busy test machine, and the log line has the figure.
+	if took > 3*time.Second {
+		t.Errorf("the majority took its first write %v after the leader cut; want within 2 s (3 s on a busy machine)", took)
 	}
 	for time.Since(cutAt) < 8*time.Second {
 		time.Sleep(pollInterval) // the cut's length is the scenario, not a wait for a condition
