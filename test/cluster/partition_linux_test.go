@@ -352,10 +352,13 @@ func TestPartitionFollowerCutNeedsSnapshot(t *testing.T) {
 	}
 	cutAt := p.cut(f)
 	// Past the follower's index by several snapshots, the leader's log
-	// (entries kept behind each snapshot) no longer holds what it misses.
+	// no longer holds what the follower misses: the leader snapshots every
+	// `entries` entries (checked every second) and keeps `entries` behind
+	// each snapshot, so its log starts well past the follower's index and
+	// Raft has to send the snapshot.
 	waitFor(t, 90*time.Second, "the leader to write past several snapshots", func() (bool, error) {
 		idx, err := appliedIndex(t, leader)
-		return err == nil && idx > at+4*entries && time.Since(cutAt) > 6*time.Second, fmt.Errorf("leader at %d, follower cut at %d (%v)", idx, at, err)
+		return err == nil && idx > at+6*entries && time.Since(cutAt) > 6*time.Second, fmt.Errorf("leader at %d, follower cut at %d (%v)", idx, at, err)
 	})
 	p.heal(f)
 	p.finish(f)
