@@ -241,7 +241,7 @@ func TestReapDeadNonVoterBesideStuckVoter(t *testing.T) {
 		c.fwd.drop(s)
 		s.Close()
 	}
-	waitUntil(t, 8*grace, nonVoter.cfg.Name+" is removed", func() bool {
+	waitUntil(t, 15*grace, nonVoter.cfg.Name+" is removed", func() bool {
 		names, _ := serverNames(t, leader)
 		return !slices.Contains(names, nonVoter.cfg.Name)
 	})
