@@ -140,7 +140,7 @@ func (n *Node) startRobot() {
 	if !n.cfg.Robot {
 		return
 	}
-	var q Queue = remoteQueue{n.mesh}
+	var q Queue = newRemoteQueue(n.mesh)
 	if n.store != nil {
 		q = storeQueue{n.store}
 	}
