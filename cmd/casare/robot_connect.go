@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -17,7 +17,7 @@ import (
 )
 
 type connectOptions struct {
-	token    string
+	token    robotTokenSource
 	name     string
 	tags     []string
 	capacity int
@@ -35,11 +35,13 @@ func newRobotConnectCmd() *cobra.Command {
 			"cluster, and keeps its leases if it is back before they expire.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return connectRobot(cmd.Context(), strings.Split(args[0], ","), opts)
+			opts.token.env = os.Getenv(envRobotToken)
+			return connectRobot(cmd.Context(), cmd.ErrOrStderr(), strings.Split(args[0], ","), opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.token, "token", os.Getenv("CASARE_ROBOT_TOKEN"), "robot token from 'casare robot token create' (env CASARE_ROBOT_TOKEN)")
+	f.StringVar(&opts.token.file, "token-file", "", "file holding the robot token from 'casare robot token create' (or set env "+envRobotToken+")")
+	f.StringVar(&opts.token.flag, "token", "", "robot token (discouraged: it lands in shell history and 'ps'; use --token-file or "+envRobotToken+")")
 	f.StringVar(&opts.name, "name", "", "robot name, its id in the cluster (default: the name the token is bound to)")
 	f.StringSliceVar(&opts.tags, "tags", nil, "robot tags, comma separated")
 	f.IntVar(&opts.capacity, "capacity", 1, "jobs this robot runs at once")
@@ -47,16 +49,17 @@ func newRobotConnectCmd() *cobra.Command {
 	return cmd
 }
 
-func connectRobot(ctx context.Context, addrs []string, opts connectOptions) error {
-	if opts.token == "" {
-		return errors.New("--token is required (create one with 'casare robot token create --name N')")
+func connectRobot(ctx context.Context, warn io.Writer, addrs []string, opts connectOptions) error {
+	token, err := opts.token.resolve(warn)
+	if err != nil {
+		return err
 	}
 	if err := checkRobotFlags(opts.name, opts.tags); err != nil {
 		return err
 	}
-	tokenID, secret, err := consensus.ParseToken(opts.token)
+	tokenID, secret, err := consensus.ParseToken(token)
 	if err != nil {
-		return fmt.Errorf("--token: %w", err)
+		return fmt.Errorf("robot token: %w", err)
 	}
 	log := slog.Default()
 	q := node.NewTunnelQueue(addrs, tunnel.ClientConfig{

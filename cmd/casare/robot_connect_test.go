@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -53,8 +54,14 @@ func TestRobotConnectRefusesBadTokens(t *testing.T) {
 		"wrong secret": {[]string{"--token", consensus.FormatToken(id, "guess")}, "token secret is wrong"},
 		"unknown id":   {[]string{"--token", consensus.FormatToken("nope", "guess")}, "refused"},
 		"wrong name":   {[]string{"--token", token, "--name", "pc-2"}, "not \"pc-2\""},
-		"no token":     {[]string{"--token", ""}, "--token is required"},
+		"no token":     {[]string{"--token", ""}, "no robot token"},
 		"not a token":  {[]string{"--token", "hunter2"}, "not a Casare robot token"},
+		// The token file reaches the node: the wrong secret in it is
+		// refused there, as if it were given with --token.
+		"token file":         {[]string{"--token-file", writeFile(t, "robot.token", consensus.FormatToken(id, "guess")+"\n")}, "token secret is wrong"},
+		"empty token file":   {[]string{"--token-file", writeFile(t, "empty.token", " \n")}, "is empty"},
+		"missing token file": {[]string{"--token-file", filepath.Join(t.TempDir(), "none")}, "no such file"},
+		"file and flag":      {[]string{"--token-file", writeFile(t, "t", token), "--token", token}, "not both"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := runCLI(t, append([]string{"robot", "connect", quic}, tc.args...)...)
@@ -63,4 +70,20 @@ func TestRobotConnectRefusesBadTokens(t *testing.T) {
 			}
 		})
 	}
+	t.Run("environment", func(t *testing.T) {
+		t.Setenv(envRobotToken, consensus.FormatToken(id, "guess"))
+		_, errOut, err := runCLI(t, "robot", "connect", quic)
+		if err == nil || !strings.Contains(err.Error(), "token secret is wrong") {
+			t.Fatalf("robot connect with %s: err = %v, want the node's refusal of the wrong secret", envRobotToken, err)
+		}
+		if strings.Contains(errOut, "warning") {
+			t.Fatalf("a token from the environment drew a warning:\n%s", errOut)
+		}
+	})
+	t.Run("flag warns", func(t *testing.T) {
+		_, errOut, _ := runCLI(t, "robot", "connect", quic, "--token", consensus.FormatToken(id, "guess"))
+		if !strings.Contains(errOut, "shell history") {
+			t.Fatalf("--token drew no warning about shell history; stderr:\n%s", errOut)
+		}
+	})
 }
