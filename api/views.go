@@ -143,5 +143,6 @@ func scheduleView(sc consensus.Schedule, now time.Time) Schedule {
 }
 
 func robotTokenView(t consensus.RobotToken) RobotToken {
-	return RobotToken{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, Revoked: t.Revoked}
+	return RobotToken{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
+		Tags: t.Tags, Capacity: t.Capacity, Revoked: t.Revoked}
 }

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/casare/casare/api"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh/tunnel"
 )
@@ -87,6 +86,7 @@ func (n *Node) startGateway(ctx context.Context) error {
 			g.log.Error("QUIC listener stopped", "err", err)
 		}
 	})
+	n.wg.Go(func() { g.watchTokens(ctx) })
 	g.log.Info("internet robots may dial in", "addr", g.srv.Addr().String())
 	return nil
 }
@@ -108,22 +108,6 @@ func (g *gateway) tokenHash(id string) ([]byte, bool) {
 	}
 	hash, err := hex.DecodeString(t.Hash)
 	return hash, err == nil
-}
-
-func (g *gateway) authenticate(_ context.Context, hello tunnel.Hello) (tunnel.Identity, error) {
-	// Robot names and tags are shown in the API, the dashboard and the
-	// CLI: refuse what could rewrite an operator's screen.
-	if err := errors.Join(api.CheckName("name", hello.Name), api.CheckNames("tags", hello.Tags)); err != nil {
-		return tunnel.Identity{}, fmt.Errorf("robot hello: %w", err)
-	}
-	robotID, err := g.store.AuthorizeRobot(hello.TokenID, hello.Name)
-	if err != nil {
-		return tunnel.Identity{}, err
-	}
-	if g.isNode(robotID) {
-		return tunnel.Identity{}, fmt.Errorf("robot name %q is the name of a cluster node; choose another --name", robotID)
-	}
-	return tunnel.Identity{RobotID: robotID, TokenID: hello.TokenID, Tags: hello.Tags, Capacity: hello.Capacity}, nil
 }
 
 func (g *gateway) connected(c *tunnel.Conn) {
@@ -197,7 +181,10 @@ func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req claimReques
 	if req.Max <= 0 {
 		return nil, errors.New("claim max must be positive")
 	}
-	cmd := consensus.ClaimCmd{RobotID: id.RobotID, RobotKind: consensus.RobotInternet, Tags: id.Tags, Max: req.Max, RequestID: req.RequestID}
+	// The capacity the robot was given at the handshake (perhaps fixed by
+	// its token) caps what one claim may take, whatever it asks.
+	cmd := consensus.ClaimCmd{RobotID: id.RobotID, RobotKind: consensus.RobotInternet, Tags: id.Tags,
+		Max: min(req.Max, max(id.Capacity, 1)), RequestID: req.RequestID}
 	if req.WaitMS <= 0 {
 		// A retry: what the first try leased is no longer claimable, so
 		// waiting for work would hide it; the store replays it.

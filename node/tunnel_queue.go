@@ -30,6 +30,12 @@ type TunnelQueue struct {
 	// lastClaim is the request id of the last claim sent: a claim sent
 	// again under it is a retry and must not wait for new work.
 	lastClaim string
+
+	// refused is closed, and refusal set, once the cluster has refused
+	// the robot's token: revoked, expired or never valid. No retry helps.
+	refused     chan struct{}
+	refusal     error
+	refusedOnce sync.Once
 }
 
 // Tunnel timing on the robot's side. A call that does not return within
@@ -55,7 +61,30 @@ func NewTunnelQueue(addrs []string, cfg tunnel.ClientConfig) *TunnelQueue {
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = robotIdleTimeout
 	}
-	return &TunnelQueue{cfg: cfg, log: log, addrs: slices.Clone(addrs)}
+	return &TunnelQueue{cfg: cfg, log: log, addrs: slices.Clone(addrs), refused: make(chan struct{})}
+}
+
+// Refused is closed once the cluster has refused the robot's token, on
+// the first connection or later (a revoked or expired token closes the
+// tunnel and is refused on every redial). RefusedErr says why.
+func (q *TunnelQueue) Refused() <-chan struct{} { return q.refused }
+
+// RefusedErr returns why the cluster refused the robot, once Refused is
+// closed; nil before.
+func (q *TunnelQueue) RefusedErr() error {
+	select {
+	case <-q.refused:
+		return q.refusal
+	default:
+		return nil
+	}
+}
+
+func (q *TunnelQueue) refuse(err error) {
+	q.refusedOnce.Do(func() {
+		q.refusal = err
+		close(q.refused)
+	})
 }
 
 // Connect dials until one address answers or ctx ends. A refused token is
@@ -137,7 +166,9 @@ func (q *TunnelQueue) dial(ctx context.Context, addrs []string, next int) (*tunn
 			return conn, tried, nil
 		}
 		if IsAuthError(err) {
-			return nil, tried, fmt.Errorf("connect to %s: %w", addr, err)
+			err = fmt.Errorf("connect to %s: %w", addr, err)
+			q.refuse(err)
+			return nil, tried, err
 		}
 		lastErr = err
 		q.log.Warn("connect failed; trying the next node", "node", addr, "err", err)
@@ -243,11 +274,17 @@ func (q *TunnelQueue) Complete(ctx context.Context, cmd consensus.CompleteCmd) (
 
 // RobotID returns the id the cluster gave the robot: its --name, or the
 // name its token is bound to. Valid after Connect.
-func (q *TunnelQueue) RobotID() string {
+func (q *TunnelQueue) RobotID() string { return q.Identity().RobotID }
+
+// Identity returns what the cluster made of the robot: its id, tags and
+// capacity, which its token may have fixed whatever it asked for. Valid
+// after Connect; before, what the robot asks for.
+func (q *TunnelQueue) Identity() tunnel.Identity {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.conn == nil {
-		return q.cfg.Hello.Name
+		h := q.cfg.Hello
+		return tunnel.Identity{RobotID: h.Name, Tags: slices.Clone(h.Tags), Capacity: h.Capacity}
 	}
-	return q.conn.Identity().RobotID
+	return q.conn.Identity()
 }

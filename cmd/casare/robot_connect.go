@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -72,13 +73,42 @@ func connectRobot(ctx context.Context, warn io.Writer, addrs []string, opts conn
 	if err := q.Connect(ctx); err != nil {
 		return err
 	}
-	id := q.RobotID()
-	log.Info("internet robot running", "robot", id, "capacity", opts.capacity)
+	id := q.Identity()
+	warnOverridden(log, opts, id)
+	log.Info("internet robot running", "robot", id.RobotID, "tags", id.Tags, "capacity", id.Capacity)
+	// A token revoked or expired while the robot runs closes its tunnel;
+	// the robot then stops at once, and exits with the reason.
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-q.Refused():
+			stop()
+		case <-runCtx.Done():
+		}
+	}()
 	robot := node.NewRobot(node.RobotConfig{
-		ID: id, Kind: consensus.RobotInternet, Tags: opts.tags, Capacity: opts.capacity,
+		ID: id.RobotID, Kind: consensus.RobotInternet, Tags: id.Tags, Capacity: id.Capacity,
 		Engine: executor.NewEngine(executor.EngineOptions{Logger: log, WorkDir: opts.workDir}),
-		Logger: log,
+		Logger: log, Abort: q.Refused(),
 	}, q)
-	robot.Run(ctx)
+	robot.Run(runCtx)
+	if err := q.RefusedErr(); err != nil {
+		return fmt.Errorf("the cluster shut this robot out: %w", err)
+	}
 	return nil
+}
+
+// warnOverridden says when the robot's token fixed its name, tags or
+// capacity to something other than what its flags asked for.
+func warnOverridden(log *slog.Logger, opts connectOptions, id tunnel.Identity) {
+	if opts.name != "" && opts.name != id.RobotID {
+		log.Warn("the robot token fixes this robot's name; --name is ignored", "name", id.RobotID, "asked", opts.name)
+	}
+	if len(opts.tags) > 0 && !slices.Equal(opts.tags, id.Tags) {
+		log.Warn("the robot token fixes this robot's tags; --tags is ignored", "tags", id.Tags, "asked", opts.tags)
+	}
+	if opts.capacity != id.Capacity {
+		log.Warn("the robot token fixes this robot's capacity; --capacity is ignored", "capacity", id.Capacity, "asked", opts.capacity)
+	}
 }

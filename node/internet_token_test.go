@@ -1,0 +1,120 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/mesh/tunnel"
+)
+
+// A token that fixes the robot's name, tags and capacity gives it those,
+// whatever it asks for: the node's record, the claims and the robot's own
+// view agree.
+func TestRobotTokenFixesNameTagsAndCapacity(t *testing.T) {
+	cfg := testConfig(t, "hub", "")
+	cfg.Robot = false
+	n := startNode(t, cfg)
+	token := newTokenFor(t, n.Store(), consensus.CreateTokenCmd{Name: "laptop-1", Tags: []string{"a", "b"}, Capacity: 2})
+	id, secret, err := consensus.ParseToken(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := NewTunnelQueue([]string{quicAddr(n)}, tunnel.ClientConfig{
+		Hello: tunnel.Hello{TokenID: id, Name: "something-else", Tags: []string{"root"}, Capacity: 50}, TokenSecret: secret,
+	})
+	defer q.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := q.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := q.Identity()
+	if got.RobotID != "laptop-1" || !slices.Equal(got.Tags, []string{"a", "b"}) || got.Capacity != 2 {
+		t.Fatalf("robot identity %+v, want laptop-1 with tags a,b and capacity 2", got)
+	}
+	robots := n.Store().Robots()
+	if len(robots) != 1 || robots[0].ID != "laptop-1" || !slices.Equal(robots[0].Tags, []string{"a", "b"}) || robots[0].Capacity != 2 {
+		t.Fatalf("robot records %+v", robots)
+	}
+}
+
+// An expired token is refused at the handshake with a message that says
+// it expired; the robot is not recorded.
+func TestExpiredRobotTokenRefused(t *testing.T) {
+	n := startNode(t, testConfig(t, "hub", ""))
+	token := newTokenFor(t, n.Store(), consensus.CreateTokenCmd{Name: "pc-old", TTL: consensus.Duration(time.Millisecond)})
+	id, secret, err := consensus.ParseToken(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := NewTunnelQueue([]string{quicAddr(n)}, tunnel.ClientConfig{Hello: tunnel.Hello{TokenID: id, Capacity: 1}, TokenSecret: secret})
+	defer q.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = q.Connect(ctx)
+	if !IsAuthError(err) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("connect with an expired token: err = %v, want a refusal saying it expired", err)
+	}
+	select {
+	case <-q.Refused():
+	default:
+		t.Fatal("the refusal did not mark the queue refused")
+	}
+	if robots := n.Store().Robots(); len(robots) != 0 {
+		t.Fatalf("a robot with an expired token was recorded: %+v", robots)
+	}
+}
+
+// Revoking a token closes the live tunnel of the robot using it at once:
+// the robot sees its connection closed as a refusal, cancels its run, and
+// the job goes back to the queue without spending the attempt.
+func TestRevokingATokenClosesItsTunnel(t *testing.T) {
+	cfg := testConfig(t, "hub", "")
+	cfg.Robot = false // only the internet robot may take the job
+	n := startNode(t, cfg)
+	token := newToken(t, n.Store(), "pc-9")
+	q := startInternetRobot(t, []string{quicAddr(n)}, token, "pc-9", 1)
+	tokenID, _, _ := consensus.ParseToken(token)
+
+	c := client.New("http://" + n.HTTPAddr())
+	ctx := context.Background()
+	wf := `{"name":"long","nodes":[
+	 {"id":"start","type":"start"},
+	 {"id":"wait","type":"delay","config":{"duration":"60s"}},
+	 {"id":"end","type":"end"}],
+	 "connections":[{"from":"start","to":"wait"},{"from":"wait","to":"end"}]}`
+	res, err := c.CreateWorkflow(ctx, api.CreateWorkflowRequest{WorkflowName: "long", WorkflowJSON: json.RawMessage(wf), ExecutionMode: "internet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, c, res.JobID, "running", 20*time.Second)
+
+	revoked := time.Now()
+	if _, err := c.RevokeRobotToken(ctx, tokenID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-q.Refused():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the robot's tunnel was not closed within 5 s of revoking its token")
+	}
+	t.Logf("tunnel closed and redial refused %s after the revocation", time.Since(revoked).Round(time.Millisecond))
+	if err := q.RefusedErr(); !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("refusal %v does not say the token was revoked", err)
+	}
+	job := waitJob(t, c, res.JobID, "queued", 5*time.Second)
+	last := job.Attempts[len(job.Attempts)-1]
+	if last.Outcome != "handed_back" || job.Attempt != 0 {
+		t.Fatalf("job went back with attempt %d and last attempt %+v; want it handed back, the attempt not spent", job.Attempt, last)
+	}
+	if conns := n.gateway.srv.Conns(); len(conns) != 0 {
+		t.Fatalf("%d tunnels still open after the revocation", len(conns))
+	}
+}
