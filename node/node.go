@@ -154,7 +154,9 @@ func (n *Node) startRobot() {
 	}
 	r := NewRobot(RobotConfig{
 		ID: n.cfg.Name, Kind: consensus.RobotLAN, Tags: n.cfg.Tags, Capacity: n.cfg.Capacity,
-		Engine:  executor.NewEngine(executor.EngineOptions{Logger: n.log, WorkDir: n.cfg.WorkDir}),
+		Engine: executor.NewEngine(executor.EngineOptions{
+			Logger: n.log, WorkDir: n.cfg.WorkDir, NodeTypes: n.cfg.NodeTypes, FileRoot: n.cfg.FileRoot,
+		}),
 		Logger:  n.log,
 		Journal: journal,
 	}, q)

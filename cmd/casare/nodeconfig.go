@@ -15,6 +15,7 @@ import (
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 
+	"github.com/casare/casare/executor"
 	"github.com/casare/casare/node"
 )
 
@@ -46,6 +47,9 @@ type nodeSettings struct {
 	DeadServerGrace time.Duration `koanf:"dead-server-grace"`
 	Tags            []string      `koanf:"tags"`
 	Capacity        int           `koanf:"capacity"`
+	DenyNodeTypes   []string      `koanf:"deny-node-types"`
+	AllowNodeTypes  []string      `koanf:"allow-node-types"`
+	FileRoot        string        `koanf:"file-root"`
 }
 
 // nodeFlags holds the flags of one node command. The settings live in
@@ -75,6 +79,7 @@ func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
 	f.Duration("dead-server-grace", d.DeadServerGrace, "how long gossip and Raft must both have failed to reach a server before the leader removes it from Raft (one removal per grace period, never below --voters; see 'casare operator remove-server')")
 	f.StringSlice("tags", nil, "robot tags, comma separated")
 	f.Int("capacity", d.Capacity, "jobs this node's robot runs at once")
+	addRobotPolicyFlags(f)
 	flags.AddFlagSet(f)
 	nf := &nodeFlags{settings: f}
 	flags.StringVar(&nf.config, "config", "", "YAML file of node settings, keyed by flag name (flags and "+nodeEnvPrefix+"* variables override it)")
@@ -184,5 +189,6 @@ func (s nodeSettings) config() node.Config {
 		HTTPPort: s.HTTPPort, RaftPort: s.RaftPort, GossipPort: s.GossipPort, QUICPort: s.QUICPort,
 		Server: s.Server, Robot: s.Robot, Voters: s.Voters, DeadServerGrace: s.DeadServerGrace,
 		Tags: s.Tags, Capacity: s.Capacity,
+		NodeTypes: executor.NodePolicy{Allow: s.AllowNodeTypes, Deny: s.DenyNodeTypes}, FileRoot: s.FileRoot,
 	}
 }

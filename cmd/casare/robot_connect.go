@@ -23,6 +23,7 @@ type connectOptions struct {
 	tags     []string
 	capacity int
 	workDir  string
+	policy   robotPolicy
 }
 
 func newRobotConnectCmd() *cobra.Command {
@@ -47,6 +48,7 @@ func newRobotConnectCmd() *cobra.Command {
 	f.StringSliceVar(&opts.tags, "tags", nil, "robot tags, comma separated")
 	f.IntVar(&opts.capacity, "capacity", 1, "jobs this robot runs at once")
 	f.StringVar(&opts.workDir, "work-dir", ".", "directory workflows resolve relative paths against")
+	opts.policy.register(f)
 	return cmd
 }
 
@@ -56,6 +58,10 @@ func connectRobot(ctx context.Context, warn io.Writer, addrs []string, opts conn
 		return err
 	}
 	if err := checkRobotFlags(opts.name, opts.tags); err != nil {
+		return err
+	}
+	engineOpts, err := opts.policy.engineOptions(executor.EngineOptions{Logger: slog.Default(), WorkDir: opts.workDir})
+	if err != nil {
 		return err
 	}
 	tokenID, secret, err := consensus.ParseToken(token)
@@ -89,7 +95,7 @@ func connectRobot(ctx context.Context, warn io.Writer, addrs []string, opts conn
 	}()
 	robot := node.NewRobot(node.RobotConfig{
 		ID: id.RobotID, Kind: consensus.RobotInternet, Tags: id.Tags, Capacity: id.Capacity,
-		Engine: executor.NewEngine(executor.EngineOptions{Logger: log, WorkDir: opts.workDir}),
+		Engine: executor.NewEngine(engineOpts),
 		Logger: log, Abort: q.Refused(),
 	}, q)
 	robot.Run(runCtx)
