@@ -64,7 +64,7 @@ func (s *Server) createRobotToken(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, CreatedRobotToken{
-		ID: token.ID, Name: token.Name, Token: consensus.FormatToken(token.ID, secret), CreatedAt: token.CreatedAt,
+		ID: token.ID, Name: token.Name, Token: consensus.FormatRobotToken(token.ID, secret, s.cfg.CAFingerprint), CreatedAt: token.CreatedAt,
 		ExpiresAt: token.ExpiresAt, Tags: token.Tags, Capacity: token.Capacity,
 	})
 }

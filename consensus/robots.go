@@ -56,15 +56,50 @@ const tokenPrefix = "casare_"
 // id and the secret.
 func FormatToken(id, secret string) string { return tokenPrefix + id + "_" + secret }
 
-// ParseToken splits a token made by FormatToken. Ids hold no underscore,
-// while secrets (base64url) may.
+// fingerprintSep separates a robot token from the CA fingerprint appended
+// to it: base64url secrets never hold a dot.
+const fingerprintSep = "."
+
+// FormatRobotToken builds the token `casare robot token create` prints:
+// FormatToken's, then the cluster CA's fingerprint (pki.Fingerprint), so
+// that the robot can verify the node it dials. An empty fingerprint
+// leaves it off.
+func FormatRobotToken(id, secret, caFingerprint string) string {
+	if caFingerprint == "" {
+		return FormatToken(id, secret)
+	}
+	return FormatToken(id, secret) + fingerprintSep + caFingerprint
+}
+
+// RobotTokenParts are the parts of a robot token.
+type RobotTokenParts struct {
+	ID, Secret string
+	// CAFingerprint is the cluster CA's fingerprint; empty for a token
+	// made before tokens carried one.
+	CAFingerprint string
+}
+
+// ParseRobotToken splits a token made by FormatRobotToken.
+func ParseRobotToken(token string) (RobotTokenParts, error) {
+	token, fp, _ := strings.Cut(strings.TrimSpace(token), fingerprintSep)
+	id, secret, err := ParseToken(token)
+	if err != nil {
+		return RobotTokenParts{}, err
+	}
+	return RobotTokenParts{ID: id, Secret: secret, CAFingerprint: fp}, nil
+}
+
+// ParseToken splits a token made by FormatToken or FormatRobotToken into
+// its id and secret. Ids hold no underscore, while secrets (base64url)
+// may.
 func ParseToken(token string) (id, secret string, err error) {
-	rest, ok := strings.CutPrefix(strings.TrimSpace(token), tokenPrefix)
+	token, _, _ = strings.Cut(strings.TrimSpace(token), fingerprintSep)
+	rest, ok := strings.CutPrefix(token, tokenPrefix)
 	if ok {
 		id, secret, ok = strings.Cut(rest, "_")
 	}
 	if !ok || id == "" || secret == "" {
-		return "", "", errors.New("not a Casare robot token: want casare_<id>_<secret>")
+		return "", "", errors.New("not a Casare robot token: want casare_<id>_<secret>.<CA fingerprint>")
 	}
 	return id, secret, nil
 }

@@ -65,16 +65,13 @@ func (g *gateway) close() error {
 }
 
 func (n *Node) startGateway(ctx context.Context) error {
-	cert, err := tunnel.LoadOrCreateCert(n.cfg.DataDir)
-	if err != nil {
-		return fmt.Errorf("QUIC certificate: %w", err)
-	}
 	g := &gateway{
 		name: n.cfg.Name, store: n.store, queue: storeQueue{n.store}, log: n.log.With("part", "gateway"),
 		isNode: func(name string) bool { _, _, ok := n.mesh.MemberState(name); return ok },
 	}
+	var err error
 	g.srv, err = tunnel.Listen(n.cfg.bind(n.cfg.QUICPort), tunnel.ServerConfig{
-		TLSCert: cert, TokenHash: g.tokenHash, Authenticate: g.authenticate, Handler: g.handle,
+		TLSCert: n.tunnelID.Cert, TokenHash: g.tokenHash, CatchUp: g.catchUp, Authenticate: g.authenticate, Handler: g.handle,
 		OnConnect: g.connected, OnDisconnect: g.disconnected, Logger: g.log,
 	})
 	if err != nil {
@@ -91,23 +88,30 @@ func (n *Node) startGateway(ctx context.Context) error {
 	return nil
 }
 
+// tokenHash returns the stored hash of a token's secret. It does not
+// wait: the tunnel calls catchUp before refusing an unknown id and a wrong
+// secret alike.
 func (g *gateway) tokenHash(id string) ([]byte, bool) {
 	t, ok := g.store.Token(id)
-	if !ok {
-		// This replica may not have applied a token made a moment ago
-		// elsewhere; catch up with the leader before refusing.
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		_, err := g.store.WaitConsistent(ctx)
-		cancel()
-		if err == nil {
-			t, ok = g.store.Token(id)
-		}
-	}
 	if !ok {
 		return nil, false
 	}
 	hash, err := hex.DecodeString(t.Hash)
 	return hash, err == nil
+}
+
+// tokenCatchUp bounds the wait for this replica to catch up with the
+// leader before a token is refused: a token made a moment ago elsewhere
+// is applied here within a heartbeat or two.
+const tokenCatchUp = 3 * time.Second
+
+// catchUp brings this replica up to the leader's commit index, so that a
+// token created a moment ago elsewhere is found.
+func (g *gateway) catchUp(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, tokenCatchUp)
+	defer cancel()
+	_, err := g.store.WaitConsistent(ctx)
+	return err
 }
 
 func (g *gateway) connected(c *tunnel.Conn) {

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -21,14 +22,8 @@ func TestRobotTokenFixesNameTagsAndCapacity(t *testing.T) {
 	cfg := testConfig(t, "hub", "")
 	cfg.Robot = false
 	n := startNode(t, cfg)
-	token := newTokenFor(t, n.Store(), consensus.CreateTokenCmd{Name: "laptop-1", Tags: []string{"a", "b"}, Capacity: 2})
-	id, secret, err := consensus.ParseToken(token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := NewTunnelQueue([]string{quicAddr(n)}, tunnel.ClientConfig{
-		Hello: tunnel.Hello{TokenID: id, Name: "something-else", Tags: []string{"root"}, Capacity: 50}, TokenSecret: secret,
-	})
+	token := newTokenFor(t, n, consensus.CreateTokenCmd{Name: "laptop-1", Tags: []string{"a", "b"}, Capacity: 2})
+	q := robotQueue(t, []string{quicAddr(n)}, token, tunnel.Hello{Name: "something-else", Tags: []string{"root"}, Capacity: 50})
 	defer q.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -49,16 +44,12 @@ func TestRobotTokenFixesNameTagsAndCapacity(t *testing.T) {
 // it expired; the robot is not recorded.
 func TestExpiredRobotTokenRefused(t *testing.T) {
 	n := startNode(t, testConfig(t, "hub", ""))
-	token := newTokenFor(t, n.Store(), consensus.CreateTokenCmd{Name: "pc-old", TTL: consensus.Duration(time.Millisecond)})
-	id, secret, err := consensus.ParseToken(token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := NewTunnelQueue([]string{quicAddr(n)}, tunnel.ClientConfig{Hello: tunnel.Hello{TokenID: id, Capacity: 1}, TokenSecret: secret})
+	token := newTokenFor(t, n, consensus.CreateTokenCmd{Name: "pc-old", TTL: consensus.Duration(time.Millisecond)})
+	q := robotQueue(t, []string{quicAddr(n)}, token, tunnel.Hello{Capacity: 1})
 	defer q.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = q.Connect(ctx)
+	err := q.Connect(ctx)
 	if !IsAuthError(err) || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("connect with an expired token: err = %v, want a refusal saying it expired", err)
 	}
@@ -79,7 +70,7 @@ func TestRevokingATokenClosesItsTunnel(t *testing.T) {
 	cfg := testConfig(t, "hub", "")
 	cfg.Robot = false // only the internet robot may take the job
 	n := startNode(t, cfg)
-	token := newToken(t, n.Store(), "pc-9")
+	token := newToken(t, n, "pc-9")
 	q := startInternetRobot(t, []string{quicAddr(n)}, token, "pc-9", 1)
 	tokenID, _, _ := consensus.ParseToken(token)
 
@@ -116,5 +107,42 @@ func TestRevokingATokenClosesItsTunnel(t *testing.T) {
 	}
 	if conns := n.gateway.srv.Conns(); len(conns) != 0 {
 		t.Fatalf("%d tunnels still open after the revocation", len(conns))
+	}
+}
+
+// A robot refuses a node whose certificate is not from the cluster CA its
+// token names — here the gateway of another cluster — with an error that
+// says so, before it sends the token; and it refuses a token that names
+// no CA at all.
+func TestRobotRefusesANodeOfAnotherCluster(t *testing.T) {
+	ours := startNode(t, testConfig(t, "ours", ""))
+	theirs := startNode(t, testConfig(t, "theirs", ""))
+	if ours.caFingerprint() == theirs.caFingerprint() {
+		t.Fatal("two clusters share a CA")
+	}
+	token := newToken(t, ours, "pc-1")
+	q := robotQueue(t, []string{quicAddr(theirs)}, token, tunnel.Hello{Capacity: 1})
+	defer q.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := q.Connect(ctx)
+	t.Logf("robot: %v", err)
+	if !errors.Is(err, tunnel.ErrNodeNotTrusted) || !strings.Contains(err.Error(), ours.caFingerprint()) {
+		t.Fatalf("connect to a node of another cluster: %v, want ErrNodeNotTrusted naming the expected CA", err)
+	}
+	if robots := theirs.Store().Robots(); len(robots) != 0 {
+		t.Fatalf("the other cluster recorded a robot: %+v", robots)
+	}
+
+	id, secret, _ := consensus.ParseToken(token)
+	if _, err := NewRobotQueue([]string{quicAddr(ours)}, consensus.FormatToken(id, secret), tunnel.Hello{}, nil); err == nil ||
+		!strings.Contains(err.Error(), "no cluster CA fingerprint") {
+		t.Fatalf("a token without a CA fingerprint: %v", err)
+	}
+	// The same token reaches its own cluster.
+	good := robotQueue(t, []string{quicAddr(ours)}, token, tunnel.Hello{Capacity: 1})
+	defer good.Close()
+	if err := good.Connect(ctx); err != nil {
+		t.Fatalf("connect to the token's own cluster: %v", err)
 	}
 }

@@ -96,9 +96,10 @@ func (q *TunnelQueue) Connect(ctx context.Context) error {
 }
 
 // IsAuthError reports whether err means the cluster refused the robot's
-// token, which no retry can fix.
+// token, or the robot refused a node that is not of its token's cluster:
+// no retry can fix either.
 func IsAuthError(err error) bool {
-	return errors.Is(err, tunnel.ErrAuthRefused) || errors.Is(err, tunnel.ErrServerProof)
+	return errors.Is(err, tunnel.ErrAuthRefused) || errors.Is(err, tunnel.ErrNodeNotTrusted)
 }
 
 // dialTimeout bounds one dial attempt, so a dead address costs little.

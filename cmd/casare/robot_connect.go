@@ -64,15 +64,12 @@ func connectRobot(ctx context.Context, warn io.Writer, addrs []string, opts conn
 	if err != nil {
 		return err
 	}
-	tokenID, secret, err := consensus.ParseToken(token)
+	log := slog.Default()
+	q, err := node.NewRobotQueue(addrs, token,
+		tunnel.Hello{Name: opts.name, Tags: opts.tags, Capacity: opts.capacity, Version: node.Version}, log)
 	if err != nil {
 		return fmt.Errorf("robot token: %w", err)
 	}
-	log := slog.Default()
-	q := node.NewTunnelQueue(addrs, tunnel.ClientConfig{
-		Hello:       tunnel.Hello{TokenID: tokenID, Name: opts.name, Tags: opts.tags, Capacity: opts.capacity, Version: node.Version},
-		TokenSecret: secret, Logger: log,
-	})
 	defer q.Close()
 	// The first connection decides whether the token is good; a refused
 	// robot must exit non-zero rather than retry forever.

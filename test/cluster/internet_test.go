@@ -13,6 +13,7 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/consensus"
 )
 
 // The internet-robot tests run clusters whose nodes run no LAN robot, so
@@ -306,9 +307,10 @@ func parseConnected(line string) (at time.Time, node string, err error) {
 
 // TestInternetRobotWrongTokenExitsNonZero runs `casare robot connect`
 // with tokens the cluster must refuse — a wrong secret, a revoked token,
-// an unknown token id, a token bound to another robot's name: each time
-// the command must exit non-zero within refusalBound, say why on
-// stderr, and the node must log the refusal.
+// an unknown token id: each time the command must exit non-zero within
+// refusalBound, say why on stderr, and the node must log the refusal. A
+// wrong secret and an unknown id get the same words, so a stranger
+// cannot learn which token ids exist.
 func TestInternetRobotWrongTokenExitsNonZero(t *testing.T) {
 	c := startCluster(t, 1, "--robot=false")
 	n := c.leader()
@@ -319,18 +321,23 @@ func TestInternetRobotWrongTokenExitsNonZero(t *testing.T) {
 	if res := runCLI(t, callTimeout, "robot", "token", "revoke", revokedID, "--server", serverURL(n)); res.code != 0 {
 		t.Fatalf("revoke: %s", res)
 	}
+	parts, err := consensus.ParseRobotToken(good)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Swap the secret for another of the same length.
-	wrongSecret := "casare_" + goodID + "_" + strings.Repeat("x", len(good)-len("casare_"+goodID+"_"))
+	wrongSecret := consensus.FormatRobotToken(goodID, strings.Repeat("x", len(parts.Secret)), parts.CAFingerprint)
+	unknown := consensus.FormatRobotToken("nosuchtoken", strings.Repeat("y", 32), parts.CAFingerprint)
+	const refused = "unknown token id or wrong secret"
 
 	for _, tc := range []struct {
 		what, token, name string
 		stderr            []string // what stderr must say, case-insensitive
 		nodeLog           []string // in the node's "robot refused" line, case-insensitive
 	}{
-		{"wrong secret", wrongSecret, "good-robot", []string{"token"}, []string{goodID, "token proof"}},
+		{"wrong secret", wrongSecret, "good-robot", []string{refused}, []string{goodID, refused}},
 		{"revoked token", revoked, "revoked-robot", []string{"revoked"}, []string{revokedID, "revoked"}},
-		{"unknown token id", "casare_nosuchtoken_" + strings.Repeat("y", 32), "good-robot", []string{"unknown", "nosuchtoken"}, []string{"unknown token id", "nosuchtoken"}},
-		{"token of another robot", good, "someone-else", []string{"good-robot", "someone-else"}, []string{goodID, "someone-else"}},
+		{"unknown token id", unknown, "good-robot", []string{refused}, []string{"nosuchtoken", refused}},
 	} {
 		t.Run(strings.ReplaceAll(tc.what, " ", "_"), func(t *testing.T) {
 			logFrom := len(n.logText())
@@ -343,7 +350,8 @@ func TestInternetRobotWrongTokenExitsNonZero(t *testing.T) {
 			case !containsAll(strings.ToLower(res.stderr), tc.stderr...):
 				t.Errorf("robot connect with a %s: stderr should say %q: %s", tc.what, tc.stderr, res)
 			}
-			if strings.Contains(res.stderr, tc.token[strings.LastIndex(tc.token, "_")+1:]) {
+			tokenParts, _ := consensus.ParseRobotToken(tc.token)
+			if strings.Contains(res.stderr, tokenParts.Secret) {
 				t.Errorf("robot connect printed the token secret: %s", res)
 			}
 			lastLine := strings.TrimSpace(res.stderr)
@@ -362,4 +370,33 @@ func TestInternetRobotWrongTokenExitsNonZero(t *testing.T) {
 			t.Logf("node log: %s", refusal)
 		})
 	}
+}
+
+// TestRobotConnectRefusesANodeOfAnotherCluster points `casare robot
+// connect`, holding a token of one cluster, at the QUIC port of a node of
+// another cluster (another CA): the robot must refuse that node during the
+// TLS handshake and exit non-zero saying so, before sending its token.
+func TestRobotConnectRefusesANodeOfAnotherCluster(t *testing.T) {
+	ours := startCluster(t, 1, "--robot=false").leader()
+	theirs := startCluster(t, 1, "--robot=false").leader()
+	token, _ := createRobotToken(t, ours, "pc-1")
+	parts, err := consensus.ParseRobotToken(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CASARE_ROBOT_TOKEN", token)
+	res := runCLI(t, refusalBound, "robot", "connect", quicAddr(t, theirs))
+	switch {
+	case res.code == -1:
+		t.Fatalf("robot connect to a node of another cluster did not exit within %v: %s", refusalBound, res)
+	case res.code == 0:
+		t.Fatalf("robot connect to a node of another cluster exited 0: %s", res)
+	case !containsAll(res.stderr, "not one of the robot token's cluster", parts.CAFingerprint):
+		t.Fatalf("stderr should say the node is not of the token's cluster (CA %s): %s", parts.CAFingerprint, res)
+	}
+	if strings.Contains(theirs.logText(), "pc-1") {
+		t.Fatalf("the other cluster's node heard of the robot:\n%s", theirs.logTail())
+	}
+	lastLine := strings.TrimSpace(res.stderr)
+	t.Logf("exit %d after %v: %s", res.code, res.took.Round(time.Millisecond), lastLine[strings.LastIndex(lastLine, "\n")+1:])
 }
