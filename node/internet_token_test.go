@@ -146,3 +146,24 @@ func TestRobotRefusesANodeOfAnotherCluster(t *testing.T) {
 		t.Fatalf("connect to the token's own cluster: %v", err)
 	}
 }
+
+// A token that expires while its robot is connected closes the tunnel
+// within a second or so of the expiry, as a revocation does.
+func TestExpiringTokenClosesItsTunnel(t *testing.T) {
+	cfg := testConfig(t, "hub", "")
+	cfg.Robot = false
+	n := startNode(t, cfg)
+	const ttl = 2 * time.Second
+	token := newTokenFor(t, n, consensus.CreateTokenCmd{Name: "pc-brief", TTL: consensus.Duration(ttl)})
+	connected := time.Now()
+	q := startInternetRobot(t, []string{quicAddr(n)}, token, "pc-brief", 1)
+	select {
+	case <-q.Refused():
+	case <-time.After(ttl + 5*time.Second):
+		t.Fatalf("the tunnel of a token with a TTL of %v was still open %v after connecting", ttl, ttl+5*time.Second)
+	}
+	t.Logf("tunnel shut %v after connecting with a %v token", time.Since(connected).Round(time.Millisecond), ttl)
+	if err := q.RefusedErr(); !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("refusal %v does not say the token expired", err)
+	}
+}

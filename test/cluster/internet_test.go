@@ -5,6 +5,7 @@ package cluster
 import (
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -399,4 +400,37 @@ func TestRobotConnectRefusesANodeOfAnotherCluster(t *testing.T) {
 	}
 	lastLine := strings.TrimSpace(res.stderr)
 	t.Logf("exit %d after %v: %s", res.code, res.took.Round(time.Millisecond), lastLine[strings.LastIndex(lastLine, "\n")+1:])
+}
+
+// TestRevokingATokenStopsItsRobot revokes the token of a `casare robot
+// connect` process while it runs a job: the node closes the tunnel at
+// once, the job goes back to the queue without spending its attempt, and
+// the robot process exits non-zero saying its token was revoked.
+func TestRevokingATokenStopsItsRobot(t *testing.T) {
+	c := startCluster(t, 1, "--robot=false")
+	n := c.leader()
+	token, id := createRobotToken(t, n, "pc-revoked")
+	t.Setenv("CASARE_ROBOT_TOKEN", token)
+	robot := startProcess(t, "pc-revoked", "robot", "connect", quicAddr(t, n), "--work-dir", t.TempDir())
+	waitRobotState(t, c, "pc-revoked", "alive", "")
+	j := submitInternetJob(t, c, 60*time.Second, 0)
+	j.waitInWaitNode(t)
+
+	revoked := time.Now()
+	if res := runCLI(t, callTimeout, "robot", "token", "revoke", id, "--server", serverURL(n)); res.code != 0 {
+		t.Fatalf("revoke: %s", res)
+	}
+	back := j.waitFor(t, "the job to go back to the queue", func(job api.Job) bool { return job.State == "queued" })
+	t.Logf("job back in the queue %v after the revocation", time.Since(revoked).Round(time.Millisecond))
+	if last := back.Attempts[len(back.Attempts)-1]; last.Outcome != "handed_back" || back.Attempt != 0 {
+		t.Fatalf("the job went back as %s; want it handed back, its attempt not spent", describeJob(back))
+	}
+	state := robot.waitExit(refusalBound + 15*time.Second)
+	t.Logf("robot process exited %v after the revocation with code %d", time.Since(revoked).Round(time.Millisecond), state.ExitCode())
+	if state.ExitCode() == 0 || !strings.Contains(robot.logText(), "revoked") {
+		t.Fatalf("robot exited %d; its log should say the token was revoked:\n%s", state.ExitCode(), robot.logTail())
+	}
+	if step2, _ := os.ReadFile(j.marker2); len(step2) != 0 {
+		t.Fatalf("the robot ran on past its revocation: %q", step2)
+	}
 }
