@@ -34,7 +34,12 @@ func newRobotConnectCmd() *cobra.Command {
 		Long: "Dials a node's QUIC port (host:port), authenticates with a robot token and runs\n" +
 			"jobs whose execution_mode is internet or any. No inbound port is opened. When the\n" +
 			"node dies the robot reconnects to the next address, or to one learned from the\n" +
-			"cluster, and keeps its leases if it is back before they expire.",
+			"cluster, and keeps its leases if it is back before they expire.\n\n" +
+			"The token comes from --token-file or $" + envRobotToken + " (--token works but lands in shell\n" +
+			"history and ps). It carries the cluster CA's fingerprint: a node whose certificate\n" +
+			"is not from that CA is refused before the token is sent. The token may fix the\n" +
+			"robot's name, tags and capacity; revoking it (or its expiry) stops the robot.\n" +
+			"--deny-node-types, --allow-node-types and --file-root limit what it runs.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.token.env = os.Getenv(envRobotToken)
