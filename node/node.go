@@ -18,6 +18,7 @@ import (
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh"
 	"github.com/casare/casare/node/peer"
+	"github.com/casare/casare/pki"
 )
 
 // Node is one running member of a cluster.
@@ -28,8 +29,11 @@ type Node struct {
 	store   *consensus.Store // nil on a robot-only node
 	http    *http.Server
 	gateway *gateway // nil on a robot-only node
-	peers   *peerFile
-	dirLock *dataDirLock
+	// tunnelID is what the gateway presents to internet robots; nil on
+	// a robot-only node.
+	tunnelID *pki.Identity
+	peers    *peerFile
+	dirLock  *dataDirLock
 
 	// raftStore is store for the gossip reconnect loop, which starts
 	// before the store is opened.
@@ -111,6 +115,12 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		}
 		n.raftStore.Store(n.store)
 	}
+	if n.store != nil {
+		if n.tunnelID, err = n.gatewayIdentity(); err != nil {
+			httpListener.Close()
+			return err
+		}
+	}
 	n.serveHTTP(httpListener)
 	if n.store != nil {
 		if err := n.startGateway(runCtx); err != nil {
@@ -154,7 +164,9 @@ func (n *Node) startRobot() {
 	}
 	r := NewRobot(RobotConfig{
 		ID: n.cfg.Name, Kind: consensus.RobotLAN, Tags: n.cfg.Tags, Capacity: n.cfg.Capacity,
-		Engine:  executor.NewEngine(executor.EngineOptions{Logger: n.log, WorkDir: n.cfg.WorkDir}),
+		Engine: executor.NewEngine(executor.EngineOptions{
+			Logger: n.log, WorkDir: n.cfg.WorkDir, NodeTypes: n.cfg.NodeTypes, FileRoot: n.cfg.FileRoot,
+		}),
 		Logger:  n.log,
 		Journal: journal,
 	}, q)
@@ -208,6 +220,7 @@ func (n *Node) handler() http.Handler {
 	mux.Handle("/", api.New(api.Config{
 		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
 		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers,
+		CAFingerprint: n.caFingerprint(),
 	}))
 	return mux
 }
@@ -305,3 +318,12 @@ func (n *Node) Store() *consensus.Store { return n.store }
 
 // HTTPAddr returns the advertised API address.
 func (n *Node) HTTPAddr() string { return n.cfg.advertise(n.cfg.HTTPPort) }
+
+// caFingerprint is the cluster CA's fingerprint robot tokens carry, or ""
+// on a node without a gateway.
+func (n *Node) caFingerprint() string {
+	if n.tunnelID == nil {
+		return ""
+	}
+	return n.tunnelID.Fingerprint()
+}
