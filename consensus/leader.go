@@ -68,6 +68,9 @@ func (s *Store) runDuties(ctx context.Context) {
 	wg.Go(func() { every(ctx, dutyInterval, func(now time.Time) { s.expireLeases(ctx, now) }) })
 	wg.Go(func() { every(ctx, dutyInterval, func(now time.Time) { s.reapRobots(ctx, now) }) })
 	wg.Go(func() { every(ctx, cronTick, func(now time.Time) { s.fireSchedules(ctx, now) }) })
+	for _, d := range s.cfg.Duties {
+		wg.Go(func() { d.RunAsLeader(ctx, s) })
+	}
 	wg.Wait()
 }
 

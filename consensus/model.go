@@ -147,6 +147,9 @@ type Job struct {
 	RerunOf string `json:"rerun_of,omitempty"`
 	// Seq orders jobs by submission; list cursors are built from it.
 	Seq uint64 `json:"seq"`
+	// FinishedIndex is the Raft index of the entry that finished the job
+	// (0 while it runs): the archive's position is kept in these terms.
+	FinishedIndex uint64 `json:"finished_index,omitempty"`
 }
 
 // NodeInfo is what the cluster knows about a server's addresses. It is

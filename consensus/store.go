@@ -38,7 +38,9 @@ type Config struct {
 	DeadServerGrace time.Duration
 	Forwarder       Forwarder
 	Liveness        Liveness
-	Logger          *slog.Logger
+	// Duties run on the leader beside the built-in ones (the archive).
+	Duties []LeaderDuty
+	Logger *slog.Logger
 	// Raft timing; zero values get LAN defaults.
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration

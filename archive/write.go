@@ -1,0 +1,143 @@
+package archive
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/casare/casare/consensus"
+)
+
+// Position returns the archive's watermark: every job finished at or
+// before this Raft index is archived.
+func (db *DB) Position(ctx context.Context) (uint64, error) {
+	var idx int64
+	if err := db.pool.QueryRow(ctx, `SELECT raft_index FROM position`).Scan(&idx); err != nil {
+		return 0, fmt.Errorf("read archive position: %w", err)
+	}
+	return uint64(idx), nil
+}
+
+// WriteJobs archives finished jobs with their attempts and log lines and
+// moves the position to upTo, in one transaction: after a crash either
+// both happened or neither. Rows already there are left as they are
+// (a finished job never changes), so writing a range twice is harmless.
+// The position only ever grows.
+func (db *DB) WriteJobs(ctx context.Context, jobs []consensus.Job, upTo uint64) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if len(jobs) > 0 {
+			if err := copyUpsert(ctx, tx, "jobs", jobColumns, "id", jobRows(jobs)); err != nil {
+				return err
+			}
+			if err := copyUpsert(ctx, tx, "job_attempts", attemptColumns, "job_id, attempt", attemptRows(jobs)); err != nil {
+				return err
+			}
+			if err := copyUpsert(ctx, tx, "job_logs", logColumns, "job_id, line_no", logRows(jobs)); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `UPDATE position SET raft_index = $1, updated_at = now() WHERE raft_index < $1`, int64(upTo))
+		if err != nil {
+			return fmt.Errorf("move archive position to %d: %w", upTo, err)
+		}
+		return nil
+	})
+}
+
+// copyUpsert copies rows into a staging table shaped like table and
+// inserts them from there, skipping keys the table already has: COPY's
+// speed with an upsert's idempotence.
+func copyUpsert(ctx context.Context, tx pgx.Tx, table string, cols []string, key string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	stage := "stage_" + table
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`, stage, table)); err != nil {
+		return fmt.Errorf("stage %s: %w", table, err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{stage}, cols, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("copy %d rows into %s: %w", len(rows), table, err)
+	}
+	list := strings.Join(cols, ", ")
+	q := fmt.Sprintf(`INSERT INTO %s (%s) SELECT %s FROM %s ON CONFLICT (%s) DO NOTHING`, table, list, list, stage, key)
+	if _, err := tx.Exec(ctx, q); err != nil {
+		return fmt.Errorf("insert into %s: %w", table, err)
+	}
+	return nil
+}
+
+
+var jobColumns = []string{
+	"id", "seq", "workflow_id", "workflow_version", "state", "priority", "execution_mode", "robot_id",
+	"attempt", "max_attempts", "error", "failure_kind", "schedule_id", "created_at", "started_at",
+	"finished_at", "raft_index", "doc",
+}
+
+func jobRows(jobs []consensus.Job) [][]any {
+	rows := make([][]any, len(jobs))
+	for i, j := range jobs {
+		doc := j
+		doc.Logs = nil // in job_logs, complete
+		b, _ := json.Marshal(doc) // a Job always encodes: Raft stored it as JSON
+		rows[i] = []any{
+			j.ID, int64(j.Seq), j.WorkflowID, j.WorkflowVersion, string(j.State), j.Priority, j.ExecutionMode,
+			nullString(j.RobotID), j.Attempt, j.MaxAttempts, nullString(j.Error), nullString(j.FailureKind),
+			nullString(j.ScheduleID), j.CreatedAt, nullTime(j.StartedAt), j.FinishedAt, int64(j.FinishedIndex), b,
+		}
+	}
+	return rows
+}
+
+var attemptColumns = []string{"job_id", "attempt", "robot_id", "started_at", "finished_at", "outcome", "error"}
+
+func attemptRows(jobs []consensus.Job) [][]any {
+	var rows [][]any
+	for _, j := range jobs {
+		for _, a := range j.Attempts {
+			rows = append(rows, []any{j.ID, a.Attempt, a.RobotID, a.StartedAt, nullTime(a.FinishedAt), nullString(a.Outcome), nullString(a.Error)})
+		}
+	}
+	return rows
+}
+
+var logColumns = []string{"job_id", "line_no", "attempt", "time", "level", "node_id", "message"}
+
+func logRows(jobs []consensus.Job) [][]any {
+	var rows [][]any
+	for _, j := range jobs {
+		for i, l := range j.Logs {
+			rows = append(rows, []any{j.ID, i + 1, attemptAt(j, l.Time), l.Time, l.Level, nullString(l.NodeID), l.Message})
+		}
+	}
+	return rows
+}
+
+// attemptAt says which attempt of j was running at t: the last one that
+// had started by then (lines carry no attempt number of their own).
+func attemptAt(j consensus.Job, t time.Time) int {
+	n := 1
+	for _, a := range j.Attempts {
+		if !a.StartedAt.After(t) {
+			n = a.Attempt
+		}
+	}
+	return n
+}
+
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
