@@ -70,7 +70,6 @@ func copyUpsert(ctx context.Context, tx pgx.Tx, table string, cols []string, key
 	return nil
 }
 
-
 var jobColumns = []string{
 	"id", "seq", "workflow_id", "workflow_version", "state", "priority", "execution_mode", "robot_id",
 	"attempt", "max_attempts", "error", "failure_kind", "schedule_id", "created_at", "started_at",
@@ -81,7 +80,7 @@ func jobRows(jobs []consensus.Job) [][]any {
 	rows := make([][]any, len(jobs))
 	for i, j := range jobs {
 		doc := j
-		doc.Logs = nil // in job_logs, complete
+		doc.Logs = nil            // in job_logs, complete
 		b, _ := json.Marshal(doc) // a Job always encodes: Raft stored it as JSON
 		rows[i] = []any{
 			j.ID, int64(j.Seq), j.WorkflowID, j.WorkflowVersion, string(j.State), j.Priority, j.ExecutionMode,
