@@ -31,9 +31,14 @@ type Config struct {
 	Members func() []Member
 	// OnLeave starts this node's graceful leave. It runs on its own
 	// goroutine, after the leave request has been answered.
-	OnLeave  func()
-	NodeName string
-	Logger   *slog.Logger
+	OnLeave func()
+	// NotMember reports whether this server is outside the Raft
+	// configuration (removed, and not yet rejoined and caught up); while
+	// it is, data endpoints answer 503 not_member and the node is not
+	// ready. nil means always a member.
+	NotMember func() bool
+	NodeName  string
+	Logger    *slog.Logger
 	// MaxBodyBytes limits JSON request bodies (default 1 MiB).
 	MaxBodyBytes int64
 	// MaxUploadBytes limits workflow file uploads (default 8 MiB).
@@ -115,7 +120,7 @@ func (s *Server) routes() *gin.Engine {
 	e.GET("/health/ready", s.ready)
 	e.GET("/metrics", gin.WrapH(s.metrics.handler()))
 
-	v1 := e.Group("/api/v1", s.consistentReads)
+	v1 := e.Group("/api/v1", s.membersOnly, s.consistentReads)
 	v1.GET("/openapi.json", serveOpenAPI)
 	v1.POST("/workflows", s.createWorkflow)
 	v1.POST("/workflows/upload", s.uploadWorkflow)
@@ -148,6 +153,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.PUT("/schedules/:id/trigger", s.triggerSchedule)
 	v1.DELETE("/schedules/:id", s.deleteSchedule)
 	v1.GET("/cluster", s.cluster)
+	v1.DELETE("/cluster/servers/:name", s.removeServer)
 
 	internal := e.Group("/internal/v1")
 	internal.POST("/apply", s.internalApply)

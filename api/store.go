@@ -81,7 +81,7 @@ type ClusterStore interface {
 	RaftState() string
 	Stats() map[string]string
 	Join(ctx context.Context, req consensus.JoinRequest) (consensus.JoinResponse, error)
-	RemoveServer(ctx context.Context, name string) error
+	RemoveServer(ctx context.Context, req consensus.RemoveRequest) (consensus.RemoveResponse, error)
 	ApplyRaw(ctx context.Context, buf []byte) ([]byte, error)
 }
 

@@ -48,7 +48,7 @@ type (
 	ClusterMember           = wire.ClusterMember
 	Health                  = wire.Health
 	ReadIndexResponse       = wire.ReadIndexResponse
-	RemoveServerRequest     = wire.RemoveServerRequest
+	RemoveServerResponse    = wire.RemoveServerResponse
 	LeaveResponse           = wire.LeaveResponse
 	ErrorResponse           = wire.ErrorResponse
 	ErrorBody               = wire.ErrorBody

@@ -96,6 +96,7 @@ func (n *Node) joinRequest() consensus.JoinRequest {
 	return consensus.JoinRequest{
 		Name: n.cfg.Name, RaftAddr: n.cfg.advertise(n.cfg.RaftPort),
 		HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
+		GossipAddr: n.mesh.Addr(),
 	}
 }
 
