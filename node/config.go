@@ -44,7 +44,9 @@ type Config struct {
 	Capacity        int
 	// WorkDir is where the robot's workflows resolve relative paths.
 	WorkDir string
-	Logger  *slog.Logger
+	// ArchiveURL is the Postgres archive's URL; empty means no archive.
+	ArchiveURL string
+	Logger     *slog.Logger
 }
 
 // Defaults of a one-machine install. DefaultConfig and setDefaults take

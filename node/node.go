@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/archive"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh"
@@ -26,6 +27,9 @@ type Node struct {
 	log     *slog.Logger
 	mesh    *mesh.Mesh
 	store   *consensus.Store // nil on a robot-only node
+	// archive and archiver are nil without --archive-url.
+	archive  *archive.DB
+	archiver *archive.Archiver
 	http    *http.Server
 	gateway *gateway // nil on a robot-only node
 	peers   *peerFile
@@ -86,6 +90,10 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start gossip: %w", err)
 	}
+	duties, err := n.openArchive(ctx)
+	if err != nil {
+		return err
+	}
 	if n.cfg.Server {
 		n.store, err = consensus.Open(consensus.Config{
 			Name: n.cfg.Name, DataDir: n.cfg.DataDir,
@@ -94,6 +102,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			GossipAddr: n.mesh.Addr(),
 			Bootstrap:  n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
 			Forwarder: peer.NewForwarder(), Liveness: n.mesh, Logger: n.log,
+			Duties: duties,
 		})
 		if err != nil {
 			return fmt.Errorf("start raft: %w", err)
@@ -203,7 +212,7 @@ func (n *Node) handler() http.Handler {
 	}
 	mux.Handle("/", api.New(api.Config{
 		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
-		NodeName: n.cfg.Name, Logger: n.log,
+		NodeName: n.cfg.Name, Logger: n.log, Archive: n.apiArchive(),
 	}))
 	return mux
 }
@@ -285,6 +294,9 @@ func (n *Node) Close() error {
 		}
 		if n.store != nil {
 			errs = append(errs, n.store.Close())
+		}
+		if n.archive != nil {
+			n.archive.Close()
 		}
 		if n.mesh != nil {
 			n.peers.save(n.mesh, n.log)

@@ -46,6 +46,7 @@ type nodeSettings struct {
 	DeadServerGrace time.Duration `koanf:"dead-server-grace"`
 	Tags            []string      `koanf:"tags"`
 	Capacity        int           `koanf:"capacity"`
+	ArchiveURL      string        `koanf:"archive-url"`
 }
 
 // nodeFlags holds the flags of one node command. The settings live in
@@ -75,6 +76,7 @@ func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
 	f.Duration("dead-server-grace", d.DeadServerGrace, "how long gossip and Raft must both have failed to reach a server before the leader removes it from Raft (one removal per grace period, never below --voters; see 'casare operator remove-server')")
 	f.StringSlice("tags", nil, "robot tags, comma separated")
 	f.Int("capacity", d.Capacity, "jobs this node's robot runs at once")
+	f.String("archive-url", "", "Postgres URL of the archive (postgres://user@host:5432/db?sslmode=disable; also "+archiveEnv+"): the leader archives finished jobs, logs, workflows and schedules there; search and statistics read it")
 	flags.AddFlagSet(f)
 	nf := &nodeFlags{settings: f}
 	flags.StringVar(&nf.config, "config", "", "YAML file of node settings, keyed by flag name (flags and "+nodeEnvPrefix+"* variables override it)")
@@ -90,6 +92,9 @@ func (nf *nodeFlags) load(environ []string) (node.Config, error) {
 		if err := loadConfigFile(k, nf.config, nf.known()); err != nil {
 			return node.Config{}, err
 		}
+	}
+	if err := loadArchiveEnv(k, environ); err != nil {
+		return node.Config{}, err
 	}
 	if err := loadNodeEnv(k, environ, nf.known()); err != nil {
 		return node.Config{}, err
@@ -183,6 +188,22 @@ func (s nodeSettings) config() node.Config {
 		Name: s.Name, DataDir: s.DataDir, BindAddr: s.Bind, AdvertiseAddr: s.Advertise,
 		HTTPPort: s.HTTPPort, RaftPort: s.RaftPort, GossipPort: s.GossipPort, QUICPort: s.QUICPort,
 		Server: s.Server, Robot: s.Robot, Voters: s.Voters, DeadServerGrace: s.DeadServerGrace,
-		Tags: s.Tags, Capacity: s.Capacity,
+		Tags: s.Tags, Capacity: s.Capacity, ArchiveURL: s.ArchiveURL,
 	}
+}
+
+// archiveEnv is the archive URL's short variable, as the design names it;
+// CASARE_NODE_ARCHIVE_URL, like every node setting's, wins over it.
+const archiveEnv = "CASARE_ARCHIVE_URL"
+
+// loadArchiveEnv reads archiveEnv into archive-url.
+func loadArchiveEnv(k *koanf.Koanf, environ []string) error {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, archiveEnv+"="); ok && v != "" {
+			if err := k.Set("archive-url", v); err != nil {
+				return fmt.Errorf("%w: %s: %w", errNodeSettings, archiveEnv, err)
+			}
+		}
+	}
+	return nil
 }
