@@ -23,16 +23,16 @@ import (
 
 // Node is one running member of a cluster.
 type Node struct {
-	cfg     Config
-	log     *slog.Logger
-	mesh    *mesh.Mesh
-	store   *consensus.Store // nil on a robot-only node
+	cfg   Config
+	log   *slog.Logger
+	mesh  *mesh.Mesh
+	store *consensus.Store // nil on a robot-only node
 	// archive and archiver are nil without --archive-url.
 	archive  *archive.DB
 	archiver *archive.Archiver
-	http    *http.Server
-	gateway *gateway // nil on a robot-only node
-	peers   *peerFile
+	http     *http.Server
+	gateway  *gateway // nil on a robot-only node
+	peers    *peerFile
 
 	// raftStore is store for the gossip reconnect loop, which starts
 	// before the store is opened.
