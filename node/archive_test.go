@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/archive"
 	"github.com/casare/casare/archive/archivetest"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/internal/testutil"
@@ -145,4 +147,130 @@ func TestEveryJobIsArchivedOnceAcrossALeaderKill(t *testing.T) {
 		}
 	}
 	checkArchivedOnce(t, survivor.Store(), url, jobs)
+}
+
+func TestArchiverCatchesUpAfterAPostgresOutage(t *testing.T) {
+	dbURL := archivetest.Database(t)
+	proxy := archivetest.NewProxy(t, dbURL)
+	cfg := testConfig(t, "outage", "")
+	cfg.ArchiveURL = proxy.URL(dbURL)
+	n := startNode(t, cfg)
+	c := client.New("http://" + n.HTTPAddr())
+	wfID := submitLoggers(t, c, 500)
+	testutil.Eventually(t, time.Minute, "the first jobs to be archived", func() (bool, error) {
+		k := len(archiveRows(t, dbURL))
+		return k > 0, fmt.Errorf("%d archived", k)
+	})
+
+	proxy.Cut()
+	t.Log("postgres cut")
+	// The cluster keeps working without its archive: more jobs are
+	// queued and run, and the status says the archive is unreachable.
+	more := make([]api.JobRequest, 1000)
+	for i := range more {
+		more[i] = api.JobRequest{WorkflowID: wfID}
+	}
+	ctx := context.Background()
+	if _, err := c.SubmitJobs(ctx, more); err != nil {
+		t.Fatalf("submit during the outage: %v", err)
+	}
+	testutil.Eventually(t, 2*time.Minute, "jobs to finish during the outage", func() (bool, error) {
+		done, _, _ := n.Store().FinishedFrom(0, 1500)
+		return len(done) == 1500, fmt.Errorf("%d finished", len(done))
+	})
+	cl, err := c.Cluster(ctx)
+	if err != nil || cl.Archive == nil || cl.Archive.Error == "" {
+		t.Fatalf("cluster status during the outage: %+v, %v; want an archive error", cl.Archive, err)
+	}
+	before := len(archiveRows(t, dbURL))
+	if before >= 1500 {
+		t.Fatalf("%d jobs archived through a cut proxy", before)
+	}
+
+	proxy.Restore()
+	t.Logf("postgres back with %d of 1500 jobs archived", before)
+	checkArchivedOnce(t, n.Store(), dbURL, 1500)
+	testutil.Eventually(t, time.Minute, "the lag to come back to zero", func() (bool, error) {
+		cl, err := c.Cluster(ctx)
+		if err != nil || cl.Archive == nil {
+			return false, err
+		}
+		return cl.Archive.Error == "" && cl.Archive.Lag < 50, fmt.Errorf("archive %+v", *cl.Archive)
+	})
+}
+
+func TestAJobOnlyInTheArchiveIsServedWithSourceArchive(t *testing.T) {
+	dbURL := archivetest.Database(t)
+	cfg := testConfig(t, "reader", "")
+	cfg.ArchiveURL = dbURL
+	n := startNode(t, cfg)
+	c := client.New("http://" + n.HTTPAddr())
+	ctx := context.Background()
+	wfID := submitLoggers(t, c, 3)
+	testutil.Eventually(t, time.Minute, "the jobs to be archived", func() (bool, error) {
+		k := len(archiveRows(t, dbURL))
+		return k == 3, fmt.Errorf("%d archived", k)
+	})
+
+	// A job that left Raft: in the archive only (retention is not built
+	// yet, so it is written there directly, with its full log).
+	at := time.Now().Add(-48 * time.Hour).UTC()
+	old := consensus.Job{
+		ID: "old-job", WorkflowID: wfID, WorkflowVersion: 1, State: consensus.JobFailed, ExecutionMode: "lan",
+		Attempt: 1, MaxAttempts: 1, Error: "upstream said no", Seq: 0, FinishedIndex: 1,
+		CreatedAt: at, StartedAt: at, FinishedAt: at.Add(time.Second),
+	}
+	for i := range consensus.MaxJobLogLines + 50 {
+		old.Logs = append(old.Logs, consensus.LogLine{Time: at, Level: "info", Message: fmt.Sprintf("line %d of a long run", i)})
+	}
+	if err := n.archive.WriteJobs(ctx, []consensus.Job{old}, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := c.Job(ctx, "old-job")
+	if err != nil || got.Source != "archive" || got.State != "failed" || got.Error != "upstream said no" {
+		t.Fatalf("GET old-job = %+v, %v; want it from the archive", got, err)
+	}
+	list, err := c.Jobs(ctx, client.JobQuery{WorkflowID: wfID})
+	if err != nil || len(list.Jobs) != 4 || list.Jobs[3].ID != "old-job" || list.Jobs[3].Source != "archive" || list.Jobs[0].Source != "raft" {
+		t.Fatalf("list = %+v, %v; want 3 raft jobs then old-job from the archive", list.Jobs, err)
+	}
+	logs, err := c.JobLogs(ctx, "old-job", consensus.MaxJobLogLines, 1000)
+	if err != nil || len(logs.Lines) != 50 || logs.Lines[49].Message != fmt.Sprintf("line %d of a long run", consensus.MaxJobLogLines+49) {
+		t.Fatalf("logs past Raft's window = %d lines, %v", len(logs.Lines), err)
+	}
+	found, err := c.Jobs(ctx, client.JobQuery{Text: "upstream"})
+	if err != nil || len(found.Jobs) != 1 || found.Jobs[0].ID != "old-job" {
+		t.Fatalf("search = %+v, %v", found.Jobs, err)
+	}
+
+	var wfs api.WorkflowList
+	getJSON(t, "http://"+n.HTTPAddr()+"/api/v1/workflows?q=log", &wfs)
+	if len(wfs.Workflows) != 1 || wfs.Workflows[0].ID != wfID {
+		t.Fatalf("workflow search for a node type = %+v", wfs.Workflows)
+	}
+	getJSON(t, "http://"+n.HTTPAddr()+"/api/v1/workflows?q=nothing-like-this", &wfs)
+	if len(wfs.Workflows) != 0 {
+		t.Fatalf("workflow search for nothing = %+v", wfs.Workflows)
+	}
+	var stats archive.Stats
+	getJSON(t, "http://"+n.HTTPAddr()+"/api/v1/stats", &stats)
+	if len(stats.Workflows) != 1 || stats.Workflows[0].Runs != 4 || stats.Workflows[0].Succeeded != 3 || stats.Workflows[0].P95Seconds == nil {
+		t.Fatalf("stats = %+v", stats)
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
 }
