@@ -3,11 +3,14 @@ package archive
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/casare/casare/consensus"
 )
@@ -24,28 +27,76 @@ func (db *DB) Position(ctx context.Context) (uint64, error) {
 
 // WriteJobs archives finished jobs with their attempts and log lines and
 // moves the position to upTo, in one transaction: after a crash either
-// both happened or neither. Rows already there are left as they are
-// (a finished job never changes), so writing a range twice is harmless.
-// The position only ever grows.
+// both happened or neither. The transaction locks the position row, so
+// two leaders of overlapping terms write one after the other; jobs at or
+// below the locked position are already there and are skipped, the rest
+// are new and go in with a plain COPY. Should a row exist anyway (a job
+// from a snapshot older than FinishedIndex), the batch is written again
+// with upserts that leave existing rows as they are: a finished job never
+// changes, so writing a range twice doubles nothing. The position only
+// ever grows.
 func (db *DB) WriteJobs(ctx context.Context, jobs []consensus.Job, upTo uint64) error {
+	err := db.writeJobs(ctx, jobs, upTo, copyInto)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
+		db.log.Info("archived jobs found again; writing the batch with upserts", "jobs", len(jobs), "up_to", upTo)
+		err = db.writeJobs(ctx, jobs, upTo, copyUpsert)
+	}
+	return err
+}
+
+// uniqueViolation is Postgres's SQLSTATE for a duplicate key.
+const uniqueViolation = "23505"
+
+// writeFunc writes rows into table, whose primary key is key.
+type writeFunc func(ctx context.Context, tx pgx.Tx, table string, cols []string, key string, rows [][]any) error
+
+func (db *DB) writeJobs(ctx context.Context, jobs []consensus.Job, upTo uint64, write writeFunc) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		// Waiting for the WAL flush is not needed: a commit Postgres loses
+		// in a crash loses the rows and the position that covers them
+		// together, and the archiver writes them again from Raft.
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return fmt.Errorf("archive transaction: %w", err)
+		}
+		var pos int64
+		if err := tx.QueryRow(ctx, `SELECT raft_index FROM position FOR UPDATE`).Scan(&pos); err != nil {
+			return fmt.Errorf("lock archive position: %w", err)
+		}
+		if pos > 0 {
+			jobs = slices.DeleteFunc(slices.Clone(jobs), func(j consensus.Job) bool { return j.FinishedIndex <= uint64(pos) })
+		}
 		if len(jobs) > 0 {
-			if err := copyUpsert(ctx, tx, "jobs", jobColumns, "id", jobRows(jobs)); err != nil {
+			if err := write(ctx, tx, "jobs", jobColumns, "id", jobRows(jobs)); err != nil {
 				return err
 			}
-			if err := copyUpsert(ctx, tx, "job_attempts", attemptColumns, "job_id, attempt", attemptRows(jobs)); err != nil {
+			if err := write(ctx, tx, "job_attempts", attemptColumns, "job_id, attempt", attemptRows(jobs)); err != nil {
 				return err
 			}
-			if err := copyUpsert(ctx, tx, "job_logs", logColumns, "job_id, line_no", logRows(jobs)); err != nil {
+			if err := write(ctx, tx, "job_logs", logColumns, "job_id, line_no", logRows(jobs)); err != nil {
 				return err
 			}
 		}
-		_, err := tx.Exec(ctx, `UPDATE position SET raft_index = $1, updated_at = now() WHERE raft_index < $1`, int64(upTo))
-		if err != nil {
+		if upTo <= uint64(pos) {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE position SET raft_index = $1, updated_at = now()`, int64(upTo)); err != nil {
 			return fmt.Errorf("move archive position to %d: %w", upTo, err)
 		}
 		return nil
 	})
+}
+
+// copyInto copies rows straight into table: the fast path, for rows
+// that are new.
+func copyInto(ctx context.Context, tx pgx.Tx, table string, cols []string, _ string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("copy %d rows into %s: %w", len(rows), table, err)
+	}
+	return nil
 }
 
 // copyUpsert copies rows into a staging table shaped like table and

@@ -27,9 +27,11 @@ func TestWritingTheSameJobsTwiceDoublesNothing(t *testing.T) {
 	db := open(t, archivetest.Database(t))
 	ctx := context.Background()
 	jobs := []consensus.Job{finishedJob(1, "one"), finishedJob(2, "two")}
-	for range 2 {
-		if err := db.WriteJobs(ctx, jobs, 102); err != nil {
-			t.Fatal(err)
+	// At position 0 nothing is skipped: the second write finds the rows
+	// there and falls back to upserts. Then the position moves.
+	for _, upTo := range []uint64{0, 0, 102, 102} {
+		if err := db.WriteJobs(ctx, jobs, upTo); err != nil {
+			t.Fatalf("write up to %d: %v", upTo, err)
 		}
 	}
 	if err := db.WriteJobs(ctx, nil, 90); err != nil { // an old leader's late write
