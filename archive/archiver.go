@@ -32,6 +32,7 @@ type Source interface {
 	Workflows() ([]consensus.Workflow, uint64)
 	Schedules(workflowID string) ([]consensus.Schedule, uint64)
 	Robots() []consensus.RobotRecord
+	LiveLogs(after map[string]int) []consensus.LiveLog
 }
 
 // Archiver is the leader duty that copies history into the archive.
@@ -63,6 +64,9 @@ func (a *Archiver) Run(ctx context.Context, src Source) {
 	a.log.Info("archiver started")
 	defer a.log.Info("archiver stopped")
 	seen := newFingerprints()
+	// logged is, per running job, the number of log lines archived in
+	// this term: the next round takes the lines after them.
+	logged := map[string]int{}
 	wait := time.Duration(0)
 	for {
 		select {
@@ -71,7 +75,7 @@ func (a *Archiver) Run(ctx context.Context, src Source) {
 		case <-time.After(wait):
 		}
 		wait = archiveInterval
-		if err := a.round(ctx, src, seen); err != nil {
+		if err := a.round(ctx, src, seen, logged); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -84,8 +88,11 @@ func (a *Archiver) Run(ctx context.Context, src Source) {
 
 // round writes what changed since the last round and every job finished
 // after the position in Postgres, batch by batch.
-func (a *Archiver) round(ctx context.Context, src Source, seen *fingerprints) error {
+func (a *Archiver) round(ctx context.Context, src Source, seen *fingerprints, logged map[string]int) error {
 	if err := a.db.WriteMeta(ctx, seen.changed(src)); err != nil {
+		return err
+	}
+	if err := a.liveLogs(ctx, src, logged); err != nil {
 		return err
 	}
 	pos, err := a.db.Position(ctx)
@@ -107,6 +114,7 @@ func (a *Archiver) round(ctx context.Context, src Source, seen *fingerprints) er
 			return nil
 		}
 		start := time.Now()
+		trimLogged(jobs, logged)
 		if err := a.db.WriteJobs(ctx, jobs, upTo); err != nil {
 			return fmt.Errorf("archive %d jobs up to raft index %d: %w", len(jobs), upTo, err)
 		}
@@ -114,10 +122,42 @@ func (a *Archiver) round(ctx context.Context, src Source, seen *fingerprints) er
 			a.log.Debug("archived jobs", "count", len(jobs), "up_to", upTo, "took", time.Since(start))
 		}
 		a.jobs.Add(uint64(len(jobs)))
+		for _, j := range jobs {
+			delete(logged, j.ID)
+		}
 		pos = max(pos, upTo)
 		a.archived.Store(pos)
 		if complete {
 			return nil
+		}
+	}
+}
+
+// liveLogs archives the new log lines of running jobs. A line that left
+// Raft's window before a round could take it (a job logging more than
+// MaxJobLogLines between two rounds) is lost, and said so.
+func (a *Archiver) liveLogs(ctx context.Context, src Source, logged map[string]int) error {
+	live := src.LiveLogs(logged)
+	if err := a.db.WriteLiveLogs(ctx, live); err != nil {
+		return fmt.Errorf("archive the logs of running jobs: %w", err)
+	}
+	for _, l := range live {
+		if had, ok := logged[l.JobID]; ok && l.First > had {
+			a.log.Warn("log lines left raft before they could be archived", "job", l.JobID, "lines", l.First-had)
+		}
+		logged[l.JobID] = l.First + len(l.Lines)
+	}
+	return nil
+}
+
+// trimLogged drops from finished jobs the log lines already archived
+// while they ran, so the batch's COPY finds no line twice.
+func trimLogged(jobs []consensus.Job, logged map[string]int) {
+	for i := range jobs {
+		j := &jobs[i]
+		if k := min(logged[j.ID]-j.LogsDropped, len(j.Logs)); k > 0 {
+			j.Logs = j.Logs[k:]
+			j.LogsDropped += k
 		}
 	}
 }

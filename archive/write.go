@@ -160,17 +160,39 @@ func logRows(jobs []consensus.Job) [][]any {
 	var rows [][]any
 	for _, j := range jobs {
 		for i, l := range j.Logs {
-			rows = append(rows, []any{j.ID, i + 1, attemptAt(j, l.Time), l.Time, l.Level, nullString(l.NodeID), l.Message})
+			rows = append(rows, logRow(j.ID, j.LogsDropped+i, j.Attempts, l))
 		}
 	}
 	return rows
 }
 
-// attemptAt says which attempt of j was running at t: the last one that
-// had started by then (lines carry no attempt number of their own).
-func attemptAt(j consensus.Job, t time.Time) int {
+func logRow(jobID string, lineNo int, attempts []consensus.Attempt, l consensus.LogLine) []any {
+	return []any{jobID, lineNo, attemptAt(attempts, l.Time), l.Time, l.Level, nullString(l.NodeID), l.Message}
+}
+
+// WriteLiveLogs archives the lines of running jobs, so that a long log
+// is complete in the archive although Raft keeps only its newest lines.
+// Lines already there are skipped.
+func (db *DB) WriteLiveLogs(ctx context.Context, logs []consensus.LiveLog) error {
+	var rows [][]any
+	for _, l := range logs {
+		for i, line := range l.Lines {
+			rows = append(rows, logRow(l.JobID, l.First+i, l.Attempts, line))
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		return copyUpsert(ctx, tx, "job_logs", logColumns, "job_id, line_no", rows)
+	})
+}
+
+// attemptAt says which attempt was running at t: the last one that had
+// started by then (lines carry no attempt number of their own).
+func attemptAt(attempts []consensus.Attempt, t time.Time) int {
 	n := 1
-	for _, a := range j.Attempts {
+	for _, a := range attempts {
 		if !a.StartedAt.After(t) {
 			n = a.Attempt
 		}

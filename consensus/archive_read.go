@@ -1,6 +1,9 @@
 package consensus
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // LeaderDuty is work that only the leader does, started after the
 // leader's barrier and stopped (ctx cancelled, then waited for) when
@@ -31,4 +34,34 @@ func (s *Store) FinishedFrom(from uint64, limit int) (jobs []Job, complete bool,
 		})
 	})
 	return jobs, complete, index
+}
+
+// LiveLog is the part of a running job's log Raft keeps.
+type LiveLog struct {
+	JobID    string
+	Attempts []Attempt
+	// First is the number (from 0) of Lines[0] in the whole log.
+	First int
+	Lines []LogLine
+}
+
+// LiveLogs returns copies of the kept log lines of running jobs numbered
+// from (a job's entry in) after on, so the archive can take lines before
+// they leave Raft's window. A job absent from after gets all its lines.
+func (s *Store) LiveLogs(after map[string]int) []LiveLog {
+	var out []LiveLog
+	s.fsm.read(func(st *state) {
+		for _, j := range st.running {
+			end := j.LogsDropped + len(j.Logs)
+			from := max(after[j.ID], j.LogsDropped)
+			if from >= end {
+				continue
+			}
+			out = append(out, LiveLog{
+				JobID: j.ID, Attempts: slices.Clone(j.Attempts), First: from,
+				Lines: slices.Clone(j.Logs[from-j.LogsDropped:]),
+			})
+		}
+	})
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -217,13 +218,21 @@ func TestAJobOnlyInTheArchiveIsServedWithSourceArchive(t *testing.T) {
 	at := time.Now().Add(-48 * time.Hour).UTC()
 	old := consensus.Job{
 		ID: "old-job", WorkflowID: wfID, WorkflowVersion: 1, State: consensus.JobFailed, ExecutionMode: "lan",
-		Attempt: 1, MaxAttempts: 1, Error: "upstream said no", Seq: 0, FinishedIndex: 1,
+		Attempt: 1, MaxAttempts: 1, Error: "upstream said no", Seq: 0,
 		CreatedAt: at, StartedAt: at, FinishedAt: at.Add(time.Second),
 	}
 	for i := range consensus.MaxJobLogLines + 50 {
 		old.Logs = append(old.Logs, consensus.LogLine{Time: at, Level: "info", Message: fmt.Sprintf("line %d of a long run", i)})
 	}
-	if err := n.archive.WriteJobs(ctx, []consensus.Job{old}, 1); err != nil {
+	// Jobs at or below the position count as archived already; this one
+	// is written well above it (the idle cluster's entries move it on),
+	// without moving it.
+	pos, err := n.archive.Position(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.FinishedIndex = pos + 1_000_000
+	if err := n.archive.WriteJobs(ctx, []consensus.Job{old}, 0); err != nil {
 		t.Fatal(err)
 	}
 
@@ -272,5 +281,59 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+// chattyWorkflow logs far more lines than Raft keeps of a job.
+const chattyWorkflow = `{"name":"chatty","nodes":[
+ {"id":"start","type":"start"},
+ {"id":"loop","type":"while","config":{"condition":"i < 600","index_var":"i","max_iterations":1000}},
+ {"id":"say","type":"log","config":{"message":"chatty line {{ i }}"}},
+ {"id":"wait","type":"delay","config":{"duration":"10ms"}}],
+ "connections":[{"from":"start","to":"loop"},{"from":"loop","to":"say","port":"body"},{"from":"say","to":"wait"}]}`
+
+func TestTheArchiveKeepsTheWholeLogOfALongJob(t *testing.T) {
+	dbURL := archivetest.Database(t)
+	cfg := testConfig(t, "chatty", "")
+	cfg.ArchiveURL = dbURL
+	n := startNode(t, cfg)
+	c := client.New("http://" + n.HTTPAddr())
+	ctx := context.Background()
+	res, err := c.CreateWorkflow(ctx, api.CreateWorkflowRequest{
+		WorkflowName: "chatty", WorkflowJSON: json.RawMessage(chattyWorkflow), ExecutionMode: "lan",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, c, res.JobID, "succeeded", 2*time.Minute)
+	testutil.Eventually(t, time.Minute, "the job to be archived", func() (bool, error) {
+		_, ok := archiveRows(t, dbURL)[res.JobID]
+		return ok, nil
+	})
+	var lines []api.LogLine
+	for offset := 0; ; {
+		page, err := c.JobLogs(ctx, res.JobID, offset, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Lines) == 0 {
+			break
+		}
+		lines = append(lines, page.Lines...)
+		offset = page.NextOffset
+	}
+	var said []string
+	for _, l := range lines {
+		if strings.HasPrefix(l.Message, "chatty line ") {
+			said = append(said, l.Message)
+		}
+	}
+	if len(said) != 600 || said[0] != "chatty line 0" || said[599] != "chatty line 599" {
+		t.Fatalf("the archive has %d of the job's 600 lines (of %d in all); first %q", len(said), len(lines), said[:min(1, len(said))])
+	}
+	for i, m := range said {
+		if m != fmt.Sprintf("chatty line %d", i) {
+			t.Fatalf("line %d is %q: lines out of order or doubled", i, m)
+		}
 	}
 }

@@ -78,8 +78,11 @@ CREATE TABLE job_attempts (
 );
 CREATE INDEX job_attempts_robot ON job_attempts (robot_id);
 
+-- job_logs holds every line of every attempt; the lines of a running
+-- job are taken before they leave Raft's window, so they come before
+-- the job's row. line_no counts from 0 over the whole log.
 CREATE TABLE job_logs (
-    job_id   text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    job_id   text NOT NULL,
     line_no  integer NOT NULL,
     attempt  integer NOT NULL,
     time     timestamptz NOT NULL,
