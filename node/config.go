@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/casare/casare/api"
 	"github.com/casare/casare/consensus"
 )
 
@@ -44,6 +45,11 @@ type Config struct {
 	Capacity        int
 	// WorkDir is where the robot's workflows resolve relative paths.
 	WorkDir string
+	// HTTPTimeouts bound the API server's connections; zero fields take
+	// api.DefaultTimeouts.
+	HTTPTimeouts api.Timeouts
+	// MaxLogFollowers caps concurrent log streams (0: the API's default).
+	MaxLogFollowers int
 	// ArchiveURL is the Postgres archive's URL; empty means no archive.
 	ArchiveURL string
 	Logger     *slog.Logger
