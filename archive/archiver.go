@@ -49,6 +49,11 @@ var _ consensus.LeaderDuty = (*Archiver)(nil)
 // NewArchiver returns the duty that archives into db.
 func NewArchiver(db *DB) *Archiver { return &Archiver{db: db, log: db.log} }
 
+// ArchivedIndex is the archive's position as this node last wrote or
+// read it (0 before its first round as leader): jobs finished at or
+// before it are in the archive, so Raft may let them go.
+func (a *Archiver) ArchivedIndex() uint64 { return a.archived.Load() }
+
 // JobsArchived is how many jobs this node has written since it started.
 func (a *Archiver) JobsArchived() uint64 { return a.jobs.Load() }
 

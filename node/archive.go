@@ -41,3 +41,12 @@ func (n *Node) apiArchive() api.Archive {
 	}
 	return n.archive
 }
+
+// retainUntil bounds retention by the archive's position, so a finished
+// job leaves Raft only once the archive has it; nil without an archive.
+func (n *Node) retainUntil() func() uint64 {
+	if n.archiver == nil {
+		return nil
+	}
+	return n.archiver.ArchivedIndex
+}

@@ -52,7 +52,11 @@ type Config struct {
 	MaxLogFollowers int
 	// ArchiveURL is the Postgres archive's URL; empty means no archive.
 	ArchiveURL string
-	Logger     *slog.Logger
+	// Retention is how long finished jobs stay in Raft (and, with an
+	// archive, only once archived); 0 is consensus.DefaultRetention,
+	// negative keeps them for good.
+	Retention time.Duration
+	Logger    *slog.Logger
 }
 
 // Defaults of a one-machine install. DefaultConfig and setDefaults take

@@ -113,7 +113,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			GossipAddr: n.mesh.Addr(),
 			Bootstrap:  n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
 			Forwarder: peer.NewForwarder(), Liveness: n.mesh, Logger: n.log,
-			Duties: duties,
+			Duties: duties, Retention: n.cfg.Retention, RetainUntil: n.retainUntil(),
 		})
 		if err != nil {
 			httpListener.Close()

@@ -15,6 +15,7 @@ import (
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 
+	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/node"
 )
 
@@ -47,6 +48,7 @@ type nodeSettings struct {
 	Tags            []string      `koanf:"tags"`
 	Capacity        int           `koanf:"capacity"`
 	ArchiveURL      string        `koanf:"archive-url"`
+	Retention       time.Duration `koanf:"retention"`
 }
 
 // nodeFlags holds the flags of one node command. The settings live in
@@ -76,6 +78,7 @@ func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
 	f.Duration("dead-server-grace", d.DeadServerGrace, "how long gossip and Raft must both have failed to reach a server before the leader removes it from Raft (one removal per grace period, never below --voters; see 'casare operator remove-server')")
 	f.StringSlice("tags", nil, "robot tags, comma separated")
 	f.Int("capacity", d.Capacity, "jobs this node's robot runs at once")
+	f.Duration("retention", consensus.DefaultRetention, "how long a finished job stays in the cluster's state (with --archive-url: only once archived; then it is read from the archive); negative keeps jobs for good")
 	f.String("archive-url", "", "Postgres URL of the archive (postgres://user@host:5432/db?sslmode=disable; also "+archiveEnv+"): the leader archives finished jobs, logs, workflows and schedules there; search and statistics read it")
 	flags.AddFlagSet(f)
 	nf := &nodeFlags{settings: f}
@@ -188,7 +191,7 @@ func (s nodeSettings) config() node.Config {
 		Name: s.Name, DataDir: s.DataDir, BindAddr: s.Bind, AdvertiseAddr: s.Advertise,
 		HTTPPort: s.HTTPPort, RaftPort: s.RaftPort, GossipPort: s.GossipPort, QUICPort: s.QUICPort,
 		Server: s.Server, Robot: s.Robot, Voters: s.Voters, DeadServerGrace: s.DeadServerGrace,
-		Tags: s.Tags, Capacity: s.Capacity, ArchiveURL: s.ArchiveURL,
+		Tags: s.Tags, Capacity: s.Capacity, ArchiveURL: s.ArchiveURL, Retention: s.Retention,
 	}
 }
 
