@@ -29,6 +29,10 @@ const (
 	SourceArchive = "archive"
 )
 
+// archiveMissingHeader marks a job list answered without the archive
+// (Postgres away): it holds only the jobs Raft still has.
+const archiveMissingHeader = "X-Casare-Archive"
+
 // archiveTimeout bounds one archive read, so that a slow or absent
 // Postgres costs a request seconds, never a hang.
 const archiveTimeout = 5 * time.Second

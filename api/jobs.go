@@ -102,10 +102,7 @@ func (s *Server) listJobs(c *gin.Context) {
 	setAppliedIndex(c, index)
 	list := JobList{Jobs: jobSummaries(jobs, time.Now()), AppliedIndex: index}
 	if s.cfg.Archive != nil {
-		var ok bool
-		if next, ok = s.withArchived(c, &list, jobs, filter, next); !ok {
-			return
-		}
+		next = s.withArchived(c, &list, jobs, filter, next)
 	}
 	if next != 0 {
 		cursor := encodeCursor(next)
@@ -115,14 +112,16 @@ func (s *Server) listJobs(c *gin.Context) {
 }
 
 // withArchived merges into a Raft page the archived jobs Raft no longer
-// holds, and returns the next cursor.
-func (s *Server) withArchived(c *gin.Context, list *JobList, jobs []consensus.Job, f consensus.JobFilter, next uint64) (uint64, bool) {
+// holds, and returns the next cursor. Without the archive (Postgres
+// away) the page is Raft's alone: listing must not stop with it.
+func (s *Server) withArchived(c *gin.Context, list *JobList, jobs []consensus.Job, f consensus.JobFilter, next uint64) uint64 {
 	ctx, cancel := s.archiveCtx(c)
 	defer cancel()
 	archived, err := s.cfg.Archive.Jobs(ctx, archive.JobQuery{State: f.State, WorkflowID: f.WorkflowID, BeforeSeq: f.Cursor, Limit: f.Limit})
 	if err != nil {
-		s.abort(c, errArchive(err))
-		return 0, false
+		s.log.Warn("archive unreadable; listing the jobs raft holds", "err", err)
+		c.Header(archiveMissingHeader, "unreachable")
+		return next
 	}
 	seqs := make([]uint64, len(jobs))
 	for i, j := range jobs {
@@ -134,7 +133,7 @@ func (s *Server) withArchived(c *gin.Context, list *JobList, jobs []consensus.Jo
 	if (next != 0 || len(archived) == f.Limit) && len(merged) > 0 {
 		next = merged[len(merged)-1]
 	}
-	return next, true
+	return next
 }
 
 // searchJobs answers GET /api/v1/jobs?q= from the archive's full-text

@@ -183,6 +183,9 @@ func TestArchiverCatchesUpAfterAPostgresOutage(t *testing.T) {
 	if err != nil || cl.Archive == nil || cl.Archive.Error == "" {
 		t.Fatalf("cluster status during the outage: %+v, %v; want an archive error", cl.Archive, err)
 	}
+	if list, err := c.Jobs(ctx, client.JobQuery{Limit: 10}); err != nil || len(list.Jobs) != 10 {
+		t.Fatalf("listing jobs during the outage: %d jobs, %v", len(list.Jobs), err)
+	}
 	before := len(archiveRows(t, dbURL))
 	if before >= 1500 {
 		t.Fatalf("%d jobs archived through a cut proxy", before)
