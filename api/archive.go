@@ -44,7 +44,7 @@ func errNoArchive(what string) error {
 
 // errArchive wraps a failed archive read as a 503-class error.
 func errArchive(err error) error {
-	return newError(consensus.CodeNoLeader, "the archive could not be read: %v", err)
+	return newError(CodeUnavailable, "the archive could not be read: %v", err)
 }
 
 func (s *Server) archiveCtx(c *gin.Context) (context.Context, context.CancelFunc) {
