@@ -153,6 +153,9 @@ type Job struct {
 	// FinishedIndex is the Raft index of the entry that finished the job
 	// (0 while it runs): the archive's position is kept in these terms.
 	FinishedIndex uint64 `json:"finished_index,omitempty"`
+	// RobotLosses counts requeues because the robot running the job was
+	// declared dead or cut off; they spend no attempt (see maxRobotLosses).
+	RobotLosses int `json:"robot_losses,omitempty"`
 }
 
 // NodeInfo is what the cluster knows about a server's addresses. It is

@@ -49,6 +49,7 @@ type nodeSettings struct {
 	Capacity        int           `koanf:"capacity"`
 	ArchiveURL      string        `koanf:"archive-url"`
 	Retention       time.Duration `koanf:"retention"`
+	SnapshotEntries int           `koanf:"snapshot-entries"`
 }
 
 // nodeFlags holds the flags of one node command. The settings live in
@@ -80,6 +81,7 @@ func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
 	f.Int("capacity", d.Capacity, "jobs this node's robot runs at once")
 	f.Duration("retention", consensus.DefaultRetention, "how long a finished job stays in the cluster's state (with --archive-url: only once archived; then it is read from the archive); negative keeps jobs for good")
 	f.String("archive-url", "", "Postgres URL of the archive (postgres://user@host:5432/db?sslmode=disable; also "+archiveEnv+"): the leader archives finished jobs, logs, workflows and schedules there; search and statistics read it")
+	f.Int("snapshot-entries", 0, "snapshot Raft state after this many entries and keep as many for lagging followers (0: Raft's defaults, 8192 and 10240); a follower further behind catches up from the snapshot")
 	flags.AddFlagSet(f)
 	nf := &nodeFlags{settings: f}
 	flags.StringVar(&nf.config, "config", "", "YAML file of node settings, keyed by flag name (flags and "+nodeEnvPrefix+"* variables override it)")
@@ -191,7 +193,8 @@ func (s nodeSettings) config() node.Config {
 		Name: s.Name, DataDir: s.DataDir, BindAddr: s.Bind, AdvertiseAddr: s.Advertise,
 		HTTPPort: s.HTTPPort, RaftPort: s.RaftPort, GossipPort: s.GossipPort, QUICPort: s.QUICPort,
 		Server: s.Server, Robot: s.Robot, Voters: s.Voters, DeadServerGrace: s.DeadServerGrace,
-		Tags: s.Tags, Capacity: s.Capacity, ArchiveURL: s.ArchiveURL, Retention: s.Retention,
+		Tags: s.Tags, Capacity: s.Capacity, SnapshotEntries: s.SnapshotEntries,
+		ArchiveURL: s.ArchiveURL, Retention: s.Retention,
 	}
 }
 
