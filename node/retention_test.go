@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,5 +95,21 @@ func TestRetentionWaitsForTheArchiveThenServesFromIt(t *testing.T) {
 			t.Fatalf("job %s listed twice", j.ID)
 		}
 		seen[j.ID] = true
+	}
+}
+
+func TestAnArchiveURLOnARobotOnlyNodeIsRefused(t *testing.T) {
+	cfg := testConfig(t, "robot-only", "127.0.0.1:1")
+	cfg.Server = false
+	cfg.ArchiveURL = archivetest.DefaultURL
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := Start(ctx, cfg)
+	if err == nil {
+		n.Close()
+		t.Fatal("a robot-only node started with an archive URL")
+	}
+	if !strings.Contains(err.Error(), "robot-only") {
+		t.Fatalf("error does not say why: %v", err)
 	}
 }
