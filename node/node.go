@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/archive"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh"
@@ -34,6 +35,9 @@ type Node struct {
 	tunnelID *pki.Identity
 	peers    *peerFile
 	dirLock  *dataDirLock
+	// archive and archiver are nil without --archive-url.
+	archive  *archive.DB
+	archiver *archive.Archiver
 
 	// raftStore is store for the gossip reconnect loop, which starts
 	// before the store is opened.
@@ -100,6 +104,11 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		httpListener.Close()
 		return fmt.Errorf("start gossip: %w", err)
 	}
+	duties, err := n.openArchive(ctx)
+	if err != nil {
+		httpListener.Close()
+		return err
+	}
 	if n.cfg.Server {
 		n.store, err = consensus.Open(consensus.Config{
 			Name: n.cfg.Name, DataDir: n.cfg.DataDir,
@@ -108,6 +117,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			GossipAddr: n.mesh.Addr(),
 			Bootstrap:  n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
 			SnapshotEntries: n.cfg.SnapshotEntries, Forwarder: peer.NewForwarder(), Liveness: n.mesh, Logger: n.log,
+			Duties: duties, Retention: n.cfg.Retention, RetainUntil: n.retainUntil(),
 		})
 		if err != nil {
 			httpListener.Close()
@@ -221,6 +231,7 @@ func (n *Node) handler() http.Handler {
 		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
 		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers,
 		CAFingerprint: n.caFingerprint(),
+		Archive:       n.apiArchive(),
 	}))
 	return mux
 }
@@ -302,6 +313,9 @@ func (n *Node) Close() error {
 		}
 		if n.store != nil {
 			errs = append(errs, n.store.Close())
+		}
+		if n.archive != nil {
+			n.archive.Close()
 		}
 		if n.mesh != nil {
 			n.peers.save(n.mesh, n.log)
