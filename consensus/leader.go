@@ -72,7 +72,7 @@ func (s *Store) runDuties(ctx context.Context) {
 	wg.Go(func() { every(ctx, time.Second, s.reconcileServers) })
 	wg.Go(func() { every(ctx, dutyInterval, func(now time.Time) { s.expireLeases(ctx, now) }) })
 	wg.Go(func() { every(ctx, dutyInterval, func(now time.Time) { s.reapRobots(ctx, now) }) })
-	wg.Go(func() { every(ctx, cronTick, func(now time.Time) { s.fireSchedules(ctx, now) }) })
+	wg.Go(func() { s.runCron(ctx) })
 	wg.Wait()
 }
 
