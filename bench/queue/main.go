@@ -1,6 +1,14 @@
-// Command queue benchmarks the Casare job queue end to end: it starts
-// real nodes in this process (Raft on loopback TCP, the HTTP API, the
-// built-in robots) for each cluster size and prints, in one table, how
+// Command queue benchmarks the Casare job queue end to end.
+//
+// By default it measures what users run (procbench.go): three `casare`
+// processes from -bin on loopback, driven over the REST API from this
+// process, beside raw Raft (hashicorp/raft + raft-boltdb, three nodes in
+// a helper process that is this program run again with -rawraft-helper)
+// measured in the same run; CPU per job is the three processes' CPU time.
+//
+// With -inprocess it starts real nodes in this process (Raft on loopback
+// TCP, the HTTP API, the built-in robots) for each cluster size and
+// prints, in one table, how
 // fast jobs are submitted, how fast no-op jobs run through the robots,
 // how long a job waits to be claimed, and the bare Raft apply rate that
 // all of it is measured against.
@@ -27,7 +35,7 @@
 //
 // Usage:
 //
-//	go run ./bench/queue [-quick] [-nodes 1,3] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
+//	go run ./bench/queue [-bin bin/casare] [-quick] [-inprocess [-nodes 1,3]] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 package main
 
 import (
