@@ -143,7 +143,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&cfg.tracedir, "trace", "", "write one execution trace per figure into this directory")
 	flag.StringVar(&cfg.dir, "dir", os.TempDir(), "where the nodes' data dirs are made (and removed)")
 	flag.StringVar(&cfg.via, "via", "all", "which nodes the clients call: all (round-robin; followers forward) or leader")
-	flag.IntVar(&cfg.e2eJobs, "jobs", 0, "jobs in the end-to-end figure (default 100000, 30000 with -quick)")
+	flag.IntVar(&cfg.e2eJobs, "jobs", 0, "jobs in the end-to-end figure (default 30000, 5000 with -quick; -inprocess: 100000, 30000 with -quick)")
 	flag.IntVar(&cfg.latencyRate, "latency-rate", 200, "submits per second while measuring claim latency")
 	flag.BoolVar(&cfg.inprocess, "inprocess", false, "run the nodes inside this process, for each -nodes size (the in-process table), instead of three casare processes")
 	flag.StringVar(&cfg.bin, "bin", "bin/casare", "the casare binary the real-process bench starts (make bench builds it)")
@@ -168,6 +168,15 @@ func parseFlags() (config, error) {
 		cfg.e2eJobs = 100000
 		if cfg.quick {
 			cfg.e2eJobs = 30000
+		}
+		// Three processes on a shared machine run a few thousand jobs a
+		// second end to end: 30,000 is ten seconds or so, long enough for
+		// a steady rate, short enough to stay inside the time-out.
+		if !cfg.inprocess {
+			cfg.e2eJobs = 30000
+			if cfg.quick {
+				cfg.e2eJobs = 5000
+			}
 		}
 	}
 	return cfg, nil

@@ -186,7 +186,8 @@ func (b *bench) procEndToEnd(ctx context.Context, c *procCluster, raw float64) e
 			break
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("end-to-end: %d queued, %d running at the time-out", after.ByState["queued"], after.ByState["running"])
+			return fmt.Errorf("end-to-end: %d of %d jobs submitted, %d queued and %d running after %v (last stats error: %v)",
+				min(next.Load(), int64(total)), total, after.ByState["queued"], after.ByState["running"], b.d.e2eTimeout, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -200,7 +201,7 @@ func (b *bench) procEndToEnd(ctx context.Context, c *procCluster, raw float64) e
 	b.others = -1
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("end-to-end no-op, submit→succeeded, %d robot slots", procSize*b.cfg.capacity),
 		value: rate, unit: "jobs/s", ratio: rate / raw, cpu: perItem(cpu, done),
-		note: fmt.Sprintf("%d succeeded; submits done at %s, last succeeded at %s; %d submit errors; %.1f Raft entries per job",
+		note: fmt.Sprintf("%d succeeded; submits done at %s, last succeeded at %s; %d submit errors; %.3f Raft entries per job",
 			done, fmtSeconds(submitted), fmtSeconds(elapsed), errs.Load(),
 			float64(cl1.AppliedIndex-cl0.AppliedIndex)/float64(max(done, 1)))})
 	if done == 0 {
