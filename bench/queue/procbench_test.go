@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -33,7 +32,8 @@ var smokeRun = durations{warm: 200 * time.Millisecond, raft: 700 * time.Millisec
 // must come out with a positive value.
 func TestProcsBenchSmoke(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "casare")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "github.com/casare/casare/cmd/casare")
+	// go test puts its own go first on PATH.
+	build := exec.Command("go", "build", "-o", bin, "github.com/casare/casare/cmd/casare")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build casare: %v\n%s", err, out)
 	}
