@@ -26,10 +26,15 @@ type fsm struct {
 	// appliedCh is closed and replaced after every apply so that readers
 	// can wait for an index without polling.
 	appliedCh chan struct{}
+	// schedulesChanged gets a token (never blocking, buffer 1) after an
+	// entry that creates, enables, disables or deletes a schedule, or a
+	// restore: the leader's cron timer re-arms for the new timetable. It
+	// is a signal beside the state, not part of it.
+	schedulesChanged chan struct{}
 }
 
 func newFSM() *fsm {
-	return &fsm{handlers: registry(), state: newState(), appliedCh: make(chan struct{})}
+	return &fsm{handlers: registry(), state: newState(), appliedCh: make(chan struct{}), schedulesChanged: make(chan struct{}, 1)}
 }
 
 var _ raft.BatchingFSM = (*fsm)(nil)
@@ -44,15 +49,40 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	changed := false
 	for i, l := range logs {
 		if l.Type == raft.LogCommand {
 			out[i] = f.applyCommand(l.Index, l.Data)
+			changed = changed || changesTimetable(l.Data)
 		}
 		f.applied = l.Index
 	}
 	close(f.appliedCh)
 	f.appliedCh = make(chan struct{})
+	if changed {
+		f.signalSchedules()
+	}
 	return out
+}
+
+// changesTimetable reports whether an entry may change when schedules fire next.
+func changesTimetable(data []byte) bool {
+	if len(data) == 0 {
+		return false
+	}
+	switch commandType(data[0]) {
+	case cmdPutSchedule, cmdEnableSchedule, cmdDeleteSchedule, cmdDeleteWorkflow:
+		return true
+	}
+	return false
+}
+
+// signalSchedules tells the cron timer, if it waits, to look again.
+func (f *fsm) signalSchedules() {
+	select {
+	case f.schedulesChanged <- struct{}{}:
+	default: // a signal is pending already
+	}
 }
 
 func (f *fsm) applyCommand(index uint64, data []byte) applyResult {
@@ -187,6 +217,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	close(f.appliedCh)
 	f.appliedCh = make(chan struct{})
 	f.mu.Unlock()
+	f.signalSchedules()
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -102,6 +103,11 @@ type Store struct {
 	raft      *raft.Raft
 	transport *raft.NetworkTransport
 	boltStore *raftboltdb.BoltStore
+	logs      raft.LogStore // the log cache over boltStore that Raft uses
+	// readyTerm is the term in which this node, as leader, committed the
+	// barrier of startDuties: from then on its commit index covers every
+	// earlier leader's commits, and reads use the read index.
+	readyTerm atomic.Uint64
 
 	notify   chan bool
 	hadState bool
@@ -242,6 +248,7 @@ func (s *Store) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("create log cache: %w", err)
 	}
+	s.logs = logStore
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(s.cfg.DataDir, 2, raftLogger(s.log, "raft-snapshots"))
 	if err != nil {
 		return fmt.Errorf("open snapshot store: %w", err)
