@@ -57,7 +57,11 @@ type CA struct {
 
 // NodeRequest names what goes into a node certificate.
 type NodeRequest struct {
-	Name     string
+	Name string
+	// Server marks a node that holds Raft state: its certificate carries
+	// the URI SAN casare://role/server, so a robot-only member's
+	// certificate cannot pass as a server's (see IsServer).
+	Server   bool
 	IPs      []net.IP
 	DNSNames []string
 }
@@ -144,7 +148,7 @@ func (ca *CA) Issue(pub crypto.PublicKey, req NodeRequest, now time.Time) (*x509
 		NotAfter:     now.Add(NodeValidity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		URIs:         []*url.URL{NodeURI(req.Name)},
+		URIs:         nodeURIs(req),
 		IPAddresses:  req.IPs,
 		DNSNames:     req.DNSNames,
 	}
@@ -162,6 +166,27 @@ func (ca *CA) Issue(pub crypto.PublicKey, req NodeRequest, now time.Time) (*x509
 // NodeURI is the URI SAN of the node certificate of name.
 func NodeURI(name string) *url.URL {
 	return &url.URL{Scheme: NodeURIScheme, Host: nodeURIHost, Path: "/" + name}
+}
+
+func nodeURIs(req NodeRequest) []*url.URL {
+	uris := []*url.URL{NodeURI(req.Name)}
+	if req.Server {
+		uris = append(uris, serverRoleURI)
+	}
+	return uris
+}
+
+// serverRoleURI marks a server's node certificate.
+var serverRoleURI = &url.URL{Scheme: NodeURIScheme, Host: "role", Path: "/server"}
+
+// IsServer reports whether a node certificate was issued to a server.
+func IsServer(cert *x509.Certificate) bool {
+	for _, u := range cert.URIs {
+		if u.String() == serverRoleURI.String() {
+			return true
+		}
+	}
+	return false
 }
 
 // NodeName returns the node name a node certificate was issued to, or

@@ -22,7 +22,7 @@ import (
 func bootstrap(t *testing.T, name string) (*pki.Identity, pki.Paths) {
 	t.Helper()
 	p := pki.PathsIn(t.TempDir())
-	id, err := p.Bootstrap(pki.NodeRequest{Name: name, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}}, time.Now())
+	id, err := p.Bootstrap(pki.NodeRequest{Name: name, Server: true, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,5 +211,29 @@ func TestCSRRoundTripAndFingerprintCheck(t *testing.T) {
 	other, _ := bootstrap(t, "n1")
 	if err := pki.CheckFingerprint(other.CA.Cert, a.Fingerprint()); !errors.Is(err, pki.ErrFingerprint) {
 		t.Fatalf("fingerprint of another CA: %v, want ErrFingerprint", err)
+	}
+}
+
+func TestPinnedClientAcceptsOnlyTheClusterWithThatFingerprint(t *testing.T) {
+	a, _ := bootstrap(t, "n1")
+	other, _ := bootstrap(t, "n1")
+	anon := func(fp string) *tls.Config { return pki.PinnedClientConfig(fp) }
+	srv := a.ServerConfig()
+	srv.ClientAuth = tls.VerifyClientCertIfGiven // as the cluster listener does for joiners
+	if cErr, sErr := handshake(t, srv, anon(a.Fingerprint())); cErr != nil || sErr != nil {
+		t.Fatalf("pinned to the right CA: client %v, server %v", cErr, sErr)
+	}
+	if cErr, _ := handshake(t, srv, anon(other.Fingerprint())); !errors.Is(cErr, pki.ErrFingerprint) {
+		t.Fatalf("pinned to another CA: %v, want ErrFingerprint", cErr)
+	}
+}
+
+func TestServerRoleIsInTheCertificate(t *testing.T) {
+	a, _ := bootstrap(t, "n1")
+	key, _ := pki.GenerateKey()
+	srv, _ := a.CA.Issue(&key.PublicKey, pki.NodeRequest{Name: "s", Server: true}, time.Now())
+	rob, _ := a.CA.Issue(&key.PublicKey, pki.NodeRequest{Name: "r"}, time.Now())
+	if !pki.IsServer(srv) || pki.IsServer(rob) {
+		t.Fatalf("IsServer: server cert %v, robot cert %v", pki.IsServer(srv), pki.IsServer(rob))
 	}
 }

@@ -31,8 +31,10 @@ func NewIdentity(ca *CA, cert *x509.Certificate, key *ecdsa.PrivateKey) (*Identi
 		return nil, fmt.Errorf("node certificate: %w", err)
 	}
 	return &Identity{
-		CA:   ca,
-		Cert: tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert},
+		CA: ca,
+		// The CA goes with the leaf so that a joiner, which knows only the
+		// CA's fingerprint, can check the chain it is shown.
+		Cert: tls.Certificate{Certificate: [][]byte{cert.Raw, ca.Cert.Raw}, PrivateKey: key, Leaf: cert},
 		Name: name,
 		Pool: pool,
 	}, nil
@@ -70,6 +72,12 @@ func (id *Identity) ServerConfig() *tls.Config {
 		ClientCAs:    id.Pool,
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				// Only reachable when a caller relaxed ClientAuth (the
+				// cluster listener's join path); the client is then
+				// anonymous, and whoever serves it must treat it so.
+				return nil
+			}
 			_, err := VerifyNode(id.Pool, cs.PeerCertificates)
 			return err
 		},
@@ -101,4 +109,31 @@ func PeerName(cs *tls.ConnectionState) (string, error) {
 		return "", fmt.Errorf("%w: no TLS client certificate", ErrNotNodeCert)
 	}
 	return NodeName(cs.PeerCertificates[0])
+}
+
+// PinnedClientConfig is for a party that holds no certificate yet but
+// knows the cluster CA's fingerprint (a joiner with a join token): it
+// accepts a server whose chain holds a CA with that fingerprint and whose
+// leaf is a node certificate from it.
+func PinnedClientConfig(fingerprint string) *tls.Config {
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS13,
+		InsecureSkipVerify: true, // verified against the pinned CA below
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			return verifyPinned(cs.PeerCertificates, fingerprint)
+		},
+	}
+}
+
+func verifyPinned(chain []*x509.Certificate, fingerprint string) error {
+	for _, c := range chain {
+		if !c.IsCA || CheckFingerprint(c, fingerprint) != nil {
+			continue
+		}
+		pool := x509.NewCertPool()
+		pool.AddCert(c)
+		_, err := VerifyNode(pool, chain[:1])
+		return err
+	}
+	return fmt.Errorf("%w: the server's chain holds no CA with fingerprint %s", ErrFingerprint, fingerprint)
 }
