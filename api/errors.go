@@ -37,6 +37,7 @@ var statusByCode = map[string]int{
 	CodeUnsupportedMedia:     http.StatusUnsupportedMediaType,
 	CodeTimeout:              http.StatusServiceUnavailable,
 	CodeUnavailable:          http.StatusServiceUnavailable,
+	CodePeerRefused:          http.StatusForbidden,
 }
 
 func statusFor(code string) int {

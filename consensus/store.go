@@ -36,6 +36,10 @@ type Config struct {
 	DeadServerGrace time.Duration
 	Forwarder       Forwarder
 	Liveness        Liveness
+	// Stream, when set, carries Raft instead of a plain TCP listener on
+	// RaftBind: nodes pass the mutual-TLS cluster port here
+	// (clusternet.StreamLayer). Its Addr is the advertised address.
+	Stream raft.StreamLayer
 	Logger          *slog.Logger
 	// Raft timing; zero values get LAN defaults.
 	HeartbeatTimeout time.Duration
@@ -161,8 +165,12 @@ func (s *Store) openRaft() error {
 	}
 	logw := slogWriter{s.log.With("part", "raft-transport")}
 	var err error
-	s.transport, err = raft.NewTCPTransport(s.cfg.RaftBind, advertise, 3, 10*time.Second, logw)
-	if err != nil {
+	if s.cfg.Stream != nil {
+		s.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: s.cfg.Stream, MaxPool: 3, Timeout: 10 * time.Second,
+			Logger: hclog.New(&hclog.LoggerOptions{Name: "raft-net", Level: hclog.Warn, Output: logw}),
+		})
+	} else if s.transport, err = raft.NewTCPTransport(s.cfg.RaftBind, advertise, 3, 10*time.Second, logw); err != nil {
 		return fmt.Errorf("listen for raft on %s: %w", s.cfg.RaftBind, err)
 	}
 	// With port 0 the kernel picked the port; advertise what it picked.

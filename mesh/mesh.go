@@ -75,6 +75,12 @@ type Config struct {
 	// DefaultMaxTombstones.
 	TombstoneTTL  time.Duration
 	MaxTombstones int
+
+	// Keyring encrypts and authenticates every gossip message (AES-GCM,
+	// memberlist's keyring): a member without one of its keys can
+	// neither read the cluster's gossip nor join it. nil means plain
+	// gossip, for tests of the gossip layer alone.
+	Keyring *memberlist.Keyring
 }
 
 // resolve validates cfg and fills in its defaults.
@@ -126,6 +132,7 @@ func (cfg Config) resolve() (Config, error) {
 
 // Mesh is this node's membership in the gossip cluster.
 type Mesh struct {
+	keyring    *memberlist.Keyring // nil: plain gossip
 	name       string
 	instance   uint64 // identifies this run of the node; see wireMeta
 	addr       string
@@ -198,6 +205,12 @@ func New(cfg Config) (*Mesh, error) {
 	mc.Delegate = delegate{m}
 	mc.Events = delegate{m}
 	mc.Logger = newMemberlistLogger(logger)
+	if cfg.Keyring != nil {
+		mc.Keyring, m.keyring = cfg.Keyring, cfg.Keyring
+		// Both directions on: a message that is not encrypted with a key
+		// of the ring is dropped, so a member without the key cannot join.
+		mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
+	}
 
 	ml, err := memberlist.Create(mc)
 	if err != nil {

@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,9 +16,11 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/clusternet"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh"
+	"github.com/casare/casare/pki"
 )
 
 // Node is one running member of a cluster.
@@ -28,6 +32,17 @@ type Node struct {
 	http    *http.Server
 	gateway *gateway // nil on a robot-only node
 	peers   *peerFile
+
+	// The cluster identity and port (see cluster.go).
+	id              *identity
+	bootstrapped    bool // this start created a new cluster
+	mux             *clusternet.Mux
+	internalHTTP    *http.Server
+	joinHTTP        *http.Server
+	clusterHTTP     *http.Client // see clusterClient
+	clusterHTTPOnce sync.Once
+	keyMu           sync.Mutex // orders keyring changes and their file writes
+	rotateMu        sync.Mutex // one gossip key rotation at a time
 
 	stopRobot context.CancelFunc
 	robotDone chan struct{}
@@ -62,25 +77,27 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 }
 
 func (n *Node) start(ctx, runCtx context.Context) error {
-	var err error
+	if err := n.setupIdentity(ctx); err != nil {
+		return err
+	}
+	keyring, err := mesh.NewKeyring(n.id.gossipKeys)
+	if err != nil {
+		return err
+	}
 	n.mesh, err = mesh.New(mesh.Config{
-		Name: n.cfg.Name, BindAddr: n.cfg.BindAddr, BindPort: n.cfg.GossipPort,
+		Name: n.cfg.Name, BindAddr: n.cfg.ClusterBindAddr, BindPort: n.cfg.GossipPort,
 		AdvertiseAddr: n.cfg.AdvertiseAddr, AdvertisePort: n.cfg.GossipPort,
-		Meta: n.meta(), Logger: n.log,
+		Meta: n.meta(), Logger: n.log, Keyring: keyring,
 	})
 	if err != nil {
 		return fmt.Errorf("start gossip: %w", err)
 	}
+	if err := n.listenCluster(); err != nil {
+		return err
+	}
 	if n.cfg.Server {
-		n.store, err = consensus.Open(consensus.Config{
-			Name: n.cfg.Name, DataDir: n.cfg.DataDir,
-			RaftBind: n.cfg.bind(n.cfg.RaftPort), RaftAdvertise: n.cfg.advertise(n.cfg.RaftPort),
-			HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
-			Bootstrap: n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
-			Forwarder: client.NewForwarder(), Liveness: n.mesh, Logger: n.log,
-		})
-		if err != nil {
-			return fmt.Errorf("start raft: %w", err)
+		if err := n.openStore(); err != nil {
+			return err
 		}
 	}
 	if err := n.serveHTTP(); err != nil {
@@ -91,11 +108,29 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			return err
 		}
 	}
+	n.printBootstrap()
 	n.wg.Go(func() { n.peers.keep(runCtx, n.mesh, n.log) })
 	if err := n.join(ctx, runCtx); err != nil {
 		return err
 	}
 	n.startRobot()
+	return nil
+}
+
+func (n *Node) openStore() error {
+	var err error
+	n.store, err = consensus.Open(consensus.Config{
+		Name: n.cfg.Name, DataDir: n.cfg.DataDir,
+		RaftBind: n.cfg.clusterBind(), RaftAdvertise: n.clusterAddr(),
+		HTTPAddr: n.cfg.httpAdvertise(), QUICAddr: n.cfg.quicAdvertise(),
+		Bootstrap: n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
+		Stream:    clusternet.NewStreamLayer(n.mux, n.id.pki.ClientConfig()),
+		Forwarder: client.NewClusterForwarder(clusternet.HTTPDialer(n.id.pki.ClientConfig())),
+		Liveness:  n.mesh, Logger: n.log,
+	})
+	if err != nil {
+		return fmt.Errorf("start raft: %w", err)
+	}
 	return nil
 }
 
@@ -105,7 +140,7 @@ func (n *Node) startRobot() {
 	if !n.cfg.Robot {
 		return
 	}
-	var q Queue = remoteQueue{n.mesh}
+	var q Queue = remoteQueue{mesh: n.mesh, dial: n.clusterClient}
 	if n.store != nil {
 		q = storeQueue{n.store}
 	}
@@ -141,14 +176,10 @@ func (n *Node) drainRobot() {
 }
 
 func (n *Node) meta() mesh.Meta {
-	m := mesh.Meta{
-		Roles: n.cfg.roles(), HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort),
-		QUICAddr: n.cfg.advertise(n.cfg.QUICPort), Tags: n.cfg.Tags, Capacity: n.cfg.Capacity, Version: Version,
+	return mesh.Meta{
+		Roles: n.cfg.roles(), HTTPAddr: n.cfg.httpAdvertise(), RaftAddr: n.cfg.advertise(n.cfg.RaftPort),
+		QUICAddr: n.cfg.quicAdvertise(), Tags: n.cfg.Tags, Capacity: n.cfg.Capacity, Version: Version,
 	}
-	if n.cfg.Server {
-		m.RaftAddr = n.cfg.advertise(n.cfg.RaftPort)
-	}
-	return m
 }
 
 func (n *Node) serveHTTP() error {
@@ -166,19 +197,23 @@ func (n *Node) serveHTTP() error {
 	return nil
 }
 
-// handler is the HTTP surface: the API on servers, a proxy to a server on
-// robot-only nodes, and the gossip seed list every member hands joiners.
+// handler is the public HTTP surface: the API on servers, a proxy to a
+// server on robot-only nodes, and where a joiner finds the cluster port.
+// The internal endpoints are served on the cluster port (serveCluster).
 func (n *Node) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /internal/v1/seeds", n.serveSeeds)
+	mux.HandleFunc("GET "+clusterInfoPath, n.serveClusterInfo)
 	if n.store == nil {
+		n.serveCluster(nil)
 		mux.Handle("/", newServerProxy(n.mesh, n.log))
 		return mux
 	}
-	mux.Handle("/", api.New(api.Config{
+	srv := api.New(api.Config{
 		Store: n.store, Members: n.members, OnLeave: n.requestLeave,
-		NodeName: n.cfg.Name, Logger: n.log,
-	}))
+		NodeName: n.cfg.Name, Logger: n.log, PeerAuth: peerAuth,
+	})
+	n.serveCluster(srv.Internal())
+	mux.Handle("/", srv)
 	return mux
 }
 
@@ -249,13 +284,18 @@ func (n *Node) Close() error {
 		if n.gateway != nil {
 			errs = append(errs, n.gateway.close())
 		}
-		if n.http != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			errs = append(errs, n.http.Shutdown(ctx))
-			cancel()
+		for _, srv := range []*http.Server{n.http, n.internalHTTP, n.joinHTTP} {
+			if srv != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				errs = append(errs, srv.Shutdown(ctx))
+				cancel()
+			}
 		}
 		if n.store != nil {
 			errs = append(errs, n.store.Close())
+		}
+		if n.mux != nil {
+			n.mux.Close()
 		}
 		if n.mesh != nil {
 			n.peers.save(n.mesh, n.log)
@@ -270,4 +310,18 @@ func (n *Node) Close() error {
 func (n *Node) Store() *consensus.Store { return n.store }
 
 // HTTPAddr returns the advertised API address.
-func (n *Node) HTTPAddr() string { return n.cfg.advertise(n.cfg.HTTPPort) }
+func (n *Node) HTTPAddr() string { return n.cfg.httpAdvertise() }
+
+// ClusterAddr returns the advertised cluster port (Raft and internal
+// endpoints, mutual TLS).
+func (n *Node) ClusterAddr() string { return n.clusterAddr() }
+
+// TLSCertificate is the node certificate (with the CA in its chain) that
+// the node presents on its cluster port and QUIC gateway.
+func (n *Node) TLSCertificate() tls.Certificate { return n.id.pki.Cert }
+
+// CAPool holds the cluster CA only; peers are checked against it.
+func (n *Node) CAPool() *x509.CertPool { return n.id.pki.Pool }
+
+// Identity is the node's whole PKI identity (CA key on servers).
+func (n *Node) Identity() *pki.Identity { return n.id.pki }

@@ -41,17 +41,20 @@ func (q storeQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error 
 // call goes over HTTP to a live server, found through gossip.
 type remoteQueue struct {
 	mesh *mesh.Mesh
+	// dial reaches a server's internal endpoints with this node's
+	// certificate.
+	dial func(addr string) *client.Client
 }
 
 // remoteWait is how long one wait call may be held at the server.
 const remoteWait = 20 * time.Second
 
 func (q remoteQueue) server() (*client.Client, error) {
-	addr := pickServer(q.mesh)
+	addr := pickServerCluster(q.mesh)
 	if addr == "" {
 		return nil, errors.New("no live server in gossip")
 	}
-	return client.New("http://" + addr), nil
+	return q.dial(addr), nil
 }
 
 func (q remoteQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error {

@@ -46,6 +46,19 @@ func WithHTTPClient(hc *http.Client) Option {
 	return func(c *http.Client) { *c = *hc }
 }
 
+// WithDialer replaces how connections are opened: nodes reach each
+// other's internal endpoints over the mutual-TLS cluster port
+// (clusternet.HTTPDialer), under plain http:// URLs.
+func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
+	return func(c *http.Client) {
+		t := c.Transport.(*http.Transport).Clone()
+		t.DialContext = dial
+		// The dialer's connection is already TLS; HTTP/2 would need ALPN.
+		t.ForceAttemptHTTP2 = false
+		c.Transport = t
+	}
+}
+
 // WithTimeout bounds each call; zero leaves calls bounded only by their
 // context.
 func WithTimeout(d time.Duration) Option {
@@ -283,4 +296,14 @@ func (c *Client) GetJSON(ctx context.Context, path string, out any, opts ...Call
 		return fmt.Errorf("GET %s: query: %w", path, err)
 	}
 	return c.call(ctx, request{method: http.MethodGet, path: p, query: query, opts: opts}, out)
+}
+
+// PostJSON sends in as JSON to path and decodes the JSON answer into out
+// (unless out is nil); for endpoints without a typed method.
+func (c *Client) PostJSON(ctx context.Context, path string, in, out any, opts ...CallOption) error {
+	req, err := jsonRequest(http.MethodPost, path, in, opts)
+	if err != nil {
+		return err
+	}
+	return c.call(ctx, req, out)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 
@@ -22,6 +23,9 @@ import (
 // (not_leader, no_leader, an unreachable leader).
 type Forwarder struct {
 	http *http.Client
+	// cluster makes the forwarder dial the leader's cluster port (its
+	// Raft address) instead of its API address.
+	cluster bool
 }
 
 var _ consensus.Forwarder = (*Forwarder)(nil)
@@ -33,12 +37,22 @@ func NewForwarder(opts ...Option) *Forwarder {
 	return &Forwarder{http: newHTTPClient(0, opts)}
 }
 
+// NewClusterForwarder returns a Forwarder that reaches the leader's
+// internal endpoints on its cluster port through dial (mutual TLS).
+func NewClusterForwarder(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *Forwarder {
+	return &Forwarder{http: newHTTPClient(0, []Option{WithDialer(dial)}), cluster: true}
+}
+
 func (f *Forwarder) leader(n consensus.NodeInfo) (*Client, error) {
-	if n.HTTPAddr == "" {
-		return nil, &consensus.Error{Code: consensus.CodeNoLeader, Message: fmt.Sprintf("leader %s has no HTTP address", n.Name)}
+	addr := n.HTTPAddr
+	if f.cluster {
+		addr = n.RaftAddr
+	}
+	if addr == "" {
+		return nil, &consensus.Error{Code: consensus.CodeNoLeader, Message: fmt.Sprintf("leader %s has no address for internal calls", n.Name)}
 	}
 	c := &Client{http: f.http}
-	c.base, c.baseErr = parseBaseURL(n.HTTPAddr)
+	c.base, c.baseErr = parseBaseURL(addr)
 	return c, c.baseErr
 }
 
