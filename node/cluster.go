@@ -82,6 +82,8 @@ func (n *Node) serveCluster(internal http.Handler) {
 	mux.HandleFunc("POST /internal/v1/gossip-key/rotate", n.serveGossipKeyRotate)
 	if internal != nil {
 		mux.Handle("/internal/", internal)
+	} else {
+		mux.HandleFunc("POST /internal/v1/leave", n.serveLeave)
 	}
 	n.internalHTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	join := http.NewServeMux()
@@ -122,6 +124,21 @@ func requireNodePeer(w http.ResponseWriter, r *http.Request, serverOnly bool) (a
 		return p, false
 	}
 	return p, true
+}
+
+// serveLeave lets a robot-only node be asked to leave, by itself only (the
+// local CLI with its certificate); servers answer in package api.
+func (n *Node) serveLeave(w http.ResponseWriter, r *http.Request) {
+	p, ok := requireNodePeer(w, r, false)
+	if !ok {
+		return
+	}
+	if p.Name != n.cfg.Name {
+		writeError(w, http.StatusForbidden, api.CodePeerRefused, "only node %s itself may ask it to leave, not %q", n.cfg.Name, p.Name)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, api.LeaveResponse{Node: n.cfg.Name, Status: "leaving"})
+	n.requestLeave()
 }
 
 // printBootstrap tells the operator of a new cluster where its secrets

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,11 +30,13 @@ func addNodeFlags(cmd *cobra.Command, cfg *node.Config) {
 	f := cmd.Flags()
 	f.StringVar(&cfg.Name, "name", host, "node name, unique in the cluster (also its Raft server id and LAN robot id)")
 	f.StringVar(&cfg.DataDir, "data-dir", "casare-data", "directory for Raft state and snapshots")
-	f.StringVar(&cfg.BindAddr, "bind", "127.0.0.1", "address every listener binds to (the API is unauthenticated: keep it on loopback)")
-	f.StringVar(&cfg.AdvertiseAddr, "advertise", "", "address peers use to reach this node (default: --bind)")
+	f.StringVar(&cfg.BindAddr, "bind", "127.0.0.1", "address the REST API and dashboard listen on")
+	f.StringVar(&cfg.ClusterBindAddr, "cluster-bind", "", "address of the cluster port (Raft and internal calls, mutual TLS) and of gossip (default: --bind)")
+	f.StringVar(&cfg.QUICBindAddr, "quic-bind", "", "address the internet robots' QUIC gateway listens on (default: --bind)")
+	f.StringVar(&cfg.AdvertiseAddr, "advertise", "", "address peers use to reach this node's cluster port and gossip (default: --cluster-bind)")
 	f.IntVar(&cfg.HTTPPort, "http-port", node.DefaultHTTPPort, "REST API and dashboard port")
-	f.IntVar(&cfg.RaftPort, "raft-port", node.DefaultRaftPort, "Raft port")
-	f.IntVar(&cfg.GossipPort, "gossip-port", node.DefaultGossipPort, "gossip (memberlist) port, TCP and UDP")
+	f.IntVar(&cfg.RaftPort, "raft-port", node.DefaultRaftPort, "cluster port: Raft and the internal endpoints, mutual TLS with node certificates")
+	f.IntVar(&cfg.GossipPort, "gossip-port", node.DefaultGossipPort, "gossip (memberlist) port, TCP and UDP, encrypted with the cluster's gossip key")
 	f.IntVar(&cfg.QUICPort, "quic-port", node.DefaultQUICPort, "QUIC port for internet robots")
 	f.BoolVar(&cfg.Server, "server", true, "hold Raft state (false: a robot-only member)")
 	f.BoolVar(&cfg.Robot, "robot", true, "run jobs on this node")
@@ -59,17 +62,48 @@ func newNodeStartCmd() *cobra.Command {
 
 func newNodeJoinCmd() *cobra.Command {
 	var cfg node.Config
+	var tokenFile string
 	cmd := &cobra.Command{
 		Use:   "join ADDR",
 		Short: "Start a node that joins the cluster of the node whose HTTP address is ADDR",
-		Args:  cobra.ExactArgs(1),
+		Long: `Starts a node that joins the cluster of the node whose API address is ADDR.
+A first join needs the cluster's join token (the first node wrote it to
+<data-dir>/join.token): --join-token-file FILE, $CASARE_JOIN_TOKEN or
+--join-token (which shows in shell history and ps). The token carries the
+cluster CA's fingerprint, so the joiner checks the cluster it dials before
+it sends the secret. A restart uses the certificate the join stored in
+--data-dir and needs no token: the same command line works for both.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg.Join = args[0]
+			tok, err := joinToken(cfg.JoinToken, tokenFile)
+			if err != nil {
+				return err
+			}
+			cfg.JoinToken = tok
 			return runNode(cmd, cfg)
 		},
 	}
 	addNodeFlags(cmd, &cfg)
+	cmd.Flags().StringVar(&cfg.JoinToken, "join-token", "", "the cluster's join token (prefer --join-token-file or $CASARE_JOIN_TOKEN)")
+	cmd.Flags().StringVar(&tokenFile, "join-token-file", "", "file holding the cluster's join token")
 	return cmd
+}
+
+// joinToken picks the join token from the flag, the file, or
+// $CASARE_JOIN_TOKEN, in that order.
+func joinToken(flag, file string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read --join-token-file: %w", err)
+		}
+		return strings.TrimSpace(string(data)), nil
+	}
+	return os.Getenv("CASARE_JOIN_TOKEN"), nil
 }
 
 func runNode(cmd *cobra.Command, cfg node.Config) error {
@@ -100,13 +134,19 @@ func checkRobotFlags(name string, tags []string) error {
 }
 
 func newNodeLeaveCmd() *cobra.Command {
-	var server string
+	var server, dataDir string
 	cmd := &cobra.Command{
 		Use:   "leave",
 		Short: "Ask the node at --server to leave the cluster gracefully and stop",
-		Args:  cobra.NoArgs,
+		Long: `Asks the node at --server to leave the cluster gracefully and stop. The
+request goes to the node's cluster port with the node's own certificate
+from --data-dir, so run it on the node's machine (or send the node SIGTERM).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := newClient(server)
+			c, err := node.LocalClusterClient(cmd.Context(), dataDir, server)
+			if err != nil {
+				return fmt.Errorf("leave: %w", err)
+			}
 			if err := c.Leave(cmd.Context()); err != nil {
 				return fmt.Errorf("leave: %w", err)
 			}
@@ -115,5 +155,6 @@ func newNodeLeaveCmd() *cobra.Command {
 		},
 	}
 	addServerFlag(cmd, &server)
+	cmd.Flags().StringVar(&dataDir, "data-dir", "casare-data", "data dir of the node at --server (its certificate authenticates the request)")
 	return cmd
 }
