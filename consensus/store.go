@@ -40,7 +40,7 @@ type Config struct {
 	// RaftBind: nodes pass the mutual-TLS cluster port here
 	// (clusternet.StreamLayer). Its Addr is the advertised address.
 	Stream raft.StreamLayer
-	Logger          *slog.Logger
+	Logger *slog.Logger
 	// Raft timing; zero values get LAN defaults.
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
