@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -12,9 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 )
 
 // Config says how to open a Store.
@@ -25,14 +24,17 @@ type Config struct {
 	RaftAdvertise string // routable host:port peers dial; defaults to RaftBind
 	HTTPAddr      string // advertised API address, recorded for forwarding
 	QUICAddr      string
+	GossipAddr    string // advertised gossip address, recorded so peers can retry it
 	// Bootstrap starts a new single-server cluster when DataDir holds no
 	// Raft state. A restart on existing state ignores it, so the same
 	// command line works for a first boot and for a restart.
 	Bootstrap bool
-	// Voters is how many voting servers the leader keeps (default 3).
+	// Voters is how many voting servers the leader keeps (default
+	// DefaultVoters).
 	Voters int
 	// DeadServerGrace is how long a server may be dead in gossip before
-	// the leader removes it from the Raft configuration (default 30 s).
+	// the leader removes it from the Raft configuration (default
+	// DefaultDeadServerGrace).
 	DeadServerGrace time.Duration
 	Forwarder       Forwarder
 	Liveness        Liveness
@@ -44,7 +46,23 @@ type Config struct {
 	// Raft timing; zero values get LAN defaults.
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
+	// NoLeaderWait is how long a write or consistent read waits for a
+	// leader once it finds none before it fails with CodeNoLeader
+	// (default 3 × ElectionTimeout; see setDefaults).
+	NoLeaderWait time.Duration
 }
+
+// Defaults of Config, shared with the flags of `casare node`.
+const (
+	// DefaultVoters keeps a majority through the loss of any one server
+	// with the fewest servers that can.
+	DefaultVoters = 3
+	// DefaultDeadServerGrace is long enough for a server to restart or
+	// ride out a short partition without losing its vote, short enough
+	// that a dead one is replaced before a second failure could cost
+	// the quorum.
+	DefaultDeadServerGrace = 30 * time.Second
+)
 
 // Forwarder carries requests a follower cannot serve to the leader.
 type Forwarder interface {
@@ -57,7 +75,7 @@ type Forwarder interface {
 	// Join asks the leader to add a server.
 	Join(ctx context.Context, leader NodeInfo, req JoinRequest) (JoinResponse, error)
 	// Remove asks the leader to remove a server.
-	Remove(ctx context.Context, leader NodeInfo, name string) error
+	Remove(ctx context.Context, leader NodeInfo, req RemoveRequest) (RemoveResponse, error)
 }
 
 // Liveness tells the leader what gossip knows of a member.
@@ -80,9 +98,15 @@ type Store struct {
 	hadState bool
 	crons    cronCache
 	submits  *submitBatcher
+	watch    *raftWatch
+	reap     reapState // the leader's server-reaping duty
 	stop     context.CancelFunc
-	loopDone chan struct{}
+	bg       sync.WaitGroup // the leader loop and the Raft watcher
 	closeMu  sync.Once
+	// lastIndexAtOpen is the last entry in the log store that changes the
+	// state machine, when it opened.
+	lastIndexAtOpen uint64
+	catchUp         catchUp
 }
 
 func (c *Config) setDefaults() error {
@@ -100,16 +124,29 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("raft advertise address %q is unspecified; peers cannot dial it, give a routable address", c.RaftAdvertise)
 	}
 	if c.Voters <= 0 {
-		c.Voters = 3
+		c.Voters = DefaultVoters
 	}
 	if c.DeadServerGrace <= 0 {
-		c.DeadServerGrace = 30 * time.Second
+		c.DeadServerGrace = DefaultDeadServerGrace
 	}
 	if c.HeartbeatTimeout <= 0 {
 		c.HeartbeatTimeout = 500 * time.Millisecond
 	}
 	if c.ElectionTimeout <= 0 {
 		c.ElectionTimeout = 500 * time.Millisecond
+	}
+	if c.NoLeaderWait <= 0 {
+		// How long a follower that has noticed its leader is gone can stay
+		// without one in an ordinary election: its first pre-vote fails
+		// when the other followers have not noticed yet (their heartbeat
+		// timeouts are randomized too), and its next try comes after a
+		// candidate timeout drawn from [ElectionTimeout, 2 × ElectionTimeout).
+		// So a leader is normally known within 2 × ElectionTimeout; half
+		// an election timeout more absorbs a loaded machine (1.5 s with
+		// the defaults). Waiting longer only keeps a cut-off node's
+		// callers hanging; waiting less turns ordinary failovers into
+		// errors on the majority side.
+		c.NoLeaderWait = 3 * c.ElectionTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -132,9 +169,11 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.stop, s.loopDone = cancel, make(chan struct{})
+	s.stop = cancel
 	s.submits = &submitBatcher{apply: s.submitGroups, lifetime: ctx, maxInFlight: submitsInFlight}
-	go s.leaderLoop(ctx)
+	s.bg.Go(func() { s.watch.run(ctx) })
+	s.bg.Go(func() { s.leaderLoop(ctx) })
+	s.startCatchUp(ctx, s.lastIndexAtOpen)
 	return s, nil
 }
 
@@ -148,9 +187,7 @@ func (s *Store) raftConfig(notify chan bool) *raft.Config {
 	rc.MaxAppendEntries = 512
 	rc.BatchApplyCh = true
 	rc.NotifyCh = notify
-	rc.Logger = hclog.New(&hclog.LoggerOptions{
-		Name: "raft", Level: hclog.Warn, Output: slogWriter{s.log.With("part", "raft")},
-	})
+	rc.Logger = raftLogger(s.log, "raft")
 	return rc
 }
 
@@ -163,27 +200,34 @@ func (s *Store) openRaft() error {
 		}
 		advertise = addr
 	}
-	logw := slogWriter{s.log.With("part", "raft-transport")}
 	var err error
 	if s.cfg.Stream != nil {
 		s.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 			Stream: s.cfg.Stream, MaxPool: 3, Timeout: 10 * time.Second,
-			Logger: hclog.New(&hclog.LoggerOptions{Name: "raft-net", Level: hclog.Warn, Output: logw}),
+			Logger: raftLogger(s.log, "raft-transport"),
 		})
-	} else if s.transport, err = raft.NewTCPTransport(s.cfg.RaftBind, advertise, 3, 10*time.Second, logw); err != nil {
+	} else if s.transport, err = raft.NewTCPTransportWithLogger(s.cfg.RaftBind, advertise, 3, 10*time.Second, raftLogger(s.log, "raft-transport")); err != nil {
 		return fmt.Errorf("listen for raft on %s: %w", s.cfg.RaftBind, err)
 	}
 	// With port 0 the kernel picked the port; advertise what it picked.
 	s.cfg.RaftAdvertise = string(s.transport.LocalAddr())
-	s.boltStore, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(s.cfg.DataDir, "raft.db")})
+	// The node's data dir lock keeps a second process away; should one
+	// get here anyway, bbolt's file lock fails it after a second rather
+	// than blocking it for good, deaf to signals.
+	s.boltStore, err = raftboltdb.New(raftboltdb.Options{
+		Path: filepath.Join(s.cfg.DataDir, "raft.db"), BoltOptions: &bbolt.Options{Timeout: time.Second},
+	})
 	if err != nil {
 		return fmt.Errorf("open raft log: %w", err)
+	}
+	if s.lastIndexAtOpen, err = lastStateIndex(s.boltStore); err != nil {
+		return fmt.Errorf("read raft log: %w", err)
 	}
 	logStore, err := raft.NewLogCache(1024, s.boltStore)
 	if err != nil {
 		return fmt.Errorf("create log cache: %w", err)
 	}
-	snaps, err := raft.NewFileSnapshotStore(s.cfg.DataDir, 2, logw)
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(s.cfg.DataDir, 2, raftLogger(s.log, "raft-snapshots"))
 	if err != nil {
 		return fmt.Errorf("open snapshot store: %w", err)
 	}
@@ -196,10 +240,12 @@ func (s *Store) openRaft() error {
 	if err := s.recoverFromPeersFile(rc, logStore, snaps); err != nil {
 		return err
 	}
+	s.watch = newRaftWatch()
 	s.raft, err = raft.NewRaft(rc, s.fsm, logStore, s.boltStore, snaps, s.transport)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
+	s.raft.RegisterObserver(s.watch.observer)
 	s.notify, s.hadState = notify, existing
 	if s.cfg.Bootstrap && !existing {
 		boot := raft.Configuration{Servers: []raft.Server{{
@@ -246,7 +292,8 @@ func (s *Store) Close() error {
 	var err error
 	s.closeMu.Do(func() {
 		s.stop()
-		<-s.loopDone
+		s.bg.Wait()
+		<-s.catchUp.stopped
 		s.submits.close()
 		err = s.closeResources()
 	})
@@ -266,21 +313,3 @@ func (s *Store) closeResources() error {
 	}
 	return errors.Join(errs...)
 }
-
-// slogWriter turns the line-oriented output of raft's loggers into slog
-// records.
-type slogWriter struct{ log *slog.Logger }
-
-func (w slogWriter) Write(p []byte) (int, error) {
-	w.log.Warn(string(trimNewline(p)))
-	return len(p), nil
-}
-
-func trimNewline(p []byte) []byte {
-	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
-		p = p[:len(p)-1]
-	}
-	return p
-}
-
-var _ io.Writer = slogWriter{}

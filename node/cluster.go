@@ -8,16 +8,20 @@ import (
 	"os"
 	"time"
 
+	"github.com/hashicorp/memberlist"
+
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/clusternet"
+	"github.com/casare/casare/mesh"
+	"github.com/casare/casare/node/peer"
 	"github.com/casare/casare/pki"
 )
 
 // setupIdentity loads this node's certificate, or on a first start makes
 // one: a new cluster's CA when bootstrapping, or through the join
 // exchange with the join token when joining.
-func (n *Node) setupIdentity(ctx context.Context) error {
+func (n *Node) setupIdentity(ctx context.Context) (*memberlist.Keyring, error) {
 	var err error
 	switch {
 	case pki.PathsIn(n.cfg.DataDir).Exists():
@@ -30,18 +34,18 @@ func (n *Node) setupIdentity(ctx context.Context) error {
 	default:
 		tok, perr := ParseJoinToken(n.cfg.JoinToken)
 		if perr != nil {
-			return perr
+			return nil, perr
 		}
 		n.id, err = requestIdentity(ctx, &n.cfg, tok)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if n.id.pki.Name != n.cfg.Name {
-		return fmt.Errorf("the certificate in %s belongs to node %q, not %q: start with --name %s or another data dir",
+		return nil, fmt.Errorf("the certificate in %s belongs to node %q, not %q: start with --name %s or another data dir",
 			pki.PathsIn(n.cfg.DataDir).Dir, n.id.pki.Name, n.cfg.Name, n.id.pki.Name)
 	}
-	return nil
+	return mesh.NewKeyring(n.id.gossipKeys)
 }
 
 // listenCluster opens the mutual-TLS cluster port: Raft, the internal
@@ -58,10 +62,20 @@ func (n *Node) listenCluster() error {
 
 func (n *Node) clusterAddr() string { return n.mux.Addr().String() }
 
-// clusterClient is an API client of another node's internal endpoints.
-// All share one transport, so that connections (and their TLS
-// handshakes) are reused.
-func (n *Node) clusterClient(addr string) *client.Client {
+// clusterClient is a client of another node's internal endpoints.
+func (n *Node) clusterClient(addr string) *peer.Client {
+	return peer.New("http://"+addr, client.WithHTTPClient(n.clusterHTTPClient()))
+}
+
+// clusterAPI is a plain JSON client of another node's internal
+// endpoints, for the node's own (gossip key) calls.
+func (n *Node) clusterAPI(addr string) *client.Client {
+	return client.New("http://"+addr, client.WithHTTPClient(n.clusterHTTPClient()))
+}
+
+// clusterHTTPClient is shared by every internal call, so that connections
+// (and their TLS handshakes) are reused.
+func (n *Node) clusterHTTPClient() *http.Client {
 	n.clusterHTTPOnce.Do(func() {
 		n.clusterHTTP = &http.Client{Timeout: client.DefaultTimeout, Transport: &http.Transport{
 			DialContext: clusternet.HTTPDialer(n.id.pki.ClientConfig()),
@@ -70,7 +84,7 @@ func (n *Node) clusterClient(addr string) *client.Client {
 			MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second,
 		}}
 	})
-	return client.New("http://"+addr, client.WithHTTPClient(n.clusterHTTP))
+	return n.clusterHTTP
 }
 
 // serveCluster serves the internal endpoints and the join exchange on

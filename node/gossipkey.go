@@ -146,7 +146,7 @@ func (n *Node) keyStep(ctx context.Context, targets []string, op GossipKeyOp) er
 	var errs []error
 	for _, addr := range targets {
 		stepCtx, cancel := context.WithTimeout(ctx, rotateStepTimeout)
-		err := n.clusterClient(addr).PostJSON(stepCtx, "/internal/v1/gossip-key", op, nil)
+		err := n.clusterAPI(addr).PostJSON(stepCtx, "/internal/v1/gossip-key", op, nil)
 		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("member at %s: %w", addr, err))

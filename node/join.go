@@ -12,11 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh"
+	"github.com/casare/casare/node/peer"
 )
 
 // joinTimeout bounds a first join; a node that cannot reach the cluster
@@ -98,12 +100,13 @@ func (n *Node) joinRequest() consensus.JoinRequest {
 	return consensus.JoinRequest{
 		Name: n.cfg.Name, RaftAddr: n.cfg.advertise(n.cfg.RaftPort),
 		HTTPAddr: n.cfg.httpAdvertise(), QUICAddr: n.cfg.quicAdvertise(),
+		GossipAddr: n.mesh.Addr(),
 	}
 }
 
 // seedClient reaches the internal endpoints of the member whose API
 // address is seed: it asks that API where the member's cluster port is.
-func (n *Node) seedClient(ctx context.Context, seed string) (*client.Client, error) {
+func (n *Node) seedClient(ctx context.Context, seed string) (*peer.Client, error) {
 	var info clusterPortInfo
 	if err := client.New("http://"+seed).GetJSON(ctx, clusterInfoPath, &info); err != nil {
 		return nil, fmt.Errorf("ask %s for its cluster port: %w", seed, err)
@@ -132,7 +135,7 @@ func (n *Node) joinVia(ctx context.Context, seed string) error {
 	}
 }
 
-func (n *Node) tryJoin(ctx context.Context, c *client.Client) error {
+func (n *Node) tryJoin(ctx context.Context, c *peer.Client) error {
 	seeds, err := fetchSeeds(ctx, c)
 	if err != nil {
 		return err
@@ -158,7 +161,7 @@ type seedList struct {
 	Gossip []string `json:"gossip"`
 }
 
-func fetchSeeds(ctx context.Context, c *client.Client) ([]string, error) {
+func fetchSeeds(ctx context.Context, c *peer.Client) ([]string, error) {
 	var seeds seedList
 	if err := c.GetJSON(ctx, "/internal/v1/seeds", &seeds); err != nil {
 		return nil, fmt.Errorf("fetch gossip seeds: %w", err)
@@ -247,6 +250,21 @@ func pickServerCluster(m *mesh.Mesh) string {
 
 // newServerProxy sends a robot-only node's API traffic to a live server,
 // so every member answers the same API.
+// streamsUnbounded lifts the server's read and write deadlines for a log
+// stream passed through the proxy: the server at the other end bounds
+// the stream (its keep-alives fail on a vanished client, which ends the
+// proxied copy), and the deadlines would cut a healthy stream short.
+func streamsUnbounded(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if follow, _ := strconv.ParseBool(r.URL.Query().Get("follow")); follow {
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})  // ErrNotSupported only on
+			_ = rc.SetWriteDeadline(time.Time{}) // writers without deadlines
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 func newServerProxy(m *mesh.Mesh, log *slog.Logger) http.Handler {
 	return &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {

@@ -12,14 +12,15 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/casare/casare/api"
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/clusternet"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh"
+	"github.com/casare/casare/node/peer"
 	"github.com/casare/casare/pki"
 )
 
@@ -32,6 +33,20 @@ type Node struct {
 	http    *http.Server
 	gateway *gateway // nil on a robot-only node
 	peers   *peerFile
+	dirLock *dataDirLock
+
+	// raftStore is store for the gossip reconnect loop, which starts
+	// before the store is opened.
+	raftStore atomic.Pointer[consensus.Store]
+	// notMember is set while this server is outside the Raft
+	// configuration and has not yet rejoined and caught up; removals
+	// counts how often that happened.
+	notMember atomic.Bool
+	removals  atomic.Int64
+	// stopWatch ends the membership watch and waits for it: a graceful
+	// leave takes the server out of the configuration, which the watch
+	// must not undo. nil on a robot-only node.
+	stopWatch func()
 
 	// The cluster identity and port (see cluster.go).
 	id              *identity
@@ -54,9 +69,10 @@ type Node struct {
 	closeOnce sync.Once
 }
 
-// Start brings a node up: gossip first (so the store's liveness view
-// exists), then Raft, then the API, then joins the cluster if asked.
-// On error everything started so far is stopped again.
+// Start brings a node up: the data dir's lock first (a second node on
+// the same dir fails at once with ErrDataDirInUse), then gossip (so the
+// store's liveness view exists), then Raft, then the API, then joins the
+// cluster if asked. On error everything started so far is stopped again.
 func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
@@ -64,10 +80,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
 	}
+	dirLock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	n := &Node{
 		cfg: cfg, log: cfg.Logger.With("node", cfg.Name), leaveReq: make(chan struct{}),
-		stop: cancel, peers: newPeerFile(cfg.DataDir),
+		stop: cancel, peers: newPeerFile(cfg.DataDir), dirLock: dirLock,
 	}
 	if err := n.start(ctx, runCtx); err != nil {
 		n.Close()
@@ -77,32 +97,37 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 }
 
 func (n *Node) start(ctx, runCtx context.Context) error {
-	if err := n.setupIdentity(ctx); err != nil {
+	httpListener, err := n.listenHTTP(ctx)
+	if err != nil {
 		return err
 	}
-	keyring, err := mesh.NewKeyring(n.id.gossipKeys)
+	keyring, err := n.setupIdentity(ctx)
 	if err != nil {
+		httpListener.Close()
 		return err
 	}
 	n.mesh, err = mesh.New(mesh.Config{
 		Name: n.cfg.Name, BindAddr: n.cfg.ClusterBindAddr, BindPort: n.cfg.GossipPort,
 		AdvertiseAddr: n.cfg.AdvertiseAddr, AdvertisePort: n.cfg.GossipPort,
 		Meta: n.meta(), Logger: n.log, Keyring: keyring,
+		Reconnect: mesh.Reconnect{Peers: n.gossipPeers, Retry: n.retryMember},
 	})
 	if err != nil {
+		httpListener.Close()
 		return fmt.Errorf("start gossip: %w", err)
 	}
 	if err := n.listenCluster(); err != nil {
+		httpListener.Close()
 		return err
 	}
 	if n.cfg.Server {
 		if err := n.openStore(); err != nil {
+			httpListener.Close()
 			return err
 		}
+		n.raftStore.Store(n.store)
 	}
-	if err := n.serveHTTP(); err != nil {
-		return err
-	}
+	n.serveHTTP(httpListener)
 	if n.store != nil {
 		if err := n.startGateway(runCtx); err != nil {
 			return err
@@ -113,6 +138,15 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 	if err := n.join(ctx, runCtx); err != nil {
 		return err
 	}
+	if n.store != nil {
+		watchCtx, cancel := context.WithCancel(runCtx)
+		done := make(chan struct{})
+		n.stopWatch = func() { cancel(); <-done }
+		n.wg.Go(func() {
+			defer close(done)
+			n.watchMembership(watchCtx)
+		})
+	}
 	n.startRobot()
 	return nil
 }
@@ -122,10 +156,10 @@ func (n *Node) openStore() error {
 	n.store, err = consensus.Open(consensus.Config{
 		Name: n.cfg.Name, DataDir: n.cfg.DataDir,
 		RaftBind: n.cfg.clusterBind(), RaftAdvertise: n.clusterAddr(),
-		HTTPAddr: n.cfg.httpAdvertise(), QUICAddr: n.cfg.quicAdvertise(),
+		HTTPAddr: n.cfg.httpAdvertise(), QUICAddr: n.cfg.quicAdvertise(), GossipAddr: n.mesh.Addr(),
 		Bootstrap: n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
 		Stream:    clusternet.NewStreamLayer(n.mux, n.id.pki.ClientConfig()),
-		Forwarder: client.NewClusterForwarder(clusternet.HTTPDialer(n.id.pki.ClientConfig())),
+		Forwarder: peer.NewClusterForwarder(clusternet.HTTPDialer(n.id.pki.ClientConfig())),
 		Liveness:  n.mesh, Logger: n.log,
 	})
 	if err != nil {
@@ -182,19 +216,14 @@ func (n *Node) meta() mesh.Meta {
 	}
 }
 
-func (n *Node) serveHTTP() error {
-	ln, err := net.Listen("tcp", n.cfg.bind(n.cfg.HTTPPort))
-	if err != nil {
-		return fmt.Errorf("listen for HTTP on %s: %w", n.cfg.bind(n.cfg.HTTPPort), err)
-	}
-	n.http = &http.Server{Handler: n.handler(), ReadHeaderTimeout: 10 * time.Second}
+func (n *Node) serveHTTP(ln net.Listener) {
+	n.http = api.NewHTTPServer(n.handler(), n.cfg.HTTPTimeouts)
 	n.wg.Go(func() {
 		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("HTTP server stopped", "err", err)
 		}
 	})
 	n.log.Info("API listening", "addr", "http://"+ln.Addr().String())
-	return nil
 }
 
 // handler is the public HTTP surface: the API on servers, a proxy to a
@@ -205,12 +234,12 @@ func (n *Node) handler() http.Handler {
 	mux.HandleFunc("GET "+clusterInfoPath, n.serveClusterInfo)
 	if n.store == nil {
 		n.serveCluster(nil)
-		mux.Handle("/", newServerProxy(n.mesh, n.log))
+		mux.Handle("/", streamsUnbounded(newServerProxy(n.mesh, n.log)))
 		return mux
 	}
 	srv := api.New(api.Config{
-		Store: n.store, Members: n.members, OnLeave: n.requestLeave,
-		NodeName: n.cfg.Name, Logger: n.log, PeerAuth: peerAuth,
+		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
+		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers, PeerAuth: peerAuth,
 	})
 	n.serveCluster(srv.Internal())
 	mux.Handle("/", srv)
@@ -253,6 +282,9 @@ func (n *Node) Run(ctx context.Context) error {
 // itself from Raft, then the node leaves gossip so peers see "left", not
 // "dead".
 func (n *Node) Leave(ctx context.Context) error {
+	if n.stopWatch != nil {
+		n.stopWatch()
+	}
 	var errs []error
 	n.drainRobot()
 	if n.store != nil {
@@ -302,6 +334,7 @@ func (n *Node) Close() error {
 			errs = append(errs, n.mesh.Shutdown())
 		}
 		n.wg.Wait()
+		errs = append(errs, n.dirLock.release())
 	})
 	return errors.Join(errs...)
 }

@@ -4,8 +4,8 @@ import (
 	"errors"
 
 	"context"
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/mesh"
+	"github.com/casare/casare/node/peer"
 	"time"
 
 	"github.com/casare/casare/consensus"
@@ -43,13 +43,13 @@ type remoteQueue struct {
 	mesh *mesh.Mesh
 	// dial reaches a server's internal endpoints with this node's
 	// certificate.
-	dial func(addr string) *client.Client
+	dial func(addr string) *peer.Client
 }
 
 // remoteWait is how long one wait call may be held at the server.
 const remoteWait = 20 * time.Second
 
-func (q remoteQueue) server() (*client.Client, error) {
+func (q remoteQueue) server() (*peer.Client, error) {
 	addr := pickServerCluster(q.mesh)
 	if addr == "" {
 		return nil, errors.New("no live server in gossip")

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,70 +21,64 @@ func newNodeCmd() *cobra.Command {
 	return cmd
 }
 
-// addNodeFlags registers the flags shared by start and join; the same
-// command line works for a first boot and for a restart on the same
-// data dir.
-func addNodeFlags(cmd *cobra.Command, cfg *node.Config) {
-	host, _ := os.Hostname()
-	f := cmd.Flags()
-	f.StringVar(&cfg.Name, "name", host, "node name, unique in the cluster (also its Raft server id and LAN robot id)")
-	f.StringVar(&cfg.DataDir, "data-dir", "casare-data", "directory for Raft state and snapshots")
-	f.StringVar(&cfg.BindAddr, "bind", "127.0.0.1", "address the REST API and dashboard listen on")
-	f.StringVar(&cfg.ClusterBindAddr, "cluster-bind", "", "address of the cluster port (Raft and internal calls, mutual TLS) and of gossip (default: --bind)")
-	f.StringVar(&cfg.QUICBindAddr, "quic-bind", "", "address the internet robots' QUIC gateway listens on (default: --bind)")
-	f.StringVar(&cfg.AdvertiseAddr, "advertise", "", "address peers use to reach this node's cluster port and gossip (default: --cluster-bind)")
-	f.IntVar(&cfg.HTTPPort, "http-port", node.DefaultHTTPPort, "REST API and dashboard port")
-	f.IntVar(&cfg.RaftPort, "raft-port", node.DefaultRaftPort, "cluster port: Raft and the internal endpoints, mutual TLS with node certificates")
-	f.IntVar(&cfg.GossipPort, "gossip-port", node.DefaultGossipPort, "gossip (memberlist) port, TCP and UDP, encrypted with the cluster's gossip key")
-	f.IntVar(&cfg.QUICPort, "quic-port", node.DefaultQUICPort, "QUIC port for internet robots")
-	f.BoolVar(&cfg.Server, "server", true, "hold Raft state (false: a robot-only member)")
-	f.BoolVar(&cfg.Robot, "robot", true, "run jobs on this node")
-	f.IntVar(&cfg.Voters, "voters", 3, "number of Raft voters the cluster keeps")
-	f.DurationVar(&cfg.DeadServerGrace, "dead-server-grace", 30*time.Second, "how long a server may be dead before it is removed from Raft")
-	f.StringSliceVar(&cfg.Tags, "tags", nil, "robot tags, comma separated")
-	f.IntVar(&cfg.Capacity, "capacity", 4, "jobs this node's robot runs at once")
-}
+// nodeSettingsHelp is the part of start's and join's help that says
+// where settings come from.
+const nodeSettingsHelp = `Settings come from, in this order of precedence: flags, environment
+variables ` + nodeEnvPrefix + `<FLAG> (upper case, '_' for '-', e.g.
+` + nodeEnvPrefix + `HTTP_PORT=8081), a YAML file given with --config (keys are the
+flag names, e.g. "http-port: 8081"), and the defaults below. An unknown
+key or variable is an error. The same settings work for a first boot and
+for a restart on the same data dir.`
 
 func newNodeStartCmd() *cobra.Command {
-	var cfg node.Config
+	var flags *nodeFlags
 	cmd := &cobra.Command{
 		Use:   "start",
 		Short: "Start a node; with a new data dir it bootstraps a one-server cluster",
+		Long:  "Start a node; with a new data dir it bootstraps a one-server cluster.\n\n" + nodeSettingsHelp,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := flags.load(os.Environ())
+			if err != nil {
+				return err
+			}
 			return runNode(cmd, cfg)
 		},
 	}
-	addNodeFlags(cmd, &cfg)
+	flags = newNodeFlags(cmd.Flags(), hostname())
 	return cmd
 }
 
-func newNodeJoinCmd() *cobra.Command {
-	var cfg node.Config
-	var tokenFile string
-	cmd := &cobra.Command{
-		Use:   "join ADDR",
-		Short: "Start a node that joins the cluster of the node whose HTTP address is ADDR",
-		Long: `Starts a node that joins the cluster of the node whose API address is ADDR.
-A first join needs the cluster's join token (the first node wrote it to
+// joinHelp says how a joiner is admitted.
+const joinHelp = `A first join needs the cluster's join token (the first node wrote it to
 <data-dir>/join.token): --join-token-file FILE, $CASARE_JOIN_TOKEN or
 --join-token (which shows in shell history and ps). The token carries the
 cluster CA's fingerprint, so the joiner checks the cluster it dials before
 it sends the secret. A restart uses the certificate the join stored in
---data-dir and needs no token: the same command line works for both.`,
-		Args: cobra.ExactArgs(1),
+--data-dir and needs no token: the same command line works for both.`
+
+func newNodeJoinCmd() *cobra.Command {
+	var flags *nodeFlags
+	var token, tokenFile string
+	cmd := &cobra.Command{
+		Use:   "join ADDR",
+		Short: "Start a node that joins the cluster of the node whose HTTP address is ADDR",
+		Long:  "Start a node that joins the cluster of the node whose HTTP address is ADDR.\n\n" + joinHelp + "\n\n" + nodeSettingsHelp,
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg.Join = args[0]
-			tok, err := joinToken(cfg.JoinToken, tokenFile)
+			cfg, err := flags.load(os.Environ())
 			if err != nil {
 				return err
 			}
-			cfg.JoinToken = tok
+			cfg.Join = args[0]
+			if cfg.JoinToken, err = joinToken(token, tokenFile); err != nil {
+				return err
+			}
 			return runNode(cmd, cfg)
 		},
 	}
-	addNodeFlags(cmd, &cfg)
-	cmd.Flags().StringVar(&cfg.JoinToken, "join-token", "", "the cluster's join token (prefer --join-token-file or $CASARE_JOIN_TOKEN)")
+	flags = newNodeFlags(cmd.Flags(), hostname())
+	cmd.Flags().StringVar(&token, "join-token", "", "the cluster's join token (prefer --join-token-file or $CASARE_JOIN_TOKEN)")
 	cmd.Flags().StringVar(&tokenFile, "join-token-file", "", "file holding the cluster's join token")
 	return cmd
 }
@@ -104,6 +97,12 @@ func joinToken(flag, file string) (string, error) {
 		return strings.TrimSpace(string(data)), nil
 	}
 	return os.Getenv("CASARE_JOIN_TOKEN"), nil
+}
+
+// hostname is the default node name: unique on a LAN as a rule.
+func hostname() string {
+	host, _ := os.Hostname()
+	return host
 }
 
 func runNode(cmd *cobra.Command, cfg node.Config) error {
@@ -155,6 +154,6 @@ from --data-dir, so run it on the node's machine (or send the node SIGTERM).`,
 		},
 	}
 	addServerFlag(cmd, &server)
-	cmd.Flags().StringVar(&dataDir, "data-dir", "casare-data", "data dir of the node at --server (its certificate authenticates the request)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", node.DefaultDataDir, "data dir of the node at --server (its certificate authenticates the request)")
 	return cmd
 }

@@ -2,53 +2,64 @@ package main
 
 import (
 	"fmt"
-	"strings"
+	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/casare/casare/node"
+	"github.com/casare/casare/api"
 )
 
+// newOperatorCmd groups the commands that change the cluster's own
+// configuration by hand, for when the automatic rules stop short.
 func newOperatorCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "operator",
-		Short: "Cluster operations that need a node's own certificate (run on a node's machine)",
+		Short: "Change the cluster's configuration by hand (servers that are gone for good)",
 	}
-	gk := &cobra.Command{Use: "gossip-key", Short: "Manage the key that encrypts gossip"}
-	gk.AddCommand(newGossipKeyRotateCmd())
-	cmd.AddCommand(gk)
+	cmd.AddCommand(newRemoveServerCmd(), newGossipKeyCmd())
 	return cmd
 }
 
-func newGossipKeyRotateCmd() *cobra.Command {
-	var server, dataDir string
+func newRemoveServerCmd() *cobra.Command {
+	var flags *clientFlags
 	cmd := &cobra.Command{
-		Use:   "rotate",
-		Short: "Install a new gossip key on every live member, switch to it, and remove the old one",
-		Long: `Rotates the gossip encryption key without downtime: the new key is
-installed on every live member, then every member switches to it, then the
-old key is removed. The command asks the node at --server, and proves it
-may by presenting that node's certificate from --data-dir; run it on the
-node's machine. Members that are down during a rotation keep the old key
-and cannot rejoin gossip until they get the new one (join them again).`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := node.LocalClusterClient(cmd.Context(), dataDir, server)
-			if err != nil {
+		Use:   "remove-server NAME",
+		Short: "Remove a server that is gone for good from the Raft configuration",
+		Long: `Remove a server that is gone for good from the Raft configuration.
+
+The leader removes a dead server by itself only when gossip and Raft agree
+it has been gone for --dead-server-grace, and never when that would leave
+fewer voters than --voters with no live non-voter to promote. This command
+is for that last case: a voter whose machine will not come back.
+
+The leader refuses a server that is still alive (gossip and Raft both reach
+it): a running server rejoins by itself, so take it out with
+'casare node leave' on it instead. When the removal would leave fewer
+voters than --voters, a live non-voter is promoted first if there is one.
+Removing the last voter is refused.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := flags.check(); err != nil {
 				return err
 			}
-			res, err := node.RotateGossipKeyVia(cmd.Context(), c)
+			resp, err := newClient(flags.server).RemoveServer(cmd.Context(), args[0])
 			if err != nil {
-				return fmt.Errorf("rotate gossip key: %w", err)
+				return callError("remove server "+args[0], flags.server, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "gossip key rotated on %d members: %s\n", len(res.Members), strings.Join(res.Members, ", "))
-			if len(res.Skipped) > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "not alive, still on the old key: %s\n", strings.Join(res.Skipped, ", "))
+			if flags.json() {
+				return printJSON(cmd.OutOrStdout(), resp)
 			}
+			printRemoval(cmd.OutOrStdout(), resp)
 			return nil
 		},
 	}
-	addServerFlag(cmd, &server)
-	cmd.Flags().StringVar(&dataDir, "data-dir", "casare-data", "data dir of the node at --server (its certificate authenticates this command)")
+	flags = addClientFlags(cmd)
 	return cmd
+}
+
+func printRemoval(w io.Writer, r api.RemoveServerResponse) {
+	if r.Promoted != "" {
+		fmt.Fprintf(w, "promoted %s to voter\n", r.Promoted)
+	}
+	fmt.Fprintf(w, "removed %s; %d voters remain\n", r.Removed, r.Voters)
 }

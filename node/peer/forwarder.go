@@ -1,4 +1,4 @@
-package client
+package peer
 
 import (
 	"bytes"
@@ -9,7 +9,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 )
 
@@ -22,7 +23,9 @@ import (
 // their code, so that the store retries exactly what is retryable
 // (not_leader, no_leader, an unreachable leader).
 type Forwarder struct {
-	http *http.Client
+	// pool is the one HTTP client every leader is called through, so a
+	// leader change keeps the connections to the other servers.
+	pool *client.Client
 	// cluster makes the forwarder dial the leader's cluster port (its
 	// Raft address) instead of its API address.
 	cluster bool
@@ -33,14 +36,14 @@ var _ consensus.Forwarder = (*Forwarder)(nil)
 // NewForwarder returns a Forwarder. Calls are bounded by their context
 // (the store always sets a deadline), not by a client timeout, because a
 // write waits for the Raft commit.
-func NewForwarder(opts ...Option) *Forwarder {
-	return &Forwarder{http: newHTTPClient(0, opts)}
+func NewForwarder(opts ...client.Option) *Forwarder {
+	return &Forwarder{pool: client.New("", append(opts, client.WithTimeout(0))...)}
 }
 
 // NewClusterForwarder returns a Forwarder that reaches the leader's
 // internal endpoints on its cluster port through dial (mutual TLS).
 func NewClusterForwarder(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *Forwarder {
-	return &Forwarder{http: newHTTPClient(0, []Option{WithDialer(dial)}), cluster: true}
+	return &Forwarder{pool: client.New("", client.WithDialer(dial), client.WithTimeout(0)), cluster: true}
 }
 
 func (f *Forwarder) leader(n consensus.NodeInfo) (*Client, error) {
@@ -51,9 +54,7 @@ func (f *Forwarder) leader(n consensus.NodeInfo) (*Client, error) {
 	if addr == "" {
 		return nil, &consensus.Error{Code: consensus.CodeNoLeader, Message: fmt.Sprintf("leader %s has no address for internal calls", n.Name)}
 	}
-	c := &Client{http: f.http}
-	c.base, c.baseErr = parseBaseURL(addr)
-	return c, c.baseErr
+	return &Client{c: f.pool.At(addr)}, nil
 }
 
 // Apply sends an encoded command to the leader and returns the JSON of
@@ -63,10 +64,7 @@ func (f *Forwarder) Apply(ctx context.Context, leader consensus.NodeInfo, cmd []
 	if err != nil {
 		return nil, err
 	}
-	data, err := c.do(ctx, request{
-		method: http.MethodPost, path: "/internal/v1/apply",
-		body: bytes.NewReader(cmd), contentType: "application/octet-stream",
-	})
+	data, err := c.c.Post(ctx, "/internal/v1/apply", "application/octet-stream", bytes.NewReader(cmd))
 	return data, forwardError(ctx, leader, err)
 }
 
@@ -77,8 +75,8 @@ func (f *Forwarder) ReadIndex(ctx context.Context, leader consensus.NodeInfo) (u
 	if err != nil {
 		return 0, err
 	}
-	var out api.ReadIndexResponse
-	err = c.call(ctx, request{method: http.MethodPost, path: "/internal/v1/readindex"}, &out)
+	var out wire.ReadIndexResponse
+	err = c.c.PostJSON(ctx, "/internal/v1/readindex", nil, &out)
 	return out.Index, forwardError(ctx, leader, err)
 }
 
@@ -93,12 +91,13 @@ func (f *Forwarder) Join(ctx context.Context, leader consensus.NodeInfo, req con
 }
 
 // Remove asks the leader to remove a server.
-func (f *Forwarder) Remove(ctx context.Context, leader consensus.NodeInfo, name string) error {
+func (f *Forwarder) Remove(ctx context.Context, leader consensus.NodeInfo, req consensus.RemoveRequest) (consensus.RemoveResponse, error) {
 	c, err := f.leader(leader)
 	if err != nil {
-		return err
+		return consensus.RemoveResponse{}, err
 	}
-	return forwardError(ctx, leader, c.RemoveServer(ctx, name))
+	resp, err := c.removeInternal(ctx, req)
+	return resp, forwardError(ctx, leader, err)
 }
 
 // forwardError translates a failed forward for the store's retry logic.
@@ -106,7 +105,7 @@ func forwardError(ctx context.Context, leader consensus.NodeInfo, err error) err
 	if err == nil {
 		return nil
 	}
-	var ae *APIError
+	var ae *client.APIError
 	switch {
 	case errors.As(err, &ae) && ae.Code != "":
 		return &consensus.Error{Code: ae.Code, Message: ae.Message}
