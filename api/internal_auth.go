@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 )
 
@@ -68,9 +69,14 @@ func (s *Server) selfOnly(c *gin.Context) {
 }
 
 // checkJoinName refuses a join under a name other than the one the
-// joiner's certificate holds: a node joins or rejoins only as itself.
+// joiner's certificate holds: a node joins or rejoins only as itself. A
+// follower that checked the joiner relays the join to the leader marked
+// as relayed; only servers (which issue certificates themselves) may
+// relay.
 func (s *Server) checkJoinName(c *gin.Context, req consensus.JoinRequest) bool {
-	if p := peerOf(c); p.Name != req.Name {
+	p := peerOf(c)
+	relayed := p.Server && c.GetHeader(wire.ForwardedJoinHeader) != ""
+	if p.Name != req.Name && !relayed {
 		s.abort(c, newError(CodePeerRefused, "node %q may not join under the name %q, which its certificate does not hold", p.Name, req.Name))
 		return false
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -161,8 +160,12 @@ func (n *Node) printBootstrap() {
 	if !n.bootstrapped {
 		return
 	}
-	fmt.Fprintf(os.Stderr, "\nNew cluster %s: CA fingerprint %s\n", n.cfg.Name, n.id.pki.Fingerprint())
-	fmt.Fprintf(os.Stderr, "  join token: %s (mode 0600)\n", joinTokenPath(n.cfg.DataDir))
-	fmt.Fprintf(os.Stderr, "  add a node: casare node join %s --join-token-file %s --name NAME\n\n",
+	if n.cfg.BootstrapOut == nil {
+		return
+	}
+	out := n.cfg.BootstrapOut
+	fmt.Fprintf(out, "\nNew cluster %s: CA fingerprint %s\n", n.cfg.Name, n.id.pki.Fingerprint())
+	fmt.Fprintf(out, "  join token: %s (mode 0600)\n", joinTokenPath(n.cfg.DataDir))
+	fmt.Fprintf(out, "  add a node: casare node join %s --join-token-file %s --name NAME\n\n",
 		n.cfg.httpAdvertise(), joinTokenPath(n.cfg.DataDir))
 }

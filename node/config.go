@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -61,6 +62,9 @@ type Config struct {
 	// MaxLogFollowers caps concurrent log streams (0: the API's default).
 	MaxLogFollowers int
 	Logger          *slog.Logger
+	// BootstrapOut receives the note a first start prints for the
+	// operator (where the join token is, how to add a node); nil: none.
+	BootstrapOut io.Writer
 }
 
 // Defaults of a one-machine install. DefaultConfig and setDefaults take

@@ -356,5 +356,14 @@ func (n *Node) TLSCertificate() tls.Certificate { return n.id.pki.Cert }
 // CAPool holds the cluster CA only; peers are checked against it.
 func (n *Node) CAPool() *x509.CertPool { return n.id.pki.Pool }
 
+// JoinToken is the cluster's join token, held by servers; "" on a
+// robot-only member.
+func (n *Node) JoinToken() string {
+	if n.id.joinToken.Secret == "" {
+		return ""
+	}
+	return n.id.joinToken.String()
+}
+
 // Identity is the node's whole PKI identity (CA key on servers).
 func (n *Node) Identity() *pki.Identity { return n.id.pki }

@@ -43,6 +43,17 @@ func testConfig(t testing.TB, name, join string) Config {
 	}
 }
 
+// joinConfig is a node that joins seed's cluster with the join token seed
+// holds, as `casare node join` with the first node's join.token does.
+func joinConfig(t testing.TB, name string, seed *Node) Config {
+	cfg := testConfig(t, name, seed.HTTPAddr())
+	cfg.JoinToken = seed.JoinToken()
+	if cfg.JoinToken == "" {
+		t.Fatalf("seed %s holds no join token (robot-only?)", seed.cfg.Name)
+	}
+	return cfg
+}
+
 func startNode(t testing.TB, cfg Config) *Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -96,8 +107,8 @@ func TestSingleNodeRunsSubmittedJob(t *testing.T) {
 
 func TestThreeNodesJoinAndServeFromAnyNode(t *testing.T) {
 	n1 := startNode(t, testConfig(t, "n1", ""))
-	n2 := startNode(t, testConfig(t, "n2", n1.HTTPAddr()))
-	n3 := startNode(t, testConfig(t, "n3", n2.HTTPAddr()))
+	n2 := startNode(t, joinConfig(t, "n2", n1))
+	n3 := startNode(t, joinConfig(t, "n3", n2))
 	ctx := context.Background()
 	c3 := client.New("http://" + n3.HTTPAddr())
 	cl, err := c3.Cluster(ctx)
@@ -129,7 +140,7 @@ func TestThreeNodesJoinAndServeFromAnyNode(t *testing.T) {
 
 func TestRobotOnlyNodeRunsJobsThroughAServer(t *testing.T) {
 	srv := startNode(t, testConfig(t, "server1", ""))
-	cfg := testConfig(t, "worker", srv.HTTPAddr())
+	cfg := joinConfig(t, "worker", srv)
 	cfg.Server = false
 	worker := startNode(t, cfg)
 	ctx := context.Background()

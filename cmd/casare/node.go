@@ -107,6 +107,7 @@ func hostname() string {
 
 func runNode(cmd *cobra.Command, cfg node.Config) error {
 	cfg.Logger = slog.Default()
+	cfg.BootstrapOut = cmd.ErrOrStderr()
 	if !cfg.Server && cfg.Join == "" {
 		return fmt.Errorf("--server=false needs a cluster to join: use 'casare node join ADDR --server=false'")
 	}

@@ -86,7 +86,9 @@ func (f *Forwarder) Join(ctx context.Context, leader consensus.NodeInfo, req con
 	if err != nil {
 		return consensus.JoinResponse{}, err
 	}
-	resp, err := c.Join(ctx, req)
+	// The joiner's name is not this server's: say the join is relayed,
+	// which the leader accepts from a server only.
+	resp, err := c.join(ctx, req, func(r *http.Request) { r.Header.Set(wire.ForwardedJoinHeader, "1") })
 	return resp, forwardError(ctx, leader, err)
 }
 
