@@ -121,3 +121,12 @@ func (s *Server) internalRoutes() *gin.Engine {
 	internal.POST("/robot/wait", s.robotWait)
 	return e
 }
+
+// Routes lists the public routes' paths (for tests and tools).
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.engine.Routes() {
+		out = append(out, r.Path)
+	}
+	return out
+}
