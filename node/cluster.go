@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -31,10 +34,15 @@ func (n *Node) setupIdentity(ctx context.Context) (*memberlist.Keyring, error) {
 			n.bootstrapped = true
 		}
 	default:
-		tok, perr := ParseJoinToken(n.cfg.JoinToken)
+		raw, rerr := n.readJoinToken(ctx)
+		if rerr != nil {
+			return nil, rerr
+		}
+		tok, perr := ParseJoinToken(raw)
 		if perr != nil {
 			return nil, perr
 		}
+		n.log.Info("asking the cluster for a node certificate", "via", n.cfg.Join)
 		n.id, err = requestIdentity(ctx, &n.cfg, tok)
 	}
 	if err != nil {
@@ -45,6 +53,37 @@ func (n *Node) setupIdentity(ctx context.Context) (*memberlist.Keyring, error) {
 			pki.PathsIn(n.cfg.DataDir).Dir, n.id.pki.Name, n.cfg.Name, n.id.pki.Name)
 	}
 	return mesh.NewKeyring(n.id.gossipKeys)
+}
+
+// tokenFilePoll is how often a joiner looks for a join token file that
+// is not there yet; the first node writes it within its first second.
+const tokenFilePoll = 200 * time.Millisecond
+
+// readJoinToken returns JoinToken, or else waits for JoinTokenFile to
+// hold a token.
+func (n *Node) readJoinToken(ctx context.Context) (string, error) {
+	if n.cfg.JoinToken != "" || n.cfg.JoinTokenFile == "" {
+		return n.cfg.JoinToken, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
+	defer cancel()
+	for logged := false; ; logged = true {
+		data, err := os.ReadFile(n.cfg.JoinTokenFile)
+		if tok := strings.TrimSpace(string(data)); err == nil && tok != "" {
+			return tok, nil
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("read join token file: %w", err)
+		}
+		if !logged {
+			n.log.Info("waiting for the join token file", "path", n.cfg.JoinTokenFile)
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("%w: join token file %s: %w", ErrJoinToken, n.cfg.JoinTokenFile, ctx.Err())
+		case <-time.After(tokenFilePoll):
+		}
+	}
 }
 
 // listenCluster opens the mutual-TLS cluster port: Raft, the internal

@@ -46,6 +46,10 @@ type Config struct {
 	// JoinToken admits a first join (ParseJoinToken's format). A restart
 	// uses the certificate in DataDir and ignores it.
 	JoinToken string
+	// JoinTokenFile holds the join token when JoinToken is empty. A first
+	// join waits for it to appear (up to the join timeout), so joiners
+	// may be launched before the first node has written it.
+	JoinTokenFile string
 	// Server makes this node hold Raft state (a voter or non-voter).
 	Server bool
 	// Robot makes this node run jobs.

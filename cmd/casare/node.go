@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -71,9 +70,7 @@ func newNodeJoinCmd() *cobra.Command {
 				return err
 			}
 			cfg.Join = args[0]
-			if cfg.JoinToken, err = joinToken(token, tokenFile); err != nil {
-				return err
-			}
+			cfg.JoinToken, cfg.JoinTokenFile = joinToken(token, tokenFile)
 			return runNode(cmd, cfg)
 		},
 	}
@@ -83,20 +80,17 @@ func newNodeJoinCmd() *cobra.Command {
 	return cmd
 }
 
-// joinToken picks the join token from the flag, the file, or
-// $CASARE_JOIN_TOKEN, in that order.
-func joinToken(flag, file string) (string, error) {
-	if flag != "" {
-		return flag, nil
+// joinToken picks the join token from the flag, the file (which the node
+// reads, waiting for it if it is not there yet), or $CASARE_JOIN_TOKEN,
+// in that order.
+func joinToken(flag, file string) (token, tokenFile string) {
+	switch {
+	case flag != "":
+		return flag, ""
+	case file != "":
+		return "", file
 	}
-	if file != "" {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("read --join-token-file: %w", err)
-		}
-		return strings.TrimSpace(string(data)), nil
-	}
-	return os.Getenv("CASARE_JOIN_TOKEN"), nil
+	return os.Getenv("CASARE_JOIN_TOKEN"), ""
 }
 
 // hostname is the default node name: unique on a LAN as a rule.

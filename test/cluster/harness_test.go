@@ -89,6 +89,9 @@ type cluster struct {
 	mu    sync.Mutex
 	nodes []*node
 	seed  string // HTTP address of the first node, which joiners name
+	// seedToken is the join token file the first node writes at its
+	// first start; joiners read it, as an operator copies it.
+	seedToken string
 }
 
 func newCluster(tb testing.TB) *cluster {
@@ -124,7 +127,7 @@ func startCluster(tb testing.TB, size int, extra ...string) *cluster {
 func (c *cluster) bootstrap(name string, extra ...string) *node {
 	c.tb.Helper()
 	n := c.add(name, append([]string{"node", "start"}, extra...))
-	c.seed = n.http
+	c.setSeed(n)
 	n.start()
 	n.waitReady()
 	return n
@@ -136,10 +139,23 @@ func (c *cluster) join(name string, extra ...string) *node {
 	if c.seed == "" {
 		c.tb.Fatal("join before bootstrap")
 	}
-	n := c.add(name, append([]string{"node", "join", c.seed}, extra...))
+	n := c.add(name, append(c.joinCmd(), extra...))
 	n.start()
 	n.waitReady()
 	return n
+}
+
+// setSeed makes n the node joiners name, and its join token the one
+// they present.
+func (c *cluster) setSeed(n *node) {
+	c.seed = n.http
+	c.seedToken = filepath.Join(n.dir, "data", "join.token")
+}
+
+// joinCmd is `casare node join` through the seed with its join token
+// file. The file may not exist yet: a joiner waits for it.
+func (c *cluster) joinCmd() []string {
+	return []string{"node", "join", c.seed, "--join-token-file", c.seedToken}
 }
 
 func (c *cluster) add(name string, cmd []string) *node {
