@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -75,8 +76,13 @@ func Listen(bind, advertise string, server *tls.Config, log *slog.Logger) (*Mux,
 // Addr is the advertised address of the cluster port.
 func (m *Mux) Addr() net.Addr { return m.advertise }
 
-// Listener returns the listener of one kind of connection.
-func (m *Mux) Listener(k Kind) net.Listener { return m.subs[k] }
+// Listener returns the listener of one kind of connection. Connections
+// of a kind nobody asked the listener of (Raft on a robot-only member)
+// are closed at once rather than queued.
+func (m *Mux) Listener(k Kind) net.Listener {
+	m.subs[k].served.Store(true)
+	return m.subs[k]
+}
 
 // Close stops accepting; connections already handed out stay open.
 func (m *Mux) Close() error {
@@ -139,8 +145,8 @@ func (m *Mux) identify(conn *tls.Conn) (Kind, error) {
 	}
 	conn.SetDeadline(time.Time{})
 	kind := Kind(b[0])
-	if _, ok := m.subs[kind]; !ok {
-		return 0, fmt.Errorf("unknown connection kind %q", b[0])
+	if sub, ok := m.subs[kind]; !ok || !sub.served.Load() {
+		return 0, fmt.Errorf("connection kind %q is not served here", b[0])
 	}
 	if kind != KindJoin && len(conn.ConnectionState().PeerCertificates) == 0 {
 		return 0, fmt.Errorf("connection kind %q needs a node certificate and the peer sent none", b[0])
@@ -150,8 +156,9 @@ func (m *Mux) identify(conn *tls.Conn) (Kind, error) {
 
 // subListener is the net.Listener of one kind.
 type subListener struct {
-	mux   *Mux
-	conns chan net.Conn
+	mux    *Mux
+	conns  chan net.Conn
+	served atomic.Bool
 }
 
 func (l *subListener) Accept() (net.Conn, error) {

@@ -28,6 +28,9 @@ func listen(t *testing.T, id *pki.Identity) *clusternet.Mux {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
+	for _, k := range []clusternet.Kind{clusternet.KindRaft, clusternet.KindHTTP, clusternet.KindJoin} {
+		m.Listener(k) // served, as a node serves every kind
+	}
 	return m
 }
 
