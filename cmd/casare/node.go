@@ -34,7 +34,11 @@ func newNodeStartCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "start",
 		Short: "Start a node; with a new data dir it bootstraps a one-server cluster",
-		Long:  "Start a node; with a new data dir it bootstraps a one-server cluster.\n\n" + nodeSettingsHelp,
+		Long: "Start a node; with a new data dir it bootstraps a one-server cluster.\n\n" +
+			"A first start creates the cluster's CA and this node's certificate (<data-dir>/tls), the\n" +
+			"join token that other nodes join with (<data-dir>/join.token, 0600) and the gossip key\n" +
+			"(<data-dir>/gossip.keys, 0600), and prints where they are and the join command line.\n\n" +
+			nodeSettingsHelp,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := flags.load(os.Environ())
