@@ -39,7 +39,7 @@ func newNodeStartCmd() *cobra.Command {
 			"join token that other nodes join with (<data-dir>/join.token, 0600) and the gossip key\n" +
 			"(<data-dir>/gossip.keys, 0600), and prints where they are and the join command line.\n\n" +
 			nodeSettingsHelp,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := flags.load(os.Environ())
 			if err != nil {
