@@ -158,9 +158,10 @@ func (n *Node) openStore() error {
 		RaftBind: n.cfg.clusterBind(), RaftAdvertise: n.clusterAddr(),
 		HTTPAddr: n.cfg.httpAdvertise(), QUICAddr: n.cfg.quicAdvertise(), GossipAddr: n.mesh.Addr(),
 		Bootstrap: n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
-		Stream:    clusternet.NewStreamLayer(n.mux, n.id.pki.ClientConfig()),
-		Forwarder: peer.NewClusterForwarder(clusternet.HTTPDialer(n.id.pki.ClientConfig())),
-		Liveness:  n.mesh, Logger: n.log,
+		SnapshotEntries: n.cfg.SnapshotEntries,
+		Stream:          clusternet.NewStreamLayer(n.mux, n.id.pki.ClientConfig()),
+		Forwarder:       peer.NewClusterForwarder(clusternet.HTTPDialer(n.id.pki.ClientConfig())),
+		Liveness:        n.mesh, Logger: n.log,
 	})
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
