@@ -141,6 +141,10 @@ func (n *Node) serveCluster(internal http.Handler) {
 	join := http.NewServeMux()
 	if n.id.pki.CA.Key != nil { // only servers hold the CA key and issue
 		join.HandleFunc("POST /join/v1/certificate", n.serveCertExchange)
+	} else {
+		join.HandleFunc("POST /join/v1/certificate", func(w http.ResponseWriter, _ *http.Request) {
+			writeError(w, http.StatusConflict, "join_refused", "node %s is a robot-only member and issues no certificates: join through a server's address", n.cfg.Name)
+		})
 	}
 	n.joinHTTP = &http.Server{Handler: join, ReadHeaderTimeout: 10 * time.Second}
 	for srv, ln := range map[*http.Server]clusternet.Kind{n.internalHTTP: clusternet.KindHTTP, n.joinHTTP: clusternet.KindJoin} {
