@@ -32,8 +32,11 @@ type Node struct {
 	store   *consensus.Store // nil on a robot-only node
 	http    *http.Server
 	gateway *gateway // nil on a robot-only node
-	peers   *peerFile
-	dirLock *dataDirLock
+	// tunnelID is what the gateway presents to internet robots; nil on
+	// a robot-only node.
+	tunnelID *pki.Identity
+	peers    *peerFile
+	dirLock  *dataDirLock
 
 	// raftStore is store for the gossip reconnect loop, which starts
 	// before the store is opened.
@@ -127,6 +130,11 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		}
 		n.raftStore.Store(n.store)
 	}
+	if n.store != nil {
+		// The gateway presents the node certificate; robot tokens carry
+		// its CA's fingerprint.
+		n.tunnelID = n.id.pki
+	}
 	n.serveHTTP(httpListener)
 	if n.store != nil {
 		if err := n.startGateway(runCtx); err != nil {
@@ -175,7 +183,7 @@ func (n *Node) startRobot() {
 	if !n.cfg.Robot {
 		return
 	}
-	var q Queue = remoteQueue{mesh: n.mesh, dial: n.clusterClient}
+	var q Queue = newRemoteQueue(n.mesh, n.clusterHTTPClient())
 	if n.store != nil {
 		q = storeQueue{n.store}
 	}
@@ -189,7 +197,9 @@ func (n *Node) startRobot() {
 	}
 	r := NewRobot(RobotConfig{
 		ID: n.cfg.Name, Kind: consensus.RobotLAN, Tags: n.cfg.Tags, Capacity: n.cfg.Capacity,
-		Engine:  executor.NewEngine(executor.EngineOptions{Logger: n.log, WorkDir: n.cfg.WorkDir}),
+		Engine: executor.NewEngine(executor.EngineOptions{
+			Logger: n.log, WorkDir: n.cfg.WorkDir, NodeTypes: n.cfg.NodeTypes, FileRoot: n.cfg.FileRoot,
+		}),
 		Logger:  n.log,
 		Journal: journal,
 	}, q)
@@ -241,6 +251,7 @@ func (n *Node) handler() http.Handler {
 	srv := api.New(api.Config{
 		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
 		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers, PeerAuth: peerAuth,
+		CAFingerprint: n.caFingerprint(),
 	})
 	n.serveCluster(srv.Internal())
 	mux.Handle("/", srv)
@@ -368,3 +379,12 @@ func (n *Node) JoinToken() string {
 
 // Identity is the node's whole PKI identity (CA key on servers).
 func (n *Node) Identity() *pki.Identity { return n.id.pki }
+
+// caFingerprint is the cluster CA's fingerprint robot tokens carry, or ""
+// on a node without a gateway.
+func (n *Node) caFingerprint() string {
+	if n.tunnelID == nil {
+		return ""
+	}
+	return n.tunnelID.Fingerprint()
+}

@@ -1,14 +1,15 @@
 package node
 
 import (
-	"errors"
-
 	"context"
-	"github.com/casare/casare/mesh"
-	"github.com/casare/casare/node/peer"
+	"errors"
+	"net/http"
 	"time"
 
+	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/mesh"
+	"github.com/casare/casare/node/peer"
 )
 
 // storeQueue serves a robot from its own node's replica: it waits on the
@@ -41,9 +42,15 @@ func (q storeQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error 
 // call goes over HTTP to a live server, found through gossip.
 type remoteQueue struct {
 	mesh *mesh.Mesh
-	// dial reaches a server's internal endpoints with this node's
-	// certificate.
-	dial func(addr string) *peer.Client
+	// pool is the one HTTP client every call goes through, whichever
+	// server it picks: a client per call opened a connection per call and
+	// left each idle for 90 s. It dials servers' cluster ports with this
+	// node's certificate.
+	pool *peer.Client
+}
+
+func newRemoteQueue(m *mesh.Mesh, hc *http.Client) remoteQueue {
+	return remoteQueue{mesh: m, pool: peer.New("", client.WithHTTPClient(hc))}
 }
 
 // remoteWait is how long one wait call may be held at the server.
@@ -54,7 +61,7 @@ func (q remoteQueue) server() (*peer.Client, error) {
 	if addr == "" {
 		return nil, errors.New("no live server in gossip")
 	}
-	return q.dial(addr), nil
+	return q.pool.At("http://" + addr), nil
 }
 
 func (q remoteQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error {
