@@ -43,6 +43,8 @@ const (
 	cmdSubmitGroups commandType = 23
 	// cmdReportCrash reports runs that died with their robot's process.
 	cmdReportCrash commandType = 24
+	// cmdPruneJobs removes finished jobs past retention.
+	cmdPruneJobs commandType = 25
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -90,6 +92,7 @@ func registry() handlers {
 		cmdHandBack:       decoded((*state).handBack),
 		cmdSubmitGroups:   decoded((*state).submitGroups),
 		cmdReportCrash:    decoded((*state).reportCrash),
+		cmdPruneJobs:      decoded((*state).pruneJobs),
 	}
 }
 

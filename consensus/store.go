@@ -42,7 +42,15 @@ type Config struct {
 	// RaftBind: nodes pass the mutual-TLS cluster port here
 	// (clusternet.StreamLayer). Its Addr is the advertised address.
 	Stream raft.StreamLayer
-	Logger *slog.Logger
+	// Duties run on the leader beside the built-in ones (the archive).
+	Duties []LeaderDuty
+	// Retention is how long a finished job stays in the state (default
+	// DefaultRetention; negative keeps jobs for good).
+	Retention time.Duration
+	// RetainUntil, when set, returns the Raft index up to which finished
+	// jobs may be removed: the archive's position. Nil: no such bound.
+	RetainUntil func() uint64
+	Logger      *slog.Logger
 	// Raft timing; zero values get LAN defaults.
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
@@ -133,6 +141,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.DeadServerGrace <= 0 {
 		c.DeadServerGrace = DefaultDeadServerGrace
+	}
+	if c.Retention == 0 {
+		c.Retention = DefaultRetention
 	}
 	if c.HeartbeatTimeout <= 0 {
 		c.HeartbeatTimeout = 500 * time.Millisecond

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/archive"
 	"github.com/casare/casare/clusternet"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
@@ -37,6 +38,9 @@ type Node struct {
 	tunnelID *pki.Identity
 	peers    *peerFile
 	dirLock  *dataDirLock
+	// archive and archiver are nil without --archive-url.
+	archive  *archive.DB
+	archiver *archive.Archiver
 
 	// raftStore is store for the gossip reconnect loop, which starts
 	// before the store is opened.
@@ -123,8 +127,13 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		httpListener.Close()
 		return err
 	}
+	duties, err := n.openArchive(ctx)
+	if err != nil {
+		httpListener.Close()
+		return err
+	}
 	if n.cfg.Server {
-		if err := n.openStore(); err != nil {
+		if err := n.openStore(duties); err != nil {
 			httpListener.Close()
 			return err
 		}
@@ -159,7 +168,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 	return nil
 }
 
-func (n *Node) openStore() error {
+func (n *Node) openStore(duties []consensus.LeaderDuty) error {
 	var err error
 	n.store, err = consensus.Open(consensus.Config{
 		Name: n.cfg.Name, DataDir: n.cfg.DataDir,
@@ -167,9 +176,10 @@ func (n *Node) openStore() error {
 		HTTPAddr: n.cfg.httpAdvertise(), QUICAddr: n.cfg.quicAdvertise(), GossipAddr: n.mesh.Addr(),
 		Bootstrap: n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
 		SnapshotEntries: n.cfg.SnapshotEntries,
-		Stream:          clusternet.NewStreamLayer(n.mux, n.id.pki.ClientConfig()),
-		Forwarder:       peer.NewClusterForwarder(clusternet.HTTPDialer(n.id.pki.ClientConfig())),
-		Liveness:        n.mesh, Logger: n.log,
+		Duties:          duties, Retention: n.cfg.Retention, RetainUntil: n.retainUntil(),
+		Stream:    clusternet.NewStreamLayer(n.mux, n.id.pki.ClientConfig()),
+		Forwarder: peer.NewClusterForwarder(clusternet.HTTPDialer(n.id.pki.ClientConfig())),
+		Liveness:  n.mesh, Logger: n.log,
 	})
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
@@ -252,6 +262,7 @@ func (n *Node) handler() http.Handler {
 		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
 		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers, PeerAuth: peerAuth,
 		CAFingerprint: n.caFingerprint(),
+		Archive:       n.apiArchive(),
 	})
 	n.serveCluster(srv.Internal())
 	mux.Handle("/", srv)
@@ -340,6 +351,9 @@ func (n *Node) Close() error {
 		}
 		if n.mux != nil {
 			n.mux.Close()
+		}
+		if n.archive != nil {
+			n.archive.Close()
 		}
 		if n.mesh != nil {
 			n.peers.save(n.mesh, n.log)
