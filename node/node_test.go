@@ -196,4 +196,3 @@ func TestCancelStopsARunningJob(t *testing.T) {
 		t.Fatalf("the node after the cancelled delay ran: %v", err)
 	}
 }
-
