@@ -119,6 +119,11 @@ func (c *Config) setDefaults() error {
 	if c.Name == "" {
 		return errors.New("node name is empty")
 	}
+	// Checked before anything starts: a robot-only node that fails later
+	// would already have joined and been issued a certificate.
+	if c.ArchiveURL != "" && !c.Server {
+		return errors.New("--archive-url is set on a robot-only node (--server=false): only servers archive; set it on the servers")
+	}
 	d := DefaultConfig()
 	c.DataDir = cmp.Or(c.DataDir, d.DataDir)
 	c.BindAddr = cmp.Or(c.BindAddr, d.BindAddr)
