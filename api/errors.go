@@ -42,6 +42,7 @@ var statusByCode = map[string]int{
 	CodeUnavailable:          http.StatusServiceUnavailable,
 	CodeTooManyStreams:       http.StatusServiceUnavailable,
 	CodeCatchingUp:           http.StatusServiceUnavailable,
+	CodePeerRefused:          http.StatusForbidden,
 }
 
 // retryAfter lists the codes that mean "this node cannot answer now, but

@@ -57,6 +57,9 @@ type Config struct {
 	// heartbeat before it is listed as suspect (default 3 s: three missed
 	// one-second heartbeats).
 	RobotSuspectAfter time.Duration
+	// PeerAuth names the node behind an internal request (see Internal);
+	// nil refuses every internal request.
+	PeerAuth PeerAuth
 }
 
 // Default body limits.
@@ -77,6 +80,7 @@ type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	engine    *gin.Engine
+	internal  *gin.Engine
 	metrics   *metrics
 	leaveOnce sync.Once
 	// followers holds one token per log stream being served.
@@ -113,6 +117,7 @@ func New(cfg Config) *Server {
 		s.metrics.registry.MustRegister(archiveCollector{s})
 	}
 	s.engine = s.routes()
+	s.internal = s.internalRoutes()
 	return s
 }
 
@@ -179,18 +184,5 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/stats", s.stats)
 	v1.DELETE("/cluster/servers/:name", s.removeServer)
 
-	internal := e.Group("/internal/v1")
-	internal.POST("/apply", s.internalApply)
-	internal.POST("/readindex", s.internalReadIndex)
-	internal.POST("/join", s.internalJoin)
-	internal.POST("/remove", s.internalRemove)
-	internal.POST("/leave", s.internalLeave)
-	// Robot-only nodes hold no replica; their robots reach the queue here.
-	internal.POST("/robot/claim", s.robotClaim)
-	internal.POST("/robot/progress", s.robotProgress)
-	internal.POST("/robot/complete", s.robotComplete)
-	internal.POST("/robot/handback", s.robotHandBack)
-	internal.POST("/robot/crashed", s.robotCrashed)
-	internal.POST("/robot/wait", s.robotWait)
 	return e
 }
