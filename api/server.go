@@ -101,6 +101,9 @@ type Config struct {
 	// heartbeat before it is listed as suspect (default 3 s: three missed
 	// one-second heartbeats).
 	RobotSuspectAfter time.Duration
+	// EventBuffer is how many events the node keeps for clients that
+	// resume the event stream (default DefaultEventBuffer).
+	EventBuffer int
 }
 
 // Default body limits.
@@ -118,6 +121,8 @@ type Server struct {
 	engine    *gin.Engine
 	metrics   *metrics
 	leaveOnce sync.Once
+	events    *eventFeed // nil when the store cannot be observed
+	watcher   fleetWatcher
 }
 
 // New builds the handler. It registers its own Prometheus registry, so
@@ -143,6 +148,8 @@ func New(cfg Config) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: cfg, log: cfg.Logger.With("part", "api")}
 	s.metrics = newMetrics(cfg.Store)
+	s.events = newEventFeed(cfg.Store, cfg.EventBuffer, newEventMetrics(s.metrics.registry))
+	s.watcher.watch = s.watchFleet
 	s.engine = s.routes()
 	return s
 }
@@ -207,6 +214,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.PUT("/schedules/:id/trigger", s.triggerSchedule)
 	v1.DELETE("/schedules/:id", s.deleteSchedule)
 	v1.GET("/cluster", s.cluster)
+	v1.GET("/events", s.streamEvents)
 
 	internal := e.Group("/internal/v1")
 	internal.POST("/apply", s.internalApply)

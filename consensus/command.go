@@ -43,6 +43,10 @@ const (
 	cmdSubmitGroups commandType = 23
 	// cmdReportCrash reports runs that died with their robot's process.
 	cmdReportCrash commandType = 24
+	// cmdDrainRobot stops (or restarts) a robot's claims.
+	cmdDrainRobot commandType = 25
+	// cmdRecallJobs takes a robot's running jobs back into the queue.
+	cmdRecallJobs commandType = 26
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -90,6 +94,8 @@ func registry() handlers {
 		cmdHandBack:       decoded((*state).handBack),
 		cmdSubmitGroups:   decoded((*state).submitGroups),
 		cmdReportCrash:    decoded((*state).reportCrash),
+		cmdDrainRobot:     decoded((*state).drainRobot),
+		cmdRecallJobs:     decoded((*state).recallJobs),
 	}
 }
 

@@ -26,6 +26,7 @@ type fsm struct {
 	// appliedCh is closed and replaced after every apply so that readers
 	// can wait for an index without polling.
 	appliedCh chan struct{}
+	observers observers
 }
 
 func newFSM() *fsm {
@@ -42,11 +43,13 @@ func (f *fsm) Apply(l *raft.Log) any {
 // ApplyBatch applies consecutive entries under one lock acquisition.
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
+	obs := f.observers.snapshot()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, l := range logs {
 		if l.Type == raft.LogCommand {
 			out[i] = f.applyCommand(l.Index, l.Data)
+			f.tell(obs, l.Index, l.Data)
 		}
 		f.applied = l.Index
 	}
@@ -63,6 +66,20 @@ func (f *fsm) applyCommand(index uint64, data []byte) applyResult {
 		panic(fmt.Sprintf("raft entry %d: %v", index, fatal))
 	}
 	return applyResult{value: v, err: err}
+}
+
+// tell hands the changes of the entry just applied to the observers.
+// With none, the changes are dropped so that they never pile up.
+func (f *fsm) tell(obs []Observer, index uint64, data []byte) {
+	if len(obs) == 0 {
+		f.state.pending = f.state.pending[:0]
+		return
+	}
+	_, now, _, _ := splitCommand(data) // applyCommand has already checked it
+	a := Applied{Index: index, Changes: f.state.takeChanges(now), Counts: f.state.counts}
+	for _, o := range obs {
+		o.Applied(a)
+	}
 }
 
 // read runs fn with the state locked for reading and returns the applied
@@ -100,6 +117,7 @@ type snapshotData struct {
 	Robots      map[string]*RobotRecord `json:"robots,omitempty"`
 	Schedules   map[string]*Schedule    `json:"schedules,omitempty"`
 	Deletions   map[string]Deletion     `json:"deletions,omitempty"`
+	Drained     map[string]bool         `json:"drained,omitempty"`
 }
 
 const snapshotVersion = 1
@@ -109,6 +127,7 @@ func (s *state) snapshot() snapshotData {
 		Version: snapshotVersion, Nodes: s.nodes, NextSeq: s.nextSeq,
 		QueuePaused: s.queuePaused, LastClaims: s.lastClaims,
 		Tokens: s.tokens, Robots: s.robots, Schedules: s.schedules, Deletions: s.deletions,
+		Drained: s.drained,
 	}
 	for _, wf := range s.workflows {
 		d.Workflows = append(d.Workflows, wf)
@@ -153,6 +172,9 @@ func restoreState(d snapshotData) (*state, error) {
 	if d.Schedules != nil {
 		s.schedules = d.Schedules
 	}
+	if d.Drained != nil {
+		s.drained = d.Drained
+	}
 	return s, nil
 }
 
@@ -182,11 +204,14 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return err
 	}
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.state = s
 	f.applied = d.Applied
 	close(f.appliedCh)
 	f.appliedCh = make(chan struct{})
-	f.mu.Unlock()
+	for _, o := range f.observers.snapshot() {
+		o.Restored(d.Applied, s.counts)
+	}
 	return nil
 }
 

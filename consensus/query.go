@@ -159,6 +159,9 @@ func (s *Store) node(name string) (NodeInfo, bool) {
 func (s *Store) HasClaimable(cmd ClaimCmd, now time.Time) bool {
 	found := false
 	s.fsm.read(func(st *state) {
+		if st.drained[cmd.RobotID] {
+			return
+		}
 		st.queue.Ascend(func(j *Job) bool {
 			found = st.eligible(j, &cmd, now, nil)
 			return !found
