@@ -31,6 +31,7 @@ var statusByCode = map[string]int{
 	consensus.CodeStaleToken: http.StatusConflict,
 	consensus.CodeNotLeader:  http.StatusServiceUnavailable,
 	consensus.CodeNoLeader:   http.StatusServiceUnavailable,
+	consensus.CodeNotMember:  http.StatusServiceUnavailable,
 	consensus.CodeInternal:   http.StatusInternalServerError,
 	CodeBodyTooLarge:         http.StatusRequestEntityTooLarge,
 	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
@@ -38,6 +39,20 @@ var statusByCode = map[string]int{
 	CodeTimeout:              http.StatusServiceUnavailable,
 	CodeUnavailable:          http.StatusServiceUnavailable,
 }
+
+// retryAfter lists the codes that mean "this node cannot answer now, but
+// will shortly": their responses carry a Retry-After header.
+var retryAfter = map[string]bool{
+	consensus.CodeNoLeader:  true,
+	consensus.CodeNotMember: true,
+}
+
+// retryAfterSeconds is the Retry-After a client gets with no_leader or
+// not_member: an election normally completes within a second of a node
+// noticing its leader is gone, and a rejoin within a few, so one second
+// lets a client retry as soon as it can succeed without hammering a
+// node that is still waiting.
+const retryAfterSeconds = "1"
 
 func statusFor(code string) int {
 	if s, ok := statusByCode[code]; ok {
@@ -113,6 +128,9 @@ func (s *Server) abort(c *gin.Context, err error) {
 		if b, merr := json.Marshal(ae.details); merr == nil {
 			details = b
 		}
+	}
+	if retryAfter[ae.code] {
+		c.Header("Retry-After", retryAfterSeconds)
 	}
 	c.AbortWithStatusJSON(status, ErrorResponse{Error: ErrorBody{Code: ae.code, Message: ae.message, Details: details}})
 }

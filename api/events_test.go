@@ -126,7 +126,7 @@ func twoNodes(t *testing.T, adjust func(*api.Config)) (leader, follower *apitest
 	leader = apitest.Start(t, apitest.Config{Name: "n1", Bootstrap: true, API: adjust})
 	leader.WaitLeaderKnown(t, 10*time.Second)
 	follower = apitest.Start(t, apitest.Config{Name: "n2", API: adjust})
-	if _, err := leader.Client.Join(t.Context(), follower.JoinRequest()); err != nil {
+	if _, err := leader.Peer.Join(t.Context(), follower.JoinRequest()); err != nil {
 		t.Fatalf("join n2: %v", err)
 	}
 	follower.WaitLeaderKnown(t, 10*time.Second)

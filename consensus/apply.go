@@ -43,33 +43,27 @@ func apply[T any](ctx context.Context, s *Store, typ commandType, cmd any) (T, e
 	return v, nil
 }
 
+// forwarded is the outcome of a write: the FSM's value when applied
+// here, its JSON when forwarded.
+type forwarded struct {
+	raw   []byte
+	local any
+}
+
 // applyOrForward applies buf on the leader, retrying across leader
-// changes until ctx ends. A local apply returns the FSM's value; a
+// changes (see onLeader). A local apply returns the FSM's value; a
 // forwarded one returns its JSON.
 func (s *Store) applyOrForward(ctx context.Context, buf []byte) (raw []byte, local any, err error) {
-	ctx, cancel := withDefaultTimeout(ctx)
-	defer cancel()
-	for attempt := 0; ; attempt++ {
-		if s.raft.State() == raft.Leader {
-			local, err = s.applyLocal(ctx, buf)
-			if err == nil || !retryable(err) {
-				return nil, local, err
-			}
-		} else {
-			leader, lerr := s.leaderInfo()
-			if lerr == nil {
-				raw, err = s.cfg.Forwarder.Apply(ctx, leader, buf)
-				if err == nil || !retryable(err) {
-					return raw, nil, err
-				}
-			} else {
-				err = lerr
-			}
-		}
-		if werr := sleepCtx(ctx, backoffDelay(attempt)); werr != nil {
-			return nil, nil, fmt.Errorf("apply gave up (%w): %w", werr, err)
-		}
-	}
+	out, err := onLeader(ctx, s, "apply", s.cfg.NoLeaderWait,
+		func(ctx context.Context) (forwarded, error) {
+			v, err := s.applyLocal(ctx, buf)
+			return forwarded{local: v}, err
+		},
+		func(ctx context.Context, leader NodeInfo) (forwarded, error) {
+			raw, err := s.cfg.Forwarder.Apply(ctx, leader, buf)
+			return forwarded{raw: raw}, err
+		})
+	return out.raw, out.local, err
 }
 
 // ApplyRaw applies an envelope forwarded by a follower and returns the
@@ -160,6 +154,8 @@ func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFun
 	return context.WithTimeout(ctx, DefaultApplyTimeout)
 }
 
+// backoffDelay and sleepCtx are the membership changes' own retry loop
+// (membership.go); other retries use retry.Do with leaderRetry.
 func backoffDelay(attempt int) time.Duration {
 	d := 20 * time.Millisecond << min(attempt, 4)
 	return min(d, 250*time.Millisecond)
@@ -178,33 +174,24 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // ReadIndex returns an index that covers every write acknowledged before
 // the call. On the leader a barrier proves leadership and flushes the
-// FSM; a follower asks the leader.
+// FSM; a follower asks the leader. Without a leader it fails with
+// CodeNoLeader within about NoLeaderWait (see onLeader).
 func (s *Store) ReadIndex(ctx context.Context) (uint64, error) {
-	ctx, cancel := withDefaultTimeout(ctx)
-	defer cancel()
-	for attempt := 0; ; attempt++ {
-		var err error
-		if s.raft.State() == raft.Leader {
-			timeout := time.Until(deadline(ctx))
-			if err = s.raft.Barrier(timeout).Error(); err == nil {
-				idx, _ := s.fsm.appliedIndex()
-				return idx, nil
+	idx, err := onLeader(ctx, s, "read index", s.cfg.NoLeaderWait,
+		func(ctx context.Context) (uint64, error) {
+			if err := s.raft.Barrier(time.Until(deadline(ctx))).Error(); err != nil {
+				return 0, err
 			}
-		} else if leader, lerr := s.leaderInfo(); lerr != nil {
-			err = lerr
-		} else {
-			var idx uint64
-			if idx, err = s.cfg.Forwarder.ReadIndex(ctx, leader); err == nil {
-				return idx, nil
-			}
-		}
-		if !retryable(err) {
-			return 0, fmt.Errorf("read index: %w", err)
-		}
-		if werr := sleepCtx(ctx, backoffDelay(attempt)); werr != nil {
-			return 0, fmt.Errorf("read index gave up (%w): %w", werr, err)
-		}
+			idx, _ := s.fsm.appliedIndex()
+			return idx, nil
+		},
+		func(ctx context.Context, leader NodeInfo) (uint64, error) {
+			return s.cfg.Forwarder.ReadIndex(ctx, leader)
+		})
+	if err != nil {
+		return 0, fmt.Errorf("read index: %w", err)
 	}
+	return idx, nil
 }
 
 // WaitConsistent blocks until this node has applied every write

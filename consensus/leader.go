@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/casare/casare/internal/retry"
 )
 
 // leaderLoop is the one goroutine that follows leadership. It drains
 // Raft's notify channel promptly (a full channel stalled Consul and
 // Nomad) and starts or stops the leader duties as a unit.
 func (s *Store) leaderLoop(ctx context.Context) {
-	defer close(s.loopDone)
 	var stopDuties func()
 	defer func() {
 		if stopDuties != nil {
@@ -45,15 +46,9 @@ func (s *Store) startDuties(parent context.Context) func() {
 		// the state: duties must not work from a stale view. Retry until
 		// it works or leadership is gone; a leader without duties would
 		// leave leases unexpired and schedules unfired for its term.
-		for attempt := 0; ; attempt++ {
-			err := s.raft.Barrier(DefaultApplyTimeout).Error()
-			if err == nil {
-				break
-			}
-			s.log.Warn("barrier after gaining leadership failed", "attempt", attempt, "err", err)
-			if sleepCtx(ctx, backoffDelay(attempt)) != nil {
-				return
-			}
+		barrier := func() (struct{}, error) { return struct{}{}, s.raft.Barrier(DefaultApplyTimeout).Error() }
+		if _, err := retry.Do(ctx, s.leaderDutyRetry("barrier after gaining leadership failed"), barrier); err != nil {
+			return // leadership (and ctx) ended first
 		}
 		s.log.Info("gained leadership", "term", s.raft.Stats()["term"])
 		s.runDuties(ctx)
@@ -78,20 +73,34 @@ func (s *Store) runDuties(ctx context.Context) {
 // registerSelf makes sure the replicated registry has this server's
 // current addresses, so followers can forward to it.
 func (s *Store) registerSelf(ctx context.Context) {
-	want := NodeInfo{Name: s.cfg.Name, RaftAddr: s.cfg.RaftAdvertise, HTTPAddr: s.cfg.HTTPAddr, QUICAddr: s.cfg.QUICAddr}
-	for attempt := 0; ; attempt++ {
-		if have, ok := s.node(s.cfg.Name); ok && have == want {
-			return
-		}
-		err := s.registerNode(ctx, want)
-		if err == nil {
-			return
-		}
-		s.log.Warn("register leader address", "err", err)
-		if sleepCtx(ctx, backoffDelay(attempt)) != nil {
-			return
-		}
+	want := NodeInfo{
+		Name: s.cfg.Name, RaftAddr: s.cfg.RaftAdvertise, HTTPAddr: s.cfg.HTTPAddr, QUICAddr: s.cfg.QUICAddr,
+		GossipAddr: s.cfg.GossipAddr,
 	}
+	// Until ctx ends, when leadership does: nothing else to do on error.
+	_, _ = retry.Do(ctx, s.leaderDutyRetry("register leader address"), func() (struct{}, error) {
+		if have, ok := s.node(s.cfg.Name); ok && have == want {
+			return struct{}{}, nil
+		}
+		return struct{}{}, s.registerNode(ctx, want)
+	})
+}
+
+// leaderRetry is how a leader duty's first steps wait out a failure:
+// elections on a LAN take a few hundred milliseconds, so the waits start
+// short and stay at most a quarter second; the duty's context (its term)
+// decides when to give up.
+var leaderRetry = retry.Policy{First: 20 * time.Millisecond, Max: 250 * time.Millisecond}
+
+// leaderDutyRetry retries a step a leader must take before or while it
+// serves (the barrier, registering its address) as writes wait for a
+// leader, logging each failure with msg.
+func (s *Store) leaderDutyRetry(msg string) retry.Policy {
+	p := leaderRetry
+	p.OnRetry = func(tries int, err error, wait time.Duration) {
+		s.log.Warn(msg, "tries", tries, "err", err, "retry_in", wait)
+	}
+	return p
 }
 
 // every calls fn with the current time at each tick until ctx ends.
@@ -134,10 +143,6 @@ func (s *Store) RaftState() string { return s.raft.State().String() }
 
 // Stats returns Raft's own counters (term, commit index, …).
 func (s *Store) Stats() map[string]string { return s.raft.Stats() }
-
-// RaftAddr returns the Raft address peers dial (with the port the
-// kernel picked when the store was opened on port 0).
-func (s *Store) RaftAddr() string { return s.cfg.RaftAdvertise }
 
 // Name returns this node's name.
 func (s *Store) Name() string { return s.cfg.Name }

@@ -25,14 +25,17 @@ type Config struct {
 	RaftAdvertise string // routable host:port peers dial; defaults to RaftBind
 	HTTPAddr      string // advertised API address, recorded for forwarding
 	QUICAddr      string
+	GossipAddr    string // advertised gossip address, recorded so peers can retry it
 	// Bootstrap starts a new single-server cluster when DataDir holds no
 	// Raft state. A restart on existing state ignores it, so the same
 	// command line works for a first boot and for a restart.
 	Bootstrap bool
-	// Voters is how many voting servers the leader keeps (default 3).
+	// Voters is how many voting servers the leader keeps (default
+	// DefaultVoters).
 	Voters int
 	// DeadServerGrace is how long a server may be dead in gossip before
-	// the leader removes it from the Raft configuration (default 30 s).
+	// the leader removes it from the Raft configuration (default
+	// DefaultDeadServerGrace).
 	DeadServerGrace time.Duration
 	Forwarder       Forwarder
 	Liveness        Liveness
@@ -40,7 +43,23 @@ type Config struct {
 	// Raft timing; zero values get LAN defaults.
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
+	// NoLeaderWait is how long a write or consistent read waits for a
+	// leader once it finds none before it fails with CodeNoLeader
+	// (default 3 × ElectionTimeout; see setDefaults).
+	NoLeaderWait time.Duration
 }
+
+// Defaults of Config, shared with the flags of `casare node`.
+const (
+	// DefaultVoters keeps a majority through the loss of any one server
+	// with the fewest servers that can.
+	DefaultVoters = 3
+	// DefaultDeadServerGrace is long enough for a server to restart or
+	// ride out a short partition without losing its vote, short enough
+	// that a dead one is replaced before a second failure could cost
+	// the quorum.
+	DefaultDeadServerGrace = 30 * time.Second
+)
 
 // Forwarder carries requests a follower cannot serve to the leader.
 type Forwarder interface {
@@ -53,7 +72,7 @@ type Forwarder interface {
 	// Join asks the leader to add a server.
 	Join(ctx context.Context, leader NodeInfo, req JoinRequest) (JoinResponse, error)
 	// Remove asks the leader to remove a server.
-	Remove(ctx context.Context, leader NodeInfo, name string) error
+	Remove(ctx context.Context, leader NodeInfo, req RemoveRequest) (RemoveResponse, error)
 }
 
 // Liveness tells the leader what gossip knows of a member.
@@ -76,8 +95,10 @@ type Store struct {
 	hadState bool
 	crons    cronCache
 	submits  *submitBatcher
+	watch    *raftWatch
+	reap     reapState // the leader's server-reaping duty
 	stop     context.CancelFunc
-	loopDone chan struct{}
+	bg       sync.WaitGroup // the leader loop and the Raft watcher
 	closeMu  sync.Once
 }
 
@@ -96,16 +117,29 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("raft advertise address %q is unspecified; peers cannot dial it, give a routable address", c.RaftAdvertise)
 	}
 	if c.Voters <= 0 {
-		c.Voters = 3
+		c.Voters = DefaultVoters
 	}
 	if c.DeadServerGrace <= 0 {
-		c.DeadServerGrace = 30 * time.Second
+		c.DeadServerGrace = DefaultDeadServerGrace
 	}
 	if c.HeartbeatTimeout <= 0 {
 		c.HeartbeatTimeout = 500 * time.Millisecond
 	}
 	if c.ElectionTimeout <= 0 {
 		c.ElectionTimeout = 500 * time.Millisecond
+	}
+	if c.NoLeaderWait <= 0 {
+		// How long a follower that has noticed its leader is gone can stay
+		// without one in an ordinary election: its first pre-vote fails
+		// when the other followers have not noticed yet (their heartbeat
+		// timeouts are randomized too), and its next try comes after a
+		// candidate timeout drawn from [ElectionTimeout, 2 × ElectionTimeout).
+		// So a leader is normally known within 2 × ElectionTimeout; half
+		// an election timeout more absorbs a loaded machine (1.5 s with
+		// the defaults). Waiting longer only keeps a cut-off node's
+		// callers hanging; waiting less turns ordinary failovers into
+		// errors on the majority side.
+		c.NoLeaderWait = 3 * c.ElectionTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -128,9 +162,10 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.stop, s.loopDone = cancel, make(chan struct{})
+	s.stop = cancel
 	s.submits = &submitBatcher{apply: s.submitGroups, lifetime: ctx, maxInFlight: submitsInFlight}
-	go s.leaderLoop(ctx)
+	s.bg.Go(func() { s.watch.run(ctx) })
+	s.bg.Go(func() { s.leaderLoop(ctx) })
 	return s, nil
 }
 
@@ -188,10 +223,12 @@ func (s *Store) openRaft() error {
 	if err := s.recoverFromPeersFile(rc, logStore, snaps); err != nil {
 		return err
 	}
+	s.watch = newRaftWatch()
 	s.raft, err = raft.NewRaft(rc, s.fsm, logStore, s.boltStore, snaps, s.transport)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
+	s.raft.RegisterObserver(s.watch.observer)
 	s.notify, s.hadState = notify, existing
 	if s.cfg.Bootstrap && !existing {
 		boot := raft.Configuration{Servers: []raft.Server{{
@@ -238,7 +275,7 @@ func (s *Store) Close() error {
 	var err error
 	s.closeMu.Do(func() {
 		s.stop()
-		<-s.loopDone
+		s.bg.Wait()
 		s.submits.close()
 		err = s.closeResources()
 	})

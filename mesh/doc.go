@@ -12,6 +12,17 @@
 // Internet robots are not gossip members: NAT breaks UDP probing, so they
 // are tracked by their QUIC session instead.
 //
+// # Design
+//
+// Data flows in from memberlist and out to the node: memberlist's
+// callbacks (joins, leaves, metadata updates, push/pull state) update one
+// member table under the Mesh's lock; each change becomes an [Event] sent
+// to subscribers, and the table answers the store's liveness questions
+// (consensus.Liveness) and the API's fleet view. What flows out through
+// gossip is small by design: the node's [Meta] (capped at 512 bytes) and
+// leave intents. Anything larger, or anything that must not be lost, goes
+// through Raft instead. The package knows nothing of jobs or Raft.
+//
 // # Dead versus left
 //
 // memberlist reports a crashed node and a node that left through the same
@@ -36,6 +47,20 @@
 // an upgrade, so Mesh reports only what memberlist actually tells it:
 // "alive", "dead" and "left". With [LANTiming] a node that stops answering
 // is suspect for about 1.6 s before it is declared dead.
+//
+// # Reconnecting after a cut
+//
+// memberlist never contacts a member again once it has declared it dead,
+// so after a network cut longer than the suspicion timeout both sides stay
+// dead to each other when the link is back. Like Serf, Mesh retries: every
+// [Reconnect.Interval] (default [DefaultReconnectInterval], 2 s) it joins
+// again every dead member at its last address, plus the addresses
+// [Reconnect.Peers] lists (the node lists its Raft servers), until the
+// member is alive again, has left, its tombstone expires or
+// [Reconnect.Retry] says it is gone for good. The push/pull sync of that
+// join tells each side that the other declared it dead; each refutes with
+// a higher incarnation, and a healed link converges within one interval
+// plus a probe round.
 //
 // # Tombstones
 //

@@ -10,13 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/casare/casare/api"
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh"
+	"github.com/casare/casare/node/peer"
 )
 
 // Node is one running member of a cluster.
@@ -28,6 +29,19 @@ type Node struct {
 	http    *http.Server
 	gateway *gateway // nil on a robot-only node
 	peers   *peerFile
+
+	// raftStore is store for the gossip reconnect loop, which starts
+	// before the store is opened.
+	raftStore atomic.Pointer[consensus.Store]
+	// notMember is set while this server is outside the Raft
+	// configuration and has not yet rejoined and caught up; removals
+	// counts how often that happened.
+	notMember atomic.Bool
+	removals  atomic.Int64
+	// stopWatch ends the membership watch and waits for it: a graceful
+	// leave takes the server out of the configuration, which the watch
+	// must not undo. nil on a robot-only node.
+	stopWatch func()
 
 	stopRobot context.CancelFunc
 	robotDone chan struct{}
@@ -67,6 +81,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		Name: n.cfg.Name, BindAddr: n.cfg.BindAddr, BindPort: n.cfg.GossipPort,
 		AdvertiseAddr: n.cfg.AdvertiseAddr, AdvertisePort: n.cfg.GossipPort,
 		Meta: n.meta(), Logger: n.log,
+		Reconnect: mesh.Reconnect{Peers: n.gossipPeers, Retry: n.retryMember},
 	})
 	if err != nil {
 		return fmt.Errorf("start gossip: %w", err)
@@ -76,12 +91,14 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			Name: n.cfg.Name, DataDir: n.cfg.DataDir,
 			RaftBind: n.cfg.bind(n.cfg.RaftPort), RaftAdvertise: n.cfg.advertise(n.cfg.RaftPort),
 			HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
-			Bootstrap: n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
-			Forwarder: client.NewForwarder(), Liveness: n.mesh, Logger: n.log,
+			GossipAddr: n.mesh.Addr(),
+			Bootstrap:  n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
+			Forwarder: peer.NewForwarder(), Liveness: n.mesh, Logger: n.log,
 		})
 		if err != nil {
 			return fmt.Errorf("start raft: %w", err)
 		}
+		n.raftStore.Store(n.store)
 	}
 	if err := n.serveHTTP(); err != nil {
 		return err
@@ -94,6 +111,15 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 	n.wg.Go(func() { n.peers.keep(runCtx, n.mesh, n.log) })
 	if err := n.join(ctx, runCtx); err != nil {
 		return err
+	}
+	if n.store != nil {
+		watchCtx, cancel := context.WithCancel(runCtx)
+		done := make(chan struct{})
+		n.stopWatch = func() { cancel(); <-done }
+		n.wg.Go(func() {
+			defer close(done)
+			n.watchMembership(watchCtx)
+		})
 	}
 	n.startRobot()
 	return nil
@@ -176,7 +202,7 @@ func (n *Node) handler() http.Handler {
 		return mux
 	}
 	mux.Handle("/", api.New(api.Config{
-		Store: n.store, Members: n.members, OnLeave: n.requestLeave,
+		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
 		NodeName: n.cfg.Name, Logger: n.log,
 	}))
 	return mux
@@ -218,6 +244,9 @@ func (n *Node) Run(ctx context.Context) error {
 // itself from Raft, then the node leaves gossip so peers see "left", not
 // "dead".
 func (n *Node) Leave(ctx context.Context) error {
+	if n.stopWatch != nil {
+		n.stopWatch()
+	}
 	var errs []error
 	n.drainRobot()
 	if n.store != nil {

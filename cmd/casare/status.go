@@ -47,6 +47,9 @@ func printCluster(w io.Writer, c api.Cluster) error {
 	row(tw, "Leader:", leader)
 	row(tw, "Raft state:", fmt.Sprintf("%s, term %d", c.RaftState, c.Term))
 	row(tw, "Applied index:", c.AppliedIndex)
+	if c.NotMember {
+		row(tw, "Membership:", "not in the Raft configuration; rejoining (serves no data until caught up)")
+	}
 	row(tw)
 	row(tw, "SERVER", "RAFT ADDRESS", "HTTP ADDRESS", "VOTER", "ALIVE", "LEADER")
 	for _, s := range c.Servers {

@@ -1,15 +1,11 @@
-package api
+package wire
 
 import (
 	"encoding/json"
 	"time"
-
-	"github.com/casare/casare/consensus"
 )
 
-// This file holds the wire types of REST v1. The server decodes requests
-// into them and the Go client (package client) encodes them, so the two
-// cannot drift apart.
+// Wire types of workflows, jobs, the cluster, health and errors.
 
 // CreateWorkflowRequest is the body of POST /api/v1/workflows.
 type CreateWorkflowRequest struct {
@@ -175,9 +171,17 @@ type Job struct {
 	NodeStatus map[string]string `json:"node_status,omitempty"`
 }
 
-// JobAttempt records one try at running a job. The replicated record
-// is already the wire form.
-type JobAttempt = consensus.Attempt
+// JobAttempt records one try at running a job.
+type JobAttempt struct {
+	Attempt    int       `json:"attempt"`
+	RobotID    string    `json:"robot_id"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// Outcome is how the attempt ended: "succeeded", "failed" or
+	// "handed_back"; empty while it runs.
+	Outcome string `json:"outcome,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
 
 // JobList is the body of GET /api/v1/jobs. NextCursor is nil on the last
 // page.
@@ -196,6 +200,10 @@ type Cluster struct {
 	AppliedIndex uint64          `json:"applied_index"`
 	RaftState    string          `json:"raft_state"`
 	Term         uint64          `json:"term"`
+	// NotMember is true while this node is outside the Raft
+	// configuration and rejoining; its data endpoints then answer 503
+	// not_member.
+	NotMember bool `json:"not_member,omitempty"`
 }
 
 // Leader names the Raft leader and where its API is.
@@ -234,6 +242,9 @@ type Health struct {
 	Leader    *Leader `json:"leader"`
 	Node      string  `json:"node"`
 	RaftState string  `json:"raft_state"`
+	// NotMember is true while this server is outside the Raft
+	// configuration and rejoining; it is then not ready.
+	NotMember bool `json:"not_member,omitempty"`
 }
 
 // ReadIndexResponse is the body of POST /internal/v1/readindex.
@@ -241,9 +252,12 @@ type ReadIndexResponse struct {
 	Index uint64 `json:"index"`
 }
 
-// RemoveServerRequest is the body of POST /internal/v1/remove.
-type RemoveServerRequest struct {
-	Name string `json:"name"`
+// RemoveServerResponse is the answer of DELETE
+// /api/v1/cluster/servers/{name}: what the removal changed.
+type RemoveServerResponse struct {
+	Removed  string `json:"removed"`
+	Promoted string `json:"promoted,omitempty"` // the non-voter promoted to keep the voter count
+	Voters   int    `json:"voters"`             // voters left in the configuration
 }
 
 // LeaveResponse is the answer to POST /internal/v1/leave.
