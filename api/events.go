@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/casare/casare/consensus"
 )
@@ -204,11 +205,13 @@ func (f *eventFeed) dropped()          { f.metrics.drops.Inc() }
 
 // newEventFeed starts observing the store's applies, when it can be
 // observed (a store without a replica cannot).
-func newEventFeed(store Store, size int, m *eventMetrics) *eventFeed {
+func newEventFeed(store Store, size int, reg prometheus.Registerer) *eventFeed {
 	src, ok := store.(eventSource)
 	if !ok {
 		return nil
 	}
+	m := newEventMetrics(reg)
+	src.Observe(newJobMetrics(reg))
 	h := newHub(size, m)
 	index := src.Observe(h)
 	counts, _ := src.StateCounts()

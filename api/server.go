@@ -94,7 +94,10 @@ func New(cfg Config) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: cfg, log: cfg.Logger.With("part", "api")}
 	s.metrics = newMetrics(cfg.Store)
-	s.events = newEventFeed(cfg.Store, cfg.EventBuffer, newEventMetrics(s.metrics.registry))
+	s.events = newEventFeed(cfg.Store, cfg.EventBuffer, s.metrics.registry)
+	if cfg.Store != nil {
+		s.metrics.registry.MustRegister(fleetCollector{s.fleet})
+	}
 	s.watcher.watch = s.watchFleet
 	s.engine = s.routes()
 	return s

@@ -36,8 +36,10 @@ type Change struct {
 	Time       time.Time
 	JobID      string
 	WorkflowID string
-	ScheduleID string
-	RobotID    string
+	// WorkflowName is the job's workflow's name, for labels and pages.
+	WorkflowName string
+	ScheduleID   string
+	RobotID      string
 	// From and To are a job's states around a ChangeJob ("" From for a
 	// new job).
 	From, To JobState
@@ -176,6 +178,9 @@ func (s *state) takeChanges(now time.Time) []Change {
 				c.EligibleAt, c.StartedAt, c.FinishedAt = later(j.CreatedAt, j.NotBefore), j.StartedAt, j.FinishedAt
 			}
 			c.JobID, c.WorkflowID, c.ScheduleID, c.RobotID, c.Attempt = j.ID, j.WorkflowID, j.ScheduleID, j.RobotID, j.Attempt
+			if wf := s.workflows[j.WorkflowID]; wf != nil {
+				c.WorkflowName = wf.Name
+			}
 		}
 		c.Time = now
 		out[i] = c
