@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strconv"
@@ -21,9 +22,11 @@ import (
 // gets a reload frame, and a client that falls behind a dropped frame
 // with the index to resume from. Either ends the stream.
 
-// eventWriteTimeout bounds one frame's write: a client whose connection
-// takes longer is stalled, and holding its goroutine longer helps no one.
-const eventWriteTimeout = 10 * time.Second
+// DefaultEventWriteTimeout bounds one frame's write (Config.
+// EventWriteTimeout): a client whose connection takes longer is stalled,
+// and holding its goroutine longer helps no one. It resumes from the
+// last frame it read.
+const DefaultEventWriteTimeout = 10 * time.Second
 
 // sseKeepAlive is how often an idle server-sent event stream gets a
 // comment line, so that proxies do not close it as idle.
@@ -87,6 +90,7 @@ func (s *Server) pump(ctx context.Context, sink frameSink, since *uint64) {
 	defer s.events.clients(-1)
 	s.watcher.join()
 	defer s.watcher.leave()
+	sink = timedSink{sink, cmp.Or(s.cfg.EventWriteTimeout, DefaultEventWriteTimeout)}
 
 	cur, resume, counts, err := s.events.hub.subscribe(since)
 	if err != nil {
@@ -217,4 +221,22 @@ func newEventFeed(store Store, size int, reg prometheus.Registerer) *eventFeed {
 	counts, _ := src.StateCounts()
 	h.start(index, counts)
 	return &eventFeed{hub: h, metrics: m}
+}
+
+// timedSink bounds every write of a sink.
+type timedSink struct {
+	frameSink
+	timeout time.Duration
+}
+
+func (t timedSink) send(ctx context.Context, f EventFrame) error {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	return t.frameSink.send(ctx, f)
+}
+
+func (t timedSink) end(ctx context.Context, f EventFrame) {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	t.frameSink.end(ctx, f)
 }

@@ -35,8 +35,6 @@ func (w wsSink) send(ctx context.Context, f EventFrame) error {
 	if err != nil {
 		return fmt.Errorf("encode event frame: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, eventWriteTimeout)
-	defer cancel()
 	return w.conn.Write(ctx, websocket.MessageText, data)
 }
 
@@ -86,7 +84,9 @@ func (s *sseSink) send(ctx context.Context, f EventFrame) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_ = s.rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = s.rc.SetWriteDeadline(deadline)
+	}
 	if _, err := fmt.Fprintf(s.w, "id: %d\nevent: %s\ndata: %s\n\n", f.Resume, f.Type, data); err != nil {
 		return fmt.Errorf("write event frame: %w", err)
 	}
@@ -106,7 +106,7 @@ func (s *sseSink) keepAlive(ctx context.Context) {
 			return
 		}
 		s.mu.Lock()
-		_ = s.rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
+		_ = s.rc.SetWriteDeadline(time.Now().Add(DefaultEventWriteTimeout))
 		_, err := s.w.WriteString(": keep-alive\n\n")
 		if err == nil {
 			err = s.rc.Flush()

@@ -250,10 +250,16 @@ func TestEventStreamAnswersReloadWhenSinceIsTooOld(t *testing.T) {
 // index to resume from, and resuming there works; a fast client on the
 // same node keeps up the whole time. The load is node progress of 200
 // running jobs with 100-node workflows: a few MiB a second, enough to
-// fill a stalled connection's buffers.
+// fill the buffers of a connection its client stopped reading.
 func TestEventStreamDropsSlowClientWithResumeIndex(t *testing.T) {
 	t.Parallel()
-	node := apitest.Start(t, apitest.Config{Name: "n1", Bootstrap: true, API: func(c *api.Config) { c.EventBuffer = 4096 }})
+	node := apitest.Start(t, apitest.Config{Name: "n1", Bootstrap: true, API: func(c *api.Config) {
+		c.EventBuffer = 8192
+		// The stalled client starts reading after the load; until then
+		// the node's write to it must not time out, which would close
+		// its connection without telling it anything.
+		c.EventWriteTimeout = 5 * time.Minute
+	}})
 	node.WaitLeaderKnown(t, 10*time.Second)
 	wf := createWorkflow(t, node)
 	ids := submitN(t, node, wf, "job", 200)
@@ -266,7 +272,7 @@ func TestEventStreamDropsSlowClientWithResumeIndex(t *testing.T) {
 	if f, err := slow.next(t, 10*time.Second); err != nil || f.Type != api.FrameHello {
 		t.Fatalf("slow hello: %+v, %v", f, err)
 	}
-	const steps = 40
+	const steps = 80
 	final := fmt.Sprintf("step-%02d", steps-1)
 	fastSeen := map[string]bool{}
 	fastDone := make(chan error, 1)
@@ -304,19 +310,20 @@ func TestEventStreamDropsSlowClientWithResumeIndex(t *testing.T) {
 		if _, err := node.Store.Progress(t.Context(), cmd); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(30 * time.Millisecond) // pace the load like a robot's ticks, not to synchronise
+		time.Sleep(50 * time.Millisecond) // pace the load like a robot's ticks, not to synchronise
 	}
 	if err := <-fastDone; err != nil {
 		t.Fatalf("fast client: %v", err)
 	}
+	// The slow client stalled through the whole load: the node's write
+	// to it blocked while the events it had not been sent piled up past
+	// the lag limit. Now it reads: the blocked write finishes, and the
+	// next frame it is sent is the drop.
 	var dropped api.EventFrame
-	for dropped.Type == "" {
-		f, err := slow.next(t, 20*time.Second)
-		if err != nil {
-			t.Fatalf("slow client read: %v before a dropped frame", err)
-		}
-		if f.Type == api.FrameDropped {
-			dropped = f
+	for dropped.Type != api.FrameDropped {
+		var err error
+		if dropped, err = slow.next(t, 30*time.Second); err != nil {
+			t.Fatalf("slow client: %v before a dropped frame", err)
 		}
 	}
 	if dropped.Resume == 0 || !strings.Contains(dropped.Message, fmt.Sprintf("since=%d", dropped.Resume)) {

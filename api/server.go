@@ -50,6 +50,9 @@ type Config struct {
 	// EventBuffer is how many events the node keeps for clients that
 	// resume the event stream (default DefaultEventBuffer).
 	EventBuffer int
+	// EventWriteTimeout bounds one write to an event stream client; a
+	// connection stalled longer is closed (default 10 s).
+	EventWriteTimeout time.Duration
 }
 
 // Default body limits.
@@ -165,6 +168,10 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/cluster", s.cluster)
 	v1.DELETE("/cluster/servers/:name", s.removeServer)
 	v1.GET("/events", s.streamEvents)
+	v1.POST("/robots/:id/drain", s.drainRobot)
+	v1.POST("/robots/:id/undrain", s.undrainRobot)
+	v1.POST("/robots/:id/handback", s.handBackRobot)
+	v1.GET("/schedules/preview", s.previewSchedule)
 
 	internal := e.Group("/internal/v1")
 	internal.POST("/apply", s.internalApply)
