@@ -72,9 +72,10 @@ func (s *Server) health(c *gin.Context) {
 	c.JSON(http.StatusOK, s.healthReport(c))
 }
 
-// ready answers 503 until the node can serve writes: it is the leader,
-// or it knows where the leader's API is; and while it is outside the Raft
-// configuration (not_member).
+// ready answers 503 until the node can serve writes and reads: it is the
+// leader, or it knows where the leader's API is, it is not catching up
+// after a restart, and it is inside the Raft configuration (not
+// not_member).
 func (s *Server) ready(c *gin.Context) {
 	h := s.healthReport(c)
 	if !h.Ready {
@@ -89,7 +90,8 @@ func (s *Server) healthReport(c *gin.Context) Health {
 	setAppliedIndex(c, s.cfg.Store.AppliedIndex())
 	h := Health{Status: "ok", Leader: s.leader(), Node: s.cfg.NodeName, RaftState: s.cfg.Store.RaftState()}
 	_, known := s.cfg.Store.Leader()
-	h.Ready = known || h.RaftState == "Leader"
+	h.CatchingUp, _, _ = s.cfg.Store.CatchingUp()
+	h.Ready = (known || h.RaftState == "Leader") && !h.CatchingUp
 	if s.cfg.NotMember != nil && s.cfg.NotMember() {
 		h.Ready, h.NotMember = false, true
 	}

@@ -20,6 +20,8 @@ const (
 	CodeUnsupportedMedia = "unsupported_media_type"
 	CodeTimeout          = "timeout"
 	CodeUnavailable      = "unavailable"
+	// CodeTooManyStreams: the node serves as many streams as it allows.
+	CodeTooManyStreams = "too_many_streams"
 )
 
 // statusByCode maps every error code to its HTTP status. Codes from a
@@ -38,6 +40,8 @@ var statusByCode = map[string]int{
 	CodeUnsupportedMedia:     http.StatusUnsupportedMediaType,
 	CodeTimeout:              http.StatusServiceUnavailable,
 	CodeUnavailable:          http.StatusServiceUnavailable,
+	CodeTooManyStreams:       http.StatusServiceUnavailable,
+	CodeCatchingUp:           http.StatusServiceUnavailable,
 }
 
 // retryAfter lists the codes that mean "this node cannot answer now, but

@@ -17,6 +17,8 @@ import (
 // library's default origin check applies: a page may open the stream
 // only from the node's own origin.
 func (s *Server) serveWebSocket(c *gin.Context, since *uint64) {
+	// net/http clears the server's deadlines when Accept hijacks the
+	// connection; every write below has its own timeout instead.
 	conn, err := websocket.Accept(c.Writer, c.Request, nil)
 	if err != nil {
 		return // Accept has answered the request
@@ -60,10 +62,11 @@ func (s *Server) serveSSE(c *gin.Context, since *uint64) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // ask proxies not to buffer the stream
+	rc := openStream(w) // every write below sets its own deadline
 	w.WriteHeader(http.StatusOK)
 	w.Flush()
 	ctx, cancel := context.WithCancel(c.Request.Context())
-	sink := &sseSink{w: w, rc: http.NewResponseController(w)}
+	sink := &sseSink{w: w, rc: rc}
 	var wg sync.WaitGroup
 	wg.Go(func() { sink.keepAlive(ctx) })
 	s.pump(ctx, sink, since)

@@ -361,3 +361,50 @@ func grepLines(text, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// The API server's read and write timeouts bound ordinary requests; a
+// WebSocket or server-sent event stream outlives them and still delivers.
+func TestEventStreamOutlivesServerTimeouts(t *testing.T) {
+	t.Parallel()
+	node := apitest.StartLeader(t, "n1")
+	wf := createWorkflow(t, node)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const short = 300 * time.Millisecond
+	srv := api.NewHTTPServer(api.New(api.Config{Store: node.Store, NodeName: "n1"}), api.Timeouts{Read: short, Write: short})
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	timed := &apitest.Node{Name: "n1", URL: "http://" + ln.Addr().String()}
+
+	ws := dialEvents(t, timed, "")
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, timed.URL+"/api/v1/events", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sse := bufio.NewScanner(resp.Body)
+	if f, err := ws.next(t, 10*time.Second); err != nil || f.Type != api.FrameHello {
+		t.Fatalf("hello: %+v, %v", f, err)
+	}
+	time.Sleep(4 * short) // the property under test: outlive the timeouts
+	ids := submitN(t, node, wf, "late", 1)
+	got := &jobEvents{seen: map[string][]string{}}
+	apitest.WaitFor(t, 10*time.Second, "the WebSocket to deliver the job after the timeouts", func() bool {
+		f, err := ws.next(t, 10*time.Second)
+		if err != nil {
+			t.Fatalf("WebSocket after %v: %v", 4*short, err)
+		}
+		got.take(t, f)
+		return len(got.seen[ids[0]]) > 0
+	})
+	for sse.Scan() {
+		if strings.Contains(sse.Text(), ids[0]) {
+			return
+		}
+	}
+	t.Fatalf("server-sent events ended without the job: %v", sse.Err())
+}

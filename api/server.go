@@ -43,6 +43,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxUploadBytes limits workflow file uploads (default 8 MiB).
 	MaxUploadBytes int64
+	// MaxLogFollowers caps the log streams (GET …/logs?follow=true) this
+	// node serves at once (default DefaultMaxLogFollowers); one more is
+	// refused with 503 too_many_streams.
+	MaxLogFollowers int
 	// RobotSuspectAfter is how long a robot may hold jobs without a
 	// heartbeat before it is listed as suspect (default 3 s: three missed
 	// one-second heartbeats).
@@ -59,6 +63,11 @@ type Config struct {
 const (
 	DefaultMaxBodyBytes   = 1 << 20
 	DefaultMaxUploadBytes = 8 << 20
+	// DefaultMaxLogFollowers: each follower is a goroutine that re-reads
+	// its job up to 20 times a second while the cluster applies entries;
+	// 256 of them cost a few thousand job reads a second, which a node
+	// bears beside its real work.
+	DefaultMaxLogFollowers = 256
 	// DefaultRobotSuspectAfter is Config.RobotSuspectAfter's default.
 	DefaultRobotSuspectAfter = 3 * time.Second
 )
@@ -70,6 +79,8 @@ type Server struct {
 	engine    *gin.Engine
 	metrics   *metrics
 	leaveOnce sync.Once
+	// followers holds one token per log stream being served.
+	followers chan struct{}
 	events    *eventFeed // nil when the store cannot be observed
 	watcher   fleetWatcher
 }
@@ -92,10 +103,13 @@ func New(cfg Config) *Server {
 	if cfg.RobotSuspectAfter <= 0 {
 		cfg.RobotSuspectAfter = DefaultRobotSuspectAfter
 	}
+	if cfg.MaxLogFollowers <= 0 {
+		cfg.MaxLogFollowers = DefaultMaxLogFollowers
+	}
 	// Gin has no per-engine mode; without release mode it prints every
 	// route at startup. The setting is atomic and the same for everyone.
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: cfg, log: cfg.Logger.With("part", "api")}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("part", "api"), followers: make(chan struct{}, cfg.MaxLogFollowers)}
 	s.metrics = newMetrics(cfg.Store)
 	s.events = newEventFeed(cfg.Store, cfg.EventBuffer, s.metrics.registry)
 	if cfg.Store != nil {
@@ -133,7 +147,7 @@ func (s *Server) routes() *gin.Engine {
 	e.GET("/health/ready", s.ready)
 	e.GET("/metrics", gin.WrapH(s.metrics.handler()))
 
-	v1 := e.Group("/api/v1", s.membersOnly, s.consistentReads)
+	v1 := e.Group("/api/v1", s.membersOnly, s.catchingUp, s.consistentReads)
 	v1.GET("/openapi.json", serveOpenAPI)
 	v1.POST("/workflows", s.createWorkflow)
 	v1.POST("/workflows/upload", s.uploadWorkflow)

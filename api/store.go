@@ -67,6 +67,7 @@ type ScheduleStore interface {
 // how to catch up with everything acknowledged (linearizable reads).
 type Replica interface {
 	AppliedIndex() uint64
+	CatchingUp() (behind bool, applied, target uint64)
 	AppliedChanged() (uint64, <-chan struct{})
 	WaitConsistent(ctx context.Context) (uint64, error)
 	ReadIndex(ctx context.Context) (uint64, error)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -12,9 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 )
 
 // Config says how to open a Store.
@@ -100,6 +99,10 @@ type Store struct {
 	stop     context.CancelFunc
 	bg       sync.WaitGroup // the leader loop and the Raft watcher
 	closeMu  sync.Once
+	// lastIndexAtOpen is the last entry in the log store that changes the
+	// state machine, when it opened.
+	lastIndexAtOpen uint64
+	catchUp         catchUp
 }
 
 func (c *Config) setDefaults() error {
@@ -166,6 +169,7 @@ func Open(cfg Config) (*Store, error) {
 	s.submits = &submitBatcher{apply: s.submitGroups, lifetime: ctx, maxInFlight: submitsInFlight}
 	s.bg.Go(func() { s.watch.run(ctx) })
 	s.bg.Go(func() { s.leaderLoop(ctx) })
+	s.startCatchUp(ctx, s.lastIndexAtOpen)
 	return s, nil
 }
 
@@ -179,9 +183,7 @@ func (s *Store) raftConfig(notify chan bool) *raft.Config {
 	rc.MaxAppendEntries = 512
 	rc.BatchApplyCh = true
 	rc.NotifyCh = notify
-	rc.Logger = hclog.New(&hclog.LoggerOptions{
-		Name: "raft", Level: hclog.Warn, Output: slogWriter{s.log.With("part", "raft")},
-	})
+	rc.Logger = raftLogger(s.log, "raft")
 	return rc
 }
 
@@ -194,23 +196,30 @@ func (s *Store) openRaft() error {
 		}
 		advertise = addr
 	}
-	logw := slogWriter{s.log.With("part", "raft-transport")}
 	var err error
-	s.transport, err = raft.NewTCPTransport(s.cfg.RaftBind, advertise, 3, 10*time.Second, logw)
+	s.transport, err = raft.NewTCPTransportWithLogger(s.cfg.RaftBind, advertise, 3, 10*time.Second, raftLogger(s.log, "raft-transport"))
 	if err != nil {
 		return fmt.Errorf("listen for raft on %s: %w", s.cfg.RaftBind, err)
 	}
 	// With port 0 the kernel picked the port; advertise what it picked.
 	s.cfg.RaftAdvertise = string(s.transport.LocalAddr())
-	s.boltStore, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(s.cfg.DataDir, "raft.db")})
+	// The node's data dir lock keeps a second process away; should one
+	// get here anyway, bbolt's file lock fails it after a second rather
+	// than blocking it for good, deaf to signals.
+	s.boltStore, err = raftboltdb.New(raftboltdb.Options{
+		Path: filepath.Join(s.cfg.DataDir, "raft.db"), BoltOptions: &bbolt.Options{Timeout: time.Second},
+	})
 	if err != nil {
 		return fmt.Errorf("open raft log: %w", err)
+	}
+	if s.lastIndexAtOpen, err = lastStateIndex(s.boltStore); err != nil {
+		return fmt.Errorf("read raft log: %w", err)
 	}
 	logStore, err := raft.NewLogCache(1024, s.boltStore)
 	if err != nil {
 		return fmt.Errorf("create log cache: %w", err)
 	}
-	snaps, err := raft.NewFileSnapshotStore(s.cfg.DataDir, 2, logw)
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(s.cfg.DataDir, 2, raftLogger(s.log, "raft-snapshots"))
 	if err != nil {
 		return fmt.Errorf("open snapshot store: %w", err)
 	}
@@ -276,6 +285,7 @@ func (s *Store) Close() error {
 	s.closeMu.Do(func() {
 		s.stop()
 		s.bg.Wait()
+		<-s.catchUp.stopped
 		s.submits.close()
 		err = s.closeResources()
 	})
@@ -295,21 +305,3 @@ func (s *Store) closeResources() error {
 	}
 	return errors.Join(errs...)
 }
-
-// slogWriter turns the line-oriented output of raft's loggers into slog
-// records.
-type slogWriter struct{ log *slog.Logger }
-
-func (w slogWriter) Write(p []byte) (int, error) {
-	w.log.Warn(string(trimNewline(p)))
-	return len(p), nil
-}
-
-func trimNewline(p []byte) []byte {
-	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
-		p = p[:len(p)-1]
-	}
-	return p
-}
-
-var _ io.Writer = slogWriter{}

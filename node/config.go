@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/casare/casare/api"
 	"github.com/casare/casare/consensus"
 )
 
@@ -44,7 +45,12 @@ type Config struct {
 	Capacity        int
 	// WorkDir is where the robot's workflows resolve relative paths.
 	WorkDir string
-	Logger  *slog.Logger
+	// HTTPTimeouts bound the API server's connections; zero fields take
+	// api.DefaultTimeouts.
+	HTTPTimeouts api.Timeouts
+	// MaxLogFollowers caps concurrent log streams (0: the API's default).
+	MaxLogFollowers int
+	Logger          *slog.Logger
 }
 
 // Defaults of a one-machine install. DefaultConfig and setDefaults take

@@ -29,6 +29,7 @@ type Node struct {
 	http    *http.Server
 	gateway *gateway // nil on a robot-only node
 	peers   *peerFile
+	dirLock *dataDirLock
 
 	// raftStore is store for the gossip reconnect loop, which starts
 	// before the store is opened.
@@ -53,9 +54,10 @@ type Node struct {
 	closeOnce sync.Once
 }
 
-// Start brings a node up: gossip first (so the store's liveness view
-// exists), then Raft, then the API, then joins the cluster if asked.
-// On error everything started so far is stopped again.
+// Start brings a node up: the data dir's lock first (a second node on
+// the same dir fails at once with ErrDataDirInUse), then gossip (so the
+// store's liveness view exists), then Raft, then the API, then joins the
+// cluster if asked. On error everything started so far is stopped again.
 func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
@@ -63,10 +65,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
 	}
+	dirLock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	n := &Node{
 		cfg: cfg, log: cfg.Logger.With("node", cfg.Name), leaveReq: make(chan struct{}),
-		stop: cancel, peers: newPeerFile(cfg.DataDir),
+		stop: cancel, peers: newPeerFile(cfg.DataDir), dirLock: dirLock,
 	}
 	if err := n.start(ctx, runCtx); err != nil {
 		n.Close()
@@ -76,7 +82,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 }
 
 func (n *Node) start(ctx, runCtx context.Context) error {
-	var err error
+	httpListener, err := n.listenHTTP(ctx)
+	if err != nil {
+		return err
+	}
 	n.mesh, err = mesh.New(mesh.Config{
 		Name: n.cfg.Name, BindAddr: n.cfg.BindAddr, BindPort: n.cfg.GossipPort,
 		AdvertiseAddr: n.cfg.AdvertiseAddr, AdvertisePort: n.cfg.GossipPort,
@@ -84,6 +93,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		Reconnect: mesh.Reconnect{Peers: n.gossipPeers, Retry: n.retryMember},
 	})
 	if err != nil {
+		httpListener.Close()
 		return fmt.Errorf("start gossip: %w", err)
 	}
 	if n.cfg.Server {
@@ -96,13 +106,12 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			Forwarder: peer.NewForwarder(), Liveness: n.mesh, Logger: n.log,
 		})
 		if err != nil {
+			httpListener.Close()
 			return fmt.Errorf("start raft: %w", err)
 		}
 		n.raftStore.Store(n.store)
 	}
-	if err := n.serveHTTP(); err != nil {
-		return err
-	}
+	n.serveHTTP(httpListener)
 	if n.store != nil {
 		if err := n.startGateway(runCtx); err != nil {
 			return err
@@ -177,19 +186,14 @@ func (n *Node) meta() mesh.Meta {
 	return m
 }
 
-func (n *Node) serveHTTP() error {
-	ln, err := net.Listen("tcp", n.cfg.bind(n.cfg.HTTPPort))
-	if err != nil {
-		return fmt.Errorf("listen for HTTP on %s: %w", n.cfg.bind(n.cfg.HTTPPort), err)
-	}
-	n.http = &http.Server{Handler: n.handler(), ReadHeaderTimeout: 10 * time.Second}
+func (n *Node) serveHTTP(ln net.Listener) {
+	n.http = api.NewHTTPServer(n.handler(), n.cfg.HTTPTimeouts)
 	n.wg.Go(func() {
 		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("HTTP server stopped", "err", err)
 		}
 	})
 	n.log.Info("API listening", "addr", "http://"+ln.Addr().String())
-	return nil
 }
 
 // handler is the HTTP surface: the API on servers, a proxy to a server on
@@ -198,12 +202,12 @@ func (n *Node) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /internal/v1/seeds", n.serveSeeds)
 	if n.store == nil {
-		mux.Handle("/", newServerProxy(n.mesh, n.log))
+		mux.Handle("/", streamsUnbounded(newServerProxy(n.mesh, n.log)))
 		return mux
 	}
 	mux.Handle("/", api.New(api.Config{
 		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
-		NodeName: n.cfg.Name, Logger: n.log,
+		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers,
 	}))
 	return mux
 }
@@ -291,6 +295,7 @@ func (n *Node) Close() error {
 			errs = append(errs, n.mesh.Shutdown())
 		}
 		n.wg.Wait()
+		errs = append(errs, n.dirLock.release())
 	})
 	return errors.Join(errs...)
 }

@@ -245,6 +245,9 @@ type Health struct {
 	// NotMember is true while this server is outside the Raft
 	// configuration and rejoining; it is then not ready.
 	NotMember bool `json:"not_member,omitempty"`
+	// CatchingUp is true while a restarted node applies what it held
+	// before the restart; it is not ready meanwhile.
+	CatchingUp bool `json:"catching_up,omitempty"`
 }
 
 // ReadIndexResponse is the body of POST /internal/v1/readindex.
