@@ -41,8 +41,12 @@ test:
 
 # bench starts real in-process clusters on loopback and prints queue
 # throughput and latency; BENCHFLAGS passes e.g. -quick or -cpuprofile DIR.
+# Then it runs the event stream under full load with a fast and a slow
+# subscriber (-events): the EVENTS line says whether the fast one keeps up
+# and how much the submit rate drops.
 bench:
 	$(GO) run ./bench/queue $(BENCHFLAGS)
+	$(GO) run ./bench/queue -events -nodes 3
 
 # web rebuilds the dashboard's bundle (web/dist, committed and embedded
 # into the binary) from its TypeScript source. It needs Node.js 20.19+;

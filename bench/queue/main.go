@@ -28,6 +28,7 @@
 // Usage:
 //
 //	go run ./bench/queue [-quick] [-nodes 1,3] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
+//	go run ./bench/queue -events [-nodes 3]   # the event stream under load (events.go)
 package main
 
 import (
@@ -56,6 +57,8 @@ type config struct {
 	via         string
 	e2eJobs     int
 	latencyRate int
+	// events runs the event stream mode instead of the table.
+	events bool
 }
 
 // durations are how long each figure runs.
@@ -123,6 +126,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&cfg.via, "via", "all", "which nodes the clients call: all (round-robin; followers forward) or leader")
 	flag.IntVar(&cfg.e2eJobs, "jobs", 0, "jobs in the end-to-end figure (default 100000, 30000 with -quick)")
 	flag.IntVar(&cfg.latencyRate, "latency-rate", 200, "submits per second while measuring claim latency")
+	flag.BoolVar(&cfg.events, "events", false, "instead of the table: 10 s of end-to-end load with a fast and a slow event stream subscriber, between two 10 s runs without (the largest -nodes size)")
 	flag.Parse()
 	for f := range strings.SplitSeq(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -169,6 +173,9 @@ func (b *bench) run(ctx context.Context) error {
 	fmt.Printf("nodes, robots and load generator share this process and its %d CPUs; loopback only\n", runtime.GOMAXPROCS(0))
 	fmt.Printf("runtime as in casare node: %s\n", b.tuning)
 	fmt.Printf("load average at start: %s\n\n", loadAverage())
+	if b.cfg.events {
+		return b.runEventsMode(ctx, root)
+	}
 	for _, size := range b.cfg.sizes {
 		if err := b.measureSize(ctx, root, size); err != nil {
 			return fmt.Errorf("%d-node cluster: %w", size, err)
