@@ -10,6 +10,7 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/apitest"
+	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
 )
 
@@ -53,6 +54,10 @@ func TestJobListFilters(t *testing.T) {
 		if got := list(q); got != want {
 			t.Errorf("?%s: %q, want %q", q, got, want)
 		}
+	}
+	viaClient, err := node.Client.Jobs(t.Context(), client.JobQuery{RobotID: "r1", CreatedBefore: time.Now().Add(time.Hour)})
+	if err != nil || len(viaClient.Jobs) != 1 || viaClient.Jobs[0].ID != claimed[0].Job.ID {
+		t.Errorf("Go client robot filter: %+v, %v", viaClient.Jobs, err)
 	}
 	bad := get(t, node.URL+"/api/v1/jobs?created_after=yesterday")
 	if bad.status != http.StatusBadRequest || !strings.Contains(bad.apiError(t).Message, "created_after") {
@@ -100,10 +105,9 @@ func TestDrainAndHandBackRobot(t *testing.T) {
 	if job.State != consensus.JobQueued || job.Attempt != 0 {
 		t.Errorf("handed-back job: %s attempt %d, want queued with no attempt spent", job.State, job.Attempt)
 	}
-	r = postJSON(t, node.URL+"/api/v1/robots/net1/undrain", "")
-	r.decode(t, &robot)
-	if r.status != http.StatusOK || robot.Drained {
-		t.Errorf("undrain: %d %s", r.status, r.body)
+	robot, err = node.Client.DrainRobot(t.Context(), "net1", false)
+	if err != nil || robot.Drained {
+		t.Errorf("undrain through the Go client: %+v, %v", robot, err)
 	}
 	missing := postJSON(t, node.URL+"/api/v1/robots/nt1/drain", "")
 	if missing.status != http.StatusNotFound || !strings.Contains(missing.apiError(t).Message, "net1") {
@@ -131,6 +135,9 @@ func TestSchedulePreview(t *testing.T) {
 		if i > 0 && !next.After(p.Next[i-1]) {
 			t.Errorf("fire times out of order: %v", p.Next)
 		}
+	}
+	if viaClient, err := node.Client.PreviewSchedule(t.Context(), "30 9 * * 1-5", "Europe/Berlin"); err != nil || len(viaClient.Next) != 5 || !viaClient.Next[0].Equal(p.Next[0]) {
+		t.Errorf("Go client preview: %+v, %v", viaClient, err)
 	}
 	sc := consensus.Schedule{Cron: "30 9 * * 1-5", Timezone: "Europe/Berlin"}
 	if first, _ := sc.NextRun(time.Now()); !first.Equal(p.Next[0]) {

@@ -62,7 +62,7 @@ func (s *Server) serveSSE(c *gin.Context, since *uint64) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // ask proxies not to buffer the stream
-	rc := openStream(w) // every write below sets its own deadline
+	rc := openStream(w)              // every write below sets its own deadline
 	w.WriteHeader(http.StatusOK)
 	w.Flush()
 	ctx, cancel := context.WithCancel(c.Request.Context())
