@@ -48,6 +48,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	defer f.mu.Unlock()
 	for i, l := range logs {
 		if l.Type == raft.LogCommand {
+			f.state.pending = f.state.pending[:0] // only this entry's changes
 			out[i] = f.applyCommand(l.Index, l.Data)
 			f.tell(obs, l.Index, l.Data)
 		}
