@@ -187,7 +187,7 @@ func (h *hub) read(cur *cursor, limit int) (batch, error) {
 	if h.next-cur.seq > max(h.lagLimit, cur.slack) || cur.seq < h.first {
 		resume := h.floor
 		if cur.seq >= h.first {
-			resume = h.ring[cur.seq%size].Index - 1
+			resume = indexBefore(h.ring[cur.seq%size].Index)
 		}
 		return batch{resume: resume}, fmt.Errorf("%w: the client fell %d events behind (limit %d)", errDropped, h.next-cur.seq, h.lagLimit)
 	}
@@ -202,9 +202,18 @@ func (h *hub) read(cur *cursor, limit int) (batch, error) {
 		// The rest of the backlog follows; an index split between
 		// frames is sent again rather than lost.
 		b.more = true
-		b.resume = h.ring[cur.seq%size].Index - 1
+		b.resume = indexBefore(h.ring[cur.seq%size].Index)
 	}
 	return b, nil
+}
+
+// indexBefore is the resume index that replays the events of index i:
+// the one before it (an event observed before any entry has index 0).
+func indexBefore(i uint64) uint64 {
+	if i == 0 {
+		return 0
+	}
+	return i - 1
 }
 
 // changeEvent turns a change the FSM noted into an event.
