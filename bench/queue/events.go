@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"slices"
 	"sync"
+	"syscall"
 	"sync/atomic"
 	"time"
 
@@ -29,7 +33,9 @@ import (
 const eventsWindow = 10 * time.Second
 
 // slowReadEvery is the slow subscriber's pace: one frame a second, while
-// the node sends ten.
+// the node sends ten. Its connection also has a 4 KiB receive buffer, as
+// a client on a slow link has, so that the node's writes to it block
+// within seconds rather than after the kernel has buffered megabytes.
 const slowReadEvery = time.Second
 
 // windowResult is one window of end-to-end load.
@@ -116,9 +122,9 @@ func (b *bench) runEventsMode(ctx context.Context, root string) error {
 	fmt.Printf("  fast subscriber: %d frames, %d events, dropped=%v, lag behind the applied index p50 %d / p99 %d / max %d entries (every 100 ms), caught up %v after the load stopped%s\n",
 		fast.frames.Load(), fast.events.Load(), fast.dropped.Load(), pct(lag, 50), pct(lag, 99), pct(lag, 100), catchUp.Round(time.Millisecond), errNote(fast.err))
 	if slow.dropped.Load() {
-		fmt.Printf("  slow subscriber (one frame a second): dropped after %v with resume index %d, %d frames read\n", slow.droppedAt.Round(time.Millisecond), slow.droppedResume, slow.frames.Load())
+		fmt.Printf("  slow subscriber (one frame a second, 4 KiB receive buffer): dropped after %v with resume index %d, %d frames read\n", slow.droppedAt.Round(time.Millisecond), slow.droppedResume, slow.frames.Load())
 	} else {
-		fmt.Printf("  slow subscriber (one frame a second): NOT dropped, %d frames read%s\n", slow.frames.Load(), errNote(slow.err))
+		fmt.Printf("  slow subscriber (one frame a second, 4 KiB receive buffer): NOT dropped, %d frames read%s\n", slow.frames.Load(), errNote(slow.err))
 	}
 	verdict := "keeps up"
 	if fast.dropped.Load() || fast.resume.Load() < target {
@@ -178,7 +184,16 @@ func (b *bench) loadWindow(ctx context.Context, c *cluster, wfID string) (window
 // run reads frames until ctx ends or the node drops it; with pace > 0 it
 // reads one frame per pace.
 func (s *subscriber) run(ctx context.Context, url string, pace time.Duration, start time.Time) {
-	conn, _, err := websocket.Dial(ctx, url, nil)
+	var opts *websocket.DialOptions
+	if pace > 0 {
+		d := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+			return errors.Join(err, serr)
+		}}
+		opts = &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}}
+	}
+	conn, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		s.err = err
 		return
