@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 )
 
 // recorder is an Observer that keeps what it is told.
@@ -80,6 +82,21 @@ func TestJobCountsMatchTheJobs(t *testing.T) {
 	}
 	if kept, walked := walk(h.f); kept != walked {
 		t.Fatalf("counts kept on apply %+v, walked %+v", kept, walked)
+	}
+	// Retention removes finished jobs; the counts follow.
+	var ids []string
+	for id, j := range h.f.state.jobs {
+		if j.State.Terminal() && len(ids) < 20 {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	if len(ids) == 0 {
+		t.Fatal("the random commands finished no job")
+	}
+	h.mustApply(cmdPruneJobs, PruneJobsCmd{IDs: ids, Before: h.now.Add(time.Hour)})
+	if kept, walked := walk(h.f); kept != walked {
+		t.Fatalf("after pruning %d jobs: counts kept on apply %+v, walked %+v", len(ids), kept, walked)
 	}
 	restored := newFSM()
 	rec := &recorder{}
