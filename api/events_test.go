@@ -43,6 +43,24 @@ func dialSmallWindow(t *testing.T, node *apitest.Node, query string) *stream {
 	return dialEventsWith(t, node, query, &http.Client{Transport: &http.Transport{DialContext: d.DialContext}})
 }
 
+// openSSE opens the stream as server-sent events, as curl users do; the
+// body is closed when the test ends. Like dialEventsWith, it is the one
+// place that would add credentials.
+func openSSE(t *testing.T, url string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
 func dialEventsWith(t *testing.T, node *apitest.Node, query string, hc *http.Client) *stream {
 	t.Helper()
 	url := "ws" + strings.TrimPrefix(node.URL, "http") + "/api/v1/events" + query
@@ -220,13 +238,7 @@ func TestEventStreamAnswersReloadWhenSinceIsTooOld(t *testing.T) {
 		t.Errorf("after the reload frame: %v, want a normal close", err)
 	}
 
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, node.URL+"/api/v1/events?since=1", nil)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp := openSSE(t, node.URL+"/api/v1/events?since=1")
 	sc := bufio.NewScanner(resp.Body)
 	var lines []string
 	for sc.Scan() && sc.Text() != "" {
@@ -273,14 +285,7 @@ func TestEventStreamOutlivesServerTimeouts(t *testing.T) {
 	timed := &apitest.Node{Name: "n1", URL: "http://" + ln.Addr().String()}
 
 	ws := dialEvents(t, timed, "")
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, timed.URL+"/api/v1/events", nil)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sse := bufio.NewScanner(resp.Body)
+	sse := bufio.NewScanner(openSSE(t, timed.URL+"/api/v1/events").Body)
 	if f, err := ws.next(t, 10*time.Second); err != nil || f.Type != api.FrameHello {
 		t.Fatalf("hello: %+v, %v", f, err)
 	}
