@@ -188,7 +188,7 @@ func jobFilter(c *gin.Context) (consensus.JobFilter, error) {
 		}
 		f.Cursor = seq
 	}
-	return f, nil
+	return f, jobListFilters(c, &f)
 }
 
 func (s *Server) getJob(c *gin.Context) {

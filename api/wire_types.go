@@ -18,6 +18,8 @@ type (
 	QueueStats              = wire.QueueStats
 	RobotWaitResponse       = wire.RobotWaitResponse
 	Robot                   = wire.Robot
+	RobotHandBack           = wire.RobotHandBack
+	SchedulePreview         = wire.SchedulePreview
 	RobotList               = wire.RobotList
 	CreateRobotTokenRequest = wire.CreateRobotTokenRequest
 	CreatedRobotToken       = wire.CreatedRobotToken

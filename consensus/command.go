@@ -45,6 +45,10 @@ const (
 	cmdReportCrash commandType = 24
 	// cmdPruneJobs removes finished jobs past retention.
 	cmdPruneJobs commandType = 25
+	// cmdDrainRobot stops (or restarts) a robot's claims.
+	cmdDrainRobot commandType = 26
+	// cmdRecallJobs takes a robot's running jobs back into the queue.
+	cmdRecallJobs commandType = 27
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -93,6 +97,8 @@ func registry() handlers {
 		cmdSubmitGroups:   decoded((*state).submitGroups),
 		cmdReportCrash:    decoded((*state).reportCrash),
 		cmdPruneJobs:      decoded((*state).pruneJobs),
+		cmdDrainRobot:     decoded((*state).drainRobot),
+		cmdRecallJobs:     decoded((*state).recallJobs),
 	}
 }
 

@@ -37,6 +37,13 @@
 // only grow and a report with a stale token is refused. An entry this
 // binary cannot decode stops the node rather than let it diverge.
 //
+// Observers (observe.go) see what every applied entry changed, on every
+// replica: job state changes, node progress, schedule fires and skips,
+// robot records and drains, with the entry's index and the job counts.
+// Handlers note changes in a list nothing in the state reads, so the FSM
+// stays deterministic; an observer runs on the apply goroutine and must
+// never block (the API's event stream hub only appends to a ring).
+//
 // Leadership is followed by one goroutine (leader.go): on gaining it, a
 // Barrier, then every leader duty starts as one unit; on losing it,
 // exactly those stop. docs/design.md in the repository has the whole

@@ -71,6 +71,9 @@ func (s *state) claimJobs(c applyContext, cmd *ClaimCmd) ([]ClaimedJob, error) {
 	if last, ok := s.lastClaims[cmd.RobotID]; ok && cmd.RequestID != "" && last.RequestID == cmd.RequestID {
 		return s.replayClaim(last), nil
 	}
+	if s.drained[cmd.RobotID] {
+		return []ClaimedJob{}, nil // it finishes what it runs and takes no more
+	}
 	var picked []*Job
 	perWF := map[string]int{}
 	s.queue.Ascend(func(j *Job) bool {
@@ -234,6 +237,7 @@ func eachLeased[T any](s *state, robot string, items []T, ref func(T) (string, u
 
 // record stores a run's checkpoint, newest log lines and node status.
 func (s *state) record(j *Job, checkpoint json.RawMessage, logs []LogLine, status map[string]string) {
+	s.noteProgress(j, status)
 	if checkpoint != nil {
 		j.Checkpoint = checkpoint
 	}

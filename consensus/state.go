@@ -37,6 +37,15 @@ type state struct {
 	// deleted it, so that a delete retried after a leader change answers
 	// success rather than not_found.
 	deletions map[string]Deletion
+	// drained holds the robots an admin drained: they keep what they run
+	// and claim nothing more.
+	drained map[string]bool
+
+	// counts is derived from jobs (rebuilt by insertJob on restore).
+	counts JobCounts
+	// pending is what the current entry changed, for observers only:
+	// nothing in the state reads it (see observe.go).
+	pending []pendingChange
 }
 
 // Deletion records which request deleted a resource, and when.
@@ -67,6 +76,7 @@ func newState() *state {
 		robots:       map[string]*RobotRecord{},
 		schedules:    map[string]*Schedule{},
 		deletions:    map[string]Deletion{},
+		drained:      map[string]bool{},
 	}
 }
 
@@ -106,6 +116,7 @@ func finishOrder(a, b *Job) bool {
 func (s *state) insertJob(j *Job) {
 	s.jobs[j.ID] = j
 	s.bySeq.ReplaceOrInsert(j)
+	s.counts.add(j.State, 1)
 	if j.UniqueKey != "" {
 		s.unique[j.UniqueKey] = j.ID
 	}
@@ -140,6 +151,9 @@ func (s *state) setJobState(j *Job, to JobState, c applyContext) {
 		s.running[j.ID] = j
 		s.runningPerWF[j.WorkflowID]++
 	}
+	s.counts.add(j.State, -1)
+	s.counts.add(to, 1)
+	s.noteJob(j, j.State, to)
 	j.State = to
 	j.UpdatedAt = c.now
 	if to.Terminal() {
@@ -387,6 +401,7 @@ func (s *state) submitJob(c applyContext, spec JobSpec) *Job {
 		CreatedAt: c.now, UpdatedAt: c.now, Seq: s.nextSeq,
 	}
 	s.insertJob(j)
+	s.noteJob(j, "", JobQueued)
 	return j
 }
 
