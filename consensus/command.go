@@ -43,6 +43,10 @@ const (
 	cmdSubmitGroups commandType = 23
 	// cmdReportCrash reports runs that died with their robot's process.
 	cmdReportCrash commandType = 24
+	// The vault: sealed secrets and the re-encryption of a key rotation.
+	cmdPutSecret    commandType = 25
+	cmdDeleteSecret commandType = 26
+	cmdRotateVault  commandType = 27
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -90,6 +94,9 @@ func registry() handlers {
 		cmdHandBack:       decoded((*state).handBack),
 		cmdSubmitGroups:   decoded((*state).submitGroups),
 		cmdReportCrash:    decoded((*state).reportCrash),
+		cmdPutSecret:      decoded((*state).putSecret),
+		cmdDeleteSecret:   decoded((*state).deleteSecret),
+		cmdRotateVault:    decoded((*state).rotateVault),
 	}
 }
 

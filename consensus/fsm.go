@@ -100,6 +100,9 @@ type snapshotData struct {
 	Robots      map[string]*RobotRecord `json:"robots,omitempty"`
 	Schedules   map[string]*Schedule    `json:"schedules,omitempty"`
 	Deletions   map[string]Deletion     `json:"deletions,omitempty"`
+	// Secrets hold sealed values only; the vault key is never here.
+	Secrets    map[string]*Secret `json:"secrets,omitempty"`
+	VaultKeyID string             `json:"vault_key_id,omitempty"`
 }
 
 const snapshotVersion = 1
@@ -109,6 +112,7 @@ func (s *state) snapshot() snapshotData {
 		Version: snapshotVersion, Nodes: s.nodes, NextSeq: s.nextSeq,
 		QueuePaused: s.queuePaused, LastClaims: s.lastClaims,
 		Tokens: s.tokens, Robots: s.robots, Schedules: s.schedules, Deletions: s.deletions,
+		Secrets: s.secrets, VaultKeyID: s.vaultKeyID,
 	}
 	for _, wf := range s.workflows {
 		d.Workflows = append(d.Workflows, wf)
@@ -153,6 +157,10 @@ func restoreState(d snapshotData) (*state, error) {
 	if d.Schedules != nil {
 		s.schedules = d.Schedules
 	}
+	if d.Secrets != nil {
+		s.secrets = d.Secrets
+	}
+	s.vaultKeyID = d.VaultKeyID
 	return s, nil
 }
 

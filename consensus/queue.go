@@ -62,6 +62,15 @@ type ClaimCmd struct {
 type ClaimedJob struct {
 	Job   Job             `json:"job"`
 	Graph json.RawMessage `json:"graph"`
+	// Secrets are the values of the secrets the workflow references,
+	// opened by the server that served the claim after Raft committed it
+	// (see Store.Claim). They never pass through Raft.
+	Secrets map[string]string `json:"secrets,omitempty"`
+	// SecretError says why the secrets could not be handed over (one is
+	// deleted, or the workflow may not use it); the robot fails the job
+	// with it, as a SecretErrorKind failure, without running it.
+	SecretError     string `json:"secret_error,omitempty"`
+	SecretErrorKind string `json:"secret_error_kind,omitempty"`
 }
 
 func (s *state) claimJobs(c applyContext, cmd *ClaimCmd) ([]ClaimedJob, error) {

@@ -36,6 +36,10 @@ type state struct {
 	// deleted it, so that a delete retried after a leader change answers
 	// success rather than not_found.
 	deletions map[string]Deletion
+	// secrets is the vault: sealed values by name; vaultKeyID is the key
+	// new values must be sealed under (empty before the first secret).
+	secrets    map[string]*Secret
+	vaultKeyID string
 }
 
 // Deletion records which request deleted a resource, and when.
@@ -65,6 +69,7 @@ func newState() *state {
 		robots:       map[string]*RobotRecord{},
 		schedules:    map[string]*Schedule{},
 		deletions:    map[string]Deletion{},
+		secrets:      map[string]*Secret{},
 	}
 }
 
@@ -141,6 +146,7 @@ type PutWorkflowCmd struct {
 	Name      string    `json:"name"`
 	Tags      []string  `json:"tags,omitempty"`
 	Graph     []byte    `json:"graph"`
+	Secrets   []string  `json:"secrets,omitempty"` // set by Store.PutWorkflow
 	RequestID string    `json:"request_id,omitempty"`
 	Jobs      []JobSpec `json:"jobs,omitempty"`
 }
@@ -202,6 +208,7 @@ func (s *state) putWorkflow(c applyContext, cmd *PutWorkflowCmd) (PutWorkflowRes
 		version, created = len(wf.Versions)+1, true
 		wf.Versions = append(wf.Versions, WorkflowVersion{
 			Version: version, Graph: cmd.Graph, Checksum: sum, CreatedAt: c.now, RequestID: cmd.RequestID,
+			Secrets: slices.Clone(cmd.Secrets),
 		})
 		wf.UpdatedAt = c.now
 	}

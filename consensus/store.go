@@ -38,7 +38,9 @@ type Config struct {
 	DeadServerGrace time.Duration
 	Forwarder       Forwarder
 	Liveness        Liveness
-	Logger          *slog.Logger
+	// VaultPusher hands vault keys to other servers during a rotation.
+	VaultPusher VaultPusher
+	Logger      *slog.Logger
 	// Raft timing; zero values get LAN defaults.
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
@@ -103,6 +105,7 @@ type Store struct {
 	// state machine, when it opened.
 	lastIndexAtOpen uint64
 	catchUp         catchUp
+	vault           *keyring // this server's vault keys (vault.go)
 }
 
 func (c *Config) setDefaults() error {
@@ -160,6 +163,11 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	s := &Store{cfg: cfg, log: cfg.Logger.With("part", "consensus"), fsm: newFSM()}
+	ring, err := openKeyring(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.vault = ring
 	if err := s.openRaft(); err != nil {
 		s.closeResources()
 		return nil, err
@@ -245,6 +253,11 @@ func (s *Store) openRaft() error {
 		}}}
 		if err := s.raft.BootstrapCluster(boot).Error(); err != nil {
 			return fmt.Errorf("bootstrap cluster: %w", err)
+		}
+		if _, has := s.VaultKeys(); !has {
+			if err := s.vault.create(); err != nil {
+				return fmt.Errorf("create vault key: %w", err)
+			}
 		}
 	}
 	return nil

@@ -13,6 +13,11 @@ func newRequestID() string { return uuid.NewString() }
 // PutWorkflow stores a workflow version (a new one only when the graph
 // changed) and queues cmd.Jobs for it, in one Raft entry.
 func (s *Store) PutWorkflow(ctx context.Context, cmd PutWorkflowCmd) (PutWorkflowResult, error) {
+	secrets, err := workflowSecrets(cmd.Graph)
+	if err != nil {
+		return PutWorkflowResult{}, err
+	}
+	cmd.Secrets = secrets
 	return apply[PutWorkflowResult](ctx, s, cmdPutWorkflow, cmd)
 }
 
@@ -47,8 +52,22 @@ func (s *Store) registerNode(ctx context.Context, n NodeInfo) error {
 }
 
 // Claim leases up to cmd.Max eligible jobs to a robot.
+// The server serving the claim then opens the secrets each job's
+// workflow references and hands them over in the claim (attachSecrets):
+// values never travel through Raft.
 func (s *Store) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, error) {
-	return apply[[]ClaimedJob](ctx, s, cmdClaimJobs, cmd)
+	jobs, err := apply[[]ClaimedJob](ctx, s, cmdClaimJobs, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.attachSecrets(ctx, jobs); err != nil {
+		// The jobs are leased; without their secrets the robot fails
+		// them as an application failure, which is retried.
+		for i := range jobs {
+			jobs[i].SecretError, jobs[i].SecretErrorKind = err.Error(), FailureApplication
+		}
+	}
+	return jobs, nil
 }
 
 // Progress extends a robot's leases and records checkpoints, logs and

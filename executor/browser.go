@@ -31,6 +31,10 @@ type resources struct {
 	// included, against maxSteps (limits.max_steps).
 	steps    int64
 	maxSteps int64
+	// secrets are the vault values handed to the run, for secret();
+	// redact hides them and the secret variables in what leaves it.
+	secrets map[string]string
+	redact  *redactor
 }
 
 // close closes every browser still open.

@@ -269,7 +269,7 @@ func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, jobs *sync.Wa
 	jobs.Go(func() {
 		defer cancel()
 		forget := r.noteRun(c.Job) // before the run can kill the process
-		r.execute(runCtx, ru, c.Graph)
+		r.execute(runCtx, ru, c)
 		forget()
 		r.mu.Lock()
 		if r.active[ru.job.ID] == ru {
@@ -284,10 +284,17 @@ func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, jobs *sync.Wa
 }
 
 // execute runs one job and reports its outcome.
-func (r *Robot) execute(ctx context.Context, ru *run, graph json.RawMessage) {
+func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 	job := ru.job
 	item := consensus.Completion{JobID: job.ID, Token: job.Lease.Token}
-	res, err := r.runWorkflow(ctx, ru, graph)
+	if c.SecretError != "" {
+		// The server that served the claim would not or could not hand
+		// over a secret the workflow needs: fail without running it.
+		item.Error, item.FailureKind = c.SecretError, c.SecretErrorKind
+		r.done <- completion{item: item, attempt: job.Attempt}
+		return
+	}
+	res, err := r.runWorkflow(ctx, ru, c.Graph, c.Secrets)
 	switch {
 	case err != nil:
 		item.Error, item.FailureKind = err.Error(), consensus.FailureApplication
@@ -320,7 +327,7 @@ func (r *Robot) execute(ctx context.Context, ru *run, graph json.RawMessage) {
 	r.done <- completion{item: item, attempt: job.Attempt}
 }
 
-func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage) (executor.Result, error) {
+func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage, secrets map[string]string) (executor.Result, error) {
 	job := ru.job
 	wf, err := r.plans.get(job.WorkflowID, job.WorkflowVersion, graph)
 	if err != nil {
@@ -338,6 +345,7 @@ func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage)
 		OnCheckpoint:       ru.setCheckpoint,
 		CheckpointInterval: r.cfg.ReportInterval / 4,
 		OnEvent:            ru.onEvent,
+		Secrets:            secrets,
 	}
 	if len(job.Checkpoint) > 0 {
 		var cp executor.Checkpoint
