@@ -182,5 +182,6 @@ func (s *Server) routes() *gin.Engine {
 	internal.POST("/robot/handback", s.robotHandBack)
 	internal.POST("/robot/crashed", s.robotCrashed)
 	internal.POST("/robot/wait", s.robotWait)
+	s.vaultRoutes(v1, internal)
 	return e
 }

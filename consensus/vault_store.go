@@ -238,9 +238,20 @@ func (s *Store) RotateVaultKey(ctx context.Context) (RotateVaultResult, error) {
 	if err := s.pushKeys(ctx, servers, ring, false); err != nil {
 		return RotateVaultResult{}, fmt.Errorf("hand the new key to every server (nothing re-encrypted): %w", err)
 	}
-	res, err := s.reseal(ctx, id)
-	if err != nil {
-		return res, err
+	// A secret set between the read and the commit is skipped as stale,
+	// still sealed under the old key: seal again before retiring it.
+	var res RotateVaultResult
+	for attempt := 0; ; attempt++ {
+		res, err = s.reseal(ctx, id)
+		if err != nil {
+			return res, err
+		}
+		if len(res.Stale) == 0 {
+			break
+		}
+		if attempt == maxResealRounds {
+			return res, errorf(CodeConflict, "secrets %v kept changing during the rotation; the old key is kept: run rotate-key again", res.Stale)
+		}
 	}
 	final := VaultKeys{Current: id, Keys: map[string][]byte{id: key}}
 	if err := s.pushKeys(ctx, servers, final, true); err != nil {
@@ -248,6 +259,10 @@ func (s *Store) RotateVaultKey(ctx context.Context) (RotateVaultResult, error) {
 	}
 	return res, nil
 }
+
+// maxResealRounds bounds how often a rotation re-reads secrets that
+// changed under it: each round only races the sets of one Raft round.
+const maxResealRounds = 5
 
 // reseal re-encrypts every secret under key id and commits it.
 func (s *Store) reseal(ctx context.Context, id string) (RotateVaultResult, error) {

@@ -97,13 +97,14 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		return fmt.Errorf("start gossip: %w", err)
 	}
 	if n.cfg.Server {
+		fwd := peer.NewForwarder()
 		n.store, err = consensus.Open(consensus.Config{
 			Name: n.cfg.Name, DataDir: n.cfg.DataDir,
 			RaftBind: n.cfg.bind(n.cfg.RaftPort), RaftAdvertise: n.cfg.advertise(n.cfg.RaftPort),
 			HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
 			GossipAddr: n.mesh.Addr(),
 			Bootstrap:  n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
-			Forwarder: peer.NewForwarder(), Liveness: n.mesh, Logger: n.log,
+			Forwarder: fwd, VaultPusher: fwd, Liveness: n.mesh, Logger: n.log,
 		})
 		if err != nil {
 			httpListener.Close()

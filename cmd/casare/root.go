@@ -23,6 +23,7 @@ func newRootCmd() *cobra.Command {
 		newQueueCmd(),
 		newSchedulesCmd(),
 		newRobotsCmd(), newRobotCmd(newRobotConnectCmd()),
+		newSecretsCmd(),
 	)
 	return root
 }

@@ -1,0 +1,148 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/casare/casare/api/wire"
+	"github.com/casare/casare/consensus"
+)
+
+// The vault's endpoints. A value comes in once, in the body of a PUT, and
+// never goes out: every answer is metadata. Only admins may call these
+// once the role middleware is in (issue 12, sec-api): the routes are
+// registered in one place, vaultRoutes, so they can move into the admin
+// group.
+
+// VaultStore is the credential vault: sealed secrets and the vault key.
+type VaultStore interface {
+	SetSecret(ctx context.Context, name string, value []byte, allowed []string, by string) (consensus.SecretMeta, error)
+	DeleteSecret(ctx context.Context, name string) error
+	Secrets() ([]consensus.SecretMeta, uint64)
+	SecretInfo(name string) (consensus.SecretMeta, bool)
+	RotateVaultKey(ctx context.Context) (consensus.RotateVaultResult, error)
+	InstallVaultKeys(keys consensus.VaultKeys, replace bool) error
+}
+
+// PrincipalKey is the gin context key under which the auth middleware
+// puts who is calling; secrets record it as updated_by.
+const PrincipalKey = "casare.principal"
+
+// maxSecretBody bounds a PUT: the largest value, JSON-escaped (up to six
+// bytes per byte), plus the rules.
+const maxSecretBody = 6*consensus.MaxSecretBytes + 64<<10
+
+func (s *Server) vaultRoutes(v1, internal *gin.RouterGroup) {
+	v1.GET("/secrets", s.listSecrets)
+	v1.GET("/secrets/:name", s.getSecret)
+	v1.PUT("/secrets/:name", s.putSecret)
+	v1.DELETE("/secrets/:name", s.deleteSecret)
+	v1.POST("/secrets/rotate-key", s.rotateVaultKey)
+	internal.POST("/vault/keys", s.internalVaultKeys)
+}
+
+func secretView(m consensus.SecretMeta) wire.Secret {
+	allowed := m.AllowedWorkflows
+	if allowed == nil {
+		allowed = []string{}
+	}
+	return wire.Secret{
+		Name: m.Name, Version: m.Version, AllowedWorkflows: allowed,
+		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, UpdatedBy: m.UpdatedBy,
+	}
+}
+
+func (s *Server) listSecrets(c *gin.Context) {
+	metas, idx := s.cfg.Store.Secrets()
+	out := wire.SecretList{Secrets: make([]wire.Secret, 0, len(metas)), AppliedIndex: idx}
+	for _, m := range metas {
+		out.Secrets = append(out.Secrets, secretView(m))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) getSecret(c *gin.Context) {
+	m, ok := s.cfg.Store.SecretInfo(c.Param("name"))
+	if !ok {
+		s.abort(c, newError(consensus.CodeNotFound, "secret %q not found", c.Param("name")))
+		return
+	}
+	c.JSON(http.StatusOK, secretView(m))
+}
+
+func (s *Server) putSecret(c *gin.Context) {
+	var req wire.PutSecretRequest
+	if !s.bindJSONLimit(c, &req, maxSecretBody) {
+		return
+	}
+	if req.Value == "" {
+		s.abort(c, missingFields("value"))
+		return
+	}
+	for _, w := range req.AllowedWorkflows {
+		if w == "" {
+			s.abort(c, invalidField("allowed_workflows", "holds an empty workflow id or name"))
+			return
+		}
+	}
+	m, err := s.cfg.Store.SetSecret(c.Request.Context(), c.Param("name"), []byte(req.Value), req.AllowedWorkflows, principal(c))
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	status := http.StatusOK
+	if m.Version == 1 {
+		status = http.StatusCreated
+	}
+	c.JSON(status, secretView(m))
+}
+
+// principal names the caller for updated_by: the auth middleware's
+// principal once it sets one, else the client's address.
+func principal(c *gin.Context) string {
+	if p := c.GetString(PrincipalKey); p != "" {
+		return p
+	}
+	return "api@" + c.ClientIP()
+}
+
+func (s *Server) deleteSecret(c *gin.Context) {
+	if err := s.cfg.Store.DeleteSecret(c.Request.Context(), c.Param("name")); err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) rotateVaultKey(c *gin.Context) {
+	res, err := s.cfg.Store.RotateVaultKey(c.Request.Context())
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, wire.RotateVaultKeyResponse{Rotated: res.Rotated, Stale: res.Stale})
+}
+
+// VaultKeysRequest is the body of POST /internal/v1/vault/keys: a
+// rotation handing this server a keyring.
+type VaultKeysRequest struct {
+	Keys    consensus.VaultKeys `json:"keys"`
+	Replace bool                `json:"replace"`
+}
+
+// internalVaultKeys installs a keyring pushed by a rotation. It carries
+// the vault key, so it must only ever be served on the mutual-TLS
+// cluster listener (issue 12, sec-cluster).
+func (s *Server) internalVaultKeys(c *gin.Context) {
+	var req VaultKeysRequest
+	if !s.bindJSON(c, &req) {
+		return
+	}
+	if err := s.cfg.Store.InstallVaultKeys(req.Keys, req.Replace); err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
