@@ -1,9 +1,11 @@
 package executor
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -41,12 +43,25 @@ func appendForms(out []string, v string) []string {
 		return out
 	}
 	out = append(out, v, base64.StdEncoding.EncodeToString([]byte(v)), base64.URLEncoding.EncodeToString([]byte(v)))
-	if b, err := json.Marshal(v); err == nil {
-		if esc := string(b[1 : len(b)-1]); esc != v {
+	// JSON inside a string (a response body a node kept) holds the value
+	// escaped, with or without HTML escapes depending on who wrote it.
+	for _, html := range []bool{true, false} {
+		if esc := jsonEscaped(v, html); esc != v && !slices.Contains(out, esc) {
 			out = append(out, esc)
 		}
 	}
 	return out
+}
+
+func jsonEscaped(v string, html bool) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(html)
+	if err := enc.Encode(v); err != nil {
+		return v
+	}
+	s := strings.TrimSuffix(b.String(), "\n")
+	return s[1 : len(s)-1]
 }
 
 func sortLongestFirst(s []string) {
