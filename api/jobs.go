@@ -84,7 +84,7 @@ func (s *Server) submit(c *gin.Context, reqs []JobRequest, prefixFormat string) 
 		s.abort(c, err)
 		return nil, false
 	}
-	return jobViews(jobs, time.Now()), true
+	return s.hideSecretParams(jobViews(jobs, time.Now())), true
 }
 
 func (s *Server) listJobs(c *gin.Context) {
@@ -95,7 +95,7 @@ func (s *Server) listJobs(c *gin.Context) {
 	}
 	jobs, next, index := s.cfg.Store.Jobs(filter)
 	setAppliedIndex(c, index)
-	list := JobList{Jobs: jobSummaries(jobs, time.Now()), AppliedIndex: index}
+	list := JobList{Jobs: s.hideSecretParams(jobSummaries(jobs, time.Now())), AppliedIndex: index}
 	if next != 0 {
 		cursor := encodeCursor(next)
 		list.NextCursor = &cursor
@@ -136,7 +136,7 @@ func (s *Server) getJob(c *gin.Context) {
 		return
 	}
 	now := time.Now()
-	view := jobView(job, now)
+	view := s.hideSecretParams([]Job{jobView(job, now)})[0]
 	view.WaitingReason = s.waitingReason(job, now)
 	c.JSON(http.StatusOK, view)
 }
@@ -151,7 +151,7 @@ func (s *Server) cancelJob(c *gin.Context) {
 		s.abort(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, jobView(job, time.Now()))
+	c.JSON(http.StatusOK, s.hideSecretParams([]Job{jobView(job, time.Now())})[0])
 }
 
 // rerunJob queues a finished job again as a new job. With an
@@ -178,5 +178,5 @@ func (s *Server) rerunJob(c *gin.Context) {
 		s.abort(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, jobView(job, time.Now()))
+	c.JSON(http.StatusCreated, s.hideSecretParams([]Job{jobView(job, time.Now())})[0])
 }

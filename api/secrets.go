@@ -2,12 +2,14 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/executor"
 )
 
 // The vault's endpoints. A value comes in once, in the body of a PUT, and
@@ -24,6 +26,47 @@ type VaultStore interface {
 	SecretInfo(name string) (consensus.SecretMeta, bool)
 	RotateVaultKey(ctx context.Context) (consensus.RotateVaultResult, error)
 	InstallVaultKeys(keys consensus.VaultKeys, replace bool) error
+	SecretVariables(workflowID string, version int) []string
+}
+
+// hideSecretParams shows the parameters a workflow declares in its
+// secret_variables as ***: the robot's run hides them everywhere else.
+func (s *Server) hideSecretParams(jobs []Job) []Job {
+	type key struct {
+		id      string
+		version int
+	}
+	seen := map[key][]string{}
+	for i := range jobs {
+		k := key{jobs[i].WorkflowID, jobs[i].WorkflowVersion}
+		names, ok := seen[k]
+		if !ok {
+			names = s.cfg.Store.SecretVariables(k.id, k.version)
+			seen[k] = names
+		}
+		if len(names) > 0 {
+			jobs[i].Params = maskParams(jobs[i].Params, names)
+		}
+	}
+	return jobs
+}
+
+func maskParams(raw json.RawMessage, names []string) json.RawMessage {
+	var params map[string]json.RawMessage
+	if json.Unmarshal(raw, &params) != nil {
+		return raw
+	}
+	hidden, _ := json.Marshal(executor.Redacted)
+	for _, n := range names {
+		if _, ok := params[n]; ok {
+			params[n] = hidden
+		}
+	}
+	out, err := json.Marshal(params)
+	if err != nil {
+		return raw
+	}
+	return out
 }
 
 // PrincipalKey is the gin context key under which the auth middleware

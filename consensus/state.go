@@ -147,6 +147,8 @@ type PutWorkflowCmd struct {
 	Tags      []string  `json:"tags,omitempty"`
 	Graph     []byte    `json:"graph"`
 	Secrets   []string  `json:"secrets,omitempty"` // set by Store.PutWorkflow
+	// SecretVariables is set by Store.PutWorkflow from the graph.
+	SecretVariables []string `json:"secret_variables,omitempty"`
 	RequestID string    `json:"request_id,omitempty"`
 	Jobs      []JobSpec `json:"jobs,omitempty"`
 }
@@ -208,7 +210,7 @@ func (s *state) putWorkflow(c applyContext, cmd *PutWorkflowCmd) (PutWorkflowRes
 		version, created = len(wf.Versions)+1, true
 		wf.Versions = append(wf.Versions, WorkflowVersion{
 			Version: version, Graph: cmd.Graph, Checksum: sum, CreatedAt: c.now, RequestID: cmd.RequestID,
-			Secrets: slices.Clone(cmd.Secrets),
+			Secrets: slices.Clone(cmd.Secrets), SecretVariables: slices.Clone(cmd.SecretVariables),
 		})
 		wf.UpdatedAt = c.now
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/casare/casare/executor"
 )
@@ -111,6 +112,19 @@ func (s *Store) SecretInfo(name string) (SecretMeta, bool) {
 		}
 	})
 	return m, ok
+}
+
+// SecretVariables returns the secret_variables of a workflow version.
+func (s *Store) SecretVariables(workflowID string, version int) []string {
+	var out []string
+	s.fsm.read(func(st *state) {
+		if wf := st.workflows[workflowID]; wf != nil {
+			if v, ok := wf.Version(version); ok {
+				out = slices.Clone(v.SecretVariables)
+			}
+		}
+	})
+	return out
 }
 
 // workflowSecrets finds the secrets a graph references, for PutWorkflow.

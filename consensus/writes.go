@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+
+	"github.com/casare/casare/executor"
 )
 
 // newRequestID names one call, so that the FSM can tell the retries the
@@ -17,7 +19,7 @@ func (s *Store) PutWorkflow(ctx context.Context, cmd PutWorkflowCmd) (PutWorkflo
 	if err != nil {
 		return PutWorkflowResult{}, err
 	}
-	cmd.Secrets = secrets
+	cmd.Secrets, cmd.SecretVariables = secrets, executor.SecretVariables(cmd.Graph)
 	return apply[PutWorkflowResult](ctx, s, cmdPutWorkflow, cmd)
 }
 

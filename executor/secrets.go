@@ -44,6 +44,17 @@ func SecretRefs(graph []byte) ([]string, error) {
 	return slices.Compact(names), nil
 }
 
+// SecretVariables returns a graph's top-level secret_variables.
+func SecretVariables(graph []byte) []string {
+	var w struct {
+		SecretVariables []string `json:"secret_variables"`
+	}
+	if json.Unmarshal(graph, &w) != nil {
+		return nil
+	}
+	return w.SecretVariables
+}
+
 // secretRefsIn walks a config value: strings, and maps and lists of them
 // (inline subworkflows included).
 func secretRefsIn(v any) ([]string, error) {
