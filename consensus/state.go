@@ -142,15 +142,15 @@ func (s *state) setJobState(j *Job, to JobState, c applyContext) {
 // PutWorkflowCmd stores a workflow version and optionally queues jobs for
 // it in the same entry, so a client never sees one without the other.
 type PutWorkflowCmd struct {
-	ID        string    `json:"id"` // used only when the name is new
-	Name      string    `json:"name"`
-	Tags      []string  `json:"tags,omitempty"`
-	Graph     []byte    `json:"graph"`
-	Secrets   []string  `json:"secrets,omitempty"` // set by Store.PutWorkflow
+	ID      string   `json:"id"` // used only when the name is new
+	Name    string   `json:"name"`
+	Tags    []string `json:"tags,omitempty"`
+	Graph   []byte   `json:"graph"`
+	Secrets []string `json:"secrets,omitempty"` // set by Store.PutWorkflow
 	// SecretVariables is set by Store.PutWorkflow from the graph.
-	SecretVariables []string `json:"secret_variables,omitempty"`
-	RequestID string    `json:"request_id,omitempty"`
-	Jobs      []JobSpec `json:"jobs,omitempty"`
+	SecretVariables []string  `json:"secret_variables,omitempty"`
+	RequestID       string    `json:"request_id,omitempty"`
+	Jobs            []JobSpec `json:"jobs,omitempty"`
 }
 
 // PutWorkflowResult says which version a PutWorkflowCmd produced.

@@ -311,7 +311,7 @@ func TestVaultRulesDeletionAndRotationUnderLoad(t *testing.T) {
 		defer mu.Unlock()
 		return len(ids) >= 5
 	})
-	rot, err := client.New("http://"+n3.HTTPAddr()).RotateVaultKey(ctx)
+	rot, err := client.New("http://" + n3.HTTPAddr()).RotateVaultKey(ctx)
 	if err != nil {
 		t.Fatalf("rotate: %v", err)
 	}
