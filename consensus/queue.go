@@ -271,6 +271,11 @@ type Completion struct {
 	Checkpoint  json.RawMessage   `json:"checkpoint,omitempty"`
 	Logs        []LogLine         `json:"logs,omitempty"`
 	NodeStatus  map[string]string `json:"node_status,omitempty"`
+	// StoreSecrets are values the run asks the vault to keep (an OAuth
+	// refresh token), by secret name. The server that receives the
+	// completion seals and stores them and removes them before the
+	// completion enters Raft (Store.Complete).
+	StoreSecrets map[string]string `json:"store_secrets,omitempty"`
 }
 
 // CompleteCmd batches completions. A completion with a stale token is

@@ -127,6 +127,60 @@ func (s *Store) SecretVariables(workflowID string, version int) []string {
 	return out
 }
 
+// storeRunSecrets stores the values a completion carries for the vault
+// and takes them out of it. Only the robot holding the job's lease may,
+// and only into a secret that exists and allows the job's workflow; a
+// refusal fails the attempt as a business failure that names the rule.
+func (s *Store) storeRunSecrets(ctx context.Context, robotID string, c *Completion) {
+	if len(c.StoreSecrets) == 0 {
+		return
+	}
+	values := c.StoreSecrets
+	c.StoreSecrets = nil
+	var wfID, wfName string
+	var leased bool
+	metas := map[string]SecretMeta{}
+	s.fsm.read(func(st *state) {
+		j := st.jobs[c.JobID]
+		leased = j != nil && j.Lease != nil && j.Lease.Token == c.Token && j.Lease.RobotID == robotID
+		if wf := st.workflows[jobWorkflowID(j)]; wf != nil {
+			wfID, wfName = wf.ID, wf.Name
+		}
+		for name := range values {
+			if sec := st.secrets[name]; sec != nil {
+				metas[name] = sec.SecretMeta.clone()
+			}
+		}
+	})
+	if !leased {
+		return // a stale completion: the FSM refuses it anyway
+	}
+	for name, value := range values {
+		meta, ok := metas[name]
+		var err error
+		switch {
+		case !ok:
+			err = fmt.Errorf("secret %q does not exist: create it with `casare secrets set %s` first", name, name)
+		case !meta.Allows(wfID, wfName):
+			err = fmt.Errorf("workflow %q may not use secret %q: the secret is limited to workflows %v", wfName, name, meta.AllowedWorkflows)
+		default:
+			_, err = s.SetSecret(ctx, name, []byte(value), meta.AllowedWorkflows, "workflow "+wfName+" (job "+c.JobID+")")
+		}
+		if err != nil {
+			c.Succeeded, c.FailureKind = false, FailureBusiness
+			c.Error = fmt.Sprintf("store_refresh_token_as: %v", err)
+			s.log.Warn("run could not store a secret", "job", c.JobID, "secret", name, "err", err)
+		}
+	}
+}
+
+func jobWorkflowID(j *Job) string {
+	if j == nil {
+		return ""
+	}
+	return j.WorkflowID
+}
+
 // workflowSecrets finds the secrets a graph references, for PutWorkflow.
 func workflowSecrets(graph []byte) ([]string, error) {
 	names, err := executor.SecretRefs(graph)

@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"context"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -80,7 +81,14 @@ func (s *Store) Progress(ctx context.Context, cmd ProgressCmd) ([]Ack, error) {
 
 // Complete records the outcome of attempts; stale tokens are refused
 // item by item.
+//
+// Values a run asks the vault to keep are sealed and stored first, each
+// as its own entry, and never enter the completion's entry.
 func (s *Store) Complete(ctx context.Context, cmd CompleteCmd) ([]Ack, error) {
+	cmd.Items = slices.Clone(cmd.Items)
+	for i := range cmd.Items {
+		s.storeRunSecrets(ctx, cmd.RobotID, &cmd.Items[i])
+	}
 	return apply[[]Ack](ctx, s, cmdCompleteJobs, cmd)
 }
 

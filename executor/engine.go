@@ -156,6 +156,10 @@ type Result struct {
 	// Checkpoint is the run's final position. Resuming a failed or
 	// cancelled run from it re-runs the node that failed or was cut off.
 	Checkpoint Checkpoint `json:"checkpoint"`
+	// StoreSecrets are values the run asks the vault to keep, by secret
+	// name (an OAuth node's store_refresh_token_as). The robot sends them
+	// with its completion; they are never written out with the result.
+	StoreSecrets map[string]string `json:"-"`
 }
 
 // Run executes w. It never panics on a bad workflow: an invalid workflow or
@@ -205,6 +209,7 @@ func initialVars(defaults, inputs map[string]any) map[string]any {
 // checkpoint.
 func (r *run) result(out outcome) Result {
 	res := r.rawResult(out)
+	res.StoreSecrets = r.shared.stored
 	if !r.shared.redact.active() {
 		return res
 	}

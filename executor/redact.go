@@ -34,6 +34,12 @@ func newRedactor(secrets map[string]string, secretVars []string) *redactor {
 	return r
 }
 
+// add hides one more value from now on.
+func (r *redactor) add(v string) {
+	r.fixed = appendForms(r.fixed, v)
+	sortLongestFirst(r.fixed)
+}
+
 // active reports whether the redactor has anything to hide.
 func (r *redactor) active() bool { return r != nil && (len(r.fixed) > 0 || len(r.varNames) > 0) }
 

@@ -322,6 +322,7 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 		item.Checkpoint, _ = json.Marshal(res.Checkpoint)
 	}
 	item.Logs, item.NodeStatus = ru.takeReport()
+	item.StoreSecrets = res.StoreSecrets
 	// The slot frees as soon as the run ends; the completion goes out in
 	// the next batch while the robot already runs its next job.
 	r.done <- completion{item: item, attempt: job.Attempt}
