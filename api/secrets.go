@@ -27,6 +27,7 @@ type VaultStore interface {
 	RotateVaultKey(ctx context.Context) (consensus.RotateVaultResult, error)
 	InstallVaultKeys(keys consensus.VaultKeys, replace bool) error
 	SecretVariables(workflowID string, version int) []string
+	OpenSecret(name string) ([]byte, error)
 }
 
 // hideSecretParams shows the parameters a workflow declares in its
@@ -77,12 +78,14 @@ const PrincipalKey = "casare.principal"
 // bytes per byte), plus the rules.
 const maxSecretBody = 6*consensus.MaxSecretBytes + 64<<10
 
-func (s *Server) vaultRoutes(v1, internal *gin.RouterGroup) {
+func (s *Server) vaultRoutes(root *gin.Engine, v1, internal *gin.RouterGroup) {
+	root.GET("/oauth/callback", s.oauthCallback)
 	v1.GET("/secrets", s.listSecrets)
 	v1.GET("/secrets/:name", s.getSecret)
 	v1.PUT("/secrets/:name", s.putSecret)
 	v1.DELETE("/secrets/:name", s.deleteSecret)
 	v1.POST("/secrets/rotate-key", s.rotateVaultKey)
+	v1.POST("/secrets/:name/oauth-connect", s.oauthConnect)
 	internal.POST("/vault/keys", s.internalVaultKeys)
 }
 

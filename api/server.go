@@ -75,6 +75,7 @@ type Server struct {
 	leaveOnce sync.Once
 	// followers holds one token per log stream being served.
 	followers chan struct{}
+	oauth     oauthFlows // OAuth connect flows waiting for consent
 }
 
 // New builds the handler. It registers its own Prometheus registry, so
@@ -182,6 +183,6 @@ func (s *Server) routes() *gin.Engine {
 	internal.POST("/robot/handback", s.robotHandBack)
 	internal.POST("/robot/crashed", s.robotCrashed)
 	internal.POST("/robot/wait", s.robotWait)
-	s.vaultRoutes(v1, internal)
+	s.vaultRoutes(e, v1, internal)
 	return e
 }

@@ -194,3 +194,20 @@ func workflowSecrets(graph []byte) ([]string, error) {
 	return names, nil
 }
 
+
+// OpenSecret returns a secret's value, opened on this server. Only the
+// OAuth connect flow uses it, for the client secret of the exchange it
+// makes itself; robots get values only in their claims.
+func (s *Store) OpenSecret(name string) ([]byte, error) {
+	var sec *Secret
+	s.fsm.read(func(st *state) {
+		if x := st.secrets[name]; x != nil {
+			c := *x
+			sec = &c
+		}
+	})
+	if sec == nil {
+		return nil, errorf(CodeNotFound, "secret %q not found", name)
+	}
+	return s.vault.open(sec.KeyID, sec.Name, sec.Ciphertext)
+}

@@ -37,3 +37,10 @@ func (c *Client) RotateVaultKey(ctx context.Context, opts ...CallOption) (wire.R
 }
 
 func secretPath(name string) string { return "/api/v1/secrets/" + url.PathEscape(name) }
+
+// OAuthConnect starts connecting an OAuth account: the answer holds the
+// provider's consent URL; once the person consents, the node stores the
+// refresh token as secret name.
+func (c *Client) OAuthConnect(ctx context.Context, name string, req wire.OAuthConnectRequest, opts ...CallOption) (wire.OAuthConnectResponse, error) {
+	return sendJSON[wire.OAuthConnectResponse](ctx, c, http.MethodPost, secretPath(name)+"/oauth-connect", req, opts...)
+}

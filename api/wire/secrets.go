@@ -36,3 +36,27 @@ type RotateVaultKeyResponse struct {
 	// Stale lists secrets set during the rotation; run it again.
 	Stale []string `json:"stale,omitempty"`
 }
+
+// OAuthConnectRequest is the body of POST
+// /api/v1/secrets/{name}/oauth-connect: connect an OAuth account once and
+// keep its refresh token as the secret.
+type OAuthConnectRequest struct {
+	AuthURL  string `json:"auth_url"`
+	TokenURL string `json:"token_url"`
+	ClientID string `json:"client_id"`
+	// ClientSecretFrom names the vault secret holding the client secret;
+	// empty for a public client (PKCE alone).
+	ClientSecretFrom string   `json:"client_secret_from,omitempty"`
+	Scopes           []string `json:"scopes,omitempty"`
+	// RedirectURL is where the provider sends the browser back; default
+	// this node's /oauth/callback as the request addressed it.
+	RedirectURL      string   `json:"redirect_url,omitempty"`
+	AllowedWorkflows []string `json:"allowed_workflows,omitempty"`
+}
+
+// OAuthConnectResponse says where to send the person who consents.
+type OAuthConnectResponse struct {
+	ConsentURL  string    `json:"consent_url"`
+	RedirectURL string    `json:"redirect_url"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
