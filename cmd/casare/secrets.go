@@ -23,7 +23,7 @@ func newSecretsCmd() *cobra.Command {
 			"workflow references it, and never shows a value back: list and the API return\n" +
 			"metadata only, and runs print *** in place of a value.",
 	}
-	cmd.AddCommand(newSecretSetCmd(), newSecretListCmd(), newSecretDeleteCmd(), newSecretRotateCmd())
+	cmd.AddCommand(newSecretSetCmd(), newSecretListCmd(), newSecretDeleteCmd(), newSecretRotateCmd(), newSecretOAuthConnectCmd())
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -46,5 +47,26 @@ func TestSecretsCommands(t *testing.T) {
 	mustRun(t, "secrets", "delete", "CRM", "--server", node.URL)
 	if _, _, err := runCLI(t, "secrets", "delete", "CRM", "--server", node.URL); err == nil || !strings.Contains(err.Error(), `secret "CRM" not found`) {
 		t.Fatalf("second delete: %v", err)
+	}
+}
+
+// TestSecretsOAuthConnectPrintsTheConsentURL checks the printed URL asks
+// for a code with a PKCE challenge, a state and the node's callback.
+func TestSecretsOAuthConnectPrintsTheConsentURL(t *testing.T) {
+	node := apitest.StartLeader(t, "n1")
+	out := mustRun(t, "secrets", "oauth-connect", "CRM_REFRESH", "--no-browser", "--server", node.URL,
+		"--auth-url", "https://id.example.com/authorize", "--token-url", "https://id.example.com/token",
+		"--client-id", "casare", "--scopes", "read,offline")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	consent := lines[len(lines)-1]
+	for _, want := range []string{"https://id.example.com/authorize?", "code_challenge_method=S256", "code_challenge=", "state=",
+		"client_id=casare", "redirect_uri=" + url.QueryEscape(node.URL+"/oauth/callback"), "scope=read+offline"} {
+		if !strings.Contains(consent, want) {
+			t.Errorf("consent URL %q lacks %q", consent, want)
+		}
+	}
+	if _, _, err := runCLI(t, "secrets", "oauth-connect", "X", "--server", node.URL, "--auth-url", "ftp://x", "--token-url", "https://x/t", "--client-id", "c", "--no-browser"); err == nil ||
+		!strings.Contains(err.Error(), "auth_url") {
+		t.Fatalf("a bad auth URL was accepted: %v", err)
 	}
 }
