@@ -91,4 +91,3 @@ func (s *Store) openSecrets(c *ClaimedJob, sf sealedFor) {
 		c.Secrets[name] = string(plain)
 	}
 }
-

@@ -194,7 +194,6 @@ func workflowSecrets(graph []byte) ([]string, error) {
 	return names, nil
 }
 
-
 // OpenSecret returns a secret's value, opened on this server. Only the
 // OAuth connect flow uses it, for the client secret of the exchange it
 // makes itself; robots get values only in their claims.

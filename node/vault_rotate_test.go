@@ -146,4 +146,3 @@ func latestSnapshot(t *testing.T, dir string) []byte {
 	}
 	return b
 }
-
