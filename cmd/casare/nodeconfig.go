@@ -46,6 +46,7 @@ type nodeSettings struct {
 	DeadServerGrace time.Duration `koanf:"dead-server-grace"`
 	Tags            []string      `koanf:"tags"`
 	Capacity        int           `koanf:"capacity"`
+	SnapshotEntries int           `koanf:"snapshot-entries"`
 }
 
 // nodeFlags holds the flags of one node command. The settings live in
@@ -75,6 +76,7 @@ func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
 	f.Duration("dead-server-grace", d.DeadServerGrace, "how long gossip and Raft must both have failed to reach a server before the leader removes it from Raft (one removal per grace period, never below --voters; see 'casare operator remove-server')")
 	f.StringSlice("tags", nil, "robot tags, comma separated")
 	f.Int("capacity", d.Capacity, "jobs this node's robot runs at once")
+	f.Int("snapshot-entries", 0, "snapshot Raft state after this many entries and keep as many for lagging followers (0: Raft's defaults, 8192 and 10240); a follower further behind catches up from the snapshot")
 	flags.AddFlagSet(f)
 	nf := &nodeFlags{settings: f}
 	flags.StringVar(&nf.config, "config", "", "YAML file of node settings, keyed by flag name (flags and "+nodeEnvPrefix+"* variables override it)")
@@ -183,6 +185,6 @@ func (s nodeSettings) config() node.Config {
 		Name: s.Name, DataDir: s.DataDir, BindAddr: s.Bind, AdvertiseAddr: s.Advertise,
 		HTTPPort: s.HTTPPort, RaftPort: s.RaftPort, GossipPort: s.GossipPort, QUICPort: s.QUICPort,
 		Server: s.Server, Robot: s.Robot, Voters: s.Voters, DeadServerGrace: s.DeadServerGrace,
-		Tags: s.Tags, Capacity: s.Capacity,
+		Tags: s.Tags, Capacity: s.Capacity, SnapshotEntries: s.SnapshotEntries,
 	}
 }

@@ -70,7 +70,10 @@ type node struct {
 	logPath string
 	http    string // host:port of the API
 	args    []string
-	client  *client.Client
+	// wrap runs the command line through another program, such as
+	// "ip netns exec NS" for a node on a lab host.
+	wrap   []string
+	client *client.Client
 
 	starts int // only the test goroutine starts a node
 
@@ -208,7 +211,9 @@ func (n *node) start() {
 	n.starts++
 	fmt.Fprintf(logFile, "=== harness: start #%d at %s: casare %s\n",
 		n.starts, time.Now().Format(time.RFC3339Nano), strings.Join(n.args, " "))
-	cmd := exec.Command(casareBin, n.args...)
+	argv := append(slices.Clone(n.wrap), casareBin)
+	argv = append(argv, n.args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = n.dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = procAttr()
