@@ -55,6 +55,7 @@ func jobView(j consensus.Job, now time.Time) Job {
 		Checkpoint: j.Checkpoint, LastLogs: logLines(j.Logs),
 		NodeStatus: j.NodeStatus, RerunOf: j.RerunOf,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+		Source: SourceRaft,
 	}
 	if j.Backoff > 0 {
 		v.Backoff = time.Duration(j.Backoff).String()
@@ -166,5 +167,6 @@ func fireViews(fires []consensus.Fire) []ScheduleFire {
 }
 
 func robotTokenView(t consensus.RobotToken) RobotToken {
-	return RobotToken{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, Revoked: t.Revoked}
+	return RobotToken{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
+		Tags: t.Tags, Capacity: t.Capacity, Revoked: t.Revoked}
 }

@@ -69,7 +69,7 @@ func (s *Store) applyOrForward(ctx context.Context, buf []byte) (raw []byte, loc
 // ApplyRaw applies an envelope forwarded by a follower and returns the
 // JSON of the result. Only the leader accepts it.
 func (s *Store) ApplyRaw(ctx context.Context, buf []byte) ([]byte, error) {
-	if _, _, _, err := splitCommand(buf); err != nil {
+	if err := s.fsm.handlers.check(buf); err != nil {
 		return nil, errorf(CodeInvalid, "%v", err)
 	}
 	if s.raft.State() != raft.Leader {

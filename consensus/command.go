@@ -43,10 +43,12 @@ const (
 	cmdSubmitGroups commandType = 23
 	// cmdReportCrash reports runs that died with their robot's process.
 	cmdReportCrash commandType = 24
+	// cmdPruneJobs removes finished jobs past retention.
+	cmdPruneJobs commandType = 25
 	// The vault: sealed secrets and the re-encryption of a key rotation.
-	cmdPutSecret    commandType = 25
-	cmdDeleteSecret commandType = 26
-	cmdRotateVault  commandType = 27
+	cmdPutSecret    commandType = 26
+	cmdDeleteSecret commandType = 27
+	cmdRotateVault  commandType = 28
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -94,6 +96,7 @@ func registry() handlers {
 		cmdHandBack:       decoded((*state).handBack),
 		cmdSubmitGroups:   decoded((*state).submitGroups),
 		cmdReportCrash:    decoded((*state).reportCrash),
+		cmdPruneJobs:      decoded((*state).pruneJobs),
 		cmdPutSecret:      decoded((*state).putSecret),
 		cmdDeleteSecret:   decoded((*state).deleteSecret),
 		cmdRotateVault:    decoded((*state).rotateVault),
@@ -113,11 +116,15 @@ func (e *decodeError) Error() string {
 }
 
 // decoded adapts a typed handler to the byte-level handler signature.
+// With a nil state it only decodes: that is how check tries an entry.
 func decoded[T any, R any](fn func(*state, applyContext, *T) (R, error)) handler {
 	return func(s *state, c applyContext, payload []byte) (any, error) {
 		var cmd T
 		if err := json.Unmarshal(payload, &cmd); err != nil {
 			return nil, &decodeError{err: err}
+		}
+		if s == nil {
+			return nil, nil
 		}
 		return fn(s, c, &cmd)
 	}
@@ -161,6 +168,28 @@ func splitCommand(buf []byte) (commandType, time.Time, []byte, error) {
 	}
 	nanos := int64(binary.BigEndian.Uint64(buf[1:headerLen]))
 	return commandType(buf[0]), time.Unix(0, nanos).UTC(), buf[headerLen:], nil
+}
+
+// check refuses an envelope that no node of this version could apply: a
+// type it does not know or a payload that does not decode as its type.
+// The leader checks every entry a follower forwards, because the FSM
+// stops the node on such an entry (see fsm.applyCommand) and, once
+// committed, it would stop every node on every restart.
+func (h handlers) check(data []byte) error {
+	typ, _, payload, err := splitCommand(data)
+	if err != nil {
+		return err
+	}
+	fn, ok := h[typ]
+	if !ok {
+		return fmt.Errorf("unknown command type %d (is the sending node running a newer version?)", typ)
+	}
+	var de *decodeError
+	if _, err := fn(nil, applyContext{}, payload); errors.As(err, &de) {
+		de.typ = typ
+		return de
+	}
+	return nil
 }
 
 // apply decodes one envelope and runs its handler. err is a business

@@ -11,6 +11,7 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/executor"
 )
 
 // Version is the software version nodes advertise in gossip.
@@ -47,12 +48,22 @@ type Config struct {
 	Capacity        int
 	// WorkDir is where the robot's workflows resolve relative paths.
 	WorkDir string
+	// NodeTypes limits the node types the LAN robot runs; FileRoot
+	// confines its file nodes to one directory (see executor).
+	NodeTypes executor.NodePolicy
+	FileRoot  string
 	// HTTPTimeouts bound the API server's connections; zero fields take
 	// api.DefaultTimeouts.
 	HTTPTimeouts api.Timeouts
 	// MaxLogFollowers caps concurrent log streams (0: the API's default).
 	MaxLogFollowers int
-	Logger          *slog.Logger
+	// ArchiveURL is the Postgres archive's URL; empty means no archive.
+	ArchiveURL string
+	// Retention is how long finished jobs stay in Raft (and, with an
+	// archive, only once archived); 0 is consensus.DefaultRetention,
+	// negative keeps them for good.
+	Retention time.Duration
+	Logger    *slog.Logger
 }
 
 // Defaults of a one-machine install. DefaultConfig and setDefaults take
@@ -108,6 +119,22 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c.checkRobotPolicy()
+}
+
+// checkRobotPolicy refuses a node-type policy naming an unknown type and
+// a file root that is not a directory, before anything starts.
+func (c *Config) checkRobotPolicy() error {
+	if err := c.NodeTypes.Check(); err != nil {
+		return fmt.Errorf("robot node types: %w", err)
+	}
+	if c.FileRoot != "" {
+		root, err := executor.ResolveFileRoot(c.FileRoot)
+		if err != nil {
+			return fmt.Errorf("robot: %w", err)
+		}
+		c.FileRoot = root
 	}
 	return nil
 }

@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/archive"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh"
 	"github.com/casare/casare/node/peer"
+	"github.com/casare/casare/pki"
 )
 
 // Node is one running member of a cluster.
@@ -28,8 +30,14 @@ type Node struct {
 	store   *consensus.Store // nil on a robot-only node
 	http    *http.Server
 	gateway *gateway // nil on a robot-only node
-	peers   *peerFile
-	dirLock *dataDirLock
+	// tunnelID is what the gateway presents to internet robots; nil on
+	// a robot-only node.
+	tunnelID *pki.Identity
+	peers    *peerFile
+	dirLock  *dataDirLock
+	// archive and archiver are nil without --archive-url.
+	archive  *archive.DB
+	archiver *archive.Archiver
 
 	// raftStore is store for the gossip reconnect loop, which starts
 	// before the store is opened.
@@ -96,6 +104,11 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		httpListener.Close()
 		return fmt.Errorf("start gossip: %w", err)
 	}
+	duties, err := n.openArchive(ctx)
+	if err != nil {
+		httpListener.Close()
+		return err
+	}
 	if n.cfg.Server {
 		fwd := peer.NewForwarder()
 		n.store, err = consensus.Open(consensus.Config{
@@ -105,12 +118,19 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			GossipAddr: n.mesh.Addr(),
 			Bootstrap:  n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
 			SnapshotEntries: n.cfg.SnapshotEntries, Forwarder: fwd, VaultPusher: fwd, Liveness: n.mesh, Logger: n.log,
+			Duties: duties, Retention: n.cfg.Retention, RetainUntil: n.retainUntil(),
 		})
 		if err != nil {
 			httpListener.Close()
 			return fmt.Errorf("start raft: %w", err)
 		}
 		n.raftStore.Store(n.store)
+	}
+	if n.store != nil {
+		if n.tunnelID, err = n.gatewayIdentity(); err != nil {
+			httpListener.Close()
+			return err
+		}
 	}
 	n.serveHTTP(httpListener)
 	if n.store != nil {
@@ -141,7 +161,7 @@ func (n *Node) startRobot() {
 	if !n.cfg.Robot {
 		return
 	}
-	var q Queue = remoteQueue{n.mesh}
+	var q Queue = newRemoteQueue(n.mesh)
 	if n.store != nil {
 		q = storeQueue{n.store}
 	}
@@ -155,7 +175,9 @@ func (n *Node) startRobot() {
 	}
 	r := NewRobot(RobotConfig{
 		ID: n.cfg.Name, Kind: consensus.RobotLAN, Tags: n.cfg.Tags, Capacity: n.cfg.Capacity,
-		Engine:  executor.NewEngine(executor.EngineOptions{Logger: n.log, WorkDir: n.cfg.WorkDir}),
+		Engine: executor.NewEngine(executor.EngineOptions{
+			Logger: n.log, WorkDir: n.cfg.WorkDir, NodeTypes: n.cfg.NodeTypes, FileRoot: n.cfg.FileRoot,
+		}),
 		Logger:  n.log,
 		Journal: journal,
 	}, q)
@@ -209,6 +231,8 @@ func (n *Node) handler() http.Handler {
 	mux.Handle("/", api.New(api.Config{
 		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
 		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers,
+		CAFingerprint: n.caFingerprint(),
+		Archive:       n.apiArchive(),
 	}))
 	return mux
 }
@@ -291,6 +315,9 @@ func (n *Node) Close() error {
 		if n.store != nil {
 			errs = append(errs, n.store.Close())
 		}
+		if n.archive != nil {
+			n.archive.Close()
+		}
 		if n.mesh != nil {
 			n.peers.save(n.mesh, n.log)
 			errs = append(errs, n.mesh.Shutdown())
@@ -306,3 +333,12 @@ func (n *Node) Store() *consensus.Store { return n.store }
 
 // HTTPAddr returns the advertised API address.
 func (n *Node) HTTPAddr() string { return n.cfg.advertise(n.cfg.HTTPPort) }
+
+// caFingerprint is the cluster CA's fingerprint robot tokens carry, or ""
+// on a node without a gateway.
+func (n *Node) caFingerprint() string {
+	if n.tunnelID == nil {
+		return ""
+	}
+	return n.tunnelID.Fingerprint()
+}

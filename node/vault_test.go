@@ -199,7 +199,7 @@ func TestVaultSecretReachesLANAndInternetRobotsAndNeverLeaks(t *testing.T) {
 	if meta.Version != 1 || meta.Name != "PW" {
 		t.Fatalf("set answered %+v", meta)
 	}
-	token := newToken(t, n2.Store(), "")
+	token := newToken(t, n2, "")
 	startInternetRobot(t, []string{quicAddr(n2)}, token, "remote-1", 1)
 
 	lan := createWorkflow(t, c3, secretWorkflow("lan-login", srv.URL), "lan")

@@ -15,6 +15,8 @@ import (
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 
+	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/executor"
 	"github.com/casare/casare/node"
 )
 
@@ -46,6 +48,11 @@ type nodeSettings struct {
 	DeadServerGrace time.Duration `koanf:"dead-server-grace"`
 	Tags            []string      `koanf:"tags"`
 	Capacity        int           `koanf:"capacity"`
+	DenyNodeTypes   []string      `koanf:"deny-node-types"`
+	AllowNodeTypes  []string      `koanf:"allow-node-types"`
+	FileRoot        string        `koanf:"file-root"`
+	ArchiveURL      string        `koanf:"archive-url"`
+	Retention       time.Duration `koanf:"retention"`
 	SnapshotEntries int           `koanf:"snapshot-entries"`
 }
 
@@ -76,6 +83,9 @@ func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
 	f.Duration("dead-server-grace", d.DeadServerGrace, "how long gossip and Raft must both have failed to reach a server before the leader removes it from Raft (one removal per grace period, never below --voters; see 'casare operator remove-server')")
 	f.StringSlice("tags", nil, "robot tags, comma separated")
 	f.Int("capacity", d.Capacity, "jobs this node's robot runs at once")
+	addRobotPolicyFlags(f)
+	f.Duration("retention", consensus.DefaultRetention, "how long a finished job stays in the cluster's state (with --archive-url: only once archived; then it is read from the archive); negative keeps jobs for good")
+	f.String("archive-url", "", "Postgres URL of the archive (postgres://user@host:5432/db?sslmode=disable; also "+archiveEnv+"): the leader archives finished jobs, logs, workflows and schedules there; search and statistics read it")
 	f.Int("snapshot-entries", 0, "snapshot Raft state after this many entries and keep as many for lagging followers (0: Raft's defaults, 8192 and 10240); a follower further behind catches up from the snapshot")
 	flags.AddFlagSet(f)
 	nf := &nodeFlags{settings: f}
@@ -92,6 +102,9 @@ func (nf *nodeFlags) load(environ []string) (node.Config, error) {
 		if err := loadConfigFile(k, nf.config, nf.known()); err != nil {
 			return node.Config{}, err
 		}
+	}
+	if err := loadArchiveEnv(k, environ); err != nil {
+		return node.Config{}, err
 	}
 	if err := loadNodeEnv(k, environ, nf.known()); err != nil {
 		return node.Config{}, err
@@ -186,5 +199,23 @@ func (s nodeSettings) config() node.Config {
 		HTTPPort: s.HTTPPort, RaftPort: s.RaftPort, GossipPort: s.GossipPort, QUICPort: s.QUICPort,
 		Server: s.Server, Robot: s.Robot, Voters: s.Voters, DeadServerGrace: s.DeadServerGrace,
 		Tags: s.Tags, Capacity: s.Capacity, SnapshotEntries: s.SnapshotEntries,
+		NodeTypes: executor.NodePolicy{Allow: s.AllowNodeTypes, Deny: s.DenyNodeTypes}, FileRoot: s.FileRoot,
+		ArchiveURL: s.ArchiveURL, Retention: s.Retention,
 	}
+}
+
+// archiveEnv is the archive URL's short variable, as the design names it;
+// CASARE_NODE_ARCHIVE_URL, like every node setting's, wins over it.
+const archiveEnv = "CASARE_ARCHIVE_URL"
+
+// loadArchiveEnv reads archiveEnv into archive-url.
+func loadArchiveEnv(k *koanf.Koanf, environ []string) error {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, archiveEnv+"="); ok && v != "" {
+			if err := k.Set("archive-url", v); err != nil {
+				return fmt.Errorf("%w: %s: %w", errNodeSettings, archiveEnv, err)
+			}
+		}
+	}
+	return nil
 }
