@@ -111,6 +111,8 @@ func (s *Server) internalRoutes() *gin.Engine {
 	servers.POST("/readindex", s.internalReadIndex)
 	servers.POST("/join", s.internalJoin)
 	servers.POST("/remove", s.internalRemove)
+	// A key rotation pushes the new vault key to every server.
+	servers.POST("/vault/keys", s.internalVaultKeys)
 	internal.POST("/leave", s.selfOnly, s.internalLeave)
 	// Robot-only nodes hold no replica; their robots reach the queue here.
 	internal.POST("/robot/claim", s.robotClaim)

@@ -93,6 +93,7 @@ type Server struct {
 	followers chan struct{}
 	events    *eventFeed // nil when the store cannot be observed
 	watcher   fleetWatcher
+	oauth     oauthFlows // OAuth connect flows waiting for consent
 }
 
 // New builds the handler. It registers its own Prometheus registry, so
@@ -201,6 +202,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/robots/:id/undrain", s.undrainRobot)
 	v1.POST("/robots/:id/handback", s.handBackRobot)
 	v1.GET("/schedules/preview", s.previewSchedule)
+	s.vaultRoutes(e, v1)
 
 	return e
 }

@@ -25,6 +25,8 @@ type (
 	CreatedRobotToken       = wire.CreatedRobotToken
 	RobotToken              = wire.RobotToken
 	RobotTokenList          = wire.RobotTokenList
+	Secret                  = wire.Secret
+	SecretList              = wire.SecretList
 	ScheduleRequest         = wire.ScheduleRequest
 	Schedule                = wire.Schedule
 	ScheduleFire            = wire.ScheduleFire

@@ -49,6 +49,10 @@ const (
 	cmdDrainRobot commandType = 26
 	// cmdRecallJobs takes a robot's running jobs back into the queue.
 	cmdRecallJobs commandType = 27
+	// The vault: sealed secrets and the re-encryption of a key rotation.
+	cmdPutSecret    commandType = 28
+	cmdDeleteSecret commandType = 29
+	cmdRotateVault  commandType = 30
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -99,6 +103,9 @@ func registry() handlers {
 		cmdPruneJobs:      decoded((*state).pruneJobs),
 		cmdDrainRobot:     decoded((*state).drainRobot),
 		cmdRecallJobs:     decoded((*state).recallJobs),
+		cmdPutSecret:      decoded((*state).putSecret),
+		cmdDeleteSecret:   decoded((*state).deleteSecret),
+		cmdRotateVault:    decoded((*state).rotateVault),
 	}
 }
 

@@ -149,6 +149,9 @@ type snapshotData struct {
 	Schedules   map[string]*Schedule    `json:"schedules,omitempty"`
 	Deletions   map[string]Deletion     `json:"deletions,omitempty"`
 	Drained     map[string]bool         `json:"drained,omitempty"`
+	// Secrets hold sealed values only; the vault key is never here.
+	Secrets    map[string]*Secret `json:"secrets,omitempty"`
+	VaultKeyID string             `json:"vault_key_id,omitempty"`
 }
 
 const snapshotVersion = 1
@@ -159,6 +162,7 @@ func (s *state) snapshot() snapshotData {
 		QueuePaused: s.queuePaused, LastClaims: s.lastClaims,
 		Tokens: s.tokens, Robots: s.robots, Schedules: s.schedules, Deletions: s.deletions,
 		Drained: s.drained,
+		Secrets: s.secrets, VaultKeyID: s.vaultKeyID,
 	}
 	for _, wf := range s.workflows {
 		d.Workflows = append(d.Workflows, wf)
@@ -206,6 +210,10 @@ func restoreState(d snapshotData) (*state, error) {
 	if d.Drained != nil {
 		s.drained = d.Drained
 	}
+	if d.Secrets != nil {
+		s.secrets = d.Secrets
+	}
+	s.vaultKeyID = d.VaultKeyID
 	return s, nil
 }
 

@@ -46,6 +46,10 @@ type state struct {
 	// pending is what the current entry changed, for observers only:
 	// nothing in the state reads it (see observe.go).
 	pending []pendingChange
+	// secrets is the vault: sealed values by name; vaultKeyID is the key
+	// new values must be sealed under (empty before the first secret).
+	secrets    map[string]*Secret
+	vaultKeyID string
 }
 
 // Deletion records which request deleted a resource, and when.
@@ -77,6 +81,7 @@ func newState() *state {
 		schedules:    map[string]*Schedule{},
 		deletions:    map[string]Deletion{},
 		drained:      map[string]bool{},
+		secrets:      map[string]*Secret{},
 	}
 }
 
@@ -168,12 +173,15 @@ func (s *state) setJobState(j *Job, to JobState, c applyContext) {
 // PutWorkflowCmd stores a workflow version and optionally queues jobs for
 // it in the same entry, so a client never sees one without the other.
 type PutWorkflowCmd struct {
-	ID        string    `json:"id"` // used only when the name is new
-	Name      string    `json:"name"`
-	Tags      []string  `json:"tags,omitempty"`
-	Graph     []byte    `json:"graph"`
-	RequestID string    `json:"request_id,omitempty"`
-	Jobs      []JobSpec `json:"jobs,omitempty"`
+	ID      string   `json:"id"` // used only when the name is new
+	Name    string   `json:"name"`
+	Tags    []string `json:"tags,omitempty"`
+	Graph   []byte   `json:"graph"`
+	Secrets []string `json:"secrets,omitempty"` // set by Store.PutWorkflow
+	// SecretVariables is set by Store.PutWorkflow from the graph.
+	SecretVariables []string  `json:"secret_variables,omitempty"`
+	RequestID       string    `json:"request_id,omitempty"`
+	Jobs            []JobSpec `json:"jobs,omitempty"`
 }
 
 // PutWorkflowResult says which version a PutWorkflowCmd produced.
@@ -233,6 +241,7 @@ func (s *state) putWorkflow(c applyContext, cmd *PutWorkflowCmd) (PutWorkflowRes
 		version, created = len(wf.Versions)+1, true
 		wf.Versions = append(wf.Versions, WorkflowVersion{
 			Version: version, Graph: cmd.Graph, Checksum: sum, CreatedAt: c.now, RequestID: cmd.RequestID,
+			Secrets: slices.Clone(cmd.Secrets), SecretVariables: slices.Clone(cmd.SecretVariables),
 		})
 		wf.UpdatedAt = c.now
 	}

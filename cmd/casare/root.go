@@ -24,6 +24,7 @@ func newRootCmd() *cobra.Command {
 		newSchedulesCmd(),
 		newRobotsCmd(), newRobotCmd(newRobotConnectCmd()),
 		newOperatorCmd(),
+		newSecretsCmd(),
 	)
 	return root
 }
