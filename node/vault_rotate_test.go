@@ -23,8 +23,8 @@ import (
 // the next job that needs it fail clearly.
 func TestVaultRulesDeletionAndRotationUnderLoad(t *testing.T) {
 	n1 := startNode(t, testConfig(t, "r1", ""))
-	n2 := startNode(t, testConfig(t, "r2", n1.HTTPAddr()))
-	n3 := startNode(t, testConfig(t, "r3", n2.HTTPAddr()))
+	n2 := startNode(t, joinConfig(t, "r2", n1))
+	n3 := startNode(t, joinConfig(t, "r3", n2))
 	nodes := []*Node{n1, n2, n3}
 	ctx := context.Background()
 	c := client.New("http://" + n2.HTTPAddr())

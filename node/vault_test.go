@@ -185,8 +185,8 @@ func grepDataDir(t *testing.T, dir, v string) (files int) {
 // checkpoint, result, raft.db or snapshot of any server holds it.
 func TestVaultSecretReachesLANAndInternetRobotsAndNeverLeaks(t *testing.T) {
 	n1 := startNode(t, testConfig(t, "v1", ""))
-	n2 := startNode(t, testConfig(t, "v2", n1.HTTPAddr()))
-	n3 := startNode(t, testConfig(t, "v3", n2.HTTPAddr()))
+	n2 := startNode(t, joinConfig(t, "v2", n1))
+	n3 := startNode(t, joinConfig(t, "v3", n2))
 	nodes := []*Node{n1, n2, n3}
 	ctx := context.Background()
 	c3 := client.New("http://" + n3.HTTPAddr())

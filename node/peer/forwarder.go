@@ -136,10 +136,11 @@ type vaultKeysRequest struct {
 // It carries the key in clear: the internal endpoints it uses must be on
 // the mutual-TLS cluster listener.
 func (f *Forwarder) PushVaultKeys(ctx context.Context, server consensus.NodeInfo, keys consensus.VaultKeys, replace bool) error {
-	if server.HTTPAddr == "" {
-		return fmt.Errorf("server %s has no address", server.Name)
+	c, err := f.leader(server) // the same addressing as a forward: the cluster port when set
+	if err != nil {
+		return fmt.Errorf("push vault keys to %s: %w", server.Name, err)
 	}
-	err := f.pool.At(server.HTTPAddr).PostJSON(ctx, "/internal/v1/vault/keys", vaultKeysRequest{Keys: keys, Replace: replace}, nil)
+	err = c.c.PostJSON(ctx, "/internal/v1/vault/keys", vaultKeysRequest{Keys: keys, Replace: replace}, nil)
 	if err != nil {
 		return fmt.Errorf("push vault keys to %s: %w", server.Name, err)
 	}
