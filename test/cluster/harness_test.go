@@ -69,6 +69,7 @@ type node struct {
 	dir     string // working directory: data dir and log live here
 	logPath string
 	http    string // host:port of the API
+	cluster string // host:port of the cluster port (Raft, internal endpoints)
 	args    []string
 	// wrap runs the command line through another program, such as
 	// "ip netns exec NS" for a node on a lab host.
@@ -170,7 +171,8 @@ func (c *cluster) add(name string, cmd []string) *node {
 	ports := freePorts(c.tb, 4)
 	n := &node{
 		tb: c.tb, name: name, dir: dir, logPath: filepath.Join(dir, "node.log"),
-		http: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
+		http:    net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
+		cluster: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
 	}
 	n.args = append(cmd,
 		"--name", name, "--data-dir", filepath.Join(dir, "data"), "--bind", "127.0.0.1",

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,8 +14,11 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/clusternet"
 
 	"github.com/casare/casare/internal/testutil"
+	"github.com/casare/casare/node/peer"
+	"github.com/casare/casare/pki"
 )
 
 // waitFor polls cond until it holds, failing the test with what and
@@ -263,4 +267,16 @@ func durationStats(ds []time.Duration) (median, maximum time.Duration) {
 		median = (sorted[mid-1] + sorted[mid]) / 2
 	}
 	return median, sorted[len(sorted)-1]
+}
+
+// peer is a client of n's internal endpoints on its cluster port,
+// authenticated as n itself with the node certificate in n's data dir, as
+// another node of the cluster calls them.
+func (n *node) peer() *peer.Client {
+	n.tb.Helper()
+	id, err := pki.PathsIn(filepath.Join(n.dir, "data")).Load()
+	if err != nil {
+		n.tb.Fatalf("load %s's node certificate: %v", n.name, err)
+	}
+	return peer.New("http://"+n.cluster, client.WithDialer(clusternet.HTTPDialer(id.ClientConfig())))
 }
