@@ -61,8 +61,17 @@ type applyContext struct {
 	now   time.Time
 }
 
-// handlers maps each command type to its handler; see registry().
-type handlers map[commandType]handler
+// entry is one command type's handler and the check the leader runs on
+// an envelope before it goes into the log.
+type entry struct {
+	apply handler
+	// check decodes the payload the way apply would, without touching
+	// the state, so an undecodable command is refused before Raft.
+	check func(payload []byte) error
+}
+
+// handlers maps each command type to its entry; see registry().
+type handlers map[commandType]entry
 
 func registry() handlers {
 	return handlers{
@@ -86,16 +95,16 @@ func registry() handlers {
 		cmdEnableSchedule: decoded((*state).enableSchedule),
 		cmdDeleteSchedule: decoded((*state).deleteSchedule),
 		cmdFireSchedule:   decoded((*state).fireSchedule),
-		cmdNoop:           func(*state, applyContext, []byte) (any, error) { return nil, nil },
+		cmdNoop:           {apply: func(*state, applyContext, []byte) (any, error) { return nil, nil }, check: func([]byte) error { return nil }},
 		cmdHandBack:       decoded((*state).handBack),
 		cmdSubmitGroups:   decoded((*state).submitGroups),
 		cmdReportCrash:    decoded((*state).reportCrash),
 	}
 }
 
-// decodeError marks an entry this binary cannot decode. It means the log
-// was written by a different version; the node must stop rather than
-// diverge from its peers.
+// decodeError marks an entry this binary cannot decode. Every replica
+// of the same build decodes the same bytes the same way, so each skips
+// the entry alike and none diverges.
 type decodeError struct {
 	typ commandType
 	err error
@@ -105,14 +114,32 @@ func (e *decodeError) Error() string {
 	return fmt.Sprintf("decode command type %d: %v (is this node running an older version?)", e.typ, e.err)
 }
 
+// panicError marks an entry whose handler panicked. The handler is a
+// bug, but the same bytes panic the same way on every replica, so
+// skipping the entry keeps them equal where a crash would stop them all.
+type panicError struct {
+	typ   commandType
+	value any
+}
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("command type %d: handler panicked: %v", e.typ, e.value)
+}
+
 // decoded adapts a typed handler to the byte-level handler signature.
-func decoded[T any, R any](fn func(*state, applyContext, *T) (R, error)) handler {
-	return func(s *state, c applyContext, payload []byte) (any, error) {
-		var cmd T
-		if err := json.Unmarshal(payload, &cmd); err != nil {
-			return nil, &decodeError{err: err}
-		}
-		return fn(s, c, &cmd)
+func decoded[T any, R any](fn func(*state, applyContext, *T) (R, error)) entry {
+	return entry{
+		apply: func(s *state, c applyContext, payload []byte) (any, error) {
+			var cmd T
+			if err := json.Unmarshal(payload, &cmd); err != nil {
+				return nil, &decodeError{err: err}
+			}
+			return fn(s, c, &cmd)
+		},
+		check: func(payload []byte) error {
+			var cmd T
+			return json.Unmarshal(payload, &cmd)
+		},
 	}
 }
 
@@ -156,18 +183,44 @@ func splitCommand(buf []byte) (commandType, time.Time, []byte, error) {
 	return commandType(buf[0]), time.Unix(0, nanos).UTC(), buf[headerLen:], nil
 }
 
+// validate is the leader's check of an envelope that came from outside
+// this process, before it reaches the log: a header, a type this build
+// knows, and a payload its handler can decode. A newer node's command
+// type is unknown here and refused, not committed.
+func (h handlers) validate(data []byte) error {
+	typ, _, payload, err := splitCommand(data)
+	if err != nil {
+		return errorf(CodeInvalid, "%v", err)
+	}
+	e, ok := h[typ]
+	if !ok {
+		return errorf(CodeInvalid, "unknown command type %d: this leader runs an older build than the sender", typ)
+	}
+	if err := e.check(payload); err != nil {
+		return errorf(CodeInvalid, "command type %d does not decode: %v", typ, err)
+	}
+	return nil
+}
+
 // apply decodes one envelope and runs its handler. err is a business
-// result for the caller; fatal means the entry cannot be understood.
-func (h handlers) apply(s *state, index uint64, data []byte) (v any, err, fatal error) {
+// result for the caller; skipped means the entry could not be applied at
+// all (it does not decode, its type is unknown, or its handler
+// panicked), which every replica decides alike from the entry's bytes.
+func (h handlers) apply(s *state, index uint64, data []byte) (v any, err, skipped error) {
 	typ, now, payload, err := splitCommand(data)
 	if err != nil {
 		return nil, nil, err
 	}
-	fn, ok := h[typ]
+	e, ok := h[typ]
 	if !ok {
-		return nil, nil, fmt.Errorf("unknown command type %d (upgrade this node)", typ)
+		return nil, nil, fmt.Errorf("unknown command type %d (is this node running an older version?)", typ)
 	}
-	v, err = fn(s, applyContext{index: index, now: now}, payload)
+	defer func() {
+		if r := recover(); r != nil {
+			v, err, skipped = nil, nil, &panicError{typ: typ, value: r}
+		}
+	}()
+	v, err = e.apply(s, applyContext{index: index, now: now}, payload)
 	var de *decodeError
 	if errors.As(err, &de) {
 		de.typ = typ

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 
 	"github.com/hashicorp/raft"
@@ -19,6 +20,7 @@ type applyResult struct {
 // readers take mu for reading.
 type fsm struct {
 	handlers handlers
+	log      *slog.Logger
 
 	mu      sync.RWMutex
 	state   *state
@@ -29,7 +31,7 @@ type fsm struct {
 }
 
 func newFSM() *fsm {
-	return &fsm{handlers: registry(), state: newState(), appliedCh: make(chan struct{})}
+	return &fsm{handlers: registry(), log: slog.New(slog.DiscardHandler), state: newState(), appliedCh: make(chan struct{})}
 }
 
 var _ raft.BatchingFSM = (*fsm)(nil)
@@ -55,12 +57,17 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	return out
 }
 
+// applyCommand applies one entry. An entry that cannot be applied is
+// skipped, never a panic: a panic here would recur on every replica and
+// at every restart, and stop the whole cluster for good. The leader
+// refuses such entries before Raft (handlers.validate), so one only gets
+// here from a node of another build or a bug; each replica decides from
+// the same bytes, so all skip it alike, and the caller gets an error.
 func (f *fsm) applyCommand(index uint64, data []byte) applyResult {
-	v, err, fatal := f.handlers.apply(f.state, index, data)
-	if fatal != nil {
-		// An entry this binary cannot understand was written by another
-		// version. Going on would make this replica diverge.
-		panic(fmt.Sprintf("raft entry %d: %v", index, fatal))
+	v, err, skipped := f.handlers.apply(f.state, index, data)
+	if skipped != nil {
+		f.log.Error("skipped a Raft entry that cannot be applied", "index", index, "err", skipped)
+		return applyResult{err: errorf(CodeInvalid, "raft entry %d skipped: %v", index, skipped)}
 	}
 	return applyResult{value: v, err: err}
 }

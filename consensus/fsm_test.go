@@ -3,6 +3,7 @@ package consensus
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -257,8 +258,9 @@ func TestSnapshotRestoreEquality(t *testing.T) {
 }
 
 // FuzzApply feeds arbitrary entries to the command decoder and handlers:
-// whatever arrives, the result is a value, a business error or a fatal
-// decode error — never a panic or a half-applied change.
+// whatever arrives, the result is a value, a business error or a skipped
+// entry that does not decode — never a handler panic or a half-applied
+// change.
 func FuzzApply(f *testing.F) {
 	h := newHarness(f)
 	for _, seed := range []struct {
@@ -283,6 +285,10 @@ func FuzzApply(f *testing.F) {
 		s.byName["w"] = "w"
 		before, _ := json.Marshal(s.snapshot())
 		_, err, fatal := registry().apply(s, 1, data)
+		var pe *panicError
+		if errors.As(fatal, &pe) {
+			t.Fatalf("a handler panicked: %v", fatal)
+		}
 		if err != nil || fatal != nil {
 			after, _ := json.Marshal(s.snapshot())
 			if !bytes.Equal(before, after) {
