@@ -20,6 +20,12 @@ const (
 	CodeUnsupportedMedia = "unsupported_media_type"
 	CodeTimeout          = "timeout"
 	CodeUnavailable      = "unavailable"
+	// CodeUnauthenticated: no credential, or one the cluster does not
+	// accept (unknown, revoked, expired).
+	CodeUnauthenticated = "unauthenticated"
+	// CodeForbidden: a valid credential whose role does not allow the
+	// call.
+	CodeForbidden = "forbidden"
 )
 
 // statusByCode maps every error code to its HTTP status. Codes from a
@@ -37,6 +43,8 @@ var statusByCode = map[string]int{
 	CodeUnsupportedMedia:     http.StatusUnsupportedMediaType,
 	CodeTimeout:              http.StatusServiceUnavailable,
 	CodeUnavailable:          http.StatusServiceUnavailable,
+	CodeUnauthenticated:      http.StatusUnauthorized,
+	CodeForbidden:            http.StatusForbidden,
 }
 
 func statusFor(code string) int {

@@ -48,6 +48,14 @@ type Store interface {
 	CreateToken(ctx context.Context, cmd consensus.CreateTokenCmd) (consensus.RobotToken, error)
 	RevokeToken(ctx context.Context, id string) (consensus.RobotToken, error)
 
+	// API credentials.
+	Authenticate(id, secret string, now time.Time, kinds ...consensus.CredentialKind) (consensus.APIToken, error)
+	HasAPIToken(id string) bool
+	APITokens() []consensus.APIToken
+	CreateAPIToken(ctx context.Context, cmd consensus.CreateAPITokenCmd) (consensus.APIToken, error)
+	RevokeAPIToken(ctx context.Context, id string) (consensus.APIToken, error)
+	RedeemCode(ctx context.Context, cmd consensus.RedeemCodeCmd) (consensus.APIToken, error)
+
 	// Schedules.
 	CreateSchedule(ctx context.Context, sc consensus.Schedule) (consensus.Schedule, error)
 	EnableSchedule(ctx context.Context, id string, enabled bool) (consensus.Schedule, error)
@@ -101,6 +109,12 @@ type Config struct {
 	// heartbeat before it is listed as suspect (default 3 s: three missed
 	// one-second heartbeats).
 	RobotSuspectAfter time.Duration
+	// MetricsPublic serves /metrics without a credential, for a scraper
+	// on a trusted network; by default it needs a viewer token.
+	MetricsPublic bool
+	// CORSOrigin is the one origin (scheme://host[:port]) whose pages
+	// may call the API from a browser; empty allows none.
+	CORSOrigin string
 }
 
 // Default body limits.
@@ -157,7 +171,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routes() *gin.Engine {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	e.Use(s.recoverPanics, s.observe)
+	e.Use(s.recoverPanics, s.observe, s.cors)
 	app := web.NewHandler()
 	e.NoRoute(func(c *gin.Context) {
 		if web.Serves(c.Request) { // the web app's pages and files
@@ -172,9 +186,18 @@ func (s *Server) routes() *gin.Engine {
 
 	e.GET("/health", s.health)
 	e.GET("/health/ready", s.ready)
-	e.GET("/metrics", gin.WrapH(s.metrics.handler()))
+	e.GET("/metrics", s.guardMetrics, gin.WrapH(s.metrics.handler()))
 
-	v1 := e.Group("/api/v1", s.consistentReads)
+	// authorize runs before anything else an /api/v1 route does, so an
+	// unauthenticated request costs no read barrier or body decoding.
+	v1 := e.Group("/api/v1", s.authorize, s.consistentReads)
+	v1.POST("/auth/signin", s.signIn)
+	v1.POST("/auth/signout", s.signOut)
+	v1.GET("/auth/whoami", s.whoAmI)
+	v1.POST("/auth/codes", s.createSignInCode)
+	v1.POST("/tokens", s.createAPIToken)
+	v1.GET("/tokens", s.listAPITokens)
+	v1.DELETE("/tokens/:id", s.revokeAPIToken)
 	v1.GET("/openapi.json", serveOpenAPI)
 	v1.POST("/workflows", s.createWorkflow)
 	v1.POST("/workflows/upload", s.uploadWorkflow)
@@ -208,6 +231,8 @@ func (s *Server) routes() *gin.Engine {
 	v1.DELETE("/schedules/:id", s.deleteSchedule)
 	v1.GET("/cluster", s.cluster)
 
+	// The internal endpoints carry node-to-node traffic and are not
+	// guarded here: they move to the mutual-TLS cluster listener.
 	internal := e.Group("/internal/v1")
 	internal.POST("/apply", s.internalApply)
 	internal.POST("/readindex", s.internalReadIndex)

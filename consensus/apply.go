@@ -77,11 +77,14 @@ func (s *Store) applyOrForward(ctx context.Context, buf []byte) (raw []byte, loc
 // The envelope is validated first: one this leader cannot decode is
 // refused with CodeInvalid and never reaches the log.
 func (s *Store) ApplyRaw(ctx context.Context, buf []byte) ([]byte, error) {
-	if err := s.fsm.handlers.validate(buf); err != nil {
-		return nil, err
+	if _, _, _, err := splitCommand(buf); err != nil {
+		return nil, errorf(CodeInvalid, "%v", err)
 	}
 	if s.raft.State() != raft.Leader {
 		return nil, errorf(CodeNotLeader, "node %s is not the leader", s.cfg.Name)
+	}
+	if err := s.fsm.handlers.validate(buf); err != nil {
+		return nil, err
 	}
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()

@@ -43,6 +43,11 @@ const (
 	cmdSubmitGroups commandType = 23
 	// cmdReportCrash reports runs that died with their robot's process.
 	cmdReportCrash commandType = 24
+	// API credentials: tokens with roles, browser sessions and one-time
+	// sign-in codes.
+	cmdCreateAPIToken commandType = 25
+	cmdRevokeAPIToken commandType = 26
+	cmdRedeemCode     commandType = 27
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -99,6 +104,9 @@ func registry() handlers {
 		cmdHandBack:       decoded((*state).handBack),
 		cmdSubmitGroups:   decoded((*state).submitGroups),
 		cmdReportCrash:    decoded((*state).reportCrash),
+		cmdCreateAPIToken: decoded((*state).createAPIToken),
+		cmdRevokeAPIToken: decoded((*state).revokeAPIToken),
+		cmdRedeemCode:     decoded((*state).redeemCode),
 	}
 }
 

@@ -107,6 +107,7 @@ type snapshotData struct {
 	Robots      map[string]*RobotRecord `json:"robots,omitempty"`
 	Schedules   map[string]*Schedule    `json:"schedules,omitempty"`
 	Deletions   map[string]Deletion     `json:"deletions,omitempty"`
+	APITokens   map[string]*APIToken    `json:"api_tokens,omitempty"`
 }
 
 const snapshotVersion = 1
@@ -116,6 +117,7 @@ func (s *state) snapshot() snapshotData {
 		Version: snapshotVersion, Nodes: s.nodes, NextSeq: s.nextSeq,
 		QueuePaused: s.queuePaused, LastClaims: s.lastClaims,
 		Tokens: s.tokens, Robots: s.robots, Schedules: s.schedules, Deletions: s.deletions,
+		APITokens: s.apiTokens,
 	}
 	for _, wf := range s.workflows {
 		d.Workflows = append(d.Workflows, wf)
@@ -156,6 +158,9 @@ func restoreState(d snapshotData) (*state, error) {
 	}
 	if d.Deletions != nil {
 		s.deletions = d.Deletions
+	}
+	if d.APITokens != nil {
+		s.apiTokens = d.APITokens
 	}
 	if d.Schedules != nil {
 		s.schedules = d.Schedules
