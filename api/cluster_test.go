@@ -22,12 +22,12 @@ func TestThreeNodeCluster(t *testing.T) {
 	n2 := apitest.Start(t, apitest.Config{Name: "n2"})
 	n3 := apitest.Start(t, apitest.Config{Name: "n3"})
 
-	if _, err := n1.Client.Join(ctx, n2.JoinRequest()); err != nil {
+	if _, err := n1.Peer.Join(ctx, n2.JoinRequest()); err != nil {
 		t.Fatalf("join n2 through the leader: %v", err)
 	}
 	n2.WaitLeaderKnown(t, 10*time.Second)
 	// n2 is a follower: the join goes through its store's forwarder.
-	resp, err := n2.Client.Join(ctx, n3.JoinRequest())
+	resp, err := n2.Peer.Join(ctx, n3.JoinRequest())
 	if err != nil {
 		t.Fatalf("join n3 through follower n2: %v", err)
 	}

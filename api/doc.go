@@ -5,6 +5,24 @@
 // through which robots of robot-only nodes (which hold no replica) claim,
 // report and wait for work.
 //
+// # Design
+//
+// A request flows through gin's router and the middleware (panic
+// recovery, metrics, ?consistent=true reads), is decoded strictly into a
+// wire type (package api/wire, which the Go client shares), checked, and
+// turned into a command of the replicated store, which it reaches only
+// through interfaces split by concern in store.go ([WorkflowStore],
+// [JobStore], [RobotQueue], [RobotStore], [ScheduleStore], [Replica],
+// [ClusterStore]; [Store] is all of them, and *consensus.Store implements
+// each, in a node and in tests). Answers are mapped from the replicated records to wire types in
+// views.go, so the API's JSON never changes because a record did. Errors
+// are one envelope, {"error": {"code", "message", "details"}}, with the
+// HTTP status taken from one code table (errors.go). The package holds no
+// state of its own beyond metrics: every node serves the same API.
+//
+// The internal endpoints (/internal/v1/...) are what package node/peer
+// calls; they carry replicated commands and are not part of REST v1.
+//
 // Every node serves the same API. Reads are answered from the node's
 // own replica and say which Raft index they saw (the
 // X-Casare-Applied-Index header, and applied_index in list bodies);

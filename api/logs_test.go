@@ -55,13 +55,13 @@ func TestFollowLogsToTheEnd(t *testing.T) {
 		result <- f
 	}()
 
-	claimed, err := c.RobotClaim(ctx, lanRobot)
+	claimed, err := node.Peer.RobotClaim(ctx, lanRobot)
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim: %v, %v", claimed, err)
 	}
 	token := claimed[0].Job.Lease.Token
 	for _, from := range []int{0, 3} {
-		_, err := c.RobotProgress(ctx, consensus.ProgressCmd{RobotID: "r1", Items: []consensus.Progress{{
+		_, err := node.Peer.RobotProgress(ctx, consensus.ProgressCmd{RobotID: "r1", Items: []consensus.Progress{{
 			JobID: job.ID, Token: token, Logs: logBatch(from, 3),
 		}}})
 		if err != nil {
@@ -76,7 +76,7 @@ func TestFollowLogsToTheEnd(t *testing.T) {
 			}
 		}
 	}
-	_, err = c.RobotComplete(ctx, consensus.CompleteCmd{RobotID: "r1", Items: []consensus.Completion{{
+	_, err = node.Peer.RobotComplete(ctx, consensus.CompleteCmd{RobotID: "r1", Items: []consensus.Completion{{
 		JobID: job.ID, Token: token, Succeeded: true, Logs: logBatch(6, 1),
 	}}})
 	if err != nil {

@@ -85,7 +85,7 @@ func TestWorkflowSettingsCapConcurrency(t *testing.T) {
 	for range 2 {
 		submit(t, node, fmt.Sprintf(`{"workflow_id":%q}`, wf))
 	}
-	claimed, err := node.Client.RobotClaim(ctx, consensus.ClaimCmd{RobotID: "r1", RobotKind: "lan", Max: 5})
+	claimed, err := node.Peer.RobotClaim(ctx, consensus.ClaimCmd{RobotID: "r1", RobotKind: "lan", Max: 5})
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim under max_concurrency 1 took %d jobs, %v", len(claimed), err)
 	}
@@ -180,12 +180,12 @@ func TestJobShowsItsRun(t *testing.T) {
 		t.Errorf("submitted job: %+v", queued)
 	}
 
-	claimed, err := node.Client.RobotClaim(ctx, lanRobot)
+	claimed, err := node.Peer.RobotClaim(ctx, lanRobot)
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim: %v, %v", claimed, err)
 	}
 	token := claimed[0].Job.Lease.Token
-	_, err = node.Client.RobotProgress(ctx, consensus.ProgressCmd{RobotID: "r1", Items: []consensus.Progress{{
+	_, err = node.Peer.RobotProgress(ctx, consensus.ProgressCmd{RobotID: "r1", Items: []consensus.Progress{{
 		JobID: queued.ID, Token: token, Checkpoint: json.RawMessage(`{"completed":["start"]}`),
 		Logs:       []consensus.LogLine{{Time: time.Now(), Level: "info", NodeID: "start", Message: "hello"}},
 		NodeStatus: map[string]string{"start": "succeeded", "done": "running"},
@@ -207,7 +207,7 @@ func TestJobShowsItsRun(t *testing.T) {
 		t.Errorf("a list shows logs or checkpoints: %+v, %v", list.Jobs, err)
 	}
 
-	_, err = node.Client.RobotComplete(ctx, consensus.CompleteCmd{RobotID: "r1", Items: []consensus.Completion{{
+	_, err = node.Peer.RobotComplete(ctx, consensus.CompleteCmd{RobotID: "r1", Items: []consensus.Completion{{
 		JobID: queued.ID, Token: token, Error: "portal down", FailureKind: consensus.FailureBusiness,
 	}}})
 	if err != nil {

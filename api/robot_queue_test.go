@@ -20,7 +20,7 @@ func TestRobotEndpointsRunAJob(t *testing.T) {
 	wf := newWorkflow(t, node)
 
 	start := time.Now()
-	work, err := c.RobotWait(ctx, lanRobot, 300*time.Millisecond)
+	work, err := node.Peer.RobotWait(ctx, lanRobot, 300*time.Millisecond)
 	if err != nil || work || time.Since(start) < 300*time.Millisecond {
 		t.Fatalf("wait on an empty queue: work %v after %v, %v", work, time.Since(start), err)
 	}
@@ -30,18 +30,18 @@ func TestRobotEndpointsRunAJob(t *testing.T) {
 		node.Store.SubmitJobs(t.Context(), []consensus.JobSpec{{ID: "j1", WorkflowID: wf, Priority: 5, ExecutionMode: "lan"}})
 	}()
 	start = time.Now()
-	work, err = c.RobotWait(ctx, lanRobot, 10*time.Second)
+	work, err = node.Peer.RobotWait(ctx, lanRobot, 10*time.Second)
 	if err != nil || !work || time.Since(start) > 5*time.Second {
 		t.Fatalf("wait for a submitted job: work %v after %v, %v", work, time.Since(start), err)
 	}
 
-	claimed, err := c.RobotClaim(ctx, lanRobot)
+	claimed, err := node.Peer.RobotClaim(ctx, lanRobot)
 	if err != nil || len(claimed) != 1 || claimed[0].Job.ID != "j1" || !strings.Contains(string(claimed[0].Graph), `"start"`) {
 		t.Fatalf("claim: %+v, %v", claimed, err)
 	}
 	lease := *claimed[0].Job.Lease
 	time.Sleep(10 * time.Millisecond)
-	acks, err := c.RobotProgress(ctx, consensus.ProgressCmd{RobotID: "r1", Items: []consensus.Progress{{JobID: "j1", Token: lease.Token}}})
+	acks, err := node.Peer.RobotProgress(ctx, consensus.ProgressCmd{RobotID: "r1", Items: []consensus.Progress{{JobID: "j1", Token: lease.Token}}})
 	if err != nil || len(acks) != 1 || !acks[0].OK || !acks[0].Deadline.After(lease.ExpiresAt) {
 		t.Fatalf("heartbeat did not extend the lease past %v: %+v, %v", lease.ExpiresAt, acks, err)
 	}
@@ -49,7 +49,7 @@ func TestRobotEndpointsRunAJob(t *testing.T) {
 	// A report with another token is stale: it stops the robot and
 	// changes nothing.
 	stale := consensus.CompleteCmd{RobotID: "r2", Items: []consensus.Completion{{JobID: "j1", Token: lease.Token - 1, Succeeded: true}}}
-	acks, err = c.RobotComplete(ctx, stale)
+	acks, err = node.Peer.RobotComplete(ctx, stale)
 	if err != nil || len(acks) != 1 || acks[0].OK || !acks[0].Stop || !strings.Contains(acks[0].Reason, "stale") {
 		t.Fatalf("stale completion: %+v, %v", acks, err)
 	}
@@ -60,7 +60,7 @@ func TestRobotEndpointsRunAJob(t *testing.T) {
 	done := consensus.CompleteCmd{RobotID: "r1", Items: []consensus.Completion{{
 		JobID: "j1", Token: lease.Token, Succeeded: true, Result: []byte(`{"total":3}`),
 	}}}
-	acks, err = c.RobotComplete(ctx, done)
+	acks, err = node.Peer.RobotComplete(ctx, done)
 	if err != nil || len(acks) != 1 || !acks[0].OK || acks[0].State != consensus.JobSucceeded {
 		t.Fatalf("completion: %+v, %v", acks, err)
 	}
@@ -69,11 +69,11 @@ func TestRobotEndpointsRunAJob(t *testing.T) {
 		t.Errorf("completed job: %+v, %v", job, err)
 	}
 	// The attempt is over: even its own token no longer counts.
-	acks, err = c.RobotComplete(ctx, done)
+	acks, err = node.Peer.RobotComplete(ctx, done)
 	if err != nil || acks[0].OK {
 		t.Errorf("second completion of the same attempt: %+v, %v", acks, err)
 	}
-	claimed, err = c.RobotClaim(ctx, lanRobot)
+	claimed, err = node.Peer.RobotClaim(ctx, lanRobot)
 	if err != nil || claimed == nil || len(claimed) != 0 {
 		t.Errorf("claim on an empty queue: %#v, %v", claimed, err)
 	}
@@ -89,7 +89,7 @@ func TestRobotWaitSeesJobsDueByTime(t *testing.T) {
 	// No entry is applied when not_before passes: only the re-check
 	// finds the job.
 	start := time.Now()
-	work, err := node.Client.RobotWait(t.Context(), lanRobot, 5*time.Second)
+	work, err := node.Peer.RobotWait(t.Context(), lanRobot, 5*time.Second)
 	if err != nil || !work {
 		t.Fatalf("wait: %v, %v", work, err)
 	}

@@ -96,7 +96,7 @@ func TestRobotsMergeGossipAndRaft(t *testing.T) {
 	}
 	wf := newWorkflow(t, node)
 	job := submit(t, node, `{"workflow_id":"`+wf+`","pinned_robot":"lan-1"}`)
-	if _, err := node.Client.RobotClaim(ctx, consensus.ClaimCmd{RobotID: "lan-1", RobotKind: "lan", Max: 1}); err != nil {
+	if _, err := node.Peer.RobotClaim(ctx, consensus.ClaimCmd{RobotID: "lan-1", RobotKind: "lan", Max: 1}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -146,11 +146,13 @@ func TestRobotHoldingJobsWithoutHeartbeatIsSuspect(t *testing.T) {
 	node.WaitLeaderKnown(t, 10*time.Second)
 	wf := newWorkflow(t, node)
 	job := submit(t, node, `{"workflow_id":"`+wf+`","pinned_robot":"busy"}`)
-	claimed, err := node.Client.RobotClaim(ctx, consensus.ClaimCmd{RobotID: "busy", RobotKind: "lan", Max: 1})
+	// The leader stamps the lease's renewal while the claim is in flight,
+	// so the clock starts before the call, not after its answer.
+	claimedAt := time.Now()
+	claimed, err := node.Peer.RobotClaim(ctx, consensus.ClaimCmd{RobotID: "busy", RobotKind: "lan", Max: 1})
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim: %v %v", claimed, err)
 	}
-	claimedAt := time.Now()
 	states := func() map[string]api.Robot {
 		list, err := node.Client.Robots(ctx)
 		if err != nil {
@@ -174,7 +176,7 @@ func TestRobotHoldingJobsWithoutHeartbeatIsSuspect(t *testing.T) {
 		t.Errorf("suspect fleet: %+v", got)
 	}
 
-	acks, err := node.Client.RobotProgress(ctx, consensus.ProgressCmd{RobotID: "busy",
+	acks, err := node.Peer.RobotProgress(ctx, consensus.ProgressCmd{RobotID: "busy",
 		Items: []consensus.Progress{{JobID: job.ID, Token: claimed[0].Job.Lease.Token}}})
 	if err != nil || len(acks) != 1 || !acks[0].OK {
 		t.Fatalf("heartbeat: %v %v", acks, err)

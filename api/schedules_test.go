@@ -32,7 +32,7 @@ func TestScheduleLifecycle(t *testing.T) {
 	if sc.WorkflowID != wf || !sc.Enabled || sc.Timezone != "Europe/Berlin" || sc.Misfire != "skip" || sc.Overlap != "forbid" ||
 		sc.CatchupWindow != "30m0s" || sc.Priority != 7 || string(sc.Params) != `{"a":1,"b":2}` || sc.MaxAttempts != 3 ||
 		sc.ExecutionMode != "any" || next.Minute()%5 != 0 || next.Second() != 0 || !next.After(time.Now()) ||
-		next.Sub(time.Now()) > 5*time.Minute || sc.LastRun.IsZero() {
+		time.Until(next) > 5*time.Minute || sc.LastRun.IsZero() {
 		t.Errorf("created schedule %+v", sc)
 	}
 

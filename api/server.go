@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -12,72 +11,6 @@ import (
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/web"
 )
-
-// Store is what the API needs of the replicated state; *consensus.Store
-// implements it.
-type Store interface {
-	PutWorkflow(ctx context.Context, cmd consensus.PutWorkflowCmd) (consensus.PutWorkflowResult, error)
-	DeleteWorkflow(ctx context.Context, id string, force bool) error
-	SubmitJobs(ctx context.Context, specs []consensus.JobSpec) ([]consensus.Job, error)
-	CancelJob(ctx context.Context, id, reason string) (consensus.Job, error)
-
-	Workflow(id string) (wf consensus.Workflow, found bool, index uint64)
-	Workflows() (wfs []consensus.Workflow, index uint64)
-	Job(id string) (job consensus.Job, found bool, index uint64)
-	Jobs(f consensus.JobFilter) (jobs []consensus.Job, next uint64, index uint64)
-	WaitConsistent(ctx context.Context) (uint64, error)
-	AppliedChanged() (uint64, <-chan struct{})
-
-	// The queue.
-	Claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error)
-	Progress(ctx context.Context, cmd consensus.ProgressCmd) ([]consensus.Ack, error)
-	Complete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error)
-	HandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error)
-	ReportCrash(ctx context.Context, cmd consensus.CrashCmd) ([]consensus.Ack, error)
-	HasClaimable(cmd consensus.ClaimCmd, now time.Time) bool
-	Pause(ctx context.Context, workflowID string, paused bool) error
-	SetSettings(ctx context.Context, cmd consensus.SettingsCmd) (consensus.WorkflowSettings, error)
-	Rerun(ctx context.Context, cmd consensus.RerunCmd) (consensus.Job, error)
-	QueueStats(now time.Time) consensus.QueueStats
-	QueuePaused() bool
-	RunningJobs() map[string]consensus.Holding
-
-	// Robots and their tokens.
-	Robots() []consensus.RobotRecord
-	Tokens() []consensus.RobotToken
-	CreateToken(ctx context.Context, cmd consensus.CreateTokenCmd) (consensus.RobotToken, error)
-	RevokeToken(ctx context.Context, id string) (consensus.RobotToken, error)
-
-	// API credentials.
-	Authenticate(id, secret string, now time.Time, kinds ...consensus.CredentialKind) (consensus.APIToken, error)
-	HasAPIToken(id string) bool
-	APITokens() []consensus.APIToken
-	CreateAPIToken(ctx context.Context, cmd consensus.CreateAPITokenCmd) (consensus.APIToken, error)
-	RevokeAPIToken(ctx context.Context, id string) (consensus.APIToken, error)
-	RedeemCode(ctx context.Context, cmd consensus.RedeemCodeCmd) (consensus.APIToken, error)
-
-	// Schedules.
-	CreateSchedule(ctx context.Context, sc consensus.Schedule) (consensus.Schedule, error)
-	EnableSchedule(ctx context.Context, id string, enabled bool) (consensus.Schedule, error)
-	DeleteSchedule(ctx context.Context, id string) error
-	TriggerSchedule(ctx context.Context, id, jobID string) (consensus.Fire, error)
-	Schedule(id string) (sc consensus.Schedule, found bool, index uint64)
-	Schedules(workflowID string) (out []consensus.Schedule, index uint64)
-
-	ApplyRaw(ctx context.Context, buf []byte) ([]byte, error)
-	ReadIndex(ctx context.Context) (uint64, error)
-	Join(ctx context.Context, req consensus.JoinRequest) (consensus.JoinResponse, error)
-	RemoveServer(ctx context.Context, name string) error
-
-	Servers() ([]consensus.Server, error)
-	Leader() (consensus.NodeInfo, bool)
-	LeaderName() string
-	AppliedIndex() uint64
-	RaftState() string
-	Stats() map[string]string
-}
-
-var _ Store = (*consensus.Store)(nil)
 
 // Member is one gossip member as the node package sees it.
 type Member struct {

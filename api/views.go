@@ -65,8 +65,20 @@ func jobView(j consensus.Job, now time.Time) Job {
 	if j.Lease != nil {
 		v.LeaseExpiresAt = j.Lease.ExpiresAt
 	}
-	v.Attempts = j.Attempts
+	v.Attempts = attemptViews(j.Attempts)
 	return v
+}
+
+func attemptViews(attempts []consensus.Attempt) []JobAttempt {
+	if len(attempts) == 0 {
+		return nil
+	}
+	out := make([]JobAttempt, len(attempts))
+	for i, a := range attempts {
+		out[i] = JobAttempt{Attempt: a.Attempt, RobotID: a.RobotID, StartedAt: a.StartedAt,
+			FinishedAt: a.FinishedAt, Outcome: a.Outcome, Error: a.Error}
+	}
+	return out
 }
 
 func jobViews(jobs []consensus.Job, now time.Time) []Job {
@@ -138,8 +150,19 @@ func scheduleView(sc consensus.Schedule, now time.Time) Schedule {
 	if sc.Enabled {
 		v.NextRun, _ = sc.NextRun(now)
 	}
-	v.History = sc.History
+	v.History = fireViews(sc.History)
 	return v
+}
+
+func fireViews(fires []consensus.Fire) []ScheduleFire {
+	if len(fires) == 0 {
+		return nil
+	}
+	out := make([]ScheduleFire, len(fires))
+	for i, f := range fires {
+		out[i] = ScheduleFire{FireTime: f.FireTime, JobID: f.JobID, Skipped: f.Skipped, QueuedAt: f.QueuedAt, Manual: f.Manual}
+	}
+	return out
 }
 
 func robotTokenView(t consensus.RobotToken) RobotToken {

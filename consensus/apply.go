@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/casare/casare/internal/retry"
 )
 
 // DefaultApplyTimeout bounds a write when the caller's context has no
@@ -49,27 +51,41 @@ func apply[T any](ctx context.Context, s *Store, typ commandType, cmd any) (T, e
 func (s *Store) applyOrForward(ctx context.Context, buf []byte) (raw []byte, local any, err error) {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	for attempt := 0; ; attempt++ {
-		if s.raft.State() == raft.Leader {
-			local, err = s.applyLocal(ctx, buf)
-			if err == nil || !retryable(err) {
-				return nil, local, err
-			}
-		} else {
-			leader, lerr := s.leaderInfo()
-			if lerr == nil {
-				raw, err = s.cfg.Forwarder.Apply(ctx, leader, buf)
-				if err == nil || !retryable(err) {
-					return raw, nil, err
-				}
-			} else {
-				err = lerr
-			}
-		}
-		if werr := sleepCtx(ctx, backoffDelay(attempt)); werr != nil {
-			return nil, nil, fmt.Errorf("apply gave up (%w): %w", werr, err)
-		}
+	type answer struct {
+		raw   []byte
+		local any
 	}
+	a, err := retry.Do(ctx, leaderRetry, func() (answer, error) {
+		if s.raft.State() == raft.Leader {
+			local, err := s.applyLocal(ctx, buf)
+			return answer{local: local}, permanentUnless(err)
+		}
+		leader, err := s.leaderInfo()
+		if err != nil {
+			return answer{}, err
+		}
+		raw, err := s.cfg.Forwarder.Apply(ctx, leader, buf)
+		return answer{raw: raw}, permanentUnless(err)
+	})
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil, nil, fmt.Errorf("apply gave up: %w", err)
+	}
+	return a.raw, a.local, err
+}
+
+// leaderRetry is how a write or read-index request waits for a leader:
+// elections on a LAN take a few hundred milliseconds, so the waits start
+// short and stay at most a quarter second, and the caller's deadline
+// (DefaultApplyTimeout without one) decides when to give up.
+var leaderRetry = retry.Policy{First: 20 * time.Millisecond, Max: 250 * time.Millisecond}
+
+// permanentUnless marks an error that is not retryable as permanent for
+// retry.Do; nil stays nil.
+func permanentUnless(err error) error {
+	if err == nil || retryable(err) {
+		return err
+	}
+	return retry.Permanent(err)
 }
 
 // ApplyRaw applies an envelope forwarded by a follower and returns the
@@ -165,6 +181,8 @@ func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFun
 	return context.WithTimeout(ctx, DefaultApplyTimeout)
 }
 
+// backoffDelay and sleepCtx are the membership changes' own retry loop
+// (membership.go); other retries use retry.Do with leaderRetry.
 func backoffDelay(attempt int) time.Duration {
 	d := 20 * time.Millisecond << min(attempt, 4)
 	return min(d, 250*time.Millisecond)
@@ -187,29 +205,28 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 func (s *Store) ReadIndex(ctx context.Context) (uint64, error) {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	for attempt := 0; ; attempt++ {
-		var err error
+	idx, err := retry.Do(ctx, leaderRetry, func() (uint64, error) {
 		if s.raft.State() == raft.Leader {
-			timeout := time.Until(deadline(ctx))
-			if err = s.raft.Barrier(timeout).Error(); err == nil {
-				idx, _ := s.fsm.appliedIndex()
-				return idx, nil
+			if err := s.raft.Barrier(time.Until(deadline(ctx))).Error(); err != nil {
+				return 0, permanentUnless(err)
 			}
-		} else if leader, lerr := s.leaderInfo(); lerr != nil {
-			err = lerr
-		} else {
-			var idx uint64
-			if idx, err = s.cfg.Forwarder.ReadIndex(ctx, leader); err == nil {
-				return idx, nil
-			}
+			idx, _ := s.fsm.appliedIndex()
+			return idx, nil
 		}
-		if !retryable(err) {
-			return 0, fmt.Errorf("read index: %w", err)
+		leader, err := s.leaderInfo()
+		if err != nil {
+			return 0, permanentUnless(err)
 		}
-		if werr := sleepCtx(ctx, backoffDelay(attempt)); werr != nil {
-			return 0, fmt.Errorf("read index gave up (%w): %w", werr, err)
+		idx, err := s.cfg.Forwarder.ReadIndex(ctx, leader)
+		return idx, permanentUnless(err)
+	})
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return 0, fmt.Errorf("read index gave up: %w", err)
 		}
+		return 0, fmt.Errorf("read index: %w", err)
 	}
+	return idx, nil
 }
 
 // WaitConsistent blocks until this node has applied every write

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/casare/casare/internal/testutil"
 )
 
 // directForwarder reaches other in-process stores by calling them, the
@@ -106,19 +108,17 @@ func startCluster(t *testing.T, n int) *testCluster {
 
 func (c *testCluster) waitLeader(timeout time.Duration) *Store {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	var leader *Store
+	testutil.WaitFor(c.t, timeout, "a leader that has registered itself", func() bool {
 		for _, s := range c.stores {
-			if s.IsLeader() {
-				if _, ok := s.node(s.cfg.Name); ok {
-					return s
-				}
+			if _, ok := s.node(s.cfg.Name); ok && s.IsLeader() {
+				leader = s
+				return true
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	c.t.Fatalf("no leader within %v", timeout)
-	return nil
+		return false
+	})
+	return leader
 }
 
 func (c *testCluster) follower() *Store {

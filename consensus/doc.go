@@ -1,11 +1,40 @@
 // Package consensus owns the replicated state of a Casare cluster: the
 // Raft-backed finite state machine (workflows, jobs and the job queue,
-// cluster node registry), its typed and versioned commands, snapshots,
-// forwarding of writes from followers to the leader, and the duties only
-// the leader performs.
+// schedules, robot tokens and records, the cluster's node registry), its
+// typed and versioned commands, snapshots, forwarding of writes from
+// followers to the leader, and the duties only the leader performs
+// (expiring leases, requeueing the jobs of dead robots, firing cron
+// schedules, removing servers that stayed dead).
+//
+// # Design
+//
+// Data flows one way. A caller (the API, a robot, a leader duty) calls a
+// [Store] method, which builds a command, encodes it as one type byte,
+// the leader's timestamp and a JSON payload (command.go), and sends it
+// down the one apply path (apply.go): appended to Raft on the leader,
+// forwarded through the [Forwarder] on a follower. The call returns once
+// the entry is committed and applied, with the FSM's answer; a
+// business-rule failure comes back as an *[Error] with a code. Reads take
+// the state's read lock and return copies, stamped with the applied index
+// they saw.
+//
+// Concurrent submits are merged into one entry (group commit, submit.go),
+// bounded in jobs and bytes; Raft batches the rest (BatchApplyCh, and the
+// FSM applies a batch under one lock). A write whose outcome is unknown
+// because leadership moved is retried: every command is idempotent by the
+// ids it carries (request ids, unique keys, ids derived from a schedule
+// and fire time), so a repeat returns the first result.
 //
 // The FSM is deterministic: Apply never reads the clock, draws random
 // numbers or does I/O. The leader stamps the time into each command
 // envelope just before it is appended to the log, and every identifier a
-// command creates is chosen by the node that built the command.
+// command creates is chosen by the node that built the command. A lease's
+// fencing token is the Raft index of the claim that granted it, so tokens
+// only grow and a report with a stale token is refused. An entry this
+// binary cannot decode stops the node rather than let it diverge.
+//
+// Leadership is followed by one goroutine (leader.go): on gaining it, a
+// Barrier, then every leader duty starts as one unit; on losing it,
+// exactly those stop. docs/design.md in the repository has the whole
+// picture.
 package consensus

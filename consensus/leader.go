@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/casare/casare/internal/retry"
 )
 
 // leaderLoop is the one goroutine that follows leadership. It drains
@@ -45,15 +47,9 @@ func (s *Store) startDuties(parent context.Context) func() {
 		// the state: duties must not work from a stale view. Retry until
 		// it works or leadership is gone; a leader without duties would
 		// leave leases unexpired and schedules unfired for its term.
-		for attempt := 0; ; attempt++ {
-			err := s.raft.Barrier(DefaultApplyTimeout).Error()
-			if err == nil {
-				break
-			}
-			s.log.Warn("barrier after gaining leadership failed", "attempt", attempt, "err", err)
-			if sleepCtx(ctx, backoffDelay(attempt)) != nil {
-				return
-			}
+		barrier := func() (struct{}, error) { return struct{}{}, s.raft.Barrier(DefaultApplyTimeout).Error() }
+		if _, err := retry.Do(ctx, s.leaderDutyRetry("barrier after gaining leadership failed"), barrier); err != nil {
+			return // leadership (and ctx) ended first
 		}
 		s.log.Info("gained leadership", "term", s.raft.Stats()["term"])
 		s.runDuties(ctx)
@@ -79,19 +75,24 @@ func (s *Store) runDuties(ctx context.Context) {
 // current addresses, so followers can forward to it.
 func (s *Store) registerSelf(ctx context.Context) {
 	want := NodeInfo{Name: s.cfg.Name, RaftAddr: s.cfg.RaftAdvertise, HTTPAddr: s.cfg.HTTPAddr, QUICAddr: s.cfg.QUICAddr}
-	for attempt := 0; ; attempt++ {
+	// Until ctx ends, when leadership does: nothing else to do on error.
+	_, _ = retry.Do(ctx, s.leaderDutyRetry("register leader address"), func() (struct{}, error) {
 		if have, ok := s.node(s.cfg.Name); ok && have == want {
-			return
+			return struct{}{}, nil
 		}
-		err := s.registerNode(ctx, want)
-		if err == nil {
-			return
-		}
-		s.log.Warn("register leader address", "err", err)
-		if sleepCtx(ctx, backoffDelay(attempt)) != nil {
-			return
-		}
+		return struct{}{}, s.registerNode(ctx, want)
+	})
+}
+
+// leaderDutyRetry retries a step a leader must take before or while it
+// serves (the barrier, registering its address) as writes wait for a
+// leader, logging each failure with msg.
+func (s *Store) leaderDutyRetry(msg string) retry.Policy {
+	p := leaderRetry
+	p.OnRetry = func(tries int, err error, wait time.Duration) {
+		s.log.Warn(msg, "tries", tries, "err", err, "retry_in", wait)
 	}
+	return p
 }
 
 // every calls fn with the current time at each tick until ctx ends.
@@ -134,10 +135,6 @@ func (s *Store) RaftState() string { return s.raft.State().String() }
 
 // Stats returns Raft's own counters (term, commit index, …).
 func (s *Store) Stats() map[string]string { return s.raft.Stats() }
-
-// RaftAddr returns the Raft address peers dial (with the port the
-// kernel picked when the store was opened on port 0).
-func (s *Store) RaftAddr() string { return s.cfg.RaftAdvertise }
 
 // Name returns this node's name.
 func (s *Store) Name() string { return s.cfg.Name }

@@ -48,16 +48,6 @@ func (s *Store) Workflow(id string) (wf Workflow, found bool, index uint64) {
 	return wf, found, index
 }
 
-// WorkflowByName returns the workflow with the given name.
-func (s *Store) WorkflowByName(name string) (wf Workflow, found bool, index uint64) {
-	index = s.fsm.read(func(st *state) {
-		if w := st.workflows[st.byName[name]]; w != nil {
-			wf, found = cloneWorkflow(w), true
-		}
-	})
-	return wf, found, index
-}
-
 // Workflows returns every workflow, sorted by name.
 func (s *Store) Workflows() (wfs []Workflow, index uint64) {
 	index = s.fsm.read(func(st *state) {

@@ -29,10 +29,12 @@ type Config struct {
 	// Raft state. A restart on existing state ignores it, so the same
 	// command line works for a first boot and for a restart.
 	Bootstrap bool
-	// Voters is how many voting servers the leader keeps (default 3).
+	// Voters is how many voting servers the leader keeps (default
+	// DefaultVoters).
 	Voters int
 	// DeadServerGrace is how long a server may be dead in gossip before
-	// the leader removes it from the Raft configuration (default 30 s).
+	// the leader removes it from the Raft configuration (default
+	// DefaultDeadServerGrace).
 	DeadServerGrace time.Duration
 	Forwarder       Forwarder
 	Liveness        Liveness
@@ -41,6 +43,18 @@ type Config struct {
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
 }
+
+// Defaults of Config, shared with the flags of `casare node`.
+const (
+	// DefaultVoters keeps a majority through the loss of any one server
+	// with the fewest servers that can.
+	DefaultVoters = 3
+	// DefaultDeadServerGrace is long enough for a server to restart or
+	// ride out a short partition without losing its vote, short enough
+	// that a dead one is replaced before a second failure could cost
+	// the quorum.
+	DefaultDeadServerGrace = 30 * time.Second
+)
 
 // Forwarder carries requests a follower cannot serve to the leader.
 type Forwarder interface {
@@ -96,10 +110,10 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("raft advertise address %q is unspecified; peers cannot dial it, give a routable address", c.RaftAdvertise)
 	}
 	if c.Voters <= 0 {
-		c.Voters = 3
+		c.Voters = DefaultVoters
 	}
 	if c.DeadServerGrace <= 0 {
-		c.DeadServerGrace = 30 * time.Second
+		c.DeadServerGrace = DefaultDeadServerGrace
 	}
 	if c.HeartbeatTimeout <= 0 {
 		c.HeartbeatTimeout = 500 * time.Millisecond

@@ -1,6 +1,19 @@
 // Package executor owns Casare's workflow model, its validation, the engine
 // that runs a workflow, the library of node types, and run checkpoints.
 //
+// # Design
+//
+// Data flows from JSON to a plan to a run. [Parse] and [Validate] turn a
+// workflow's JSON into a checked model (the API validates with them
+// before anything is stored; the cluster stores the JSON). An [Engine]
+// turns the model into a plan and runs it ([Engine.Run]): each node
+// reads the run's variables, does its work (HTTP, files, shell, a
+// browser, …) and writes variables back; after nodes complete the engine
+// hands the caller a [Checkpoint], which a robot reports to the cluster
+// and passes back to resume a run elsewhere. The package knows nothing of
+// the cluster: no Raft, no HTTP server, no robots, only the callbacks of
+// [RunOptions].
+//
 // # Workflows
 //
 // A workflow is JSON:

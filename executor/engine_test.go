@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/casare/casare/internal/testutil"
 )
 
 func TestRetryUntilSuccess(t *testing.T) {
@@ -155,29 +158,21 @@ func TestCancellationAbortsLongNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
-	if !processGone(pid, 2*time.Second) {
-		t.Errorf("the shell's child process %d survived cancellation", pid)
-	}
+	testutil.WaitFor(t, 2*time.Second, fmt.Sprintf("the shell's child process %d to exit after cancellation", pid), func() bool {
+		return processGone(pid)
+	})
 }
 
-// processGone waits until pid has exited. A zombie counts as exited: once
-// its parent is gone, reaping it is up to init.
-func processGone(pid int, wait time.Duration) bool {
-	deadline := time.Now().Add(wait)
-	for {
-		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			return true
-		}
-		// The state follows the parenthesized command name.
-		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && strings.HasPrefix(string(stat[i+1:]), " Z") {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
+// processGone reports whether pid has exited. A zombie counts as exited:
+// once its parent is gone, reaping it is up to init.
+func processGone(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
 	}
+	// The state follows the parenthesized command name.
+	i := strings.LastIndexByte(string(stat), ')')
+	return i >= 0 && strings.HasPrefix(string(stat[i+1:]), " Z")
 }
 
 func TestCancellationBetweenNodes(t *testing.T) {

@@ -3,6 +3,7 @@ package executor
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/casare/casare/internal/testutil"
 )
 
 const formPage = `<!doctype html>
@@ -142,17 +145,12 @@ func TestBrowserCancellation(t *testing.T) {
 // Chromium passes --user-data-dir to all of its processes.
 func assertNoBrowserLeft(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		pids := browserProcesses()
-		if len(pids) == 0 {
-			return
+	testutil.Eventually(t, 5*time.Second, "every browser process to exit", func() (bool, error) {
+		if pids := browserProcesses(); len(pids) > 0 {
+			return false, fmt.Errorf("still running: %v", pids)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("browser processes still running: %v", pids)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return true, nil
+	})
 }
 
 func browserProcesses() []int {
@@ -167,7 +165,7 @@ func browserProcesses() []int {
 		if err != nil || !bytes.Contains(cmdline, []byte("chromedp-runner")) {
 			continue
 		}
-		if !processGone(pid, 0) {
+		if !processGone(pid) {
 			pids = append(pids, pid)
 		}
 	}

@@ -12,6 +12,17 @@
 // Internet robots are not gossip members: NAT breaks UDP probing, so they
 // are tracked by their QUIC session instead.
 //
+// # Design
+//
+// Data flows in from memberlist and out to the node: memberlist's
+// callbacks (joins, leaves, metadata updates, push/pull state) update one
+// member table under the Mesh's lock; each change becomes an [Event] sent
+// to subscribers, and the table answers the store's liveness questions
+// (consensus.Liveness) and the API's fleet view. What flows out through
+// gossip is small by design: the node's [Meta] (capped at 512 bytes) and
+// leave intents. Anything larger, or anything that must not be lost, goes
+// through Raft instead. The package knows nothing of jobs or Raft.
+//
 // # Dead versus left
 //
 // memberlist reports a crashed node and a node that left through the same

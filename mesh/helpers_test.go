@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/casare/casare/internal/testutil"
 )
 
 // testLogger collects a test's logs and prints them only if it fails: five
@@ -95,16 +97,7 @@ func startCluster(t *testing.T, n int) []*Mesh {
 }
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting until %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+var waitFor = testutil.WaitFor
 
 // collector holds the events a subscription has delivered so far.
 type collector struct {

@@ -1,19 +1,23 @@
 package node
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/casare/casare/consensus"
 )
 
 // Version is the software version nodes advertise in gossip.
 const Version = "0.1.0"
 
-// Config describes one node. Zero values get the defaults of a one-machine
-// install: everything on 127.0.0.1, the API on port 8080.
+// Config describes one node. Zero values get the defaults of a
+// one-machine install (DefaultConfig): everything on 127.0.0.1, the API
+// on port 8080. Server and Robot have no default here: false is false.
 type Config struct {
 	Name    string
 	DataDir string
@@ -43,44 +47,56 @@ type Config struct {
 	Logger  *slog.Logger
 }
 
-// Default ports of a one-machine install.
+// Defaults of a one-machine install. DefaultConfig and setDefaults take
+// them from here, and the flags of `casare node` show DefaultConfig.
 const (
+	DefaultDataDir = "casare-data"
+	// DefaultBindAddr keeps every listener on loopback until the API is
+	// authenticated.
+	DefaultBindAddr   = "127.0.0.1"
 	DefaultHTTPPort   = 8080
 	DefaultRaftPort   = 7100
 	DefaultGossipPort = 7200
 	DefaultQUICPort   = 7300
+	// DefaultCapacity is how many jobs a robot runs at once: enough to
+	// overlap jobs that wait on I/O, few enough for browser jobs on a
+	// desktop-sized machine.
+	DefaultCapacity = 4
 )
 
+// DefaultConfig is a one-machine install: a server that runs a robot,
+// with every default filled in except Name (the CLI uses the host name).
+func DefaultConfig() Config {
+	return Config{
+		DataDir: DefaultDataDir, BindAddr: DefaultBindAddr,
+		HTTPPort: DefaultHTTPPort, RaftPort: DefaultRaftPort, GossipPort: DefaultGossipPort, QUICPort: DefaultQUICPort,
+		Server: true, Robot: true,
+		Voters: consensus.DefaultVoters, DeadServerGrace: consensus.DefaultDeadServerGrace,
+		Capacity: DefaultCapacity,
+	}
+}
+
+// setDefaults fills the zero fields that have a default, from
+// DefaultConfig; Server and Robot are taken as given.
 func (c *Config) setDefaults() error {
 	if c.Name == "" {
 		return errors.New("node name is empty")
 	}
-	if c.DataDir == "" {
-		c.DataDir = "casare-data"
-	}
-	if c.BindAddr == "" {
-		c.BindAddr = "127.0.0.1"
-	}
-	if c.AdvertiseAddr == "" {
-		c.AdvertiseAddr = c.BindAddr
-	}
+	d := DefaultConfig()
+	c.DataDir = cmp.Or(c.DataDir, d.DataDir)
+	c.BindAddr = cmp.Or(c.BindAddr, d.BindAddr)
+	c.AdvertiseAddr = cmp.Or(c.AdvertiseAddr, c.BindAddr)
 	if ip := net.ParseIP(c.AdvertiseAddr); ip != nil && ip.IsUnspecified() {
 		return fmt.Errorf("advertise address %s is unspecified: peers cannot dial it; set --advertise to a routable address", c.AdvertiseAddr)
 	}
-	if c.HTTPPort == 0 {
-		c.HTTPPort = DefaultHTTPPort
-	}
-	if c.RaftPort == 0 {
-		c.RaftPort = DefaultRaftPort
-	}
-	if c.GossipPort == 0 {
-		c.GossipPort = DefaultGossipPort
-	}
-	if c.QUICPort == 0 {
-		c.QUICPort = DefaultQUICPort
-	}
+	c.HTTPPort = cmp.Or(c.HTTPPort, d.HTTPPort)
+	c.RaftPort = cmp.Or(c.RaftPort, d.RaftPort)
+	c.GossipPort = cmp.Or(c.GossipPort, d.GossipPort)
+	c.QUICPort = cmp.Or(c.QUICPort, d.QUICPort)
+	c.Voters = cmp.Or(c.Voters, d.Voters)
+	c.DeadServerGrace = cmp.Or(c.DeadServerGrace, d.DeadServerGrace)
 	if c.Capacity <= 0 {
-		c.Capacity = 4
+		c.Capacity = d.Capacity
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -11,6 +11,7 @@ import (
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/internal/testutil"
 )
 
 const noopWorkflow = `{"name":"noop","nodes":[{"id":"start","type":"start"},{"id":"end","type":"end"}],
@@ -74,15 +75,10 @@ func BenchmarkDispatch(b *testing.B) {
 
 func waitAllSucceeded(b *testing.B, s *consensus.Store, total int) {
 	b.Helper()
-	deadline := time.Now().Add(5 * time.Minute)
-	for time.Now().Before(deadline) {
+	testutil.WaitFor(b, 5*time.Minute, fmt.Sprintf("all %d jobs to succeed", total), func() bool {
 		counts, _ := s.JobCounts()
-		if counts[consensus.JobSucceeded] >= total {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	b.Fatal("jobs did not all succeed in time")
+		return counts[consensus.JobSucceeded] >= total
+	})
 }
 
 // pushLatencies submits jobs one at a time and returns, sorted, how long

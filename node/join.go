@@ -14,9 +14,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh"
+	"github.com/casare/casare/node/peer"
 )
 
 // joinTimeout bounds a first join; a node that cannot reach the cluster
@@ -60,7 +60,7 @@ func (n *Node) rejoin(ctx context.Context) {
 func (n *Node) tryRejoin(ctx context.Context) error {
 	addrs := n.peers.load()
 	if n.cfg.Join != "" {
-		if seeds, err := fetchSeeds(ctx, client.New("http://"+n.cfg.Join)); err == nil {
+		if seeds, err := fetchSeeds(ctx, peer.New("http://"+n.cfg.Join)); err == nil {
 			addrs = append(addrs, seeds...)
 		}
 	}
@@ -79,7 +79,7 @@ func (n *Node) tryRejoin(ctx context.Context) error {
 		if m.Name == n.cfg.Name || m.State != "alive" || !slices.Contains(m.Meta.Roles, "server") {
 			continue
 		}
-		resp, err := client.New("http://"+m.Meta.HTTPAddr).Join(ctx, req)
+		resp, err := peer.New("http://"+m.Meta.HTTPAddr).Join(ctx, req)
 		if err == nil {
 			n.log.Info("rejoined the cluster", "via", m.Name, "leader", resp.Leader, "voter", resp.Voter)
 			return nil
@@ -100,7 +100,7 @@ func (n *Node) joinRequest() consensus.JoinRequest {
 }
 
 func (n *Node) joinVia(ctx context.Context, seed string) error {
-	c := client.New("http://" + seed)
+	c := peer.New("http://" + seed)
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		lastErr = n.tryJoin(ctx, c)
@@ -116,7 +116,7 @@ func (n *Node) joinVia(ctx context.Context, seed string) error {
 	}
 }
 
-func (n *Node) tryJoin(ctx context.Context, c *client.Client) error {
+func (n *Node) tryJoin(ctx context.Context, c *peer.Client) error {
 	seeds, err := fetchSeeds(ctx, c)
 	if err != nil {
 		return err
@@ -142,7 +142,7 @@ type seedList struct {
 	Gossip []string `json:"gossip"`
 }
 
-func fetchSeeds(ctx context.Context, c *client.Client) ([]string, error) {
+func fetchSeeds(ctx context.Context, c *peer.Client) ([]string, error) {
 	var seeds seedList
 	if err := c.GetJSON(ctx, "/internal/v1/seeds", &seeds); err != nil {
 		return nil, fmt.Errorf("fetch gossip seeds: %w", err)

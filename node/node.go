@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh"
+	"github.com/casare/casare/node/peer"
 )
 
 // Node is one running member of a cluster.
@@ -77,7 +77,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			RaftBind: n.cfg.bind(n.cfg.RaftPort), RaftAdvertise: n.cfg.advertise(n.cfg.RaftPort),
 			HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
 			Bootstrap: n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
-			Forwarder: client.NewForwarder(), Liveness: n.mesh, Logger: n.log,
+			Forwarder: peer.NewForwarder(), Liveness: n.mesh, Logger: n.log,
 		})
 		if err != nil {
 			return fmt.Errorf("start raft: %w", err)

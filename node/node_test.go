@@ -11,6 +11,8 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
+
+	"github.com/casare/casare/internal/testutil"
 )
 
 // freePorts reserves n distinct loopback ports (TCP; gossip also binds
@@ -61,17 +63,18 @@ const echoWorkflow = `{"name":"echo","nodes":[
 
 func waitJob(t testing.TB, c *client.Client, id string, want string, timeout time.Duration) api.Job {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	var job api.Job
-	var err error
-	for time.Now().Before(deadline) {
+	testutil.Eventually(t, timeout, fmt.Sprintf("job %s to be %s", id, want), func() (bool, error) {
+		var err error
 		job, err = c.Job(context.Background(), id)
-		if err == nil && string(job.State) == want {
-			return job
+		if err != nil {
+			return false, err
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("job %s not %s within %v: %+v (err %v)", id, want, timeout, job, err)
+		if job.State != want {
+			return false, fmt.Errorf("job is %s (attempt %d, error %q)", job.State, job.Attempt, job.Error)
+		}
+		return true, nil
+	})
 	return job
 }
 

@@ -4,8 +4,8 @@ import (
 	"errors"
 
 	"context"
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/mesh"
+	"github.com/casare/casare/node/peer"
 	"time"
 
 	"github.com/casare/casare/consensus"
@@ -46,12 +46,12 @@ type remoteQueue struct {
 // remoteWait is how long one wait call may be held at the server.
 const remoteWait = 20 * time.Second
 
-func (q remoteQueue) server() (*client.Client, error) {
+func (q remoteQueue) server() (*peer.Client, error) {
 	addr := pickServer(q.mesh)
 	if addr == "" {
 		return nil, errors.New("no live server in gossip")
 	}
-	return client.New("http://" + addr), nil
+	return peer.New("http://" + addr), nil
 }
 
 func (q remoteQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error {

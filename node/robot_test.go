@@ -15,6 +15,7 @@ import (
 	"github.com/casare/casare/api/apitest"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
+	"github.com/casare/casare/internal/testutil"
 )
 
 const pauseWF = `{"name":"pause","nodes":[
@@ -116,7 +117,12 @@ func TestReclaimedJobReplacesItsOldRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
-	time.Sleep(1 * time.Second) // old run (token 1) finished at ~300ms; new run (token 2) runs till ~3s
+	// The new run (token 2, 3 s) replaced the old one at once; heartbeats
+	// carry only runs the robot tracks, so three of them for token 2 show
+	// the old run's end did not untrack it.
+	testutil.WaitFor(t, 2500*time.Millisecond, "three heartbeats of J under token 2", func() bool {
+		return heartbeats(q, "J", 2) >= 3
+	})
 	r.mu.Lock()
 	_, tracked := r.active["J"]
 	n := len(r.active)
@@ -131,12 +137,8 @@ func TestReclaimedJobReplacesItsOldRun(t *testing.T) {
 	np := len(q.progress)
 	q.mu.Unlock()
 	t.Logf("active=%d tracked=%v progress batches=%d last batch tokens=%v", n, tracked, np, lastTokens)
-	time.Sleep(300 * time.Millisecond)
-	q.mu.Lock()
-	np2 := len(q.progress)
-	q.mu.Unlock()
 	if !tracked {
-		t.Errorf("run with token 2 is still executing but is no longer in r.active: no heartbeats (batches %d -> %d), lease will expire, slot accounting is off", np, np2)
+		t.Errorf("run with token 2 is still executing but is no longer in r.active: no heartbeats (batches %d), lease will expire, slot accounting is off", np)
 	}
 	cancel()
 	<-done
@@ -151,11 +153,18 @@ func TestClaimWithUnknownOutcomeKeepsItsRequestID(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
-	time.Sleep(2 * time.Second)
+	testutil.WaitFor(t, 10*time.Second, "the claim to succeed after four failures", func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return len(q.claims) == 0
+	})
 	cancel()
 	<-done
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if len(q.reqIDs) < 5 {
+		t.Fatalf("%d claims, want the 4 that failed and the one that took J", len(q.reqIDs))
+	}
 	ids := map[string]int{}
 	for _, id := range q.reqIDs {
 		ids[id]++
@@ -174,7 +183,11 @@ func TestFailedHeartbeatKeepsWhatItCarried(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
-	time.Sleep(1500 * time.Millisecond)
+	testutil.WaitFor(t, 10*time.Second, "J's completion", func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return len(q.completes) > 0
+	})
 	cancel()
 	<-done
 	q.mu.Lock()
@@ -212,7 +225,7 @@ func TestShutdownHandsBackUnfinishedJobs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
-	time.Sleep(300 * time.Millisecond) // the job is in its delay
+	testutil.WaitFor(t, 10*time.Second, "J to be in its delay", func() bool { return nodeStarted(r, q, "J", "wait") })
 	cancel()
 	select {
 	case <-done:
@@ -252,26 +265,22 @@ func TestCheckpointIsReportedAtOnce(t *testing.T) {
 	go func() { r.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
+	testutil.WaitFor(t, 2*time.Second, "an early report of A's checkpoint alone (ticks every 10 s)", func() bool {
 		q.mu.Lock()
-		for _, p := range q.progress {
-			if len(p.Items) == 1 && p.Items[0].JobID == "A" && p.Items[0].Checkpoint != nil {
-				q.mu.Unlock()
-				return
-			}
-			for _, it := range p.Items {
-				if it.JobID == "B" {
-					t.Errorf("an early report carried B, which has no new checkpoint: %+v", p)
-				}
-			}
-		}
-		q.mu.Unlock()
-		time.Sleep(10 * time.Millisecond)
-	}
+		defer q.mu.Unlock()
+		return slices.ContainsFunc(q.progress, func(p consensus.ProgressCmd) bool {
+			return len(p.Items) == 1 && p.Items[0].JobID == "A" && p.Items[0].Checkpoint != nil
+		})
+	})
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	t.Fatalf("no early report of A's checkpoint within 2 s (ticks every 10 s); reports: %+v; completions: %+v", q.progress, q.completes)
+	for _, p := range q.progress {
+		for _, it := range p.Items {
+			if it.JobID == "B" {
+				t.Errorf("an early report carried B, which has no new checkpoint: %+v", p)
+			}
+		}
+	}
 }
 
 // syncBuffer is a log sink that tests read while the robot writes.

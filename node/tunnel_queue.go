@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/internal/retry"
 	"github.com/casare/casare/mesh/tunnel"
 )
 
@@ -122,31 +123,43 @@ func (q *TunnelQueue) connection(ctx context.Context) (*tunnel.Conn, error) {
 }
 
 // dial tries the addresses in turn, starting at next, until one answers
-// or ctx ends. A refused token is final and returned at once.
+// or ctx ends; after each round that found no node it waits, longer each
+// time (dialRetry). A refused token is final and returned at once.
 func (q *TunnelQueue) dial(ctx context.Context, addrs []string, next int) (*tunnel.Conn, int, error) {
-	var lastErr error
 	tried := 0
-	for ctx.Err() == nil {
-		addr := addrs[(next+tried)%len(addrs)]
-		tried++
-		dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
-		conn, err := tunnel.Dial(dialCtx, addr, q.cfg)
-		cancel()
-		if err == nil {
-			q.log.Info("connected to the cluster", "node", addr)
-			return conn, tried, nil
+	conn, err := retry.Do(ctx, dialRetry, func() (*tunnel.Conn, error) {
+		var lastErr error
+		for range addrs {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			addr := addrs[(next+tried)%len(addrs)]
+			tried++
+			dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
+			conn, err := tunnel.Dial(dialCtx, addr, q.cfg)
+			cancel()
+			switch {
+			case err == nil:
+				q.log.Info("connected to the cluster", "node", addr)
+				return conn, nil
+			case IsAuthError(err):
+				return nil, retry.Permanent(fmt.Errorf("connect to %s: %w", addr, err))
+			}
+			q.log.Warn("connect failed; trying the next node", "node", addr, "err", err)
+			lastErr = fmt.Errorf("%s: %w", addr, err)
 		}
-		if IsAuthError(err) {
-			return nil, tried, fmt.Errorf("connect to %s: %w", addr, err)
-		}
-		lastErr = err
-		q.log.Warn("connect failed; trying the next node", "node", addr, "err", err)
-		if tried%len(addrs) == 0 {
-			sleep(ctx, min(time.Duration(tried)*200*time.Millisecond, 3*time.Second))
-		}
+		return nil, lastErr
+	})
+	if err != nil && !IsAuthError(err) {
+		return nil, tried, fmt.Errorf("connect to the cluster: %w", err)
 	}
-	return nil, tried, fmt.Errorf("connect to the cluster: %w (last error: %v)", ctx.Err(), lastErr)
+	return conn, tried, err
 }
+
+// dialRetry spaces the rounds of dials when no node answers: a node
+// restarting is back within seconds, and 3 s keeps an idle robot from
+// hammering a cluster that is down.
+var dialRetry = retry.Policy{First: 200 * time.Millisecond, Max: 3 * time.Second}
 
 // learnAddrs adds the cluster's QUIC addresses to the list, so the robot
 // can reach nodes it was not told about.

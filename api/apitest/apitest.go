@@ -1,11 +1,10 @@
 // Package apitest runs real Casare nodes for tests: a consensus.Store on
 // 127.0.0.1 with its data in a temporary directory, served by an
 // api.Server through httptest, and wired to its peers by a
-// client.Forwarder, exactly as the node package wires them.
+// peer.Forwarder, exactly as the node package wires them.
 package apitest
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,6 +15,9 @@ import (
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/node/peer"
+
+	"github.com/casare/casare/internal/testutil"
 )
 
 // Node is one running test node.
@@ -27,6 +29,8 @@ type Node struct {
 	URL    string
 	Addr   string
 	Client *client.Client
+	// Peer calls the node's internal endpoints, as another node does.
+	Peer *peer.Client
 	// RaftAddr is where the node's Raft transport listens.
 	RaftAddr string
 }
@@ -56,7 +60,7 @@ func Start(t testing.TB, cfg Config) *Node {
 	n := &Node{Name: cfg.Name, Addr: ln.Addr().String(), RaftAddr: freeAddr(t)}
 	n.Store, err = consensus.Open(consensus.Config{
 		Name: cfg.Name, DataDir: t.TempDir(), RaftBind: n.RaftAddr, HTTPAddr: n.Addr,
-		Bootstrap: cfg.Bootstrap, Forwarder: client.NewForwarder(), Logger: cfg.Logger,
+		Bootstrap: cfg.Bootstrap, Forwarder: peer.NewForwarder(), Logger: cfg.Logger,
 	})
 	if err != nil {
 		ln.Close()
@@ -78,6 +82,7 @@ func Start(t testing.TB, cfg Config) *Node {
 	t.Cleanup(n.Server.Close)
 	n.URL = n.Server.URL
 	n.Client = client.New(n.URL, client.WithToken(AdminToken))
+	n.Peer = peer.New(n.URL)
 	if cfg.Bootstrap {
 		n.WaitLeaderKnown(t, 10*time.Second)
 		n.addAdminToken(t)
@@ -144,20 +149,11 @@ func (n *Node) JoinRequest() consensus.JoinRequest {
 	return consensus.JoinRequest{Name: n.Name, RaftAddr: n.RaftAddr, HTTPAddr: n.Addr}
 }
 
-// WaitFor polls cond until it holds or the timeout passes.
+// WaitFor polls cond until it holds or the timeout passes
+// (testutil.WaitFor, here for the tests that already call it so).
 func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		case <-tick.C:
-		}
-	}
+	testutil.WaitFor(t, timeout, what, cond)
 }
 
 // freeAddr returns a loopback address with a port nobody listens on.

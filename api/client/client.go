@@ -1,6 +1,10 @@
-// Package client is the Go client of a Casare cluster's REST API, and
-// the Forwarder through which a follower's store reaches the leader over
-// the internal endpoints.
+// Package client is the Go client of a Casare cluster's REST API.
+//
+// It imports only the standard library and the wire types (package
+// api/wire), so a program that calls the API does not link the server;
+// a test guards that. The node-to-node calls over the internal endpoints
+// (forwarding writes to the leader, joining, the queue of a robot-only
+// node) are in package node/peer, which builds on this one.
 //
 // Every method takes a context and honours its cancellation and
 // deadline. An error the API answered with is an *APIError carrying the
@@ -20,7 +24,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/wire"
 )
 
 // DefaultTimeout bounds one call of a Client whose context has no
@@ -38,7 +42,7 @@ type Client struct {
 	http    *http.Client
 }
 
-// Option configures a Client or a Forwarder.
+// Option configures a Client.
 type Option func(*http.Client)
 
 // WithHTTPClient replaces the HTTP client, for TLS settings or tests.
@@ -85,6 +89,15 @@ func New(baseURL string, opts ...Option) *Client {
 	return c
 }
 
+// At returns a client of the node at baseURL that shares c's HTTP client:
+// its connection pool, timeout and options. A node uses it to call
+// whichever node leads now without a new pool per call.
+func (c *Client) At(baseURL string) *Client {
+	at := &Client{http: c.http}
+	at.base, at.baseErr = parseBaseURL(baseURL)
+	return at
+}
+
 func parseBaseURL(raw string) (*url.URL, error) {
 	if !strings.Contains(raw, "://") {
 		raw = "http://" + raw
@@ -102,9 +115,10 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// newHTTPClient builds the one HTTP client a Client or Forwarder keeps.
-// Many forwarded writes per second go to one leader, so it keeps plenty
-// of idle connections per host instead of the standard library's two.
+// newHTTPClient builds the one HTTP client a Client keeps (and shares
+// with the clients At makes). Many forwarded writes per second go to one
+// leader, so it keeps plenty of idle connections per host instead of the
+// standard library's two.
 func newHTTPClient(timeout time.Duration, opts []Option) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	hc := &http.Client{
@@ -285,7 +299,7 @@ func (c *Client) call(ctx context.Context, req request, out any) error {
 }
 
 func decodeAPIError(status int, body []byte) *APIError {
-	var envelope api.ErrorResponse
+	var envelope wire.ErrorResponse
 	if err := json.Unmarshal(body, &envelope); err == nil && envelope.Error.Code != "" {
 		return &APIError{Status: status, Code: envelope.Error.Code, Message: envelope.Error.Message, Details: envelope.Error.Details}
 	}
@@ -297,6 +311,26 @@ func decodeAPIError(status int, body []byte) *APIError {
 		msg = http.StatusText(status)
 	}
 	return &APIError{Status: status, Message: msg}
+}
+
+// PostJSON sends in (none when nil) as a JSON body to path and decodes
+// the JSON answer into out (unless out is nil); for endpoints without a
+// typed method, such as the internal ones nodes call.
+func (c *Client) PostJSON(ctx context.Context, path string, in, out any, opts ...CallOption) error {
+	req := request{method: http.MethodPost, path: path, opts: opts}
+	if in != nil {
+		var err error
+		if req, err = jsonRequest(http.MethodPost, path, in, opts); err != nil {
+			return err
+		}
+	}
+	return c.call(ctx, req, out)
+}
+
+// Post sends body with the given content type to path and returns the
+// body of a 2xx answer as it is.
+func (c *Client) Post(ctx context.Context, path, contentType string, body io.Reader, opts ...CallOption) ([]byte, error) {
+	return c.do(ctx, request{method: http.MethodPost, path: path, body: body, contentType: contentType, opts: opts})
 }
 
 // GetJSON fetches path (with its query, if any) from the node and decodes

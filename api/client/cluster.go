@@ -5,26 +5,25 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/casare/casare/api"
-	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/api/wire"
 )
 
 // Cluster returns the leader, Raft servers and gossip members as the node
 // sees them.
-func (c *Client) Cluster(ctx context.Context, opts ...CallOption) (api.Cluster, error) {
-	return callFor[api.Cluster](ctx, c, request{method: http.MethodGet, path: "/api/v1/cluster", opts: opts})
+func (c *Client) Cluster(ctx context.Context, opts ...CallOption) (wire.Cluster, error) {
+	return callFor[wire.Cluster](ctx, c, request{method: http.MethodGet, path: "/api/v1/cluster", opts: opts})
 }
 
 // Health is the liveness check: it fails only when the node does not
 // answer.
-func (c *Client) Health(ctx context.Context) (api.Health, error) {
-	return callFor[api.Health](ctx, c, request{method: http.MethodGet, path: "/health"})
+func (c *Client) Health(ctx context.Context) (wire.Health, error) {
+	return callFor[wire.Health](ctx, c, request{method: http.MethodGet, path: "/health"})
 }
 
 // Ready reports whether the node can serve writes (it knows a leader).
 // A node that answers "not ready" is not an error.
 func (c *Client) Ready(ctx context.Context) (bool, error) {
-	var out api.Health
+	var out wire.Health
 	err := c.call(ctx, request{method: http.MethodGet, path: "/health/ready"}, &out)
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable && ae.Code == "" {
@@ -43,15 +42,9 @@ func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
 	return c.do(ctx, request{method: http.MethodGet, path: "/api/v1/openapi.json"})
 }
 
-// Join asks the node to add a server to the cluster; the node forwards
-// the request to the leader.
-func (c *Client) Join(ctx context.Context, req consensus.JoinRequest) (consensus.JoinResponse, error) {
-	return sendJSON[consensus.JoinResponse](ctx, c, http.MethodPost, "/internal/v1/join", req)
-}
-
 // RemoveServer asks the node to remove a server from Raft.
 func (c *Client) RemoveServer(ctx context.Context, name string) error {
-	req, err := jsonRequest(http.MethodPost, "/internal/v1/remove", api.RemoveServerRequest{Name: name}, nil)
+	req, err := jsonRequest(http.MethodPost, "/internal/v1/remove", wire.RemoveServerRequest{Name: name}, nil)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/wire"
 )
 
 // maxEventBytes bounds one Server-Sent Event: one log line.
@@ -22,8 +22,8 @@ const maxEventBytes = 4 << 20
 // JobLogs returns one page of the lines Raft keeps of a job's log,
 // starting at offset; limit 0 takes the server's default (all kept
 // lines).
-func (c *Client) JobLogs(ctx context.Context, id string, offset, limit int, opts ...CallOption) (api.JobLogs, error) {
-	var out api.JobLogs
+func (c *Client) JobLogs(ctx context.Context, id string, offset, limit int, opts ...CallOption) (wire.JobLogs, error) {
+	var out wire.JobLogs
 	query := url.Values{"offset": {strconv.Itoa(offset)}}
 	if limit > 0 {
 		query.Set("limit", strconv.Itoa(limit))
@@ -38,8 +38,8 @@ func (c *Client) JobLogs(ctx context.Context, id string, offset, limit int, opts
 // line, until the job finishes, and returns how it finished. It returns
 // early when ctx ends or onLine fails. The stream has no client timeout:
 // bound it with ctx.
-func (c *Client) FollowJobLogs(ctx context.Context, id string, offset int, onLine func(api.LogLine) error) (api.JobLogsEnd, error) {
-	var end api.JobLogsEnd
+func (c *Client) FollowJobLogs(ctx context.Context, id string, offset int, onLine func(wire.LogLine) error) (wire.JobLogsEnd, error) {
+	var end wire.JobLogsEnd
 	path := "/api/v1/jobs/" + url.PathEscape(id) + "/logs"
 	query := url.Values{"follow": {"true"}, "offset": {strconv.Itoa(offset)}}
 	resp, err := c.send(ctx, c.unbounded(), request{method: http.MethodGet, path: path, query: query}, "text/event-stream")
@@ -50,7 +50,7 @@ func (c *Client) FollowJobLogs(ctx context.Context, id string, offset int, onLin
 	err = readEvents(resp.Body, func(name string, data []byte) (bool, error) {
 		switch name {
 		case "line":
-			var line api.LogLine
+			var line wire.LogLine
 			if err := json.Unmarshal(data, &line); err != nil {
 				return false, fmt.Errorf("decode log line: %w", err)
 			}

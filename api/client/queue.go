@@ -5,13 +5,13 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/wire"
 )
 
 // QueueStats returns the queue's counts by state and priority, the age of
 // its oldest queued job, its throughput and what is paused.
-func (c *Client) QueueStats(ctx context.Context, opts ...CallOption) (api.QueueStats, error) {
-	return callFor[api.QueueStats](ctx, c, request{method: http.MethodGet, path: "/api/v1/queue", opts: opts})
+func (c *Client) QueueStats(ctx context.Context, opts ...CallOption) (wire.QueueStats, error) {
+	return callFor[wire.QueueStats](ctx, c, request{method: http.MethodGet, path: "/api/v1/queue", opts: opts})
 }
 
 // PauseQueue holds every queued job in the queue; running jobs go on.
@@ -40,6 +40,6 @@ func (c *Client) ResumeWorkflow(ctx context.Context, workflowID string, opts ...
 
 // SetWorkflowSettings changes a workflow's queue settings; absent fields
 // keep their value. It returns the settings now in force.
-func (c *Client) SetWorkflowSettings(ctx context.Context, workflowID string, req api.WorkflowSettingsRequest, opts ...CallOption) (api.WorkflowSettings, error) {
-	return sendJSON[api.WorkflowSettings](ctx, c, http.MethodPut, "/api/v1/workflows/"+url.PathEscape(workflowID)+"/settings", req, opts...)
+func (c *Client) SetWorkflowSettings(ctx context.Context, workflowID string, req wire.WorkflowSettingsRequest, opts ...CallOption) (wire.WorkflowSettings, error) {
+	return sendJSON[wire.WorkflowSettings](ctx, c, http.MethodPut, "/api/v1/workflows/"+url.PathEscape(workflowID)+"/settings", req, opts...)
 }

@@ -5,29 +5,29 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/wire"
 )
 
 // Robots lists the fleet: LAN robots from gossip and internet robots from
 // Raft, with the jobs each holds.
-func (c *Client) Robots(ctx context.Context, opts ...CallOption) (api.RobotList, error) {
-	return callFor[api.RobotList](ctx, c, request{method: http.MethodGet, path: "/api/v1/robots", opts: opts})
+func (c *Client) Robots(ctx context.Context, opts ...CallOption) (wire.RobotList, error) {
+	return callFor[wire.RobotList](ctx, c, request{method: http.MethodGet, path: "/api/v1/robots", opts: opts})
 }
 
 // CreateRobotToken makes a robot token bound to the robot called name
 // (empty: any robot). The answer holds the token; it is never shown
 // again.
-func (c *Client) CreateRobotToken(ctx context.Context, name string, opts ...CallOption) (api.CreatedRobotToken, error) {
-	return sendJSON[api.CreatedRobotToken](ctx, c, http.MethodPost, "/api/v1/robots/tokens", api.CreateRobotTokenRequest{Name: name}, opts...)
+func (c *Client) CreateRobotToken(ctx context.Context, name string, opts ...CallOption) (wire.CreatedRobotToken, error) {
+	return sendJSON[wire.CreatedRobotToken](ctx, c, http.MethodPost, "/api/v1/robots/tokens", wire.CreateRobotTokenRequest{Name: name}, opts...)
 }
 
 // RobotTokens lists robot tokens, without secrets.
-func (c *Client) RobotTokens(ctx context.Context, opts ...CallOption) (api.RobotTokenList, error) {
-	return callFor[api.RobotTokenList](ctx, c, request{method: http.MethodGet, path: "/api/v1/robots/tokens", opts: opts})
+func (c *Client) RobotTokens(ctx context.Context, opts ...CallOption) (wire.RobotTokenList, error) {
+	return callFor[wire.RobotTokenList](ctx, c, request{method: http.MethodGet, path: "/api/v1/robots/tokens", opts: opts})
 }
 
 // RevokeRobotToken revokes a robot token; robots using it are refused
 // from then on.
-func (c *Client) RevokeRobotToken(ctx context.Context, id string, opts ...CallOption) (api.RobotToken, error) {
-	return callFor[api.RobotToken](ctx, c, request{method: http.MethodDelete, path: "/api/v1/robots/tokens/" + url.PathEscape(id), opts: opts})
+func (c *Client) RevokeRobotToken(ctx context.Context, id string, opts ...CallOption) (wire.RobotToken, error) {
+	return callFor[wire.RobotToken](ctx, c, request{method: http.MethodDelete, path: "/api/v1/robots/tokens/" + url.PathEscape(id), opts: opts})
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,55 +20,58 @@ func newNodeCmd() *cobra.Command {
 	return cmd
 }
 
-// addNodeFlags registers the flags shared by start and join; the same
-// command line works for a first boot and for a restart on the same
-// data dir.
-func addNodeFlags(cmd *cobra.Command, cfg *node.Config) {
-	host, _ := os.Hostname()
-	f := cmd.Flags()
-	f.StringVar(&cfg.Name, "name", host, "node name, unique in the cluster (also its Raft server id and LAN robot id)")
-	f.StringVar(&cfg.DataDir, "data-dir", "casare-data", "directory for Raft state and snapshots")
-	f.StringVar(&cfg.BindAddr, "bind", "127.0.0.1", "address every listener binds to (the API is unauthenticated: keep it on loopback)")
-	f.StringVar(&cfg.AdvertiseAddr, "advertise", "", "address peers use to reach this node (default: --bind)")
-	f.IntVar(&cfg.HTTPPort, "http-port", node.DefaultHTTPPort, "REST API and dashboard port")
-	f.IntVar(&cfg.RaftPort, "raft-port", node.DefaultRaftPort, "Raft port")
-	f.IntVar(&cfg.GossipPort, "gossip-port", node.DefaultGossipPort, "gossip (memberlist) port, TCP and UDP")
-	f.IntVar(&cfg.QUICPort, "quic-port", node.DefaultQUICPort, "QUIC port for internet robots")
-	f.BoolVar(&cfg.Server, "server", true, "hold Raft state (false: a robot-only member)")
-	f.BoolVar(&cfg.Robot, "robot", true, "run jobs on this node")
-	f.IntVar(&cfg.Voters, "voters", 3, "number of Raft voters the cluster keeps")
-	f.DurationVar(&cfg.DeadServerGrace, "dead-server-grace", 30*time.Second, "how long a server may be dead before it is removed from Raft")
-	f.StringSliceVar(&cfg.Tags, "tags", nil, "robot tags, comma separated")
-	f.IntVar(&cfg.Capacity, "capacity", 4, "jobs this node's robot runs at once")
-}
+// nodeSettingsHelp is the part of start's and join's help that says
+// where settings come from.
+const nodeSettingsHelp = `Settings come from, in this order of precedence: flags, environment
+variables ` + nodeEnvPrefix + `<FLAG> (upper case, '_' for '-', e.g.
+` + nodeEnvPrefix + `HTTP_PORT=8081), a YAML file given with --config (keys are the
+flag names, e.g. "http-port: 8081"), and the defaults below. An unknown
+key or variable is an error. The same settings work for a first boot and
+for a restart on the same data dir.`
 
 func newNodeStartCmd() *cobra.Command {
-	var cfg node.Config
+	var flags *nodeFlags
 	cmd := &cobra.Command{
 		Use:   "start",
 		Short: "Start a node; with a new data dir it bootstraps a one-server cluster",
+		Long:  "Start a node; with a new data dir it bootstraps a one-server cluster.\n\n" + nodeSettingsHelp,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := flags.load(os.Environ())
+			if err != nil {
+				return err
+			}
 			return runNode(cmd, cfg)
 		},
 	}
-	addNodeFlags(cmd, &cfg)
+	flags = newNodeFlags(cmd.Flags(), hostname())
 	return cmd
 }
 
 func newNodeJoinCmd() *cobra.Command {
-	var cfg node.Config
+	var flags *nodeFlags
 	cmd := &cobra.Command{
 		Use:   "join ADDR",
 		Short: "Start a node that joins the cluster of the node whose HTTP address is ADDR",
+		Long:  "Start a node that joins the cluster of the node whose HTTP address is ADDR.\n\n" + nodeSettingsHelp,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := flags.load(os.Environ())
+			if err != nil {
+				return err
+			}
 			cfg.Join = args[0]
 			return runNode(cmd, cfg)
 		},
 	}
-	addNodeFlags(cmd, &cfg)
+	flags = newNodeFlags(cmd.Flags(), hostname())
 	return cmd
+}
+
+// hostname is the default node name: unique on a LAN as a rule.
+func hostname() string {
+	host, _ := os.Hostname()
+	return host
 }
 
 func runNode(cmd *cobra.Command, cfg node.Config) error {

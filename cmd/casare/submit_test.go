@@ -33,7 +33,7 @@ func runOneJob(t *testing.T, node *apitest.Node, run robotRun) <-chan error {
 }
 
 func completeOneJob(t *testing.T, node *apitest.Node, run robotRun) error {
-	ctx, c := t.Context(), node.Client
+	ctx, c := t.Context(), node.Peer
 	if work, err := c.RobotWait(ctx, testRobot, 10*time.Second); err != nil || !work {
 		return errors.Join(errors.New("no job to run"), err)
 	}

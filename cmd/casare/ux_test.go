@@ -15,7 +15,7 @@ import (
 // checkpoint and log lines for it, as a robot mid-run does.
 func claimWithProgress(t *testing.T, node *apitest.Node, checkpoint string, logs ...string) consensus.Job {
 	t.Helper()
-	claimed, err := node.Client.RobotClaim(t.Context(), testRobot)
+	claimed, err := node.Peer.RobotClaim(t.Context(), testRobot)
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim: %v %v", claimed, err)
 	}
@@ -24,7 +24,7 @@ func claimWithProgress(t *testing.T, node *apitest.Node, checkpoint string, logs
 	for _, msg := range logs {
 		lines = append(lines, consensus.LogLine{Time: time.Now(), Level: "info", NodeID: "start", Message: msg})
 	}
-	acks, err := node.Client.RobotProgress(t.Context(), consensus.ProgressCmd{RobotID: testRobot.RobotID, Items: []consensus.Progress{{
+	acks, err := node.Peer.RobotProgress(t.Context(), consensus.ProgressCmd{RobotID: testRobot.RobotID, Items: []consensus.Progress{{
 		JobID: job.ID, Token: job.Lease.Token, Checkpoint: json.RawMessage(checkpoint), Logs: lines,
 		NodeStatus: map[string]string{"start": "succeeded", "wait": "running"},
 	}}})

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/quic-go/quic-go"
+
+	"github.com/casare/casare/internal/testutil"
 )
 
 const (
@@ -214,16 +216,7 @@ func dialRaw(t testing.TB, addr string) *quic.Conn {
 }
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+var waitFor = testutil.WaitFor
 
 // waitDone waits for c to close and returns how long that took.
 func waitDone(t testing.TB, c *Conn, timeout time.Duration) time.Duration {

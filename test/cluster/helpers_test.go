@@ -13,28 +13,13 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
+
+	"github.com/casare/casare/internal/testutil"
 )
 
 // waitFor polls cond until it holds, failing the test with what and
 // cond's last error once timeout has passed.
-func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() (bool, error)) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	var lastErr error
-	for {
-		ok, err := cond()
-		if ok {
-			return
-		}
-		if err != nil {
-			lastErr = err
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s (last error: %v)", timeout, what, lastErr)
-		}
-		time.Sleep(pollInterval)
-	}
-}
+var waitFor = testutil.Eventually
 
 // agreedLeader asks every node in nodes who leads and returns the name
 // they all give, provided each also knows the leader's API address.

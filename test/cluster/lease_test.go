@@ -12,6 +12,7 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/node/peer"
 )
 
 // TestLeaseExpiryWithoutGossipDeath leases a job to a robot that gossip
@@ -34,7 +35,7 @@ func TestLeaseExpiryWithoutGossipDeath(t *testing.T) {
 
 	// Claim through a follower, so the claim is forwarded like any
 	// robot-only node's.
-	claimed, err := c.follower().client.RobotClaim(ctx, consensus.ClaimCmd{
+	claimed, err := peer.New("http://"+c.follower().http).RobotClaim(ctx, consensus.ClaimCmd{
 		RobotID: ghost, RobotKind: consensus.RobotLAN, Max: 1, RequestID: "ghost-claim",
 	})
 	if err != nil {
@@ -74,14 +75,14 @@ func TestLeaseExpiryWithoutGossipDeath(t *testing.T) {
 	})
 
 	// The silent robot wakes up while n4 runs the job.
-	progress, err := c.follower().client.RobotProgress(ctx, consensus.ProgressCmd{
+	progress, err := peer.New("http://"+c.follower().http).RobotProgress(ctx, consensus.ProgressCmd{
 		RobotID: ghost, Items: []consensus.Progress{{JobID: r.jobID, Token: lease.Token}},
 	})
 	if err != nil || len(progress) != 1 || progress[0].OK || !progress[0].Stop {
 		t.Errorf("stale heartbeat of %s: %+v, %v; want a refusal that says stop", ghost, progress, err)
 	}
 	forged, _ := json.Marshal(map[string]string{"robot_id": ghost})
-	completion, err := c.follower().client.RobotComplete(ctx, consensus.CompleteCmd{
+	completion, err := peer.New("http://"+c.follower().http).RobotComplete(ctx, consensus.CompleteCmd{
 		RobotID: ghost, Items: []consensus.Completion{{JobID: r.jobID, Token: lease.Token, Succeeded: true, Result: forged}},
 	})
 	if err != nil || len(completion) != 1 || completion[0].OK {

@@ -1,15 +1,11 @@
-package api
+package wire
 
 import (
 	"encoding/json"
 	"time"
-
-	"github.com/casare/casare/consensus"
 )
 
-// This file holds the wire types of REST v1. The server decodes requests
-// into them and the Go client (package client) encodes them, so the two
-// cannot drift apart.
+// Wire types of workflows, jobs, the cluster, health and errors.
 
 // CreateWorkflowRequest is the body of POST /api/v1/workflows.
 type CreateWorkflowRequest struct {
@@ -175,9 +171,17 @@ type Job struct {
 	NodeStatus map[string]string `json:"node_status,omitempty"`
 }
 
-// JobAttempt records one try at running a job. The replicated record
-// is already the wire form.
-type JobAttempt = consensus.Attempt
+// JobAttempt records one try at running a job.
+type JobAttempt struct {
+	Attempt    int       `json:"attempt"`
+	RobotID    string    `json:"robot_id"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// Outcome is how the attempt ended: "succeeded", "failed" or
+	// "handed_back"; empty while it runs.
+	Outcome string `json:"outcome,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
 
 // JobList is the body of GET /api/v1/jobs. NextCursor is nil on the last
 // page.

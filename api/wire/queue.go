@@ -1,14 +1,10 @@
-package api
+package wire
 
-import (
-	"time"
-
-	"github.com/casare/casare/consensus"
-)
+import "time"
 
 // Wire types of the queue endpoints: job logs, re-runs, pausing,
-// workflow queue settings, queue statistics and the internal robot
-// endpoints.
+// workflow queue settings, queue statistics and the answer of the
+// internal robot wait.
 
 // LogLine is one line a job's run logged.
 type LogLine struct {
@@ -75,13 +71,6 @@ type QueueStats struct {
 	OldestQueuedAgeSeconds float64     `json:"oldest_queued_age_seconds"`
 	FinishedLastMinute     int         `json:"finished_last_minute"`
 	AppliedIndex           uint64      `json:"applied_index"`
-}
-
-// RobotWaitRequest is the body of POST /internal/v1/robot/wait: the claim
-// the robot would make and how long to wait for work.
-type RobotWaitRequest struct {
-	consensus.ClaimCmd
-	TimeoutMS int `json:"timeout_ms"`
 }
 
 // RobotWaitResponse answers POST /internal/v1/robot/wait.

@@ -1,10 +1,8 @@
-package api
+package wire
 
 import (
 	"encoding/json"
 	"time"
-
-	"github.com/casare/casare/consensus"
 )
 
 // Wire types of the schedule endpoints.
@@ -61,9 +59,15 @@ type Schedule struct {
 }
 
 // ScheduleFire records what one fire time did: queued JobID, or was
-// Skipped ("overlap", "misfire" or "coalesced"). The replicated record
-// is already the wire form.
-type ScheduleFire = consensus.Fire
+// Skipped ("overlap", "misfire" or "coalesced").
+type ScheduleFire struct {
+	FireTime time.Time `json:"fire_time"`
+	JobID    string    `json:"job_id,omitempty"`
+	Skipped  string    `json:"skipped,omitempty"`
+	QueuedAt time.Time `json:"queued_at"`
+	// Manual says the fire was a trigger by hand, not the cron.
+	Manual bool `json:"manual,omitempty"`
+}
 
 // ScheduleList is the body of GET /api/v1/schedules.
 type ScheduleList struct {

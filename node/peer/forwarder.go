@@ -1,4 +1,4 @@
-package client
+package peer
 
 import (
 	"bytes"
@@ -8,7 +8,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 )
 
@@ -21,7 +22,9 @@ import (
 // their code, so that the store retries exactly what is retryable
 // (not_leader, no_leader, an unreachable leader).
 type Forwarder struct {
-	http *http.Client
+	// pool is the one HTTP client every leader is called through, so a
+	// leader change keeps the connections to the other servers.
+	pool *client.Client
 }
 
 var _ consensus.Forwarder = (*Forwarder)(nil)
@@ -29,17 +32,15 @@ var _ consensus.Forwarder = (*Forwarder)(nil)
 // NewForwarder returns a Forwarder. Calls are bounded by their context
 // (the store always sets a deadline), not by a client timeout, because a
 // write waits for the Raft commit.
-func NewForwarder(opts ...Option) *Forwarder {
-	return &Forwarder{http: newHTTPClient(0, opts)}
+func NewForwarder(opts ...client.Option) *Forwarder {
+	return &Forwarder{pool: client.New("", append(opts, client.WithTimeout(0))...)}
 }
 
 func (f *Forwarder) leader(n consensus.NodeInfo) (*Client, error) {
 	if n.HTTPAddr == "" {
 		return nil, &consensus.Error{Code: consensus.CodeNoLeader, Message: fmt.Sprintf("leader %s has no HTTP address", n.Name)}
 	}
-	c := &Client{http: f.http}
-	c.base, c.baseErr = parseBaseURL(n.HTTPAddr)
-	return c, c.baseErr
+	return &Client{c: f.pool.At(n.HTTPAddr)}, nil
 }
 
 // Apply sends an encoded command to the leader and returns the JSON of
@@ -49,10 +50,7 @@ func (f *Forwarder) Apply(ctx context.Context, leader consensus.NodeInfo, cmd []
 	if err != nil {
 		return nil, err
 	}
-	data, err := c.do(ctx, request{
-		method: http.MethodPost, path: "/internal/v1/apply",
-		body: bytes.NewReader(cmd), contentType: "application/octet-stream",
-	})
+	data, err := c.c.Post(ctx, "/internal/v1/apply", "application/octet-stream", bytes.NewReader(cmd))
 	return data, forwardError(ctx, leader, err)
 }
 
@@ -63,8 +61,8 @@ func (f *Forwarder) ReadIndex(ctx context.Context, leader consensus.NodeInfo) (u
 	if err != nil {
 		return 0, err
 	}
-	var out api.ReadIndexResponse
-	err = c.call(ctx, request{method: http.MethodPost, path: "/internal/v1/readindex"}, &out)
+	var out wire.ReadIndexResponse
+	err = c.c.PostJSON(ctx, "/internal/v1/readindex", nil, &out)
 	return out.Index, forwardError(ctx, leader, err)
 }
 
@@ -92,7 +90,7 @@ func forwardError(ctx context.Context, leader consensus.NodeInfo, err error) err
 	if err == nil {
 		return nil
 	}
-	var ae *APIError
+	var ae *client.APIError
 	switch {
 	case errors.As(err, &ae) && ae.Code != "":
 		return &consensus.Error{Code: ae.Code, Message: ae.Message}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/posflag"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+
+	"github.com/casare/casare/node"
+)
+
+// nodeEnvPrefix starts the environment variables that set a node:
+// CASARE_NODE_HTTP_PORT sets http-port. The prefix cannot collide with the
+// client's CASARE_SERVER and CASARE_TOKEN.
+const nodeEnvPrefix = "CASARE_NODE_"
+
+// errNodeSettings marks a bad node setting: an unknown key, a value of
+// the wrong type, a config file that cannot be read.
+var errNodeSettings = errors.New("bad node settings")
+
+// nodeSettings are the settings of `casare node start` and `node join`.
+// A setting has one key: the flag's name, the config file's key, and,
+// upper-cased with '_' for '-' after nodeEnvPrefix, its environment
+// variable.
+type nodeSettings struct {
+	Name            string        `koanf:"name"`
+	DataDir         string        `koanf:"data-dir"`
+	Bind            string        `koanf:"bind"`
+	Advertise       string        `koanf:"advertise"`
+	HTTPPort        int           `koanf:"http-port"`
+	RaftPort        int           `koanf:"raft-port"`
+	GossipPort      int           `koanf:"gossip-port"`
+	QUICPort        int           `koanf:"quic-port"`
+	Server          bool          `koanf:"server"`
+	Robot           bool          `koanf:"robot"`
+	Voters          int           `koanf:"voters"`
+	DeadServerGrace time.Duration `koanf:"dead-server-grace"`
+	Tags            []string      `koanf:"tags"`
+	Capacity        int           `koanf:"capacity"`
+}
+
+// nodeFlags holds the flags of one node command. The settings live in
+// their own flag set, so that koanf reads exactly them and knows their
+// names.
+type nodeFlags struct {
+	settings *pflag.FlagSet
+	config   string
+}
+
+// newNodeFlags registers the node settings and --config on cmd's flags,
+// with the defaults of node.DefaultConfig (the name defaults to host).
+func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
+	d := node.DefaultConfig()
+	f := pflag.NewFlagSet("node", pflag.ContinueOnError)
+	f.String("name", host, "node name, unique in the cluster (also its Raft server id and LAN robot id)")
+	f.String("data-dir", d.DataDir, "directory for Raft state and snapshots")
+	f.String("bind", d.BindAddr, "address every listener binds to (the API is unauthenticated: keep it on loopback)")
+	f.String("advertise", "", "address peers use to reach this node (default: --bind)")
+	f.Int("http-port", d.HTTPPort, "REST API port")
+	f.Int("raft-port", d.RaftPort, "Raft port")
+	f.Int("gossip-port", d.GossipPort, "gossip (memberlist) port, TCP and UDP")
+	f.Int("quic-port", d.QUICPort, "QUIC port for internet robots")
+	f.Bool("server", d.Server, "hold Raft state (false: a robot-only member)")
+	f.Bool("robot", d.Robot, "run jobs on this node")
+	f.Int("voters", d.Voters, "number of Raft voters the cluster keeps")
+	f.Duration("dead-server-grace", d.DeadServerGrace, "how long a server may be dead before it is removed from Raft")
+	f.StringSlice("tags", nil, "robot tags, comma separated")
+	f.Int("capacity", d.Capacity, "jobs this node's robot runs at once")
+	flags.AddFlagSet(f)
+	nf := &nodeFlags{settings: f}
+	flags.StringVar(&nf.config, "config", "", "YAML file of node settings, keyed by flag name (flags and "+nodeEnvPrefix+"* variables override it)")
+	return nf
+}
+
+// load merges the settings: a flag given on the command line wins over
+// the environment, which wins over the config file, which wins over the
+// defaults. environ is the process environment (os.Environ()).
+func (nf *nodeFlags) load(environ []string) (node.Config, error) {
+	k := koanf.New(".")
+	if nf.config != "" {
+		if err := loadConfigFile(k, nf.config, nf.known()); err != nil {
+			return node.Config{}, err
+		}
+	}
+	if err := loadNodeEnv(k, environ, nf.known()); err != nil {
+		return node.Config{}, err
+	}
+	// With k given, posflag takes a flag's default only for keys no
+	// earlier source set, and a flag set on the command line always.
+	if err := k.Load(posflag.Provider(nf.settings, ".", k), nil); err != nil {
+		return node.Config{}, fmt.Errorf("%w: flags: %w", errNodeSettings, err)
+	}
+	s, err := decodeSettings(k)
+	if err != nil {
+		return node.Config{}, fmt.Errorf("%w: %s", errNodeSettings, err)
+	}
+	return s.config(), nil
+}
+
+// decodeSettings turns the merged keys into settings. It is also run on
+// the file's and the environment's keys alone, so that a value of the
+// wrong type is reported with its source.
+func decodeSettings(k *koanf.Koanf) (nodeSettings, error) {
+	var s nodeSettings
+	err := k.UnmarshalWithConf("", &s, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			mapstructure.StringToTimeDurationHookFunc(), mapstructure.StringToSliceHookFunc(",")),
+		// Environment values are strings: "8081" must fill an int.
+		WeaklyTypedInput: true,
+		Result:           &s,
+		TagName:          "koanf",
+	}})
+	if err != nil {
+		// mapstructure lists its errors on separate lines after a
+		// heading; one line reads better in a CLI error.
+		msg := strings.TrimPrefix(err.Error(), "decoding failed due to the following error(s):")
+		return s, errors.New(strings.Join(strings.Fields(msg), " "))
+	}
+	return s, nil
+}
+
+// known lists the setting keys.
+func (nf *nodeFlags) known() []string {
+	var keys []string
+	nf.settings.VisitAll(func(f *pflag.Flag) { keys = append(keys, f.Name) })
+	return keys
+}
+
+func loadConfigFile(k *koanf.Koanf, path string, known []string) error {
+	fk := koanf.New(".")
+	if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
+		return fmt.Errorf("%w: config file %s: %w", errNodeSettings, path, err)
+	}
+	for _, key := range fk.Keys() {
+		if !slices.Contains(known, key) {
+			return fmt.Errorf("%w: config file %s: unknown key %q (known: %s)", errNodeSettings, path, key, strings.Join(known, ", "))
+		}
+	}
+	if _, err := decodeSettings(fk); err != nil {
+		return fmt.Errorf("%w: config file %s: %s", errNodeSettings, path, err)
+	}
+	return k.Merge(fk)
+}
+
+func loadNodeEnv(k *koanf.Koanf, environ []string, known []string) error {
+	var unknown []string
+	provider := env.Provider(".", env.Opt{
+		Prefix:      nodeEnvPrefix,
+		EnvironFunc: func() []string { return environ },
+		TransformFunc: func(name, value string) (string, any) {
+			key := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, nodeEnvPrefix)), "_", "-")
+			if !slices.Contains(known, key) {
+				unknown = append(unknown, name)
+				return "", nil
+			}
+			return key, value
+		},
+	})
+	ek := koanf.New(".")
+	if err := ek.Load(provider, nil); err != nil {
+		return fmt.Errorf("%w: environment: %w", errNodeSettings, err)
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("%w: unknown environment variable %s", errNodeSettings, strings.Join(unknown, ", "))
+	}
+	if _, err := decodeSettings(ek); err != nil {
+		return fmt.Errorf("%w: environment (%s*): %s", errNodeSettings, nodeEnvPrefix, err)
+	}
+	return k.Merge(ek)
+}
+
+func (s nodeSettings) config() node.Config {
+	return node.Config{
+		Name: s.Name, DataDir: s.DataDir, BindAddr: s.Bind, AdvertiseAddr: s.Advertise,
+		HTTPPort: s.HTTPPort, RaftPort: s.RaftPort, GossipPort: s.GossipPort, QUICPort: s.QUICPort,
+		Server: s.Server, Robot: s.Robot, Voters: s.Voters, DeadServerGrace: s.DeadServerGrace,
+		Tags: s.Tags, Capacity: s.Capacity,
+	}
+}

@@ -1,0 +1,59 @@
+// Package retry is how Casare retries an operation whose failure may pass
+// (no leader yet, a leader change, a node that is restarting):
+// exponential backoff with jitter, from github.com/cenkalti/backoff,
+// until the operation succeeds, fails for good, or the caller's context
+// ends. There is no limit on tries or time besides the context, so every
+// caller decides how long it is willing to wait.
+package retry
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+)
+
+// jitter spreads the waits by ±20%, so that the followers that all lost
+// the same leader do not retry in step.
+const jitter = 0.2
+
+// Policy says how long to wait between tries: First after the first
+// failure, doubling up to Max.
+type Policy struct {
+	First, Max time.Duration
+	// OnRetry, when set, is told of each failure before the wait, with
+	// the number of tries so far.
+	OnRetry func(tries int, err error, wait time.Duration)
+}
+
+// Permanent marks an error that trying again cannot fix: Do returns it
+// (unwrapped) at once.
+func Permanent(err error) error { return backoff.Permanent(err) }
+
+// Do calls op until it succeeds or returns a Permanent error, waiting
+// between tries as p says. When ctx ends first it returns an error that
+// wraps both the context's error and op's last one, so errors.Is finds
+// either.
+func Do[T any](ctx context.Context, p Policy, op func() (T, error)) (T, error) {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval, b.Multiplier, b.RandomizationFactor = p.First, p.Max, 2, jitter
+	var lastErr error
+	tries := 0
+	res, err := backoff.Retry(ctx, func() (T, error) {
+		tries++
+		v, err := op()
+		if err != nil {
+			lastErr = err
+		}
+		return v, err
+	}, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(0), backoff.WithNotify(func(err error, wait time.Duration) {
+		if p.OnRetry != nil {
+			p.OnRetry(tries, err, wait)
+		}
+	}))
+	if cause := context.Cause(ctx); err != nil && err == cause && lastErr != nil {
+		return res, fmt.Errorf("%w (last error: %w)", err, lastErr)
+	}
+	return res, err
+}

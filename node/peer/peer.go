@@ -1,0 +1,62 @@
+// Package peer is the HTTP client one node uses to call another node's
+// internal endpoints (served by package api): forwarding writes and
+// read-index requests to the leader (Forwarder, which consensus.Store
+// uses), joining a cluster, and the queue of a robot on a robot-only node,
+// which holds no replica and claims, reports and waits for work through a
+// server.
+//
+// These calls carry replicated commands (consensus.ClaimCmd, …), so they
+// live here rather than in the public client (package api/client), which
+// must not link the server. Both build on the same HTTP client and error
+// type (*client.APIError).
+package peer
+
+import (
+	"context"
+
+	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/consensus"
+)
+
+// callTimeout bounds one call whose context has no earlier deadline: the
+// public client's bound, which covers a write waiting for its Raft commit.
+const callTimeout = client.DefaultTimeout
+
+// Client calls one node's internal endpoints. It is safe for concurrent
+// use.
+type Client struct {
+	// c has no overall timeout, so that a long poll is bounded by its
+	// context alone; every method sets a deadline.
+	c *client.Client
+}
+
+// New returns a Client of the node whose API is at baseURL
+// ("http://host:port"; a bare "host:port" means http).
+func New(baseURL string, opts ...client.Option) *Client {
+	return &Client{c: client.New(baseURL, append(opts, client.WithTimeout(0))...)}
+}
+
+// Join asks the node to add a server to the cluster; the node forwards
+// the request to the leader.
+func (p *Client) Join(ctx context.Context, req consensus.JoinRequest) (consensus.JoinResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	var resp consensus.JoinResponse
+	err := p.c.PostJSON(ctx, "/internal/v1/join", req, &resp)
+	return resp, err
+}
+
+// GetJSON fetches path from the node and decodes the JSON answer into
+// out, as client.Client.GetJSON, within callTimeout.
+func (p *Client) GetJSON(ctx context.Context, path string, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	return p.c.GetJSON(ctx, path, out)
+}
+
+// RemoveServer asks the node to remove a server from Raft.
+func (p *Client) RemoveServer(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	return p.c.RemoveServer(ctx, name)
+}
