@@ -36,16 +36,14 @@ var openRoutes = map[string]bool{
 // routeRoles are the routes whose role is not the default of their
 // method: credentials are for admins only, including listing them.
 var routeRoles = map[string]consensus.Role{
-	"POST /api/v1/tokens":               consensus.RoleAdmin,
-	"GET /api/v1/tokens":                consensus.RoleAdmin,
-	"DELETE /api/v1/tokens/:id":         consensus.RoleAdmin,
-	"POST /api/v1/robots/tokens":        consensus.RoleAdmin,
-	"GET /api/v1/robots/tokens":         consensus.RoleAdmin,
-	"DELETE /api/v1/robots/tokens/:id":  consensus.RoleAdmin,
-	"POST /api/v1/auth/codes":           consensus.RoleViewer,
-	"GET /api/v1/auth/whoami":           consensus.RoleViewer,
-	"POST /api/v1/workflows/:id/pause":  consensus.RoleOperator,
-	"POST /api/v1/workflows/:id/resume": consensus.RoleOperator,
+	"POST /api/v1/tokens":              consensus.RoleAdmin,
+	"GET /api/v1/tokens":               consensus.RoleAdmin,
+	"DELETE /api/v1/tokens/:id":        consensus.RoleAdmin,
+	"POST /api/v1/robots/tokens":       consensus.RoleAdmin,
+	"GET /api/v1/robots/tokens":        consensus.RoleAdmin,
+	"DELETE /api/v1/robots/tokens/:id": consensus.RoleAdmin,
+	"POST /api/v1/auth/codes":          consensus.RoleViewer,
+	"GET /api/v1/auth/whoami":          consensus.RoleViewer,
 }
 
 // RequiredRole returns the role a route (method and gin path template)

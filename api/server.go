@@ -99,6 +99,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.engine.ServeHTTP(w, r)
 }
 
+// Route is one registered endpoint: a method and gin's path template.
+type Route struct{ Method, Path string }
+
+// Routes lists every registered endpoint, for tests that must cover all
+// of them.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.engine.Routes() {
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
+}
+
 // routes registers every endpoint. The OpenAPI document lists exactly
 // these; a test keeps the two in step.
 func (s *Server) routes() *gin.Engine {
