@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -44,7 +45,17 @@ type Config struct {
 	Capacity        int
 	// WorkDir is where the robot's workflows resolve relative paths.
 	WorkDir string
-	Logger  *slog.Logger
+	// MetricsPublic serves /metrics without a credential.
+	MetricsPublic bool
+	// CORSOrigin is the one origin whose pages may call the API.
+	CORSOrigin string
+	// TLSCert and TLSKey are PEM files; with both, the API is served
+	// over HTTPS only.
+	TLSCert, TLSKey string
+	// Stdout receives what the operator must see once, such as the
+	// admin token of a new cluster; nil prints nothing.
+	Stdout io.Writer
+	Logger *slog.Logger
 }
 
 // Defaults of a one-machine install. DefaultConfig and setDefaults take
@@ -100,6 +111,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("HTTPS needs both --tls-cert and --tls-key")
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -86,6 +87,9 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 	if err := n.serveHTTP(); err != nil {
 		return err
 	}
+	if err := n.ensureAdminToken(ctx, runCtx); err != nil {
+		return err
+	}
 	if n.store != nil {
 		if err := n.startGateway(runCtx); err != nil {
 			return err
@@ -157,12 +161,24 @@ func (n *Node) serveHTTP() error {
 		return fmt.Errorf("listen for HTTP on %s: %w", n.cfg.bind(n.cfg.HTTPPort), err)
 	}
 	n.http = &http.Server{Handler: n.handler(), ReadHeaderTimeout: 10 * time.Second}
+	scheme := "http"
+	if n.cfg.TLSCert != "" {
+		// Load now, so that a bad certificate stops the start with a
+		// clear error instead of failing every handshake later.
+		cert, err := tls.LoadX509KeyPair(n.cfg.TLSCert, n.cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("load the API's TLS certificate: %w", err)
+		}
+		n.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln, scheme = tls.NewListener(ln, n.http.TLSConfig), "https"
+	}
 	n.wg.Go(func() {
 		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("HTTP server stopped", "err", err)
 		}
 	})
-	n.log.Info("API listening", "addr", "http://"+ln.Addr().String())
+	n.log.Info("API listening", "addr", scheme+"://"+ln.Addr().String())
 	return nil
 }
 
@@ -178,6 +194,7 @@ func (n *Node) handler() http.Handler {
 	mux.Handle("/", api.New(api.Config{
 		Store: n.store, Members: n.members, OnLeave: n.requestLeave,
 		NodeName: n.cfg.Name, Logger: n.log,
+		MetricsPublic: n.cfg.MetricsPublic, CORSOrigin: n.cfg.CORSOrigin,
 	}))
 	return mux
 }

@@ -76,6 +76,7 @@ func hostname() string {
 
 func runNode(cmd *cobra.Command, cfg node.Config) error {
 	cfg.Logger = slog.Default()
+	cfg.Stdout = cmd.OutOrStdout()
 	if !cfg.Server && cfg.Join == "" {
 		return fmt.Errorf("--server=false needs a cluster to join: use 'casare node join ADDR --server=false'")
 	}
@@ -108,7 +109,7 @@ func newNodeLeaveCmd() *cobra.Command {
 		Short: "Ask the node at --server to leave the cluster gracefully and stop",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := newClient(server)
+			c := newClient(cmd, server)
 			if err := c.Leave(cmd.Context()); err != nil {
 				return fmt.Errorf("leave: %w", err)
 			}

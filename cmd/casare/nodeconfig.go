@@ -46,6 +46,10 @@ type nodeSettings struct {
 	DeadServerGrace time.Duration `koanf:"dead-server-grace"`
 	Tags            []string      `koanf:"tags"`
 	Capacity        int           `koanf:"capacity"`
+	MetricsPublic   bool          `koanf:"metrics-public"`
+	CORSOrigin      string        `koanf:"cors-origin"`
+	TLSCert         string        `koanf:"tls-cert"`
+	TLSKey          string        `koanf:"tls-key"`
 }
 
 // nodeFlags holds the flags of one node command. The settings live in
@@ -63,7 +67,7 @@ func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
 	f := pflag.NewFlagSet("node", pflag.ContinueOnError)
 	f.String("name", host, "node name, unique in the cluster (also its Raft server id and LAN robot id)")
 	f.String("data-dir", d.DataDir, "directory for Raft state and snapshots")
-	f.String("bind", d.BindAddr, "address every listener binds to (the API is unauthenticated: keep it on loopback)")
+	f.String("bind", d.BindAddr, "address every listener binds to")
 	f.String("advertise", "", "address peers use to reach this node (default: --bind)")
 	f.Int("http-port", d.HTTPPort, "REST API port")
 	f.Int("raft-port", d.RaftPort, "Raft port")
@@ -75,6 +79,10 @@ func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
 	f.Duration("dead-server-grace", d.DeadServerGrace, "how long a server may be dead before it is removed from Raft")
 	f.StringSlice("tags", nil, "robot tags, comma separated")
 	f.Int("capacity", d.Capacity, "jobs this node's robot runs at once")
+	f.Bool("metrics-public", false, "serve /metrics without a token (default: a viewer token is needed)")
+	f.String("cors-origin", "", "the one origin (https://host[:port]) whose web pages may call the API (default: none)")
+	f.String("tls-cert", "", "PEM certificate (chain) to serve the API over HTTPS; needs --tls-key")
+	f.String("tls-key", "", "PEM private key of --tls-cert")
 	flags.AddFlagSet(f)
 	nf := &nodeFlags{settings: f}
 	flags.StringVar(&nf.config, "config", "", "YAML file of node settings, keyed by flag name (flags and "+nodeEnvPrefix+"* variables override it)")
@@ -184,5 +192,6 @@ func (s nodeSettings) config() node.Config {
 		HTTPPort: s.HTTPPort, RaftPort: s.RaftPort, GossipPort: s.GossipPort, QUICPort: s.QUICPort,
 		Server: s.Server, Robot: s.Robot, Voters: s.Voters, DeadServerGrace: s.DeadServerGrace,
 		Tags: s.Tags, Capacity: s.Capacity,
+		MetricsPublic: s.MetricsPublic, CORSOrigin: s.CORSOrigin, TLSCert: s.TLSCert, TLSKey: s.TLSKey,
 	}
 }

@@ -20,7 +20,7 @@ func newRobotsCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			list, err := newClient(flags.server).Robots(cmd.Context())
+			list, err := newClient(cmd, flags.server).Robots(cmd.Context())
 			if err != nil {
 				return callError("list robots", flags.server, err)
 			}
@@ -76,7 +76,7 @@ func newRobotTokenCreateCmd() *cobra.Command {
 			"`tail -n 1`.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			token, err := newClient(server).CreateRobotToken(cmd.Context(), name)
+			token, err := newClient(cmd, server).CreateRobotToken(cmd.Context(), name)
 			if err != nil {
 				return callError("create robot token", server, err)
 			}
@@ -104,7 +104,7 @@ func newRobotTokenListCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			list, err := newClient(flags.server).RobotTokens(cmd.Context())
+			list, err := newClient(cmd, flags.server).RobotTokens(cmd.Context())
 			if err != nil {
 				return callError("list robot tokens", flags.server, err)
 			}
@@ -130,7 +130,7 @@ func newRobotTokenRevokeCmd() *cobra.Command {
 		Short: "Revoke a robot token; robots using it are refused from then on",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := newClient(server).RevokeRobotToken(cmd.Context(), args[0]); err != nil {
+			if _, err := newClient(cmd, server).RevokeRobotToken(cmd.Context(), args[0]); err != nil {
 				return callError("revoke robot token", server, err)
 			}
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "revoked robot token %s\n", args[0])

@@ -23,6 +23,7 @@ func newRootCmd() *cobra.Command {
 		newQueueCmd(),
 		newSchedulesCmd(),
 		newRobotsCmd(), newRobotCmd(newRobotConnectCmd()),
+		newTokensCmd(), newDashboardCmd(),
 	)
 	return root
 }

@@ -20,7 +20,7 @@ func newStatusCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			cluster, err := newClient(flags.server).Cluster(cmd.Context())
+			cluster, err := newClient(cmd, flags.server).Cluster(cmd.Context())
 			if err != nil {
 				return callError("status", flags.server, err)
 			}
