@@ -49,6 +49,20 @@ bench:
 # build, run and test do not, since they use the committed bundle.
 web:
 	cd web && npm ci && npm run build
+# fuzz runs every fuzz target in the repository for FUZZTIME each. Targets
+# are found with `go test -list` in every package, so a new FuzzX anywhere
+# is included without editing this file; a package that does not build
+# fails the run rather than dropping its targets.
+FUZZTIME ?= 10s
+fuzz:
+	@list=$$($(GO) test -list '^Fuzz' ./...) || { echo "$$list"; exit 1; }; \
+	targets=$$(echo "$$list" | awk '/^Fuzz/ { names[++n] = $$1; next } /^ok/ { for (i = 1; i <= n; i++) print $$2 "," names[i]; n = 0 }'); \
+	[ -n "$$targets" ] || { echo "no fuzz targets found"; exit 1; }; \
+	for t in $$targets; do \
+		pkg=$${t%%,*}; name=$${t#*,}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 clean:
 	rm -rf bin casare-data

@@ -21,11 +21,14 @@ var publicRoutes = map[string]bool{
 }
 
 // expectedRole is the policy, written out apart from the server's table:
-// credentials are admin business, reads are for viewers (and so is
-// asking for one's own sign-in code), every other write is an operator's.
+// credentials and changes to the cluster are admin business, reads are
+// for viewers (and so is asking for one's own sign-in code), every other
+// write is an operator's.
 func expectedRole(method, path string) consensus.Role {
 	switch {
 	case strings.HasPrefix(path, "/api/v1/tokens") || strings.HasPrefix(path, "/api/v1/robots/tokens"):
+		return consensus.RoleAdmin
+	case strings.HasPrefix(path, "/api/v1/cluster/") && method != http.MethodGet:
 		return consensus.RoleAdmin
 	case method == http.MethodGet || path == "/api/v1/auth/codes":
 		return consensus.RoleViewer

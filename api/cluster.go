@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/casare/casare/consensus"
 )
 
 func (s *Server) cluster(c *gin.Context) {
@@ -35,6 +37,7 @@ func (s *Server) cluster(c *gin.Context) {
 			Voter: srv.Voter, Alive: alive[srv.Name], Leader: srv.Leader,
 		}
 	}
+	out.NotMember = s.cfg.NotMember != nil && s.cfg.NotMember()
 	out.Term, _ = strconv.ParseUint(s.cfg.Store.Stats()["term"], 10, 64)
 	out.AppliedIndex = s.cfg.Store.AppliedIndex()
 	setAppliedIndex(c, out.AppliedIndex)
@@ -69,8 +72,10 @@ func (s *Server) health(c *gin.Context) {
 	c.JSON(http.StatusOK, s.healthReport(c))
 }
 
-// ready answers 503 until the node can serve writes: it is the leader,
-// or it knows where the leader's API is.
+// ready answers 503 until the node can serve writes and reads: it is the
+// leader, or it knows where the leader's API is, it is not catching up
+// after a restart, and it is inside the Raft configuration (not
+// not_member).
 func (s *Server) ready(c *gin.Context) {
 	h := s.healthReport(c)
 	if !h.Ready {
@@ -85,6 +90,26 @@ func (s *Server) healthReport(c *gin.Context) Health {
 	setAppliedIndex(c, s.cfg.Store.AppliedIndex())
 	h := Health{Status: "ok", Leader: s.leader(), Node: s.cfg.NodeName, RaftState: s.cfg.Store.RaftState()}
 	_, known := s.cfg.Store.Leader()
-	h.Ready = known || h.RaftState == "Leader"
+	h.CatchingUp, _, _ = s.cfg.Store.CatchingUp()
+	h.Ready = (known || h.RaftState == "Leader") && !h.CatchingUp
+	if s.cfg.NotMember != nil && s.cfg.NotMember() {
+		h.Ready, h.NotMember = false, true
+	}
 	return h
+}
+
+// removeServer is the operator's way to take a server that is gone for
+// good out of the Raft configuration (casare operator remove-server).
+// The leader refuses a server that is still alive, and promotes a live
+// non-voter first when the removal would leave fewer voters than the
+// target; with none to promote, the removal goes ahead: the operator
+// has decided.
+func (s *Server) removeServer(c *gin.Context) {
+	name := c.Param("name")
+	resp, err := s.cfg.Store.RemoveServer(c.Request.Context(), consensus.RemoveRequest{Name: name, Operator: true})
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, resp)
 }

@@ -26,6 +26,8 @@ const (
 	// CodeForbidden: a valid credential whose role does not allow the
 	// call.
 	CodeForbidden = "forbidden"
+	// CodeTooManyStreams: the node serves as many streams as it allows.
+	CodeTooManyStreams = "too_many_streams"
 )
 
 // statusByCode maps every error code to its HTTP status. Codes from a
@@ -37,6 +39,7 @@ var statusByCode = map[string]int{
 	consensus.CodeStaleToken: http.StatusConflict,
 	consensus.CodeNotLeader:  http.StatusServiceUnavailable,
 	consensus.CodeNoLeader:   http.StatusServiceUnavailable,
+	consensus.CodeNotMember:  http.StatusServiceUnavailable,
 	consensus.CodeInternal:   http.StatusInternalServerError,
 	CodeBodyTooLarge:         http.StatusRequestEntityTooLarge,
 	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
@@ -45,7 +48,23 @@ var statusByCode = map[string]int{
 	CodeUnavailable:          http.StatusServiceUnavailable,
 	CodeUnauthenticated:      http.StatusUnauthorized,
 	CodeForbidden:            http.StatusForbidden,
+	CodeTooManyStreams:       http.StatusServiceUnavailable,
+	CodeCatchingUp:           http.StatusServiceUnavailable,
 }
+
+// retryAfter lists the codes that mean "this node cannot answer now, but
+// will shortly": their responses carry a Retry-After header.
+var retryAfter = map[string]bool{
+	consensus.CodeNoLeader:  true,
+	consensus.CodeNotMember: true,
+}
+
+// retryAfterSeconds is the Retry-After a client gets with no_leader or
+// not_member: an election normally completes within a second of a node
+// noticing its leader is gone, and a rejoin within a few, so one second
+// lets a client retry as soon as it can succeed without hammering a
+// node that is still waiting.
+const retryAfterSeconds = "1"
 
 func statusFor(code string) int {
 	if s, ok := statusByCode[code]; ok {
@@ -121,6 +140,9 @@ func (s *Server) abort(c *gin.Context, err error) {
 		if b, merr := json.Marshal(ae.details); merr == nil {
 			details = b
 		}
+	}
+	if retryAfter[ae.code] {
+		c.Header("Retry-After", retryAfterSeconds)
 	}
 	c.AbortWithStatusJSON(status, ErrorResponse{Error: ErrorBody{Code: ae.code, Message: ae.message, Details: details}})
 }

@@ -60,7 +60,7 @@ func (s *Server) internalJoin(c *gin.Context) {
 }
 
 func (s *Server) internalRemove(c *gin.Context) {
-	var req RemoveServerRequest
+	var req consensus.RemoveRequest
 	if !s.bindJSON(c, &req) {
 		return
 	}
@@ -68,11 +68,12 @@ func (s *Server) internalRemove(c *gin.Context) {
 		s.abort(c, missingFields("name"))
 		return
 	}
-	if err := s.cfg.Store.RemoveServer(c.Request.Context(), req.Name); err != nil {
+	resp, err := s.cfg.Store.RemoveServer(c.Request.Context(), req)
+	if err != nil {
 		s.abort(c, err)
 		return
 	}
-	c.Status(http.StatusNoContent)
+	c.JSON(http.StatusOK, resp)
 }
 
 // internalLeave starts a graceful leave. The leave shuts this server

@@ -71,6 +71,11 @@ func (s *Server) jobLogs(c *gin.Context) {
 		return
 	}
 	if q.follow {
+		release, ok := s.takeFollowerSlot(c)
+		if !ok {
+			return
+		}
+		defer release()
 		s.followJobLogs(c, id, q.offset)
 		return
 	}
@@ -184,10 +189,12 @@ func sameLine(a, b consensus.LogLine) bool {
 // writes nothing more and flush reports false.
 type sseStream struct {
 	w   gin.ResponseWriter
+	rc  *http.ResponseController
 	err error
 }
 
 func (s *sseStream) start() {
+	s.rc = openStream(s.w)
 	h := s.w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -218,6 +225,7 @@ func (s *sseStream) comment(text string) {
 func (s *sseStream) flush() bool {
 	if s.err == nil {
 		s.w.Flush()
+		extendStream(s.rc)
 	}
 	return s.err == nil
 }

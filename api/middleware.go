@@ -47,6 +47,23 @@ func (s *Server) observe(c *gin.Context) {
 		"status", status, "duration", elapsed, "remote", c.ClientIP())
 }
 
+// membersOnly answers 503 not_member while this server is outside the
+// Raft configuration: its replica no longer follows the cluster, so its
+// data may be stale, and it cannot vouch for anything. The cluster view
+// and the API document stay available, so that an operator can see why.
+func (s *Server) membersOnly(c *gin.Context) {
+	if s.cfg.NotMember == nil || !s.cfg.NotMember() {
+		return
+	}
+	switch c.FullPath() {
+	case "/api/v1/cluster", "/api/v1/openapi.json":
+		return
+	}
+	s.abort(c, newError(consensus.CodeNotMember,
+		"node %s is not in the cluster's Raft configuration (it was removed, probably after a network cut); it is rejoining and serves no data until it has caught up: ask another node",
+		s.cfg.NodeName))
+}
+
 // consistentReads makes a GET with ?consistent=true wait until this node
 // has applied every write acknowledged before the request, so the read
 // that follows is linearizable.

@@ -31,13 +31,22 @@ type Config struct {
 	Members func() []Member
 	// OnLeave starts this node's graceful leave. It runs on its own
 	// goroutine, after the leave request has been answered.
-	OnLeave  func()
-	NodeName string
-	Logger   *slog.Logger
+	OnLeave func()
+	// NotMember reports whether this server is outside the Raft
+	// configuration (removed, and not yet rejoined and caught up); while
+	// it is, data endpoints answer 503 not_member and the node is not
+	// ready. nil means always a member.
+	NotMember func() bool
+	NodeName  string
+	Logger    *slog.Logger
 	// MaxBodyBytes limits JSON request bodies (default 1 MiB).
 	MaxBodyBytes int64
 	// MaxUploadBytes limits workflow file uploads (default 8 MiB).
 	MaxUploadBytes int64
+	// MaxLogFollowers caps the log streams (GET …/logs?follow=true) this
+	// node serves at once (default DefaultMaxLogFollowers); one more is
+	// refused with 503 too_many_streams.
+	MaxLogFollowers int
 	// RobotSuspectAfter is how long a robot may hold jobs without a
 	// heartbeat before it is listed as suspect (default 3 s: three missed
 	// one-second heartbeats).
@@ -54,6 +63,11 @@ type Config struct {
 const (
 	DefaultMaxBodyBytes   = 1 << 20
 	DefaultMaxUploadBytes = 8 << 20
+	// DefaultMaxLogFollowers: each follower is a goroutine that re-reads
+	// its job up to 20 times a second while the cluster applies entries;
+	// 256 of them cost a few thousand job reads a second, which a node
+	// bears beside its real work.
+	DefaultMaxLogFollowers = 256
 	// DefaultRobotSuspectAfter is Config.RobotSuspectAfter's default.
 	DefaultRobotSuspectAfter = 3 * time.Second
 )
@@ -65,6 +79,8 @@ type Server struct {
 	engine    *gin.Engine
 	metrics   *metrics
 	leaveOnce sync.Once
+	// followers holds one token per log stream being served.
+	followers chan struct{}
 }
 
 // New builds the handler. It registers its own Prometheus registry, so
@@ -85,10 +101,13 @@ func New(cfg Config) *Server {
 	if cfg.RobotSuspectAfter <= 0 {
 		cfg.RobotSuspectAfter = DefaultRobotSuspectAfter
 	}
+	if cfg.MaxLogFollowers <= 0 {
+		cfg.MaxLogFollowers = DefaultMaxLogFollowers
+	}
 	// Gin has no per-engine mode; without release mode it prints every
 	// route at startup. The setting is atomic and the same for everyone.
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: cfg, log: cfg.Logger.With("part", "api")}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("part", "api"), followers: make(chan struct{}, cfg.MaxLogFollowers)}
 	s.metrics = newMetrics(cfg.Store)
 	s.engine = s.routes()
 	return s
@@ -136,7 +155,7 @@ func (s *Server) routes() *gin.Engine {
 
 	// authorize runs before anything else an /api/v1 route does, so an
 	// unauthenticated request costs no read barrier or body decoding.
-	v1 := e.Group("/api/v1", s.authorize, s.consistentReads)
+	v1 := e.Group("/api/v1", s.authorize, s.membersOnly, s.catchingUp, s.consistentReads)
 	v1.POST("/auth/signin", s.signIn)
 	v1.POST("/auth/signout", s.signOut)
 	v1.GET("/auth/whoami", s.whoAmI)
@@ -176,6 +195,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.PUT("/schedules/:id/trigger", s.triggerSchedule)
 	v1.DELETE("/schedules/:id", s.deleteSchedule)
 	v1.GET("/cluster", s.cluster)
+	v1.DELETE("/cluster/servers/:name", s.removeServer)
 
 	// The internal endpoints carry node-to-node traffic and are not
 	// guarded here: they move to the mutual-TLS cluster listener.

@@ -78,6 +78,7 @@ type ScheduleStore interface {
 // how to catch up with everything acknowledged (linearizable reads).
 type Replica interface {
 	AppliedIndex() uint64
+	CatchingUp() (behind bool, applied, target uint64)
 	AppliedChanged() (uint64, <-chan struct{})
 	WaitConsistent(ctx context.Context) (uint64, error)
 	ReadIndex(ctx context.Context) (uint64, error)
@@ -92,7 +93,7 @@ type ClusterStore interface {
 	RaftState() string
 	Stats() map[string]string
 	Join(ctx context.Context, req consensus.JoinRequest) (consensus.JoinResponse, error)
-	RemoveServer(ctx context.Context, name string) error
+	RemoveServer(ctx context.Context, req consensus.RemoveRequest) (consensus.RemoveResponse, error)
 	ApplyRaw(ctx context.Context, buf []byte) ([]byte, error)
 }
 

@@ -55,7 +55,7 @@ type (
 	ClusterMember           = wire.ClusterMember
 	Health                  = wire.Health
 	ReadIndexResponse       = wire.ReadIndexResponse
-	RemoveServerRequest     = wire.RemoveServerRequest
+	RemoveServerResponse    = wire.RemoveServerResponse
 	LeaveResponse           = wire.LeaveResponse
 	ErrorResponse           = wire.ErrorResponse
 	ErrorBody               = wire.ErrorBody

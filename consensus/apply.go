@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-
-	"github.com/casare/casare/internal/retry"
 )
 
 // DefaultApplyTimeout bounds a write when the caller's context has no
@@ -45,47 +43,27 @@ func apply[T any](ctx context.Context, s *Store, typ commandType, cmd any) (T, e
 	return v, nil
 }
 
-// applyOrForward applies buf on the leader, retrying across leader
-// changes until ctx ends. A local apply returns the FSM's value; a
-// forwarded one returns its JSON.
-func (s *Store) applyOrForward(ctx context.Context, buf []byte) (raw []byte, local any, err error) {
-	ctx, cancel := withDefaultTimeout(ctx)
-	defer cancel()
-	type answer struct {
-		raw   []byte
-		local any
-	}
-	a, err := retry.Do(ctx, leaderRetry, func() (answer, error) {
-		if s.raft.State() == raft.Leader {
-			local, err := s.applyLocal(ctx, buf)
-			return answer{local: local}, permanentUnless(err)
-		}
-		leader, err := s.leaderInfo()
-		if err != nil {
-			return answer{}, err
-		}
-		raw, err := s.cfg.Forwarder.Apply(ctx, leader, buf)
-		return answer{raw: raw}, permanentUnless(err)
-	})
-	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return nil, nil, fmt.Errorf("apply gave up: %w", err)
-	}
-	return a.raw, a.local, err
+// forwarded is the outcome of a write: the FSM's value when applied
+// here, its JSON when forwarded.
+type forwarded struct {
+	raw   []byte
+	local any
 }
 
-// leaderRetry is how a write or read-index request waits for a leader:
-// elections on a LAN take a few hundred milliseconds, so the waits start
-// short and stay at most a quarter second, and the caller's deadline
-// (DefaultApplyTimeout without one) decides when to give up.
-var leaderRetry = retry.Policy{First: 20 * time.Millisecond, Max: 250 * time.Millisecond}
-
-// permanentUnless marks an error that is not retryable as permanent for
-// retry.Do; nil stays nil.
-func permanentUnless(err error) error {
-	if err == nil || retryable(err) {
-		return err
-	}
-	return retry.Permanent(err)
+// applyOrForward applies buf on the leader, retrying across leader
+// changes (see onLeader). A local apply returns the FSM's value; a
+// forwarded one returns its JSON.
+func (s *Store) applyOrForward(ctx context.Context, buf []byte) (raw []byte, local any, err error) {
+	out, err := onLeader(ctx, s, "apply", s.cfg.NoLeaderWait,
+		func(ctx context.Context) (forwarded, error) {
+			v, err := s.applyLocal(ctx, buf)
+			return forwarded{local: v}, err
+		},
+		func(ctx context.Context, leader NodeInfo) (forwarded, error) {
+			raw, err := s.cfg.Forwarder.Apply(ctx, leader, buf)
+			return forwarded{raw: raw}, err
+		})
+	return out.raw, out.local, err
 }
 
 // ApplyRaw applies an envelope forwarded by a follower and returns the
@@ -201,29 +179,21 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // ReadIndex returns an index that covers every write acknowledged before
 // the call. On the leader a barrier proves leadership and flushes the
-// FSM; a follower asks the leader.
+// FSM; a follower asks the leader. Without a leader it fails with
+// CodeNoLeader within about NoLeaderWait (see onLeader).
 func (s *Store) ReadIndex(ctx context.Context) (uint64, error) {
-	ctx, cancel := withDefaultTimeout(ctx)
-	defer cancel()
-	idx, err := retry.Do(ctx, leaderRetry, func() (uint64, error) {
-		if s.raft.State() == raft.Leader {
+	idx, err := onLeader(ctx, s, "read index", s.cfg.NoLeaderWait,
+		func(ctx context.Context) (uint64, error) {
 			if err := s.raft.Barrier(time.Until(deadline(ctx))).Error(); err != nil {
-				return 0, permanentUnless(err)
+				return 0, err
 			}
 			idx, _ := s.fsm.appliedIndex()
 			return idx, nil
-		}
-		leader, err := s.leaderInfo()
-		if err != nil {
-			return 0, permanentUnless(err)
-		}
-		idx, err := s.cfg.Forwarder.ReadIndex(ctx, leader)
-		return idx, permanentUnless(err)
-	})
+		},
+		func(ctx context.Context, leader NodeInfo) (uint64, error) {
+			return s.cfg.Forwarder.ReadIndex(ctx, leader)
+		})
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return 0, fmt.Errorf("read index gave up: %w", err)
-		}
 		return 0, fmt.Errorf("read index: %w", err)
 	}
 	return idx, nil

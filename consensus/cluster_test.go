@@ -17,12 +17,20 @@ import (
 type directForwarder struct {
 	mu     sync.Mutex
 	stores map[string]*Store // by HTTP address
+	// hung holds the addresses of nodes that are cut off: a request to
+	// one gets no answer until the caller gives up, as a TCP connection
+	// to a host whose packets are dropped.
+	hung map[string]bool
 }
 
-func (d *directForwarder) get(n NodeInfo) (*Store, error) {
+func (d *directForwarder) get(ctx context.Context, n NodeInfo) (*Store, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	s := d.stores[n.HTTPAddr]
+	s, hung := d.stores[n.HTTPAddr], d.hung[n.HTTPAddr]
+	d.mu.Unlock()
+	if hung {
+		<-ctx.Done()
+		return nil, fmt.Errorf("no answer from %s: %w", n.HTTPAddr, ctx.Err())
+	}
 	if s == nil {
 		return nil, Unreachable(fmt.Errorf("no store at %s", n.HTTPAddr))
 	}
@@ -30,7 +38,7 @@ func (d *directForwarder) get(n NodeInfo) (*Store, error) {
 }
 
 func (d *directForwarder) Apply(ctx context.Context, leader NodeInfo, cmd []byte) ([]byte, error) {
-	s, err := d.get(leader)
+	s, err := d.get(ctx, leader)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +46,7 @@ func (d *directForwarder) Apply(ctx context.Context, leader NodeInfo, cmd []byte
 }
 
 func (d *directForwarder) ReadIndex(ctx context.Context, leader NodeInfo) (uint64, error) {
-	s, err := d.get(leader)
+	s, err := d.get(ctx, leader)
 	if err != nil {
 		return 0, err
 	}
@@ -49,19 +57,32 @@ func (d *directForwarder) ReadIndex(ctx context.Context, leader NodeInfo) (uint6
 }
 
 func (d *directForwarder) Join(ctx context.Context, leader NodeInfo, req JoinRequest) (JoinResponse, error) {
-	s, err := d.get(leader)
+	s, err := d.get(ctx, leader)
 	if err != nil {
 		return JoinResponse{}, err
 	}
 	return s.Join(ctx, req)
 }
 
-func (d *directForwarder) Remove(ctx context.Context, leader NodeInfo, name string) error {
-	s, err := d.get(leader)
+func (d *directForwarder) Remove(ctx context.Context, leader NodeInfo, req RemoveRequest) (RemoveResponse, error) {
+	s, err := d.get(ctx, leader)
 	if err != nil {
-		return err
+		return RemoveResponse{}, err
 	}
-	return s.RemoveServer(ctx, name)
+	if !s.IsLeader() {
+		return RemoveResponse{}, errorf(CodeNotLeader, "not leader")
+	}
+	return s.RemoveServer(ctx, req)
+}
+
+// cut makes requests to s hang, as if its host's link were cut.
+func (d *directForwarder) cut(s *Store) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.hung == nil {
+		d.hung = map[string]bool{}
+	}
+	d.hung[s.cfg.HTTPAddr] = true
 }
 
 func (d *directForwarder) drop(s *Store) {
@@ -78,12 +99,23 @@ type testCluster struct {
 
 func startCluster(t *testing.T, n int) *testCluster {
 	t.Helper()
+	return startClusterWith(t, n, nil)
+}
+
+// startClusterWith starts n stores named n1…nN, letting configure adjust
+// each store's Config first (nil changes nothing).
+func startClusterWith(t *testing.T, n int, configure func(*Config)) *testCluster {
+	t.Helper()
 	c := &testCluster{t: t, fwd: &directForwarder{stores: map[string]*Store{}}}
 	for i := range n {
-		s, err := Open(Config{
+		cfg := Config{
 			Name: fmt.Sprintf("n%d", i+1), DataDir: t.TempDir(), RaftBind: "127.0.0.1:0",
 			HTTPAddr: fmt.Sprintf("mem-%d", i+1), Bootstrap: i == 0, Forwarder: c.fwd,
-		})
+		}
+		if configure != nil {
+			configure(&cfg)
+		}
+		s, err := Open(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,7 +15,11 @@ const (
 	CodeStaleToken = "stale_token"
 	CodeNotLeader  = "not_leader"
 	CodeNoLeader   = "no_leader"
-	CodeInternal   = "internal"
+	// CodeNotMember: this server is not in the Raft configuration (it was
+	// removed, typically after a network cut) and is rejoining; its data
+	// may be stale, so it serves none until it has caught up.
+	CodeNotMember = "not_member"
+	CodeInternal  = "internal"
 )
 
 // Error is a business-rule failure returned by the FSM or the store, as

@@ -14,7 +14,6 @@ import (
 // Raft's notify channel promptly (a full channel stalled Consul and
 // Nomad) and starts or stops the leader duties as a unit.
 func (s *Store) leaderLoop(ctx context.Context) {
-	defer close(s.loopDone)
 	var stopDuties func()
 	defer func() {
 		if stopDuties != nil {
@@ -74,7 +73,10 @@ func (s *Store) runDuties(ctx context.Context) {
 // registerSelf makes sure the replicated registry has this server's
 // current addresses, so followers can forward to it.
 func (s *Store) registerSelf(ctx context.Context) {
-	want := NodeInfo{Name: s.cfg.Name, RaftAddr: s.cfg.RaftAdvertise, HTTPAddr: s.cfg.HTTPAddr, QUICAddr: s.cfg.QUICAddr}
+	want := NodeInfo{
+		Name: s.cfg.Name, RaftAddr: s.cfg.RaftAdvertise, HTTPAddr: s.cfg.HTTPAddr, QUICAddr: s.cfg.QUICAddr,
+		GossipAddr: s.cfg.GossipAddr,
+	}
 	// Until ctx ends, when leadership does: nothing else to do on error.
 	_, _ = retry.Do(ctx, s.leaderDutyRetry("register leader address"), func() (struct{}, error) {
 		if have, ok := s.node(s.cfg.Name); ok && have == want {
@@ -83,6 +85,12 @@ func (s *Store) registerSelf(ctx context.Context) {
 		return struct{}{}, s.registerNode(ctx, want)
 	})
 }
+
+// leaderRetry is how a leader duty's first steps wait out a failure:
+// elections on a LAN take a few hundred milliseconds, so the waits start
+// short and stay at most a quarter second; the duty's context (its term)
+// decides when to give up.
+var leaderRetry = retry.Policy{First: 20 * time.Millisecond, Max: 250 * time.Millisecond}
 
 // leaderDutyRetry retries a step a leader must take before or while it
 // serves (the barrier, registering its address) as writes wait for a

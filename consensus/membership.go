@@ -12,10 +12,11 @@ import (
 
 // JoinRequest asks the leader to add a server to the Raft configuration.
 type JoinRequest struct {
-	Name     string `json:"name"`
-	RaftAddr string `json:"raft_addr"`
-	HTTPAddr string `json:"http_addr"`
-	QUICAddr string `json:"quic_addr,omitempty"`
+	Name       string `json:"name"`
+	RaftAddr   string `json:"raft_addr"`
+	HTTPAddr   string `json:"http_addr"`
+	QUICAddr   string `json:"quic_addr,omitempty"`
+	GossipAddr string `json:"gossip_addr,omitempty"`
 }
 
 // JoinResponse says how the server was added.
@@ -32,11 +33,12 @@ type JoinResponse struct {
 
 // Server is one member of the Raft configuration.
 type Server struct {
-	Name     string `json:"name"`
-	RaftAddr string `json:"raft_addr"`
-	HTTPAddr string `json:"http_addr,omitempty"`
-	Voter    bool   `json:"voter"`
-	Leader   bool   `json:"leader"`
+	Name       string `json:"name"`
+	RaftAddr   string `json:"raft_addr"`
+	HTTPAddr   string `json:"http_addr,omitempty"`
+	GossipAddr string `json:"gossip_addr,omitempty"`
+	Voter      bool   `json:"voter"`
+	Leader     bool   `json:"leader"`
 }
 
 // Join adds a server, on the leader or forwarded to it. Joining again
@@ -46,25 +48,12 @@ func (s *Store) Join(ctx context.Context, req JoinRequest) (JoinResponse, error)
 	if req.Name == "" || req.RaftAddr == "" || req.HTTPAddr == "" {
 		return JoinResponse{}, errorf(CodeInvalid, "join needs name, raft_addr and http_addr")
 	}
-	ctx, cancel := withDefaultTimeout(ctx)
-	defer cancel()
-	for attempt := 0; ; attempt++ {
-		var resp JoinResponse
-		var err error
-		if s.raft.State() == raft.Leader {
-			resp, err = s.joinLocal(ctx, req)
-		} else if leader, lerr := s.leaderInfo(); lerr != nil {
-			err = lerr
-		} else {
-			resp, err = s.cfg.Forwarder.Join(ctx, leader, req)
-		}
-		if err == nil || !retryable(err) {
-			return resp, err
-		}
-		if werr := sleepCtx(ctx, backoffDelay(attempt)); werr != nil {
-			return JoinResponse{}, fmt.Errorf("join %s gave up (%w): %w", req.Name, werr, err)
-		}
-	}
+	resp, err := onLeader(ctx, s, "join "+req.Name, 0,
+		func(ctx context.Context) (JoinResponse, error) { return s.joinLocal(ctx, req) },
+		func(ctx context.Context, leader NodeInfo) (JoinResponse, error) {
+			return s.cfg.Forwarder.Join(ctx, leader, req)
+		})
+	return resp, err
 }
 
 func (s *Store) joinLocal(ctx context.Context, req JoinRequest) (JoinResponse, error) {
@@ -98,7 +87,9 @@ func (s *Store) joinLocal(ctx context.Context, req JoinRequest) (JoinResponse, e
 	} else if err := s.addServer(id, addr, voter); err != nil {
 		return JoinResponse{}, err
 	}
-	err = s.registerNode(ctx, NodeInfo{Name: req.Name, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr, QUICAddr: req.QUICAddr})
+	err = s.registerNode(ctx, NodeInfo{
+		Name: req.Name, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr, QUICAddr: req.QUICAddr, GossipAddr: req.GossipAddr,
+	})
 	if err != nil {
 		return JoinResponse{}, fmt.Errorf("register %s: %w", req.Name, err)
 	}
@@ -119,27 +110,39 @@ func (s *Store) addServer(id raft.ServerID, addr raft.ServerAddress, voter bool)
 	return nil
 }
 
+// RemoveRequest asks the leader to take a server out of the Raft
+// configuration.
+type RemoveRequest struct {
+	Name string `json:"name"`
+	// Operator marks a removal an operator asked for (casare operator
+	// remove-server), as opposed to a server removing itself as it
+	// leaves. It is refused for a server that gossip and Raft both still
+	// reach, and when it would leave fewer voters than the target, a live
+	// non-voter is promoted first if there is one.
+	Operator bool `json:"operator,omitempty"`
+}
+
+// RemoveResponse says what a removal changed.
+type RemoveResponse struct {
+	Removed  string `json:"removed"`
+	Promoted string `json:"promoted,omitempty"` // the non-voter promoted to keep the voter count
+	Voters   int    `json:"voters"`             // voters left in the configuration
+}
+
 // RemoveServer removes a server from the Raft configuration, on the
-// leader or forwarded to it.
-func (s *Store) RemoveServer(ctx context.Context, name string) error {
-	ctx, cancel := withDefaultTimeout(ctx)
-	defer cancel()
-	for attempt := 0; ; attempt++ {
-		var err error
-		if s.raft.State() == raft.Leader {
-			err = s.raft.RemoveServer(raft.ServerID(name), 0, 0).Error()
-		} else if leader, lerr := s.leaderInfo(); lerr != nil {
-			err = lerr
-		} else {
-			err = s.cfg.Forwarder.Remove(ctx, leader, name)
-		}
-		if err == nil || !retryable(err) {
-			return err
-		}
-		if werr := sleepCtx(ctx, backoffDelay(attempt)); werr != nil {
-			return fmt.Errorf("remove server %s gave up (%w): %w", name, werr, err)
-		}
+// leader or forwarded to it (retried across leader changes; see
+// onLeader). Removing a server that is not in the configuration fails
+// with CodeNotFound; an operator removal of a server that is still
+// alive fails with CodeConflict.
+func (s *Store) RemoveServer(ctx context.Context, req RemoveRequest) (RemoveResponse, error) {
+	if req.Name == "" {
+		return RemoveResponse{}, errorf(CodeInvalid, "remove server: name is required")
 	}
+	return onLeader(ctx, s, "remove server "+req.Name, 0,
+		func(context.Context) (RemoveResponse, error) { return s.removeLocal(req, time.Now()) },
+		func(ctx context.Context, leader NodeInfo) (RemoveResponse, error) {
+			return s.cfg.Forwarder.Remove(ctx, leader, req)
+		})
 }
 
 // Leave takes this server out of the Raft configuration. A leader hands
@@ -161,7 +164,11 @@ func (s *Store) Leave(ctx context.Context) error {
 			s.log.Warn("leadership transfer before leave failed", "err", err)
 		}
 	}
-	return s.RemoveServer(ctx, s.cfg.Name)
+	_, err = s.RemoveServer(ctx, RemoveRequest{Name: s.cfg.Name})
+	if IsCode(err, CodeNotFound) {
+		return nil // removed meanwhile, by the leader's reaping or an operator
+	}
+	return err
 }
 
 func (s *Store) configuration() (raft.Configuration, error) {
@@ -184,56 +191,10 @@ func (s *Store) Servers() ([]Server, error) {
 	for _, srv := range cfg.Servers {
 		info, _ := s.node(string(srv.ID))
 		out = append(out, Server{
-			Name: string(srv.ID), RaftAddr: string(srv.Address), HTTPAddr: info.HTTPAddr,
+			Name: string(srv.ID), RaftAddr: string(srv.Address), HTTPAddr: info.HTTPAddr, GossipAddr: info.GossipAddr,
 			Voter: srv.Suffrage == raft.Voter, Leader: srv.ID == leaderID,
 		})
 	}
 	slices.SortFunc(out, func(a, b Server) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
-}
-
-// reconcileServers is the leader's periodic membership duty: remove
-// servers gossip has seen dead for longer than the grace period (or that
-// left), then promote live non-voters until the voter target is met.
-func (s *Store) reconcileServers(now time.Time) {
-	cfg, err := s.configuration()
-	if err != nil || s.cfg.Liveness == nil {
-		return
-	}
-	self := raft.ServerID(s.cfg.Name)
-	var voters int
-	var candidates []raft.Server
-	for _, srv := range cfg.Servers {
-		if srv.ID == self {
-			voters++
-			continue
-		}
-		state, since, ok := s.cfg.Liveness.MemberState(string(srv.ID))
-		gone := ok && (state == "left" || (state == "dead" && now.Sub(since) >= s.cfg.DeadServerGrace))
-		if gone {
-			s.log.Warn("removing server gossip reports gone", "name", srv.ID, "state", state, "since", since)
-			if err := s.raft.RemoveServer(srv.ID, 0, 0).Error(); err != nil {
-				s.log.Error("remove dead server", "name", srv.ID, "err", err)
-			}
-			continue
-		}
-		switch {
-		case srv.Suffrage == raft.Voter:
-			voters++
-		case ok && state == "alive":
-			candidates = append(candidates, srv)
-		}
-	}
-	slices.SortFunc(candidates, func(a, b raft.Server) int { return strings.Compare(string(a.ID), string(b.ID)) })
-	for _, srv := range candidates {
-		if voters >= s.cfg.Voters {
-			return
-		}
-		s.log.Info("promoting non-voter to keep the voter count", "name", srv.ID, "voters", voters, "target", s.cfg.Voters)
-		if err := s.raft.AddVoter(srv.ID, srv.Address, 0, 0).Error(); err != nil {
-			s.log.Error("promote non-voter", "name", srv.ID, "err", err)
-			return
-		}
-		voters++
-	}
 }

@@ -157,6 +157,9 @@ type NodeInfo struct {
 	RaftAddr string `json:"raft_addr"`
 	HTTPAddr string `json:"http_addr"`
 	QUICAddr string `json:"quic_addr,omitempty"`
+	// GossipAddr is where the server's gossip listens; a node retries it
+	// when gossip has forgotten the server (see mesh.Reconnect).
+	GossipAddr string `json:"gossip_addr,omitempty"`
 }
 
 // LogLine is one line a job's run logged. Raft keeps the last

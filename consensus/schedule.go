@@ -4,14 +4,10 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/json"
-	"fmt"
 	"slices"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/robfig/cron/v3"
 )
 
 // Misfire policies say what a schedule does with fire times that passed
@@ -77,83 +73,11 @@ type Fire struct {
 	Manual   bool      `json:"manual,omitempty"`
 }
 
-// cronParser accepts five fields, an optional leading seconds field and
-// descriptors such as @every 10s and @daily.
-var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// ParseSchedule checks a cron expression and time zone and returns the
-// schedule they make. Errors name the problem for the API to show.
-func ParseSchedule(expr, timezone string) (cron.Schedule, *time.Location, error) {
-	return parseSchedule(expr, timezone)
-}
-
-func parseSchedule(expr, timezone string) (cron.Schedule, *time.Location, error) {
-	loc, err := time.LoadLocation(cmp.Or(timezone, "UTC"))
-	if err != nil {
-		return nil, nil, errorf(CodeInvalid, "timezone %q: %v", timezone, err)
-	}
-	if strings.HasPrefix(strings.TrimSpace(expr), "TZ=") || strings.HasPrefix(strings.TrimSpace(expr), "CRON_TZ=") {
-		return nil, nil, errorf(CodeInvalid, "cron %q: give the time zone in the timezone field, not in the expression", expr)
-	}
-	sched, err := cronParser.Parse(expr)
-	if err != nil {
-		return nil, nil, errorf(CodeInvalid, "cron %q: %v", expr, err)
-	}
-	if _, fixedDelay := sched.(cron.ConstantDelaySchedule); fixedDelay {
-		return sched, loc, nil // @every counts real time, not the clock on the wall
-	}
-	return wallClock{inner: sched, loc: loc}, loc, nil
-}
-
-// wallClock evaluates a cron expression on the local wall clock, so that
-// daylight-saving changes do what cron users expect (as Vixie cron does):
-// every wall-clock time fires at most once — in the repeated hour of a
-// fall-back only its first occurrence fires — and a time that does not
-// exist in a spring-forward gap fires at the same instant one hour later
-// on the wall (02:30 → 03:30), instead of being skipped for the day.
-type wallClock struct {
-	inner cron.Schedule
-	loc   *time.Location
-}
-
-func (w wallClock) Next(t time.Time) time.Time {
-	wall := asUTC(t.In(w.loc))
-	for range 8 { // a handful of DST transitions at most; bounded anyway
-		next := w.inner.Next(wall)
-		if next.IsZero() {
-			return next
-		}
-		local := firstOccurrence(time.Date(next.Year(), next.Month(), next.Day(), next.Hour(), next.Minute(), next.Second(), 0, w.loc))
-		if local.After(t) {
-			return local
-		}
-		// t is in the second pass of a repeated hour: that wall-clock
-		// time has fired already.
-		wall = next
-	}
-	return time.Time{}
-}
-
-// firstOccurrence returns the earlier instant when t's wall-clock time
-// occurs twice (time.Date may pick either).
-func firstOccurrence(t time.Time) time.Time {
-	for _, shift := range []time.Duration{time.Hour, 30 * time.Minute} {
-		if earlier := t.Add(-shift); asUTC(earlier).Equal(asUTC(t)) {
-			return earlier
-		}
-	}
-	return t
-}
-
-// asUTC reads a local time's wall clock as if it were UTC, where no
-// clock ever jumps.
-func asUTC(t time.Time) time.Time {
-	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-}
-
-// NextRun returns the first fire time of s after t.
+// NextRun returns the first fire time of s after t, or the zero time
+// when it fires no more (a schedule stored by a build that did not refuse
+// such expressions).
 func (s *Schedule) NextRun(after time.Time) (time.Time, error) {
-	sched, loc, err := ParseSchedule(s.Cron, s.Timezone)
+	sched, loc, err := parseCron(s.Cron, s.Timezone)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -265,6 +189,10 @@ type FireCmd struct {
 	// Manual is a trigger-now: one job outside the cron timetable.
 	Manual bool   `json:"manual,omitempty"`
 	JobID  string `json:"job_id,omitempty"` // for Manual
+	// More says that later due fire times follow in another entry (a
+	// catch-up too long for one search): run_once then folds all missed
+	// times of this entry into the job of a later one.
+	More bool `json:"more,omitempty"`
 }
 
 func (s *state) fireSchedule(c applyContext, cmd *FireCmd) ([]Fire, error) {
@@ -284,7 +212,7 @@ func (s *state) fireSchedule(c applyContext, cmd *FireCmd) ([]Fire, error) {
 	if !sc.Enabled || len(due) == 0 {
 		return nil, nil
 	}
-	fires := s.planFires(c, sc, due)
+	fires := s.planFires(c, sc, due, cmd.More)
 	for i := range fires {
 		if fires[i].Skipped == "" {
 			fires[i].JobID = s.fireJob(c, sc, fires[i].FireTime, FireJobID(sc.ID, fires[i].FireTime))
@@ -297,7 +225,7 @@ func (s *state) fireSchedule(c applyContext, cmd *FireCmd) ([]Fire, error) {
 }
 
 // planFires applies the misfire and overlap policies to due fire times.
-func (s *state) planFires(c applyContext, sc *Schedule, due []time.Time) []Fire {
+func (s *state) planFires(c applyContext, sc *Schedule, due []time.Time, more bool) []Fire {
 	fires := make([]Fire, len(due))
 	var missed []int
 	for i, t := range due {
@@ -312,8 +240,12 @@ func (s *state) planFires(c applyContext, sc *Schedule, due []time.Time) []Fire 
 			fires[i].Skipped = "misfire"
 		}
 	case MisfireRunOnce:
-		// All missed times but the newest fold into the newest one's job.
-		for _, i := range missed[:max(0, len(missed)-1)] {
+		// All missed times but the newest fold into the newest one's job,
+		// which comes in a later entry when more follow.
+		if !more && len(missed) > 0 {
+			missed = missed[:len(missed)-1]
+		}
+		for _, i := range missed {
 			fires[i].Skipped = "coalesced"
 		}
 	}
@@ -370,62 +302,4 @@ func (s *state) scheduleBusy(id string) bool {
 		return !busy
 	})
 	return busy
-}
-
-// dueFireTimes lists the fire times of sc in (LastFired, now], dropping
-// those older than the catch-up window, at most limit of them.
-func dueFireTimes(sc *Schedule, now time.Time, limit int, parse cronParseFunc) ([]time.Time, error) {
-	sched, loc, err := parse(sc.Cron, sc.Timezone)
-	if err != nil {
-		return nil, fmt.Errorf("schedule %s: %w", sc.ID, err)
-	}
-	from := sc.LastFired
-	if window := time.Duration(sc.CatchupWindow); window > 0 && now.Sub(from) > window {
-		from = now.Add(-window)
-	}
-	var out []time.Time
-	for t := sched.Next(from.In(loc)); !t.After(now); t = sched.Next(t) {
-		if len(out) == limit && sc.Misfire == MisfireRunAll {
-			break // the rest follow in the next entry, in order
-		}
-		out = append(out, t.UTC())
-	}
-	if len(out) > limit {
-		// run_once and skip decide about all missed times at once; only
-		// the newest matter, and one entry must see them together.
-		out = out[len(out)-limit:]
-	}
-	return out, nil
-}
-
-type cronParseFunc func(expr, timezone string) (cron.Schedule, *time.Location, error)
-
-// cronCache remembers parsed schedules for the leader, which evaluates
-// every schedule ten times a second; loading a zone reads files.
-type cronCache struct {
-	mu     sync.Mutex
-	parsed map[[2]string]parsedCron
-}
-
-type parsedCron struct {
-	sched cron.Schedule
-	loc   *time.Location
-}
-
-func (c *cronCache) parse(expr, timezone string) (cron.Schedule, *time.Location, error) {
-	key := [2]string{expr, timezone}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if p, ok := c.parsed[key]; ok {
-		return p.sched, p.loc, nil
-	}
-	sched, loc, err := ParseSchedule(expr, timezone)
-	if err != nil {
-		return nil, nil, err
-	}
-	if c.parsed == nil || len(c.parsed) > 10000 {
-		c.parsed = map[[2]string]parsedCron{}
-	}
-	c.parsed[key] = parsedCron{sched, loc}
-	return sched, loc, nil
 }

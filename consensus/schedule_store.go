@@ -24,13 +24,13 @@ func (s *Store) fireSchedules(ctx context.Context, now time.Time) {
 			if !sc.Enabled {
 				continue
 			}
-			times, err := dueFireTimes(sc, now, maxFiresPerEntry, s.crons.parse)
+			cmd, err := dueFires(sc, now, maxFiresPerEntry, s.crons.parse)
 			if err != nil {
 				s.log.Error("schedule cannot be fired", "schedule", sc.ID, "err", err)
 				continue
 			}
-			if len(times) > 0 {
-				due = append(due, FireCmd{ScheduleID: sc.ID, FireTimes: times})
+			if len(cmd.FireTimes) > 0 {
+				due = append(due, cmd)
 			}
 		}
 	})

@@ -19,14 +19,14 @@ func (h *fsmHarness) fireDue(t *testing.T, id string) []Fire {
 	t.Helper()
 	sc := h.f.state.schedules[id]
 	var cache cronCache
-	times, err := dueFireTimes(sc, h.now, maxFiresPerEntry, cache.parse)
+	cmd, err := dueFires(sc, h.now, maxFiresPerEntry, cache.parse)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(times) == 0 {
+	if len(cmd.FireTimes) == 0 {
 		return nil
 	}
-	return h.mustApply(cmdFireSchedule, FireCmd{ScheduleID: id, FireTimes: times}).([]Fire)
+	return h.mustApply(cmdFireSchedule, cmd).([]Fire)
 }
 
 func countJobs(fires []Fire) (jobs, skipped int) {
@@ -46,7 +46,8 @@ func TestFireIsExactlyOncePerFireTime(t *testing.T) {
 	h.advance(3500 * time.Millisecond)
 	sc := h.f.state.schedules["s1"]
 	var cache cronCache
-	times, _ := dueFireTimes(sc, h.now, 100, cache.parse)
+	cmd, _ := dueFires(sc, h.now, 100, cache.parse)
+	times := cmd.FireTimes
 	first := h.mustApply(cmdFireSchedule, FireCmd{ScheduleID: "s1", FireTimes: times}).([]Fire)
 	// A new leader that re-sends the same fire times makes nothing new.
 	again := h.mustApply(cmdFireSchedule, FireCmd{ScheduleID: "s1", FireTimes: times}).([]Fire)
@@ -172,10 +173,11 @@ func TestDaylightSaving(t *testing.T) {
 	var cache cronCache
 	fireTimes := func(cron string, from, to time.Time) []string {
 		sc := &Schedule{ID: "s", Cron: cron, Timezone: "Europe/Berlin", LastFired: from}
-		times, err := dueFireTimes(sc, to, 1000, cache.parse)
+		cmd, err := dueFires(sc, to, 1000, cache.parse)
 		if err != nil {
 			t.Fatal(err)
 		}
+		times := cmd.FireTimes
 		loc, _ := time.LoadLocation("Europe/Berlin")
 		var out []string
 		for _, ft := range times {

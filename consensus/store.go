@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -12,9 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 )
 
 // Config says how to open a Store.
@@ -25,6 +24,7 @@ type Config struct {
 	RaftAdvertise string // routable host:port peers dial; defaults to RaftBind
 	HTTPAddr      string // advertised API address, recorded for forwarding
 	QUICAddr      string
+	GossipAddr    string // advertised gossip address, recorded so peers can retry it
 	// Bootstrap starts a new single-server cluster when DataDir holds no
 	// Raft state. A restart on existing state ignores it, so the same
 	// command line works for a first boot and for a restart.
@@ -42,6 +42,10 @@ type Config struct {
 	// Raft timing; zero values get LAN defaults.
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
+	// NoLeaderWait is how long a write or consistent read waits for a
+	// leader once it finds none before it fails with CodeNoLeader
+	// (default 3 × ElectionTimeout; see setDefaults).
+	NoLeaderWait time.Duration
 }
 
 // Defaults of Config, shared with the flags of `casare node`.
@@ -67,7 +71,7 @@ type Forwarder interface {
 	// Join asks the leader to add a server.
 	Join(ctx context.Context, leader NodeInfo, req JoinRequest) (JoinResponse, error)
 	// Remove asks the leader to remove a server.
-	Remove(ctx context.Context, leader NodeInfo, name string) error
+	Remove(ctx context.Context, leader NodeInfo, req RemoveRequest) (RemoveResponse, error)
 }
 
 // Liveness tells the leader what gossip knows of a member.
@@ -90,9 +94,15 @@ type Store struct {
 	hadState bool
 	crons    cronCache
 	submits  *submitBatcher
+	watch    *raftWatch
+	reap     reapState // the leader's server-reaping duty
 	stop     context.CancelFunc
-	loopDone chan struct{}
+	bg       sync.WaitGroup // the leader loop and the Raft watcher
 	closeMu  sync.Once
+	// lastIndexAtOpen is the last entry in the log store that changes the
+	// state machine, when it opened.
+	lastIndexAtOpen uint64
+	catchUp         catchUp
 }
 
 func (c *Config) setDefaults() error {
@@ -121,6 +131,19 @@ func (c *Config) setDefaults() error {
 	if c.ElectionTimeout <= 0 {
 		c.ElectionTimeout = 500 * time.Millisecond
 	}
+	if c.NoLeaderWait <= 0 {
+		// How long a follower that has noticed its leader is gone can stay
+		// without one in an ordinary election: its first pre-vote fails
+		// when the other followers have not noticed yet (their heartbeat
+		// timeouts are randomized too), and its next try comes after a
+		// candidate timeout drawn from [ElectionTimeout, 2 × ElectionTimeout).
+		// So a leader is normally known within 2 × ElectionTimeout; half
+		// an election timeout more absorbs a loaded machine (1.5 s with
+		// the defaults). Waiting longer only keeps a cut-off node's
+		// callers hanging; waiting less turns ordinary failovers into
+		// errors on the majority side.
+		c.NoLeaderWait = 3 * c.ElectionTimeout
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -143,9 +166,11 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.stop, s.loopDone = cancel, make(chan struct{})
+	s.stop = cancel
 	s.submits = &submitBatcher{apply: s.submitGroups, lifetime: ctx, maxInFlight: submitsInFlight}
-	go s.leaderLoop(ctx)
+	s.bg.Go(func() { s.watch.run(ctx) })
+	s.bg.Go(func() { s.leaderLoop(ctx) })
+	s.startCatchUp(ctx, s.lastIndexAtOpen)
 	return s, nil
 }
 
@@ -159,9 +184,7 @@ func (s *Store) raftConfig(notify chan bool) *raft.Config {
 	rc.MaxAppendEntries = 512
 	rc.BatchApplyCh = true
 	rc.NotifyCh = notify
-	rc.Logger = hclog.New(&hclog.LoggerOptions{
-		Name: "raft", Level: hclog.Warn, Output: slogWriter{s.log.With("part", "raft")},
-	})
+	rc.Logger = raftLogger(s.log, "raft")
 	return rc
 }
 
@@ -174,23 +197,30 @@ func (s *Store) openRaft() error {
 		}
 		advertise = addr
 	}
-	logw := slogWriter{s.log.With("part", "raft-transport")}
 	var err error
-	s.transport, err = raft.NewTCPTransport(s.cfg.RaftBind, advertise, 3, 10*time.Second, logw)
+	s.transport, err = raft.NewTCPTransportWithLogger(s.cfg.RaftBind, advertise, 3, 10*time.Second, raftLogger(s.log, "raft-transport"))
 	if err != nil {
 		return fmt.Errorf("listen for raft on %s: %w", s.cfg.RaftBind, err)
 	}
 	// With port 0 the kernel picked the port; advertise what it picked.
 	s.cfg.RaftAdvertise = string(s.transport.LocalAddr())
-	s.boltStore, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(s.cfg.DataDir, "raft.db")})
+	// The node's data dir lock keeps a second process away; should one
+	// get here anyway, bbolt's file lock fails it after a second rather
+	// than blocking it for good, deaf to signals.
+	s.boltStore, err = raftboltdb.New(raftboltdb.Options{
+		Path: filepath.Join(s.cfg.DataDir, "raft.db"), BoltOptions: &bbolt.Options{Timeout: time.Second},
+	})
 	if err != nil {
 		return fmt.Errorf("open raft log: %w", err)
+	}
+	if s.lastIndexAtOpen, err = lastStateIndex(s.boltStore); err != nil {
+		return fmt.Errorf("read raft log: %w", err)
 	}
 	logStore, err := raft.NewLogCache(1024, s.boltStore)
 	if err != nil {
 		return fmt.Errorf("create log cache: %w", err)
 	}
-	snaps, err := raft.NewFileSnapshotStore(s.cfg.DataDir, 2, logw)
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(s.cfg.DataDir, 2, raftLogger(s.log, "raft-snapshots"))
 	if err != nil {
 		return fmt.Errorf("open snapshot store: %w", err)
 	}
@@ -203,10 +233,12 @@ func (s *Store) openRaft() error {
 	if err := s.recoverFromPeersFile(rc, logStore, snaps); err != nil {
 		return err
 	}
+	s.watch = newRaftWatch()
 	s.raft, err = raft.NewRaft(rc, s.fsm, logStore, s.boltStore, snaps, s.transport)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
+	s.raft.RegisterObserver(s.watch.observer)
 	s.notify, s.hadState = notify, existing
 	if s.cfg.Bootstrap && !existing {
 		boot := raft.Configuration{Servers: []raft.Server{{
@@ -253,7 +285,8 @@ func (s *Store) Close() error {
 	var err error
 	s.closeMu.Do(func() {
 		s.stop()
-		<-s.loopDone
+		s.bg.Wait()
+		<-s.catchUp.stopped
 		s.submits.close()
 		err = s.closeResources()
 	})
@@ -273,21 +306,3 @@ func (s *Store) closeResources() error {
 	}
 	return errors.Join(errs...)
 }
-
-// slogWriter turns the line-oriented output of raft's loggers into slog
-// records.
-type slogWriter struct{ log *slog.Logger }
-
-func (w slogWriter) Write(p []byte) (int, error) {
-	w.log.Warn(string(trimNewline(p)))
-	return len(p), nil
-}
-
-func trimNewline(p []byte) []byte {
-	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
-		p = p[:len(p)-1]
-	}
-	return p
-}
-
-var _ io.Writer = slogWriter{}

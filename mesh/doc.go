@@ -48,6 +48,20 @@
 // "alive", "dead" and "left". With [LANTiming] a node that stops answering
 // is suspect for about 1.6 s before it is declared dead.
 //
+// # Reconnecting after a cut
+//
+// memberlist never contacts a member again once it has declared it dead,
+// so after a network cut longer than the suspicion timeout both sides stay
+// dead to each other when the link is back. Like Serf, Mesh retries: every
+// [Reconnect.Interval] (default [DefaultReconnectInterval], 2 s) it joins
+// again every dead member at its last address, plus the addresses
+// [Reconnect.Peers] lists (the node lists its Raft servers), until the
+// member is alive again, has left, its tombstone expires or
+// [Reconnect.Retry] says it is gone for good. The push/pull sync of that
+// join tells each side that the other declared it dead; each refutes with
+// a higher incarnation, and a healed link converges within one interval
+// plus a probe round.
+//
 // # Tombstones
 //
 // memberlist forgets dead and left nodes after a while. Mesh remembers them,

@@ -16,14 +16,6 @@ import (
 	"github.com/hashicorp/memberlist"
 )
 
-// Tombstone defaults: a day is long enough for a leader elected overnight
-// to see which robots died, and 4096 is far above a LAN fleet's daily churn
-// while costing well under a megabyte.
-const (
-	DefaultTombstoneTTL  = 24 * time.Hour
-	DefaultMaxTombstones = 4096
-)
-
 // ErrClosed is returned by operations on a Mesh after Leave or Shutdown.
 var ErrClosed = errors.New("mesh: closed")
 
@@ -41,88 +33,6 @@ const (
 	joinRetryMin = 250 * time.Millisecond
 	joinRetryMax = 2 * time.Second
 )
-
-// Config configures a Mesh.
-type Config struct {
-	// Name identifies the node; it must be unique in the cluster and stay
-	// the same across restarts.
-	Name string
-
-	// BindAddr is the IP address to listen on for gossip (UDP and TCP);
-	// "" means all interfaces. BindPort 0 picks a free port.
-	BindAddr string
-	BindPort int
-
-	// AdvertiseAddr is the IP address peers reach this node at. It
-	// defaults to BindAddr and must not be unspecified (0.0.0.0 or ::):
-	// an unroutable advertised address breaks every peer that stores it.
-	// AdvertisePort defaults to the bound port.
-	AdvertiseAddr string
-	AdvertisePort int
-
-	// Meta is what this node advertises; see UpdateMeta to change it.
-	Meta Meta
-
-	// Logger receives the mesh's and memberlist's logs; nil means
-	// slog.Default().
-	Logger *slog.Logger
-
-	// Timing tunes failure detection; zero fields take LANTiming's values.
-	Timing Timing
-
-	// TombstoneTTL and MaxTombstones bound how long and how many dead and
-	// left members are remembered; zero means DefaultTombstoneTTL and
-	// DefaultMaxTombstones.
-	TombstoneTTL  time.Duration
-	MaxTombstones int
-}
-
-// resolve validates cfg and fills in its defaults.
-func (cfg Config) resolve() (Config, error) {
-	if cfg.Name == "" {
-		return cfg, errors.New("mesh: Config.Name is required and must be unique in the cluster")
-	}
-	if cfg.BindAddr == "" {
-		cfg.BindAddr = "0.0.0.0"
-	}
-	if cfg.AdvertiseAddr == "" {
-		cfg.AdvertiseAddr = cfg.BindAddr
-	}
-	ip := net.ParseIP(cfg.AdvertiseAddr)
-	if ip == nil {
-		return cfg, fmt.Errorf("mesh: advertise address %q is not an IP address", cfg.AdvertiseAddr)
-	}
-	if ip.IsUnspecified() {
-		return cfg, fmt.Errorf("mesh: advertise address %s is unspecified, so peers could not reach this node; set Config.AdvertiseAddr to a routable IP",
-			cfg.AdvertiseAddr)
-	}
-	for _, p := range []struct {
-		name string
-		port int
-	}{{"BindPort", cfg.BindPort}, {"AdvertisePort", cfg.AdvertisePort}} {
-		if p.port < 0 || p.port > 65535 {
-			return cfg, fmt.Errorf("mesh: %s %d is not a valid port", p.name, p.port)
-		}
-	}
-	switch {
-	case cfg.AdvertisePort == 0:
-		cfg.AdvertisePort = cfg.BindPort
-	case cfg.BindPort == 0:
-		// memberlist overwrites the advertised port with the one it picks.
-		return cfg, fmt.Errorf("mesh: AdvertisePort %d needs a fixed BindPort", cfg.AdvertisePort)
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	cfg.Timing = cfg.Timing.withDefaults()
-	if cfg.TombstoneTTL <= 0 {
-		cfg.TombstoneTTL = DefaultTombstoneTTL
-	}
-	if cfg.MaxTombstones <= 0 {
-		cfg.MaxTombstones = DefaultMaxTombstones
-	}
-	return cfg, nil
-}
 
 // Mesh is this node's membership in the gossip cluster.
 type Mesh struct {
@@ -157,6 +67,10 @@ type Mesh struct {
 	left    bool
 	closing atomic.Bool   // Leave or Shutdown has begun
 	done    chan struct{} // closed once memberlist is shut down
+
+	stopLoops     chan struct{} // closed to stop the reconnect loop
+	stopLoopsOnce sync.Once
+	loops         sync.WaitGroup
 }
 
 // New starts gossip on the configured address. The node is a cluster of
@@ -181,6 +95,8 @@ func New(cfg Config) (*Mesh, error) {
 		meta:     meta,
 		done:     make(chan struct{}),
 
+		stopLoops: make(chan struct{}),
+
 		intentWindow: cfg.Timing.GossipToTheDeadTime + 3*cfg.Timing.PushPullInterval,
 	}
 	m.broadcasts = &memberlist.TransmitLimitedQueue{
@@ -198,16 +114,37 @@ func New(cfg Config) (*Mesh, error) {
 	mc.Delegate = delegate{m}
 	mc.Events = delegate{m}
 	mc.Logger = newMemberlistLogger(logger)
+	bind := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.BindPort))
+	if cfg.wrapTransport != nil {
+		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
+			BindAddrs: []string{cfg.BindAddr}, BindPort: cfg.BindPort, Logger: mc.Logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("start gossip on %s: %w", bind, err)
+		}
+		mc.BindPort, mc.AdvertisePort = nt.GetAutoBindPort(), nt.GetAutoBindPort()
+		mc.Transport = cfg.wrapTransport(nt)
+	}
 
 	ml, err := memberlist.Create(mc)
 	if err != nil {
-		bind := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.BindPort))
 		return nil, fmt.Errorf("start gossip on %s: %w", bind, err)
 	}
 	m.ml = ml
 	m.addr = ml.LocalNode().Address()
-	logger.Info("gossip started", "addr", m.addr)
+	if cfg.Reconnect.Interval > 0 {
+		m.loops.Go(func() { m.reconnectLoop(m.stopLoops, cfg.Reconnect) })
+	}
+	logger.Info("gossip started", "addr", m.addr, "reconnect_interval", cfg.Reconnect.Interval)
 	return m, nil
+}
+
+// stopReconnecting ends the reconnect loop and waits for it, so that no
+// join races a leave or a shutdown. A join in flight can hold it for up
+// to Timing.TCPTimeout.
+func (m *Mesh) stopReconnecting() {
+	m.stopLoopsOnce.Do(func() { close(m.stopLoops) })
+	m.loops.Wait()
 }
 
 // Addr returns the gossip host:port this node advertises, which is what
@@ -335,6 +272,7 @@ func (m *Mesh) Leave(ctx context.Context) error {
 	}
 	m.left = true
 	m.closing.Store(true)
+	m.stopReconnecting()
 	err := m.leave(ctx)
 	return errors.Join(err, m.shutdown())
 }
@@ -371,6 +309,7 @@ func (m *Mesh) shutdown() error {
 		return nil
 	default:
 	}
+	m.stopReconnecting()
 	err := m.ml.Shutdown()
 	m.mu.Lock()
 	m.frozen = true

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/casare/casare/api"
 	"github.com/casare/casare/consensus"
 )
 
@@ -55,7 +56,12 @@ type Config struct {
 	// Stdout receives what the operator must see once, such as the
 	// admin token of a new cluster; nil prints nothing.
 	Stdout io.Writer
-	Logger *slog.Logger
+	// HTTPTimeouts bound the API server's connections; zero fields take
+	// api.DefaultTimeouts.
+	HTTPTimeouts api.Timeouts
+	// MaxLogFollowers caps concurrent log streams (0: the API's default).
+	MaxLogFollowers int
+	Logger          *slog.Logger
 }
 
 // Defaults of a one-machine install. DefaultConfig and setDefaults take

@@ -27,4 +27,12 @@
 // cluster must remember goes through Raft, what it must know of
 // liveness comes from gossip. docs/design.md in the repository has the
 // whole picture.
+//
+// A server also watches its own membership (membership.go): when it finds
+// itself outside the Raft configuration, removed by the leader after a
+// network cut or by an operator, it stops serving data (the API answers
+// 503 not_member), rejoins through its live peers under its own name and
+// serves again once it has caught up. It gives gossip the addresses of
+// the servers in its Raft configuration, so that gossip retries them after
+// a cut even when it has forgotten them.
 package node

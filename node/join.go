@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/casare/casare/consensus"
@@ -96,6 +97,7 @@ func (n *Node) joinRequest() consensus.JoinRequest {
 	return consensus.JoinRequest{
 		Name: n.cfg.Name, RaftAddr: n.cfg.advertise(n.cfg.RaftPort),
 		HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
+		GossipAddr: n.mesh.Addr(),
 	}
 }
 
@@ -221,6 +223,21 @@ func (p *peerFile) keep(ctx context.Context, m *mesh.Mesh, log *slog.Logger) {
 
 // newServerProxy sends a robot-only node's API traffic to a live server,
 // so every member answers the same API.
+// streamsUnbounded lifts the server's read and write deadlines for a log
+// stream passed through the proxy: the server at the other end bounds
+// the stream (its keep-alives fail on a vanished client, which ends the
+// proxied copy), and the deadlines would cut a healthy stream short.
+func streamsUnbounded(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if follow, _ := strconv.ParseBool(r.URL.Query().Get("follow")); follow {
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})  // ErrNotSupported only on
+			_ = rc.SetWriteDeadline(time.Time{}) // writers without deadlines
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 func newServerProxy(m *mesh.Mesh, log *slog.Logger) http.Handler {
 	return &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/casare/casare/api"
@@ -29,6 +30,20 @@ type Node struct {
 	http    *http.Server
 	gateway *gateway // nil on a robot-only node
 	peers   *peerFile
+	dirLock *dataDirLock
+
+	// raftStore is store for the gossip reconnect loop, which starts
+	// before the store is opened.
+	raftStore atomic.Pointer[consensus.Store]
+	// notMember is set while this server is outside the Raft
+	// configuration and has not yet rejoined and caught up; removals
+	// counts how often that happened.
+	notMember atomic.Bool
+	removals  atomic.Int64
+	// stopWatch ends the membership watch and waits for it: a graceful
+	// leave takes the server out of the configuration, which the watch
+	// must not undo. nil on a robot-only node.
+	stopWatch func()
 
 	stopRobot context.CancelFunc
 	robotDone chan struct{}
@@ -40,9 +55,10 @@ type Node struct {
 	closeOnce sync.Once
 }
 
-// Start brings a node up: gossip first (so the store's liveness view
-// exists), then Raft, then the API, then joins the cluster if asked.
-// On error everything started so far is stopped again.
+// Start brings a node up: the data dir's lock first (a second node on
+// the same dir fails at once with ErrDataDirInUse), then gossip (so the
+// store's liveness view exists), then Raft, then the API, then joins the
+// cluster if asked. On error everything started so far is stopped again.
 func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
@@ -50,10 +66,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
 	}
+	dirLock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	n := &Node{
 		cfg: cfg, log: cfg.Logger.With("node", cfg.Name), leaveReq: make(chan struct{}),
-		stop: cancel, peers: newPeerFile(cfg.DataDir),
+		stop: cancel, peers: newPeerFile(cfg.DataDir), dirLock: dirLock,
 	}
 	if err := n.start(ctx, runCtx); err != nil {
 		n.Close()
@@ -63,13 +83,18 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 }
 
 func (n *Node) start(ctx, runCtx context.Context) error {
-	var err error
+	httpListener, err := n.listenHTTP(ctx)
+	if err != nil {
+		return err
+	}
 	n.mesh, err = mesh.New(mesh.Config{
 		Name: n.cfg.Name, BindAddr: n.cfg.BindAddr, BindPort: n.cfg.GossipPort,
 		AdvertiseAddr: n.cfg.AdvertiseAddr, AdvertisePort: n.cfg.GossipPort,
 		Meta: n.meta(), Logger: n.log,
+		Reconnect: mesh.Reconnect{Peers: n.gossipPeers, Retry: n.retryMember},
 	})
 	if err != nil {
+		httpListener.Close()
 		return fmt.Errorf("start gossip: %w", err)
 	}
 	if n.cfg.Server {
@@ -77,14 +102,17 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			Name: n.cfg.Name, DataDir: n.cfg.DataDir,
 			RaftBind: n.cfg.bind(n.cfg.RaftPort), RaftAdvertise: n.cfg.advertise(n.cfg.RaftPort),
 			HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
-			Bootstrap: n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
+			GossipAddr: n.mesh.Addr(),
+			Bootstrap:  n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
 			Forwarder: peer.NewForwarder(), Liveness: n.mesh, Logger: n.log,
 		})
 		if err != nil {
+			httpListener.Close()
 			return fmt.Errorf("start raft: %w", err)
 		}
+		n.raftStore.Store(n.store)
 	}
-	if err := n.serveHTTP(); err != nil {
+	if err := n.serveHTTP(httpListener); err != nil {
 		return err
 	}
 	if err := n.ensureAdminToken(ctx, runCtx); err != nil {
@@ -98,6 +126,15 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 	n.wg.Go(func() { n.peers.keep(runCtx, n.mesh, n.log) })
 	if err := n.join(ctx, runCtx); err != nil {
 		return err
+	}
+	if n.store != nil {
+		watchCtx, cancel := context.WithCancel(runCtx)
+		done := make(chan struct{})
+		n.stopWatch = func() { cancel(); <-done }
+		n.wg.Go(func() {
+			defer close(done)
+			n.watchMembership(watchCtx)
+		})
 	}
 	n.startRobot()
 	return nil
@@ -155,12 +192,8 @@ func (n *Node) meta() mesh.Meta {
 	return m
 }
 
-func (n *Node) serveHTTP() error {
-	ln, err := net.Listen("tcp", n.cfg.bind(n.cfg.HTTPPort))
-	if err != nil {
-		return fmt.Errorf("listen for HTTP on %s: %w", n.cfg.bind(n.cfg.HTTPPort), err)
-	}
-	n.http = &http.Server{Handler: n.handler(), ReadHeaderTimeout: 10 * time.Second}
+func (n *Node) serveHTTP(ln net.Listener) error {
+	n.http = api.NewHTTPServer(n.handler(), n.cfg.HTTPTimeouts)
 	scheme := "http"
 	if n.cfg.TLSCert != "" {
 		// Load now, so that a bad certificate stops the start with a
@@ -188,12 +221,12 @@ func (n *Node) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /internal/v1/seeds", n.serveSeeds)
 	if n.store == nil {
-		mux.Handle("/", newServerProxy(n.mesh, n.log))
+		mux.Handle("/", streamsUnbounded(newServerProxy(n.mesh, n.log)))
 		return mux
 	}
 	mux.Handle("/", api.New(api.Config{
-		Store: n.store, Members: n.members, OnLeave: n.requestLeave,
-		NodeName: n.cfg.Name, Logger: n.log,
+		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
+		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers,
 		MetricsPublic: n.cfg.MetricsPublic, CORSOrigin: n.cfg.CORSOrigin,
 	}))
 	return mux
@@ -235,6 +268,9 @@ func (n *Node) Run(ctx context.Context) error {
 // itself from Raft, then the node leaves gossip so peers see "left", not
 // "dead".
 func (n *Node) Leave(ctx context.Context) error {
+	if n.stopWatch != nil {
+		n.stopWatch()
+	}
 	var errs []error
 	n.drainRobot()
 	if n.store != nil {
@@ -279,6 +315,7 @@ func (n *Node) Close() error {
 			errs = append(errs, n.mesh.Shutdown())
 		}
 		n.wg.Wait()
+		errs = append(errs, n.dirLock.release())
 	})
 	return errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/casare/casare/api/wire"
 )
@@ -42,13 +43,13 @@ func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
 	return c.do(ctx, request{method: http.MethodGet, path: "/api/v1/openapi.json"})
 }
 
-// RemoveServer asks the node to remove a server from Raft.
-func (c *Client) RemoveServer(ctx context.Context, name string) error {
-	req, err := jsonRequest(http.MethodPost, "/internal/v1/remove", wire.RemoveServerRequest{Name: name}, nil)
-	if err != nil {
-		return err
-	}
-	return c.call(ctx, req, nil)
+// RemoveServer asks the cluster, through the node, to take a server that
+// is gone for good out of the Raft configuration (an operator's removal:
+// refused for a server that is still alive).
+func (c *Client) RemoveServer(ctx context.Context, name string) (wire.RemoveServerResponse, error) {
+	return callFor[wire.RemoveServerResponse](ctx, c, request{
+		method: http.MethodDelete, path: "/api/v1/cluster/servers/" + url.PathEscape(name),
+	})
 }
 
 // Leave asks the node to leave the cluster gracefully and stop.

@@ -200,6 +200,10 @@ type Cluster struct {
 	AppliedIndex uint64          `json:"applied_index"`
 	RaftState    string          `json:"raft_state"`
 	Term         uint64          `json:"term"`
+	// NotMember is true while this node is outside the Raft
+	// configuration and rejoining; its data endpoints then answer 503
+	// not_member.
+	NotMember bool `json:"not_member,omitempty"`
 }
 
 // Leader names the Raft leader and where its API is.
@@ -238,6 +242,12 @@ type Health struct {
 	Leader    *Leader `json:"leader"`
 	Node      string  `json:"node"`
 	RaftState string  `json:"raft_state"`
+	// NotMember is true while this server is outside the Raft
+	// configuration and rejoining; it is then not ready.
+	NotMember bool `json:"not_member,omitempty"`
+	// CatchingUp is true while a restarted node applies what it held
+	// before the restart; it is not ready meanwhile.
+	CatchingUp bool `json:"catching_up,omitempty"`
 }
 
 // ReadIndexResponse is the body of POST /internal/v1/readindex.
@@ -245,9 +255,12 @@ type ReadIndexResponse struct {
 	Index uint64 `json:"index"`
 }
 
-// RemoveServerRequest is the body of POST /internal/v1/remove.
-type RemoveServerRequest struct {
-	Name string `json:"name"`
+// RemoveServerResponse is the answer of DELETE
+// /api/v1/cluster/servers/{name}: what the removal changed.
+type RemoveServerResponse struct {
+	Removed  string `json:"removed"`
+	Promoted string `json:"promoted,omitempty"` // the non-voter promoted to keep the voter count
+	Voters   int    `json:"voters"`             // voters left in the configuration
 }
 
 // LeaveResponse is the answer to POST /internal/v1/leave.

@@ -14,6 +14,10 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal asks for a graceful stop; from then on a second one
+	// ends the process at once, so that Ctrl-C is never powerless while a
+	// node drains, leaves or starts up.
+	context.AfterFunc(ctx, stop)
 	root := newRootCmd()
 	err := root.ExecuteContext(ctx)
 	if err == nil {

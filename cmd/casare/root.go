@@ -13,7 +13,7 @@ func newRootCmd() *cobra.Command {
 	}
 	addLogFlags(root)
 	root.AddCommand(
-		newNodeCmd(),
+		newNodeCmd(), newOperatorCmd(),
 		// Each command lives in its own file; register it here.
 		newRunCmd(), newValidateCmd(), newNodesCmd(),
 		newStatusCmd(),

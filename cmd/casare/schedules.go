@@ -37,7 +37,8 @@ func newScheduleCreateCmd() *cobra.Command {
 		Long: "Create a schedule that queues a job of the workflow at every fire time of\n" +
 			"the cron expression (5 fields, 6 with leading seconds, or a descriptor such as\n" +
 			"@every 5m or @daily), read on the wall clock of --timezone. WORKFLOW is the\n" +
-			"workflow's id, name or a unique prefix of its id.",
+			"workflow's id, name or a unique prefix of its id. An expression that matches\n" +
+			"no date (0 0 30 2 *) and an @every interval under 1s are refused.",
 		Example: "  casare schedules create 0199… --cron '*/5 * * * *' --timezone Europe/Berlin --overlap forbid",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -1,26 +1,37 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
 )
+
+// leaderPoll is how often status asks again while the node knows no
+// leader; an election on a LAN takes about a second.
+const leaderPoll = 100 * time.Millisecond
 
 func newStatusCmd() *cobra.Command {
 	var flags *clientFlags
+	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the cluster: leader, Raft servers, gossip members, applied index",
-		Args:  cobra.NoArgs,
+		Long: "Show the cluster: leader, Raft servers, gossip members, applied index.\n" +
+			"A node that has just started or joined knows no leader for a moment: status\n" +
+			"waits up to --wait for one before it shows \"Leader: none known\".",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			cluster, err := newClient(cmd, flags.server).Cluster(cmd.Context())
+			cluster, err := clusterWithLeader(cmd.Context(), newClient(cmd, flags.server), wait)
 			if err != nil {
 				return callError("status", flags.server, err)
 			}
@@ -31,7 +42,25 @@ func newStatusCmd() *cobra.Command {
 		},
 	}
 	flags = addClientFlags(cmd)
+	cmd.Flags().DurationVar(&wait, "wait", 3*time.Second, "how long to wait for a leader when the node knows none yet (0: do not wait)")
 	return cmd
+}
+
+// clusterWithLeader asks for the cluster's state until it names a leader
+// or wait has passed, and returns the last answer.
+func clusterWithLeader(ctx context.Context, c *client.Client, wait time.Duration) (api.Cluster, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		cluster, err := c.Cluster(ctx)
+		if err != nil || cluster.Leader != nil || !time.Now().Before(deadline) {
+			return cluster, err
+		}
+		select {
+		case <-ctx.Done():
+			return cluster, nil
+		case <-time.After(min(leaderPoll, time.Until(deadline))):
+		}
+	}
 }
 
 func printCluster(w io.Writer, c api.Cluster) error {
@@ -47,6 +76,9 @@ func printCluster(w io.Writer, c api.Cluster) error {
 	row(tw, "Leader:", leader)
 	row(tw, "Raft state:", fmt.Sprintf("%s, term %d", c.RaftState, c.Term))
 	row(tw, "Applied index:", c.AppliedIndex)
+	if c.NotMember {
+		row(tw, "Membership:", "not in the Raft configuration; rejoining (serves no data until caught up)")
+	}
 	row(tw)
 	row(tw, "SERVER", "RAFT ADDRESS", "HTTP ADDRESS", "VOTER", "ALIVE", "LEADER")
 	for _, s := range c.Servers {

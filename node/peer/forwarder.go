@@ -77,12 +77,13 @@ func (f *Forwarder) Join(ctx context.Context, leader consensus.NodeInfo, req con
 }
 
 // Remove asks the leader to remove a server.
-func (f *Forwarder) Remove(ctx context.Context, leader consensus.NodeInfo, name string) error {
+func (f *Forwarder) Remove(ctx context.Context, leader consensus.NodeInfo, req consensus.RemoveRequest) (consensus.RemoveResponse, error) {
 	c, err := f.leader(leader)
 	if err != nil {
-		return err
+		return consensus.RemoveResponse{}, err
 	}
-	return forwardError(ctx, leader, c.RemoveServer(ctx, name))
+	resp, err := c.removeInternal(ctx, req)
+	return resp, forwardError(ctx, leader, err)
 }
 
 // forwardError translates a failed forward for the store's retry logic.

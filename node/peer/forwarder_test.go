@@ -48,7 +48,7 @@ func TestForwarderErrors(t *testing.T) {
 		http.Error(w, "bad gateway", http.StatusBadGateway)
 	}))
 	defer proxy.Close()
-	err = f.Remove(ctx, consensus.NodeInfo{Name: "p", HTTPAddr: proxy.Listener.Addr().String()}, "x")
+	_, err = f.Remove(ctx, consensus.NodeInfo{Name: "p", HTTPAddr: proxy.Listener.Addr().String()}, consensus.RemoveRequest{Name: "x"})
 	if err == nil || !strings.HasPrefix(err.Error(), "leader unreachable") {
 		t.Errorf("Remove through a failing proxy: %v, want an unreachable leader", err)
 	}
@@ -74,7 +74,7 @@ func TestForwarderJoinAndReadIndex(t *testing.T) {
 	if err != nil || index < leader.Store.AppliedIndex() {
 		t.Errorf("ReadIndex: %d (leader applied %d), %v", index, leader.Store.AppliedIndex(), err)
 	}
-	if err := f.Remove(ctx, info, "n2"); err != nil {
+	if _, err := f.Remove(ctx, info, consensus.RemoveRequest{Name: "n2"}); err != nil {
 		t.Errorf("Remove: %v", err)
 	}
 	servers, _ := leader.Store.Servers()

@@ -54,9 +54,8 @@ func (p *Client) GetJSON(ctx context.Context, path string, out any) error {
 	return p.c.GetJSON(ctx, path, out)
 }
 
-// RemoveServer asks the node to remove a server from Raft.
-func (p *Client) RemoveServer(ctx context.Context, name string) error {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	return p.c.RemoveServer(ctx, name)
+// removeInternal asks the node (the leader) to remove a server from Raft
+// through its internal endpoint.
+func (p *Client) removeInternal(ctx context.Context, req consensus.RemoveRequest) (consensus.RemoveResponse, error) {
+	return post[consensus.RemoveResponse](ctx, p, "/internal/v1/remove", req)
 }
