@@ -42,8 +42,10 @@ var routeRoles = map[string]consensus.Role{
 	"POST /api/v1/robots/tokens":       consensus.RoleAdmin,
 	"GET /api/v1/robots/tokens":        consensus.RoleAdmin,
 	"DELETE /api/v1/robots/tokens/:id": consensus.RoleAdmin,
-	"POST /api/v1/auth/codes":          consensus.RoleViewer,
-	"GET /api/v1/auth/whoami":          consensus.RoleViewer,
+	// Changing the cluster itself is an admin's.
+	"DELETE /api/v1/cluster/servers/:name": consensus.RoleAdmin,
+	"POST /api/v1/auth/codes":              consensus.RoleViewer,
+	"GET /api/v1/auth/whoami":              consensus.RoleViewer,
 }
 
 // RequiredRole returns the role a route (method and gin path template)

@@ -52,7 +52,10 @@ func clusterWithLeader(ctx context.Context, c *client.Client, wait time.Duration
 	deadline := time.Now().Add(wait)
 	for {
 		cluster, err := c.Cluster(ctx)
-		if err != nil || cluster.Leader != nil || !time.Now().Before(deadline) {
+		// A node that knows no leader yet cannot check the credential
+		// either (no_leader); it may learn both in a moment.
+		waiting := cluster.Leader == nil && (err == nil || client.IsCode(err, "no_leader"))
+		if !waiting || !time.Now().Before(deadline) {
 			return cluster, err
 		}
 		select {

@@ -71,6 +71,9 @@ type node struct {
 	http    string // host:port of the API
 	args    []string
 	client  *client.Client
+	// tokenFile is the cluster's admin token: the admin.token its
+	// bootstrapping node wrote at its first start.
+	tokenFile string
 
 	starts int // only the test goroutine starts a node
 
@@ -89,6 +92,8 @@ type cluster struct {
 	mu    sync.Mutex
 	nodes []*node
 	seed  string // HTTP address of the first node, which joiners name
+	// tokenFile is where the bootstrapping node writes the admin token.
+	tokenFile string
 }
 
 func newCluster(tb testing.TB) *cluster {
@@ -158,7 +163,11 @@ func (c *cluster) add(name string, cmd []string) *node {
 		"--http-port", strconv.Itoa(ports[0]), "--raft-port", strconv.Itoa(ports[1]),
 		"--gossip-port", strconv.Itoa(ports[2]), "--quic-port", strconv.Itoa(ports[3]),
 	)
-	n.client = client.New("http://"+n.http, client.WithTimeout(callTimeout))
+	if c.tokenFile == "" && slices.Equal(cmd[:2], []string{"node", "start"}) {
+		c.tokenFile = filepath.Join(dir, "data", "admin.token") // the node that bootstraps
+	}
+	n.tokenFile = c.tokenFile
+	n.client = client.New("http://"+n.http, client.WithTimeout(callTimeout), withTokenFile(n.tokenFile))
 	c.mu.Lock()
 	c.nodes = append(c.nodes, n)
 	c.mu.Unlock()

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -263,4 +265,30 @@ func durationStats(ds []time.Duration) (median, maximum time.Duration) {
 		median = (sorted[mid-1] + sorted[mid]) / 2
 	}
 	return median, sorted[len(sorted)-1]
+}
+
+// withTokenFile authenticates every call with the token in path, read
+// when a call is made: the harness builds a node's client before the
+// bootstrapping node has written its admin token.
+func withTokenFile(path string) client.Option {
+	return func(hc *http.Client) {
+		base := hc.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		hc.Transport = tokenFileTransport{base: base, path: path}
+	}
+}
+
+type tokenFileTransport struct {
+	base http.RoundTripper
+	path string
+}
+
+func (t tokenFileTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if data, err := os.ReadFile(t.path); err == nil {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(data)))
+	}
+	return t.base.RoundTrip(r)
 }

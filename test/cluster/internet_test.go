@@ -316,7 +316,7 @@ func TestInternetRobotWrongTokenExitsNonZero(t *testing.T) {
 
 	good, goodID := createRobotToken(t, n, "good-robot")
 	revoked, revokedID := createRobotToken(t, n, "revoked-robot")
-	if res := runCLI(t, callTimeout, "robot", "token", "revoke", revokedID, "--server", serverURL(n)); res.code != 0 {
+	if res := runCLI(t, callTimeout, "robot", "token", "revoke", revokedID, "--server", serverURL(n), "--token-file", n.tokenFile); res.code != 0 {
 		t.Fatalf("revoke: %s", res)
 	}
 	// Swap the secret for another of the same length.
