@@ -109,11 +109,18 @@ func (s *Server) authenticate(c *gin.Context) (consensus.APIToken, error) {
 		// A node that knows no leader may simply not have caught up; it
 		// cannot vouch that the credential does not exist.
 		return t, newError(consensus.CodeNoLeader, "this node knows no leader and cannot check API %s %s; try another node", kind, id)
+	case errors.Is(err, consensus.ErrUnknownCredential) && s.behind():
+		return t, newError(CodeCatchingUp, "this node restarted and is still replaying its log; it cannot check API %s %s yet: retry in a moment or ask another node", kind, id)
 	case errors.Is(err, consensus.ErrUnknownCredential):
 		return t, newError(CodeUnauthenticated, "unknown API %s: this cluster has no %s with id %s and that secret", kind, kind, id)
 	default:
 		return t, newError(CodeUnauthenticated, "%v", err)
 	}
+}
+
+func (s *Server) behind() bool {
+	behind, _, _ := s.cfg.Store.CatchingUp()
+	return behind
 }
 
 func (s *Server) leaderKnown() bool {
