@@ -274,6 +274,8 @@ func FuzzApply(f *testing.F) {
 		{cmdRegisterNode, RegisterNodeCmd{Node: NodeInfo{Name: "n"}}},
 		{cmdSubmitGroups, SubmitGroupsCmd{Groups: [][]JobSpec{{{ID: "g", WorkflowID: "w", ExecutionMode: "lan"}}, {{ID: "h", WorkflowID: "x"}}}}},
 		{cmdReportCrash, CrashCmd{RobotID: "r", Items: []Crash{{JobID: "j", Token: 1, Attempt: 1}}}},
+		{cmdCreateAPIToken, CreateAPITokenCmd{ID: "t", Name: "n", Role: RoleViewer, Kind: KindToken, Hash: HashToken("s")}},
+		{cmdRedeemCode, RedeemCodeCmd{CodeID: "c", CodeHash: HashToken("s"), SessionID: "x", SessionHash: HashToken("y"), TTL: time.Hour}},
 	} {
 		f.Add(h.entry(seed.typ, seed.cmd).Data)
 	}
