@@ -239,6 +239,9 @@ func (s *state) redeemCode(c applyContext, cmd *RedeemCodeCmd) (APIToken, error)
 	if code.Revoked || code.expired(c.now) {
 		return APIToken{}, errorf(CodeInvalid, "sign-in code %s has expired", code.ID)
 	}
+	if _, taken := s.apiTokens[cmd.SessionID]; taken {
+		return APIToken{}, errorf(CodeInvalid, "session id %s is taken", cmd.SessionID)
+	}
 	sess, err := s.createAPIToken(c, &CreateAPITokenCmd{
 		ID: cmd.SessionID, Kind: KindSession, Hash: cmd.SessionHash, Parent: code.Parent, TTL: cmd.TTL,
 	})

@@ -67,6 +67,11 @@ func TestSignInCodeRedeemsOnce(t *testing.T) {
 	if _, err := h.apply(cmdRedeemCode, late); ErrorCode(err) != CodeInvalid {
 		t.Fatalf("expired code: %v", err)
 	}
+	h.mustApply(cmdCreateAPIToken, tokenCmd("c3", KindCode, "t1", 5*time.Minute))
+	steal := RedeemCodeCmd{CodeID: "c3", CodeHash: HashToken("secret-c3"), SessionID: "t1", SessionHash: HashToken("s"), TTL: time.Hour}
+	if _, err := h.apply(cmdRedeemCode, steal); ErrorCode(err) != CodeInvalid || h.f.state.apiTokens["c3"].UsedBy != "" {
+		t.Fatalf("redeem into the id of an existing token: %v", err)
+	}
 	wrong := RedeemCodeCmd{CodeID: "c1", CodeHash: HashToken("guess"), SessionID: "s4", SessionHash: HashToken("s"), TTL: time.Hour}
 	if _, err := h.apply(cmdRedeemCode, wrong); ErrorCode(err) != CodeInvalid {
 		t.Fatalf("wrong code secret: %v", err)
