@@ -205,6 +205,9 @@ func (s *Server) routes() *gin.Engine {
 	internal.POST("/join", s.internalJoin)
 	internal.POST("/remove", s.internalRemove)
 	internal.POST("/leave", s.internalLeave)
+	// The cluster view as a server asks its peers for it, when it wonders
+	// whether it is still a member (it holds no API token to ask /api/v1).
+	internal.GET("/cluster", s.cluster)
 	// Robot-only nodes hold no replica; their robots reach the queue here.
 	internal.POST("/robot/claim", s.robotClaim)
 	internal.POST("/robot/progress", s.robotProgress)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh"
 	"github.com/casare/casare/node/peer"
@@ -100,7 +99,7 @@ func (n *Node) outsideConfiguration(ctx context.Context) (bool, string) {
 	}
 	for _, p := range n.serverPeers() {
 		actx, cancel := context.WithTimeout(ctx, peerAskTimeout)
-		cl, err := client.New("http://" + p.httpAddr).Cluster(actx)
+		cl, err := peer.New("http://" + p.httpAddr).Cluster(actx)
 		cancel()
 		if err != nil || cl.RaftState != "Leader" {
 			continue

@@ -61,11 +61,17 @@ func startNode(t testing.TB, cfg Config) *Node {
 // cluster's bootstrapping node boot wrote at its first start.
 func adminClient(t testing.TB, n, boot *Node) *client.Client {
 	t.Helper()
+	return client.New("http://"+n.HTTPAddr(), client.WithToken(adminToken(t, boot)))
+}
+
+// adminToken is the admin token the bootstrapping node boot wrote.
+func adminToken(t testing.TB, boot *Node) string {
+	t.Helper()
 	token, err := os.ReadFile(filepath.Join(boot.cfg.DataDir, AdminTokenFile))
 	if err != nil {
 		t.Fatalf("read the admin token of %s: %v", boot.cfg.Name, err)
 	}
-	return client.New("http://"+n.HTTPAddr(), client.WithToken(strings.TrimSpace(string(token))))
+	return strings.TrimSpace(string(token))
 }
 
 const echoWorkflow = `{"name":"echo","nodes":[
