@@ -159,22 +159,12 @@ func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFun
 	return context.WithTimeout(ctx, DefaultApplyTimeout)
 }
 
-// backoffDelay and sleepCtx are the membership changes' own retry loop
-// (membership.go); other retries use retry.Do with leaderRetry.
+// backoffDelay is the wait before the next try of the routing loop
+// (route.go): elections on a LAN take a few hundred milliseconds, so it
+// starts at 20 ms and stays at most a quarter second.
 func backoffDelay(attempt int) time.Duration {
 	d := 20 * time.Millisecond << min(attempt, 4)
 	return min(d, 250*time.Millisecond)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // ReadIndex returns an index that covers every write acknowledged before

@@ -2,7 +2,6 @@ package consensus
 
 import (
 	"context"
-	"slices"
 	"time"
 )
 
@@ -33,27 +32,24 @@ func (s *Store) expireLeases(ctx context.Context, now time.Time) {
 	}
 }
 
-// reapRobots requeues at once the jobs of robots gossip reports dead or
-// gone, instead of waiting out their leases. Robots gossip has never seen
+// reapRobots requeues the jobs of robots gossip reports dead or gone,
+// instead of waiting out their leases, once the robot must have fenced
+// itself: gossip has said so for RobotRequeueDelay and the job's lease has
+// had no renewal for as long (see FenceAfter for the arithmetic). A robot
+// that heartbeats or claims through Raft is alive whatever a stale gossip
+// view says, so its fresh leases stay. Robots gossip has never seen
 // (internet robots) are left to their leases.
-func (s *Store) reapRobots(ctx context.Context, _ time.Time) {
+func (s *Store) reapRobots(ctx context.Context, now time.Time) {
 	if s.cfg.Liveness == nil {
 		return
 	}
-	var robots []string
-	s.fsm.read(func(st *state) {
-		for _, j := range st.running {
-			if j.Lease != nil && !slices.Contains(robots, j.Lease.RobotID) {
-				robots = append(robots, j.Lease.RobotID)
-			}
-		}
-	})
-	for _, robot := range robots {
-		state, _, ok := s.cfg.Liveness.MemberState(robot)
-		if !ok || (state != "dead" && state != "left") {
+	for robot, refs := range s.quietLeases(now) {
+		state, since, ok := s.cfg.Liveness.MemberState(robot)
+		if !ok || (state != "dead" && state != "left") || now.Sub(since) < RobotRequeueDelay {
 			continue
 		}
-		n, err := s.RobotGone(ctx, robot, state)
+		cmd := RobotGoneCmd{RobotID: robot, Reason: state, Items: refs, Quiet: Duration(RobotRequeueDelay)}
+		n, err := apply[int](ctx, s, cmdRobotGone, cmd)
 		if err != nil {
 			s.log.Warn("requeue jobs of gone robot", "robot", robot, "err", err)
 			continue
@@ -62,4 +58,18 @@ func (s *Store) reapRobots(ctx context.Context, _ time.Time) {
 			s.log.Info("requeued jobs of gone robot", "robot", robot, "state", state, "count", n)
 		}
 	}
+}
+
+// quietLeases returns, per robot, the leases that have had no renewal
+// for RobotRequeueDelay.
+func (s *Store) quietLeases(now time.Time) map[string][]LeaseRef {
+	out := map[string][]LeaseRef{}
+	s.fsm.read(func(st *state) {
+		for _, j := range st.running {
+			if j.Lease != nil && now.Sub(j.Lease.RenewedAt) >= RobotRequeueDelay {
+				out[j.Lease.RobotID] = append(out[j.Lease.RobotID], LeaseRef{JobID: j.ID, Token: j.Lease.Token})
+			}
+		}
+	})
+	return out
 }

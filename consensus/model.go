@@ -147,6 +147,9 @@ type Job struct {
 	RerunOf string `json:"rerun_of,omitempty"`
 	// Seq orders jobs by submission; list cursors are built from it.
 	Seq uint64 `json:"seq"`
+	// RobotLosses counts requeues because the robot running the job was
+	// declared dead or cut off; they spend no attempt (see maxRobotLosses).
+	RobotLosses int `json:"robot_losses,omitempty"`
 }
 
 // NodeInfo is what the cluster knows about a server's addresses. It is

@@ -342,55 +342,6 @@ func (s *state) handBack(c applyContext, cmd *HandBackCmd) ([]Ack, error) {
 		}), nil
 }
 
-// LeaseRef names one lease.
-type LeaseRef struct {
-	JobID string `json:"job_id"`
-	Token uint64 `json:"token"`
-}
-
-// ExpireCmd requeues jobs whose leases the leader saw expire. The FSM
-// checks each against the stamped time, so a heartbeat that raced the
-// leader's scan wins.
-type ExpireCmd struct {
-	Items []LeaseRef `json:"items"`
-}
-
-func (s *state) expireLeases(c applyContext, cmd *ExpireCmd) (int, error) {
-	n := 0
-	for _, ref := range cmd.Items {
-		j, _ := s.leased(ref.JobID, "", ref.Token)
-		if j == nil || c.now.Before(j.Lease.ExpiresAt) {
-			continue
-		}
-		s.retryOrFail(j, "lease expired on robot "+j.Lease.RobotID, JobDead, 0, c)
-		n++
-	}
-	return n, nil
-}
-
-// RobotGoneCmd requeues every job a robot holds, at once: gossip or its
-// tunnel says it is dead.
-type RobotGoneCmd struct {
-	RobotID string `json:"robot_id"`
-	Reason  string `json:"reason"`
-}
-
-func (s *state) robotGone(c applyContext, cmd *RobotGoneCmd) (int, error) {
-	var held []*Job
-	for _, j := range s.running {
-		if j.Lease != nil && j.Lease.RobotID == cmd.RobotID {
-			held = append(held, j)
-		}
-	}
-	// Map order is random; requeue in submission order so every replica
-	// assigns the same queue positions.
-	slices.SortFunc(held, func(a, b *Job) int { return cmp.Compare(a.Seq, b.Seq) })
-	for _, j := range held {
-		s.retryOrFail(j, "robot "+cmd.RobotID+" "+cmd.Reason, JobDead, 0, c)
-	}
-	return len(held), nil
-}
-
 // PauseCmd pauses or resumes the whole queue or one workflow's jobs.
 type PauseCmd struct {
 	WorkflowID string `json:"workflow_id,omitempty"`

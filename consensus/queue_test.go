@@ -52,7 +52,8 @@ func TestClaimLeasesWithFencingToken(t *testing.T) {
 	}
 	h.advance(avoidWindow) // r1 is avoided for a while; r2 is not anyway
 	got2 := h.claim("r2", 1)
-	if len(got2) != 1 || got2[0].Job.Attempt != 2 {
+	// Losing the robot spent no attempt.
+	if len(got2) != 1 || got2[0].Job.Attempt != 1 || got2[0].Job.RobotLosses != 1 {
 		t.Fatalf("reclaim = %+v", got2)
 	}
 	// r1's late completion carries the old token and is refused.
@@ -129,7 +130,7 @@ func TestRetryPrefersAnotherRobot(t *testing.T) {
 	if got := h.claim("r1", 1); len(got) != 0 {
 		t.Fatal("the robot that lost the job got it straight back")
 	}
-	if got := h.claim("r2", 1); len(got) != 1 || got[0].Job.Attempt != 2 {
+	if got := h.claim("r2", 1); len(got) != 1 || got[0].Job.Attempt != 1 {
 		t.Fatalf("another robot could not take it: %+v", got)
 	}
 }

@@ -46,6 +46,11 @@ type Config struct {
 	// leader once it finds none before it fails with CodeNoLeader
 	// (default 3 × ElectionTimeout; see setDefaults).
 	NoLeaderWait time.Duration
+	// SnapshotEntries, when set, snapshots after that many new entries
+	// and keeps that many behind each snapshot for slow followers;
+	// a follower further behind is sent the snapshot instead. Zero keeps
+	// Raft's defaults (8192 and 10240).
+	SnapshotEntries int
 }
 
 // Defaults of Config, shared with the flags of `casare node`.
@@ -184,6 +189,13 @@ func (s *Store) raftConfig(notify chan bool) *raft.Config {
 	rc.MaxAppendEntries = 512
 	rc.BatchApplyCh = true
 	rc.NotifyCh = notify
+	if n := s.cfg.SnapshotEntries; n > 0 {
+		rc.SnapshotThreshold, rc.TrailingLogs = uint64(n), uint64(n)
+		// Raft checks the threshold only this often (120 s by default);
+		// someone who asks for small snapshots wants them taken while the
+		// entries are still few. The check itself is a comparison.
+		rc.SnapshotInterval = time.Second
+	}
 	rc.Logger = raftLogger(s.log, "raft")
 	return rc
 }

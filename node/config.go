@@ -42,6 +42,8 @@ type Config struct {
 	Robot           bool
 	Voters          int
 	DeadServerGrace time.Duration
+	// SnapshotEntries is consensus.Config.SnapshotEntries.
+	SnapshotEntries int
 	Tags            []string
 	Capacity        int
 	// WorkDir is where the robot's workflows resolve relative paths.

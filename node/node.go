@@ -104,7 +104,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
 			GossipAddr: n.mesh.Addr(),
 			Bootstrap:  n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
-			Forwarder: peer.NewForwarder(), Liveness: n.mesh, Logger: n.log,
+			SnapshotEntries: n.cfg.SnapshotEntries, Forwarder: peer.NewForwarder(), Liveness: n.mesh, Logger: n.log,
 		})
 		if err != nil {
 			httpListener.Close()

@@ -37,9 +37,15 @@ type RobotConfig struct {
 	Kind     string // consensus.RobotLAN or consensus.RobotInternet
 	Tags     []string
 	Capacity int
-	// ReportInterval is how often progress is batched to the leader. It
-	// must be well under the visibility timeout.
+	// ReportInterval is how often progress is batched to the leader
+	// (default consensus.HeartbeatInterval). It must be well under the
+	// visibility timeout and FenceAfter.
 	ReportInterval time.Duration
+	// FenceAfter is how long a run goes on without a confirmed heartbeat
+	// before it pauses at the next node boundary (default
+	// consensus.FenceAfter, which the leader's requeue delay is set
+	// against, or three report intervals if that is longer).
+	FenceAfter time.Duration
 	// DrainTimeout is how long running jobs may go on after the robot is
 	// told to stop before they are cancelled and handed back.
 	DrainTimeout time.Duration
@@ -73,19 +79,6 @@ type Robot struct {
 	draining atomic.Bool
 }
 
-// run is one job executing on this robot.
-type run struct {
-	job    consensus.Job
-	cancel context.CancelFunc
-	nudge  chan<- struct{}
-
-	mu         sync.Mutex
-	checkpoint *executor.Checkpoint // latest, not yet reported
-	logs       []consensus.LogLine
-	status     map[string]string
-	stopReason string
-}
-
 type completion struct {
 	item     consensus.Completion
 	attempt  int
@@ -109,7 +102,14 @@ func NewRobot(cfg RobotConfig, q Queue) *Robot {
 		cfg.Capacity = 1
 	}
 	if cfg.ReportInterval <= 0 {
-		cfg.ReportInterval = time.Second
+		cfg.ReportInterval = consensus.HeartbeatInterval
+	}
+	if cfg.FenceAfter <= 0 {
+		// Three missed heartbeats, as consensus.FenceAfter is at the
+		// default interval. A robot that heartbeats less often than the
+		// cluster assumes cannot fence in time anyway, and a shorter
+		// fence would pause it between every two heartbeats.
+		cfg.FenceAfter = max(consensus.FenceAfter, 3*cfg.ReportInterval)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -179,6 +179,10 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 	// the leader answers — so jobs it leased are handed over, not left
 	// leased to nobody until the lease runs out.
 	pending := ""
+	// pendingSince is when the pending claim was first sent: the leader
+	// stamped its leases after that, whichever retry got the answer, so
+	// the runs' fences count from there.
+	var pendingSince time.Time
 	for attempt := 0; ctx.Err() == nil; {
 		free := r.cfg.Capacity - r.activeCount()
 		if free == 0 {
@@ -200,7 +204,7 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 				r.log.Debug("waiting for work", "err", err)
 				continue
 			}
-			pending = uuid.NewString()
+			pending, pendingSince = uuid.NewString(), time.Now()
 		}
 		cmd.RequestID = pending
 		claimed, err := r.claim(ctx, cmd)
@@ -212,7 +216,7 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 		}
 		attempt, pending = 0, ""
 		for _, c := range claimed {
-			r.start(jobsCtx, c, jobs)
+			r.start(jobsCtx, c, pendingSince, jobs)
 		}
 	}
 }
@@ -255,9 +259,13 @@ func (r *Robot) activeCount() int {
 	return len(r.active)
 }
 
-func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, jobs *sync.WaitGroup) {
+// start runs a claimed job; sent is when its claim was first sent.
+func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, sent time.Time, jobs *sync.WaitGroup) {
 	runCtx, cancel := context.WithCancel(ctx)
-	ru := &run{job: c.Job, cancel: cancel, status: map[string]string{}, nudge: r.nudge}
+	ru := &run{
+		job: c.Job, cancel: cancel, status: map[string]string{}, nudge: r.nudge,
+		fence: newLeaseFence(r.cfg.FenceAfter, sent, r.log.With("job", c.Job.ID, "attempt", c.Job.Attempt)),
+	}
 	r.mu.Lock()
 	if old := r.active[c.Job.ID]; old != nil {
 		// This robot lost the job's lease (it was cut off too long) and
@@ -338,6 +346,9 @@ func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage)
 		OnCheckpoint:       ru.setCheckpoint,
 		CheckpointInterval: r.cfg.ReportInterval / 4,
 		OnEvent:            ru.onEvent,
+		// A robot that cannot confirm its lease starts no node: the job
+		// may be about to go to another robot.
+		BeforeNode: ru.fence.wait,
 	}
 	if len(job.Checkpoint) > 0 {
 		var cp executor.Checkpoint
@@ -347,237 +358,6 @@ func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage)
 		opts.Resume = &cp
 	}
 	return r.cfg.Engine.Run(ctx, wf, opts), nil
-}
-
-func (ru *run) setCheckpoint(cp executor.Checkpoint) {
-	ru.mu.Lock()
-	ru.checkpoint = &cp
-	ru.mu.Unlock()
-	if cp.Next == "" {
-		return // the run's last checkpoint goes out with its completion
-	}
-	select {
-	case ru.nudge <- struct{}{}:
-	default:
-	}
-}
-
-func (ru *run) onEvent(ev executor.Event) {
-	ru.mu.Lock()
-	defer ru.mu.Unlock()
-	switch ev.Kind {
-	case executor.EventLog:
-		ru.logs = append(ru.logs, consensus.LogLine{Time: ev.Time, Level: ev.Level.String(), NodeID: ev.NodeID, Message: ev.Message})
-	case executor.EventNodeStarted:
-		ru.status[ev.NodeID] = "running"
-	case executor.EventNodeFinished:
-		ru.status[ev.NodeID] = "succeeded"
-	case executor.EventNodeFailed:
-		ru.status[ev.NodeID] = "failed"
-		ru.logs = append(ru.logs, consensus.LogLine{Time: ev.Time, Level: "ERROR", NodeID: ev.NodeID, Message: ev.Error})
-	case executor.EventNodeRetrying:
-		ru.status[ev.NodeID] = "retrying"
-	}
-}
-
-// takeReport returns what happened since the last report and forgets it.
-func (ru *run) takeReport() ([]consensus.LogLine, map[string]string) {
-	ru.mu.Lock()
-	defer ru.mu.Unlock()
-	logs, status := ru.logs, ru.status
-	ru.logs, ru.status = nil, map[string]string{}
-	if len(status) == 0 {
-		status = nil
-	}
-	return logs, status
-}
-
-// takeProgress takes what the next heartbeat carries; giveBack returns
-// it when the heartbeat did not get through, so nothing is lost.
-func (ru *run) takeProgress() (consensus.Progress, *executor.Checkpoint) {
-	logs, status := ru.takeReport()
-	p := consensus.Progress{JobID: ru.job.ID, Token: ru.job.Lease.Token, Logs: logs, NodeStatus: status}
-	ru.mu.Lock()
-	cp := ru.checkpoint
-	if cp != nil {
-		p.Checkpoint, _ = json.Marshal(cp)
-		ru.checkpoint = nil
-	}
-	ru.mu.Unlock()
-	return p, cp
-}
-
-func (ru *run) hasCheckpoint() bool {
-	ru.mu.Lock()
-	defer ru.mu.Unlock()
-	return ru.checkpoint != nil
-}
-
-func (ru *run) giveBack(p consensus.Progress, cp *executor.Checkpoint) {
-	ru.mu.Lock()
-	defer ru.mu.Unlock()
-	ru.logs = append(p.Logs, ru.logs...)
-	for node, state := range p.NodeStatus {
-		if _, newer := ru.status[node]; !newer {
-			ru.status[node] = state
-		}
-	}
-	if ru.checkpoint == nil {
-		ru.checkpoint = cp
-	}
-}
-
-func (ru *run) stop(reason string) {
-	ru.mu.Lock()
-	ru.stopReason = reason
-	ru.mu.Unlock()
-	ru.cancel()
-}
-
-func (ru *run) stopped() string {
-	ru.mu.Lock()
-	defer ru.mu.Unlock()
-	return ru.stopReason
-}
-
-// reportProgress sends one batched heartbeat for all running jobs per
-// tick, and an early report as soon as a run checkpoints. An ack that
-// says stop cancels the run.
-func (r *Robot) reportProgress(ctx context.Context) {
-	t := time.NewTicker(r.cfg.ReportInterval)
-	defer t.Stop()
-	for {
-		early := false
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-r.nudge:
-			early = true
-		}
-		runs := r.reportable(early)
-		if len(runs) == 0 {
-			continue
-		}
-		cmd := consensus.ProgressCmd{RobotID: r.cfg.ID}
-		checkpoints := make(map[string]*executor.Checkpoint, len(runs))
-		for id, ru := range runs {
-			p, cp := ru.takeProgress()
-			cmd.Items = append(cmd.Items, p)
-			checkpoints[id] = cp
-		}
-		acks, err := r.queue.Progress(ctx, cmd)
-		if err != nil {
-			r.log.Warn("heartbeat failed", "jobs", len(cmd.Items), "err", err)
-			for _, p := range cmd.Items {
-				runs[p.JobID].giveBack(p, checkpoints[p.JobID])
-			}
-			continue
-		}
-		for _, ack := range acks {
-			if ru := runs[ack.JobID]; ru != nil && ack.Stop {
-				ru.stop(ack.Reason)
-			}
-		}
-		if early {
-			sleep(ctx, nudgeGap)
-		}
-	}
-}
-
-// reportable returns the runs a progress report covers: every active
-// run on a tick, only those with an unreported checkpoint when a
-// checkpoint asked for an early report.
-func (r *Robot) reportable(early bool) map[string]*run {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	runs := make(map[string]*run, len(r.active))
-	for id, ru := range r.active {
-		if !early || ru.hasCheckpoint() {
-			runs[id] = ru
-		}
-	}
-	return runs
-}
-
-// reportCompletions batches completions until r.done is closed:
-// whatever has queued up while the previous batch was in flight goes in
-// the next one.
-func (r *Robot) reportCompletions(ctx context.Context) {
-	for c := range r.done {
-		batch := []completion{c}
-	drain:
-		for len(batch) < 512 {
-			select {
-			case c, ok := <-r.done:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, c)
-			default:
-				break drain
-			}
-		}
-		r.completeBatch(ctx, batch)
-	}
-}
-
-// completeBatch retries until the leader answers: an outcome must not be
-// lost to a leader change. If the robot gives up, the lease expires and
-// the job runs again from its last checkpoint.
-func (r *Robot) completeBatch(ctx context.Context, batch []completion) {
-	var back []completion
-	batch = slices.DeleteFunc(batch, func(c completion) bool {
-		if c.handBack {
-			back = append(back, c)
-		}
-		return c.handBack
-	})
-	if len(back) > 0 {
-		r.handBack(ctx, back)
-	}
-	if len(batch) == 0 {
-		return
-	}
-	cmd := consensus.CompleteCmd{RobotID: r.cfg.ID}
-	for _, c := range batch {
-		cmd.Items = append(cmd.Items, c.item)
-	}
-	var acks []consensus.Ack
-	var err error
-	for attempt := 1; ; attempt++ {
-		acks, err = r.queue.Complete(ctx, cmd)
-		if err == nil || ctx.Err() != nil || attempt == 20 {
-			break
-		}
-		r.log.Warn("report completions", "jobs", len(batch), "attempt", attempt, "err", err)
-		sleep(ctx, min(time.Duration(attempt)*200*time.Millisecond, 2*time.Second))
-	}
-	if err != nil {
-		r.log.Error("completions not reported; their leases will expire and the jobs run again from their checkpoints",
-			"jobs", len(batch), "err", err)
-		return
-	}
-	if !r.log.Enabled(ctx, slog.LevelDebug) {
-		return
-	}
-	for i, a := range acks {
-		r.log.Debug("job reported", "job", a.JobID, "attempt", batch[i].attempt, "succeeded", batch[i].item.Succeeded, "accepted", a.OK, "state", a.State, "reason", a.Reason)
-	}
-}
-
-// handBack returns jobs cancelled at shutdown, once; if it fails their
-// leases expire and they run again anyway, at the cost of an attempt.
-func (r *Robot) handBack(ctx context.Context, batch []completion) {
-	cmd := consensus.HandBackCmd{RobotID: r.cfg.ID, Reason: "robot " + r.cfg.ID + " is shutting down"}
-	for _, c := range batch {
-		cmd.Items = append(cmd.Items, consensus.Progress{
-			JobID: c.item.JobID, Token: c.item.Token, Checkpoint: c.item.Checkpoint, Logs: c.item.Logs, NodeStatus: c.item.NodeStatus,
-		})
-	}
-	if _, err := r.queue.HandBack(ctx, cmd); err != nil {
-		r.log.Warn("hand back jobs", "jobs", len(batch), "err", err)
-	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

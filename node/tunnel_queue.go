@@ -186,7 +186,11 @@ func (q *TunnelQueue) learnAddrs(ctx context.Context, conn *tunnel.Conn) {
 // Every call has its own deadline: a node that died without closing the
 // connection shows up as a call that does not return, and dropping the
 // connection then — rather than after QUIC's idle timeout — gets the
-// robot to another node while its leases are still valid.
+// robot to another node while its leases are still valid. A deadline of
+// the caller's counts too: a heartbeat gives up after the robot's fence
+// delay, and a node that has not relayed it by then is no better than a
+// dead one. Only a cancelled caller (the robot stopping) keeps the
+// connection.
 func (q *TunnelQueue) call(ctx context.Context, method string, req, resp any) error {
 	conn, err := q.connection(ctx)
 	if err != nil {
@@ -200,7 +204,7 @@ func (q *TunnelQueue) call(ctx context.Context, method string, req, resp any) er
 	defer cancel()
 	err = conn.Call(callCtx, method, req, resp)
 	var remote *tunnel.RemoteError
-	if err != nil && !errors.As(err, &remote) && ctx.Err() == nil {
+	if err != nil && !errors.As(err, &remote) && !errors.Is(ctx.Err(), context.Canceled) {
 		conn.Close("call failed: " + err.Error())
 	}
 	return err

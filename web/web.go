@@ -61,8 +61,8 @@ func NewHandler() *Handler {
 	return newHandler(files)
 }
 
-// newHandler serves files. A bundle without index.html (a broken build:
-// go:embed already refuses a missing dist/) answers pages with a 500
+// newHandler serves files. A bundle without index.html (a broken build;
+// the embed directive already refuses a missing dist/) answers pages with a 500
 // that says how to fix it, rather than stopping the node.
 func newHandler(files fs.FS) *Handler {
 	index, _ := fs.ReadFile(files, "index.html")

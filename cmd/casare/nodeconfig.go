@@ -50,6 +50,7 @@ type nodeSettings struct {
 	CORSOrigin      string        `koanf:"cors-origin"`
 	TLSCert         string        `koanf:"tls-cert"`
 	TLSKey          string        `koanf:"tls-key"`
+	SnapshotEntries int           `koanf:"snapshot-entries"`
 }
 
 // nodeFlags holds the flags of one node command. The settings live in
@@ -83,6 +84,7 @@ func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
 	f.String("cors-origin", "", "the one origin (https://host[:port]) whose web pages may call the API (default: none)")
 	f.String("tls-cert", "", "PEM certificate (chain) to serve the API over HTTPS; needs --tls-key")
 	f.String("tls-key", "", "PEM private key of --tls-cert")
+	f.Int("snapshot-entries", 0, "snapshot Raft state after this many entries and keep as many for lagging followers (0: Raft's defaults, 8192 and 10240); a follower further behind catches up from the snapshot")
 	flags.AddFlagSet(f)
 	nf := &nodeFlags{settings: f}
 	flags.StringVar(&nf.config, "config", "", "YAML file of node settings, keyed by flag name (flags and "+nodeEnvPrefix+"* variables override it)")
@@ -191,7 +193,7 @@ func (s nodeSettings) config() node.Config {
 		Name: s.Name, DataDir: s.DataDir, BindAddr: s.Bind, AdvertiseAddr: s.Advertise,
 		HTTPPort: s.HTTPPort, RaftPort: s.RaftPort, GossipPort: s.GossipPort, QUICPort: s.QUICPort,
 		Server: s.Server, Robot: s.Robot, Voters: s.Voters, DeadServerGrace: s.DeadServerGrace,
-		Tags: s.Tags, Capacity: s.Capacity,
+		Tags: s.Tags, Capacity: s.Capacity, SnapshotEntries: s.SnapshotEntries,
 		MetricsPublic: s.MetricsPublic, CORSOrigin: s.CORSOrigin, TLSCert: s.TLSCert, TLSKey: s.TLSKey,
 	}
 }

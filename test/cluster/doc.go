@@ -8,6 +8,12 @@
 // leader kills, internet robots over QUIC surviving the death of their
 // node, and a three-server cluster forming however it is started.
 //
+// The partition tests (Linux, root) run each node on a private host in a
+// network namespace the test makes, cut links on the bridge between them
+// and restore them, under submit load (netns_linux_test.go,
+// partition_linux_test.go). Where namespaces cannot be made they skip,
+// or fail with CASARE_TEST_NETNS=1.
+//
 // The package has tests only, for Unix systems (they pause nodes with
 // SIGSTOP). TestMain builds cmd/casare once, without the race detector,
 // so the nodes run at production speed:

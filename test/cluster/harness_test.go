@@ -70,7 +70,10 @@ type node struct {
 	logPath string
 	http    string // host:port of the API
 	args    []string
-	client  *client.Client
+	// wrap runs the command line through another program, such as
+	// "ip netns exec NS" for a node on a lab host.
+	wrap   []string
+	client *client.Client
 	// tokenFile is the cluster's admin token: the admin.token its
 	// bootstrapping node wrote at its first start.
 	tokenFile string
@@ -163,15 +166,22 @@ func (c *cluster) add(name string, cmd []string) *node {
 		"--http-port", strconv.Itoa(ports[0]), "--raft-port", strconv.Itoa(ports[1]),
 		"--gossip-port", strconv.Itoa(ports[2]), "--quic-port", strconv.Itoa(ports[3]),
 	)
-	if c.tokenFile == "" && slices.Equal(cmd[:2], []string{"node", "start"}) {
-		c.tokenFile = filepath.Join(dir, "data", "admin.token") // the node that bootstraps
-	}
-	n.tokenFile = c.tokenFile
+	n.tokenFile = c.adminTokenFile(dir, cmd)
 	n.client = client.New("http://"+n.http, client.WithTimeout(callTimeout), withTokenFile(n.tokenFile))
 	c.mu.Lock()
 	c.nodes = append(c.nodes, n)
 	c.mu.Unlock()
 	return n
+}
+
+// adminTokenFile returns where the cluster's admin token is: in the data
+// dir (under dir) of the first node added with "node start", the one
+// that bootstraps.
+func (c *cluster) adminTokenFile(dir string, cmd []string) string {
+	if c.tokenFile == "" && slices.Equal(cmd[:2], []string{"node", "start"}) {
+		c.tokenFile = filepath.Join(dir, "data", "admin.token")
+	}
+	return c.tokenFile
 }
 
 func (c *cluster) all() []*node {
@@ -217,7 +227,9 @@ func (n *node) start() {
 	n.starts++
 	fmt.Fprintf(logFile, "=== harness: start #%d at %s: casare %s\n",
 		n.starts, time.Now().Format(time.RFC3339Nano), strings.Join(n.args, " "))
-	cmd := exec.Command(casareBin, n.args...)
+	argv := append(slices.Clone(n.wrap), casareBin)
+	argv = append(argv, n.args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = n.dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = procAttr()

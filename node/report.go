@@ -1,0 +1,165 @@
+package node
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/executor"
+)
+
+// reportProgress sends one batched heartbeat for all running jobs per
+// tick, and an early report as soon as a run checkpoints. An ack that
+// says stop cancels the run.
+func (r *Robot) reportProgress(ctx context.Context) {
+	t := time.NewTicker(r.cfg.ReportInterval)
+	defer t.Stop()
+	for {
+		early := false
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-r.nudge:
+			early = true
+		}
+		runs := r.reportable(early)
+		if len(runs) == 0 {
+			continue
+		}
+		cmd := consensus.ProgressCmd{RobotID: r.cfg.ID}
+		checkpoints := make(map[string]*executor.Checkpoint, len(runs))
+		for id, ru := range runs {
+			p, cp := ru.takeProgress()
+			cmd.Items = append(cmd.Items, p)
+			checkpoints[id] = cp
+		}
+		sent := time.Now()
+		callCtx, cancel := context.WithTimeout(ctx, r.heartbeatTimeout())
+		acks, err := r.queue.Progress(callCtx, cmd)
+		cancel()
+		if err != nil {
+			r.log.Warn("heartbeat failed", "jobs", len(cmd.Items), "err", err)
+			for _, p := range cmd.Items {
+				runs[p.JobID].giveBack(p, checkpoints[p.JobID])
+			}
+			continue
+		}
+		for _, ack := range acks {
+			switch ru := runs[ack.JobID]; {
+			case ru == nil:
+			case ack.Stop:
+				ru.stop(ack.Reason)
+			case ack.OK:
+				ru.fence.confirm(sent)
+			}
+		}
+		if early {
+			sleep(ctx, nudgeGap)
+		}
+	}
+}
+
+// heartbeatTimeout bounds one heartbeat call. A call stuck in a cut or
+// behind a lost leader would otherwise hold the next heartbeat back for
+// the store's whole apply timeout, and a paused run would wait that long
+// after the link is back. Waiting longer than FenceAfter buys nothing: a
+// fence counts from the send, so so late an answer could not reopen it.
+func (r *Robot) heartbeatTimeout() time.Duration { return r.cfg.FenceAfter }
+
+// reportable returns the runs a progress report covers: every active
+// run on a tick, only those with an unreported checkpoint when a
+// checkpoint asked for an early report.
+func (r *Robot) reportable(early bool) map[string]*run {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	runs := make(map[string]*run, len(r.active))
+	for id, ru := range r.active {
+		if !early || ru.hasCheckpoint() {
+			runs[id] = ru
+		}
+	}
+	return runs
+}
+
+// reportCompletions batches completions until r.done is closed:
+// whatever has queued up while the previous batch was in flight goes in
+// the next one.
+func (r *Robot) reportCompletions(ctx context.Context) {
+	for c := range r.done {
+		batch := []completion{c}
+	drain:
+		for len(batch) < 512 {
+			select {
+			case c, ok := <-r.done:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, c)
+			default:
+				break drain
+			}
+		}
+		r.completeBatch(ctx, batch)
+	}
+}
+
+// completeBatch retries until the leader answers: an outcome must not be
+// lost to a leader change. If the robot gives up, the lease expires and
+// the job runs again from its last checkpoint.
+func (r *Robot) completeBatch(ctx context.Context, batch []completion) {
+	var back []completion
+	batch = slices.DeleteFunc(batch, func(c completion) bool {
+		if c.handBack {
+			back = append(back, c)
+		}
+		return c.handBack
+	})
+	if len(back) > 0 {
+		r.handBack(ctx, back)
+	}
+	if len(batch) == 0 {
+		return
+	}
+	cmd := consensus.CompleteCmd{RobotID: r.cfg.ID}
+	for _, c := range batch {
+		cmd.Items = append(cmd.Items, c.item)
+	}
+	var acks []consensus.Ack
+	var err error
+	for attempt := 1; ; attempt++ {
+		acks, err = r.queue.Complete(ctx, cmd)
+		if err == nil || ctx.Err() != nil || attempt == 20 {
+			break
+		}
+		r.log.Warn("report completions", "jobs", len(batch), "attempt", attempt, "err", err)
+		sleep(ctx, min(time.Duration(attempt)*200*time.Millisecond, 2*time.Second))
+	}
+	if err != nil {
+		r.log.Error("completions not reported; their leases will expire and the jobs run again from their checkpoints",
+			"jobs", len(batch), "err", err)
+		return
+	}
+	if !r.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	for i, a := range acks {
+		r.log.Debug("job reported", "job", a.JobID, "attempt", batch[i].attempt, "succeeded", batch[i].item.Succeeded, "accepted", a.OK, "state", a.State, "reason", a.Reason)
+	}
+}
+
+// handBack returns jobs cancelled at shutdown, once; if it fails their
+// leases expire and they run again anyway, only later.
+func (r *Robot) handBack(ctx context.Context, batch []completion) {
+	cmd := consensus.HandBackCmd{RobotID: r.cfg.ID, Reason: "robot " + r.cfg.ID + " is shutting down"}
+	for _, c := range batch {
+		cmd.Items = append(cmd.Items, consensus.Progress{
+			JobID: c.item.JobID, Token: c.item.Token, Checkpoint: c.item.Checkpoint, Logs: c.item.Logs, NodeStatus: c.item.NodeStatus,
+		})
+	}
+	if _, err := r.queue.HandBack(ctx, cmd); err != nil {
+		r.log.Warn("hand back jobs", "jobs", len(batch), "err", err)
+	}
+}

@@ -1,0 +1,115 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/executor"
+)
+
+// run is one job executing on this robot.
+type run struct {
+	job    consensus.Job
+	cancel context.CancelFunc
+	nudge  chan<- struct{}
+	fence  *leaseFence
+
+	mu         sync.Mutex
+	checkpoint *executor.Checkpoint // latest, not yet reported
+	logs       []consensus.LogLine
+	status     map[string]string
+	stopReason string
+}
+
+func (ru *run) setCheckpoint(cp executor.Checkpoint) {
+	ru.mu.Lock()
+	ru.checkpoint = &cp
+	ru.mu.Unlock()
+	if cp.Next == "" {
+		return // the run's last checkpoint goes out with its completion
+	}
+	select {
+	case ru.nudge <- struct{}{}:
+	default:
+	}
+}
+
+func (ru *run) onEvent(ev executor.Event) {
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	switch ev.Kind {
+	case executor.EventLog:
+		ru.logs = append(ru.logs, consensus.LogLine{Time: ev.Time, Level: ev.Level.String(), NodeID: ev.NodeID, Message: ev.Message})
+	case executor.EventNodeStarted:
+		ru.status[ev.NodeID] = "running"
+	case executor.EventNodeFinished:
+		ru.status[ev.NodeID] = "succeeded"
+	case executor.EventNodeFailed:
+		ru.status[ev.NodeID] = "failed"
+		ru.logs = append(ru.logs, consensus.LogLine{Time: ev.Time, Level: "ERROR", NodeID: ev.NodeID, Message: ev.Error})
+	case executor.EventNodeRetrying:
+		ru.status[ev.NodeID] = "retrying"
+	}
+}
+
+// takeReport returns what happened since the last report and forgets it.
+func (ru *run) takeReport() ([]consensus.LogLine, map[string]string) {
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	logs, status := ru.logs, ru.status
+	ru.logs, ru.status = nil, map[string]string{}
+	if len(status) == 0 {
+		status = nil
+	}
+	return logs, status
+}
+
+// takeProgress takes what the next heartbeat carries; giveBack returns
+// it when the heartbeat did not get through, so nothing is lost.
+func (ru *run) takeProgress() (consensus.Progress, *executor.Checkpoint) {
+	logs, status := ru.takeReport()
+	p := consensus.Progress{JobID: ru.job.ID, Token: ru.job.Lease.Token, Logs: logs, NodeStatus: status}
+	ru.mu.Lock()
+	cp := ru.checkpoint
+	if cp != nil {
+		p.Checkpoint, _ = json.Marshal(cp)
+		ru.checkpoint = nil
+	}
+	ru.mu.Unlock()
+	return p, cp
+}
+
+func (ru *run) hasCheckpoint() bool {
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	return ru.checkpoint != nil
+}
+
+func (ru *run) giveBack(p consensus.Progress, cp *executor.Checkpoint) {
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	ru.logs = append(p.Logs, ru.logs...)
+	for node, state := range p.NodeStatus {
+		if _, newer := ru.status[node]; !newer {
+			ru.status[node] = state
+		}
+	}
+	if ru.checkpoint == nil {
+		ru.checkpoint = cp
+	}
+}
+
+func (ru *run) stop(reason string) {
+	ru.mu.Lock()
+	ru.stopReason = reason
+	ru.mu.Unlock()
+	ru.cancel()
+}
+
+func (ru *run) stopped() string {
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	return ru.stopReason
+}
