@@ -140,6 +140,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"upload without file", upload(map[string]string{"priority": "3"}, ""), 400, "invalid", []string{"file"}, false},
 		{"upload unknown field", upload(map[string]string{"colour": "red"}, helloWorkflow), 400, "invalid", []string{`"colour"`}, false},
 		{"upload bad priority", upload(map[string]string{"priority": "high"}, helloWorkflow), 400, "invalid", []string{"priority", "integer"}, false},
+		{"upload params with trailing data", upload(map[string]string{"trigger_type": "manual", "params": `{"a":1} {"b":2}`}, helloWorkflow), 400, "invalid", []string{"params", "after the JSON value"}, false},
 		{"upload invalid workflow", upload(nil, `{"name":"x","nodes":[]}`), 400, "invalid", []string{"workflow_json"}, false},
 		{"job missing workflow_id", post("/jobs", `{"priority":1}`), 400, "invalid", []string{"workflow_id"}, false},
 		{"job priority -1", post("/jobs", fmt.Sprintf(`{"workflow_id":%q,"priority":-1}`, wf.WorkflowID)), 400, "invalid", []string{"priority"}, false},

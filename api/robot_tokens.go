@@ -30,7 +30,8 @@ func (s *Server) createRobotToken(c *gin.Context) {
 	if !s.bindOptionalJSON(c, &req) {
 		return
 	}
-	if err := checkRobotName(req.Name); err != nil {
+	cmd, err := robotTokenCmd(req)
+	if err != nil {
 		s.abort(c, err)
 		return
 	}
@@ -49,13 +50,13 @@ func (s *Server) createRobotToken(c *gin.Context) {
 		s.abort(c, err)
 		return
 	}
-	hash := consensus.HashToken(secret)
-	token, err := s.cfg.Store.CreateToken(c.Request.Context(), consensus.CreateTokenCmd{ID: id, Name: req.Name, Hash: hash})
+	cmd.ID, cmd.Hash = id, consensus.HashToken(secret)
+	token, err := s.cfg.Store.CreateToken(c.Request.Context(), cmd)
 	if err != nil {
 		s.abort(c, err)
 		return
 	}
-	if token.Hash != hash {
+	if token.Hash != cmd.Hash {
 		// A retry under the same key: the first secret was shown once
 		// and cannot be shown again.
 		s.abort(c, newError(consensus.CodeConflict,
@@ -63,8 +64,34 @@ func (s *Server) createRobotToken(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, CreatedRobotToken{
-		ID: token.ID, Name: token.Name, Token: consensus.FormatToken(token.ID, secret), CreatedAt: token.CreatedAt,
+		ID: token.ID, Name: token.Name, Token: consensus.FormatRobotToken(token.ID, secret, s.cfg.CAFingerprint), CreatedAt: token.CreatedAt,
+		ExpiresAt: token.ExpiresAt, Tags: token.Tags, Capacity: token.Capacity,
 	})
+}
+
+// maxRobotCapacity bounds the capacity a token may fix: a robot runs each
+// job in its own goroutines and browser, and no PC runs a thousand.
+const maxRobotCapacity = 1000
+
+// robotTokenCmd checks what a new token fixes, naming the bad field.
+func robotTokenCmd(req CreateRobotTokenRequest) (consensus.CreateTokenCmd, error) {
+	if err := checkRobotName(req.Name); err != nil {
+		return consensus.CreateTokenCmd{}, err
+	}
+	if err := checkNames("tags", req.Tags); err != nil {
+		return consensus.CreateTokenCmd{}, err
+	}
+	ttl, err := parseDuration("ttl", req.TTL)
+	if err != nil {
+		return consensus.CreateTokenCmd{}, err
+	}
+	if req.TTL != "" && ttl == 0 {
+		return consensus.CreateTokenCmd{}, invalidField("ttl", "must be positive; leave it out for a token that does not expire")
+	}
+	if req.Capacity < 0 || req.Capacity > maxRobotCapacity {
+		return consensus.CreateTokenCmd{}, invalidField("capacity", "must be between 1 and %d, or left out to let the robot choose", maxRobotCapacity)
+	}
+	return consensus.CreateTokenCmd{Name: req.Name, TTL: consensus.Duration(ttl), Tags: req.Tags, Capacity: req.Capacity}, nil
 }
 
 func checkRobotName(name string) error {

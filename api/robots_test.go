@@ -185,3 +185,44 @@ func TestRobotHoldingJobsWithoutHeartbeatIsSuspect(t *testing.T) {
 		t.Errorf("after a heartbeat busy is %s, want alive", s)
 	}
 }
+
+// A token can fix tags and capacity and expire; what it fixes is checked
+// field by field before anything is stored.
+func TestRobotTokenFixesAndExpires(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	node := apitest.StartLeader(t, "n1")
+	c := node.Client
+
+	before := time.Now()
+	created, err := c.CreateRobotTokenFor(ctx, api.CreateRobotTokenRequest{Name: "laptop-1", Tags: []string{"a", "b"}, Capacity: 2, TTL: "720h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Capacity != 2 || strings.Join(created.Tags, ",") != "a,b" ||
+		created.ExpiresAt.Before(before.Add(719*time.Hour)) || created.ExpiresAt.After(time.Now().Add(721*time.Hour)) {
+		t.Fatalf("created token %+v, want tags a,b, capacity 2 and expiry in 720h", created)
+	}
+	list, err := c.RobotTokens(ctx)
+	if err != nil || len(list.Tokens) != 1 || !list.Tokens[0].ExpiresAt.Equal(created.ExpiresAt) || list.Tokens[0].Capacity != 2 {
+		t.Fatalf("tokens %+v, %v", list.Tokens, err)
+	}
+	for name, tc := range map[string]struct {
+		req  api.CreateRobotTokenRequest
+		want string
+	}{
+		"bad ttl":       {api.CreateRobotTokenRequest{TTL: "a month"}, "ttl"},
+		"negative ttl":  {api.CreateRobotTokenRequest{TTL: "-1h"}, "ttl"},
+		"zero ttl":      {api.CreateRobotTokenRequest{TTL: "0s"}, "ttl"},
+		"huge capacity": {api.CreateRobotTokenRequest{Capacity: 100000}, "capacity"},
+		"bad tag":       {api.CreateRobotTokenRequest{Tags: []string{"x\x1b[2J"}}, "tags"},
+	} {
+		_, err := c.CreateRobotTokenFor(ctx, tc.req)
+		if !client.IsCode(err, "invalid") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want invalid naming %s", name, err, tc.want)
+		}
+	}
+	if list, _ := c.RobotTokens(ctx); len(list.Tokens) != 1 {
+		t.Errorf("refused tokens were stored: %+v", list.Tokens)
+	}
+}

@@ -39,6 +39,10 @@ type Config struct {
 	NotMember func() bool
 	NodeName  string
 	Logger    *slog.Logger
+	// CAFingerprint is the cluster CA's fingerprint (pki.Fingerprint),
+	// appended to every robot token so robots can verify the nodes they
+	// dial. Empty leaves it off, and robots refuse such tokens.
+	CAFingerprint string
 	// MaxBodyBytes limits JSON request bodies (default 1 MiB).
 	MaxBodyBytes int64
 	// MaxUploadBytes limits workflow file uploads (default 8 MiB).

@@ -166,5 +166,6 @@ func fireViews(fires []consensus.Fire) []ScheduleFire {
 }
 
 func robotTokenView(t consensus.RobotToken) RobotToken {
-	return RobotToken{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, Revoked: t.Revoked}
+	return RobotToken{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
+		Tags: t.Tags, Capacity: t.Capacity, Revoked: t.Revoked}
 }

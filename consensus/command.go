@@ -66,17 +66,8 @@ type applyContext struct {
 	now   time.Time
 }
 
-// entry is one command type's handler and the check the leader runs on
-// an envelope before it goes into the log.
-type entry struct {
-	apply handler
-	// check decodes the payload the way apply would, without touching
-	// the state, so an undecodable command is refused before Raft.
-	check func(payload []byte) error
-}
-
-// handlers maps each command type to its entry; see registry().
-type handlers map[commandType]entry
+// handlers maps each command type to its handler; see registry().
+type handlers map[commandType]handler
 
 func registry() handlers {
 	return handlers{
@@ -100,7 +91,7 @@ func registry() handlers {
 		cmdEnableSchedule: decoded((*state).enableSchedule),
 		cmdDeleteSchedule: decoded((*state).deleteSchedule),
 		cmdFireSchedule:   decoded((*state).fireSchedule),
-		cmdNoop:           {apply: func(*state, applyContext, []byte) (any, error) { return nil, nil }, check: func([]byte) error { return nil }},
+		cmdNoop:           func(*state, applyContext, []byte) (any, error) { return nil, nil },
 		cmdHandBack:       decoded((*state).handBack),
 		cmdSubmitGroups:   decoded((*state).submitGroups),
 		cmdReportCrash:    decoded((*state).reportCrash),
@@ -135,19 +126,17 @@ func (e *panicError) Error() string {
 }
 
 // decoded adapts a typed handler to the byte-level handler signature.
-func decoded[T any, R any](fn func(*state, applyContext, *T) (R, error)) entry {
-	return entry{
-		apply: func(s *state, c applyContext, payload []byte) (any, error) {
-			var cmd T
-			if err := json.Unmarshal(payload, &cmd); err != nil {
-				return nil, &decodeError{err: err}
-			}
-			return fn(s, c, &cmd)
-		},
-		check: func(payload []byte) error {
-			var cmd T
-			return json.Unmarshal(payload, &cmd)
-		},
+// With a nil state it only decodes: that is how check tries an entry.
+func decoded[T any, R any](fn func(*state, applyContext, *T) (R, error)) handler {
+	return func(s *state, c applyContext, payload []byte) (any, error) {
+		var cmd T
+		if err := json.Unmarshal(payload, &cmd); err != nil {
+			return nil, &decodeError{err: err}
+		}
+		if s == nil {
+			return nil, nil
+		}
+		return fn(s, c, &cmd)
 	}
 }
 
@@ -191,21 +180,24 @@ func splitCommand(buf []byte) (commandType, time.Time, []byte, error) {
 	return commandType(buf[0]), time.Unix(0, nanos).UTC(), buf[headerLen:], nil
 }
 
-// validate is the leader's check of an envelope that came from outside
-// this process, before it reaches the log: a header, a type this build
-// knows, and a payload its handler can decode. A newer node's command
-// type is unknown here and refused, not committed.
-func (h handlers) validate(data []byte) error {
+// check refuses an envelope that no node of this version could apply: a
+// type it does not know or a payload that does not decode as its type.
+// The leader checks every entry a follower forwards, so that such an
+// entry never reaches the log; one that does anyway is skipped by every
+// replica alike (see fsm.applyCommand).
+func (h handlers) check(data []byte) error {
 	typ, _, payload, err := splitCommand(data)
 	if err != nil {
-		return errorf(CodeInvalid, "%v", err)
+		return err
 	}
-	e, ok := h[typ]
+	fn, ok := h[typ]
 	if !ok {
-		return errorf(CodeInvalid, "unknown command type %d: this leader runs an older build than the sender", typ)
+		return fmt.Errorf("unknown command type %d (is the sending node running a newer version?)", typ)
 	}
-	if err := e.check(payload); err != nil {
-		return errorf(CodeInvalid, "command type %d does not decode: %v", typ, err)
+	var de *decodeError
+	if _, err := fn(nil, applyContext{}, payload); errors.As(err, &de) {
+		de.typ = typ
+		return de
 	}
 	return nil
 }
@@ -219,7 +211,7 @@ func (h handlers) apply(s *state, index uint64, data []byte) (v any, err, skippe
 	if err != nil {
 		return nil, nil, err
 	}
-	e, ok := h[typ]
+	fn, ok := h[typ]
 	if !ok {
 		return nil, nil, fmt.Errorf("unknown command type %d (is this node running an older version?)", typ)
 	}
@@ -228,7 +220,7 @@ func (h handlers) apply(s *state, index uint64, data []byte) (v any, err, skippe
 			v, err, skipped = nil, nil, &panicError{typ: typ, value: r}
 		}
 	}()
-	v, err = e.apply(s, applyContext{index: index, now: now}, payload)
+	v, err = fn(s, applyContext{index: index, now: now}, payload)
 	var de *decodeError
 	if errors.As(err, &de) {
 		de.typ = typ

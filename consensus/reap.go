@@ -162,8 +162,13 @@ func (s *Store) reapDead(views []serverView, now time.Time) bool {
 			continue
 		}
 		promoted, err := s.keepVoters(views, v, now)
-		if err != nil {
-			return promoted != ""
+		switch {
+		case err != nil && promoted != "":
+			return true // the promotion may have changed the configuration
+		case err != nil:
+			// This voter waits for an operator; another gone server (a
+			// non-voter, say) may still be removed.
+			continue
 		}
 		s.log.Warn("removing a server that gossip and Raft agree is gone",
 			"name", v.ID, "dead_in_gossip_since", v.gossipSince, "last_raft_contact", v.raftDown, "grace", grace)

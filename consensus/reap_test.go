@@ -213,3 +213,39 @@ func TestReapPromotesBeforeRemovingVoter(t *testing.T) {
 		return voters == 3 && len(names) == 3 && !slices.Contains(names, victim.cfg.Name)
 	})
 }
+
+// TestReapDeadNonVoterBesideStuckVoter: a voter and a non-voter die
+// together, so the voter cannot be replaced and must wait for an
+// operator. The dead non-voter is still removed: the voter that cannot
+// go must not keep every other dead server in the configuration.
+func TestReapDeadNonVoterBesideStuckVoter(t *testing.T) {
+	const grace = time.Second
+	view := newGossipView()
+	c := reapCluster(t, 4, view, grace)
+	leader := c.waitLeader(5 * time.Second)
+	if _, voters := serverNames(t, leader); voters != 3 {
+		t.Fatalf("want 3 voters and 1 non-voter, got %d voters", voters)
+	}
+	var voter *Store
+	for _, s := range c.stores[:3] {
+		if s != leader {
+			voter = s
+			break
+		}
+	}
+	nonVoter := c.stores[3]
+	view.mu.Lock()
+	view.dead[voter.cfg.Name], view.dead[nonVoter.cfg.Name] = true, true
+	view.mu.Unlock()
+	for _, s := range []*Store{voter, nonVoter} {
+		c.fwd.drop(s)
+		s.Close()
+	}
+	waitUntil(t, 15*grace, nonVoter.cfg.Name+" is removed", func() bool {
+		names, _ := serverNames(t, leader)
+		return !slices.Contains(names, nonVoter.cfg.Name)
+	})
+	if names, voters := serverNames(t, leader); voters != 3 || !slices.Contains(names, voter.cfg.Name) {
+		t.Fatalf("the dead voter %s must stay until an operator removes it: %v with %d voters", voter.cfg.Name, names, voters)
+	}
+}

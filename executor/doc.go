@@ -80,6 +80,16 @@
 // Per-node timeout and retry settings apply before the error port: a node is
 // retried with exponential backoff and only its final failure is handled.
 //
+// # What a robot allows
+//
+// A robot's owner may limit the node types its engine runs
+// (EngineOptions.NodeTypes, an allow or a deny list) and confine its file
+// nodes to one directory (EngineOptions.FileRoot, enforced through os.Root
+// so neither .. nor a symbolic link leads out). A workflow needing a type
+// the policy forbids fails before its first node, and a path outside the
+// root fails its node; both are business failures naming the rule,
+// because the robot's owner decided and a retry here cannot help.
+//
 // # Limits
 //
 // Every run is bounded so that no workflow can hang or kill its robot: a

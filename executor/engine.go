@@ -62,6 +62,15 @@ type EngineOptions struct {
 	// ExpressionTimeout bounds one evaluation. Default:
 	// DefaultExpressionTimeout.
 	ExpressionTimeout time.Duration
+	// NodeTypes limits the node types this engine runs (see NodePolicy).
+	// Check it with NodePolicy.Check first. Default: every type.
+	NodeTypes NodePolicy
+	// FileRoot, when set, confines file nodes (file_read, file_write,
+	// browser_screenshot, file subworkflows, the shell node's dir) to
+	// this directory: a path outside it, through .. or a symbolic link,
+	// fails the node as a business failure. It must exist. It does not
+	// confine what a shell command does; deny shell for that.
+	FileRoot string
 }
 
 // Engine runs workflows. It is safe for concurrent use: each Run has its own
@@ -75,6 +84,8 @@ type Engine struct {
 	maxDepth int
 	programs *exprCache
 	exprs    exprLimits
+	policy   NodePolicy
+	root     string // FileRoot, absolute with symbolic links resolved
 }
 
 // NewEngine returns an Engine configured by opts.
@@ -88,6 +99,8 @@ func NewEngine(opts EngineOptions) *Engine {
 		maxDepth: opts.MaxSubworkflowDepth,
 		programs: newExprCache(opts.ExpressionCacheSize),
 		exprs:    exprLimits{memory: opts.ExpressionMemory, timeout: opts.ExpressionTimeout}.orDefaults(),
+		policy:   opts.NodeTypes,
+		root:     opts.FileRoot,
 	}
 	if e.logger == nil {
 		e.logger = slog.Default()
@@ -163,6 +176,9 @@ func (e *Engine) Run(ctx context.Context, w *Workflow, opts RunOptions) Result {
 	if len(problems) > 0 {
 		err := fmt.Errorf("invalid workflow: %w", &ValidationError{Problems: problems})
 		return Result{State: StateFailed, FailureKind: FailureApplication, Error: err.Error(), Variables: map[string]any{}}
+	}
+	if err := e.permitsPlan(p, ""); err != nil {
+		return Result{State: StateFailed, FailureKind: FailureBusiness, Error: err.Error(), Variables: map[string]any{}}
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, p.limits.timeout,
 		limitError("limits.timeout", "the run took longer than %s", p.limits.timeout))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -226,11 +225,15 @@ func execBrowserScreenshot(ctx context.Context, c call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	path = c.path(path)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	f, err := c.openFile("path", path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644, true)
+	if err != nil {
 		return "", err
 	}
-	return "", os.WriteFile(path, png, 0o644)
+	if _, err := f.Write(png); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return "", f.Close()
 }
 
 func execBrowserClose(_ context.Context, c call) (string, error) {

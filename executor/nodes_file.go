@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 )
 
 func fileKinds() []*nodeKind {
@@ -27,7 +26,11 @@ func fileKinds() []*nodeKind {
 				if err != nil {
 					return "", err
 				}
-				data, err := readCapped(c.path(path), MaxFileReadBytes)
+				f, err := c.openFile("path", path, os.O_RDONLY, 0, false)
+				if err != nil {
+					return "", err
+				}
+				data, err := readCapped(f, path, MaxFileReadBytes)
 				if err != nil {
 					return "", err
 				}
@@ -56,11 +59,7 @@ func fileKinds() []*nodeKind {
 // readCapped reads at most max bytes of a file; a longer file (or an
 // endless one such as /dev/zero) is a limit error, found after reading one
 // byte more than max.
-func readCapped(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
+func readCapped(f *os.File, path string, max int64) ([]byte, error) {
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
@@ -85,15 +84,11 @@ func execFileWrite(_ context.Context, c call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	path = c.path(path)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", err
-	}
 	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	if appendMode {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
 	}
-	f, err := os.OpenFile(path, flags, 0o644)
+	f, err := c.openFile("path", path, flags, 0o644, true)
 	if err != nil {
 		return "", err
 	}

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -74,6 +75,9 @@ func execShell(ctx context.Context, c call) (string, error) {
 	cmd.Dir = c.path(dir)
 	if dir == "" {
 		cmd.Dir = c.r.engine.workDir
+	}
+	if err := c.checkRooted("dir", cmp.Or(cmd.Dir, ".")); err != nil {
+		return "", err
 	}
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), sortedEnv(env)...)

@@ -96,7 +96,7 @@ func (c call) subworkflowPlan() (*plan, error) {
 	if p, ok := c.r.shared.subworkflows[path]; ok {
 		return p, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := c.readSubworkflow(path)
 	if err != nil {
 		return nil, err
 	}
@@ -113,4 +113,17 @@ func (c call) subworkflowPlan() (*plan, error) {
 	}
 	c.r.shared.subworkflows[path] = p
 	return p, nil
+}
+
+// readSubworkflow reads a subworkflow file, through the file root when
+// the robot has one.
+func (c call) readSubworkflow(path string) ([]byte, error) {
+	if c.r.engine.root == "" {
+		return os.ReadFile(path)
+	}
+	f, err := c.openFile("path", path, os.O_RDONLY, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	return readCapped(f, path, MaxFileReadBytes)
 }

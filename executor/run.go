@@ -214,6 +214,11 @@ func (r *run) attempt(ctx context.Context, n *planNode) (port string, err error)
 			err = fmt.Errorf("internal error in %s node: %v", n.kind.Name, p)
 		}
 	}()
+	// Nodes of subworkflows loaded from files were not in the plan the
+	// run was checked against.
+	if err := r.engine.policy.permits(n.kind.Name); err != nil {
+		return "", err
+	}
 	if n.timeout <= 0 {
 		r.eval.ctx = ctx
 		return n.kind.exec(ctx, call{r: r, n: n})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/executor"
 )
 
 // Version is the software version nodes advertise in gossip.
@@ -58,6 +59,10 @@ type Config struct {
 	// Stdout receives what the operator must see once, such as the
 	// admin token of a new cluster; nil prints nothing.
 	Stdout io.Writer
+	// NodeTypes limits the node types the LAN robot runs; FileRoot
+	// confines its file nodes to one directory (see executor).
+	NodeTypes executor.NodePolicy
+	FileRoot  string
 	// HTTPTimeouts bound the API server's connections; zero fields take
 	// api.DefaultTimeouts.
 	HTTPTimeouts api.Timeouts
@@ -122,6 +127,22 @@ func (c *Config) setDefaults() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("HTTPS needs both --tls-cert and --tls-key")
+	}
+	return c.checkRobotPolicy()
+}
+
+// checkRobotPolicy refuses a node-type policy naming an unknown type and
+// a file root that is not a directory, before anything starts.
+func (c *Config) checkRobotPolicy() error {
+	if err := c.NodeTypes.Check(); err != nil {
+		return fmt.Errorf("robot node types: %w", err)
+	}
+	if c.FileRoot != "" {
+		root, err := executor.ResolveFileRoot(c.FileRoot)
+		if err != nil {
+			return fmt.Errorf("robot: %w", err)
+		}
+		c.FileRoot = root
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ func BenchmarkDispatch(b *testing.B) {
 			cfg.Capacity = robots * perRobot
 			n := startNode(b, cfg)
 			if kind == "internet" {
-				token := newTokenTB(b, n.Store())
+				token := newTokenTB(b, n)
 				for i := range robots {
 					startInternetRobot(b, []string{quicAddr(n)}, token, fmt.Sprintf("pc-%02d", i), perRobot)
 				}

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/casare/casare/api"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh/tunnel"
 )
@@ -66,16 +65,13 @@ func (g *gateway) close() error {
 }
 
 func (n *Node) startGateway(ctx context.Context) error {
-	cert, err := tunnel.LoadOrCreateCert(n.cfg.DataDir)
-	if err != nil {
-		return fmt.Errorf("QUIC certificate: %w", err)
-	}
 	g := &gateway{
 		name: n.cfg.Name, store: n.store, queue: storeQueue{n.store}, log: n.log.With("part", "gateway"),
 		isNode: func(name string) bool { _, _, ok := n.mesh.MemberState(name); return ok },
 	}
+	var err error
 	g.srv, err = tunnel.Listen(n.cfg.bind(n.cfg.QUICPort), tunnel.ServerConfig{
-		TLSCert: cert, TokenHash: g.tokenHash, Authenticate: g.authenticate, Handler: g.handle,
+		TLSCert: n.tunnelID.Cert, TokenHash: g.tokenHash, CatchUp: g.catchUp, Authenticate: g.authenticate, Handler: g.handle,
 		OnConnect: g.connected, OnDisconnect: g.disconnected, Logger: g.log,
 	})
 	if err != nil {
@@ -87,22 +83,16 @@ func (n *Node) startGateway(ctx context.Context) error {
 			g.log.Error("QUIC listener stopped", "err", err)
 		}
 	})
+	n.wg.Go(func() { g.watchTokens(ctx) })
 	g.log.Info("internet robots may dial in", "addr", g.srv.Addr().String())
 	return nil
 }
 
+// tokenHash returns the stored hash of a token's secret. It does not
+// wait: the tunnel calls catchUp before refusing an unknown id and a wrong
+// secret alike.
 func (g *gateway) tokenHash(id string) ([]byte, bool) {
 	t, ok := g.store.Token(id)
-	if !ok {
-		// This replica may not have applied a token made a moment ago
-		// elsewhere; catch up with the leader before refusing.
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		_, err := g.store.WaitConsistent(ctx)
-		cancel()
-		if err == nil {
-			t, ok = g.store.Token(id)
-		}
-	}
 	if !ok {
 		return nil, false
 	}
@@ -110,20 +100,18 @@ func (g *gateway) tokenHash(id string) ([]byte, bool) {
 	return hash, err == nil
 }
 
-func (g *gateway) authenticate(_ context.Context, hello tunnel.Hello) (tunnel.Identity, error) {
-	// Robot names and tags are shown in the API, the dashboard and the
-	// CLI: refuse what could rewrite an operator's screen.
-	if err := errors.Join(api.CheckName("name", hello.Name), api.CheckNames("tags", hello.Tags)); err != nil {
-		return tunnel.Identity{}, fmt.Errorf("robot hello: %w", err)
-	}
-	robotID, err := g.store.AuthorizeRobot(hello.TokenID, hello.Name)
-	if err != nil {
-		return tunnel.Identity{}, err
-	}
-	if g.isNode(robotID) {
-		return tunnel.Identity{}, fmt.Errorf("robot name %q is the name of a cluster node; choose another --name", robotID)
-	}
-	return tunnel.Identity{RobotID: robotID, TokenID: hello.TokenID, Tags: hello.Tags, Capacity: hello.Capacity}, nil
+// tokenCatchUp bounds the wait for this replica to catch up with the
+// leader before a token is refused: a token made a moment ago elsewhere
+// is applied here within a heartbeat or two.
+const tokenCatchUp = 3 * time.Second
+
+// catchUp brings this replica up to the leader's commit index, so that a
+// token created a moment ago elsewhere is found.
+func (g *gateway) catchUp(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, tokenCatchUp)
+	defer cancel()
+	_, err := g.store.WaitConsistent(ctx)
+	return err
 }
 
 func (g *gateway) connected(c *tunnel.Conn) {
@@ -197,7 +185,10 @@ func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req claimReques
 	if req.Max <= 0 {
 		return nil, errors.New("claim max must be positive")
 	}
-	cmd := consensus.ClaimCmd{RobotID: id.RobotID, RobotKind: consensus.RobotInternet, Tags: id.Tags, Max: req.Max, RequestID: req.RequestID}
+	// The capacity the robot was given at the handshake (perhaps fixed by
+	// its token) caps what one claim may take, whatever it asks.
+	cmd := consensus.ClaimCmd{RobotID: id.RobotID, RobotKind: consensus.RobotInternet, Tags: id.Tags,
+		Max: min(req.Max, max(id.Capacity, 1)), RequestID: req.RequestID}
 	if req.WaitMS <= 0 {
 		// A retry: what the first try leased is no longer claimable, so
 		// waiting for work would hide it; the store replays it.

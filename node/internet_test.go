@@ -20,22 +20,41 @@ import (
 
 // newToken stores a robot token in the cluster and returns its secret
 // form, as `casare robot token create` prints it.
-func newToken(t *testing.T, s *consensus.Store, name string) string {
+func newToken(t *testing.T, n *Node, name string) string {
 	t.Helper()
-	return newTokenNamed(t, s, name)
+	return newTokenNamed(t, n, name)
 }
 
-func newTokenTB(tb testing.TB, s *consensus.Store) string { return newTokenNamed(tb, s, "") }
+func newTokenTB(tb testing.TB, n *Node) string { return newTokenNamed(tb, n, "") }
 
-func newTokenNamed(t testing.TB, s *consensus.Store, name string) string {
+func newTokenNamed(t testing.TB, n *Node, name string) string {
+	return newTokenFor(t, n, consensus.CreateTokenCmd{Name: name})
+}
+
+// newTokenFor stores a robot token with what cmd fixes (its id and hash
+// are filled in) through node n and returns its secret form, with n's
+// cluster CA fingerprint.
+func newTokenFor(t testing.TB, n *Node, cmd consensus.CreateTokenCmd) string {
+	t.Helper()
+	s := n.Store()
 	buf := make([]byte, 24)
 	rand.Read(buf)
 	secret := base64.RawURLEncoding.EncodeToString(buf)
-	id := fmt.Sprintf("tok%d", time.Now().UnixNano())
-	if _, err := s.CreateToken(context.Background(), consensus.CreateTokenCmd{ID: id, Name: name, Hash: consensus.HashToken(secret)}); err != nil {
+	cmd.ID, cmd.Hash = fmt.Sprintf("tok%d", time.Now().UnixNano()), consensus.HashToken(secret)
+	if _, err := s.CreateToken(context.Background(), cmd); err != nil {
 		t.Fatal(err)
 	}
-	return "casare_" + id + "_" + secret
+	return consensus.FormatRobotToken(cmd.ID, secret, n.caFingerprint())
+}
+
+// robotQueue is NewRobotQueue that fails the test on a bad token.
+func robotQueue(t testing.TB, addrs []string, token string, hello tunnel.Hello) *TunnelQueue {
+	t.Helper()
+	q, err := NewRobotQueue(addrs, token, hello, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
 }
 
 func quicAddr(n *Node) string { return "127.0.0.1:" + strconv.Itoa(n.cfg.QUICPort) }
@@ -44,21 +63,17 @@ func quicAddr(n *Node) string { return "127.0.0.1:" + strconv.Itoa(n.cfg.QUICPor
 // `casare robot connect` does, until the test ends.
 func startInternetRobot(t testing.TB, addrs []string, token, name string, capacity int) *TunnelQueue {
 	t.Helper()
-	tokenID, secret, err := consensus.ParseToken(token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := NewTunnelQueue(addrs, tunnel.ClientConfig{
-		Hello: tunnel.Hello{TokenID: tokenID, Name: name, Capacity: capacity}, TokenSecret: secret,
-	})
+	q := robotQueue(t, addrs, token, tunnel.Hello{Name: name, Capacity: capacity})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := q.Connect(ctx); err != nil {
 		t.Fatalf("connect robot %s: %v", name, err)
 	}
+	id := q.Identity()
 	r := NewRobot(RobotConfig{
-		ID: q.RobotID(), Kind: consensus.RobotInternet, Capacity: capacity,
+		ID: id.RobotID, Kind: consensus.RobotInternet, Tags: id.Tags, Capacity: id.Capacity,
 		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()}),
+		Abort:  q.Refused(),
 	}, q)
 	runCtx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -71,7 +86,7 @@ func TestInternetRobotRunsInternetJobs(t *testing.T) {
 	cfg := testConfig(t, "hub", "")
 	cfg.Robot = false // only the internet robot may run the job
 	n := startNode(t, cfg)
-	token := newToken(t, n.Store(), "")
+	token := newToken(t, n, "")
 	startInternetRobot(t, []string{quicAddr(n)}, token, "laptop-7", 2)
 
 	c := adminClient(t, n, n)
@@ -95,17 +110,13 @@ func TestInternetRobotRunsInternetJobs(t *testing.T) {
 // is refused at the handshake and never recorded.
 func TestInternetRobotWithForbiddenCharactersRefused(t *testing.T) {
 	n := startNode(t, testConfig(t, "hub", ""))
-	token := newToken(t, n.Store(), "")
-	id, secret, err := consensus.ParseToken(token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := newToken(t, n, "")
 	for name, hello := range map[string]tunnel.Hello{
-		"escape in name": {TokenID: id, Name: "vm\x1b[2J", Capacity: 1},
-		"bidi in tag":    {TokenID: id, Name: "vm", Tags: []string{"sap\u202e"}, Capacity: 1},
+		"escape in name": {Name: "vm\x1b[2J", Capacity: 1},
+		"bidi in tag":    {Name: "vm", Tags: []string{"sap\u202e"}, Capacity: 1},
 	} {
 		t.Run(name, func(t *testing.T) {
-			q := NewTunnelQueue([]string{quicAddr(n)}, tunnel.ClientConfig{Hello: hello, TokenSecret: secret})
+			q := robotQueue(t, []string{quicAddr(n)}, token, hello)
 			defer q.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -121,25 +132,19 @@ func TestInternetRobotWithForbiddenCharactersRefused(t *testing.T) {
 
 func TestInternetRobotWrongTokenRefused(t *testing.T) {
 	n := startNode(t, testConfig(t, "hub", ""))
-	good := newToken(t, n.Store(), "bound-name")
+	good := newToken(t, n, "bound-name")
 	tokenID, _, _ := consensus.ParseToken(good)
+	fp := n.caFingerprint()
 	for name, tc := range map[string]struct{ token, robot string }{
-		"wrong secret":  {"casare_" + tokenID + "_not-the-secret", "bound-name"},
-		"unknown token": {"casare_nosuchtoken_secret", "x"},
-		"wrong name":    {good, "someone-else"},
+		"wrong secret":  {consensus.FormatRobotToken(tokenID, "not-the-secret", fp), "bound-name"},
+		"unknown token": {consensus.FormatRobotToken("nosuchtoken", "secret", fp), "x"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			id, secret, err := consensus.ParseToken(tc.token)
-			if err != nil {
-				t.Fatal(err)
-			}
-			q := NewTunnelQueue([]string{quicAddr(n)}, tunnel.ClientConfig{
-				Hello: tunnel.Hello{TokenID: id, Name: tc.robot, Capacity: 1}, TokenSecret: secret,
-			})
+			q := robotQueue(t, []string{quicAddr(n)}, tc.token, tunnel.Hello{Name: tc.robot, Capacity: 1})
 			defer q.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			err = q.Connect(ctx)
+			err := q.Connect(ctx)
 			if err == nil || !IsAuthError(err) {
 				t.Fatalf("connect with %s: err = %v, want an authentication refusal", name, err)
 			}
@@ -154,7 +159,7 @@ func TestFiftyInternetRobotsShareABurst(t *testing.T) {
 	cfg := testConfig(t, "hub", "")
 	cfg.Robot = false
 	n := startNode(t, cfg)
-	token := newToken(t, n.Store(), "")
+	token := newToken(t, n, "")
 	const robots, jobs = 50, 300
 	for i := range robots {
 		startInternetRobot(t, []string{quicAddr(n)}, token, fmt.Sprintf("pc-%02d", i), 2)
@@ -203,7 +208,7 @@ func TestInternetRobotSurvivesItsNodeDying(t *testing.T) {
 		cfg.Robot = false
 		nodes = append(nodes, startNode(t, cfg))
 	}
-	token := newToken(t, nodes[0].Store(), "")
+	token := newToken(t, nodes[0], "")
 	// Dial the third node first; the others are learned from the cluster.
 	startInternetRobot(t, []string{quicAddr(nodes[2])}, token, "roamer", 1)
 

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/casare/casare/consensus"
@@ -226,16 +227,27 @@ func (p *peerFile) keep(ctx context.Context, m *mesh.Mesh, log *slog.Logger) {
 // streamsUnbounded lifts the server's read and write deadlines for a log
 // stream passed through the proxy: the server at the other end bounds
 // the stream (its keep-alives fail on a vanished client, which ends the
-// proxied copy), and the deadlines would cut a healthy stream short.
+// proxied copy), and the deadlines would cut a healthy stream short. Only
+// a GET of a job's log qualifies: any other request with ?follow=true
+// (a POST whose body trickles in) keeps its deadlines.
 func streamsUnbounded(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if follow, _ := strconv.ParseBool(r.URL.Query().Get("follow")); follow {
+		if isLogStream(r) {
 			rc := http.NewResponseController(w)
 			_ = rc.SetReadDeadline(time.Time{})  // ErrNotSupported only on
 			_ = rc.SetWriteDeadline(time.Time{}) // writers without deadlines
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// isLogStream reports whether r follows a job's log:
+// GET /api/v1/jobs/{id}/logs?follow=true.
+func isLogStream(r *http.Request) bool {
+	follow, _ := strconv.ParseBool(r.URL.Query().Get("follow"))
+	id, ok := strings.CutPrefix(r.URL.Path, "/api/v1/jobs/")
+	id, ok2 := strings.CutSuffix(id, "/logs")
+	return follow && r.Method == http.MethodGet && ok && ok2 && id != "" && !strings.Contains(id, "/")
 }
 
 func newServerProxy(m *mesh.Mesh, log *slog.Logger) http.Handler {

@@ -19,6 +19,7 @@ import (
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh"
 	"github.com/casare/casare/node/peer"
+	"github.com/casare/casare/pki"
 )
 
 // Node is one running member of a cluster.
@@ -29,8 +30,11 @@ type Node struct {
 	store   *consensus.Store // nil on a robot-only node
 	http    *http.Server
 	gateway *gateway // nil on a robot-only node
-	peers   *peerFile
-	dirLock *dataDirLock
+	// tunnelID is what the gateway presents to internet robots; nil on
+	// a robot-only node.
+	tunnelID *pki.Identity
+	peers    *peerFile
+	dirLock  *dataDirLock
 
 	// raftStore is store for the gossip reconnect loop, which starts
 	// before the store is opened.
@@ -112,6 +116,12 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		}
 		n.raftStore.Store(n.store)
 	}
+	if n.store != nil {
+		if n.tunnelID, err = n.gatewayIdentity(); err != nil {
+			httpListener.Close()
+			return err
+		}
+	}
 	if err := n.serveHTTP(httpListener); err != nil {
 		return err
 	}
@@ -146,7 +156,7 @@ func (n *Node) startRobot() {
 	if !n.cfg.Robot {
 		return
 	}
-	var q Queue = remoteQueue{n.mesh}
+	var q Queue = newRemoteQueue(n.mesh)
 	if n.store != nil {
 		q = storeQueue{n.store}
 	}
@@ -160,7 +170,9 @@ func (n *Node) startRobot() {
 	}
 	r := NewRobot(RobotConfig{
 		ID: n.cfg.Name, Kind: consensus.RobotLAN, Tags: n.cfg.Tags, Capacity: n.cfg.Capacity,
-		Engine:  executor.NewEngine(executor.EngineOptions{Logger: n.log, WorkDir: n.cfg.WorkDir}),
+		Engine: executor.NewEngine(executor.EngineOptions{
+			Logger: n.log, WorkDir: n.cfg.WorkDir, NodeTypes: n.cfg.NodeTypes, FileRoot: n.cfg.FileRoot,
+		}),
 		Logger:  n.log,
 		Journal: journal,
 	}, q)
@@ -228,6 +240,7 @@ func (n *Node) handler() http.Handler {
 		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
 		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers,
 		MetricsPublic: n.cfg.MetricsPublic, CORSOrigin: n.cfg.CORSOrigin,
+		CAFingerprint: n.caFingerprint(),
 	}))
 	return mux
 }
@@ -325,3 +338,12 @@ func (n *Node) Store() *consensus.Store { return n.store }
 
 // HTTPAddr returns the advertised API address.
 func (n *Node) HTTPAddr() string { return n.cfg.advertise(n.cfg.HTTPPort) }
+
+// caFingerprint is the cluster CA's fingerprint robot tokens carry, or ""
+// on a node without a gateway.
+func (n *Node) caFingerprint() string {
+	if n.tunnelID == nil {
+		return ""
+	}
+	return n.tunnelID.Fingerprint()
+}

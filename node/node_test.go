@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/casare/casare/api/client"
 
 	"github.com/casare/casare/internal/testutil"
+	"github.com/casare/casare/pki"
 )
 
 // freePorts reserves n distinct loopback ports (TCP; gossip also binds
@@ -47,6 +50,7 @@ func testConfig(t testing.TB, name, join string) Config {
 
 func startNode(t testing.TB, cfg Config) *Node {
 	t.Helper()
+	shareClusterCA(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	n, err := Start(ctx, cfg)
@@ -202,5 +206,33 @@ func TestCancelStopsARunningJob(t *testing.T) {
 	time.Sleep(5 * time.Second)
 	if _, err := os.Stat(marker); !os.IsNotExist(err) {
 		t.Fatalf("the node after the cancelled delay ran: %v", err)
+	}
+}
+
+// clusterCAs maps a node's HTTP address to its data dir, so a joiner can
+// be handed the cluster CA of the node it joins through.
+var clusterCAs sync.Map
+
+// shareClusterCA gives a joiner the CA of the cluster it joins (as the
+// cluster's join exchange does), so that all its nodes present
+// certificates from one CA to internet robots; and records a node's data
+// dir for those that will join through it.
+func shareClusterCA(t testing.TB, cfg Config) {
+	t.Helper()
+	clusterCAs.Store(net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.HTTPPort)), cfg.DataDir)
+	if cfg.Join == "" {
+		return
+	}
+	dir, ok := clusterCAs.Load(cfg.Join)
+	if !ok {
+		return
+	}
+	from, to := pki.PathsIn(dir.(string)), pki.PathsIn(cfg.DataDir)
+	ca, err := from.LoadCA()
+	if err != nil {
+		t.Fatalf("hand the cluster CA to %s: %v", cfg.Name, err)
+	}
+	if err := to.SaveCA(ca); err != nil {
+		t.Fatalf("hand the cluster CA to %s: %v", cfg.Name, err)
 	}
 }

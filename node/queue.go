@@ -41,6 +41,14 @@ func (q storeQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error 
 // call goes over HTTP to a live server, found through gossip.
 type remoteQueue struct {
 	mesh *mesh.Mesh
+	// pool is the one HTTP client every call goes through, whichever
+	// server it picks: a client per call opened a connection per call and
+	// left each idle for 90 s.
+	pool *peer.Client
+}
+
+func newRemoteQueue(m *mesh.Mesh) remoteQueue {
+	return remoteQueue{mesh: m, pool: peer.New("")}
 }
 
 // remoteWait is how long one wait call may be held at the server.
@@ -51,7 +59,7 @@ func (q remoteQueue) server() (*peer.Client, error) {
 	if addr == "" {
 		return nil, errors.New("no live server in gossip")
 	}
-	return peer.New("http://" + addr), nil
+	return q.pool.At("http://" + addr), nil
 }
 
 func (q remoteQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error {

@@ -54,6 +54,11 @@ type RobotConfig struct {
 	// Journal, when set, notes running jobs so that runs that kill the
 	// robot's process are reported as crashes (see CrashJournal).
 	Journal *CrashJournal
+	// Abort, when closed, cancels running jobs at once instead of
+	// letting them drain: the cluster has shut the robot out (its token
+	// was revoked) and has already handed its jobs to others. The
+	// caller still cancels Run's context to stop claiming.
+	Abort <-chan struct{}
 }
 
 // Robot claims jobs, runs them with the engine and reports back: claim →
@@ -143,6 +148,10 @@ func (r *Robot) Run(ctx context.Context) {
 	jobsCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
 	var jobs sync.WaitGroup
+	if r.cfg.Abort != nil {
+		stopAbort := r.abortOn(jobsCtx, cancelJobs)
+		defer stopAbort()
+	}
 	r.reportCrashes(ctx)
 	r.claimLoop(ctx, jobsCtx, &jobs)
 	r.announceDrain()
@@ -170,6 +179,24 @@ func (r *Robot) Run(ctx context.Context) {
 	}
 	stopReports()
 	reporters.Wait()
+}
+
+// abortOn cancels the running jobs when cfg.Abort closes, until the
+// returned function is called.
+func (r *Robot) abortOn(jobsCtx context.Context, cancelJobs context.CancelFunc) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-r.cfg.Abort:
+			r.log.Warn("shut out by the cluster: cancelling running jobs", "count", r.activeCount())
+			r.draining.Store(true)
+			cancelJobs()
+		case <-jobsCtx.Done():
+		case <-done:
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }
 
 func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {

@@ -31,6 +31,12 @@ type TunnelQueue struct {
 	// lastClaim is the request id of the last claim sent: a claim sent
 	// again under it is a retry and must not wait for new work.
 	lastClaim string
+
+	// refused is closed, and refusal set, once the cluster has refused
+	// the robot's token: revoked, expired or never valid. No retry helps.
+	refused     chan struct{}
+	refusal     error
+	refusedOnce sync.Once
 }
 
 // Tunnel timing on the robot's side. A call that does not return within
@@ -56,7 +62,30 @@ func NewTunnelQueue(addrs []string, cfg tunnel.ClientConfig) *TunnelQueue {
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = robotIdleTimeout
 	}
-	return &TunnelQueue{cfg: cfg, log: log, addrs: slices.Clone(addrs)}
+	return &TunnelQueue{cfg: cfg, log: log, addrs: slices.Clone(addrs), refused: make(chan struct{})}
+}
+
+// Refused is closed once the cluster has refused the robot's token, on
+// the first connection or later (a revoked or expired token closes the
+// tunnel and is refused on every redial). RefusedErr says why.
+func (q *TunnelQueue) Refused() <-chan struct{} { return q.refused }
+
+// RefusedErr returns why the cluster refused the robot, once Refused is
+// closed; nil before.
+func (q *TunnelQueue) RefusedErr() error {
+	select {
+	case <-q.refused:
+		return q.refusal
+	default:
+		return nil
+	}
+}
+
+func (q *TunnelQueue) refuse(err error) {
+	q.refusedOnce.Do(func() {
+		q.refusal = err
+		close(q.refused)
+	})
 }
 
 // Connect dials until one address answers or ctx ends. A refused token is
@@ -67,9 +96,10 @@ func (q *TunnelQueue) Connect(ctx context.Context) error {
 }
 
 // IsAuthError reports whether err means the cluster refused the robot's
-// token, which no retry can fix.
+// token, or the robot refused a node that is not of its token's cluster:
+// no retry can fix either.
 func IsAuthError(err error) bool {
-	return errors.Is(err, tunnel.ErrAuthRefused) || errors.Is(err, tunnel.ErrServerProof)
+	return errors.Is(err, tunnel.ErrAuthRefused) || errors.Is(err, tunnel.ErrNodeNotTrusted)
 }
 
 // dialTimeout bounds one dial attempt, so a dead address costs little.
@@ -152,6 +182,9 @@ func (q *TunnelQueue) dial(ctx context.Context, addrs []string, next int) (*tunn
 	})
 	if err != nil && !IsAuthError(err) {
 		return nil, tried, fmt.Errorf("connect to the cluster: %w", err)
+	}
+	if err != nil {
+		q.refuse(err)
 	}
 	return conn, tried, err
 }
@@ -260,11 +293,17 @@ func (q *TunnelQueue) Complete(ctx context.Context, cmd consensus.CompleteCmd) (
 
 // RobotID returns the id the cluster gave the robot: its --name, or the
 // name its token is bound to. Valid after Connect.
-func (q *TunnelQueue) RobotID() string {
+func (q *TunnelQueue) RobotID() string { return q.Identity().RobotID }
+
+// Identity returns what the cluster made of the robot: its id, tags and
+// capacity, which its token may have fixed whatever it asked for. Valid
+// after Connect; before, what the robot asks for.
+func (q *TunnelQueue) Identity() tunnel.Identity {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.conn == nil {
-		return q.cfg.Hello.Name
+		h := q.cfg.Hello
+		return tunnel.Identity{RobotID: h.Name, Tags: slices.Clone(h.Tags), Capacity: h.Capacity}
 	}
-	return q.conn.Identity().RobotID
+	return q.conn.Identity()
 }

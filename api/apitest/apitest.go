@@ -182,6 +182,9 @@ func (n *Node) VerifyToken(token, name string) error {
 	if !ok || stored.Hash != consensus.HashToken(secret) {
 		return fmt.Errorf("token %s: secret does not match the stored hash", id)
 	}
-	_, err = n.Store.AuthorizeRobot(id, name)
+	got, err := n.Store.AuthorizeRobot(id, consensus.RobotProfile{Name: name}, time.Now())
+	if err == nil && got.Name != name {
+		err = fmt.Errorf("token %s makes the robot %q, not %q", id, got.Name, name)
+	}
 	return err
 }

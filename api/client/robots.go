@@ -18,7 +18,13 @@ func (c *Client) Robots(ctx context.Context, opts ...CallOption) (wire.RobotList
 // (empty: any robot). The answer holds the token; it is never shown
 // again.
 func (c *Client) CreateRobotToken(ctx context.Context, name string, opts ...CallOption) (wire.CreatedRobotToken, error) {
-	return sendJSON[wire.CreatedRobotToken](ctx, c, http.MethodPost, "/api/v1/robots/tokens", wire.CreateRobotTokenRequest{Name: name}, opts...)
+	return c.CreateRobotTokenFor(ctx, wire.CreateRobotTokenRequest{Name: name}, opts...)
+}
+
+// CreateRobotTokenFor makes a robot token that may fix the robot's name,
+// tags and capacity and may expire (see wire.CreateRobotTokenRequest).
+func (c *Client) CreateRobotTokenFor(ctx context.Context, req wire.CreateRobotTokenRequest, opts ...CallOption) (wire.CreatedRobotToken, error) {
+	return sendJSON[wire.CreatedRobotToken](ctx, c, http.MethodPost, "/api/v1/robots/tokens", req, opts...)
 }
 
 // RobotTokens lists robot tokens, without secrets.

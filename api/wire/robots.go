@@ -41,9 +41,16 @@ type RobotList struct {
 
 // CreateRobotTokenRequest is the body of POST /api/v1/robots/tokens.
 type CreateRobotTokenRequest struct {
-	// Name binds the token to the robot of that name; empty lets any
-	// robot use it.
+	// Name binds the token to the robot of that name: a robot using it
+	// gets that name whatever it asks for. Empty lets any robot use it
+	// under the name it gives.
 	Name string `json:"name,omitempty"`
+	// TTL makes the token expire, a duration such as "720h"; empty
+	// means never.
+	TTL string `json:"ttl,omitempty"`
+	// Tags and Capacity, when set, are the robot's whatever it asks for.
+	Tags     []string `json:"tags,omitempty"`
+	Capacity int      `json:"capacity,omitempty"`
 }
 
 // CreatedRobotToken answers POST /api/v1/robots/tokens. Token is shown
@@ -53,6 +60,9 @@ type CreatedRobotToken struct {
 	Name      string    `json:"name"`
 	Token     string    `json:"token"`
 	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	Tags      []string  `json:"tags,omitempty"`
+	Capacity  int       `json:"capacity,omitempty"`
 }
 
 // RobotToken is a robot token as listed: never its secret or hash.
@@ -60,6 +70,9 @@ type RobotToken struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	Tags      []string  `json:"tags,omitempty"`
+	Capacity  int       `json:"capacity,omitempty"`
 	Revoked   bool      `json:"revoked"`
 }
 

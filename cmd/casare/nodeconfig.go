@@ -15,6 +15,7 @@ import (
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 
+	"github.com/casare/casare/executor"
 	"github.com/casare/casare/node"
 )
 
@@ -50,6 +51,9 @@ type nodeSettings struct {
 	CORSOrigin      string        `koanf:"cors-origin"`
 	TLSCert         string        `koanf:"tls-cert"`
 	TLSKey          string        `koanf:"tls-key"`
+	DenyNodeTypes   []string      `koanf:"deny-node-types"`
+	AllowNodeTypes  []string      `koanf:"allow-node-types"`
+	FileRoot        string        `koanf:"file-root"`
 	SnapshotEntries int           `koanf:"snapshot-entries"`
 }
 
@@ -84,6 +88,7 @@ func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
 	f.String("cors-origin", "", "the one origin (https://host[:port]) whose web pages may call the API (default: none)")
 	f.String("tls-cert", "", "PEM certificate (chain) to serve the API over HTTPS; needs --tls-key")
 	f.String("tls-key", "", "PEM private key of --tls-cert")
+	addRobotPolicyFlags(f)
 	f.Int("snapshot-entries", 0, "snapshot Raft state after this many entries and keep as many for lagging followers (0: Raft's defaults, 8192 and 10240); a follower further behind catches up from the snapshot")
 	flags.AddFlagSet(f)
 	nf := &nodeFlags{settings: f}
@@ -195,5 +200,6 @@ func (s nodeSettings) config() node.Config {
 		Server: s.Server, Robot: s.Robot, Voters: s.Voters, DeadServerGrace: s.DeadServerGrace,
 		Tags: s.Tags, Capacity: s.Capacity, SnapshotEntries: s.SnapshotEntries,
 		MetricsPublic: s.MetricsPublic, CORSOrigin: s.CORSOrigin, TLSCert: s.TLSCert, TLSKey: s.TLSKey,
+		NodeTypes: executor.NodePolicy{Allow: s.AllowNodeTypes, Deny: s.DenyNodeTypes}, FileRoot: s.FileRoot,
 	}
 }

@@ -23,8 +23,19 @@ func TestRobotTokenCommands(t *testing.T) {
 	}
 
 	out = mustRun(t, "robot", "token", "list", "--server", node.URL)
-	if !regexp.MustCompile(`(?m)^`+id+`\s+r-berlin\s+\d{4}-.*\s+no$`).MatchString(out) || strings.Contains(out, secret) {
+	if !regexp.MustCompile(`(?m)^`+id+`\s+r-berlin\s+-\s+-\s+\d{4}-\S+ \S+\s+-\s+no$`).MatchString(out) || strings.Contains(out, secret) {
 		t.Errorf("robot token list:\n%s", out)
+	}
+	out = mustRun(t, "robot", "token", "create", "--name", "laptop-1", "--tags", "sap,eu", "--capacity", "2", "--ttl", "720h", "--server", node.URL)
+	if !strings.Contains(out, "for robot laptop-1, tags sap,eu, capacity 2, expires ") {
+		t.Errorf("robot token create with what it fixes:\n%s", out)
+	}
+	out = mustRun(t, "robot", "token", "list", "--server", node.URL)
+	if !regexp.MustCompile(`(?m)\s+laptop-1\s+sap,eu\s+2\s+\d{4}-\S+ \S+\s+\d{4}-\S+ \S+\s+no$`).MatchString(out) {
+		t.Errorf("robot token list with what a token fixes:\n%s", out)
+	}
+	if _, _, err := runCLI(t, "robot", "token", "create", "--ttl", "-1h", "--server", node.URL); err == nil || !strings.Contains(err.Error(), "--ttl") {
+		t.Errorf("a negative --ttl: %v", err)
 	}
 	if out := mustRun(t, "robot", "token", "revoke", id, "--server", node.URL); strings.TrimSpace(out) != "revoked robot token "+id {
 		t.Errorf("robot token revoke: %q", out)

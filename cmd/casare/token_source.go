@@ -2,9 +2,7 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -35,16 +33,4 @@ func resolveToken(flag, file string, getenv func(string) string) (string, error)
 		return "", nil
 	}
 	return t, err
-}
-
-func readTokenFile(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("read API token: %w", err)
-	}
-	t := strings.TrimSpace(string(data))
-	if t == "" {
-		return "", fmt.Errorf("API token file %s is empty", path)
-	}
-	return t, nil
 }

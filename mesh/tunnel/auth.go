@@ -2,11 +2,9 @@ package tunnel
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -48,47 +46,23 @@ func HashSecret(secret string) []byte {
 	return sum[:]
 }
 
-// exporterLabel names the TLS exporter secret the token proof is bound to.
-const exporterLabel = "EXPORTER-casare-robot-auth"
+// methodHello names the one handshake message: robot → node, the Hello
+// and the token secret, sent once the robot has verified the node's
+// certificate.
+const methodHello = "hello"
 
-// Handshake message names, in the order they are sent.
-const (
-	methodHello  = "hello"  // robot → node: Hello
-	methodSecret = "secret" // robot → node, after the proof verified
-)
-
-type proofMessage struct {
-	Proof []byte `json:"proof"`
-}
-
-type secretMessage struct {
+type helloMessage struct {
+	Hello
 	Secret string `json:"secret"`
 }
 
-// sessionKey returns the keying material both ends of qc, and only they,
-// derive from its TLS session.
-func sessionKey(qc *quic.Conn) ([]byte, error) {
-	state := qc.ConnectionState().TLS
-	key, err := state.ExportKeyingMaterial(exporterLabel, nil, sha256.Size)
-	if err != nil {
-		return nil, fmt.Errorf("export TLS keying material: %w", err)
-	}
-	return key, nil
-}
+// refusedToken is the one answer to a token whose id is unknown or whose
+// secret is wrong: a stranger must not learn which token ids exist.
+const refusedToken = "robot token refused: unknown token id or wrong secret"
 
-// tokenProof is what a node sends to prove that it knows a token's hash,
-// bound to one TLS session by that session's keying material.
-func tokenProof(tokenHash, sessionKey []byte) []byte {
-	mac := hmac.New(sha256.New, tokenHash)
-	mac.Write(sessionKey)
-	return mac.Sum(nil)
-}
-
-// verifyTokenProof reports whether proof came from a holder of tokenHash
-// on the TLS session that sessionKey was exported from.
-func verifyTokenProof(tokenHash, sessionKey, proof []byte) bool {
-	return hmac.Equal(tokenProof(tokenHash, sessionKey), proof)
-}
+// decoyHash is compared against when the token id is unknown, so that an
+// unknown id costs the same work as a wrong secret.
+var decoyHash = HashSecret("casare: no such robot token")
 
 func secretMatches(secret string, tokenHash []byte) bool {
 	return subtle.ConstantTimeCompare(HashSecret(secret), tokenHash) == 1
@@ -107,51 +81,55 @@ func abortStream(str *quic.Stream) {
 // stream to welcome it on. A refusal is a *closeError; other errors are
 // for handshakeFailure to explain.
 func (s *Server) acceptRobot(ctx context.Context, qc *quic.Conn) (Hello, Identity, *quic.Stream, error) {
-	var hello Hello
+	var msg helloMessage
 	str, err := qc.AcceptStream(ctx)
 	if err != nil {
-		return hello, Identity{}, nil, err
+		return msg.Hello, Identity{}, nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { abortStream(str) })
 	defer stop()
 
-	if err := receiveMessage(str, methodHello, &hello); err != nil {
-		return hello, Identity{}, nil, err
-	}
-	if hello.TokenID == "" {
-		return hello, Identity{}, nil, refusal("missing token id")
-	}
-	hash, ok := s.cfg.TokenHash(hello.TokenID)
-	if !ok {
-		return hello, Identity{}, nil, refusal(fmt.Sprintf("unknown token id %q", hello.TokenID))
-	}
-	key, err := sessionKey(qc)
-	if err != nil {
-		return hello, Identity{}, nil, err
-	}
-	if err := sendMessage(str, "", proofMessage{Proof: tokenProof(hash, key)}); err != nil {
-		return hello, Identity{}, nil, err
-	}
-
-	var secret secretMessage
-	err = receiveMessage(str, methodSecret, &secret)
+	err = receiveMessage(str, methodHello, &msg)
 	if err == nil {
 		err = expectEnd(str)
 	}
 	if err != nil {
-		return hello, Identity{}, nil, err
+		return msg.Hello, Identity{}, nil, err
 	}
-	if !secretMatches(secret.Secret, hash) {
-		return hello, Identity{}, nil, refusal("wrong token secret")
+	if msg.TokenID == "" || msg.Secret == "" {
+		return msg.Hello, Identity{}, nil, refusal("missing robot token")
 	}
-
-	identity, err := s.cfg.Authenticate(ctx, hello)
+	if !s.tokenValid(ctx, msg.TokenID, msg.Secret) {
+		return msg.Hello, Identity{}, nil, refusal(refusedToken)
+	}
+	identity, err := s.cfg.Authenticate(ctx, msg.Hello)
 	if err != nil {
-		return hello, Identity{}, nil, refusal(err.Error())
+		return msg.Hello, Identity{}, nil, refusal(err.Error())
 	}
-	identity.TokenID = hello.TokenID
+	identity.TokenID = msg.TokenID
 	identity.RemoteAddr = qc.RemoteAddr().String()
-	return hello, identity, str, nil
+	return msg.Hello, identity, str, nil
+}
+
+// tokenValid reports whether secret is the secret of token id. An unknown
+// id and a wrong secret take the same path: the decoy comparison, then
+// CatchUp and a second look, whichever of the two it was.
+func (s *Server) tokenValid(ctx context.Context, id, secret string) bool {
+	if s.checkToken(id, secret) {
+		return true
+	}
+	if s.cfg.CatchUp == nil || s.cfg.CatchUp(ctx) != nil {
+		return false
+	}
+	return s.checkToken(id, secret)
+}
+
+func (s *Server) checkToken(id, secret string) bool {
+	hash, ok := s.cfg.TokenHash(id)
+	if !ok {
+		hash = decoyHash
+	}
+	return secretMatches(secret, hash) && ok
 }
 
 // welcome completes the handshake by telling the robot its identity.
@@ -182,12 +160,6 @@ func (s *Server) handshakeFailure(ctx context.Context, err error) *closeError {
 	if ce, ok := errors.AsType[*closeError](err); ok {
 		return ce
 	}
-	if appErr, ok := remoteClose(err); ok && appErr.ErrorCode == codeProofRejected {
-		return &closeError{
-			code:   codeProofRejected,
-			reason: "robot rejected this node's token proof (wrong secret on the robot, or a relay in between)",
-		}
-	}
 	switch {
 	case s.ctx.Err() != nil:
 		return &closeError{code: codeShuttingDown, reason: "node shutting down"}
@@ -198,7 +170,9 @@ func (s *Server) handshakeFailure(ctx context.Context, err error) *closeError {
 }
 
 // proveRobot runs the robot's side of the handshake on a new stream and
-// returns the Identity the node assigned.
+// returns the Identity the node assigned. The TLS handshake has already
+// verified the node, so the secret goes to a node of the robot's cluster
+// only.
 func proveRobot(ctx context.Context, qc *quic.Conn, hello Hello, secret string) (Identity, error) {
 	str, err := qc.OpenStreamSync(ctx)
 	if err != nil {
@@ -207,21 +181,7 @@ func proveRobot(ctx context.Context, qc *quic.Conn, hello Hello, secret string) 
 	stop := context.AfterFunc(ctx, func() { abortStream(str) })
 	defer stop()
 
-	if err := sendMessage(str, methodHello, hello); err != nil {
-		return Identity{}, err
-	}
-	var proof proofMessage
-	if err := receiveMessage(str, "", &proof); err != nil {
-		return Identity{}, err
-	}
-	key, err := sessionKey(qc)
-	if err != nil {
-		return Identity{}, err
-	}
-	if !verifyTokenProof(HashSecret(secret), key, proof.Proof) {
-		return Identity{}, fmt.Errorf("%w: the token secret is wrong, or the peer is not a node of this cluster", ErrServerProof)
-	}
-	if err := sendMessage(str, methodSecret, secretMessage{Secret: secret}); err != nil {
+	if err := sendMessage(str, methodHello, helloMessage{Hello: hello, Secret: secret}); err != nil {
 		return Identity{}, err
 	}
 	if err := str.Close(); err != nil {

@@ -1,15 +1,16 @@
 package tunnel
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/quic-go/quic-go"
+	"github.com/casare/casare/pki"
 )
 
 func TestDialRefused(t *testing.T) {
@@ -17,24 +18,14 @@ func TestDialRefused(t *testing.T) {
 		name       string
 		tokenID    string
 		secret     string
-		wantErr    error
 		robotSays  string // in Dial's error
 		serverLogs string // in the node's log line
 	}{
-		{
-			name: "unknown token id", tokenID: "nope", secret: testSecret,
-			wantErr: ErrAuthRefused, robotSays: `unknown token id "nope"`, serverLogs: `unknown token id`,
-		},
-		{
-			// The robot cannot tell a wrong secret from an impostor node, and
-			// either way it must not send the secret.
-			name: "wrong secret", tokenID: testTokenID, secret: "guess",
-			wantErr: ErrServerProof, robotSays: "token secret is wrong", serverLogs: "robot rejected this node's token proof",
-		},
-		{
-			name: "revoked token", tokenID: revokedTokenID, secret: revokedSecret,
-			wantErr: ErrAuthRefused, robotSays: "token tok2 was revoked", serverLogs: "token tok2 was revoked",
-		},
+		// A stranger gets the same answer for an id that does not exist
+		// and for one that does with a wrong secret.
+		{name: "unknown token id", tokenID: "nope", secret: testSecret, robotSays: refusedToken, serverLogs: refusedToken},
+		{name: "wrong secret", tokenID: testTokenID, secret: "guess", robotSays: refusedToken, serverLogs: refusedToken},
+		{name: "revoked token", tokenID: revokedTokenID, secret: revokedSecret, robotSays: "token tok2 was revoked", serverLogs: "token tok2 was revoked"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,14 +34,14 @@ func TestDialRefused(t *testing.T) {
 			hello.TokenID = tt.tokenID
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			c, err := Dial(ctx, ts.addr, ClientConfig{Hello: hello, TokenSecret: tt.secret})
+			c, err := Dial(ctx, ts.addr, ClientConfig{Hello: hello, TokenSecret: tt.secret, TLS: ts.clientTLS()})
 			if err == nil {
 				closeAndWait(t, c)
 				t.Fatal("Dial succeeded")
 			}
 			t.Logf("robot: %v", err)
-			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.robotSays) {
-				t.Fatalf("Dial error %q, want %v mentioning %q", err, tt.wantErr, tt.robotSays)
+			if !errors.Is(err, ErrAuthRefused) || !strings.Contains(err.Error(), tt.robotSays) {
+				t.Fatalf("Dial error %q, want ErrAuthRefused mentioning %q", err, tt.robotSays)
 			}
 			waitFor(t, 5*time.Second, "the refusal in the node's log", func() bool {
 				return strings.Contains(ts.logs.String(), tt.serverLogs)
@@ -62,6 +53,60 @@ func TestDialRefused(t *testing.T) {
 			}
 			assertNoSession(t, ts)
 		})
+	}
+}
+
+// An unknown token id and a wrong secret take the same path on the node:
+// the same words, and the same catch-up before the refusal (which is
+// where the time goes), so neither the answer nor its timing tells a
+// stranger which token ids exist.
+func TestUnknownTokenIDLooksLikeAWrongSecret(t *testing.T) {
+	const catchUp = 30 * time.Millisecond
+	var catchUps atomic.Int64
+	ts := startServer(t, func(cfg *ServerConfig) {
+		cfg.CatchUp = func(ctx context.Context) error {
+			catchUps.Add(1)
+			select {
+			case <-time.After(catchUp):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	})
+	refuse := func(tokenID, secret string) (string, time.Duration) {
+		hello := testHello("pc1")
+		hello.TokenID = tokenID
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := Dial(ctx, ts.addr, ClientConfig{Hello: hello, TokenSecret: secret, TLS: ts.clientTLS()})
+		took := time.Since(start)
+		if !errors.Is(err, ErrAuthRefused) {
+			t.Fatalf("Dial with %s: %v, want a refusal", tokenID, err)
+		}
+		return err.Error(), took
+	}
+	const rounds = 5
+	var unknown, wrong []time.Duration
+	for range rounds {
+		msgU, tookU := refuse("nope", testSecret)
+		msgW, tookW := refuse(testTokenID, "guess")
+		if msgU != msgW {
+			t.Fatalf("unknown id answered %q, wrong secret %q", msgU, msgW)
+		}
+		unknown, wrong = append(unknown, tookU), append(wrong, tookW)
+	}
+	if n := catchUps.Load(); n != 2*rounds {
+		t.Fatalf("catch-up ran %d times for %d refusals of each kind, want once per refusal", n, rounds)
+	}
+	slices.Sort(unknown)
+	slices.Sort(wrong)
+	t.Logf("median time to refusal: unknown id %v, wrong secret %v", unknown[rounds/2], wrong[rounds/2])
+	for _, d := range []time.Duration{unknown[0], wrong[0]} {
+		if d < catchUp {
+			t.Fatalf("a refusal took %v, less than the catch-up of %v: one path skipped it", d, catchUp)
+		}
 	}
 }
 
@@ -93,80 +138,38 @@ func TestMissingToken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
-	// The robot refuses to dial without a token...
+	// The robot refuses to dial without a token or without a way to
+	// verify the node...
 	for _, cfg := range []ClientConfig{
-		{Hello: Hello{Name: "pc1"}, TokenSecret: testSecret},
-		{Hello: testHello("pc1")},
+		{Hello: Hello{Name: "pc1"}, TokenSecret: testSecret, TLS: ts.clientTLS()},
+		{Hello: testHello("pc1"), TLS: ts.clientTLS()},
 	} {
 		if _, err := Dial(ctx, ts.addr, cfg); err == nil || !strings.Contains(err.Error(), "missing robot token") {
 			t.Fatalf("Dial without a full token: %v", err)
 		}
 	}
+	if _, err := Dial(ctx, ts.addr, ClientConfig{Hello: testHello("pc1"), TokenSecret: testSecret}); err == nil ||
+		!strings.Contains(err.Error(), "nothing would verify the node") {
+		t.Fatalf("Dial without TLS: %v", err)
+	}
 
 	// ...and a peer that speaks the handshake without one is refused.
-	qc := dialRaw(t, ts.addr)
+	qc := dialRaw(t, ts)
 	_, err := proveRobot(ctx, qc, Hello{Name: "pc1"}, "anything")
 	appErr, ok := remoteClose(err)
-	if !ok || appErr.ErrorCode != codeAuthRefused || appErr.ErrorMessage != "missing token id" {
+	if !ok || appErr.ErrorCode != codeAuthRefused || appErr.ErrorMessage != "missing robot token" {
 		t.Fatalf("handshake without a token id: %v", err)
 	}
 	waitFor(t, 5*time.Second, "the refusal in the node's log", func() bool {
-		return strings.Contains(ts.logs.String(), "missing token id")
+		return strings.Contains(ts.logs.String(), "missing robot token")
 	})
 	assertNoSession(t, ts)
-}
-
-// A robot that skips verifying the node's proof and sends a wrong secret is
-// still refused: the node checks the secret itself.
-func TestServerChecksSecret(t *testing.T) {
-	ts := startServer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-
-	skipProof := func(secret string) error {
-		qc := dialRaw(t, ts.addr)
-		str, err := qc.OpenStreamSync(ctx)
-		if err != nil {
-			return err
-		}
-		if err := sendMessage(str, methodHello, testHello("pc1")); err != nil {
-			return err
-		}
-		var proof proofMessage
-		if err := receiveMessage(str, "", &proof); err != nil {
-			return err
-		}
-		if err := sendMessage(str, methodSecret, secretMessage{Secret: secret}); err != nil {
-			return err
-		}
-		_ = str.Close()
-		var identity Identity
-		return receiveMessage(str, "", &identity)
-	}
-
-	err := skipProof("guess")
-	if appErr, ok := remoteClose(err); !ok || appErr.ErrorCode != codeAuthRefused || appErr.ErrorMessage != "wrong token secret" {
-		t.Fatalf("wrong secret: %v", err)
-	}
-	waitFor(t, 5*time.Second, "the refusal in the node's log", func() bool {
-		return strings.Contains(ts.logs.String(), "wrong token secret")
-	})
-	if n := ts.authCalls.Load(); n != 0 {
-		t.Fatalf("Authenticate called %d times for a wrong secret", n)
-	}
-	assertNoSession(t, ts)
-
-	// The same steps with the right secret get in, so the refusal above
-	// was about the secret.
-	if err := skipProof(testSecret); err != nil {
-		t.Fatalf("right secret: %v", err)
-	}
 }
 
 // A peer that connects but never starts the handshake is dropped.
 func TestHandshakeTimeout(t *testing.T) {
 	ts := startServer(t, func(cfg *ServerConfig) { cfg.HandshakeTimeout = 200 * time.Millisecond })
-	qc := dialRaw(t, ts.addr)
+	qc := dialRaw(t, ts)
 	select {
 	case <-qc.Context().Done():
 	case <-time.After(5 * time.Second):
@@ -179,134 +182,32 @@ func TestHandshakeTimeout(t *testing.T) {
 	assertNoSession(t, ts)
 }
 
-func TestTokenProof(t *testing.T) {
-	hash := HashSecret(testSecret)
-	keyA := bytes.Repeat([]byte{0xa}, 32)
-	keyB := bytes.Repeat([]byte{0xb}, 32)
-	proof := tokenProof(hash, keyA)
-
-	if !verifyTokenProof(hash, keyA, proof) {
-		t.Fatal("a proof does not verify on its own session")
-	}
-	if verifyTokenProof(hash, keyB, proof) {
-		t.Fatal("a proof made for another TLS session verified")
-	}
-	if verifyTokenProof(HashSecret("other"), keyA, proof) {
-		t.Fatal("a proof made with another token's hash verified")
-	}
-	if verifyTokenProof(hash, keyA, proof[:16]) || verifyTokenProof(hash, keyA, nil) {
-		t.Fatal("a truncated proof verified")
-	}
-}
-
-// Two TLS sessions export different keys, and both ends of one session
-// export the same key: the property the proof's binding rests on.
-func TestSessionKeyIsPerSession(t *testing.T) {
-	ts := startServer(t)
-	a := dialClient(t, ts.addr)
-	nodeA := ts.nextConn(t)
-	b := dialClient(t, ts.addr)
-
-	keyA, err := sessionKey(a.qc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyNodeA, err := sessionKey(nodeA.qc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyB, err := sessionKey(b.qc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(keyA, keyNodeA) {
-		t.Fatal("the two ends of a session export different keys")
-	}
-	if bytes.Equal(keyA, keyB) {
-		t.Fatal("two sessions export the same key")
-	}
-	hash := HashSecret(testSecret)
-	if verifyTokenProof(hash, keyB, tokenProof(hash, keyA)) {
-		t.Fatal("session A's proof verified on session B")
-	}
-}
-
-// A man in the middle that terminates the robot's TLS session and relays
-// the handshake to a real node gets a proof bound to its own session with
-// the node; the robot rejects it and never sends its secret.
-func TestRelayedProofRejected(t *testing.T) {
-	ts := startServer(t)
-	cert, err := LoadOrCreateCert(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mitm, err := quic.ListenAddr("127.0.0.1:0", serverTLSConfig(cert), quicConfig(defaultKeepAlive, defaultIdleTimeout))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mitm.Close()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	stolen := make(chan error, 1) // nil if the secret reached the relay
-	go func() { stolen <- relayHandshake(ctx, t, mitm, ts.addr) }()
-
-	_, err = Dial(ctx, mitm.Addr().String(), ClientConfig{
-		Hello:       testHello("pc1"),
-		TokenSecret: testSecret,
-		Logger:      slog.New(slog.DiscardHandler),
+// A node whose certificate comes from another cluster's CA — an impostor,
+// or a relay terminating the robot's TLS — is refused by the robot during
+// the TLS handshake, with an error that says so; the secret never leaves
+// the robot.
+func TestNodeOfAnotherCARefused(t *testing.T) {
+	real := startServer(t)
+	var looked atomic.Int64
+	impostor := startServer(t, withOwnCA(t), func(cfg *ServerConfig) {
+		lookup := cfg.TokenHash
+		cfg.TokenHash = func(id string) ([]byte, bool) { looked.Add(1); return lookup(id) }
 	})
-	if !errors.Is(err, ErrServerProof) {
-		t.Fatalf("Dial through a relay: %v, want ErrServerProof", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := Dial(ctx, impostor.addr, ClientConfig{
+		Hello: testHello("pc1"), TokenSecret: testSecret, TLS: real.clientTLS(), Logger: slog.New(slog.DiscardHandler),
+	})
+	t.Logf("robot: %v", err)
+	if !errors.Is(err, ErrNodeNotTrusted) || !errors.Is(err, pki.ErrFingerprint) {
+		t.Fatalf("Dial to a node of another CA: %v, want ErrNodeNotTrusted naming the fingerprint", err)
 	}
-	if relayErr := <-stolen; relayErr == nil {
-		t.Fatal("the robot sent its secret to the relay")
-	} else if appErr, ok := remoteClose(relayErr); !ok || appErr.ErrorCode != codeProofRejected {
-		t.Fatalf("relay saw %v, want the robot closing with codeProofRejected", relayErr)
+	if n := looked.Load(); n != 0 {
+		t.Fatalf("the impostor was asked to look up a token %d times: the robot sent its hello", n)
 	}
-	assertNoSession(t, ts)
-}
+	assertNoSession(t, impostor)
 
-// relayHandshake plays the man in the middle for one robot and returns the
-// error it got waiting for the robot's secret.
-func relayHandshake(ctx context.Context, t *testing.T, mitm *quic.Listener, nodeAddr string) error {
-	robot, err := mitm.Accept(ctx)
-	if err != nil {
-		return err
-	}
-	defer robot.CloseWithError(0, "")
-	fromRobot, err := robot.AcceptStream(ctx)
-	if err != nil {
-		return err
-	}
-	var hello Hello
-	if err := receiveMessage(fromRobot, methodHello, &hello); err != nil {
-		return err
-	}
-
-	node, err := quic.DialAddr(ctx, nodeAddr, clientTLSConfig(), quicConfig(defaultKeepAlive, defaultIdleTimeout))
-	if err != nil {
-		return err
-	}
-	defer node.CloseWithError(0, "")
-	toNode, err := node.OpenStreamSync(ctx)
-	if err != nil {
-		return err
-	}
-	if err := sendMessage(toNode, methodHello, hello); err != nil {
-		return err
-	}
-	var proof proofMessage
-	if err := receiveMessage(toNode, "", &proof); err != nil {
-		return err
-	}
-	if err := sendMessage(fromRobot, "", proof); err != nil {
-		return err
-	}
-	var secret secretMessage
-	if err := receiveMessage(fromRobot, methodSecret, &secret); err != nil {
-		return err
-	}
-	t.Logf("relay received secret %q", secret.Secret)
-	return nil
+	// The same robot settings reach the real node.
+	c := dialClient(t, real.addr)
+	closeAndWait(t, c)
 }

@@ -2,6 +2,7 @@ package tunnel
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,9 +15,14 @@ import (
 type ClientConfig struct {
 	// Hello describes the robot; Hello.TokenID names its token.
 	Hello Hello
-	// TokenSecret is the secret part of the robot token.
-	// It is sent only to a node that proved it knows the token.
+	// TokenSecret is the secret part of the robot token. It is sent only
+	// to a node that TLS verified.
 	TokenSecret string
+	// TLS verifies the node: it must accept only node certificates of the
+	// robot's cluster (pki.PinnedClientConfig with the CA fingerprint of
+	// the robot token). The tunnel sets the protocol and TLS version.
+	// Required.
+	TLS *tls.Config
 
 	// Handler serves calls from the node. If nil, they fail with
 	// CodeNoHandler.
@@ -42,9 +48,9 @@ type ClientConfig struct {
 // returned Conn lives until it is closed by either side or times out.
 //
 // A node that refused the token makes Dial return an error wrapping
-// [ErrAuthRefused] with the node's reason; a node that could not prove it
-// knows the token makes it return one wrapping [ErrServerProof]. Neither
-// is worth retrying with the same token. Other errors are: a node that is
+// [ErrAuthRefused] with the node's reason; a peer whose certificate TLS
+// refused makes it return one wrapping [ErrNodeNotTrusted] (and the
+// secret was not sent). Neither is worth retrying at that address. Other errors are: a node that is
 // down or shutting down, or one that is momentarily refusing QUIC
 // handshakes because a burst of robots is still waiting to be accepted
 // (quic-go queues at most 32); retry those with backoff.
@@ -52,13 +58,20 @@ func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Conn, error) {
 	if cfg.Hello.TokenID == "" || cfg.TokenSecret == "" {
 		return nil, fmt.Errorf("tunnel: dial %s: missing robot token: both the token id and its secret are needed", addr)
 	}
+	if cfg.TLS == nil {
+		return nil, fmt.Errorf("tunnel: dial %s: ClientConfig.TLS is nil: nothing would verify the node", addr)
+	}
 	cfg.MaxFrameBytes = orDefault(cfg.MaxFrameBytes, defaultMaxFrameBytes)
 	cfg.KeepAlive = orDefault(cfg.KeepAlive, defaultKeepAlive)
 	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, defaultIdleTimeout)
 	cfg.HandshakeTimeout = orDefault(cfg.HandshakeTimeout, defaultHandshakeTimeout)
 
-	qc, err := quic.DialAddr(ctx, addr, clientTLSConfig(), quicConfig(cfg.KeepAlive, cfg.IdleTimeout))
+	var verifyErr error
+	qc, err := quic.DialAddr(ctx, addr, clientTLSConfig(cfg.TLS, &verifyErr), quicConfig(cfg.KeepAlive, cfg.IdleTimeout))
 	if err != nil {
+		if verifyErr != nil {
+			return nil, fmt.Errorf("tunnel: dial %s: %w: %w", addr, ErrNodeNotTrusted, verifyErr)
+		}
 		return nil, fmt.Errorf("tunnel: dial %s: %w", addr, err)
 	}
 	hctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
@@ -69,8 +82,6 @@ func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Conn, error) {
 		code, reason := codeHandshakeFailed, "handshake failed"
 		if ce, ok := errors.AsType[*closeError](err); ok {
 			code, reason = ce.code, ce.reason
-		} else if errors.Is(err, ErrServerProof) {
-			code, reason = codeProofRejected, "node's token proof did not verify"
 		}
 		_ = qc.CloseWithError(code, reason)
 		return nil, fmt.Errorf("tunnel: dial %s: %w", addr, err)

@@ -48,15 +48,22 @@ func serverTLSConfig(cert tls.Certificate) *tls.Config {
 	}
 }
 
-func clientTLSConfig() *tls.Config {
-	return &tls.Config{
-		// The node's certificate is self-signed and nothing could vouch for
-		// it; the node proves itself by the token proof bound to this TLS
-		// session instead (see the package documentation).
-		InsecureSkipVerify: true,
-		MinVersion:         tls.VersionTLS13,
-		NextProtos:         []string{alpn},
+// clientTLSConfig is base (which verifies the node: see
+// ClientConfig.TLS) restricted to what the protocol speaks. verifyErr
+// receives the reason base refused the node's certificate, which QUIC
+// would otherwise flatten into a TLS alert.
+func clientTLSConfig(base *tls.Config, verifyErr *error) *tls.Config {
+	cfg := base.Clone()
+	cfg.MinVersion = tls.VersionTLS13
+	cfg.NextProtos = []string{alpn}
+	if verify := base.VerifyConnection; verify != nil {
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			err := verify(cs)
+			*verifyErr = err
+			return err
+		}
 	}
+	return cfg
 }
 
 // orDefault returns v, or def when v is not positive.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime/debug"
 	"sync"
 
@@ -72,7 +73,12 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 func (c *Conn) Err() error {
 	select {
 	case <-c.done:
-		return fmt.Errorf("tunnel: connection to %s closed: %w", c.qc.RemoteAddr(), context.Cause(c.qc.Context()))
+		cause := context.Cause(c.qc.Context())
+		if appErr, ok := remoteClose(cause); ok && appErr.ErrorCode == codeAuthRefused {
+			// The node revoked this robot's credentials (see Revoke).
+			return fmt.Errorf("tunnel: connection to %s closed: %w: %s: %w", c.qc.RemoteAddr(), ErrAuthRefused, appErr.ErrorMessage, net.ErrClosed)
+		}
+		return fmt.Errorf("tunnel: connection to %s closed: %w", c.qc.RemoteAddr(), cause)
 	default:
 		return nil
 	}
@@ -83,6 +89,14 @@ func (c *Conn) Err() error {
 // those handlers, so it may be called from one; wait on Done for that.
 func (c *Conn) Close(reason string) error {
 	return c.qc.CloseWithError(codeClosed, reason)
+}
+
+// Revoke closes the connection because the robot's credentials are no
+// longer good (its token was revoked or expired), sending reason. The
+// robot sees it as a refusal: its next Dial with the same token is
+// refused too, and retrying will not help.
+func (c *Conn) Revoke(reason string) error {
+	return c.qc.CloseWithError(codeAuthRefused, reason)
 }
 
 // serve accepts the peer's calls until the connection closes, then waits

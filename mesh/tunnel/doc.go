@@ -33,41 +33,35 @@
 //
 // # Authentication
 //
-// There is no cluster certificate authority yet, so the robot does not
-// verify the node's certificate (its TLS config sets InsecureSkipVerify) and
-// the node presents a self-signed certificate from [LoadOrCreateCert].
-// Instead both sides authenticate each other with the robot token, bound to
-// the TLS session by channel binding.
+// The node presents its certificate from the cluster CA, with the CA
+// certificate after it (ServerConfig.TLSCert). A robot token is
+// "casare_<tokenID>_<secret>.<CA fingerprint>"; the robot verifies, during
+// the TLS handshake, that the node's chain holds a CA with that
+// fingerprint and that the leaf is a node certificate it issued
+// (ClientConfig.TLS, pki.PinnedClientConfig). Anything else — a node of
+// another cluster, a relay, a stranger with a self-signed certificate —
+// fails the TLS handshake, and [Dial] returns an error wrapping
+// [ErrNodeNotTrusted]: the secret is never sent to it. (This replaces a
+// proof the node used to compute from the stored token hash, which anyone
+// holding the hashes could forge.)
 //
-// A robot token is "casare_<tokenID>_<secret>" (see [ParseToken]); the
-// cluster stores only sha256(secret) per token id (see [HashSecret]). On the
-// first stream the robot opens:
-//
-//  1. The robot sends its [Hello], which names the token id.
-//  2. The node looks the hash up with ServerConfig.TokenHash and answers
-//     with HMAC-SHA256(key = hash, message = 32 bytes of TLS exporter keying
-//     material for the label "EXPORTER-casare-robot-auth").
-//  3. The robot computes the same value from its own secret and its own
-//     view of the TLS session. Only a holder of the hash can produce it, and
-//     only for this TLS session: a man in the middle terminates two TLS
-//     sessions with different keying material, so a proof it relays from the
-//     real node does not verify. The robot sends its secret only after the
-//     proof verified; otherwise it closes the connection and [Dial] returns
-//     an error wrapping [ErrServerProof].
-//  4. The node compares sha256(secret) with the stored hash in constant time
-//     and then calls ServerConfig.Authenticate, which checks revocation,
-//     name binding and so on and returns the robot's [Identity].
-//  5. The node sends the Identity back; both ends now hold the same value.
+// The cluster stores only sha256(secret) per token id (see [HashSecret]).
+// On the first stream the robot opens it sends its [Hello], which names
+// the token id, and the secret, in one message. The node compares
+// sha256(secret) with the stored hash in constant time; for an unknown id
+// it compares against a decoy hash instead, and for both it calls
+// ServerConfig.CatchUp and looks again before refusing with the same
+// words, so a stranger cannot tell an unknown id from a wrong secret. It
+// then calls ServerConfig.Authenticate, which checks revocation, expiry,
+// what the token fixes and so on and returns the robot's [Identity], and
+// sends the Identity back; both ends now hold the same value.
 //
 // A refusal closes the connection with a QUIC application error code whose
-// reason phrase says why (unknown token id, wrong token secret, the
-// Authenticate error); [Dial] returns it wrapped in [ErrAuthRefused] and the
-// node logs it with the robot's address. No Handler is ever called for a
-// peer that has not completed these steps.
-//
-// What this does not protect against: anyone who holds the stored token
-// hashes (any cluster member, or whoever copied its state) can pose as a
-// node to robots using those tokens. A cluster CA will close that gap.
+// reason phrase says why; [Dial] returns it wrapped in [ErrAuthRefused] and
+// the node logs it with the robot's address. No Handler is ever called for
+// a peer that has not completed these steps. A node that later shuts an
+// authenticated robot out (its token revoked) closes the connection with
+// [Conn.Revoke]; the robot's [Conn.Err] then wraps ErrAuthRefused too.
 //
 // # Lifetimes
 //

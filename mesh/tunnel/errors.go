@@ -48,11 +48,11 @@ var (
 	// Retrying with the same token will not help.
 	ErrAuthRefused = errors.New("authentication refused")
 
-	// ErrServerProof is wrapped by the error [Dial] returns when the node's
-	// proof of the token did not verify: either the token secret is wrong,
-	// or the peer is not a cluster node (for example something relaying
-	// another TLS session). The secret was not sent.
-	ErrServerProof = errors.New("node failed to prove it knows the token")
+	// ErrNodeNotTrusted is wrapped by the error [Dial] returns when the
+	// peer's certificate is not a node certificate of the cluster the
+	// robot's token names (ClientConfig.TLS refused it). The secret was
+	// not sent.
+	ErrNodeNotTrusted = errors.New("the node is not one of the robot token's cluster")
 
 	// ErrFrameTooLarge is wrapped by the error [Conn.Call] returns when the
 	// request does not fit in MaxFrameBytes; nothing was sent.
@@ -64,7 +64,7 @@ var (
 const (
 	codeClosed          quic.ApplicationErrorCode = 0x0 // Conn.Close
 	codeAuthRefused     quic.ApplicationErrorCode = 0x1 // node refused the robot
-	codeProofRejected   quic.ApplicationErrorCode = 0x2 // robot refused the node's proof
+	_                   quic.ApplicationErrorCode = 0x2 // was: robot refused the node's token proof
 	codeMalformedFrame  quic.ApplicationErrorCode = 0x3 // bad JSON, truncated frame, trailing bytes
 	codeFrameTooLarge   quic.ApplicationErrorCode = 0x4 // length prefix over MaxFrameBytes
 	codeShuttingDown    quic.ApplicationErrorCode = 0x5 // node is stopping

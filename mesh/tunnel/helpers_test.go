@@ -3,10 +3,12 @@ package tunnel
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,7 +18,61 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/casare/casare/internal/testutil"
+	"github.com/casare/casare/pki"
 )
+
+// newTestIdentity makes a cluster CA and a node certificate from it, as a
+// node's first start does.
+func newTestIdentity(t testing.TB) *pki.Identity {
+	t.Helper()
+	id, err := pki.PathsIn(t.TempDir()).Bootstrap(pki.NodeRequest{Name: "node-1", Server: true}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// withOwnCA makes startServer's node the only node of its own cluster:
+// robots of the tests' cluster do not trust it.
+func withOwnCA(t testing.TB) func(*ServerConfig) {
+	id := newTestIdentity(t)
+	return func(cfg *ServerConfig) { cfg.TLSCert = id.Cert }
+}
+
+// testCluster is the one cluster CA most test servers share, as the nodes
+// of one cluster do; robots verify them with testClusterTLS.
+var testCluster struct {
+	once sync.Once
+	id   *pki.Identity
+	err  error
+}
+
+func clusterIdentity(t testing.TB) *pki.Identity {
+	t.Helper()
+	testCluster.once.Do(func() {
+		dir, err := os.MkdirTemp("", "tunnel-ca")
+		if err != nil {
+			testCluster.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		testCluster.id, testCluster.err = pki.PathsIn(dir).Bootstrap(pki.NodeRequest{Name: "node-1", Server: true}, time.Now())
+	})
+	if testCluster.err != nil {
+		t.Fatal(testCluster.err)
+	}
+	return testCluster.id
+}
+
+// testClusterTLS is what a robot holding a token of the tests' cluster
+// verifies a node with.
+func testClusterTLS(t testing.TB) *tls.Config {
+	return pki.PinnedClientConfig(clusterIdentity(t).Fingerprint())
+}
+
+// clientTLS is what a robot holding a token of the tests' cluster
+// verifies this server with.
+func (ts *testServer) clientTLS() *tls.Config { return testClusterTLS(ts.t) }
 
 const (
 	testTokenID = "tok1"
@@ -48,6 +104,7 @@ func (l *logBuffer) String() string {
 // it was asked.
 type testServer struct {
 	*Server
+	t            testing.TB
 	addr         string
 	logs         *logBuffer
 	handled      atomic.Int64 // Handler invocations
@@ -64,11 +121,9 @@ type testServer struct {
 
 func startServer(t testing.TB, configure ...func(*ServerConfig)) *testServer {
 	t.Helper()
-	cert, err := LoadOrCreateCert(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := clusterIdentity(t)
 	ts := &testServer{
+		t:            t,
 		logs:         &logBuffer{},
 		canceled:     make(chan string, 16),
 		connected:    make(chan *Conn, 256),
@@ -80,7 +135,7 @@ func startServer(t testing.TB, configure ...func(*ServerConfig)) *testServer {
 		revokedTokenID: HashSecret(revokedSecret),
 	}
 	cfg := ServerConfig{
-		TLSCert: cert,
+		TLSCert: id.Cert,
 		TokenHash: func(id string) ([]byte, bool) {
 			hash, ok := tokens[id]
 			return hash, ok
@@ -176,6 +231,7 @@ func dialClient(t testing.TB, addr string, configure ...func(*ClientConfig)) *Co
 	cfg := ClientConfig{
 		Hello:       testHello("pc1"),
 		TokenSecret: testSecret,
+		TLS:         testClusterTLS(t),
 		Logger:      slog.New(slog.DiscardHandler),
 	}
 	for _, f := range configure {
@@ -203,11 +259,12 @@ func closeAndWait(t testing.TB, c *Conn) {
 
 // dialRaw opens a QUIC connection that speaks the tunnel's TLS and QUIC
 // settings but none of its handshake, for driving the protocol by hand.
-func dialRaw(t testing.TB, addr string) *quic.Conn {
+func dialRaw(t testing.TB, ts *testServer) *quic.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	qc, err := quic.DialAddr(ctx, addr, clientTLSConfig(), quicConfig(defaultKeepAlive, defaultIdleTimeout))
+	var verifyErr error
+	qc, err := quic.DialAddr(ctx, ts.addr, clientTLSConfig(ts.clientTLS(), &verifyErr), quicConfig(defaultKeepAlive, defaultIdleTimeout))
 	if err != nil {
 		t.Fatalf("dial raw: %v", err)
 	}

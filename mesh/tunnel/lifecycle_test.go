@@ -54,7 +54,7 @@ func TestServerCloseEndsRobotConnections(t *testing.T) {
 	}
 	late, cancelLate := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancelLate()
-	if _, err := Dial(late, ts.addr, ClientConfig{Hello: testHello("late"), TokenSecret: testSecret}); err == nil {
+	if _, err := Dial(late, ts.addr, ClientConfig{Hello: testHello("late"), TokenSecret: testSecret, TLS: ts.clientTLS()}); err == nil {
 		t.Fatal("dialing a closed node succeeded")
 	}
 }
@@ -218,7 +218,7 @@ func TestNoGoroutinesOutliveClose(t *testing.T) {
 		defer cancel()
 		robots := make([]*Conn, 3)
 		for i := range robots {
-			c, err := Dial(ctx, ts.addr, ClientConfig{Hello: testHello("pc"), TokenSecret: testSecret})
+			c, err := Dial(ctx, ts.addr, ClientConfig{Hello: testHello("pc"), TokenSecret: testSecret, TLS: ts.clientTLS()})
 			if err != nil {
 				t.Fatal(err)
 			}

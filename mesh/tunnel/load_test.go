@@ -33,6 +33,7 @@ func TestManyRobotsCallingConcurrently(t *testing.T) {
 			c, err := Dial(ctx, ts.addr, ClientConfig{
 				Hello:       testHello(fmt.Sprintf("pc%d", i)),
 				TokenSecret: testSecret,
+				TLS:         ts.clientTLS(),
 				Logger:      slog.New(slog.DiscardHandler),
 			})
 			if err != nil {

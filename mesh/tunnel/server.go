@@ -17,13 +17,22 @@ import (
 
 // ServerConfig configures the node side of the tunnel.
 type ServerConfig struct {
-	// TLSCert is the node's certificate, usually from LoadOrCreateCert.
-	// Robots do not verify it; see the package documentation.
+	// TLSCert is the node's certificate from the cluster CA, with the CA
+	// certificate after the leaf: robots verify the chain against the CA
+	// fingerprint in their token. Required.
 	TLSCert tls.Certificate
 
 	// TokenHash returns sha256 of the secret of the token with the given
-	// id (see HashSecret), or false if there is no such token. Required.
+	// id (see HashSecret), or false if there is no such token. It must
+	// not block. Required.
 	TokenHash func(tokenID string) (hash []byte, ok bool)
+
+	// CatchUp, if set, is called before a token is refused, whether its
+	// id was unknown or its secret wrong (so a stranger cannot tell the
+	// two apart by timing), to bring the node's view of the tokens up to
+	// date; the token is then looked up once more. It bounds its wait by
+	// ctx.
+	CatchUp func(ctx context.Context) error
 
 	// Authenticate is called once a robot proved it holds a valid token. It
 	// checks what the tunnel cannot (revocation, the name the token is bound

@@ -37,6 +37,12 @@ func New(baseURL string, opts ...client.Option) *Client {
 	return &Client{c: client.New(baseURL, append(opts, client.WithTimeout(0))...)}
 }
 
+// At returns a Client of the node at baseURL that shares p's connection
+// pool, for a caller that talks to whichever node answers now.
+func (p *Client) At(baseURL string) *Client {
+	return &Client{c: p.c.At(baseURL)}
+}
+
 // Join asks the node to add a server to the cluster; the node forwards
 // the request to the leader.
 func (p *Client) Join(ctx context.Context, req consensus.JoinRequest) (consensus.JoinResponse, error) {

@@ -3,7 +3,9 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/pki"
 )
 
 // casareBin is the binary every node runs; TestMain builds it.
@@ -145,9 +148,29 @@ func (c *cluster) join(name string, extra ...string) *node {
 		c.tb.Fatal("join before bootstrap")
 	}
 	n := c.add(name, append([]string{"node", "join", c.seed}, extra...))
+	c.shareCA(n)
 	n.start()
 	n.waitReady()
 	return n
+}
+
+// shareCA hands a joiner the cluster CA of the first node, as the
+// cluster's join exchange does, so that every node's QUIC gateway
+// presents a certificate from the CA robot tokens name. A first node
+// without one (an older data dir) is left alone.
+func (c *cluster) shareCA(n *node) {
+	c.tb.Helper()
+	from := pki.PathsIn(filepath.Join(c.all()[0].dir, "data"))
+	ca, err := from.LoadCA()
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		c.tb.Fatalf("hand the cluster CA to %s: %v", n.name, err)
+	}
+	if err := pki.PathsIn(filepath.Join(n.dir, "data")).SaveCA(ca); err != nil {
+		c.tb.Fatalf("hand the cluster CA to %s: %v", n.name, err)
+	}
 }
 
 func (c *cluster) add(name string, cmd []string) *node {

@@ -1,0 +1,64 @@
+package node
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/internal/testutil"
+	"github.com/casare/casare/mesh"
+)
+
+// TestRemoteQueueReusesConnections: the robot of a robot-only node
+// heartbeats, claims and waits through a server many times a second. Its
+// calls must share one connection pool: a new pool per call opened a new
+// TCP connection each time and left it idle for 90 s, hundreds of
+// connections and goroutines on both sides per robot.
+func TestRemoteQueueReusesConnections(t *testing.T) {
+	srv := startNode(t, testConfig(t, "server1", ""))
+	var conns atomic.Int64
+	api := httptest.NewUnstartedServer(srv.handler())
+	api.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	api.Start()
+	defer api.Close()
+
+	front := startMesh(t, "front", mesh.Meta{Roles: []string{"server"}, HTTPAddr: api.Listener.Addr().String()})
+	worker := startMesh(t, "worker", mesh.Meta{Roles: []string{"robot"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := worker.Join(ctx, []string{front.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the worker to see the server in gossip", func() bool { return pickServer(worker) != "" })
+
+	q := newRemoteQueue(worker)
+	const calls = 20
+	for range calls {
+		acks, err := q.Progress(ctx, consensus.ProgressCmd{RobotID: "worker", Items: []consensus.Progress{{JobID: "nope", Token: 1}}})
+		if err != nil || len(acks) != 1 || acks[0].OK {
+			t.Fatalf("progress of an unknown job: %v %+v", err, acks)
+		}
+	}
+	if n := conns.Load(); n > 2 {
+		t.Fatalf("%d sequential calls opened %d connections, want them to share one", calls, n)
+	}
+}
+
+func startMesh(t *testing.T, name string, meta mesh.Meta) *mesh.Mesh {
+	t.Helper()
+	m, err := mesh.New(mesh.Config{Name: name, BindAddr: "127.0.0.1", Meta: meta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Shutdown() })
+	return m
+}
