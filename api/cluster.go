@@ -40,6 +40,7 @@ func (s *Server) cluster(c *gin.Context) {
 	out.NotMember = s.cfg.NotMember != nil && s.cfg.NotMember()
 	out.Term, _ = strconv.ParseUint(s.cfg.Store.Stats()["term"], 10, 64)
 	out.AppliedIndex = s.cfg.Store.AppliedIndex()
+	out.Archive = s.archiveStatus(c.Request.Context())
 	setAppliedIndex(c, out.AppliedIndex)
 	c.JSON(http.StatusOK, out)
 }

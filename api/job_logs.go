@@ -66,6 +66,9 @@ func (s *Server) jobLogs(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
+	if !q.follow && s.archivedLogs(c, id, q) {
+		return
+	}
 	job, index, found := lookup(s, c, "job "+id, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
 	if !found {
 		return
@@ -228,4 +231,36 @@ func (s *sseStream) flush() bool {
 		extendStream(s.rc)
 	}
 	return s.err == nil
+}
+
+// archivedLogs serves the complete log of a finished job from the
+// archive, and reports whether it did: a job the archive does not have
+// (yet) is answered from Raft's newest lines.
+func (s *Server) archivedLogs(c *gin.Context, id string, q logQuery) bool {
+	if s.cfg.Archive == nil {
+		return false
+	}
+	job, inRaft, index := s.cfg.Store.Job(id)
+	if inRaft && !job.State.Terminal() {
+		return false
+	}
+	ctx, cancel := s.archiveCtx(c)
+	defer cancel()
+	if _, archived, err := s.cfg.Archive.Job(ctx, id); err != nil || !archived {
+		return false
+	}
+	lines, total, err := s.cfg.Archive.Logs(ctx, id, q.offset, q.limit)
+	if err != nil {
+		s.log.Warn("archive log read failed; answering from raft", "job", id, "err", err)
+		return false
+	}
+	setAppliedIndex(c, index)
+	out := logLines(lines)
+	if out == nil {
+		out = []LogLine{}
+	}
+	c.JSON(http.StatusOK, JobLogs{
+		JobID: id, Lines: out, NextOffset: min(q.offset+len(lines), max(total, q.offset)), Finished: true, AppliedIndex: index,
+	})
+	return true
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/casare/casare/archive"
 	"github.com/casare/casare/consensus"
 )
 
@@ -93,12 +94,73 @@ func (s *Server) listJobs(c *gin.Context) {
 		s.abort(c, err)
 		return
 	}
+	if text := c.Query("q"); text != "" {
+		s.searchJobs(c, filter, text)
+		return
+	}
 	jobs, next, index := s.cfg.Store.Jobs(filter)
 	setAppliedIndex(c, index)
 	list := JobList{Jobs: jobSummaries(jobs, time.Now()), AppliedIndex: index}
+	if s.cfg.Archive != nil {
+		next = s.withArchived(c, &list, jobs, filter, next)
+	}
 	if next != 0 {
 		cursor := encodeCursor(next)
 		list.NextCursor = &cursor
+	}
+	c.JSON(http.StatusOK, list)
+}
+
+// withArchived merges into a Raft page the archived jobs Raft no longer
+// holds, and returns the next cursor. Without the archive (Postgres
+// away) the page is Raft's alone: listing must not stop with it.
+func (s *Server) withArchived(c *gin.Context, list *JobList, jobs []consensus.Job, f consensus.JobFilter, next uint64) uint64 {
+	ctx, cancel := s.archiveCtx(c)
+	defer cancel()
+	archived, err := s.cfg.Archive.Jobs(ctx, archive.JobQuery{State: f.State, WorkflowID: f.WorkflowID, BeforeSeq: f.Cursor, Limit: f.Limit})
+	if err != nil {
+		s.log.Warn("archive unreadable; listing the jobs raft holds", "err", err)
+		c.Header(archiveMissingHeader, "unreachable")
+		return next
+	}
+	seqs := make([]uint64, len(jobs))
+	for i, j := range jobs {
+		seqs[i] = j.Seq
+	}
+	inRaft := func(id string) bool { _, found, _ := s.cfg.Store.Job(id); return found }
+	var merged []uint64
+	list.Jobs, merged = mergeArchived(list.Jobs, seqs, archived, inRaft, f.Limit, time.Now())
+	if (next != 0 || len(archived) == f.Limit) && len(merged) > 0 {
+		next = merged[len(merged)-1]
+	}
+	return next
+}
+
+// searchJobs answers GET /api/v1/jobs?q= from the archive's full-text
+// index over log lines and errors.
+func (s *Server) searchJobs(c *gin.Context, f consensus.JobFilter, text string) {
+	if s.cfg.Archive == nil {
+		s.abort(c, errNoArchive("searching jobs (?q=)"))
+		return
+	}
+	ctx, cancel := s.archiveCtx(c)
+	defer cancel()
+	jobs, err := s.cfg.Archive.Jobs(ctx, archive.JobQuery{Text: text, State: f.State, WorkflowID: f.WorkflowID, BeforeSeq: f.Cursor, Limit: f.Limit + 1})
+	if err != nil {
+		s.abort(c, errArchive(err))
+		return
+	}
+	list := JobList{Jobs: []Job{}, AppliedIndex: s.cfg.Store.AppliedIndex()}
+	now := time.Now()
+	for i, j := range jobs {
+		if i == f.Limit {
+			cursor := encodeCursor(jobs[i-1].Seq)
+			list.NextCursor = &cursor
+			break
+		}
+		v := archiveView(j, now)
+		v.Checkpoint, v.LastLogs = nil, nil
+		list.Jobs = append(list.Jobs, v)
 	}
 	c.JSON(http.StatusOK, list)
 }
@@ -131,6 +193,13 @@ func jobFilter(c *gin.Context) (consensus.JobFilter, error) {
 
 func (s *Server) getJob(c *gin.Context) {
 	id := c.Param("id")
+	if _, found, index := s.cfg.Store.Job(id); !found {
+		if job, ok := s.archivedJob(c, id); ok {
+			setAppliedIndex(c, index)
+			c.JSON(http.StatusOK, archiveView(job, time.Now()))
+			return
+		}
+	}
 	job, _, found := lookup(s, c, "job "+id, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
 	if !found {
 		return

@@ -27,6 +27,8 @@ type Member struct {
 // Config says how to build a Server.
 type Config struct {
 	Store Store
+	// Archive is the Postgres archive; nil without one.
+	Archive Archive
 	// Members returns the gossip view of the cluster; nil means none.
 	Members func() []Member
 	// OnLeave starts this node's graceful leave. It runs on its own
@@ -113,6 +115,9 @@ func New(cfg Config) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: cfg, log: cfg.Logger.With("part", "api"), followers: make(chan struct{}, cfg.MaxLogFollowers)}
 	s.metrics = newMetrics(cfg.Store)
+	if cfg.Archive != nil && cfg.Store != nil {
+		s.metrics.registry.MustRegister(archiveCollector{s})
+	}
 	s.engine = s.routes()
 	return s
 }
@@ -199,6 +204,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.PUT("/schedules/:id/trigger", s.triggerSchedule)
 	v1.DELETE("/schedules/:id", s.deleteSchedule)
 	v1.GET("/cluster", s.cluster)
+	v1.GET("/stats", s.stats)
 	v1.DELETE("/cluster/servers/:name", s.removeServer)
 
 	// The internal endpoints carry node-to-node traffic and are not

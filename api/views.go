@@ -55,6 +55,7 @@ func jobView(j consensus.Job, now time.Time) Job {
 		Checkpoint: j.Checkpoint, LastLogs: logLines(j.Logs),
 		NodeStatus: j.NodeStatus, RerunOf: j.RerunOf,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+		Source: SourceRaft,
 	}
 	if j.Backoff > 0 {
 		v.Backoff = time.Duration(j.Backoff).String()

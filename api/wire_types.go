@@ -50,6 +50,7 @@ type (
 	JobAttempt              = wire.JobAttempt
 	JobList                 = wire.JobList
 	Cluster                 = wire.Cluster
+	ArchiveStatus           = wire.ArchiveStatus
 	Leader                  = wire.Leader
 	ClusterServer           = wire.ClusterServer
 	ClusterMember           = wire.ClusterMember

@@ -107,6 +107,12 @@ func (s *Server) uploadWorkflow(c *gin.Context) {
 
 func (s *Server) listWorkflows(c *gin.Context) {
 	wfs, index := s.cfg.Store.Workflows()
+	if text := c.Query("q"); text != "" {
+		var ok bool
+		if wfs, ok = s.searchWorkflows(c, wfs, text); !ok {
+			return
+		}
+	}
 	setAppliedIndex(c, index)
 	out := make([]WorkflowSummary, len(wfs))
 	for i, wf := range wfs {
@@ -154,4 +160,35 @@ func (s *Server) deleteWorkflow(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// maxWorkflowHits bounds one search's answer; a search is for finding,
+// and the full list is one request without ?q=.
+const maxWorkflowHits = 200
+
+// searchWorkflows keeps the workflows the archive's full-text index
+// matches for text (name, description, node types), best match first.
+func (s *Server) searchWorkflows(c *gin.Context, wfs []consensus.Workflow, text string) ([]consensus.Workflow, bool) {
+	if s.cfg.Archive == nil {
+		s.abort(c, errNoArchive("searching workflows (?q=)"))
+		return nil, false
+	}
+	ctx, cancel := s.archiveCtx(c)
+	defer cancel()
+	hits, err := s.cfg.Archive.SearchWorkflows(ctx, text, maxWorkflowHits)
+	if err != nil {
+		s.abort(c, errArchive(err))
+		return nil, false
+	}
+	byID := make(map[string]consensus.Workflow, len(wfs))
+	for _, wf := range wfs {
+		byID[wf.ID] = wf
+	}
+	out := []consensus.Workflow{}
+	for _, h := range hits {
+		if wf, ok := byID[h.ID]; ok { // a deleted workflow stays in the archive, not in the list
+			out = append(out, wf)
+		}
+	}
+	return out, true
 }

@@ -43,11 +43,13 @@ const (
 	cmdSubmitGroups commandType = 23
 	// cmdReportCrash reports runs that died with their robot's process.
 	cmdReportCrash commandType = 24
+	// cmdPruneJobs removes finished jobs past retention.
+	cmdPruneJobs commandType = 25
 	// API credentials: tokens with roles, browser sessions and one-time
 	// sign-in codes.
-	cmdCreateAPIToken commandType = 25
-	cmdRevokeAPIToken commandType = 26
-	cmdRedeemCode     commandType = 27
+	cmdCreateAPIToken commandType = 26
+	cmdRevokeAPIToken commandType = 27
+	cmdRedeemCode     commandType = 28
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -95,6 +97,7 @@ func registry() handlers {
 		cmdHandBack:       decoded((*state).handBack),
 		cmdSubmitGroups:   decoded((*state).submitGroups),
 		cmdReportCrash:    decoded((*state).reportCrash),
+		cmdPruneJobs:      decoded((*state).pruneJobs),
 		cmdCreateAPIToken: decoded((*state).createAPIToken),
 		cmdRevokeAPIToken: decoded((*state).revokeAPIToken),
 		cmdRedeemCode:     decoded((*state).redeemCode),

@@ -4,7 +4,11 @@
 // typed and versioned commands, snapshots, forwarding of writes from
 // followers to the leader, and the duties only the leader performs
 // (expiring leases, requeueing the jobs of dead robots, firing cron
-// schedules, removing servers that stayed dead).
+// schedules, removing servers that stayed dead, removing finished jobs
+// past retention). Other packages add leader duties through
+// [LeaderDuty] (the archive does): started after the barrier, stopped
+// with the rest; they read the state through the copy-on-read API
+// ([Store.FinishedFrom], [Store.LiveLogs]), never inside Apply.
 //
 // # Design
 //

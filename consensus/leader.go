@@ -67,6 +67,12 @@ func (s *Store) runDuties(ctx context.Context) {
 	wg.Go(func() { every(ctx, dutyInterval, func(now time.Time) { s.expireLeases(ctx, now) }) })
 	wg.Go(func() { every(ctx, dutyInterval, func(now time.Time) { s.reapRobots(ctx, now) }) })
 	wg.Go(func() { every(ctx, cronTick, func(now time.Time) { s.fireSchedules(ctx, now) }) })
+	if s.cfg.Retention > 0 {
+		wg.Go(func() { every(ctx, retentionTick, func(now time.Time) { s.pruneJobs(ctx, now) }) })
+	}
+	for _, d := range s.cfg.Duties {
+		wg.Go(func() { d.RunAsLeader(ctx, s) })
+	}
 	wg.Wait()
 }
 

@@ -129,24 +129,30 @@ type Job struct {
 	FailureKind     string          `json:"failure_kind,omitempty"`
 	// Crashes counts the attempts whose run killed their robot's process;
 	// at MaxCrashes the job is dead.
-	Crashes    int               `json:"crashes,omitempty"`
-	Backoff    Duration          `json:"backoff,omitempty"`
-	AvoidRobot string            `json:"avoid_robot,omitempty"`
-	Logs       []LogLine         `json:"logs,omitempty"`
-	NodeStatus map[string]string `json:"node_status,omitempty"`
-	UniqueKey  string            `json:"unique_key,omitempty"`
-	NotBefore  time.Time         `json:"not_before,omitzero"`
-	Deadline   time.Time         `json:"deadline,omitzero"`
-	ScheduleID string            `json:"schedule_id,omitempty"`
-	FireTime   time.Time         `json:"fire_time,omitzero"`
-	CreatedAt  time.Time         `json:"created_at"`
-	UpdatedAt  time.Time         `json:"updated_at"`
-	StartedAt  time.Time         `json:"started_at,omitzero"`
-	FinishedAt time.Time         `json:"finished_at,omitzero"`
+	Crashes    int       `json:"crashes,omitempty"`
+	Backoff    Duration  `json:"backoff,omitempty"`
+	AvoidRobot string    `json:"avoid_robot,omitempty"`
+	Logs       []LogLine `json:"logs,omitempty"`
+	// LogsDropped counts the first lines of the log Raft no longer
+	// keeps: Logs[i] is line LogsDropped+i (from 0) of the whole log.
+	LogsDropped int               `json:"logs_dropped,omitempty"`
+	NodeStatus  map[string]string `json:"node_status,omitempty"`
+	UniqueKey   string            `json:"unique_key,omitempty"`
+	NotBefore   time.Time         `json:"not_before,omitzero"`
+	Deadline    time.Time         `json:"deadline,omitzero"`
+	ScheduleID  string            `json:"schedule_id,omitempty"`
+	FireTime    time.Time         `json:"fire_time,omitzero"`
+	CreatedAt   time.Time         `json:"created_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+	StartedAt   time.Time         `json:"started_at,omitzero"`
+	FinishedAt  time.Time         `json:"finished_at,omitzero"`
 	// RerunOf names the job this one re-runs.
 	RerunOf string `json:"rerun_of,omitempty"`
 	// Seq orders jobs by submission; list cursors are built from it.
 	Seq uint64 `json:"seq"`
+	// FinishedIndex is the Raft index of the entry that finished the job
+	// (0 while it runs): the archive's position is kept in these terms.
+	FinishedIndex uint64 `json:"finished_index,omitempty"`
 	// RobotLosses counts requeues because the robot running the job was
 	// declared dead or cut off; they spend no attempt (see maxRobotLosses).
 	RobotLosses int `json:"robot_losses,omitempty"`

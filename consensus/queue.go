@@ -239,7 +239,9 @@ func (s *state) record(j *Job, checkpoint json.RawMessage, logs []LogLine, statu
 	}
 	if len(logs) > 0 {
 		all := append(slices.Clip(j.Logs), logs...)
-		j.Logs = all[max(0, len(all)-MaxJobLogLines):]
+		drop := max(0, len(all)-MaxJobLogLines)
+		j.Logs = all[drop:]
+		j.LogsDropped += drop
 	}
 	if len(status) > 0 {
 		merged := maps.Clone(j.NodeStatus)

@@ -21,6 +21,7 @@ type state struct {
 	jobs      map[string]*Job
 	bySeq     *btree.BTreeG[*Job] // every job, in submission order
 	queue     *btree.BTreeG[*Job] // queued jobs, claim order
+	finished  *btree.BTreeG[*Job] // finished jobs, by FinishedIndex then id
 	unique    map[string]string   // unique_key → job id
 	nodes     map[string]NodeInfo
 	nextSeq   uint64
@@ -57,6 +58,7 @@ func newState() *state {
 		jobs:         map[string]*Job{},
 		bySeq:        btree.NewG(32, func(a, b *Job) bool { return a.Seq < b.Seq }),
 		queue:        btree.NewG(32, claimOrder),
+		finished:     btree.NewG(32, finishOrder),
 		unique:       map[string]string{},
 		nodes:        map[string]NodeInfo{},
 		running:      map[string]*Job{},
@@ -93,6 +95,15 @@ func claimOrder(a, b *Job) bool {
 	return a.Seq < b.Seq
 }
 
+// finishOrder sorts finished jobs as the archive reads them: by the Raft
+// index that finished them, then by id within one entry.
+func finishOrder(a, b *Job) bool {
+	if a.FinishedIndex != b.FinishedIndex {
+		return a.FinishedIndex < b.FinishedIndex
+	}
+	return a.ID < b.ID
+}
+
 // insertJob adds a new job and its index entries.
 func (s *state) insertJob(j *Job) {
 	s.jobs[j.ID] = j
@@ -106,6 +117,9 @@ func (s *state) insertJob(j *Job) {
 	case JobRunning:
 		s.running[j.ID] = j
 		s.runningPerWF[j.WorkflowID]++
+	}
+	if j.State.Terminal() {
+		s.finished.ReplaceOrInsert(j)
 	}
 }
 
@@ -131,8 +145,11 @@ func (s *state) setJobState(j *Job, to JobState, c applyContext) {
 	j.State = to
 	j.UpdatedAt = c.now
 	if to.Terminal() {
+		s.finished.Delete(j) // a no-op unless it was finished before: re-keyed below
 		j.FinishedAt = c.now
 		j.Lease = nil
+		j.FinishedIndex = c.index
+		s.finished.ReplaceOrInsert(j)
 	}
 }
 

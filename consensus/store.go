@@ -38,7 +38,15 @@ type Config struct {
 	DeadServerGrace time.Duration
 	Forwarder       Forwarder
 	Liveness        Liveness
-	Logger          *slog.Logger
+	// Duties run on the leader beside the built-in ones (the archive).
+	Duties []LeaderDuty
+	// Retention is how long a finished job stays in the state (default
+	// DefaultRetention; negative keeps jobs for good).
+	Retention time.Duration
+	// RetainUntil, when set, returns the Raft index up to which finished
+	// jobs may be removed: the archive's position. Nil: no such bound.
+	RetainUntil func() uint64
+	Logger      *slog.Logger
 	// Raft timing; zero values get LAN defaults.
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
@@ -129,6 +137,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.DeadServerGrace <= 0 {
 		c.DeadServerGrace = DefaultDeadServerGrace
+	}
+	if c.Retention == 0 {
+		c.Retention = DefaultRetention
 	}
 	if c.HeartbeatTimeout <= 0 {
 		c.HeartbeatTimeout = 500 * time.Millisecond

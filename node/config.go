@@ -68,7 +68,13 @@ type Config struct {
 	HTTPTimeouts api.Timeouts
 	// MaxLogFollowers caps concurrent log streams (0: the API's default).
 	MaxLogFollowers int
-	Logger          *slog.Logger
+	// ArchiveURL is the Postgres archive's URL; empty means no archive.
+	ArchiveURL string
+	// Retention is how long finished jobs stay in Raft (and, with an
+	// archive, only once archived); 0 is consensus.DefaultRetention,
+	// negative keeps them for good.
+	Retention time.Duration
+	Logger    *slog.Logger
 }
 
 // Defaults of a one-machine install. DefaultConfig and setDefaults take

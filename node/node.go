@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/archive"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh"
@@ -35,6 +36,9 @@ type Node struct {
 	tunnelID *pki.Identity
 	peers    *peerFile
 	dirLock  *dataDirLock
+	// archive and archiver are nil without --archive-url.
+	archive  *archive.DB
+	archiver *archive.Archiver
 
 	// raftStore is store for the gossip reconnect loop, which starts
 	// before the store is opened.
@@ -101,6 +105,11 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		httpListener.Close()
 		return fmt.Errorf("start gossip: %w", err)
 	}
+	duties, err := n.openArchive(ctx)
+	if err != nil {
+		httpListener.Close()
+		return err
+	}
 	if n.cfg.Server {
 		n.store, err = consensus.Open(consensus.Config{
 			Name: n.cfg.Name, DataDir: n.cfg.DataDir,
@@ -109,6 +118,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			GossipAddr: n.mesh.Addr(),
 			Bootstrap:  n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
 			SnapshotEntries: n.cfg.SnapshotEntries, Forwarder: peer.NewForwarder(), Liveness: n.mesh, Logger: n.log,
+			Duties: duties, Retention: n.cfg.Retention, RetainUntil: n.retainUntil(),
 		})
 		if err != nil {
 			httpListener.Close()
@@ -241,6 +251,7 @@ func (n *Node) handler() http.Handler {
 		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers,
 		MetricsPublic: n.cfg.MetricsPublic, CORSOrigin: n.cfg.CORSOrigin,
 		CAFingerprint: n.caFingerprint(),
+		Archive:       n.apiArchive(),
 	}))
 	return mux
 }
@@ -322,6 +333,9 @@ func (n *Node) Close() error {
 		}
 		if n.store != nil {
 			errs = append(errs, n.store.Close())
+		}
+		if n.archive != nil {
+			n.archive.Close()
 		}
 		if n.mesh != nil {
 			n.peers.save(n.mesh, n.log)

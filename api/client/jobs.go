@@ -27,6 +27,9 @@ type JobQuery struct {
 	WorkflowID string
 	Limit      int
 	Cursor     string
+	// Text searches the archive's full-text index of job logs and errors
+	// (?q=); it needs a cluster with an archive.
+	Text string
 }
 
 func (q JobQuery) values() url.Values {
@@ -42,6 +45,9 @@ func (q JobQuery) values() url.Values {
 	}
 	if q.Cursor != "" {
 		v.Set("cursor", q.Cursor)
+	}
+	if q.Text != "" {
+		v.Set("q", q.Text)
 	}
 	return v
 }

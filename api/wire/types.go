@@ -169,6 +169,10 @@ type Job struct {
 	// NodeStatus is the status of each workflow node in the current
 	// attempt, by node id.
 	NodeStatus map[string]string `json:"node_status,omitempty"`
+	// Source says where the answer came from: "raft" (the replicated
+	// state) or "archive" (Postgres, for a job Raft no longer holds or a
+	// search).
+	Source string `json:"source"`
 }
 
 // JobAttempt records one try at running a job.
@@ -204,6 +208,19 @@ type Cluster struct {
 	// configuration and rejoining; its data endpoints then answer 503
 	// not_member.
 	NotMember bool `json:"not_member,omitempty"`
+	// Archive is the Postgres archive's progress; absent without one.
+	Archive *ArchiveStatus `json:"archive,omitempty"`
+}
+
+// ArchiveStatus says how far the archive has caught up with Raft.
+type ArchiveStatus struct {
+	// ArchivedIndex is the Raft index up to which every finished job is
+	// in the archive.
+	ArchivedIndex uint64 `json:"archived_index"`
+	// Lag is AppliedIndex minus ArchivedIndex: entries not yet covered.
+	Lag uint64 `json:"lag"`
+	// Error says why the archive could not be read, when it could not.
+	Error string `json:"error,omitempty"`
 }
 
 // Leader names the Raft leader and where its API is.

@@ -118,9 +118,10 @@ func newJobLogsCmd() *cobra.Command {
 		Use:     "logs ID",
 		Aliases: []string{"log"},
 		Short:   "Print a job's log; --follow streams new lines until the job finishes",
-		Long: "Print the log lines the cluster keeps of a job (the newest 200; the full log\n" +
-			"is in the archive when one is set). With --follow, go on printing new lines\n" +
-			"until the job finishes, then say how it finished on stderr.",
+		Long: "Print a job's log. Raft keeps the newest 200 lines of each job; on a cluster\n" +
+			"with an archive (--archive-url) a finished job's whole log is read from it.\n" +
+			"With --follow, go on printing new lines until the job finishes, then say how\n" +
+			"it finished on stderr.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, out := newClient(cmd, server), cmd.OutOrStdout()

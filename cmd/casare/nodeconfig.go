@@ -15,6 +15,7 @@ import (
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 
+	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/node"
 )
@@ -54,6 +55,8 @@ type nodeSettings struct {
 	DenyNodeTypes   []string      `koanf:"deny-node-types"`
 	AllowNodeTypes  []string      `koanf:"allow-node-types"`
 	FileRoot        string        `koanf:"file-root"`
+	ArchiveURL      string        `koanf:"archive-url"`
+	Retention       time.Duration `koanf:"retention"`
 	SnapshotEntries int           `koanf:"snapshot-entries"`
 }
 
@@ -89,6 +92,8 @@ func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
 	f.String("tls-cert", "", "PEM certificate (chain) to serve the API over HTTPS; needs --tls-key")
 	f.String("tls-key", "", "PEM private key of --tls-cert")
 	addRobotPolicyFlags(f)
+	f.Duration("retention", consensus.DefaultRetention, "how long a finished job stays in the cluster's state (with --archive-url: only once archived; then it is read from the archive); negative keeps jobs for good")
+	f.String("archive-url", "", "Postgres URL of the archive (postgres://user@host:5432/db?sslmode=disable; also "+archiveEnv+"): the leader archives finished jobs, logs, workflows and schedules there; search and statistics read it")
 	f.Int("snapshot-entries", 0, "snapshot Raft state after this many entries and keep as many for lagging followers (0: Raft's defaults, 8192 and 10240); a follower further behind catches up from the snapshot")
 	flags.AddFlagSet(f)
 	nf := &nodeFlags{settings: f}
@@ -105,6 +110,9 @@ func (nf *nodeFlags) load(environ []string) (node.Config, error) {
 		if err := loadConfigFile(k, nf.config, nf.known()); err != nil {
 			return node.Config{}, err
 		}
+	}
+	if err := loadArchiveEnv(k, environ); err != nil {
+		return node.Config{}, err
 	}
 	if err := loadNodeEnv(k, environ, nf.known()); err != nil {
 		return node.Config{}, err
@@ -201,5 +209,22 @@ func (s nodeSettings) config() node.Config {
 		Tags: s.Tags, Capacity: s.Capacity, SnapshotEntries: s.SnapshotEntries,
 		MetricsPublic: s.MetricsPublic, CORSOrigin: s.CORSOrigin, TLSCert: s.TLSCert, TLSKey: s.TLSKey,
 		NodeTypes: executor.NodePolicy{Allow: s.AllowNodeTypes, Deny: s.DenyNodeTypes}, FileRoot: s.FileRoot,
+		ArchiveURL: s.ArchiveURL, Retention: s.Retention,
 	}
+}
+
+// archiveEnv is the archive URL's short variable, as the design names it;
+// CASARE_NODE_ARCHIVE_URL, like every node setting's, wins over it.
+const archiveEnv = "CASARE_ARCHIVE_URL"
+
+// loadArchiveEnv reads archiveEnv into archive-url.
+func loadArchiveEnv(k *koanf.Koanf, environ []string) error {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, archiveEnv+"="); ok && v != "" {
+			if err := k.Set("archive-url", v); err != nil {
+				return fmt.Errorf("%w: %s: %w", errNodeSettings, archiveEnv, err)
+			}
+		}
+	}
+	return nil
 }

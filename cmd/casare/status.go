@@ -79,6 +79,13 @@ func printCluster(w io.Writer, c api.Cluster) error {
 	row(tw, "Leader:", leader)
 	row(tw, "Raft state:", fmt.Sprintf("%s, term %d", c.RaftState, c.Term))
 	row(tw, "Applied index:", c.AppliedIndex)
+	if a := c.Archive; a != nil {
+		if a.Error != "" {
+			row(tw, "Archive:", "unreachable: "+a.Error)
+		} else {
+			row(tw, "Archive:", fmt.Sprintf("archived to index %d, lag %d entries", a.ArchivedIndex, a.Lag))
+		}
+	}
 	if c.NotMember {
 		row(tw, "Membership:", "not in the Raft configuration; rejoining (serves no data until caught up)")
 	}

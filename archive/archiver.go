@@ -1,0 +1,211 @@
+package archive
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync/atomic"
+	"time"
+
+	"github.com/casare/casare/consensus"
+)
+
+// Tuning of the archiver.
+const (
+	// archiveInterval is how often the leader looks for new history: the
+	// lag of an idle cluster, and cheap (one indexed read, one UPDATE).
+	archiveInterval = 500 * time.Millisecond
+	// batchJobs bounds one transaction: with up to MaxJobLogLines lines a
+	// job, 1000 jobs stay well under a few tens of MB in memory and the
+	// transaction commits in well under a second.
+	batchJobs = 1000
+	// retryInterval is the wait after Postgres failed, so that an outage
+	// costs a log line a few seconds, not a busy loop.
+	retryInterval = 2 * time.Second
+)
+
+// Source is what the archiver reads from the replicated state: the
+// store's copy-on-read API.
+type Source interface {
+	FinishedFrom(from uint64, limit int) (jobs []consensus.Job, complete bool, index uint64)
+	Workflows() ([]consensus.Workflow, uint64)
+	Schedules(workflowID string) ([]consensus.Schedule, uint64)
+	Robots() []consensus.RobotRecord
+	LiveLogs(after map[string]int) []consensus.LiveLog
+}
+
+// Archiver is the leader duty that copies history into the archive.
+type Archiver struct {
+	db  *DB
+	log *slog.Logger
+	// archived is the position this node last wrote or read, for /metrics.
+	archived atomic.Uint64
+	jobs     atomic.Uint64 // jobs archived by this node since start
+}
+
+var _ consensus.LeaderDuty = (*Archiver)(nil)
+
+// NewArchiver returns the duty that archives into db.
+func NewArchiver(db *DB) *Archiver { return &Archiver{db: db, log: db.log} }
+
+// ArchivedIndex is the archive's position as this node last wrote or
+// read it (0 before its first round as leader): jobs finished at or
+// before it are in the archive, so Raft may let them go.
+func (a *Archiver) ArchivedIndex() uint64 { return a.archived.Load() }
+
+// JobsArchived is how many jobs this node has written since it started.
+func (a *Archiver) JobsArchived() uint64 { return a.jobs.Load() }
+
+// RunAsLeader archives until ctx ends (leadership is lost or the node
+// stops). A Postgres error is logged and the round retried from the
+// position in Postgres, so nothing is skipped and nothing doubled.
+func (a *Archiver) RunAsLeader(ctx context.Context, s *consensus.Store) {
+	a.Run(ctx, s)
+}
+
+// Run is RunAsLeader on any Source.
+func (a *Archiver) Run(ctx context.Context, src Source) {
+	a.log.Info("archiver started")
+	defer a.log.Info("archiver stopped")
+	seen := newFingerprints()
+	// logged is, per running job, the number of log lines archived in
+	// this term: the next round takes the lines after them.
+	logged := map[string]int{}
+	wait := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = archiveInterval
+		if err := a.round(ctx, src, seen, logged); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			a.log.Warn("archiving failed; retrying", "err", err, "retry_in", retryInterval)
+			seen = newFingerprints() // what failed may not have been written
+			wait = retryInterval
+		}
+	}
+}
+
+// round writes what changed since the last round and every job finished
+// after the position in Postgres, batch by batch.
+func (a *Archiver) round(ctx context.Context, src Source, seen *fingerprints, logged map[string]int) error {
+	if err := a.db.WriteMeta(ctx, seen.changed(src)); err != nil {
+		return err
+	}
+	if err := a.liveLogs(ctx, src, logged); err != nil {
+		return err
+	}
+	pos, err := a.db.Position(ctx)
+	if err != nil {
+		return err
+	}
+	a.archived.Store(pos)
+	for {
+		from := pos + 1
+		if pos == 0 {
+			from = 0 // jobs from snapshots older than FinishedIndex carry 0
+		}
+		jobs, complete, applied := src.FinishedFrom(from, batchJobs)
+		upTo := applied
+		if !complete {
+			upTo = jobs[len(jobs)-1].FinishedIndex
+		}
+		if upTo <= pos && len(jobs) == 0 {
+			return nil
+		}
+		start := time.Now()
+		trimLogged(jobs, logged)
+		if err := a.db.WriteJobs(ctx, jobs, upTo); err != nil {
+			return fmt.Errorf("archive %d jobs up to raft index %d: %w", len(jobs), upTo, err)
+		}
+		if len(jobs) > 0 {
+			a.log.Debug("archived jobs", "count", len(jobs), "up_to", upTo, "took", time.Since(start))
+		}
+		a.jobs.Add(uint64(len(jobs)))
+		for _, j := range jobs {
+			delete(logged, j.ID)
+		}
+		pos = max(pos, upTo)
+		a.archived.Store(pos)
+		if complete {
+			return nil
+		}
+	}
+}
+
+// liveLogs archives the new log lines of running jobs. A line that left
+// Raft's window before a round could take it (a job logging more than
+// MaxJobLogLines between two rounds) is lost, and said so.
+func (a *Archiver) liveLogs(ctx context.Context, src Source, logged map[string]int) error {
+	live := src.LiveLogs(logged)
+	if err := a.db.WriteLiveLogs(ctx, live); err != nil {
+		return fmt.Errorf("archive the logs of running jobs: %w", err)
+	}
+	for _, l := range live {
+		if had, ok := logged[l.JobID]; ok && l.First > had {
+			a.log.Warn("log lines left raft before they could be archived", "job", l.JobID, "lines", l.First-had)
+		}
+		logged[l.JobID] = l.First + len(l.Lines)
+	}
+	return nil
+}
+
+// trimLogged drops from finished jobs the log lines already archived
+// while they ran, so the batch's COPY finds no line twice.
+func trimLogged(jobs []consensus.Job, logged map[string]int) {
+	for i := range jobs {
+		j := &jobs[i]
+		if k := min(logged[j.ID]-j.LogsDropped, len(j.Logs)); k > 0 {
+			j.Logs = j.Logs[k:]
+			j.LogsDropped += k
+		}
+	}
+}
+
+// fingerprints remembers what the archiver last wrote of the small
+// tables, so that a round writes only what changed. It lives for one
+// term: a new leader writes everything once.
+type fingerprints struct {
+	workflows map[string]consensus.Workflow
+	schedules map[string]consensus.Schedule
+	robots    map[string]consensus.RobotRecord
+}
+
+func newFingerprints() *fingerprints {
+	return &fingerprints{
+		workflows: map[string]consensus.Workflow{},
+		schedules: map[string]consensus.Schedule{},
+		robots:    map[string]consensus.RobotRecord{},
+	}
+}
+
+// changed returns what differs from the last call and remembers it.
+func (f *fingerprints) changed(src Source) Meta {
+	var m Meta
+	wfs, _ := src.Workflows()
+	for _, wf := range wfs {
+		if old, ok := f.workflows[wf.ID]; !ok || !reflect.DeepEqual(old, wf) {
+			m.Workflows = append(m.Workflows, wf)
+			f.workflows[wf.ID] = wf
+		}
+	}
+	scs, _ := src.Schedules("")
+	for _, sc := range scs {
+		if old, ok := f.schedules[sc.ID]; !ok || !reflect.DeepEqual(old, sc) {
+			m.Schedules = append(m.Schedules, sc)
+			f.schedules[sc.ID] = sc
+		}
+	}
+	for _, r := range src.Robots() {
+		if old, ok := f.robots[r.ID]; !ok || !reflect.DeepEqual(old, r) {
+			m.Robots = append(m.Robots, r)
+			f.robots[r.ID] = r
+		}
+	}
+	return m
+}

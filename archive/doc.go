@@ -1,0 +1,18 @@
+// Package archive keeps a Casare cluster's history in Postgres: finished
+// jobs with their attempts and log lines, workflows and their versions,
+// schedules and every fire (skipped and late ones with the reason), and
+// robots; statistics views and full-text search over them.
+//
+// Raft stays the source of truth. Only the leader archives (Archiver is
+// a consensus.LeaderDuty), and it reads the replicated state through the
+// store's copy-on-read API, so Postgres being slow or gone never blocks
+// an apply. Its position is a Raft index kept in Postgres and moved in
+// the same transaction as the rows it covers: a new leader, or the same
+// one after an outage, resumes from there. Rows are keyed by the ids Raft
+// chose and written with upserts, so writing a range twice (a leader
+// that died between its write and its commit) doubles nothing.
+//
+// The schema is versioned with goose; the migrations are embedded and
+// applied when a node opens the archive, under Postgres's advisory lock
+// so that nodes starting together do not race.
+package archive

@@ -1,0 +1,52 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/casare/casare/api"
+	"github.com/casare/casare/archive"
+	"github.com/casare/casare/consensus"
+)
+
+// openArchive connects to the archive when one is configured and returns
+// the leader duties that feed it. Only servers can lead, so a
+// robot-only node with an archive URL is a configuration mistake.
+func (n *Node) openArchive(ctx context.Context) ([]consensus.LeaderDuty, error) {
+	if n.cfg.ArchiveURL == "" {
+		return nil, nil
+	}
+	if !n.cfg.Server {
+		return nil, errors.New("--archive-url is set on a robot-only node (--server=false): only servers archive; set it on the servers")
+	}
+	db, err := archive.Open(ctx, n.cfg.ArchiveURL, n.log)
+	if err != nil {
+		return nil, fmt.Errorf("open the archive: %w", err)
+	}
+	n.archive = db
+	n.archiver = archive.NewArchiver(db)
+	n.log.Info("archive connected; the leader archives finished jobs into it")
+	return []consensus.LeaderDuty{n.archiver}, nil
+}
+
+// Archiver returns the node's archiver, or nil without an archive.
+func (n *Node) Archiver() *archive.Archiver { return n.archiver }
+
+// apiArchive is the archive as the API reads it; a nil interface, not a
+// nil pointer, without one.
+func (n *Node) apiArchive() api.Archive {
+	if n.archive == nil {
+		return nil
+	}
+	return n.archive
+}
+
+// retainUntil bounds retention by the archive's position, so a finished
+// job leaves Raft only once the archive has it; nil without an archive.
+func (n *Node) retainUntil() func() uint64 {
+	if n.archiver == nil {
+		return nil
+	}
+	return n.archiver.ArchivedIndex
+}
