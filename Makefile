@@ -39,10 +39,13 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-# bench starts real in-process clusters on loopback and prints queue
-# throughput and latency; BENCHFLAGS passes e.g. -quick or -cpuprofile DIR.
-bench:
-	$(GO) run ./bench/queue $(BENCHFLAGS)
+# bench builds bin/casare, starts three casare processes on loopback and
+# drives them over the REST API from a load generator (bench/queue),
+# beside raw Raft measured in a helper process in the same run.
+# BENCHFLAGS passes e.g. -quick (a smoke run), or -inprocess for the
+# in-process table (nodes inside the bench process, -nodes 1,3).
+bench: build
+	$(GO) run ./bench/queue -bin $(BIN) $(BENCHFLAGS)
 
 # web rebuilds the dashboard's bundle (web/dist, committed and embedded
 # into the binary) from its TypeScript source. It needs Node.js 20.19+;

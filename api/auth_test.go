@@ -42,7 +42,7 @@ func guardedRoutes(t *testing.T) []api.Route {
 	t.Helper()
 	param := regexp.MustCompile(`:[a-z_]+`)
 	var out []api.Route
-	for _, r := range api.New(api.Config{}).Routes() {
+	for _, r := range api.New(api.Config{}).Endpoints() {
 		if strings.HasPrefix(r.Path, "/internal/") || publicRoutes[r.Method+" "+r.Path] {
 			continue
 		}

@@ -74,8 +74,12 @@ func TestThreeNodeCluster(t *testing.T) {
 		if !client.IsCode(err, "not_found") {
 			t.Errorf("forwarded job for a missing workflow: %v, want not_found", err)
 		}
-		// The internal apply endpoint only works on the leader.
-		resp := send(t, http.MethodPost, n2.URL+"/internal/v1/apply", "application/octet-stream", make([]byte, 9))
+		// The internal apply endpoint only works on the leader. The
+		// envelope is a valid no-op (type 21, no payload), so that the
+		// refusal is about leadership, not about the command.
+		noop := make([]byte, 9)
+		noop[0] = 21
+		resp := send(t, http.MethodPost, n2.URL+"/internal/v1/apply", "application/octet-stream", noop)
 		if resp.status != http.StatusServiceUnavailable || resp.apiError(t).Code != "not_leader" {
 			t.Errorf("apply on a follower: %d %s", resp.status, resp.body)
 		}

@@ -50,6 +50,7 @@ var statusByCode = map[string]int{
 	CodeForbidden:            http.StatusForbidden,
 	CodeTooManyStreams:       http.StatusServiceUnavailable,
 	CodeCatchingUp:           http.StatusServiceUnavailable,
+	CodePeerRefused:          http.StatusForbidden,
 }
 
 // retryAfter lists the codes that mean "this node cannot answer now, but

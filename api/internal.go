@@ -48,7 +48,7 @@ func (s *Server) internalReadIndex(c *gin.Context) {
 
 func (s *Server) internalJoin(c *gin.Context) {
 	var req consensus.JoinRequest
-	if !s.bindJSON(c, &req) {
+	if !s.bindJSON(c, &req) || !s.checkJoinName(c, req) {
 		return
 	}
 	resp, err := s.cfg.Store.Join(c.Request.Context(), req)

@@ -38,6 +38,9 @@ func (s *Server) robotClaim(c *gin.Context) {
 		s.abort(c, err)
 		return
 	}
+	if !s.checkClaimant(c, cmd) {
+		return
+	}
 	jobs, err := s.cfg.Store.Claim(c.Request.Context(), cmd)
 	if err != nil {
 		s.abort(c, err)

@@ -63,6 +63,9 @@ type Config struct {
 	// CORSOrigin is the one origin (scheme://host[:port]) whose pages
 	// may call the API from a browser; empty allows none.
 	CORSOrigin string
+	// PeerAuth names the node behind an internal request (see Internal);
+	// nil refuses every internal request.
+	PeerAuth PeerAuth
 }
 
 // Default body limits.
@@ -83,6 +86,7 @@ type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	engine    *gin.Engine
+	internal  *gin.Engine
 	metrics   *metrics
 	leaveOnce sync.Once
 	// followers holds one token per log stream being served.
@@ -119,6 +123,7 @@ func New(cfg Config) *Server {
 		s.metrics.registry.MustRegister(archiveCollector{s})
 	}
 	s.engine = s.routes()
+	s.internal = s.internalRoutes()
 	return s
 }
 
@@ -130,9 +135,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Route is one registered endpoint: a method and gin's path template.
 type Route struct{ Method, Path string }
 
-// Routes lists every registered endpoint, for tests that must cover all
-// of them.
-func (s *Server) Routes() []Route {
+// Endpoints lists every public endpoint with its method, for tests that
+// must cover all of them.
+func (s *Server) Endpoints() []Route {
 	var out []Route
 	for _, r := range s.engine.Routes() {
 		out = append(out, Route{Method: r.Method, Path: r.Path})
@@ -207,23 +212,5 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/stats", s.stats)
 	v1.DELETE("/cluster/servers/:name", s.removeServer)
 
-	// The internal endpoints carry node-to-node traffic and are not
-	// guarded here: they move to the mutual-TLS cluster listener.
-	internal := e.Group("/internal/v1")
-	internal.POST("/apply", s.internalApply)
-	internal.POST("/readindex", s.internalReadIndex)
-	internal.POST("/join", s.internalJoin)
-	internal.POST("/remove", s.internalRemove)
-	internal.POST("/leave", s.internalLeave)
-	// The cluster view as a server asks its peers for it, when it wonders
-	// whether it is still a member (it holds no API token to ask /api/v1).
-	internal.GET("/cluster", s.cluster)
-	// Robot-only nodes hold no replica; their robots reach the queue here.
-	internal.POST("/robot/claim", s.robotClaim)
-	internal.POST("/robot/progress", s.robotProgress)
-	internal.POST("/robot/complete", s.robotComplete)
-	internal.POST("/robot/handback", s.robotHandBack)
-	internal.POST("/robot/crashed", s.robotCrashed)
-	internal.POST("/robot/wait", s.robotWait)
 	return e
 }

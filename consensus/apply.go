@@ -168,18 +168,15 @@ func backoffDelay(attempt int) time.Duration {
 }
 
 // ReadIndex returns an index that covers every write acknowledged before
-// the call. On the leader a barrier proves leadership and flushes the
-// FSM; a follower asks the leader. Without a leader it fails with
-// CodeNoLeader within about NoLeaderWait (see onLeader).
+// the call, without writing to the log: the leader notes its commit
+// index, confirms with a quorum of followers that it still leads
+// (VerifyLeader, a round of heartbeats) and answers with that index, as
+// etcd's and Consul's read index does; a follower asks the leader. Without
+// a leader it fails with CodeNoLeader within about NoLeaderWait (see
+// onLeader).
 func (s *Store) ReadIndex(ctx context.Context) (uint64, error) {
 	idx, err := onLeader(ctx, s, "read index", s.cfg.NoLeaderWait,
-		func(ctx context.Context) (uint64, error) {
-			if err := s.raft.Barrier(time.Until(deadline(ctx))).Error(); err != nil {
-				return 0, err
-			}
-			idx, _ := s.fsm.appliedIndex()
-			return idx, nil
-		},
+		s.leaderReadIndex,
 		func(ctx context.Context, leader NodeInfo) (uint64, error) {
 			return s.cfg.Forwarder.ReadIndex(ctx, leader)
 		})

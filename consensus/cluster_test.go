@@ -92,7 +92,7 @@ func (d *directForwarder) drop(s *Store) {
 }
 
 type testCluster struct {
-	t      *testing.T
+	t      testing.TB
 	fwd    *directForwarder
 	stores []*Store
 }
@@ -104,7 +104,7 @@ func startCluster(t *testing.T, n int) *testCluster {
 
 // startClusterWith starts n stores named n1…nN, letting configure adjust
 // each store's Config first (nil changes nothing).
-func startClusterWith(t *testing.T, n int, configure func(*Config)) *testCluster {
+func startClusterWith(t testing.TB, n int, configure func(*Config)) *testCluster {
 	t.Helper()
 	c := &testCluster{t: t, fwd: &directForwarder{stores: map[string]*Store{}}}
 	for i := range n {

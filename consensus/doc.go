@@ -59,6 +59,13 @@
 // turns into 503 with Retry-After; joins and removals wait out an
 // election until their deadline.
 //
+// A consistent read writes nothing to the log (readindex.go): the leader
+// notes its commit index, confirms with a quorum's heartbeats that it
+// still leads, and the reader waits until it has applied that index, as
+// etcd and Consul do. Until a new leader's first barrier of its term has
+// committed, its commit index may miss earlier leaders' commits, so it
+// takes a barrier instead.
+//
 // # Membership duties
 //
 // The leader removes a dead server only when gossip (Config.Liveness) and

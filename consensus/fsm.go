@@ -28,10 +28,15 @@ type fsm struct {
 	// appliedCh is closed and replaced after every apply so that readers
 	// can wait for an index without polling.
 	appliedCh chan struct{}
+	// schedulesChanged gets a token (never blocking, buffer 1) after an
+	// entry that creates, enables, disables or deletes a schedule, or a
+	// restore: the leader's cron timer re-arms for the new timetable. It
+	// is a signal beside the state, not part of it.
+	schedulesChanged chan struct{}
 }
 
 func newFSM() *fsm {
-	return &fsm{handlers: registry(), log: slog.New(slog.DiscardHandler), state: newState(), appliedCh: make(chan struct{})}
+	return &fsm{handlers: registry(), log: slog.New(slog.DiscardHandler), state: newState(), appliedCh: make(chan struct{}), schedulesChanged: make(chan struct{}, 1)}
 }
 
 var _ raft.BatchingFSM = (*fsm)(nil)
@@ -46,21 +51,46 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	changed := false
 	for i, l := range logs {
 		if l.Type == raft.LogCommand {
 			out[i] = f.applyCommand(l.Index, l.Data)
+			changed = changed || changesTimetable(l.Data)
 		}
 		f.applied = l.Index
 	}
 	close(f.appliedCh)
 	f.appliedCh = make(chan struct{})
+	if changed {
+		f.signalSchedules()
+	}
 	return out
+}
+
+// changesTimetable reports whether an entry may change when schedules fire next.
+func changesTimetable(data []byte) bool {
+	if len(data) == 0 {
+		return false
+	}
+	switch commandType(data[0]) {
+	case cmdPutSchedule, cmdEnableSchedule, cmdDeleteSchedule, cmdDeleteWorkflow:
+		return true
+	}
+	return false
+}
+
+// signalSchedules tells the cron timer, if it waits, to look again.
+func (f *fsm) signalSchedules() {
+	select {
+	case f.schedulesChanged <- struct{}{}:
+	default: // a signal is pending already
+	}
 }
 
 // applyCommand applies one entry. An entry that cannot be applied is
 // skipped, never a panic: a panic here would recur on every replica and
 // at every restart, and stop the whole cluster for good. The leader
-// refuses such entries before Raft (handlers.validate), so one only gets
+// refuses such entries before Raft (handlers.check), so one only gets
 // here from a node of another build or a bug; each replica decides from
 // the same bytes, so all skip it alike, and the caller gets an error.
 func (f *fsm) applyCommand(index uint64, data []byte) applyResult {
@@ -199,6 +229,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	close(f.appliedCh)
 	f.appliedCh = make(chan struct{})
 	f.mu.Unlock()
+	f.signalSchedules()
 	return nil
 }
 

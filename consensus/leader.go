@@ -46,9 +46,15 @@ func (s *Store) startDuties(parent context.Context) func() {
 		// the state: duties must not work from a stale view. Retry until
 		// it works or leadership is gone; a leader without duties would
 		// leave leases unexpired and schedules unfired for its term.
+		term := s.raft.CurrentTerm()
 		barrier := func() (struct{}, error) { return struct{}{}, s.raft.Barrier(DefaultApplyTimeout).Error() }
 		if _, err := retry.Do(ctx, s.leaderDutyRetry("barrier after gaining leadership failed"), barrier); err != nil {
 			return // leadership (and ctx) ended first
+		}
+		// Terms only grow: the same term before and after means the
+		// barrier committed in this term, so reads may use the read index.
+		if s.raft.CurrentTerm() == term {
+			s.readyTerm.Store(term)
 		}
 		s.log.Info("gained leadership", "term", s.raft.Stats()["term"])
 		s.runDuties(ctx)
@@ -66,7 +72,7 @@ func (s *Store) runDuties(ctx context.Context) {
 	wg.Go(func() { every(ctx, time.Second, s.reconcileServers) })
 	wg.Go(func() { every(ctx, dutyInterval, func(now time.Time) { s.expireLeases(ctx, now) }) })
 	wg.Go(func() { every(ctx, dutyInterval, func(now time.Time) { s.reapRobots(ctx, now) }) })
-	wg.Go(func() { every(ctx, cronTick, func(now time.Time) { s.fireSchedules(ctx, now) }) })
+	wg.Go(func() { s.runCron(ctx) })
 	if s.cfg.Retention > 0 {
 		wg.Go(func() { every(ctx, retentionTick, func(now time.Time) { s.pruneJobs(ctx, now) }) })
 	}

@@ -15,7 +15,7 @@ import (
 var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // maxCronSteps bounds the fire times one search walks through. A leader
-// searches every schedule each tick under the state's read lock, where
+// searches every schedule at each wake-up under the state's read lock, where
 // applies wait: 10,000 steps of robfig's Next take a few milliseconds,
 // and a longer catch-up (a per-second schedule after hours without a
 // leader) goes on from where the search stopped, in the next entry.
@@ -166,7 +166,8 @@ func dueFires(sc *Schedule, now time.Time, limit int, parse cronParseFunc) (Fire
 type cronParseFunc func(expr, timezone string) (cron.Schedule, *time.Location, error)
 
 // cronCache remembers parsed schedules for the leader, which evaluates
-// every schedule ten times a second; loading a zone reads files.
+// every schedule at each fire time and at least once a second; loading a
+// zone reads files.
 type cronCache struct {
 	mu     sync.Mutex
 	parsed map[[2]string]parsedCron

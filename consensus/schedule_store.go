@@ -7,12 +7,80 @@ import (
 	"time"
 )
 
-// cronTick is how often the leader looks for due fire times; it bounds
-// how late an on-time fire is queued.
-const cronTick = 100 * time.Millisecond
+// cronRecheck is the longest the leader's cron timer sleeps. The timer is
+// armed for the next fire time on the monotonic clock, while cron times
+// are wall-clock times: a clock stepped by NTP would otherwise be noticed
+// only at the old instant. A look per second costs a scan of the
+// schedules, nothing in the log.
+const cronRecheck = time.Second
 
-// maxFiresPerEntry bounds one catch-up entry; the rest follow next tick.
+// cronRetry is the wait before looking again when a schedule is still due
+// after a fire attempt: the apply failed (leadership moving, a slow disk)
+// or a long catch-up continues in another entry. Short, so a catch-up
+// goes on at once, yet not a busy loop while the apply keeps failing.
+const cronRetry = 100 * time.Millisecond
+
+// maxFiresPerEntry bounds one catch-up entry; the rest follow at once.
 const maxFiresPerEntry = 500
+
+// runCron fires schedules on a timer armed for the next fire time of any
+// enabled schedule, re-armed when the timetable changes (a schedule
+// created, enabled, disabled or deleted, a snapshot restored) and when
+// leadership starts (runCron starts with the duties). Fire times are
+// handled as before, one entry per schedule from the replicated
+// LastFired, so a fire time still makes exactly one job.
+func (s *Store) runCron(ctx context.Context) {
+	t := time.NewTimer(0) // a new leader first catches up what is due
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.fsm.schedulesChanged:
+		case <-t.C:
+		}
+		now := time.Now()
+		s.fireSchedules(ctx, now)
+		t.Reset(s.cronWait(time.Now()))
+	}
+}
+
+// cronWait is how long the cron timer sleeps from now: until the earliest
+// next fire time of an enabled schedule, at most cronRecheck, and
+// cronRetry when one is due already (its fire did not go through).
+func (s *Store) cronWait(now time.Time) time.Duration {
+	next := s.nextFireTime()
+	switch {
+	case next.IsZero():
+		return cronRecheck
+	case !next.After(now):
+		return cronRetry
+	}
+	return min(next.Sub(now), cronRecheck)
+}
+
+// nextFireTime returns the earliest fire time after its LastFired of any
+// enabled schedule, or the zero time when none will fire. One step of the
+// cron search per schedule: a catch-up longer than that is due already.
+func (s *Store) nextFireTime() time.Time {
+	var next time.Time
+	s.fsm.read(func(st *state) {
+		for _, sc := range st.schedules {
+			if !sc.Enabled {
+				continue
+			}
+			sched, loc, err := s.crons.parse(sc.Cron, sc.Timezone)
+			if err != nil {
+				continue // fireSchedules logs it
+			}
+			t := sched.Next(sc.LastFired.In(loc))
+			if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+				next = t
+			}
+		}
+	})
+	return next
+}
 
 // fireSchedules queues the jobs of every due fire time, one entry per
 // schedule. It works only from the replicated LastFired, so a new leader

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -38,6 +39,10 @@ type Config struct {
 	DeadServerGrace time.Duration
 	Forwarder       Forwarder
 	Liveness        Liveness
+	// Stream, when set, carries Raft instead of a plain TCP listener on
+	// RaftBind: nodes pass the mutual-TLS cluster port here
+	// (clusternet.StreamLayer). Its Addr is the advertised address.
+	Stream raft.StreamLayer
 	// Duties run on the leader beside the built-in ones (the archive).
 	Duties []LeaderDuty
 	// Retention is how long a finished job stays in the state (default
@@ -102,6 +107,11 @@ type Store struct {
 	raft      *raft.Raft
 	transport *raft.NetworkTransport
 	boltStore *raftboltdb.BoltStore
+	logs      raft.LogStore // the log cache over boltStore that Raft uses
+	// readyTerm is the term in which this node, as leader, committed the
+	// barrier of startDuties: from then on its commit index covers every
+	// earlier leader's commits, and reads use the read index.
+	readyTerm atomic.Uint64
 
 	notify   chan bool
 	hadState bool
@@ -221,8 +231,12 @@ func (s *Store) openRaft() error {
 		advertise = addr
 	}
 	var err error
-	s.transport, err = raft.NewTCPTransportWithLogger(s.cfg.RaftBind, advertise, 3, 10*time.Second, raftLogger(s.log, "raft-transport"))
-	if err != nil {
+	if s.cfg.Stream != nil {
+		s.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: s.cfg.Stream, MaxPool: 3, Timeout: 10 * time.Second,
+			Logger: raftLogger(s.log, "raft-transport"),
+		})
+	} else if s.transport, err = raft.NewTCPTransportWithLogger(s.cfg.RaftBind, advertise, 3, 10*time.Second, raftLogger(s.log, "raft-transport")); err != nil {
 		return fmt.Errorf("listen for raft on %s: %w", s.cfg.RaftBind, err)
 	}
 	// With port 0 the kernel picked the port; advertise what it picked.
@@ -243,6 +257,7 @@ func (s *Store) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("create log cache: %w", err)
 	}
+	s.logs = logStore
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(s.cfg.DataDir, 2, raftLogger(s.log, "raft-snapshots"))
 	if err != nil {
 		return fmt.Errorf("open snapshot store: %w", err)

@@ -55,6 +55,12 @@ type Config struct {
 	// Reconnect configures how dead members are retried; see Reconnect.
 	Reconnect Reconnect
 
+	// Keyring encrypts and authenticates every gossip message (AES-GCM,
+	// memberlist's keyring): a member without one of its keys can
+	// neither read the cluster's gossip nor join it. nil means plain
+	// gossip, for tests of the gossip layer alone.
+	Keyring *memberlist.Keyring
+
 	// wrapTransport, when set, wraps memberlist's network transport;
 	// tests use it to cut a node off and heal it again.
 	wrapTransport func(memberlist.Transport) memberlist.Transport

@@ -36,6 +36,7 @@ const (
 
 // Mesh is this node's membership in the gossip cluster.
 type Mesh struct {
+	keyring    *memberlist.Keyring // nil: plain gossip
 	name       string
 	instance   uint64 // identifies this run of the node; see wireMeta
 	addr       string
@@ -114,6 +115,12 @@ func New(cfg Config) (*Mesh, error) {
 	mc.Delegate = delegate{m}
 	mc.Events = delegate{m}
 	mc.Logger = newMemberlistLogger(logger)
+	if cfg.Keyring != nil {
+		mc.Keyring, m.keyring = cfg.Keyring, cfg.Keyring
+		// Both directions on: a message that is not encrypted with a key
+		// of the ring is dropped, so a member without the key cannot join.
+		mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
+	}
 	bind := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.BindPort))
 	if cfg.wrapTransport != nil {
 		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{

@@ -15,7 +15,7 @@ import (
 type Meta struct {
 	Roles    []string // "server", "robot"
 	HTTPAddr string
-	RaftAddr string // "" for a robot-only node
+	RaftAddr string // the cluster port: Raft on servers, internal endpoints on every node
 	QUICAddr string
 	Tags     []string
 	Capacity int

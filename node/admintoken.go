@@ -65,7 +65,7 @@ func (n *Node) ensureAdminToken(ctx, runCtx context.Context) error {
 		return fmt.Errorf("store the admin token: %w", err)
 	}
 	n.log.Info("new cluster: wrote the admin API token", "path", path)
-	n.printBootstrap(token, path)
+	n.printAdminToken(token, path)
 	return nil
 }
 
@@ -128,12 +128,13 @@ func writeSecretFile(path, secret string) error {
 	return nil
 }
 
-// printBootstrap shows the admin token once, where the operator sees it.
-func (n *Node) printBootstrap(token, path string) {
-	if n.cfg.Stdout == nil {
+// printAdminToken shows the admin token once, where the operator sees
+// the rest of a new cluster's bootstrap note.
+func (n *Node) printAdminToken(token, path string) {
+	if n.cfg.BootstrapOut == nil {
 		return
 	}
-	fmt.Fprintf(n.cfg.Stdout, `
+	fmt.Fprintf(n.cfg.BootstrapOut, `
 Casare started a new cluster. Its admin API token, shown only this once:
 
     %s

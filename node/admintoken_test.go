@@ -29,7 +29,7 @@ import (
 func TestFirstStartWritesAdminTokenOnce(t *testing.T) {
 	cfg := testConfig(t, "boot", "")
 	var out bytes.Buffer
-	cfg.Stdout = &out
+	cfg.BootstrapOut = &out
 	n := startNode(t, cfg)
 	path := filepath.Join(cfg.DataDir, AdminTokenFile)
 	info, err := os.Stat(path)

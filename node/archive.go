@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/casare/casare/api"
@@ -11,14 +10,11 @@ import (
 )
 
 // openArchive connects to the archive when one is configured and returns
-// the leader duties that feed it. Only servers can lead, so a
-// robot-only node with an archive URL is a configuration mistake.
+// the leader duties that feed it. Only servers can lead: setDefaults
+// refuses an archive URL on a robot-only node.
 func (n *Node) openArchive(ctx context.Context) ([]consensus.LeaderDuty, error) {
 	if n.cfg.ArchiveURL == "" {
 		return nil, nil
-	}
-	if !n.cfg.Server {
-		return nil, errors.New("--archive-url is set on a robot-only node (--server=false): only servers archive; set it on the servers")
 	}
 	db, err := archive.Open(ctx, n.cfg.ArchiveURL, n.log)
 	if err != nil {

@@ -121,14 +121,17 @@ func checkArchivedOnce(t *testing.T, s *consensus.Store, url string, want int) {
 func TestEveryJobIsArchivedOnceAcrossALeaderKill(t *testing.T) {
 	url := archivetest.Database(t)
 	const jobs = 3000
-	cfg := func(name, join string) Config {
-		c := testConfig(t, name, join)
+	cfg := func(name string, seed *Node) Config {
+		c := testConfig(t, name, "")
+		if seed != nil {
+			c = joinConfig(t, name, seed)
+		}
 		c.ArchiveURL = url
 		return c
 	}
-	nodes := []*Node{startNode(t, cfg("a1", ""))}
-	nodes = append(nodes, startNode(t, cfg("a2", nodes[0].HTTPAddr())))
-	nodes = append(nodes, startNode(t, cfg("a3", nodes[1].HTTPAddr())))
+	nodes := []*Node{startNode(t, cfg("a1", nil))}
+	nodes = append(nodes, startNode(t, cfg("a2", nodes[0])))
+	nodes = append(nodes, startNode(t, cfg("a3", nodes[1])))
 	c := adminClient(t, nodes[2], nodes[0])
 	submitLoggers(t, c, jobs)
 

@@ -24,11 +24,18 @@ const Version = "0.1.0"
 type Config struct {
 	Name    string
 	DataDir string
-	// BindAddr is the interface every listener binds to. Until the API
-	// is authenticated it defaults to 127.0.0.1.
+	// BindAddr is the interface the API listens on (default 127.0.0.1).
 	BindAddr string
-	// AdvertiseAddr is the address peers dial; it defaults to BindAddr
-	// and may not be unspecified (0.0.0.0).
+	// ClusterBindAddr is the interface of the cluster port (Raft and
+	// internal endpoints, mutual TLS) and of gossip; default BindAddr.
+	ClusterBindAddr string
+	// QUICBindAddr is the interface of the internet robots' gateway;
+	// default BindAddr.
+	QUICBindAddr string
+	// AdvertiseAddr is the address peers dial for Raft, gossip and
+	// internal calls; it defaults to ClusterBindAddr and may not be
+	// unspecified (0.0.0.0). The API and QUIC addresses advertised are
+	// their bind addresses, or AdvertiseAddr when those are unspecified.
 	AdvertiseAddr string
 	HTTPPort      int
 	RaftPort      int
@@ -37,6 +44,13 @@ type Config struct {
 	// Join is the HTTP address (host:port) of any member of the cluster
 	// to join. Empty means bootstrap a new cluster.
 	Join string
+	// JoinToken admits a first join (ParseJoinToken's format). A restart
+	// uses the certificate in DataDir and ignores it.
+	JoinToken string
+	// JoinTokenFile holds the join token when JoinToken is empty. A first
+	// join waits for it to appear (up to the join timeout), so joiners
+	// may be launched before the first node has written it.
+	JoinTokenFile string
 	// Server makes this node hold Raft state (a voter or non-voter).
 	Server bool
 	// Robot makes this node run jobs.
@@ -56,9 +70,6 @@ type Config struct {
 	// TLSCert and TLSKey are PEM files; with both, the API is served
 	// over HTTPS only.
 	TLSCert, TLSKey string
-	// Stdout receives what the operator must see once, such as the
-	// admin token of a new cluster; nil prints nothing.
-	Stdout io.Writer
 	// NodeTypes limits the node types the LAN robot runs; FileRoot
 	// confines its file nodes to one directory (see executor).
 	NodeTypes executor.NodePolicy
@@ -75,6 +86,9 @@ type Config struct {
 	// negative keeps them for good.
 	Retention time.Duration
 	Logger    *slog.Logger
+	// BootstrapOut receives the note a first start prints for the
+	// operator (where the join token is, how to add a node); nil: none.
+	BootstrapOut io.Writer
 }
 
 // Defaults of a one-machine install. DefaultConfig and setDefaults take
@@ -112,10 +126,17 @@ func (c *Config) setDefaults() error {
 	if c.Name == "" {
 		return errors.New("node name is empty")
 	}
+	// Checked before anything starts: a robot-only node that fails later
+	// would already have joined and been issued a certificate.
+	if c.ArchiveURL != "" && !c.Server {
+		return errors.New("--archive-url is set on a robot-only node (--server=false): only servers archive; set it on the servers")
+	}
 	d := DefaultConfig()
 	c.DataDir = cmp.Or(c.DataDir, d.DataDir)
 	c.BindAddr = cmp.Or(c.BindAddr, d.BindAddr)
-	c.AdvertiseAddr = cmp.Or(c.AdvertiseAddr, c.BindAddr)
+	c.ClusterBindAddr = cmp.Or(c.ClusterBindAddr, c.BindAddr)
+	c.QUICBindAddr = cmp.Or(c.QUICBindAddr, c.BindAddr)
+	c.AdvertiseAddr = cmp.Or(c.AdvertiseAddr, c.ClusterBindAddr)
 	if ip := net.ParseIP(c.AdvertiseAddr); ip != nil && ip.IsUnspecified() {
 		return fmt.Errorf("advertise address %s is unspecified: peers cannot dial it; set --advertise to a routable address", c.AdvertiseAddr)
 	}
@@ -156,6 +177,26 @@ func (c *Config) checkRobotPolicy() error {
 func (c *Config) bind(port int) string { return net.JoinHostPort(c.BindAddr, strconv.Itoa(port)) }
 func (c *Config) advertise(port int) string {
 	return net.JoinHostPort(c.AdvertiseAddr, strconv.Itoa(port))
+}
+
+// Listener addresses: each bound separately, each advertised as its bind
+// address unless that is unspecified.
+func (c *Config) clusterBind() string {
+	return net.JoinHostPort(c.ClusterBindAddr, strconv.Itoa(c.RaftPort))
+}
+func (c *Config) quicBind() string { return net.JoinHostPort(c.QUICBindAddr, strconv.Itoa(c.QUICPort)) }
+func (c *Config) httpAdvertise() string {
+	return net.JoinHostPort(c.routable(c.BindAddr), strconv.Itoa(c.HTTPPort))
+}
+func (c *Config) quicAdvertise() string {
+	return net.JoinHostPort(c.routable(c.QUICBindAddr), strconv.Itoa(c.QUICPort))
+}
+
+func (c *Config) routable(bind string) string {
+	if ip := net.ParseIP(bind); ip != nil && ip.IsUnspecified() {
+		return c.AdvertiseAddr
+	}
+	return bind
 }
 
 func (c *Config) roles() []string {

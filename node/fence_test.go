@@ -104,7 +104,12 @@ func newFenceRig(t *testing.T) *fenceRig {
 // startGossip brings r2's gossip member up (again) and waits until the
 // server sees it alive.
 func (rig *fenceRig) startGossip() {
-	m, err := mesh.New(mesh.Config{Name: "r2", BindAddr: "127.0.0.1", Meta: mesh.Meta{Roles: []string{"robot"}, Capacity: 1}})
+	// r2 holds the cluster's gossip key, as a member that joined does.
+	keys, err := mesh.NewKeyring(rig.server.id.gossipKeys)
+	if err != nil {
+		rig.t.Fatal(err)
+	}
+	m, err := mesh.New(mesh.Config{Name: "r2", BindAddr: "127.0.0.1", Meta: mesh.Meta{Roles: []string{"robot"}, Capacity: 1}, Keyring: keys})
 	if err != nil {
 		rig.t.Fatal(err)
 	}

@@ -70,12 +70,12 @@ func (n *Node) startGateway(ctx context.Context) error {
 		isNode: func(name string) bool { _, _, ok := n.mesh.MemberState(name); return ok },
 	}
 	var err error
-	g.srv, err = tunnel.Listen(n.cfg.bind(n.cfg.QUICPort), tunnel.ServerConfig{
+	g.srv, err = tunnel.Listen(n.cfg.quicBind(), tunnel.ServerConfig{
 		TLSCert: n.tunnelID.Cert, TokenHash: g.tokenHash, CatchUp: g.catchUp, Authenticate: g.authenticate, Handler: g.handle,
 		OnConnect: g.connected, OnDisconnect: g.disconnected, Logger: g.log,
 	})
 	if err != nil {
-		return fmt.Errorf("listen for internet robots on %s: %w", n.cfg.bind(n.cfg.QUICPort), err)
+		return fmt.Errorf("listen for internet robots on %s: %w", n.cfg.quicBind(), err)
 	}
 	n.gateway = g
 	n.wg.Go(func() {

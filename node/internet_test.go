@@ -200,11 +200,10 @@ func TestFiftyInternetRobotsShareABurst(t *testing.T) {
 func TestInternetRobotSurvivesItsNodeDying(t *testing.T) {
 	var nodes []*Node
 	for i := range 3 {
-		join := ""
+		cfg := testConfig(t, fmt.Sprintf("n%d", i+1), "")
 		if i > 0 {
-			join = nodes[0].HTTPAddr()
+			cfg = joinConfig(t, fmt.Sprintf("n%d", i+1), nodes[0])
 		}
-		cfg := testConfig(t, fmt.Sprintf("n%d", i+1), join)
 		cfg.Robot = false
 		nodes = append(nodes, startNode(t, cfg))
 	}

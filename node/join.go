@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh"
 	"github.com/casare/casare/node/peer"
@@ -62,8 +63,10 @@ func (n *Node) rejoin(ctx context.Context) {
 func (n *Node) tryRejoin(ctx context.Context) error {
 	addrs := n.peers.load()
 	if n.cfg.Join != "" {
-		if seeds, err := fetchSeeds(ctx, peer.New("http://"+n.cfg.Join)); err == nil {
-			addrs = append(addrs, seeds...)
+		if c, err := n.seedClient(ctx, n.cfg.Join); err == nil {
+			if seeds, err := fetchSeeds(ctx, c); err == nil {
+				addrs = append(addrs, seeds...)
+			}
 		}
 	}
 	if len(addrs) == 0 {
@@ -81,7 +84,7 @@ func (n *Node) tryRejoin(ctx context.Context) error {
 		if m.Name == n.cfg.Name || m.State != "alive" || !slices.Contains(m.Meta.Roles, "server") {
 			continue
 		}
-		resp, err := peer.New("http://"+m.Meta.HTTPAddr).Join(ctx, req)
+		resp, err := n.clusterClient(m.Meta.RaftAddr).Join(ctx, req)
 		if err == nil {
 			n.log.Info("rejoined the cluster", "via", m.Name, "leader", resp.Leader, "voter", resp.Voter)
 			return nil
@@ -97,16 +100,30 @@ func (n *Node) tryRejoin(ctx context.Context) error {
 func (n *Node) joinRequest() consensus.JoinRequest {
 	return consensus.JoinRequest{
 		Name: n.cfg.Name, RaftAddr: n.cfg.advertise(n.cfg.RaftPort),
-		HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
+		HTTPAddr: n.cfg.httpAdvertise(), QUICAddr: n.cfg.quicAdvertise(),
 		GossipAddr: n.mesh.Addr(),
 	}
 }
 
+// seedClient reaches the internal endpoints of the member whose API
+// address is seed: it asks that API where the member's cluster port is.
+func (n *Node) seedClient(ctx context.Context, seed string) (*peer.Client, error) {
+	var info clusterPortInfo
+	if err := client.New("http://"+seed).GetJSON(ctx, clusterInfoPath, &info); err != nil {
+		return nil, fmt.Errorf("ask %s for its cluster port: %w", seed, err)
+	}
+	return n.clusterClient(info.ClusterAddr), nil
+}
+
 func (n *Node) joinVia(ctx context.Context, seed string) error {
-	c := peer.New("http://" + seed)
 	var lastErr error
 	for attempt := 0; ; attempt++ {
-		lastErr = n.tryJoin(ctx, c)
+		c, err := n.seedClient(ctx, seed)
+		if err == nil {
+			lastErr = n.tryJoin(ctx, c)
+		} else {
+			lastErr = err
+		}
 		if lastErr == nil {
 			return nil
 		}
@@ -220,6 +237,16 @@ func (p *peerFile) keep(ctx context.Context, m *mesh.Mesh, log *slog.Logger) {
 			p.save(m, log)
 		}
 	}
+}
+
+// pickServerCluster returns the cluster port of a live server.
+func pickServerCluster(m *mesh.Mesh) string {
+	for _, mem := range m.Members() {
+		if mem.State == "alive" && slices.Contains(mem.Meta.Roles, "server") && mem.Meta.RaftAddr != "" {
+			return mem.Meta.RaftAddr
+		}
+	}
+	return ""
 }
 
 // newServerProxy sends a robot-only node's API traffic to a live server,

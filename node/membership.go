@@ -10,7 +10,6 @@ import (
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh"
-	"github.com/casare/casare/node/peer"
 )
 
 // A server can be taken out of the Raft configuration while it runs: the
@@ -98,8 +97,11 @@ func (n *Node) outsideConfiguration(ctx context.Context) (bool, string) {
 		return false, ""
 	}
 	for _, p := range n.serverPeers() {
+		if p.clusterAddr == "" {
+			continue // asked on its cluster port only: the API needs a token
+		}
 		actx, cancel := context.WithTimeout(ctx, peerAskTimeout)
-		cl, err := peer.New("http://" + p.httpAddr).Cluster(actx)
+		cl, err := n.clusterClient(p.clusterAddr).Cluster(actx)
 		cancel()
 		if err != nil || cl.RaftState != "Leader" {
 			continue
@@ -110,27 +112,28 @@ func (n *Node) outsideConfiguration(ctx context.Context) (bool, string) {
 	return false, ""
 }
 
-// serverPeer is another server this node can ask over HTTP.
-type serverPeer struct{ name, httpAddr string }
+// serverPeer is another server this node can ask: its API address and
+// its cluster port (internal endpoints).
+type serverPeer struct{ name, httpAddr, clusterAddr string }
 
 // serverPeers lists the other servers to ask: those of the local Raft
 // configuration at their registered addresses (known even while gossip
 // has not healed after a cut), then any other server gossip sees alive.
 func (n *Node) serverPeers() []serverPeer {
 	var peers []serverPeer
-	add := func(name, addr string) {
+	add := func(name, addr, clusterAddr string) {
 		if name != n.cfg.Name && addr != "" && !slices.ContainsFunc(peers, func(p serverPeer) bool { return p.name == name }) {
-			peers = append(peers, serverPeer{name, addr})
+			peers = append(peers, serverPeer{name, addr, clusterAddr})
 		}
 	}
 	if srvs, err := n.store.Servers(); err == nil {
 		for _, s := range srvs {
-			add(s.Name, s.HTTPAddr)
+			add(s.Name, s.HTTPAddr, s.RaftAddr)
 		}
 	}
 	for _, m := range n.mesh.Members() {
 		if m.State == mesh.StateAlive && slices.Contains(m.Meta.Roles, "server") {
-			add(m.Name, m.Meta.HTTPAddr)
+			add(m.Name, m.Meta.HTTPAddr, m.Meta.RaftAddr)
 		}
 	}
 	return peers
@@ -143,8 +146,11 @@ func (n *Node) rejoinRaft(ctx context.Context) error {
 	req := n.joinRequest()
 	var errs []error
 	for _, p := range n.serverPeers() {
+		if p.clusterAddr == "" {
+			continue // asked on its cluster port only: the API needs a token
+		}
 		actx, cancel := context.WithTimeout(ctx, joinAskTimeout)
-		resp, err := peer.New("http://"+p.httpAddr).Join(actx, req)
+		resp, err := n.clusterClient(p.clusterAddr).Join(actx, req)
 		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("via %s: %w", p.name, err))

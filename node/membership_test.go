@@ -43,8 +43,8 @@ func inConfiguration(t *testing.T, n *Node, name string) bool {
 // data written while it was out once it has caught up.
 func TestRemovedServerRejoins(t *testing.T) {
 	n1 := startNode(t, testConfig(t, "n1", ""))
-	startNode(t, testConfig(t, "n2", n1.HTTPAddr()))
-	n3 := startNode(t, testConfig(t, "n3", n1.HTTPAddr()))
+	startNode(t, joinConfig(t, "n2", n1))
+	n3 := startNode(t, joinConfig(t, "n3", n1))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c1, c3 := adminClient(t, n1, n1), adminClient(t, n3, n1)
@@ -101,8 +101,8 @@ func TestRemovedServerRejoins(t *testing.T) {
 // rejoins, and serves the data written meanwhile.
 func TestRestartedRemovedServerRejoins(t *testing.T) {
 	n1 := startNode(t, testConfig(t, "n1", ""))
-	startNode(t, testConfig(t, "n2", n1.HTTPAddr()))
-	cfg3 := testConfig(t, "n3", n1.HTTPAddr())
+	startNode(t, joinConfig(t, "n2", n1))
+	cfg3 := joinConfig(t, "n3", n1)
 	n3 := startNode(t, cfg3)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -158,8 +158,8 @@ func TestRestartedRemovedServerRejoins(t *testing.T) {
 // timeout.
 func TestNoLeaderAnswersFast(t *testing.T) {
 	n1 := startNode(t, testConfig(t, "n1", ""))
-	n2 := startNode(t, testConfig(t, "n2", n1.HTTPAddr()))
-	n3 := startNode(t, testConfig(t, "n3", n1.HTTPAddr()))
+	n2 := startNode(t, joinConfig(t, "n2", n1))
+	n3 := startNode(t, joinConfig(t, "n3", n1))
 	c3 := adminClient(t, n3, n1)
 	wf, err := c3.CreateWorkflow(context.Background(), api.CreateWorkflowRequest{
 		WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), TriggerType: "none",

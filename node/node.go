@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/archive"
+	"github.com/casare/casare/clusternet"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh"
@@ -52,6 +54,17 @@ type Node struct {
 	// leave takes the server out of the configuration, which the watch
 	// must not undo. nil on a robot-only node.
 	stopWatch func()
+
+	// The cluster identity and port (see cluster.go).
+	id              *identity
+	bootstrapped    bool // this start created a new cluster
+	mux             *clusternet.Mux
+	internalHTTP    *http.Server
+	joinHTTP        *http.Server
+	clusterHTTP     *http.Client // see clusterClient
+	clusterHTTPOnce sync.Once
+	keyMu           sync.Mutex // orders keyring changes and their file writes
+	rotateMu        sync.Mutex // one gossip key rotation at a time
 
 	stopRobot context.CancelFunc
 	robotDone chan struct{}
@@ -95,15 +108,24 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 	if err != nil {
 		return err
 	}
+	keyring, err := n.setupIdentity(ctx)
+	if err != nil {
+		httpListener.Close()
+		return err
+	}
 	n.mesh, err = mesh.New(mesh.Config{
-		Name: n.cfg.Name, BindAddr: n.cfg.BindAddr, BindPort: n.cfg.GossipPort,
+		Name: n.cfg.Name, BindAddr: n.cfg.ClusterBindAddr, BindPort: n.cfg.GossipPort,
 		AdvertiseAddr: n.cfg.AdvertiseAddr, AdvertisePort: n.cfg.GossipPort,
-		Meta: n.meta(), Logger: n.log,
+		Meta: n.meta(), Logger: n.log, Keyring: keyring,
 		Reconnect: mesh.Reconnect{Peers: n.gossipPeers, Retry: n.retryMember},
 	})
 	if err != nil {
 		httpListener.Close()
 		return fmt.Errorf("start gossip: %w", err)
+	}
+	if err := n.listenCluster(); err != nil {
+		httpListener.Close()
+		return err
 	}
 	duties, err := n.openArchive(ctx)
 	if err != nil {
@@ -111,26 +133,16 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		return err
 	}
 	if n.cfg.Server {
-		n.store, err = consensus.Open(consensus.Config{
-			Name: n.cfg.Name, DataDir: n.cfg.DataDir,
-			RaftBind: n.cfg.bind(n.cfg.RaftPort), RaftAdvertise: n.cfg.advertise(n.cfg.RaftPort),
-			HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort), QUICAddr: n.cfg.advertise(n.cfg.QUICPort),
-			GossipAddr: n.mesh.Addr(),
-			Bootstrap:  n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
-			SnapshotEntries: n.cfg.SnapshotEntries, Forwarder: peer.NewForwarder(), Liveness: n.mesh, Logger: n.log,
-			Duties: duties, Retention: n.cfg.Retention, RetainUntil: n.retainUntil(),
-		})
-		if err != nil {
+		if err := n.openStore(duties); err != nil {
 			httpListener.Close()
-			return fmt.Errorf("start raft: %w", err)
+			return err
 		}
 		n.raftStore.Store(n.store)
 	}
 	if n.store != nil {
-		if n.tunnelID, err = n.gatewayIdentity(); err != nil {
-			httpListener.Close()
-			return err
-		}
+		// The gateway presents the node certificate; robot tokens carry
+		// its CA's fingerprint.
+		n.tunnelID = n.id.pki
 	}
 	if err := n.serveHTTP(httpListener); err != nil {
 		return err
@@ -143,6 +155,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			return err
 		}
 	}
+	n.printBootstrap()
 	n.wg.Go(func() { n.peers.keep(runCtx, n.mesh, n.log) })
 	if err := n.join(ctx, runCtx); err != nil {
 		return err
@@ -160,13 +173,32 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 	return nil
 }
 
+func (n *Node) openStore(duties []consensus.LeaderDuty) error {
+	var err error
+	n.store, err = consensus.Open(consensus.Config{
+		Name: n.cfg.Name, DataDir: n.cfg.DataDir,
+		RaftBind: n.cfg.clusterBind(), RaftAdvertise: n.clusterAddr(),
+		HTTPAddr: n.cfg.httpAdvertise(), QUICAddr: n.cfg.quicAdvertise(), GossipAddr: n.mesh.Addr(),
+		Bootstrap: n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
+		SnapshotEntries: n.cfg.SnapshotEntries,
+		Duties:          duties, Retention: n.cfg.Retention, RetainUntil: n.retainUntil(),
+		Stream:    clusternet.NewStreamLayer(n.mux, n.id.pki.ClientConfig()),
+		Forwarder: peer.NewClusterForwarder(clusternet.HTTPDialer(n.id.pki.ClientConfig())),
+		Liveness:  n.mesh, Logger: n.log,
+	})
+	if err != nil {
+		return fmt.Errorf("start raft: %w", err)
+	}
+	return nil
+}
+
 // startRobot runs this node's LAN robot, whose id is the node's name. A
 // node without Raft state reaches the queue through a server.
 func (n *Node) startRobot() {
 	if !n.cfg.Robot {
 		return
 	}
-	var q Queue = newRemoteQueue(n.mesh)
+	var q Queue = newRemoteQueue(n.mesh, n.clusterHTTPClient())
 	if n.store != nil {
 		q = storeQueue{n.store}
 	}
@@ -204,14 +236,10 @@ func (n *Node) drainRobot() {
 }
 
 func (n *Node) meta() mesh.Meta {
-	m := mesh.Meta{
-		Roles: n.cfg.roles(), HTTPAddr: n.cfg.advertise(n.cfg.HTTPPort),
-		QUICAddr: n.cfg.advertise(n.cfg.QUICPort), Tags: n.cfg.Tags, Capacity: n.cfg.Capacity, Version: Version,
+	return mesh.Meta{
+		Roles: n.cfg.roles(), HTTPAddr: n.cfg.httpAdvertise(), RaftAddr: n.cfg.advertise(n.cfg.RaftPort),
+		QUICAddr: n.cfg.quicAdvertise(), Tags: n.cfg.Tags, Capacity: n.cfg.Capacity, Version: Version,
 	}
-	if n.cfg.Server {
-		m.RaftAddr = n.cfg.advertise(n.cfg.RaftPort)
-	}
-	return m
 }
 
 func (n *Node) serveHTTP(ln net.Listener) error {
@@ -237,22 +265,26 @@ func (n *Node) serveHTTP(ln net.Listener) error {
 	return nil
 }
 
-// handler is the HTTP surface: the API on servers, a proxy to a server on
-// robot-only nodes, and the gossip seed list every member hands joiners.
+// handler is the public HTTP surface: the API on servers, a proxy to a
+// server on robot-only nodes, and where a joiner finds the cluster port.
+// The internal endpoints are served on the cluster port (serveCluster).
 func (n *Node) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /internal/v1/seeds", n.serveSeeds)
+	mux.HandleFunc("GET "+clusterInfoPath, n.serveClusterInfo)
 	if n.store == nil {
+		n.serveCluster(nil)
 		mux.Handle("/", streamsUnbounded(newServerProxy(n.mesh, n.log)))
 		return mux
 	}
-	mux.Handle("/", api.New(api.Config{
+	srv := api.New(api.Config{
 		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
-		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers,
+		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers, PeerAuth: peerAuth,
 		MetricsPublic: n.cfg.MetricsPublic, CORSOrigin: n.cfg.CORSOrigin,
 		CAFingerprint: n.caFingerprint(),
 		Archive:       n.apiArchive(),
-	}))
+	})
+	n.serveCluster(srv.Internal())
+	mux.Handle("/", srv)
 	return mux
 }
 
@@ -326,13 +358,18 @@ func (n *Node) Close() error {
 		if n.gateway != nil {
 			errs = append(errs, n.gateway.close())
 		}
-		if n.http != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			errs = append(errs, n.http.Shutdown(ctx))
-			cancel()
+		for _, srv := range []*http.Server{n.http, n.internalHTTP, n.joinHTTP} {
+			if srv != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				errs = append(errs, srv.Shutdown(ctx))
+				cancel()
+			}
 		}
 		if n.store != nil {
 			errs = append(errs, n.store.Close())
+		}
+		if n.mux != nil {
+			n.mux.Close()
 		}
 		if n.archive != nil {
 			n.archive.Close()
@@ -351,7 +388,30 @@ func (n *Node) Close() error {
 func (n *Node) Store() *consensus.Store { return n.store }
 
 // HTTPAddr returns the advertised API address.
-func (n *Node) HTTPAddr() string { return n.cfg.advertise(n.cfg.HTTPPort) }
+func (n *Node) HTTPAddr() string { return n.cfg.httpAdvertise() }
+
+// ClusterAddr returns the advertised cluster port (Raft and internal
+// endpoints, mutual TLS).
+func (n *Node) ClusterAddr() string { return n.clusterAddr() }
+
+// TLSCertificate is the node certificate (with the CA in its chain) that
+// the node presents on its cluster port and QUIC gateway.
+func (n *Node) TLSCertificate() tls.Certificate { return n.id.pki.Cert }
+
+// CAPool holds the cluster CA only; peers are checked against it.
+func (n *Node) CAPool() *x509.CertPool { return n.id.pki.Pool }
+
+// JoinToken is the cluster's join token, held by servers; "" on a
+// robot-only member.
+func (n *Node) JoinToken() string {
+	if n.id.joinToken.Secret == "" {
+		return ""
+	}
+	return n.id.joinToken.String()
+}
+
+// Identity is the node's whole PKI identity (CA key on servers).
+func (n *Node) Identity() *pki.Identity { return n.id.pki }
 
 // caFingerprint is the cluster CA's fingerprint robot tokens carry, or ""
 // on a node without a gateway.

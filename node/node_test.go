@@ -7,9 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +15,6 @@ import (
 	"github.com/casare/casare/api/client"
 
 	"github.com/casare/casare/internal/testutil"
-	"github.com/casare/casare/pki"
 )
 
 // freePorts reserves n distinct loopback ports (TCP; gossip also binds
@@ -48,9 +45,19 @@ func testConfig(t testing.TB, name, join string) Config {
 	}
 }
 
+// joinConfig is a node that joins seed's cluster with the join token seed
+// holds, as `casare node join` with the first node's join.token does.
+func joinConfig(t testing.TB, name string, seed *Node) Config {
+	cfg := testConfig(t, name, seed.HTTPAddr())
+	cfg.JoinToken = seed.JoinToken()
+	if cfg.JoinToken == "" {
+		t.Fatalf("seed %s holds no join token (robot-only?)", seed.cfg.Name)
+	}
+	return cfg
+}
+
 func startNode(t testing.TB, cfg Config) *Node {
 	t.Helper()
-	shareClusterCA(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	n, err := Start(ctx, cfg)
@@ -119,8 +126,8 @@ func TestSingleNodeRunsSubmittedJob(t *testing.T) {
 
 func TestThreeNodesJoinAndServeFromAnyNode(t *testing.T) {
 	n1 := startNode(t, testConfig(t, "n1", ""))
-	n2 := startNode(t, testConfig(t, "n2", n1.HTTPAddr()))
-	n3 := startNode(t, testConfig(t, "n3", n2.HTTPAddr()))
+	n2 := startNode(t, joinConfig(t, "n2", n1))
+	n3 := startNode(t, joinConfig(t, "n3", n2))
 	ctx := context.Background()
 	c3 := adminClient(t, n3, n1)
 	cl, err := c3.Cluster(ctx)
@@ -152,7 +159,7 @@ func TestThreeNodesJoinAndServeFromAnyNode(t *testing.T) {
 
 func TestRobotOnlyNodeRunsJobsThroughAServer(t *testing.T) {
 	srv := startNode(t, testConfig(t, "server1", ""))
-	cfg := testConfig(t, "worker", srv.HTTPAddr())
+	cfg := joinConfig(t, "worker", srv)
 	cfg.Server = false
 	worker := startNode(t, cfg)
 	ctx := context.Background()
@@ -206,33 +213,5 @@ func TestCancelStopsARunningJob(t *testing.T) {
 	time.Sleep(5 * time.Second)
 	if _, err := os.Stat(marker); !os.IsNotExist(err) {
 		t.Fatalf("the node after the cancelled delay ran: %v", err)
-	}
-}
-
-// clusterCAs maps a node's HTTP address to its data dir, so a joiner can
-// be handed the cluster CA of the node it joins through.
-var clusterCAs sync.Map
-
-// shareClusterCA gives a joiner the CA of the cluster it joins (as the
-// cluster's join exchange does), so that all its nodes present
-// certificates from one CA to internet robots; and records a node's data
-// dir for those that will join through it.
-func shareClusterCA(t testing.TB, cfg Config) {
-	t.Helper()
-	clusterCAs.Store(net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.HTTPPort)), cfg.DataDir)
-	if cfg.Join == "" {
-		return
-	}
-	dir, ok := clusterCAs.Load(cfg.Join)
-	if !ok {
-		return
-	}
-	from, to := pki.PathsIn(dir.(string)), pki.PathsIn(cfg.DataDir)
-	ca, err := from.LoadCA()
-	if err != nil {
-		t.Fatalf("hand the cluster CA to %s: %v", cfg.Name, err)
-	}
-	if err := to.SaveCA(ca); err != nil {
-		t.Fatalf("hand the cluster CA to %s: %v", cfg.Name, err)
 	}
 }

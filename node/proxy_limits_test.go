@@ -21,7 +21,7 @@ import (
 func TestRobotOnlyNodeCutsSlowBodyDespiteFollow(t *testing.T) {
 	const readTimeout = time.Second
 	srv := startNode(t, testConfig(t, "server1", ""))
-	cfg := testConfig(t, "worker", srv.HTTPAddr())
+	cfg := joinConfig(t, "worker", srv)
 	cfg.Server, cfg.Robot = false, false
 	cfg.HTTPTimeouts = api.Timeouts{Read: readTimeout}
 	worker := startNode(t, cfg)

@@ -1,14 +1,15 @@
 package node
 
 import (
-	"errors"
-
 	"context"
-	"github.com/casare/casare/mesh"
-	"github.com/casare/casare/node/peer"
+	"errors"
+	"net/http"
 	"time"
 
+	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/mesh"
+	"github.com/casare/casare/node/peer"
 )
 
 // storeQueue serves a robot from its own node's replica: it waits on the
@@ -43,19 +44,20 @@ type remoteQueue struct {
 	mesh *mesh.Mesh
 	// pool is the one HTTP client every call goes through, whichever
 	// server it picks: a client per call opened a connection per call and
-	// left each idle for 90 s.
+	// left each idle for 90 s. It dials servers' cluster ports with this
+	// node's certificate.
 	pool *peer.Client
 }
 
-func newRemoteQueue(m *mesh.Mesh) remoteQueue {
-	return remoteQueue{mesh: m, pool: peer.New("")}
+func newRemoteQueue(m *mesh.Mesh, hc *http.Client) remoteQueue {
+	return remoteQueue{mesh: m, pool: peer.New("", client.WithHTTPClient(hc))}
 }
 
 // remoteWait is how long one wait call may be held at the server.
 const remoteWait = 20 * time.Second
 
 func (q remoteQueue) server() (*peer.Client, error) {
-	addr := pickServer(q.mesh)
+	addr := pickServerCluster(q.mesh)
 	if addr == "" {
 		return nil, errors.New("no live server in gossip")
 	}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/casare/casare/clusternet"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/internal/testutil"
 	"github.com/casare/casare/mesh"
@@ -21,26 +21,25 @@ import (
 // connections and goroutines on both sides per robot.
 func TestRemoteQueueReusesConnections(t *testing.T) {
 	srv := startNode(t, testConfig(t, "server1", ""))
+	// The worker dials the server's cluster port with a robot-only
+	// certificate, as a robot-only node does; the dials are counted.
+	robot := issue(t, srv, "worker", false)
 	var conns atomic.Int64
-	api := httptest.NewUnstartedServer(srv.handler())
-	api.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	api.Start()
-	defer api.Close()
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+		conns.Add(1)
+		return clusternet.Dial(ctx, addr, clusternet.KindHTTP, robot.ClientConfig())
+	}}}
 
-	front := startMesh(t, "front", mesh.Meta{Roles: []string{"server"}, HTTPAddr: api.Listener.Addr().String()})
+	front := startMesh(t, "front", mesh.Meta{Roles: []string{"server"}, RaftAddr: srv.ClusterAddr()})
 	worker := startMesh(t, "worker", mesh.Meta{Roles: []string{"robot"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := worker.Join(ctx, []string{front.Addr()}); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, 10*time.Second, "the worker to see the server in gossip", func() bool { return pickServer(worker) != "" })
+	testutil.WaitFor(t, 10*time.Second, "the worker to see the server in gossip", func() bool { return pickServerCluster(worker) != "" })
 
-	q := newRemoteQueue(worker)
+	q := newRemoteQueue(worker, hc)
 	const calls = 20
 	for range calls {
 		acks, err := q.Progress(ctx, consensus.ProgressCmd{RobotID: "worker", Items: []consensus.Progress{{JobID: "nope", Token: 1}}})

@@ -5,10 +5,15 @@
 package apitest
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,11 +76,11 @@ func Start(t testing.TB, cfg Config) *Node {
 			t.Logf("close store %s: %v", cfg.Name, err)
 		}
 	})
-	apiCfg := api.Config{Store: n.Store, NodeName: cfg.Name, Logger: cfg.Logger}
+	apiCfg := api.Config{Store: n.Store, NodeName: cfg.Name, Logger: cfg.Logger, PeerAuth: trustAs(cfg.Name)}
 	if cfg.API != nil {
 		cfg.API(&apiCfg)
 	}
-	n.Server = httptest.NewUnstartedServer(api.New(apiCfg))
+	n.Server = httptest.NewUnstartedServer(withInternal(api.New(apiCfg)))
 	n.Server.Listener.Close()
 	n.Server.Listener = ln
 	n.Server.Start()
@@ -123,6 +128,37 @@ func (n *Node) NewToken(t testing.TB, name string, role consensus.Role) string {
 		t.Fatalf("create %s token: %v", role, err)
 	}
 	return consensus.FormatAPIToken(consensus.KindToken, tok.ID, secret)
+}
+
+// withInternal serves the internal endpoints beside the public ones. A
+// node serves them only on its mutual-TLS cluster port; in-process test
+// nodes share one plain-HTTP test server and forward to its URL.
+func withInternal(srv *api.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/internal/", srv.Internal())
+	mux.Handle("/", srv)
+	return mux
+}
+
+// trustAs stands in for a node's certificate check: in-process test
+// nodes have no certificates and share a plain-HTTP test server, so
+// every internal caller counts as a server; it is named after the node
+// it joins as (for a join) or else after the node it calls, which is
+// what a node's own certificate would say to itself.
+func trustAs(self string) api.PeerAuth {
+	return func(r *http.Request) (api.Peer, error) {
+		if !strings.HasSuffix(r.URL.Path, "/join") {
+			return api.Peer{Name: self, Server: true}, nil
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			return api.Peer{}, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var req consensus.JoinRequest
+		_ = json.Unmarshal(body, &req) // a bad body fails in the handler, which names the field
+		return api.Peer{Name: req.Name, Server: true}, nil
+	}
 }
 
 // StartLeader runs a node that bootstraps its own cluster and waits

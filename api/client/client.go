@@ -50,6 +50,19 @@ func WithHTTPClient(hc *http.Client) Option {
 	return func(c *http.Client) { *c = *hc }
 }
 
+// WithDialer replaces how connections are opened: nodes reach each
+// other's internal endpoints over the mutual-TLS cluster port
+// (clusternet.HTTPDialer), under plain http:// URLs.
+func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
+	return func(c *http.Client) {
+		t := c.Transport.(*http.Transport).Clone()
+		t.DialContext = dial
+		// The dialer's connection is already TLS; HTTP/2 would need ALPN.
+		t.ForceAttemptHTTP2 = false
+		c.Transport = t
+	}
+}
+
 // WithTimeout bounds each call; zero leaves calls bounded only by their
 // context.
 func WithTimeout(d time.Duration) Option {

@@ -299,3 +299,7 @@ type ErrorBody struct {
 	Message string          `json:"message"`
 	Details json.RawMessage `json:"details"`
 }
+
+// ForwardedJoinHeader marks a join that a server relays to the leader on
+// behalf of the joiner it checked (internal endpoints only).
+const ForwardedJoinHeader = "X-Casare-Relayed-Join"

@@ -49,7 +49,7 @@ func startCluster(ctx context.Context, dir string, size int, robots bool, capaci
 			Server: true, Robot: robots, Capacity: capacity, WorkDir: dir,
 		}
 		if i > 0 {
-			cfg.Join = c.nodes[0].HTTPAddr()
+			cfg.Join, cfg.JoinToken = c.nodes[0].HTTPAddr(), c.nodes[0].JoinToken()
 		}
 		n, err := node.Start(ctx, cfg)
 		if err != nil {

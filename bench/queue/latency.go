@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
 )
 
 // probeWorkflow's first node after start calls back into the benchmark,
@@ -85,6 +86,29 @@ type latencyResult struct {
 // the client's 2xx, so ackToRun slightly understates commit → run and
 // sendToRun overstates it.
 func (b *bench) claimLatency(ctx context.Context, c *cluster, wfID string, marks *startMarks) (latencyResult, error) {
+	lead := c.leader()
+	var startIndex uint64
+	if lead != nil {
+		startIndex = lead.Store().AppliedIndex()
+	}
+	res, ids, err := b.measureLatency(ctx, func(w int) *client.Client { return b.client(c, w) }, wfID, marks)
+	if lead == nil || len(res.ackToRun) == 0 {
+		return res, err
+	}
+	for _, id := range ids {
+		if job, found, _ := lead.Store().Job(id); found && !job.StartedAt.IsZero() {
+			res.stamps = append(res.stamps, job.StartedAt.Sub(job.CreatedAt))
+		}
+	}
+	slices.Sort(res.stamps)
+	res.entries = float64(lead.Store().AppliedIndex()-startIndex) / float64(len(res.ackToRun))
+	return res, err
+}
+
+// measureLatency paces probe submits over the nodes clients returns and
+// matches them with the marks their robots left. It returns the ids of
+// the jobs that started.
+func (b *bench) measureLatency(ctx context.Context, clients func(worker int) *client.Client, wfID string, marks *startMarks) (latencyResult, []string, error) {
 	res := latencyResult{rate: b.cfg.latencyRate}
 	n := int(float64(b.cfg.latencyRate) * b.d.latency.Seconds())
 	// A submit that hangs must not hold the run: the whole figure gets
@@ -105,7 +129,7 @@ func (b *bench) claimLatency(ctx context.Context, c *cluster, wfID string, marks
 		wg.Go(func() {
 			for i := range ticks {
 				sent := time.Now()
-				job, err := b.client(c, w).SubmitJob(ctx, api.JobRequest{WorkflowID: wfID, ExecutionMode: "lan"})
+				job, err := clients(w).SubmitJob(ctx, api.JobRequest{WorkflowID: wfID, ExecutionMode: "lan"})
 				if err != nil {
 					mu.Lock()
 					if res.errs++; res.firstErr == nil {
@@ -117,11 +141,6 @@ func (b *bench) claimLatency(ctx context.Context, c *cluster, wfID string, marks
 				samples[i] = sample{id: job.ID, sent: sent, ackd: time.Now()}
 			}
 		})
-	}
-	lead := c.leader()
-	var startIndex uint64
-	if lead != nil {
-		startIndex = lead.Store().AppliedIndex()
 	}
 	interval := time.Second / time.Duration(b.cfg.latencyRate)
 	t := time.NewTicker(interval)
@@ -135,6 +154,7 @@ func (b *bench) claimLatency(ctx context.Context, c *cluster, wfID string, marks
 
 	// Every probe job should have started long before this deadline.
 	deadline := time.Now().Add(15 * time.Second)
+	var ids []string
 	for _, s := range samples {
 		if s.id == "" {
 			continue
@@ -151,25 +171,18 @@ func (b *bench) claimLatency(ctx context.Context, c *cluster, wfID string, marks
 			res.missing++
 			continue
 		}
+		ids = append(ids, s.id)
 		res.ackToRun = append(res.ackToRun, run.Sub(s.ackd))
 		res.sendToRun = append(res.sendToRun, run.Sub(s.sent))
 		res.submitRTT = append(res.submitRTT, s.ackd.Sub(s.sent))
-		if lead != nil {
-			if job, found, _ := lead.Store().Job(s.id); found && !job.StartedAt.IsZero() {
-				res.stamps = append(res.stamps, job.StartedAt.Sub(job.CreatedAt))
-			}
-		}
 	}
-	if lead != nil && len(res.ackToRun) > 0 {
-		res.entries = float64(lead.Store().AppliedIndex()-startIndex) / float64(len(res.ackToRun))
-	}
-	for _, d := range [][]time.Duration{res.ackToRun, res.sendToRun, res.stamps, res.submitRTT} {
+	for _, d := range [][]time.Duration{res.ackToRun, res.sendToRun, res.submitRTT} {
 		slices.Sort(d)
 	}
 	if len(res.ackToRun) == 0 {
-		return res, fmt.Errorf("no probe job started (%d submit errors, first: %v)", res.errs, res.firstErr)
+		return res, nil, fmt.Errorf("no probe job started (%d submit errors, first: %v)", res.errs, res.firstErr)
 	}
-	return res, nil
+	return res, ids, nil
 }
 
 func (r latencyResult) note(p float64) string {

@@ -1,6 +1,14 @@
-// Command queue benchmarks the Casare job queue end to end: it starts
-// real nodes in this process (Raft on loopback TCP, the HTTP API, the
-// built-in robots) for each cluster size and prints, in one table, how
+// Command queue benchmarks the Casare job queue end to end.
+//
+// By default it measures what users run (procbench.go): three `casare`
+// processes from -bin on loopback, driven over the REST API from this
+// process, beside raw Raft (hashicorp/raft + raft-boltdb, three nodes in
+// a helper process that is this program run again with -rawraft-helper)
+// measured in the same run; CPU per job is the three processes' CPU time.
+//
+// With -inprocess it starts real nodes in this process (Raft on loopback
+// TCP, the HTTP API, the built-in robots) for each cluster size and
+// prints, in one table, how
 // fast jobs are submitted, how fast no-op jobs run through the robots,
 // how long a job waits to be claimed, and the bare Raft apply rate that
 // all of it is measured against.
@@ -27,7 +35,7 @@
 //
 // Usage:
 //
-//	go run ./bench/queue [-quick] [-nodes 1,3] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
+//	go run ./bench/queue [-bin bin/casare] [-quick] [-inprocess [-nodes 1,3]] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 package main
 
 import (
@@ -56,6 +64,13 @@ type config struct {
 	via         string
 	e2eJobs     int
 	latencyRate int
+	// inprocess runs the nodes inside this process (the second table)
+	// instead of three casare processes from bin.
+	inprocess bool
+	bin       string
+	// rawRaft* run this program as the raw Raft helper process.
+	rawRaftDir                 string
+	rawRaftWarm, rawRaftWindow time.Duration
 }
 
 // durations are how long each figure runs.
@@ -94,6 +109,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
+	if cfg.rawRaftDir != "" {
+		if err := runRawRaft(cfg.rawRaftDir, cfg.rawRaftWarm, cfg.rawRaftWindow); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: raw raft helper:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	// Stopping early still stops the nodes and removes their data dirs.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -121,8 +143,13 @@ func parseFlags() (config, error) {
 	flag.StringVar(&cfg.tracedir, "trace", "", "write one execution trace per figure into this directory")
 	flag.StringVar(&cfg.dir, "dir", os.TempDir(), "where the nodes' data dirs are made (and removed)")
 	flag.StringVar(&cfg.via, "via", "all", "which nodes the clients call: all (round-robin; followers forward) or leader")
-	flag.IntVar(&cfg.e2eJobs, "jobs", 0, "jobs in the end-to-end figure (default 100000, 30000 with -quick)")
+	flag.IntVar(&cfg.e2eJobs, "jobs", 0, "jobs in the end-to-end figure (default 30000, 5000 with -quick; -inprocess: 100000, 30000 with -quick)")
 	flag.IntVar(&cfg.latencyRate, "latency-rate", 200, "submits per second while measuring claim latency")
+	flag.BoolVar(&cfg.inprocess, "inprocess", false, "run the nodes inside this process, for each -nodes size (the in-process table), instead of three casare processes")
+	flag.StringVar(&cfg.bin, "bin", "bin/casare", "the casare binary the real-process bench starts (make bench builds it)")
+	flag.StringVar(&cfg.rawRaftDir, "rawraft-helper", "", "internal: run as the raw Raft helper process with its data in this directory")
+	flag.DurationVar(&cfg.rawRaftWarm, "rawraft-warm", time.Second, "internal: the raw Raft helper's warm-up")
+	flag.DurationVar(&cfg.rawRaftWindow, "rawraft-window", 3*time.Second, "internal: the raw Raft helper's measured window")
 	flag.Parse()
 	for f := range strings.SplitSeq(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -141,6 +168,15 @@ func parseFlags() (config, error) {
 		cfg.e2eJobs = 100000
 		if cfg.quick {
 			cfg.e2eJobs = 30000
+		}
+		// Three processes on a shared machine run a few thousand jobs a
+		// second end to end: 30,000 is ten seconds or so, long enough for
+		// a steady rate, short enough to stay inside the time-out.
+		if !cfg.inprocess {
+			cfg.e2eJobs = 30000
+			if cfg.quick {
+				cfg.e2eJobs = 5000
+			}
 		}
 	}
 	return cfg, nil
@@ -164,6 +200,16 @@ func (b *bench) run(ctx context.Context) error {
 	})
 	defer watchdog.Stop()
 	begin := time.Now()
+	if !b.cfg.inprocess {
+		if err := b.runProcs(ctx, root); err != nil {
+			return err
+		}
+		b.rep.print(os.Stdout)
+		fmt.Printf("\nvalues are what the load generator saw over REST; ×raft64 is the ratio to the raw Raft row of this run.\n")
+		fmt.Printf("CPU µs/item is the three casare processes' CPU time (from /proc/<pid>/stat) per job; the raw Raft row's is the helper's.\n")
+		fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
+		return nil
+	}
 	fmt.Printf("casare queue benchmark: %s %s/%s, GOMAXPROCS=%d, NumCPU=%d, data in %s\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU(), b.cfg.dir)
 	fmt.Printf("nodes, robots and load generator share this process and its %d CPUs; loopback only\n", runtime.GOMAXPROCS(0))

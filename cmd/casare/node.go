@@ -34,8 +34,12 @@ func newNodeStartCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "start",
 		Short: "Start a node; with a new data dir it bootstraps a one-server cluster",
-		Long:  "Start a node; with a new data dir it bootstraps a one-server cluster.\n\n" + nodeSettingsHelp,
-		Args:  cobra.NoArgs,
+		Long: "Start a node; with a new data dir it bootstraps a one-server cluster.\n\n" +
+			"A first start creates the cluster's CA and this node's certificate (<data-dir>/tls), the\n" +
+			"join token that other nodes join with (<data-dir>/join.token, 0600) and the gossip key\n" +
+			"(<data-dir>/gossip.keys, 0600), and prints where they are and the join command line.\n\n" +
+			nodeSettingsHelp,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := flags.load(os.Environ())
 			if err != nil {
@@ -48,12 +52,21 @@ func newNodeStartCmd() *cobra.Command {
 	return cmd
 }
 
+// joinHelp says how a joiner is admitted.
+const joinHelp = `A first join needs the cluster's join token (the first node wrote it to
+<data-dir>/join.token): --join-token-file FILE, $CASARE_JOIN_TOKEN or
+--join-token (which shows in shell history and ps). The token carries the
+cluster CA's fingerprint, so the joiner checks the cluster it dials before
+it sends the secret. A restart uses the certificate the join stored in
+--data-dir and needs no token: the same command line works for both.`
+
 func newNodeJoinCmd() *cobra.Command {
 	var flags *nodeFlags
+	var token, tokenFile string
 	cmd := &cobra.Command{
 		Use:   "join ADDR",
 		Short: "Start a node that joins the cluster of the node whose HTTP address is ADDR",
-		Long:  "Start a node that joins the cluster of the node whose HTTP address is ADDR.\n\n" + nodeSettingsHelp,
+		Long:  "Start a node that joins the cluster of the node whose HTTP address is ADDR.\n\n" + joinHelp + "\n\n" + nodeSettingsHelp,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := flags.load(os.Environ())
@@ -61,11 +74,27 @@ func newNodeJoinCmd() *cobra.Command {
 				return err
 			}
 			cfg.Join = args[0]
+			cfg.JoinToken, cfg.JoinTokenFile = joinToken(token, tokenFile)
 			return runNode(cmd, cfg)
 		},
 	}
 	flags = newNodeFlags(cmd.Flags(), hostname())
+	cmd.Flags().StringVar(&token, "join-token", "", "the cluster's join token (prefer --join-token-file or $CASARE_JOIN_TOKEN)")
+	cmd.Flags().StringVar(&tokenFile, "join-token-file", "", "file holding the cluster's join token")
 	return cmd
+}
+
+// joinToken picks the join token from the flag, the file (which the node
+// reads, waiting for it if it is not there yet), or $CASARE_JOIN_TOKEN,
+// in that order.
+func joinToken(flag, file string) (token, tokenFile string) {
+	switch {
+	case flag != "":
+		return flag, ""
+	case file != "":
+		return "", file
+	}
+	return os.Getenv("CASARE_JOIN_TOKEN"), ""
 }
 
 // hostname is the default node name: unique on a LAN as a rule.
@@ -76,7 +105,7 @@ func hostname() string {
 
 func runNode(cmd *cobra.Command, cfg node.Config) error {
 	cfg.Logger = slog.Default()
-	cfg.Stdout = cmd.OutOrStdout()
+	cfg.BootstrapOut = cmd.ErrOrStderr()
 	if !cfg.Server && cfg.Join == "" {
 		return fmt.Errorf("--server=false needs a cluster to join: use 'casare node join ADDR --server=false'")
 	}
@@ -103,13 +132,19 @@ func checkRobotFlags(name string, tags []string) error {
 }
 
 func newNodeLeaveCmd() *cobra.Command {
-	var server string
+	var server, dataDir string
 	cmd := &cobra.Command{
 		Use:   "leave",
 		Short: "Ask the node at --server to leave the cluster gracefully and stop",
-		Args:  cobra.NoArgs,
+		Long: `Asks the node at --server to leave the cluster gracefully and stop. The
+request goes to the node's cluster port with the node's own certificate
+from --data-dir, so run it on the node's machine (or send the node SIGTERM).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := newClient(cmd, server)
+			c, err := node.LocalClusterClient(cmd.Context(), dataDir, server)
+			if err != nil {
+				return fmt.Errorf("leave: %w", err)
+			}
 			if err := c.Leave(cmd.Context()); err != nil {
 				return fmt.Errorf("leave: %w", err)
 			}
@@ -118,5 +153,6 @@ func newNodeLeaveCmd() *cobra.Command {
 		},
 	}
 	addServerFlag(cmd, &server)
+	cmd.Flags().StringVar(&dataDir, "data-dir", node.DefaultDataDir, "data dir of the node at --server (its certificate authenticates the request)")
 	return cmd
 }

@@ -37,6 +37,8 @@ type nodeSettings struct {
 	Name            string        `koanf:"name"`
 	DataDir         string        `koanf:"data-dir"`
 	Bind            string        `koanf:"bind"`
+	ClusterBind     string        `koanf:"cluster-bind"`
+	QUICBind        string        `koanf:"quic-bind"`
 	Advertise       string        `koanf:"advertise"`
 	HTTPPort        int           `koanf:"http-port"`
 	RaftPort        int           `koanf:"raft-port"`
@@ -75,11 +77,13 @@ func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
 	f := pflag.NewFlagSet("node", pflag.ContinueOnError)
 	f.String("name", host, "node name, unique in the cluster (also its Raft server id and LAN robot id)")
 	f.String("data-dir", d.DataDir, "directory for Raft state and snapshots")
-	f.String("bind", d.BindAddr, "address every listener binds to")
-	f.String("advertise", "", "address peers use to reach this node (default: --bind)")
+	f.String("bind", d.BindAddr, "address the REST API and dashboard listen on")
+	f.String("cluster-bind", "", "address of the cluster port (Raft and internal calls, mutual TLS with node certificates) and of gossip (default: --bind)")
+	f.String("quic-bind", "", "address the internet robots' QUIC gateway listens on (default: --bind)")
+	f.String("advertise", "", "address peers use to reach this node's cluster port and gossip (default: --cluster-bind)")
 	f.Int("http-port", d.HTTPPort, "REST API port")
-	f.Int("raft-port", d.RaftPort, "Raft port")
-	f.Int("gossip-port", d.GossipPort, "gossip (memberlist) port, TCP and UDP")
+	f.Int("raft-port", d.RaftPort, "cluster port: Raft and the internal endpoints, mutual TLS with node certificates")
+	f.Int("gossip-port", d.GossipPort, "gossip (memberlist) port, TCP and UDP, encrypted with the cluster's gossip key")
 	f.Int("quic-port", d.QUICPort, "QUIC port for internet robots")
 	f.Bool("server", d.Server, "hold Raft state (false: a robot-only member)")
 	f.Bool("robot", d.Robot, "run jobs on this node")
@@ -204,6 +208,7 @@ func loadNodeEnv(k *koanf.Koanf, environ []string, known []string) error {
 func (s nodeSettings) config() node.Config {
 	return node.Config{
 		Name: s.Name, DataDir: s.DataDir, BindAddr: s.Bind, AdvertiseAddr: s.Advertise,
+		ClusterBindAddr: s.ClusterBind, QUICBindAddr: s.QUICBind,
 		HTTPPort: s.HTTPPort, RaftPort: s.RaftPort, GossipPort: s.GossipPort, QUICPort: s.QUICPort,
 		Server: s.Server, Robot: s.Robot, Voters: s.Voters, DeadServerGrace: s.DeadServerGrace,
 		Tags: s.Tags, Capacity: s.Capacity, SnapshotEntries: s.SnapshotEntries,

@@ -23,7 +23,7 @@ func newRootCmd() *cobra.Command {
 		newQueueCmd(),
 		newSchedulesCmd(),
 		newRobotsCmd(), newRobotCmd(newRobotConnectCmd()),
-		newTokensCmd(), newDashboardCmd(),
+		newOperatorCmd(), newTokensCmd(), newDashboardCmd(),
 	)
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 
@@ -25,6 +26,9 @@ type Forwarder struct {
 	// pool is the one HTTP client every leader is called through, so a
 	// leader change keeps the connections to the other servers.
 	pool *client.Client
+	// cluster makes the forwarder dial the leader's cluster port (its
+	// Raft address) instead of its API address.
+	cluster bool
 }
 
 var _ consensus.Forwarder = (*Forwarder)(nil)
@@ -36,11 +40,21 @@ func NewForwarder(opts ...client.Option) *Forwarder {
 	return &Forwarder{pool: client.New("", append(opts, client.WithTimeout(0))...)}
 }
 
+// NewClusterForwarder returns a Forwarder that reaches the leader's
+// internal endpoints on its cluster port through dial (mutual TLS).
+func NewClusterForwarder(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *Forwarder {
+	return &Forwarder{pool: client.New("", client.WithDialer(dial), client.WithTimeout(0)), cluster: true}
+}
+
 func (f *Forwarder) leader(n consensus.NodeInfo) (*Client, error) {
-	if n.HTTPAddr == "" {
-		return nil, &consensus.Error{Code: consensus.CodeNoLeader, Message: fmt.Sprintf("leader %s has no HTTP address", n.Name)}
+	addr := n.HTTPAddr
+	if f.cluster {
+		addr = n.RaftAddr
 	}
-	return &Client{c: f.pool.At(n.HTTPAddr)}, nil
+	if addr == "" {
+		return nil, &consensus.Error{Code: consensus.CodeNoLeader, Message: fmt.Sprintf("leader %s has no address for internal calls", n.Name)}
+	}
+	return &Client{c: f.pool.At(addr)}, nil
 }
 
 // Apply sends an encoded command to the leader and returns the JSON of
@@ -72,7 +86,9 @@ func (f *Forwarder) Join(ctx context.Context, leader consensus.NodeInfo, req con
 	if err != nil {
 		return consensus.JoinResponse{}, err
 	}
-	resp, err := c.Join(ctx, req)
+	// The joiner's name is not this server's: say the join is relayed,
+	// which the leader accepts from a server only.
+	resp, err := c.join(ctx, req, func(r *http.Request) { r.Header.Set(wire.ForwardedJoinHeader, "1") })
 	return resp, forwardError(ctx, leader, err)
 }
 

@@ -21,7 +21,9 @@ func TestForwarderErrors(t *testing.T) {
 	// store must see as a *consensus.Error to retry elsewhere.
 	follower := apitest.Start(t, apitest.Config{Name: "n2"})
 	info := consensus.NodeInfo{Name: "n2", HTTPAddr: follower.Addr}
-	_, err := f.Apply(ctx, info, make([]byte, 9))
+	noop := make([]byte, 9) // a valid no-op envelope: type 21, no payload
+	noop[0] = 21
+	_, err := f.Apply(ctx, info, noop)
 	if consensus.ErrorCode(err) != consensus.CodeNotLeader {
 		t.Errorf("Apply on a follower: %v, want code not_leader", err)
 	}

@@ -46,10 +46,14 @@ func (p *Client) At(baseURL string) *Client {
 // Join asks the node to add a server to the cluster; the node forwards
 // the request to the leader.
 func (p *Client) Join(ctx context.Context, req consensus.JoinRequest) (consensus.JoinResponse, error) {
+	return p.join(ctx, req)
+}
+
+func (p *Client) join(ctx context.Context, req consensus.JoinRequest, opts ...client.CallOption) (consensus.JoinResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	var resp consensus.JoinResponse
-	err := p.c.PostJSON(ctx, "/internal/v1/join", req, &resp)
+	err := p.c.PostJSON(ctx, "/internal/v1/join", req, &resp, opts...)
 	return resp, err
 }
 

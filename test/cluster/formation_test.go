@@ -47,10 +47,10 @@ func TestClusterFormsHoweverStarted(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%d", order.name, run), func(t *testing.T) {
 				c := newCluster(t)
 				seed := c.add("n1", []string{"node", "start"})
-				c.seed = seed.http
+				c.setSeed(seed)
 				joiners := []*node{
-					c.add("n2", []string{"node", "join", c.seed}),
-					c.add("n3", []string{"node", "join", c.seed}),
+					c.add("n2", c.joinCmd()),
+					c.add("n3", c.joinCmd()),
 				}
 				launch := func() time.Time {
 					at := time.Now()

@@ -3,9 +3,7 @@
 package cluster
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -20,7 +18,6 @@ import (
 	"time"
 
 	"github.com/casare/casare/api/client"
-	"github.com/casare/casare/pki"
 )
 
 // casareBin is the binary every node runs; TestMain builds it.
@@ -100,6 +97,9 @@ type cluster struct {
 	seed  string // HTTP address of the first node, which joiners name
 	// tokenFile is where the bootstrapping node writes the admin token.
 	tokenFile string
+	// seedToken is the join token file the first node writes at its
+	// first start; joiners read it, as an operator copies it.
+	seedToken string
 }
 
 func newCluster(tb testing.TB) *cluster {
@@ -135,7 +135,7 @@ func startCluster(tb testing.TB, size int, extra ...string) *cluster {
 func (c *cluster) bootstrap(name string, extra ...string) *node {
 	c.tb.Helper()
 	n := c.add(name, append([]string{"node", "start"}, extra...))
-	c.seed = n.http
+	c.setSeed(n)
 	n.start()
 	n.waitReady()
 	return n
@@ -147,30 +147,23 @@ func (c *cluster) join(name string, extra ...string) *node {
 	if c.seed == "" {
 		c.tb.Fatal("join before bootstrap")
 	}
-	n := c.add(name, append([]string{"node", "join", c.seed}, extra...))
-	c.shareCA(n)
+	n := c.add(name, append(c.joinCmd(), extra...))
 	n.start()
 	n.waitReady()
 	return n
 }
 
-// shareCA hands a joiner the cluster CA of the first node, as the
-// cluster's join exchange does, so that every node's QUIC gateway
-// presents a certificate from the CA robot tokens name. A first node
-// without one (an older data dir) is left alone.
-func (c *cluster) shareCA(n *node) {
-	c.tb.Helper()
-	from := pki.PathsIn(filepath.Join(c.all()[0].dir, "data"))
-	ca, err := from.LoadCA()
-	if errors.Is(err, fs.ErrNotExist) {
-		return
-	}
-	if err != nil {
-		c.tb.Fatalf("hand the cluster CA to %s: %v", n.name, err)
-	}
-	if err := pki.PathsIn(filepath.Join(n.dir, "data")).SaveCA(ca); err != nil {
-		c.tb.Fatalf("hand the cluster CA to %s: %v", n.name, err)
-	}
+// setSeed makes n the node joiners name, and its join token the one
+// they present.
+func (c *cluster) setSeed(n *node) {
+	c.seed = n.http
+	c.seedToken = filepath.Join(n.dir, "data", "join.token")
+}
+
+// joinCmd is `casare node join` through the seed with its join token
+// file. The file may not exist yet: a joiner waits for it.
+func (c *cluster) joinCmd() []string {
+	return []string{"node", "join", c.seed, "--join-token-file", c.seedToken}
 }
 
 func (c *cluster) add(name string, cmd []string) *node {

@@ -5,6 +5,7 @@ package cluster
 import (
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"syscall"
 	"testing"
@@ -36,7 +37,7 @@ func TestJoinLeave(t *testing.T) {
 	// "casare node leave" on a voter that does not lead.
 	leader := c.leader()
 	leaver := c.others(leader, n4)[0]
-	out, err := exec.Command(casareBin, "node", "leave", "--server", "http://"+leaver.http).CombinedOutput()
+	out, err := exec.Command(casareBin, "node", "leave", "--server", "http://"+leaver.http, "--data-dir", filepath.Join(leaver.dir, "data")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("casare node leave --server %s: %v\n%s", leaver.http, err, out)
 	}

@@ -272,11 +272,11 @@ func startLabCluster(tb testing.TB, lab *netLab, size int, extra ...string) (*cl
 		hosts[name] = h
 		cmd := []string{"node", "start"}
 		if i > 1 {
-			cmd = []string{"node", "join", c.seed}
+			cmd = c.joinCmd()
 		}
 		n := c.addInLab(lab, h, append(cmd, extra...))
 		if i == 1 {
-			c.seed = n.http
+			c.setSeed(n)
 		}
 		n.start()
 		n.waitReady()

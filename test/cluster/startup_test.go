@@ -79,10 +79,13 @@ func TestSignalStopsANodeWhileItStarts(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
 	nowhere := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePorts(t, 1)[0]))
-	n := c.add("n1", []string{"node", "join", nowhere})
+	// A well-formed token: the node gets as far as asking nowhere for its
+	// certificate, and retries that until its join times out.
+	token := "casare_join_" + strings.Repeat("0", 64) + ".sha256:" + strings.Repeat("0", 64)
+	n := c.add("n1", []string{"node", "join", nowhere, "--join-token", token})
 	n.start()
-	waitFor(t, startTimeout, "the joining node to start gossip", func() (bool, error) {
-		return strings.Contains(n.logText(), "API listening"), nil
+	waitFor(t, startTimeout, "the joining node to start joining", func() (bool, error) {
+		return strings.Contains(n.logText(), "asking the cluster for a node certificate"), nil
 	})
 	n.signal(syscall.SIGTERM)
 	at := time.Now()

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
+)
+
+// procSize is the cluster the real-process bench runs: three voters, as
+// a production install has.
+const procSize = 3
+
+// runProcs is the default bench: the raw Raft yardstick in a helper
+// process, then three real `casare` processes driven over the REST API
+// from this process, first without robots (submit figures), then with
+// every node's robot (end-to-end and claim latency).
+func (b *bench) runProcs(ctx context.Context, root string) error {
+	bin, err := filepath.Abs(b.cfg.bin)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("the casare binary (make build makes it): %w", err)
+	}
+	b.cfg.bin = bin
+	fmt.Printf("three casare processes (%s) on loopback, load generator in this process (pid %d); load average at start: %s\n",
+		b.cfg.bin, os.Getpid(), loadAverage())
+	b.progress("raw Raft: 3 nodes in a helper process, %d concurrent applies", rawRaftClients)
+	raw, err := b.rawRaft(ctx, filepath.Join(root, "rawraft"))
+	if err != nil {
+		return err
+	}
+	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("raw Raft (hashicorp/raft + raft-boltdb), %d concurrent applies, helper process", rawRaftClients),
+		value: raw.rate(), unit: "applies/s", ratio: 1, cpu: perItem(time.Duration(raw.CPU*float64(time.Second)), raw.Applies)})
+
+	b.progress("starting %d casare processes without robots", procSize)
+	c, err := startProcCluster(ctx, b.cfg.bin, filepath.Join(root, "submit"), procSize, false, b.cfg.capacity)
+	if err != nil {
+		return err
+	}
+	err = b.procSubmits(ctx, c, raw.rate())
+	c.close()
+	if err != nil {
+		return err
+	}
+
+	b.progress("starting %d casare processes with robots, %d slots each", procSize, b.cfg.capacity)
+	c, err = startProcCluster(ctx, b.cfg.bin, filepath.Join(root, "robots"), procSize, true, b.cfg.capacity)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	if err := b.procEndToEnd(ctx, c, raw.rate()); err != nil {
+		return err
+	}
+	return b.procLatency(ctx, c)
+}
+
+// rawRaft runs this program again as the raw Raft helper and reads its result.
+func (b *bench) rawRaft(ctx context.Context, dir string) (rawRaftResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return rawRaftResult{}, err
+	}
+	cmd := exec.CommandContext(ctx, self, "-rawraft-helper", dir, "-rawraft-warm", b.d.warm.String(), "-rawraft-window", b.d.raft.String())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return rawRaftResult{}, fmt.Errorf("raw raft helper: %w", err)
+	}
+	var res rawRaftResult
+	if err := json.Unmarshal(out, &res); err != nil || res.Seconds == 0 {
+		return res, fmt.Errorf("raw raft helper printed %q: %v", out, err)
+	}
+	return res, nil
+}
+
+// procLoad runs runLoad and takes the nodes' CPU time over the same window.
+func (b *bench) procLoad(ctx context.Context, c *procCluster, workers int, fn op) (loadResult, time.Duration) {
+	var nodeCPU time.Duration
+	var wg sync.WaitGroup
+	start := time.Now().Add(b.d.warm)
+	wg.Go(func() {
+		time.Sleep(time.Until(start))
+		cpu := procCPU(c.pids())
+		time.Sleep(b.d.submit)
+		nodeCPU = procCPU(c.pids()) - cpu
+	})
+	res := runLoad(ctx, workers, b.d.warm, b.d.submit, nil, fn)
+	wg.Wait()
+	return res, nodeCPU
+}
+
+func (b *bench) procSubmits(ctx context.Context, c *procCluster, raw float64) error {
+	wfID, err := createWorkflow(ctx, c.clients[0], "bench-noop", noopWorkflow)
+	if err != nil {
+		return err
+	}
+	one := api.JobRequest{WorkflowID: wfID, ExecutionMode: "lan"}
+	b.progress("single submits, %d clients over all nodes", singleClients)
+	var single loadResult
+	var cpu time.Duration
+	_ = b.figure(procSize, "procs-submit-single", func() error {
+		single, cpu = b.procLoad(ctx, c, singleClients, func(ctx context.Context, w int) (int, error) {
+			_, err := c.clients[w%len(c.clients)].SubmitJob(ctx, one)
+			return 1, err
+		})
+		return nil
+	})
+	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs, %d clients over all nodes", singleClients),
+		value: single.rate(), unit: "jobs/s", ratio: single.rate() / raw, cpu: perItem(cpu, single.items),
+		note: latencyNote(single) + loadgenNote(single)})
+
+	batch := slices.Repeat([]api.JobRequest{one}, batchSize)
+	b.progress("batched submits ×%d, %d clients", batchSize, batchClients)
+	var batched loadResult
+	_ = b.figure(procSize, "procs-submit-batch", func() error {
+		batched, cpu = b.procLoad(ctx, c, batchClients, func(ctx context.Context, w int) (int, error) {
+			jobs, err := c.clients[w%len(c.clients)].SubmitJobs(ctx, batch)
+			return len(jobs), err
+		})
+		return nil
+	})
+	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs/batch ×%d, %d clients over all nodes", batchSize, batchClients),
+		value: batched.rate(), unit: "jobs/s", ratio: batched.rate() / raw, cpu: perItem(cpu, batched.items),
+		note: latencyNote(batched) + loadgenNote(batched)})
+	if single.items == 0 || batched.items == 0 {
+		return fmt.Errorf("no submit succeeded (single: %v; batched: %v)", single.firstErr, batched.firstErr)
+	}
+	return nil
+}
+
+func loadgenNote(r loadResult) string {
+	return fmt.Sprintf("; load generator %s µs/item", formatValue(r.cpuPerItem()))
+}
+
+// procEndToEnd queues no-op jobs in batches of e2eBatch from e2eSubmitters
+// clients over all nodes and waits until the first node's replica shows
+// none queued or running: submit → succeeded for every job, over REST.
+func (b *bench) procEndToEnd(ctx context.Context, c *procCluster, raw float64) error {
+	wfID, err := createWorkflow(ctx, c.clients[0], "bench-noop", noopWorkflow)
+	if err != nil {
+		return err
+	}
+	total := b.cfg.e2eJobs
+	b.progress("end-to-end, %d no-op jobs", total)
+	req := slices.Repeat([]api.JobRequest{{WorkflowID: wfID, ExecutionMode: "lan"}}, e2eBatch)
+	ctx, cancel := context.WithTimeout(ctx, b.d.e2eTimeout)
+	defer cancel()
+	before, err := c.clients[0].QueueStats(ctx, client.Consistent())
+	if err != nil {
+		return fmt.Errorf("queue stats: %w", err)
+	}
+	cl0, err := c.clients[0].Cluster(ctx, client.Consistent())
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	var next, errs atomic.Int64
+	var wg sync.WaitGroup
+	t0, cpu0 := time.Now(), procCPU(c.pids())
+	for w := range e2eSubmitters {
+		wg.Go(func() {
+			for next.Add(e2eBatch) <= int64(total) && ctx.Err() == nil {
+				if _, err := c.clients[w%len(c.clients)].SubmitJobs(ctx, req); err != nil {
+					errs.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	submitted := time.Since(t0)
+	var after api.QueueStats
+	for {
+		after, err = c.clients[0].QueueStats(ctx)
+		if err == nil && after.ByState["queued"]+after.ByState["running"] == 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("end-to-end: %d of %d jobs submitted, %d queued and %d running after %v (last stats error: %v)",
+				min(next.Load(), int64(total)), total, after.ByState["queued"], after.ByState["running"], b.d.e2eTimeout, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	elapsed, cpu := time.Since(t0), procCPU(c.pids())-cpu0
+	cl1, err := c.clients[0].Cluster(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	done := after.ByState["succeeded"] - before.ByState["succeeded"]
+	rate := float64(done) / elapsed.Seconds()
+	b.others = -1
+	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("end-to-end no-op, submit→succeeded, %d robot slots", procSize*b.cfg.capacity),
+		value: rate, unit: "jobs/s", ratio: rate / raw, cpu: perItem(cpu, done),
+		note: fmt.Sprintf("%d succeeded; submits done at %s, last succeeded at %s; %d submit errors; %.3f Raft entries per job",
+			done, fmtSeconds(submitted), fmtSeconds(elapsed), errs.Load(),
+			float64(cl1.AppliedIndex-cl0.AppliedIndex)/float64(max(done, 1)))})
+	if done == 0 {
+		return fmt.Errorf("end-to-end: no job succeeded")
+	}
+	return nil
+}
+
+// procLatency submits probe jobs at a fixed rate over all nodes; the
+// probe's first node calls back into this process, so claim latency is
+// that moment minus the submit's 2xx, on one clock.
+func (b *bench) procLatency(ctx context.Context, c *procCluster) error {
+	marks, err := listenMarks()
+	if err != nil {
+		return err
+	}
+	defer marks.close()
+	probeID, err := createWorkflow(ctx, c.clients[0], "bench-probe", fmt.Sprintf(probeWorkflow, marks.url))
+	if err != nil {
+		return err
+	}
+	b.progress("claim latency at %d jobs/s", b.cfg.latencyRate)
+	clients := func(w int) *client.Client { return c.clients[w%len(c.clients)] }
+	lat, _, err := b.measureLatency(ctx, clients, probeID, marks)
+	if err != nil {
+		return err
+	}
+	b.others = -1
+	for _, p := range []float64{50, 99} {
+		b.addProc(row{nodes: procSize, figure: fmt.Sprintf("claim latency p%d, submit 2xx → robot runs job", int(p)),
+			value: ms(percentile(lat.ackToRun, p)), unit: "ms", target: atMost(map[float64]float64{50: 5, 99: 50}[p]),
+			note: fmt.Sprintf("%d jobs at %d/s; sent→run %s; submit RTT %s; %d never started, %d submit errors",
+				len(lat.ackToRun), lat.rate, fmtMS(percentile(lat.sendToRun, p)), fmtMS(percentile(lat.submitRTT, p)), lat.missing, lat.errs)})
+	}
+	return nil
+}
+
+// addProc reports a real-process figure. Other processes' CPU share is
+// not shown: the three nodes are other processes to this one.
+func (b *bench) addProc(x row) {
+	b.others = -1
+	b.add(x)
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary stand in for the bench program when the
+// real-process bench starts itself again as the raw Raft helper.
+func TestMain(m *testing.M) {
+	if slices.Contains(os.Args[1:], "-rawraft-helper") {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// smokeRun are the windows of TestProcsBenchSmoke: long enough that each
+// figure completes requests, short enough that the whole run (two
+// three-process clusters) takes well under half a minute.
+var smokeRun = durations{warm: 200 * time.Millisecond, raft: 700 * time.Millisecond, submit: 700 * time.Millisecond,
+	latency: 700 * time.Millisecond, e2eTimeout: 30 * time.Second, limit: 2 * time.Minute}
+
+// TestProcsBenchSmoke runs the real-process bench end to end with tiny
+// windows: three casare processes built from this tree, the raw Raft
+// helper, every figure. It keeps `make bench` from rotting: each figure
+// must come out with a positive value.
+func TestProcsBenchSmoke(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "casare")
+	// go test puts its own go first on PATH.
+	build := exec.Command("go", "build", "-o", bin, "github.com/casare/casare/cmd/casare")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build casare: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), smokeRun.limit)
+	defer cancel()
+	b := &bench{cfg: config{bin: bin, capacity: 50, e2eJobs: 1000, latencyRate: 50, quick: true}, d: smokeRun}
+	if err := b.runProcs(ctx, t.TempDir()); err != nil {
+		t.Fatalf("real-process bench: %v", err)
+	}
+	b.rep.print(os.Stdout)
+	if len(b.rep.rows) != 6 {
+		t.Fatalf("%d figures, want 6 (raw Raft, single, batched, end-to-end, claim p50, p99)", len(b.rep.rows))
+	}
+	for _, r := range b.rep.rows {
+		if r.value <= 0 {
+			t.Errorf("figure %q is %v", r.figure, r.value)
+		}
+	}
+}

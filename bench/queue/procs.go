@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/casare/casare/api/client"
+)
+
+// procNode is one `casare node` process of the real-process bench.
+type procNode struct {
+	name, dir, http string
+	cmd             *exec.Cmd
+	client          *client.Client
+}
+
+// procCluster is three (or size) real casare processes on loopback.
+type procCluster struct {
+	nodes   []*procNode
+	clients []*client.Client
+}
+
+// startProcCluster starts size `casare node` processes from bin, the
+// first bootstrapping, the others joining it, each with its own data dir
+// and ports, robots on or off. A join token and an admin token that the
+// nodes write into their data dirs (<data-dir>/join.token,
+// <data-dir>/admin.token) are passed on when they exist.
+func startProcCluster(ctx context.Context, bin, dir string, size int, robots bool, capacity int) (*procCluster, error) {
+	c := &procCluster{}
+	for i := range size {
+		n, err := c.startNode(ctx, bin, dir, i, robots, capacity)
+		if err != nil {
+			c.close()
+			return nil, err
+		}
+		c.nodes = append(c.nodes, n)
+	}
+	// Every node takes the admin token of the first: they share it.
+	token := readToken(filepath.Join(c.nodes[0].dir, "data", "admin.token"))
+	for _, n := range c.nodes {
+		n.client = client.New("http://"+n.http, client.WithHTTPClient(bearerClient(token)))
+		c.clients = append(c.clients, n.client)
+	}
+	if err := c.waitReady(ctx, size); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *procCluster) startNode(ctx context.Context, bin, dir string, i int, robots bool, capacity int) (*procNode, error) {
+	ports, err := freePorts(4)
+	if err != nil {
+		return nil, err
+	}
+	n := &procNode{name: fmt.Sprintf("n%d", i+1), http: "127.0.0.1:" + strconv.Itoa(ports[0])}
+	n.dir = filepath.Join(dir, n.name)
+	if err := os.MkdirAll(n.dir, 0o755); err != nil {
+		return nil, err
+	}
+	args := []string{"node", "start"}
+	if i > 0 {
+		seed := c.nodes[0]
+		args = []string{"node", "join", seed.http}
+		if t := readToken(filepath.Join(seed.dir, "data", "join.token")); t != "" {
+			args = append(args, "--join-token", t)
+		}
+	}
+	args = append(args, "--name", n.name, "--data-dir", filepath.Join(n.dir, "data"), "--bind", "127.0.0.1",
+		"--http-port", strconv.Itoa(ports[0]), "--raft-port", strconv.Itoa(ports[1]),
+		"--gossip-port", strconv.Itoa(ports[2]), "--quic-port", strconv.Itoa(ports[3]),
+		"--robot="+strconv.FormatBool(robots), "--capacity", strconv.Itoa(capacity))
+	logf, err := os.Create(filepath.Join(n.dir, "node.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close() // the child has its own descriptor
+	n.cmd = exec.Command(bin, args...)
+	n.cmd.Stdout, n.cmd.Stderr, n.cmd.Dir = logf, logf, n.dir
+	if err := n.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", n.name, err)
+	}
+	if i == 0 {
+		// The joiners need the first node's API (and its join token).
+		if err := waitHTTP(ctx, n, 30*time.Second); err != nil {
+			stopProc(n)
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// waitHTTP waits until a node answers /health.
+func waitHTTP(ctx context.Context, n *procNode, limit time.Duration) error {
+	hc := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if resp, err := hc.Get("http://" + n.http + "/health"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s did not answer /health within %v (log: %s)", n.name, limit, filepath.Join(n.dir, "node.log"))
+}
+
+// waitReady waits until every node reports size servers and a leader.
+func (c *procCluster) waitReady(ctx context.Context, size int) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if c.ready(ctx, size) {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("cluster of %d processes not ready within a minute (logs in %s)", size, filepath.Dir(c.nodes[0].dir))
+}
+
+func (c *procCluster) ready(ctx context.Context, size int) bool {
+	for _, n := range c.nodes {
+		cl, err := n.client.Cluster(ctx)
+		if err != nil || cl.Leader == nil || len(cl.Servers) != size {
+			return false
+		}
+	}
+	return true
+}
+
+// pids returns the nodes' process ids, for their CPU time.
+func (c *procCluster) pids() []int {
+	var out []int
+	for _, n := range c.nodes {
+		out = append(out, n.cmd.Process.Pid)
+	}
+	return out
+}
+
+// close stops every node: SIGTERM, then SIGKILL after a grace period.
+func (c *procCluster) close() {
+	for _, n := range c.nodes {
+		stopProc(n)
+	}
+}
+
+// stopGrace is how long a node gets to leave after SIGTERM before it is
+// killed: a leave hands back jobs and leaves gossip in well under this.
+const stopGrace = 10 * time.Second
+
+func stopProc(n *procNode) {
+	if n.cmd == nil || n.cmd.Process == nil {
+		return
+	}
+	_ = n.cmd.Process.Signal(syscall.SIGTERM) // fails only if it exited, which Wait reports
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = n.cmd.Wait() // a node stopped by a signal exits non-zero
+	}()
+	select {
+	case <-done:
+	case <-time.After(stopGrace):
+		_ = n.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// readToken returns the token in a file that a node wrote, or "" when
+// there is none (a build without API tokens).
+func readToken(path string) string {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) || err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// bearerClient is an HTTP client that sends token as a bearer token,
+// when there is one.
+func bearerClient(token string) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// 64 clients over three nodes: keep their connections open.
+	tr.MaxIdleConnsPerHost = 128
+	if token == "" {
+		return &http.Client{Transport: tr}
+	}
+	return &http.Client{Transport: bearer{token: token, next: tr}}
+}
+
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}
+
+// procCPU returns the summed user and system CPU time of the processes,
+// from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s on
+// Linux).
+func procCPU(pids []int) time.Duration {
+	var total time.Duration
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// The command name may hold spaces; fields follow its ')'.
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(ut+st) * 10 * time.Millisecond
+	}
+	return total
+}

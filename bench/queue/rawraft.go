@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
+)
+
+// rawRaftClients is how many goroutines apply at once in the raw Raft
+// yardstick: the figures of the issue are ratios to 64 concurrent applies.
+const rawRaftClients = 64
+
+// rawRaftResult is what the raw Raft helper process prints as JSON.
+type rawRaftResult struct {
+	Applies int     `json:"applies"`
+	Seconds float64 `json:"seconds"`
+	CPU     float64 `json:"cpu_seconds"` // the helper's CPU time in the window
+}
+
+func (r rawRaftResult) rate() float64 { return float64(r.Applies) / r.Seconds }
+
+// noopFSM applies nothing: the yardstick is Raft and its log store alone.
+type noopFSM struct{}
+
+func (noopFSM) Apply(*raft.Log) any                 { return nil }
+func (noopFSM) Snapshot() (raft.FSMSnapshot, error) { return noopSnapshot{}, nil }
+func (noopFSM) Restore(rc io.ReadCloser) error      { return rc.Close() }
+
+type noopSnapshot struct{}
+
+func (noopSnapshot) Persist(sink raft.SnapshotSink) error { return sink.Close() }
+func (noopSnapshot) Release()                             {}
+
+// runRawRaft is the helper process of the real-process bench: three
+// hashicorp/raft nodes with raft-boltdb on loopback TCP, configured as
+// consensus configures them (commit timeout, batch size, batched apply
+// channel), and rawRaftClients goroutines applying 16-byte entries on the
+// leader for warm+dur. It prints a rawRaftResult on stdout.
+func runRawRaft(dir string, warm, dur time.Duration) error {
+	rafts, err := startRawRaft(dir)
+	defer func() {
+		for _, r := range rafts {
+			r.Shutdown().Error() // the helper exits next; nothing to report
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	leader, err := waitRawLeader(rafts, 15*time.Second)
+	if err != nil {
+		return err
+	}
+	var count atomic.Int64
+	var counting atomic.Bool
+	ctx, cancel := context.WithTimeout(context.Background(), warm+dur)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range rawRaftClients {
+		wg.Go(func() {
+			entry := make([]byte, 16)
+			for ctx.Err() == nil {
+				if err := leader.Apply(entry, 10*time.Second).Error(); err == nil && counting.Load() {
+					count.Add(1)
+				}
+			}
+		})
+	}
+	time.Sleep(warm)
+	counting.Store(true)
+	cpu0, t0 := processCPU(), time.Now()
+	time.Sleep(dur)
+	counting.Store(false)
+	res := rawRaftResult{Applies: int(count.Load()), Seconds: time.Since(t0).Seconds(), CPU: (processCPU() - cpu0).Seconds()}
+	wg.Wait()
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+func startRawRaft(dir string) ([]*raft.Raft, error) {
+	var servers []raft.Server
+	var transports []*raft.NetworkTransport
+	for i := range 3 {
+		tr, err := raft.NewTCPTransportWithLogger("127.0.0.1:0", nil, 3, 10*time.Second, hclog.NewNullLogger())
+		if err != nil {
+			return nil, fmt.Errorf("raw raft transport: %w", err)
+		}
+		transports = append(transports, tr)
+		servers = append(servers, raft.Server{ID: raft.ServerID(fmt.Sprintf("r%d", i)), Address: tr.LocalAddr()})
+	}
+	var rafts []*raft.Raft
+	for i, tr := range transports {
+		r, err := startRawNode(filepath.Join(dir, fmt.Sprintf("r%d", i)), servers[i].ID, tr, raft.Configuration{Servers: servers})
+		if err != nil {
+			return rafts, err
+		}
+		rafts = append(rafts, r)
+	}
+	return rafts, nil
+}
+
+func startRawNode(dir string, id raft.ServerID, tr *raft.NetworkTransport, boot raft.Configuration) (*raft.Raft, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db"), BoltOptions: &bbolt.Options{Timeout: time.Second}})
+	if err != nil {
+		return nil, fmt.Errorf("raw raft log: %w", err)
+	}
+	logs, err := raft.NewLogCache(1024, store)
+	if err != nil {
+		return nil, err
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, hclog.NewNullLogger())
+	if err != nil {
+		return nil, err
+	}
+	rc := raft.DefaultConfig()
+	rc.LocalID = id
+	rc.HeartbeatTimeout, rc.ElectionTimeout = 500*time.Millisecond, 500*time.Millisecond // as consensus sets them
+	rc.LeaderLeaseTimeout = rc.HeartbeatTimeout / 2
+	rc.CommitTimeout = 5 * time.Millisecond
+	rc.MaxAppendEntries = 512
+	rc.BatchApplyCh = true
+	rc.Logger = hclog.NewNullLogger()
+	if err := raft.BootstrapCluster(rc, logs, store, snaps, tr, boot); err != nil {
+		return nil, fmt.Errorf("raw raft bootstrap: %w", err)
+	}
+	return raft.NewRaft(rc, noopFSM{}, logs, store, snaps, tr)
+}
+
+func waitRawLeader(rafts []*raft.Raft, limit time.Duration) (*raft.Raft, error) {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, r := range rafts {
+			if r.State() == raft.Leader {
+				return r, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("raw raft: no leader after %v", limit)
+}
