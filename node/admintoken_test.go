@@ -52,7 +52,7 @@ func TestFirstStartWritesAdminTokenOnce(t *testing.T) {
 		t.Fatalf("whoami with the admin token: %+v, %v", who, err)
 	}
 
-	joiner := testConfig(t, "joiner", n.HTTPAddr())
+	joiner := joinConfig(t, "joiner", n)
 	startNode(t, joiner)
 	if _, err := os.Stat(filepath.Join(joiner.DataDir, AdminTokenFile)); !os.IsNotExist(err) {
 		t.Fatalf("a joining node wrote an admin token: %v", err)
