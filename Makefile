@@ -44,8 +44,12 @@ test:
 # beside raw Raft measured in a helper process in the same run.
 # BENCHFLAGS passes e.g. -quick (a smoke run), or -inprocess for the
 # in-process table (nodes inside the bench process, -nodes 1,3).
+# Then it runs the event stream under full load with a fast and a slow
+# subscriber (-events, in-process nodes): the EVENTS line says whether
+# the fast one keeps up and how much the submit rate drops.
 bench: build
 	$(GO) run ./bench/queue -bin $(BIN) $(BENCHFLAGS)
+	$(GO) run ./bench/queue -events -nodes 3
 
 # web rebuilds the dashboard's bundle (web/dist, committed and embedded
 # into the binary) from its TypeScript source. It needs Node.js 20.19+;

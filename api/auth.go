@@ -44,8 +44,17 @@ var routeRoles = map[string]consensus.Role{
 	"DELETE /api/v1/robots/tokens/:id": consensus.RoleAdmin,
 	// Changing the cluster itself is an admin's.
 	"DELETE /api/v1/cluster/servers/:name": consensus.RoleAdmin,
-	"POST /api/v1/auth/codes":              consensus.RoleViewer,
-	"GET /api/v1/auth/whoami":              consensus.RoleViewer,
+	// So are the fleet (draining a robot, taking its jobs back) and the
+	// vault's secrets, which workflows run with.
+	"POST /api/v1/robots/:id/drain":            consensus.RoleAdmin,
+	"POST /api/v1/robots/:id/undrain":          consensus.RoleAdmin,
+	"POST /api/v1/robots/:id/handback":         consensus.RoleAdmin,
+	"PUT /api/v1/secrets/:name":                consensus.RoleAdmin,
+	"DELETE /api/v1/secrets/:name":             consensus.RoleAdmin,
+	"POST /api/v1/secrets/rotate-key":          consensus.RoleAdmin,
+	"POST /api/v1/secrets/:name/oauth-connect": consensus.RoleAdmin,
+	"POST /api/v1/auth/codes":                  consensus.RoleViewer,
+	"GET /api/v1/auth/whoami":                  consensus.RoleViewer,
 }
 
 // RequiredRole returns the role a route (method and gin path template)

@@ -18,6 +18,9 @@ var publicRoutes = map[string]bool{
 	"GET /health/ready":         true,
 	"POST /api/v1/auth/signin":  true,
 	"POST /api/v1/auth/signout": true,
+	// The OAuth provider's redirect: a browser arrives with the flow's
+	// state, which the handler checks.
+	"GET /oauth/callback": true,
 }
 
 // expectedRole is the policy, written out apart from the server's table:
@@ -29,6 +32,8 @@ func expectedRole(method, path string) consensus.Role {
 	case strings.HasPrefix(path, "/api/v1/tokens") || strings.HasPrefix(path, "/api/v1/robots/tokens"):
 		return consensus.RoleAdmin
 	case strings.HasPrefix(path, "/api/v1/cluster/") && method != http.MethodGet:
+		return consensus.RoleAdmin
+	case method != http.MethodGet && (strings.HasPrefix(path, "/api/v1/robots/") || strings.HasPrefix(path, "/api/v1/secrets")):
 		return consensus.RoleAdmin
 	case method == http.MethodGet || path == "/api/v1/auth/codes":
 		return consensus.RoleViewer

@@ -114,6 +114,8 @@ func (s *Server) internalRoutes() *gin.Engine {
 	// The cluster view, for a server that asks its peers whether it is
 	// still a member: it holds no API token to ask /api/v1/cluster.
 	servers.GET("/cluster", s.cluster)
+	// A key rotation pushes the new vault key to every server.
+	servers.POST("/vault/keys", s.internalVaultKeys)
 	internal.POST("/leave", s.selfOnly, s.internalLeave)
 	// Robot-only nodes hold no replica; their robots reach the queue here.
 	internal.POST("/robot/claim", s.robotClaim)

@@ -85,7 +85,7 @@ func (s *Server) submit(c *gin.Context, reqs []JobRequest, prefixFormat string) 
 		s.abort(c, err)
 		return nil, false
 	}
-	return jobViews(jobs, time.Now()), true
+	return s.hideSecretParams(jobViews(jobs, time.Now())), true
 }
 
 func (s *Server) listJobs(c *gin.Context) {
@@ -104,6 +104,7 @@ func (s *Server) listJobs(c *gin.Context) {
 	if s.cfg.Archive != nil {
 		next = s.withArchived(c, &list, jobs, filter, next)
 	}
+	list.Jobs = s.hideSecretParams(list.Jobs)
 	if next != 0 {
 		cursor := encodeCursor(next)
 		list.NextCursor = &cursor
@@ -188,7 +189,7 @@ func jobFilter(c *gin.Context) (consensus.JobFilter, error) {
 		}
 		f.Cursor = seq
 	}
-	return f, nil
+	return f, jobListFilters(c, &f)
 }
 
 func (s *Server) getJob(c *gin.Context) {
@@ -205,7 +206,7 @@ func (s *Server) getJob(c *gin.Context) {
 		return
 	}
 	now := time.Now()
-	view := jobView(job, now)
+	view := s.hideSecretParams([]Job{jobView(job, now)})[0]
 	view.WaitingReason = s.waitingReason(job, now)
 	c.JSON(http.StatusOK, view)
 }
@@ -220,7 +221,7 @@ func (s *Server) cancelJob(c *gin.Context) {
 		s.abort(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, jobView(job, time.Now()))
+	c.JSON(http.StatusOK, s.hideSecretParams([]Job{jobView(job, time.Now())})[0])
 }
 
 // rerunJob queues a finished job again as a new job. With an
@@ -247,5 +248,5 @@ func (s *Server) rerunJob(c *gin.Context) {
 		s.abort(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, jobView(job, time.Now()))
+	c.JSON(http.StatusCreated, s.hideSecretParams([]Job{jobView(job, time.Now())})[0])
 }

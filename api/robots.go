@@ -54,6 +54,7 @@ func (s *Server) fleet() []Robot {
 		robots = append(robots, r)
 	}
 	slices.SortFunc(robots, func(a, b Robot) int { return strings.Compare(a.ID, b.ID) })
+	s.annotateFleet(robots, running)
 	return robots
 }
 

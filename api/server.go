@@ -66,6 +66,12 @@ type Config struct {
 	// PeerAuth names the node behind an internal request (see Internal);
 	// nil refuses every internal request.
 	PeerAuth PeerAuth
+	// EventBuffer is how many events the node keeps for clients that
+	// resume the event stream (default DefaultEventBuffer).
+	EventBuffer int
+	// EventWriteTimeout bounds one write to an event stream client; a
+	// connection stalled longer is closed (default 10 s).
+	EventWriteTimeout time.Duration
 }
 
 // Default body limits.
@@ -91,6 +97,9 @@ type Server struct {
 	leaveOnce sync.Once
 	// followers holds one token per log stream being served.
 	followers chan struct{}
+	events    *eventFeed // nil when the store cannot be observed
+	watcher   fleetWatcher
+	oauth     oauthFlows // OAuth connect flows waiting for consent
 }
 
 // New builds the handler. It registers its own Prometheus registry, so
@@ -122,6 +131,11 @@ func New(cfg Config) *Server {
 	if cfg.Archive != nil && cfg.Store != nil {
 		s.metrics.registry.MustRegister(archiveCollector{s})
 	}
+	s.events = newEventFeed(cfg.Store, cfg.EventBuffer, s.metrics.registry)
+	if cfg.Store != nil {
+		s.metrics.registry.MustRegister(fleetCollector{s.fleet})
+	}
+	s.watcher.watch = s.watchFleet
 	s.engine = s.routes()
 	s.internal = s.internalRoutes()
 	return s
@@ -211,6 +225,12 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/cluster", s.cluster)
 	v1.GET("/stats", s.stats)
 	v1.DELETE("/cluster/servers/:name", s.removeServer)
+	v1.GET("/events", s.streamEvents)
+	v1.POST("/robots/:id/drain", s.drainRobot)
+	v1.POST("/robots/:id/undrain", s.undrainRobot)
+	v1.POST("/robots/:id/handback", s.handBackRobot)
+	v1.GET("/schedules/preview", s.previewSchedule)
+	s.vaultRoutes(e, v1)
 
 	return e
 }

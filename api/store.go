@@ -107,6 +107,7 @@ type Store interface {
 	ScheduleStore
 	Replica
 	ClusterStore
+	VaultStore
 }
 
 var _ Store = (*consensus.Store)(nil)

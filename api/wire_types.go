@@ -18,6 +18,8 @@ type (
 	QueueStats              = wire.QueueStats
 	RobotWaitResponse       = wire.RobotWaitResponse
 	Robot                   = wire.Robot
+	RobotHandBack           = wire.RobotHandBack
+	SchedulePreview         = wire.SchedulePreview
 	RobotList               = wire.RobotList
 	CreateRobotTokenRequest = wire.CreateRobotTokenRequest
 	CreatedRobotToken       = wire.CreatedRobotToken
@@ -30,6 +32,8 @@ type (
 	SignInRequest           = wire.SignInRequest
 	WhoAmI                  = wire.WhoAmI
 	SignInCode              = wire.SignInCode
+	Secret                  = wire.Secret
+	SecretList              = wire.SecretList
 	ScheduleRequest         = wire.ScheduleRequest
 	Schedule                = wire.Schedule
 	ScheduleFire            = wire.ScheduleFire

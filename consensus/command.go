@@ -45,11 +45,19 @@ const (
 	cmdReportCrash commandType = 24
 	// cmdPruneJobs removes finished jobs past retention.
 	cmdPruneJobs commandType = 25
+	// cmdDrainRobot stops (or restarts) a robot's claims.
+	cmdDrainRobot commandType = 26
+	// cmdRecallJobs takes a robot's running jobs back into the queue.
+	cmdRecallJobs commandType = 27
+	// The vault: sealed secrets and the re-encryption of a key rotation.
+	cmdPutSecret    commandType = 28
+	cmdDeleteSecret commandType = 29
+	cmdRotateVault  commandType = 30
 	// API credentials: tokens with roles, browser sessions and one-time
 	// sign-in codes.
-	cmdCreateAPIToken commandType = 26
-	cmdRevokeAPIToken commandType = 27
-	cmdRedeemCode     commandType = 28
+	cmdCreateAPIToken commandType = 31
+	cmdRevokeAPIToken commandType = 32
+	cmdRedeemCode     commandType = 33
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -98,6 +106,11 @@ func registry() handlers {
 		cmdSubmitGroups:   decoded((*state).submitGroups),
 		cmdReportCrash:    decoded((*state).reportCrash),
 		cmdPruneJobs:      decoded((*state).pruneJobs),
+		cmdDrainRobot:     decoded((*state).drainRobot),
+		cmdRecallJobs:     decoded((*state).recallJobs),
+		cmdPutSecret:      decoded((*state).putSecret),
+		cmdDeleteSecret:   decoded((*state).deleteSecret),
+		cmdRotateVault:    decoded((*state).rotateVault),
 		cmdCreateAPIToken: decoded((*state).createAPIToken),
 		cmdRevokeAPIToken: decoded((*state).revokeAPIToken),
 		cmdRedeemCode:     decoded((*state).redeemCode),

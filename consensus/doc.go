@@ -40,6 +40,13 @@
 // not decode, or its handler panics) is skipped with an error result on
 // every replica alike, never a panic that would stop them all for good.
 //
+// Observers (observe.go) see what every applied entry changed, on every
+// replica: job state changes, node progress, schedule fires and skips,
+// robot records and drains, with the entry's index and the job counts.
+// Handlers note changes in a list nothing in the state reads, so the FSM
+// stays deterministic; an observer runs on the apply goroutine and must
+// never block (the API's event stream hub only appends to a ring).
+//
 // Leadership is followed by one goroutine (leader.go): on gaining it, a
 // Barrier, then every leader duty starts as one unit; on losing it,
 // exactly those stop. docs/design.md in the repository has the whole

@@ -33,6 +33,7 @@ type fsm struct {
 	// restore: the leader's cron timer re-arms for the new timetable. It
 	// is a signal beside the state, not part of it.
 	schedulesChanged chan struct{}
+	observers        observers
 }
 
 func newFSM() *fsm {
@@ -49,13 +50,16 @@ func (f *fsm) Apply(l *raft.Log) any {
 // ApplyBatch applies consecutive entries under one lock acquisition.
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
+	obs := f.observers.snapshot()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	changed := false
 	for i, l := range logs {
 		if l.Type == raft.LogCommand {
+			f.state.pending = f.state.pending[:0] // only this entry's changes
 			out[i] = f.applyCommand(l.Index, l.Data)
 			changed = changed || changesTimetable(l.Data)
+			f.tell(obs, l.Index, l.Data)
 		}
 		f.applied = l.Index
 	}
@@ -102,6 +106,20 @@ func (f *fsm) applyCommand(index uint64, data []byte) applyResult {
 	return applyResult{value: v, err: err}
 }
 
+// tell hands the changes of the entry just applied to the observers.
+// With none, the changes are dropped so that they never pile up.
+func (f *fsm) tell(obs []Observer, index uint64, data []byte) {
+	if len(obs) == 0 {
+		f.state.pending = f.state.pending[:0]
+		return
+	}
+	_, now, _, _ := splitCommand(data) // applyCommand has already checked it
+	a := Applied{Index: index, Changes: f.state.takeChanges(now), Counts: f.state.counts}
+	for _, o := range obs {
+		o.Applied(a)
+	}
+}
+
 // read runs fn with the state locked for reading and returns the applied
 // index the read saw.
 func (f *fsm) read(fn func(s *state)) uint64 {
@@ -137,7 +155,11 @@ type snapshotData struct {
 	Robots      map[string]*RobotRecord `json:"robots,omitempty"`
 	Schedules   map[string]*Schedule    `json:"schedules,omitempty"`
 	Deletions   map[string]Deletion     `json:"deletions,omitempty"`
-	APITokens   map[string]*APIToken    `json:"api_tokens,omitempty"`
+	Drained     map[string]bool         `json:"drained,omitempty"`
+	// Secrets hold sealed values only; the vault key is never here.
+	Secrets    map[string]*Secret   `json:"secrets,omitempty"`
+	VaultKeyID string               `json:"vault_key_id,omitempty"`
+	APITokens  map[string]*APIToken `json:"api_tokens,omitempty"`
 }
 
 const snapshotVersion = 1
@@ -147,6 +169,8 @@ func (s *state) snapshot() snapshotData {
 		Version: snapshotVersion, Nodes: s.nodes, NextSeq: s.nextSeq,
 		QueuePaused: s.queuePaused, LastClaims: s.lastClaims,
 		Tokens: s.tokens, Robots: s.robots, Schedules: s.schedules, Deletions: s.deletions,
+		Drained: s.drained,
+		Secrets: s.secrets, VaultKeyID: s.vaultKeyID,
 		APITokens: s.apiTokens,
 	}
 	for _, wf := range s.workflows {
@@ -195,6 +219,13 @@ func restoreState(d snapshotData) (*state, error) {
 	if d.Schedules != nil {
 		s.schedules = d.Schedules
 	}
+	if d.Drained != nil {
+		s.drained = d.Drained
+	}
+	if d.Secrets != nil {
+		s.secrets = d.Secrets
+	}
+	s.vaultKeyID = d.VaultKeyID
 	return s, nil
 }
 
@@ -224,12 +255,16 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return err
 	}
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.state = s
 	f.applied = d.Applied
 	close(f.appliedCh)
 	f.appliedCh = make(chan struct{})
 	f.mu.Unlock()
 	f.signalSchedules()
+	for _, o := range f.observers.snapshot() {
+		o.Restored(d.Applied, s.counts)
+	}
 	return nil
 }
 

@@ -199,7 +199,7 @@ func randomCommands(r *rand.Rand, n int) []func(h *fsmHarness) *raft.Log {
 	for i := range n {
 		wf := fmt.Sprint("w", r.IntN(4))
 		job := fmt.Sprint("j", r.IntN(n))
-		switch r.IntN(5) {
+		switch r.IntN(7) {
 		case 0:
 			g := graph(fmt.Sprint(r.IntN(3)))
 			out = append(out, func(h *fsmHarness) *raft.Log {
@@ -214,6 +214,22 @@ func randomCommands(r *rand.Rand, n int) []func(h *fsmHarness) *raft.Log {
 			force := r.IntN(2) == 0
 			out = append(out, func(h *fsmHarness) *raft.Log {
 				return h.entry(cmdDeleteWorkflow, DeleteWorkflowCmd{ID: wf, Force: force})
+			})
+		case 5:
+			// The vault: sealed values under one of two keys, so that
+			// some sets race a rotation and are refused.
+			name, key := fmt.Sprint("S", r.IntN(3)), fmt.Sprint("k", r.IntN(2))
+			out = append(out, func(h *fsmHarness) *raft.Log {
+				return h.entry(cmdPutSecret, PutSecretCmd{Name: name, KeyID: key, Ciphertext: []byte("sealed-" + name), RequestID: fmt.Sprint("s", i)})
+			})
+		case 6:
+			name, key := fmt.Sprint("S", r.IntN(3)), fmt.Sprint("k", r.IntN(2))
+			if r.IntN(2) == 0 {
+				out = append(out, func(h *fsmHarness) *raft.Log { return h.entry(cmdDeleteSecret, DeleteSecretCmd{Name: name}) })
+				break
+			}
+			out = append(out, func(h *fsmHarness) *raft.Log {
+				return h.entry(cmdRotateVault, RotateVaultCmd{KeyID: key, Secrets: []RotatedSecret{{Name: name, Version: 1, Ciphertext: []byte("resealed")}}})
 			})
 		}
 	}

@@ -29,6 +29,11 @@ type JoinResponse struct {
 	// is not Raft's applied index, which counts barriers the state
 	// machine never sees.
 	Index uint64 `json:"index,omitempty"`
+	// VaultKeys is the leader's vault keyring, so that a joining server
+	// can open secrets. It is the one field the authenticated join must
+	// carry for the vault; over an unauthenticated join it would hand the
+	// key to anyone who asks.
+	VaultKeys *VaultKeys `json:"vault_keys,omitempty"`
 }
 
 // Server is one member of the Raft configuration.
@@ -94,7 +99,11 @@ func (s *Store) joinLocal(ctx context.Context, req JoinRequest) (JoinResponse, e
 		return JoinResponse{}, fmt.Errorf("register %s: %w", req.Name, err)
 	}
 	s.log.Info("server joined", "name", req.Name, "raft_addr", req.RaftAddr, "voter", voter)
-	return JoinResponse{Leader: s.cfg.Name, Voter: voter, Index: s.AppliedIndex()}, nil
+	resp := JoinResponse{Leader: s.cfg.Name, Voter: voter, Index: s.AppliedIndex()}
+	if keys, ok := s.VaultKeys(); ok {
+		resp.VaultKeys = &keys
+	}
+	return resp, nil
 }
 
 func (s *Store) addServer(id raft.ServerID, addr raft.ServerAddress, voter bool) error {

@@ -79,6 +79,12 @@ type WorkflowVersion struct {
 	Graph     json.RawMessage `json:"graph"`
 	Checksum  string          `json:"checksum"`
 	CreatedAt time.Time       `json:"created_at"`
+	// Secrets names the vault secrets the graph references with
+	// secret("NAME"), found when it was saved.
+	Secrets []string `json:"secrets,omitempty"`
+	// SecretVariables are the graph's secret_variables: the API shows
+	// job parameters of these names as ***.
+	SecretVariables []string `json:"secret_variables,omitempty"`
 	// RequestID makes a retried PutWorkflow return the version it made
 	// the first time instead of adding another.
 	RequestID string `json:"request_id,omitempty"`

@@ -74,27 +74,30 @@ func (s *Store) Job(id string) (job Job, found bool, index uint64) {
 	return job, found, index
 }
 
-// JobFilter selects jobs for listing. Jobs come newest first; Cursor is
-// the NextCursor of the previous page (0 for the first page).
-type JobFilter struct {
-	State      JobState
-	WorkflowID string
-	Limit      int
-	Cursor     uint64
-}
-
 // MaxListLimit caps one page of a listing.
 const MaxListLimit = 1000
 
 // Jobs lists jobs matching f, newest first. next is 0 on the last page.
+// A page may hold fewer than f.Limit jobs, even none, while next is not
+// 0: a selective filter stops after jobScanBudget jobs so that no request
+// holds the state for long; the next page goes on from there.
 func (s *Store) Jobs(f JobFilter) (jobs []Job, next uint64, index uint64) {
 	limit := f.Limit
 	if limit <= 0 || limit > MaxListLimit {
 		limit = MaxListLimit
 	}
 	index = s.fsm.read(func(st *state) {
+		if f.State == JobRunning {
+			jobs, next = st.runningPage(f, limit)
+			return
+		}
+		scanned := 0
 		visit := func(j *Job) bool {
-			if (f.State != "" && j.State != f.State) || (f.WorkflowID != "" && j.WorkflowID != f.WorkflowID) {
+			if scanned++; scanned > jobScanBudget {
+				next = j.Seq + 1
+				return false
+			}
+			if !f.matches(j) {
 				return true
 			}
 			if len(jobs) == limit {
@@ -149,6 +152,9 @@ func (s *Store) node(name string) (NodeInfo, bool) {
 func (s *Store) HasClaimable(cmd ClaimCmd, now time.Time) bool {
 	found := false
 	s.fsm.read(func(st *state) {
+		if st.drained[cmd.RobotID] {
+			return
+		}
 		st.queue.Ascend(func(j *Job) bool {
 			found = st.eligible(j, &cmd, now, nil)
 			return !found
@@ -176,6 +182,9 @@ type Holding struct {
 	// StalestRenewal is the earliest RenewedAt among the robot's leases:
 	// how long ago the robot last vouched for all of its jobs.
 	StalestRenewal time.Time
+	// NewestRenewal is the latest RenewedAt among them: the robot's last
+	// heartbeat the leader accepted.
+	NewestRenewal time.Time
 }
 
 // RunningJobs returns the running jobs, by robot id.
@@ -190,6 +199,9 @@ func (s *Store) RunningJobs() map[string]Holding {
 			h.Jobs = append(h.Jobs, j.ID)
 			if h.StalestRenewal.IsZero() || j.Lease.RenewedAt.Before(h.StalestRenewal) {
 				h.StalestRenewal = j.Lease.RenewedAt
+			}
+			if j.Lease.RenewedAt.After(h.NewestRenewal) {
+				h.NewestRenewal = j.Lease.RenewedAt
 			}
 			out[j.Lease.RobotID] = h
 		}

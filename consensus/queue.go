@@ -62,6 +62,15 @@ type ClaimCmd struct {
 type ClaimedJob struct {
 	Job   Job             `json:"job"`
 	Graph json.RawMessage `json:"graph"`
+	// Secrets are the values of the secrets the workflow references,
+	// opened by the server that served the claim after Raft committed it
+	// (see Store.Claim). They never pass through Raft.
+	Secrets map[string]string `json:"secrets,omitempty"`
+	// SecretError says why the secrets could not be handed over (one is
+	// deleted, or the workflow may not use it); the robot fails the job
+	// with it, as a SecretErrorKind failure, without running it.
+	SecretError     string `json:"secret_error,omitempty"`
+	SecretErrorKind string `json:"secret_error_kind,omitempty"`
 }
 
 func (s *state) claimJobs(c applyContext, cmd *ClaimCmd) ([]ClaimedJob, error) {
@@ -70,6 +79,9 @@ func (s *state) claimJobs(c applyContext, cmd *ClaimCmd) ([]ClaimedJob, error) {
 	}
 	if last, ok := s.lastClaims[cmd.RobotID]; ok && cmd.RequestID != "" && last.RequestID == cmd.RequestID {
 		return s.replayClaim(last), nil
+	}
+	if s.drained[cmd.RobotID] {
+		return []ClaimedJob{}, nil // it finishes what it runs and takes no more
 	}
 	var picked []*Job
 	perWF := map[string]int{}
@@ -234,6 +246,7 @@ func eachLeased[T any](s *state, robot string, items []T, ref func(T) (string, u
 
 // record stores a run's checkpoint, newest log lines and node status.
 func (s *state) record(j *Job, checkpoint json.RawMessage, logs []LogLine, status map[string]string) {
+	s.noteProgress(j, status)
 	if checkpoint != nil {
 		j.Checkpoint = checkpoint
 	}
@@ -264,6 +277,11 @@ type Completion struct {
 	Checkpoint  json.RawMessage   `json:"checkpoint,omitempty"`
 	Logs        []LogLine         `json:"logs,omitempty"`
 	NodeStatus  map[string]string `json:"node_status,omitempty"`
+	// StoreSecrets are values the run asks the vault to keep (an OAuth
+	// refresh token), by secret name. The server that receives the
+	// completion seals and stores them and removes them before the
+	// completion enters Raft (Store.Complete).
+	StoreSecrets map[string]string `json:"store_secrets,omitempty"`
 }
 
 // CompleteCmd batches completions. A completion with a stale token is

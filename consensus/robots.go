@@ -185,6 +185,7 @@ func (s *state) robotStatus(c applyContext, cmd *RobotStatusCmd) (struct{}, erro
 	}
 	r.Since = c.now
 	s.robots[r.ID] = &r
+	s.note(Change{Kind: ChangeRobot, RobotID: r.ID, Connected: r.Connected, Node: r.Node})
 	return struct{}{}, nil
 }
 

@@ -219,6 +219,7 @@ func (s *state) fireSchedule(c applyContext, cmd *FireCmd) ([]Fire, error) {
 		}
 	}
 	sc.LastFired = due[len(due)-1]
+	s.noteFires(sc, fires)
 	sc.History = append(slices.Clip(sc.History), fires...)
 	sc.History = sc.History[max(0, len(sc.History)-scheduleHistory):]
 	return fires, nil
@@ -275,6 +276,7 @@ func (s *state) fireManual(c applyContext, sc *Schedule, jobID string) ([]Fire, 
 	}
 	f := Fire{FireTime: c.now, QueuedAt: c.now, Manual: true}
 	f.JobID = s.fireJob(c, sc, c.now, jobID)
+	s.noteFires(sc, []Fire{f})
 	sc.History = append(slices.Clip(sc.History), f)
 	sc.History = sc.History[max(0, len(sc.History)-scheduleHistory):]
 	return []Fire{f}, nil

@@ -38,6 +38,19 @@ type state struct {
 	// deleted it, so that a delete retried after a leader change answers
 	// success rather than not_found.
 	deletions map[string]Deletion
+	// drained holds the robots an admin drained: they keep what they run
+	// and claim nothing more.
+	drained map[string]bool
+
+	// counts is derived from jobs (rebuilt by insertJob on restore).
+	counts JobCounts
+	// pending is what the current entry changed, for observers only:
+	// nothing in the state reads it (see observe.go).
+	pending []pendingChange
+	// secrets is the vault: sealed values by name; vaultKeyID is the key
+	// new values must be sealed under (empty before the first secret).
+	secrets    map[string]*Secret
+	vaultKeyID string
 }
 
 // Deletion records which request deleted a resource, and when.
@@ -69,6 +82,8 @@ func newState() *state {
 		robots:       map[string]*RobotRecord{},
 		schedules:    map[string]*Schedule{},
 		deletions:    map[string]Deletion{},
+		drained:      map[string]bool{},
+		secrets:      map[string]*Secret{},
 	}
 }
 
@@ -108,6 +123,7 @@ func finishOrder(a, b *Job) bool {
 func (s *state) insertJob(j *Job) {
 	s.jobs[j.ID] = j
 	s.bySeq.ReplaceOrInsert(j)
+	s.counts.add(j.State, 1)
 	if j.UniqueKey != "" {
 		s.unique[j.UniqueKey] = j.ID
 	}
@@ -142,6 +158,9 @@ func (s *state) setJobState(j *Job, to JobState, c applyContext) {
 		s.running[j.ID] = j
 		s.runningPerWF[j.WorkflowID]++
 	}
+	s.counts.add(j.State, -1)
+	s.counts.add(to, 1)
+	s.noteJob(j, j.State, to)
 	j.State = to
 	j.UpdatedAt = c.now
 	if to.Terminal() {
@@ -156,12 +175,15 @@ func (s *state) setJobState(j *Job, to JobState, c applyContext) {
 // PutWorkflowCmd stores a workflow version and optionally queues jobs for
 // it in the same entry, so a client never sees one without the other.
 type PutWorkflowCmd struct {
-	ID        string    `json:"id"` // used only when the name is new
-	Name      string    `json:"name"`
-	Tags      []string  `json:"tags,omitempty"`
-	Graph     []byte    `json:"graph"`
-	RequestID string    `json:"request_id,omitempty"`
-	Jobs      []JobSpec `json:"jobs,omitempty"`
+	ID      string   `json:"id"` // used only when the name is new
+	Name    string   `json:"name"`
+	Tags    []string `json:"tags,omitempty"`
+	Graph   []byte   `json:"graph"`
+	Secrets []string `json:"secrets,omitempty"` // set by Store.PutWorkflow
+	// SecretVariables is set by Store.PutWorkflow from the graph.
+	SecretVariables []string  `json:"secret_variables,omitempty"`
+	RequestID       string    `json:"request_id,omitempty"`
+	Jobs            []JobSpec `json:"jobs,omitempty"`
 }
 
 // PutWorkflowResult says which version a PutWorkflowCmd produced.
@@ -221,6 +243,7 @@ func (s *state) putWorkflow(c applyContext, cmd *PutWorkflowCmd) (PutWorkflowRes
 		version, created = len(wf.Versions)+1, true
 		wf.Versions = append(wf.Versions, WorkflowVersion{
 			Version: version, Graph: cmd.Graph, Checksum: sum, CreatedAt: c.now, RequestID: cmd.RequestID,
+			Secrets: slices.Clone(cmd.Secrets), SecretVariables: slices.Clone(cmd.SecretVariables),
 		})
 		wf.UpdatedAt = c.now
 	}
@@ -389,6 +412,7 @@ func (s *state) submitJob(c applyContext, spec JobSpec) *Job {
 		CreatedAt: c.now, UpdatedAt: c.now, Seq: s.nextSeq,
 	}
 	s.insertJob(j)
+	s.noteJob(j, "", JobQueued)
 	return j
 }
 

@@ -51,6 +51,8 @@ type Config struct {
 	// RetainUntil, when set, returns the Raft index up to which finished
 	// jobs may be removed: the archive's position. Nil: no such bound.
 	RetainUntil func() uint64
+	// VaultPusher hands vault keys to other servers during a rotation.
+	VaultPusher VaultPusher
 	Logger      *slog.Logger
 	// Raft timing; zero values get LAN defaults.
 	HeartbeatTimeout time.Duration
@@ -126,6 +128,7 @@ type Store struct {
 	// state machine, when it opened.
 	lastIndexAtOpen uint64
 	catchUp         catchUp
+	vault           *keyring // this server's vault keys (vault.go)
 }
 
 func (c *Config) setDefaults() error {
@@ -187,6 +190,11 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s := &Store{cfg: cfg, log: cfg.Logger.With("part", "consensus"), fsm: newFSM()}
 	s.fsm.log = s.log.With("part", "fsm")
+	ring, err := openKeyring(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.vault = ring
 	if err := s.openRaft(); err != nil {
 		s.closeResources()
 		return nil, err
@@ -284,6 +292,11 @@ func (s *Store) openRaft() error {
 		}}}
 		if err := s.raft.BootstrapCluster(boot).Error(); err != nil {
 			return fmt.Errorf("bootstrap cluster: %w", err)
+		}
+		if _, has := s.VaultKeys(); !has {
+			if err := s.vault.create(); err != nil {
+				return fmt.Errorf("create vault key: %w", err)
+			}
 		}
 	}
 	return nil

@@ -2,8 +2,11 @@ package consensus
 
 import (
 	"context"
+	"slices"
 
 	"github.com/google/uuid"
+
+	"github.com/casare/casare/executor"
 )
 
 // newRequestID names one call, so that the FSM can tell the retries the
@@ -13,6 +16,11 @@ func newRequestID() string { return uuid.NewString() }
 // PutWorkflow stores a workflow version (a new one only when the graph
 // changed) and queues cmd.Jobs for it, in one Raft entry.
 func (s *Store) PutWorkflow(ctx context.Context, cmd PutWorkflowCmd) (PutWorkflowResult, error) {
+	secrets, err := workflowSecrets(cmd.Graph)
+	if err != nil {
+		return PutWorkflowResult{}, err
+	}
+	cmd.Secrets, cmd.SecretVariables = secrets, executor.SecretVariables(cmd.Graph)
 	return apply[PutWorkflowResult](ctx, s, cmdPutWorkflow, cmd)
 }
 
@@ -47,8 +55,22 @@ func (s *Store) registerNode(ctx context.Context, n NodeInfo) error {
 }
 
 // Claim leases up to cmd.Max eligible jobs to a robot.
+// The server serving the claim then opens the secrets each job's
+// workflow references and hands them over in the claim (attachSecrets):
+// values never travel through Raft.
 func (s *Store) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, error) {
-	return apply[[]ClaimedJob](ctx, s, cmdClaimJobs, cmd)
+	jobs, err := apply[[]ClaimedJob](ctx, s, cmdClaimJobs, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.attachSecrets(ctx, jobs); err != nil {
+		// The jobs are leased; without their secrets the robot fails
+		// them as an application failure, which is retried.
+		for i := range jobs {
+			jobs[i].SecretError, jobs[i].SecretErrorKind = err.Error(), FailureApplication
+		}
+	}
+	return jobs, nil
 }
 
 // Progress extends a robot's leases and records checkpoints, logs and
@@ -59,7 +81,14 @@ func (s *Store) Progress(ctx context.Context, cmd ProgressCmd) ([]Ack, error) {
 
 // Complete records the outcome of attempts; stale tokens are refused
 // item by item.
+//
+// Values a run asks the vault to keep are sealed and stored first, each
+// as its own entry, and never enter the completion's entry.
 func (s *Store) Complete(ctx context.Context, cmd CompleteCmd) ([]Ack, error) {
+	cmd.Items = slices.Clone(cmd.Items)
+	for i := range cmd.Items {
+		s.storeRunSecrets(ctx, cmd.RobotID, &cmd.Items[i])
+	}
 	return apply[[]Ack](ctx, s, cmdCompleteJobs, cmd)
 }
 

@@ -31,6 +31,22 @@ type resources struct {
 	// included, against maxSteps (limits.max_steps).
 	steps    int64
 	maxSteps int64
+	// secrets are the vault values handed to the run, for secret();
+	// redact hides them and the secret variables in what leaves it.
+	secrets map[string]string
+	redact  *redactor
+	// stored are values the run asks the vault to keep (OAuth refresh
+	// tokens, store_refresh_token_as), by secret name.
+	stored map[string]string
+}
+
+// storeSecret records a value for the vault and hides it from now on.
+func (r *resources) storeSecret(name, value string) {
+	if r.stored == nil {
+		r.stored = map[string]string{}
+	}
+	r.stored[name] = value
+	r.redact.add(value)
 }
 
 // close closes every browser still open.

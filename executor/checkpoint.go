@@ -68,7 +68,7 @@ func (c *checkpointer) after(r *run, n *planNode, next int) {
 	if !due {
 		return
 	}
-	r.opts.OnCheckpoint(r.snapshot(next))
+	r.opts.OnCheckpoint(r.shared.redact.checkpoint(r.snapshot(next), r.vars))
 	c.pending = 0
 	if c.interval > 0 {
 		c.last = time.Now()

@@ -150,6 +150,10 @@ type RunOptions struct {
 	// stops the run: cancelled if it wraps context.Canceled, failed
 	// otherwise.
 	BeforeNode func(ctx context.Context, nodeID string, vars map[string]any) error
+	// Secrets are the vault values the run may read with secret("NAME").
+	// The run hides them, and the workflow's secret_variables, behind
+	// *** in every event, checkpoint, result and BeforeNode view.
+	Secrets map[string]string
 }
 
 // Result is the outcome of a run.
@@ -165,6 +169,10 @@ type Result struct {
 	// Checkpoint is the run's final position. Resuming a failed or
 	// cancelled run from it re-runs the node that failed or was cut off.
 	Checkpoint Checkpoint `json:"checkpoint"`
+	// StoreSecrets are values the run asks the vault to keep, by secret
+	// name (an OAuth node's store_refresh_token_as). The robot sends them
+	// with its completion; they are never written out with the result.
+	StoreSecrets map[string]string `json:"-"`
 }
 
 // Run executes w. It never panics on a bad workflow: an invalid workflow or
@@ -183,7 +191,9 @@ func (e *Engine) Run(ctx context.Context, w *Workflow, opts RunOptions) Result {
 	ctx, cancel := context.WithTimeoutCause(ctx, p.limits.timeout,
 		limitError("limits.timeout", "the run took longer than %s", p.limits.timeout))
 	defer cancel()
-	r := newRun(e, p, &opts, &resources{maxSteps: p.limits.maxSteps})
+	r := newRun(e, p, &opts, &resources{
+		maxSteps: p.limits.maxSteps, secrets: opts.Secrets, redact: newRedactor(opts.Secrets, w.SecretVariables),
+	})
 	defer r.shared.close(e.logger)
 
 	start := p.start
@@ -214,7 +224,19 @@ func initialVars(defaults, inputs map[string]any) map[string]any {
 // result turns the run's outcome into a Result and flushes the final
 // checkpoint.
 func (r *run) result(out outcome) Result {
-	res := Result{Variables: r.vars, Checkpoint: r.snapshot(out.next)}
+	res := r.rawResult(out)
+	res.StoreSecrets = r.shared.stored
+	if !r.shared.redact.active() {
+		return res
+	}
+	values := r.shared.redact.values(r.vars)
+	res.Variables = r.shared.redact.vars(res.Variables, values)
+	res.Error = redactText(res.Error, values)
+	return res
+}
+
+func (r *run) rawResult(out outcome) Result {
+	res := Result{Variables: r.vars, Checkpoint: r.shared.redact.checkpoint(r.snapshot(out.next), r.vars)}
 	if r.checkpoints.pending > 0 && r.opts.OnCheckpoint != nil {
 		r.opts.OnCheckpoint(res.Checkpoint)
 	}

@@ -69,6 +69,8 @@ type budget struct {
 	used    int64
 	steps   int
 	started time.Time // at the first step
+	// secrets are the run's vault values, read by secret().
+	secrets map[string]string
 }
 
 func (b *budget) reset(ctx context.Context, l exprLimits) {
@@ -128,6 +130,7 @@ func guardOptions() []expr.Option {
 			return args[0], nil
 		})),
 		expr.Function("$add", guarded(guardAdd)),
+		expr.Function("$"+secretFunc, guarded(lookupSecret)),
 	}
 	for name, fn := range guardedBuiltins {
 		opts = append(opts, expr.Function("$"+name, guarded(fn)))
@@ -151,6 +154,12 @@ func (guard) Visit(node *ast.Node) {
 	case *ast.BinaryNode:
 		if n.Operator == "+" {
 			ast.Patch(node, guardCall("$add", n.Left, n.Right))
+		}
+	case *ast.CallNode:
+		// secret("NAME") reads the run's secrets, which sit with the
+		// budget in the environment.
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && id.Value == secretFunc {
+			ast.Patch(node, guardCall("$"+secretFunc, n.Arguments...))
 		}
 	}
 }

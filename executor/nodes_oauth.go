@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ func oauthKinds() []*nodeKind {
 		{Name: "client_secret", Type: TypeString, Description: "client secret; leave out for public clients"},
 	}
 	output := Field{Name: "output_var", Type: TypeVariable, Required: true, Description: "variable that receives the token {access_token, token_type, refresh_token, expiry}"}
+	storeAs := Field{Name: "store_refresh_token_as", Type: TypeString, Description: "vault secret that receives the new refresh token when the server issues one (the secret must exist and allow this workflow); the token is hidden as *** in the run's output"}
 	return []*nodeKind{
 		{
 			NodeType: NodeType{
@@ -48,7 +50,7 @@ func oauthKinds() []*nodeKind {
 					Field{Name: "code", Type: TypeString, Required: true, Description: "the authorization code from the redirect"},
 					Field{Name: "redirect_url", Type: TypeString, Description: "the redirect URL used in the authorization request"},
 					Field{Name: "code_verifier", Type: TypeString, Description: "PKCE code verifier"},
-					output),
+					storeAs, output),
 				Ports:     []string{""},
 				ErrorPort: true,
 			},
@@ -59,10 +61,12 @@ func oauthKinds() []*nodeKind {
 			NodeType: NodeType{
 				Name:        "oauth2_refresh",
 				Category:    "oauth2",
-				Description: "Refreshes a token with its refresh token. The old refresh token is kept when the server issues none.",
+				Description: "Refreshes a token with its refresh token, from token_var or refresh_token (such as {{ secret(\"CRM_REFRESH\") }}). The old refresh token is kept when the server issues none.",
 				Fields: append(clientFields[:3:3],
-					Field{Name: "token_var", Type: TypeVariable, Required: true, Description: "variable holding the token to refresh"},
-					Field{Name: "output_var", Type: TypeVariable, Description: "variable that receives the new token; default: token_var"}),
+					Field{Name: "token_var", Type: TypeVariable, Description: "variable holding the token to refresh; or give refresh_token"},
+					Field{Name: "refresh_token", Type: TypeString, Description: "the refresh token itself, typically {{ secret(\"NAME\") }}; or give token_var"},
+					storeAs,
+					Field{Name: "output_var", Type: TypeVariable, Description: "variable that receives the new token; default: token_var (required with refresh_token)"}),
 				Ports:     []string{""},
 				ErrorPort: true,
 			},
@@ -135,6 +139,9 @@ func execAuthCode(ctx context.Context, c call) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("exchange authorization code: %w", err)
 	}
+	if err := c.storeRefreshToken(tok); err != nil {
+		return "", err
+	}
 	return "", c.setOutput(tokenToValue(tok))
 }
 
@@ -143,23 +150,9 @@ func execRefresh(ctx context.Context, c call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tokenVar, err := c.requiredStr("token_var")
+	old, out, err := c.tokenToRefresh()
 	if err != nil {
 		return "", err
-	}
-	out, err := c.str("output_var")
-	if err != nil {
-		return "", err
-	}
-	if out == "" {
-		out = tokenVar
-	}
-	old, err := tokenFromValue(c.r.vars[tokenVar])
-	if err != nil {
-		return "", fmt.Errorf("token_var: variable %s: %w", tokenVar, err)
-	}
-	if old.RefreshToken == "" {
-		return "", fmt.Errorf("token_var: variable %s has no refresh_token", tokenVar)
 	}
 	// Without its access token the copy is never valid, so the token
 	// source refreshes whatever the old token's expiry says.
@@ -168,7 +161,59 @@ func execRefresh(ctx context.Context, c call) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("refresh token: %w", err)
 	}
+	if tok.RefreshToken != old.RefreshToken {
+		if err := c.storeRefreshToken(tok); err != nil {
+			return "", err
+		}
+	}
 	return "", c.set(out, tokenToValue(tok))
+}
+
+// tokenToRefresh reads the refresh token from token_var or refresh_token
+// and the variable that receives the new token.
+func (c call) tokenToRefresh() (*oauth2.Token, string, error) {
+	tokenVar, err := c.str("token_var")
+	if err != nil {
+		return nil, "", err
+	}
+	direct, err := c.str("refresh_token")
+	if err != nil {
+		return nil, "", err
+	}
+	out, err := c.str("output_var")
+	if err != nil {
+		return nil, "", err
+	}
+	switch {
+	case tokenVar != "" && direct != "":
+		return nil, "", errors.New("give token_var or refresh_token, not both")
+	case direct != "":
+		if out == "" {
+			return nil, "", errors.New("output_var: required with refresh_token")
+		}
+		return &oauth2.Token{RefreshToken: direct}, out, nil
+	case tokenVar == "":
+		return nil, "", errors.New("token_var or refresh_token: one is required")
+	}
+	old, err := tokenFromValue(c.r.vars[tokenVar])
+	if err != nil {
+		return nil, "", fmt.Errorf("token_var: variable %s: %w", tokenVar, err)
+	}
+	if old.RefreshToken == "" {
+		return nil, "", fmt.Errorf("token_var: variable %s has no refresh_token", tokenVar)
+	}
+	return old, cmp.Or(out, tokenVar), nil
+}
+
+// storeRefreshToken hands a new refresh token to the run's secrets to
+// store (store_refresh_token_as) and hides it from then on.
+func (c call) storeRefreshToken(tok *oauth2.Token) error {
+	name, err := c.str("store_refresh_token_as")
+	if err != nil || name == "" || tok.RefreshToken == "" {
+		return err
+	}
+	c.r.shared.storeSecret(name, tok.RefreshToken)
+	return nil
 }
 
 func tokenToValue(t *oauth2.Token) map[string]any {

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/expr-lang/expr"
@@ -111,7 +112,10 @@ func compileExpression(src string) (*vm.Program, error) {
 		expr.AllowUndefinedVariables(),
 		expr.Patch(variablesFirst{}),
 	}
-	if _, err := expr.Compile(src, opts...); err != nil {
+	// secret() is declared for the first compile only, so that expr
+	// checks its argument; the guard replaces every call to it.
+	check := append(slices.Clip(opts), expr.Function(secretFunc, func(...any) (any, error) { return nil, nil }, secretArgCheck))
+	if _, err := expr.Compile(src, check...); err != nil {
 		return nil, err
 	}
 	return expr.Compile(src, append(opts, guardOptions()...)...)

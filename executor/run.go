@@ -66,7 +66,7 @@ func newRun(e *Engine, p *plan, opts *RunOptions, shared *resources) *run {
 		opts:   opts,
 		shared: shared,
 		done:   make([]bool, len(p.nodes)),
-		eval:   evaluator{limits: e.exprs},
+		eval:   evaluator{limits: e.exprs, secrets: shared.secrets},
 	}
 }
 
@@ -103,7 +103,7 @@ func (r *run) exec(ctx context.Context, cur int) outcome {
 			return outcome{err: fmt.Errorf("cancelled before node %s: %w", n.id, context.Cause(ctx)), next: cur, cancelled: true}
 		}
 		if r.opts.BeforeNode != nil {
-			if err := r.opts.BeforeNode(ctx, r.prefix+n.id, r.vars); err != nil {
+			if err := r.opts.BeforeNode(ctx, r.prefix+n.id, r.shared.redact.debugVars(r.vars)); err != nil {
 				return outcome{
 					err:       fmt.Errorf("stopped before node %s: %w", n.id, err),
 					node:      n.id,
@@ -198,7 +198,7 @@ func (r *run) runNode(ctx context.Context, n *planNode) (string, error) {
 			return "", err
 		}
 		wait := n.retry.wait(attempt)
-		r.engine.logger.Debug("node failed, retrying", "workflow", r.plan.name, "node", r.prefix+n.id, "attempt", attempt, "wait", wait, "error", err)
+		r.engine.logger.Debug("node failed, retrying", "workflow", r.plan.name, "node", r.prefix+n.id, "attempt", attempt, "wait", wait, "error", redactText(err.Error(), r.shared.redact.values(r.vars)))
 		if err := sleep(ctx, wait); err != nil {
 			return "", err
 		}
@@ -240,6 +240,7 @@ func (r *run) emit(ev Event) {
 	if r.prefix != "" {
 		ev.NodeID = r.prefix + ev.NodeID
 	}
+	ev = r.shared.redact.event(ev, r.vars)
 	ev.Message, ev.Error = clip(ev.Message, maxMessageBytes), clip(ev.Error, maxMessageBytes)
 	r.opts.OnEvent(ev)
 }

@@ -299,6 +299,8 @@ type evaluator struct {
 	ctx    context.Context
 	limits exprLimits
 	budget budget
+	// secrets are what secret("NAME") returns in this run.
+	secrets map[string]string
 }
 
 // run evaluates p under a fresh budget. The budget sits in the variables
@@ -309,6 +311,7 @@ func (ev *evaluator) run(p *vm.Program) (any, error) {
 		ev.vars = map[string]any{}
 	}
 	ev.budget.reset(ev.ctx, ev.limits)
+	ev.budget.secrets = ev.secrets
 	prev, had := ev.vars[budgetKey]
 	ev.vars[budgetKey] = &ev.budget
 	v, err := ev.machine.Run(p, ev.vars)

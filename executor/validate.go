@@ -41,6 +41,7 @@ func (e *ValidationError) Error() string {
 // through a loop's body port. It returns nil or a *ValidationError.
 func Validate(w *Workflow) error {
 	_, problems := buildPlan(w, uncached{}, 0)
+	problems = append(problems, secretProblems(w)...)
 	if len(problems) > 0 {
 		return &ValidationError{Problems: problems}
 	}

@@ -14,8 +14,12 @@ type Workflow struct {
 	Name        string         `json:"name"`
 	Description string         `json:"description,omitempty"`
 	Variables   map[string]any `json:"variables,omitempty"`
-	Nodes       []Node         `json:"nodes"`
-	Connections []Connection   `json:"connections"`
+	// SecretVariables names variables whose values are secrets: they are
+	// replaced by *** wherever the run lets them out, like the values
+	// of secret("NAME").
+	SecretVariables []string     `json:"secret_variables,omitempty"`
+	Nodes           []Node       `json:"nodes"`
+	Connections     []Connection `json:"connections"`
 	// Limits changes the run timeout and step limit; see Limits.
 	Limits *Limits `json:"limits,omitempty"`
 	// Meta holds data for editors, such as node positions; the engine

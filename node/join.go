@@ -87,7 +87,7 @@ func (n *Node) tryRejoin(ctx context.Context) error {
 		resp, err := n.clusterClient(m.Meta.RaftAddr).Join(ctx, req)
 		if err == nil {
 			n.log.Info("rejoined the cluster", "via", m.Name, "leader", resp.Leader, "voter", resp.Voter)
-			return nil
+			return n.installVaultKeys(resp)
 		}
 		errs = append(errs, fmt.Errorf("via %s: %w", m.Name, err))
 	}
@@ -150,6 +150,9 @@ func (n *Node) tryJoin(ctx context.Context, c *peer.Client) error {
 	resp, err := c.Join(ctx, n.joinRequest())
 	if err != nil {
 		return fmt.Errorf("join raft: %w", err)
+	}
+	if err := n.installVaultKeys(resp); err != nil {
+		return err
 	}
 	if err := n.store.WaitApplied(ctx, resp.Index); err != nil {
 		return fmt.Errorf("catch up after join: %w", err)
@@ -303,4 +306,18 @@ func pickServer(m *mesh.Mesh) string {
 		}
 	}
 	return ""
+}
+
+// installVaultKeys keeps the vault keyring the join response carries, so
+// this server can open secrets for the robots it serves. This is the
+// vault's whole part in the join: the authenticated join (issue 12) only
+// has to carry JoinResponse.VaultKeys.
+func (n *Node) installVaultKeys(resp consensus.JoinResponse) error {
+	if resp.VaultKeys == nil {
+		return nil
+	}
+	if err := n.store.InstallVaultKeys(*resp.VaultKeys, false); err != nil {
+		return fmt.Errorf("keep the cluster's vault key: %w", err)
+	}
+	return nil
 }

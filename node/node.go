@@ -175,6 +175,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 
 func (n *Node) openStore(duties []consensus.LeaderDuty) error {
 	var err error
+	fwd := peer.NewClusterForwarder(clusternet.HTTPDialer(n.id.pki.ClientConfig()))
 	n.store, err = consensus.Open(consensus.Config{
 		Name: n.cfg.Name, DataDir: n.cfg.DataDir,
 		RaftBind: n.cfg.clusterBind(), RaftAdvertise: n.clusterAddr(),
@@ -183,8 +184,8 @@ func (n *Node) openStore(duties []consensus.LeaderDuty) error {
 		SnapshotEntries: n.cfg.SnapshotEntries,
 		Duties:          duties, Retention: n.cfg.Retention, RetainUntil: n.retainUntil(),
 		Stream:    clusternet.NewStreamLayer(n.mux, n.id.pki.ClientConfig()),
-		Forwarder: peer.NewClusterForwarder(clusternet.HTTPDialer(n.id.pki.ClientConfig())),
-		Liveness:  n.mesh, Logger: n.log,
+		Forwarder: fwd, VaultPusher: fwd,
+		Liveness: n.mesh, Logger: n.log,
 	})
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)

@@ -304,7 +304,7 @@ func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, sent time.Tim
 	jobs.Go(func() {
 		defer cancel()
 		forget := r.noteRun(c.Job) // before the run can kill the process
-		r.execute(runCtx, ru, c.Graph)
+		r.execute(runCtx, ru, c)
 		forget()
 		r.mu.Lock()
 		if r.active[ru.job.ID] == ru {
@@ -319,10 +319,17 @@ func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, sent time.Tim
 }
 
 // execute runs one job and reports its outcome.
-func (r *Robot) execute(ctx context.Context, ru *run, graph json.RawMessage) {
+func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 	job := ru.job
 	item := consensus.Completion{JobID: job.ID, Token: job.Lease.Token}
-	res, err := r.runWorkflow(ctx, ru, graph)
+	if c.SecretError != "" {
+		// The server that served the claim would not or could not hand
+		// over a secret the workflow needs: fail without running it.
+		item.Error, item.FailureKind = c.SecretError, c.SecretErrorKind
+		r.done <- completion{item: item, attempt: job.Attempt}
+		return
+	}
+	res, err := r.runWorkflow(ctx, ru, c.Graph, c.Secrets)
 	switch {
 	case err != nil:
 		item.Error, item.FailureKind = err.Error(), consensus.FailureApplication
@@ -350,12 +357,13 @@ func (r *Robot) execute(ctx context.Context, ru *run, graph json.RawMessage) {
 		item.Checkpoint, _ = json.Marshal(res.Checkpoint)
 	}
 	item.Logs, item.NodeStatus = ru.takeReport()
+	item.StoreSecrets = res.StoreSecrets
 	// The slot frees as soon as the run ends; the completion goes out in
 	// the next batch while the robot already runs its next job.
 	r.done <- completion{item: item, attempt: job.Attempt}
 }
 
-func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage) (executor.Result, error) {
+func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage, secrets map[string]string) (executor.Result, error) {
 	job := ru.job
 	wf, err := r.plans.get(job.WorkflowID, job.WorkflowVersion, graph)
 	if err != nil {
@@ -373,6 +381,7 @@ func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage)
 		OnCheckpoint:       ru.setCheckpoint,
 		CheckpointInterval: r.cfg.ReportInterval / 4,
 		OnEvent:            ru.onEvent,
+		Secrets:            secrets,
 		// A robot that cannot confirm its lease starts no node: the job
 		// may be about to go to another robot.
 		BeforeNode: ru.fence.wait,

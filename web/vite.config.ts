@@ -19,7 +19,8 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      '/api': apiTarget,
+      // ws: the event stream (/api/v1/events) is a WebSocket.
+      '/api': { target: apiTarget, ws: true },
       '/health': apiTarget,
       '/metrics': apiTarget,
     },

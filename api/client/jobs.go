@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/casare/casare/api/wire"
 )
@@ -25,8 +26,14 @@ func (c *Client) SubmitJobs(ctx context.Context, reqs []wire.JobRequest, opts ..
 type JobQuery struct {
 	State      string
 	WorkflowID string
-	Limit      int
-	Cursor     string
+	// RobotID selects jobs any of whose attempts ran on that robot.
+	RobotID    string
+	ScheduleID string
+	// CreatedAfter and CreatedBefore bound the creation time (exclusive).
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	Limit         int
+	Cursor        string
 	// Text searches the archive's full-text index of job logs and errors
 	// (?q=); it needs a cluster with an archive.
 	Text string
@@ -39,6 +46,18 @@ func (q JobQuery) values() url.Values {
 	}
 	if q.WorkflowID != "" {
 		v.Set("workflow_id", q.WorkflowID)
+	}
+	if q.RobotID != "" {
+		v.Set("robot_id", q.RobotID)
+	}
+	if q.ScheduleID != "" {
+		v.Set("schedule_id", q.ScheduleID)
+	}
+	if !q.CreatedAfter.IsZero() {
+		v.Set("created_after", q.CreatedAfter.Format(time.RFC3339Nano))
+	}
+	if !q.CreatedBefore.IsZero() {
+		v.Set("created_before", q.CreatedBefore.Format(time.RFC3339Nano))
 	}
 	if q.Limit != 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))

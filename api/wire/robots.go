@@ -31,6 +31,20 @@ type Robot struct {
 	Node        string    `json:"node"`
 	CurrentJobs []string  `json:"current_jobs"`
 	Since       time.Time `json:"since,omitzero"`
+	// Drained is true while an admin has drained the robot: it finishes
+	// what it runs and claims nothing more.
+	Drained bool `json:"drained"`
+	// LastHeartbeatAt is the last heartbeat the leader accepted from the
+	// robot for a running job; absent while it runs none (an idle
+	// robot's liveness is gossip's or its tunnel's, see State).
+	LastHeartbeatAt time.Time `json:"last_heartbeat_at,omitzero"`
+}
+
+// RobotHandBack answers POST /api/v1/robots/{id}/handback.
+type RobotHandBack struct {
+	Robot Robot `json:"robot"`
+	// HandedBack lists the jobs that went back to the queue.
+	HandedBack []string `json:"handed_back"`
 }
 
 // RobotList is the body of GET /api/v1/robots.

@@ -81,3 +81,15 @@ type TriggerScheduleResponse struct {
 	JobID      string    `json:"job_id"`
 	FireTime   time.Time `json:"fire_time"`
 }
+
+// SchedulePreview answers GET /api/v1/schedules/preview: the next fire
+// times of a cron expression in its time zone, as the scheduler computes
+// them.
+type SchedulePreview struct {
+	Cron     string `json:"cron"`
+	Timezone string `json:"timezone"`
+	// Next holds up to five fire times after now, in the schedule's zone
+	// (RFC 3339 with its offset); fewer when the expression fires fewer
+	// times in the scheduler's search window.
+	Next []time.Time `json:"next"`
+}

@@ -36,6 +36,8 @@
 // Usage:
 //
 //	go run ./bench/queue [-bin bin/casare] [-quick] [-inprocess [-nodes 1,3]] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
+//	go run ./bench/queue [-quick] [-nodes 1,3] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
+//	go run ./bench/queue -events [-nodes 3]   # the event stream under load (events.go)
 package main
 
 import (
@@ -71,6 +73,8 @@ type config struct {
 	// rawRaft* run this program as the raw Raft helper process.
 	rawRaftDir                 string
 	rawRaftWarm, rawRaftWindow time.Duration
+	// events runs the event stream mode instead of the table.
+	events bool
 }
 
 // durations are how long each figure runs.
@@ -150,6 +154,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&cfg.rawRaftDir, "rawraft-helper", "", "internal: run as the raw Raft helper process with its data in this directory")
 	flag.DurationVar(&cfg.rawRaftWarm, "rawraft-warm", time.Second, "internal: the raw Raft helper's warm-up")
 	flag.DurationVar(&cfg.rawRaftWindow, "rawraft-window", 3*time.Second, "internal: the raw Raft helper's measured window")
+	flag.BoolVar(&cfg.events, "events", false, "instead of the table: 10 s of end-to-end load with a fast and a slow event stream subscriber, between two 10 s runs without (the largest -nodes size)")
 	flag.Parse()
 	for f := range strings.SplitSeq(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -200,7 +205,8 @@ func (b *bench) run(ctx context.Context) error {
 	})
 	defer watchdog.Stop()
 	begin := time.Now()
-	if !b.cfg.inprocess {
+	// The event stream mode runs its cluster inside this process.
+	if !b.cfg.inprocess && !b.cfg.events {
 		if err := b.runProcs(ctx, root); err != nil {
 			return err
 		}
@@ -215,6 +221,9 @@ func (b *bench) run(ctx context.Context) error {
 	fmt.Printf("nodes, robots and load generator share this process and its %d CPUs; loopback only\n", runtime.GOMAXPROCS(0))
 	fmt.Printf("runtime as in casare node: %s\n", b.tuning)
 	fmt.Printf("load average at start: %s\n\n", loadAverage())
+	if b.cfg.events {
+		return b.runEventsMode(ctx, root)
+	}
 	for _, size := range b.cfg.sizes {
 		if err := b.measureSize(ctx, root, size); err != nil {
 			return fmt.Errorf("%d-node cluster: %w", size, err)

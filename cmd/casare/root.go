@@ -23,7 +23,8 @@ func newRootCmd() *cobra.Command {
 		newQueueCmd(),
 		newSchedulesCmd(),
 		newRobotsCmd(), newRobotCmd(newRobotConnectCmd()),
-		newOperatorCmd(), newTokensCmd(), newDashboardCmd(),
+		newOperatorCmd(),
+		newSecretsCmd(), newTokensCmd(), newDashboardCmd(),
 	)
 	return root
 }

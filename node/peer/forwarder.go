@@ -122,3 +122,27 @@ func forwardError(ctx context.Context, leader consensus.NodeInfo, err error) err
 	}
 	return consensus.Unreachable(fmt.Errorf("leader %s at %s: %w", leader.Name, strings.TrimSpace(leader.HTTPAddr), err))
 }
+
+var _ consensus.VaultPusher = (*Forwarder)(nil)
+
+// vaultKeysRequest mirrors api.VaultKeysRequest (peer does not import the
+// server).
+type vaultKeysRequest struct {
+	Keys    consensus.VaultKeys `json:"keys"`
+	Replace bool                `json:"replace"`
+}
+
+// PushVaultKeys hands a keyring to a server during a vault key rotation.
+// It carries the key in clear: the internal endpoints it uses must be on
+// the mutual-TLS cluster listener.
+func (f *Forwarder) PushVaultKeys(ctx context.Context, server consensus.NodeInfo, keys consensus.VaultKeys, replace bool) error {
+	c, err := f.leader(server) // the same addressing as a forward: the cluster port when set
+	if err != nil {
+		return fmt.Errorf("push vault keys to %s: %w", server.Name, err)
+	}
+	err = c.c.PostJSON(ctx, "/internal/v1/vault/keys", vaultKeysRequest{Keys: keys, Replace: replace}, nil)
+	if err != nil {
+		return fmt.Errorf("push vault keys to %s: %w", server.Name, err)
+	}
+	return nil
+}

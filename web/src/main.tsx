@@ -4,6 +4,7 @@ import { createBrowserRouter, RouterProvider } from 'react-router';
 import { Client } from './api/client';
 import { LiveRegistry } from './live/store';
 import { ServicesContext } from './live/hooks';
+import { EventStream, eventsURL } from './live/events';
 import { Layout } from './views/Layout';
 import { Overview } from './views/Overview';
 import { Robots } from './views/Robots';
@@ -37,7 +38,10 @@ const router = createBrowserRouter([
   },
 ]);
 
-const services = { client: new Client(), live: new LiveRegistry() };
+const live = new LiveRegistry();
+const events = new EventStream(live, eventsURL(window.location), (url) => new WebSocket(url));
+events.start();
+const services = { client: new Client(), live, events };
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

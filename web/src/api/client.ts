@@ -5,7 +5,7 @@
 
 import type {
   Cluster, CreateWorkflowResponse, ErrorBody, Job, JobList, JobLogs, JobRequest, JobState,
-  QueueStats, RobotList, Schedule, ScheduleList, ScheduleRequest, TriggerScheduleResponse,
+  QueueStats, Robot, RobotHandBack, RobotList, Schedule, ScheduleList, SchedulePreview, ScheduleRequest, TriggerScheduleResponse,
   Workflow, WorkflowList, WorkflowVersions, WhoAmI, SignInRequest,
 } from './types';
 
@@ -104,6 +104,12 @@ export class Client {
   // Queue, fleet and cluster.
   queue(): Promise<QueueStats> { return this.request(`${apiBase}/queue`); }
   robots(): Promise<RobotList> { return this.request(`${apiBase}/robots`); }
+  drainRobot(id: string, drained: boolean): Promise<Robot> {
+    return this.request(`${apiBase}/robots/${enc(id)}/${drained ? 'drain' : 'undrain'}`, { method: 'POST' });
+  }
+  handBackRobot(id: string): Promise<RobotHandBack> {
+    return this.request(`${apiBase}/robots/${enc(id)}/handback`, { method: 'POST' });
+  }
   cluster(): Promise<Cluster> { return this.request(`${apiBase}/cluster`); }
 
   // Schedules.
@@ -111,6 +117,9 @@ export class Client {
     return this.request(`${apiBase}/schedules${query({ workflow_id: workflowId })}`);
   }
   schedule(id: string): Promise<Schedule> { return this.request(`${apiBase}/schedules/${enc(id)}`); }
+  previewSchedule(cron: string, timezone: string, signal?: AbortSignal): Promise<SchedulePreview> {
+    return this.request(`${apiBase}/schedules/preview${query({ cron, timezone })}`, { signal });
+  }
   createSchedule(req: ScheduleRequest): Promise<Schedule> {
     return this.request(`${apiBase}/schedules`, { method: 'POST', body: req });
   }
@@ -128,6 +137,11 @@ export class Client {
 export type JobQuery = {
   state?: JobState | '';
   workflow_id?: string;
+  robot_id?: string;
+  schedule_id?: string;
+  /** RFC 3339 bounds of the creation time. */
+  created_after?: string;
+  created_before?: string;
   limit?: number;
   cursor?: string;
 };

@@ -176,6 +176,69 @@ export interface Robot {
   node: string;
   current_jobs: string[];
   since?: string;
+  /** An admin drained it: it finishes what it runs and claims no more. */
+  drained: boolean;
+  /** The last heartbeat the leader accepted for a running job. */
+  last_heartbeat_at?: string;
+}
+
+export interface RobotHandBack {
+  robot: Robot;
+  handed_back: string[];
+}
+
+export interface SchedulePreview {
+  cron: string;
+  timezone: string;
+  next: string[];
+}
+
+/** One change of GET /api/v1/events; only its type's fields are set. */
+export interface StreamEvent {
+  index: number;
+  type: 'job' | 'progress' | 'schedule_fire' | 'robot' | 'drain' | 'leader';
+  time?: string;
+  job_id?: string;
+  workflow_id?: string;
+  schedule_id?: string;
+  robot_id?: string;
+  from?: JobState;
+  to?: JobState;
+  attempt?: number;
+  error?: string;
+  node_status?: Record<string, string>;
+  fire_time?: string;
+  skipped?: string;
+  manual?: boolean;
+  state?: RobotState;
+  kind?: 'lan' | 'internet';
+  node?: string;
+  drained?: boolean;
+  leader?: string;
+  term?: number;
+}
+
+export interface QueueCounts {
+  queued: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  dead: number;
+}
+
+/** One message of the event stream. */
+export interface EventFrame {
+  type: 'hello' | 'events' | 'reload' | 'dropped';
+  /** Pass as ?since= to continue after this frame. */
+  resume: number;
+  events?: StreamEvent[];
+  queue?: QueueCounts;
+  leader?: string;
+  term?: number;
+  robots?: Robot[];
+  node?: string;
+  message?: string;
 }
 
 export interface RobotList {

@@ -3,7 +3,7 @@ import type { Job, QueueStats, Robot } from '../api/types';
 import { alerts, nodeStates, priorityBars, robotStateCounts, stateCounts } from './derive';
 
 function robot(id: string, state: Robot['state'], jobs: string[] = []): Robot {
-  return { id, name: id, kind: 'lan', state, tags: [], capacity: 1, node: id, current_jobs: jobs };
+  return { id, name: id, kind: 'lan', state, tags: [], capacity: 1, node: id, current_jobs: jobs, drained: false };
 }
 
 function job(id: string, over: Partial<Job> = {}): Job {

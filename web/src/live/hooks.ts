@@ -1,13 +1,16 @@
 import { createContext, useContext, useSyncExternalStore } from 'react';
 import { Client } from '../api/client';
 import { LiveRegistry, type Loader, type Snapshot } from './store';
+import type { EventStream, StreamState } from './events';
 
-/** Polling interval of the views until the event stream replaces it. */
+/** Polling interval of the views while the event stream is down. */
 export const pollMs = 1500;
 
 export interface AppServices {
   client: Client;
   live: LiveRegistry;
+  /** The event stream that drives the sources; absent in tests. */
+  events?: EventStream;
 }
 
 export const ServicesContext = createContext<AppServices | null>(null);
@@ -34,4 +37,13 @@ export function useLive<T>(key: string | null, load: (c: Client, signal: AbortSi
   const source = key === null ? null : live.source<T>(key, ((signal) => load(client, signal)) as Loader<T>, intervalMs);
   const snap = useSyncExternalStore(source?.subscribe ?? noop, source?.getSnapshot ?? (() => idle));
   return { ...snap, refresh: () => void source?.refresh() };
+}
+
+/** useStreamState follows the event stream: live, connecting or polling. */
+export function useStreamState(): StreamState {
+  const { events } = useServices();
+  return useSyncExternalStore(
+    (l) => events?.onStatus(l) ?? (() => {}),
+    () => events?.status ?? 'polling',
+  );
 }

@@ -130,3 +130,35 @@ describe('LiveRegistry', () => {
     expect(calls.sort()).toEqual(['jobs:abc', 'jobs:list']);
   });
 });
+
+describe('LiveRegistry pace', () => {
+  it('polls slowly while the event stream is live and at its own interval when it falls back', async () => {
+    const live = new LiveRegistry(timers);
+    let n = 0;
+    const s = live.source('robots', async () => ++n, 1500);
+    s.subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    live.setStreaming(true);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(n).toBe(1); // events drive it now
+    live.setStreaming(false);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(n).toBe(2);
+  });
+
+  it('refreshes a nudged source at most every 500 ms however many events name it', async () => {
+    const live = new LiveRegistry(timers);
+    let n = 0;
+    const s = live.source('jobs:list:x', async () => ++n, 1500);
+    s.subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    live.setStreaming(true);
+    for (let i = 0; i < 20; i++) {
+      live.nudge('jobs:list');
+      await vi.advanceTimersByTimeAsync(50);
+    }
+    // 1 s of nudges every 50 ms: the first load plus at most two more.
+    expect(n).toBeGreaterThanOrEqual(2);
+    expect(n).toBeLessThanOrEqual(3);
+  });
+});

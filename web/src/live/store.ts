@@ -22,6 +22,21 @@ export interface LiveSource<T> {
   set(data: T): void;
 }
 
+/**
+ * How fast sources poll. While the event stream is connected, events
+ * say when to refresh and polling is only a slow safety net; when the
+ * stream fails, sources fall back to their own interval.
+ */
+export interface Pace {
+  streaming(): boolean;
+}
+
+/** The safety-net interval of a source while events drive its refreshes. */
+export const streamingPollMs = 30_000;
+
+/** A source refreshes at most this often however many events name it. */
+export const minRefreshGapMs = 500;
+
 export type Loader<T> = (signal: AbortSignal) => Promise<T>;
 
 /** Timers are injectable so tests drive time. */
@@ -51,10 +66,14 @@ export class PollingStore<T> implements LiveSource<T> {
   private seq = 0;
   private applied = 0;
 
+  private lastLoadAt = -Infinity;
+  private soon: unknown = undefined;
+
   constructor(
     private readonly load: Loader<T>,
     readonly intervalMs: number,
     private readonly timers: Timers = realTimers,
+    private readonly pace?: Pace,
   ) {}
 
   subscribe = (listener: () => void): (() => void) => {
@@ -74,6 +93,8 @@ export class PollingStore<T> implements LiveSource<T> {
 
   refresh = async (): Promise<void> => {
     this.clearTimer();
+    this.clearSoon();
+    this.lastLoadAt = this.timers.now();
     this.inflight?.abort();
     const ctl = new AbortController();
     this.inflight = ctl;
@@ -100,16 +121,63 @@ export class PollingStore<T> implements LiveSource<T> {
     this.update({ data, error: undefined, loading: false, updatedAt: this.timers.now() });
   };
 
+  /**
+   * Changes the data an event describes, without a request; a no-op
+   * before the first load. A load in flight may still land with older
+   * data: refreshSoon after a patch settles it.
+   */
+  patch = (fn: (data: T) => T): void => {
+    if (this.snapshot.data === undefined) return;
+    this.update({ ...this.snapshot, data: fn(this.snapshot.data), updatedAt: this.timers.now() });
+  };
+
+  /**
+   * Refreshes because an event said the data changed: at once, or
+   * minRefreshGapMs after the last load when that was recent, so a busy
+   * cluster's events cost at most two requests a second per source.
+   */
+  refreshSoon = (): void => {
+    if (!this.active || this.soon !== undefined) return;
+    const wait = this.lastLoadAt + minRefreshGapMs - this.timers.now();
+    if (wait <= 0 && !this.inflight) {
+      void this.refresh();
+      return;
+    }
+    this.soon = this.timers.setTimeout(() => {
+      this.soon = undefined;
+      void this.refresh();
+    }, Math.max(wait, minRefreshGapMs / 5));
+  };
+
+  /** Re-arms the poll timer after the pace changed (stream up or down). */
+  repace = (): void => {
+    if (!this.active || this.inflight) return;
+    this.clearTimer();
+    this.schedule();
+  };
+
+  private get interval(): number {
+    return this.pace?.streaming() ? Math.max(this.intervalMs, streamingPollMs) : this.intervalMs;
+  }
+
   private schedule(): void {
     if (!this.active || this.inflight || this.timer !== undefined) return;
     this.timer = this.timers.setTimeout(() => {
       this.timer = undefined;
       void this.refresh();
-    }, this.intervalMs);
+    }, this.interval);
+  }
+
+  private clearSoon(): void {
+    if (this.soon !== undefined) {
+      this.timers.clearTimeout(this.soon);
+      this.soon = undefined;
+    }
   }
 
   private stop(): void {
     this.clearTimer();
+    this.clearSoon();
     this.inflight?.abort();
     this.inflight = undefined;
   }
@@ -136,8 +204,9 @@ function asError(err: unknown): Error {
  * robots make one request, and keeps the last sources it made so that
  * going back to a view shows its data at once while it refreshes.
  */
-export class LiveRegistry {
+export class LiveRegistry implements Pace {
   private readonly sources = new Map<string, PollingStore<unknown>>();
+  private live = false;
 
   constructor(
     private readonly timers: Timers = realTimers,
@@ -145,10 +214,37 @@ export class LiveRegistry {
     private readonly keepIdle = 40,
   ) {}
 
+  /** True while the event stream is connected and drives refreshes. */
+  streaming(): boolean {
+    return this.live;
+  }
+
+  /** Switches every source between event-driven and polling pace. */
+  setStreaming(live: boolean): void {
+    if (live === this.live) return;
+    this.live = live;
+    for (const s of this.sources.values()) s.repace();
+  }
+
+  /** Refreshes soon (throttled) every active source whose key starts with prefix. */
+  nudge(prefix: string): void {
+    for (const [key, s] of this.sources) {
+      if (key.startsWith(prefix)) s.refreshSoon();
+    }
+  }
+
+  /** Patches the data of the source named key, if it exists and has data. */
+  patch<T>(key: string, fn: (data: T) => T): boolean {
+    const s = this.sources.get(key) as PollingStore<T> | undefined;
+    if (!s?.active) return false;
+    s.patch(fn);
+    return true;
+  }
+
   source<T>(key: string, load: Loader<T>, intervalMs: number): PollingStore<T> {
     let s = this.sources.get(key) as PollingStore<T> | undefined;
     if (!s) {
-      s = new PollingStore<T>(load, intervalMs, this.timers);
+      s = new PollingStore<T>(load, intervalMs, this.timers, this);
       this.sources.set(key, s as PollingStore<unknown>);
       this.evictIdle();
     }

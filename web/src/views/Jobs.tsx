@@ -14,6 +14,11 @@ export function Jobs() {
   const [params, setParams] = useSearchParams();
   const state = (params.get('state') ?? '') as JobState | '';
   const workflow = params.get('workflow') ?? '';
+  const robot = params.get('robot') ?? '';
+  const schedule = params.get('schedule') ?? '';
+  const after = params.get('after') ?? '';
+  const before = params.get('before') ?? '';
+  const filtered = Boolean(state || workflow || robot || schedule || after || before);
   const cursor = params.get('cursor') ?? '';
   const limit = Number(params.get('limit')) || 50;
   // Cursors of the pages before this one, for "Previous".
@@ -21,7 +26,13 @@ export function Jobs() {
 
   const workflows = useLive('workflows', (c) => c.workflows());
   const names = new Map((workflows.data?.workflows ?? []).map((w) => [w.id, w.name]));
-  const jobs = useLive(`jobs:list:${state}:${workflow}:${cursor}:${limit}`, (c) => c.jobs({ state, workflow_id: workflow, cursor, limit }));
+  const robots = useLive('robots', (c) => c.robots());
+  const schedules = useLive('schedules:', (c) => c.schedules());
+  const jobs = useLive(`jobs:list:${state}:${workflow}:${robot}:${schedule}:${after}:${before}:${cursor}:${limit}`,
+    (c) => c.jobs({
+      state, workflow_id: workflow, robot_id: robot, schedule_id: schedule,
+      created_after: localToRFC3339(after), created_before: localToRFC3339(before), cursor, limit,
+    }));
 
   function setFilter(key: string, value: string) {
     const next = new URLSearchParams(params);
@@ -55,6 +66,25 @@ export function Jobs() {
                 {(workflows.data?.workflows ?? []).map((w) => <option key={w.id} value={w.id}>{w.name}</option>)}
               </select>
             </label>
+            <label className="field"><span>Robot</span>
+              <select value={robot} onChange={(e) => setFilter('robot', e.target.value)}>
+                <option value="">All robots</option>
+                {(robots.data?.robots ?? []).map((r) => <option key={r.id} value={r.id}>{r.name}</option>)}
+                {robot && !(robots.data?.robots ?? []).some((r) => r.id === robot) && <option value={robot}>{robot}</option>}
+              </select>
+            </label>
+            <label className="field"><span>Schedule</span>
+              <select value={schedule} onChange={(e) => setFilter('schedule', e.target.value)}>
+                <option value="">Any or none</option>
+                {(schedules.data?.schedules ?? []).map((sc) => <option key={sc.id} value={sc.id}>{names.get(sc.workflow_id) ?? sc.workflow_id} · {sc.cron}</option>)}
+              </select>
+            </label>
+            <label className="field"><span>Created after</span>
+              <input type="datetime-local" value={after} onChange={(e) => setFilter('after', e.target.value)} />
+            </label>
+            <label className="field"><span>Created before</span>
+              <input type="datetime-local" value={before} onChange={(e) => setFilter('before', e.target.value)} />
+            </label>
             <label className="field" style={{ minWidth: 110 }}><span>Per page</span>
               <select value={limit} onChange={(e) => setFilter('limit', e.target.value === '50' ? '' : e.target.value)}>
                 {pageSizes.map((n) => <option key={n} value={n}>{n}</option>)}
@@ -70,8 +100,9 @@ export function Jobs() {
           </nav>
         }>
           <LiveBody<JobList> snap={jobs} what="jobs" isEmpty={(d) => d.jobs.length === 0}
-            empty={<Empty title={state || workflow ? 'No jobs match these filters' : 'No jobs yet'}>
-              {state || workflow ? <button type="button" className="btn sm" onClick={() => { setBack([]); setParams({}); }}>Clear filters</button>
+            empty={<Empty title={filtered ? (jobs.data?.next_cursor ? 'No matches among these jobs' : 'No jobs match these filters') : 'No jobs yet'}>
+              {jobs.data?.next_cursor ? <>Older jobs remain: use <strong>Next</strong> to look further back. </> : null}
+              {filtered ? <button type="button" className="btn sm" onClick={() => { setBack([]); setParams({}); }}>Clear filters</button>
                 : <>Run a workflow from <Link to="/workflows">Workflows</Link>, or <code>casare submit FILE</code>.</>}
             </Empty>}>
             {(d) => <JobTable jobs={d.jobs} names={names} now={now} />}
@@ -80,6 +111,13 @@ export function Jobs() {
       </div>
     </>
   );
+}
+
+/** localToRFC3339 turns a datetime-local value (the browser's zone) into RFC 3339. */
+export function localToRFC3339(v: string): string {
+  if (!v) return '';
+  const t = new Date(v);
+  return Number.isNaN(t.getTime()) ? '' : t.toISOString();
 }
 
 export function JobTable({ jobs, names, now, actions: wantActions = true }: { jobs: Job[]; names: Map<string, string>; now: number; actions?: boolean }) {

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { Icon, Logo, type IconName } from '../components/icons';
-import { useLive } from '../live/hooks';
+import { useLive, useStreamState } from '../live/hooks';
 import { ApiError } from '../api/client';
 import { ToastProvider } from '../components/toasts';
 import { RequireAuth, useWho } from '../auth/auth';
@@ -23,6 +23,7 @@ export function Layout() {
 
 function Shell() {
   const cluster = useLive('cluster', (c) => c.cluster());
+  const stream = useStreamState();
   const loc = useLocation();
   const firstPage = useRef(true);
   useEffect(() => {
@@ -58,6 +59,7 @@ function Shell() {
           <div className="row"><span>Status</span><span className="val" role="status">
             <span className={`dot ${cluster.error ? 'bad' : c ? 'ok' : ''}`} style={{ marginRight: 6 }} />{cluster.error ? 'no answer' : c ? 'live' : '…'}
           </span></div>
+          <div className="row" title="live: the event stream pushes every change; polling: the stream is down and the page asks every 1.5 s"><span>Updates</span><span className="val">{stream}</span></div>
           <div className="row" title="The node whose state the page shows; a robot-only member asks a server"><span>Answered by</span><span className="val">{c?.node ?? '…'}</span></div>
           <div className="row"><span>Leader</span><span className="val">{c ? (c.leader?.name ?? 'none') : '…'}</span></div>
           <div className="row"><span>Raft</span><span className="val">{c ? `${c.raft_state} · t${c.term}` : '…'}</span></div>

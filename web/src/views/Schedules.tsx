@@ -7,6 +7,7 @@ import { ApiError } from '../api/client';
 import { cronProblem, emptyScheduleForm, scheduleFieldOfRefusal, scheduleRequest, type FieldErrors, type ScheduleFormValues } from '../lib/forms';
 import type { ExecutionMode, Schedule, ScheduleList } from '../api/types';
 import { Can } from '../auth/auth';
+import { PreviewList, useSchedulePreview } from './SchedulePreview';
 
 export function Schedules() {
   const now = useNow();
@@ -105,7 +106,10 @@ function CreateSchedule({ workflows, initialWorkflow }: { workflows: { id: strin
   const [errors, setErrors] = useState<FieldErrors>({});
   const { busy, run } = useAction();
   const set = <K extends keyof ScheduleFormValues>(k: K, v: ScheduleFormValues[K]) => setF((p) => ({ ...p, [k]: v }));
-  const cronHint = cronProblem(f.cron);
+  const preview = useSchedulePreview(cronProblem(f.cron) ? '' : f.cron, f.timezone);
+  const previewError = preview.kind === 'error' ? preview : undefined;
+  const cronHint = cronProblem(f.cron) ?? (previewError?.field === 'cron' ? previewError.message : undefined);
+  const zoneHint = previewError?.field === 'timezone' ? previewError.message : undefined;
 
   async function submit(e: React.FormEvent) {
     e.preventDefault();
@@ -135,12 +139,15 @@ function CreateSchedule({ workflows, initialWorkflow }: { workflows: { id: strin
         <label className="field"><span>Cron expression</span>
           <input type="text" value={f.cron} onChange={(e) => { set('cron', e.target.value); setErrors((p) => ({ ...p, cron: undefined })); }} spellCheck={false}
             aria-invalid={cronHint || errors.cron ? true : undefined} aria-describedby="sc-cron-hint" className="mono" />
-          <small id="sc-cron-hint" className={cronHint || errors.cron ? 'err' : ''}>{errors.cron ?? cronHint ?? 'Looks right; the server checks it on create.'}</small>
+          <small id="sc-cron-hint" className={cronHint || errors.cron ? 'err' : ''}>{errors.cron ?? cronHint ?? (preview.kind === 'ok' ? 'Valid.' : preview.kind === 'loading' ? 'Checking…' : 'The node checks it as you type.')}</small>
         </label>
         <label className="field"><span>Time zone</span>
-          <input type="text" value={f.timezone} onChange={(e) => set('timezone', e.target.value)} placeholder="UTC, Europe/Berlin…" {...described('timezone')} />{err('timezone')}
+          <input type="text" value={f.timezone} onChange={(e) => set('timezone', e.target.value)} placeholder="UTC, Europe/Berlin…" {...described('timezone')}
+            aria-invalid={zoneHint || errors.timezone ? true : undefined} />{err('timezone')}
+          {!errors.timezone && zoneHint && <small className="err">{zoneHint}</small>}
         </label>
       </div>
+      <PreviewList state={preview} />
       <div className="form-row">
         <label className="field"><span>Missed fire times</span>
           <select value={f.misfire} onChange={(e) => set('misfire', e.target.value as ScheduleFormValues['misfire'])}>
