@@ -255,16 +255,17 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return err
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.state = s
 	f.applied = d.Applied
 	close(f.appliedCh)
 	f.appliedCh = make(chan struct{})
-	f.mu.Unlock()
-	f.signalSchedules()
+	// Observers see the restore under the lock, as they see entries
+	// (ApplyBatch), so no entry's changes reach them before it.
 	for _, o := range f.observers.snapshot() {
 		o.Restored(d.Applied, s.counts)
 	}
+	f.mu.Unlock()
+	f.signalSchedules()
 	return nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/api/wire"
 )
 
@@ -60,7 +59,7 @@ func newTokenServer(t *testing.T, first string) *tokenServer {
 // either token.
 func TestOAuthRefreshTokenFromTheVaultIsStoredBack(t *testing.T) {
 	n := startNode(t, testConfig(t, "oa", ""))
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	ctx := context.Background()
 	ts := newTokenServer(t, "first-refresh-token-abc")
 	for name, v := range map[string]string{"CRM_CLIENT": "client-secret-value-123", "CRM_REFRESH": "first-refresh-token-abc"} {

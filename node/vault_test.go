@@ -189,7 +189,7 @@ func TestVaultSecretReachesLANAndInternetRobotsAndNeverLeaks(t *testing.T) {
 	n3 := startNode(t, joinConfig(t, "v3", n2))
 	nodes := []*Node{n1, n2, n3}
 	ctx := context.Background()
-	c3 := client.New("http://" + n3.HTTPAddr())
+	c3 := adminClient(t, n3, n1)
 	srv := newPasswordServer(t)
 
 	meta, err := c3.SetSecret(ctx, "PW", wire.PutSecretRequest{Value: vaultValue})
@@ -261,7 +261,7 @@ func TestVaultSecretReachesLANAndInternetRobotsAndNeverLeaks(t *testing.T) {
 // result and logs, while the run used the real value.
 func TestSecretVariablesHiddenInTheAPI(t *testing.T) {
 	n := startNode(t, testConfig(t, "sv", ""))
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	srv := newPasswordServer(t)
 	graph := fmt.Sprintf(`{"name":"param-login","secret_variables":["password"],"nodes":[
  {"id":"start","type":"start"},
