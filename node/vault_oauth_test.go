@@ -96,7 +96,7 @@ func TestOAuthRefreshTokenFromTheVaultIsStoredBack(t *testing.T) {
 	}
 	ts.mu.Unlock()
 	for _, path := range []string{"/api/v1/jobs/" + wf.JobID, "/api/v1/jobs/" + second.ID, "/api/v1/jobs/" + second.ID + "/logs", "/api/v1/secrets"} {
-		b := getRaw(t, "http://"+n.HTTPAddr()+path)
+		b := getRaw(t, n, "http://"+n.HTTPAddr()+path)
 		for _, v := range []string{"rotated-refresh-token-1-xyz", "rotated-refresh-token-2-xyz", "first-refresh-token-abc", "client-secret-value-123"} {
 			assertNoLeak(t, "GET "+path, b, v)
 		}
