@@ -8,11 +8,13 @@
 // # Design
 //
 // A request flows through gin's router and the middleware (panic
-// recovery, metrics, ?consistent=true reads), is decoded strictly into a
+// recovery, metrics, the credential check of auth.go: an API token or a
+// session cookie whose role allows the route, else 401 or 403;
+// ?consistent=true reads), is decoded strictly into a
 // wire type (package api/wire, which the Go client shares), checked, and
 // turned into a command of the replicated store, which it reaches only
 // through interfaces split by concern in store.go ([WorkflowStore],
-// [JobStore], [RobotQueue], [RobotStore], [ScheduleStore], [Replica],
+// [JobStore], [RobotQueue], [RobotStore], [CredentialStore], [ScheduleStore], [Replica],
 // [ClusterStore]; [Store] is all of them, and *consensus.Store implements
 // each, in a node and in tests). Answers are mapped from the replicated records to wire types in
 // views.go, so the API's JSON never changes because a record did. Errors

@@ -20,6 +20,12 @@ const (
 	CodeUnsupportedMedia = "unsupported_media_type"
 	CodeTimeout          = "timeout"
 	CodeUnavailable      = "unavailable"
+	// CodeUnauthenticated: no credential, or one the cluster does not
+	// accept (unknown, revoked, expired).
+	CodeUnauthenticated = "unauthenticated"
+	// CodeForbidden: a valid credential whose role does not allow the
+	// call.
+	CodeForbidden = "forbidden"
 	// CodeTooManyStreams: the node serves as many streams as it allows.
 	CodeTooManyStreams = "too_many_streams"
 )
@@ -40,6 +46,8 @@ var statusByCode = map[string]int{
 	CodeUnsupportedMedia:     http.StatusUnsupportedMediaType,
 	CodeTimeout:              http.StatusServiceUnavailable,
 	CodeUnavailable:          http.StatusServiceUnavailable,
+	CodeUnauthenticated:      http.StatusUnauthorized,
+	CodeForbidden:            http.StatusForbidden,
 	CodeTooManyStreams:       http.StatusServiceUnavailable,
 	CodeCatchingUp:           http.StatusServiceUnavailable,
 	CodePeerRefused:          http.StatusForbidden,

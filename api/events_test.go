@@ -53,6 +53,7 @@ func openSSE(t *testing.T, url string) *http.Response {
 		t.Fatal(err)
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+apitest.AdminToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
@@ -64,7 +65,9 @@ func openSSE(t *testing.T, url string) *http.Response {
 func dialEventsWith(t *testing.T, node *apitest.Node, query string, hc *http.Client) *stream {
 	t.Helper()
 	url := "ws" + strings.TrimPrefix(node.URL, "http") + "/api/v1/events" + query
-	conn, _, err := websocket.Dial(t.Context(), url, &websocket.DialOptions{HTTPClient: hc})
+	conn, _, err := websocket.Dial(t.Context(), url, &websocket.DialOptions{
+		HTTPClient: hc, HTTPHeader: http.Header{"Authorization": {"Bearer " + apitest.AdminToken}},
+	})
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}

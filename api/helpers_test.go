@@ -45,7 +45,8 @@ func (r response) decode(t *testing.T, v any) {
 }
 
 // send makes one raw request, so tests can send what no typed client
-// would.
+// would. It authenticates as the test cluster's admin unless header sets
+// Authorization itself; an empty value sends none.
 func send(t *testing.T, method, url, contentType string, body []byte, header ...string) response {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
@@ -55,8 +56,12 @@ func send(t *testing.T, method, url, contentType string, body []byte, header ...
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	req.Header.Set("Authorization", "Bearer "+apitest.AdminToken)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
+	}
+	if req.Header.Get("Authorization") == "" {
+		req.Header.Del("Authorization")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

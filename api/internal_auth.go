@@ -111,6 +111,9 @@ func (s *Server) internalRoutes() *gin.Engine {
 	servers.POST("/readindex", s.internalReadIndex)
 	servers.POST("/join", s.internalJoin)
 	servers.POST("/remove", s.internalRemove)
+	// The cluster view, for a server that asks its peers whether it is
+	// still a member: it holds no API token to ask /api/v1/cluster.
+	servers.GET("/cluster", s.cluster)
 	// A key rotation pushes the new vault key to every server.
 	servers.POST("/vault/keys", s.internalVaultKeys)
 	internal.POST("/leave", s.selfOnly, s.internalLeave)

@@ -135,7 +135,7 @@ func (s *Server) oauthConnect(c *gin.Context) {
 	now := time.Now()
 	flow := oauthFlow{
 		name: name, secretFrom: req.ClientSecretFrom, verifier: oauth2.GenerateVerifier(),
-		allowed: req.AllowedWorkflows, by: principal(c), expires: now.Add(oauthFlowTTL),
+		allowed: req.AllowedWorkflows, by: callerName(c), expires: now.Add(oauthFlowTTL),
 		conf: oauth2.Config{
 			ClientID: req.ClientID, Scopes: req.Scopes, RedirectURL: req.RedirectURL,
 			Endpoint: oauth2.Endpoint{AuthURL: req.AuthURL, TokenURL: req.TokenURL},

@@ -61,3 +61,38 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIDeclaresSecurity checks every operation declares how it is
+// authenticated, and that the role it documents is the one the server
+// enforces.
+func TestOpenAPIDeclaresSecurity(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Security *[]map[string][]string `json:"security"`
+			Role     string                 `json:"x-casare-role"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	param := regexp.MustCompile(`\{([a-z_]+)\}`)
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			name := strings.ToUpper(method) + " " + path
+			if op.Security == nil {
+				t.Errorf("%s declares no security", name)
+				continue
+			}
+			if !strings.HasPrefix(path, "/api/v1/") {
+				continue
+			}
+			need, guarded := RequiredRole(strings.ToUpper(method), param.ReplaceAllString(path, ":$1"))
+			switch {
+			case !guarded && len(*op.Security) != 0:
+				t.Errorf("%s is open but declares %v", name, *op.Security)
+			case guarded && (len(*op.Security) == 0 || op.Role != string(need)):
+				t.Errorf("%s needs role %s; the document says %q with %v", name, need, op.Role, *op.Security)
+			}
+		}
+	}
+}

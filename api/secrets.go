@@ -70,10 +70,6 @@ func maskParams(raw json.RawMessage, names []string) json.RawMessage {
 	return out
 }
 
-// PrincipalKey is the gin context key under which the auth middleware
-// puts who is calling; secrets record it as updated_by.
-const PrincipalKey = "casare.principal"
-
 // maxSecretBody bounds a PUT: the largest value, JSON-escaped (up to six
 // bytes per byte), plus the rules.
 const maxSecretBody = 6*consensus.MaxSecretBytes + 64<<10
@@ -132,7 +128,7 @@ func (s *Server) putSecret(c *gin.Context) {
 			return
 		}
 	}
-	m, err := s.cfg.Store.SetSecret(c.Request.Context(), c.Param("name"), []byte(req.Value), req.AllowedWorkflows, principal(c))
+	m, err := s.cfg.Store.SetSecret(c.Request.Context(), c.Param("name"), []byte(req.Value), req.AllowedWorkflows, callerName(c))
 	if err != nil {
 		s.abort(c, err)
 		return
@@ -144,11 +140,11 @@ func (s *Server) putSecret(c *gin.Context) {
 	c.JSON(status, secretView(m))
 }
 
-// principal names the caller for updated_by: the auth middleware's
-// principal once it sets one, else the client's address.
-func principal(c *gin.Context) string {
-	if p := c.GetString(PrincipalKey); p != "" {
-		return p
+// callerName names the caller for updated_by: the name of the API token
+// the request was authenticated with, else the client's address.
+func callerName(c *gin.Context) string {
+	if p, ok := principal(c); ok && p.Name != "" {
+		return p.Name
 	}
 	return "api@" + c.ClientIP()
 }

@@ -57,6 +57,12 @@ type Config struct {
 	// heartbeat before it is listed as suspect (default 3 s: three missed
 	// one-second heartbeats).
 	RobotSuspectAfter time.Duration
+	// MetricsPublic serves /metrics without a credential, for a scraper
+	// on a trusted network; by default it needs a viewer token.
+	MetricsPublic bool
+	// CORSOrigin is the one origin (scheme://host[:port]) whose pages
+	// may call the API from a browser; empty allows none.
+	CORSOrigin string
 	// PeerAuth names the node behind an internal request (see Internal);
 	// nil refuses every internal request.
 	PeerAuth PeerAuth
@@ -140,12 +146,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.engine.ServeHTTP(w, r)
 }
 
+// Route is one registered endpoint: a method and gin's path template.
+type Route struct{ Method, Path string }
+
+// Endpoints lists every public endpoint with its method, for tests that
+// must cover all of them.
+func (s *Server) Endpoints() []Route {
+	var out []Route
+	for _, r := range s.engine.Routes() {
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
+}
+
 // routes registers every endpoint. The OpenAPI document lists exactly
 // these; a test keeps the two in step.
 func (s *Server) routes() *gin.Engine {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	e.Use(s.recoverPanics, s.observe)
+	e.Use(s.recoverPanics, s.observe, s.cors)
 	app := web.NewHandler()
 	e.NoRoute(func(c *gin.Context) {
 		if web.Serves(c.Request) { // the web app's pages and files
@@ -160,9 +179,18 @@ func (s *Server) routes() *gin.Engine {
 
 	e.GET("/health", s.health)
 	e.GET("/health/ready", s.ready)
-	e.GET("/metrics", gin.WrapH(s.metrics.handler()))
+	e.GET("/metrics", s.guardMetrics, gin.WrapH(s.metrics.handler()))
 
-	v1 := e.Group("/api/v1", s.membersOnly, s.catchingUp, s.consistentReads)
+	// authorize runs before anything else an /api/v1 route does, so an
+	// unauthenticated request costs no read barrier or body decoding.
+	v1 := e.Group("/api/v1", s.authorize, s.membersOnly, s.catchingUp, s.consistentReads)
+	v1.POST("/auth/signin", s.signIn)
+	v1.POST("/auth/signout", s.signOut)
+	v1.GET("/auth/whoami", s.whoAmI)
+	v1.POST("/auth/codes", s.createSignInCode)
+	v1.POST("/tokens", s.createAPIToken)
+	v1.GET("/tokens", s.listAPITokens)
+	v1.DELETE("/tokens/:id", s.revokeAPIToken)
 	v1.GET("/openapi.json", serveOpenAPI)
 	v1.POST("/workflows", s.createWorkflow)
 	v1.POST("/workflows/upload", s.uploadWorkflow)

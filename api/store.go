@@ -53,6 +53,17 @@ type RobotStore interface {
 	RevokeToken(ctx context.Context, id string) (consensus.RobotToken, error)
 }
 
+// CredentialStore keeps API tokens, browser sessions and one-time
+// sign-in codes (hashes only), and checks a presented one.
+type CredentialStore interface {
+	Authenticate(id, secret string, now time.Time, kinds ...consensus.CredentialKind) (consensus.APIToken, error)
+	HasAPIToken(id string) bool
+	APITokens() []consensus.APIToken
+	CreateAPIToken(ctx context.Context, cmd consensus.CreateAPITokenCmd) (consensus.APIToken, error)
+	RevokeAPIToken(ctx context.Context, id string) (consensus.APIToken, error)
+	RedeemCode(ctx context.Context, cmd consensus.RedeemCodeCmd) (consensus.APIToken, error)
+}
+
 // ScheduleStore keeps cron schedules.
 type ScheduleStore interface {
 	CreateSchedule(ctx context.Context, sc consensus.Schedule) (consensus.Schedule, error)
@@ -92,6 +103,7 @@ type Store interface {
 	JobStore
 	RobotQueue
 	RobotStore
+	CredentialStore
 	ScheduleStore
 	Replica
 	ClusterStore

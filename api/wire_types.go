@@ -25,6 +25,13 @@ type (
 	CreatedRobotToken       = wire.CreatedRobotToken
 	RobotToken              = wire.RobotToken
 	RobotTokenList          = wire.RobotTokenList
+	CreateTokenRequest      = wire.CreateTokenRequest
+	APIToken                = wire.APIToken
+	CreatedAPIToken         = wire.CreatedAPIToken
+	APITokenList            = wire.APITokenList
+	SignInRequest           = wire.SignInRequest
+	WhoAmI                  = wire.WhoAmI
+	SignInCode              = wire.SignInCode
 	Secret                  = wire.Secret
 	SecretList              = wire.SecretList
 	ScheduleRequest         = wire.ScheduleRequest

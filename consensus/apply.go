@@ -69,11 +69,16 @@ func (s *Store) applyOrForward(ctx context.Context, buf []byte) (raw []byte, loc
 // ApplyRaw applies an envelope forwarded by a follower and returns the
 // JSON of the result. Only the leader accepts it.
 func (s *Store) ApplyRaw(ctx context.Context, buf []byte) ([]byte, error) {
-	if err := s.fsm.handlers.check(buf); err != nil {
+	if _, _, _, err := splitCommand(buf); err != nil {
 		return nil, errorf(CodeInvalid, "%v", err)
 	}
+	// A follower says so first, so that the forwarding node retries at
+	// the leader, which is the one that checks the command.
 	if s.raft.State() != raft.Leader {
 		return nil, errorf(CodeNotLeader, "node %s is not the leader", s.cfg.Name)
+	}
+	if err := s.fsm.handlers.check(buf); err != nil {
+		return nil, errorf(CodeInvalid, "%v", err)
 	}
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()

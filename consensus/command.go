@@ -53,6 +53,11 @@ const (
 	cmdPutSecret    commandType = 28
 	cmdDeleteSecret commandType = 29
 	cmdRotateVault  commandType = 30
+	// API credentials: tokens with roles, browser sessions and one-time
+	// sign-in codes.
+	cmdCreateAPIToken commandType = 31
+	cmdRevokeAPIToken commandType = 32
+	cmdRedeemCode     commandType = 33
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -106,12 +111,15 @@ func registry() handlers {
 		cmdPutSecret:      decoded((*state).putSecret),
 		cmdDeleteSecret:   decoded((*state).deleteSecret),
 		cmdRotateVault:    decoded((*state).rotateVault),
+		cmdCreateAPIToken: decoded((*state).createAPIToken),
+		cmdRevokeAPIToken: decoded((*state).revokeAPIToken),
+		cmdRedeemCode:     decoded((*state).redeemCode),
 	}
 }
 
-// decodeError marks an entry this binary cannot decode. It means the log
-// was written by a different version; the node must stop rather than
-// diverge from its peers.
+// decodeError marks an entry this binary cannot decode. Every replica
+// of the same build decodes the same bytes the same way, so each skips
+// the entry alike and none diverges.
 type decodeError struct {
 	typ commandType
 	err error
@@ -119,6 +127,18 @@ type decodeError struct {
 
 func (e *decodeError) Error() string {
 	return fmt.Sprintf("decode command type %d: %v (is this node running an older version?)", e.typ, e.err)
+}
+
+// panicError marks an entry whose handler panicked. The handler is a
+// bug, but the same bytes panic the same way on every replica, so
+// skipping the entry keeps them equal where a crash would stop them all.
+type panicError struct {
+	typ   commandType
+	value any
+}
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("command type %d: handler panicked: %v", e.typ, e.value)
 }
 
 // decoded adapts a typed handler to the byte-level handler signature.
@@ -178,9 +198,9 @@ func splitCommand(buf []byte) (commandType, time.Time, []byte, error) {
 
 // check refuses an envelope that no node of this version could apply: a
 // type it does not know or a payload that does not decode as its type.
-// The leader checks every entry a follower forwards, because the FSM
-// stops the node on such an entry (see fsm.applyCommand) and, once
-// committed, it would stop every node on every restart.
+// The leader checks every entry a follower forwards, so that such an
+// entry never reaches the log; one that does anyway is skipped by every
+// replica alike (see fsm.applyCommand).
 func (h handlers) check(data []byte) error {
 	typ, _, payload, err := splitCommand(data)
 	if err != nil {
@@ -199,16 +219,23 @@ func (h handlers) check(data []byte) error {
 }
 
 // apply decodes one envelope and runs its handler. err is a business
-// result for the caller; fatal means the entry cannot be understood.
-func (h handlers) apply(s *state, index uint64, data []byte) (v any, err, fatal error) {
+// result for the caller; skipped means the entry could not be applied at
+// all (it does not decode, its type is unknown, or its handler
+// panicked), which every replica decides alike from the entry's bytes.
+func (h handlers) apply(s *state, index uint64, data []byte) (v any, err, skipped error) {
 	typ, now, payload, err := splitCommand(data)
 	if err != nil {
 		return nil, nil, err
 	}
 	fn, ok := h[typ]
 	if !ok {
-		return nil, nil, fmt.Errorf("unknown command type %d (upgrade this node)", typ)
+		return nil, nil, fmt.Errorf("unknown command type %d (is this node running an older version?)", typ)
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			v, err, skipped = nil, nil, &panicError{typ: typ, value: r}
+		}
+	}()
 	v, err = fn(s, applyContext{index: index, now: now}, payload)
 	var de *decodeError
 	if errors.As(err, &de) {

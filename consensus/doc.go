@@ -34,8 +34,11 @@
 // envelope just before it is appended to the log, and every identifier a
 // command creates is chosen by the node that built the command. A lease's
 // fencing token is the Raft index of the claim that granted it, so tokens
-// only grow and a report with a stale token is refused. An entry this
-// binary cannot decode stops the node rather than let it diverge.
+// only grow and a report with a stale token is refused. The leader
+// refuses a forwarded command it cannot decode before it reaches the
+// log; an entry that is committed anyway and cannot be applied (it does
+// not decode, or its handler panics) is skipped with an error result on
+// every replica alike, never a panic that would stop them all for good.
 //
 // Observers (observe.go) see what every applied entry changed, on every
 // replica: job state changes, node progress, schedule fires and skips,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 
 	"github.com/hashicorp/raft"
@@ -19,6 +20,7 @@ type applyResult struct {
 // readers take mu for reading.
 type fsm struct {
 	handlers handlers
+	log      *slog.Logger
 
 	mu      sync.RWMutex
 	state   *state
@@ -35,7 +37,7 @@ type fsm struct {
 }
 
 func newFSM() *fsm {
-	return &fsm{handlers: registry(), state: newState(), appliedCh: make(chan struct{}), schedulesChanged: make(chan struct{}, 1)}
+	return &fsm{handlers: registry(), log: slog.New(slog.DiscardHandler), state: newState(), appliedCh: make(chan struct{}), schedulesChanged: make(chan struct{}, 1)}
 }
 
 var _ raft.BatchingFSM = (*fsm)(nil)
@@ -89,12 +91,17 @@ func (f *fsm) signalSchedules() {
 	}
 }
 
+// applyCommand applies one entry. An entry that cannot be applied is
+// skipped, never a panic: a panic here would recur on every replica and
+// at every restart, and stop the whole cluster for good. The leader
+// refuses such entries before Raft (handlers.check), so one only gets
+// here from a node of another build or a bug; each replica decides from
+// the same bytes, so all skip it alike, and the caller gets an error.
 func (f *fsm) applyCommand(index uint64, data []byte) applyResult {
-	v, err, fatal := f.handlers.apply(f.state, index, data)
-	if fatal != nil {
-		// An entry this binary cannot understand was written by another
-		// version. Going on would make this replica diverge.
-		panic(fmt.Sprintf("raft entry %d: %v", index, fatal))
+	v, err, skipped := f.handlers.apply(f.state, index, data)
+	if skipped != nil {
+		f.log.Error("skipped a Raft entry that cannot be applied", "index", index, "err", skipped)
+		return applyResult{err: errorf(CodeInvalid, "raft entry %d skipped: %v", index, skipped)}
 	}
 	return applyResult{value: v, err: err}
 }
@@ -150,8 +157,9 @@ type snapshotData struct {
 	Deletions   map[string]Deletion     `json:"deletions,omitempty"`
 	Drained     map[string]bool         `json:"drained,omitempty"`
 	// Secrets hold sealed values only; the vault key is never here.
-	Secrets    map[string]*Secret `json:"secrets,omitempty"`
-	VaultKeyID string             `json:"vault_key_id,omitempty"`
+	Secrets    map[string]*Secret   `json:"secrets,omitempty"`
+	VaultKeyID string               `json:"vault_key_id,omitempty"`
+	APITokens  map[string]*APIToken `json:"api_tokens,omitempty"`
 }
 
 const snapshotVersion = 1
@@ -163,6 +171,7 @@ func (s *state) snapshot() snapshotData {
 		Tokens: s.tokens, Robots: s.robots, Schedules: s.schedules, Deletions: s.deletions,
 		Drained: s.drained,
 		Secrets: s.secrets, VaultKeyID: s.vaultKeyID,
+		APITokens: s.apiTokens,
 	}
 	for _, wf := range s.workflows {
 		d.Workflows = append(d.Workflows, wf)
@@ -203,6 +212,9 @@ func restoreState(d snapshotData) (*state, error) {
 	}
 	if d.Deletions != nil {
 		s.deletions = d.Deletions
+	}
+	if d.APITokens != nil {
+		s.apiTokens = d.APITokens
 	}
 	if d.Schedules != nil {
 		s.schedules = d.Schedules

@@ -3,6 +3,7 @@ package consensus
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -273,8 +274,9 @@ func TestSnapshotRestoreEquality(t *testing.T) {
 }
 
 // FuzzApply feeds arbitrary entries to the command decoder and handlers:
-// whatever arrives, the result is a value, a business error or a fatal
-// decode error — never a panic or a half-applied change.
+// whatever arrives, the result is a value, a business error or a skipped
+// entry that does not decode — never a handler panic or a half-applied
+// change.
 func FuzzApply(f *testing.F) {
 	h := newHarness(f)
 	for _, seed := range []struct {
@@ -288,6 +290,8 @@ func FuzzApply(f *testing.F) {
 		{cmdRegisterNode, RegisterNodeCmd{Node: NodeInfo{Name: "n"}}},
 		{cmdSubmitGroups, SubmitGroupsCmd{Groups: [][]JobSpec{{{ID: "g", WorkflowID: "w", ExecutionMode: "lan"}}, {{ID: "h", WorkflowID: "x"}}}}},
 		{cmdReportCrash, CrashCmd{RobotID: "r", Items: []Crash{{JobID: "j", Token: 1, Attempt: 1}}}},
+		{cmdCreateAPIToken, CreateAPITokenCmd{ID: "t", Name: "n", Role: RoleViewer, Kind: KindToken, Hash: HashToken("s")}},
+		{cmdRedeemCode, RedeemCodeCmd{CodeID: "c", CodeHash: HashToken("s"), SessionID: "x", SessionHash: HashToken("y"), TTL: time.Hour}},
 	} {
 		f.Add(h.entry(seed.typ, seed.cmd).Data)
 	}
@@ -299,6 +303,10 @@ func FuzzApply(f *testing.F) {
 		s.byName["w"] = "w"
 		before, _ := json.Marshal(s.snapshot())
 		_, err, fatal := registry().apply(s, 1, data)
+		var pe *panicError
+		if errors.As(fatal, &pe) {
+			t.Fatalf("a handler panicked: %v", fatal)
+		}
 		if err != nil || fatal != nil {
 			after, _ := json.Marshal(s.snapshot())
 			if !bytes.Equal(before, after) {

@@ -31,6 +31,7 @@ type state struct {
 	queuePaused  bool
 	lastClaims   map[string]lastClaim // by robot id, for retried claims
 	tokens       map[string]*RobotToken
+	apiTokens    map[string]*APIToken // API tokens, sessions and sign-in codes
 	robots       map[string]*RobotRecord
 	schedules    map[string]*Schedule
 	// deletions maps "workflow/ID" and "schedule/ID" to the request that
@@ -77,6 +78,7 @@ func newState() *state {
 		runningPerWF: map[string]int{},
 		lastClaims:   map[string]lastClaim{},
 		tokens:       map[string]*RobotToken{},
+		apiTokens:    map[string]*APIToken{},
 		robots:       map[string]*RobotRecord{},
 		schedules:    map[string]*Schedule{},
 		deletions:    map[string]Deletion{},

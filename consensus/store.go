@@ -189,6 +189,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	s := &Store{cfg: cfg, log: cfg.Logger.With("part", "consensus"), fsm: newFSM()}
+	s.fsm.log = s.log.With("part", "fsm")
 	ring, err := openKeyring(cfg.DataDir)
 	if err != nil {
 		return nil, err

@@ -142,3 +142,21 @@ func (s *Store) Noop(ctx context.Context) error {
 	_, _, err := s.applyOrForward(ctx, []byte{byte(cmdNoop), 0, 0, 0, 0, 0, 0, 0, 0})
 	return err
 }
+
+// CreateAPIToken stores an API credential's hash. It is idempotent by
+// cmd.ID: a retry returns the credential the first call made.
+func (s *Store) CreateAPIToken(ctx context.Context, cmd CreateAPITokenCmd) (APIToken, error) {
+	return apply[APIToken](ctx, s, cmdCreateAPIToken, cmd)
+}
+
+// RevokeAPIToken revokes an API credential on every replica; CodeNotFound
+// if there is none with id.
+func (s *Store) RevokeAPIToken(ctx context.Context, id string) (APIToken, error) {
+	return apply[APIToken](ctx, s, cmdRevokeAPIToken, RevokeAPITokenCmd{ID: id})
+}
+
+// RedeemCode exchanges a one-time sign-in code for a session, once;
+// CodeInvalid for a code that is unknown, used or expired.
+func (s *Store) RedeemCode(ctx context.Context, cmd RedeemCodeCmd) (APIToken, error) {
+	return apply[APIToken](ctx, s, cmdRedeemCode, cmd)
+}

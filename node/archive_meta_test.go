@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/casare/casare/api"
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/archive/archivetest"
 	"github.com/casare/casare/internal/testutil"
 )
@@ -36,7 +35,7 @@ func TestTheArchiveHoldsWorkflowVersionsSchedulesAndFires(t *testing.T) {
 	cfg := testConfig(t, "meta", "")
 	cfg.ArchiveURL = dbURL
 	n := startNode(t, cfg)
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	ctx := context.Background()
 	res, err := c.CreateWorkflow(ctx, api.CreateWorkflowRequest{
 		WorkflowName: "ticker", WorkflowJSON: json.RawMessage(logWorkflow), TriggerType: "scheduled",

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -133,7 +132,7 @@ func TestEveryJobIsArchivedOnceAcrossALeaderKill(t *testing.T) {
 	nodes := []*Node{startNode(t, cfg("a1", nil))}
 	nodes = append(nodes, startNode(t, cfg("a2", nodes[0])))
 	nodes = append(nodes, startNode(t, cfg("a3", nodes[1])))
-	c := client.New("http://" + nodes[2].HTTPAddr())
+	c := adminClient(t, nodes[2], nodes[0])
 	submitLoggers(t, c, jobs)
 
 	// Kill the leader while it is archiving: some jobs are in, most not.
@@ -159,7 +158,7 @@ func TestArchiverCatchesUpAfterAPostgresOutage(t *testing.T) {
 	cfg := testConfig(t, "outage", "")
 	cfg.ArchiveURL = proxy.URL(dbURL)
 	n := startNode(t, cfg)
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	wfID := submitLoggers(t, c, 500)
 	testutil.Eventually(t, time.Minute, "the first jobs to be archived", func() (bool, error) {
 		k := len(archiveRows(t, dbURL))
@@ -211,7 +210,7 @@ func TestAJobOnlyInTheArchiveIsServedWithSourceArchive(t *testing.T) {
 	cfg := testConfig(t, "reader", "")
 	cfg.ArchiveURL = dbURL
 	n := startNode(t, cfg)
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	ctx := context.Background()
 	wfID := submitLoggers(t, c, 3)
 	testutil.Eventually(t, time.Minute, "the jobs to be archived", func() (bool, error) {
@@ -260,33 +259,25 @@ func TestAJobOnlyInTheArchiveIsServedWithSourceArchive(t *testing.T) {
 	}
 
 	var wfs api.WorkflowList
-	getJSON(t, "http://"+n.HTTPAddr()+"/api/v1/workflows?q=log", &wfs)
+	getJSON(t, c, "/api/v1/workflows?q=log", &wfs)
 	if len(wfs.Workflows) != 1 || wfs.Workflows[0].ID != wfID {
 		t.Fatalf("workflow search for a node type = %+v", wfs.Workflows)
 	}
-	getJSON(t, "http://"+n.HTTPAddr()+"/api/v1/workflows?q=nothing-like-this", &wfs)
+	getJSON(t, c, "/api/v1/workflows?q=nothing-like-this", &wfs)
 	if len(wfs.Workflows) != 0 {
 		t.Fatalf("workflow search for nothing = %+v", wfs.Workflows)
 	}
 	var stats archive.Stats
-	getJSON(t, "http://"+n.HTTPAddr()+"/api/v1/stats", &stats)
+	getJSON(t, c, "/api/v1/stats", &stats)
 	if len(stats.Workflows) != 1 || stats.Workflows[0].Runs != 4 || stats.Workflows[0].Succeeded != 3 || stats.Workflows[0].P95Seconds == nil {
 		t.Fatalf("stats = %+v", stats)
 	}
 }
 
-func getJSON(t *testing.T, url string, v any) {
+func getJSON(t *testing.T, c *client.Client, path string, v any) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+	if err := c.GetJSON(t.Context(), path, v); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
 	}
 }
 
@@ -303,7 +294,7 @@ func TestTheArchiveKeepsTheWholeLogOfALongJob(t *testing.T) {
 	cfg := testConfig(t, "chatty", "")
 	cfg.ArchiveURL = dbURL
 	n := startNode(t, cfg)
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	ctx := context.Background()
 	res, err := c.CreateWorkflow(ctx, api.CreateWorkflowRequest{
 		WorkflowName: "chatty", WorkflowJSON: json.RawMessage(chattyWorkflow), ExecutionMode: "lan",

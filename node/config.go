@@ -63,6 +63,13 @@ type Config struct {
 	Capacity        int
 	// WorkDir is where the robot's workflows resolve relative paths.
 	WorkDir string
+	// MetricsPublic serves /metrics without a credential.
+	MetricsPublic bool
+	// CORSOrigin is the one origin whose pages may call the API.
+	CORSOrigin string
+	// TLSCert and TLSKey are PEM files; with both, the API is served
+	// over HTTPS only.
+	TLSCert, TLSKey string
 	// NodeTypes limits the node types the LAN robot runs; FileRoot
 	// confines its file nodes to one directory (see executor).
 	NodeTypes executor.NodePolicy
@@ -144,6 +151,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("HTTPS needs both --tls-cert and --tls-key")
 	}
 	return c.checkRobotPolicy()
 }

@@ -37,7 +37,7 @@ func BenchmarkDispatch(b *testing.B) {
 					startInternetRobot(b, []string{quicAddr(n)}, token, fmt.Sprintf("pc-%02d", i), perRobot)
 				}
 			}
-			c := client.New("http://" + n.HTTPAddr())
+			c := adminClient(b, n, n)
 			ctx := context.Background()
 			wf, err := c.CreateWorkflow(ctx, api.CreateWorkflowRequest{
 				WorkflowName: "noop", WorkflowJSON: json.RawMessage(noopWorkflow), TriggerType: "none",

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
-	"github.com/casare/casare/api/client"
 )
 
 // An admin drains a node's robot: a job queued meanwhile stays queued and
@@ -20,7 +19,7 @@ import (
 func TestDrainAndHandBackWithARealRobot(t *testing.T) {
 	cfg := testConfig(t, "solo", "")
 	n := startNode(t, cfg)
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	ctx := context.Background()
 	marker := cfg.WorkDir + "/after-delay.txt"
 	wf := fmt.Sprintf(`{"name":"long","nodes":[

@@ -83,7 +83,7 @@ func newFenceRig(t *testing.T) *fenceRig {
 	cfg := testConfig(t, "n1", "")
 	cfg.Robot = false
 	rig := &fenceRig{t: t, server: startNode(t, cfg), marks: filepath.Join(t.TempDir(), "marks")}
-	rig.client = client.New("http://" + rig.server.HTTPAddr())
+	rig.client = adminClient(t, rig.server, rig.server)
 	rig.queue = &cuttableQueue{Queue: storeQueue{rig.server.store}}
 	rig.startGossip()
 	r := NewRobot(RobotConfig{

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
-	"github.com/casare/casare/api/client"
 )
 
 // TestSlowBodyIsCutOffAtTheReadTimeout: a client that sends its request
@@ -63,12 +62,13 @@ func TestSlowBodyIsCutOffAtTheReadTimeout(t *testing.T) {
 }
 
 // openFollow starts a log stream of job id and returns its response.
-func openFollow(t *testing.T, addr, id string) *http.Response {
+func openFollow(t *testing.T, addr, token, id string) *http.Response {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/api/v1/jobs/"+id+"/logs?follow=true", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestLogFollowersAreCappedAndOutliveTheWriteTimeout(t *testing.T) {
 	cfg.MaxLogFollowers = 2
 	cfg.HTTPTimeouts = api.Timeouts{Read: writeTimeout, Write: writeTimeout}
 	n := startNode(t, cfg)
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	res, err := c.CreateWorkflow(t.Context(), api.CreateWorkflowRequest{
 		WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), ExecutionMode: "lan",
 	})
@@ -98,12 +98,12 @@ func TestLogFollowersAreCappedAndOutliveTheWriteTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	first := openFollow(t, n.HTTPAddr(), res.JobID)
-	second := openFollow(t, n.HTTPAddr(), res.JobID)
+	first := openFollow(t, n.HTTPAddr(), adminToken(t, n), res.JobID)
+	second := openFollow(t, n.HTTPAddr(), adminToken(t, n), res.JobID)
 	if first.StatusCode != http.StatusOK || second.StatusCode != http.StatusOK {
 		t.Fatalf("streams within the cap: %d, %d", first.StatusCode, second.StatusCode)
 	}
-	third := openFollow(t, n.HTTPAddr(), res.JobID)
+	third := openFollow(t, n.HTTPAddr(), adminToken(t, n), res.JobID)
 	var refused api.ErrorResponse
 	json.NewDecoder(third.Body).Decode(&refused)
 	if third.StatusCode != http.StatusServiceUnavailable || refused.Error.Code != "too_many_streams" || third.Header.Get("Retry-After") == "" {
@@ -113,7 +113,7 @@ func TestLogFollowersAreCappedAndOutliveTheWriteTimeout(t *testing.T) {
 	second.Body.Close()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		again := openFollow(t, n.HTTPAddr(), res.JobID)
+		again := openFollow(t, n.HTTPAddr(), adminToken(t, n), res.JobID)
 		again.Body.Close()
 		if again.StatusCode == http.StatusOK {
 			break

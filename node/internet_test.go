@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh/tunnel"
@@ -90,7 +89,7 @@ func TestInternetRobotRunsInternetJobs(t *testing.T) {
 	token := newToken(t, n, "")
 	startInternetRobot(t, []string{quicAddr(n)}, token, "laptop-7", 2)
 
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	res, err := c.CreateWorkflow(context.Background(), api.CreateWorkflowRequest{
 		WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), ExecutionMode: "internet",
 	})
@@ -165,7 +164,7 @@ func TestFiftyInternetRobotsShareABurst(t *testing.T) {
 	for i := range robots {
 		startInternetRobot(t, []string{quicAddr(n)}, token, fmt.Sprintf("pc-%02d", i), 2)
 	}
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	ctx := context.Background()
 	wf, err := c.CreateWorkflow(ctx, api.CreateWorkflowRequest{
 		WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), TriggerType: "none",
@@ -217,7 +216,7 @@ func TestInternetRobotSurvivesItsNodeDying(t *testing.T) {
 	 {"id":"wait","type":"delay","config":{"duration":"4s"}},
 	 {"id":"end","type":"end"}],
 	 "connections":[{"from":"start","to":"wait"},{"from":"wait","to":"end"}]}`
-	c := client.New("http://" + nodes[0].HTTPAddr())
+	c := adminClient(t, nodes[0], nodes[0])
 	res, err := c.CreateWorkflow(context.Background(), api.CreateWorkflowRequest{
 		WorkflowName: "slow", WorkflowJSON: json.RawMessage(slow), ExecutionMode: "internet",
 	})

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh/tunnel"
 )
@@ -74,7 +73,7 @@ func TestRevokingATokenClosesItsTunnel(t *testing.T) {
 	q := startInternetRobot(t, []string{quicAddr(n)}, token, "pc-9", 1)
 	tokenID, _, _ := consensus.ParseToken(token)
 
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	ctx := context.Background()
 	wf := `{"name":"long","nodes":[
 	 {"id":"start","type":"start"},

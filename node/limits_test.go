@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
-	"github.com/casare/casare/api/client"
 )
 
 // A job whose expression asks for more memory than an evaluation may use
@@ -16,7 +15,7 @@ import (
 // survives, and the job is not handed to another robot to try again.
 func TestJobOverAnExpressionLimitFailsWithoutRetry(t *testing.T) {
 	n := startNode(t, testConfig(t, "solo", ""))
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	const hostile = `{"name":"hostile","nodes":[
 	 {"id":"start","type":"start"},
 	 {"id":"grow","type":"set_variable","config":{"name":"s","value":"{{ repeat(repeat(\"a\", 999999), 999999) }}"}}],

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh"
 )
@@ -98,8 +97,11 @@ func (n *Node) outsideConfiguration(ctx context.Context) (bool, string) {
 		return false, ""
 	}
 	for _, p := range n.serverPeers() {
+		if p.clusterAddr == "" {
+			continue // asked on its cluster port only: the API needs a token
+		}
 		actx, cancel := context.WithTimeout(ctx, peerAskTimeout)
-		cl, err := client.New("http://" + p.httpAddr).Cluster(actx)
+		cl, err := n.clusterClient(p.clusterAddr).Cluster(actx)
 		cancel()
 		if err != nil || cl.RaftState != "Leader" {
 			continue
@@ -144,6 +146,9 @@ func (n *Node) rejoinRaft(ctx context.Context) error {
 	req := n.joinRequest()
 	var errs []error
 	for _, p := range n.serverPeers() {
+		if p.clusterAddr == "" {
+			continue // asked on its cluster port only: the API needs a token
+		}
 		actx, cancel := context.WithTimeout(ctx, joinAskTimeout)
 		resp, err := n.clusterClient(p.clusterAddr).Join(actx, req)
 		cancel()

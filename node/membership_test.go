@@ -47,7 +47,7 @@ func TestRemovedServerRejoins(t *testing.T) {
 	n3 := startNode(t, joinConfig(t, "n3", n1))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c1, c3 := client.New("http://"+n1.HTTPAddr()), client.New("http://"+n3.HTTPAddr())
+	c1, c3 := adminClient(t, n1, n1), adminClient(t, n3, n1)
 	wf, err := c1.CreateWorkflow(ctx, api.CreateWorkflowRequest{
 		WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), TriggerType: "none",
 	})
@@ -106,7 +106,7 @@ func TestRestartedRemovedServerRejoins(t *testing.T) {
 	n3 := startNode(t, cfg3)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c1 := client.New("http://" + n1.HTTPAddr())
+	c1 := adminClient(t, n1, n1)
 	wf, err := c1.CreateWorkflow(ctx, api.CreateWorkflowRequest{
 		WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), TriggerType: "none",
 	})
@@ -139,7 +139,7 @@ func TestRestartedRemovedServerRejoins(t *testing.T) {
 	}
 	cfg3.Join = ""
 	n3 = startNode(t, cfg3)
-	c3 := client.New("http://" + n3.HTTPAddr())
+	c3 := adminClient(t, n3, n1)
 	waitUntil(t, 30*time.Second, "the restarted n3 serves the job written while it was out", func() bool {
 		got, err := c3.Job(ctx, job.ID)
 		return err == nil && got.ID == job.ID
@@ -160,13 +160,14 @@ func TestNoLeaderAnswersFast(t *testing.T) {
 	n1 := startNode(t, testConfig(t, "n1", ""))
 	n2 := startNode(t, joinConfig(t, "n2", n1))
 	n3 := startNode(t, joinConfig(t, "n3", n1))
-	c3 := client.New("http://" + n3.HTTPAddr())
+	c3 := adminClient(t, n3, n1)
 	wf, err := c3.CreateWorkflow(context.Background(), api.CreateWorkflowRequest{
 		WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), TriggerType: "none",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	token := adminToken(t, n1)
 	cut := time.Now()
 	n1.Close()
 	n2.Close()
@@ -175,7 +176,13 @@ func TestNoLeaderAnswersFast(t *testing.T) {
 
 	body, _ := json.Marshal(api.JobRequest{WorkflowID: wf.WorkflowID, ExecutionMode: "lan"})
 	start := time.Now()
-	resp, err := http.Post("http://"+n3.HTTPAddr()+"/api/v1/jobs", "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, "http://"+n3.HTTPAddr()+"/api/v1/jobs", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

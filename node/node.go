@@ -144,7 +144,12 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		// its CA's fingerprint.
 		n.tunnelID = n.id.pki
 	}
-	n.serveHTTP(httpListener)
+	if err := n.serveHTTP(httpListener); err != nil {
+		return err
+	}
+	if err := n.ensureAdminToken(ctx, runCtx); err != nil {
+		return err
+	}
 	if n.store != nil {
 		if err := n.startGateway(runCtx); err != nil {
 			return err
@@ -238,14 +243,27 @@ func (n *Node) meta() mesh.Meta {
 	}
 }
 
-func (n *Node) serveHTTP(ln net.Listener) {
+func (n *Node) serveHTTP(ln net.Listener) error {
 	n.http = api.NewHTTPServer(n.handler(), n.cfg.HTTPTimeouts)
+	scheme := "http"
+	if n.cfg.TLSCert != "" {
+		// Load now, so that a bad certificate stops the start with a
+		// clear error instead of failing every handshake later.
+		cert, err := tls.LoadX509KeyPair(n.cfg.TLSCert, n.cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("load the API's TLS certificate: %w", err)
+		}
+		n.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln, scheme = tls.NewListener(ln, n.http.TLSConfig), "https"
+	}
 	n.wg.Go(func() {
 		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("HTTP server stopped", "err", err)
 		}
 	})
-	n.log.Info("API listening", "addr", "http://"+ln.Addr().String())
+	n.log.Info("API listening", "addr", scheme+"://"+ln.Addr().String())
+	return nil
 }
 
 // handler is the public HTTP surface: the API on servers, a proxy to a
@@ -262,6 +280,7 @@ func (n *Node) handler() http.Handler {
 	srv := api.New(api.Config{
 		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
 		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers, PeerAuth: peerAuth,
+		MetricsPublic: n.cfg.MetricsPublic, CORSOrigin: n.cfg.CORSOrigin,
 		CAFingerprint: n.caFingerprint(),
 		Archive:       n.apiArchive(),
 	})

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,6 +68,23 @@ func startNode(t testing.TB, cfg Config) *Node {
 	return n
 }
 
+// adminClient is a client of node n's API with the admin token that the
+// cluster's bootstrapping node boot wrote at its first start.
+func adminClient(t testing.TB, n, boot *Node) *client.Client {
+	t.Helper()
+	return client.New("http://"+n.HTTPAddr(), client.WithToken(adminToken(t, boot)))
+}
+
+// adminToken is the admin token the bootstrapping node boot wrote.
+func adminToken(t testing.TB, boot *Node) string {
+	t.Helper()
+	token, err := os.ReadFile(filepath.Join(boot.cfg.DataDir, AdminTokenFile))
+	if err != nil {
+		t.Fatalf("read the admin token of %s: %v", boot.cfg.Name, err)
+	}
+	return strings.TrimSpace(string(token))
+}
+
 const echoWorkflow = `{"name":"echo","nodes":[
  {"id":"start","type":"start"},
  {"id":"set","type":"set_variable","config":{"name":"who","value":"{{ robot_id }}"}},
@@ -91,7 +110,7 @@ func waitJob(t testing.TB, c *client.Client, id string, want string, timeout tim
 
 func TestSingleNodeRunsSubmittedJob(t *testing.T) {
 	n := startNode(t, testConfig(t, "solo", ""))
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	res, err := c.CreateWorkflow(context.Background(), api.CreateWorkflowRequest{
 		WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), ExecutionMode: "lan",
 	})
@@ -110,7 +129,7 @@ func TestThreeNodesJoinAndServeFromAnyNode(t *testing.T) {
 	n2 := startNode(t, joinConfig(t, "n2", n1))
 	n3 := startNode(t, joinConfig(t, "n3", n2))
 	ctx := context.Background()
-	c3 := client.New("http://" + n3.HTTPAddr())
+	c3 := adminClient(t, n3, n1)
 	cl, err := c3.Cluster(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +148,7 @@ func TestThreeNodesJoinAndServeFromAnyNode(t *testing.T) {
 		}
 		ids = append(ids, res.JobID)
 	}
-	c1 := client.New("http://" + n1.HTTPAddr())
+	c1 := adminClient(t, n1, n1)
 	robots := map[string]bool{}
 	for _, id := range ids {
 		job := waitJob(t, c1, id, "succeeded", 20*time.Second)
@@ -145,7 +164,7 @@ func TestRobotOnlyNodeRunsJobsThroughAServer(t *testing.T) {
 	worker := startNode(t, cfg)
 	ctx := context.Background()
 	// The worker answers the API by proxying to the server.
-	c := client.New("http://" + worker.HTTPAddr())
+	c := adminClient(t, worker, srv)
 	wf, err := c.CreateWorkflow(ctx, api.CreateWorkflowRequest{
 		WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), TriggerType: "none",
 	})
@@ -174,7 +193,7 @@ func TestCancelStopsARunningJob(t *testing.T) {
 	 {"id":"mark","type":"file_write","config":{"path":%q,"content":"ran"}},
 	 {"id":"end","type":"end"}],
 	 "connections":[{"from":"start","to":"wait"},{"from":"wait","to":"mark"},{"from":"mark","to":"end"}]}`, marker)
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	ctx := context.Background()
 	res, err := c.CreateWorkflow(ctx, api.CreateWorkflowRequest{WorkflowName: "long", WorkflowJSON: json.RawMessage(wf)})
 	if err != nil {

@@ -42,7 +42,7 @@ func TestRetentionRemovesFinishedJobsWithoutAnArchive(t *testing.T) {
 	cfg := testConfig(t, "keeper", "")
 	cfg.Retention = time.Second
 	n := startNode(t, cfg)
-	submitLoggers(t, client.New("http://"+n.HTTPAddr()), 50)
+	submitLoggers(t, adminClient(t, n, n), 50)
 	ids := finishedIDs(t, n, 50)
 	testutil.Eventually(t, time.Minute, "finished jobs to leave raft", func() (bool, error) {
 		k := inRaft(n, ids)
@@ -57,7 +57,7 @@ func TestRetentionWaitsForTheArchiveThenServesFromIt(t *testing.T) {
 	cfg.ArchiveURL = proxy.URL(dbURL)
 	cfg.Retention = time.Second
 	n := startNode(t, cfg)
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	ctx := context.Background()
 
 	proxy.Cut() // jobs finish while the archive is away

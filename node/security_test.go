@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/clusternet"
 	"github.com/casare/casare/mesh"
 	"github.com/casare/casare/pki"
@@ -238,7 +237,7 @@ func TestGossipKeyRotationUnderLoadLosesNoMember(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
-	c := client.New("http://" + n2.HTTPAddr())
+	c := adminClient(t, n2, n1)
 	var jobs []string
 	load := make(chan error, 1)
 	go func() { // the load: a job every 50 ms, on every robot
@@ -290,7 +289,7 @@ func TestGossipKeyRotationUnderLoadLosesNoMember(t *testing.T) {
 			t.Fatalf("%s's gossip keys %q, n1's %q", n.cfg.Name, got, newKey)
 		}
 	}
-	c1 := client.New("http://" + n1.HTTPAddr())
+	c1 := adminClient(t, n1, n1)
 	for _, id := range jobs {
 		waitJob(t, c1, id, "succeeded", 30*time.Second)
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/api/wire"
 )
 
@@ -60,7 +59,7 @@ func newTokenServer(t *testing.T, first string) *tokenServer {
 // either token.
 func TestOAuthRefreshTokenFromTheVaultIsStoredBack(t *testing.T) {
 	n := startNode(t, testConfig(t, "oa", ""))
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	ctx := context.Background()
 	ts := newTokenServer(t, "first-refresh-token-abc")
 	for name, v := range map[string]string{"CRM_CLIENT": "client-secret-value-123", "CRM_REFRESH": "first-refresh-token-abc"} {
@@ -97,7 +96,7 @@ func TestOAuthRefreshTokenFromTheVaultIsStoredBack(t *testing.T) {
 	}
 	ts.mu.Unlock()
 	for _, path := range []string{"/api/v1/jobs/" + wf.JobID, "/api/v1/jobs/" + second.ID, "/api/v1/jobs/" + second.ID + "/logs", "/api/v1/secrets"} {
-		b := getRaw(t, "http://"+n.HTTPAddr()+path)
+		b := getRaw(t, n, "http://"+n.HTTPAddr()+path)
 		for _, v := range []string{"rotated-refresh-token-1-xyz", "rotated-refresh-token-2-xyz", "first-refresh-token-abc", "client-secret-value-123"} {
 			assertNoLeak(t, "GET "+path, b, v)
 		}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 )
@@ -27,7 +26,7 @@ func TestVaultRulesDeletionAndRotationUnderLoad(t *testing.T) {
 	n3 := startNode(t, joinConfig(t, "r3", n2))
 	nodes := []*Node{n1, n2, n3}
 	ctx := context.Background()
-	c := client.New("http://" + n2.HTTPAddr())
+	c := adminClient(t, n2, n1)
 	srv := newPasswordServer(t)
 
 	if _, err := c.SetSecret(ctx, "PW", wire.PutSecretRequest{Value: vaultValue, AllowedWorkflows: []string{"allowed-login"}}); err != nil {
@@ -69,7 +68,7 @@ func TestVaultRulesDeletionAndRotationUnderLoad(t *testing.T) {
 		defer mu.Unlock()
 		return len(ids) >= 5
 	})
-	rot, err := client.New("http://" + n3.HTTPAddr()).RotateVaultKey(ctx)
+	rot, err := adminClient(t, n3, n1).RotateVaultKey(ctx)
 	if err != nil {
 		t.Fatalf("rotate: %v", err)
 	}

@@ -138,9 +138,14 @@ func mustName(t *testing.T, graph string) string {
 	return w.Name
 }
 
-func getRaw(t *testing.T, url string) []byte {
+func getRaw(t *testing.T, boot *Node, url string) []byte {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken(t, boot))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +194,7 @@ func TestVaultSecretReachesLANAndInternetRobotsAndNeverLeaks(t *testing.T) {
 	n3 := startNode(t, joinConfig(t, "v3", n2))
 	nodes := []*Node{n1, n2, n3}
 	ctx := context.Background()
-	c3 := client.New("http://" + n3.HTTPAddr())
+	c3 := adminClient(t, n3, n1)
 	srv := newPasswordServer(t)
 
 	meta, err := c3.SetSecret(ctx, "PW", wire.PutSecretRequest{Value: vaultValue})
@@ -223,7 +228,7 @@ func TestVaultSecretReachesLANAndInternetRobotsAndNeverLeaks(t *testing.T) {
 			"/api/v1/jobs?limit=100", "/api/v1/secrets", "/api/v1/secrets/PW",
 			"/api/v1/workflows/" + lan.WorkflowID, "/api/v1/robots",
 		} {
-			b := getRaw(t, base+path)
+			b := getRaw(t, n1, base+path)
 			assertNoLeak(t, n.cfg.Name+" GET "+path, b, vaultValue)
 			answers = append(answers, b...)
 		}
@@ -231,8 +236,8 @@ func TestVaultSecretReachesLANAndInternetRobotsAndNeverLeaks(t *testing.T) {
 	if !strings.Contains(string(answers), "logged in with ***") {
 		t.Fatalf("the job logs do not show the redacted line")
 	}
-	t.Logf("job as the API shows it: %s", getRaw(t, "http://"+n1.HTTPAddr()+"/api/v1/jobs/"+lan.JobID))
-	t.Logf("its log: %s", getRaw(t, "http://"+n1.HTTPAddr()+"/api/v1/jobs/"+lan.JobID+"/logs"))
+	t.Logf("job as the API shows it: %s", getRaw(t, n1, "http://"+n1.HTTPAddr()+"/api/v1/jobs/"+lan.JobID))
+	t.Logf("its log: %s", getRaw(t, n1, "http://"+n1.HTTPAddr()+"/api/v1/jobs/"+lan.JobID+"/logs"))
 
 	keys := map[string]bool{}
 	for _, n := range nodes {
@@ -261,7 +266,7 @@ func TestVaultSecretReachesLANAndInternetRobotsAndNeverLeaks(t *testing.T) {
 // result and logs, while the run used the real value.
 func TestSecretVariablesHiddenInTheAPI(t *testing.T) {
 	n := startNode(t, testConfig(t, "sv", ""))
-	c := client.New("http://" + n.HTTPAddr())
+	c := adminClient(t, n, n)
 	srv := newPasswordServer(t)
 	graph := fmt.Sprintf(`{"name":"param-login","secret_variables":["password"],"nodes":[
  {"id":"start","type":"start"},
@@ -281,10 +286,10 @@ func TestSecretVariablesHiddenInTheAPI(t *testing.T) {
 		t.Fatalf("server received %q", got)
 	}
 	for _, path := range []string{"/api/v1/jobs/" + res.JobID, "/api/v1/jobs/" + res.JobID + "/logs", "/api/v1/jobs"} {
-		b := getRaw(t, "http://"+n.HTTPAddr()+path)
+		b := getRaw(t, n, "http://"+n.HTTPAddr()+path)
 		assertNoLeak(t, "GET "+path, b, "hunter2-param-value")
 	}
-	job := getRaw(t, "http://"+n.HTTPAddr()+"/api/v1/jobs/"+res.JobID)
+	job := getRaw(t, n, "http://"+n.HTTPAddr()+"/api/v1/jobs/"+res.JobID)
 	if !strings.Contains(string(job), `"password":"***"`) || !strings.Contains(string(job), `"user":"ann"`) {
 		t.Fatalf("job view: %s", job)
 	}

@@ -86,9 +86,48 @@ func Start(t testing.TB, cfg Config) *Node {
 	n.Server.Start()
 	t.Cleanup(n.Server.Close)
 	n.URL = n.Server.URL
-	n.Client = client.New(n.URL)
+	n.Client = client.New(n.URL, client.WithToken(AdminToken))
 	n.Peer = peer.New(n.URL)
+	if cfg.Bootstrap {
+		n.WaitLeaderKnown(t, 10*time.Second)
+		n.addAdminToken(t)
+	}
 	return n
+}
+
+// AdminToken is the admin API token of every test cluster: the node that
+// bootstraps a cluster stores it, and every node's Client sends it. A
+// fixed secret is fine in tests and lets nodes that join later use it.
+const AdminToken = "casare_token_apitest-admin_dGVzdC1vbmx5LWFkbWluLXNlY3JldC1ub3QtZm9yLXVzZQ"
+
+func (n *Node) addAdminToken(t testing.TB) {
+	t.Helper()
+	id, secret, err := consensus.ParseAPIToken(consensus.KindToken, AdminToken)
+	if err == nil {
+		_, err = n.Store.CreateAPIToken(t.Context(), consensus.CreateAPITokenCmd{
+			ID: id, Name: "apitest-admin", Role: consensus.RoleAdmin, Kind: consensus.KindToken, Hash: consensus.HashToken(secret),
+		})
+	}
+	if err != nil {
+		t.Fatalf("store the admin token on %s: %v", n.Name, err)
+	}
+}
+
+// NewToken stores an API token of role with a fresh secret and returns
+// the string a client presents.
+func (n *Node) NewToken(t testing.TB, name string, role consensus.Role) string {
+	t.Helper()
+	secret, err := api.NewAPISecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := n.Store.CreateAPIToken(t.Context(), consensus.CreateAPITokenCmd{
+		ID: "test-" + consensus.HashToken(secret)[:12], Name: name, Role: role, Kind: consensus.KindToken, Hash: consensus.HashToken(secret),
+	})
+	if err != nil {
+		t.Fatalf("create %s token: %v", role, err)
+	}
+	return consensus.FormatAPIToken(consensus.KindToken, tok.ID, secret)
 }
 
 // withInternal serves the internal endpoints beside the public ones. A

@@ -69,6 +69,31 @@ func WithTimeout(d time.Duration) Option {
 	return func(c *http.Client) { c.Timeout = d }
 }
 
+// WithToken sends token as "Authorization: Bearer" on every call. Give
+// it after WithHTTPClient, which replaces the transport it wraps.
+func WithToken(token string) Option {
+	return func(c *http.Client) {
+		base := c.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		c.Transport = bearerTransport{base: base, token: token}
+	}
+}
+
+// bearerTransport adds the credential to each request. It clones the
+// request, as a RoundTripper must not change the one it is given.
+type bearerTransport struct {
+	base  http.RoundTripper
+	token string
+}
+
+func (t bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+t.token)
+	return t.base.RoundTrip(r)
+}
+
 // New returns a client of the API at baseURL ("http://host:port"; a bare
 // "host:port" means http). A malformed URL is reported by every call.
 func New(baseURL string, opts ...Option) *Client {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -56,7 +57,15 @@ func startCluster(ctx context.Context, dir string, size int, robots bool, capaci
 			return nil, fmt.Errorf("start %s: %w", cfg.Name, err)
 		}
 		c.nodes = append(c.nodes, n)
-		c.clients = append(c.clients, client.New("http://"+n.HTTPAddr()))
+		// Every call carries the admin token n1 wrote at its first
+		// start, as a real client would: the benchmark pays for the
+		// auth check like users do.
+		token, err := os.ReadFile(filepath.Join(dir, "n1", node.AdminTokenFile))
+		if err != nil {
+			c.close()
+			return nil, fmt.Errorf("read the admin token: %w", err)
+		}
+		c.clients = append(c.clients, client.New("http://"+n.HTTPAddr(), client.WithToken(strings.TrimSpace(string(token)))))
 	}
 	if err := c.waitReady(ctx, size); err != nil {
 		c.close()

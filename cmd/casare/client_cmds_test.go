@@ -16,9 +16,13 @@ import (
 const helloWorkflow = `{"name":"hello","nodes":[{"id":"start","type":"start"},{"id":"done","type":"end"}],"connections":[{"from":"start","to":"done"}]}`
 
 // runCLI runs the casare command line in-process and returns what it
-// printed.
+// printed. Unless the test set CASARE_TOKEN itself, the command
+// authenticates as the test cluster's admin.
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	if os.Getenv("CASARE_TOKEN") == "" {
+		t.Setenv("CASARE_TOKEN", apitest.AdminToken)
+	}
 	root := newRootCmd()
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)

@@ -21,15 +21,33 @@ import (
 const defaultServer = "http://127.0.0.1:8080"
 
 // addServerFlag gives a command that talks to a cluster its --server
-// flag, defaulting to $CASARE_SERVER.
+// flag, defaulting to $CASARE_SERVER, and the flags of its credential,
+// which a pre-run hook resolves (see resolveToken) before the command
+// runs.
 func addServerFlag(cmd *cobra.Command, server *string) {
 	def := cmp.Or(os.Getenv("CASARE_SERVER"), defaultServer)
 	cmd.Flags().StringVar(server, "server", def, "URL of any node's API (default from $CASARE_SERVER)")
+	cmd.Flags().String("token", "", "API token (default: $CASARE_TOKEN, then --token-file, then ./"+defaultTokenFile+")")
+	cmd.Flags().String("token-file", "", "file holding the API token (e.g. a node's <data-dir>/admin.token)")
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		flag, _ := cmd.Flags().GetString("token")
+		file, _ := cmd.Flags().GetString("token-file")
+		token, err := resolveToken(flag, file, os.Getenv)
+		if err != nil {
+			return err
+		}
+		return cmd.Flags().Set("token", token)
+	}
 }
 
-// newClient returns a client of the API at server.
-func newClient(server string) *client.Client {
-	return client.New(server)
+// newClient returns a client of the API at server, with the credential
+// addServerFlag's hook resolved.
+func newClient(cmd *cobra.Command, server string) *client.Client {
+	token, _ := cmd.Flags().GetString("token")
+	if token == "" {
+		return client.New(server)
+	}
+	return client.New(server, client.WithToken(token))
 }
 
 // clientFlags are the flags of every command that reads from a cluster.
@@ -60,6 +78,9 @@ func (f *clientFlags) json() bool { return f.output == "json" }
 // message when the cluster answered, or which server was unreachable.
 func callError(action, server string, err error) error {
 	var ae *client.APIError
+	if errors.As(err, &ae) && ae.Code == "unauthenticated" {
+		return fmt.Errorf("%s: %s\ngive an API token with --token, $CASARE_TOKEN or --token-file; on the first node's machine the CLI reads ./%s", action, ae.Error(), defaultTokenFile)
+	}
 	if errors.As(err, &ae) {
 		return fmt.Errorf("%s: %s", action, ae.Error())
 	}

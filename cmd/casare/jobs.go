@@ -33,7 +33,7 @@ func newJobsListCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			c := newClient(flags.server)
+			c := newClient(cmd, flags.server)
 			if query.WorkflowID != "" {
 				id, err := resolved(cmd.Context(), c, flags.server, "list jobs", query.WorkflowID, resolveWorkflow)
 				if err != nil {
@@ -91,7 +91,7 @@ func newJobGetCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			c := newClient(flags.server)
+			c := newClient(cmd, flags.server)
 			id, err := resolved(cmd.Context(), c, flags.server, "get job", args[0], resolveJob)
 			if err != nil {
 				return err
@@ -124,7 +124,7 @@ func newJobLogsCmd() *cobra.Command {
 			"it finished on stderr.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, out := newClient(server), cmd.OutOrStdout()
+			c, out := newClient(cmd, server), cmd.OutOrStdout()
 			id, err := resolved(cmd.Context(), c, server, "get job logs", args[0], resolveJob)
 			if err != nil {
 				return err
@@ -201,7 +201,7 @@ func newJobRerunCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			c := newClient(flags.server)
+			c := newClient(cmd, flags.server)
 			id, err := resolved(cmd.Context(), c, flags.server, "re-run job", args[0], resolveJob)
 			if err != nil {
 				return err
@@ -232,7 +232,7 @@ func newJobCancelCmd() *cobra.Command {
 		Short: "Cancel a queued or running job",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c := newClient(server)
+			c := newClient(cmd, server)
 			id, err := resolved(cmd.Context(), c, server, "cancel job", args[0], resolveJob)
 			if err != nil {
 				return err

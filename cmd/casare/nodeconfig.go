@@ -50,6 +50,10 @@ type nodeSettings struct {
 	DeadServerGrace time.Duration `koanf:"dead-server-grace"`
 	Tags            []string      `koanf:"tags"`
 	Capacity        int           `koanf:"capacity"`
+	MetricsPublic   bool          `koanf:"metrics-public"`
+	CORSOrigin      string        `koanf:"cors-origin"`
+	TLSCert         string        `koanf:"tls-cert"`
+	TLSKey          string        `koanf:"tls-key"`
 	DenyNodeTypes   []string      `koanf:"deny-node-types"`
 	AllowNodeTypes  []string      `koanf:"allow-node-types"`
 	FileRoot        string        `koanf:"file-root"`
@@ -87,6 +91,10 @@ func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
 	f.Duration("dead-server-grace", d.DeadServerGrace, "how long gossip and Raft must both have failed to reach a server before the leader removes it from Raft (one removal per grace period, never below --voters; see 'casare operator remove-server')")
 	f.StringSlice("tags", nil, "robot tags, comma separated")
 	f.Int("capacity", d.Capacity, "jobs this node's robot runs at once")
+	f.Bool("metrics-public", false, "serve /metrics without a token (default: a viewer token is needed)")
+	f.String("cors-origin", "", "the one origin (https://host[:port]) whose web pages may call the API (default: none)")
+	f.String("tls-cert", "", "PEM certificate (chain) to serve the API over HTTPS; needs --tls-key")
+	f.String("tls-key", "", "PEM private key of --tls-cert")
 	addRobotPolicyFlags(f)
 	f.Duration("retention", consensus.DefaultRetention, "how long a finished job stays in the cluster's state (with --archive-url: only once archived; then it is read from the archive); negative keeps jobs for good")
 	f.String("archive-url", "", "Postgres URL of the archive (postgres://user@host:5432/db?sslmode=disable; also "+archiveEnv+"): the leader archives finished jobs, logs, workflows and schedules there; search and statistics read it")
@@ -204,6 +212,7 @@ func (s nodeSettings) config() node.Config {
 		HTTPPort: s.HTTPPort, RaftPort: s.RaftPort, GossipPort: s.GossipPort, QUICPort: s.QUICPort,
 		Server: s.Server, Robot: s.Robot, Voters: s.Voters, DeadServerGrace: s.DeadServerGrace,
 		Tags: s.Tags, Capacity: s.Capacity, SnapshotEntries: s.SnapshotEntries,
+		MetricsPublic: s.MetricsPublic, CORSOrigin: s.CORSOrigin, TLSCert: s.TLSCert, TLSKey: s.TLSKey,
 		NodeTypes: executor.NodePolicy{Allow: s.AllowNodeTypes, Deny: s.DenyNodeTypes}, FileRoot: s.FileRoot,
 		ArchiveURL: s.ArchiveURL, Retention: s.Retention,
 	}

@@ -32,7 +32,7 @@ func newSecretOAuthConnectCmd() *cobra.Command {
 			"the redirect URL printed below (or --redirect-url) for the client.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := newClient(server).OAuthConnect(cmd.Context(), args[0], req)
+			res, err := newClient(cmd, server).OAuthConnect(cmd.Context(), args[0], req)
 			if err != nil {
 				return callError("start the OAuth connect flow", server, err)
 			}

@@ -42,7 +42,7 @@ Removing the last voter is refused.`,
 			if err := flags.check(); err != nil {
 				return err
 			}
-			resp, err := newClient(flags.server).RemoveServer(cmd.Context(), args[0])
+			resp, err := newClient(cmd, flags.server).RemoveServer(cmd.Context(), args[0])
 			if err != nil {
 				return callError("remove server "+args[0], flags.server, err)
 			}

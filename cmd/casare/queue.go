@@ -23,7 +23,7 @@ func newQueueCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			stats, err := newClient(flags.server).QueueStats(cmd.Context())
+			stats, err := newClient(cmd, flags.server).QueueStats(cmd.Context())
 			if err != nil {
 				return callError("queue stats", flags.server, err)
 			}
@@ -78,7 +78,7 @@ func newQueuePauseCmd(pause bool) *cobra.Command {
 		Short: short + " (of one workflow with --workflow)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := newClient(server)
+			c := newClient(cmd, server)
 			var err error
 			if workflow != "" {
 				if workflow, err = resolved(cmd.Context(), c, server, verb+" queue", workflow, resolveWorkflow); err != nil {
@@ -127,7 +127,7 @@ func newQueueSettingsCmd() *cobra.Command {
 			if cmd.Flags().Changed("max-concurrency") {
 				req.MaxConcurrency = &maxConcurrency
 			}
-			c := newClient(flags.server)
+			c := newClient(cmd, flags.server)
 			id, err := resolved(cmd.Context(), c, flags.server, "change queue settings", args[0], resolveWorkflow)
 			if err != nil {
 				return err

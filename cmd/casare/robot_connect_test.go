@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,7 +40,11 @@ func TestRobotConnectRefusesBadTokens(t *testing.T) {
 	}
 	defer n.Close()
 	server := "http://" + n.HTTPAddr()
-	out := mustRun(t, "robot", "token", "create", "--name", "pc-1", "--server", server)
+	admin, err := os.ReadFile(filepath.Join(cfg.DataDir, node.AdminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "robot", "token", "create", "--name", "pc-1", "--server", server, "--token", strings.TrimSpace(string(admin)))
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	token := lines[len(lines)-1]
 	parts, err := consensus.ParseRobotToken(token)

@@ -21,7 +21,7 @@ func newRobotsCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			list, err := newClient(flags.server).Robots(cmd.Context())
+			list, err := newClient(cmd, flags.server).Robots(cmd.Context())
 			if err != nil {
 				return callError("list robots", flags.server, err)
 			}
@@ -87,7 +87,7 @@ func newRobotTokenCreateCmd() *cobra.Command {
 			if ttl > 0 {
 				req.TTL = ttl.String()
 			}
-			token, err := newClient(server).CreateRobotTokenFor(cmd.Context(), req)
+			token, err := newClient(cmd, server).CreateRobotTokenFor(cmd.Context(), req)
 			if err != nil {
 				return callError("create robot token", server, err)
 			}
@@ -133,7 +133,7 @@ func newRobotTokenListCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			list, err := newClient(flags.server).RobotTokens(cmd.Context())
+			list, err := newClient(cmd, flags.server).RobotTokens(cmd.Context())
 			if err != nil {
 				return callError("list robot tokens", flags.server, err)
 			}
@@ -174,7 +174,7 @@ func newRobotTokenRevokeCmd() *cobra.Command {
 		Short: "Revoke a robot token; robots using it are disconnected at once and refused from then on",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := newClient(server).RevokeRobotToken(cmd.Context(), args[0]); err != nil {
+			if _, err := newClient(cmd, server).RevokeRobotToken(cmd.Context(), args[0]); err != nil {
 				return callError("revoke robot token", server, err)
 			}
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "revoked robot token %s\n", args[0])

@@ -24,7 +24,7 @@ func newRootCmd() *cobra.Command {
 		newSchedulesCmd(),
 		newRobotsCmd(), newRobotCmd(newRobotConnectCmd()),
 		newOperatorCmd(),
-		newSecretsCmd(),
+		newSecretsCmd(), newTokensCmd(), newDashboardCmd(),
 	)
 	return root
 }

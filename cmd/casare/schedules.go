@@ -45,7 +45,7 @@ func newScheduleCreateCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			c := newClient(flags.server)
+			c := newClient(cmd, flags.server)
 			var err error
 			if req.WorkflowID, err = resolved(cmd.Context(), c, flags.server, "create schedule", args[0], resolveWorkflow); err != nil {
 				return err
@@ -95,7 +95,7 @@ func newSchedulesListCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			c := newClient(flags.server)
+			c := newClient(cmd, flags.server)
 			if workflow != "" {
 				var err error
 				if workflow, err = resolved(cmd.Context(), c, flags.server, "list schedules", workflow, resolveWorkflow); err != nil {
@@ -132,7 +132,7 @@ func newScheduleGetCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			c := newClient(flags.server)
+			c := newClient(cmd, flags.server)
 			id, err := resolved(cmd.Context(), c, flags.server, "get schedule", args[0], resolveSchedule)
 			if err != nil {
 				return err
@@ -190,7 +190,7 @@ func newScheduleActionCmd(action string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c := newClient(server)
+			c := newClient(cmd, server)
 			id, err := resolved(cmd.Context(), c, server, action+" schedule", args[0], resolveSchedule)
 			if err != nil {
 				return err

@@ -49,7 +49,7 @@ func newSecretSetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := newClient(server).SetSecret(cmd.Context(), args[0], wire.PutSecretRequest{Value: value, AllowedWorkflows: allow})
+			s, err := newClient(cmd, server).SetSecret(cmd.Context(), args[0], wire.PutSecretRequest{Value: value, AllowedWorkflows: allow})
 			if err != nil {
 				return callError("set secret "+args[0], server, err)
 			}
@@ -104,7 +104,7 @@ func newSecretListCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			list, err := newClient(flags.server).Secrets(cmd.Context())
+			list, err := newClient(cmd, flags.server).Secrets(cmd.Context())
 			if err != nil {
 				return callError("list secrets", flags.server, err)
 			}
@@ -130,7 +130,7 @@ func newSecretDeleteCmd() *cobra.Command {
 		Short: "Delete a secret; jobs whose workflow needs it fail from then on",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := newClient(server).DeleteSecret(cmd.Context(), args[0]); err != nil {
+			if err := newClient(cmd, server).DeleteSecret(cmd.Context(), args[0]); err != nil {
 				return callError("delete secret "+args[0], server, err)
 			}
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "deleted secret %s\n", args[0])
@@ -151,7 +151,7 @@ func newSecretRotateCmd() *cobra.Command {
 			"start unless every server is reachable. Jobs keep running meanwhile.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := newClient(server).RotateVaultKey(cmd.Context())
+			res, err := newClient(cmd, server).RotateVaultKey(cmd.Context())
 			if err != nil {
 				return callError("rotate the vault key", server, err)
 			}

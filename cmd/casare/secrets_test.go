@@ -14,6 +14,7 @@ import (
 // takes it.
 func TestSecretsCommands(t *testing.T) {
 	node := apitest.StartLeader(t, "n1")
+	t.Setenv("CASARE_TOKEN", apitest.AdminToken)
 	root := newRootCmd()
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)

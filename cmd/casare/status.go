@@ -31,7 +31,7 @@ func newStatusCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			cluster, err := clusterWithLeader(cmd.Context(), newClient(flags.server), wait)
+			cluster, err := clusterWithLeader(cmd.Context(), newClient(cmd, flags.server), wait)
 			if err != nil {
 				return callError("status", flags.server, err)
 			}
@@ -52,7 +52,10 @@ func clusterWithLeader(ctx context.Context, c *client.Client, wait time.Duration
 	deadline := time.Now().Add(wait)
 	for {
 		cluster, err := c.Cluster(ctx)
-		if err != nil || cluster.Leader != nil || !time.Now().Before(deadline) {
+		// A node that knows no leader yet cannot check the credential
+		// either (no_leader); it may learn both in a moment.
+		waiting := cluster.Leader == nil && (err == nil || client.IsCode(err, "no_leader"))
+		if !waiting || !time.Now().Before(deadline) {
 			return cluster, err
 		}
 		select {

@@ -86,7 +86,7 @@ func newSubmitCmd() *cobra.Command {
 			if err := checkRequestSize(args[0], req); err != nil {
 				return err
 			}
-			c := newClient(flags.server)
+			c := newClient(cmd, flags.server)
 			created, err := c.CreateWorkflow(cmd.Context(), req)
 			if err != nil {
 				return submitError(args[0], flags.server, err)

@@ -43,7 +43,7 @@ func newWorkflowUploadCmd() *cobra.Command {
 			if err := job.toUpload(&up, cmd.Flags().Changed("max-attempts"), time.Now()); err != nil {
 				return err
 			}
-			created, err := newClient(flags.server).UploadWorkflow(cmd.Context(), up)
+			created, err := newClient(cmd, flags.server).UploadWorkflow(cmd.Context(), up)
 			if err != nil {
 				return callError("upload "+args[0], flags.server, err)
 			}

@@ -34,7 +34,7 @@ func newWorkflowListCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			list, err := newClient(flags.server).Workflows(cmd.Context())
+			list, err := newClient(cmd, flags.server).Workflows(cmd.Context())
 			if err != nil {
 				return callError("list workflows", flags.server, err)
 			}
@@ -67,7 +67,7 @@ func newWorkflowGetCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			c := newClient(flags.server)
+			c := newClient(cmd, flags.server)
 			id, err := resolved(cmd.Context(), c, flags.server, "get workflow", args[0], resolveWorkflow)
 			if err != nil {
 				return err
@@ -116,7 +116,7 @@ func newWorkflowVersionsCmd() *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			c := newClient(flags.server)
+			c := newClient(cmd, flags.server)
 			id, err := resolved(cmd.Context(), c, flags.server, "list workflow versions", args[0], resolveWorkflow)
 			if err != nil {
 				return err
@@ -150,7 +150,7 @@ func newWorkflowDeleteCmd() *cobra.Command {
 			"jobs is kept unless --force is given, which cancels those jobs.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c := newClient(server)
+			c := newClient(cmd, server)
 			id, err := resolved(cmd.Context(), c, server, "delete workflow", args[0], resolveWorkflow)
 			if err != nil {
 				return err

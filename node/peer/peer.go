@@ -15,6 +15,7 @@ import (
 	"context"
 
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 )
 
@@ -62,6 +63,14 @@ func (p *Client) GetJSON(ctx context.Context, path string, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	return p.c.GetJSON(ctx, path, out)
+}
+
+// Cluster returns the node's view of the cluster (leader, servers,
+// members) through its internal endpoint, within callTimeout.
+func (p *Client) Cluster(ctx context.Context) (wire.Cluster, error) {
+	var cl wire.Cluster
+	err := p.GetJSON(ctx, "/internal/v1/cluster", &cl)
+	return cl, err
 }
 
 // removeInternal asks the node (the leader) to remove a server from Raft

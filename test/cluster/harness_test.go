@@ -75,6 +75,9 @@ type node struct {
 	// "ip netns exec NS" for a node on a lab host.
 	wrap   []string
 	client *client.Client
+	// tokenFile is the cluster's admin token: the admin.token its
+	// bootstrapping node wrote at its first start.
+	tokenFile string
 
 	starts int // only the test goroutine starts a node
 
@@ -93,6 +96,8 @@ type cluster struct {
 	mu    sync.Mutex
 	nodes []*node
 	seed  string // HTTP address of the first node, which joiners name
+	// tokenFile is where the bootstrapping node writes the admin token.
+	tokenFile string
 	// seedToken is the join token file the first node writes at its
 	// first start; joiners read it, as an operator copies it.
 	seedToken string
@@ -179,11 +184,22 @@ func (c *cluster) add(name string, cmd []string) *node {
 		"--http-port", strconv.Itoa(ports[0]), "--raft-port", strconv.Itoa(ports[1]),
 		"--gossip-port", strconv.Itoa(ports[2]), "--quic-port", strconv.Itoa(ports[3]),
 	)
-	n.client = client.New("http://"+n.http, client.WithTimeout(callTimeout))
+	n.tokenFile = c.adminTokenFile(dir, cmd)
+	n.client = client.New("http://"+n.http, client.WithTimeout(callTimeout), withTokenFile(n.tokenFile))
 	c.mu.Lock()
 	c.nodes = append(c.nodes, n)
 	c.mu.Unlock()
 	return n
+}
+
+// adminTokenFile returns where the cluster's admin token is: in the data
+// dir (under dir) of the first node added with "node start", the one
+// that bootstraps.
+func (c *cluster) adminTokenFile(dir string, cmd []string) string {
+	if c.tokenFile == "" && slices.Equal(cmd[:2], []string{"node", "start"}) {
+		c.tokenFile = filepath.Join(dir, "data", "admin.token")
+	}
+	return c.tokenFile
 }
 
 func (c *cluster) all() []*node {

@@ -320,7 +320,7 @@ func TestInternetRobotWrongTokenExitsNonZero(t *testing.T) {
 
 	good, goodID := createRobotToken(t, n, "good-robot")
 	revoked, revokedID := createRobotToken(t, n, "revoked-robot")
-	if res := runCLI(t, callTimeout, "robot", "token", "revoke", revokedID, "--server", serverURL(n)); res.code != 0 {
+	if res := runCLI(t, callTimeout, "robot", "token", "revoke", revokedID, "--server", serverURL(n), "--token-file", n.tokenFile); res.code != 0 {
 		t.Fatalf("revoke: %s", res)
 	}
 	parts, err := consensus.ParseRobotToken(good)
@@ -418,7 +418,7 @@ func TestRevokingATokenStopsItsRobot(t *testing.T) {
 	j.waitInWaitNode(t)
 
 	revoked := time.Now()
-	if res := runCLI(t, callTimeout, "robot", "token", "revoke", id, "--server", serverURL(n)); res.code != 0 {
+	if res := runCLI(t, callTimeout, "robot", "token", "revoke", id, "--server", serverURL(n), "--token-file", n.tokenFile); res.code != 0 {
 		t.Fatalf("revoke: %s", res)
 	}
 	back := j.waitFor(t, "the job to go back to the queue", func(job api.Job) bool { return job.State == "queued" })

@@ -251,7 +251,8 @@ func (c *cluster) addInLab(lab *netLab, h *labHost, cmd []string) *node {
 		"--gossip-port", labGossipPort, "--quic-port", labQUICPort,
 	)
 	hc := &http.Client{Transport: &http.Transport{DialContext: h.dial}}
-	n.client = client.New("http://"+n.http, client.WithHTTPClient(hc), client.WithTimeout(callTimeout))
+	n.tokenFile = c.adminTokenFile(dir, cmd)
+	n.client = client.New("http://"+n.http, client.WithHTTPClient(hc), client.WithTimeout(callTimeout), withTokenFile(n.tokenFile))
 	c.mu.Lock()
 	c.nodes = append(c.nodes, n)
 	c.mu.Unlock()

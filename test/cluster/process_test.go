@@ -104,7 +104,7 @@ func quicAddr(tb testing.TB, n *node) string {
 // output, and the id it carries is named before it.
 func createRobotToken(tb testing.TB, n *node, name string) (token, id string) {
 	tb.Helper()
-	res := runCLI(tb, callTimeout, "robot", "token", "create", "--name", name, "--server", serverURL(n))
+	res := runCLI(tb, callTimeout, "robot", "token", "create", "--name", name, "--server", serverURL(n), "--token-file", n.tokenFile)
 	if res.code != 0 {
 		tb.Fatalf("robot token create: %s", res)
 	}

@@ -205,7 +205,7 @@ func TestScheduleBadInputRefusedByCLI(t *testing.T) {
 		{[]string{"--cron", "@every 1s", "--timezone", "Local"}, []string{"timezone", "Local"}},
 		{[]string{"--cron", "@every 1s", "--misfire", "sometimes"}, []string{"misfire", "sometimes"}},
 	} {
-		args := append([]string{"schedules", "create", wf, "--server", serverURL(n)}, tc.flags...)
+		args := append([]string{"schedules", "create", wf, "--server", serverURL(n), "--token-file", n.tokenFile}, tc.flags...)
 		res := runCLI(t, callTimeout, args...)
 		stderr := strings.ToLower(res.stderr)
 		switch {
@@ -217,7 +217,7 @@ func TestScheduleBadInputRefusedByCLI(t *testing.T) {
 			t.Logf("%v: exit %d, %s", tc.flags, res.code, strings.TrimSpace(res.stderr))
 		}
 	}
-	res := runCLI(t, callTimeout, "schedules", "list", "-o", "json", "--server", serverURL(n))
+	res := runCLI(t, callTimeout, "schedules", "list", "-o", "json", "--server", serverURL(n), "--token-file", n.tokenFile)
 	var list api.ScheduleList
 	if res.code != 0 || json.Unmarshal([]byte(res.stdout), &list) != nil {
 		t.Fatalf("schedules list: %s", res)

@@ -15,11 +15,13 @@ import { WorkflowDetail } from './views/WorkflowDetail';
 import { Schedules } from './views/Schedules';
 import { Cluster } from './views/Cluster';
 import { NotFound } from './views/NotFound';
+import { SignIn } from './views/SignIn';
 import './styles.css';
 
 // Every path here is also answered with index.html by the Go server
 // (package web), so a reload or a shared link lands on the same view.
 const router = createBrowserRouter([
+  { path: '/signin', element: <SignIn /> },
   {
     element: <Layout />,
     children: [

@@ -1,12 +1,12 @@
 // The one place the app talks to the REST API. Every call goes through
-// request(), which sends the browser's credentials for this origin (so
-// the session cookie of the sign-in to come works with no change here)
-// and turns the API's error envelope into an ApiError.
+// request(), which sends the browser's credentials for this origin (the
+// HttpOnly session cookie that signing in sets; the page never holds a
+// token) and turns the API's error envelope into an ApiError.
 
 import type {
   Cluster, CreateWorkflowResponse, ErrorBody, Job, JobList, JobLogs, JobRequest, JobState,
   QueueStats, Robot, RobotHandBack, RobotList, Schedule, ScheduleList, SchedulePreview, ScheduleRequest, TriggerScheduleResponse,
-  Workflow, WorkflowList, WorkflowVersions,
+  Workflow, WorkflowList, WorkflowVersions, WhoAmI, SignInRequest,
 } from './types';
 
 /** An answer other than 2xx, or no answer at all (status 0). */
@@ -68,6 +68,11 @@ export class Client {
     if (!resp.ok) throw new ApiError(resp.status, errorBody(resp, data));
     return data as T;
   }
+
+  // Signing in. The answer to a sign-in sets the session cookie.
+  whoami(): Promise<WhoAmI> { return this.request(`${apiBase}/auth/whoami`); }
+  signIn(req: SignInRequest): Promise<WhoAmI> { return this.request(`${apiBase}/auth/signin`, { method: 'POST', body: req }); }
+  signOut(): Promise<void> { return this.request(`${apiBase}/auth/signout`, { method: 'POST' }); }
 
   // Workflows.
   workflows(): Promise<WorkflowList> { return this.request(`${apiBase}/workflows`); }

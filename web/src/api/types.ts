@@ -347,3 +347,19 @@ export interface ErrorBody {
   message: string;
   details: Record<string, unknown>;
 }
+
+/** What an API credential may do; each role allows what those before it allow. */
+export type Role = 'viewer' | 'operator' | 'admin';
+
+/** GET /api/v1/auth/whoami: whose credential the page uses. */
+export interface WhoAmI {
+  name: string;
+  role: Role;
+  /** 'session' for a signed-in browser, 'token' for a bearer token. */
+  kind: string;
+  token_id: string;
+  expires_at?: string;
+}
+
+/** POST /api/v1/auth/signin takes exactly one of these. */
+export type SignInRequest = { token: string } | { code: string };

@@ -1,11 +1,13 @@
 import { useNavigate } from 'react-router';
 import { useAction } from '../components/actions';
 import { terminalStates, type Job } from '../api/types';
+import { useCan } from '../auth/auth';
 
 /** Cancel for an unfinished job; re-run (same or latest version) for a finished one. */
 export function JobActions({ job, size = 'sm', latest = false, openNew = false }: { job: Job; size?: 'sm' | ''; latest?: boolean; openNew?: boolean }) {
   const { busy, run } = useAction();
   const navigate = useNavigate();
+  const canOperate = useCan('operator');
   const finished = terminalStates.includes(job.state);
   const cls = `btn ${size}`;
   async function rerun(latestVersion: boolean) {
@@ -16,6 +18,7 @@ export function JobActions({ job, size = 'sm', latest = false, openNew = false }
     });
     if (r && openNew) navigate(`/jobs/${r.id}`);
   }
+  if (!canOperate) return null; // a viewer would be refused
   if (!finished) {
     return (
       <button type="button" className={`${cls} danger`} disabled={busy !== null}

@@ -5,6 +5,7 @@ import { useLive } from '../live/hooks';
 import { durationBetween, formatDuration } from '../lib/format';
 import { jobStates, type Job, type JobList, type JobState } from '../api/types';
 import { JobActions } from './JobActions';
+import { useCan } from '../auth/auth';
 
 const pageSizes = [25, 50, 100];
 
@@ -119,7 +120,8 @@ export function localToRFC3339(v: string): string {
   return Number.isNaN(t.getTime()) ? '' : t.toISOString();
 }
 
-export function JobTable({ jobs, names, now, actions = true }: { jobs: Job[]; names: Map<string, string>; now: number; actions?: boolean }) {
+export function JobTable({ jobs, names, now, actions: wantActions = true }: { jobs: Job[]; names: Map<string, string>; now: number; actions?: boolean }) {
+  const actions = useCan('operator') && wantActions;
   return (
     <div className="table-wrap"><table>
       <thead><tr>

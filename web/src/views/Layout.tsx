@@ -1,9 +1,11 @@
 import { useEffect, useRef } from 'react';
-import { NavLink, Outlet, useLocation } from 'react-router';
+import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { Icon, Logo, type IconName } from '../components/icons';
 import { useLive, useStreamState } from '../live/hooks';
 import { ApiError } from '../api/client';
 import { ToastProvider } from '../components/toasts';
+import { RequireAuth, useWho } from '../auth/auth';
+import { useServices } from '../live/hooks';
 
 const nav: { to: string; label: string; icon: IconName }[] = [
   { to: '/', label: 'Overview', icon: 'overview' },
@@ -14,7 +16,12 @@ const nav: { to: string; label: string; icon: IconName }[] = [
   { to: '/cluster', label: 'Cluster', icon: 'cluster' },
 ];
 
+/** Layout is every signed-in page: a page without a session goes to /signin. */
 export function Layout() {
+  return <RequireAuth><Shell /></RequireAuth>;
+}
+
+function Shell() {
   const cluster = useLive('cluster', (c) => c.cluster());
   const stream = useStreamState();
   const loc = useLocation();
@@ -56,6 +63,7 @@ export function Layout() {
           <div className="row" title="The node whose state the page shows; a robot-only member asks a server"><span>Answered by</span><span className="val">{c?.node ?? '…'}</span></div>
           <div className="row"><span>Leader</span><span className="val">{c ? (c.leader?.name ?? 'none') : '…'}</span></div>
           <div className="row"><span>Raft</span><span className="val">{c ? `${c.raft_state} · t${c.term}` : '…'}</span></div>
+          <SignedIn />
         </div>
       </aside>
       <div className="main">
@@ -75,5 +83,23 @@ export function Layout() {
         </main>
       </div>
     </div>
+  );
+}
+
+/** SignedIn names the signed-in credential and its role, and signs out. */
+function SignedIn() {
+  const who = useWho();
+  const { client } = useServices();
+  const navigate = useNavigate();
+  if (!who) return null;
+  return (
+    <>
+      <div className="row" title="The API token this page signed in with, and its role"><span>Signed in</span><span className="val">{who.name} · {who.role}</span></div>
+      {who.kind === 'session' && (
+        <button type="button" className="btn sm signout" onClick={() => {
+          void client.signOut().finally(() => navigate('/signin', { replace: true }));
+        }}>Sign out</button>
+      )}
+    </>
   );
 }

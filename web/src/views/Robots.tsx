@@ -1,6 +1,7 @@
 import { Badge, Card, Empty, JobLink, LiveBody, PageHeader, Tags, Time, useNow } from '../components/ui';
 import { useLive } from '../live/hooks';
 import { useAction } from '../components/actions';
+import { useCan } from '../auth/auth';
 import { robotStateCounts } from '../lib/derive';
 import type { Robot, RobotList } from '../api/types';
 
@@ -49,6 +50,7 @@ export function Robots() {
 function RobotActions({ robot: r }: { robot: Robot }) {
   const { busy, run } = useAction();
   const inv = ['robots', 'jobs:', 'queue'];
+  if (!useCan('admin')) return null; // anyone else would be refused
   return (
     <div className="row-actions">
       <button type="button" className="btn sm" disabled={busy !== null} aria-label={`${r.drained ? 'Undrain' : 'Drain'} robot ${r.name}`}

@@ -6,6 +6,7 @@ import { useLive } from '../live/hooks';
 import { ApiError } from '../api/client';
 import { cronProblem, emptyScheduleForm, scheduleFieldOfRefusal, scheduleRequest, type FieldErrors, type ScheduleFormValues } from '../lib/forms';
 import type { ExecutionMode, Schedule, ScheduleList } from '../api/types';
+import { Can } from '../auth/auth';
 import { PreviewList, useSchedulePreview } from './SchedulePreview';
 
 export function Schedules() {
@@ -31,9 +32,9 @@ export function Schedules() {
             )}
           </LiveBody>
         </Card>
-        <Card title="Create a schedule" id="create" hint="Expressions are robfig/cron's: 5 fields, 6 with leading seconds, or @daily, @every 10m…">
+        <Can need="operator"><Card title="Create a schedule" id="create" hint="Expressions are robfig/cron's: 5 fields, 6 with leading seconds, or @daily, @every 10m…">
           <CreateSchedule key={params.get('workflow') ?? ''} initialWorkflow={params.get('workflow') ?? ''} workflows={workflows.data?.workflows ?? []} />
-        </Card>
+        </Card></Can>
       </div>
     </>
   );
@@ -57,6 +58,7 @@ function ScheduleRow({ s, name, now }: { s: Schedule; name?: string; now: number
         <button type="button" className="btn sm" aria-expanded={open} aria-controls={`hist-${s.id}`} onClick={() => setOpen(!open)}>
           {open ? 'Hide fires' : 'Fires'}
         </button>
+        <Can need="operator">
         <button type="button" className="btn sm" disabled={busy !== null} aria-label={`${s.enabled ? 'Disable' : 'Enable'} schedule ${s.id}`}
           onClick={() => void run('toggle', (c) => c.setScheduleEnabled(s.id, !s.enabled), { ok: (r) => `Schedule ${r.enabled ? 'enabled' : 'disabled'}.`, invalidate: inv })}>
           {s.enabled ? 'Disable' : 'Enable'}
@@ -72,6 +74,7 @@ function ScheduleRow({ s, name, now }: { s: Schedule; name?: string; now: number
           }}>
           Delete
         </button>
+        </Can>
       </div></td>
     </tr>
     {open && <tr className="history-row" id={`hist-${s.id}`}><td colSpan={7}><FireHistory id={s.id} now={now} /></td></tr>}

@@ -6,8 +6,10 @@ import { ApiError } from '../api/client';
 import { GraphCard } from './GraphCard';
 import { JobTable } from './Jobs';
 import { RunForm } from './RunForm';
+import { useCan } from '../auth/auth';
 
 export function WorkflowDetail() {
+  const canOperate = useCan('operator');
   const { id = '' } = useParams();
   const loc = useLocation();
   const now = useNow();
@@ -43,14 +45,14 @@ export function WorkflowDetail() {
         title={w.name}
         docTitle={w.name}
         sub={<>Latest version {w.latest_version} · updated <Time value={w.updated_at} now={now} />{w.settings.paused && <> · <Badge state="paused" /></>}</>}
-        actions={<>
+        actions={canOperate && <>
           <a className="btn primary" href="#run">Run now</a>
           <Link className="btn" to={`/schedules?workflow=${encodeURIComponent(w.id)}`}>Schedule…</Link>
         </>} />
       <div className="content">
         <GraphCard graph={graph} title={`Graph of version ${version}`} hint={`${graph?.nodes?.length ?? 0} nodes · ${graph?.connections?.length ?? 0} connections`} />
         <div className="grid cols-2">
-          <Card title="Run now" id="run"><RunForm key={w.id} workflowId={w.id} variables={w.graph.variables} /></Card>
+          {canOperate && <Card title="Run now" id="run"><RunForm key={w.id} workflowId={w.id} variables={w.graph.variables} /></Card>}
           <div className="grid" style={{ alignContent: 'start' }}>
           <Card title="Versions" hint="Immutable; a job runs the version it was queued with" flush id="versions">
             {!versions.data ? <Loading /> : (

@@ -4,6 +4,7 @@ import { Card, Empty, LiveBody, PageHeader, Tags, Time, useNow } from '../compon
 import { useAction } from '../components/actions';
 import { useLive } from '../live/hooks';
 import type { ExecutionMode, WorkflowList } from '../api/types';
+import { Can } from '../auth/auth';
 
 export function Workflows() {
   const now = useNow();
@@ -39,7 +40,7 @@ export function Workflows() {
                           <td><Tags tags={w.tags} /></td>
                           <td><Time value={w.updated_at} now={now} /></td>
                           <td><div className="row-actions">
-                            <Link className="btn sm" to={`/workflows/${encodeURIComponent(w.id)}#run`}>Run…</Link>
+                            <Can need="operator"><Link className="btn sm" to={`/workflows/${encodeURIComponent(w.id)}#run`}>Run…</Link></Can>
                             <Link className="btn sm" to={`/jobs?workflow=${encodeURIComponent(w.id)}`}>Jobs</Link>
                           </div></td>
                         </tr>
@@ -50,9 +51,11 @@ export function Workflows() {
               }}
             </LiveBody>
           </Card>
-          <Card title="Upload a workflow" hint="A JSON file as casare run accepts it; the same name adds a version" id="upload">
-            <UploadForm />
-          </Card>
+          <Can need="operator">
+            <Card title="Upload a workflow" hint="A JSON file as casare run accepts it; the same name adds a version" id="upload">
+              <UploadForm />
+            </Card>
+          </Can>
         </div>
       </div>
     </>

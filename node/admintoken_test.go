@@ -1,0 +1,129 @@
+package node
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/internal/testutil"
+)
+
+// TestFirstStartWritesAdminTokenOnce: a bootstrapping node writes its
+// admin token to <data-dir>/admin.token (0600, the token alone) and
+// prints it once; the token is an admin's; a restart prints nothing,
+// keeps the file and the token; a joining node writes none.
+func TestFirstStartWritesAdminTokenOnce(t *testing.T) {
+	cfg := testConfig(t, "boot", "")
+	var out bytes.Buffer
+	cfg.BootstrapOut = &out
+	n := startNode(t, cfg)
+	path := filepath.Join(cfg.DataDir, AdminTokenFile)
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Fatalf("admin.token mode %v, want 0600", info.Mode().Perm())
+	}
+	data, _ := os.ReadFile(path)
+	token := strings.TrimSpace(string(data))
+	if !strings.HasPrefix(token, "casare_token_") || string(data) != token+"\n" {
+		t.Fatalf("admin.token holds %q, want the token alone", data)
+	}
+	if strings.Count(out.String(), token) != 1 {
+		t.Fatalf("first start printed:\n%s\nwant the token once", out.String())
+	}
+	who, err := adminClient(t, n, n).WhoAmI(t.Context())
+	if err != nil || who.Role != "admin" {
+		t.Fatalf("whoami with the admin token: %+v, %v", who, err)
+	}
+
+	joiner := joinConfig(t, "joiner", n)
+	startNode(t, joiner)
+	if _, err := os.Stat(filepath.Join(joiner.DataDir, AdminTokenFile)); !os.IsNotExist(err) {
+		t.Fatalf("a joining node wrote an admin token: %v", err)
+	}
+
+	n.Close()
+	out.Reset()
+	n = startNode(t, cfg)
+	if out.Len() != 0 {
+		t.Fatalf("a restart printed:\n%s", out.String())
+	}
+	if again, _ := os.ReadFile(path); !bytes.Equal(again, data) {
+		t.Fatal("a restart changed admin.token")
+	}
+	c := adminClient(t, n, n)
+	// The restarted cluster elects its leader again first.
+	testutil.Eventually(t, 20*time.Second, "the admin token to work after a restart", func() (bool, error) {
+		who, err := c.WhoAmI(t.Context())
+		return err == nil && who.Role == "admin", err
+	})
+}
+
+// TestAPIOverHTTPS: with a certificate and key the API listener speaks
+// HTTPS only, and a client that trusts the certificate gets through.
+func TestAPIOverHTTPS(t *testing.T) {
+	cfg := testConfig(t, "secure", "")
+	cfg.Robot = false
+	cfg.TLSCert, cfg.TLSKey = selfSigned(t)
+	n := startNode(t, cfg)
+	// Go's TLS server answers a plain request with a bare 400.
+	if resp, err := http.Get("http://" + n.HTTPAddr() + "/health"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("plain HTTP on the HTTPS listener: %d", resp.StatusCode)
+		}
+	}
+	pool := x509.NewCertPool()
+	pem, _ := os.ReadFile(cfg.TLSCert)
+	pool.AppendCertsFromPEM(pem)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	token, _ := os.ReadFile(filepath.Join(cfg.DataDir, AdminTokenFile))
+	c := client.New("https://"+n.HTTPAddr(), client.WithHTTPClient(hc), client.WithToken(strings.TrimSpace(string(token))))
+	if who, err := c.WhoAmI(t.Context()); err != nil || who.Role != "admin" {
+		t.Fatalf("whoami over HTTPS: %+v, %v", who, err)
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key.
+func selfSigned(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "casare-test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "api.crt"), filepath.Join(dir, "api.key")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	return certFile, keyFile
+}
