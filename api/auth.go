@@ -114,12 +114,14 @@ func (s *Server) authenticate(c *gin.Context) (consensus.APIToken, error) {
 	switch {
 	case err == nil:
 		return t, nil
+	case errors.Is(err, consensus.ErrUnknownCredential) && s.behind():
+		// Checked first: a restarted node replaying its log often knows
+		// no leader yet either, and catching_up says why more exactly.
+		return t, newError(CodeCatchingUp, "this node restarted and is still replaying its log; it cannot check API %s %s yet: retry in a moment or ask another node", kind, id)
 	case errors.Is(err, consensus.ErrUnknownCredential) && !s.leaderKnown():
 		// A node that knows no leader may simply not have caught up; it
 		// cannot vouch that the credential does not exist.
 		return t, newError(consensus.CodeNoLeader, "this node knows no leader and cannot check API %s %s; try another node", kind, id)
-	case errors.Is(err, consensus.ErrUnknownCredential) && s.behind():
-		return t, newError(CodeCatchingUp, "this node restarted and is still replaying its log; it cannot check API %s %s yet: retry in a moment or ask another node", kind, id)
 	case errors.Is(err, consensus.ErrUnknownCredential):
 		return t, newError(CodeUnauthenticated, "unknown API %s: this cluster has no %s with id %s and that secret", kind, kind, id)
 	default:

@@ -58,13 +58,14 @@ var statusByCode = map[string]int{
 var retryAfter = map[string]bool{
 	consensus.CodeNoLeader:  true,
 	consensus.CodeNotMember: true,
+	CodeCatchingUp:          true,
 }
 
-// retryAfterSeconds is the Retry-After a client gets with no_leader or
-// not_member: an election normally completes within a second of a node
-// noticing its leader is gone, and a rejoin within a few, so one second
-// lets a client retry as soon as it can succeed without hammering a
-// node that is still waiting.
+// retryAfterSeconds is the Retry-After a client gets with no_leader,
+// not_member or catching_up: an election normally completes within a
+// second of a node noticing its leader is gone, and a rejoin or a replay
+// within a few, so one second lets a client retry as soon as it can
+// succeed without hammering a node that is still waiting.
 const retryAfterSeconds = "1"
 
 func statusFor(code string) int {

@@ -34,6 +34,7 @@ func TestRestartedNodeAnswersCatchingUpUntilItHasItsState(t *testing.T) {
 	n1.start()
 
 	hc := &http.Client{Timeout: callTimeout}
+	withTokenFile(n1.tokenFile)(hc)
 	var catchingUp, notReady int
 	deadline := time.Now().Add(startTimeout)
 	for {

@@ -37,7 +37,8 @@ func TestSecretNeverLeavesTheVaultOnRealProcesses(t *testing.T) {
 	c := startCluster(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
-	set := exec.CommandContext(ctx, casareBin, "secrets", "set", "PW", "--server", "http://"+c.seed)
+	set := exec.CommandContext(ctx, casareBin, "secrets", "set", "PW", "--server", "http://"+c.seed,
+		"--token-file", c.byName("n1").tokenFile)
 	set.Stdin = strings.NewReader(value)
 	if out, err := set.CombinedOutput(); err != nil {
 		t.Fatalf("casare secrets set: %v\n%s", err, out)
