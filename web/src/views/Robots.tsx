@@ -17,7 +17,7 @@ export function Robots() {
           <LiveBody<RobotList> snap={robots} what="robots" isEmpty={(d) => d.robots.length === 0}
             empty={<Empty title="No robots yet">Start a node with a robot, or connect one: <code>casare robot connect ADDR --token T</code></Empty>}>
             {(d) => (
-              <div className="table-wrap"><table>
+              <div className="table-wrap"><table className="compact">
                 <thead><tr><th>Robot</th><th>Kind</th><th>State</th><th>Tags</th><th className="num">Capacity</th><th>Running jobs</th><th>In state since</th><th>Last heartbeat</th><th>Node</th><th><span className="sr-only">Actions</span></th></tr></thead>
                 <tbody>
                   {d.robots.map((r) => (
