@@ -15,13 +15,13 @@
 // [Node.Leave] first removes a server from Raft and tells gossip, so that
 // peers see the node as left, not dead.
 //
-// The robot runtime lives here for now (robot.go): a claim loop that
-// asks a Queue for work, runs each job with the executor, and reports
-// heartbeats, checkpoints, logs and completions in batches. Its Queue is
-// the node's own store on a server, a server's internal endpoints on a
-// robot-only node (node/peer), or a QUIC connection to a node for an
-// internet robot (TunnelQueue, behind `casare robot connect`). The node
-// package also sets the process's garbage-collector targets (runtime.go).
+// The robot runtime lives in node/robot; the node starts its LAN robot
+// with the queue that fits its roles: its own store on a server
+// (robot.StoreQueue), a server's internal endpoints on a robot-only node
+// (queue.go, through node/peer). The QUIC gateway (gateway*.go) serves
+// internet robots the protocol of node/gatewayproto and relays their
+// calls to the leader. The node package also sets the process's
+// garbage-collector targets (runtime.go).
 //
 // A node holds no state of its own outside its data dir: what the
 // cluster must remember goes through Raft, what it must know of

@@ -18,7 +18,9 @@ import (
 	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
+	"github.com/casare/casare/internal/retry"
 	"github.com/casare/casare/mesh"
+	"github.com/casare/casare/node/robot"
 )
 
 // errCut is what a cut-off robot gets from every call to the cluster.
@@ -27,7 +29,7 @@ var errCut = errors.New("robot cut off from the cluster")
 // cuttableQueue is a real store's queue behind a link the test cuts: while
 // cut, every call fails the way an unreachable leader does.
 type cuttableQueue struct {
-	Queue
+	robot.Queue
 	cut atomic.Bool
 }
 
@@ -61,7 +63,7 @@ func (q *cuttableQueue) HandBack(ctx context.Context, cmd consensus.HandBackCmd)
 
 func (q *cuttableQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error {
 	if q.cut.Load() {
-		sleep(ctx, 50*time.Millisecond)
+		retry.Sleep(ctx, 50*time.Millisecond)
 		return errCut
 	}
 	return q.Queue.WaitWork(ctx, cmd)
@@ -84,9 +86,9 @@ func newFenceRig(t *testing.T) *fenceRig {
 	cfg.Robot = false
 	rig := &fenceRig{t: t, server: startNode(t, cfg), marks: filepath.Join(t.TempDir(), "marks")}
 	rig.client = adminClient(t, rig.server, rig.server)
-	rig.queue = &cuttableQueue{Queue: storeQueue{rig.server.store}}
+	rig.queue = &cuttableQueue{Queue: robot.StoreQueue{Store: rig.server.store}}
 	rig.startGossip()
-	r := NewRobot(RobotConfig{
+	r := robot.New(robot.Config{
 		ID: "r2", Kind: consensus.RobotLAN, Capacity: 1,
 		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()}),
 	}, rig.queue)

@@ -12,31 +12,9 @@ import (
 
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh/tunnel"
+	"github.com/casare/casare/node/gatewayproto"
+	"github.com/casare/casare/node/robot"
 )
-
-// Methods internet robots call over the tunnel.
-const (
-	methodClaim    = "claim"
-	methodProgress = "progress"
-	methodComplete = "complete"
-	methodCluster  = "cluster"
-	methodHandBack = "handback"
-)
-
-// claimRequest asks the node for up to Max jobs, waiting up to WaitMS for
-// work to appear. The node answers the moment a job is claimable, so jobs
-// reach internet robots without polling.
-type claimRequest struct {
-	Max       int    `json:"max"`
-	RequestID string `json:"request_id"`
-	WaitMS    int    `json:"wait_ms"`
-}
-
-// clusterInfo lists the QUIC addresses of the cluster's servers, so a
-// robot can reconnect elsewhere when its node dies.
-type clusterInfo struct {
-	QUICAddrs []string `json:"quic_addrs"`
-}
 
 // maxClaimWait caps how long one claim call may be held open.
 const maxClaimWait = 25 * time.Second
@@ -47,7 +25,7 @@ const maxClaimWait = 25 * time.Second
 type gateway struct {
 	name  string
 	store *consensus.Store
-	queue Queue
+	queue robot.Queue
 	log   *slog.Logger
 	srv   *tunnel.Server
 	// isNode reports whether a name belongs to a gossip member, whose
@@ -66,7 +44,7 @@ func (g *gateway) close() error {
 
 func (n *Node) startGateway(ctx context.Context) error {
 	g := &gateway{
-		name: n.cfg.Name, store: n.store, queue: storeQueue{n.store}, log: n.log.With("part", "gateway"),
+		name: n.cfg.Name, store: n.store, queue: robot.StoreQueue{Store: n.store}, log: n.log.With("part", "gateway"),
 		isNode: func(name string) bool { _, _, ok := n.mesh.MemberState(name); return ok },
 	}
 	var err error
@@ -148,40 +126,40 @@ func (g *gateway) handle(ctx context.Context, method string, body json.RawMessag
 		return nil, errors.New("unauthenticated call")
 	}
 	switch method {
-	case methodClaim:
-		var req claimRequest
+	case gatewayproto.MethodClaim:
+		var req gatewayproto.ClaimRequest
 		if err := json.Unmarshal(body, &req); err != nil {
 			return nil, fmt.Errorf("decode claim: %w", err)
 		}
 		return marshal(g.claim(ctx, id, req))
-	case methodProgress:
+	case gatewayproto.MethodProgress:
 		var cmd consensus.ProgressCmd
 		if err := json.Unmarshal(body, &cmd); err != nil {
 			return nil, fmt.Errorf("decode progress: %w", err)
 		}
 		cmd.RobotID = id.RobotID
 		return marshal(g.queue.Progress(ctx, cmd))
-	case methodComplete:
+	case gatewayproto.MethodComplete:
 		var cmd consensus.CompleteCmd
 		if err := json.Unmarshal(body, &cmd); err != nil {
 			return nil, fmt.Errorf("decode completion: %w", err)
 		}
 		cmd.RobotID = id.RobotID
 		return marshal(g.queue.Complete(ctx, cmd))
-	case methodHandBack:
+	case gatewayproto.MethodHandBack:
 		var cmd consensus.HandBackCmd
 		if err := json.Unmarshal(body, &cmd); err != nil {
 			return nil, fmt.Errorf("decode hand-back: %w", err)
 		}
 		cmd.RobotID = id.RobotID
 		return marshal(g.queue.HandBack(ctx, cmd))
-	case methodCluster:
+	case gatewayproto.MethodCluster:
 		return marshal(g.clusterInfo(), nil)
 	}
 	return nil, fmt.Errorf("unknown method %q", method)
 }
 
-func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req claimRequest) ([]consensus.ClaimedJob, error) {
+func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req gatewayproto.ClaimRequest) ([]consensus.ClaimedJob, error) {
 	if req.Max <= 0 {
 		return nil, errors.New("claim max must be positive")
 	}
@@ -207,8 +185,8 @@ func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req claimReques
 	return g.queue.Claim(ctx, cmd)
 }
 
-func (g *gateway) clusterInfo() clusterInfo {
-	var info clusterInfo
+func (g *gateway) clusterInfo() gatewayproto.ClusterInfo {
+	var info gatewayproto.ClusterInfo
 	for _, n := range g.store.Nodes() {
 		if n.QUICAddr != "" {
 			info.QUICAddrs = append(info.QUICAddrs, n.QUICAddr)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/internal/retry"
 	"github.com/casare/casare/mesh/tunnel"
 )
 
@@ -56,7 +57,7 @@ func (g *gateway) watchTokens(ctx context.Context) {
 		case <-changed:
 		case <-tick.C:
 		}
-		sleep(ctx, tokenCheckGap)
+		retry.Sleep(ctx, tokenCheckGap)
 	}
 }
 

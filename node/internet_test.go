@@ -16,6 +16,7 @@ import (
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh/tunnel"
+	"github.com/casare/casare/node/robot"
 )
 
 // newToken stores a robot token in the cluster and returns its secret
@@ -48,9 +49,9 @@ func newTokenFor(t testing.TB, n *Node, cmd consensus.CreateTokenCmd) string {
 }
 
 // robotQueue is NewRobotQueue that fails the test on a bad token.
-func robotQueue(t testing.TB, addrs []string, token string, hello tunnel.Hello) *TunnelQueue {
+func robotQueue(t testing.TB, addrs []string, token string, hello tunnel.Hello) *robot.TunnelQueue {
 	t.Helper()
-	q, err := NewRobotQueue(addrs, token, hello, nil)
+	q, err := robot.NewTokenQueue(addrs, token, hello, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func quicAddr(n *Node) string { return "127.0.0.1:" + strconv.Itoa(n.cfg.QUICPor
 
 // startInternetRobot runs an internet robot in-process, as
 // `casare robot connect` does, until the test ends.
-func startInternetRobot(t testing.TB, addrs []string, token, name string, capacity int) *TunnelQueue {
+func startInternetRobot(t testing.TB, addrs []string, token, name string, capacity int) *robot.TunnelQueue {
 	t.Helper()
 	q := robotQueue(t, addrs, token, tunnel.Hello{Name: name, Capacity: capacity})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -70,7 +71,7 @@ func startInternetRobot(t testing.TB, addrs []string, token, name string, capaci
 		t.Fatalf("connect robot %s: %v", name, err)
 	}
 	id := q.Identity()
-	r := NewRobot(RobotConfig{
+	r := robot.New(robot.Config{
 		ID: id.RobotID, Kind: consensus.RobotInternet, Tags: id.Tags, Capacity: id.Capacity,
 		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()}),
 		Abort:  q.Refused(),
@@ -145,7 +146,7 @@ func TestInternetRobotWrongTokenRefused(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			err := q.Connect(ctx)
-			if err == nil || !IsAuthError(err) {
+			if err == nil || !robot.IsAuthError(err) {
 				t.Fatalf("connect with %s: err = %v, want an authentication refusal", name, err)
 			}
 		})

@@ -12,6 +12,7 @@ import (
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh/tunnel"
+	"github.com/casare/casare/node/robot"
 )
 
 // A token that fixes the robot's name, tags and capacity gives it those,
@@ -49,7 +50,7 @@ func TestExpiredRobotTokenRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := q.Connect(ctx)
-	if !IsAuthError(err) || !strings.Contains(err.Error(), "expired") {
+	if !robot.IsAuthError(err) || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("connect with an expired token: err = %v, want a refusal saying it expired", err)
 	}
 	select {
@@ -134,7 +135,7 @@ func TestRobotRefusesANodeOfAnotherCluster(t *testing.T) {
 	}
 
 	id, secret, _ := consensus.ParseToken(token)
-	if _, err := NewRobotQueue([]string{quicAddr(ours)}, consensus.FormatToken(id, secret), tunnel.Hello{}, nil); err == nil ||
+	if _, err := robot.NewTokenQueue([]string{quicAddr(ours)}, consensus.FormatToken(id, secret), tunnel.Hello{}, nil); err == nil ||
 		!strings.Contains(err.Error(), "no cluster CA fingerprint") {
 		t.Fatalf("a token without a CA fingerprint: %v", err)
 	}

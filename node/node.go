@@ -22,6 +22,7 @@ import (
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh"
 	"github.com/casare/casare/node/peer"
+	"github.com/casare/casare/node/robot"
 	"github.com/casare/casare/pki"
 )
 
@@ -199,19 +200,19 @@ func (n *Node) startRobot() {
 	if !n.cfg.Robot {
 		return
 	}
-	var q Queue = newRemoteQueue(n.mesh, n.clusterHTTPClient())
+	var q robot.Queue = newRemoteQueue(n.mesh, n.clusterHTTPClient())
 	if n.store != nil {
-		q = storeQueue{n.store}
+		q = robot.StoreQueue{Store: n.store}
 	}
 	robotCtx, stop := context.WithCancel(context.Background())
 	n.stopRobot = stop
-	journal, err := OpenCrashJournal(filepath.Join(n.cfg.DataDir, "robot-runs"))
+	journal, err := robot.OpenCrashJournal(filepath.Join(n.cfg.DataDir, "robot-runs"))
 	if err != nil {
 		// Runs go on without crash accounting rather than not at all.
 		n.log.Warn("robot runs are not journaled; a job that kills this robot's process will not be counted", "err", err)
 		journal = nil
 	}
-	r := NewRobot(RobotConfig{
+	r := robot.New(robot.Config{
 		ID: n.cfg.Name, Kind: consensus.RobotLAN, Tags: n.cfg.Tags, Capacity: n.cfg.Capacity,
 		Engine: executor.NewEngine(executor.EngineOptions{
 			Logger: n.log, WorkDir: n.cfg.WorkDir, NodeTypes: n.cfg.NodeTypes, FileRoot: n.cfg.FileRoot,

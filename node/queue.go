@@ -8,35 +8,11 @@ import (
 
 	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/internal/retry"
 	"github.com/casare/casare/mesh"
 	"github.com/casare/casare/node/peer"
+	"github.com/casare/casare/node/robot"
 )
-
-// storeQueue serves a robot from its own node's replica: it waits on the
-// local FSM for claimable work and sends claims and reports to the leader
-// through the store's forwarding.
-type storeQueue struct{ *consensus.Store }
-
-// workPoll is how often an idle robot looks again without news: jobs
-// become claimable by time alone (backoff, not_before) without any apply.
-const workPoll = 250 * time.Millisecond
-
-func (q storeQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error {
-	t := time.NewTicker(workPoll)
-	defer t.Stop()
-	for {
-		_, changed := q.AppliedChanged()
-		if q.HasClaimable(cmd, time.Now()) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		case <-changed:
-		}
-	}
-}
 
 // remoteQueue serves the robot of a node that holds no Raft state: every
 // call goes over HTTP to a live server, found through gossip.
@@ -67,12 +43,12 @@ func (q remoteQueue) server() (*peer.Client, error) {
 func (q remoteQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error {
 	c, err := q.server()
 	if err != nil {
-		sleep(ctx, workPoll)
+		retry.Sleep(ctx, robot.WorkPoll)
 		return err
 	}
 	work, err := c.RobotWait(ctx, cmd, remoteWait)
 	if err != nil {
-		sleep(ctx, workPoll)
+		retry.Sleep(ctx, robot.WorkPoll)
 		return err
 	}
 	if !work {

@@ -15,6 +15,7 @@ import (
 	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh/tunnel"
 	"github.com/casare/casare/node"
+	"github.com/casare/casare/node/robot"
 )
 
 type connectOptions struct {
@@ -70,7 +71,7 @@ func connectRobot(ctx context.Context, warn io.Writer, addrs []string, opts conn
 		return err
 	}
 	log := slog.Default()
-	q, err := node.NewRobotQueue(addrs, token,
+	q, err := robot.NewTokenQueue(addrs, token,
 		tunnel.Hello{Name: opts.name, Tags: opts.tags, Capacity: opts.capacity, Version: node.Version}, log)
 	if err != nil {
 		return fmt.Errorf("robot token: %w", err)
@@ -95,12 +96,12 @@ func connectRobot(ctx context.Context, warn io.Writer, addrs []string, opts conn
 		case <-runCtx.Done():
 		}
 	}()
-	robot := node.NewRobot(node.RobotConfig{
+	r := robot.New(robot.Config{
 		ID: id.RobotID, Kind: consensus.RobotInternet, Tags: id.Tags, Capacity: id.Capacity,
 		Engine: executor.NewEngine(engineOpts),
 		Logger: log, Abort: q.Refused(),
 	}, q)
-	robot.Run(runCtx)
+	r.Run(runCtx)
 	if err := q.RefusedErr(); err != nil {
 		return fmt.Errorf("the cluster shut this robot out: %w", err)
 	}

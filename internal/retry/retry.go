@@ -57,3 +57,13 @@ func Do[T any](ctx context.Context, p Policy, op func() (T, error)) (T, error) {
 	}
 	return res, err
 }
+
+// Sleep waits for d, or until ctx ends, whichever comes first.
+func Sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

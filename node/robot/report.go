@@ -1,4 +1,4 @@
-package node
+package robot
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
+	"github.com/casare/casare/internal/retry"
 )
 
 // reportProgress sends one batched heartbeat for all running jobs per
@@ -57,7 +58,7 @@ func (r *Robot) reportProgress(ctx context.Context) {
 			}
 		}
 		if early {
-			sleep(ctx, nudgeGap)
+			retry.Sleep(ctx, nudgeGap)
 		}
 	}
 }
@@ -135,7 +136,7 @@ func (r *Robot) completeBatch(ctx context.Context, batch []completion) {
 			break
 		}
 		r.log.Warn("report completions", "jobs", len(batch), "attempt", attempt, "err", err)
-		sleep(ctx, min(time.Duration(attempt)*200*time.Millisecond, 2*time.Second))
+		retry.Sleep(ctx, min(time.Duration(attempt)*200*time.Millisecond, 2*time.Second))
 	}
 	if err != nil {
 		r.log.Error("completions not reported; their leases will expire and the jobs run again from their checkpoints",

@@ -1,4 +1,4 @@
-package node
+package robot
 
 import (
 	"encoding/hex"
@@ -16,12 +16,12 @@ import (
 var errNoFingerprint = errors.New("the robot token carries no cluster CA fingerprint, so the nodes it dials cannot be verified; " +
 	"create a new one with 'casare robot token create'")
 
-// NewRobotQueue returns the queue of an internet robot holding token
+// NewTokenQueue returns the queue of an internet robot holding token
 // (as `casare robot token create` printed it): it dials addrs, accepts
 // only nodes whose certificate comes from the cluster CA the token names,
 // and then presents the token. hello says what the robot asks to be;
 // the token may fix its name, tags and capacity.
-func NewRobotQueue(addrs []string, token string, hello tunnel.Hello, logger *slog.Logger) (*TunnelQueue, error) {
+func NewTokenQueue(addrs []string, token string, hello tunnel.Hello, logger *slog.Logger) (*TunnelQueue, error) {
 	parts, err := consensus.ParseRobotToken(token)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package node
+package robot
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/internal/retry"
 )
 
 // CrashJournal notes in a robot's data dir the runs it has begun and not
@@ -123,7 +124,7 @@ func (r *Robot) reportCrashes(ctx context.Context) {
 		acks, err := rep.ReportCrash(ctx, cmd)
 		if err != nil {
 			r.log.Warn("report crashed runs; retrying", "runs", len(crashes), "err", err)
-			sleep(ctx, crashRetry)
+			retry.Sleep(ctx, crashRetry)
 			continue
 		}
 		for i, c := range crashes {

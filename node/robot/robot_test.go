@@ -1,4 +1,4 @@
-package node
+package robot
 
 import (
 	"bytes"
@@ -112,7 +112,7 @@ func claimed(id string, token uint64, pause string) consensus.ClaimedJob {
 // locally: the old run's cleanup deletes the new run from r.active.
 func TestReclaimedJobReplacesItsOldRun(t *testing.T) {
 	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("J", 1, "300ms"), claimed("J", 2, "3s")}}
-	r := NewRobot(RobotConfig{ID: "r1", Kind: consensus.RobotLAN, Capacity: 2, ReportInterval: 100 * time.Millisecond,
+	r := New(Config{ID: "r1", Kind: consensus.RobotLAN, Capacity: 2, ReportInterval: 100 * time.Millisecond,
 		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -148,7 +148,7 @@ func TestReclaimedJobReplacesItsOldRun(t *testing.T) {
 // so a claim that did commit can never be replayed.
 func TestClaimWithUnknownOutcomeKeepsItsRequestID(t *testing.T) {
 	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("J", 1, "10ms")}, claimErrs: 4}
-	r := NewRobot(RobotConfig{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, ReportInterval: 100 * time.Millisecond,
+	r := New(Config{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, ReportInterval: 100 * time.Millisecond,
 		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -178,7 +178,7 @@ func TestClaimWithUnknownOutcomeKeepsItsRequestID(t *testing.T) {
 // a failed heartbeat drops the log lines / node status it carried.
 func TestFailedHeartbeatKeepsWhatItCarried(t *testing.T) {
 	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("J", 1, "600ms")}, progErrs: 1}
-	r := NewRobot(RobotConfig{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, ReportInterval: 150 * time.Millisecond,
+	r := New(Config{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, ReportInterval: 150 * time.Millisecond,
 		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -220,7 +220,7 @@ func TestFailedHeartbeatKeepsWhatItCarried(t *testing.T) {
 // timeout, with their checkpoints, instead of failing them.
 func TestShutdownHandsBackUnfinishedJobs(t *testing.T) {
 	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("J", 1, "30s")}}
-	r := NewRobot(RobotConfig{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, DrainTimeout: 300 * time.Millisecond,
+	r := New(Config{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, DrainTimeout: 300 * time.Millisecond,
 		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -258,7 +258,7 @@ func TestCheckpointIsReportedAtOnce(t *testing.T) {
 	sideEffect.Graph = json.RawMessage(writeThenWait)
 	sideEffect.Job.WorkflowID = "w2" // robots cache graphs by workflow and version
 	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("B", 2, "5s"), sideEffect}}
-	r := NewRobot(RobotConfig{ID: "r1", Kind: consensus.RobotLAN, Capacity: 2, ReportInterval: 10 * time.Second,
+	r := New(Config{ID: "r1", Kind: consensus.RobotLAN, Capacity: 2, ReportInterval: 10 * time.Second,
 		DrainTimeout: 100 * time.Millisecond, Engine: executor.NewEngine(executor.EngineOptions{WorkDir: dir})}, q)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -307,7 +307,7 @@ func (b *syncBuffer) String() string {
 func TestShutdownSaysWhatItWaitsFor(t *testing.T) {
 	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("J", 1, "30s")}}
 	var logs syncBuffer
-	r := NewRobot(RobotConfig{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, DrainTimeout: 200 * time.Millisecond,
+	r := New(Config{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, DrainTimeout: 200 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,4 +1,4 @@
-package node
+package robot
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package node
+package robot
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
+	"github.com/casare/casare/internal/retry"
 )
 
 // Queue is what a robot needs from the cluster. A server node serves it
@@ -31,8 +32,8 @@ type Queue interface {
 	WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error
 }
 
-// RobotConfig describes one robot.
-type RobotConfig struct {
+// Config describes one robot.
+type Config struct {
 	ID       string
 	Kind     string // consensus.RobotLAN or consensus.RobotInternet
 	Tags     []string
@@ -64,7 +65,7 @@ type RobotConfig struct {
 // Robot claims jobs, runs them with the engine and reports back: claim →
 // execute → report, with progress and completions batched per robot.
 type Robot struct {
-	cfg   RobotConfig
+	cfg   Config
 	queue Queue
 	log   *slog.Logger
 	plans *planCache
@@ -101,8 +102,8 @@ const nudgeGap = 10 * time.Millisecond
 // that the slots a batch of acknowledgements frees go into one claim.
 const claimCoalesce = 2 * time.Millisecond
 
-// NewRobot makes a robot that takes work from q.
-func NewRobot(cfg RobotConfig, q Queue) *Robot {
+// New makes a robot that takes work from q.
+func New(cfg Config, q Queue) *Robot {
 	if cfg.Capacity <= 0 {
 		cfg.Capacity = 1
 	}
@@ -221,7 +222,7 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 			// Slots free up in bursts when a batch of completions is
 			// acknowledged; gather them into one claim.
 			if r.cfg.Capacity > 4 {
-				sleep(ctx, claimCoalesce)
+				retry.Sleep(ctx, claimCoalesce)
 			}
 			continue
 		}
@@ -238,7 +239,7 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 		if err != nil {
 			attempt++
 			r.log.Warn("claim failed; retrying it", "err", err)
-			sleep(ctx, min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second))
+			retry.Sleep(ctx, min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second))
 			continue
 		}
 		attempt, pending = 0, ""
@@ -257,7 +258,7 @@ func (r *Robot) claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.
 		if claimed, err = r.queue.Claim(ctx, cmd); err == nil {
 			return claimed, nil
 		}
-		sleep(ctx, time.Duration(try+1)*100*time.Millisecond)
+		retry.Sleep(ctx, time.Duration(try+1)*100*time.Millisecond)
 	}
 	return nil, err
 }
@@ -394,45 +395,4 @@ func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage,
 		opts.Resume = &cp
 	}
 	return r.cfg.Engine.Run(ctx, wf, opts), nil
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
-
-// planCache keeps parsed workflow versions: versions are immutable, so a
-// parse is never stale.
-type planCache struct {
-	mu    sync.Mutex
-	plans map[planKey]*executor.Workflow
-}
-
-type planKey struct {
-	id      string
-	version int
-}
-
-func newPlanCache() *planCache { return &planCache{plans: map[planKey]*executor.Workflow{}} }
-
-func (p *planCache) get(id string, version int, graph json.RawMessage) (*executor.Workflow, error) {
-	key := planKey{id, version}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if wf := p.plans[key]; wf != nil {
-		return wf, nil
-	}
-	wf, err := executor.ParseAndValidate(graph)
-	if err != nil {
-		return nil, fmt.Errorf("workflow %s version %d: %w", id, version, err)
-	}
-	if len(p.plans) > 1000 {
-		clear(p.plans)
-	}
-	p.plans[key] = wf
-	return wf, nil
 }

@@ -1,4 +1,4 @@
-package node
+package robot
 
 // Conditions the robot tests wait for, read from the robot and from what
 // the test queue received.

@@ -1,4 +1,4 @@
-package node
+package robot
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/internal/retry"
 	"github.com/casare/casare/mesh/tunnel"
+	"github.com/casare/casare/node/gatewayproto"
 )
 
 // TunnelQueue is an internet robot's Queue: calls go over one QUIC
@@ -197,10 +198,10 @@ var dialRetry = retry.Policy{First: 200 * time.Millisecond, Max: 3 * time.Second
 // learnAddrs adds the cluster's QUIC addresses to the list, so the robot
 // can reach nodes it was not told about.
 func (q *TunnelQueue) learnAddrs(ctx context.Context, conn *tunnel.Conn) {
-	var info clusterInfo
+	var info gatewayproto.ClusterInfo
 	callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := conn.Call(callCtx, methodCluster, struct{}{}, &info); err != nil {
+	if err := conn.Call(callCtx, gatewayproto.MethodCluster, struct{}{}, &info); err != nil {
 		q.log.Debug("learn cluster addresses", "err", err)
 		return
 	}
@@ -230,7 +231,7 @@ func (q *TunnelQueue) call(ctx context.Context, method string, req, resp any) er
 		return err
 	}
 	limit := callTimeout
-	if method == methodClaim {
+	if method == gatewayproto.MethodClaim {
 		limit = claimWait + callTimeout
 	}
 	callCtx, cancel := context.WithTimeout(ctx, limit)
@@ -259,35 +260,35 @@ func (q *TunnelQueue) WaitWork(ctx context.Context, _ consensus.ClaimCmd) error 
 // Claim asks the node for jobs, waiting there for work to appear.
 func (q *TunnelQueue) Claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error) {
 	var jobs []consensus.ClaimedJob
-	req := claimRequest{Max: cmd.Max, RequestID: cmd.RequestID, WaitMS: int(claimWait / time.Millisecond)}
+	req := gatewayproto.ClaimRequest{Max: cmd.Max, RequestID: cmd.RequestID, WaitMS: int(claimWait / time.Millisecond)}
 	q.mu.Lock()
 	if cmd.RequestID == q.lastClaim {
 		req.WaitMS = 0 // a retry: the node replays what the first try leased
 	}
 	q.lastClaim = cmd.RequestID
 	q.mu.Unlock()
-	err := q.call(ctx, methodClaim, req, &jobs)
+	err := q.call(ctx, gatewayproto.MethodClaim, req, &jobs)
 	return jobs, err
 }
 
 // Progress sends a batch of heartbeats.
 func (q *TunnelQueue) Progress(ctx context.Context, cmd consensus.ProgressCmd) ([]consensus.Ack, error) {
 	var acks []consensus.Ack
-	err := q.call(ctx, methodProgress, cmd, &acks)
+	err := q.call(ctx, gatewayproto.MethodProgress, cmd, &acks)
 	return acks, err
 }
 
 // HandBack returns unfinished jobs at shutdown.
 func (q *TunnelQueue) HandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error) {
 	var acks []consensus.Ack
-	err := q.call(ctx, methodHandBack, cmd, &acks)
+	err := q.call(ctx, gatewayproto.MethodHandBack, cmd, &acks)
 	return acks, err
 }
 
 // Complete sends a batch of completions.
 func (q *TunnelQueue) Complete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error) {
 	var acks []consensus.Ack
-	err := q.call(ctx, methodComplete, cmd, &acks)
+	err := q.call(ctx, gatewayproto.MethodComplete, cmd, &acks)
 	return acks, err
 }
 

@@ -1,0 +1,34 @@
+// Package gatewayproto is the protocol an internet robot and a node's
+// QUIC gateway speak over a tunnel (mesh/tunnel): the method names and
+// the request and answer types that are not consensus commands. The
+// robot side (node/robot) and the node side (node) both import it, so
+// neither imports the other for it.
+//
+// Claims, heartbeats, completions and hand-backs carry the consensus
+// command types (consensus.ProgressCmd, …) as their bodies; the gateway
+// overwrites their robot id with the one the tunnel authenticated.
+package gatewayproto
+
+// Methods internet robots call over the tunnel.
+const (
+	MethodClaim    = "claim"    // ClaimRequest → []consensus.ClaimedJob
+	MethodProgress = "progress" // consensus.ProgressCmd → []consensus.Ack
+	MethodComplete = "complete" // consensus.CompleteCmd → []consensus.Ack
+	MethodCluster  = "cluster"  // {} → ClusterInfo
+	MethodHandBack = "handback" // consensus.HandBackCmd → []consensus.Ack
+)
+
+// ClaimRequest asks the node for up to Max jobs, waiting up to WaitMS for
+// work to appear. The node answers the moment a job is claimable, so jobs
+// reach internet robots without polling.
+type ClaimRequest struct {
+	Max       int    `json:"max"`
+	RequestID string `json:"request_id"`
+	WaitMS    int    `json:"wait_ms"`
+}
+
+// ClusterInfo lists the QUIC addresses of the cluster's servers, so a
+// robot can reconnect elsewhere when its node dies.
+type ClusterInfo struct {
+	QUICAddrs []string `json:"quic_addrs"`
+}
