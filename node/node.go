@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/casare/casare/api"
 	"github.com/casare/casare/archive"
 	"github.com/casare/casare/clusternet"
 	"github.com/casare/casare/consensus"
@@ -242,64 +240,6 @@ func (n *Node) meta() mesh.Meta {
 		Roles: n.cfg.roles(), HTTPAddr: n.cfg.httpAdvertise(), RaftAddr: n.cfg.advertise(n.cfg.RaftPort),
 		QUICAddr: n.cfg.quicAdvertise(), Tags: n.cfg.Tags, Capacity: n.cfg.Capacity, Version: Version,
 	}
-}
-
-func (n *Node) serveHTTP(ln net.Listener) error {
-	n.http = api.NewHTTPServer(n.handler(), n.cfg.HTTPTimeouts)
-	scheme := "http"
-	if n.cfg.TLSCert != "" {
-		// Load now, so that a bad certificate stops the start with a
-		// clear error instead of failing every handshake later.
-		cert, err := tls.LoadX509KeyPair(n.cfg.TLSCert, n.cfg.TLSKey)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("load the API's TLS certificate: %w", err)
-		}
-		n.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		ln, scheme = tls.NewListener(ln, n.http.TLSConfig), "https"
-	}
-	n.wg.Go(func() {
-		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			n.log.Error("HTTP server stopped", "err", err)
-		}
-	})
-	n.log.Info("API listening", "addr", scheme+"://"+ln.Addr().String())
-	return nil
-}
-
-// handler is the public HTTP surface: the API on servers, a proxy to a
-// server on robot-only nodes, and where a joiner finds the cluster port.
-// The internal endpoints are served on the cluster port (serveCluster).
-func (n *Node) handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+clusterInfoPath, n.serveClusterInfo)
-	if n.store == nil {
-		n.serveCluster(nil)
-		mux.Handle("/", streamsUnbounded(newServerProxy(n.mesh, n.log)))
-		return mux
-	}
-	srv := api.New(api.Config{
-		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
-		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers, PeerAuth: peerAuth,
-		MetricsPublic: n.cfg.MetricsPublic, CORSOrigin: n.cfg.CORSOrigin,
-		CAFingerprint: n.caFingerprint(),
-		Archive:       n.apiArchive(),
-	})
-	n.serveCluster(srv.Internal())
-	mux.Handle("/", srv)
-	return mux
-}
-
-func (n *Node) members() []api.Member {
-	ms := n.mesh.Members()
-	out := make([]api.Member, len(ms))
-	for i, m := range ms {
-		out[i] = api.Member{
-			Name: m.Name, State: m.State, Roles: m.Meta.Roles, HTTPAddr: m.Meta.HTTPAddr,
-			Tags: m.Meta.Tags, Capacity: m.Meta.Capacity, Since: m.Since,
-		}
-	}
-	return out
 }
 
 // requestLeave asks Run to leave the cluster and return.
