@@ -256,7 +256,7 @@ func (s *state) redeemCode(c applyContext, cmd *RedeemCodeCmd) (APIToken, error)
 // must be known, its secret must match the stored hash, and it and the
 // token it came from must be neither revoked nor expired at now. It
 // returns ErrUnknownCredential, ErrRevoked or ErrExpired otherwise.
-func (s *Store) Authenticate(id, secret string, now time.Time, kinds ...CredentialKind) (APIToken, error) {
+func (s Credentials) Authenticate(id, secret string, now time.Time, kinds ...CredentialKind) (APIToken, error) {
 	var out APIToken
 	var err error
 	hash := HashToken(secret)
@@ -285,7 +285,7 @@ func kindIn(k CredentialKind, kinds []CredentialKind) bool { return slices.Conta
 
 // HasAPIToken reports whether a credential with id is in the local
 // replica.
-func (s *Store) HasAPIToken(id string) bool {
+func (s Credentials) HasAPIToken(id string) bool {
 	var ok bool
 	s.fsm.read(func(st *state) { _, ok = st.apiTokens[id] })
 	return ok
@@ -293,7 +293,7 @@ func (s *Store) HasAPIToken(id string) bool {
 
 // APITokens lists the API tokens (not sessions or codes), hashes
 // included, sorted by id.
-func (s *Store) APITokens() []APIToken {
+func (s Credentials) APITokens() []APIToken {
 	var out []APIToken
 	s.fsm.read(func(st *state) {
 		for _, t := range st.apiTokens {

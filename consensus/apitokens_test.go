@@ -17,7 +17,7 @@ func tokenCmd(id string, kind CredentialKind, parent string, ttl time.Duration) 
 // revoked; none can be made from a revoked token.
 func TestSessionsLiveNoLongerThanTheirToken(t *testing.T) {
 	h := newHarness(t)
-	store := &Store{fsm: h.f}
+	store := newStore(Config{}, nil, h.f)
 	tok := h.mustApply(cmdCreateAPIToken, tokenCmd("t1", KindToken, "", time.Hour)).(APIToken)
 	sess := h.mustApply(cmdCreateAPIToken, CreateAPITokenCmd{ID: "s1", Kind: KindSession, Hash: HashToken("secret-s1"), Parent: "t1", TTL: 12 * time.Hour}).(APIToken)
 	if sess.Role != RoleOperator || sess.Name != "ci" || !sess.ExpiresAt.Equal(tok.ExpiresAt) {
@@ -128,7 +128,7 @@ func TestCredentialInputIsChecked(t *testing.T) {
 // parent chain's revocation and expiry.
 func BenchmarkAuthenticate(b *testing.B) {
 	h := newHarness(b)
-	store := &Store{fsm: h.f}
+	store := newStore(Config{}, nil, h.f)
 	h.mustApply(cmdCreateAPIToken, tokenCmd("t1", KindToken, "", 0))
 	h.mustApply(cmdCreateAPIToken, tokenCmd("s1", KindSession, "t1", time.Hour))
 	for _, tc := range []struct{ name, id string }{{"token", "t1"}, {"session", "s1"}} {

@@ -174,8 +174,8 @@ func backoffDelay(attempt int) time.Duration {
 // etcd's and Consul's read index does; a follower asks the leader. Without
 // a leader it fails with CodeNoLeader within about NoLeaderWait (see
 // onLeader).
-func (s *Store) ReadIndex(ctx context.Context) (uint64, error) {
-	idx, err := onLeader(ctx, s, "read index", s.cfg.NoLeaderWait,
+func (s Replica) ReadIndex(ctx context.Context) (uint64, error) {
+	idx, err := onLeader(ctx, s.Store, "read index", s.cfg.NoLeaderWait,
 		s.leaderReadIndex,
 		func(ctx context.Context, leader NodeInfo) (uint64, error) {
 			return s.cfg.Forwarder.ReadIndex(ctx, leader)
@@ -188,7 +188,7 @@ func (s *Store) ReadIndex(ctx context.Context) (uint64, error) {
 
 // WaitConsistent blocks until this node has applied every write
 // acknowledged before the call, making the next local read linearizable.
-func (s *Store) WaitConsistent(ctx context.Context) (uint64, error) {
+func (s Replica) WaitConsistent(ctx context.Context) (uint64, error) {
 	idx, err := s.ReadIndex(ctx)
 	if err != nil {
 		return 0, err
@@ -197,7 +197,7 @@ func (s *Store) WaitConsistent(ctx context.Context) (uint64, error) {
 }
 
 // WaitApplied blocks until the FSM has applied index idx.
-func (s *Store) WaitApplied(ctx context.Context, idx uint64) error {
+func (s Replica) WaitApplied(ctx context.Context, idx uint64) error {
 	for {
 		applied, next := s.fsm.appliedIndex()
 		if applied >= idx {

@@ -19,7 +19,7 @@ type LeaderDuty interface {
 // reader that resumes after the last FinishedIndex misses none. complete
 // says the answer reaches the end: every job finished at or before index
 // is in it or before from. Copies: applies go on while the caller works.
-func (s *Store) FinishedFrom(from uint64, limit int) (jobs []Job, complete bool, index uint64) {
+func (s JobQueue) FinishedFrom(from uint64, limit int) (jobs []Job, complete bool, index uint64) {
 	complete = true
 	index = s.fsm.read(func(st *state) {
 		st.finished.AscendGreaterOrEqual(&Job{FinishedIndex: from}, func(j *Job) bool {
@@ -48,7 +48,7 @@ type LiveLog struct {
 // LiveLogs returns copies of the kept log lines of running jobs numbered
 // from (a job's entry in) after on, so the archive can take lines before
 // they leave Raft's window. A job absent from after gets all its lines.
-func (s *Store) LiveLogs(after map[string]int) []LiveLog {
+func (s JobQueue) LiveLogs(after map[string]int) []LiveLog {
 	var out []LiveLog
 	s.fsm.read(func(st *state) {
 		for _, j := range st.running {

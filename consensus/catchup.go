@@ -33,7 +33,7 @@ type catchUp struct {
 // CatchingUp reports whether the node is still applying what it held
 // before it restarted, with its applied index and the index it waits for.
 // A node that started without state never catches up.
-func (s *Store) CatchingUp() (behind bool, applied, target uint64) {
+func (s Replica) CatchingUp() (behind bool, applied, target uint64) {
 	applied, _ = s.fsm.appliedIndex()
 	target = s.catchUp.target.Load()
 	return !s.catchUp.done.Load() && applied < target, applied, target
@@ -66,7 +66,7 @@ func lastStateIndex(logs raft.LogStore) (uint64, error) {
 
 // startCatchUp watches the applied index until it reaches lastIndex,
 // the last entry of the log store the state machine applies.
-func (s *Store) startCatchUp(ctx context.Context, lastIndex uint64) {
+func (s Replica) startCatchUp(ctx context.Context, lastIndex uint64) {
 	s.catchUp.target.Store(lastIndex)
 	s.catchUp.stopped = make(chan struct{})
 	go func() {
@@ -75,7 +75,7 @@ func (s *Store) startCatchUp(ctx context.Context, lastIndex uint64) {
 	}()
 }
 
-func (s *Store) watchCatchUp(ctx context.Context) {
+func (s Replica) watchCatchUp(ctx context.Context) {
 	start := time.Now()
 	askedLeader := false
 	for {
@@ -103,7 +103,7 @@ func (s *Store) watchCatchUp(ctx context.Context) {
 // are all that was committed, so the node is caught up once it has
 // applied them even if its log held more. It reports whether it got an
 // answer.
-func (s *Store) lowerTargetToLeader(ctx context.Context) bool {
+func (s Replica) lowerTargetToLeader(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, catchUpAskTimeout)
 	defer cancel()
 	idx, err := s.ReadIndex(ctx)

@@ -41,8 +41,8 @@ type CrashCmd struct {
 // still holds it) and, at MaxCrashes, moves the job to dead whatever its
 // state, unless it has already finished. It is idempotent, so a robot
 // retries it after an unknown outcome.
-func (s *Store) ReportCrash(ctx context.Context, cmd CrashCmd) ([]Ack, error) {
-	return apply[[]Ack](ctx, s, cmdReportCrash, cmd)
+func (s RobotQueue) ReportCrash(ctx context.Context, cmd CrashCmd) ([]Ack, error) {
+	return apply[[]Ack](ctx, s.Store, cmdReportCrash, cmd)
 }
 
 func (s *state) reportCrash(c applyContext, cmd *CrashCmd) ([]Ack, error) {

@@ -47,6 +47,15 @@
 // stays deterministic; an observer runs on the apply goroutine and must
 // never block (the API's event stream hub only appends to a ring).
 //
+// [Store] holds the Raft plumbing: opening, the apply path, the leader's
+// loop. Its other methods are declared on the concerns it embeds
+// (parts.go): [Catalog] (workflows), [JobQueue] (jobs and the queue's
+// rules), [RobotQueue] (what robots call, and the duties that expire
+// leases), [Scheduler], [Credentials] (robot and API tokens),
+// [Membership] (the Raft configuration), [Replica] (applied index,
+// consistent reads) and [Vault]. They are views of the same Store, so a
+// Store has every method of each.
+//
 // Leadership is followed by one goroutine (leader.go): on gaining it, a
 // Barrier, then every leader duty starts as one unit; on losing it,
 // exactly those stop. docs/design.md in the repository has the whole

@@ -72,20 +72,20 @@ func (s *state) recallJobs(c applyContext, cmd *RecallJobsCmd) ([]string, error)
 // through the leader like every write and is idempotent: draining a
 // drained robot changes nothing. A robot the cluster has never seen may
 // be drained ahead of its arrival.
-func (s *Store) DrainRobot(ctx context.Context, robotID string, drained bool) error {
-	_, err := apply[struct{}](ctx, s, cmdDrainRobot, DrainRobotCmd{RobotID: robotID, Drained: drained})
+func (s RobotQueue) DrainRobot(ctx context.Context, robotID string, drained bool) error {
+	_, err := apply[struct{}](ctx, s.Store, cmdDrainRobot, DrainRobotCmd{RobotID: robotID, Drained: drained})
 	return err
 }
 
 // RecallJobs returns every job the robot runs to the queue and drains
 // the robot; it returns the ids of the jobs it took back. Idempotent: a
 // retry finds nothing left to take.
-func (s *Store) RecallJobs(ctx context.Context, robotID, reason string) ([]string, error) {
-	return apply[[]string](ctx, s, cmdRecallJobs, RecallJobsCmd{RobotID: robotID, Reason: reason})
+func (s RobotQueue) RecallJobs(ctx context.Context, robotID, reason string) ([]string, error) {
+	return apply[[]string](ctx, s.Store, cmdRecallJobs, RecallJobsCmd{RobotID: robotID, Reason: reason})
 }
 
 // Drained lists the drained robots, sorted.
-func (s *Store) Drained() []string {
+func (s RobotQueue) Drained() []string {
 	var out []string
 	s.fsm.read(func(st *state) {
 		for id := range st.drained {

@@ -10,7 +10,7 @@ import (
 const dutyInterval = 250 * time.Millisecond
 
 // expireLeases requeues running jobs whose lease deadline has passed.
-func (s *Store) expireLeases(ctx context.Context, now time.Time) {
+func (s RobotQueue) expireLeases(ctx context.Context, now time.Time) {
 	var refs []LeaseRef
 	s.fsm.read(func(st *state) {
 		for _, j := range st.running {
@@ -22,7 +22,7 @@ func (s *Store) expireLeases(ctx context.Context, now time.Time) {
 	if len(refs) == 0 {
 		return
 	}
-	n, err := apply[int](ctx, s, cmdExpireLeases, ExpireCmd{Items: refs})
+	n, err := apply[int](ctx, s.Store, cmdExpireLeases, ExpireCmd{Items: refs})
 	if err != nil {
 		s.log.Warn("expire leases", "err", err)
 		return
@@ -39,7 +39,7 @@ func (s *Store) expireLeases(ctx context.Context, now time.Time) {
 // that heartbeats or claims through Raft is alive whatever a stale gossip
 // view says, so its fresh leases stay. Robots gossip has never seen
 // (internet robots) are left to their leases.
-func (s *Store) reapRobots(ctx context.Context, now time.Time) {
+func (s RobotQueue) reapRobots(ctx context.Context, now time.Time) {
 	if s.cfg.Liveness == nil {
 		return
 	}
@@ -49,7 +49,7 @@ func (s *Store) reapRobots(ctx context.Context, now time.Time) {
 			continue
 		}
 		cmd := RobotGoneCmd{RobotID: robot, Reason: state, Items: refs, Quiet: Duration(RobotRequeueDelay)}
-		n, err := apply[int](ctx, s, cmdRobotGone, cmd)
+		n, err := apply[int](ctx, s.Store, cmdRobotGone, cmd)
 		if err != nil {
 			s.log.Warn("requeue jobs of gone robot", "robot", robot, "err", err)
 			continue
@@ -62,7 +62,7 @@ func (s *Store) reapRobots(ctx context.Context, now time.Time) {
 
 // quietLeases returns, per robot, the leases that have had no renewal
 // for RobotRequeueDelay.
-func (s *Store) quietLeases(now time.Time) map[string][]LeaseRef {
+func (s RobotQueue) quietLeases(now time.Time) map[string][]LeaseRef {
 	out := map[string][]LeaseRef{}
 	s.fsm.read(func(st *state) {
 		for _, j := range st.running {

@@ -7,7 +7,7 @@ import (
 )
 
 // storeOver serves Store reads from a harness's FSM.
-func storeOver(h *fsmHarness) *Store { return &Store{fsm: h.f} }
+func storeOver(h *fsmHarness) *Store { return newStore(Config{}, nil, h.f) }
 
 // Each filter selects what it names, alone and combined.
 func TestJobFilters(t *testing.T) {

@@ -84,7 +84,7 @@ func (s *Store) runDuties(ctx context.Context) {
 
 // registerSelf makes sure the replicated registry has this server's
 // current addresses, so followers can forward to it.
-func (s *Store) registerSelf(ctx context.Context) {
+func (s Membership) registerSelf(ctx context.Context) {
 	want := NodeInfo{
 		Name: s.cfg.Name, RaftAddr: s.cfg.RaftAdvertise, HTTPAddr: s.cfg.HTTPAddr, QUICAddr: s.cfg.QUICAddr,
 		GossipAddr: s.cfg.GossipAddr,
@@ -145,7 +145,7 @@ func (s *Store) LeaderName() string {
 }
 
 // AppliedIndex returns the last Raft index applied to this node's FSM.
-func (s *Store) AppliedIndex() uint64 {
+func (s Replica) AppliedIndex() uint64 {
 	idx, _ := s.fsm.appliedIndex()
 	return idx
 }

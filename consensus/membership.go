@@ -49,11 +49,11 @@ type Server struct {
 // Join adds a server, on the leader or forwarded to it. Joining again
 // with the same name and address changes nothing, so a restarting node
 // may always call it.
-func (s *Store) Join(ctx context.Context, req JoinRequest) (JoinResponse, error) {
+func (s Membership) Join(ctx context.Context, req JoinRequest) (JoinResponse, error) {
 	if req.Name == "" || req.RaftAddr == "" || req.HTTPAddr == "" {
 		return JoinResponse{}, errorf(CodeInvalid, "join needs name, raft_addr and http_addr")
 	}
-	resp, err := onLeader(ctx, s, "join "+req.Name, 0,
+	resp, err := onLeader(ctx, s.Store, "join "+req.Name, 0,
 		func(ctx context.Context) (JoinResponse, error) { return s.joinLocal(ctx, req) },
 		func(ctx context.Context, leader NodeInfo) (JoinResponse, error) {
 			return s.cfg.Forwarder.Join(ctx, leader, req)
@@ -61,7 +61,7 @@ func (s *Store) Join(ctx context.Context, req JoinRequest) (JoinResponse, error)
 	return resp, err
 }
 
-func (s *Store) joinLocal(ctx context.Context, req JoinRequest) (JoinResponse, error) {
+func (s Membership) joinLocal(ctx context.Context, req JoinRequest) (JoinResponse, error) {
 	cfg, err := s.configuration()
 	if err != nil {
 		return JoinResponse{}, err
@@ -106,7 +106,7 @@ func (s *Store) joinLocal(ctx context.Context, req JoinRequest) (JoinResponse, e
 	return resp, nil
 }
 
-func (s *Store) addServer(id raft.ServerID, addr raft.ServerAddress, voter bool) error {
+func (s Membership) addServer(id raft.ServerID, addr raft.ServerAddress, voter bool) error {
 	var f raft.IndexFuture
 	if voter {
 		f = s.raft.AddVoter(id, addr, 0, 0)
@@ -143,11 +143,11 @@ type RemoveResponse struct {
 // onLeader). Removing a server that is not in the configuration fails
 // with CodeNotFound; an operator removal of a server that is still
 // alive fails with CodeConflict.
-func (s *Store) RemoveServer(ctx context.Context, req RemoveRequest) (RemoveResponse, error) {
+func (s Membership) RemoveServer(ctx context.Context, req RemoveRequest) (RemoveResponse, error) {
 	if req.Name == "" {
 		return RemoveResponse{}, errorf(CodeInvalid, "remove server: name is required")
 	}
-	return onLeader(ctx, s, "remove server "+req.Name, 0,
+	return onLeader(ctx, s.Store, "remove server "+req.Name, 0,
 		func(context.Context) (RemoveResponse, error) { return s.removeLocal(req, time.Now()) },
 		func(ctx context.Context, leader NodeInfo) (RemoveResponse, error) {
 			return s.cfg.Forwarder.Remove(ctx, leader, req)
@@ -157,7 +157,7 @@ func (s *Store) RemoveServer(ctx context.Context, req RemoveRequest) (RemoveResp
 // Leave takes this server out of the Raft configuration. A leader hands
 // leadership to another voter first, so the cluster never waits out an
 // election timeout.
-func (s *Store) Leave(ctx context.Context) error {
+func (s Membership) Leave(ctx context.Context) error {
 	cfg, err := s.configuration()
 	if err != nil {
 		return err
@@ -180,7 +180,7 @@ func (s *Store) Leave(ctx context.Context) error {
 	return err
 }
 
-func (s *Store) configuration() (raft.Configuration, error) {
+func (s Membership) configuration() (raft.Configuration, error) {
 	f := s.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return raft.Configuration{}, fmt.Errorf("read raft configuration: %w", err)
@@ -190,7 +190,7 @@ func (s *Store) configuration() (raft.Configuration, error) {
 
 // Servers lists the Raft configuration with the addresses servers
 // registered.
-func (s *Store) Servers() ([]Server, error) {
+func (s Membership) Servers() ([]Server, error) {
 	cfg, err := s.configuration()
 	if err != nil {
 		return nil, err

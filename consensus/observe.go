@@ -133,7 +133,7 @@ func (o *observers) snapshot() []Observer {
 // Observe registers o to be told about every entry applied from now on.
 // It returns the applied index at registration: entries at or below it
 // were applied before o was watching.
-func (s *Store) Observe(o Observer) uint64 {
+func (s JobQueue) Observe(o Observer) uint64 {
 	s.fsm.observers.add(o)
 	return s.AppliedIndex()
 }
@@ -209,7 +209,7 @@ func (s *state) noteFires(sc *Schedule, fires []Fire) {
 
 // StateCounts returns how many jobs are in each state, without a walk over
 // the jobs, and the applied index it reflects.
-func (s *Store) StateCounts() (JobCounts, uint64) {
+func (s JobQueue) StateCounts() (JobCounts, uint64) {
 	var c JobCounts
 	index := s.fsm.read(func(st *state) { c = st.counts })
 	return c, index

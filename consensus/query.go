@@ -39,7 +39,7 @@ func cloneWorkflow(wf *Workflow) Workflow {
 }
 
 // Workflow returns the workflow with the given id.
-func (s *Store) Workflow(id string) (wf Workflow, found bool, index uint64) {
+func (s Catalog) Workflow(id string) (wf Workflow, found bool, index uint64) {
 	index = s.fsm.read(func(st *state) {
 		if w := st.workflows[id]; w != nil {
 			wf, found = cloneWorkflow(w), true
@@ -49,7 +49,7 @@ func (s *Store) Workflow(id string) (wf Workflow, found bool, index uint64) {
 }
 
 // Workflows returns every workflow, sorted by name.
-func (s *Store) Workflows() (wfs []Workflow, index uint64) {
+func (s Catalog) Workflows() (wfs []Workflow, index uint64) {
 	index = s.fsm.read(func(st *state) {
 		ptrs := make([]*Workflow, 0, len(st.workflows))
 		for _, w := range st.workflows {
@@ -65,7 +65,7 @@ func (s *Store) Workflows() (wfs []Workflow, index uint64) {
 }
 
 // Job returns the job with the given id.
-func (s *Store) Job(id string) (job Job, found bool, index uint64) {
+func (s JobQueue) Job(id string) (job Job, found bool, index uint64) {
 	index = s.fsm.read(func(st *state) {
 		if j := st.jobs[id]; j != nil {
 			job, found = cloneJob(j), true
@@ -81,7 +81,7 @@ const MaxListLimit = 1000
 // A page may hold fewer than f.Limit jobs, even none, while next is not
 // 0: a selective filter stops after jobScanBudget jobs so that no request
 // holds the state for long; the next page goes on from there.
-func (s *Store) Jobs(f JobFilter) (jobs []Job, next uint64, index uint64) {
+func (s JobQueue) Jobs(f JobFilter) (jobs []Job, next uint64, index uint64) {
 	limit := f.Limit
 	if limit <= 0 || limit > MaxListLimit {
 		limit = MaxListLimit
@@ -117,7 +117,7 @@ func (s *Store) Jobs(f JobFilter) (jobs []Job, next uint64, index uint64) {
 }
 
 // JobCounts returns how many jobs are in each state.
-func (s *Store) JobCounts() (counts map[JobState]int, index uint64) {
+func (s JobQueue) JobCounts() (counts map[JobState]int, index uint64) {
 	counts = map[JobState]int{}
 	index = s.fsm.read(func(st *state) {
 		for _, j := range st.jobs {
@@ -128,7 +128,7 @@ func (s *Store) JobCounts() (counts map[JobState]int, index uint64) {
 }
 
 // Nodes returns the registered server addresses, sorted by name.
-func (s *Store) Nodes() []NodeInfo {
+func (s Membership) Nodes() []NodeInfo {
 	var out []NodeInfo
 	s.fsm.read(func(st *state) {
 		for _, n := range st.nodes {
@@ -139,7 +139,7 @@ func (s *Store) Nodes() []NodeInfo {
 	return out
 }
 
-func (s *Store) node(name string) (NodeInfo, bool) {
+func (s Membership) node(name string) (NodeInfo, bool) {
 	var n NodeInfo
 	var ok bool
 	s.fsm.read(func(st *state) { n, ok = st.nodes[name] })
@@ -149,7 +149,7 @@ func (s *Store) node(name string) (NodeInfo, bool) {
 // HasClaimable reports whether a claim by this robot would get a job now.
 // Robots check it against their local replica before asking the leader,
 // so idle robots do not flood the log with empty claims.
-func (s *Store) HasClaimable(cmd ClaimCmd, now time.Time) bool {
+func (s RobotQueue) HasClaimable(cmd ClaimCmd, now time.Time) bool {
 	found := false
 	s.fsm.read(func(st *state) {
 		if st.drained[cmd.RobotID] {
@@ -165,7 +165,7 @@ func (s *Store) HasClaimable(cmd ClaimCmd, now time.Time) bool {
 
 // QueuePaused reports whether the whole queue is paused, without the
 // walk over every job that QueueStats makes.
-func (s *Store) QueuePaused() bool {
+func (s JobQueue) QueuePaused() bool {
 	var paused bool
 	s.fsm.read(func(st *state) { paused = st.queuePaused })
 	return paused
@@ -173,7 +173,7 @@ func (s *Store) QueuePaused() bool {
 
 // AppliedChanged returns the applied index and a channel closed when the
 // next entry is applied.
-func (s *Store) AppliedChanged() (uint64, <-chan struct{}) { return s.fsm.appliedIndex() }
+func (s Replica) AppliedChanged() (uint64, <-chan struct{}) { return s.fsm.appliedIndex() }
 
 // Holding is what one robot holds: its running jobs, and the oldest of
 // their last heartbeats.
@@ -188,7 +188,7 @@ type Holding struct {
 }
 
 // RunningJobs returns the running jobs, by robot id.
-func (s *Store) RunningJobs() map[string]Holding {
+func (s JobQueue) RunningJobs() map[string]Holding {
 	out := map[string]Holding{}
 	s.fsm.read(func(st *state) {
 		for _, j := range st.running {
@@ -224,7 +224,7 @@ type QueueStats struct {
 }
 
 // QueueStats returns queue counts as of now.
-func (s *Store) QueueStats(now time.Time) QueueStats {
+func (s JobQueue) QueueStats(now time.Time) QueueStats {
 	q := QueueStats{ByState: map[JobState]int{}, QueuedByPrio: map[int]int{}}
 	q.AppliedIndex = s.fsm.read(func(st *state) {
 		q.Paused = st.queuePaused

@@ -24,7 +24,7 @@ const maxReadIndexScan = 64
 // "committed-in-term" check). Until the barrier of startDuties has, it
 // uses a barrier as ReadIndex did before: that writes an entry, once per
 // term at most in practice.
-func (s *Store) leaderReadIndex(ctx context.Context) (uint64, error) {
+func (s Replica) leaderReadIndex(ctx context.Context) (uint64, error) {
 	term := s.raft.CurrentTerm()
 	if s.readyTerm.Load() != term {
 		return s.barrierReadIndex(ctx)
@@ -48,7 +48,7 @@ func (s *Store) leaderReadIndex(ctx context.Context) (uint64, error) {
 
 // barrierReadIndex proves leadership and flushes the state machine with a
 // barrier entry, then reports the applied index.
-func (s *Store) barrierReadIndex(ctx context.Context) (uint64, error) {
+func (s Replica) barrierReadIndex(ctx context.Context) (uint64, error) {
 	if err := s.raft.Barrier(time.Until(deadline(ctx))).Error(); err != nil {
 		return 0, err
 	}

@@ -62,7 +62,7 @@ func (v serverView) gone(now time.Time, grace time.Duration) bool {
 }
 
 // viewServers reads the configuration and what is known of each server.
-func (s *Store) viewServers() ([]serverView, error) {
+func (s Membership) viewServers() ([]serverView, error) {
 	cfg, err := s.configuration()
 	if err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func promotable(views []serverView, except raft.ServerID) (serverView, bool) {
 // servers that left, reap at most one dead server per grace period under
 // the rules above, then promote live non-voters until the voter target
 // is met.
-func (s *Store) reconcileServers(now time.Time) {
+func (s Membership) reconcileServers(now time.Time) {
 	if s.cfg.Liveness == nil {
 		return
 	}
@@ -134,7 +134,7 @@ func (s *Store) reconcileServers(now time.Time) {
 
 // removeLeft takes out the first server that left gossip on purpose but
 // is still in the configuration (its own Raft leave did not complete).
-func (s *Store) removeLeft(views []serverView) bool {
+func (s Membership) removeLeft(views []serverView) bool {
 	for _, v := range views {
 		if v.gossip != "left" {
 			continue
@@ -152,7 +152,7 @@ func (s *Store) removeLeft(views []serverView) bool {
 // if the last removal is a grace period old and the voter target allows
 // it (promoting a live non-voter first when needed). It reports whether
 // it changed the configuration.
-func (s *Store) reapDead(views []serverView, now time.Time) bool {
+func (s Membership) reapDead(views []serverView, now time.Time) bool {
 	grace := s.cfg.DeadServerGrace
 	if now.Sub(s.reap.lastRemoval) < grace {
 		return false
@@ -186,7 +186,7 @@ func (s *Store) reapDead(views []serverView, now time.Time) bool {
 // it promotes a live non-voter when one is needed and available. It
 // returns an error (and warns, at most once a minute per server) when
 // the removal must wait for an operator.
-func (s *Store) keepVoters(views []serverView, v serverView, now time.Time) (promoted string, err error) {
+func (s Membership) keepVoters(views []serverView, v serverView, now time.Time) (promoted string, err error) {
 	if v.Suffrage != raft.Voter || countVoters(views)-1 >= s.cfg.Voters {
 		return "", nil
 	}
@@ -212,7 +212,7 @@ func (s *Store) keepVoters(views []serverView, v serverView, now time.Time) (pro
 
 // promoteToTarget promotes live non-voters until the voter target is
 // met.
-func (s *Store) promoteToTarget(views []serverView) {
+func (s Membership) promoteToTarget(views []serverView) {
 	voters := countVoters(views)
 	for _, v := range views {
 		if voters >= s.cfg.Voters {
@@ -232,7 +232,7 @@ func (s *Store) promoteToTarget(views []serverView) {
 
 // removeLocal is an operator's or a leaving server's removal, on the
 // leader.
-func (s *Store) removeLocal(req RemoveRequest, now time.Time) (RemoveResponse, error) {
+func (s Membership) removeLocal(req RemoveRequest, now time.Time) (RemoveResponse, error) {
 	views, err := s.viewServers()
 	if err != nil {
 		return RemoveResponse{}, err
@@ -269,7 +269,7 @@ func (s *Store) removeLocal(req RemoveRequest, now time.Time) (RemoveResponse, e
 
 // checkOperatorRemoval refuses removals that would hurt: a server that
 // is still alive (it would only rejoin by itself) and the last voter.
-func (s *Store) checkOperatorRemoval(views []serverView, v serverView) error {
+func (s Membership) checkOperatorRemoval(views []serverView, v serverView) error {
 	if v.alive() {
 		return errorf(CodeConflict, "server %s is alive (gossip and Raft both reach it); a running server rejoins by itself after a removal, "+
 			"so take it out with 'casare node leave' on it instead", v.ID)

@@ -53,7 +53,7 @@ func (s *state) pruneJobs(_ applyContext, cmd *PruneJobsCmd) (int, error) {
 
 // pruneJobs removes the finished jobs past the retention window, and,
 // with an archive, only those it already holds (RetainUntil).
-func (s *Store) pruneJobs(ctx context.Context, now time.Time) {
+func (s JobQueue) pruneJobs(ctx context.Context, now time.Time) {
 	before := now.Add(-s.cfg.Retention)
 	limit := ^uint64(0)
 	if s.cfg.RetainUntil != nil {
@@ -72,7 +72,7 @@ func (s *Store) pruneJobs(ctx context.Context, now time.Time) {
 	if len(ids) == 0 {
 		return
 	}
-	n, err := apply[int](ctx, s, cmdPruneJobs, PruneJobsCmd{IDs: ids, Before: before})
+	n, err := apply[int](ctx, s.Store, cmdPruneJobs, PruneJobsCmd{IDs: ids, Before: before})
 	if err != nil {
 		s.log.Warn("remove finished jobs past retention", "err", err)
 		return

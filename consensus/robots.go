@@ -201,7 +201,7 @@ type RobotProfile struct {
 // secret the transport has already checked against the hash) may connect
 // at now, and returns what it is: what it asked for, overridden by what
 // the token fixes (name, tags, capacity).
-func (s *Store) AuthorizeRobot(tokenID string, ask RobotProfile, now time.Time) (RobotProfile, error) {
+func (s Credentials) AuthorizeRobot(tokenID string, ask RobotProfile, now time.Time) (RobotProfile, error) {
 	t, ok := s.Token(tokenID)
 	if !ok {
 		return RobotProfile{}, errorf(CodeInvalid, "unknown robot token %s", tokenID)
@@ -223,7 +223,7 @@ func (s *Store) AuthorizeRobot(tokenID string, ask RobotProfile, now time.Time) 
 }
 
 // tokenBoundTo returns the id of a live token bound to robot name, if any.
-func (s *Store) tokenBoundTo(name string, now time.Time) string {
+func (s Credentials) tokenBoundTo(name string, now time.Time) string {
 	var id string
 	s.fsm.read(func(st *state) {
 		for _, t := range st.tokens {
@@ -236,7 +236,7 @@ func (s *Store) tokenBoundTo(name string, now time.Time) string {
 }
 
 // Tokens lists robot tokens (hashes only), sorted by id.
-func (s *Store) Tokens() []RobotToken {
+func (s Credentials) Tokens() []RobotToken {
 	var out []RobotToken
 	s.fsm.read(func(st *state) {
 		for _, t := range st.tokens {
@@ -248,7 +248,7 @@ func (s *Store) Tokens() []RobotToken {
 }
 
 // Robots lists the robots recorded through Raft, sorted by id.
-func (s *Store) Robots() []RobotRecord {
+func (s RobotQueue) Robots() []RobotRecord {
 	var out []RobotRecord
 	s.fsm.read(func(st *state) {
 		for _, r := range st.robots {
@@ -262,7 +262,7 @@ func (s *Store) Robots() []RobotRecord {
 }
 
 // Token returns a robot token by id.
-func (s *Store) Token(id string) (RobotToken, bool) {
+func (s Credentials) Token(id string) (RobotToken, bool) {
 	var t RobotToken
 	var ok bool
 	s.fsm.read(func(st *state) {

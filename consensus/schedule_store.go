@@ -29,7 +29,7 @@ const maxFiresPerEntry = 500
 // leadership starts (runCron starts with the duties). Fire times are
 // handled as before, one entry per schedule from the replicated
 // LastFired, so a fire time still makes exactly one job.
-func (s *Store) runCron(ctx context.Context) {
+func (s Scheduler) runCron(ctx context.Context) {
 	t := time.NewTimer(0) // a new leader first catches up what is due
 	defer t.Stop()
 	for {
@@ -48,7 +48,7 @@ func (s *Store) runCron(ctx context.Context) {
 // cronWait is how long the cron timer sleeps from now: until the earliest
 // next fire time of an enabled schedule, at most cronRecheck, and
 // cronRetry when one is due already (its fire did not go through).
-func (s *Store) cronWait(now time.Time) time.Duration {
+func (s Scheduler) cronWait(now time.Time) time.Duration {
 	next := s.nextFireTime()
 	switch {
 	case next.IsZero():
@@ -62,7 +62,7 @@ func (s *Store) cronWait(now time.Time) time.Duration {
 // nextFireTime returns the earliest fire time after its LastFired of any
 // enabled schedule, or the zero time when none will fire. One step of the
 // cron search per schedule: a catch-up longer than that is due already.
-func (s *Store) nextFireTime() time.Time {
+func (s Scheduler) nextFireTime() time.Time {
 	var next time.Time
 	s.fsm.read(func(st *state) {
 		for _, sc := range st.schedules {
@@ -85,7 +85,7 @@ func (s *Store) nextFireTime() time.Time {
 // fireSchedules queues the jobs of every due fire time, one entry per
 // schedule. It works only from the replicated LastFired, so a new leader
 // catches up exactly where the old one stopped.
-func (s *Store) fireSchedules(ctx context.Context, now time.Time) {
+func (s Scheduler) fireSchedules(ctx context.Context, now time.Time) {
 	var due []FireCmd
 	s.fsm.read(func(st *state) {
 		for _, sc := range st.schedules {
@@ -103,7 +103,7 @@ func (s *Store) fireSchedules(ctx context.Context, now time.Time) {
 		}
 	})
 	for _, cmd := range due {
-		fires, err := apply[[]Fire](ctx, s, cmdFireSchedule, cmd)
+		fires, err := apply[[]Fire](ctx, s.Store, cmdFireSchedule, cmd)
 		if err != nil {
 			s.log.Warn("fire schedule", "schedule", cmd.ScheduleID, "err", err)
 			continue
@@ -116,27 +116,27 @@ func (s *Store) fireSchedules(ctx context.Context, now time.Time) {
 
 // CreateSchedule stores a schedule. Check cron and time zone with
 // ParseSchedule first.
-func (s *Store) CreateSchedule(ctx context.Context, sc Schedule) (Schedule, error) {
+func (s Scheduler) CreateSchedule(ctx context.Context, sc Schedule) (Schedule, error) {
 	if _, _, err := ParseSchedule(sc.Cron, sc.Timezone); err != nil {
 		return Schedule{}, err
 	}
-	return apply[Schedule](ctx, s, cmdPutSchedule, PutScheduleCmd{Schedule: sc})
+	return apply[Schedule](ctx, s.Store, cmdPutSchedule, PutScheduleCmd{Schedule: sc})
 }
 
 // EnableSchedule enables or disables a schedule.
-func (s *Store) EnableSchedule(ctx context.Context, id string, enabled bool) (Schedule, error) {
-	return apply[Schedule](ctx, s, cmdEnableSchedule, EnableScheduleCmd{ID: id, Enabled: enabled})
+func (s Scheduler) EnableSchedule(ctx context.Context, id string, enabled bool) (Schedule, error) {
+	return apply[Schedule](ctx, s.Store, cmdEnableSchedule, EnableScheduleCmd{ID: id, Enabled: enabled})
 }
 
 // DeleteSchedule deletes a schedule.
-func (s *Store) DeleteSchedule(ctx context.Context, id string) error {
-	_, err := apply[struct{}](ctx, s, cmdDeleteSchedule, DeleteScheduleCmd{ID: id, RequestID: newRequestID()})
+func (s Scheduler) DeleteSchedule(ctx context.Context, id string) error {
+	_, err := apply[struct{}](ctx, s.Store, cmdDeleteSchedule, DeleteScheduleCmd{ID: id, RequestID: newRequestID()})
 	return err
 }
 
 // TriggerSchedule queues one job of the schedule now, under jobID.
-func (s *Store) TriggerSchedule(ctx context.Context, id, jobID string) (Fire, error) {
-	fires, err := apply[[]Fire](ctx, s, cmdFireSchedule, FireCmd{ScheduleID: id, Manual: true, JobID: jobID})
+func (s Scheduler) TriggerSchedule(ctx context.Context, id, jobID string) (Fire, error) {
+	fires, err := apply[[]Fire](ctx, s.Store, cmdFireSchedule, FireCmd{ScheduleID: id, Manual: true, JobID: jobID})
 	if err != nil {
 		return Fire{}, err
 	}
@@ -144,7 +144,7 @@ func (s *Store) TriggerSchedule(ctx context.Context, id, jobID string) (Fire, er
 }
 
 // Schedule returns one schedule.
-func (s *Store) Schedule(id string) (sc Schedule, found bool, index uint64) {
+func (s Scheduler) Schedule(id string) (sc Schedule, found bool, index uint64) {
 	index = s.fsm.read(func(st *state) {
 		if v := st.schedules[id]; v != nil {
 			sc, found = *cloneSchedule(v), true
@@ -154,7 +154,7 @@ func (s *Store) Schedule(id string) (sc Schedule, found bool, index uint64) {
 }
 
 // Schedules lists schedules, of one workflow when workflowID is set.
-func (s *Store) Schedules(workflowID string) (out []Schedule, index uint64) {
+func (s Scheduler) Schedules(workflowID string) (out []Schedule, index uint64) {
 	index = s.fsm.read(func(st *state) {
 		for _, sc := range st.schedules {
 			if workflowID == "" || sc.WorkflowID == workflowID {

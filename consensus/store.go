@@ -101,8 +101,20 @@ type Liveness interface {
 	MemberState(name string) (state string, since time.Time, ok bool)
 }
 
-// Store is one node's replica of the cluster state.
+// Store is one node's replica of the cluster state. Store itself holds
+// the Raft plumbing (opening, applying and forwarding commands, the
+// leader's loop); what callers do with the state is split by concern
+// into the types it embeds (parts.go), whose methods are Store's.
 type Store struct {
+	Catalog
+	JobQueue
+	RobotQueue
+	Scheduler
+	Credentials
+	Membership
+	Replica
+	Vault
+
 	cfg       Config
 	log       *slog.Logger
 	fsm       *fsm
@@ -188,7 +200,7 @@ func Open(cfg Config) (*Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger.With("part", "consensus"), fsm: newFSM()}
+	s := newStore(cfg, cfg.Logger.With("part", "consensus"), newFSM())
 	s.fsm.log = s.log.With("part", "fsm")
 	ring, err := openKeyring(cfg.DataDir)
 	if err != nil {

@@ -20,7 +20,7 @@ type sealedFor struct {
 // that serves the robot's claim, after the claim committed; the values
 // exist in clear on this server only for the length of this call and the
 // response to the robot.
-func (s *Store) attachSecrets(ctx context.Context, jobs []ClaimedJob) error {
+func (s Vault) attachSecrets(ctx context.Context, jobs []ClaimedJob) error {
 	if len(jobs) == 0 || jobs[0].Job.Lease == nil {
 		return nil
 	}
@@ -69,7 +69,7 @@ func (st *state) sealedSecrets(j *Job) sealedFor {
 	return out
 }
 
-func (s *Store) openSecrets(c *ClaimedJob, sf sealedFor) {
+func (s Vault) openSecrets(c *ClaimedJob, sf sealedFor) {
 	if sf.err != "" {
 		c.SecretError, c.SecretErrorKind = sf.err, sf.kind
 		return

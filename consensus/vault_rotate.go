@@ -11,7 +11,7 @@ import (
 // then retires the old key on every server. It refuses to start unless
 // every server takes the new key, so no server is left unable to open a
 // value. Run it again if it reports secrets that changed under it.
-func (s *Store) RotateVaultKey(ctx context.Context) (RotateVaultResult, error) {
+func (s Vault) RotateVaultKey(ctx context.Context) (RotateVaultResult, error) {
 	if s.cfg.VaultPusher == nil {
 		return RotateVaultResult{}, errorf(CodeInternal, "this node cannot reach other servers' vault keys")
 	}
@@ -58,7 +58,7 @@ func (s *Store) RotateVaultKey(ctx context.Context) (RotateVaultResult, error) {
 const maxResealRounds = 5
 
 // reseal re-encrypts every secret under key id and commits it.
-func (s *Store) reseal(ctx context.Context, id string) (RotateVaultResult, error) {
+func (s Vault) reseal(ctx context.Context, id string) (RotateVaultResult, error) {
 	if _, err := s.WaitConsistent(ctx); err != nil {
 		return RotateVaultResult{}, err
 	}
@@ -81,12 +81,12 @@ func (s *Store) reseal(ctx context.Context, id string) (RotateVaultResult, error
 		}
 		cmd.Secrets = append(cmd.Secrets, RotatedSecret{Name: sec.Name, Version: sec.Version, Ciphertext: sealed})
 	}
-	return apply[RotateVaultResult](ctx, s, cmdRotateVault, cmd)
+	return apply[RotateVaultResult](ctx, s.Store, cmdRotateVault, cmd)
 }
 
 // vaultServers lists every server of the Raft configuration with the
 // address its internal endpoints answer on.
-func (s *Store) vaultServers() ([]NodeInfo, error) {
+func (s Vault) vaultServers() ([]NodeInfo, error) {
 	cfg, err := s.configuration()
 	if err != nil {
 		return nil, err
@@ -102,7 +102,7 @@ func (s *Store) vaultServers() ([]NodeInfo, error) {
 	return out, nil
 }
 
-func (s *Store) pushKeys(ctx context.Context, servers []NodeInfo, ring VaultKeys, replace bool) error {
+func (s Vault) pushKeys(ctx context.Context, servers []NodeInfo, ring VaultKeys, replace bool) error {
 	var errs []error
 	for _, srv := range servers {
 		var err error

@@ -18,7 +18,7 @@ type VaultPusher interface {
 
 // VaultKeys returns this server's keyring, for a joining server (the join
 // response carries it). ok is false when this server holds no key.
-func (s *Store) VaultKeys() (VaultKeys, bool) {
+func (s Vault) VaultKeys() (VaultKeys, bool) {
 	k := s.vault.snapshot()
 	return k, k.Current != ""
 }
@@ -26,7 +26,7 @@ func (s *Store) VaultKeys() (VaultKeys, bool) {
 // InstallVaultKeys merges keys into this server's keyring (replace false)
 // or makes the ring exactly keys (replace true: a rotation retiring the
 // old key). It is how a joiner and a rotation's push reach the key file.
-func (s *Store) InstallVaultKeys(keys VaultKeys, replace bool) error {
+func (s Vault) InstallVaultKeys(keys VaultKeys, replace bool) error {
 	if keys.Current == "" {
 		return errorf(CodeInvalid, "vault keyring names no current key")
 	}
@@ -39,7 +39,7 @@ func (s *Store) InstallVaultKeys(keys VaultKeys, replace bool) error {
 // sealKey picks the key new values are sealed under: the one the
 // replicated state names, so that a set during a rotation seals under
 // the new key as soon as the rotation committed.
-func (s *Store) sealKey() (string, error) {
+func (s Vault) sealKey() (string, error) {
 	var id string
 	s.fsm.read(func(st *state) { id = st.vaultKeyID })
 	ring := s.vault.snapshot()
@@ -56,7 +56,7 @@ func (s *Store) sealKey() (string, error) {
 // secret or makes a new version. Retried after a leader change it returns
 // the version it made. A rotation that commits between sealing and the
 // entry makes it seal again.
-func (s *Store) SetSecret(ctx context.Context, name string, value []byte, allowed []string, by string) (SecretMeta, error) {
+func (s Vault) SetSecret(ctx context.Context, name string, value []byte, allowed []string, by string) (SecretMeta, error) {
 	if !ValidSecretName(name) {
 		return SecretMeta{}, errorf(CodeInvalid, "secret name %q is invalid: use letters, digits, _ . - (a letter or _ first, at most 128)", name)
 	}
@@ -73,7 +73,7 @@ func (s *Store) SetSecret(ctx context.Context, name string, value []byte, allowe
 		if err != nil {
 			return SecretMeta{}, fmt.Errorf("seal secret %q: %w", name, err)
 		}
-		meta, err := apply[SecretMeta](ctx, s, cmdPutSecret, PutSecretCmd{
+		meta, err := apply[SecretMeta](ctx, s.Store, cmdPutSecret, PutSecretCmd{
 			Name: name, KeyID: id, Ciphertext: sealed, AllowedWorkflows: allowed, UpdatedBy: by, RequestID: reqID,
 		})
 		if IsCode(err, CodeConflict) && attempt < 3 {
@@ -88,21 +88,21 @@ func (s *Store) SetSecret(ctx context.Context, name string, value []byte, allowe
 }
 
 // DeleteSecret removes a secret; jobs that need it fail from then on.
-func (s *Store) DeleteSecret(ctx context.Context, name string) error {
-	_, err := apply[struct{}](ctx, s, cmdDeleteSecret, DeleteSecretCmd{Name: name, RequestID: newRequestID()})
+func (s Vault) DeleteSecret(ctx context.Context, name string) error {
+	_, err := apply[struct{}](ctx, s.Store, cmdDeleteSecret, DeleteSecretCmd{Name: name, RequestID: newRequestID()})
 	return err
 }
 
 // Secrets lists every secret's metadata, by name, and the applied index
 // the read saw.
-func (s *Store) Secrets() ([]SecretMeta, uint64) {
+func (s Vault) Secrets() ([]SecretMeta, uint64) {
 	var out []SecretMeta
 	idx := s.fsm.read(func(st *state) { out = st.secretList() })
 	return out, idx
 }
 
 // SecretInfo returns one secret's metadata.
-func (s *Store) SecretInfo(name string) (SecretMeta, bool) {
+func (s Vault) SecretInfo(name string) (SecretMeta, bool) {
 	var m SecretMeta
 	var ok bool
 	s.fsm.read(func(st *state) {
@@ -114,7 +114,7 @@ func (s *Store) SecretInfo(name string) (SecretMeta, bool) {
 }
 
 // SecretVariables returns the secret_variables of a workflow version.
-func (s *Store) SecretVariables(workflowID string, version int) []string {
+func (s Vault) SecretVariables(workflowID string, version int) []string {
 	var out []string
 	s.fsm.read(func(st *state) {
 		if wf := st.workflows[workflowID]; wf != nil {
@@ -130,7 +130,7 @@ func (s *Store) SecretVariables(workflowID string, version int) []string {
 // and takes them out of it. Only the robot holding the job's lease may,
 // and only into a secret that exists and allows the job's workflow; a
 // refusal fails the attempt as a business failure that names the rule.
-func (s *Store) storeRunSecrets(ctx context.Context, robotID string, c *Completion) {
+func (s Vault) storeRunSecrets(ctx context.Context, robotID string, c *Completion) {
 	if len(c.StoreSecrets) == 0 {
 		return
 	}
@@ -197,7 +197,7 @@ func workflowSecrets(graph []byte) ([]string, error) {
 // OpenSecret returns a secret's value, opened on this server. Only the
 // OAuth connect flow uses it, for the client secret of the exchange it
 // makes itself; robots get values only in their claims.
-func (s *Store) OpenSecret(name string) ([]byte, error) {
+func (s Vault) OpenSecret(name string) ([]byte, error) {
 	var sec *Secret
 	s.fsm.read(func(st *state) {
 		if x := st.secrets[name]; x != nil {

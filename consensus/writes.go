@@ -15,42 +15,42 @@ func newRequestID() string { return uuid.NewString() }
 
 // PutWorkflow stores a workflow version (a new one only when the graph
 // changed) and queues cmd.Jobs for it, in one Raft entry.
-func (s *Store) PutWorkflow(ctx context.Context, cmd PutWorkflowCmd) (PutWorkflowResult, error) {
+func (s Catalog) PutWorkflow(ctx context.Context, cmd PutWorkflowCmd) (PutWorkflowResult, error) {
 	secrets, err := workflowSecrets(cmd.Graph)
 	if err != nil {
 		return PutWorkflowResult{}, err
 	}
 	cmd.Secrets, cmd.SecretVariables = secrets, executor.SecretVariables(cmd.Graph)
-	return apply[PutWorkflowResult](ctx, s, cmdPutWorkflow, cmd)
+	return apply[PutWorkflowResult](ctx, s.Store, cmdPutWorkflow, cmd)
 }
 
 // DeleteWorkflow removes a workflow. It refuses while the workflow has
 // queued or running jobs unless force is set, which cancels them.
-func (s *Store) DeleteWorkflow(ctx context.Context, id string, force bool) error {
-	_, err := apply[struct{}](ctx, s, cmdDeleteWorkflow, DeleteWorkflowCmd{ID: id, Force: force, RequestID: newRequestID()})
+func (s Catalog) DeleteWorkflow(ctx context.Context, id string, force bool) error {
+	_, err := apply[struct{}](ctx, s.Store, cmdDeleteWorkflow, DeleteWorkflowCmd{ID: id, Force: force, RequestID: newRequestID()})
 	return err
 }
 
 // SubmitJobs queues a batch of jobs atomically: all or none. A spec whose
 // id or unique key is already known returns the existing job. Concurrent
 // calls on this node share Raft entries.
-func (s *Store) SubmitJobs(ctx context.Context, specs []JobSpec) ([]Job, error) {
+func (s JobQueue) SubmitJobs(ctx context.Context, specs []JobSpec) ([]Job, error) {
 	return s.submits.submit(ctx, specs)
 }
 
 // submitGroups commits independent groups of specs in one entry.
-func (s *Store) submitGroups(ctx context.Context, groups [][]JobSpec) ([]GroupResult, error) {
-	return apply[[]GroupResult](ctx, s, cmdSubmitGroups, SubmitGroupsCmd{Groups: groups})
+func (s JobQueue) submitGroups(ctx context.Context, groups [][]JobSpec) ([]GroupResult, error) {
+	return apply[[]GroupResult](ctx, s.Store, cmdSubmitGroups, SubmitGroupsCmd{Groups: groups})
 }
 
 // CancelJob cancels a queued or running job.
-func (s *Store) CancelJob(ctx context.Context, id, reason string) (Job, error) {
-	return apply[Job](ctx, s, cmdCancelJob, CancelJobCmd{ID: id, Reason: reason})
+func (s JobQueue) CancelJob(ctx context.Context, id, reason string) (Job, error) {
+	return apply[Job](ctx, s.Store, cmdCancelJob, CancelJobCmd{ID: id, Reason: reason})
 }
 
 // registerNode records a server's addresses.
-func (s *Store) registerNode(ctx context.Context, n NodeInfo) error {
-	_, err := apply[struct{}](ctx, s, cmdRegisterNode, RegisterNodeCmd{Node: n})
+func (s Membership) registerNode(ctx context.Context, n NodeInfo) error {
+	_, err := apply[struct{}](ctx, s.Store, cmdRegisterNode, RegisterNodeCmd{Node: n})
 	return err
 }
 
@@ -58,8 +58,8 @@ func (s *Store) registerNode(ctx context.Context, n NodeInfo) error {
 // The server serving the claim then opens the secrets each job's
 // workflow references and hands them over in the claim (attachSecrets):
 // values never travel through Raft.
-func (s *Store) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, error) {
-	jobs, err := apply[[]ClaimedJob](ctx, s, cmdClaimJobs, cmd)
+func (s RobotQueue) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, error) {
+	jobs, err := apply[[]ClaimedJob](ctx, s.Store, cmdClaimJobs, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -75,8 +75,8 @@ func (s *Store) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, error) {
 
 // Progress extends a robot's leases and records checkpoints, logs and
 // node status, for all of its jobs in one entry.
-func (s *Store) Progress(ctx context.Context, cmd ProgressCmd) ([]Ack, error) {
-	return apply[[]Ack](ctx, s, cmdProgress, cmd)
+func (s RobotQueue) Progress(ctx context.Context, cmd ProgressCmd) ([]Ack, error) {
+	return apply[[]Ack](ctx, s.Store, cmdProgress, cmd)
 }
 
 // Complete records the outcome of attempts; stale tokens are refused
@@ -84,54 +84,49 @@ func (s *Store) Progress(ctx context.Context, cmd ProgressCmd) ([]Ack, error) {
 //
 // Values a run asks the vault to keep are sealed and stored first, each
 // as its own entry, and never enter the completion's entry.
-func (s *Store) Complete(ctx context.Context, cmd CompleteCmd) ([]Ack, error) {
+func (s RobotQueue) Complete(ctx context.Context, cmd CompleteCmd) ([]Ack, error) {
 	cmd.Items = slices.Clone(cmd.Items)
 	for i := range cmd.Items {
 		s.storeRunSecrets(ctx, cmd.RobotID, &cmd.Items[i])
 	}
-	return apply[[]Ack](ctx, s, cmdCompleteJobs, cmd)
+	return apply[[]Ack](ctx, s.Store, cmdCompleteJobs, cmd)
 }
 
 // HandBack returns a leaving robot's unfinished jobs without spending
 // their attempts.
-func (s *Store) HandBack(ctx context.Context, cmd HandBackCmd) ([]Ack, error) {
-	return apply[[]Ack](ctx, s, cmdHandBack, cmd)
-}
-
-// RobotGone requeues every job a robot holds.
-func (s *Store) RobotGone(ctx context.Context, robotID, reason string) (int, error) {
-	return apply[int](ctx, s, cmdRobotGone, RobotGoneCmd{RobotID: robotID, Reason: reason})
+func (s RobotQueue) HandBack(ctx context.Context, cmd HandBackCmd) ([]Ack, error) {
+	return apply[[]Ack](ctx, s.Store, cmdHandBack, cmd)
 }
 
 // Pause pauses or resumes the queue (workflowID "") or one workflow.
-func (s *Store) Pause(ctx context.Context, workflowID string, paused bool) error {
-	_, err := apply[struct{}](ctx, s, cmdPause, PauseCmd{WorkflowID: workflowID, Paused: paused})
+func (s JobQueue) Pause(ctx context.Context, workflowID string, paused bool) error {
+	_, err := apply[struct{}](ctx, s.Store, cmdPause, PauseCmd{WorkflowID: workflowID, Paused: paused})
 	return err
 }
 
 // SetSettings changes a workflow's queue settings.
-func (s *Store) SetSettings(ctx context.Context, cmd SettingsCmd) (WorkflowSettings, error) {
-	return apply[WorkflowSettings](ctx, s, cmdSettings, cmd)
+func (s JobQueue) SetSettings(ctx context.Context, cmd SettingsCmd) (WorkflowSettings, error) {
+	return apply[WorkflowSettings](ctx, s.Store, cmdSettings, cmd)
 }
 
 // Rerun queues a finished job again under newID.
-func (s *Store) Rerun(ctx context.Context, cmd RerunCmd) (Job, error) {
-	return apply[Job](ctx, s, cmdRerun, cmd)
+func (s JobQueue) Rerun(ctx context.Context, cmd RerunCmd) (Job, error) {
+	return apply[Job](ctx, s.Store, cmdRerun, cmd)
 }
 
 // CreateToken stores a robot token's hash.
-func (s *Store) CreateToken(ctx context.Context, cmd CreateTokenCmd) (RobotToken, error) {
-	return apply[RobotToken](ctx, s, cmdCreateToken, cmd)
+func (s Credentials) CreateToken(ctx context.Context, cmd CreateTokenCmd) (RobotToken, error) {
+	return apply[RobotToken](ctx, s.Store, cmdCreateToken, cmd)
 }
 
 // RevokeToken revokes a robot token.
-func (s *Store) RevokeToken(ctx context.Context, id string) (RobotToken, error) {
-	return apply[RobotToken](ctx, s, cmdRevokeToken, RevokeTokenCmd{ID: id})
+func (s Credentials) RevokeToken(ctx context.Context, id string) (RobotToken, error) {
+	return apply[RobotToken](ctx, s.Store, cmdRevokeToken, RevokeTokenCmd{ID: id})
 }
 
 // SetRobotStatus records an internet robot connecting or disconnecting.
-func (s *Store) SetRobotStatus(ctx context.Context, r RobotRecord) error {
-	_, err := apply[struct{}](ctx, s, cmdRobotStatus, RobotStatusCmd{Robot: r})
+func (s RobotQueue) SetRobotStatus(ctx context.Context, r RobotRecord) error {
+	_, err := apply[struct{}](ctx, s.Store, cmdRobotStatus, RobotStatusCmd{Robot: r})
 	return err
 }
 
@@ -145,18 +140,18 @@ func (s *Store) Noop(ctx context.Context) error {
 
 // CreateAPIToken stores an API credential's hash. It is idempotent by
 // cmd.ID: a retry returns the credential the first call made.
-func (s *Store) CreateAPIToken(ctx context.Context, cmd CreateAPITokenCmd) (APIToken, error) {
-	return apply[APIToken](ctx, s, cmdCreateAPIToken, cmd)
+func (s Credentials) CreateAPIToken(ctx context.Context, cmd CreateAPITokenCmd) (APIToken, error) {
+	return apply[APIToken](ctx, s.Store, cmdCreateAPIToken, cmd)
 }
 
 // RevokeAPIToken revokes an API credential on every replica; CodeNotFound
 // if there is none with id.
-func (s *Store) RevokeAPIToken(ctx context.Context, id string) (APIToken, error) {
-	return apply[APIToken](ctx, s, cmdRevokeAPIToken, RevokeAPITokenCmd{ID: id})
+func (s Credentials) RevokeAPIToken(ctx context.Context, id string) (APIToken, error) {
+	return apply[APIToken](ctx, s.Store, cmdRevokeAPIToken, RevokeAPITokenCmd{ID: id})
 }
 
 // RedeemCode exchanges a one-time sign-in code for a session, once;
 // CodeInvalid for a code that is unknown, used or expired.
-func (s *Store) RedeemCode(ctx context.Context, cmd RedeemCodeCmd) (APIToken, error) {
-	return apply[APIToken](ctx, s, cmdRedeemCode, cmd)
+func (s Credentials) RedeemCode(ctx context.Context, cmd RedeemCodeCmd) (APIToken, error) {
+	return apply[APIToken](ctx, s.Store, cmdRedeemCode, cmd)
 }

@@ -19,12 +19,26 @@ import (
 // maxClaimWait caps how long one claim call may be held open.
 const maxClaimWait = 25 * time.Second
 
+// gatewayStore is what the gateway reads and writes of the replicated
+// state besides the robots' queue: tokens to check robots against, the
+// robots' records, the jobs of a shut-out robot, the servers' addresses.
+type gatewayStore interface {
+	Token(id string) (consensus.RobotToken, bool)
+	AuthorizeRobot(tokenID string, ask consensus.RobotProfile, now time.Time) (consensus.RobotProfile, error)
+	SetRobotStatus(ctx context.Context, r consensus.RobotRecord) error
+	RunningJobs() map[string]consensus.Holding
+	Job(id string) (job consensus.Job, found bool, index uint64)
+	Nodes() []consensus.NodeInfo
+	WaitConsistent(ctx context.Context) (uint64, error)
+	AppliedChanged() (uint64, <-chan struct{})
+}
+
 // gateway serves internet robots that dial this node over QUIC: it
 // authenticates them against the replicated tokens, relays their claims,
 // heartbeats and results to the leader, and records their presence.
 type gateway struct {
 	name  string
-	store *consensus.Store
+	store gatewayStore
 	queue robot.Queue
 	log   *slog.Logger
 	srv   *tunnel.Server
