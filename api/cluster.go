@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 )
 
@@ -22,7 +23,7 @@ func (s *Server) cluster(c *gin.Context) {
 		Servers: make([]ClusterServer, len(servers)), Members: make([]ClusterMember, len(members)),
 	}
 	for i, m := range members {
-		alive[m.Name] = m.State == "alive"
+		alive[m.Name] = m.State == wire.MemberAlive
 		roles := m.Roles
 		if roles == nil {
 			roles = []string{}

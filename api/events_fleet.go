@@ -80,7 +80,7 @@ func (s *Server) watchFleet(ctx context.Context) {
 		}
 		for id, r := range robots {
 			if _, ok := now[id]; !ok {
-				evs = append(evs, Event{Type: EventRobot, RobotID: id, State: "left", Kind: r.kind, Node: r.node})
+				evs = append(evs, Event{Type: EventRobot, RobotID: id, State: RobotLeft, Kind: r.kind, Node: r.node})
 			}
 		}
 		robots = now

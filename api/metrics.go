@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/api/wire"
 )
 
 // metrics holds one server's Prometheus registry. It is never the
@@ -82,13 +82,7 @@ var (
 		"Cron schedules, by whether they are enabled.", []string{"enabled"}, nil)
 )
 
-var (
-	raftStates = []string{"Leader", "Follower", "Candidate", "Shutdown"}
-	jobStates  = []consensus.JobState{
-		consensus.JobQueued, consensus.JobRunning, consensus.JobSucceeded,
-		consensus.JobFailed, consensus.JobCancelled, consensus.JobDead,
-	}
-)
+var raftStates = []string{"Leader", "Follower", "Candidate", "Shutdown"}
 
 func (sc *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
@@ -121,8 +115,8 @@ func (sc *storeCollector) Collect(ch chan<- prometheus.Metric) {
 func (sc *storeCollector) collectQueue(ch chan<- prometheus.Metric) {
 	now := time.Now()
 	q := queueStatsView(sc.store.QueueStats(now), now)
-	for _, st := range jobStates {
-		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(q.ByState[string(st)]), string(st))
+	for _, st := range wire.JobStates() {
+		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(q.ByState[st]), st)
 	}
 	ch <- prometheus.MustNewConstMetric(oldestQueuedDesc, prometheus.GaugeValue, q.OldestQueuedAgeSeconds)
 	ch <- prometheus.MustNewConstMetric(finishedLastMinuteDesc, prometheus.GaugeValue, float64(q.FinishedLastMinute))

@@ -101,7 +101,7 @@ func (fleetCollector) Describe(ch chan<- *prometheus.Desc) { ch <- robotsDesc }
 func (f fleetCollector) Collect(ch chan<- prometheus.Metric) {
 	type key struct{ state, kind string }
 	counts := map[key]int{}
-	for _, st := range []string{RobotAlive, RobotSuspect, "dead", "left", RobotDisconnected} {
+	for _, st := range []string{RobotAlive, RobotSuspect, RobotDead, RobotLeft, RobotDisconnected} {
 		for _, kind := range []string{RobotKindLAN, RobotKindInternet} {
 			counts[key{st, kind}] = 0 // every series exists, so rates and alerts see zeros
 		}

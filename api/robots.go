@@ -9,11 +9,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 )
-
-// robotRole is the gossip role of a node that runs a LAN robot.
-const robotRole = "robot"
 
 func (s *Server) listRobots(c *gin.Context) {
 	// Read the index first: the lists read after it are at least as fresh.
@@ -31,7 +29,7 @@ func (s *Server) fleet() []Robot {
 	robots := []Robot{}
 	for _, m := range s.cfg.Members() {
 		memberStates[m.Name] = m.State
-		if !slices.Contains(m.Roles, robotRole) {
+		if !slices.Contains(m.Roles, wire.RoleRobot) {
 			continue
 		}
 		r := Robot{

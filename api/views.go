@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 )
 
@@ -124,8 +125,8 @@ func queueStatsView(q consensus.QueueStats, now time.Time) QueueStats {
 	if v.PausedWorkflows == nil {
 		v.PausedWorkflows = []string{}
 	}
-	for _, st := range jobStates {
-		v.ByState[string(st)] = q.ByState[st]
+	for _, st := range wire.JobStates() {
+		v.ByState[st] = q.ByState[consensus.JobState(st)]
 	}
 	if !q.OldestQueued.IsZero() {
 		v.OldestQueuedAgeSeconds = max(0, now.Sub(q.OldestQueued).Seconds())

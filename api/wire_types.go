@@ -71,6 +71,8 @@ const (
 	RobotKindLAN      = wire.RobotKindLAN
 	RobotKindInternet = wire.RobotKindInternet
 	RobotAlive        = wire.RobotAlive
+	RobotDead         = wire.RobotDead
+	RobotLeft         = wire.RobotLeft
 	RobotSuspect      = wire.RobotSuspect
 	RobotDisconnected = wire.RobotDisconnected
 )

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/casare/casare/api/wire"
 )
 
 // JobState is where a job is in its life cycle.
@@ -11,22 +13,16 @@ type JobState string
 
 // Job states. queued → running → succeeded | failed | cancelled | dead.
 const (
-	JobQueued    JobState = "queued"
-	JobRunning   JobState = "running"
-	JobSucceeded JobState = "succeeded"
-	JobFailed    JobState = "failed"
-	JobCancelled JobState = "cancelled"
-	JobDead      JobState = "dead"
+	JobQueued    JobState = wire.JobQueued
+	JobRunning   JobState = wire.JobRunning
+	JobSucceeded JobState = wire.JobSucceeded
+	JobFailed    JobState = wire.JobFailed
+	JobCancelled JobState = wire.JobCancelled
+	JobDead      JobState = wire.JobDead
 )
 
 // Terminal reports whether a job in state s will never run again.
-func (s JobState) Terminal() bool {
-	switch s {
-	case JobSucceeded, JobFailed, JobCancelled, JobDead:
-		return true
-	}
-	return false
-}
+func (s JobState) Terminal() bool { return wire.JobTerminal(string(s)) }
 
 // Valid reports whether s names a known state.
 func (s JobState) Valid() bool { return s == JobQueued || s == JobRunning || s.Terminal() }

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/casare/casare/api/wire"
 )
 
 // Queue tuning shared by the FSM and the leader.
@@ -24,20 +26,16 @@ const (
 	avoidWindow = 3 * time.Second
 )
 
-// Failure kinds a robot reports.
+// Failure kinds a robot reports (see wire.FailureBusiness).
 const (
-	// FailureBusiness means the workflow judged its input bad: retrying
-	// cannot help, so the job fails at once.
-	FailureBusiness = "business"
-	// FailureApplication means something broke; the job is retried with
-	// backoff until max_attempts.
-	FailureApplication = "application"
+	FailureBusiness    = wire.FailureBusiness
+	FailureApplication = wire.FailureApplication
 )
 
 // Robot kinds a claim comes from.
 const (
-	RobotLAN      = "lan"
-	RobotInternet = "internet"
+	RobotLAN      = wire.RobotKindLAN
+	RobotInternet = wire.RobotKindInternet
 )
 
 // lastClaim remembers a robot's latest claim so that a retry of it (its

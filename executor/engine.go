@@ -7,6 +7,8 @@ import (
 	"maps"
 	"net/http"
 	"time"
+
+	"github.com/casare/casare/api/wire"
 )
 
 // Run states.
@@ -18,8 +20,8 @@ const (
 
 // Failure kinds; see the package documentation.
 const (
-	FailureBusiness    = "business"
-	FailureApplication = "application"
+	FailureBusiness    = wire.FailureBusiness
+	FailureApplication = wire.FailureApplication
 )
 
 // Variables a job's caller injects (DESIGN §6). On a resumed run they are

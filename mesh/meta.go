@@ -13,7 +13,7 @@ import (
 // Its encoded form must fit memberlist's 512-byte node-meta limit, so it
 // holds addresses, roles and tags only; bigger state goes through Raft.
 type Meta struct {
-	Roles    []string // "server", "robot"
+	Roles    []string // wire.RoleServer, wire.RoleRobot
 	HTTPAddr string
 	RaftAddr string // the cluster port: Raft on servers, internal endpoints on every node
 	QUICAddr string

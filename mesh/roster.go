@@ -4,13 +4,15 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/casare/casare/api/wire"
 )
 
 // Member states reported by [Mesh.Members] and [Mesh.MemberState].
 const (
-	StateAlive = "alive"
-	StateDead  = "dead" // stopped answering probes: crashed, killed or cut off
-	StateLeft  = "left" // announced its departure with [Mesh.Leave]
+	StateAlive = wire.MemberAlive
+	StateDead  = wire.MemberDead // stopped answering probes: crashed, killed or cut off
+	StateLeft  = wire.MemberLeft // announced its departure with [Mesh.Leave]
 )
 
 // Member is one node as this node currently sees it.

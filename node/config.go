@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 )
@@ -202,10 +203,10 @@ func (c *Config) routable(bind string) string {
 func (c *Config) roles() []string {
 	var roles []string
 	if c.Server {
-		roles = append(roles, "server")
+		roles = append(roles, wire.RoleServer)
 	}
 	if c.Robot {
-		roles = append(roles, "robot")
+		roles = append(roles, wire.RoleRobot)
 	}
 	return roles
 }

@@ -116,8 +116,8 @@ func (n *Node) RotateGossipKey(ctx context.Context) (RotateResult, error) {
 	var res RotateResult
 	var targets []string
 	for _, m := range n.mesh.Members() {
-		if m.State != "alive" && m.State != "suspect" || m.Meta.RaftAddr == "" {
-			if m.State != "left" {
+		if m.State != mesh.StateAlive || m.Meta.RaftAddr == "" {
+			if m.State != mesh.StateLeft {
 				res.Skipped = append(res.Skipped, m.Name)
 			}
 			continue

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh"
 	"github.com/casare/casare/node/peer"
@@ -81,7 +82,7 @@ func (n *Node) tryRejoin(ctx context.Context) error {
 	req := n.joinRequest()
 	var errs []error
 	for _, m := range n.mesh.Members() {
-		if m.Name == n.cfg.Name || m.State != "alive" || !slices.Contains(m.Meta.Roles, "server") {
+		if m.Name == n.cfg.Name || m.State != mesh.StateAlive || !slices.Contains(m.Meta.Roles, wire.RoleServer) {
 			continue
 		}
 		resp, err := n.clusterClient(m.Meta.RaftAddr).Join(ctx, req)
@@ -185,7 +186,7 @@ func (n *Node) serveSeeds(w http.ResponseWriter, _ *http.Request) {
 func liveGossipAddrs(m *mesh.Mesh) []string {
 	var addrs []string
 	for _, mem := range m.Members() {
-		if mem.State == "alive" || mem.State == "suspect" {
+		if mem.State == mesh.StateAlive {
 			addrs = append(addrs, mem.Addr)
 		}
 	}
@@ -245,7 +246,7 @@ func (p *peerFile) keep(ctx context.Context, m *mesh.Mesh, log *slog.Logger) {
 // pickServerCluster returns the cluster port of a live server.
 func pickServerCluster(m *mesh.Mesh) string {
 	for _, mem := range m.Members() {
-		if mem.State == "alive" && slices.Contains(mem.Meta.Roles, "server") && mem.Meta.RaftAddr != "" {
+		if mem.State == mesh.StateAlive && slices.Contains(mem.Meta.Roles, wire.RoleServer) && mem.Meta.RaftAddr != "" {
 			return mem.Meta.RaftAddr
 		}
 	}
@@ -301,7 +302,7 @@ func newServerProxy(m *mesh.Mesh, log *slog.Logger) http.Handler {
 
 func pickServer(m *mesh.Mesh) string {
 	for _, mem := range m.Members() {
-		if mem.State == "alive" && slices.Contains(mem.Meta.Roles, "server") && mem.Meta.HTTPAddr != "" {
+		if mem.State == mesh.StateAlive && slices.Contains(mem.Meta.Roles, wire.RoleServer) && mem.Meta.HTTPAddr != "" {
 			return mem.Meta.HTTPAddr
 		}
 	}

@@ -130,7 +130,7 @@ func (n *Node) nameTaken(name string) bool {
 		}
 	}
 	for _, m := range n.mesh.Members() {
-		if m.Name == name && m.State != "left" {
+		if m.Name == name && m.State != mesh.StateLeft {
 			return true
 		}
 	}

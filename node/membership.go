@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh"
 )
@@ -132,7 +133,7 @@ func (n *Node) serverPeers() []serverPeer {
 		}
 	}
 	for _, m := range n.mesh.Members() {
-		if m.State == mesh.StateAlive && slices.Contains(m.Meta.Roles, "server") {
+		if m.State == mesh.StateAlive && slices.Contains(m.Meta.Roles, wire.RoleServer) {
 			add(m.Name, m.Meta.HTTPAddr, m.Meta.RaftAddr)
 		}
 	}
@@ -195,7 +196,7 @@ func (n *Node) gossipPeers() []string {
 // own side); everything else is retried until gossip forgets it.
 func (n *Node) retryMember(m mesh.Member) bool {
 	s := n.raftStore.Load()
-	if s == nil || !slices.Contains(m.Meta.Roles, "server") {
+	if s == nil || !slices.Contains(m.Meta.Roles, wire.RoleServer) {
 		return true
 	}
 	srvs, err := s.Servers()

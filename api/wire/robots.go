@@ -13,7 +13,9 @@ const (
 	RobotKindLAN      = "lan"
 	RobotKindInternet = "internet"
 
-	RobotAlive        = "alive"
+	RobotAlive        = MemberAlive
+	RobotDead         = MemberDead
+	RobotLeft         = MemberLeft
 	RobotSuspect      = "suspect"
 	RobotDisconnected = "disconnected"
 )

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/wire"
 )
 
 func newQueueCmd() *cobra.Command {
@@ -51,7 +52,7 @@ func printQueueStats(w io.Writer, q api.QueueStats) error {
 	row(tw, "Finished last minute:", q.FinishedLastMinute)
 	row(tw)
 	row(tw, "STATE", "JOBS")
-	for _, st := range []string{"queued", "running", "succeeded", "failed", "cancelled", "dead"} {
+	for _, st := range wire.JobStates() {
 		row(tw, st, q.ByState[st])
 	}
 	if len(q.QueuedByPriority) > 0 {

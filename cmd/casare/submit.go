@@ -17,6 +17,7 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 )
 
@@ -203,7 +204,7 @@ func waitAndReport(cmd *cobra.Command, c *client.Client, flags *clientFlags, job
 	if err := printOutcome(cmd.OutOrStdout(), flags, job); err != nil {
 		return err
 	}
-	if job.State != "succeeded" {
+	if job.State != wire.JobSucceeded {
 		return exitError{code: exitJobFailed, msg: fmt.Sprintf("job %s %s", job.ID, describeEnd(job.State, job.Error))}
 	}
 	return nil
@@ -220,7 +221,7 @@ func waitForJob(ctx context.Context, c *client.Client, id string) (api.Job, erro
 			return job, err
 		}
 		job = latest
-		if jobFinished(job.State) {
+		if wire.JobTerminal(job.State) {
 			return job, nil
 		}
 		select {
@@ -230,15 +231,6 @@ func waitForJob(ctx context.Context, c *client.Client, id string) (api.Job, erro
 		}
 		delay = min(delay*3/2, maxPoll)
 	}
-}
-
-// jobFinished reports whether a job in state will never run again.
-func jobFinished(state string) bool {
-	switch state {
-	case "succeeded", "failed", "cancelled", "dead":
-		return true
-	}
-	return false
 }
 
 func printOutcome(w io.Writer, flags *clientFlags, job api.Job) error {
