@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
+	"github.com/casare/casare/internal/retry"
 )
 
 // ErrClosed is returned by operations on a Mesh after Leave or Shutdown.
@@ -167,38 +169,38 @@ func (m *Mesh) Join(ctx context.Context, addrs []string) (int, error) {
 		return 0, errors.New("mesh: join gossip: no addresses given")
 	}
 	seeds := strings.Join(addrs, ", ")
-	backoff := joinRetryMin
-	for {
-		if m.closing.Load() {
-			return 0, fmt.Errorf("join gossip via %s: %w", seeds, ErrClosed)
+	// Closing the mesh ends the wait between tries as its context would.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-m.done:
+			cancel(ErrClosed)
+		case <-ctx.Done():
 		}
-		if err := ctx.Err(); err != nil {
-			return 0, fmt.Errorf("join gossip via %s: %w", seeds, err)
+	}()
+	p := retry.Policy{First: joinRetryMin, Max: joinRetryMax, OnRetry: func(_ int, err error, wait time.Duration) {
+		m.logger.Warn("gossip join failed; retrying", "via", seeds, "retry_in", wait, "err", err)
+	}}
+	n, err := retry.Do(ctx, p, func() (int, error) {
+		if m.closing.Load() {
+			return 0, retry.Permanent(ErrClosed)
 		}
 		n, err := m.ml.Join(addrs)
-		if n > 0 {
-			m.logger.Info("joined gossip", "via", seeds, "answered", n)
-			return n, nil
-		}
-		if err == nil {
+		if n == 0 && err == nil {
 			// memberlist reports no error when no address resolved at all.
 			err = errors.New("no address resolved")
 		}
-		if ctx.Err() == nil {
-			m.logger.Warn("gossip join failed; retrying", "via", seeds, "retry_in", backoff, "err", err)
+		if n > 0 {
+			err = nil
 		}
-		timer := time.NewTimer(backoff)
-		select {
-		case <-timer.C:
-		case <-m.done:
-			timer.Stop()
-			return 0, fmt.Errorf("join gossip via %s: %w", seeds, ErrClosed)
-		case <-ctx.Done():
-			timer.Stop()
-			return 0, fmt.Errorf("join gossip via %s: %w: %w", seeds, ctx.Err(), err)
-		}
-		backoff = min(2*backoff, joinRetryMax)
+		return n, err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("join gossip via %s: %w", seeds, err)
 	}
+	m.logger.Info("joined gossip", "via", seeds, "answered", n)
+	return n, nil
 }
 
 // Members returns every member this node knows of, sorted by name: the

@@ -19,6 +19,7 @@ import (
 	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/internal/retry"
 	"github.com/casare/casare/mesh"
 	"github.com/casare/casare/node/peer"
 )
@@ -47,18 +48,10 @@ func (n *Node) join(ctx, runCtx context.Context) error {
 // that left gracefully was removed from Raft; joining again re-adds it,
 // and for one that never left the join changes nothing.
 func (n *Node) rejoin(ctx context.Context) {
-	for attempt := 0; ; attempt++ {
-		err := n.tryRejoin(ctx)
-		if err == nil {
-			return
-		}
-		n.log.Debug("rejoin attempt failed", "attempt", attempt, "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(min(time.Duration(attempt+1)*300*time.Millisecond, 5*time.Second)):
-		}
-	}
+	p := retry.Policy{First: 300 * time.Millisecond, Max: 5 * time.Second, OnRetry: func(tries int, err error, _ time.Duration) {
+		n.log.Debug("rejoin attempt failed", "attempt", tries, "err", err)
+	}}
+	retry.Do(ctx, p, func() (struct{}, error) { return struct{}{}, n.tryRejoin(ctx) })
 }
 
 func (n *Node) tryRejoin(ctx context.Context) error {
@@ -117,25 +110,26 @@ func (n *Node) seedClient(ctx context.Context, seed string) (*peer.Client, error
 }
 
 func (n *Node) joinVia(ctx context.Context, seed string) error {
-	var lastErr error
-	for attempt := 0; ; attempt++ {
-		c, err := n.seedClient(ctx, seed)
-		if err == nil {
-			lastErr = n.tryJoin(ctx, c)
-		} else {
-			lastErr = err
-		}
-		if lastErr == nil {
-			return nil
-		}
-		n.log.Debug("join attempt failed", "seed", seed, "attempt", attempt, "err", lastErr)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("join cluster via %s: %w (last error: %v)", seed, ctx.Err(), lastErr)
-		case <-time.After(min(time.Duration(attempt+1)*200*time.Millisecond, 2*time.Second)):
-		}
+	p := joinRetry
+	p.OnRetry = func(tries int, err error, _ time.Duration) {
+		n.log.Debug("join attempt failed", "seed", seed, "attempt", tries, "err", err)
 	}
+	_, err := retry.Do(ctx, p, func() (struct{}, error) {
+		c, err := n.seedClient(ctx, seed)
+		if err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, n.tryJoin(ctx, c)
+	})
+	if err != nil {
+		return fmt.Errorf("join cluster via %s: %w", seed, err)
+	}
+	return nil
 }
+
+// joinRetry spaces the tries of a join while the seed is unreachable or
+// the cluster has no leader yet.
+var joinRetry = retry.Policy{First: 200 * time.Millisecond, Max: 2 * time.Second}
 
 func (n *Node) tryJoin(ctx context.Context, c *peer.Client) error {
 	seeds, err := fetchSeeds(ctx, c)

@@ -14,6 +14,7 @@ import (
 	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/clusternet"
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/internal/retry"
 	"github.com/casare/casare/mesh"
 	"github.com/casare/casare/pki"
 )
@@ -144,19 +145,22 @@ func (n *Node) nameTaken(name string) bool {
 func requestIdentity(ctx context.Context, cfg *Config, tok JoinToken) (*identity, error) {
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
-	for attempt := 0; ; attempt++ {
-		id, err := tryRequestIdentity(ctx, cfg, tok)
-		var refused *refusal
-		if err == nil || errors.As(err, &refused) {
-			return id, err
-		}
-		cfg.Logger.Debug("join exchange attempt failed", "seed", cfg.Join, "attempt", attempt, "err", err)
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("join cluster via %s: %w (last error: %v)", cfg.Join, ctx.Err(), err)
-		case <-time.After(min(time.Duration(attempt+1)*200*time.Millisecond, 2*time.Second)):
-		}
+	p := joinRetry
+	p.OnRetry = func(tries int, err error, _ time.Duration) {
+		cfg.Logger.Debug("join exchange attempt failed", "seed", cfg.Join, "attempt", tries, "err", err)
 	}
+	id, err := retry.Do(ctx, p, func() (*identity, error) {
+		id, err := tryRequestIdentity(ctx, cfg, tok)
+		if _, refused := errors.AsType[*refusal](err); refused {
+			return nil, retry.Permanent(err)
+		}
+		return id, err
+	})
+	var refused *refusal
+	if err != nil && !errors.As(err, &refused) {
+		return nil, fmt.Errorf("join cluster via %s: %w", cfg.Join, err)
+	}
+	return id, err
 }
 
 // refusal is a join the cluster answered with a refusal.

@@ -36,8 +36,7 @@ func Permanent(err error) error { return backoff.Permanent(err) }
 // wraps both the context's error and op's last one, so errors.Is finds
 // either.
 func Do[T any](ctx context.Context, p Policy, op func() (T, error)) (T, error) {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval, b.MaxInterval, b.Multiplier, b.RandomizationFactor = p.First, p.Max, 2, jitter
+	b := p.Backoff().b
 	var lastErr error
 	tries := 0
 	res, err := backoff.Retry(ctx, func() (T, error) {
@@ -67,3 +66,22 @@ func Sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
+
+// Backoff hands out p's waits one after another, for a loop that does
+// more between tries than Do allows (the robot's claim loop also waits
+// for free slots and for work).
+type Backoff struct{ b *backoff.ExponentialBackOff }
+
+// Backoff returns the waits of p, starting at First.
+func (p Policy) Backoff() *Backoff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval, b.Multiplier, b.RandomizationFactor = p.First, p.Max, 2, jitter
+	b.Reset()
+	return &Backoff{b: b}
+}
+
+// Next returns the wait before the next try.
+func (b *Backoff) Next() time.Duration { return b.b.NextBackOff() }
+
+// Reset starts over at First, after a success.
+func (b *Backoff) Reset() { b.b.Reset() }

@@ -54,3 +54,29 @@ func TestDoGivesUpWithTheContextAndTheLastError(t *testing.T) {
 		t.Fatalf("error %v, want both the deadline and the last error", err)
 	}
 }
+
+func TestBackoffDoublesUpToMaxAndResets(t *testing.T) {
+	b := Policy{First: 10 * time.Millisecond, Max: 40 * time.Millisecond}.Backoff()
+	within := func(got, want time.Duration) bool { return got >= want*8/10 && got <= want*12/10 }
+	for i, want := range []time.Duration{10, 20, 40, 40} {
+		if got := b.Next(); !within(got, want*time.Millisecond) {
+			t.Fatalf("wait %d = %v, want %v ± 20%%", i, got, want*time.Millisecond)
+		}
+	}
+	b.Reset()
+	if got := b.Next(); !within(got, 10*time.Millisecond) {
+		t.Fatalf("after Reset the wait is %v, want 10ms ± 20%%", got)
+	}
+}
+
+func TestSleepEndsWithTheContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	done := make(chan struct{})
+	go func() { Sleep(ctx, time.Hour); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Sleep of an hour did not end when its context was cancelled")
+	}
+}

@@ -120,24 +120,22 @@ func (r *Robot) reportCrashes(ctx context.Context) {
 		return
 	}
 	cmd := consensus.CrashCmd{RobotID: r.cfg.ID, Items: crashes}
-	for ctx.Err() == nil {
-		acks, err := rep.ReportCrash(ctx, cmd)
-		if err != nil {
-			r.log.Warn("report crashed runs; retrying", "runs", len(crashes), "err", err)
-			retry.Sleep(ctx, crashRetry)
-			continue
+	p := retry.Policy{First: crashRetry, Max: crashRetry, OnRetry: func(_ int, err error, _ time.Duration) {
+		r.log.Warn("report crashed runs; retrying", "runs", len(crashes), "err", err)
+	}}
+	acks, err := retry.Do(ctx, p, func() ([]consensus.Ack, error) { return rep.ReportCrash(ctx, cmd) })
+	if err != nil {
+		return // the robot is stopping; the notes stay for its next start
+	}
+	for i, c := range crashes {
+		var ack consensus.Ack
+		if i < len(acks) {
+			ack = acks[i]
 		}
-		for i, c := range crashes {
-			var ack consensus.Ack
-			if i < len(acks) {
-				ack = acks[i]
-			}
-			r.log.Warn("a run of this robot died with its process", "job", c.JobID, "attempt", c.Attempt, "state", ack.State, "reason", ack.Reason)
-			if err := j.end(c); err != nil {
-				r.log.Warn("crash journal", "err", err)
-			}
+		r.log.Warn("a run of this robot died with its process", "job", c.JobID, "attempt", c.Attempt, "state", ack.State, "reason", ack.Reason)
+		if err := j.end(c); err != nil {
+			r.log.Warn("crash journal", "err", err)
 		}
-		return
 	}
 }
 

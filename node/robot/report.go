@@ -107,6 +107,12 @@ func (r *Robot) reportCompletions(ctx context.Context) {
 	}
 }
 
+// completeRetry spaces the tries of a completion report; after
+// completeTries (about half a minute) the robot gives up on it.
+var completeRetry = retry.Policy{First: 200 * time.Millisecond, Max: 2 * time.Second}
+
+const completeTries = 20
+
 // completeBatch retries until the leader answers: an outcome must not be
 // lost to a leader change. If the robot gives up, the lease expires and
 // the job runs again from its last checkpoint.
@@ -128,16 +134,18 @@ func (r *Robot) completeBatch(ctx context.Context, batch []completion) {
 	for _, c := range batch {
 		cmd.Items = append(cmd.Items, c.item)
 	}
-	var acks []consensus.Ack
-	var err error
-	for attempt := 1; ; attempt++ {
-		acks, err = r.queue.Complete(ctx, cmd)
-		if err == nil || ctx.Err() != nil || attempt == 20 {
-			break
-		}
-		r.log.Warn("report completions", "jobs", len(batch), "attempt", attempt, "err", err)
-		retry.Sleep(ctx, min(time.Duration(attempt)*200*time.Millisecond, 2*time.Second))
+	tries := 0
+	p := completeRetry
+	p.OnRetry = func(tries int, err error, _ time.Duration) {
+		r.log.Warn("report completions", "jobs", len(batch), "attempt", tries, "err", err)
 	}
+	acks, err := retry.Do(ctx, p, func() ([]consensus.Ack, error) {
+		acks, err := r.queue.Complete(ctx, cmd)
+		if tries++; err != nil && tries == completeTries {
+			return nil, retry.Permanent(err)
+		}
+		return acks, err
+	})
 	if err != nil {
 		r.log.Error("completions not reported; their leases will expire and the jobs run again from their checkpoints",
 			"jobs", len(batch), "err", err)

@@ -98,6 +98,11 @@ type completion struct {
 // cause, and checkpoints that arrive meanwhile share the next report.
 const nudgeGap = 10 * time.Millisecond
 
+// claimRetry spaces the retries of a claim that failed. A retry goes out
+// under the same request id, so the leader hands back the jobs the lost
+// answer carried instead of leasing more.
+var claimRetry = retry.Policy{First: 100 * time.Millisecond, Max: 2 * time.Second}
+
 // claimCoalesce is how long a full robot waits after a slot frees, so
 // that the slots a batch of acknowledgements frees go into one claim.
 const claimCoalesce = 2 * time.Millisecond
@@ -211,7 +216,8 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 	// stamped its leases after that, whichever retry got the answer, so
 	// the runs' fences count from there.
 	var pendingSince time.Time
-	for attempt := 0; ctx.Err() == nil; {
+	wait := claimRetry.Backoff()
+	for ctx.Err() == nil {
 		free := r.cfg.Capacity - r.activeCount()
 		if free == 0 {
 			select {
@@ -235,32 +241,18 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 			pending, pendingSince = uuid.NewString(), time.Now()
 		}
 		cmd.RequestID = pending
-		claimed, err := r.claim(ctx, cmd)
+		claimed, err := r.queue.Claim(ctx, cmd)
 		if err != nil {
-			attempt++
 			r.log.Warn("claim failed; retrying it", "err", err)
-			retry.Sleep(ctx, min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second))
+			retry.Sleep(ctx, wait.Next())
 			continue
 		}
-		attempt, pending = 0, ""
+		wait.Reset()
+		pending = ""
 		for _, c := range claimed {
 			r.start(jobsCtx, c, pendingSince, jobs)
 		}
 	}
-}
-
-// claim retries a claim whose outcome is unknown with the same request
-// id, so the leader hands back the same jobs instead of leasing more.
-func (r *Robot) claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error) {
-	var err error
-	for try := range 3 {
-		var claimed []consensus.ClaimedJob
-		if claimed, err = r.queue.Claim(ctx, cmd); err == nil {
-			return claimed, nil
-		}
-		retry.Sleep(ctx, time.Duration(try+1)*100*time.Millisecond)
-	}
-	return nil, err
 }
 
 // announceDrain says what a stopping robot waits for, so that an
