@@ -56,12 +56,12 @@ func (s *state) trimLogs(j *Job) {
 // lines[id] lines of each job's log, so they may let them go. The first
 // call, even with nothing to mark, turns on keeping lines for the archive;
 // after that an empty call writes nothing, so an idle cluster stays idle.
-func (s *Store) MarkLogsArchived(ctx context.Context, lines map[string]int) error {
+func (s JobQueue) MarkLogsArchived(ctx context.Context, lines map[string]int) error {
 	var on bool
 	s.fsm.read(func(st *state) { on = st.archivesLogs })
 	if on && len(lines) == 0 {
 		return nil
 	}
-	_, err := apply[struct{}](ctx, s, cmdLogsArchived, LogsArchivedCmd{Lines: lines})
+	_, err := apply[struct{}](ctx, s.Store, cmdLogsArchived, LogsArchivedCmd{Lines: lines})
 	return err
 }
