@@ -283,6 +283,7 @@ func (n *Node) handler() http.Handler {
 		MetricsPublic: n.cfg.MetricsPublic, CORSOrigin: n.cfg.CORSOrigin,
 		CAFingerprint: n.caFingerprint(),
 		Archive:       n.apiArchive(),
+		ClusterCA:     n.clusterCA,
 	})
 	n.serveCluster(srv.Internal())
 	mux.Handle("/", srv)
