@@ -149,17 +149,22 @@ func Seal(c Contents, key []byte) ([]byte, error) {
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("compress snapshot: %w", err)
 	}
-	header := make([]byte, headerLen, headerLen+plain.Len()+gcm.Overhead())
+	return seal(plain.Bytes(), key, gcm)
+}
+
+// seal encrypts the compressed contents and prefixes the header.
+func seal(plain, key []byte, gcm cipher.AEAD) ([]byte, error) {
+	header := make([]byte, headerLen, headerLen+len(plain)+gcm.Overhead())
 	n := copy(header, magic)
 	header[n] = Format
 	n++
 	n += copy(header[n:], keyID(key))
-	binary.BigEndian.PutUint64(header[n:], uint64(plain.Len()+gcm.Overhead()))
+	binary.BigEndian.PutUint64(header[n:], uint64(len(plain)+gcm.Overhead()))
 	n += 8
 	if _, err := rand.Read(header[n : n+nonceLen]); err != nil {
 		return nil, fmt.Errorf("draw nonce: %w", err)
 	}
-	return gcm.Seal(header, header[n:n+nonceLen], plain.Bytes(), header), nil
+	return gcm.Seal(header, header[n:n+nonceLen], plain, header), nil
 }
 
 // Open checks, decrypts and decodes a snapshot file. Any damage is

@@ -110,15 +110,15 @@ func (s *Store) Restore(ctx context.Context, b Backup) (RestoreReport, error) {
 		return RestoreReport{}, err
 	}
 	if len(b.VaultKeys.Keys) > 0 {
-		if s.cfg.VaultPusher == nil {
-			return RestoreReport{}, errorf(CodeInternal, "this node cannot reach other servers' vault keys")
-		}
 		if err := b.VaultKeys.check(); err != nil {
 			return RestoreReport{}, errorf(CodeInvalid, "snapshot vault keys: %v", err)
 		}
 		servers, err := s.vaultServers()
 		if err != nil {
 			return RestoreReport{}, err
+		}
+		if len(servers) > 1 && s.cfg.VaultPusher == nil {
+			return RestoreReport{}, errorf(CodeInternal, "this node cannot reach other servers' vault keys")
 		}
 		if err := s.pushKeys(ctx, servers, b.VaultKeys, false); err != nil {
 			return RestoreReport{}, fmt.Errorf("hand the snapshot's vault keys to every server (nothing restored): %w", err)
