@@ -70,7 +70,14 @@ func (s *Store) Backup(ctx context.Context) (Backup, error) {
 	}
 	var b Backup
 	var err error
+	ring := s.vault.snapshot()
 	s.fsm.mu.RLock()
+	for _, sec := range s.fsm.state.secrets {
+		if _, ok := ring.Keys[sec.KeyID]; !ok {
+			s.fsm.mu.RUnlock()
+			return Backup{}, errorf(CodeConflict, "server %s lacks vault key %q that secret %q is sealed with, so a restore could not open it: save the snapshot on another server", s.cfg.Name, sec.KeyID, sec.Name)
+		}
+	}
 	d := s.fsm.state.snapshot()
 	d.Applied = s.fsm.applied
 	b.Index, b.Counts = s.fsm.applied, s.fsm.state.backupCounts()
@@ -79,7 +86,7 @@ func (s *Store) Backup(ctx context.Context) (Backup, error) {
 	if err != nil {
 		return Backup{}, fmt.Errorf("encode state: %w", err)
 	}
-	b.VaultKeys = s.vault.snapshot()
+	b.VaultKeys = ring
 	return b, nil
 }
 
