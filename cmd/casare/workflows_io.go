@@ -25,10 +25,10 @@ const workflowFileFormat = "casare-workflow/1"
 // exportFile is one workflow with all its versions: the file that
 // `casare workflows export` writes and `import` reads.
 type exportFile struct {
-	Format   string                `json:"format"`
-	ID       string                `json:"id,omitempty"`
-	Name     string                `json:"name"`
-	Tags     []string              `json:"tags,omitempty"`
+	Format   string          `json:"format"`
+	ID       string          `json:"id,omitempty"`
+	Name     string          `json:"name"`
+	Tags     []string        `json:"tags,omitempty"`
 	Versions []exportVersion `json:"versions"`
 }
 
