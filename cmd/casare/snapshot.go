@@ -34,7 +34,7 @@ wrongly keyed file is refused before anything changes.
 
 ` + snapshotKeyHelp,
 	}
-	cmd.AddCommand(newSnapshotKeygenCmd(), newSnapshotSaveCmd(), newSnapshotRestoreCmd(), newSnapshotInspectCmd())
+	cmd.AddCommand(newSnapshotKeygenCmd(), newSnapshotSaveCmd(), newSnapshotRestoreCmd(), newSnapshotInspectCmd(), newSnapshotCACmd())
 	return cmd
 }
 
@@ -208,6 +208,62 @@ func newSnapshotInspectCmd() *cobra.Command {
 	return cmd
 }
 
+func newSnapshotCACmd() *cobra.Command {
+	var keyFile, dataDir string
+	cmd := &cobra.Command{
+		Use:   "ca FILE --key-file KEY --data-dir DIR",
+		Short: "Put the snapshot's cluster CA into the data dir of a new cluster's first server",
+		Long: `Put the snapshot's cluster CA (certificate and key) into DIR/tls before the
+first start of a new cluster's first server. 'casare node start --data-dir DIR'
+then keeps that CA instead of making one, so robots and robot tokens that pin
+the old cluster's CA fingerprint trust the new cluster. Refused when DIR
+already holds a node certificate (the node has started before).
+
+` + snapshotKeyHelp,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dataDir == "" {
+				return errors.New("--data-dir is required: the data dir of the server that will bootstrap the new cluster")
+			}
+			key, err := readKeyFile(keyFile)
+			if err != nil {
+				return err
+			}
+			file, err := os.ReadFile(args[0])
+			if err != nil {
+				return fmt.Errorf("read snapshot: %w", err)
+			}
+			c, err := backup.Open(file, key)
+			if err != nil {
+				return fmt.Errorf("snapshot %s: %w", args[0], err)
+			}
+			if len(c.CACert) == 0 || len(c.CAKey) == 0 {
+				return fmt.Errorf("snapshot %s holds no cluster CA with its key (it was saved from a node without one)", args[0])
+			}
+			cert, err := pki.DecodeCert(c.CACert)
+			if err != nil {
+				return fmt.Errorf("snapshot %s: CA certificate: %w", args[0], err)
+			}
+			caKey, err := pki.DecodeKey(c.CAKey)
+			if err != nil {
+				return fmt.Errorf("snapshot %s: CA key: %w", args[0], err)
+			}
+			paths := pki.PathsIn(dataDir)
+			if paths.Exists() {
+				return fmt.Errorf("%s already holds a node certificate: the CA goes in before a server's first start only", dataDir)
+			}
+			if err := paths.SaveCA(&pki.CA{Cert: cert, Key: caKey}); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote cluster CA %s to %s\n", pki.Fingerprint(cert), paths.Dir)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&keyFile, "key-file", "", "file holding the snapshot key (base64 of 32 bytes)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "data dir of the new cluster's first server, before its first start")
+	return cmd
+}
+
 func snapshotInfo(c backup.Contents) wire.SnapshotInfo {
 	info := wire.SnapshotInfo{CreatedAt: c.CreatedAt, Node: c.Node, Index: c.Index, Counts: wire.SnapshotCounts(c.Counts)}
 	if cert, err := pki.DecodeCert(c.CACert); err == nil {
@@ -252,7 +308,7 @@ func printRestore(w io.Writer, r wire.SnapshotRestoreResponse) {
 	}
 	t.Flush()
 	if r.Snapshot.CAFingerprint != "" && r.CAFingerprint != "" && r.Snapshot.CAFingerprint != r.CAFingerprint {
-		fmt.Fprintf(w, "note: the snapshot's cluster CA (%s) is not this cluster's (%s):\nrobot tokens carry the old fingerprint; give internet robots new tokens from this cluster\n", r.Snapshot.CAFingerprint, r.CAFingerprint)
+		fmt.Fprintf(w, "note: the snapshot's cluster CA (%s) is not this cluster's (%s):\nrobot tokens carry the old fingerprint: give internet robots new tokens from this cluster,\nor rebuild it with the snapshot's CA (casare operator snapshot ca)\n", r.Snapshot.CAFingerprint, r.CAFingerprint)
 	}
 }
 

@@ -106,6 +106,9 @@ func TestSnapshotOfALoadedClusterRestoresIntoAFreshOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	createRobotToken(t, leader, "robot-1")
+	if _, err := leader.client.SetSecret(ctx, "DB_PASSWORD", wire.PutSecretRequest{Value: "hunter2"}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Load: a writer keeps queueing jobs through a follower while the
 	// snapshot is taken from the other follower.
@@ -150,8 +153,16 @@ func TestSnapshotOfALoadedClusterRestoresIntoAFreshOne(t *testing.T) {
 	}
 	old.waitReplicated()
 
+	// The new cluster's first server starts with the old cluster's CA,
+	// so that what pinned the old CA trusts the new cluster.
 	fresh := newCluster(t)
-	fresh.bootstrap("m1")
+	m1 := fresh.add("m1", []string{"node", "start"})
+	if res := runCLI(t, callTimeout, "operator", "snapshot", "ca", snap, "--key-file", key, "--data-dir", filepath.Join(m1.dir, "data")); res.code != 0 {
+		t.Fatal(res)
+	}
+	fresh.setSeed(m1)
+	m1.start()
+	m1.waitReady()
 	fresh.join("m2")
 	fresh.join("m3")
 	fresh.waitServers(3)
@@ -193,6 +204,9 @@ func TestSnapshotOfALoadedClusterRestoresIntoAFreshOne(t *testing.T) {
 		t.Fatalf("restore: %s", res)
 	}
 	t.Logf("restore printed:\n%s", res.stdout)
+	if strings.Contains(res.stdout, "is not this cluster's") {
+		t.Errorf("the cluster rebuilt with the snapshot's CA has another CA: %s", res.stdout)
+	}
 
 	// The old cluster's tokens work on the new one, on every server, and
 	// every server holds what the snapshot held.
@@ -219,6 +233,13 @@ func TestSnapshotOfALoadedClusterRestoresIntoAFreshOne(t *testing.T) {
 		if _, err := client.New(serverURL(n), client.WithToken(viewer)).Workflows(ctx); err != nil {
 			t.Errorf("%s refuses the old cluster's viewer token: %v", n.name, err)
 		}
+	}
+	// The secret opens on a server of the new cluster: a key rotation
+	// there re-encrypts it, which needs its value, with the old vault key
+	// the restore handed to every server.
+	rot := runCLI(t, callTimeout, "secrets", "rotate-key", "--server", serverURL(target), "--token-file", old.byName("n1").tokenFile)
+	if rot.code != 0 || !strings.Contains(rot.stdout, "1 secrets re-encrypted") {
+		t.Errorf("rotate-key on the new cluster: %s", rot)
 	}
 	if _, err := fresh.byName("m1").client.Workflows(ctx); !client.IsCode(err, "unauthenticated") {
 		t.Errorf("the fresh cluster's own admin token, made before the restore, still works: %v", err)
