@@ -307,6 +307,7 @@ func printRestore(w io.Writer, r wire.SnapshotRestoreResponse) {
 		fmt.Fprintf(t, "%s\t%d\t%d\n", row.name, row.before, row.after)
 	}
 	t.Flush()
+	fmt.Fprintln(w, "API tokens are now the snapshot's: use a token of the cluster it was saved from (its admin.token)")
 	if r.Snapshot.CAFingerprint != "" && r.CAFingerprint != "" && r.Snapshot.CAFingerprint != r.CAFingerprint {
 		fmt.Fprintf(w, "note: the snapshot's cluster CA (%s) is not this cluster's (%s):\nrobot tokens carry the old fingerprint: give internet robots new tokens from this cluster,\nor rebuild it with the snapshot's CA (casare operator snapshot ca)\n", r.Snapshot.CAFingerprint, r.CAFingerprint)
 	}
