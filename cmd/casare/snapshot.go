@@ -144,18 +144,11 @@ server. It prints what it replaced.
 			if err := flags.check(); err != nil {
 				return err
 			}
-			key, err := readKeyFile(keyFile)
+			snap, err := openSnapshotFile(args[0], keyFile)
 			if err != nil {
-				return err
+				return fmt.Errorf("%w; nothing changed", err)
 			}
-			file, err := os.ReadFile(args[0])
-			if err != nil {
-				return fmt.Errorf("read snapshot: %w", err)
-			}
-			if _, err := backup.Open(file, key); err != nil {
-				return fmt.Errorf("snapshot %s refused, nothing changed: %w", args[0], err)
-			}
-			resp, err := newClient(cmd, flags.server).RestoreSnapshot(cmd.Context(), string(backup.EncodeKey(key)), file)
+			resp, err := newClient(cmd, flags.server).RestoreSnapshot(cmd.Context(), string(backup.EncodeKey(snap.key)), snap.file)
 			if err != nil {
 				return callError("restore snapshot", flags.server, err)
 			}
@@ -178,18 +171,11 @@ func newSnapshotInspectCmd() *cobra.Command {
 		Short: "Check a snapshot file and say what it holds (offline)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := readKeyFile(keyFile)
+			snap, err := openSnapshotFile(args[0], keyFile)
 			if err != nil {
 				return err
 			}
-			file, err := os.ReadFile(args[0])
-			if err != nil {
-				return fmt.Errorf("read snapshot: %w", err)
-			}
-			c, err := backup.Open(file, key)
-			if err != nil {
-				return fmt.Errorf("snapshot %s: %w", args[0], err)
-			}
+			c := snap.contents
 			info := snapshotInfo(c)
 			if output == "json" {
 				return printJSON(cmd.OutOrStdout(), info)
@@ -225,18 +211,11 @@ already holds a node certificate (the node has started before).
 			if dataDir == "" {
 				return errors.New("--data-dir is required: the data dir of the server that will bootstrap the new cluster")
 			}
-			key, err := readKeyFile(keyFile)
+			snap, err := openSnapshotFile(args[0], keyFile)
 			if err != nil {
 				return err
 			}
-			file, err := os.ReadFile(args[0])
-			if err != nil {
-				return fmt.Errorf("read snapshot: %w", err)
-			}
-			c, err := backup.Open(file, key)
-			if err != nil {
-				return fmt.Errorf("snapshot %s: %w", args[0], err)
-			}
+			c := snap.contents
 			if len(c.CACert) == 0 || len(c.CAKey) == 0 {
 				return fmt.Errorf("snapshot %s holds no cluster CA with its key (it was saved from a node without one)", args[0])
 			}
@@ -262,6 +241,30 @@ already holds a node certificate (the node has started before).
 	cmd.Flags().StringVar(&keyFile, "key-file", "", "file holding the snapshot key (base64 of 32 bytes)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "data dir of the new cluster's first server, before its first start")
 	return cmd
+}
+
+// snapshotFile is a snapshot file read, checked and opened.
+type snapshotFile struct {
+	key, file []byte
+	contents  backup.Contents
+}
+
+// openSnapshotFile reads the key file and the snapshot and opens it, so
+// that a bad file is refused before any request is made.
+func openSnapshotFile(path, keyFile string) (snapshotFile, error) {
+	key, err := readKeyFile(keyFile)
+	if err != nil {
+		return snapshotFile{}, err
+	}
+	file, err := os.ReadFile(path)
+	if err != nil {
+		return snapshotFile{}, fmt.Errorf("read snapshot: %w", err)
+	}
+	c, err := backup.Open(file, key)
+	if err != nil {
+		return snapshotFile{}, fmt.Errorf("snapshot %s refused: %w", path, err)
+	}
+	return snapshotFile{key: key, file: file, contents: c}, nil
 }
 
 func snapshotInfo(c backup.Contents) wire.SnapshotInfo {
