@@ -164,6 +164,41 @@ func TestBackupUnderLoadRestoresIntoAFreshCluster(t *testing.T) {
 			t.Errorf("%s lacks the job written after the restore", s.cfg.Name)
 		}
 	}
+
+	// A server restarted after the restore starts from the restored
+	// snapshot, whose state carries the old cluster's lower index, and
+	// catches up to the entries after it.
+	f := fresh.follower()
+	cfg := f.cfg
+	f.Close()
+	fresh.fwd.drop(f)
+	cfg.RaftBind, cfg.Bootstrap = cfg.RaftAdvertise, false
+	again, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("reopen %s: %v", cfg.Name, err)
+	}
+	t.Cleanup(func() { again.Close() })
+	fresh.fwd.mu.Lock()
+	fresh.fwd.stores[cfg.HTTPAddr] = again
+	fresh.fwd.mu.Unlock()
+	testutil.WaitFor(t, 20*time.Second, cfg.Name+" to catch up after its restart", func() bool {
+		behind, _, _ := again.CatchingUp()
+		return !behind
+	})
+	if _, err := newLeader.SubmitJobs(ctx, []JobSpec{{ID: "after-restart", WorkflowID: "w1", ExecutionMode: ModeAny}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.WaitConsistent(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"j0", "after-restore", "after-restart"} {
+		if _, found, _ := again.Job(id); !found {
+			t.Errorf("%s lacks job %s after its restart", cfg.Name, id)
+		}
+	}
+	if again.AppliedIndex() < report.Index {
+		t.Errorf("%s applied index %d after its restart is below the restore's %d", cfg.Name, again.AppliedIndex(), report.Index)
+	}
 }
 
 func TestRestoreRefusesABadStateAndChangesNothing(t *testing.T) {
