@@ -5,6 +5,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -301,9 +302,16 @@ func badCron(tb *tab, n *node, api *client.Client) {
 	if len(after.Schedules) != len(before.Schedules) {
 		tb.t.Errorf("%d schedules after a refused create, want %d", len(after.Schedules), len(before.Schedules))
 	}
-	// The refusal is the API's answer, which the browser logs as a failed
-	// request; nothing else may be logged.
-	for _, e := range tb.takeErrors() {
+	// The refusals are the API's answers, which the browser logs as
+	// failed requests (they may be logged after the page shows them);
+	// nothing else may be logged.
+	var logged []string
+	tb.until("the refused create logged", func() (bool, error) {
+		logged = append(logged, tb.takeErrors()...)
+		return slices.ContainsFunc(logged, func(e string) bool { return strings.Contains(e, "400") && strings.HasSuffix(e, "/api/v1/schedules)") }),
+			fmt.Errorf("logged: %q", logged)
+	})
+	for _, e := range logged {
 		if !strings.Contains(e, "status of 400") {
 			tb.t.Errorf("the schedules page logged: %s", e)
 		}

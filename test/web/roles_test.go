@@ -9,6 +9,7 @@ import (
 
 	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/api/wire"
+	"github.com/chromedp/chromedp"
 )
 
 // actionsJS lists the page's buttons and button links that write: what
@@ -68,7 +69,14 @@ func apiDocs(tb *tab, n *node) {
 	tb.run(evalAction(op + `.querySelector('.try-out__btn').click()`))
 	tb.waitJS("the execute button", op+`.querySelector('.execute') !== null`, pageTimeout)
 	tb.run(evalAction(op + `.querySelector('.execute').click()`))
-	tb.waitJS("a 200 answer with the cluster", op+`.querySelector('.live-responses-table .response-col_status')?.textContent.trim() === '200' && `+op+`.querySelector('.live-responses-table .microlight')?.textContent.includes('"leader"')`, pageTimeout)
+	tb.until("a 200 answer with the cluster", func() (bool, error) {
+		text, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](op+`.querySelector('.responses-wrapper')?.innerText ?? ''`))
+		if err != nil {
+			return false, err
+		}
+		return strings.Contains(text, "200") && strings.Contains(text, `"leader"`), fmt.Errorf("the operation shows:\n%s", text)
+	})
+	tb.run(evalAction(op + `.scrollIntoView({ block: 'start' })`))
 	tb.screenshot("docs-try-it", false)
 	tb.noErrors("/docs")
 }
