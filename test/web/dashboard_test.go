@@ -283,10 +283,15 @@ func badCron(tb *tab, n *node, api *client.Client) {
 	// through the elements' own value setters and input events, which is
 	// what React listens to.
 	tb.run(evalAction(fmt.Sprintf(`(() => {
-		const s = document.querySelector('%[1]s select');
+		const s = document.querySelector('%s select');
 		Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set.call(s, s.options[1].value);
 		s.dispatchEvent(new Event('change', { bubbles: true }));
-		const c = document.querySelector('%[1]s input.mono');
+	})()`, form)))
+	// The form's example expression: the node's preview of its next fires.
+	tb.waitJS("the preview of the next five fires", `document.querySelectorAll('.preview .fires li').length === 5`, pageTimeout)
+	tb.screenshot("schedule-preview", false)
+	tb.run(evalAction(fmt.Sprintf(`(() => {
+		const c = document.querySelector('%s input.mono');
 		Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(c, '61 * * * *');
 		c.dispatchEvent(new Event('input', { bubbles: true }));
 	})()`, form)))

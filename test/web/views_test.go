@@ -88,6 +88,9 @@ func checkViews(tb *tab, n *node, s seeded, shots bool) {
 		})
 	tb.shows("the servers", firstTexts("#servers"), serverNames(tb, cl))
 	shot("overview")
+	if shots {
+		tb.phone("phone-overview")
+	}
 	tb.noErrors("/")
 
 	tb.open(n, "/robots")
@@ -123,6 +126,9 @@ func checkViews(tb *tab, n *node, s seeded, shots bool) {
 			return map[string]any{"state": j.State, "attempts": len(j.Attempts), "done": 4}, err
 		})
 	shot("job")
+	if shots {
+		tb.phone("phone-job")
+	}
 	tb.noErrors("/jobs/ID")
 
 	tb.open(n, "/workflows")
@@ -196,4 +202,19 @@ func serverNames(tb *tab, cl *client.Client) func() (any, error) {
 		slices.Sort(names)
 		return names, err
 	}
+}
+
+// phone shows the page on a phone's screen (390×844): it must not be
+// wider than the screen (wide tables scroll inside their card), and it is
+// saved as name.png.
+func (tb *tab) phone(name string) {
+	tb.t.Helper()
+	tb.run(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait))
+	tb.waitJS("the page laid out for a phone", `window.innerWidth === 390`, pageTimeout)
+	tb.screenshot(name, false)
+	if w := eval[int](tb, `document.documentElement.scrollWidth`); w > 390 {
+		tb.t.Errorf("%s: the page is %d px wide on a 390 px screen", name, w)
+	}
+	tb.run(chromedp.EmulateViewport(1440, 900))
+	tb.waitJS("the page laid out for the laptop again", `window.innerWidth === 1440`, pageTimeout)
 }
