@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/internal/proctest"
 )
 
 // casareBin is the binary every node runs; TestMain builds it.
@@ -34,14 +35,8 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	casareBin = filepath.Join(dir, "casare")
-	// No -race here even when the test binary has it: the detector
-	// slows the nodes several times over and would distort every timing
-	// the tests measure.
-	build := exec.Command("go", "build", "-o", casareBin, "github.com/casare/casare/cmd/casare")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build casare:", err)
+	if casareBin, err = proctest.BuildCasare(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/internal/proctest"
 	"github.com/casare/casare/internal/testutil"
 )
 
@@ -34,13 +34,8 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	casareBin = filepath.Join(dir, "casare")
-	// No -race for the nodes: it would slow them several times over on a
-	// small machine, and the browser's timings are what this tests.
-	build := exec.Command("go", "build", "-o", casareBin, "github.com/casare/casare/cmd/casare")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build casare:", err)
+	if casareBin, err = proctest.BuildCasare(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
@@ -121,7 +116,7 @@ func (c *cluster) start(name string, extra ...string) *node {
 		c.tb.Fatal(err)
 	}
 	n := &node{name: name, dir: dir, http: "127.0.0.1:" + strconv.Itoa(ports[0]), done: make(chan struct{})}
-	n.client = client.New(n.URL(""), client.WithTimeout(callTimeout), withTokenFile(c.tokenFile))
+	n.client = client.New(n.URL(""), client.WithTimeout(callTimeout), proctest.WithTokenFile(c.tokenFile))
 	n.cmd = exec.Command(casareBin, args...)
 	n.cmd.Dir, n.cmd.Stdout, n.cmd.Stderr = dir, logFile, logFile
 	if err := n.cmd.Start(); err != nil {
@@ -159,32 +154,6 @@ func (n *node) stop() {
 	case <-n.done:
 	case <-time.After(callTimeout):
 	}
-}
-
-// withTokenFile authenticates every call with the token in path, read
-// when a call is made: clients are built before the first node has
-// written its admin token.
-func withTokenFile(path string) client.Option {
-	return func(hc *http.Client) {
-		base := hc.Transport
-		if base == nil {
-			base = http.DefaultTransport
-		}
-		hc.Transport = tokenFileTransport{base: base, path: path}
-	}
-}
-
-type tokenFileTransport struct {
-	base http.RoundTripper
-	path string
-}
-
-func (t tokenFileTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if data, err := os.ReadFile(t.path); err == nil {
-		r = r.Clone(r.Context())
-		r.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(data)))
-	}
-	return t.base.RoundTrip(r)
 }
 
 // freePorts returns n ports free for TCP and UDP on 127.0.0.1 (gossip
