@@ -177,6 +177,14 @@ func seed(t *testing.T, api *client.Client) seeded {
 	for _, id := range s.done {
 		waitState(t, api, id, "succeeded")
 	}
+	// A second version of the quick workflow, for the version diff: a
+	// node more and another delay. Jobs queued from here on run it.
+	if _, err := api.CreateWorkflow(ctx(t), wire.CreateWorkflowRequest{
+		WorkflowName: "Invoice intake", TriggerType: "none", Tags: []string{"finance"},
+		WorkflowJSON: workflowJSON(t, "Invoice intake", step{"fetch_mail", "delay", "100ms"}, step{"post_ledger", "delay", "150ms"}, step{"notify", "delay", "50ms"}),
+	}); err != nil {
+		t.Fatalf("add a version: %v", err)
+	}
 	sc, err := api.CreateSchedule(ctx(t), wire.ScheduleRequest{WorkflowID: s.quick, Cron: "0 6 * * 1-5", Timezone: "Europe/Berlin"})
 	if err != nil {
 		t.Fatalf("create schedule: %v", err)

@@ -147,9 +147,19 @@ func checkViews(tb *tab, n *node, s seeded, shots bool) {
 	tb.open(n, "/workflows/"+s.quick)
 	tb.shows("the workflow and its graph", `({name: document.querySelector('main h1')?.textContent, nodes: document.querySelectorAll('.react-flow__node').length})`, func() (any, error) {
 		w, err := cl.Workflow(c(), s.quick)
-		return map[string]any{"name": w.Name, "nodes": 4}, err
+		var g struct{ Nodes []struct{ ID string } }
+		if err == nil {
+			err = json.Unmarshal(w.Graph, &g)
+		}
+		return map[string]any{"name": w.Name, "nodes": len(g.Nodes)}, err
 	})
+	tb.shows("the nodes the latest version added and removed", `Object.fromEntries([...document.querySelectorAll('#diff dt')].map((dt) => [dt.textContent, [...dt.nextElementSibling.querySelectorAll('code')].map((c) => c.textContent)]).filter(([k]) => k.startsWith('Nodes a') || k.startsWith('Nodes r')))`,
+		func() (any, error) { return versionNodeChanges(c(), cl, s.quick) })
 	shot("workflow")
+	if shots {
+		tb.run(evalAction(`document.getElementById('diff').scrollIntoView({ block: 'center' })`))
+		shot("workflow-diff")
+	}
 	tb.noErrors("/workflows/ID")
 
 	tb.open(n, "/schedules")
@@ -217,4 +227,49 @@ func (tb *tab) phone(name string) {
 	}
 	tb.run(chromedp.EmulateViewport(1440, 900))
 	tb.waitJS("the page laid out for the laptop again", `window.innerWidth === 1440`, pageTimeout)
+}
+
+// versionNodeChanges lists, from the API, the nodes the latest version of
+// a workflow added and removed compared with the one before, keyed as the
+// page labels them (an empty list is left out, as the page does).
+func versionNodeChanges(ctx context.Context, cl *client.Client, id string) (map[string][]string, error) {
+	vs, err := cl.WorkflowVersions(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs.Versions) < 2 {
+		return nil, fmt.Errorf("%d versions", len(vs.Versions))
+	}
+	ids := func(raw json.RawMessage) (map[string]bool, error) {
+		var g struct{ Nodes []struct{ ID string } }
+		out := map[string]bool{}
+		err := json.Unmarshal(raw, &g)
+		for _, n := range g.Nodes {
+			out[n.ID] = true
+		}
+		return out, err
+	}
+	older, err := ids(vs.Versions[len(vs.Versions)-2].Graph)
+	if err != nil {
+		return nil, err
+	}
+	newer, err := ids(vs.Versions[len(vs.Versions)-1].Graph)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for id := range newer {
+		if !older[id] {
+			out["Nodes added"] = append(out["Nodes added"], id)
+		}
+	}
+	for id := range older {
+		if !newer[id] {
+			out["Nodes removed"] = append(out["Nodes removed"], id)
+		}
+	}
+	for _, l := range out {
+		slices.Sort(l)
+	}
+	return out, nil
 }
