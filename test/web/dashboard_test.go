@@ -54,6 +54,9 @@ func TestDashboard(t *testing.T) {
 	t.Run("the API docs", func(t *testing.T) {
 		apiDocs(admin.in(t), follower)
 	})
+	t.Run("an admin removes a server that is gone from the cluster page", func(t *testing.T) {
+		removeGoneServer(admin.in(t), follower, c, api)
+	})
 	t.Run("a robot-only member serves the page, and says when it is gone", func(t *testing.T) {
 		tb := b.newTab(t)
 		tb.signIn(robotOnly, api)

@@ -4,6 +4,7 @@ package web
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,4 +111,34 @@ func selfServed(t *testing.T, b *browser, c *cluster) {
 		t.Errorf("the robot-only member's API with no server up answered %v, want no_server", err)
 	}
 	tb.takeErrors() // the page's calls fail: no server answers
+}
+
+// removeGoneServer adds a fourth server, stops it, and removes it with
+// the cluster page's button: it leaves the page's voters and the API's
+// Raft configuration.
+func removeGoneServer(tb *tab, n *node, c *cluster, api *client.Client) {
+	gone := c.start("n5")
+	// With three voters already, the cluster keeps n5 as a non-voter.
+	tb.until("n5 in the Raft configuration", func() (bool, error) {
+		cl, err := api.Cluster(ctx(tb.t))
+		return err == nil && slices.ContainsFunc(cl.Servers, func(s wire.ClusterServer) bool { return s.Name == "n5" && s.Alive }),
+			fmt.Errorf("servers %+v, error %v", cl.Servers, err)
+	})
+	gone.stop()
+	tb.open(n, "/cluster")
+	button := `button[aria-label="Remove server n5"]`
+	tb.waitJS("n5's Remove button", fmt.Sprintf(`document.querySelector(%q) !== null`, button), pageTimeout)
+	tb.run(chromedp.Click(chromedp.CSS(button)))
+	tb.waitJS("n5 gone from the servers", `document.querySelector('#voters tbody tr') !== null && ![...document.querySelectorAll('#voters tbody tr td:first-child, #nonvoters tbody tr td:first-child')].some((td) => td.firstChild?.textContent === 'n5')`, pageTimeout)
+	cl, err := api.Cluster(ctx(tb.t))
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	for _, s := range cl.Servers {
+		if s.Name == "n5" {
+			tb.t.Errorf("the API still lists n5 after its removal: %+v", s)
+		}
+	}
+	tb.screenshot("cluster-removed", false)
+	tb.noErrors("/cluster")
 }
