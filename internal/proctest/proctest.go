@@ -10,9 +10,27 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 
 	"github.com/casare/casare/api/client"
 )
+
+// Main is a TestMain body: it builds casare into a temporary directory,
+// sets *bin to the binary, runs the tests and removes the directory. It
+// returns the exit code for os.Exit.
+func Main(m *testing.M, bin *string) int {
+	dir, err := os.MkdirTemp("", "casare-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "temp dir:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *bin, err = BuildCasare(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
 
 // BuildCasare builds cmd/casare into dir and returns the binary's path.
 // It is built without -race even when the test binary has it: the

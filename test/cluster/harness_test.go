@@ -25,21 +25,7 @@ import (
 var casareBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "casare-cluster-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "temp dir:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if casareBin, err = proctest.BuildCasare(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(proctest.Main(m, &casareBin))
 }
 
 // Bounds on how long the harness waits. The machine running the tests
