@@ -120,7 +120,15 @@ func (s *Store) CreateSchedule(ctx context.Context, sc Schedule) (Schedule, erro
 	if _, _, err := ParseSchedule(sc.Cron, sc.Timezone); err != nil {
 		return Schedule{}, err
 	}
-	return apply[Schedule](ctx, s, cmdPutSchedule, PutScheduleCmd{Schedule: sc})
+	t := sc.Template
+	return withSealedParams(ctx, s, func() (Schedule, error) {
+		specs, err := s.sealSpecs([]JobSpec{{WorkflowID: sc.WorkflowID, Params: t.Params}}, s.specSecretVariables)
+		if err != nil {
+			return Schedule{}, err
+		}
+		sc.Template.Params, sc.Template.SealedParams = specs[0].Params, specs[0].SealedParams
+		return apply[Schedule](ctx, s, cmdPutSchedule, PutScheduleCmd{Schedule: sc})
+	})
 }
 
 // EnableSchedule enables or disables a schedule.
