@@ -1,5 +1,5 @@
 import { useRef, useState } from 'react';
-import { Badge, Card, Empty, LiveBody, PageHeader, Time, useNow } from '../components/ui';
+import { Card, Empty, LiveBody, PageHeader, Time, useNow } from '../components/ui';
 import { Icon } from '../components/icons';
 import { useAction } from '../components/actions';
 import { useLive } from '../live/hooks';
@@ -75,7 +75,7 @@ function SecretRow({ s, now, admin, onNewValue }: { s: Secret; now: number; admi
       <td><strong className="mono">{s.name}</strong><div className="muted mono" style={{ fontSize: 12 }}>{secretUsage(s.name)}</div></td>
       <td className="num">v{s.version}</td>
       <td className="wrap">{s.allowed_workflows.length === 0
-        ? <Badge state="neutral" label="any workflow" plain />
+        ? <span className="muted">any workflow</span>
         : <span className="tags">{s.allowed_workflows.map((w) => <span className="tag" key={w}>{w}</span>)}</span>}</td>
       <td><Time value={s.updated_at} now={now} /></td>
       <td>{s.updated_by || <span className="muted">—</span>}</td>
