@@ -43,6 +43,25 @@ type RotatedParams struct {
 // params with each masked and the values sealed, or params unchanged and
 // nil when none of names is in them.
 func (s *Store) sealParams(params json.RawMessage, names []string) (json.RawMessage, *SealedParams, error) {
+	masked, plain, err := splitParams(params, names)
+	if err != nil || plain == nil {
+		return masked, nil, err
+	}
+	id, err := s.sealKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	sealed, err := s.vault.seal(id, paramsAD, plain)
+	if err != nil {
+		return nil, nil, fmt.Errorf("seal secret params: %w", err)
+	}
+	return masked, &SealedParams{KeyID: id, Ciphertext: sealed}, nil
+}
+
+// splitParams takes the values of names out of params: it returns the
+// params with each masked and the values as a JSON object, or params
+// unchanged and nil when none of names is in them.
+func splitParams(params json.RawMessage, names []string) (json.RawMessage, []byte, error) {
 	if len(names) == 0 || len(params) == 0 {
 		return params, nil, nil
 	}
@@ -63,19 +82,30 @@ func (s *Store) sealParams(params json.RawMessage, names []string) (json.RawMess
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode secret params: %w", err)
 	}
-	id, err := s.sealKey()
-	if err != nil {
-		return nil, nil, err
-	}
-	sealed, err := s.vault.seal(id, paramsAD, plain)
-	if err != nil {
-		return nil, nil, fmt.Errorf("seal secret params: %w", err)
-	}
 	masked, err := json.Marshal(all)
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode params: %w", err)
 	}
-	return masked, &SealedParams{KeyID: id, Ciphertext: sealed}, nil
+	return masked, plain, nil
+}
+
+// mergeParams puts the values splitParams took out back into params.
+func mergeParams(params json.RawMessage, plain []byte) (json.RawMessage, error) {
+	var hidden, all map[string]json.RawMessage
+	if err := json.Unmarshal(plain, &hidden); err != nil {
+		return nil, fmt.Errorf("secret parameters: %w", err)
+	}
+	if err := json.Unmarshal(params, &all); err != nil || all == nil {
+		all = map[string]json.RawMessage{}
+	}
+	for n, v := range hidden {
+		all[n] = v
+	}
+	out, err := json.Marshal(all)
+	if err != nil {
+		return nil, fmt.Errorf("secret parameters: %w", err)
+	}
+	return out, nil
 }
 
 // sealSpecs seals the secret parameters of specs, each under the secret
@@ -168,19 +198,9 @@ func (s *Store) openParams(c *ClaimedJob) error {
 	if err != nil {
 		return fmt.Errorf("server %s cannot open the job's secret parameters: %w", s.cfg.Name, err)
 	}
-	var hidden, all map[string]json.RawMessage
-	if err := json.Unmarshal(plain, &hidden); err != nil {
-		return fmt.Errorf("secret parameters: %w", err)
-	}
-	if err := json.Unmarshal(c.Job.Params, &all); err != nil || all == nil {
-		all = map[string]json.RawMessage{}
-	}
-	for n, v := range hidden {
-		all[n] = v
-	}
-	params, err := json.Marshal(all)
+	params, err := mergeParams(c.Job.Params, plain)
 	if err != nil {
-		return fmt.Errorf("secret parameters: %w", err)
+		return err
 	}
 	c.Job.Params = params
 	return nil
