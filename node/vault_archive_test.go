@@ -44,16 +44,8 @@ func TestTheArchiveHoldsNoSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off := false
-	sc, err := c.CreateSchedule(ctx, wire.ScheduleRequest{WorkflowID: wf.WorkflowID, Cron: "@daily", Enabled: &off, Params: params})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fired, err := c.TriggerSchedule(ctx, sc.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{wf.JobID, fired.JobID} {
+	sc, fired := triggeredSchedule(t, c, wf.WorkflowID, params)
+	for _, id := range []string{wf.JobID, fired} {
 		waitJob(t, c, id, "succeeded", 30*time.Second)
 	}
 	if got := srv.received(); len(got) != 2 || got[0] != vaultValue+paramValue {
@@ -62,7 +54,7 @@ func TestTheArchiveHoldsNoSecret(t *testing.T) {
 	testutil.Eventually(t, time.Minute, "both jobs to be archived", func() (bool, error) {
 		rows := archiveRows(t, url)
 		_, a := rows[wf.JobID]
-		_, b := rows[fired.JobID]
+		_, b := rows[fired]
 		return a && b, fmt.Errorf("%d jobs archived", len(rows))
 	})
 
@@ -72,7 +64,7 @@ func TestTheArchiveHoldsNoSecret(t *testing.T) {
 		assertNoLeak(t, "the archive row "+row, []byte(row), paramValue)
 	}
 	dump := strings.Join(rows, "\n")
-	for _, want := range []string{`"password": "***"`, "vault *** param ***", wf.JobID, sc.ID} {
+	for _, want := range []string{`"password": "***"`, "vault *** param ***", wf.JobID, sc} {
 		if !strings.Contains(dump, want) {
 			t.Errorf("the archive lacks %q: the dump is not what the test means to search", want)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/api/wire"
 )
 
@@ -44,16 +45,8 @@ func TestSecretVariablesAreSealedInRaftAndHiddenInTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off := false
-	sc, err := c.CreateSchedule(ctx, wire.ScheduleRequest{WorkflowID: res.WorkflowID, Cron: "@daily", Enabled: &off, Params: params})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fired, err := c.TriggerSchedule(ctx, sc.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jobs := []string{res.JobID, submitted.ID, fired.JobID}
+	sc, fired := triggeredSchedule(t, c, res.WorkflowID, params)
+	jobs := []string{res.JobID, submitted.ID, fired}
 	for _, id := range jobs {
 		waitJob(t, c, id, "succeeded", 30*time.Second)
 	}
@@ -61,7 +54,7 @@ func TestSecretVariablesAreSealedInRaftAndHiddenInTheAPI(t *testing.T) {
 
 	base := "http://" + n.HTTPAddr()
 	for _, path := range []string{"/api/v1/jobs/" + res.JobID, "/api/v1/jobs/" + submitted.ID + "/logs",
-		"/api/v1/jobs", "/api/v1/schedules/" + sc.ID, "/api/v1/schedules"} {
+		"/api/v1/jobs", "/api/v1/schedules/" + sc, "/api/v1/schedules"} {
 		assertNoLeak(t, "GET "+path, getRaw(t, n, base+path), paramValue)
 	}
 	job := getRaw(t, n, base+"/api/v1/jobs/"+res.JobID)
@@ -83,7 +76,7 @@ func TestSecretVariablesAreSealedInRaftAndHiddenInTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := c.TriggerSchedule(ctx, sc.ID)
+	again, err := c.TriggerSchedule(ctx, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +90,22 @@ func TestSecretVariablesAreSealedInRaftAndHiddenInTheAPI(t *testing.T) {
 		t.Fatalf("the snapshot after the rotation still holds values sealed under the retired key %s", old.Current)
 	}
 	grepDataDir(t, n.cfg.DataDir, paramValue)
+}
+
+// triggeredSchedule creates a disabled schedule of the workflow with
+// params and fires it once by hand.
+func triggeredSchedule(t *testing.T, c *client.Client, workflowID string, params json.RawMessage) (scheduleID, jobID string) {
+	t.Helper()
+	off := false
+	sc, err := c.CreateSchedule(context.Background(), wire.ScheduleRequest{WorkflowID: workflowID, Cron: "@daily", Enabled: &off, Params: params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fired, err := c.TriggerSchedule(context.Background(), sc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc.ID, fired.JobID
 }
 
 func checkReceived(t *testing.T, srv *passwordServer, want int) {
