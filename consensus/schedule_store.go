@@ -122,7 +122,8 @@ func (s *Store) CreateSchedule(ctx context.Context, sc Schedule) (Schedule, erro
 	}
 	t := sc.Template
 	return withSealedParams(ctx, s, func() (Schedule, error) {
-		specs, err := s.sealSpecs([]JobSpec{{WorkflowID: sc.WorkflowID, Params: t.Params}}, s.specSecretVariables)
+		spec := []JobSpec{{WorkflowID: sc.WorkflowID, Params: t.Params}}
+		specs, err := s.sealSpecs(spec, s.specSecretVariables(spec))
 		if err != nil {
 			return Schedule{}, err
 		}

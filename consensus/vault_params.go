@@ -139,26 +139,38 @@ func (s *Store) sealSpecs(specs []JobSpec, vars func(JobSpec) []string) ([]JobSp
 	return out, nil
 }
 
-// specSecretVariables returns the secret variables of the version spec
-// runs: the one it names, else the latest. The FSM refuses the spec should
-// a newer version declare more before the entry applies (checkSpecParams).
-func (s *Store) specSecretVariables(spec JobSpec) []string {
-	var out []string
+// specSecretVariables returns, for each of specs, the secret variables
+// of the version it runs: the one it names, else the latest. It reads the
+// state once for a whole batch, so a submission without secret variables
+// costs one read lock. The FSM refuses a spec should a newer version
+// declare more before the entry applies (checkSpecParams).
+func (s *Store) specSecretVariables(specs []JobSpec) func(JobSpec) []string {
+	type key struct {
+		id      string
+		version int
+	}
+	vars := map[key][]string{}
 	s.fsm.read(func(st *state) {
-		wf := st.workflows[spec.WorkflowID]
-		if wf == nil || len(wf.Versions) == 0 {
-			return
-		}
-		v := wf.Latest()
-		if spec.WorkflowVersion != 0 {
-			var ok bool
-			if v, ok = wf.Version(spec.WorkflowVersion); !ok {
-				return
+		for _, spec := range specs {
+			k := key{spec.WorkflowID, spec.WorkflowVersion}
+			if _, done := vars[k]; done {
+				continue
+			}
+			vars[k] = nil
+			wf := st.workflows[spec.WorkflowID]
+			if wf == nil || len(wf.Versions) == 0 {
+				continue
+			}
+			v, ok := wf.Latest(), true
+			if spec.WorkflowVersion != 0 {
+				v, ok = wf.Version(spec.WorkflowVersion)
+			}
+			if ok && len(v.SecretVariables) > 0 {
+				vars[k] = slices.Clone(v.SecretVariables)
 			}
 		}
-		out = slices.Clone(v.SecretVariables)
 	})
-	return out
+	return func(spec JobSpec) []string { return vars[key{spec.WorkflowID, spec.WorkflowVersion}] }
 }
 
 // checkSpecParams refuses a spec that carries a secret variable of the

@@ -46,7 +46,7 @@ func (s *Store) DeleteWorkflow(ctx context.Context, id string, force bool) error
 // before the entry (vault_params.go).
 func (s *Store) SubmitJobs(ctx context.Context, specs []JobSpec) ([]Job, error) {
 	return withSealedParams(ctx, s, func() ([]Job, error) {
-		sealed, err := s.sealSpecs(specs, s.specSecretVariables)
+		sealed, err := s.sealSpecs(specs, s.specSecretVariables(specs))
 		if err != nil {
 			return nil, err
 		}
