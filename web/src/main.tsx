@@ -17,6 +17,7 @@ import { Secrets } from './views/Secrets';
 import { Cluster } from './views/Cluster';
 import { NotFound } from './views/NotFound';
 import { SignIn } from './views/SignIn';
+import { docsRoute } from './docs/route';
 import './styles.css';
 
 // Every path here is also answered with index.html by the Go server
@@ -35,6 +36,7 @@ const router = createBrowserRouter([
       { path: '/schedules', element: <Schedules /> },
       { path: '/secrets', element: <Secrets /> },
       { path: '/cluster', element: <Cluster /> },
+      docsRoute,
       { path: '*', element: <NotFound /> },
     ],
   },
