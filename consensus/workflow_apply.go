@@ -68,6 +68,9 @@ func (s *state) putWorkflow(c applyContext, cmd *PutWorkflowCmd) (PutWorkflowRes
 		if err := checkSpecFields(spec); err != nil {
 			return PutWorkflowResult{}, errorf(CodeInvalid, "job %d: %s", i, err.Error())
 		}
+		if err := s.checkSpecParams(spec, cmd.SecretVariables); err != nil {
+			return PutWorkflowResult{}, err
+		}
 	}
 	if version == 0 {
 		if wf == nil {
