@@ -151,11 +151,15 @@ const credentialConfirmTimeout = time.Second
 // checks here, and one that still does not is truly unknown. If the
 // node cannot get there in time the answer is catching_up with
 // Retry-After, never a 401 the node cannot vouch for. Only a credential
-// that parses reaches here, so garbage costs no round trip.
+// that parses reaches here, so garbage costs no round trip, and
+// concurrent confirmations share one (confirmGroup), so made-up tokens
+// cannot make a node ask the leader once per request.
 func (s *Server) confirmUnknownCredential(c *gin.Context, kind consensus.CredentialKind, id string) error {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), credentialConfirmTimeout)
-	defer cancel()
-	if _, err := s.cfg.Store.WaitConsistent(ctx); err != nil {
+	err := s.confirms.wait(c.Request.Context(), credentialConfirmTimeout, func(ctx context.Context) error {
+		_, err := s.cfg.Store.WaitConsistent(ctx)
+		return err
+	})
+	if err != nil {
 		return newError(CodeCatchingUp, "this node has not applied the cluster's newest writes and cannot check API %s %s yet (%v): retry in a moment or ask another node", kind, id, err)
 	}
 	return nil

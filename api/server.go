@@ -100,6 +100,8 @@ type Server struct {
 	events    *eventFeed // nil when the store cannot be observed
 	watcher   fleetWatcher
 	oauth     oauthFlows // OAuth connect flows waiting for consent
+	// confirms shares the read-index waits that confirm a miss.
+	confirms confirmGroup
 }
 
 // New builds the handler. It registers its own Prometheus registry, so
