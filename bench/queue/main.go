@@ -83,6 +83,8 @@ type config struct {
 	// window, when set, replaces the submit figures' window: long
 	// enough for a CPU profile with enough samples on a busy machine.
 	window time.Duration
+	// memoryJobs, when set, runs the memory figures instead of the table.
+	memoryJobs int
 }
 
 // durations are how long each figure runs.
@@ -167,6 +169,7 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&cfg.rawRaftWarm, "rawraft-warm", time.Second, "internal: the raw Raft helper's warm-up")
 	flag.DurationVar(&cfg.rawRaftWindow, "rawraft-window", 3*time.Second, "internal: the raw Raft helper's measured window")
 	flag.DurationVar(&cfg.window, "window", 0, "measure each submit figure for this long instead of 4s (1.5s with -quick), e.g. for -cpuprofile")
+	flag.IntVar(&cfg.memoryJobs, "memory", 0, "instead of the table: queue this many jobs on one casare process, report RSS per queued job and the time to ready after a restart")
 	flag.BoolVar(&cfg.events, "events", false, "instead of the table: 10 s of end-to-end load with a fast and a slow event stream subscriber, between two 10 s runs without (the largest -nodes size)")
 	flag.Parse()
 	for f := range strings.SplitSeq(sizes, ",") {
@@ -218,6 +221,14 @@ func (b *bench) run(ctx context.Context) error {
 	})
 	defer watchdog.Stop()
 	begin := time.Now()
+	if b.cfg.memoryJobs > 0 {
+		if err := b.runMemory(ctx, root); err != nil {
+			return err
+		}
+		b.rep.print(os.Stdout)
+		fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
+		return nil
+	}
 	// The event stream mode runs its cluster inside this process.
 	if !b.cfg.inprocess && !b.cfg.events {
 		if err := b.runProcs(ctx, root); err != nil {
