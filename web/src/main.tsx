@@ -16,6 +16,7 @@ import { Schedules } from './views/Schedules';
 import { Cluster } from './views/Cluster';
 import { NotFound } from './views/NotFound';
 import { SignIn } from './views/SignIn';
+import { docsRoute } from './docs/route';
 import './styles.css';
 
 // Every path here is also answered with index.html by the Go server
@@ -33,6 +34,7 @@ const router = createBrowserRouter([
       { path: '/workflows/:id', element: <WorkflowDetail /> },
       { path: '/schedules', element: <Schedules /> },
       { path: '/cluster', element: <Cluster /> },
+      docsRoute,
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -14,6 +14,7 @@ const nav: { to: string; label: string; icon: IconName }[] = [
   { to: '/workflows', label: 'Workflows', icon: 'workflows' },
   { to: '/schedules', label: 'Schedules', icon: 'schedules' },
   { to: '/cluster', label: 'Cluster', icon: 'cluster' },
+  { to: '/docs', label: 'API', icon: 'docs' },
 ];
 
 /** Layout is every signed-in page: a page without a session goes to /signin. */
