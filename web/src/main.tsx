@@ -1,4 +1,4 @@
-import { StrictMode } from 'react';
+import { lazy, StrictMode, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createBrowserRouter, RouterProvider } from 'react-router';
 import { Client } from './api/client';
@@ -18,6 +18,10 @@ import { NotFound } from './views/NotFound';
 import { SignIn } from './views/SignIn';
 import './styles.css';
 
+// The designer and React Flow are their own chunk, loaded on /designer only.
+const Designer = lazy(() => import('./designer/Designer'));
+const designer = <Suspense fallback={null}><Designer /></Suspense>;
+
 // Every path here is also answered with index.html by the Go server
 // (package web), so a reload or a shared link lands on the same view.
 const router = createBrowserRouter([
@@ -33,6 +37,8 @@ const router = createBrowserRouter([
       { path: '/workflows/:id', element: <WorkflowDetail /> },
       { path: '/schedules', element: <Schedules /> },
       { path: '/cluster', element: <Cluster /> },
+      { path: '/designer', element: designer },
+      { path: '/designer/:id', element: designer },
       { path: '*', element: <NotFound /> },
     ],
   },
