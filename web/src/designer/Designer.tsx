@@ -153,6 +153,10 @@ function Designer({ types }: { types: NodeTypeList }) {
 
   // The run, live from the event stream.
   const job = useLive(jobId ? `jobs:one:${jobId}` : null, (c) => c.job(jobId!));
+  const logs = useLive(jobId ? `jobs:logs:${jobId}` : null, (c) => c.jobLogs(jobId!));
+  // The event stream patches the job, not its log: a change of the job fetches the log again.
+  const refreshLogs = logs.refresh;
+  useEffect(() => { if (job.data) refreshLogs(); }, [job.data]); // eslint-disable-line react-hooks/exhaustive-deps
   const runStates = useMemo(
     () => (job.data ? nodeStates(design.nodes.map((n) => n.id), job.data) : undefined),
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -224,7 +228,7 @@ function Designer({ types }: { types: NodeTypeList }) {
       setSaved(s);
       setDirty(false);
       live.invalidate('workflows');
-      toast.show({ text: r.created ? `Saved ${doc.name} as a new workflow` : `Saved ${doc.name} as version ${r.version}` });
+      toast.show({ text: !r.created ? `No change since version ${r.version}` : r.version === 1 ? `Saved ${doc.name} as a new workflow` : `Saved ${doc.name} as version ${r.version}` });
       if (r.workflow_id !== id) {
         loadedId.current = r.workflow_id;
         navigate(`/designer/${encodeURIComponent(r.workflow_id)}`, { replace: true });
@@ -366,16 +370,6 @@ function Designer({ types }: { types: NodeTypeList }) {
         )}
         <span className={`dz-status${dirty ? ' dirty' : ''}`} data-testid="save-status">{status}</span>
         <span className="dz-sp" />
-        <div className="dz-group">
-          <button type="button" className="btn sm ghost" onClick={undo} disabled={!history.current.canUndo} title="Undo (Ctrl+Z)" aria-label="Undo">↶</button>
-          <button type="button" className="btn sm ghost" onClick={redo} disabled={!history.current.canRedo} title="Redo (Ctrl+Shift+Z)" aria-label="Redo">↷</button>
-          <button type="button" className="btn sm ghost" onClick={layout} title="Auto-layout (Shift+L)">Layout</button>
-          <button type="button" className="btn sm ghost" onClick={() => fileInput.current?.click()} title="Import a workflow JSON file">Import</button>
-          <input ref={fileInput} type="file" accept=".json,application/json" hidden aria-label="import file" data-testid="import-file"
-            onChange={(e) => { const f = e.target.files?.[0]; e.target.value = ''; if (f) void importFile(f); }} />
-          <button type="button" className="btn sm ghost" onClick={exportFile} title="Download the workflow JSON that casare run takes">Export</button>
-          <button type="button" className="btn sm ghost" onClick={() => setHelp(true)} title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts">?</button>
-        </div>
         <button type="button" className="btn sm" onClick={() => void doSave()} disabled={busy} title="Save as a new version (Ctrl+S)">Save</button>
         <div className="dz-group run">
           {(Object.keys(runModes) as RunMode[]).map((m) => (
@@ -399,9 +393,19 @@ function Designer({ types }: { types: NodeTypeList }) {
             onlyRenderVisibleElements={design.nodes.length > 150} aria-label="Workflow canvas">
             <Background gap={16} color="#dde1ea" />
             <Controls />
-            <MiniMap pannable zoomable className="dz-mini" nodeStrokeWidth={2}
+            <MiniMap pannable zoomable className="dz-mini" nodeStrokeWidth={2} style={{ width: 168, height: 112 }}
               nodeColor={(n) => ((n.data as { problems?: unknown[] }).problems?.length ? '#f2b8b5' : '#c7cbe0')} />
           </ReactFlow>
+          <div className="dz-float" role="group" aria-label="Edit">
+            <button type="button" className="btn sm ghost" onClick={undo} disabled={!history.current.canUndo} title="Undo (Ctrl+Z)" aria-label="Undo">↶</button>
+            <button type="button" className="btn sm ghost" onClick={redo} disabled={!history.current.canRedo} title="Redo (Ctrl+Shift+Z)" aria-label="Redo">↷</button>
+            <button type="button" className="btn sm ghost" onClick={layout} title="Auto-layout (Shift+L)">Layout</button>
+            <button type="button" className="btn sm ghost" onClick={() => fileInput.current?.click()} title="Import a workflow JSON file">Import</button>
+            <input ref={fileInput} type="file" accept=".json,application/json" hidden aria-label="import file" data-testid="import-file"
+              onChange={(e) => { const f = e.target.files?.[0]; e.target.value = ''; if (f) void importFile(f); }} />
+            <button type="button" className="btn sm ghost" onClick={exportFile} title="Download the workflow JSON that casare run takes">Export</button>
+            <button type="button" className="btn sm ghost" onClick={() => setHelp(true)} title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts">?</button>
+          </div>
           {design.nodes.length <= 1 && (
             <div className="dz-hint">Drag nodes from the library onto the canvas, or click one to add it after the selected node. Connect a port on the right of a node to the left of another. Press <kbd>?</kbd> for shortcuts.</div>
           )}
@@ -416,7 +420,7 @@ function Designer({ types }: { types: NodeTypeList }) {
           onHead={(head, key) => update((d) => ({ ...d, head }), key)}
           onSelect={(nid) => update((d) => ({ ...d, nodes: d.nodes.map((n) => ({ ...n, selected: n.id === nid })) }), null)} />
       </div>
-      {(jobId || runErr) && <RunPanel job={job.data} error={runErr ?? job.error} onClose={() => { setJobId(undefined); setRunErr(undefined); }} />}
+      {(jobId || runErr) && <RunPanel job={job.data} lines={logs.data?.lines ?? job.data?.last_logs ?? []} error={runErr ?? job.error} onClose={() => { setJobId(undefined); setRunErr(undefined); }} />}
       {dialog && <RunDialog mode={dialog} targets={targets} busy={busy} onMode={setDialog} onRun={(r) => void run(r)} onClose={() => setDialog(undefined)} />}
       {help && <Help onClose={() => setHelp(false)} />}
     </div>

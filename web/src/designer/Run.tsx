@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { Badge } from '../components/ui';
 import { formatClock } from '../lib/format';
-import type { Job, Robot } from '../api/types';
+import type { Job, LogLine, Robot } from '../api/types';
 
 export type RunMode = 'local' | 'robot' | 'submit';
 
@@ -122,9 +122,8 @@ function Target({ mode, targets, onMode }: { mode: RunMode; targets: Targets; on
     : <p className="dz-note warn">No internet robot is connected now; the job waits in the queue (execution mode internet) until one connects through any node.</p>;
 }
 
-export function RunPanel({ job, error, onClose }: { job?: Job; error?: Error; onClose: () => void }) {
+export function RunPanel({ job, lines, error, onClose }: { job?: Job; lines: LogLine[]; error?: Error; onClose: () => void }) {
   const box = useRef<HTMLDivElement>(null);
-  const lines = job?.last_logs ?? [];
   useEffect(() => {
     if (box.current) box.current.scrollTop = box.current.scrollHeight;
   }, [lines.length]);

@@ -22,6 +22,11 @@ export interface Design {
   edges: Edge[];
 }
 
+/** spread turns the dashboard's compact layout into room for the designer's larger nodes. */
+function spread(p: { x: number; y: number }): XYPosition {
+  return { x: Math.round(p.x * 1.3), y: Math.round(p.y * 1.9) };
+}
+
 /** Where the designer keeps node positions: the workflow's meta, which the engine ignores. */
 const metaKey = 'designer';
 
@@ -62,7 +67,7 @@ export function fromWorkflow(doc: WfDoc): Design {
     nodes: nodes.map((n) => {
       const p = saved[n.id];
       const l = laid.get(n.id);
-      return stepOf(n, Array.isArray(p) ? { x: p[0], y: p[1] } : { x: l?.x ?? 0, y: l?.y ?? 0 });
+      return stepOf(n, Array.isArray(p) ? { x: p[0], y: p[1] } : spread(l ?? { x: 0, y: 0 }));
     }),
     edges: connections.map(edgeOf),
   };
@@ -174,7 +179,7 @@ export function renameNode(d: Design, from: string, to: string): Design {
 export function autoLayout(d: Design): Design {
   const wf = toWorkflow(d);
   const laid = new Map(layoutGraph(wf).nodes.map((p) => [p.id, p]));
-  return { ...d, nodes: d.nodes.map((n) => ({ ...n, position: { x: laid.get(n.id)!.x * 1.25, y: laid.get(n.id)!.y * 1.6 } })) };
+  return { ...d, nodes: d.nodes.map((n) => ({ ...n, position: spread(laid.get(n.id)!) })) };
 }
 
 /**
