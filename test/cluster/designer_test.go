@@ -186,7 +186,7 @@ func TestDesignerBuildsSavesAndRunsAWorkflow(t *testing.T) {
 
 // designerBrowser starts headless Chromium with a fresh profile; the
 // test's end stops it.
-func designerBrowser(t *testing.T) context.Context {
+func designerBrowser(t testing.TB) context.Context {
 	t.Helper()
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath("/usr/bin/chromium"),
@@ -208,7 +208,7 @@ func designerBrowser(t *testing.T) context.Context {
 }
 
 // do runs steps, each bounded by designerTimeout.
-func browse(t *testing.T, tab context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+func browse(t testing.TB, tab context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tab, designerTimeout)
 	defer cancel()
@@ -219,7 +219,7 @@ func browse(t *testing.T, tab context.Context, what string, steps ...chromedp.Ac
 
 // waitJS waits until expression is truthy in the page and returns its
 // value as text.
-func waitJS(t *testing.T, tab context.Context, what, expression string) string {
+func waitJS(t testing.TB, tab context.Context, what, expression string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tab, designerTimeout)
 	defer cancel()
@@ -244,7 +244,7 @@ func retype(sel, text string) chromedp.Action[chromedp.Void] {
 
 // dropFromLibrary drags a library entry onto the canvas at (x, y) with
 // the HTML5 drag and drop events a user's drag fires.
-func dropFromLibrary(t *testing.T, tab context.Context, nodeType string, x, y int) {
+func dropFromLibrary(t testing.TB, tab context.Context, nodeType string, x, y int) {
 	t.Helper()
 	js := fmt.Sprintf(`(() => {
 		const item = document.querySelector('.dz-lib-item[data-type=%q]');
@@ -264,7 +264,7 @@ func dropFromLibrary(t *testing.T, tab context.Context, nodeType string, x, y in
 
 // connectPorts drags with the mouse from a node's output handle to
 // another node's input handle.
-func connectPorts(t *testing.T, tab context.Context, from, port, to string) {
+func connectPorts(t testing.TB, tab context.Context, from, port, to string) {
 	t.Helper()
 	centre := func(sel string) (float64, float64) {
 		p := waitJS(t, tab, sel, fmt.Sprintf(`(() => { const r = document.querySelector(%q)?.getBoundingClientRect(); return r ? JSON.stringify([r.x + r.width/2, r.y + r.height/2]) : ''; })()`, sel))
@@ -284,7 +284,7 @@ func connectPorts(t *testing.T, tab context.Context, from, port, to string) {
 	)
 }
 
-func screenshot(t *testing.T, tab context.Context, path string) {
+func screenshot(t testing.TB, tab context.Context, path string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tab, designerTimeout)
 	defer cancel()
@@ -299,14 +299,14 @@ func screenshot(t *testing.T, tab context.Context, path string) {
 
 // screenshotDir is web/screenshots when CASARE_SCREENSHOTS=1 asks for
 // the committed pictures to be retaken, else a temp dir.
-func screenshotDir(t *testing.T) string {
+func screenshotDir(t testing.TB) string {
 	if os.Getenv("CASARE_SCREENSHOTS") == "1" {
 		return filepath.Join("..", "..", "web", "screenshots")
 	}
 	return t.TempDir()
 }
 
-func workflowNamed(t *testing.T, n *node, name string) string {
+func workflowNamed(t testing.TB, n *node, name string) string {
 	t.Helper()
 	list, err := n.client.Workflows(t.Context())
 	if err != nil {

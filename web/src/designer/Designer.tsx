@@ -27,6 +27,14 @@ import { Help, RunDialog, RunPanel, runModes, targetsOf, type RunMode, type RunR
 import { nodeTypes as fetchNodeTypes, save, validate } from './api';
 import type { NodeTypeList, Problem, ValidateResponse, WfDoc, WfNode } from './types';
 
+/** useSameList returns the previous list while its items are the same objects. */
+function useSameList<T>(list: T[]): T[] {
+  const prev = useRef(list);
+  const p = prev.current;
+  if (p.length !== list.length || list.some((x, i) => x !== p[i])) prev.current = list;
+  return prev.current;
+}
+
 function blank(): WfDoc {
   const d = new Date();
   const stamp = `${d.getFullYear()}${String(d.getMonth() + 1).padStart(2, '0')}${String(d.getDate()).padStart(2, '0')}-${String(d.getHours()).padStart(2, '0')}${String(d.getMinutes()).padStart(2, '0')}`;
@@ -47,7 +55,16 @@ export default function DesignerPage() {
   return <ReactFlowProvider><Designer types={types} /></ReactFlowProvider>;
 }
 
+// Props of the canvas that never change are made once: a new object or
+// function per render makes React Flow update its store and redraw
+// every node (and the minimap's), which a 300-node drag pays per frame.
 const fitOptions = { padding: 0.2, maxZoom: 1.2 };
+const deleteKeys = ['Delete', 'Backspace'];
+const multiKeys = ['Control', 'Meta'];
+const edgeDefaults = { type: 'smoothstep' };
+const proOptions = { hideAttribution: true };
+const notSelf = (c: { source: string; target: string }) => c.source !== c.target;
+const miniColour = (n: { data: unknown }) => ((n.data as { problems?: unknown[] }).problems?.length ? '#f2b8b5' : '#c7cbe0');
 
 function Designer({ types }: { types: NodeTypeList }) {
   const { id } = useParams();
@@ -133,10 +150,13 @@ function Designer({ types }: { types: NodeTypeList }) {
     setSearch({ version: String(version) }, { replace: true });
   };
 
-  // Validate as the user edits, with the server's validator.
+  // Validate as the user edits, with the server's validator. Dragging
+  // changes only positions: wfs stays the same list then, so a drag
+  // frame costs no serialising of the whole workflow.
+  const wfs = useSameList(design.nodes.map((n) => n.data.wf));
   const docKey = useMemo(() => JSON.stringify({
-    h: design.head, n: design.nodes.map((n) => n.data.wf), e: design.edges.map((e) => [e.source, e.sourceHandle, e.target]),
-  }), [design.head, design.nodes, design.edges]);
+    h: design.head, n: wfs, e: design.edges.map((e) => [e.source, e.sourceHandle, e.target]),
+  }), [design.head, wfs, design.edges]);
   useEffect(() => {
     const ctl = new AbortController();
     const t = setTimeout(() => {
@@ -181,6 +201,12 @@ function Designer({ types }: { types: NodeTypeList }) {
     const e = edgeOf({ from: c.source, to: c.target, port: portOf(c.sourceHandle) });
     update((d) => (d.edges.some((x) => x.id === e.id) ? d : { ...d, edges: [...d.edges, e] }));
   }, [update]);
+
+  const onDragStart = useCallback(() => {
+    history.current.record(designRef.current);
+    setDirty(true);
+    setHistoryTick((t) => t + 1);
+  }, []);
 
   const addNode = useCallback((type: string, at?: { x: number; y: number }) => {
     const d = designRef.current;
@@ -338,8 +364,8 @@ function Designer({ types }: { types: NodeTypeList }) {
 
   const selected = design.nodes.filter((n) => n.selected);
   const one = selected.length === 1 ? selected[0] : undefined;
-  const vars = useMemo(() => [...knownVariables(design), ...Object.keys(types.error_variables)], [design, types]);
-  const secrets = useMemo(() => secretNames(design), [design]);
+  const vars = useMemo(() => [...knownVariables(wfs, design.head), ...Object.keys(types.error_variables)], [wfs, design.head, types]);
+  const secrets = useMemo(() => secretNames(wfs), [wfs]);
   const docProblems = check?.error ? [{ field: 'workflow', message: check.error }, ...problems] : problems;
 
   useEffect(() => {
@@ -381,20 +407,19 @@ function Designer({ types }: { types: NodeTypeList }) {
         </div>
       </div>
       <div className="dz-body">
-        <Library types={types.node_types} onAdd={(t) => addNode(t)} />
+        <Library types={types.node_types} onAdd={addNode} />
         <div className="dz-canvas" onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'move'; }} onDrop={onDrop}>
           <ReactFlow nodes={viewNodes} edges={design.edges} nodeTypes={nodeTypes}
             onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={onConnect}
-            onNodeDragStart={() => { history.current.record(designRef.current); setDirty(true); setHistoryTick((t) => t + 1); }}
-            isValidConnection={(c) => c.source !== c.target}
+            onNodeDragStart={onDragStart} isValidConnection={notSelf}
             fitView fitViewOptions={fitOptions} minZoom={0.05} maxZoom={2}
-            deleteKeyCode={['Delete', 'Backspace']} multiSelectionKeyCode={['Control', 'Meta']} selectionKeyCode="Shift"
-            defaultEdgeOptions={{ type: 'smoothstep' }} proOptions={{ hideAttribution: true }}
+            deleteKeyCode={deleteKeys} multiSelectionKeyCode={multiKeys} selectionKeyCode="Shift"
+            defaultEdgeOptions={edgeDefaults} proOptions={proOptions}
             onlyRenderVisibleElements={design.nodes.length > 150} aria-label="Workflow canvas">
             <Background gap={16} color="#dde1ea" />
             <Controls />
             <MiniMap pannable zoomable className="dz-mini" nodeStrokeWidth={2} style={{ width: 168, height: 112 }}
-              nodeColor={(n) => ((n.data as { problems?: unknown[] }).problems?.length ? '#f2b8b5' : '#c7cbe0')} />
+              nodeColor={miniColour} />
           </ReactFlow>
           <div className="dz-float" role="group" aria-label="Edit">
             <button type="button" className="btn sm ghost" onClick={undo} disabled={!history.current.canUndo} title="Undo (Ctrl+Z)" aria-label="Undo">↶</button>

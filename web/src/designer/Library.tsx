@@ -1,12 +1,12 @@
 // The node library: every node type by category, searchable; drag one
 // onto the canvas, or press Enter on it to add it beside the selection.
 
-import { useMemo, useState } from 'react';
+import { memo, useMemo, useState } from 'react';
 import type { NodeTypeSpec } from './types';
 
 export const dragType = 'application/x-casare-node';
 
-export function Library({ types, onAdd }: { types: NodeTypeSpec[]; onAdd: (type: string) => void }) {
+export const Library = memo(function Library({ types, onAdd }: { types: NodeTypeSpec[]; onAdd: (type: string) => void }) {
   const [q, setQ] = useState('');
   const groups = useMemo(() => {
     const needle = q.trim().toLowerCase();
@@ -47,4 +47,4 @@ export function Library({ types, onAdd }: { types: NodeTypeSpec[]; onAdd: (type:
       </div>
     </aside>
   );
-}
+});

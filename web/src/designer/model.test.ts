@@ -111,7 +111,8 @@ describe('editing', () => {
 
   it('knows variables and secret names for expression hints', () => {
     const d = fromWorkflow(sample);
-    expect(knownVariables(d)).toEqual(['base', 'index', 'inv', 'n']);
-    expect(secretNames(d)).toEqual(['API_KEY']);
+    const wfs = d.nodes.map((n) => n.data.wf);
+    expect(knownVariables(wfs, d.head)).toEqual(['base', 'index', 'inv', 'n']);
+    expect(secretNames(wfs)).toEqual(['API_KEY']);
   });
 });

@@ -186,12 +186,12 @@ export function autoLayout(d: Design): Design {
  * knownVariables names the variables a {{ expression }} may read: the
  * workflow's, those nodes set, and a loop's item and index.
  */
-export function knownVariables(d: Design): string[] {
-  const out = new Set(Object.keys(d.head.variables ?? {}));
-  for (const n of d.nodes) {
-    const c = n.data.wf.config ?? {};
-    if (n.data.wf.type === 'set_variable' && typeof c.name === 'string') out.add(c.name);
-    if (n.data.wf.type === 'for_each') {
+export function knownVariables(nodes: WfNode[], head: Design['head']): string[] {
+  const out = new Set(Object.keys(head.variables ?? {}));
+  for (const n of nodes) {
+    const c = n.config ?? {};
+    if (n.type === 'set_variable' && typeof c.name === 'string') out.add(c.name);
+    if (n.type === 'for_each') {
       out.add(typeof c.item_var === 'string' ? c.item_var : 'item');
       out.add(typeof c.index_var === 'string' ? c.index_var : 'index');
     }
@@ -201,7 +201,7 @@ export function knownVariables(d: Design): string[] {
 }
 
 /** secretNames lists the secret("NAME") names the workflow's config refers to. */
-export function secretNames(d: Design): string[] {
-  const text = JSON.stringify(d.nodes.map((n) => n.data.wf.config ?? {}));
+export function secretNames(nodes: WfNode[]): string[] {
+  const text = JSON.stringify(nodes.map((n) => n.config ?? {}));
   return [...new Set([...text.matchAll(/secret\(\\?"([^"\\]+)\\?"\)/g)].map((m) => m[1]))].sort();
 }
