@@ -130,7 +130,10 @@ func TestDesignerBuildsSavesAndRunsAWorkflow(t *testing.T) {
 	// Run Local (F8): pinned to n1's robot; every node ends done.
 	browse(t, tab, "F8 opens Run Local",
 		chromedp.KeyEvent(kb.F8),
-		chromedp.WaitVisible(chromedp.CSS(`[role="dialog"][aria-label="Run Local"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[role="dialog"][aria-label="Run Local"] .dz-note.ok`)),
+	)
+	screenshot(t, tab, filepath.Join(shots, "designer-run-dialog.png"))
+	browse(t, tab, "queue the run",
 		chromedp.Click(chromedp.CSS(`[data-testid="queue-run"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.dz-runp`)),
 	)
