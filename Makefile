@@ -47,9 +47,12 @@ test:
 # Then it runs the event stream under full load with a fast and a slow
 # subscriber (-events, in-process nodes): the EVENTS line says whether
 # the fast one keeps up and how much the submit rate drops.
+# Last, the memory figures: one process with 1M queued jobs (RSS per
+# job) and the time it takes to be ready again after a restart.
 bench: build
 	$(GO) run ./bench/queue -bin $(BIN) $(BENCHFLAGS)
 	$(GO) run ./bench/queue -events -nodes 3
+	$(GO) run ./bench/queue -bin $(BIN) -memory 1000000
 
 # web rebuilds the dashboard's bundle (web/dist, committed and embedded
 # into the binary) from its TypeScript source. It needs Node.js 20.19+;

@@ -33,6 +33,9 @@ type Source interface {
 	Schedules(workflowID string) ([]consensus.Schedule, uint64)
 	Robots() []consensus.RobotRecord
 	LiveLogs(after map[string]int) []consensus.LiveLog
+	// MarkLogsArchived lets the replicas drop log lines the archive
+	// holds; until then they keep them (consensus/archive_logs.go).
+	MarkLogsArchived(ctx context.Context, lines map[string]int) error
 }
 
 // Archiver is the leader duty that copies history into the archive.
@@ -119,9 +122,13 @@ func (a *Archiver) round(ctx context.Context, src Source, seen *fingerprints, lo
 			return nil
 		}
 		start := time.Now()
+		long := longLogs(jobs)
 		trimLogged(jobs, logged)
 		if err := a.db.WriteJobs(ctx, jobs, upTo); err != nil {
 			return fmt.Errorf("archive %d jobs up to raft index %d: %w", len(jobs), upTo, err)
+		}
+		if err := src.MarkLogsArchived(ctx, long); err != nil {
+			return fmt.Errorf("mark the logs of %d finished jobs archived: %w", len(long), err)
 		}
 		if len(jobs) > 0 {
 			a.log.Debug("archived jobs", "count", len(jobs), "up_to", upTo, "took", time.Since(start))
@@ -138,21 +145,41 @@ func (a *Archiver) round(ctx context.Context, src Source, seen *fingerprints, lo
 	}
 }
 
-// liveLogs archives the new log lines of running jobs. A line that left
-// Raft's window before a round could take it (a job logging more than
-// MaxJobLogLines between two rounds) is lost, and said so.
+// liveLogs archives the new log lines of running jobs, then tells the
+// replicas they may drop them. Until then they keep them, up to
+// consensus.MaxUnarchivedLogLines a job: only a job that logs more than
+// that while the archive is behind (Postgres down) loses lines, and the
+// loss is logged.
 func (a *Archiver) liveLogs(ctx context.Context, src Source, logged map[string]int) error {
 	live := src.LiveLogs(logged)
 	if err := a.db.WriteLiveLogs(ctx, live); err != nil {
 		return fmt.Errorf("archive the logs of running jobs: %w", err)
 	}
+	marks := make(map[string]int, len(live))
 	for _, l := range live {
 		if had, ok := logged[l.JobID]; ok && l.First > had {
 			a.log.Warn("log lines left raft before they could be archived", "job", l.JobID, "lines", l.First-had)
 		}
 		logged[l.JobID] = l.First + len(l.Lines)
+		marks[l.JobID] = logged[l.JobID]
+	}
+	if err := src.MarkLogsArchived(ctx, marks); err != nil {
+		return fmt.Errorf("mark the logs of %d running jobs archived: %w", len(marks), err)
 	}
 	return nil
+}
+
+// longLogs names the finished jobs that keep more lines than Raft's
+// window only because the archive did not hold them yet, with their line
+// counts: once written, they can shrink to the window.
+func longLogs(jobs []consensus.Job) map[string]int {
+	long := map[string]int{}
+	for _, j := range jobs {
+		if len(j.Logs) > consensus.MaxJobLogLines {
+			long[j.ID] = j.LogsDropped + len(j.Logs)
+		}
+	}
+	return long
 }
 
 // trimLogged drops from finished jobs the log lines already archived

@@ -58,6 +58,8 @@ const (
 	cmdCreateAPIToken commandType = 31
 	cmdRevokeAPIToken commandType = 32
 	cmdRedeemCode     commandType = 33
+	// cmdLogsArchived says how much of jobs' logs the archive holds.
+	cmdLogsArchived commandType = 60
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -114,6 +116,7 @@ func registry() handlers {
 		cmdCreateAPIToken: decoded((*state).createAPIToken),
 		cmdRevokeAPIToken: decoded((*state).revokeAPIToken),
 		cmdRedeemCode:     decoded((*state).redeemCode),
+		cmdLogsArchived:   decoded((*state).logsArchived),
 	}
 }
 

@@ -160,6 +160,8 @@ type snapshotData struct {
 	Secrets    map[string]*Secret   `json:"secrets,omitempty"`
 	VaultKeyID string               `json:"vault_key_id,omitempty"`
 	APITokens  map[string]*APIToken `json:"api_tokens,omitempty"`
+	// ArchivesLogs: jobs keep log lines until the archive holds them.
+	ArchivesLogs bool `json:"archives_logs,omitempty"`
 }
 
 const snapshotVersion = 1
@@ -171,7 +173,7 @@ func (s *state) snapshot() snapshotData {
 		Tokens: s.tokens, Robots: s.robots, Schedules: s.schedules, Deletions: s.deletions,
 		Drained: s.drained,
 		Secrets: s.secrets, VaultKeyID: s.vaultKeyID,
-		APITokens: s.apiTokens,
+		APITokens: s.apiTokens, ArchivesLogs: s.archivesLogs,
 	}
 	for _, wf := range s.workflows {
 		d.Workflows = append(d.Workflows, wf)
@@ -226,6 +228,7 @@ func restoreState(d snapshotData) (*state, error) {
 		s.secrets = d.Secrets
 	}
 	s.vaultKeyID = d.VaultKeyID
+	s.archivesLogs = d.ArchivesLogs
 	return s, nil
 }
 

@@ -141,17 +141,20 @@ type Job struct {
 	Logs       []LogLine `json:"logs,omitempty"`
 	// LogsDropped counts the first lines of the log Raft no longer
 	// keeps: Logs[i] is line LogsDropped+i (from 0) of the whole log.
-	LogsDropped int               `json:"logs_dropped,omitempty"`
-	NodeStatus  map[string]string `json:"node_status,omitempty"`
-	UniqueKey   string            `json:"unique_key,omitempty"`
-	NotBefore   time.Time         `json:"not_before,omitzero"`
-	Deadline    time.Time         `json:"deadline,omitzero"`
-	ScheduleID  string            `json:"schedule_id,omitempty"`
-	FireTime    time.Time         `json:"fire_time,omitzero"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-	StartedAt   time.Time         `json:"started_at,omitzero"`
-	FinishedAt  time.Time         `json:"finished_at,omitzero"`
+	LogsDropped int `json:"logs_dropped,omitempty"`
+	// LogsArchived counts the first lines of the log the archive holds
+	// (archive_logs.go); 0 without an archive.
+	LogsArchived int               `json:"logs_archived,omitempty"`
+	NodeStatus   map[string]string `json:"node_status,omitempty"`
+	UniqueKey    string            `json:"unique_key,omitempty"`
+	NotBefore    time.Time         `json:"not_before,omitzero"`
+	Deadline     time.Time         `json:"deadline,omitzero"`
+	ScheduleID   string            `json:"schedule_id,omitempty"`
+	FireTime     time.Time         `json:"fire_time,omitzero"`
+	CreatedAt    time.Time         `json:"created_at"`
+	UpdatedAt    time.Time         `json:"updated_at"`
+	StartedAt    time.Time         `json:"started_at,omitzero"`
+	FinishedAt   time.Time         `json:"finished_at,omitzero"`
 	// RerunOf names the job this one re-runs.
 	RerunOf string `json:"rerun_of,omitempty"`
 	// Seq orders jobs by submission; list cursors are built from it.

@@ -251,10 +251,8 @@ func (s *state) record(j *Job, checkpoint json.RawMessage, logs []LogLine, statu
 		j.Checkpoint = checkpoint
 	}
 	if len(logs) > 0 {
-		all := append(slices.Clip(j.Logs), logs...)
-		drop := max(0, len(all)-MaxJobLogLines)
-		j.Logs = all[drop:]
-		j.LogsDropped += drop
+		j.Logs = append(slices.Clip(j.Logs), logs...)
+		s.trimLogs(j)
 	}
 	if len(status) > 0 {
 		merged := maps.Clone(j.NodeStatus)

@@ -51,6 +51,9 @@ type state struct {
 	// new values must be sealed under (empty before the first secret).
 	secrets    map[string]*Secret
 	vaultKeyID string
+	// archivesLogs is set once an archiver has reported (archive_logs.go):
+	// from then on jobs keep their lines until the archive holds them.
+	archivesLogs bool
 }
 
 // Deletion records which request deleted a resource, and when.

@@ -307,6 +307,11 @@ func TestTheArchiveKeepsTheWholeLogOfALongJob(t *testing.T) {
 		_, ok := archiveRows(t, dbURL)[res.JobID]
 		return ok, nil
 	})
+	// Raft kept the lines until the archive held them, then let them go.
+	testutil.WaitFor(t, 10*time.Second, "raft to keep only the newest log lines", func() bool {
+		j, _, _ := n.store.Job(res.JobID)
+		return len(j.Logs) <= consensus.MaxJobLogLines
+	})
 	var lines []api.LogLine
 	for offset := 0; ; {
 		page, err := c.JobLogs(ctx, res.JobID, offset, 1000)

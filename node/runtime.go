@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/casare/casare/internal/gctune"
 )
 
 // Garbage collector settings for a node process. A node's heap is mostly
@@ -17,9 +19,14 @@ import (
 // default GOGC=100 spends much of the CPU rescanning it: `make bench`
 // measured about 20% more submits per second at 400. The memory limit
 // keeps the larger headroom from turning into an out-of-memory kill: near
-// the limit the collector works harder instead.
+// the limit the collector works harder instead. As the live heap grows
+// past gcHeadroom/4, internal/gctune lowers GOGC so that the heap's goal
+// stays within gcHeadroom above it: 400 for the bench's heaps, about 32
+// with a million queued jobs.
 const (
 	nodeGCPercent = 400
+	gcHeadroom    = 256 << 20
+	gcMinPercent  = 25
 	// memoryShare is the part of the machine's (or cgroup's) memory the
 	// soft limit allows.
 	memoryShare = 0.75
@@ -152,4 +159,9 @@ func memTotal() int64 {
 		}
 	}
 	return 0
+}
+
+// GCTuning is what internal/gctune keeps GOGC within for a node tuned as t.
+func GCTuning(t RuntimeTuning) gctune.Settings {
+	return gctune.Settings{MaxPercent: t.GCPercent, MinPercent: min(gcMinPercent, t.GCPercent), Headroom: gcHeadroom}
 }

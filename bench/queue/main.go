@@ -75,6 +75,8 @@ type config struct {
 	rawRaftWarm, rawRaftWindow time.Duration
 	// events runs the event stream mode instead of the table.
 	events bool
+	// memoryJobs, when set, runs the memory figures instead of the table.
+	memoryJobs int
 }
 
 // durations are how long each figure runs.
@@ -154,6 +156,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&cfg.rawRaftDir, "rawraft-helper", "", "internal: run as the raw Raft helper process with its data in this directory")
 	flag.DurationVar(&cfg.rawRaftWarm, "rawraft-warm", time.Second, "internal: the raw Raft helper's warm-up")
 	flag.DurationVar(&cfg.rawRaftWindow, "rawraft-window", 3*time.Second, "internal: the raw Raft helper's measured window")
+	flag.IntVar(&cfg.memoryJobs, "memory", 0, "instead of the table: queue this many jobs on one casare process, report RSS per queued job and the time to ready after a restart")
 	flag.BoolVar(&cfg.events, "events", false, "instead of the table: 10 s of end-to-end load with a fast and a slow event stream subscriber, between two 10 s runs without (the largest -nodes size)")
 	flag.Parse()
 	for f := range strings.SplitSeq(sizes, ",") {
@@ -205,6 +208,14 @@ func (b *bench) run(ctx context.Context) error {
 	})
 	defer watchdog.Stop()
 	begin := time.Now()
+	if b.cfg.memoryJobs > 0 {
+		if err := b.runMemory(ctx, root); err != nil {
+			return err
+		}
+		b.rep.print(os.Stdout)
+		fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
+		return nil
+	}
 	// The event stream mode runs its cluster inside this process.
 	if !b.cfg.inprocess && !b.cfg.events {
 		if err := b.runProcs(ctx, root); err != nil {

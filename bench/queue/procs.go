@@ -45,7 +45,13 @@ func startProcCluster(ctx context.Context, bin, dir string, size int, robots boo
 		c.nodes = append(c.nodes, n)
 	}
 	// Every node takes the admin token of the first: they share it.
-	token := readToken(filepath.Join(c.nodes[0].dir, "data", "admin.token"))
+	// The first node writes it once it leads, which can be after its
+	// /health answers.
+	token, err := waitToken(ctx, c.nodes[0], filepath.Join(c.nodes[0].dir, "data", "admin.token"), 30*time.Second)
+	if err != nil {
+		c.close()
+		return nil, err
+	}
 	for _, n := range c.nodes {
 		n.client = client.New("http://"+n.http, client.WithHTTPClient(bearerClient(token)))
 		c.clients = append(c.clients, n.client)
@@ -183,6 +189,26 @@ func readToken(path string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// waitToken waits until node n has written the token file at path, and
+// returns "" for a build without API tokens (its API answers without).
+func waitToken(ctx context.Context, n *procNode, path string, limit time.Duration) (string, error) {
+	hc := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if t := readToken(path); t != "" {
+			return t, nil
+		}
+		if resp, err := hc.Get("http://" + n.http + "/api/v1/cluster"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return "", nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return "", fmt.Errorf("no token in %s within %v", path, limit)
 }
 
 // bearerClient is an HTTP client that sends token as a bearer token,

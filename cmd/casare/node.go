@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/internal/gctune"
 	"github.com/casare/casare/node"
 )
 
@@ -114,6 +116,13 @@ func runNode(cmd *cobra.Command, cfg node.Config) error {
 	}
 	tuning := node.TuneRuntime()
 	cfg.Logger.Info("runtime tuned for a node process", "settings", tuning.String())
+	if tuning.GCPercent >= 0 {
+		// Keep the generous GOGC from multiplying a large live heap (a
+		// million queued jobs) into gigabytes of RSS.
+		ctx, stop := context.WithCancel(cmd.Context())
+		defer stop()
+		go gctune.Run(ctx, node.GCTuning(tuning))
+	}
 	n, err := node.Start(cmd.Context(), cfg)
 	if err != nil {
 		return err

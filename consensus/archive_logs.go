@@ -1,0 +1,67 @@
+package consensus
+
+import "context"
+
+// Log lines and the archive. Raft keeps the newest MaxJobLogLines of each
+// job's log; the archive keeps all of them. The archiver copies running
+// jobs' lines every round, but a round can run late (a busy leader, a
+// slow Postgres), and a job that logs faster than that would lose lines
+// between two rounds. So, once an archiver runs, the replicas keep a
+// job's lines until the archiver has said it holds them (LogsArchivedCmd),
+// up to MaxUnarchivedLogLines: an archive that is down for long costs
+// bounded memory, and the lines beyond that bound are the ones lost (the
+// archiver logs how many).
+
+// MaxUnarchivedLogLines bounds the lines a job keeps while it waits for
+// the archive: ten times the window, a few hundred KB per job at most.
+const MaxUnarchivedLogLines = 10 * MaxJobLogLines
+
+// LogsArchivedCmd says how many lines of each job's log the archive holds
+// (line numbers from 0 of the whole log, so a count). Counts only grow; a
+// late or repeated entry changes nothing.
+type LogsArchivedCmd struct {
+	Lines map[string]int `json:"lines"`
+}
+
+func (s *state) logsArchived(_ applyContext, cmd *LogsArchivedCmd) (struct{}, error) {
+	s.archivesLogs = true
+	for id, n := range cmd.Lines {
+		j := s.jobs[id]
+		if j == nil || n <= j.LogsArchived {
+			continue
+		}
+		j.LogsArchived = n
+		s.trimLogs(j)
+	}
+	return struct{}{}, nil
+}
+
+// trimLogs drops the oldest lines the state no longer needs: beyond the
+// newest MaxJobLogLines, and, while an archiver runs, only lines the
+// archive holds unless the job exceeds MaxUnarchivedLogLines.
+func (s *state) trimLogs(j *Job) {
+	drop := max(0, len(j.Logs)-MaxJobLogLines)
+	if s.archivesLogs {
+		drop = min(drop, max(0, j.LogsArchived-j.LogsDropped))
+		drop = max(drop, len(j.Logs)-MaxUnarchivedLogLines)
+	}
+	if drop <= 0 {
+		return
+	}
+	j.Logs = j.Logs[drop:]
+	j.LogsDropped += drop
+}
+
+// MarkLogsArchived tells the replicas that the archive holds the first
+// lines[id] lines of each job's log, so they may let them go. The first
+// call, even with nothing to mark, turns on keeping lines for the archive;
+// after that an empty call writes nothing, so an idle cluster stays idle.
+func (s *Store) MarkLogsArchived(ctx context.Context, lines map[string]int) error {
+	var on bool
+	s.fsm.read(func(st *state) { on = st.archivesLogs })
+	if on && len(lines) == 0 {
+		return nil
+	}
+	_, err := apply[struct{}](ctx, s, cmdLogsArchived, LogsArchivedCmd{Lines: lines})
+	return err
+}
