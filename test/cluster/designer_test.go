@@ -142,8 +142,30 @@ func TestDesignerBuildsSavesAndRunsAWorkflow(t *testing.T) {
 	screenshot(t, tab, filepath.Join(shots, "designer-run.png"))
 	jobs, err := listJobs(t, n1, wf, "succeeded")
 	if err != nil || len(jobs) != 1 || jobs[0].PinnedRobot != "n1" || jobs[0].WorkflowVersion != 2 {
-		t.Errorf("jobs: %+v %v", jobs, err)
+		t.Fatalf("jobs: %+v %v", jobs, err)
 	}
+	first := jobs[0].ID
+	// Run on Robot (Ctrl+F5): any LAN robot, no pin; the canvas follows
+	// the new job.
+	browse(t, tab, "Ctrl+F5 opens Run on Robot",
+		chromedp.KeyEvent(kb.F5, chromedp.KeyModifiers(chromedp.ModifierCtrl)),
+		chromedp.WaitVisible(chromedp.CSS(`[role="dialog"][aria-label="Run on Robot"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="queue-run"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`[role="dialog"]`)),
+	)
+	waitJS(t, tab, "the second run's link", fmt.Sprintf(`(() => { const a = document.querySelector('.dz-runp a.id'); return a && a.textContent !== %q && document.querySelector('.dz-runp .badge')?.textContent.includes('succeeded'); })()`, first))
+	testutil.Eventually(t, settleTimeout, "the Run on Robot job", func() (bool, error) {
+		jobs, err := listJobs(t, n1, wf, "succeeded")
+		if err != nil || len(jobs) != 2 {
+			return false, err
+		}
+		for _, j := range jobs {
+			if j.ID != first && (j.PinnedRobot != "" || j.ExecutionMode != "lan") {
+				return false, fmt.Errorf("Run on Robot queued %+v", j)
+			}
+		}
+		return true, nil
+	})
 
 	// Import a workflow file, save it, and compare what was stored.
 	file := filepath.Join(t.TempDir(), "imported.json")
