@@ -44,6 +44,10 @@ var routeRoles = map[string]consensus.Role{
 	"DELETE /api/v1/robots/tokens/:id": consensus.RoleAdmin,
 	// Changing the cluster itself is an admin's.
 	"DELETE /api/v1/cluster/servers/:name": consensus.RoleAdmin,
+	// A snapshot holds every credential's hash, the vault keys and the
+	// CA key; a restore replaces everything.
+	"GET /api/v1/operator/snapshot": consensus.RoleAdmin,
+	"PUT /api/v1/operator/snapshot": consensus.RoleAdmin,
 	// So are the fleet (draining a robot, taking its jobs back) and the
 	// vault's secrets, which workflows run with.
 	"POST /api/v1/robots/:id/drain":            consensus.RoleAdmin,

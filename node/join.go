@@ -286,7 +286,10 @@ func newServerProxy(m *mesh.Mesh, log *slog.Logger) http.Handler {
 			target := cmp.Or(pickServer(m), "no-live-server.invalid")
 			r.Out.URL.Scheme = "http"
 			r.Out.URL.Host = target
-			r.Out.Host = target
+			// The Host the browser used goes on: the server checks a
+			// WebSocket's Origin (the event stream) against it, and
+			// builds redirect URLs that must lead back here.
+			r.Out.Host = r.In.Host
 		},
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			log.Warn("proxy to server failed", "err", err)

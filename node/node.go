@@ -23,6 +23,7 @@ import (
 	"github.com/casare/casare/mesh"
 	"github.com/casare/casare/node/peer"
 	"github.com/casare/casare/pki"
+	"github.com/casare/casare/web"
 )
 
 // Node is one running member of a cluster.
@@ -274,7 +275,7 @@ func (n *Node) handler() http.Handler {
 	mux.HandleFunc("GET "+clusterInfoPath, n.serveClusterInfo)
 	if n.store == nil {
 		n.serveCluster(nil)
-		mux.Handle("/", streamsUnbounded(newServerProxy(n.mesh, n.log)))
+		mux.Handle("/", withWebApp(streamsUnbounded(newServerProxy(n.mesh, n.log))))
 		return mux
 	}
 	srv := api.New(api.Config{
@@ -283,10 +284,26 @@ func (n *Node) handler() http.Handler {
 		MetricsPublic: n.cfg.MetricsPublic, CORSOrigin: n.cfg.CORSOrigin,
 		CAFingerprint: n.caFingerprint(),
 		Archive:       n.apiArchive(),
+		ClusterCA:     n.clusterCA,
 	})
 	n.serveCluster(srv.Internal())
 	mux.Handle("/", srv)
 	return mux
+}
+
+// withWebApp serves the web app's pages and files from this node's own
+// bundle and everything else (the API) with api: a robot-only member
+// still serves the page when no server answers, and the page shows why
+// its data is missing instead of the browser's own error.
+func withWebApp(api http.Handler) http.Handler {
+	app := web.NewHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if web.Serves(r) {
+			app.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 func (n *Node) members() []api.Member {

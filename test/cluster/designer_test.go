@@ -322,11 +322,11 @@ func screenshot(t testing.TB, tab context.Context, path string) {
 	}
 }
 
-// screenshotDir is web/screenshots when CASARE_SCREENSHOTS=1 asks for
-// the committed pictures to be retaken, else a temp dir.
+// screenshotDir is $CASARE_SCREENSHOTS when set, as for test/web
+// (web/screenshots to retake the committed pictures), else a temp dir.
 func screenshotDir(t testing.TB) string {
-	if os.Getenv("CASARE_SCREENSHOTS") == "1" {
-		return filepath.Join("..", "..", "web", "screenshots")
+	if dir := os.Getenv("CASARE_SCREENSHOTS"); dir != "" {
+		return dir
 	}
 	return t.TempDir()
 }

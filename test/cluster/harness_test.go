@@ -18,33 +18,14 @@ import (
 	"time"
 
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/internal/proctest"
 )
 
 // casareBin is the binary every node runs; TestMain builds it.
 var casareBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "casare-cluster-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "temp dir:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	casareBin = filepath.Join(dir, "casare")
-	// No -race here even when the test binary has it: the detector
-	// slows the nodes several times over and would distort every timing
-	// the tests measure.
-	build := exec.Command("go", "build", "-o", casareBin, "github.com/casare/casare/cmd/casare")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build casare:", err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(proctest.Main(m, &casareBin))
 }
 
 // Bounds on how long the harness waits. The machine running the tests

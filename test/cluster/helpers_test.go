@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/clusternet"
+	"github.com/casare/casare/internal/proctest"
 
 	"github.com/casare/casare/internal/testutil"
 	"github.com/casare/casare/node/peer"
@@ -283,28 +282,6 @@ func (n *node) peer() *peer.Client {
 	return peer.New("http://"+n.cluster, client.WithDialer(clusternet.HTTPDialer(id.ClientConfig())))
 }
 
-// withTokenFile authenticates every call with the token in path, read
-// when a call is made: the harness builds a node's client before the
-// bootstrapping node has written its admin token.
-func withTokenFile(path string) client.Option {
-	return func(hc *http.Client) {
-		base := hc.Transport
-		if base == nil {
-			base = http.DefaultTransport
-		}
-		hc.Transport = tokenFileTransport{base: base, path: path}
-	}
-}
-
-type tokenFileTransport struct {
-	base http.RoundTripper
-	path string
-}
-
-func (t tokenFileTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if data, err := os.ReadFile(t.path); err == nil {
-		r = r.Clone(r.Context())
-		r.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(data)))
-	}
-	return t.base.RoundTrip(r)
-}
+// withTokenFile authenticates every call with the token in a node's
+// token file.
+var withTokenFile = proctest.WithTokenFile

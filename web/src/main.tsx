@@ -16,6 +16,7 @@ import { Schedules } from './views/Schedules';
 import { Cluster } from './views/Cluster';
 import { NotFound } from './views/NotFound';
 import { SignIn } from './views/SignIn';
+import { docsRoute } from './docs/route';
 import './styles.css';
 
 // The designer and React Flow are their own chunk, loaded on /designer only.
@@ -39,6 +40,7 @@ const router = createBrowserRouter([
       { path: '/cluster', element: <Cluster /> },
       { path: '/designer', element: designer },
       { path: '/designer/:id', element: designer },
+      docsRoute,
       { path: '*', element: <NotFound /> },
     ],
   },

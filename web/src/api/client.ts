@@ -5,7 +5,7 @@
 
 import type {
   Cluster, CreateWorkflowResponse, ErrorBody, Job, JobList, JobLogs, JobRequest, JobState,
-  QueueStats, Robot, RobotHandBack, RobotList, Schedule, ScheduleList, SchedulePreview, ScheduleRequest, TriggerScheduleResponse,
+  QueueStats, RemoveServerResponse, Robot, RobotHandBack, RobotList, Schedule, ScheduleList, SchedulePreview, ScheduleRequest, TriggerScheduleResponse,
   Workflow, WorkflowList, WorkflowVersions, WhoAmI, SignInRequest,
 } from './types';
 
@@ -111,6 +111,10 @@ export class Client {
     return this.request(`${apiBase}/robots/${enc(id)}/handback`, { method: 'POST' });
   }
   cluster(): Promise<Cluster> { return this.request(`${apiBase}/cluster`); }
+  /** removeServer takes a server out of the Raft configuration (admin). */
+  removeServer(name: string): Promise<RemoveServerResponse> {
+    return this.request(`${apiBase}/cluster/servers/${enc(name)}`, { method: 'DELETE' });
+  }
 
   // Schedules.
   schedules(workflowId?: string): Promise<ScheduleList> {

@@ -317,6 +317,14 @@ export interface ClusterServer {
   leader: boolean;
 }
 
+/** The answer to DELETE /api/v1/cluster/servers/{name}. */
+export interface RemoveServerResponse {
+  removed: string;
+  /** The non-voter promoted to keep the voter count. */
+  promoted?: string;
+  voters: number;
+}
+
 export interface ClusterMember {
   name: string;
   state: string;

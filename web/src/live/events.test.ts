@@ -48,6 +48,24 @@ const job = (over: Partial<Job> = {}): Job => ({
 });
 
 describe('EventStream', () => {
+  it('connects at once when asked to, however long its back-off has grown', () => {
+    const { sockets, stream, last } = setup();
+    stream.start();
+    for (let i = 0; i < 4; i++) {
+      last().drop();
+      vi.advanceTimersByTime(reconnectDelaysMs[i]);
+    }
+    last().drop();
+    const before = sockets.length;
+    stream.retryNow();
+    expect(sockets.length).toBe(before + 1);
+    last().send({ type: 'hello', resume: 3 });
+    expect(stream.status).toBe('live');
+    stream.retryNow(); // live: nothing to do
+    expect(sockets.length).toBe(before + 1);
+    stream.stop();
+  });
+
   it('resumes after a lost connection with since= the last frame it got, polling meanwhile', async () => {
     const { live, sockets, stream, last } = setup();
     stream.start();

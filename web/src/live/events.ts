@@ -78,6 +78,17 @@ export class EventStream {
     this.setState('polling');
   }
 
+  /**
+   * retryNow connects at once if the stream is down, without waiting out
+   * the back-off: after a sign-in, the refusals before it say nothing
+   * about the next try.
+   */
+  retryNow(): void {
+    if (this.stopped || this.socket) return;
+    this.failures = 0;
+    this.connect();
+  }
+
   private connect(): void {
     this.clearTimer();
     const url = this.resume === undefined ? this.url : `${this.url}?since=${this.resume}`;

@@ -2,11 +2,14 @@ import { Badge, Card, Empty, LiveBody, PageHeader, Stat, Tags } from '../compone
 import { useLive } from '../live/hooks';
 import { formatCount } from '../lib/format';
 import { ServersTable } from './Overview';
-import type { Cluster as ClusterT } from '../api/types';
+import type { Cluster as ClusterT, ClusterServer } from '../api/types';
+import { useAction } from '../components/actions';
+import { useCan } from '../auth/auth';
 
 export function Cluster() {
   const cluster = useLive('cluster', (c) => c.cluster());
   const c = cluster.data;
+  const canRemove = useCan('admin');
   return (
     <>
       <PageHeader title="Cluster" sub="Raft servers and gossip members, as this node sees them" />
@@ -20,10 +23,10 @@ export function Cluster() {
         </div>
         <div className="grid">
           <Card title="Voters" hint="Elect the leader and make the quorum" flush id="voters">
-            <LiveBody<ClusterT> snap={cluster} what="servers">{(d) => <ServersTable c={d} filter={(v) => v} />}</LiveBody>
+            <LiveBody<ClusterT> snap={cluster} what="servers">{(d) => <ServersTable c={d} filter={(v) => v} actions={canRemove ? (s) => <RemoveServer s={s} node={d.node} /> : undefined} />}</LiveBody>
           </Card>
           <Card title="Non-voters" hint="Hold a replica without voting" flush id="nonvoters">
-            <LiveBody<ClusterT> snap={cluster} what="servers">{(d) => <ServersTable c={d} filter={(v) => !v} />}</LiveBody>
+            <LiveBody<ClusterT> snap={cluster} what="servers">{(d) => <ServersTable c={d} filter={(v) => !v} actions={canRemove ? (s) => <RemoveServer s={s} node={d.node} /> : undefined} />}</LiveBody>
           </Card>
         </div>
         <Card title="Members" hint="Gossip (memberlist) state of every node" flush id="gossip">
@@ -49,5 +52,25 @@ export function Cluster() {
         </Card>
       </div>
     </>
+  );
+}
+
+/**
+ * RemoveServer takes a server out of the Raft configuration: for a server
+ * that is gone for good. The leader and the node answering are not
+ * offered (remove them from another node, after a new leader is elected).
+ */
+function RemoveServer({ s, node }: { s: ClusterServer; node: string }) {
+  const { busy, run } = useAction();
+  if (s.leader || s.name === node) return null;
+  return (
+    <button type="button" className="btn sm danger" disabled={busy !== null} aria-label={`Remove server ${s.name}`}
+      onClick={() => {
+        if (!window.confirm(`Remove ${s.name} from the Raft configuration? It stops voting and holding the cluster's state; to come back it must join again.`)) return;
+        void run('remove', (c) => c.removeServer(s.name), {
+          ok: (r) => `${r.removed} removed; ${r.voters} voters left${r.promoted ? `, ${r.promoted} promoted to keep the count` : ''}.`,
+          invalidate: ['cluster'],
+        });
+      }}>Remove</button>
   );
 }

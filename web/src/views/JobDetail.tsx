@@ -134,7 +134,7 @@ function LogTail({ job }: { job: Job }) {
     if (el && stick.current) el.scrollTop = el.scrollHeight;
   }, [lines.length]);
   return (
-    <Card title="Log" hint={`${lines.length === 1 ? 'The newest line' : `Newest ${lines.length} lines`} the cluster keeps${job.state === 'running' ? ' · follows the run' : ''}`} flush id="log">
+    <Card title="Log" hint={`${lines.length === 0 ? 'The newest lines' : lines.length === 1 ? 'The newest line' : `Newest ${lines.length} lines`} the cluster keeps${job.state === 'running' ? ' · follows the run' : ''}`} flush id="log">
       {lines.length === 0 ? <Empty title="No log lines yet" /> : (
         <pre className="log" ref={box} tabIndex={0} aria-label="Job log"
           onScroll={(e) => { const el = e.currentTarget; stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24; }}>

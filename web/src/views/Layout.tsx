@@ -15,6 +15,7 @@ const nav: { to: string; label: string; icon: IconName }[] = [
   { to: '/designer', label: 'Designer', icon: 'designer' },
   { to: '/schedules', label: 'Schedules', icon: 'schedules' },
   { to: '/cluster', label: 'Cluster', icon: 'cluster' },
+  { to: '/docs', label: 'API', icon: 'docs' },
 ];
 
 /** Layout is every signed-in page: a page without a session goes to /signin. */

@@ -4,7 +4,8 @@ import { Icon } from '../components/icons';
 import { useLive } from '../live/hooks';
 import { alerts, priorityBars, robotStateCounts, stateCounts } from '../lib/derive';
 import { formatCount, formatDuration, formatRelative } from '../lib/format';
-import type { Cluster, Job } from '../api/types';
+import type { ReactNode } from 'react';
+import type { Cluster, ClusterServer, Job } from '../api/types';
 
 /** How many unfinished jobs the overview checks for a passed deadline. */
 const activeScan = 500;
@@ -120,12 +121,14 @@ export function Overview() {
   );
 }
 
-export function ServersTable({ c, filter, compact }: { c: Cluster; filter?: (voter: boolean) => boolean; compact?: boolean }) {
+export function ServersTable({ c, filter, compact, actions }: {
+  c: Cluster; filter?: (voter: boolean) => boolean; compact?: boolean; actions?: (s: ClusterServer) => ReactNode;
+}) {
   const servers = c.servers.filter((s) => !filter || filter(s.voter));
   if (servers.length === 0) return <Empty title={filter?.(false) ? 'No non-voters: every server votes' : 'No servers'} />;
   return (
     <div className="table-wrap"><table>
-      <thead><tr><th>Name</th><th>Role</th><th>Alive</th>{!compact && <th>Raft address</th>}<th>HTTP</th></tr></thead>
+      <thead><tr><th>Name</th><th>Role</th><th>Alive</th>{!compact && <th>Raft address</th>}<th>HTTP</th>{actions && <th><span className="sr-only">Actions</span></th>}</tr></thead>
       <tbody>
         {servers.map((s) => (
           <tr key={s.name}>
@@ -134,6 +137,7 @@ export function ServersTable({ c, filter, compact }: { c: Cluster; filter?: (vot
             <td>{s.alive ? <Badge state="alive" /> : <Badge state="dead" label="down" />}</td>
             {!compact && <td className="id">{s.raft_addr}</td>}
             <td className="id">{s.http_addr || '—'}</td>
+            {actions && <td>{actions(s)}</td>}
           </tr>
         ))}
       </tbody>

@@ -13,7 +13,7 @@ import { useServices } from '../live/hooks';
  * page never stores it.
  */
 export function SignIn() {
-  const { client, live } = useServices();
+  const { client, live, events } = useServices();
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const code = params.get('code');
@@ -29,6 +29,7 @@ export function SignIn() {
     try {
       await client.signIn(req);
       live.invalidate('');
+      events?.retryNow();
       navigate(next, { replace: true });
     } catch (err) {
       setError(err instanceof ApiError && err.status === 401

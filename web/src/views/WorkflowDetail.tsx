@@ -6,6 +6,7 @@ import { ApiError } from '../api/client';
 import { GraphCard } from './GraphCard';
 import { JobTable } from './Jobs';
 import { RunForm } from './RunForm';
+import { VersionDiff } from './VersionDiff';
 import { useCan } from '../auth/auth';
 
 export function WorkflowDetail() {
@@ -87,6 +88,7 @@ export function WorkflowDetail() {
           </Card>
           </div>
         </div>
+        {versions.data && <VersionDiff vs={vs} />}
         <Card title="Recent jobs" flush id="recent" actions={<Link className="btn sm" to={`/jobs?workflow=${encodeURIComponent(w.id)}`}>All jobs</Link>}>
           {!jobs.data ? <Loading /> : jobs.data.jobs.length === 0 ? <Empty title="No jobs of this workflow yet" /> : <JobTable jobs={jobs.data.jobs} names={names} now={now} />}
         </Card>
