@@ -74,7 +74,13 @@ func TestDesignerBuildsSavesAndRunsAWorkflow(t *testing.T) {
 	waitJS(t, tab, "the delay→log edge", `document.querySelectorAll('.react-flow__edge').length === 2`)
 	browse(t, tab, "give log a message",
 		chromedp.SendKeys(chromedp.CSS(`#f-message`), "built in the designer"),
+		chromedp.Click(chromedp.CSS(`.react-flow__pane`)),
+		chromedp.KeyEvent("L", chromedp.KeyModifiers(chromedp.ModifierShift)),
 	)
+	waitJS(t, tab, "auto-layout puts start, delay, log left to right", `(() => {
+		const x = (id) => document.querySelector('.react-flow__node[data-id="'+id+'"]').getBoundingClientRect().x;
+		return x('start') < x('delay') && x('delay') < x('log');
+	})()`)
 	// An invalid duration: the server's validator names it on the node.
 	browse(t, tab, "select delay and enter a bad duration",
 		chromedp.Click(chromedp.CSS(`.react-flow__node[data-id="delay"]`)),
@@ -90,13 +96,7 @@ func TestDesignerBuildsSavesAndRunsAWorkflow(t *testing.T) {
 	browse(t, tab, "fix the duration",
 		retype(`#f-duration`, "50ms"),
 		chromedp.WaitNotPresent(chromedp.CSS(`.dz-problem`)),
-		chromedp.Click(chromedp.CSS(`.react-flow__pane`)),
-		chromedp.KeyEvent("L", chromedp.KeyModifiers(chromedp.ModifierShift)),
 	)
-	waitJS(t, tab, "auto-layout puts start, delay, log left to right", `(() => {
-		const x = (id) => document.querySelector('.react-flow__node[data-id="'+id+'"]').getBoundingClientRect().x;
-		return x('start') < x('delay') && x('delay') < x('log');
-	})()`)
 	browse(t, tab, "save with Ctrl+S", chromedp.KeyEvent("s", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	waitJS(t, tab, "version 1 saved", `document.querySelector('[data-testid="save-status"]').textContent === 'saved · v1'`)
 	wf := workflowNamed(t, n1, name)
