@@ -14,6 +14,7 @@ const nav: { to: string; label: string; icon: IconName }[] = [
   { to: '/workflows', label: 'Workflows', icon: 'workflows' },
   { to: '/designer', label: 'Designer', icon: 'designer' },
   { to: '/schedules', label: 'Schedules', icon: 'schedules' },
+  { to: '/secrets', label: 'Secrets', icon: 'secrets' },
   { to: '/cluster', label: 'Cluster', icon: 'cluster' },
   { to: '/docs', label: 'API', icon: 'docs' },
 ];
