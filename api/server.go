@@ -106,6 +106,8 @@ type Server struct {
 	events    *eventFeed // nil when the store cannot be observed
 	watcher   fleetWatcher
 	oauth     oauthFlows // OAuth connect flows waiting for consent
+	// confirms shares the read-index waits that confirm a miss.
+	confirms confirmGroup
 }
 
 // New builds the handler. It registers its own Prometheus registry, so
@@ -203,6 +205,8 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/openapi.json", serveOpenAPI)
 	v1.POST("/workflows", s.createWorkflow)
 	v1.POST("/workflows/upload", s.uploadWorkflow)
+	v1.POST("/workflows/validate", s.validateWorkflow)
+	v1.GET("/node-types", s.nodeTypes)
 	v1.GET("/workflows", s.listWorkflows)
 	v1.GET("/workflows/:id", s.getWorkflow)
 	v1.GET("/workflows/:id/versions", s.listWorkflowVersions)

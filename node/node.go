@@ -222,6 +222,9 @@ func (n *Node) startRobot() {
 	go func() {
 		defer close(n.robotDone)
 		r.Run(robotCtx)
+		if journal != nil {
+			journal.Close() // every run has ended: nothing is left to note
+		}
 	}()
 }
 
