@@ -43,7 +43,8 @@ var routeRoles = map[string]consensus.Role{
 	"GET /api/v1/robots/tokens":        consensus.RoleAdmin,
 	"DELETE /api/v1/robots/tokens/:id": consensus.RoleAdmin,
 	// Changing the cluster itself is an admin's.
-	"DELETE /api/v1/cluster/servers/:name": consensus.RoleAdmin,
+	"DELETE /api/v1/cluster/servers/:name":     consensus.RoleAdmin,
+	"POST /api/v1/cluster/members/:name/leave": consensus.RoleAdmin,
 	// So are the fleet (draining a robot, taking its jobs back) and the
 	// vault's secrets, which workflows run with.
 	"POST /api/v1/robots/:id/drain":            consensus.RoleAdmin,

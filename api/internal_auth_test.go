@@ -55,7 +55,7 @@ func TestInternalEndpointsCheckThePeer(t *testing.T) {
 	refused("apply by a robot-only member", send(t, http.MethodPost, n.URL+"/internal/v1/apply", "application/octet-stream", []byte{1}))
 	refused("join by a robot-only member", postJSON(t, n.URL+"/internal/v1/join", `{"name":"r1","raft_addr":"127.0.0.1:1","http_addr":"127.0.0.1:2"}`))
 	refused("remove by a robot-only member", postJSON(t, n.URL+"/internal/v1/remove", `{"name":"n1"}`))
-	refused("leave asked by another node", postJSON(t, n.URL+"/internal/v1/leave", ``))
+	refused("leave asked by a robot-only member", postJSON(t, n.URL+"/internal/v1/leave", ``))
 	refused("claim as an internet robot", claim("r1", "internet"))
 	refused("claim as another robot", claim("r2", "lan"))
 	if r := claim("r1", "lan"); r.status != http.StatusOK {
