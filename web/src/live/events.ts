@@ -195,6 +195,7 @@ export class EventStream {
       this.sources.nudge('jobs:list');
       this.sources.nudge('queue');
       this.sources.nudge('robots'); // running jobs per robot
+      this.sources.nudge('stats:throughput'); // the overview's charts
     }
   }
 
