@@ -95,7 +95,7 @@ func checkViews(tb *tab, n *node, s seeded, shots bool) {
 			err := cl.GetJSON(c(), "/api/v1/stats/throughput", &tp)
 			return fmt.Sprintf("%d jobs", submittedIn(tp)), err
 		})
-	tb.waitJS("the throughput and claim latency lines", `['#throughput path[data-series=submitted]', '#throughput path[data-series=succeeded]', '#claim-latency path[data-series=p50]']
+	tb.waitJS("the throughput and claim latency lines", `['#throughput [data-series=submitted] path', '#throughput [data-series=succeeded] path', '#claim-latency [data-series=p50] path']
 		.every((sel) => (document.querySelector(sel)?.getAttribute('d') ?? '').startsWith('M'))`, pageTimeout)
 	shot("overview")
 	if shots {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { areaPath, formatLatency, formatRate, linePath, nearest, niceMax, peak, ticks, xAt, yAt, type Frame } from './chart';
+import { areaPath, formatLatency, formatRate, isolated, linePath, nearest, niceMax, peak, ticks, timeLabels, xAt, yAt, type Frame } from './chart';
 
 const f: Frame = { width: 110, height: 60, left: 10, right: 0, top: 10, bottom: 0 };
 
@@ -40,8 +40,25 @@ describe('geometry', () => {
 });
 
 describe('formatting', () => {
-  it.each([[0, '0'], [0.25, '0.3/s'], [1, '1/s'], [12.4, '12/s'], [1500, '1.5k/s'], [NaN, '0']])(
+  it.each([[0, '0'], [0.25, '0.25/s'], [0.75, '0.75/s'], [0.5, '0.5/s'], [1, '1/s'], [2.5, '2.5/s'], [12.4, '12/s'], [1500, '1.5k/s'], [NaN, '0']])(
     'rate %d is %s', (v, want) => expect(formatRate(v)).toBe(want));
   it.each([[0.0008, '0.8 ms'], [0.012, '12 ms'], [1.23, '1.2 s'], [95, '95 s'], [null, '—']])(
     'latency %s is %s', (v, want) => expect(formatLatency(v)).toBe(want));
+});
+
+describe('isolated', () => {
+  it('marks the points a line cannot draw', () => {
+    expect(isolated([null, 1, null, 2, 3, null, 4])).toEqual([1, 6]);
+    expect(isolated([1])).toEqual([0]);
+    expect(isolated([null, null])).toEqual([]);
+  });
+});
+
+describe('timeLabels', () => {
+  const at = (i: number) => new Date(Date.parse('2026-11-30T10:00:00Z') + i * 10_000).toISOString();
+  it('labels whole five minutes and now, none crowding now', () => {
+    const starts = Array.from({ length: 90 }, (_, i) => at(i + 3)); // 10:00:30 … 10:15:20
+    expect(timeLabels(starts)).toEqual([27, 57, 89]); // 10:05, 10:10, now; 10:15 is too close to now
+    expect(timeLabels([])).toEqual([]);
+  });
 });

@@ -69,12 +69,33 @@ export function nearest(f: Frame, x: number, n: number): number {
   return Math.max(0, Math.min(n - 1, Math.round(((x - f.left) / w) * (n - 1))));
 }
 
-/** formatRate renders jobs per second: "0", "0.3/s", "12/s", "1.2k/s". */
+/** formatRate renders jobs per second: "0", "0.25/s", "2.5/s", "12/s", "1.2k/s". */
 export function formatRate(v: number): string {
   if (!Number.isFinite(v) || v <= 0) return '0';
   if (v >= 1000) return `${trim(v / 1000)}k/s`;
   if (v >= 10) return `${Math.round(v)}/s`;
+  if (v < 1) return `${Number(v.toFixed(2))}/s`;
   return `${trim(v)}/s`;
+}
+
+/**
+ * isolated lists the indexes of values with no value on either side: a
+ * line cannot draw them, so the chart marks them with a dot.
+ */
+export function isolated(values: (number | null)[]): number[] {
+  const has = (i: number) => i >= 0 && i < values.length && values[i] !== null && Number.isFinite(values[i]);
+  return values.flatMap((_, i) => (has(i) && !has(i - 1) && !has(i + 1) ? [i] : []));
+}
+
+/**
+ * timeLabels picks the points to label on the x axis: those starting on
+ * a whole multiple of everyMs (5 minutes), but none closer than minGap
+ * points to the last one, which is labelled "now".
+ */
+export function timeLabels(starts: string[], everyMs = 300_000, minGap = 9): number[] {
+  const last = starts.length - 1;
+  const out = starts.flatMap((s, i) => (Date.parse(s) % everyMs === 0 && last - i >= minGap ? [i] : []));
+  return last >= 0 ? [...out, last] : out;
 }
 
 /** formatLatency renders seconds as "0.8 ms", "12 ms", "1.2 s", "95 s"; null as an em dash. */

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type PointerEvent } from 'react';
 import { Card, ErrorBanner, Loading } from '../components/ui';
 import { useLive } from '../live/hooks';
-import { areaPath, formatLatency, formatRate, linePath, nearest, niceMax, peak, ticks, xAt, yAt, type Frame } from '../lib/chart';
+import { areaPath, formatLatency, formatRate, isolated, linePath, nearest, niceMax, peak, ticks, timeLabels, xAt, yAt, type Frame } from '../lib/chart';
 import { formatCount } from '../lib/format';
 import type { Throughput } from '../api/types';
 import './charts.css';
@@ -102,7 +102,9 @@ function TimeChart({ label, starts, series, format, floor = 1, empty }: {
   const highest = Math.max(...series.map((s) => peak(s.values)));
   const top = niceMax(highest, floor);
   const quiet = highest === 0;
-  const labelAt = [0, Math.round((n - 1) / 3), Math.round((2 * (n - 1)) / 3), n - 1];
+  const labelAt = timeLabels(starts);
+  // The first series is drawn last, on top.
+  const drawn = [...series].reverse();
   const onMove = (e: PointerEvent<SVGSVGElement>) => {
     const box = e.currentTarget.getBoundingClientRect();
     setHover(nearest(f, e.clientX - box.left, n));
@@ -121,7 +123,7 @@ function TimeChart({ label, starts, series, format, floor = 1, empty }: {
             </span>
           </li>
         ))}
-        <li className="when" aria-hidden={hover === null}>{hover !== null ? clock(starts[hover]) : ''}</li>
+        <li className="when" aria-hidden={hover === null}>{hover !== null ? clock(starts[hover], true) : ''}</li>
       </ul>
       <div className="chart-plot" ref={wrap}>
         <svg width={width} height={height} role="img" aria-label={summary}
@@ -133,16 +135,18 @@ function TimeChart({ label, starts, series, format, floor = 1, empty }: {
             </g>
           ))}
           {n > 1 && labelAt.map((i, k) => (
-            <text key={k} className="xlabel" x={xAt(f, i, n)} y={height - 6}
-              textAnchor={k === 0 ? 'start' : k === labelAt.length - 1 ? 'end' : 'middle'}>
+            <text key={i} className="xlabel" x={xAt(f, i, n)} y={height - 6} textAnchor={k === labelAt.length - 1 ? 'end' : i < 3 ? 'start' : 'middle'}>
               {k === labelAt.length - 1 ? 'now' : clock(starts[i])}
             </text>
           ))}
-          {series.map((s) => s.area && !s.values.some((v) => v === null) && (
+          {drawn.map((s) => s.area && !s.values.some((v) => v === null) && (
             <path key={`${s.key}-area`} d={areaPath(f, s.values as number[], top)} fill={s.color} className="area" />
           ))}
-          {series.map((s) => (
-            <path key={s.key} d={linePath(f, s.values, top)} stroke={s.color} className="line" data-series={s.key} />
+          {drawn.map((s) => (
+            <g key={s.key} data-series={s.key}>
+              <path d={linePath(f, s.values, top)} stroke={s.color} className="line" />
+              {isolated(s.values).map((i) => <circle key={i} cx={xAt(f, i, n)} cy={yAt(f, s.values[i]!, top)} r={2.5} fill={s.color} />)}
+            </g>
           ))}
           {hover !== null && (
             <g className="cursor">
@@ -164,8 +168,9 @@ function fmt(v: number | null | undefined, format: (v: number) => string): strin
   return v === null || v === undefined ? '—' : format(v);
 }
 
-function clock(iso: string | undefined): string {
+function clock(iso: string | undefined, seconds = false): string {
   if (!iso) return '';
   const d = new Date(iso);
-  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}:${String(d.getSeconds()).padStart(2, '0')}`;
+  const hm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+  return seconds ? `${hm}:${String(d.getSeconds()).padStart(2, '0')}` : hm;
 }
