@@ -5,10 +5,11 @@ const f: Frame = { width: 110, height: 60, left: 10, right: 0, top: 10, bottom: 
 
 describe('niceMax', () => {
   it.each([
-    [0, 1], [0.3, 1], [1, 1], [1.2, 2], [2.2, 2.5], [3, 5], [7, 10], [12, 20], [240, 250], [0.04, 1],
+    [0, 1], [0.3, 1], [1, 1], [1.2, 2], [2.2, 4], [5, 6], [7, 8], [9, 10], [12, 20], [240, 400], [0.04, 1],
   ])('%d rounds up to %d', (v, want) => expect(niceMax(v)).toBe(want));
   it('honours a smaller floor', () => {
-    expect(niceMax(0.004, 0.001)).toBeCloseTo(0.005);
+    expect(niceMax(0.005, 0.001)).toBeCloseTo(0.006);
+    expect(niceMax(0.0204, 0.01)).toBeCloseTo(0.04);
     expect(niceMax(0, 0.01)).toBeCloseTo(0.01);
   });
 });

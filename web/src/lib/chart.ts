@@ -1,11 +1,14 @@
 // Geometry of the overview's time-series charts: pure functions, so that
 // scales, ticks and paths are tested without a browser.
 
-/** niceMax rounds a series' peak up to 1, 2, 2.5 or 5 × 10^k; never below floor. */
+/**
+ * niceMax rounds a series' peak up to 1, 2, 4, 6 or 8 × 10^k, never below
+ * floor: tops whose quarters (the gridlines) are round numbers too.
+ */
 export function niceMax(peak: number, floor = 1): number {
   const v = Math.max(peak, floor);
   const mag = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) {
+  for (const m of [1, 2, 4, 6, 8, 10]) {
     if (v <= m * mag + 1e-12) return m * mag;
   }
   return 10 * mag;

@@ -145,7 +145,7 @@ function TimeChart({ label, starts, series, format, floor = 1, empty }: {
           {drawn.map((s) => (
             <g key={s.key} data-series={s.key}>
               <path d={linePath(f, s.values, top)} stroke={s.color} className="line" />
-              {isolated(s.values).map((i) => <circle key={i} cx={xAt(f, i, n)} cy={yAt(f, s.values[i]!, top)} r={2.5} fill={s.color} />)}
+              {isolated(s.values).map((i) => <circle key={i} cx={xAt(f, i, n)} cy={yAt(f, s.values[i]!, top)} r={3} fill={s.color} />)}
             </g>
           ))}
           {hover !== null && (
