@@ -180,15 +180,10 @@ func (s *Server) throughputStats(c *gin.Context) {
 		s.abort(c, newError(CodeUnavailable, "node %s keeps no throughput figures: it holds no replica", s.cfg.NodeName))
 		return
 	}
-	window := MaxThroughputWindow
-	if raw := c.Query("window"); raw != "" {
-		d, err := time.ParseDuration(raw)
-		if err != nil || d < throughputInterval || d > MaxThroughputWindow {
-			s.abort(c, invalidField("window", "must be a duration from %s to %s, such as 5m or 15m, not %q",
-				throughputInterval, MaxThroughputWindow, raw))
-			return
-		}
-		window = d
+	window, err := parseWindow(c.Query("window"))
+	if err != nil {
+		s.abort(c, err)
+		return
 	}
 	now := time.Now()
 	points := s.events.throughput.series(now, window)
@@ -197,4 +192,18 @@ func (s *Server) throughputStats(c *gin.Context) {
 		Node: s.cfg.NodeName, Now: now.UTC(),
 		WindowSeconds: len(points) * step, IntervalSeconds: step, Points: points,
 	})
+}
+
+// parseWindow reads ?window=, a duration from one interval to
+// MaxThroughputWindow; empty means the longest.
+func parseWindow(raw string) (time.Duration, error) {
+	if raw == "" {
+		return MaxThroughputWindow, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d < throughputInterval || d > MaxThroughputWindow {
+		return 0, invalidField("window", "must be a duration from %s to %s, such as 5m or 15m, not %q",
+			throughputInterval, MaxThroughputWindow, raw)
+	}
+	return d, nil
 }
