@@ -41,8 +41,10 @@ test:
 
 # bench builds bin/casare, starts three casare processes on loopback and
 # drives them over the REST API from a load generator (bench/queue),
-# beside raw Raft measured in a helper process in the same run.
-# BENCHFLAGS passes e.g. -quick (a smoke run), or -inprocess for the
+# beside raw Raft measured in a helper process in the same run, over
+# plain TCP and over mutual TLS as nodes run it (the yardstick).
+# BENCHFLAGS passes e.g. -quick (a smoke run), -cpuprofile DIR (a CPU
+# profile per node and figure, from the nodes' --pprof), or -inprocess for the
 # in-process table (nodes inside the bench process, -nodes 1,3).
 # Then it runs the event stream under full load with a fast and a slow
 # subscriber (-events, in-process nodes): the EVENTS line says whether

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -45,6 +46,10 @@ var routeRoles = map[string]consensus.Role{
 	// Changing the cluster itself is an admin's.
 	"DELETE /api/v1/cluster/servers/:name":     consensus.RoleAdmin,
 	"POST /api/v1/cluster/members/:name/leave": consensus.RoleAdmin,
+	// A snapshot holds every credential's hash, the vault keys and the
+	// CA key; a restore replaces everything.
+	"GET /api/v1/operator/snapshot": consensus.RoleAdmin,
+	"PUT /api/v1/operator/snapshot": consensus.RoleAdmin,
 	// So are the fleet (draining a robot, taking its jobs back) and the
 	// vault's secrets, which workflows run with.
 	"POST /api/v1/robots/:id/drain":            consensus.RoleAdmin,
@@ -112,6 +117,14 @@ func (s *Server) authenticate(c *gin.Context) (consensus.APIToken, error) {
 		return consensus.APIToken{}, newError(CodeUnauthenticated, "%v", err)
 	}
 	t, err := s.cfg.Store.Authenticate(id, secret, time.Now(), kind)
+	if errors.Is(err, consensus.ErrUnknownCredential) && !s.behind() && s.leaderKnown() {
+		// A credential created a moment ago may be committed but not yet
+		// applied here: confirm the miss before refusing it.
+		if cerr := s.confirmUnknownCredential(c, kind, id); cerr != nil {
+			return t, cerr
+		}
+		t, err = s.cfg.Store.Authenticate(id, secret, time.Now(), kind)
+	}
 	switch {
 	case err == nil:
 		return t, nil
@@ -128,6 +141,33 @@ func (s *Server) authenticate(c *gin.Context) (consensus.APIToken, error) {
 	default:
 		return t, newError(CodeUnauthenticated, "%v", err)
 	}
+}
+
+// credentialConfirmTimeout bounds how long a request with a credential
+// this node does not know waits for the leader's read index to apply.
+// The leader answers within a heartbeat round, and a follower applies a
+// fresh commit within milliseconds, so a second means the node cannot
+// catch up now.
+const credentialConfirmTimeout = time.Second
+
+// confirmUnknownCredential waits until this node has applied every write
+// the cluster acknowledged (the leader's read index), as lookup does
+// before a 404: a token created through another node a moment ago then
+// checks here, and one that still does not is truly unknown. If the
+// node cannot get there in time the answer is catching_up with
+// Retry-After, never a 401 the node cannot vouch for. Only a credential
+// that parses reaches here, so garbage costs no round trip, and
+// concurrent confirmations share one (confirmGroup), so made-up tokens
+// cannot make a node ask the leader once per request.
+func (s *Server) confirmUnknownCredential(c *gin.Context, kind consensus.CredentialKind, id string) error {
+	err := s.confirms.wait(c.Request.Context(), credentialConfirmTimeout, func(ctx context.Context) error {
+		_, err := s.cfg.Store.WaitConsistent(ctx)
+		return err
+	})
+	if err != nil {
+		return newError(CodeCatchingUp, "this node has not applied the cluster's newest writes and cannot check API %s %s yet (%v): retry in a moment or ask another node", kind, id, err)
+	}
+	return nil
 }
 
 func (s *Server) behind() bool {

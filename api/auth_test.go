@@ -29,7 +29,7 @@ var publicRoutes = map[string]bool{
 // write is an operator's.
 func expectedRole(method, path string) consensus.Role {
 	switch {
-	case strings.HasPrefix(path, "/api/v1/tokens") || strings.HasPrefix(path, "/api/v1/robots/tokens"):
+	case strings.HasPrefix(path, "/api/v1/tokens") || strings.HasPrefix(path, "/api/v1/robots/tokens") || strings.HasPrefix(path, "/api/v1/operator/"):
 		return consensus.RoleAdmin
 	case strings.HasPrefix(path, "/api/v1/cluster/") && method != http.MethodGet:
 		return consensus.RoleAdmin

@@ -160,9 +160,9 @@ func isAbsent(raw json.RawMessage) bool {
 	return len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null"))
 }
 
-// canonicalJSON rewrites a JSON value so that equal values have equal
+// CanonicalJSON rewrites a JSON value so that equal values have equal
 // bytes: compact, object keys sorted, numbers kept exactly as written.
-func canonicalJSON(raw json.RawMessage) (json.RawMessage, error) {
+func CanonicalJSON(raw json.RawMessage) (json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any

@@ -45,7 +45,7 @@ func jobSpec(req JobRequest, prefix string) (consensus.JobSpec, error) {
 		if !isJSONObject(req.Params) {
 			return spec, invalidField(prefix+"params", "must be a JSON object")
 		}
-		params, err := canonicalJSON(req.Params)
+		params, err := CanonicalJSON(req.Params)
 		if err != nil {
 			return spec, invalidField(prefix+"params", "%v", err)
 		}

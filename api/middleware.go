@@ -102,13 +102,15 @@ const confirmMissTimeout = 2 * time.Second
 // every write the cluster acknowledged, so that a follower never answers
 // 404 for a job or workflow created a moment ago, through it or through
 // another node. If the leader cannot be asked, the answer is 503, not a
-// 404 the node cannot vouch for. what names the resource in messages.
+// 404 the node cannot vouch for. Concurrent misses share one read index
+// (confirmGroup). what names the resource in messages.
 func lookup[T any](s *Server, c *gin.Context, what string, read func() (T, bool, uint64)) (v T, index uint64, found bool) {
 	v, found, index = read()
 	if !found && !c.GetBool(consistentKey) {
-		ctx, cancel := context.WithTimeout(c.Request.Context(), confirmMissTimeout)
-		_, err := s.cfg.Store.WaitConsistent(ctx)
-		cancel()
+		err := s.confirms.wait(c.Request.Context(), confirmMissTimeout, func(ctx context.Context) error {
+			_, err := s.cfg.Store.WaitConsistent(ctx)
+			return err
+		})
 		if err != nil {
 			setAppliedIndex(c, index)
 			s.abort(c, newError(consensus.CodeNoLeader, "%s is not on this node, and the leader could not be asked whether it exists: %v", what, err))

@@ -54,6 +54,12 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxUploadBytes limits workflow file uploads (default 8 MiB).
 	MaxUploadBytes int64
+	// MaxSnapshotBytes limits a snapshot file sent for a restore
+	// (default DefaultMaxSnapshotBytes).
+	MaxSnapshotBytes int64
+	// ClusterCA returns the cluster CA (PEM certificate and key) for
+	// snapshots; nil leaves it out of them.
+	ClusterCA func() (cert, key []byte, err error)
 	// MaxLogFollowers caps the log streams (GET …/logs?follow=true) this
 	// node serves at once (default DefaultMaxLogFollowers); one more is
 	// refused with 503 too_many_streams.
@@ -105,6 +111,8 @@ type Server struct {
 	events    *eventFeed // nil when the store cannot be observed
 	watcher   fleetWatcher
 	oauth     oauthFlows // OAuth connect flows waiting for consent
+	// confirms shares the read-index waits that confirm a miss.
+	confirms confirmGroup
 }
 
 // New builds the handler. It registers its own Prometheus registry, so
@@ -124,6 +132,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.RobotSuspectAfter <= 0 {
 		cfg.RobotSuspectAfter = DefaultRobotSuspectAfter
+	}
+	if cfg.MaxSnapshotBytes <= 0 {
+		cfg.MaxSnapshotBytes = DefaultMaxSnapshotBytes
 	}
 	if cfg.MaxLogFollowers <= 0 {
 		cfg.MaxLogFollowers = DefaultMaxLogFollowers
@@ -238,6 +249,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/robots/:id/handback", s.handBackRobot)
 	v1.GET("/schedules/preview", s.previewSchedule)
 	s.vaultRoutes(e, v1)
+	s.snapshotRoutes(v1)
 
 	return e
 }

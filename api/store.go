@@ -108,6 +108,7 @@ type Store interface {
 	Replica
 	ClusterStore
 	VaultStore
+	BackupStore
 }
 
 var _ Store = (*consensus.Store)(nil)

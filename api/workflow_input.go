@@ -173,7 +173,7 @@ func validateGraph(req CreateWorkflowRequest) ([]byte, *executor.Workflow, error
 	if err := checkGraphNames(parsed); err != nil {
 		return nil, nil, err
 	}
-	graph, err := canonicalJSON(req.WorkflowJSON)
+	graph, err := CanonicalJSON(req.WorkflowJSON)
 	if err != nil {
 		return nil, nil, invalidField("workflow_json", "%v", err)
 	}

@@ -132,6 +132,7 @@ func jobRows(jobs []consensus.Job) [][]any {
 	for i, j := range jobs {
 		doc := j
 		doc.Logs = nil            // in job_logs, complete
+		doc.SealedParams = nil    // the archive keeps no secret, sealed or not
 		b, _ := json.Marshal(doc) // a Job always encodes: Raft stored it as JSON
 		rows[i] = []any{
 			j.ID, int64(j.Seq), j.WorkflowID, j.WorkflowVersion, string(j.State), j.Priority, j.ExecutionMode,

@@ -62,8 +62,9 @@ func queueWorkflow(b *pgx.Batch, wf consensus.Workflow) {
 
 func queueSchedule(b *pgx.Batch, sc consensus.Schedule) {
 	hist := sc.History
-	sc.History = nil           // in schedule_fires
-	doc, _ := json.Marshal(sc) // a Schedule always encodes: Raft stored it as JSON
+	sc.History = nil               // in schedule_fires
+	sc.Template.SealedParams = nil // the archive keeps no secret, sealed or not
+	doc, _ := json.Marshal(sc)     // a Schedule always encodes: Raft stored it as JSON
 	b.Queue(`INSERT INTO schedules (id, workflow_id, cron, timezone, enabled, misfire, overlap, last_fired, created_at, updated_at, doc)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
 		ON CONFLICT (id) DO UPDATE SET cron = excluded.cron, timezone = excluded.timezone, enabled = excluded.enabled,

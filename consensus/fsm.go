@@ -259,13 +259,16 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	f.state = s
-	f.applied = d.Applied
+	// An operator's restore (Store.Restore) hands in a state read at
+	// another cluster's index, lower than this one's: the applied index
+	// never goes back, or reads would take an older index for a newer one.
+	f.applied = max(f.applied, d.Applied)
 	close(f.appliedCh)
 	f.appliedCh = make(chan struct{})
 	// Observers see the restore under the lock, as they see entries
 	// (ApplyBatch), so no entry's changes reach them before it.
 	for _, o := range f.observers.snapshot() {
-		o.Restored(d.Applied, s.counts)
+		o.Restored(f.applied, s.counts)
 	}
 	f.mu.Unlock()
 	f.signalSchedules()

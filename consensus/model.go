@@ -119,20 +119,23 @@ type Job struct {
 	WorkflowID      string          `json:"workflow_id"`
 	WorkflowVersion int             `json:"workflow_version"`
 	Params          json.RawMessage `json:"params,omitempty"`
-	Priority        int             `json:"priority"`
-	ExecutionMode   string          `json:"execution_mode"`
-	RobotTags       []string        `json:"robot_tags,omitempty"`
-	PinnedRobot     string          `json:"pinned_robot,omitempty"`
-	State           JobState        `json:"state"`
-	Attempt         int             `json:"attempt"`
-	MaxAttempts     int             `json:"max_attempts"`
-	RobotID         string          `json:"robot_id,omitempty"`
-	Lease           *Lease          `json:"lease,omitempty"`
-	Attempts        []Attempt       `json:"attempts,omitempty"`
-	Checkpoint      json.RawMessage `json:"checkpoint,omitempty"`
-	Result          json.RawMessage `json:"result,omitempty"`
-	Error           string          `json:"error,omitempty"`
-	FailureKind     string          `json:"failure_kind,omitempty"`
+	// SealedParams holds the values of the params the workflow declares
+	// in secret_variables, which Params shows as "***" (vault_params.go).
+	SealedParams  *SealedParams   `json:"sealed_params,omitempty"`
+	Priority      int             `json:"priority"`
+	ExecutionMode string          `json:"execution_mode"`
+	RobotTags     []string        `json:"robot_tags,omitempty"`
+	PinnedRobot   string          `json:"pinned_robot,omitempty"`
+	State         JobState        `json:"state"`
+	Attempt       int             `json:"attempt"`
+	MaxAttempts   int             `json:"max_attempts"`
+	RobotID       string          `json:"robot_id,omitempty"`
+	Lease         *Lease          `json:"lease,omitempty"`
+	Attempts      []Attempt       `json:"attempts,omitempty"`
+	Checkpoint    json.RawMessage `json:"checkpoint,omitempty"`
+	Result        json.RawMessage `json:"result,omitempty"`
+	Error         string          `json:"error,omitempty"`
+	FailureKind   string          `json:"failure_kind,omitempty"`
 	// Crashes counts the attempts whose run killed their robot's process;
 	// at MaxCrashes the job is dead.
 	Crashes    int       `json:"crashes,omitempty"`

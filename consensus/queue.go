@@ -426,7 +426,7 @@ func (s *state) rerun(c applyContext, cmd *RerunCmd) (Job, error) {
 	}
 	spec := JobSpec{
 		ID: cmd.NewID, WorkflowID: old.WorkflowID, WorkflowVersion: old.WorkflowVersion,
-		Params: old.Params, Priority: old.Priority, ExecutionMode: old.ExecutionMode,
+		Params: old.Params, SealedParams: old.SealedParams, Priority: old.Priority, ExecutionMode: old.ExecutionMode,
 		RobotTags: old.RobotTags, PinnedRobot: old.PinnedRobot, MaxAttempts: old.MaxAttempts,
 		Backoff: old.Backoff, RerunOf: old.ID,
 	}

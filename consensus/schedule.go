@@ -40,8 +40,11 @@ type JobTemplate struct {
 	Priority      int             `json:"priority"`
 	ExecutionMode string          `json:"execution_mode"`
 	Params        json.RawMessage `json:"params,omitempty"`
-	RobotTags     []string        `json:"robot_tags,omitempty"`
-	MaxAttempts   int             `json:"max_attempts,omitempty"`
+	// SealedParams are the workflow's secret_variables among Params, which
+	// shows them as "***" (vault_params.go).
+	SealedParams *SealedParams `json:"sealed_params,omitempty"`
+	RobotTags    []string      `json:"robot_tags,omitempty"`
+	MaxAttempts  int           `json:"max_attempts,omitempty"`
 }
 
 // Schedule fires a workflow on a cron expression.
@@ -285,7 +288,7 @@ func (s *state) fireManual(c applyContext, sc *Schedule, jobID string) ([]Fire, 
 func (s *state) fireJob(c applyContext, sc *Schedule, fireTime time.Time, id string) string {
 	t := sc.Template
 	return s.submitJob(c, JobSpec{
-		ID: id, WorkflowID: sc.WorkflowID, Params: t.Params, Priority: t.Priority,
+		ID: id, WorkflowID: sc.WorkflowID, Params: t.Params, SealedParams: t.SealedParams, Priority: t.Priority,
 		ExecutionMode: t.ExecutionMode, RobotTags: t.RobotTags, MaxAttempts: t.MaxAttempts,
 		ScheduleID: sc.ID, FireTime: fireTime,
 	}).ID

@@ -120,7 +120,16 @@ func (s *Store) CreateSchedule(ctx context.Context, sc Schedule) (Schedule, erro
 	if _, _, err := ParseSchedule(sc.Cron, sc.Timezone); err != nil {
 		return Schedule{}, err
 	}
-	return apply[Schedule](ctx, s, cmdPutSchedule, PutScheduleCmd{Schedule: sc})
+	t := sc.Template
+	return withSealedParams(ctx, s, func() (Schedule, error) {
+		spec := []JobSpec{{WorkflowID: sc.WorkflowID, Params: t.Params}}
+		specs, err := s.sealSpecs(spec, s.specSecretVariables(spec))
+		if err != nil {
+			return Schedule{}, err
+		}
+		sc.Template.Params, sc.Template.SealedParams = specs[0].Params, specs[0].SealedParams
+		return apply[Schedule](ctx, s, cmdPutSchedule, PutScheduleCmd{Schedule: sc})
+	})
 }
 
 // EnableSchedule enables or disables a schedule.

@@ -63,6 +63,8 @@ type DeleteSecretCmd struct {
 type RotateVaultCmd struct {
 	KeyID   string          `json:"key_id"`
 	Secrets []RotatedSecret `json:"secrets"`
+	// Params are jobs' and schedules' secret parameters, re-encrypted.
+	Params []RotatedParams `json:"params,omitempty"`
 }
 
 // RotatedSecret is one re-encrypted value.
@@ -135,6 +137,7 @@ func (s *state) rotateVault(_ applyContext, cmd *RotateVaultCmd) (RotateVaultRes
 		sec.KeyID, sec.Ciphertext = cmd.KeyID, slices.Clone(r.Ciphertext)
 		res.Rotated++
 	}
+	s.rotateParams(cmd, &res)
 	s.vaultKeyID = cmd.KeyID
 	return res, nil
 }

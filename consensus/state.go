@@ -236,6 +236,9 @@ func (s *state) putWorkflow(c applyContext, cmd *PutWorkflowCmd) (PutWorkflowRes
 		if err := checkSpecFields(spec); err != nil {
 			return PutWorkflowResult{}, errorf(CodeInvalid, "job %d: %s", i, err.Error())
 		}
+		if err := s.checkSpecParams(spec, cmd.SecretVariables); err != nil {
+			return PutWorkflowResult{}, err
+		}
 	}
 	if version == 0 {
 		if wf == nil {
@@ -314,6 +317,7 @@ type JobSpec struct {
 	WorkflowID      string          `json:"workflow_id"`
 	WorkflowVersion int             `json:"workflow_version,omitempty"` // 0 = latest
 	Params          json.RawMessage `json:"params,omitempty"`
+	SealedParams    *SealedParams   `json:"sealed_params,omitempty"`
 	Priority        int             `json:"priority"`
 	ExecutionMode   string          `json:"execution_mode"`
 	RobotTags       []string        `json:"robot_tags,omitempty"`
@@ -342,10 +346,15 @@ func (s *state) checkSpec(spec JobSpec) error {
 	if wf == nil {
 		return errorf(CodeNotFound, "workflow %s not found", spec.WorkflowID)
 	}
+	v := wf.Latest()
 	if spec.WorkflowVersion != 0 {
-		if _, ok := wf.Version(spec.WorkflowVersion); !ok {
+		var ok bool
+		if v, ok = wf.Version(spec.WorkflowVersion); !ok {
 			return errorf(CodeNotFound, "workflow %s has no version %d", spec.WorkflowID, spec.WorkflowVersion)
 		}
+	}
+	if err := s.checkSpecParams(spec, v.SecretVariables); err != nil {
+		return err
 	}
 	return checkSpecFields(spec)
 }
@@ -407,7 +416,7 @@ func (s *state) submitJob(c applyContext, spec JobSpec) *Job {
 	s.nextSeq++
 	j := &Job{
 		ID: spec.ID, WorkflowID: spec.WorkflowID, WorkflowVersion: version,
-		Params: spec.Params, Priority: spec.Priority, ExecutionMode: spec.ExecutionMode,
+		Params: spec.Params, SealedParams: spec.SealedParams, Priority: spec.Priority, ExecutionMode: spec.ExecutionMode,
 		RobotTags: spec.RobotTags, PinnedRobot: spec.PinnedRobot,
 		State: JobQueued, MaxAttempts: cmp.Or(spec.MaxAttempts, DefaultMaxAttempts),
 		Backoff: spec.Backoff, RerunOf: spec.RerunOf, UniqueKey: spec.UniqueKey, NotBefore: spec.NotBefore, Deadline: spec.Deadline,

@@ -16,7 +16,8 @@ type sealedFor struct {
 }
 
 // attachSecrets opens, for each claimed job, the secrets its workflow
-// version references and puts them into the claim. It runs on the server
+// version references and its secret parameters, and puts them into the
+// claim. It runs on the server
 // that serves the robot's claim, after the claim committed; the values
 // exist in clear on this server only for the length of this call and the
 // response to the robot.
@@ -70,6 +71,10 @@ func (st *state) sealedSecrets(j *Job) sealedFor {
 }
 
 func (s *Store) openSecrets(c *ClaimedJob, sf sealedFor) {
+	if err := s.openParams(c); err != nil {
+		c.SecretError, c.SecretErrorKind = err.Error(), FailureApplication
+		return
+	}
 	if sf.err != "" {
 		c.SecretError, c.SecretErrorKind = sf.err, sf.kind
 		return

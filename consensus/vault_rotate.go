@@ -69,7 +69,11 @@ func (s *Store) reseal(ctx context.Context, id string) (RotateVaultResult, error
 			all = append(all, &c)
 		}
 	})
-	cmd := RotateVaultCmd{KeyID: id}
+	params, err := s.resealParams(id)
+	if err != nil {
+		return RotateVaultResult{}, err
+	}
+	cmd := RotateVaultCmd{KeyID: id, Params: params}
 	for _, sec := range all {
 		plain, err := s.vault.open(sec.KeyID, sec.Name, sec.Ciphertext)
 		if err != nil {

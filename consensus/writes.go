@@ -21,7 +21,14 @@ func (s *Store) PutWorkflow(ctx context.Context, cmd PutWorkflowCmd) (PutWorkflo
 		return PutWorkflowResult{}, err
 	}
 	cmd.Secrets, cmd.SecretVariables = secrets, executor.SecretVariables(cmd.Graph)
-	return apply[PutWorkflowResult](ctx, s, cmdPutWorkflow, cmd)
+	specs := cmd.Jobs
+	return withSealedParams(ctx, s, func() (PutWorkflowResult, error) {
+		cmd.Jobs, err = s.sealSpecs(specs, func(JobSpec) []string { return cmd.SecretVariables })
+		if err != nil {
+			return PutWorkflowResult{}, err
+		}
+		return apply[PutWorkflowResult](ctx, s, cmdPutWorkflow, cmd)
+	})
 }
 
 // DeleteWorkflow removes a workflow. It refuses while the workflow has
@@ -34,8 +41,17 @@ func (s *Store) DeleteWorkflow(ctx context.Context, id string, force bool) error
 // SubmitJobs queues a batch of jobs atomically: all or none. A spec whose
 // id or unique key is already known returns the existing job. Concurrent
 // calls on this node share Raft entries.
+//
+// The values of the params a workflow declares secret are sealed here,
+// before the entry (vault_params.go).
 func (s *Store) SubmitJobs(ctx context.Context, specs []JobSpec) ([]Job, error) {
-	return s.submits.submit(ctx, specs)
+	return withSealedParams(ctx, s, func() ([]Job, error) {
+		sealed, err := s.sealSpecs(specs, s.specSecretVariables(specs))
+		if err != nil {
+			return nil, err
+		}
+		return s.submits.submit(ctx, sealed)
+	})
 }
 
 // submitGroups commits independent groups of specs in one entry.
@@ -67,6 +83,7 @@ func (s *Store) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, error) {
 		// The jobs are leased; without their secrets the robot fails
 		// them as an application failure, which is retried.
 		for i := range jobs {
+			jobs[i].Job.SealedParams = nil
 			jobs[i].SecretError, jobs[i].SecretErrorKind = err.Error(), FailureApplication
 		}
 	}

@@ -112,6 +112,7 @@ func execClientCredentials(ctx context.Context, c call) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("client credentials grant: %w", err)
 	}
+	c.hideToken(tok)
 	return "", c.setOutput(tokenToValue(tok))
 }
 
@@ -139,6 +140,7 @@ func execAuthCode(ctx context.Context, c call) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("exchange authorization code: %w", err)
 	}
+	c.hideToken(tok)
 	if err := c.storeRefreshToken(tok); err != nil {
 		return "", err
 	}
@@ -161,6 +163,7 @@ func execRefresh(ctx context.Context, c call) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("refresh token: %w", err)
 	}
+	c.hideToken(tok)
 	if tok.RefreshToken != old.RefreshToken {
 		if err := c.storeRefreshToken(tok); err != nil {
 			return "", err
@@ -203,6 +206,15 @@ func (c call) tokenToRefresh() (*oauth2.Token, string, error) {
 		return nil, "", fmt.Errorf("token_var: variable %s has no refresh_token", tokenVar)
 	}
 	return old, cmp.Or(out, tokenVar), nil
+}
+
+// hideToken makes the run hide a token it got as *** from now on, like a
+// secret: an access or refresh token is a credential whether or not the
+// vault keeps it, and the run puts it in a variable that checkpoints,
+// the result and the debugger would otherwise show.
+func (c call) hideToken(tok *oauth2.Token) {
+	c.r.shared.redact.add(tok.AccessToken)
+	c.r.shared.redact.add(tok.RefreshToken)
 }
 
 // storeRefreshToken hands a new refresh token to the run's secrets to

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +18,15 @@ import (
 type tokenServer struct {
 	*httptest.Server
 	issued atomic.Int64
+	mu     sync.Mutex
+	auth   []string // the Authorization headers /api/me received
+}
+
+// lastAuth returns the Authorization header of the latest API call.
+func (ts *tokenServer) lastAuth(n int) []string {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return append([]string(nil), ts.auth[max(0, len(ts.auth)-n):]...)
 }
 
 const (
@@ -79,6 +89,9 @@ func newTokenServer(t *testing.T) *tokenServer {
 		json.NewEncoder(w).Encode(resp)
 	})
 	mux.HandleFunc("GET /api/me", func(w http.ResponseWriter, r *http.Request) {
+		ts.mu.Lock()
+		ts.auth = append(ts.auth, r.Header.Get("Authorization"))
+		ts.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]string{"authorization": r.Header.Get("Authorization")})
 	})
@@ -100,11 +113,19 @@ func TestOAuthNodes(t *testing.T) {
 			nodes: []Node{
 				{ID: "token", Type: "oauth2_client_credentials", Config: client("scopes", []any{"read", "write"}, "output_var", "tok")},
 				{ID: "call", Type: "http_request", Config: cfg("url", srv.URL+"/api/me", "oauth2_token_var", "tok", "output_var", "me")},
+				{ID: "say", Type: "log", Config: cfg("message", "token {{ tok.access_token }}")},
 			},
 			vars: vars,
+			// The access token is a credential: the run hides it in its
+			// logs, its variables and what the API echoed, while the API
+			// received it.
+			logs: []string{"token ***"},
 			check: func(t *testing.T, res Result) {
+				if got := srv.lastAuth(1); len(got) != 1 || got[0] != "Bearer cc-read+write" {
+					t.Errorf("API saw Authorization %q", got)
+				}
 				tok := res.Variables["tok"].(map[string]any)
-				if tok["access_token"] != "cc-read+write" || tok["token_type"] != "Bearer" {
+				if tok["access_token"] != Redacted || tok["token_type"] != "Bearer" {
 					t.Errorf("token %s", showJSON(tok))
 				}
 				expiry, err := time.Parse(time.RFC3339, tok["expiry"].(string))
@@ -112,8 +133,8 @@ func TestOAuthNodes(t *testing.T) {
 					t.Errorf("expiry %v (%v)", tok["expiry"], err)
 				}
 				body := res.Variables["me"].(map[string]any)["body"].(map[string]any)
-				if body["authorization"] != "Bearer cc-read+write" {
-					t.Errorf("API saw Authorization %q", body["authorization"])
+				if body["authorization"] != "Bearer "+Redacted {
+					t.Errorf("the echoed token shows as %q", body["authorization"])
 				}
 			},
 		},
@@ -131,16 +152,23 @@ func TestOAuthNodes(t *testing.T) {
 				{ID: "exchange", Type: "oauth2_auth_code", Config: client("code", authCode, "redirect_url", redirectURL, "code_verifier", codeVerifier, "output_var", "tok")},
 				{ID: "refresh", Type: "oauth2_refresh", Config: client("token_var", "tok", "output_var", "fresh")},
 				{ID: "in_place", Type: "oauth2_refresh", Config: client("token_var", "tok")},
+				{ID: "use_fresh", Type: "http_request", Config: cfg("url", srv.URL+"/api/me", "oauth2_token_var", "fresh")},
+				{ID: "use_tok", Type: "http_request", Config: cfg("url", srv.URL+"/api/me", "oauth2_token_var", "tok")},
 			},
 			vars: vars,
 			check: func(t *testing.T, res Result) {
-				fresh := res.Variables["fresh"].(map[string]any)
-				if !strings.HasPrefix(fresh["access_token"].(string), "refreshed-") || fresh["refresh_token"] != "rt-1" {
-					t.Errorf("refreshed token %s: want a new access token and the kept refresh token", showJSON(fresh))
+				// The refresh server takes only rt-1, so both refreshes
+				// used the kept refresh token; each issued a new access
+				// token, which the API received.
+				got := srv.lastAuth(2)
+				if len(got) != 2 || !strings.HasPrefix(got[0], "Bearer refreshed-") || !strings.HasPrefix(got[1], "Bearer refreshed-") || got[0] == got[1] {
+					t.Errorf("API saw Authorization %q: want two different refreshed tokens", got)
 				}
-				tok := res.Variables["tok"].(map[string]any)
-				if tok["access_token"] == "ac-1" || tok["access_token"] == fresh["access_token"] {
-					t.Errorf("in-place refresh left %s", showJSON(tok))
+				for _, name := range []string{"fresh", "tok"} {
+					tok := res.Variables[name].(map[string]any)
+					if tok["access_token"] != Redacted || tok["refresh_token"] != Redacted {
+						t.Errorf("variable %s shows %s: want its tokens hidden", name, showJSON(tok))
+					}
 				}
 			},
 		},

@@ -74,6 +74,9 @@ type Config struct {
 	// confines its file nodes to one directory (see executor).
 	NodeTypes executor.NodePolicy
 	FileRoot  string
+	// PprofAddr is the loopback address `casare node` serves
+	// net/http/pprof on ("" is off); the node itself does not read it.
+	PprofAddr string
 	// HTTPTimeouts bound the API server's connections; zero fields take
 	// api.DefaultTimeouts.
 	HTTPTimeouts api.Timeouts

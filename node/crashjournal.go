@@ -1,34 +1,72 @@
 package node
 
 import (
+	"cmp"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/casare/casare/consensus"
 )
 
 // CrashJournal notes in a robot's data dir the runs it has begun and not
-// yet ended, one small file per run. A process that dies in the middle of
-// a run leaves its file behind; when the robot comes back it reports those
-// runs as crashed, and the leader declares a job that crashed its robots
-// twice dead instead of handing it to the next robot. A robot that was
-// only cut off, or declared dead by gossip while it went on, ends its runs
-// normally and reports no crash.
+// yet ended. A process that dies in the middle of a run leaves its note
+// behind; when the robot comes back it reports those runs as crashed, and
+// the leader declares a job that crashed its robots twice dead instead of
+// handing it to the next robot. A robot that was only cut off, or
+// declared dead by gossip while it went on, ends its runs normally and
+// reports no crash.
 //
-// Files are written without fsync: what must survive is the death of the
+// The notes are lines appended to one file, journalFile: "+" and a
+// run's JSON when it begins, "-" and the same when it ends. One write
+// per note, on a file kept open, is what a robot running thousands of
+// jobs a second can afford: a file per run cost a create and an unlink,
+// each taking the directory's lock, and under load the robot spent most
+// of its CPU there (see the commit that made this change). When the file
+// grows past compactBytes it is rewritten with the runs still open.
+//
+// Notes are written without fsync: what must survive is the death of the
 // process, and the kernel keeps written data when a process dies. Only a
 // crash of the whole machine loses a note, and that was not the job's
 // doing anyway.
 type CrashJournal struct {
 	dir string
+
+	mu     sync.Mutex
+	f      *os.File // journalFile, opened for appending on first use
+	size   int64
+	loaded bool
+	// open are the runs begun and not ended; prior are those of them a
+	// previous process left, which leftovers reports.
+	open  map[runKey]consensus.Crash
+	prior map[runKey]bool
+	// legacy maps runs noted by an older version, one file per run, to
+	// their file, which end removes.
+	legacy map[runKey]string
 }
+
+// runKey names a run: a job re-leased to the same robot is another run.
+type runKey struct {
+	job   string
+	token uint64
+}
+
+func keyOf(c consensus.Crash) runKey { return runKey{c.JobID, c.Token} }
+
+const (
+	// journalFile is the journal's file in its directory.
+	journalFile = "runs.journal"
+	// compactBytes is the size past which the journal is rewritten with
+	// only the open runs: a few thousand notes, a few milliseconds.
+	compactBytes = 1 << 20
+)
 
 // OpenCrashJournal uses dir, creating it.
 func OpenCrashJournal(dir string) (*CrashJournal, error) {
@@ -38,54 +76,198 @@ func OpenCrashJournal(dir string) (*CrashJournal, error) {
 	return &CrashJournal{dir: dir}, nil
 }
 
-// path names a run's note by job and fencing token: a job re-leased to
-// the same robot is a different run.
-func (j *CrashJournal) path(c consensus.Crash) string {
-	return filepath.Join(j.dir, fmt.Sprintf("%s-%d.json", hex.EncodeToString([]byte(c.JobID)), c.Token))
-}
-
 // begin notes a run before it starts.
 func (j *CrashJournal) begin(c consensus.Crash) error {
-	data, err := json.Marshal(c)
-	if err != nil {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.load(); err != nil {
 		return err
 	}
-	return os.WriteFile(j.path(c), data, 0o600)
+	if err := j.append('+', c); err != nil {
+		return err
+	}
+	j.open[keyOf(c)] = c
+	return nil
 }
 
 // end forgets a run that ended, however it ended.
 func (j *CrashJournal) end(c consensus.Crash) error {
-	err := os.Remove(j.path(c))
-	if errors.Is(err, os.ErrNotExist) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.load(); err != nil {
+		return err
+	}
+	k := keyOf(c)
+	if path, ok := j.legacy[k]; ok {
+		delete(j.legacy, k)
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("crash journal: %w", err)
+		}
+	}
+	if _, ok := j.open[k]; !ok {
 		return nil
 	}
-	return err
+	if err := j.append('-', c); err != nil {
+		return err
+	}
+	delete(j.open, k)
+	delete(j.prior, k)
+	if j.size > compactBytes {
+		return j.compact()
+	}
+	return nil
 }
 
 // leftovers returns the runs noted by a process that died.
 func (j *CrashJournal) leftovers() ([]consensus.Crash, error) {
-	entries, err := os.ReadDir(j.dir)
-	if err != nil {
-		return nil, fmt.Errorf("crash journal: %w", err)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.load(); err != nil {
+		return nil, err
 	}
 	var out []consensus.Crash
+	for k := range j.prior {
+		out = append(out, j.open[k])
+	}
+	slices.SortFunc(out, func(a, b consensus.Crash) int {
+		return cmp.Or(strings.Compare(a.JobID, b.JobID), cmp.Compare(a.Token, b.Token))
+	})
+	return out, nil
+}
+
+// load reads what earlier processes noted, once: the journal file, whose
+// last line may have been cut short as the process died (its run had not
+// begun), and the one-file-per-run notes of older versions.
+func (j *CrashJournal) load() error {
+	if j.loaded {
+		return nil
+	}
+	j.open, j.prior, j.legacy = map[runKey]consensus.Crash{}, map[runKey]bool{}, map[runKey]string{}
+	data, err := os.ReadFile(filepath.Join(j.dir, journalFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("crash journal: %w", err)
+	}
+	for line := range strings.Lines(string(data)) {
+		c, op, ok := parseNote(line)
+		switch {
+		case !ok:
+		case op == '+':
+			j.open[keyOf(c)] = c
+		default:
+			delete(j.open, keyOf(c))
+		}
+	}
+	if err := j.loadLegacy(); err != nil {
+		return err
+	}
+	for k := range j.open {
+		j.prior[k] = true
+	}
+	j.loaded = true
+	return j.compact()
+}
+
+// parseNote decodes one line of the journal; ok is false for a line cut
+// short or otherwise unreadable.
+func parseNote(line string) (c consensus.Crash, op byte, ok bool) {
+	line, complete := strings.CutSuffix(line, "\n")
+	if !complete || len(line) < 2 || (line[0] != '+' && line[0] != '-') {
+		return c, 0, false
+	}
+	if err := json.Unmarshal([]byte(line[1:]), &c); err != nil || c.JobID == "" {
+		return c, 0, false
+	}
+	return c, line[0], true
+}
+
+// loadLegacy adds the runs an older version noted as one JSON file each.
+func (j *CrashJournal) loadLegacy() error {
+	entries, err := os.ReadDir(j.dir)
+	if err != nil {
+		return fmt.Errorf("crash journal: %w", err)
+	}
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".json") {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(j.dir, e.Name()))
+		path := filepath.Join(j.dir, e.Name())
+		data, err := os.ReadFile(path)
 		var c consensus.Crash
 		if err == nil {
 			err = json.Unmarshal(data, &c)
 		}
 		if err != nil || c.JobID == "" {
 			// A note cut short as it was written: its run had not begun.
-			os.Remove(filepath.Join(j.dir, e.Name()))
+			os.Remove(path)
 			continue
 		}
-		out = append(out, c)
+		j.open[keyOf(c)] = c
+		j.legacy[keyOf(c)] = path
 	}
-	return out, nil
+	return nil
+}
+
+// append writes one note in a single write, so that a process that dies
+// leaves at most its last line cut short.
+func (j *CrashJournal) append(op byte, c consensus.Crash) error {
+	note, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	line := make([]byte, 0, len(note)+2)
+	line = append(append(append(line, op), note...), '\n')
+	n, err := j.f.Write(line)
+	j.size += int64(n)
+	if err != nil {
+		return fmt.Errorf("crash journal: %w", err)
+	}
+	return nil
+}
+
+// compact rewrites the journal with the open runs only and reopens it
+// for appending. The new file replaces the old one by rename, so a death
+// in the middle leaves one or the other whole.
+func (j *CrashJournal) compact() error {
+	var buf []byte
+	for _, c := range j.open {
+		if _, ok := j.legacy[keyOf(c)]; ok {
+			continue // noted in its own file until it ends
+		}
+		note, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		buf = append(append(append(buf, '+'), note...), '\n')
+	}
+	path := filepath.Join(j.dir, journalFile)
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, buf, 0o600); err != nil {
+		return fmt.Errorf("crash journal: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("crash journal: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("crash journal: %w", err)
+	}
+	if j.f != nil {
+		j.f.Close() // written without fsync, so closing reports nothing new
+	}
+	j.f, j.size = f, int64(len(buf))
+	return nil
+}
+
+// Close closes the journal's file; a later note opens it again.
+func (j *CrashJournal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	err := j.f.Close()
+	j.f, j.loaded = nil, false
+	return err
 }
 
 // crashReporter is the part of a queue that takes crash reports. Queues

@@ -1,9 +1,12 @@
 package node
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sync/atomic"
 	"testing"
 
 	"github.com/casare/casare/consensus"
@@ -51,4 +54,109 @@ func TestCrashJournalKeepsUnfinishedRuns(t *testing.T) {
 	if left, _ := again.leftovers(); len(left) != 0 {
 		t.Fatalf("leftovers after the report: %+v", left)
 	}
+}
+
+// A journal that grew past compactBytes is rewritten with only the open
+// runs, and a line cut short by a dying process is ignored: the runs
+// open before it are reported, and a run begun by an older version's
+// one-file note is reported and forgotten like the others.
+func TestCrashJournalCompactsAndSurvivesACutLine(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "robot-runs")
+	legacy := consensus.Crash{JobID: "old", Token: 3, Attempt: 1}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "6f6c64-3.json"), []byte(`{"job_id":"old","token":3,"attempt":1}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j, err := OpenCrashJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := consensus.Crash{JobID: "long-running", Token: 1, Attempt: 1}
+	if err := j.begin(open); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, journalFile)
+	var biggest int64
+	for i := range 20000 {
+		c := consensus.Crash{JobID: fmt.Sprintf("job-%d", i), Token: uint64(i), Attempt: 1}
+		if err := j.begin(c); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.end(c); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(path); err == nil {
+			biggest = max(biggest, fi.Size())
+		}
+	}
+	if biggest > compactBytes+512 {
+		t.Fatalf("the journal grew to %d bytes; it is compacted past %d", biggest, compactBytes)
+	}
+	// The process dies while it notes one more run.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`+{"job_id":"cut","tok`); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	again, err := OpenCrashJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := again.leftovers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []consensus.Crash{open, legacy}
+	if !reflect.DeepEqual(left, want) {
+		t.Fatalf("leftovers %+v; want %+v", left, want)
+	}
+	for _, c := range left {
+		if err := again.end(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := again.Close(); err != nil {
+		t.Fatal(err)
+	}
+	third, err := OpenCrashJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left, err := third.leftovers(); err != nil || len(left) != 0 {
+		t.Fatalf("leftovers after the report: %+v, %v", left, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "6f6c64-3.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the older version's note outlived its report: %v", err)
+	}
+}
+
+// BenchmarkCrashJournal is the journal's cost per run (a begin and an
+// end) with 64 runs at a time, as a busy robot has.
+func BenchmarkCrashJournal(b *testing.B) {
+	j, err := OpenCrashJournal(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	var next atomic.Uint64
+	b.SetParallelism(32) // 64 goroutines on 2 CPUs
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c := consensus.Crash{JobID: "01a22c96-1821-7f02-8b5a-a7a2860653d8", Token: next.Add(1), Attempt: 1}
+			if err := j.begin(c); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := j.end(c); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

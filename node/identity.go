@@ -189,3 +189,15 @@ func writeSecret(path, data string) error {
 	}
 	return nil
 }
+
+// clusterCA is the CA a snapshot carries: its certificate, and its key
+// on a server that holds it.
+func (n *Node) clusterCA() (cert, key []byte, err error) {
+	ca := n.id.pki.CA
+	cert = pki.EncodeCert(ca.Cert)
+	if ca.Key == nil {
+		return cert, nil, nil
+	}
+	key, err = pki.EncodeKey(ca.Key)
+	return cert, key, err
+}

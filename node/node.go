@@ -224,6 +224,9 @@ func (n *Node) startRobot() {
 	go func() {
 		defer close(n.robotDone)
 		r.Run(robotCtx)
+		if journal != nil {
+			journal.Close() // every run has ended: nothing is left to note
+		}
 	}()
 }
 
@@ -284,6 +287,7 @@ func (n *Node) handler() http.Handler {
 		MetricsPublic: n.cfg.MetricsPublic, CORSOrigin: n.cfg.CORSOrigin,
 		CAFingerprint: n.caFingerprint(),
 		Archive:       n.apiArchive(),
+		ClusterCA:     n.clusterCA,
 	})
 	n.serveCluster(srv.Internal())
 	mux.Handle("/", srv)

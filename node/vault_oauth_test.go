@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func newTokenServer(t *testing.T, first string) *tokenServer {
 		ts.valid = fmt.Sprintf("rotated-refresh-token-%d-xyz", ts.next)
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{
-			"access_token": fmt.Sprintf("access-%d", ts.next), "token_type": "Bearer",
+			"access_token": fmt.Sprintf("access-token-%d-qwe", ts.next), "token_type": "Bearer",
 			"refresh_token": ts.valid, "expires_in": 3600,
 		})
 	}))
@@ -55,8 +56,9 @@ func newTokenServer(t *testing.T, first string) *tokenServer {
 // TestOAuthRefreshTokenFromTheVaultIsStoredBack runs an OAuth refresh whose
 // client secret and refresh token come from the vault and whose new
 // refresh token is stored back (store_refresh_token_as), twice: the
-// second run uses the token the first stored, and no API answer shows
-// either token.
+// second run uses the token the first stored, and no API answer (job,
+// variables, log) shows a refresh token, an access token or the client
+// secret, nor does any file of the data dir show a token.
 func TestOAuthRefreshTokenFromTheVaultIsStoredBack(t *testing.T) {
 	n := startNode(t, testConfig(t, "oa", ""))
 	c := adminClient(t, n, n)
@@ -72,7 +74,7 @@ func TestOAuthRefreshTokenFromTheVaultIsStoredBack(t *testing.T) {
  {"id":"refresh","type":"oauth2_refresh","config":{"token_url":%q,"client_id":"casare",
    "client_secret":"{{ secret(\"CRM_CLIENT\") }}","refresh_token":"{{ secret(\"CRM_REFRESH\") }}",
    "store_refresh_token_as":"CRM_REFRESH","output_var":"tok"}},
- {"id":"say","type":"log","config":{"message":"new refresh token {{ tok.refresh_token }}"}},
+ {"id":"say","type":"log","config":{"message":"new refresh token {{ tok.refresh_token }}, access token {{ tok.access_token }}"}},
  {"id":"end","type":"end"}],
  "connections":[{"from":"start","to":"refresh"},{"from":"refresh","to":"say"},{"from":"say","to":"end"}]}`, ts.URL)
 	wf := createWorkflow(t, c, graph, "lan")
@@ -97,9 +99,18 @@ func TestOAuthRefreshTokenFromTheVaultIsStoredBack(t *testing.T) {
 	ts.mu.Unlock()
 	for _, path := range []string{"/api/v1/jobs/" + wf.JobID, "/api/v1/jobs/" + second.ID, "/api/v1/jobs/" + second.ID + "/logs", "/api/v1/secrets"} {
 		b := getRaw(t, n, "http://"+n.HTTPAddr()+path)
-		for _, v := range []string{"rotated-refresh-token-1-xyz", "rotated-refresh-token-2-xyz", "first-refresh-token-abc", "client-secret-value-123"} {
+		for _, v := range []string{"rotated-refresh-token-1-xyz", "rotated-refresh-token-2-xyz", "first-refresh-token-abc", "client-secret-value-123",
+			"access-token-1-qwe", "access-token-2-qwe"} {
 			assertNoLeak(t, "GET "+path, b, v)
 		}
 	}
-	grepDataDir(t, n.cfg.DataDir, "rotated-refresh-token-2-xyz")
+	if err := n.Store().Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"rotated-refresh-token-2-xyz", "access-token-1-qwe", "access-token-2-qwe"} {
+		grepDataDir(t, n.cfg.DataDir, v)
+	}
+	if logs := getRaw(t, n, "http://"+n.HTTPAddr()+"/api/v1/jobs/"+second.ID+"/logs"); !strings.Contains(string(logs), "access token ***") {
+		t.Fatalf("the log does not show the hidden access token: %s", logs)
+	}
 }

@@ -4,7 +4,11 @@
 // processes from -bin on loopback, driven over the REST API from this
 // process, beside raw Raft (hashicorp/raft + raft-boltdb, three nodes in
 // a helper process that is this program run again with -rawraft-helper)
-// measured in the same run; CPU per job is the three processes' CPU time.
+// measured in the same run, once over plain TCP and once over the mutual
+// TLS cluster port that nodes use, which is the yardstick of the ratios;
+// CPU per job is the three processes' CPU time. With -cpuprofile the
+// nodes serve pprof on loopback (casare node --pprof) and each figure
+// leaves one CPU profile per node, the leader's marked.
 //
 // With -inprocess it starts real nodes in this process (Raft on loopback
 // TCP, the HTTP API, the built-in robots) for each cluster size and
@@ -72,9 +76,13 @@ type config struct {
 	bin       string
 	// rawRaft* run this program as the raw Raft helper process.
 	rawRaftDir                 string
+	rawRaftTLS                 bool
 	rawRaftWarm, rawRaftWindow time.Duration
 	// events runs the event stream mode instead of the table.
 	events bool
+	// window, when set, replaces the submit figures' window: long
+	// enough for a CPU profile with enough samples on a busy machine.
+	window time.Duration
 	// memoryJobs, when set, runs the memory figures instead of the table.
 	memoryJobs int
 }
@@ -116,7 +124,7 @@ func main() {
 		os.Exit(2)
 	}
 	if cfg.rawRaftDir != "" {
-		if err := runRawRaft(cfg.rawRaftDir, cfg.rawRaftWarm, cfg.rawRaftWindow); err != nil {
+		if err := runRawRaft(cfg.rawRaftDir, cfg.rawRaftTLS, cfg.rawRaftWarm, cfg.rawRaftWindow); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: raw raft helper:", err)
 			os.Exit(1)
 		}
@@ -130,6 +138,9 @@ func main() {
 	b := &bench{tuning: tuning, cfg: cfg, d: fullRun, prof: profiler{cpuDir: cfg.cpuprofile, traceDir: cfg.tracedir}}
 	if cfg.quick {
 		b.d = quickRun
+	}
+	if cfg.window > 0 {
+		b.d.submit = cfg.window
 	}
 	err = b.run(ctx)
 	b.prof.stop()
@@ -154,8 +165,10 @@ func parseFlags() (config, error) {
 	flag.BoolVar(&cfg.inprocess, "inprocess", false, "run the nodes inside this process, for each -nodes size (the in-process table), instead of three casare processes")
 	flag.StringVar(&cfg.bin, "bin", "bin/casare", "the casare binary the real-process bench starts (make bench builds it)")
 	flag.StringVar(&cfg.rawRaftDir, "rawraft-helper", "", "internal: run as the raw Raft helper process with its data in this directory")
+	flag.BoolVar(&cfg.rawRaftTLS, "rawraft-tls", false, "internal: the raw Raft helper runs Raft over mutual TLS, as nodes do")
 	flag.DurationVar(&cfg.rawRaftWarm, "rawraft-warm", time.Second, "internal: the raw Raft helper's warm-up")
 	flag.DurationVar(&cfg.rawRaftWindow, "rawraft-window", 3*time.Second, "internal: the raw Raft helper's measured window")
+	flag.DurationVar(&cfg.window, "window", 0, "measure each submit figure for this long instead of 4s (1.5s with -quick), e.g. for -cpuprofile")
 	flag.IntVar(&cfg.memoryJobs, "memory", 0, "instead of the table: queue this many jobs on one casare process, report RSS per queued job and the time to ready after a restart")
 	flag.BoolVar(&cfg.events, "events", false, "instead of the table: 10 s of end-to-end load with a fast and a slow event stream subscriber, between two 10 s runs without (the largest -nodes size)")
 	flag.Parse()
@@ -222,7 +235,7 @@ func (b *bench) run(ctx context.Context) error {
 			return err
 		}
 		b.rep.print(os.Stdout)
-		fmt.Printf("\nvalues are what the load generator saw over REST; ×raft64 is the ratio to the raw Raft row of this run.\n")
+		fmt.Printf("\nvalues are what the load generator saw over REST; ×raft64 is the ratio to the raw Raft row over mutual TLS of this run.\n")
 		fmt.Printf("CPU µs/item is the three casare processes' CPU time (from /proc/<pid>/stat) per job; the raw Raft row's is the helper's.\n")
 		fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
 		return nil

@@ -32,7 +32,7 @@ func (b *bench) runMemory(ctx context.Context, root string) error {
 	}
 	fmt.Printf("one casare process (%s), %d jobs queued over REST in batches of %d by %d clients; load average at start: %s\n",
 		bin, b.cfg.memoryJobs, memoryBatch, memoryClients, loadAverage())
-	c, err := startProcCluster(ctx, bin, filepath.Join(root, "memory"), 1, false, 1)
+	c, err := startProcCluster(ctx, bin, filepath.Join(root, "memory"), 1, false, false, 1)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,16 +36,26 @@ func (b *bench) runProcs(ctx context.Context, root string) error {
 	b.cfg.bin = bin
 	fmt.Printf("three casare processes (%s) on loopback, load generator in this process (pid %d); load average at start: %s\n",
 		b.cfg.bin, os.Getpid(), loadAverage())
-	b.progress("raw Raft: 3 nodes in a helper process, %d concurrent applies", rawRaftClients)
-	raw, err := b.rawRaft(ctx, filepath.Join(root, "rawraft"))
+	// Nodes run Raft over mutual TLS: that is the yardstick. Plain TCP
+	// is shown beside it, as the ratio of the two says what TLS costs.
+	b.progress("raw Raft: 3 nodes in a helper process, %d concurrent applies, plain TCP", rawRaftClients)
+	plain, err := b.rawRaft(ctx, filepath.Join(root, "rawraft"), false)
 	if err != nil {
 		return err
 	}
-	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("raw Raft (hashicorp/raft + raft-boltdb), %d concurrent applies, helper process", rawRaftClients),
+	b.progress("raw Raft: 3 nodes in a helper process, %d concurrent applies, mutual TLS", rawRaftClients)
+	tls, err := b.rawRaft(ctx, filepath.Join(root, "rawraft-tls"), true)
+	if err != nil {
+		return err
+	}
+	raw := tls
+	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("raw Raft (hashicorp/raft + raft-boltdb), %d concurrent applies, plain TCP", rawRaftClients),
+		value: plain.rate(), unit: "applies/s", ratio: plain.rate() / raw.rate(), cpu: perItem(time.Duration(plain.CPU*float64(time.Second)), plain.Applies)})
+	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("raw Raft, %d concurrent applies, mutual TLS as nodes run it (the yardstick)", rawRaftClients),
 		value: raw.rate(), unit: "applies/s", ratio: 1, cpu: perItem(time.Duration(raw.CPU*float64(time.Second)), raw.Applies)})
 
 	b.progress("starting %d casare processes without robots", procSize)
-	c, err := startProcCluster(ctx, b.cfg.bin, filepath.Join(root, "submit"), procSize, false, b.cfg.capacity)
+	c, err := startProcCluster(ctx, b.cfg.bin, filepath.Join(root, "submit"), procSize, false, b.cfg.cpuprofile != "", b.cfg.capacity)
 	if err != nil {
 		return err
 	}
@@ -55,7 +66,7 @@ func (b *bench) runProcs(ctx context.Context, root string) error {
 	}
 
 	b.progress("starting %d casare processes with robots, %d slots each", procSize, b.cfg.capacity)
-	c, err = startProcCluster(ctx, b.cfg.bin, filepath.Join(root, "robots"), procSize, true, b.cfg.capacity)
+	c, err = startProcCluster(ctx, b.cfg.bin, filepath.Join(root, "robots"), procSize, true, b.cfg.cpuprofile != "", b.cfg.capacity)
 	if err != nil {
 		return err
 	}
@@ -67,12 +78,13 @@ func (b *bench) runProcs(ctx context.Context, root string) error {
 }
 
 // rawRaft runs this program again as the raw Raft helper and reads its result.
-func (b *bench) rawRaft(ctx context.Context, dir string) (rawRaftResult, error) {
+func (b *bench) rawRaft(ctx context.Context, dir string, tls bool) (rawRaftResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return rawRaftResult{}, err
 	}
-	cmd := exec.CommandContext(ctx, self, "-rawraft-helper", dir, "-rawraft-warm", b.d.warm.String(), "-rawraft-window", b.d.raft.String())
+	cmd := exec.CommandContext(ctx, self, "-rawraft-helper", dir, "-rawraft-tls="+strconv.FormatBool(tls),
+		"-rawraft-warm", b.d.warm.String(), "-rawraft-window", b.d.raft.String())
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -86,15 +98,20 @@ func (b *bench) rawRaft(ctx context.Context, dir string) (rawRaftResult, error) 
 }
 
 // procLoad runs runLoad and takes the nodes' CPU time over the same window.
-func (b *bench) procLoad(ctx context.Context, c *procCluster, workers int, fn op) (loadResult, time.Duration) {
+// With -cpuprofile, each node's CPU profile covers the window.
+func (b *bench) procLoad(ctx context.Context, c *procCluster, name string, workers int, fn op) (loadResult, time.Duration) {
 	var nodeCPU time.Duration
 	var wg sync.WaitGroup
 	start := time.Now().Add(b.d.warm)
 	wg.Go(func() {
 		time.Sleep(time.Until(start))
+		profiled := b.profileProcs(ctx, c, name, b.d.submit)
 		cpu := procCPU(c.pids())
 		time.Sleep(b.d.submit)
 		nodeCPU = procCPU(c.pids()) - cpu
+		if err := profiled(); err != nil {
+			b.progress("warning: %v", err)
+		}
 	})
 	res := runLoad(ctx, workers, b.d.warm, b.d.submit, nil, fn)
 	wg.Wait()
@@ -111,7 +128,7 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster, raw float64) er
 	var single loadResult
 	var cpu time.Duration
 	_ = b.figure(procSize, "procs-submit-single", func() error {
-		single, cpu = b.procLoad(ctx, c, singleClients, func(ctx context.Context, w int) (int, error) {
+		single, cpu = b.procLoad(ctx, c, "procs-submit-single", singleClients, func(ctx context.Context, w int) (int, error) {
 			_, err := c.clients[w%len(c.clients)].SubmitJob(ctx, one)
 			return 1, err
 		})
@@ -125,7 +142,7 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster, raw float64) er
 	b.progress("batched submits ×%d, %d clients", batchSize, batchClients)
 	var batched loadResult
 	_ = b.figure(procSize, "procs-submit-batch", func() error {
-		batched, cpu = b.procLoad(ctx, c, batchClients, func(ctx context.Context, w int) (int, error) {
+		batched, cpu = b.procLoad(ctx, c, "procs-submit-batch", batchClients, func(ctx context.Context, w int) (int, error) {
 			jobs, err := c.clients[w%len(c.clients)].SubmitJobs(ctx, batch)
 			return len(jobs), err
 		})
@@ -167,6 +184,8 @@ func (b *bench) procEndToEnd(ctx context.Context, c *procCluster, raw float64) e
 	}
 	var next, errs atomic.Int64
 	var wg sync.WaitGroup
+	// The profile covers the submits and the first seconds of draining.
+	profiled := b.profileProcs(ctx, c, "procs-e2e", 3*time.Second)
 	t0, cpu0 := time.Now(), procCPU(c.pids())
 	for w := range e2eSubmitters {
 		wg.Go(func() {
@@ -192,6 +211,9 @@ func (b *bench) procEndToEnd(ctx context.Context, c *procCluster, raw float64) e
 		time.Sleep(10 * time.Millisecond)
 	}
 	elapsed, cpu := time.Since(t0), procCPU(c.pids())-cpu0
+	if err := profiled(); err != nil {
+		b.progress("warning: %v", err)
+	}
 	cl1, err := c.clients[0].Cluster(ctx)
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)

@@ -29,7 +29,8 @@ var smokeRun = durations{warm: 200 * time.Millisecond, raft: 700 * time.Millisec
 // TestProcsBenchSmoke runs the real-process bench end to end with tiny
 // windows: three casare processes built from this tree, the raw Raft
 // helper, every figure. It keeps `make bench` from rotting: each figure
-// must come out with a positive value.
+// must come out with a positive value, and with -cpuprofile each node
+// must leave a profile of each profiled figure, the leader's marked.
 func TestProcsBenchSmoke(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "casare")
 	// go test puts its own go first on PATH.
@@ -39,13 +40,21 @@ func TestProcsBenchSmoke(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), smokeRun.limit)
 	defer cancel()
-	b := &bench{cfg: config{bin: bin, capacity: 50, e2eJobs: 1000, latencyRate: 50, quick: true}, d: smokeRun}
+	profiles := t.TempDir()
+	b := &bench{cfg: config{bin: bin, capacity: 50, e2eJobs: 1000, latencyRate: 50, quick: true, cpuprofile: profiles}, d: smokeRun}
 	if err := b.runProcs(ctx, t.TempDir()); err != nil {
 		t.Fatalf("real-process bench: %v", err)
 	}
 	b.rep.print(os.Stdout)
-	if len(b.rep.rows) != 6 {
-		t.Fatalf("%d figures, want 6 (raw Raft, single, batched, end-to-end, claim p50, p99)", len(b.rep.rows))
+	if len(b.rep.rows) != 7 {
+		t.Fatalf("%d figures, want 7 (raw Raft plain and TLS, single, batched, end-to-end, claim p50, p99)", len(b.rep.rows))
+	}
+	for _, figure := range []string{"procs-submit-single", "procs-submit-batch", "procs-e2e"} {
+		all, _ := filepath.Glob(filepath.Join(profiles, figure+"-n*.pprof"))
+		leader, _ := filepath.Glob(filepath.Join(profiles, figure+"-n*-leader.pprof"))
+		if len(all) != procSize || len(leader) != 1 {
+			t.Errorf("%s: %d node profiles (%d marked leader), want %d (1)", figure, len(all), len(leader), procSize)
+		}
 	}
 	for _, r := range b.rep.rows {
 		if r.value <= 0 {

@@ -19,8 +19,10 @@ import (
 // procNode is one `casare node` process of the real-process bench.
 type procNode struct {
 	name, dir, http string
-	cmd             *exec.Cmd
-	client          *client.Client
+	// pprof is the node's profiler address ("" when not profiled).
+	pprof  string
+	cmd    *exec.Cmd
+	client *client.Client
 }
 
 // procCluster is three (or size) real casare processes on loopback.
@@ -31,13 +33,14 @@ type procCluster struct {
 
 // startProcCluster starts size `casare node` processes from bin, the
 // first bootstrapping, the others joining it, each with its own data dir
-// and ports, robots on or off. A join token and an admin token that the
+// and ports, robots on or off, and with profiling on, each serving
+// pprof on a loopback port. A join token and an admin token that the
 // nodes write into their data dirs (<data-dir>/join.token,
 // <data-dir>/admin.token) are passed on when they exist.
-func startProcCluster(ctx context.Context, bin, dir string, size int, robots bool, capacity int) (*procCluster, error) {
+func startProcCluster(ctx context.Context, bin, dir string, size int, robots, profiling bool, capacity int) (*procCluster, error) {
 	c := &procCluster{}
 	for i := range size {
-		n, err := c.startNode(ctx, bin, dir, i, robots, capacity)
+		n, err := c.startNode(ctx, bin, dir, i, robots, profiling, capacity)
 		if err != nil {
 			c.close()
 			return nil, err
@@ -63,8 +66,8 @@ func startProcCluster(ctx context.Context, bin, dir string, size int, robots boo
 	return c, nil
 }
 
-func (c *procCluster) startNode(ctx context.Context, bin, dir string, i int, robots bool, capacity int) (*procNode, error) {
-	ports, err := freePorts(4)
+func (c *procCluster) startNode(ctx context.Context, bin, dir string, i int, robots, profiling bool, capacity int) (*procNode, error) {
+	ports, err := freePorts(5)
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +88,10 @@ func (c *procCluster) startNode(ctx context.Context, bin, dir string, i int, rob
 		"--http-port", strconv.Itoa(ports[0]), "--raft-port", strconv.Itoa(ports[1]),
 		"--gossip-port", strconv.Itoa(ports[2]), "--quic-port", strconv.Itoa(ports[3]),
 		"--robot="+strconv.FormatBool(robots), "--capacity", strconv.Itoa(capacity))
+	if profiling {
+		n.pprof = "127.0.0.1:" + strconv.Itoa(ports[4])
+		args = append(args, "--pprof", n.pprof)
+	}
 	logf, err := os.Create(filepath.Join(n.dir, "node.log"))
 	if err != nil {
 		return nil, err

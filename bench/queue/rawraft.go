@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,6 +16,9 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"go.etcd.io/bbolt"
+
+	"github.com/casare/casare/clusternet"
+	"github.com/casare/casare/pki"
 )
 
 // rawRaftClients is how many goroutines apply at once in the raw Raft
@@ -47,8 +51,11 @@ func (noopSnapshot) Release()                             {}
 // consensus configures them (commit timeout, batch size, batched apply
 // channel), and rawRaftClients goroutines applying 16-byte entries on the
 // leader for warm+dur. It prints a rawRaftResult on stdout.
-func runRawRaft(dir string, warm, dur time.Duration) error {
-	rafts, err := startRawRaft(dir)
+// With tls set, Raft runs as the product runs it: over the mutual-TLS
+// cluster port (clusternet's stream layer, node certificates from one
+// cluster CA), instead of raft's plain TCP transport.
+func runRawRaft(dir string, tls bool, warm, dur time.Duration) error {
+	rafts, err := startRawRaft(dir, tls)
 	defer func() {
 		for _, r := range rafts {
 			r.Shutdown().Error() // the helper exits next; nothing to report
@@ -86,16 +93,30 @@ func runRawRaft(dir string, warm, dur time.Duration) error {
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
-func startRawRaft(dir string) ([]*raft.Raft, error) {
+func startRawRaft(dir string, tls bool) ([]*raft.Raft, error) {
 	var servers []raft.Server
 	var transports []*raft.NetworkTransport
+	var ca *pki.CA
+	if tls {
+		var err error
+		if ca, err = pki.NewCA("bench", time.Now()); err != nil {
+			return nil, fmt.Errorf("raw raft CA: %w", err)
+		}
+	}
 	for i := range 3 {
-		tr, err := raft.NewTCPTransportWithLogger("127.0.0.1:0", nil, 3, 10*time.Second, hclog.NewNullLogger())
+		id := raft.ServerID(fmt.Sprintf("r%d", i))
+		var tr *raft.NetworkTransport
+		var err error
+		if tls {
+			tr, err = tlsTransport(ca, string(id))
+		} else {
+			tr, err = raft.NewTCPTransportWithLogger("127.0.0.1:0", nil, 3, 10*time.Second, hclog.NewNullLogger())
+		}
 		if err != nil {
 			return nil, fmt.Errorf("raw raft transport: %w", err)
 		}
 		transports = append(transports, tr)
-		servers = append(servers, raft.Server{ID: raft.ServerID(fmt.Sprintf("r%d", i)), Address: tr.LocalAddr()})
+		servers = append(servers, raft.Server{ID: id, Address: tr.LocalAddr()})
 	}
 	var rafts []*raft.Raft
 	for i, tr := range transports {
@@ -136,6 +157,34 @@ func startRawNode(dir string, id raft.ServerID, tr *raft.NetworkTransport, boot 
 		return nil, fmt.Errorf("raw raft bootstrap: %w", err)
 	}
 	return raft.NewRaft(rc, noopFSM{}, logs, store, snaps, tr)
+}
+
+// tlsTransport is the Raft transport of a node named name as package
+// node builds it: a cluster port (clusternet.Mux) serving the node's
+// certificate from ca and requiring one from its peers, and Raft's
+// network transport over its stream layer with consensus's pool size and
+// timeout. The helper process exits after its run, which closes it.
+func tlsTransport(ca *pki.CA, name string) (*raft.NetworkTransport, error) {
+	key, err := pki.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	cert, err := ca.Issue(&key.PublicKey, pki.NodeRequest{Name: name, Server: true}, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	id, err := pki.NewIdentity(ca, cert, key)
+	if err != nil {
+		return nil, err
+	}
+	mux, err := clusternet.Listen("127.0.0.1:0", "", id.ServerConfig(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: clusternet.NewStreamLayer(mux, id.ClientConfig()), MaxPool: 3, Timeout: 10 * time.Second,
+		Logger: hclog.NewNullLogger(),
+	}), nil
 }
 
 func waitRawLeader(rafts []*raft.Raft, limit time.Duration) (*raft.Raft, error) {

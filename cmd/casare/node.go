@@ -114,6 +114,13 @@ func runNode(cmd *cobra.Command, cfg node.Config) error {
 	if err := checkRobotFlags(cfg.Name, cfg.Tags); err != nil {
 		return err
 	}
+	if cfg.PprofAddr != "" {
+		stop, err := servePprof(cmd.Context(), cfg.PprofAddr, cfg.Logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	tuning := node.TuneRuntime()
 	cfg.Logger.Info("runtime tuned for a node process", "settings", tuning.String())
 	if tuning.GCPercent >= 0 {

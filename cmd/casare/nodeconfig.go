@@ -60,6 +60,7 @@ type nodeSettings struct {
 	ArchiveURL      string        `koanf:"archive-url"`
 	Retention       time.Duration `koanf:"retention"`
 	SnapshotEntries int           `koanf:"snapshot-entries"`
+	Pprof           string        `koanf:"pprof"`
 }
 
 // nodeFlags holds the flags of one node command. The settings live in
@@ -99,6 +100,7 @@ func newNodeFlags(flags *pflag.FlagSet, host string) *nodeFlags {
 	f.Duration("retention", consensus.DefaultRetention, "how long a finished job stays in the cluster's state (with --archive-url: only once archived; then it is read from the archive); negative keeps jobs for good")
 	f.String("archive-url", "", "Postgres URL of the archive (postgres://user@host:5432/db?sslmode=disable; also "+archiveEnv+"): the leader archives finished jobs, logs, workflows and schedules there; search and statistics read it")
 	f.Int("snapshot-entries", 0, "snapshot Raft state after this many entries and keep as many for lagging followers (0: Raft's defaults, 8192 and 10240); a follower further behind catches up from the snapshot")
+	f.String("pprof", "", "serve Go's profiler (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060 (default: off)")
 	flags.AddFlagSet(f)
 	nf := &nodeFlags{settings: f}
 	flags.StringVar(&nf.config, "config", "", "YAML file of node settings, keyed by flag name (flags and "+nodeEnvPrefix+"* variables override it)")
@@ -214,7 +216,7 @@ func (s nodeSettings) config() node.Config {
 		Tags: s.Tags, Capacity: s.Capacity, SnapshotEntries: s.SnapshotEntries,
 		MetricsPublic: s.MetricsPublic, CORSOrigin: s.CORSOrigin, TLSCert: s.TLSCert, TLSKey: s.TLSKey,
 		NodeTypes: executor.NodePolicy{Allow: s.AllowNodeTypes, Deny: s.DenyNodeTypes}, FileRoot: s.FileRoot,
-		ArchiveURL: s.ArchiveURL, Retention: s.Retention,
+		ArchiveURL: s.ArchiveURL, Retention: s.Retention, PprofAddr: s.Pprof,
 	}
 }
 

@@ -16,7 +16,7 @@ func newOperatorCmd() *cobra.Command {
 		Use:   "operator",
 		Short: "Change the cluster's configuration by hand (servers that are gone for good)",
 	}
-	cmd.AddCommand(newRemoveServerCmd(), newGossipKeyCmd())
+	cmd.AddCommand(newRemoveServerCmd(), newGossipKeyCmd(), newSnapshotCmd())
 	return cmd
 }
 

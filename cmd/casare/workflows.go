@@ -19,7 +19,8 @@ func newWorkflowsCmd() *cobra.Command {
 	cmd.Short = "List stored workflows; upload, get, list versions of or delete one"
 	cmd.Long = "List stored workflows (the same as casare workflows list). Subcommands take a\n" +
 		"workflow by id, by name or by a unique prefix of its id."
-	cmd.AddCommand(newWorkflowListCmd(), newWorkflowUploadCmd(), newWorkflowGetCmd(), newWorkflowVersionsCmd(), newWorkflowDeleteCmd())
+	cmd.AddCommand(newWorkflowListCmd(), newWorkflowUploadCmd(), newWorkflowGetCmd(), newWorkflowVersionsCmd(), newWorkflowDeleteCmd(),
+		newWorkflowExportCmd(), newWorkflowImportCmd())
 	return cmd
 }
 

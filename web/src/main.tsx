@@ -13,6 +13,7 @@ import { JobDetail } from './views/JobDetail';
 import { Workflows } from './views/Workflows';
 import { WorkflowDetail } from './views/WorkflowDetail';
 import { Schedules } from './views/Schedules';
+import { Secrets } from './views/Secrets';
 import { Cluster } from './views/Cluster';
 import { NotFound } from './views/NotFound';
 import { SignIn } from './views/SignIn';
@@ -33,6 +34,7 @@ const router = createBrowserRouter([
       { path: '/workflows', element: <Workflows /> },
       { path: '/workflows/:id', element: <WorkflowDetail /> },
       { path: '/schedules', element: <Schedules /> },
+      { path: '/secrets', element: <Secrets /> },
       { path: '/cluster', element: <Cluster /> },
       docsRoute,
       { path: '*', element: <NotFound /> },

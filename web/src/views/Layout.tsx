@@ -13,6 +13,7 @@ const nav: { to: string; label: string; icon: IconName }[] = [
   { to: '/jobs', label: 'Jobs', icon: 'jobs' },
   { to: '/workflows', label: 'Workflows', icon: 'workflows' },
   { to: '/schedules', label: 'Schedules', icon: 'schedules' },
+  { to: '/secrets', label: 'Secrets', icon: 'secrets' },
   { to: '/cluster', label: 'Cluster', icon: 'cluster' },
   { to: '/docs', label: 'API', icon: 'docs' },
 ];

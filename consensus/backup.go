@@ -1,0 +1,174 @@
+package consensus
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// A backup is the FSM's snapshot encoding of the whole state, read at an
+// index that covers every write acknowledged before the call, and this
+// server's vault keys. A restore hands such a state to Raft's user
+// restore on the leader: the leader installs it as a snapshot past the
+// end of its log, and every follower, finding the hole, is sent that
+// snapshot, so all servers end with the same state.
+
+// Backup is what Store.Backup returns.
+type Backup struct {
+	Index     uint64
+	State     []byte
+	Counts    BackupCounts
+	VaultKeys VaultKeys
+}
+
+// BackupCounts summarises a state for a person comparing two of them.
+type BackupCounts struct {
+	Workflows        int `json:"workflows"`
+	WorkflowVersions int `json:"workflow_versions"`
+	Schedules        int `json:"schedules"`
+	Jobs             int `json:"jobs"`
+	QueuedJobs       int `json:"queued_jobs"`
+	APITokens        int `json:"api_tokens"`
+	RobotTokens      int `json:"robot_tokens"`
+	Secrets          int `json:"secrets"`
+}
+
+// RestoreReport says what a restore replaced.
+type RestoreReport struct {
+	Before BackupCounts `json:"before"`
+	After  BackupCounts `json:"after"`
+	// Index is the Raft index the restored state is applied at.
+	Index uint64 `json:"index"`
+}
+
+// DefaultRestoreTimeout bounds the Raft restore when the caller's
+// context has no deadline.
+const DefaultRestoreTimeout = 2 * time.Minute
+
+func (s *state) backupCounts() BackupCounts {
+	c := BackupCounts{
+		Workflows: len(s.workflows), Schedules: len(s.schedules), Jobs: len(s.jobs),
+		QueuedJobs: s.counts.Queued, APITokens: len(s.apiTokens), RobotTokens: len(s.tokens),
+		Secrets: len(s.secrets),
+	}
+	for _, wf := range s.workflows {
+		c.WorkflowVersions += len(wf.Versions)
+	}
+	return c
+}
+
+// Backup encodes the whole state after catching up with every write
+// acknowledged so far, so any server gives a consistent cut.
+func (s *Store) Backup(ctx context.Context) (Backup, error) {
+	if _, err := s.WaitConsistent(ctx); err != nil {
+		return Backup{}, err
+	}
+	var b Backup
+	var err error
+	ring := s.vault.snapshot()
+	s.fsm.mu.RLock()
+	for _, sec := range s.fsm.state.secrets {
+		if _, ok := ring.Keys[sec.KeyID]; !ok {
+			s.fsm.mu.RUnlock()
+			return Backup{}, errorf(CodeConflict, "server %s lacks vault key %q that secret %q is sealed with, so a restore could not open it: save the snapshot on another server", s.cfg.Name, sec.KeyID, sec.Name)
+		}
+	}
+	d := s.fsm.state.snapshot()
+	d.Applied = s.fsm.applied
+	b.Index, b.Counts = s.fsm.applied, s.fsm.state.backupCounts()
+	b.State, err = encodeJSON(d)
+	s.fsm.mu.RUnlock()
+	if err != nil {
+		return Backup{}, fmt.Errorf("encode state: %w", err)
+	}
+	b.VaultKeys = ring
+	return b, nil
+}
+
+// decodeBackupState checks that data is a state this build can restore.
+func decodeBackupState(data []byte) (snapshotData, BackupCounts, error) {
+	var d snapshotData
+	if err := json.Unmarshal(data, &d); err != nil {
+		return d, BackupCounts{}, errorf(CodeInvalid, "snapshot state does not decode: %v", err)
+	}
+	st, err := restoreState(d)
+	if err != nil {
+		return d, BackupCounts{}, errorf(CodeInvalid, "snapshot state: %v", err)
+	}
+	return d, st.backupCounts(), nil
+}
+
+// Restore replaces the state of every server with the backup's. It runs
+// on the leader only (CodeNotLeader elsewhere). It checks the state
+// before anything changes, hands the backup's vault keys to every server
+// (added to their rings, so secrets of either cluster open), keeps this
+// cluster's own server addresses, and then restores through Raft.
+func (s *Store) Restore(ctx context.Context, b Backup) (RestoreReport, error) {
+	if !s.IsLeader() {
+		return RestoreReport{}, errorf(CodeNotLeader, "node %s is not the leader; a restore runs on the leader (%s)", s.cfg.Name, s.LeaderName())
+	}
+	d, _, err := decodeBackupState(b.State)
+	if err != nil {
+		return RestoreReport{}, err
+	}
+	if len(b.VaultKeys.Keys) > 0 {
+		if err := b.VaultKeys.check(); err != nil {
+			return RestoreReport{}, errorf(CodeInvalid, "snapshot vault keys: %v", err)
+		}
+		servers, err := s.vaultServers()
+		if err != nil {
+			return RestoreReport{}, err
+		}
+		if len(servers) > 1 && s.cfg.VaultPusher == nil {
+			return RestoreReport{}, errorf(CodeInternal, "this node cannot reach other servers' vault keys")
+		}
+		if err := s.pushKeys(ctx, servers, b.VaultKeys, false); err != nil {
+			return RestoreReport{}, fmt.Errorf("hand the snapshot's vault keys to every server (nothing restored): %w", err)
+		}
+	}
+	var report RestoreReport
+	s.fsm.read(func(st *state) {
+		report.Before = st.backupCounts()
+		d.Nodes = maps.Clone(st.nodes) // the servers are this cluster's, not the backup's
+	})
+	data, err := encodeJSON(d)
+	if err != nil {
+		return RestoreReport{}, fmt.Errorf("encode state: %w", err)
+	}
+	timeout := DefaultRestoreTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	// Raft puts the snapshot after max(its last index, meta.Index), so
+	// the restored state's own index stays below every entry that
+	// follows it, on this cluster or on a node restarting from it.
+	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: d.Applied, Size: int64(len(data))}
+	if err := s.raft.Restore(meta, bytes.NewReader(data), timeout); err != nil {
+		return RestoreReport{}, fmt.Errorf("raft restore: %w", err)
+	}
+	// The first entry after the hole moves every replica's applied index
+	// past the snapshot, so reads waiting for it do not wait for traffic.
+	if err := s.Noop(ctx); err != nil {
+		return RestoreReport{}, fmt.Errorf("restored, but the entry after it failed: %w", err)
+	}
+	report.Index = s.fsm.read(func(st *state) { report.After = st.backupCounts() })
+	return report, nil
+}
+
+// check refuses a keyring whose keys are not AES-256 keys.
+func (k VaultKeys) check() error {
+	if _, ok := k.Keys[k.Current]; !ok {
+		return fmt.Errorf("current key %q is not in the ring", k.Current)
+	}
+	for id, key := range k.Keys {
+		if len(key) != vaultKeyBytes {
+			return fmt.Errorf("key %q is %d bytes, not %d", id, len(key), vaultKeyBytes)
+		}
+	}
+	return nil
+}
