@@ -63,6 +63,11 @@ func TestInternalEndpointsCheckThePeer(t *testing.T) {
 	}
 
 	as.set(&api.Peer{Name: "n2", Server: true})
+	// A server relays an admin's leave request: the peer check lets it
+	// through (this test node has no OnLeave, so it answers 503).
+	if r := postJSON(t, n.URL+"/internal/v1/leave", ``); r.status != http.StatusServiceUnavailable || r.apiError(t).Code != api.CodeUnavailable {
+		t.Errorf("leave relayed by a server: status %d %s, want 503 %s", r.status, r.body, api.CodeUnavailable)
+	}
 	refused("join under a voter's name by another server", postJSON(t, n.URL+"/internal/v1/join", `{"name":"n1","raft_addr":"127.0.0.1:1","http_addr":"127.0.0.1:2"}`))
 	if servers, err := n.Store.Servers(); err != nil || len(servers) != 1 || servers[0].RaftAddr != n.RaftAddr {
 		t.Fatalf("after the refused joins the configuration is %+v (%v), want n1 alone at its own address", servers, err)
