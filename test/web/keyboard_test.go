@@ -119,7 +119,12 @@ func leaveMember(tb *tab, n *node, c *cluster) {
 	tb.open(n, "/cluster")
 	button := `button[aria-label="Ask r6 to leave the cluster"]`
 	tb.waitJS("r6's Leave button", fmt.Sprintf(`document.querySelector(%q) !== null`, button), pageTimeout)
+	// A taller screen, so the members and their Leave buttons are in the shot.
+	tb.run(chromedp.EmulateViewport(1440, 1200))
+	tb.waitJS("the page laid out 1200 px tall", `window.innerHeight === 1200`, pageTimeout)
 	tb.screenshot("cluster", false)
+	tb.run(chromedp.EmulateViewport(1440, 900))
+	tb.waitJS("the page laid out for the laptop again", `window.innerHeight === 900`, pageTimeout)
 	tb.run(chromedp.Click(chromedp.CSS(button)))
 	tb.waitJS("the page says r6 is leaving", `document.body.innerText.includes('r6 is leaving the cluster.')`, pageTimeout)
 	select {
