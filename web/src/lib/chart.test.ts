@@ -43,7 +43,7 @@ describe('geometry', () => {
 describe('formatting', () => {
   it.each([[0, '0'], [0.25, '0.25/s'], [0.75, '0.75/s'], [0.5, '0.5/s'], [1, '1/s'], [2.5, '2.5/s'], [12.4, '12/s'], [1500, '1.5k/s'], [NaN, '0']])(
     'rate %d is %s', (v, want) => expect(formatRate(v)).toBe(want));
-  it.each([[0.0008, '0.8 ms'], [0.012, '12 ms'], [1.23, '1.2 s'], [95, '95 s'], [null, '—']])(
+  it.each([[0.0008, '0.8 ms'], [0.0025, '2.5 ms'], [0.005, '5 ms'], [0.012, '12 ms'], [0.25, '250 ms'], [1.23, '1.2 s'], [7.5, '7.5 s'], [95, '95 s'], [null, '—']])(
     'latency %s is %s', (v, want) => expect(formatLatency(v)).toBe(want));
 });
 

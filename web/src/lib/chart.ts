@@ -101,11 +101,11 @@ export function timeLabels(starts: string[], everyMs = 300_000, minGap = 9): num
   return last >= 0 ? [...out, last] : out;
 }
 
-/** formatLatency renders seconds as "0.8 ms", "12 ms", "1.2 s", "95 s"; null as an em dash. */
+/** formatLatency renders seconds as "0.8 ms", "2.5 ms", "12 ms", "1.2 s", "95 s"; null as an em dash. */
 export function formatLatency(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
   const ms = seconds * 1000;
-  if (ms < 1) return `${ms.toFixed(1)} ms`;
+  if (ms < 10) return `${trim(ms)} ms`;
   if (ms < 1000) return `${Math.round(ms)} ms`;
   return seconds < 10 ? `${seconds.toFixed(1)} s` : `${Math.round(seconds)} s`;
 }
