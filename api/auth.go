@@ -61,6 +61,8 @@ var routeRoles = map[string]consensus.Role{
 	"POST /api/v1/secrets/:name/oauth-connect": consensus.RoleAdmin,
 	"POST /api/v1/auth/codes":                  consensus.RoleViewer,
 	"GET /api/v1/auth/whoami":                  consensus.RoleViewer,
+	// Validating stores nothing, so whoever may read workflows may check one.
+	"POST /api/v1/workflows/validate": consensus.RoleViewer,
 }
 
 // RequiredRole returns the role a route (method and gin path template)

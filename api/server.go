@@ -210,6 +210,8 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/openapi.json", serveOpenAPI)
 	v1.POST("/workflows", s.createWorkflow)
 	v1.POST("/workflows/upload", s.uploadWorkflow)
+	v1.POST("/workflows/validate", s.validateWorkflow)
+	v1.GET("/node-types", s.nodeTypes)
 	v1.GET("/workflows", s.listWorkflows)
 	v1.GET("/workflows/:id", s.getWorkflow)
 	v1.GET("/workflows/:id/versions", s.listWorkflowVersions)

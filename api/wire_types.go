@@ -84,3 +84,14 @@ type RobotWaitRequest struct {
 	consensus.ClaimCmd
 	TimeoutMS int `json:"timeout_ms"`
 }
+
+// The designer's types.
+type (
+	NodeType                 = wire.NodeType
+	NodeTypePort             = wire.NodeTypePort
+	NodeTypeField            = wire.NodeTypeField
+	NodeTypeList             = wire.NodeTypeList
+	ValidateWorkflowRequest  = wire.ValidateWorkflowRequest
+	ValidateWorkflowResponse = wire.ValidateWorkflowResponse
+	WorkflowProblem          = wire.WorkflowProblem
+)

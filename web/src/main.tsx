@@ -1,4 +1,4 @@
-import { StrictMode } from 'react';
+import { lazy, StrictMode, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createBrowserRouter, RouterProvider } from 'react-router';
 import { Client } from './api/client';
@@ -20,6 +20,10 @@ import { SignIn } from './views/SignIn';
 import { docsRoute } from './docs/route';
 import './styles.css';
 
+// The designer and React Flow are their own chunk, loaded on /designer only.
+const Designer = lazy(() => import('./designer/Designer'));
+const designer = <Suspense fallback={null}><Designer /></Suspense>;
+
 // Every path here is also answered with index.html by the Go server
 // (package web), so a reload or a shared link lands on the same view.
 const router = createBrowserRouter([
@@ -36,6 +40,8 @@ const router = createBrowserRouter([
       { path: '/schedules', element: <Schedules /> },
       { path: '/secrets', element: <Secrets /> },
       { path: '/cluster', element: <Cluster /> },
+      { path: '/designer', element: designer },
+      { path: '/designer/:id', element: designer },
       docsRoute,
       { path: '*', element: <NotFound /> },
     ],

@@ -147,6 +147,8 @@ export interface JobRequest {
   priority?: number;
   execution_mode?: ExecutionMode;
   robot_tags?: string[];
+  /** Run only on this robot (a LAN robot's id is its node's name). */
+  pinned_robot?: string;
   unique_key?: string;
   max_attempts?: number;
   not_before?: string;

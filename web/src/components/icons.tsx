@@ -16,6 +16,7 @@ const paths: Record<string, string> = {
   play: 'M6 4l14 8-14 8z',
   refresh: 'M23 4v6h-6M1 20v-6h6M3.51 9a9 9 0 0 1 14.85-3.36L23 10M1 14l4.64 4.36A9 9 0 0 0 20.49 15',
   x: 'M18 6L6 18M6 6l12 12',
+  designer: 'M12 20h9M16.5 3.5a2.12 2.12 0 0 1 3 3L7 19l-4 1 1-4z',
 };
 
 export type IconName = keyof typeof paths;

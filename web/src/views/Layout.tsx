@@ -12,6 +12,7 @@ const nav: { to: string; label: string; icon: IconName }[] = [
   { to: '/robots', label: 'Robots', icon: 'robots' },
   { to: '/jobs', label: 'Jobs', icon: 'jobs' },
   { to: '/workflows', label: 'Workflows', icon: 'workflows' },
+  { to: '/designer', label: 'Designer', icon: 'designer' },
   { to: '/schedules', label: 'Schedules', icon: 'schedules' },
   { to: '/secrets', label: 'Secrets', icon: 'secrets' },
   { to: '/cluster', label: 'Cluster', icon: 'cluster' },

@@ -48,6 +48,7 @@ export function WorkflowDetail() {
         sub={<>Latest version {w.latest_version} · updated <Time value={w.updated_at} now={now} />{w.settings.paused && <> · <Badge state="paused" /></>}</>}
         actions={canOperate && <>
           <a className="btn primary" href="#run">Run now</a>
+          <Link className="btn" to={`/designer/${encodeURIComponent(w.id)}`}>Open in designer</Link>
           <Link className="btn" to={`/schedules?workflow=${encodeURIComponent(w.id)}`}>Schedule…</Link>
         </>} />
       <div className="content">
