@@ -44,7 +44,8 @@ var routeRoles = map[string]consensus.Role{
 	"GET /api/v1/robots/tokens":        consensus.RoleAdmin,
 	"DELETE /api/v1/robots/tokens/:id": consensus.RoleAdmin,
 	// Changing the cluster itself is an admin's.
-	"DELETE /api/v1/cluster/servers/:name": consensus.RoleAdmin,
+	"DELETE /api/v1/cluster/servers/:name":     consensus.RoleAdmin,
+	"POST /api/v1/cluster/members/:name/leave": consensus.RoleAdmin,
 	// A snapshot holds every credential's hash, the vault keys and the
 	// CA key; a restore replaces everything.
 	"GET /api/v1/operator/snapshot": consensus.RoleAdmin,

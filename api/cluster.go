@@ -115,3 +115,56 @@ func (s *Server) removeServer(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, resp)
 }
+
+// askLeave is an admin's way to make a running member (a server or a
+// robot-only member) leave the cluster gracefully and stop, as casare
+// node leave does on the member's own machine: a server hands its Raft
+// seat back, a robot finishes what it runs. This node leaves itself, or
+// relays the request over the cluster's mutual TLS to the member named.
+func (s *Server) askLeave(c *gin.Context) {
+	name := c.Param("name")
+	if name == s.cfg.NodeName {
+		if s.cfg.OnLeave == nil {
+			s.abort(c, newError(CodeUnavailable, "node %s cannot leave through the API", s.cfg.NodeName))
+			return
+		}
+		s.log.Info("asked to leave the cluster", "by", tokenName(c))
+		c.JSON(http.StatusAccepted, LeaveResponse{Node: name, Status: "leaving"})
+		s.leaveOnce.Do(func() { go s.cfg.OnLeave() })
+		return
+	}
+	var member *Member
+	for _, m := range s.cfg.Members() {
+		if m.Name == name {
+			member = &m
+			break
+		}
+	}
+	switch {
+	case member == nil:
+		s.abort(c, newError(consensus.CodeNotFound, "no member named %q in the cluster", name))
+		return
+	case member.State != "alive" && member.State != RobotSuspect:
+		s.abort(c, newError(consensus.CodeConflict,
+			"member %s is %s: only a running member can leave (remove a server that is gone with DELETE /api/v1/cluster/servers/%s)",
+			name, member.State, name))
+		return
+	case s.cfg.AskLeave == nil:
+		s.abort(c, newError(CodeUnavailable, "node %s cannot reach other members to ask them to leave", s.cfg.NodeName))
+		return
+	}
+	if err := s.cfg.AskLeave(c.Request.Context(), name); err != nil {
+		s.abort(c, newError(CodeUnavailable, "ask member %s to leave: %v", name, err))
+		return
+	}
+	s.log.Info("asked a member to leave the cluster", "member", name, "by", tokenName(c))
+	c.JSON(http.StatusAccepted, LeaveResponse{Node: name, Status: "leaving"})
+}
+
+// tokenName names the credential of a request, for the log.
+func tokenName(c *gin.Context) string {
+	if t, ok := principal(c); ok {
+		return t.Name
+	}
+	return ""
+}

@@ -200,8 +200,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // eventFeed is one server's hub and its client figures.
 type eventFeed struct {
-	hub     *hub
-	metrics *eventMetrics
+	hub        *hub
+	metrics    *eventMetrics
+	throughput *throughput
 }
 
 func (f *eventFeed) clients(delta int) { f.metrics.clients.Add(float64(delta)) }
@@ -216,11 +217,13 @@ func newEventFeed(store Store, size int, reg prometheus.Registerer) *eventFeed {
 	}
 	m := newEventMetrics(reg)
 	src.Observe(newJobMetrics(reg))
+	tp := &throughput{}
+	src.Observe(tp)
 	h := newHub(size, m)
 	index := src.Observe(h)
 	counts, _ := src.StateCounts()
 	h.start(index, counts)
-	return &eventFeed{hub: h, metrics: m}
+	return &eventFeed{hub: h, metrics: m, throughput: tp}
 }
 
 // timedSink bounds every write of a sink.

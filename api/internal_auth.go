@@ -58,11 +58,14 @@ func (s *Server) serversOnly(c *gin.Context) {
 	c.Next()
 }
 
-// selfOnly lets only this node itself (the local CLI, which holds its
-// certificate) ask it to leave.
-func (s *Server) selfOnly(c *gin.Context) {
-	if peerOf(c).Name != s.cfg.NodeName {
-		s.abort(c, newError(CodePeerRefused, "only node %s itself may ask it to leave, not %q", s.cfg.NodeName, peerOf(c).Name))
+// selfOrServer lets only this node itself (the local CLI, which holds
+// its certificate) or a server ask it to leave. A server relays an
+// admin's POST /api/v1/cluster/members/{name}/leave; it holds the
+// cluster CA's key and may remove any server from Raft anyway, so this
+// grants it nothing new.
+func (s *Server) selfOrServer(c *gin.Context) {
+	if p := peerOf(c); p.Name != s.cfg.NodeName && !p.Server {
+		s.abort(c, newError(CodePeerRefused, "only node %s itself or a server may ask it to leave, not robot-only member %q", s.cfg.NodeName, p.Name))
 		return
 	}
 	c.Next()
@@ -116,7 +119,7 @@ func (s *Server) internalRoutes() *gin.Engine {
 	servers.GET("/cluster", s.cluster)
 	// A key rotation pushes the new vault key to every server.
 	servers.POST("/vault/keys", s.internalVaultKeys)
-	internal.POST("/leave", s.selfOnly, s.internalLeave)
+	internal.POST("/leave", s.selfOrServer, s.internalLeave)
 	// Robot-only nodes hold no replica; their robots reach the queue here.
 	internal.POST("/robot/claim", s.robotClaim)
 	internal.POST("/robot/progress", s.robotProgress)

@@ -55,7 +55,7 @@ func TestInternalEndpointsCheckThePeer(t *testing.T) {
 	refused("apply by a robot-only member", send(t, http.MethodPost, n.URL+"/internal/v1/apply", "application/octet-stream", []byte{1}))
 	refused("join by a robot-only member", postJSON(t, n.URL+"/internal/v1/join", `{"name":"r1","raft_addr":"127.0.0.1:1","http_addr":"127.0.0.1:2"}`))
 	refused("remove by a robot-only member", postJSON(t, n.URL+"/internal/v1/remove", `{"name":"n1"}`))
-	refused("leave asked by another node", postJSON(t, n.URL+"/internal/v1/leave", ``))
+	refused("leave asked by a robot-only member", postJSON(t, n.URL+"/internal/v1/leave", ``))
 	refused("claim as an internet robot", claim("r1", "internet"))
 	refused("claim as another robot", claim("r2", "lan"))
 	if r := claim("r1", "lan"); r.status != http.StatusOK {
@@ -63,6 +63,11 @@ func TestInternalEndpointsCheckThePeer(t *testing.T) {
 	}
 
 	as.set(&api.Peer{Name: "n2", Server: true})
+	// A server relays an admin's leave request: the peer check lets it
+	// through (this test node has no OnLeave, so it answers 503).
+	if r := postJSON(t, n.URL+"/internal/v1/leave", ``); r.status != http.StatusServiceUnavailable || r.apiError(t).Code != api.CodeUnavailable {
+		t.Errorf("leave relayed by a server: status %d %s, want 503 %s", r.status, r.body, api.CodeUnavailable)
+	}
 	refused("join under a voter's name by another server", postJSON(t, n.URL+"/internal/v1/join", `{"name":"n1","raft_addr":"127.0.0.1:1","http_addr":"127.0.0.1:2"}`))
 	if servers, err := n.Store.Servers(); err != nil || len(servers) != 1 || servers[0].RaftAddr != n.RaftAddr {
 		t.Fatalf("after the refused joins the configuration is %+v (%v), want n1 alone at its own address", servers, err)

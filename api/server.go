@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -34,6 +35,10 @@ type Config struct {
 	// OnLeave starts this node's graceful leave. It runs on its own
 	// goroutine, after the leave request has been answered.
 	OnLeave func()
+	// AskLeave asks the member named (not this node) to leave the
+	// cluster gracefully, over the cluster's internal endpoints; nil
+	// means this node cannot.
+	AskLeave func(ctx context.Context, name string) error
 	// NotMember reports whether this server is outside the Raft
 	// configuration (removed, and not yet rejoined and caught up); while
 	// it is, data endpoints answer 503 not_member and the node is not
@@ -237,6 +242,8 @@ func (s *Server) routes() *gin.Engine {
 	v1.DELETE("/schedules/:id", s.deleteSchedule)
 	v1.GET("/cluster", s.cluster)
 	v1.GET("/stats", s.stats)
+	v1.GET("/stats/throughput", s.throughputStats)
+	v1.POST("/cluster/members/:name/leave", s.askLeave)
 	v1.DELETE("/cluster/servers/:name", s.removeServer)
 	v1.GET("/events", s.streamEvents)
 	v1.POST("/robots/:id/drain", s.drainRobot)

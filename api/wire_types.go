@@ -62,6 +62,8 @@ type (
 	ReadIndexResponse       = wire.ReadIndexResponse
 	RemoveServerResponse    = wire.RemoveServerResponse
 	LeaveResponse           = wire.LeaveResponse
+	Throughput              = wire.Throughput
+	ThroughputInterval      = wire.ThroughputInterval
 	ErrorResponse           = wire.ErrorResponse
 	ErrorBody               = wire.ErrorBody
 )

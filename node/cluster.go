@@ -182,15 +182,16 @@ func requireNodePeer(w http.ResponseWriter, r *http.Request, serverOnly bool) (a
 	return p, true
 }
 
-// serveLeave lets a robot-only node be asked to leave, by itself only (the
-// local CLI with its certificate); servers answer in package api.
+// serveLeave lets a robot-only node be asked to leave, by itself (the
+// local CLI with its certificate) or by a server relaying an admin's
+// request; servers answer in package api.
 func (n *Node) serveLeave(w http.ResponseWriter, r *http.Request) {
 	p, ok := requireNodePeer(w, r, false)
 	if !ok {
 		return
 	}
-	if p.Name != n.cfg.Name {
-		writeError(w, http.StatusForbidden, api.CodePeerRefused, "only node %s itself may ask it to leave, not %q", n.cfg.Name, p.Name)
+	if p.Name != n.cfg.Name && !p.Server {
+		writeError(w, http.StatusForbidden, api.CodePeerRefused, "only node %s itself or a server may ask it to leave, not robot-only member %q", n.cfg.Name, p.Name)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, api.LeaveResponse{Node: n.cfg.Name, Status: "leaving"})
@@ -211,4 +212,19 @@ func (n *Node) printBootstrap() {
 	fmt.Fprintf(out, "  join token: %s (mode 0600)\n", joinTokenPath(n.cfg.DataDir))
 	fmt.Fprintf(out, "  add a node: casare node join %s --join-token-file %s --name NAME\n\n",
 		n.cfg.httpAdvertise(), joinTokenPath(n.cfg.DataDir))
+}
+
+// askLeave asks a running member to leave the cluster gracefully, at its
+// cluster port, as a server (api.Config.AskLeave).
+func (n *Node) askLeave(ctx context.Context, name string) error {
+	for _, m := range n.mesh.Members() {
+		if m.Name != name {
+			continue
+		}
+		if m.Meta.RaftAddr == "" {
+			return fmt.Errorf("member %s advertises no cluster address", name)
+		}
+		return n.clusterAPI(m.Meta.RaftAddr).PostJSON(ctx, "/internal/v1/leave", struct{}{}, nil)
+	}
+	return fmt.Errorf("no member named %q", name)
 }

@@ -48,7 +48,7 @@ func (n *Node) handler() http.Handler {
 		return mux
 	}
 	srv := api.New(api.Config{
-		Store: n.store, Members: n.members, OnLeave: n.requestLeave, NotMember: n.notMember.Load,
+		Store: n.store, Members: n.members, OnLeave: n.requestLeave, AskLeave: n.askLeave, NotMember: n.notMember.Load,
 		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers, PeerAuth: peerAuth,
 		MetricsPublic: n.cfg.MetricsPublic, CORSOrigin: n.cfg.CORSOrigin,
 		CAFingerprint: n.caFingerprint(),

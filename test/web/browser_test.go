@@ -37,7 +37,7 @@ type browser struct {
 	shots string
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("these tests drive Debian's Chromium at %s: %v (apt-get install chromium)", chromiumPath, err)
@@ -68,7 +68,7 @@ func newBrowser(t *testing.T) *browser {
 // screenshotDir is CASARE_SCREENSHOTS when set (to refresh the committed
 // ones), else a directory under CASARE_ARTIFACTS or the system's temp
 // dir. It is kept after the test, which logs it.
-func screenshotDir(t *testing.T) string {
+func screenshotDir(t testing.TB) string {
 	t.Helper()
 	dir := os.Getenv("CASARE_SCREENSHOTS")
 	if dir == "" {
@@ -95,7 +95,7 @@ func screenshotDir(t *testing.T) string {
 // own sign-in). It records what the page logs as an error and accepts
 // every confirm() dialog, as a user who clicks OK.
 type tab struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	shots string
 	log   *errorLog
@@ -115,7 +115,7 @@ func (tb *tab) in(t *testing.T) *tab {
 	return &c
 }
 
-func (b *browser) newTab(t *testing.T) *tab {
+func (b *browser) newTab(t testing.TB) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.root, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)

@@ -39,6 +39,9 @@ func TestDashboard(t *testing.T) {
 	t.Run("every view shows what the API says", func(t *testing.T) {
 		checkViews(admin.in(t), follower, s, true)
 	})
+	t.Run("the keyboard alone moves through the views, and back and forward restore them", func(t *testing.T) {
+		keyboardOnly(admin.in(t), follower)
+	})
 	t.Run("a submitted job goes live to succeeded with its graph", func(t *testing.T) {
 		liveJob(admin.in(t), follower, api, s)
 	})
@@ -57,6 +60,9 @@ func TestDashboard(t *testing.T) {
 	t.Run("an admin removes a server that is gone from the cluster page", func(t *testing.T) {
 		removeGoneServer(admin.in(t), follower, c, api)
 	})
+	t.Run("an admin makes a member leave from the cluster page", func(t *testing.T) {
+		leaveMember(admin.in(t), follower, c)
+	})
 	t.Run("a robot-only member serves the page, and says when it is gone", func(t *testing.T) {
 		tb := b.newTab(t)
 		tb.signIn(robotOnly, api)
@@ -70,7 +76,7 @@ func TestDashboard(t *testing.T) {
 }
 
 // waitFleet waits until the cluster has servers voters and robots alive.
-func waitFleet(t *testing.T, api *client.Client, servers, robots int) {
+func waitFleet(t testing.TB, api *client.Client, servers, robots int) {
 	t.Helper()
 	testutil.Eventually(t, settle, fmt.Sprintf("%d voters and %d robots alive", servers, robots), func() (bool, error) {
 		cl, err := api.Cluster(ctx(t))
@@ -128,7 +134,7 @@ type seeded struct {
 type step struct{ id, typ, duration string }
 
 // workflowJSON is a workflow running steps in order between start and end.
-func workflowJSON(t *testing.T, name string, steps ...step) json.RawMessage {
+func workflowJSON(t testing.TB, name string, steps ...step) json.RawMessage {
 	t.Helper()
 	type wfNode struct {
 		ID     string         `json:"id"`
@@ -196,7 +202,7 @@ func seed(t *testing.T, api *client.Client) seeded {
 	return s
 }
 
-func submit(t *testing.T, api *client.Client, workflowID string) string {
+func submit(t testing.TB, api *client.Client, workflowID string) string {
 	t.Helper()
 	j, err := api.SubmitJob(ctx(t), wire.JobRequest{WorkflowID: workflowID})
 	if err != nil {
@@ -206,7 +212,7 @@ func submit(t *testing.T, api *client.Client, workflowID string) string {
 }
 
 // waitState waits until the API says job id is in state.
-func waitState(t *testing.T, api *client.Client, id, state string) wire.Job {
+func waitState(t testing.TB, api *client.Client, id, state string) wire.Job {
 	t.Helper()
 	var j wire.Job
 	testutil.Eventually(t, settle, fmt.Sprintf("job %s %s", id, state), func() (bool, error) {

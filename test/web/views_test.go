@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/api/wire"
 	"github.com/chromedp/chromedp"
 )
 
@@ -87,6 +89,14 @@ func checkViews(tb *tab, n *node, s seeded, shots bool) {
 			return q.ByState, err
 		})
 	tb.shows("the servers", firstTexts("#servers"), serverNames(tb, cl))
+	tb.shows("the jobs submitted in the last 15 minutes", `document.querySelector('#throughput .chart-legend li .val')?.textContent ?? ''`,
+		func() (any, error) {
+			var tp wire.Throughput
+			err := cl.GetJSON(c(), "/api/v1/stats/throughput", &tp)
+			return fmt.Sprintf("%d jobs", submittedIn(tp)), err
+		})
+	tb.waitJS("the throughput and claim latency lines", `['#throughput [data-series=submitted] path', '#throughput [data-series=succeeded] path', '#claim-latency [data-series=p50] path']
+		.every((sel) => (document.querySelector(sel)?.getAttribute('d') ?? '').startsWith('M'))`, pageTimeout)
 	shot("overview")
 	if shots {
 		tb.phone("phone-overview")
@@ -272,4 +282,18 @@ func versionNodeChanges(ctx context.Context, cl *client.Client, id string) (map[
 		slices.Sort(l)
 	}
 	return out, nil
+}
+
+// submittedIn counts the jobs a throughput series saw submitted: every
+// interval's rate over its length, the newest over the time it has run.
+func submittedIn(tp wire.Throughput) int {
+	total := 0.0
+	for i, p := range tp.Points {
+		secs := float64(tp.IntervalSeconds)
+		if i == len(tp.Points)-1 {
+			secs = max(1, tp.Now.Sub(p.Start).Seconds())
+		}
+		total += p.Submitted * secs
+	}
+	return int(math.Round(total))
 }

@@ -5,7 +5,7 @@
 
 import type {
   Cluster, CreateWorkflowResponse, ErrorBody, Job, JobList, JobLogs, JobRequest, JobState,
-  QueueStats, RemoveServerResponse, Robot, RobotHandBack, RobotList, Schedule, ScheduleList, SchedulePreview, ScheduleRequest, TriggerScheduleResponse,
+  LeaveResponse, QueueStats, RemoveServerResponse, Throughput, Robot, RobotHandBack, RobotList, Schedule, ScheduleList, SchedulePreview, ScheduleRequest, TriggerScheduleResponse,
   Workflow, WorkflowList, WorkflowVersions, WhoAmI, SignInRequest,
 } from './types';
 
@@ -114,6 +114,14 @@ export class Client {
   /** removeServer takes a server out of the Raft configuration (admin). */
   removeServer(name: string): Promise<RemoveServerResponse> {
     return this.request(`${apiBase}/cluster/servers/${enc(name)}`, { method: 'DELETE' });
+  }
+  /** askLeave makes a running member leave the cluster gracefully and stop (admin). */
+  askLeave(name: string): Promise<LeaveResponse> {
+    return this.request(`${apiBase}/cluster/members/${enc(name)}/leave`, { method: 'POST' });
+  }
+  /** throughput is the last window (default 15m) of job rates and claim latency. */
+  throughput(window = '15m'): Promise<Throughput> {
+    return this.request(`${apiBase}/stats/throughput${query({ window })}`);
   }
 
   // Schedules.

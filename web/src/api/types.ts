@@ -334,6 +334,32 @@ export interface ClusterMember {
   capacity?: number;
 }
 
+/** GET /api/v1/stats/throughput: rates per second per interval, oldest first. */
+export interface Throughput {
+  node: string;
+  now: string;
+  window_seconds: number;
+  interval_seconds: number;
+  points: ThroughputInterval[];
+}
+
+export interface ThroughputInterval {
+  start: string;
+  submitted: number;
+  claimed: number;
+  succeeded: number;
+  /** Failed or dead-lettered. */
+  failed: number;
+  cancelled: number;
+  claim_latency_p50_seconds: number | null;
+  claim_latency_p95_seconds: number | null;
+}
+
+export interface LeaveResponse {
+  node: string;
+  status: 'leaving';
+}
+
 export interface Cluster {
   node: string;
   leader: Leader | null;

@@ -180,6 +180,9 @@ export class EventStream {
           if (e.job_id) this.sources.patch<Job>(`jobs:one:${e.job_id}`, (j) => jobFromEvent(j, e));
           break;
         case 'robot':
+          this.sources.nudge('robots');
+          this.sources.nudge('cluster'); // a robot's node joined, left or went suspect in gossip
+          break;
         case 'drain':
           this.sources.nudge('robots');
           break;
@@ -195,6 +198,7 @@ export class EventStream {
       this.sources.nudge('jobs:list');
       this.sources.nudge('queue');
       this.sources.nudge('robots'); // running jobs per robot
+      this.sources.nudge('stats:throughput'); // the overview's charts
     }
   }
 

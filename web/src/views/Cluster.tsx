@@ -2,7 +2,7 @@ import { Badge, Card, Empty, LiveBody, PageHeader, Stat, Tags } from '../compone
 import { useLive } from '../live/hooks';
 import { formatCount } from '../lib/format';
 import { ServersTable } from './Overview';
-import type { Cluster as ClusterT, ClusterServer } from '../api/types';
+import type { Cluster as ClusterT, ClusterMember, ClusterServer } from '../api/types';
 import { useAction } from '../components/actions';
 import { useCan } from '../auth/auth';
 
@@ -33,7 +33,7 @@ export function Cluster() {
           <LiveBody<ClusterT> snap={cluster} what="members" isEmpty={(d) => d.members.length === 0} empty={<Empty title="No gossip members known" />}>
             {(d) => (
               <div className="table-wrap"><table>
-                <thead><tr><th>Name</th><th>Gossip state</th><th>Roles</th><th>HTTP address</th><th>Robot tags</th><th className="num">Capacity</th></tr></thead>
+                <thead><tr><th>Name</th><th>Gossip state</th><th>Roles</th><th>HTTP address</th><th>Robot tags</th><th className="num">Capacity</th>{canRemove && <th><span className="sr-only">Actions</span></th>}</tr></thead>
                 <tbody>
                   {d.members.map((m) => (
                     <tr key={m.name}>
@@ -43,6 +43,7 @@ export function Cluster() {
                       <td className="id">{m.http_addr || '—'}</td>
                       <td><Tags tags={m.tags} /></td>
                       <td className="num">{m.capacity ?? '—'}</td>
+                      {canRemove && <td><LeaveMember m={m} node={d.node} /></td>}
                     </tr>
                   ))}
                 </tbody>
@@ -72,5 +73,29 @@ function RemoveServer({ s, node }: { s: ClusterServer; node: string }) {
           invalidate: ['cluster'],
         });
       }}>Remove</button>
+  );
+}
+
+/**
+ * LeaveMember asks a running member to leave the cluster gracefully and
+ * stop, as `casare node leave` does on its machine: a server hands its
+ * Raft seat back, a robot finishes what it runs.
+ */
+function LeaveMember({ m, node }: { m: ClusterMember; node: string }) {
+  const { busy, run } = useAction();
+  if (m.state !== 'alive' && m.state !== 'suspect') return null;
+  const self = m.name === node;
+  return (
+    <button type="button" className="btn sm danger" disabled={busy !== null} aria-label={`Ask ${m.name} to leave the cluster`}
+      onClick={() => {
+        const server = m.roles.includes('server');
+        const what = server ? 'hands its Raft seat back' : 'finishes the jobs it runs';
+        const page = self ? ' This page is served by it: open another node\'s page afterwards.' : '';
+        if (!window.confirm(`Ask ${m.name} to leave the cluster? It ${what}, leaves gossip and stops; to come back it must be started and join again.${page}`)) return;
+        void run('leave', (c) => c.askLeave(m.name), {
+          ok: (r) => `${r.node} is leaving the cluster.`,
+          invalidate: ['cluster'],
+        });
+      }}>Leave</button>
   );
 }

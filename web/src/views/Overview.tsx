@@ -6,6 +6,7 @@ import { alerts, priorityBars, robotStateCounts, stateCounts } from '../lib/deri
 import { formatCount, formatDuration, formatRelative } from '../lib/format';
 import type { ReactNode } from 'react';
 import type { Cluster, ClusterServer, Job } from '../api/types';
+import { ThroughputCharts } from './ThroughputCharts';
 
 /** How many unfinished jobs the overview checks for a passed deadline. */
 const activeScan = 500;
@@ -47,6 +48,8 @@ export function Overview() {
             foot={q ? (q.oldest_queued_at ? `oldest waits ${formatDuration(q.oldest_queued_age_seconds * 1000)}` : 'nothing waiting') : ''} to="/jobs?state=queued" />
           <Stat label="Finished last minute" value={q ? formatCount(q.finished_last_minute) : '…'} foot={q?.paused ? 'queue paused' : 'queue running'} to="/jobs" />
         </div>
+
+        <ThroughputCharts />
 
         <Card title="Jobs by state" hint="Every job the cluster keeps" flush id="states">
           {q ? (
