@@ -179,7 +179,8 @@ func (s *Server) Endpoints() []Route {
 // these; a test keeps the two in step.
 func (s *Server) routes() *gin.Engine {
 	guard := guards{s}
-	jobs, workflows, schedules, robots, cluster, access, events := jobsAPI{s}, workflowsAPI{s}, schedulesAPI{s}, robotsAPI{s}, clusterAPI{s}, accessAPI{s}, eventsAPI{s}
+	jobs, workflows, schedules := jobsAPI{s}, workflowsAPI{s}, schedulesAPI{s}
+	robots, cluster, access, events := robotsAPI{s}, clusterAPI{s}, accessAPI{s}, eventsAPI{s}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.Use(guard.recoverPanics, guard.observe, guard.cors)
