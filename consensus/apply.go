@@ -107,11 +107,11 @@ func (s *Store) applyLocal(ctx context.Context, buf []byte) (any, error) {
 	if err := f.Error(); err != nil {
 		return nil, err
 	}
-	res, ok := f.Response().(applyResult)
+	res, ok := f.Response().(*applyResult)
 	if !ok {
 		return nil, fmt.Errorf("unexpected FSM response %T", f.Response())
 	}
-	return res.value, res.err
+	return res.take()
 }
 
 // retryable reports whether err means "try again, maybe elsewhere":

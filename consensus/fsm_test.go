@@ -38,7 +38,7 @@ func (h *fsmHarness) entry(typ commandType, cmd any) *raft.Log {
 }
 
 func (h *fsmHarness) apply(typ commandType, cmd any) (any, error) {
-	res := h.f.Apply(h.entry(typ, cmd)).(applyResult)
+	res := h.f.Apply(h.entry(typ, cmd)).(*applyResult)
 	return res.value, res.err
 }
 

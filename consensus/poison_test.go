@@ -55,7 +55,7 @@ func TestCommittedPoisonIsSkippedOnEveryReplica(t *testing.T) {
 		if err := f.Error(); err != nil {
 			t.Fatalf("%s: append: %v", name, err)
 		}
-		res, ok := f.Response().(applyResult)
+		res, ok := f.Response().(*applyResult)
 		if !ok || !IsCode(res.err, CodeInvalid) {
 			t.Fatalf("%s: FSM answered %#v, want a skipped entry with code %s", name, f.Response(), CodeInvalid)
 		}
