@@ -23,7 +23,6 @@ func newRootCmd() *cobra.Command {
 		newQueueCmd(),
 		newSchedulesCmd(),
 		newRobotsCmd(), newRobotCmd(newRobotConnectCmd()),
-		newOperatorCmd(),
 		newSecretsCmd(), newTokensCmd(), newDashboardCmd(),
 	)
 	return root
