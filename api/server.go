@@ -222,6 +222,8 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/jobs/:id", s.getJob)
 	v1.POST("/jobs/:id/cancel", s.cancelJob)
 	v1.POST("/jobs/:id/rerun", s.rerunJob)
+	v1.GET("/jobs/:id/debug", s.getJobDebug)
+	v1.POST("/jobs/:id/debug", s.postJobDebug)
 	v1.GET("/jobs/:id/logs", s.jobLogs)
 	v1.GET("/queue", s.queueStats)
 	v1.POST("/queue/pause", s.pauseQueue)

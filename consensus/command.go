@@ -117,6 +117,7 @@ func registry() handlers {
 		cmdRevokeAPIToken: decoded((*state).revokeAPIToken),
 		cmdRedeemCode:     decoded((*state).redeemCode),
 		cmdLogsArchived:   decoded((*state).logsArchived),
+		cmdDebugJob:       decoded((*state).debugJob),
 	}
 }
 
