@@ -31,7 +31,7 @@ func debugCluster(t *testing.T) (robotNode, other *Node, c *client.Client) {
 	return robotNode, other, adminClient(t, other, robotNode)
 }
 
-func submitDebugJob(t *testing.T, c *client.Client, visibility string, dbg wire.DebugRequest) string {
+func submitDebugJob(t *testing.T, c *client.Client, mode, visibility string, dbg wire.DebugRequest) string {
 	t.Helper()
 	ctx := context.Background()
 	wf, err := c.CreateWorkflow(ctx, api.CreateWorkflowRequest{
@@ -45,7 +45,7 @@ func submitDebugJob(t *testing.T, c *client.Client, visibility string, dbg wire.
 			t.Fatal(err)
 		}
 	}
-	job, err := c.SubmitJob(ctx, api.JobRequest{WorkflowID: wf.WorkflowID, ExecutionMode: "lan", Debug: &dbg})
+	job, err := c.SubmitJob(ctx, api.JobRequest{WorkflowID: wf.WorkflowID, ExecutionMode: mode, Debug: &dbg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestDebugPausesAtBreakpointStepsAndContinues(t *testing.T) {
 	_, _, c := debugCluster(t)
 	ctx := context.Background()
 	// A one-second lease: the run stays paused for several of them.
-	id := submitDebugJob(t, c, "1s", wire.DebugRequest{Breakpoints: []string{"b"}})
+	id := submitDebugJob(t, c, "lan", "1s", wire.DebugRequest{Breakpoints: []string{"b"}})
 
 	st := waitPaused(t, c, id, "b", 1)
 	var vars map[string]any
@@ -141,7 +141,7 @@ func TestDebugPausesAtBreakpointStepsAndContinues(t *testing.T) {
 
 func TestDebugPauseTimesOutAndTheRunGoesOn(t *testing.T) {
 	_, _, c := debugCluster(t)
-	id := submitDebugJob(t, c, "", wire.DebugRequest{Breakpoints: []string{"a", "b"}, PauseTimeout: "1s"})
+	id := submitDebugJob(t, c, "lan", "", wire.DebugRequest{Breakpoints: []string{"a", "b"}, PauseTimeout: "1s"})
 	waitPaused(t, c, id, "a", 1)
 	// Nobody answers: after a second the run goes on, and does not stop
 	// at the second breakpoint.
@@ -176,5 +176,37 @@ func TestDebugOptionsAreChecked(t *testing.T) {
 	}
 	if _, err := c.JobDebug(ctx, job.ID); err == nil {
 		t.Error("a job without debug options shows a debug session")
+	}
+}
+
+// TestDebugInternetRobotThroughAnotherNode debugs a run on an internet
+// robot connected to node C from node A's API: stops and commands travel
+// over the robot's QUIC tunnel in its heartbeats and their answers.
+func TestDebugInternetRobotThroughAnotherNode(t *testing.T) {
+	cfgA := testConfig(t, "a", "")
+	cfgA.Robot = false
+	a := startNode(t, cfgA)
+	cfgC := joinConfig(t, "c", a)
+	cfgC.Robot = false
+	nodeC := startNode(t, cfgC)
+	startInternetRobot(t, []string{quicAddr(nodeC)}, newToken(t, a, ""), "laptop-9", 1)
+	c := adminClient(t, a, a)
+	ctx := context.Background()
+
+	id := submitDebugJob(t, c, "internet", "", wire.DebugRequest{Breakpoints: []string{"b"}})
+	st := waitPaused(t, c, id, "b", 1)
+	if st.RobotID != "laptop-9" {
+		t.Fatalf("paused on %q, want the internet robot", st.RobotID)
+	}
+	if _, err := c.DebugJob(ctx, id, wire.DebugCommandRequest{Action: "step"}); err != nil {
+		t.Fatal(err)
+	}
+	waitPaused(t, c, id, "end", 2)
+	if _, err := c.DebugJob(ctx, id, wire.DebugCommandRequest{Action: "continue"}); err != nil {
+		t.Fatal(err)
+	}
+	job := waitJob(t, c, id, "succeeded", 20*time.Second)
+	if job.RobotID != "laptop-9" {
+		t.Fatalf("job ran on %q", job.RobotID)
 	}
 }
