@@ -52,7 +52,7 @@ func (s *Server) archiveCtx(c *gin.Context) (context.Context, context.CancelFunc
 }
 
 // archivedJob looks id up in the archive, for a job Raft does not hold.
-func (s *Server) archivedJob(c *gin.Context, id string) (consensus.Job, bool) {
+func (s jobsAPI) archivedJob(c *gin.Context, id string) (consensus.Job, bool) {
 	if s.cfg.Archive == nil {
 		return consensus.Job{}, false
 	}
@@ -104,7 +104,7 @@ func mergeArchived(raft []Job, raftSeq []uint64, archived []consensus.Job, inRaf
 }
 
 // stats serves the archive's statistics views.
-func (s *Server) stats(c *gin.Context) {
+func (s clusterAPI) stats(c *gin.Context) {
 	if s.cfg.Archive == nil {
 		s.abort(c, errNoArchive("statistics"))
 		return

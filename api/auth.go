@@ -84,7 +84,7 @@ func RequiredRole(method, route string) (consensus.Role, bool) {
 // authorize admits a request to an /api/v1 route only with a credential
 // whose role allows the route: 401 without a valid credential, 403 with
 // one whose role is too weak.
-func (s *Server) authorize(c *gin.Context) {
+func (s guards) authorize(c *gin.Context) {
 	need, guarded := RequiredRole(c.Request.Method, c.FullPath())
 	if !guarded {
 		return
@@ -210,7 +210,7 @@ func principal(c *gin.Context) (consensus.APIToken, bool) {
 
 // guardMetrics lets only viewers read /metrics, unless the node was
 // started with the metrics public (for a scraper on a trusted network).
-func (s *Server) guardMetrics(c *gin.Context) {
+func (s guards) guardMetrics(c *gin.Context) {
 	if s.cfg.MetricsPublic {
 		return
 	}
@@ -220,7 +220,7 @@ func (s *Server) guardMetrics(c *gin.Context) {
 // cors answers cross-origin requests from the one origin the node was
 // told to trust; without one, browsers keep other sites' scripts away
 // from the API, which is the default.
-func (s *Server) cors(c *gin.Context) {
+func (s guards) cors(c *gin.Context) {
 	origin := c.GetHeader("Origin")
 	if s.cfg.CORSOrigin == "" || origin == "" {
 		return

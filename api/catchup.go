@@ -23,7 +23,7 @@ var catchUpExempt = map[string]bool{
 // is applying what it held before a restart: until then its replica is
 // a past state (at first an empty one), and a queue of 50,000 jobs would
 // read as empty.
-func (s *Server) catchingUp(c *gin.Context) {
+func (s guards) catchingUp(c *gin.Context) {
 	if catchUpExempt[c.FullPath()] {
 		return
 	}

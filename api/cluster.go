@@ -10,7 +10,7 @@ import (
 	"github.com/casare/casare/consensus"
 )
 
-func (s *Server) cluster(c *gin.Context) {
+func (s clusterAPI) cluster(c *gin.Context) {
 	servers, err := s.cfg.Store.Servers()
 	if err != nil {
 		s.abort(c, err)
@@ -59,7 +59,7 @@ func (s *Server) leader() *Leader {
 }
 
 // health is the liveness check; with ?ready=1 it is the readiness check.
-func (s *Server) health(c *gin.Context) {
+func (s clusterAPI) health(c *gin.Context) {
 	if raw, ok := c.GetQuery("ready"); ok {
 		ready, err := strconv.ParseBool(raw)
 		if err != nil {
@@ -78,7 +78,7 @@ func (s *Server) health(c *gin.Context) {
 // leader, or it knows where the leader's API is, it is not catching up
 // after a restart, and it is inside the Raft configuration (not
 // not_member).
-func (s *Server) ready(c *gin.Context) {
+func (s clusterAPI) ready(c *gin.Context) {
 	h := s.healthReport(c)
 	if !h.Ready {
 		h.Status = "unavailable"
@@ -88,7 +88,7 @@ func (s *Server) ready(c *gin.Context) {
 	c.JSON(http.StatusOK, h)
 }
 
-func (s *Server) healthReport(c *gin.Context) Health {
+func (s clusterAPI) healthReport(c *gin.Context) Health {
 	setAppliedIndex(c, s.cfg.Store.AppliedIndex())
 	h := Health{Status: "ok", Leader: s.leader(), Node: s.cfg.NodeName, RaftState: s.cfg.Store.RaftState()}
 	_, known := s.cfg.Store.Leader()
@@ -106,7 +106,7 @@ func (s *Server) healthReport(c *gin.Context) Health {
 // non-voter first when the removal would leave fewer voters than the
 // target; with none to promote, the removal goes ahead: the operator
 // has decided.
-func (s *Server) removeServer(c *gin.Context) {
+func (s clusterAPI) removeServer(c *gin.Context) {
 	name := c.Param("name")
 	resp, err := s.cfg.Store.RemoveServer(c.Request.Context(), consensus.RemoveRequest{Name: name, Operator: true})
 	if err != nil {
@@ -121,7 +121,7 @@ func (s *Server) removeServer(c *gin.Context) {
 // node leave does on the member's own machine: a server hands its Raft
 // seat back, a robot finishes what it runs. This node leaves itself, or
 // relays the request over the cluster's mutual TLS to the member named.
-func (s *Server) askLeave(c *gin.Context) {
+func (s clusterAPI) askLeave(c *gin.Context) {
 	name := c.Param("name")
 	if name == s.cfg.NodeName {
 		if s.cfg.OnLeave == nil {

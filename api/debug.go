@@ -32,9 +32,9 @@ func debugOptions(field string, req *wire.DebugRequest) (*consensus.DebugOptions
 }
 
 // getJobDebug shows a debug job's session from this node's replica.
-func (s *Server) getJobDebug(c *gin.Context) {
+func (s jobsAPI) getJobDebug(c *gin.Context) {
 	id := c.Param("id")
-	job, _, found := lookup(s, c, "job "+id, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
+	job, _, found := lookup(s.Server, c, "job "+id, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
 	if !found {
 		return
 	}
@@ -46,7 +46,7 @@ func (s *Server) getJobDebug(c *gin.Context) {
 }
 
 // postJobDebug sends continue, step or step_into to a paused debug run.
-func (s *Server) postJobDebug(c *gin.Context) {
+func (s jobsAPI) postJobDebug(c *gin.Context) {
 	var req wire.DebugCommandRequest
 	if !s.bindJSON(c, &req) {
 		return

@@ -12,7 +12,7 @@ import (
 
 // nodeTypes answers GET /api/v1/node-types: the executor's node registry,
 // the one `casare nodes` prints, for the designer's library and forms.
-func (s *Server) nodeTypes(c *gin.Context) {
+func (s workflowsAPI) nodeTypes(c *gin.Context) {
 	list, err := nodeTypeList()
 	if err != nil {
 		s.abort(c, err)
@@ -61,7 +61,7 @@ func nodeTypeList() (NodeTypeList, error) {
 // checks of `casare validate` (and of saving): it stores nothing. A
 // workflow with problems is a 200 that lists them, since finding them is
 // what was asked; a body without workflow_json is a 400.
-func (s *Server) validateWorkflow(c *gin.Context) {
+func (s workflowsAPI) validateWorkflow(c *gin.Context) {
 	var req ValidateWorkflowRequest
 	data, err := readBody(c, s.cfg.MaxBodyBytes)
 	if err == nil {

@@ -45,7 +45,7 @@ type frameSink interface {
 	end(ctx context.Context, f EventFrame)
 }
 
-func (s *Server) streamEvents(c *gin.Context) {
+func (s eventsAPI) streamEvents(c *gin.Context) {
 	if s.events == nil {
 		s.abort(c, newError(CodeUnavailable, "this node serves no event stream"))
 		return
@@ -85,7 +85,7 @@ func parseSince(c *gin.Context) (*uint64, error) {
 
 // pump sends a client its frames until it goes away, falls behind or
 // must reload.
-func (s *Server) pump(ctx context.Context, sink frameSink, since *uint64) {
+func (s eventsAPI) pump(ctx context.Context, sink frameSink, since *uint64) {
 	s.events.clients(1)
 	defer s.events.clients(-1)
 	s.watcher.join()
@@ -182,7 +182,7 @@ func coalesce(evs []Event) []Event {
 
 // leaderTerm returns the leader's name and the current term as this node
 // knows them.
-func (s *Server) leaderTerm() (string, uint64) {
+func (s eventsAPI) leaderTerm() (string, uint64) {
 	term, _ := strconv.ParseUint(s.cfg.Store.Stats()["term"], 10, 64)
 	return s.cfg.Store.LeaderName(), term
 }

@@ -60,7 +60,7 @@ func (w *fleetWatcher) leave() {
 type robotSeen struct{ state, kind, node string }
 
 // watchFleet publishes robot and leader changes until ctx ends.
-func (s *Server) watchFleet(ctx context.Context) {
+func (s eventsAPI) watchFleet(ctx context.Context) {
 	robots := s.seeRobots()
 	leader, _ := s.leaderTerm()
 	t := time.NewTicker(fleetPoll)
@@ -94,7 +94,7 @@ func (s *Server) watchFleet(ctx context.Context) {
 	}
 }
 
-func (s *Server) seeRobots() map[string]robotSeen {
+func (s eventsAPI) seeRobots() map[string]robotSeen {
 	out := map[string]robotSeen{}
 	for _, r := range s.fleet() {
 		out[r.ID] = robotSeen{state: r.State, kind: r.Kind, node: r.Node}

@@ -16,7 +16,7 @@ import (
 // serveWebSocket streams frames as WebSocket text messages. The
 // library's default origin check applies: a page may open the stream
 // only from the node's own origin.
-func (s *Server) serveWebSocket(c *gin.Context, since *uint64) {
+func (s eventsAPI) serveWebSocket(c *gin.Context, since *uint64) {
 	// net/http clears the server's deadlines when Accept hijacks the
 	// connection; every write below has its own timeout instead.
 	conn, err := websocket.Accept(c.Writer, c.Request, nil)
@@ -56,7 +56,7 @@ func (w wsSink) end(ctx context.Context, f EventFrame) {
 // serveSSE streams frames as server-sent events: the event name is the
 // frame type and the id its resume index, so a browser's EventSource
 // resumes by itself (Last-Event-ID).
-func (s *Server) serveSSE(c *gin.Context, since *uint64) {
+func (s eventsAPI) serveSSE(c *gin.Context, since *uint64) {
 	w := c.Writer
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

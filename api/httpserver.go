@@ -89,7 +89,7 @@ const followerRetryAfter = "5"
 
 // takeFollowerSlot reserves one of the node's log stream slots, or
 // answers 503 too_many_streams and returns false when all are taken.
-func (s *Server) takeFollowerSlot(c *gin.Context) (release func(), ok bool) {
+func (s jobsAPI) takeFollowerSlot(c *gin.Context) (release func(), ok bool) {
 	select {
 	case s.followers <- struct{}{}:
 		return func() { <-s.followers }, true

@@ -16,7 +16,7 @@ import (
 // whole uploaded workflow, which its JSON encoding inflates by a third.
 func (s *Server) internalBodyLimit() int64 { return 2 * s.cfg.MaxUploadBytes }
 
-func (s *Server) internalApply(c *gin.Context) {
+func (s internalAPI) internalApply(c *gin.Context) {
 	buf, err := readBody(c, s.internalBodyLimit())
 	if err != nil {
 		s.abort(c, err)
@@ -33,7 +33,7 @@ func (s *Server) internalApply(c *gin.Context) {
 // internalReadIndex answers only on the leader. A node that is not the
 // leader says so, and the asking follower retries with its refreshed
 // view, instead of the request hopping on through stale views.
-func (s *Server) internalReadIndex(c *gin.Context) {
+func (s internalAPI) internalReadIndex(c *gin.Context) {
 	if state := s.cfg.Store.RaftState(); state != "Leader" {
 		s.abort(c, newError(consensus.CodeNotLeader, "node %s is not the leader (it is %s)", s.cfg.NodeName, state))
 		return
@@ -46,7 +46,7 @@ func (s *Server) internalReadIndex(c *gin.Context) {
 	c.JSON(http.StatusOK, ReadIndexResponse{Index: index})
 }
 
-func (s *Server) internalJoin(c *gin.Context) {
+func (s internalAPI) internalJoin(c *gin.Context) {
 	var req consensus.JoinRequest
 	if !s.bindJSON(c, &req) || !s.checkJoinName(c, req) {
 		return
@@ -59,7 +59,7 @@ func (s *Server) internalJoin(c *gin.Context) {
 	c.JSON(http.StatusOK, resp)
 }
 
-func (s *Server) internalRemove(c *gin.Context) {
+func (s internalAPI) internalRemove(c *gin.Context) {
 	var req consensus.RemoveRequest
 	if !s.bindJSON(c, &req) {
 		return
@@ -79,7 +79,7 @@ func (s *Server) internalRemove(c *gin.Context) {
 // internalLeave starts a graceful leave. The leave shuts this server
 // down, so it runs after the answer, on its own goroutine, and at most
 // once.
-func (s *Server) internalLeave(c *gin.Context) {
+func (s internalAPI) internalLeave(c *gin.Context) {
 	if s.cfg.OnLeave == nil {
 		s.abort(c, newError(CodeUnavailable, "node %s cannot leave through the API", s.cfg.NodeName))
 		return

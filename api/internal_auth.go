@@ -28,7 +28,7 @@ const peerKey = "casare.peer"
 // not make it.
 const CodePeerRefused = "peer_refused"
 
-func (s *Server) authenticatePeer(c *gin.Context) {
+func (s guards) authenticatePeer(c *gin.Context) {
 	if s.cfg.PeerAuth == nil {
 		s.abort(c, newError(CodePeerRefused, "internal endpoints of node %s accept no peers: it has no cluster identity", s.cfg.NodeName))
 		return
@@ -50,7 +50,7 @@ func peerOf(c *gin.Context) Peer {
 
 // serversOnly refuses a robot-only member's certificate: Raft writes,
 // joins and membership changes come from servers.
-func (s *Server) serversOnly(c *gin.Context) {
+func (s guards) serversOnly(c *gin.Context) {
 	if !peerOf(c).Server {
 		s.abort(c, newError(CodePeerRefused, "node %q holds a robot-only certificate; this endpoint serves servers", peerOf(c).Name))
 		return
@@ -63,7 +63,7 @@ func (s *Server) serversOnly(c *gin.Context) {
 // admin's POST /api/v1/cluster/members/{name}/leave; it holds the
 // cluster CA's key and may remove any server from Raft anyway, so this
 // grants it nothing new.
-func (s *Server) selfOrServer(c *gin.Context) {
+func (s guards) selfOrServer(c *gin.Context) {
 	if p := peerOf(c); p.Name != s.cfg.NodeName && !p.Server {
 		s.abort(c, newError(CodePeerRefused, "only node %s itself or a server may ask it to leave, not robot-only member %q", s.cfg.NodeName, p.Name))
 		return
@@ -76,7 +76,7 @@ func (s *Server) selfOrServer(c *gin.Context) {
 // follower that checked the joiner relays the join to the leader marked
 // as relayed; only servers (which issue certificates themselves) may
 // relay.
-func (s *Server) checkJoinName(c *gin.Context, req consensus.JoinRequest) bool {
+func (s internalAPI) checkJoinName(c *gin.Context, req consensus.JoinRequest) bool {
 	p := peerOf(c)
 	relayed := p.Server && c.GetHeader(wire.ForwardedJoinHeader) != ""
 	if p.Name != req.Name && !relayed {
@@ -88,7 +88,7 @@ func (s *Server) checkJoinName(c *gin.Context, req consensus.JoinRequest) bool {
 
 // checkClaimant lets a robot-only member claim only for its own LAN
 // robot, never as an internet robot or as another node.
-func (s *Server) checkClaimant(c *gin.Context, cmd consensus.ClaimCmd) bool {
+func (s robotQueueAPI) checkClaimant(c *gin.Context, cmd consensus.ClaimCmd) bool {
 	p := peerOf(c)
 	if p.Server || (cmd.RobotID == p.Name && cmd.RobotKind == consensus.RobotLAN) {
 		return true
@@ -102,31 +102,33 @@ func (s *Server) checkClaimant(c *gin.Context, cmd consensus.ClaimCmd) bool {
 func (s *Server) Internal() http.Handler { return s.internal }
 
 func (s *Server) internalRoutes() *gin.Engine {
+	guard := guards{s}
+	robotQueue, cluster, peers := robotQueueAPI{s}, clusterAPI{s}, internalAPI{s}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	e.Use(s.recoverPanics)
+	e.Use(guard.recoverPanics)
 	e.NoRoute(func(c *gin.Context) {
 		s.abort(c, newError(consensus.CodeNotFound, "no endpoint %s %s", c.Request.Method, c.Request.URL.Path))
 	})
-	internal := e.Group("/internal/v1", s.authenticatePeer)
-	servers := internal.Group("", s.serversOnly)
-	servers.POST("/apply", s.internalApply)
-	servers.POST("/readindex", s.internalReadIndex)
-	servers.POST("/join", s.internalJoin)
-	servers.POST("/remove", s.internalRemove)
+	internal := e.Group("/internal/v1", guard.authenticatePeer)
+	servers := internal.Group("", guard.serversOnly)
+	servers.POST("/apply", peers.internalApply)
+	servers.POST("/readindex", peers.internalReadIndex)
+	servers.POST("/join", peers.internalJoin)
+	servers.POST("/remove", peers.internalRemove)
 	// The cluster view, for a server that asks its peers whether it is
 	// still a member: it holds no API token to ask /api/v1/cluster.
-	servers.GET("/cluster", s.cluster)
+	servers.GET("/cluster", cluster.cluster)
 	// A key rotation pushes the new vault key to every server.
-	servers.POST("/vault/keys", s.internalVaultKeys)
-	internal.POST("/leave", s.selfOrServer, s.internalLeave)
+	servers.POST("/vault/keys", peers.internalVaultKeys)
+	internal.POST("/leave", guard.selfOrServer, peers.internalLeave)
 	// Robot-only nodes hold no replica; their robots reach the queue here.
-	internal.POST("/robot/claim", s.robotClaim)
-	internal.POST("/robot/progress", s.robotProgress)
-	internal.POST("/robot/complete", s.robotComplete)
-	internal.POST("/robot/handback", s.robotHandBack)
-	internal.POST("/robot/crashed", s.robotCrashed)
-	internal.POST("/robot/wait", s.robotWait)
+	internal.POST("/robot/claim", robotQueue.robotClaim)
+	internal.POST("/robot/progress", robotQueue.robotProgress)
+	internal.POST("/robot/complete", robotQueue.robotComplete)
+	internal.POST("/robot/handback", robotQueue.robotHandBack)
+	internal.POST("/robot/crashed", robotQueue.robotCrashed)
+	internal.POST("/robot/wait", robotQueue.robotWait)
 	return e
 }
 

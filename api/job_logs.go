@@ -59,7 +59,7 @@ func readLogQuery(c *gin.Context) (logQuery, error) {
 	return q, nil
 }
 
-func (s *Server) jobLogs(c *gin.Context) {
+func (s jobsAPI) jobLogs(c *gin.Context) {
 	q, err := readLogQuery(c)
 	if err != nil {
 		s.abort(c, err)
@@ -69,7 +69,7 @@ func (s *Server) jobLogs(c *gin.Context) {
 	if !q.follow && s.archivedLogs(c, id, q) {
 		return
 	}
-	job, index, found := lookup(s, c, "job "+id, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
+	job, index, found := lookup(s.Server, c, "job "+id, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
 	if !found {
 		return
 	}
@@ -96,7 +96,7 @@ func (s *Server) jobLogs(c *gin.Context) {
 // followJobLogs streams the job's new log lines as Server-Sent Events
 // ("line" events) until the job finishes (one "end" event) or the
 // client goes away. It wakes on applied Raft entries, not on a timer.
-func (s *Server) followJobLogs(c *gin.Context, id string, offset int) {
+func (s jobsAPI) followJobLogs(c *gin.Context, id string, offset int) {
 	ctx := c.Request.Context()
 	stream := sseStream{w: c.Writer}
 	stream.start()
@@ -236,7 +236,7 @@ func (s *sseStream) flush() bool {
 // archivedLogs serves the complete log of a finished job from the
 // archive, and reports whether it did: a job the archive does not have
 // (yet) is answered from Raft's newest lines.
-func (s *Server) archivedLogs(c *gin.Context, id string, q logQuery) bool {
+func (s jobsAPI) archivedLogs(c *gin.Context, id string, q logQuery) bool {
 	if s.cfg.Archive == nil {
 		return false
 	}

@@ -18,7 +18,7 @@ const (
 	maxBatchJobs    = consensus.MaxListLimit
 )
 
-func (s *Server) submitJob(c *gin.Context) {
+func (s jobsAPI) submitJob(c *gin.Context) {
 	var req JobRequest
 	if !s.bindJSON(c, &req) {
 		return
@@ -29,7 +29,7 @@ func (s *Server) submitJob(c *gin.Context) {
 	}
 }
 
-func (s *Server) submitJobBatch(c *gin.Context) {
+func (s jobsAPI) submitJobBatch(c *gin.Context) {
 	var req BatchJobsRequest
 	if !s.bindJSON(c, &req) {
 		return
@@ -55,7 +55,7 @@ func (s *Server) submitJobBatch(c *gin.Context) {
 // prefixFormat, given the request's position, locates a request inside
 // its batch in error messages. On failure it has answered and returns
 // false.
-func (s *Server) submit(c *gin.Context, reqs []JobRequest, prefixFormat string) ([]Job, bool) {
+func (s jobsAPI) submit(c *gin.Context, reqs []JobRequest, prefixFormat string) ([]Job, bool) {
 	key, err := idempotencyKey(c.GetHeader("Idempotency-Key"))
 	if err != nil {
 		s.abort(c, err)
@@ -88,7 +88,7 @@ func (s *Server) submit(c *gin.Context, reqs []JobRequest, prefixFormat string) 
 	return s.hideSecretParams(jobViews(jobs, time.Now())), true
 }
 
-func (s *Server) listJobs(c *gin.Context) {
+func (s jobsAPI) listJobs(c *gin.Context) {
 	filter, err := jobFilter(c)
 	if err != nil {
 		s.abort(c, err)
@@ -115,7 +115,7 @@ func (s *Server) listJobs(c *gin.Context) {
 // withArchived merges into a Raft page the archived jobs Raft no longer
 // holds, and returns the next cursor. Without the archive (Postgres
 // away) the page is Raft's alone: listing must not stop with it.
-func (s *Server) withArchived(c *gin.Context, list *JobList, jobs []consensus.Job, f consensus.JobFilter, next uint64) uint64 {
+func (s jobsAPI) withArchived(c *gin.Context, list *JobList, jobs []consensus.Job, f consensus.JobFilter, next uint64) uint64 {
 	ctx, cancel := s.archiveCtx(c)
 	defer cancel()
 	archived, err := s.cfg.Archive.Jobs(ctx, archive.JobQuery{State: f.State, WorkflowID: f.WorkflowID, BeforeSeq: f.Cursor, Limit: f.Limit})
@@ -139,7 +139,7 @@ func (s *Server) withArchived(c *gin.Context, list *JobList, jobs []consensus.Jo
 
 // searchJobs answers GET /api/v1/jobs?q= from the archive's full-text
 // index over log lines and errors.
-func (s *Server) searchJobs(c *gin.Context, f consensus.JobFilter, text string) {
+func (s jobsAPI) searchJobs(c *gin.Context, f consensus.JobFilter, text string) {
 	if s.cfg.Archive == nil {
 		s.abort(c, errNoArchive("searching jobs (?q=)"))
 		return
@@ -192,7 +192,7 @@ func jobFilter(c *gin.Context) (consensus.JobFilter, error) {
 	return f, jobListFilters(c, &f)
 }
 
-func (s *Server) getJob(c *gin.Context) {
+func (s jobsAPI) getJob(c *gin.Context) {
 	id := c.Param("id")
 	if _, found, index := s.cfg.Store.Job(id); !found {
 		if job, ok := s.archivedJob(c, id); ok {
@@ -201,7 +201,7 @@ func (s *Server) getJob(c *gin.Context) {
 			return
 		}
 	}
-	job, _, found := lookup(s, c, "job "+id, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
+	job, _, found := lookup(s.Server, c, "job "+id, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
 	if !found {
 		return
 	}
@@ -211,7 +211,7 @@ func (s *Server) getJob(c *gin.Context) {
 	c.JSON(http.StatusOK, view)
 }
 
-func (s *Server) cancelJob(c *gin.Context) {
+func (s jobsAPI) cancelJob(c *gin.Context) {
 	var req CancelJobRequest
 	if !s.bindOptionalJSON(c, &req) {
 		return
@@ -227,7 +227,7 @@ func (s *Server) cancelJob(c *gin.Context) {
 // rerunJob queues a finished job again as a new job. With an
 // Idempotency-Key the new id is derived from the key and the old job, so
 // a retried request returns the first re-run.
-func (s *Server) rerunJob(c *gin.Context) {
+func (s jobsAPI) rerunJob(c *gin.Context) {
 	var req RerunJobRequest
 	if !s.bindOptionalJSON(c, &req) {
 		return

@@ -17,7 +17,7 @@ const appliedIndexHeader = "X-Casare-Applied-Index"
 
 // recoverPanics turns a handler panic into a 500 so one bad request
 // cannot take the node down.
-func (s *Server) recoverPanics(c *gin.Context) {
+func (s guards) recoverPanics(c *gin.Context) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -33,7 +33,7 @@ func (s *Server) recoverPanics(c *gin.Context) {
 // observe records each request in the metrics and the debug log. The
 // route template, not the raw path, labels the metrics so that ids do not
 // explode their cardinality.
-func (s *Server) observe(c *gin.Context) {
+func (s guards) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
 	elapsed := time.Since(start)
@@ -51,7 +51,7 @@ func (s *Server) observe(c *gin.Context) {
 // Raft configuration: its replica no longer follows the cluster, so its
 // data may be stale, and it cannot vouch for anything. The cluster view
 // and the API document stay available, so that an operator can see why.
-func (s *Server) membersOnly(c *gin.Context) {
+func (s guards) membersOnly(c *gin.Context) {
 	if s.cfg.NotMember == nil || !s.cfg.NotMember() {
 		return
 	}
@@ -67,7 +67,7 @@ func (s *Server) membersOnly(c *gin.Context) {
 // consistentReads makes a GET with ?consistent=true wait until this node
 // has applied every write acknowledged before the request, so the read
 // that follows is linearizable.
-func (s *Server) consistentReads(c *gin.Context) {
+func (s guards) consistentReads(c *gin.Context) {
 	if c.Request.Method != http.MethodGet {
 		return
 	}

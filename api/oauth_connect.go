@@ -96,7 +96,7 @@ func checkOAuthURL(field, raw string) error {
 	return nil
 }
 
-func (s *Server) oauthConnect(c *gin.Context) {
+func (s secretsAPI) oauthConnect(c *gin.Context) {
 	var req wire.OAuthConnectRequest
 	if !s.bindJSON(c, &req) {
 		return
@@ -151,7 +151,7 @@ func (s *Server) oauthConnect(c *gin.Context) {
 
 // oauthCallback receives the provider's redirect. Its answers are plain
 // text for the person in the browser.
-func (s *Server) oauthCallback(c *gin.Context) {
+func (s secretsAPI) oauthCallback(c *gin.Context) {
 	flow, ok := s.oauth.take(c.Query("state"), time.Now())
 	if !ok {
 		c.String(http.StatusBadRequest, "Unknown, expired or already used state: start again with `casare secrets oauth-connect`.\n")
@@ -175,7 +175,7 @@ func (s *Server) oauthCallback(c *gin.Context) {
 	c.String(http.StatusOK, "Connected. The refresh token is stored as secret %s (version %d). You can close this window.\n", meta.Name, meta.Version)
 }
 
-func (s *Server) finishOAuth(ctx context.Context, flow oauthFlow, code string) (consensus.SecretMeta, error) {
+func (s secretsAPI) finishOAuth(ctx context.Context, flow oauthFlow, code string) (consensus.SecretMeta, error) {
 	if flow.secretFrom != "" {
 		secret, err := s.cfg.Store.OpenSecret(flow.secretFrom)
 		if err != nil {

@@ -14,21 +14,21 @@ import (
 // leave a vanished robot's job running for as long.
 const maxVisibilityTimeout = time.Hour
 
-func (s *Server) queueStats(c *gin.Context) {
+func (s workflowsAPI) queueStats(c *gin.Context) {
 	now := time.Now()
 	stats := s.cfg.Store.QueueStats(now)
 	setAppliedIndex(c, stats.AppliedIndex)
 	c.JSON(http.StatusOK, queueStatsView(stats, now))
 }
 
-func (s *Server) pauseQueue(c *gin.Context)     { s.pause(c, "", true) }
-func (s *Server) resumeQueue(c *gin.Context)    { s.pause(c, "", false) }
-func (s *Server) pauseWorkflow(c *gin.Context)  { s.pause(c, c.Param("id"), true) }
-func (s *Server) resumeWorkflow(c *gin.Context) { s.pause(c, c.Param("id"), false) }
+func (s workflowsAPI) pauseQueue(c *gin.Context)     { s.pause(c, "", true) }
+func (s workflowsAPI) resumeQueue(c *gin.Context)    { s.pause(c, "", false) }
+func (s workflowsAPI) pauseWorkflow(c *gin.Context)  { s.pause(c, c.Param("id"), true) }
+func (s workflowsAPI) resumeWorkflow(c *gin.Context) { s.pause(c, c.Param("id"), false) }
 
 // pause holds (or releases) the queued jobs of one workflow, or of every
 // workflow when workflowID is empty. Running jobs go on.
-func (s *Server) pause(c *gin.Context, workflowID string, paused bool) {
+func (s workflowsAPI) pause(c *gin.Context, workflowID string, paused bool) {
 	if err := s.cfg.Store.Pause(c.Request.Context(), workflowID, paused); err != nil {
 		s.abort(c, err)
 		return
@@ -36,7 +36,7 @@ func (s *Server) pause(c *gin.Context, workflowID string, paused bool) {
 	c.Status(http.StatusNoContent)
 }
 
-func (s *Server) setWorkflowSettings(c *gin.Context) {
+func (s workflowsAPI) setWorkflowSettings(c *gin.Context) {
 	var req WorkflowSettingsRequest
 	if !s.bindJSON(c, &req) {
 		return

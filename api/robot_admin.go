@@ -38,10 +38,10 @@ func (s *Server) annotateFleet(robots []Robot, running map[string]consensus.Hold
 	}
 }
 
-func (s *Server) drainRobot(c *gin.Context)   { s.setDrained(c, true) }
-func (s *Server) undrainRobot(c *gin.Context) { s.setDrained(c, false) }
+func (s robotsAPI) drainRobot(c *gin.Context)   { s.setDrained(c, true) }
+func (s robotsAPI) undrainRobot(c *gin.Context) { s.setDrained(c, false) }
 
-func (s *Server) setDrained(c *gin.Context, drained bool) {
+func (s robotsAPI) setDrained(c *gin.Context, drained bool) {
 	admin, id, ok := s.robotToAdmin(c)
 	if !ok {
 		return
@@ -54,7 +54,7 @@ func (s *Server) setDrained(c *gin.Context, drained bool) {
 	c.JSON(http.StatusOK, r)
 }
 
-func (s *Server) handBackRobot(c *gin.Context) {
+func (s robotsAPI) handBackRobot(c *gin.Context) {
 	admin, id, ok := s.robotToAdmin(c)
 	if !ok {
 		return
@@ -71,7 +71,7 @@ func (s *Server) handBackRobot(c *gin.Context) {
 // robotToAdmin finds the robot the path names. A name the fleet does not
 // know is refused rather than drained in advance: a typo must not look
 // like success.
-func (s *Server) robotToAdmin(c *gin.Context) (robotAdmin, string, bool) {
+func (s robotsAPI) robotToAdmin(c *gin.Context) (robotAdmin, string, bool) {
 	admin, ok := s.cfg.Store.(robotAdmin)
 	if !ok {
 		s.abort(c, newError(CodeUnavailable, "this node cannot change robots"))
@@ -89,7 +89,7 @@ func (s *Server) robotToAdmin(c *gin.Context) (robotAdmin, string, bool) {
 	return admin, id, true
 }
 
-func (s *Server) robot(id string) (Robot, bool) {
+func (s robotsAPI) robot(id string) (Robot, bool) {
 	for _, r := range s.fleet() {
 		if r.ID == id {
 			return r, true

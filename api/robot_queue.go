@@ -29,7 +29,7 @@ const (
 	robotWaitRecheck = 250 * time.Millisecond
 )
 
-func (s *Server) robotClaim(c *gin.Context) {
+func (s robotQueueAPI) robotClaim(c *gin.Context) {
 	var cmd consensus.ClaimCmd
 	if !s.bindJSONLimit(c, &cmd, s.internalBodyLimit()) {
 		return
@@ -64,28 +64,28 @@ func checkClaim(cmd consensus.ClaimCmd) error {
 	return checkNames("tags", cmd.Tags)
 }
 
-func (s *Server) robotProgress(c *gin.Context) {
-	serveReport(s, c, func(cmd consensus.ProgressCmd) (string, []string) {
+func (s robotQueueAPI) robotProgress(c *gin.Context) {
+	serveReport(s.Server, c, func(cmd consensus.ProgressCmd) (string, []string) {
 		return cmd.RobotID, jobIDs(cmd.Items, func(p consensus.Progress) string { return p.JobID })
 	}, s.cfg.Store.Progress)
 }
 
-func (s *Server) robotHandBack(c *gin.Context) {
-	serveReport(s, c, func(cmd consensus.HandBackCmd) (string, []string) {
+func (s robotQueueAPI) robotHandBack(c *gin.Context) {
+	serveReport(s.Server, c, func(cmd consensus.HandBackCmd) (string, []string) {
 		return cmd.RobotID, jobIDs(cmd.Items, func(p consensus.Progress) string { return p.JobID })
 	}, s.cfg.Store.HandBack)
 }
 
 // robotCrashed takes a robot's report of the runs its previous process
 // died in.
-func (s *Server) robotCrashed(c *gin.Context) {
-	serveReport(s, c, func(cmd consensus.CrashCmd) (string, []string) {
+func (s robotQueueAPI) robotCrashed(c *gin.Context) {
+	serveReport(s.Server, c, func(cmd consensus.CrashCmd) (string, []string) {
 		return cmd.RobotID, jobIDs(cmd.Items, func(cr consensus.Crash) string { return cr.JobID })
 	}, s.cfg.Store.ReportCrash)
 }
 
-func (s *Server) robotComplete(c *gin.Context) {
-	serveReport(s, c, func(cmd consensus.CompleteCmd) (string, []string) {
+func (s robotQueueAPI) robotComplete(c *gin.Context) {
+	serveReport(s.Server, c, func(cmd consensus.CompleteCmd) (string, []string) {
 		return cmd.RobotID, jobIDs(cmd.Items, func(d consensus.Completion) string { return d.JobID })
 	}, s.cfg.Store.Complete)
 }
@@ -139,7 +139,7 @@ func checkReport(robotID string, jobIDs []string) error {
 
 // robotWait long-polls until a claim by the robot could find a job, so
 // that idle robots ask the leader for work only when there is some.
-func (s *Server) robotWait(c *gin.Context) {
+func (s robotQueueAPI) robotWait(c *gin.Context) {
 	var req RobotWaitRequest
 	if !s.bindJSON(c, &req) {
 		return
@@ -165,7 +165,7 @@ func (s *Server) robotWait(c *gin.Context) {
 // waitClaimable reports whether a claim by cmd's robot could find a job
 // before ctx ends. It checks this node's replica on every applied entry
 // and every robotWaitRecheck.
-func (s *Server) waitClaimable(ctx context.Context, cmd consensus.ClaimCmd) bool {
+func (s robotQueueAPI) waitClaimable(ctx context.Context, cmd consensus.ClaimCmd) bool {
 	recheck := time.NewTicker(robotWaitRecheck)
 	defer recheck.Stop()
 	for {

@@ -25,7 +25,7 @@ func newRobotSecret() (string, error) {
 
 // createRobotToken makes a token and shows it once: only the hash of its
 // secret is replicated.
-func (s *Server) createRobotToken(c *gin.Context) {
+func (s robotsAPI) createRobotToken(c *gin.Context) {
 	var req CreateRobotTokenRequest
 	if !s.bindOptionalJSON(c, &req) {
 		return
@@ -104,7 +104,7 @@ func checkRobotName(name string) error {
 	return checkName("name", name)
 }
 
-func (s *Server) listRobotTokens(c *gin.Context) {
+func (s robotsAPI) listRobotTokens(c *gin.Context) {
 	index := s.cfg.Store.AppliedIndex()
 	setAppliedIndex(c, index)
 	tokens := s.cfg.Store.Tokens()
@@ -115,7 +115,7 @@ func (s *Server) listRobotTokens(c *gin.Context) {
 	c.JSON(http.StatusOK, RobotTokenList{Tokens: out, AppliedIndex: index})
 }
 
-func (s *Server) revokeRobotToken(c *gin.Context) {
+func (s robotsAPI) revokeRobotToken(c *gin.Context) {
 	token, err := s.cfg.Store.RevokeToken(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.abort(c, err)

@@ -13,7 +13,7 @@ import (
 	"github.com/casare/casare/consensus"
 )
 
-func (s *Server) listRobots(c *gin.Context) {
+func (s robotsAPI) listRobots(c *gin.Context) {
 	// Read the index first: the lists read after it are at least as fresh.
 	index := s.cfg.Store.AppliedIndex()
 	setAppliedIndex(c, index)

@@ -17,7 +17,7 @@ const previewCount = 5
 // previewSchedule answers GET /api/v1/schedules/preview?cron=&timezone=
 // with the next fire times, or a 400 naming the field at fault. It reads
 // and writes nothing, so a form may call it on every keystroke.
-func (s *Server) previewSchedule(c *gin.Context) {
+func (s schedulesAPI) previewSchedule(c *gin.Context) {
 	expr, timezone := c.Query("cron"), c.Query("timezone")
 	if expr == "" {
 		s.abort(c, missingFields("cron"))

@@ -9,7 +9,7 @@ import (
 	"github.com/casare/casare/consensus"
 )
 
-func (s *Server) createSchedule(c *gin.Context) {
+func (s schedulesAPI) createSchedule(c *gin.Context) {
 	var req ScheduleRequest
 	if !s.bindJSON(c, &req) {
 		return
@@ -36,7 +36,7 @@ func (s *Server) createSchedule(c *gin.Context) {
 	c.JSON(http.StatusCreated, scheduleView(created, time.Now()))
 }
 
-func (s *Server) listSchedules(c *gin.Context) {
+func (s schedulesAPI) listSchedules(c *gin.Context) {
 	schedules, index := s.cfg.Store.Schedules(c.Query("workflow_id"))
 	setAppliedIndex(c, index)
 	now := time.Now()
@@ -48,21 +48,21 @@ func (s *Server) listSchedules(c *gin.Context) {
 	c.JSON(http.StatusOK, ScheduleList{Schedules: out, AppliedIndex: index})
 }
 
-func (s *Server) getSchedule(c *gin.Context) {
+func (s schedulesAPI) getSchedule(c *gin.Context) {
 	id := c.Param("id")
-	sc, _, found := lookup(s, c, "schedule "+id, func() (consensus.Schedule, bool, uint64) { return s.cfg.Store.Schedule(id) })
+	sc, _, found := lookup(s.Server, c, "schedule "+id, func() (consensus.Schedule, bool, uint64) { return s.cfg.Store.Schedule(id) })
 	if !found {
 		return
 	}
 	c.JSON(http.StatusOK, scheduleView(sc, time.Now()))
 }
 
-func (s *Server) enableSchedule(c *gin.Context)  { s.setScheduleEnabled(c, true) }
-func (s *Server) disableSchedule(c *gin.Context) { s.setScheduleEnabled(c, false) }
+func (s schedulesAPI) enableSchedule(c *gin.Context)  { s.setScheduleEnabled(c, true) }
+func (s schedulesAPI) disableSchedule(c *gin.Context) { s.setScheduleEnabled(c, false) }
 
 // setScheduleEnabled switches a schedule. An enabled schedule fires from
 // the time it was enabled: it owes nothing for the time it was disabled.
-func (s *Server) setScheduleEnabled(c *gin.Context, enabled bool) {
+func (s schedulesAPI) setScheduleEnabled(c *gin.Context, enabled bool) {
 	sc, err := s.cfg.Store.EnableSchedule(c.Request.Context(), c.Param("id"), enabled)
 	if err != nil {
 		s.abort(c, err)
@@ -74,7 +74,7 @@ func (s *Server) setScheduleEnabled(c *gin.Context, enabled bool) {
 // triggerSchedule queues one job of the schedule now, outside its
 // timetable. With an Idempotency-Key the job id is derived from the key
 // and the schedule, so a retry queues no second job.
-func (s *Server) triggerSchedule(c *gin.Context) {
+func (s schedulesAPI) triggerSchedule(c *gin.Context) {
 	key, err := idempotencyKey(c.GetHeader("Idempotency-Key"))
 	if err != nil {
 		s.abort(c, err)
@@ -94,7 +94,7 @@ func (s *Server) triggerSchedule(c *gin.Context) {
 	c.JSON(http.StatusCreated, TriggerScheduleResponse{ScheduleID: id, JobID: fire.JobID, FireTime: fire.FireTime})
 }
 
-func (s *Server) deleteSchedule(c *gin.Context) {
+func (s schedulesAPI) deleteSchedule(c *gin.Context) {
 	if err := s.cfg.Store.DeleteSchedule(c.Request.Context(), c.Param("id")); err != nil {
 		s.abort(c, err)
 		return

@@ -75,13 +75,14 @@ func maskParams(raw json.RawMessage, names []string) json.RawMessage {
 const maxSecretBody = 6*consensus.MaxSecretBytes + 64<<10
 
 func (s *Server) vaultRoutes(root *gin.Engine, v1 *gin.RouterGroup) {
-	root.GET("/oauth/callback", s.oauthCallback)
-	v1.GET("/secrets", s.listSecrets)
-	v1.GET("/secrets/:name", s.getSecret)
-	v1.PUT("/secrets/:name", s.putSecret)
-	v1.DELETE("/secrets/:name", s.deleteSecret)
-	v1.POST("/secrets/rotate-key", s.rotateVaultKey)
-	v1.POST("/secrets/:name/oauth-connect", s.oauthConnect)
+	secrets := secretsAPI{s}
+	root.GET("/oauth/callback", secrets.oauthCallback)
+	v1.GET("/secrets", secrets.listSecrets)
+	v1.GET("/secrets/:name", secrets.getSecret)
+	v1.PUT("/secrets/:name", secrets.putSecret)
+	v1.DELETE("/secrets/:name", secrets.deleteSecret)
+	v1.POST("/secrets/rotate-key", secrets.rotateVaultKey)
+	v1.POST("/secrets/:name/oauth-connect", secrets.oauthConnect)
 }
 
 func secretView(m consensus.SecretMeta) wire.Secret {
@@ -95,7 +96,7 @@ func secretView(m consensus.SecretMeta) wire.Secret {
 	}
 }
 
-func (s *Server) listSecrets(c *gin.Context) {
+func (s secretsAPI) listSecrets(c *gin.Context) {
 	metas, idx := s.cfg.Store.Secrets()
 	out := wire.SecretList{Secrets: make([]wire.Secret, 0, len(metas)), AppliedIndex: idx}
 	for _, m := range metas {
@@ -104,7 +105,7 @@ func (s *Server) listSecrets(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-func (s *Server) getSecret(c *gin.Context) {
+func (s secretsAPI) getSecret(c *gin.Context) {
 	m, ok := s.cfg.Store.SecretInfo(c.Param("name"))
 	if !ok {
 		s.abort(c, newError(consensus.CodeNotFound, "secret %q not found", c.Param("name")))
@@ -113,7 +114,7 @@ func (s *Server) getSecret(c *gin.Context) {
 	c.JSON(http.StatusOK, secretView(m))
 }
 
-func (s *Server) putSecret(c *gin.Context) {
+func (s secretsAPI) putSecret(c *gin.Context) {
 	var req wire.PutSecretRequest
 	if !s.bindJSONLimit(c, &req, maxSecretBody) {
 		return
@@ -149,7 +150,7 @@ func callerName(c *gin.Context) string {
 	return "api@" + c.ClientIP()
 }
 
-func (s *Server) deleteSecret(c *gin.Context) {
+func (s secretsAPI) deleteSecret(c *gin.Context) {
 	if err := s.cfg.Store.DeleteSecret(c.Request.Context(), c.Param("name")); err != nil {
 		s.abort(c, err)
 		return
@@ -157,7 +158,7 @@ func (s *Server) deleteSecret(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-func (s *Server) rotateVaultKey(c *gin.Context) {
+func (s secretsAPI) rotateVaultKey(c *gin.Context) {
 	res, err := s.cfg.Store.RotateVaultKey(c.Request.Context())
 	if err != nil {
 		s.abort(c, err)
@@ -176,7 +177,7 @@ type VaultKeysRequest struct {
 // internalVaultKeys installs a keyring pushed by a rotation. It carries
 // the vault key, so it must only ever be served on the mutual-TLS
 // cluster listener (issue 12, sec-cluster).
-func (s *Server) internalVaultKeys(c *gin.Context) {
+func (s internalAPI) internalVaultKeys(c *gin.Context) {
 	var req VaultKeysRequest
 	if !s.bindJSON(c, &req) {
 		return

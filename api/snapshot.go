@@ -25,8 +25,9 @@ type BackupStore interface {
 const DefaultMaxSnapshotBytes = 1 << 30
 
 func (s *Server) snapshotRoutes(v1 *gin.RouterGroup) {
-	v1.GET("/operator/snapshot", s.saveSnapshot)
-	v1.PUT("/operator/snapshot", s.restoreSnapshot)
+	cluster := clusterAPI{s}
+	v1.GET("/operator/snapshot", cluster.saveSnapshot)
+	v1.PUT("/operator/snapshot", cluster.restoreSnapshot)
 }
 
 // snapshotKey reads the operator's key from its header.
@@ -54,7 +55,7 @@ func (s *Server) clusterCA() (cert, key []byte, err error) {
 // saveSnapshot answers with the whole state, read consistently on this
 // node, sealed with the operator's key: the vault keys and the CA key in
 // it never leave the node in clear.
-func (s *Server) saveSnapshot(c *gin.Context) {
+func (s clusterAPI) saveSnapshot(c *gin.Context) {
 	key, err := snapshotKey(c)
 	if err != nil {
 		s.abort(c, err)
@@ -85,7 +86,7 @@ func (s *Server) saveSnapshot(c *gin.Context) {
 
 // restoreSnapshot opens the file with the operator's key and restores it
 // into the whole cluster. A file that does not open changes nothing.
-func (s *Server) restoreSnapshot(c *gin.Context) {
+func (s clusterAPI) restoreSnapshot(c *gin.Context) {
 	key, err := snapshotKey(c)
 	if err != nil {
 		s.abort(c, err)
@@ -126,7 +127,7 @@ func (s *Server) restoreSnapshot(c *gin.Context) {
 
 // notLeaderDetails adds the leader's API address to a not_leader error,
 // so that a client can send the restore there.
-func (s *Server) notLeaderDetails(err error) error {
+func (s clusterAPI) notLeaderDetails(err error) error {
 	var ce *consensus.Error
 	if !errors.As(err, &ce) || ce.Code != consensus.CodeNotLeader {
 		return err

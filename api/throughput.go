@@ -175,7 +175,7 @@ func latencyValue(i int) float64 {
 	return lo * math.Sqrt(latencyGrowth)
 }
 
-func (s *Server) throughputStats(c *gin.Context) {
+func (s clusterAPI) throughputStats(c *gin.Context) {
 	if s.events == nil {
 		s.abort(c, newError(CodeUnavailable, "node %s keeps no throughput figures: it holds no replica", s.cfg.NodeName))
 		return

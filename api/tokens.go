@@ -40,7 +40,7 @@ func apiTokenView(t consensus.APIToken) APIToken {
 }
 
 // createAPIToken makes a token and shows its secret once.
-func (s *Server) createAPIToken(c *gin.Context) {
+func (s accessAPI) createAPIToken(c *gin.Context) {
 	var req CreateTokenRequest
 	if !s.bindJSON(c, &req) {
 		return
@@ -91,7 +91,7 @@ func tokenCmd(req CreateTokenRequest) (consensus.CreateAPITokenCmd, error) {
 // storeCredential stores cmd with a fresh secret's hash and returns the
 // credential and the secret. A retry under the same id that finds the
 // first attempt's credential cannot show that secret again: conflict.
-func (s *Server) storeCredential(c *gin.Context, cmd consensus.CreateAPITokenCmd) (consensus.APIToken, string, error) {
+func (s accessAPI) storeCredential(c *gin.Context, cmd consensus.CreateAPITokenCmd) (consensus.APIToken, string, error) {
 	secret, err := NewAPISecret()
 	if err != nil {
 		return consensus.APIToken{}, "", err
@@ -113,7 +113,7 @@ func (s *Server) storeCredential(c *gin.Context, cmd consensus.CreateAPITokenCmd
 	return t, secret, nil
 }
 
-func (s *Server) listAPITokens(c *gin.Context) {
+func (s accessAPI) listAPITokens(c *gin.Context) {
 	index := s.cfg.Store.AppliedIndex()
 	setAppliedIndex(c, index)
 	tokens := s.cfg.Store.APITokens()
@@ -124,7 +124,7 @@ func (s *Server) listAPITokens(c *gin.Context) {
 	c.JSON(http.StatusOK, APITokenList{Tokens: out, AppliedIndex: index})
 }
 
-func (s *Server) revokeAPIToken(c *gin.Context) {
+func (s accessAPI) revokeAPIToken(c *gin.Context) {
 	t, err := s.cfg.Store.RevokeAPIToken(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.abort(c, err)
@@ -134,7 +134,7 @@ func (s *Server) revokeAPIToken(c *gin.Context) {
 }
 
 // signIn exchanges a token or a one-time code for a session cookie.
-func (s *Server) signIn(c *gin.Context) {
+func (s accessAPI) signIn(c *gin.Context) {
 	var req SignInRequest
 	if !s.bindJSON(c, &req) {
 		return
@@ -162,7 +162,7 @@ func (s *Server) signIn(c *gin.Context) {
 	c.JSON(http.StatusOK, whoAmI(sess))
 }
 
-func (s *Server) signInWithToken(c *gin.Context, raw string) (consensus.APIToken, string, error) {
+func (s accessAPI) signInWithToken(c *gin.Context, raw string) (consensus.APIToken, string, error) {
 	id, secret, err := consensus.ParseAPIToken(consensus.KindToken, raw)
 	if err != nil {
 		return consensus.APIToken{}, "", newError(CodeUnauthenticated, "%v", err)
@@ -174,7 +174,7 @@ func (s *Server) signInWithToken(c *gin.Context, raw string) (consensus.APIToken
 	return s.storeCredential(c, consensus.CreateAPITokenCmd{Kind: consensus.KindSession, Parent: t.ID, TTL: SessionTTL})
 }
 
-func (s *Server) signInWithCode(c *gin.Context, raw string) (consensus.APIToken, string, error) {
+func (s accessAPI) signInWithCode(c *gin.Context, raw string) (consensus.APIToken, string, error) {
 	id, codeSecret, err := consensus.ParseAPIToken(consensus.KindCode, raw)
 	if err != nil {
 		return consensus.APIToken{}, "", newError(CodeUnauthenticated, "%v", err)
@@ -200,7 +200,7 @@ func (s *Server) signInWithCode(c *gin.Context, raw string) (consensus.APIToken,
 // signOut ends the browser's session on every node and clears its cookie.
 // It needs no credential: a page whose session already ended must still
 // be able to clear the cookie.
-func (s *Server) signOut(c *gin.Context) {
+func (s accessAPI) signOut(c *gin.Context) {
 	if ck, err := c.Request.Cookie(sessionCookie); err == nil {
 		if id, _, perr := consensus.ParseAPIToken(consensus.KindSession, ck.Value); perr == nil && s.cfg.Store.HasAPIToken(id) {
 			if _, err := s.cfg.Store.RevokeAPIToken(c.Request.Context(), id); err != nil {
@@ -224,14 +224,14 @@ func whoAmI(t consensus.APIToken) WhoAmI {
 	return WhoAmI{Name: t.Name, Role: string(t.Role), Kind: string(t.Kind), TokenID: tokenID, ExpiresAt: t.ExpiresAt}
 }
 
-func (s *Server) whoAmI(c *gin.Context) {
+func (s accessAPI) whoAmI(c *gin.Context) {
 	p, _ := principal(c)
 	c.JSON(http.StatusOK, whoAmI(p))
 }
 
 // createSignInCode makes a one-time code that signs a browser in as the
 // caller, for `casare dashboard` to print as a link.
-func (s *Server) createSignInCode(c *gin.Context) {
+func (s accessAPI) createSignInCode(c *gin.Context) {
 	p, _ := principal(c)
 	parent := p.ID
 	if p.Parent != "" {

@@ -36,7 +36,7 @@ const maxFieldBytes = 4 << 10
 
 // readUpload streams the multipart body part by part, so an upload is
 // never spooled to disk, and refuses parts it does not know.
-func (s *Server) readUpload(c *gin.Context) (*uploadForm, error) {
+func (s workflowsAPI) readUpload(c *gin.Context) (*uploadForm, error) {
 	mediaType, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || mediaType != "multipart/form-data" {
 		return nil, newError(CodeUnsupportedMedia, "upload must be multipart/form-data with the workflow in field \"file\"")

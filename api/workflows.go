@@ -9,7 +9,7 @@ import (
 	"github.com/casare/casare/consensus"
 )
 
-func (s *Server) createWorkflow(c *gin.Context) {
+func (s workflowsAPI) createWorkflow(c *gin.Context) {
 	var req CreateWorkflowRequest
 	data, err := readBody(c, s.cfg.MaxBodyBytes)
 	if err == nil {
@@ -35,7 +35,7 @@ func (s *Server) createWorkflow(c *gin.Context) {
 
 // pointToUpload adds to a body-too-large error that workflow files too
 // big for JSON can be uploaded: the upload takes a larger body.
-func (s *Server) pointToUpload(err error) error {
+func (s workflowsAPI) pointToUpload(err error) error {
 	ae := asAPIError(err)
 	if ae.code != CodeBodyTooLarge {
 		return err
@@ -47,7 +47,7 @@ func (s *Server) pointToUpload(err error) error {
 }
 
 // putWorkflow stores a checked create request and answers 201.
-func (s *Server) putWorkflow(c *gin.Context, req CreateWorkflowRequest, fallbackName string) {
+func (s workflowsAPI) putWorkflow(c *gin.Context, req CreateWorkflowRequest, fallbackName string) {
 	key, err := idempotencyKey(c.GetHeader("Idempotency-Key"))
 	if err != nil {
 		s.abort(c, err)
@@ -91,7 +91,7 @@ func scheduleAfterWorkflowError(res consensus.PutWorkflowResult, err error) erro
 	return e
 }
 
-func (s *Server) uploadWorkflow(c *gin.Context) {
+func (s workflowsAPI) uploadWorkflow(c *gin.Context) {
 	form, err := s.readUpload(c)
 	if err != nil {
 		s.abort(c, err)
@@ -105,7 +105,7 @@ func (s *Server) uploadWorkflow(c *gin.Context) {
 	s.putWorkflow(c, req, form.baseName())
 }
 
-func (s *Server) listWorkflows(c *gin.Context) {
+func (s workflowsAPI) listWorkflows(c *gin.Context) {
 	wfs, index := s.cfg.Store.Workflows()
 	if text := c.Query("q"); text != "" {
 		var ok bool
@@ -123,18 +123,18 @@ func (s *Server) listWorkflows(c *gin.Context) {
 
 // lookupWorkflow reads the workflow named by the :id parameter, or
 // answers 404.
-func (s *Server) lookupWorkflow(c *gin.Context) (wf consensus.Workflow, index uint64, found bool) {
+func (s workflowsAPI) lookupWorkflow(c *gin.Context) (wf consensus.Workflow, index uint64, found bool) {
 	id := c.Param("id")
-	return lookup(s, c, "workflow "+id, func() (consensus.Workflow, bool, uint64) { return s.cfg.Store.Workflow(id) })
+	return lookup(s.Server, c, "workflow "+id, func() (consensus.Workflow, bool, uint64) { return s.cfg.Store.Workflow(id) })
 }
 
-func (s *Server) getWorkflow(c *gin.Context) {
+func (s workflowsAPI) getWorkflow(c *gin.Context) {
 	if wf, _, ok := s.lookupWorkflow(c); ok {
 		c.JSON(http.StatusOK, workflowDetail(wf))
 	}
 }
 
-func (s *Server) listWorkflowVersions(c *gin.Context) {
+func (s workflowsAPI) listWorkflowVersions(c *gin.Context) {
 	wf, index, ok := s.lookupWorkflow(c)
 	if !ok {
 		return
@@ -146,7 +146,7 @@ func (s *Server) listWorkflowVersions(c *gin.Context) {
 	c.JSON(http.StatusOK, WorkflowVersions{WorkflowID: wf.ID, Versions: versions, AppliedIndex: index})
 }
 
-func (s *Server) deleteWorkflow(c *gin.Context) {
+func (s workflowsAPI) deleteWorkflow(c *gin.Context) {
 	force := false
 	if raw, ok := c.GetQuery("force"); ok {
 		var err error
@@ -168,7 +168,7 @@ const maxWorkflowHits = 200
 
 // searchWorkflows keeps the workflows the archive's full-text index
 // matches for text (name, description, node types), best match first.
-func (s *Server) searchWorkflows(c *gin.Context, wfs []consensus.Workflow, text string) ([]consensus.Workflow, bool) {
+func (s workflowsAPI) searchWorkflows(c *gin.Context, wfs []consensus.Workflow, text string) ([]consensus.Workflow, bool) {
 	if s.cfg.Archive == nil {
 		s.abort(c, errNoArchive("searching workflows (?q=)"))
 		return nil, false

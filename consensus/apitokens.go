@@ -128,7 +128,7 @@ type CreateAPITokenCmd struct {
 	TTL    time.Duration  `json:"ttl,omitempty"`
 }
 
-func (s *state) createAPIToken(c applyContext, cmd *CreateAPITokenCmd) (APIToken, error) {
+func (s accessApply) createAPIToken(c applyContext, cmd *CreateAPITokenCmd) (APIToken, error) {
 	if t, ok := s.apiTokens[cmd.ID]; ok {
 		return *t, nil // a retried create
 	}
@@ -176,7 +176,7 @@ func checkNewCredential(cmd *CreateAPITokenCmd) error {
 
 // liveParent returns the API token a session or code is made from, if it
 // is still valid at now.
-func (s *state) liveParent(id string, now time.Time) (*APIToken, error) {
+func (s accessApply) liveParent(id string, now time.Time) (*APIToken, error) {
 	p := s.apiTokens[id]
 	switch {
 	case p == nil || p.Kind != KindToken:
@@ -191,7 +191,7 @@ func (s *state) liveParent(id string, now time.Time) (*APIToken, error) {
 
 // pruneCredentials forgets sessions and codes once they have expired:
 // browsers sign in every day, and their records must not pile up.
-func (s *state) pruneCredentials(now time.Time) {
+func (s accessApply) pruneCredentials(now time.Time) {
 	maps.DeleteFunc(s.apiTokens, func(_ string, t *APIToken) bool {
 		return t.Kind != KindToken && t.expired(now)
 	})
@@ -203,7 +203,7 @@ type RevokeAPITokenCmd struct {
 	ID string `json:"id"`
 }
 
-func (s *state) revokeAPIToken(_ applyContext, cmd *RevokeAPITokenCmd) (APIToken, error) {
+func (s accessApply) revokeAPIToken(_ applyContext, cmd *RevokeAPITokenCmd) (APIToken, error) {
 	t := s.apiTokens[cmd.ID]
 	if t == nil {
 		return APIToken{}, errorf(CodeNotFound, "API token %s not found", cmd.ID)
@@ -223,7 +223,7 @@ type RedeemCodeCmd struct {
 	TTL         time.Duration `json:"ttl"`
 }
 
-func (s *state) redeemCode(c applyContext, cmd *RedeemCodeCmd) (APIToken, error) {
+func (s accessApply) redeemCode(c applyContext, cmd *RedeemCodeCmd) (APIToken, error) {
 	code := s.apiTokens[cmd.CodeID]
 	if code == nil || code.Kind != KindCode || subtle.ConstantTimeCompare([]byte(code.Hash), []byte(cmd.CodeHash)) != 1 {
 		return APIToken{}, errorf(CodeInvalid, "sign-in code is unknown or has expired")

@@ -23,7 +23,7 @@ type LogsArchivedCmd struct {
 	Lines map[string]int `json:"lines"`
 }
 
-func (s *state) logsArchived(_ applyContext, cmd *LogsArchivedCmd) (struct{}, error) {
+func (s jobsApply) logsArchived(_ applyContext, cmd *LogsArchivedCmd) (struct{}, error) {
 	s.archivesLogs = true
 	for id, n := range cmd.Lines {
 		j := s.jobs[id]

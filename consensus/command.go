@@ -83,41 +83,41 @@ type handlers map[commandType]handler
 
 func registry() handlers {
 	return handlers{
-		cmdPutWorkflow:    decoded((*state).putWorkflow),
-		cmdDeleteWorkflow: decoded((*state).deleteWorkflow),
-		cmdSubmitJobs:     decoded((*state).submitJobs),
-		cmdCancelJob:      decoded((*state).cancelJob),
-		cmdRegisterNode:   decoded((*state).registerNode),
-		cmdClaimJobs:      decoded((*state).claimJobs),
-		cmdProgress:       decoded((*state).progress),
-		cmdCompleteJobs:   decoded((*state).completeJobs),
-		cmdExpireLeases:   decoded((*state).expireLeases),
-		cmdRobotGone:      decoded((*state).robotGone),
-		cmdPause:          decoded((*state).pause),
-		cmdSettings:       decoded((*state).setSettings),
-		cmdRerun:          decoded((*state).rerun),
-		cmdCreateToken:    decoded((*state).createToken),
-		cmdRevokeToken:    decoded((*state).revokeToken),
-		cmdRobotStatus:    decoded((*state).robotStatus),
-		cmdPutSchedule:    decoded((*state).putSchedule),
-		cmdEnableSchedule: decoded((*state).enableSchedule),
-		cmdDeleteSchedule: decoded((*state).deleteSchedule),
-		cmdFireSchedule:   decoded((*state).fireSchedule),
+		cmdPutWorkflow:    decoded(jobsApply.putWorkflow),
+		cmdDeleteWorkflow: decoded(jobsApply.deleteWorkflow),
+		cmdSubmitJobs:     decoded(jobsApply.submitJobs),
+		cmdCancelJob:      decoded(jobsApply.cancelJob),
+		cmdRegisterNode:   decoded(accessApply.registerNode),
+		cmdClaimJobs:      decoded(queueApply.claimJobs),
+		cmdProgress:       decoded(queueApply.progress),
+		cmdCompleteJobs:   decoded(queueApply.completeJobs),
+		cmdExpireLeases:   decoded(queueApply.expireLeases),
+		cmdRobotGone:      decoded(queueApply.robotGone),
+		cmdPause:          decoded(jobsApply.pause),
+		cmdSettings:       decoded(jobsApply.setSettings),
+		cmdRerun:          decoded(jobsApply.rerun),
+		cmdCreateToken:    decoded(accessApply.createToken),
+		cmdRevokeToken:    decoded(accessApply.revokeToken),
+		cmdRobotStatus:    decoded(accessApply.robotStatus),
+		cmdPutSchedule:    decoded(scheduleApply.putSchedule),
+		cmdEnableSchedule: decoded(scheduleApply.enableSchedule),
+		cmdDeleteSchedule: decoded(scheduleApply.deleteSchedule),
+		cmdFireSchedule:   decoded(scheduleApply.fireSchedule),
 		cmdNoop:           func(*state, applyContext, []byte) (any, error) { return nil, nil },
-		cmdHandBack:       decoded((*state).handBack),
-		cmdSubmitGroups:   decoded((*state).submitGroups),
-		cmdReportCrash:    decoded((*state).reportCrash),
-		cmdPruneJobs:      decoded((*state).pruneJobs),
-		cmdDrainRobot:     decoded((*state).drainRobot),
-		cmdRecallJobs:     decoded((*state).recallJobs),
-		cmdPutSecret:      decoded((*state).putSecret),
-		cmdDeleteSecret:   decoded((*state).deleteSecret),
-		cmdRotateVault:    decoded((*state).rotateVault),
-		cmdCreateAPIToken: decoded((*state).createAPIToken),
-		cmdRevokeAPIToken: decoded((*state).revokeAPIToken),
-		cmdRedeemCode:     decoded((*state).redeemCode),
-		cmdLogsArchived:   decoded((*state).logsArchived),
-		cmdDebugJob:       decoded((*state).debugJob),
+		cmdHandBack:       decoded(queueApply.handBack),
+		cmdSubmitGroups:   decoded(jobsApply.submitGroups),
+		cmdReportCrash:    decoded(queueApply.reportCrash),
+		cmdPruneJobs:      decoded(jobsApply.pruneJobs),
+		cmdDrainRobot:     decoded(queueApply.drainRobot),
+		cmdRecallJobs:     decoded(queueApply.recallJobs),
+		cmdPutSecret:      decoded(accessApply.putSecret),
+		cmdDeleteSecret:   decoded(accessApply.deleteSecret),
+		cmdRotateVault:    decoded(accessApply.rotateVault),
+		cmdCreateAPIToken: decoded(accessApply.createAPIToken),
+		cmdRevokeAPIToken: decoded(accessApply.revokeAPIToken),
+		cmdRedeemCode:     decoded(accessApply.redeemCode),
+		cmdLogsArchived:   decoded(jobsApply.logsArchived),
+		cmdDebugJob:       decoded(jobsApply.debugJob),
 	}
 }
 
@@ -145,9 +145,10 @@ func (e *panicError) Error() string {
 	return fmt.Sprintf("command type %d: handler panicked: %v", e.typ, e.value)
 }
 
-// decoded adapts a typed handler to the byte-level handler signature.
+// decoded adapts a typed handler, a method of one of the concern types
+// in apply_parts.go, to the byte-level handler signature.
 // With a nil state it only decodes: that is how check tries an entry.
-func decoded[T any, R any](fn func(*state, applyContext, *T) (R, error)) handler {
+func decoded[G ~struct{ *state }, T any, R any](fn func(G, applyContext, *T) (R, error)) handler {
 	return func(s *state, c applyContext, payload []byte) (any, error) {
 		var cmd T
 		if err := json.Unmarshal(payload, &cmd); err != nil {
@@ -156,7 +157,7 @@ func decoded[T any, R any](fn func(*state, applyContext, *T) (R, error)) handler
 		if s == nil {
 			return nil, nil
 		}
-		return fn(s, c, &cmd)
+		return fn(G{s}, c, &cmd)
 	}
 }
 

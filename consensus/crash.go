@@ -45,7 +45,7 @@ func (s RobotQueue) ReportCrash(ctx context.Context, cmd CrashCmd) ([]Ack, error
 	return apply[[]Ack](ctx, s.Store, cmdReportCrash, cmd)
 }
 
-func (s *state) reportCrash(c applyContext, cmd *CrashCmd) ([]Ack, error) {
+func (s queueApply) reportCrash(c applyContext, cmd *CrashCmd) ([]Ack, error) {
 	if cmd.RobotID == "" {
 		return nil, errorf(CodeInvalid, "a crash report needs a robot id")
 	}
@@ -56,7 +56,7 @@ func (s *state) reportCrash(c applyContext, cmd *CrashCmd) ([]Ack, error) {
 	return acks, nil
 }
 
-func (s *state) crashed(c applyContext, robot string, item Crash) Ack {
+func (s queueApply) crashed(c applyContext, robot string, item Crash) Ack {
 	j := s.jobs[item.JobID]
 	if j == nil {
 		return Ack{JobID: item.JobID, Reason: "job not found"}
@@ -88,7 +88,7 @@ func (s *state) crashed(c applyContext, robot string, item Crash) Ack {
 
 // crashedAttempt finds the attempt the robot ran; attempts are few, so a
 // scan from the newest is cheap.
-func (s *state) crashedAttempt(j *Job, robot string, attempt int) *Attempt {
+func (s queueApply) crashedAttempt(j *Job, robot string, attempt int) *Attempt {
 	for i := len(j.Attempts) - 1; i >= 0; i-- {
 		if a := &j.Attempts[i]; a.Attempt == attempt && a.RobotID == robot {
 			return a

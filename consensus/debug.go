@@ -111,7 +111,7 @@ type DebugJobCmd struct {
 	Breakpoints []string `json:"breakpoints,omitempty"`
 }
 
-func (s *state) debugJob(_ applyContext, cmd *DebugJobCmd) (Job, error) {
+func (s jobsApply) debugJob(_ applyContext, cmd *DebugJobCmd) (Job, error) {
 	j := s.jobs[cmd.JobID]
 	switch {
 	case j == nil:

@@ -18,7 +18,7 @@ type DrainRobotCmd struct {
 	Drained bool   `json:"drained"`
 }
 
-func (s *state) drainRobot(_ applyContext, cmd *DrainRobotCmd) (struct{}, error) {
+func (s queueApply) drainRobot(_ applyContext, cmd *DrainRobotCmd) (struct{}, error) {
 	if cmd.RobotID == "" {
 		return struct{}{}, errorf(CodeInvalid, "robot id is empty")
 	}
@@ -41,7 +41,7 @@ type RecallJobsCmd struct {
 	Reason  string `json:"reason"`
 }
 
-func (s *state) recallJobs(c applyContext, cmd *RecallJobsCmd) ([]string, error) {
+func (s queueApply) recallJobs(c applyContext, cmd *RecallJobsCmd) ([]string, error) {
 	if cmd.RobotID == "" {
 		return nil, errorf(CodeInvalid, "robot id is empty")
 	}

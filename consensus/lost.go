@@ -20,7 +20,7 @@ type ExpireCmd struct {
 	Items []LeaseRef `json:"items"`
 }
 
-func (s *state) expireLeases(c applyContext, cmd *ExpireCmd) (int, error) {
+func (s queueApply) expireLeases(c applyContext, cmd *ExpireCmd) (int, error) {
 	n := 0
 	for _, ref := range cmd.Items {
 		j, _ := s.leased(ref.JobID, "", ref.Token)
@@ -45,7 +45,7 @@ type RobotGoneCmd struct {
 	Quiet   Duration   `json:"quiet,omitempty"`
 }
 
-func (s *state) robotGone(c applyContext, cmd *RobotGoneCmd) (int, error) {
+func (s queueApply) robotGone(c applyContext, cmd *RobotGoneCmd) (int, error) {
 	var held []*Job
 	if len(cmd.Items) > 0 {
 		for _, ref := range cmd.Items {
@@ -74,7 +74,7 @@ func (s *state) robotGone(c applyContext, cmd *RobotGoneCmd) (int, error) {
 // lost its lease: the robot failed, not the job, so the attempt is not
 // spent. The loss is counted instead, and a job that has lost its robot
 // more than maxRobotLosses times is dead: it may be what kills them.
-func (s *state) requeueLost(j *Job, reason string, c applyContext) {
+func (s queueApply) requeueLost(j *Job, reason string, c applyContext) {
 	j.RobotLosses++
 	s.finishAttempt(j, "robot_lost", reason, c)
 	if j.RobotLosses > maxRobotLosses {

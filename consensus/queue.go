@@ -71,7 +71,7 @@ type ClaimedJob struct {
 	SecretErrorKind string `json:"secret_error_kind,omitempty"`
 }
 
-func (s *state) claimJobs(c applyContext, cmd *ClaimCmd) ([]ClaimedJob, error) {
+func (s queueApply) claimJobs(c applyContext, cmd *ClaimCmd) ([]ClaimedJob, error) {
 	if cmd.RobotID == "" || cmd.Max <= 0 {
 		return nil, errorf(CodeInvalid, "claim needs a robot id and max > 0")
 	}
@@ -101,7 +101,7 @@ func (s *state) claimJobs(c applyContext, cmd *ClaimCmd) ([]ClaimedJob, error) {
 	return out, nil
 }
 
-func (s *state) replayClaim(last lastClaim) []ClaimedJob {
+func (s queueApply) replayClaim(last lastClaim) []ClaimedJob {
 	var out []ClaimedJob
 	for _, id := range last.JobIDs {
 		if j := s.jobs[id]; j != nil && j.Lease != nil && j.Lease.Token == last.Token {
@@ -111,7 +111,7 @@ func (s *state) replayClaim(last lastClaim) []ClaimedJob {
 	return out
 }
 
-func (s *state) graph(j *Job) json.RawMessage {
+func (s queueApply) graph(j *Job) json.RawMessage {
 	if wf := s.workflows[j.WorkflowID]; wf != nil {
 		if v, ok := wf.Version(j.WorkflowVersion); ok {
 			return v.Graph
@@ -152,7 +152,7 @@ func laterOf(a, b time.Time) time.Time {
 	return b
 }
 
-func (s *state) visibility(j *Job) time.Duration {
+func (s queueApply) visibility(j *Job) time.Duration {
 	if wf := s.workflows[j.WorkflowID]; wf != nil && wf.Settings.VisibilityTimeout > 0 {
 		return time.Duration(wf.Settings.VisibilityTimeout)
 	}
@@ -161,7 +161,7 @@ func (s *state) visibility(j *Job) time.Duration {
 
 // startAttempt leases j to a robot. The fencing token is the Raft index
 // of the claim: unique, increasing, and the same on every replica.
-func (s *state) startAttempt(j *Job, robot string, c applyContext) {
+func (s queueApply) startAttempt(j *Job, robot string, c applyContext) {
 	s.setJobState(j, JobRunning, c)
 	j.Attempt++
 	j.RobotID = robot
@@ -172,7 +172,7 @@ func (s *state) startAttempt(j *Job, robot string, c applyContext) {
 
 // leased returns the running job if robot holds its current lease with
 // token, or a reason why the caller must stop.
-func (s *state) leased(id, robot string, token uint64) (*Job, string) {
+func (s queueApply) leased(id, robot string, token uint64) (*Job, string) {
 	j := s.jobs[id]
 	switch {
 	case j == nil:
@@ -219,7 +219,7 @@ type Ack struct {
 	Debug *DebugCommand `json:"debug,omitempty"`
 }
 
-func (s *state) progress(c applyContext, cmd *ProgressCmd) ([]Ack, error) {
+func (s queueApply) progress(c applyContext, cmd *ProgressCmd) ([]Ack, error) {
 	return eachLeased(s, cmd.RobotID, cmd.Items, func(p Progress) (string, uint64) { return p.JobID, p.Token },
 		func(j *Job, p Progress) Ack {
 			s.record(j, p.Checkpoint, p.Logs, p.NodeStatus)
@@ -232,7 +232,7 @@ func (s *state) progress(c applyContext, cmd *ProgressCmd) ([]Ack, error) {
 
 // eachLeased runs apply on every item whose job the robot leases with
 // the item's token, and answers the others with the reason to stop.
-func eachLeased[T any](s *state, robot string, items []T, ref func(T) (string, uint64), apply func(*Job, T) Ack) []Ack {
+func eachLeased[T any](s queueApply, robot string, items []T, ref func(T) (string, uint64), apply func(*Job, T) Ack) []Ack {
 	acks := make([]Ack, len(items))
 	for i, item := range items {
 		id, token := ref(item)
@@ -247,7 +247,7 @@ func eachLeased[T any](s *state, robot string, items []T, ref func(T) (string, u
 }
 
 // record stores a run's checkpoint, newest log lines and node status.
-func (s *state) record(j *Job, checkpoint json.RawMessage, logs []LogLine, status map[string]string) {
+func (s queueApply) record(j *Job, checkpoint json.RawMessage, logs []LogLine, status map[string]string) {
 	s.noteProgress(j, status)
 	if checkpoint != nil {
 		j.Checkpoint = checkpoint
@@ -293,7 +293,7 @@ type CompleteCmd struct {
 	Items   []Completion `json:"items"`
 }
 
-func (s *state) completeJobs(c applyContext, cmd *CompleteCmd) ([]Ack, error) {
+func (s queueApply) completeJobs(c applyContext, cmd *CompleteCmd) ([]Ack, error) {
 	return eachLeased(s, cmd.RobotID, cmd.Items, func(d Completion) (string, uint64) { return d.JobID, d.Token },
 		func(j *Job, done Completion) Ack {
 			s.record(j, done.Checkpoint, done.Logs, done.NodeStatus)
@@ -315,7 +315,7 @@ func (s *state) completeJobs(c applyContext, cmd *CompleteCmd) ([]Ack, error) {
 		}), nil
 }
 
-func (s *state) backoff(j *Job) time.Duration {
+func (s queueApply) backoff(j *Job) time.Duration {
 	base := cmp.Or(time.Duration(j.Backoff), DefaultBackoff)
 	d := base << min(max(j.Attempt-1, 0), 20)
 	return min(d, MaxBackoff)
@@ -331,7 +331,7 @@ func (s *state) finishAttempt(j *Job, outcome, errMsg string, c applyContext) {
 // retryOrFail ends the current attempt and queues the job again after
 // delay, or moves it to final when it has used all its attempts. The
 // checkpoint stays, so the next attempt resumes where this one stopped.
-func (s *state) retryOrFail(j *Job, reason string, final JobState, delay time.Duration, c applyContext) {
+func (s queueApply) retryOrFail(j *Job, reason string, final JobState, delay time.Duration, c applyContext) {
 	s.finishAttempt(j, "failed", reason, c)
 	j.Error = reason
 	if j.Attempt >= j.MaxAttempts {
@@ -353,7 +353,7 @@ type HandBackCmd struct {
 	Items   []Progress `json:"items"`
 }
 
-func (s *state) handBack(c applyContext, cmd *HandBackCmd) ([]Ack, error) {
+func (s queueApply) handBack(c applyContext, cmd *HandBackCmd) ([]Ack, error) {
 	return eachLeased(s, cmd.RobotID, cmd.Items, func(p Progress) (string, uint64) { return p.JobID, p.Token },
 		func(j *Job, p Progress) Ack {
 			s.record(j, p.Checkpoint, p.Logs, p.NodeStatus)

@@ -8,7 +8,7 @@ type PauseCmd struct {
 	Paused     bool   `json:"paused"`
 }
 
-func (s *state) pause(_ applyContext, cmd *PauseCmd) (struct{}, error) {
+func (s jobsApply) pause(_ applyContext, cmd *PauseCmd) (struct{}, error) {
 	if cmd.WorkflowID == "" {
 		s.queuePaused = cmd.Paused
 		return struct{}{}, nil
@@ -28,7 +28,7 @@ type SettingsCmd struct {
 	VisibilityTimeout *Duration `json:"visibility_timeout,omitempty"`
 }
 
-func (s *state) setSettings(_ applyContext, cmd *SettingsCmd) (WorkflowSettings, error) {
+func (s jobsApply) setSettings(_ applyContext, cmd *SettingsCmd) (WorkflowSettings, error) {
 	wf := s.workflows[cmd.WorkflowID]
 	if wf == nil {
 		return WorkflowSettings{}, errorf(CodeNotFound, "workflow %s not found", cmd.WorkflowID)
@@ -55,7 +55,7 @@ type RerunCmd struct {
 	Latest bool   `json:"latest,omitempty"` // use the workflow's latest version
 }
 
-func (s *state) rerun(c applyContext, cmd *RerunCmd) (Job, error) {
+func (s jobsApply) rerun(c applyContext, cmd *RerunCmd) (Job, error) {
 	old := s.jobs[cmd.JobID]
 	if old == nil {
 		return Job{}, errorf(CodeNotFound, "job %s not found", cmd.JobID)

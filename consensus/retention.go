@@ -32,7 +32,7 @@ type PruneJobsCmd struct {
 	Before time.Time `json:"before"`
 }
 
-func (s *state) pruneJobs(_ applyContext, cmd *PruneJobsCmd) (int, error) {
+func (s jobsApply) pruneJobs(_ applyContext, cmd *PruneJobsCmd) (int, error) {
 	n := 0
 	for _, id := range cmd.IDs {
 		j := s.jobs[id]

@@ -121,7 +121,7 @@ type CreateTokenCmd struct {
 	Capacity int      `json:"capacity,omitempty"`
 }
 
-func (s *state) createToken(c applyContext, cmd *CreateTokenCmd) (RobotToken, error) {
+func (s accessApply) createToken(c applyContext, cmd *CreateTokenCmd) (RobotToken, error) {
 	switch {
 	case cmd.ID == "" || len(cmd.Hash) != 64:
 		return RobotToken{}, errorf(CodeInvalid, "a token needs an id and a sha-256 hash")
@@ -147,7 +147,7 @@ type RevokeTokenCmd struct {
 	ID string `json:"id"`
 }
 
-func (s *state) revokeToken(_ applyContext, cmd *RevokeTokenCmd) (RobotToken, error) {
+func (s accessApply) revokeToken(_ applyContext, cmd *RevokeTokenCmd) (RobotToken, error) {
 	t := s.tokens[cmd.ID]
 	if t == nil {
 		return RobotToken{}, errorf(CodeNotFound, "token %s not found", cmd.ID)
@@ -173,7 +173,7 @@ type RobotStatusCmd struct {
 	Robot RobotRecord `json:"robot"`
 }
 
-func (s *state) robotStatus(c applyContext, cmd *RobotStatusCmd) (struct{}, error) {
+func (s accessApply) robotStatus(c applyContext, cmd *RobotStatusCmd) (struct{}, error) {
 	r := cmd.Robot
 	if r.ID == "" {
 		return struct{}{}, errorf(CodeInvalid, "robot id is empty")

@@ -99,7 +99,7 @@ type PutScheduleCmd struct {
 	Schedule Schedule `json:"schedule"`
 }
 
-func (s *state) putSchedule(c applyContext, cmd *PutScheduleCmd) (Schedule, error) {
+func (s scheduleApply) putSchedule(c applyContext, cmd *PutScheduleCmd) (Schedule, error) {
 	sc := cmd.Schedule
 	if existing := s.schedules[sc.ID]; existing != nil {
 		return *cloneSchedule(existing), nil // a retried create
@@ -152,7 +152,7 @@ type EnableScheduleCmd struct {
 	Enabled bool   `json:"enabled"`
 }
 
-func (s *state) enableSchedule(c applyContext, cmd *EnableScheduleCmd) (Schedule, error) {
+func (s scheduleApply) enableSchedule(c applyContext, cmd *EnableScheduleCmd) (Schedule, error) {
 	sc := s.schedules[cmd.ID]
 	if sc == nil {
 		return Schedule{}, errorf(CodeNotFound, "schedule %s not found", cmd.ID)
@@ -171,7 +171,7 @@ type DeleteScheduleCmd struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-func (s *state) deleteSchedule(c applyContext, cmd *DeleteScheduleCmd) (struct{}, error) {
+func (s scheduleApply) deleteSchedule(c applyContext, cmd *DeleteScheduleCmd) (struct{}, error) {
 	if s.schedules[cmd.ID] == nil {
 		if s.deletedBy("schedule/"+cmd.ID, cmd.RequestID) {
 			return struct{}{}, nil
@@ -198,7 +198,7 @@ type FireCmd struct {
 	More bool `json:"more,omitempty"`
 }
 
-func (s *state) fireSchedule(c applyContext, cmd *FireCmd) ([]Fire, error) {
+func (s scheduleApply) fireSchedule(c applyContext, cmd *FireCmd) ([]Fire, error) {
 	sc := s.schedules[cmd.ScheduleID]
 	if sc == nil {
 		return nil, errorf(CodeNotFound, "schedule %s not found", cmd.ScheduleID)
@@ -229,7 +229,7 @@ func (s *state) fireSchedule(c applyContext, cmd *FireCmd) ([]Fire, error) {
 }
 
 // planFires applies the misfire and overlap policies to due fire times.
-func (s *state) planFires(c applyContext, sc *Schedule, due []time.Time, more bool) []Fire {
+func (s scheduleApply) planFires(c applyContext, sc *Schedule, due []time.Time, more bool) []Fire {
 	fires := make([]Fire, len(due))
 	var missed []int
 	for i, t := range due {
@@ -268,7 +268,7 @@ func (s *state) planFires(c applyContext, sc *Schedule, due []time.Time, more bo
 	return fires
 }
 
-func (s *state) fireManual(c applyContext, sc *Schedule, jobID string) ([]Fire, error) {
+func (s scheduleApply) fireManual(c applyContext, sc *Schedule, jobID string) ([]Fire, error) {
 	if jobID == "" {
 		return nil, errorf(CodeInvalid, "a manual trigger needs a job id")
 	}
@@ -285,7 +285,7 @@ func (s *state) fireManual(c applyContext, sc *Schedule, jobID string) ([]Fire, 
 	return []Fire{f}, nil
 }
 
-func (s *state) fireJob(c applyContext, sc *Schedule, fireTime time.Time, id string) string {
+func (s scheduleApply) fireJob(c applyContext, sc *Schedule, fireTime time.Time, id string) string {
 	t := sc.Template
 	return s.submitJob(c, JobSpec{
 		ID: id, WorkflowID: sc.WorkflowID, Params: t.Params, SealedParams: t.SealedParams, Priority: t.Priority,
@@ -295,7 +295,7 @@ func (s *state) fireJob(c applyContext, sc *Schedule, fireTime time.Time, id str
 }
 
 // scheduleBusy reports whether a job from the schedule is queued or running.
-func (s *state) scheduleBusy(id string) bool {
+func (s scheduleApply) scheduleBusy(id string) bool {
 	for _, j := range s.running {
 		if j.ScheduleID == id {
 			return true

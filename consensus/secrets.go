@@ -81,7 +81,7 @@ type RotateVaultResult struct {
 	Stale   []string `json:"stale,omitempty"`
 }
 
-func (s *state) putSecret(c applyContext, cmd *PutSecretCmd) (SecretMeta, error) {
+func (s accessApply) putSecret(c applyContext, cmd *PutSecretCmd) (SecretMeta, error) {
 	if !ValidSecretName(cmd.Name) {
 		return SecretMeta{}, errorf(CodeInvalid, "secret name %q is invalid: use letters, digits, _ . - (a letter or _ first, at most 128)", cmd.Name)
 	}
@@ -110,7 +110,7 @@ func (s *state) putSecret(c applyContext, cmd *PutSecretCmd) (SecretMeta, error)
 	return sec.SecretMeta.clone(), nil
 }
 
-func (s *state) deleteSecret(c applyContext, cmd *DeleteSecretCmd) (struct{}, error) {
+func (s accessApply) deleteSecret(c applyContext, cmd *DeleteSecretCmd) (struct{}, error) {
 	key := "secret/" + cmd.Name
 	if s.secrets[cmd.Name] == nil {
 		if s.deletedBy(key, cmd.RequestID) {
@@ -123,7 +123,7 @@ func (s *state) deleteSecret(c applyContext, cmd *DeleteSecretCmd) (struct{}, er
 	return struct{}{}, nil
 }
 
-func (s *state) rotateVault(_ applyContext, cmd *RotateVaultCmd) (RotateVaultResult, error) {
+func (s accessApply) rotateVault(_ applyContext, cmd *RotateVaultCmd) (RotateVaultResult, error) {
 	if cmd.KeyID == "" {
 		return RotateVaultResult{}, errorf(CodeInvalid, "vault rotation names no key")
 	}

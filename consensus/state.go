@@ -245,7 +245,7 @@ func checkSpecFields(spec JobSpec) error {
 	return nil
 }
 
-func (s *state) submitJobs(c applyContext, cmd *SubmitJobsCmd) ([]Job, error) {
+func (s jobsApply) submitJobs(c applyContext, cmd *SubmitJobsCmd) ([]Job, error) {
 	jobs, err := s.submitGroup(c, cmd.Jobs)
 	if err != nil {
 		return nil, err
@@ -255,7 +255,7 @@ func (s *state) submitJobs(c applyContext, cmd *SubmitJobsCmd) ([]Job, error) {
 
 // submitGroup queues specs atomically: all of them, or none and an error
 // naming the first bad one.
-func (s *state) submitGroup(c applyContext, specs []JobSpec) ([]Job, *Error) {
+func (s jobsApply) submitGroup(c applyContext, specs []JobSpec) ([]Job, *Error) {
 	for i, spec := range specs {
 		if err := s.checkSpec(spec); err != nil {
 			return nil, &Error{Code: ErrorCode(err), Message: fmt.Sprintf("job %d: %v", i, err)}
@@ -303,7 +303,7 @@ type CancelJobCmd struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-func (s *state) cancelJob(c applyContext, cmd *CancelJobCmd) (Job, error) {
+func (s jobsApply) cancelJob(c applyContext, cmd *CancelJobCmd) (Job, error) {
 	j := s.jobs[cmd.ID]
 	if j == nil {
 		return Job{}, errorf(CodeNotFound, "job %s not found", cmd.ID)
@@ -333,7 +333,7 @@ type RegisterNodeCmd struct {
 	Node NodeInfo `json:"node"`
 }
 
-func (s *state) registerNode(_ applyContext, cmd *RegisterNodeCmd) (struct{}, error) {
+func (s accessApply) registerNode(_ applyContext, cmd *RegisterNodeCmd) (struct{}, error) {
 	s.nodes[cmd.Node.Name] = cmd.Node
 	return struct{}{}, nil
 }

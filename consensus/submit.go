@@ -19,7 +19,7 @@ type GroupResult struct {
 	Error *Error `json:"error,omitempty"`
 }
 
-func (s *state) submitGroups(c applyContext, cmd *SubmitGroupsCmd) ([]GroupResult, error) {
+func (s jobsApply) submitGroups(c applyContext, cmd *SubmitGroupsCmd) ([]GroupResult, error) {
 	out := make([]GroupResult, len(cmd.Groups))
 	for i, group := range cmd.Groups {
 		out[i].Jobs, out[i].Error = s.submitGroup(c, group)

@@ -256,7 +256,7 @@ func (s Vault) resealParams(id string) ([]RotatedParams, error) {
 // rotateParams applies a rotation to jobs' sealed parameters and reports,
 // as stale, jobs still sealed under another key (submitted under the old
 // key after the rotation read the state).
-func (s *state) rotateParams(cmd *RotateVaultCmd, res *RotateVaultResult) {
+func (s accessApply) rotateParams(cmd *RotateVaultCmd, res *RotateVaultResult) {
 	for _, r := range cmd.Params {
 		sp := &SealedParams{KeyID: cmd.KeyID, Ciphertext: slices.Clone(r.Ciphertext)}
 		if j := s.jobs[r.JobID]; j != nil && j.SealedParams != nil {

@@ -36,7 +36,7 @@ func checksum(graph []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (s *state) putWorkflow(c applyContext, cmd *PutWorkflowCmd) (PutWorkflowResult, error) {
+func (s jobsApply) putWorkflow(c applyContext, cmd *PutWorkflowCmd) (PutWorkflowResult, error) {
 	if cmd.Name == "" {
 		return PutWorkflowResult{}, errorf(CodeInvalid, "workflow name is empty")
 	}
@@ -104,7 +104,7 @@ type DeleteWorkflowCmd struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-func (s *state) deleteWorkflow(c applyContext, cmd *DeleteWorkflowCmd) (struct{}, error) {
+func (s jobsApply) deleteWorkflow(c applyContext, cmd *DeleteWorkflowCmd) (struct{}, error) {
 	wf := s.workflows[cmd.ID]
 	if wf == nil {
 		if s.deletedBy("workflow/"+cmd.ID, cmd.RequestID) {

@@ -32,7 +32,7 @@ const adminTokenTimeout = 30 * time.Second
 // and the next start stores it), and prints it once. On later starts it
 // stores the file's token again if the cluster lacks it; the write is
 // idempotent by the token's id, so it costs one no-op entry.
-func (n *Node) ensureAdminToken(ctx, runCtx context.Context) error {
+func (n httpApp) ensureAdminToken(ctx, runCtx context.Context) error {
 	if n.store == nil || n.cfg.Join != "" {
 		return nil
 	}
@@ -71,7 +71,7 @@ func (n *Node) ensureAdminToken(ctx, runCtx context.Context) error {
 
 // restoreAdminToken stores the file's token, retrying until the cluster
 // has a leader or the node stops.
-func (n *Node) restoreAdminToken(ctx context.Context, cmd consensus.CreateAPITokenCmd) {
+func (n httpApp) restoreAdminToken(ctx context.Context, cmd consensus.CreateAPITokenCmd) {
 	// A restarted cluster may take a while to regain its quorum; wait
 	// up to a few seconds between tries so the log stays quiet.
 	policy := retry.Policy{First: 500 * time.Millisecond, Max: 5 * time.Second, OnRetry: func(_ int, err error, _ time.Duration) {
@@ -130,7 +130,7 @@ func writeSecretFile(path, secret string) error {
 
 // printAdminToken shows the admin token once, where the operator sees
 // the rest of a new cluster's bootstrap note.
-func (n *Node) printAdminToken(token, path string) {
+func (n httpApp) printAdminToken(token, path string) {
 	if n.cfg.BootstrapOut == nil {
 		return
 	}

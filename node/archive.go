@@ -31,7 +31,7 @@ func (n *Node) Archiver() *archive.Archiver { return n.archiver }
 
 // apiArchive is the archive as the API reads it; a nil interface, not a
 // nil pointer, without one.
-func (n *Node) apiArchive() api.Archive {
+func (n httpApp) apiArchive() api.Archive {
 	if n.archive == nil {
 		return nil
 	}

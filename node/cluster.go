@@ -23,7 +23,7 @@ import (
 // setupIdentity loads this node's certificate, or on a first start makes
 // one: a new cluster's CA when bootstrapping, or through the join
 // exchange with the join token when joining.
-func (n *Node) setupIdentity(ctx context.Context) (*memberlist.Keyring, error) {
+func (n clusterLink) setupIdentity(ctx context.Context) (*memberlist.Keyring, error) {
 	var err error
 	switch {
 	case pki.PathsIn(n.cfg.DataDir).Exists():
@@ -61,7 +61,7 @@ const tokenFilePoll = 200 * time.Millisecond
 
 // readJoinToken returns JoinToken, or else waits for JoinTokenFile to
 // hold a token.
-func (n *Node) readJoinToken(ctx context.Context) (string, error) {
+func (n clusterLink) readJoinToken(ctx context.Context) (string, error) {
 	if n.cfg.JoinToken != "" || n.cfg.JoinTokenFile == "" {
 		return n.cfg.JoinToken, nil
 	}
@@ -88,7 +88,7 @@ func (n *Node) readJoinToken(ctx context.Context) (string, error) {
 
 // listenCluster opens the mutual-TLS cluster port: Raft, the internal
 // endpoints and the join exchange.
-func (n *Node) listenCluster() error {
+func (n clusterLink) listenCluster() error {
 	var err error
 	n.mux, err = clusternet.Listen(n.cfg.clusterBind(), n.cfg.advertise(n.cfg.RaftPort), n.id.pki.ServerConfig(), n.log)
 	if err != nil {
@@ -127,7 +127,7 @@ func (n *Node) clusterHTTPClient() *http.Client {
 
 // serveCluster serves the internal endpoints and the join exchange on
 // the cluster port.
-func (n *Node) serveCluster(internal http.Handler) {
+func (n clusterLink) serveCluster(internal http.Handler) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /internal/v1/seeds", n.serveSeeds)
 	mux.HandleFunc("POST /internal/v1/gossip-key", n.serveGossipKey)
@@ -185,7 +185,7 @@ func requireNodePeer(w http.ResponseWriter, r *http.Request, serverOnly bool) (a
 // serveLeave lets a robot-only node be asked to leave, by itself (the
 // local CLI with its certificate) or by a server relaying an admin's
 // request; servers answer in package api.
-func (n *Node) serveLeave(w http.ResponseWriter, r *http.Request) {
+func (n clusterLink) serveLeave(w http.ResponseWriter, r *http.Request) {
 	p, ok := requireNodePeer(w, r, false)
 	if !ok {
 		return
@@ -200,7 +200,7 @@ func (n *Node) serveLeave(w http.ResponseWriter, r *http.Request) {
 
 // printBootstrap tells the operator of a new cluster where its secrets
 // are and how to add a node.
-func (n *Node) printBootstrap() {
+func (n clusterLink) printBootstrap() {
 	if !n.bootstrapped {
 		return
 	}
@@ -216,7 +216,7 @@ func (n *Node) printBootstrap() {
 
 // askLeave asks a running member to leave the cluster gracefully, at its
 // cluster port, as a server (api.Config.AskLeave).
-func (n *Node) askLeave(ctx context.Context, name string) error {
+func (n clusterLink) askLeave(ctx context.Context, name string) error {
 	for _, m := range n.mesh.Members() {
 		if m.Name != name {
 			continue

@@ -35,7 +35,7 @@ type RotateResult struct {
 // a file write.
 const rotateStepTimeout = 10 * time.Second
 
-func (n *Node) serveGossipKey(w http.ResponseWriter, r *http.Request) {
+func (n clusterLink) serveGossipKey(w http.ResponseWriter, r *http.Request) {
 	if _, ok := requireNodePeer(w, r, true); !ok {
 		return
 	}
@@ -53,7 +53,7 @@ func (n *Node) serveGossipKey(w http.ResponseWriter, r *http.Request) {
 
 // applyKeyOp changes this member's keyring and persists it, so that a
 // restart comes back with the keys the cluster uses.
-func (n *Node) applyKeyOp(op GossipKeyOp) error {
+func (n clusterLink) applyKeyOp(op GossipKeyOp) error {
 	key, err := mesh.DecodeGossipKey(op.Key)
 	if err != nil {
 		return err
@@ -81,7 +81,7 @@ func (n *Node) applyKeyOp(op GossipKeyOp) error {
 	return saveGossipKeys(n.cfg.DataDir, keys)
 }
 
-func (n *Node) serveGossipKeyRotate(w http.ResponseWriter, r *http.Request) {
+func (n clusterLink) serveGossipKeyRotate(w http.ResponseWriter, r *http.Request) {
 	p, ok := requireNodePeer(w, r, false)
 	if !ok {
 		return

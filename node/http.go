@@ -13,7 +13,7 @@ import (
 
 // serveHTTP serves the public HTTP surface (handler) on ln, over TLS
 // when the node has an API certificate.
-func (n *Node) serveHTTP(ln net.Listener) error {
+func (n httpApp) serveHTTP(ln net.Listener) error {
 	n.http = api.NewHTTPServer(n.handler(), n.cfg.HTTPTimeouts)
 	scheme := "http"
 	if n.cfg.TLSCert != "" {
@@ -39,23 +39,24 @@ func (n *Node) serveHTTP(ln net.Listener) error {
 // handler is the public HTTP surface: the API on servers, a proxy to a
 // server on robot-only nodes, and where a joiner finds the cluster port.
 // The internal endpoints are served on the cluster port (serveCluster).
-func (n *Node) handler() http.Handler {
+func (n httpApp) handler() http.Handler {
+	link := clusterLink{n.Node}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+clusterInfoPath, n.serveClusterInfo)
+	mux.HandleFunc("GET "+clusterInfoPath, link.serveClusterInfo)
 	if n.store == nil {
-		n.serveCluster(nil)
+		link.serveCluster(nil)
 		mux.Handle("/", withWebApp(streamsUnbounded(newServerProxy(n.mesh, n.log))))
 		return mux
 	}
 	srv := api.New(api.Config{
-		Store: n.store, Members: n.members, OnLeave: n.requestLeave, AskLeave: n.askLeave, NotMember: n.notMember.Load,
+		Store: n.store, Members: n.members, OnLeave: n.requestLeave, AskLeave: link.askLeave, NotMember: n.notMember.Load,
 		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers, PeerAuth: peerAuth,
 		MetricsPublic: n.cfg.MetricsPublic, CORSOrigin: n.cfg.CORSOrigin,
 		CAFingerprint: n.caFingerprint(),
 		Archive:       n.apiArchive(),
 		ClusterCA:     n.clusterCA,
 	})
-	n.serveCluster(srv.Internal())
+	link.serveCluster(srv.Internal())
 	mux.Handle("/", srv)
 	return mux
 }
@@ -75,7 +76,7 @@ func withWebApp(api http.Handler) http.Handler {
 	})
 }
 
-func (n *Node) members() []api.Member {
+func (n httpApp) members() []api.Member {
 	ms := n.mesh.Members()
 	out := make([]api.Member, len(ms))
 	for i, m := range ms {

@@ -33,7 +33,7 @@ const joinTimeout = 60 * time.Second
 // its Raft state, so it starts at once and rejoins in the background
 // through the seed or the peers remembered from the last run — the seed
 // may be the very node that died.
-func (n *Node) join(ctx, runCtx context.Context) error {
+func (n joining) join(ctx, runCtx context.Context) error {
 	restart := n.cfg.Join == "" || (n.store != nil && n.store.HadState())
 	if restart {
 		n.wg.Go(func() { n.rejoin(runCtx) })
@@ -47,14 +47,14 @@ func (n *Node) join(ctx, runCtx context.Context) error {
 // rejoin retries until gossip and Raft membership are restored. A server
 // that left gracefully was removed from Raft; joining again re-adds it,
 // and for one that never left the join changes nothing.
-func (n *Node) rejoin(ctx context.Context) {
+func (n joining) rejoin(ctx context.Context) {
 	p := retry.Policy{First: 300 * time.Millisecond, Max: 5 * time.Second, OnRetry: func(tries int, err error, _ time.Duration) {
 		n.log.Debug("rejoin attempt failed", "attempt", tries, "err", err)
 	}}
 	retry.Do(ctx, p, func() (struct{}, error) { return struct{}{}, n.tryRejoin(ctx) })
 }
 
-func (n *Node) tryRejoin(ctx context.Context) error {
+func (n joining) tryRejoin(ctx context.Context) error {
 	addrs := n.peers.load()
 	if n.cfg.Join != "" {
 		if c, err := n.seedClient(ctx, n.cfg.Join); err == nil {
@@ -91,7 +91,7 @@ func (n *Node) tryRejoin(ctx context.Context) error {
 	return fmt.Errorf("rejoin raft: %w", errors.Join(errs...))
 }
 
-func (n *Node) joinRequest() consensus.JoinRequest {
+func (n joining) joinRequest() consensus.JoinRequest {
 	return consensus.JoinRequest{
 		Name: n.cfg.Name, RaftAddr: n.cfg.advertise(n.cfg.RaftPort),
 		HTTPAddr: n.cfg.httpAdvertise(), QUICAddr: n.cfg.quicAdvertise(),
@@ -101,7 +101,7 @@ func (n *Node) joinRequest() consensus.JoinRequest {
 
 // seedClient reaches the internal endpoints of the member whose API
 // address is seed: it asks that API where the member's cluster port is.
-func (n *Node) seedClient(ctx context.Context, seed string) (*peer.Client, error) {
+func (n joining) seedClient(ctx context.Context, seed string) (*peer.Client, error) {
 	var info clusterPortInfo
 	if err := client.New("http://"+seed).GetJSON(ctx, clusterInfoPath, &info); err != nil {
 		return nil, fmt.Errorf("ask %s for its cluster port: %w", seed, err)
@@ -109,7 +109,7 @@ func (n *Node) seedClient(ctx context.Context, seed string) (*peer.Client, error
 	return n.clusterClient(info.ClusterAddr), nil
 }
 
-func (n *Node) joinVia(ctx context.Context, seed string) error {
+func (n joining) joinVia(ctx context.Context, seed string) error {
 	p := joinRetry
 	p.OnRetry = func(tries int, err error, _ time.Duration) {
 		n.log.Debug("join attempt failed", "seed", seed, "attempt", tries, "err", err)
@@ -131,7 +131,7 @@ func (n *Node) joinVia(ctx context.Context, seed string) error {
 // the cluster has no leader yet.
 var joinRetry = retry.Policy{First: 200 * time.Millisecond, Max: 2 * time.Second}
 
-func (n *Node) tryJoin(ctx context.Context, c *peer.Client) error {
+func (n joining) tryJoin(ctx context.Context, c *peer.Client) error {
 	seeds, err := fetchSeeds(ctx, c)
 	if err != nil {
 		return err
@@ -172,7 +172,7 @@ func fetchSeeds(ctx context.Context, c *peer.Client) ([]string, error) {
 }
 
 // serveSeeds lists the gossip addresses of live members for joiners.
-func (n *Node) serveSeeds(w http.ResponseWriter, _ *http.Request) {
+func (n clusterLink) serveSeeds(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(seedList{Gossip: liveGossipAddrs(n.mesh)})
 }
@@ -310,7 +310,7 @@ func pickServer(m *mesh.Mesh) string {
 // this server can open secrets for the robots it serves. This is the
 // vault's whole part in the join: the authenticated join (issue 12) only
 // has to carry JoinResponse.VaultKeys.
-func (n *Node) installVaultKeys(resp consensus.JoinResponse) error {
+func (n joining) installVaultKeys(resp consensus.JoinResponse) error {
 	if resp.VaultKeys == nil {
 		return nil
 	}

@@ -57,13 +57,13 @@ type certExchangeResponse struct {
 // maxExchangeBody bounds a join request: a CSR and a few addresses.
 const maxExchangeBody = 64 << 10
 
-func (n *Node) serveClusterInfo(w http.ResponseWriter, _ *http.Request) {
+func (n clusterLink) serveClusterInfo(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, clusterPortInfo{Node: n.cfg.Name, ClusterAddr: n.clusterAddr()})
 }
 
 // serveCertExchange issues a node certificate to a joiner that holds the
 // join token, under a name no other member holds.
-func (n *Node) serveCertExchange(w http.ResponseWriter, r *http.Request) {
+func (n clusterLink) serveCertExchange(w http.ResponseWriter, r *http.Request) {
 	var req certExchangeRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxExchangeBody)).Decode(&req); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid", "join request: %v", err)
@@ -84,7 +84,7 @@ func (n *Node) serveCertExchange(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (n *Node) issueFor(req certExchangeRequest) (certExchangeResponse, int, error) {
+func (n clusterLink) issueFor(req certExchangeRequest) (certExchangeResponse, int, error) {
 	pub, csrName, err := pki.ParseCSR([]byte(req.CSR))
 	if err != nil {
 		return certExchangeResponse{}, http.StatusBadRequest, err
@@ -121,7 +121,7 @@ func (n *Node) issueFor(req certExchangeRequest) (certExchangeResponse, int, err
 
 // nameTaken reports whether a Raft server or a gossip member that has not
 // left goes by name: its certificate holds the name.
-func (n *Node) nameTaken(name string) bool {
+func (n clusterLink) nameTaken(name string) bool {
 	if name == n.cfg.Name {
 		return true
 	}

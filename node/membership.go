@@ -48,7 +48,7 @@ const (
 // watchMembership checks at once and then every memberCheckInterval,
 // until ctx ends, that this server is in the Raft configuration, and
 // rejoins when it is not.
-func (n *Node) watchMembership(ctx context.Context) {
+func (n joining) watchMembership(ctx context.Context) {
 	t := time.NewTicker(memberCheckInterval)
 	defer t.Stop()
 	for {
@@ -61,7 +61,7 @@ func (n *Node) watchMembership(ctx context.Context) {
 	}
 }
 
-func (n *Node) checkMembership(ctx context.Context) {
+func (n joining) checkMembership(ctx context.Context) {
 	outside, why := n.outsideConfiguration(ctx)
 	if !outside && !n.notMember.Load() {
 		return
@@ -86,7 +86,7 @@ func (n *Node) checkMembership(ctx context.Context) {
 // it knows no leader (a removed server is sent nothing), the leader's
 // word is proof: it asks the other servers, and one that leads and does
 // not list it settles the question.
-func (n *Node) outsideConfiguration(ctx context.Context) (bool, string) {
+func (n joining) outsideConfiguration(ctx context.Context) (bool, string) {
 	srvs, err := n.store.Servers()
 	if err != nil {
 		return false, ""
@@ -120,7 +120,7 @@ type serverPeer struct{ name, httpAddr, clusterAddr string }
 // serverPeers lists the other servers to ask: those of the local Raft
 // configuration at their registered addresses (known even while gossip
 // has not healed after a cut), then any other server gossip sees alive.
-func (n *Node) serverPeers() []serverPeer {
+func (n joining) serverPeers() []serverPeer {
 	var peers []serverPeer
 	add := func(name, addr, clusterAddr string) {
 		if name != n.cfg.Name && addr != "" && !slices.ContainsFunc(peers, func(p serverPeer) bool { return p.name == name }) {
@@ -143,7 +143,7 @@ func (n *Node) serverPeers() []serverPeer {
 // rejoinRaft asks the other servers, one after the other, to add this
 // server again under its own name, then waits until it has applied
 // everything the leader had when it answered.
-func (n *Node) rejoinRaft(ctx context.Context) error {
+func (n joining) rejoinRaft(ctx context.Context) error {
 	req := n.joinRequest()
 	var errs []error
 	for _, p := range n.serverPeers() {
@@ -172,7 +172,7 @@ func (n *Node) rejoinRaft(ctx context.Context) error {
 // gossipPeers lists the gossip addresses of the other servers in this
 // node's Raft configuration, for mesh to retry while gossip does not see
 // them alive.
-func (n *Node) gossipPeers() []string {
+func (n joining) gossipPeers() []string {
 	s := n.raftStore.Load()
 	if s == nil {
 		return nil
@@ -194,7 +194,7 @@ func (n *Node) gossipPeers() []string {
 // a server removed from the Raft configuration is gone for good (a
 // removed server that is in fact alive reconnects and rejoins from its
 // own side); everything else is retried until gossip forgets it.
-func (n *Node) retryMember(m mesh.Member) bool {
+func (n joining) retryMember(m mesh.Member) bool {
 	s := n.raftStore.Load()
 	if s == nil || !slices.Contains(m.Meta.Roles, wire.RoleServer) {
 		return true

@@ -103,11 +103,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 }
 
 func (n *Node) start(ctx, runCtx context.Context) error {
-	httpListener, err := n.listenHTTP(ctx)
+	app, link, member := httpApp{n}, clusterLink{n}, joining{n}
+	httpListener, err := app.listenHTTP(ctx)
 	if err != nil {
 		return err
 	}
-	keyring, err := n.setupIdentity(ctx)
+	keyring, err := link.setupIdentity(ctx)
 	if err != nil {
 		httpListener.Close()
 		return err
@@ -116,13 +117,13 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		Name: n.cfg.Name, BindAddr: n.cfg.ClusterBindAddr, BindPort: n.cfg.GossipPort,
 		AdvertiseAddr: n.cfg.AdvertiseAddr, AdvertisePort: n.cfg.GossipPort,
 		Meta: n.meta(), Logger: n.log, Keyring: keyring,
-		Reconnect: mesh.Reconnect{Peers: n.gossipPeers, Retry: n.retryMember},
+		Reconnect: mesh.Reconnect{Peers: member.gossipPeers, Retry: member.retryMember},
 	})
 	if err != nil {
 		httpListener.Close()
 		return fmt.Errorf("start gossip: %w", err)
 	}
-	if err := n.listenCluster(); err != nil {
+	if err := link.listenCluster(); err != nil {
 		httpListener.Close()
 		return err
 	}
@@ -143,10 +144,10 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		// its CA's fingerprint.
 		n.tunnelID = n.id.pki
 	}
-	if err := n.serveHTTP(httpListener); err != nil {
+	if err := app.serveHTTP(httpListener); err != nil {
 		return err
 	}
-	if err := n.ensureAdminToken(ctx, runCtx); err != nil {
+	if err := app.ensureAdminToken(ctx, runCtx); err != nil {
 		return err
 	}
 	if n.store != nil {
@@ -154,9 +155,9 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 			return err
 		}
 	}
-	n.printBootstrap()
+	link.printBootstrap()
 	n.wg.Go(func() { n.peers.keep(runCtx, n.mesh, n.log) })
-	if err := n.join(ctx, runCtx); err != nil {
+	if err := member.join(ctx, runCtx); err != nil {
 		return err
 	}
 	if n.store != nil {
@@ -165,7 +166,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 		n.stopWatch = func() { cancel(); <-done }
 		n.wg.Go(func() {
 			defer close(done)
-			n.watchMembership(watchCtx)
+			member.watchMembership(watchCtx)
 		})
 	}
 	n.startRobot()

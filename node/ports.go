@@ -27,7 +27,7 @@ const probeTimeout = time.Second
 // `make run`) collides on first, and the node that holds it can be asked
 // who it is, so the error can say "a node is already running" instead of
 // "bind: address already in use" from whichever listener came first.
-func (n *Node) listenHTTP(ctx context.Context) (net.Listener, error) {
+func (n httpApp) listenHTTP(ctx context.Context) (net.Listener, error) {
 	addr := n.cfg.bind(n.cfg.HTTPPort)
 	ln, err := net.Listen("tcp", addr)
 	if err == nil {

@@ -36,10 +36,46 @@ const maxResponseBytes = 64 << 20
 
 // Client talks to one node's API. It is safe for concurrent use and
 // reuses connections.
+//
+// Its methods are grouped by concern on the small types it embeds (jobs,
+// workflows, schedules, robots, secrets, cluster, tokens), all sharing one
+// connection, so c.SubmitJob and c.Cluster are called on the Client alike.
 type Client struct {
+	*conn
+	jobService
+	workflowService
+	scheduleService
+	robotService
+	secretService
+	clusterService
+	tokenService
+}
+
+// conn is one node's address and the HTTP client that reaches it; every
+// call of every concern goes through it.
+type conn struct {
 	base    *url.URL
 	baseErr error
 	http    *http.Client
+}
+
+// Each concern's calls; the Client embeds one of each.
+type (
+	jobService      struct{ *conn } // jobs, their logs and the queue
+	workflowService struct{ *conn }
+	scheduleService struct{ *conn }
+	robotService    struct{ *conn } // robots, their tokens and drains
+	secretService   struct{ *conn }
+	clusterService  struct{ *conn } // health, members, snapshots
+	tokenService    struct{ *conn } // API tokens and sign-in codes
+)
+
+func newClient(cn *conn) *Client {
+	return &Client{
+		conn: cn, jobService: jobService{cn}, workflowService: workflowService{cn},
+		scheduleService: scheduleService{cn}, robotService: robotService{cn}, secretService: secretService{cn},
+		clusterService: clusterService{cn}, tokenService: tokenService{cn},
+	}
 }
 
 // Option configures a Client.
@@ -97,16 +133,18 @@ func (t bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // New returns a client of the API at baseURL ("http://host:port"; a bare
 // "host:port" means http). A malformed URL is reported by every call.
 func New(baseURL string, opts ...Option) *Client {
-	c := &Client{http: newHTTPClient(DefaultTimeout, opts)}
-	c.base, c.baseErr = parseBaseURL(baseURL)
-	return c
+	cn := &conn{http: newHTTPClient(DefaultTimeout, opts)}
+	cn.base, cn.baseErr = parseBaseURL(baseURL)
+	return newClient(cn)
 }
 
 // At returns a client of the node at baseURL that shares c's HTTP client:
 // its connection pool, timeout and options. A node uses it to call
 // whichever node leads now without a new pool per call.
-func (c *Client) At(baseURL string) *Client {
-	at := &Client{http: c.http}
+func (c *Client) At(baseURL string) *Client { return newClient(c.at(baseURL)) }
+
+func (c *conn) at(baseURL string) *conn {
+	at := &conn{http: c.http}
 	at.base, at.baseErr = parseBaseURL(baseURL)
 	return at
 }
@@ -212,7 +250,7 @@ type request struct {
 }
 
 // do sends req and returns the response body of a 2xx answer.
-func (c *Client) do(ctx context.Context, req request) ([]byte, error) {
+func (c *conn) do(ctx context.Context, req request) ([]byte, error) {
 	hc := c.http
 	if req.longLived {
 		hc = c.unbounded()
@@ -231,7 +269,7 @@ func (c *Client) do(ctx context.Context, req request) ([]byte, error) {
 
 // send sends req with hc and returns a 2xx response, whose body the
 // caller closes; any other answer becomes an *APIError.
-func (c *Client) send(ctx context.Context, hc *http.Client, req request, accept string) (*http.Response, error) {
+func (c *conn) send(ctx context.Context, hc *http.Client, req request, accept string) (*http.Response, error) {
 	if c.baseErr != nil {
 		return nil, c.baseErr
 	}
@@ -267,7 +305,7 @@ func (c *Client) send(ctx context.Context, hc *http.Client, req request, accept 
 // unbounded returns the client's HTTP client without its overall
 // timeout, for calls that last by design (streams, long polls) and are
 // bounded by their context instead. It shares the connection pool.
-func (c *Client) unbounded() *http.Client {
+func (c *conn) unbounded() *http.Client {
 	hc := *c.http
 	hc.Timeout = 0
 	return &hc
@@ -283,14 +321,14 @@ func jsonRequest(method, path string, v any, opts []CallOption) (request, error)
 }
 
 // callFor sends req and decodes the answer into a new T.
-func callFor[T any](ctx context.Context, c *Client, req request) (T, error) {
+func callFor[T any](ctx context.Context, c *conn, req request) (T, error) {
 	var out T
 	err := c.call(ctx, req, &out)
 	return out, err
 }
 
 // sendJSON sends v as a JSON body and decodes the answer into a new T.
-func sendJSON[T any](ctx context.Context, c *Client, method, path string, v any, opts ...CallOption) (T, error) {
+func sendJSON[T any](ctx context.Context, c *conn, method, path string, v any, opts ...CallOption) (T, error) {
 	req, err := jsonRequest(method, path, v, opts)
 	if err != nil {
 		var zero T
@@ -300,7 +338,7 @@ func sendJSON[T any](ctx context.Context, c *Client, method, path string, v any,
 }
 
 // call sends req and decodes a JSON answer into out (unless out is nil).
-func (c *Client) call(ctx context.Context, req request, out any) error {
+func (c *conn) call(ctx context.Context, req request, out any) error {
 	data, err := c.do(ctx, req)
 	if err != nil || out == nil {
 		return err
@@ -329,7 +367,7 @@ func decodeAPIError(status int, body []byte) *APIError {
 // PostJSON sends in (none when nil) as a JSON body to path and decodes
 // the JSON answer into out (unless out is nil); for endpoints without a
 // typed method, such as the internal ones nodes call.
-func (c *Client) PostJSON(ctx context.Context, path string, in, out any, opts ...CallOption) error {
+func (c *conn) PostJSON(ctx context.Context, path string, in, out any, opts ...CallOption) error {
 	req := request{method: http.MethodPost, path: path, opts: opts}
 	if in != nil {
 		var err error
@@ -342,13 +380,13 @@ func (c *Client) PostJSON(ctx context.Context, path string, in, out any, opts ..
 
 // Post sends body with the given content type to path and returns the
 // body of a 2xx answer as it is.
-func (c *Client) Post(ctx context.Context, path, contentType string, body io.Reader, opts ...CallOption) ([]byte, error) {
+func (c *conn) Post(ctx context.Context, path, contentType string, body io.Reader, opts ...CallOption) ([]byte, error) {
 	return c.do(ctx, request{method: http.MethodPost, path: path, body: body, contentType: contentType, opts: opts})
 }
 
 // GetJSON fetches path (with its query, if any) from the node and decodes
 // the JSON answer into out; for endpoints without a typed method.
-func (c *Client) GetJSON(ctx context.Context, path string, out any, opts ...CallOption) error {
+func (c *conn) GetJSON(ctx context.Context, path string, out any, opts ...CallOption) error {
 	p, rawQuery, _ := strings.Cut(path, "?")
 	query, err := url.ParseQuery(rawQuery)
 	if err != nil {

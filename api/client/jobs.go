@@ -11,13 +11,13 @@ import (
 )
 
 // SubmitJob queues one job; it returns after the Raft commit.
-func (c *Client) SubmitJob(ctx context.Context, req wire.JobRequest, opts ...CallOption) (wire.Job, error) {
-	return sendJSON[wire.Job](ctx, c, http.MethodPost, "/api/v1/jobs", req, opts...)
+func (c jobService) SubmitJob(ctx context.Context, req wire.JobRequest, opts ...CallOption) (wire.Job, error) {
+	return sendJSON[wire.Job](ctx, c.conn, http.MethodPost, "/api/v1/jobs", req, opts...)
 }
 
 // SubmitJobs queues up to 1000 jobs atomically, in one Raft entry.
-func (c *Client) SubmitJobs(ctx context.Context, reqs []wire.JobRequest, opts ...CallOption) ([]wire.Job, error) {
-	out, err := sendJSON[wire.BatchJobsResponse](ctx, c, http.MethodPost, "/api/v1/jobs/batch", wire.BatchJobsRequest{Jobs: reqs}, opts...)
+func (c jobService) SubmitJobs(ctx context.Context, reqs []wire.JobRequest, opts ...CallOption) ([]wire.Job, error) {
+	out, err := sendJSON[wire.BatchJobsResponse](ctx, c.conn, http.MethodPost, "/api/v1/jobs/batch", wire.BatchJobsRequest{Jobs: reqs}, opts...)
 	return out.Jobs, err
 }
 
@@ -72,24 +72,24 @@ func (q JobQuery) values() url.Values {
 }
 
 // Jobs returns one page of jobs, newest first.
-func (c *Client) Jobs(ctx context.Context, q JobQuery, opts ...CallOption) (wire.JobList, error) {
-	return callFor[wire.JobList](ctx, c, request{method: http.MethodGet, path: "/api/v1/jobs", query: q.values(), opts: opts})
+func (c jobService) Jobs(ctx context.Context, q JobQuery, opts ...CallOption) (wire.JobList, error) {
+	return callFor[wire.JobList](ctx, c.conn, request{method: http.MethodGet, path: "/api/v1/jobs", query: q.values(), opts: opts})
 }
 
 // Job returns one job.
-func (c *Client) Job(ctx context.Context, id string, opts ...CallOption) (wire.Job, error) {
-	return callFor[wire.Job](ctx, c, request{method: http.MethodGet, path: "/api/v1/jobs/" + url.PathEscape(id), opts: opts})
+func (c jobService) Job(ctx context.Context, id string, opts ...CallOption) (wire.Job, error) {
+	return callFor[wire.Job](ctx, c.conn, request{method: http.MethodGet, path: "/api/v1/jobs/" + url.PathEscape(id), opts: opts})
 }
 
 // CancelJob cancels a queued or running job; reason may be empty.
-func (c *Client) CancelJob(ctx context.Context, id, reason string, opts ...CallOption) (wire.Job, error) {
-	return sendJSON[wire.Job](ctx, c, http.MethodPost, "/api/v1/jobs/"+url.PathEscape(id)+"/cancel", wire.CancelJobRequest{Reason: reason}, opts...)
+func (c jobService) CancelJob(ctx context.Context, id, reason string, opts ...CallOption) (wire.Job, error) {
+	return sendJSON[wire.Job](ctx, c.conn, http.MethodPost, "/api/v1/jobs/"+url.PathEscape(id)+"/cancel", wire.CancelJobRequest{Reason: reason}, opts...)
 }
 
 // RerunJob queues a finished job again as a new job; latestVersion runs
 // the workflow's latest version instead of the one the job ran. With an
 // IdempotencyKey a retry returns the first re-run.
-func (c *Client) RerunJob(ctx context.Context, id string, latestVersion bool, opts ...CallOption) (wire.Job, error) {
-	return sendJSON[wire.Job](ctx, c, http.MethodPost, "/api/v1/jobs/"+url.PathEscape(id)+"/rerun",
+func (c jobService) RerunJob(ctx context.Context, id string, latestVersion bool, opts ...CallOption) (wire.Job, error) {
+	return sendJSON[wire.Job](ctx, c.conn, http.MethodPost, "/api/v1/jobs/"+url.PathEscape(id)+"/rerun",
 		wire.RerunJobRequest{LatestVersion: latestVersion}, opts...)
 }

@@ -22,7 +22,7 @@ const maxEventBytes = 4 << 20
 // JobLogs returns one page of the lines Raft keeps of a job's log,
 // starting at offset; limit 0 takes the server's default (all kept
 // lines).
-func (c *Client) JobLogs(ctx context.Context, id string, offset, limit int, opts ...CallOption) (wire.JobLogs, error) {
+func (c jobService) JobLogs(ctx context.Context, id string, offset, limit int, opts ...CallOption) (wire.JobLogs, error) {
 	var out wire.JobLogs
 	query := url.Values{"offset": {strconv.Itoa(offset)}}
 	if limit > 0 {
@@ -38,7 +38,7 @@ func (c *Client) JobLogs(ctx context.Context, id string, offset, limit int, opts
 // line, until the job finishes, and returns how it finished. It returns
 // early when ctx ends or onLine fails. The stream has no client timeout:
 // bound it with ctx.
-func (c *Client) FollowJobLogs(ctx context.Context, id string, offset int, onLine func(wire.LogLine) error) (wire.JobLogsEnd, error) {
+func (c jobService) FollowJobLogs(ctx context.Context, id string, offset int, onLine func(wire.LogLine) error) (wire.JobLogsEnd, error) {
 	var end wire.JobLogsEnd
 	path := "/api/v1/jobs/" + url.PathEscape(id) + "/logs"
 	query := url.Values{"follow": {"true"}, "offset": {strconv.Itoa(offset)}}

@@ -10,30 +10,30 @@ import (
 
 // SetSecret creates a secret or gives it a new version. The value is
 // sent once, in the body, and never comes back.
-func (c *Client) SetSecret(ctx context.Context, name string, req wire.PutSecretRequest, opts ...CallOption) (wire.Secret, error) {
-	return sendJSON[wire.Secret](ctx, c, http.MethodPut, secretPath(name), req, opts...)
+func (c secretService) SetSecret(ctx context.Context, name string, req wire.PutSecretRequest, opts ...CallOption) (wire.Secret, error) {
+	return sendJSON[wire.Secret](ctx, c.conn, http.MethodPut, secretPath(name), req, opts...)
 }
 
 // Secrets lists the vault's secrets: metadata only.
-func (c *Client) Secrets(ctx context.Context, opts ...CallOption) (wire.SecretList, error) {
-	return callFor[wire.SecretList](ctx, c, request{method: http.MethodGet, path: "/api/v1/secrets", opts: opts})
+func (c secretService) Secrets(ctx context.Context, opts ...CallOption) (wire.SecretList, error) {
+	return callFor[wire.SecretList](ctx, c.conn, request{method: http.MethodGet, path: "/api/v1/secrets", opts: opts})
 }
 
 // Secret returns one secret's metadata.
-func (c *Client) Secret(ctx context.Context, name string, opts ...CallOption) (wire.Secret, error) {
-	return callFor[wire.Secret](ctx, c, request{method: http.MethodGet, path: secretPath(name), opts: opts})
+func (c secretService) Secret(ctx context.Context, name string, opts ...CallOption) (wire.Secret, error) {
+	return callFor[wire.Secret](ctx, c.conn, request{method: http.MethodGet, path: secretPath(name), opts: opts})
 }
 
 // DeleteSecret removes a secret; jobs that need it fail from then on.
-func (c *Client) DeleteSecret(ctx context.Context, name string, opts ...CallOption) error {
+func (c secretService) DeleteSecret(ctx context.Context, name string, opts ...CallOption) error {
 	_, err := c.do(ctx, request{method: http.MethodDelete, path: secretPath(name), opts: opts})
 	return err
 }
 
 // RotateVaultKey re-encrypts every secret under a new vault key, which
 // reaches every server first; the old key is retired afterwards.
-func (c *Client) RotateVaultKey(ctx context.Context, opts ...CallOption) (wire.RotateVaultKeyResponse, error) {
-	return sendJSON[wire.RotateVaultKeyResponse](ctx, c, http.MethodPost, "/api/v1/secrets/rotate-key", struct{}{}, opts...)
+func (c secretService) RotateVaultKey(ctx context.Context, opts ...CallOption) (wire.RotateVaultKeyResponse, error) {
+	return sendJSON[wire.RotateVaultKeyResponse](ctx, c.conn, http.MethodPost, "/api/v1/secrets/rotate-key", struct{}{}, opts...)
 }
 
 func secretPath(name string) string { return "/api/v1/secrets/" + url.PathEscape(name) }
@@ -41,6 +41,6 @@ func secretPath(name string) string { return "/api/v1/secrets/" + url.PathEscape
 // OAuthConnect starts connecting an OAuth account: the answer holds the
 // provider's consent URL; once the person consents, the node stores the
 // refresh token as secret name.
-func (c *Client) OAuthConnect(ctx context.Context, name string, req wire.OAuthConnectRequest, opts ...CallOption) (wire.OAuthConnectResponse, error) {
-	return sendJSON[wire.OAuthConnectResponse](ctx, c, http.MethodPost, secretPath(name)+"/oauth-connect", req, opts...)
+func (c secretService) OAuthConnect(ctx context.Context, name string, req wire.OAuthConnectRequest, opts ...CallOption) (wire.OAuthConnectResponse, error) {
+	return sendJSON[wire.OAuthConnectResponse](ctx, c.conn, http.MethodPost, secretPath(name)+"/oauth-connect", req, opts...)
 }

@@ -23,7 +23,7 @@ func snapshotKey(key string) CallOption {
 // SaveSnapshot writes the cluster's state, sealed by the node with key
 // (standard base64 of 32 bytes), to w. It is bounded by ctx, not by the
 // client's timeout: a large state takes as long as it takes.
-func (c *Client) SaveSnapshot(ctx context.Context, key string, w io.Writer, opts ...CallOption) (int64, error) {
+func (c clusterService) SaveSnapshot(ctx context.Context, key string, w io.Writer, opts ...CallOption) (int64, error) {
 	opts = append(opts, snapshotKey(key))
 	resp, err := c.send(ctx, c.unbounded(), request{method: http.MethodGet, path: snapshotPath, opts: opts}, "application/octet-stream")
 	if err != nil {
@@ -40,15 +40,15 @@ func (c *Client) SaveSnapshot(ctx context.Context, key string, w io.Writer, opts
 // RestoreSnapshot sends a snapshot file to be restored into the whole
 // cluster. Only the leader restores; when the node asked is not the
 // leader, the call goes once more to the leader it names.
-func (c *Client) RestoreSnapshot(ctx context.Context, key string, file []byte, opts ...CallOption) (wire.SnapshotRestoreResponse, error) {
+func (c clusterService) RestoreSnapshot(ctx context.Context, key string, file []byte, opts ...CallOption) (wire.SnapshotRestoreResponse, error) {
 	opts = append(opts, snapshotKey(key))
-	restore := func(at *Client) (wire.SnapshotRestoreResponse, error) {
+	restore := func(at *conn) (wire.SnapshotRestoreResponse, error) {
 		var out wire.SnapshotRestoreResponse
 		req := request{method: http.MethodPut, path: snapshotPath, body: bytes.NewReader(file), contentType: "application/octet-stream", opts: opts, longLived: true}
 		err := at.call(ctx, req, &out)
 		return out, err
 	}
-	out, err := restore(c)
+	out, err := restore(c.conn)
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Code != "not_leader" {
 		return out, err
@@ -59,5 +59,5 @@ func (c *Client) RestoreSnapshot(ctx context.Context, key string, file []byte, o
 	if json.Unmarshal(ae.Details, &details) != nil || details.LeaderAPI == "" || c.base == nil {
 		return out, err
 	}
-	return restore(c.At(c.base.Scheme + "://" + details.LeaderAPI))
+	return restore(c.at(c.base.Scheme + "://" + details.LeaderAPI))
 }

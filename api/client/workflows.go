@@ -17,8 +17,8 @@ import (
 
 // CreateWorkflow stores a workflow version and, unless req.TriggerType is
 // "none", queues a job for it in the same Raft entry.
-func (c *Client) CreateWorkflow(ctx context.Context, req wire.CreateWorkflowRequest, opts ...CallOption) (wire.CreateWorkflowResponse, error) {
-	return sendJSON[wire.CreateWorkflowResponse](ctx, c, http.MethodPost, "/api/v1/workflows", req, opts...)
+func (c workflowService) CreateWorkflow(ctx context.Context, req wire.CreateWorkflowRequest, opts ...CallOption) (wire.CreateWorkflowResponse, error) {
+	return sendJSON[wire.CreateWorkflowResponse](ctx, c.conn, http.MethodPost, "/api/v1/workflows", req, opts...)
 }
 
 // Upload is a workflow file to store with UploadWorkflow. Empty fields
@@ -43,7 +43,7 @@ type Upload struct {
 }
 
 // UploadWorkflow stores a workflow from a file, as a browser form would.
-func (c *Client) UploadWorkflow(ctx context.Context, up Upload, opts ...CallOption) (wire.CreateWorkflowResponse, error) {
+func (c workflowService) UploadWorkflow(ctx context.Context, up Upload, opts ...CallOption) (wire.CreateWorkflowResponse, error) {
 	var out wire.CreateWorkflowResponse
 	body, contentType, err := up.encode()
 	if err != nil {
@@ -91,24 +91,24 @@ func (up Upload) encode() (io.Reader, string, error) {
 }
 
 // Workflows lists every workflow, sorted by name.
-func (c *Client) Workflows(ctx context.Context, opts ...CallOption) (wire.WorkflowList, error) {
-	return callFor[wire.WorkflowList](ctx, c, request{method: http.MethodGet, path: "/api/v1/workflows", opts: opts})
+func (c workflowService) Workflows(ctx context.Context, opts ...CallOption) (wire.WorkflowList, error) {
+	return callFor[wire.WorkflowList](ctx, c.conn, request{method: http.MethodGet, path: "/api/v1/workflows", opts: opts})
 }
 
 // Workflow returns a workflow with its latest graph.
-func (c *Client) Workflow(ctx context.Context, id string, opts ...CallOption) (wire.Workflow, error) {
-	return callFor[wire.Workflow](ctx, c, request{method: http.MethodGet, path: "/api/v1/workflows/" + url.PathEscape(id), opts: opts})
+func (c workflowService) Workflow(ctx context.Context, id string, opts ...CallOption) (wire.Workflow, error) {
+	return callFor[wire.Workflow](ctx, c.conn, request{method: http.MethodGet, path: "/api/v1/workflows/" + url.PathEscape(id), opts: opts})
 }
 
 // WorkflowVersions returns every version of a workflow, oldest first.
-func (c *Client) WorkflowVersions(ctx context.Context, id string, opts ...CallOption) (wire.WorkflowVersions, error) {
-	return callFor[wire.WorkflowVersions](ctx, c, request{method: http.MethodGet, path: "/api/v1/workflows/" + url.PathEscape(id) + "/versions", opts: opts})
+func (c workflowService) WorkflowVersions(ctx context.Context, id string, opts ...CallOption) (wire.WorkflowVersions, error) {
+	return callFor[wire.WorkflowVersions](ctx, c.conn, request{method: http.MethodGet, path: "/api/v1/workflows/" + url.PathEscape(id) + "/versions", opts: opts})
 }
 
 // DeleteWorkflow deletes a workflow. Without force the server refuses
 // while the workflow has queued or running jobs; with it, it cancels
 // them.
-func (c *Client) DeleteWorkflow(ctx context.Context, id string, force bool, opts ...CallOption) error {
+func (c workflowService) DeleteWorkflow(ctx context.Context, id string, force bool, opts ...CallOption) error {
 	query := url.Values{}
 	if force {
 		query.Set("force", "true")
