@@ -72,6 +72,20 @@ type JobCounts struct {
 	Dead      int `json:"dead"`
 }
 
+// byState returns the counts that are not zero, by state.
+func (c JobCounts) byState() map[JobState]int {
+	m := map[JobState]int{}
+	for st, n := range map[JobState]int{
+		JobQueued: c.Queued, JobRunning: c.Running, JobSucceeded: c.Succeeded,
+		JobFailed: c.Failed, JobCancelled: c.Cancelled, JobDead: c.Dead,
+	} {
+		if n != 0 {
+			m[st] = n
+		}
+	}
+	return m
+}
+
 // add moves n jobs into (n > 0) or out of (n < 0) state st.
 func (c *JobCounts) add(st JobState, n int) {
 	switch st {

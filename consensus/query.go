@@ -123,13 +123,9 @@ func (s JobQueue) Jobs(f JobFilter) (jobs []Job, next uint64, index uint64) {
 
 // JobCounts returns how many jobs are in each state.
 func (s JobQueue) JobCounts() (counts map[JobState]int, index uint64) {
-	counts = map[JobState]int{}
-	index = s.fsm.read(func(st *state) {
-		for _, j := range st.jobs {
-			counts[j.State]++
-		}
-	})
-	return counts, index
+	var c JobCounts
+	index = s.fsm.read(func(st *state) { c = st.counts })
+	return c.byState(), index
 }
 
 // Nodes returns the registered server addresses, sorted by name.
@@ -232,19 +228,28 @@ type QueueStats struct {
 func (s JobQueue) QueueStats(now time.Time) QueueStats {
 	q := QueueStats{ByState: map[JobState]int{}, QueuedByPrio: map[int]int{}}
 	q.AppliedIndex = s.fsm.read(func(st *state) {
+		// Counters kept on apply and index walks, not a scan of every
+		// job: the oldest queued job of each priority is the first of its
+		// run in the queue index, and the finished index ends with the
+		// newest.
 		q.Paused = st.queuePaused
-		for _, j := range st.jobs {
-			q.ByState[j.State]++
-			if j.State == JobQueued {
-				q.QueuedByPrio[j.Priority]++
+		q.ByState = st.counts.byState()
+		for prio, n := range st.queuedByPrio {
+			q.QueuedByPrio[prio] = n
+			st.queue.AscendGreaterOrEqual(&Job{Priority: prio}, func(j *Job) bool {
 				if q.OldestQueued.IsZero() || j.CreatedAt.Before(q.OldestQueued) {
 					q.OldestQueued = j.CreatedAt
 				}
-			}
-			if j.State.Terminal() && now.Sub(j.FinishedAt) <= time.Minute {
-				q.FinishedLastMin++
-			}
+				return false
+			})
 		}
+		st.finished.Descend(func(j *Job) bool {
+			if now.Sub(j.FinishedAt) > time.Minute {
+				return false
+			}
+			q.FinishedLastMin++
+			return true
+		})
 		for _, wf := range st.workflows {
 			if wf.Settings.Paused {
 				q.PausedWorkflows = append(q.PausedWorkflows, wf.ID)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/btree"
@@ -25,6 +26,7 @@ type state struct {
 
 	running      map[string]*Job // running jobs by id
 	runningPerWF map[string]int  // running jobs per workflow id
+	queuedByPrio map[int]int     // queued jobs per priority, for QueueStats
 	queuePaused  bool
 	lastClaims   map[string]lastClaim // by robot id, for retried claims
 	tokens       map[string]*RobotToken
@@ -76,6 +78,7 @@ func newState() *state {
 		nodes:        map[string]NodeInfo{},
 		running:      map[string]*Job{},
 		runningPerWF: map[string]int{},
+		queuedByPrio: map[int]int{},
 		lastClaims:   map[string]lastClaim{},
 		tokens:       map[string]*RobotToken{},
 		apiTokens:    map[string]*APIToken{},
@@ -129,7 +132,7 @@ func (s *state) insertJob(j *Job) {
 	}
 	switch j.State {
 	case JobQueued:
-		s.queue.ReplaceOrInsert(j)
+		s.enqueue(j)
 	case JobRunning:
 		s.running[j.ID] = j
 		s.runningPerWF[j.WorkflowID]++
@@ -139,14 +142,46 @@ func (s *state) insertJob(j *Job) {
 	}
 }
 
+// enqueue and dequeue keep the queue index and its counts per priority.
+func (s *state) enqueue(j *Job) {
+	s.queue.ReplaceOrInsert(j)
+	s.queuedByPrio[j.Priority]++
+}
+
+func (s *state) dequeue(j *Job) {
+	s.queue.Delete(j)
+	if s.queuedByPrio[j.Priority]--; s.queuedByPrio[j.Priority] <= 0 {
+		delete(s.queuedByPrio, j.Priority)
+	}
+}
+
+// activeJobs returns a workflow's queued and running jobs in submission
+// order: a walk over the queue and the running jobs, not the history.
+func (s *state) activeJobs(workflowID string) []*Job {
+	var active []*Job
+	s.queue.Ascend(func(j *Job) bool {
+		if j.WorkflowID == workflowID {
+			active = append(active, j)
+		}
+		return true
+	})
+	for _, j := range s.running {
+		if j.WorkflowID == workflowID {
+			active = append(active, j)
+		}
+	}
+	slices.SortFunc(active, func(a, b *Job) int { return cmp.Compare(a.Seq, b.Seq) })
+	return active
+}
+
 // setJobState moves j to a new state, keeping the queue index in step.
 // The queue index must be updated before fields it sorts by change.
 func (s *state) setJobState(j *Job, to JobState, c applyContext) {
 	if j.State == JobQueued && to != JobQueued {
-		s.queue.Delete(j)
+		s.dequeue(j)
 	}
 	if j.State != JobQueued && to == JobQueued {
-		defer s.queue.ReplaceOrInsert(j)
+		defer s.enqueue(j)
 	}
 	if j.State == JobRunning && to != JobRunning {
 		endDebugAttempt(j)

@@ -112,13 +112,7 @@ func (s jobsApply) deleteWorkflow(c applyContext, cmd *DeleteWorkflowCmd) (struc
 		}
 		return struct{}{}, errorf(CodeNotFound, "workflow %s not found", cmd.ID)
 	}
-	var active []*Job
-	s.bySeq.Ascend(func(j *Job) bool {
-		if j.WorkflowID == cmd.ID && !j.State.Terminal() {
-			active = append(active, j)
-		}
-		return true
-	})
+	active := s.activeJobs(cmd.ID)
 	if len(active) > 0 && !cmd.Force {
 		return struct{}{}, errorf(CodeConflict, "workflow %s has %d queued or running jobs; cancel them or delete with force=true", cmd.ID, len(active))
 	}
