@@ -40,6 +40,9 @@ func FuzzJobRequest(f *testing.F) {
 	f.Add([]byte(`{"workflow_id":"w","priority":10}`))
 	f.Add([]byte(`{"workflow_id":"w","backoff":"forever"}`))
 	f.Add([]byte(`{"workflow_id":"w","not_before":"tomorrow"}`))
+	f.Add([]byte(`{"workflow_id":"w","debug":{"breakpoints":["a","call/b"],"pause_timeout":"5m"}}`))
+	f.Add([]byte(`{"workflow_id":"w","debug":{"breakpoints":[""],"pause_timeout":"-1s"}}`))
+	f.Add([]byte(`{"workflow_id":"w","debug":{"pause_timeout":"9999h","extra":1}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req JobRequest
 		if err := decodeStrict(body, &req); err != nil {
@@ -53,6 +56,9 @@ func FuzzJobRequest(f *testing.F) {
 		}
 		if spec.Priority < 0 || spec.Priority > 9 || spec.ExecutionMode == "" {
 			t.Fatalf("accepted an out-of-range spec: %+v", spec)
+		}
+		if spec.Debug != nil && spec.Debug.Check() != nil {
+			t.Fatalf("accepted invalid debug options %+v: %v", spec.Debug, spec.Debug.Check())
 		}
 	})
 }

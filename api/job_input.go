@@ -76,6 +76,9 @@ func jobSpec(req JobRequest, prefix string) (consensus.JobSpec, error) {
 	if !spec.Deadline.IsZero() && !spec.NotBefore.IsZero() && !spec.Deadline.After(spec.NotBefore) {
 		return spec, invalidField(prefix+"deadline", "must be after not_before")
 	}
+	if spec.Debug, err = debugOptions(prefix+"debug", req.Debug); err != nil {
+		return spec, err
+	}
 	return spec, nil
 }
 

@@ -225,6 +225,8 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/jobs/:id", jobs.getJob)
 	v1.POST("/jobs/:id/cancel", jobs.cancelJob)
 	v1.POST("/jobs/:id/rerun", jobs.rerunJob)
+	v1.GET("/jobs/:id/debug", jobs.getJobDebug)
+	v1.POST("/jobs/:id/debug", jobs.postJobDebug)
 	v1.GET("/jobs/:id/logs", jobs.jobLogs)
 	v1.GET("/queue", workflows.queueStats)
 	v1.POST("/queue/pause", workflows.pauseQueue)

@@ -24,6 +24,7 @@ type WorkflowStore interface {
 type JobStore interface {
 	SubmitJobs(ctx context.Context, specs []consensus.JobSpec) ([]consensus.Job, error)
 	CancelJob(ctx context.Context, id, reason string) (consensus.Job, error)
+	DebugJob(ctx context.Context, cmd consensus.DebugJobCmd) (consensus.Job, error)
 	Rerun(ctx context.Context, cmd consensus.RerunCmd) (consensus.Job, error)
 	Job(id string) (job consensus.Job, found bool, index uint64)
 	Jobs(f consensus.JobFilter) (jobs []consensus.Job, next uint64, index uint64)

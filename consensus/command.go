@@ -117,6 +117,7 @@ func registry() handlers {
 		cmdRevokeAPIToken: decoded(accessApply.revokeAPIToken),
 		cmdRedeemCode:     decoded(accessApply.redeemCode),
 		cmdLogsArchived:   decoded(jobsApply.logsArchived),
+		cmdDebugJob:       decoded(jobsApply.debugJob),
 	}
 }
 

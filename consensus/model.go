@@ -161,6 +161,8 @@ type Job struct {
 	// FinishedIndex is the Raft index of the entry that finished the job
 	// (0 while it runs): the archive's position is kept in these terms.
 	FinishedIndex uint64 `json:"finished_index,omitempty"`
+	// Debug is the job's debug session (debug.go), nil for other jobs.
+	Debug *JobDebug `json:"debug,omitempty"`
 	// RobotLosses counts requeues because the robot running the job was
 	// declared dead or cut off; they spend no attempt (see maxRobotLosses).
 	RobotLosses int `json:"robot_losses,omitempty"`

@@ -28,6 +28,11 @@ func cloneJob(j *Job) Job {
 		l := *j.Lease
 		c.Lease = &l
 	}
+	if j.Debug != nil {
+		// Applies replace Debug's pointers, never write through them.
+		d := *j.Debug
+		c.Debug = &d
+	}
 	return c
 }
 

@@ -195,6 +195,8 @@ type Progress struct {
 	Checkpoint json.RawMessage   `json:"checkpoint,omitempty"`
 	Logs       []LogLine         `json:"logs,omitempty"`
 	NodeStatus map[string]string `json:"node_status,omitempty"`
+	// Debug is a debug run's stop or resumption, when it changed.
+	Debug *DebugReport `json:"debug,omitempty"`
 }
 
 // ProgressCmd batches one robot's heartbeats for every job it runs, so
@@ -213,6 +215,8 @@ type Ack struct {
 	State    JobState  `json:"state,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
 	Deadline time.Time `json:"lease_expires_at,omitzero"`
+	// Debug is the newest debugger command for a debug run.
+	Debug *DebugCommand `json:"debug,omitempty"`
 }
 
 func (s queueApply) progress(c applyContext, cmd *ProgressCmd) ([]Ack, error) {
@@ -222,7 +226,7 @@ func (s queueApply) progress(c applyContext, cmd *ProgressCmd) ([]Ack, error) {
 			j.Lease.ExpiresAt = c.now.Add(s.visibility(j))
 			j.Lease.RenewedAt = c.now
 			j.UpdatedAt = c.now
-			return Ack{JobID: p.JobID, OK: true, State: j.State, Deadline: j.Lease.ExpiresAt}
+			return Ack{JobID: p.JobID, OK: true, State: j.State, Deadline: j.Lease.ExpiresAt, Debug: recordDebug(j, p.Debug)}
 		}), nil
 }
 
@@ -278,6 +282,8 @@ type Completion struct {
 	// completion seals and stores them and removes them before the
 	// completion enters Raft (Store.Complete).
 	StoreSecrets map[string]string `json:"store_secrets,omitempty"`
+	// Debug is a debug run's last report, when no heartbeat carried it.
+	Debug *DebugReport `json:"debug,omitempty"`
 }
 
 // CompleteCmd batches completions. A completion with a stale token is
@@ -291,6 +297,7 @@ func (s queueApply) completeJobs(c applyContext, cmd *CompleteCmd) ([]Ack, error
 	return eachLeased(s, cmd.RobotID, cmd.Items, func(d Completion) (string, uint64) { return d.JobID, d.Token },
 		func(j *Job, done Completion) Ack {
 			s.record(j, done.Checkpoint, done.Logs, done.NodeStatus)
+			recordDebug(j, done.Debug)
 			switch {
 			case done.Succeeded:
 				s.finishAttempt(j, "succeeded", "", c)

@@ -184,6 +184,7 @@ func (s *state) setJobState(j *Job, to JobState, c applyContext) {
 		defer s.enqueue(j)
 	}
 	if j.State == JobRunning && to != JobRunning {
+		endDebugAttempt(j)
 		delete(s.running, j.ID)
 		if s.runningPerWF[j.WorkflowID]--; s.runningPerWF[j.WorkflowID] <= 0 {
 			delete(s.runningPerWF, j.WorkflowID)
@@ -226,6 +227,7 @@ type JobSpec struct {
 	Deadline        time.Time       `json:"deadline,omitzero"`
 	ScheduleID      string          `json:"schedule_id,omitempty"`
 	FireTime        time.Time       `json:"fire_time,omitzero"`
+	Debug           *DebugOptions   `json:"debug,omitempty"`
 }
 
 // SubmitJobsCmd queues a batch of jobs atomically.
@@ -271,6 +273,9 @@ func checkSpecFields(spec JobSpec) error {
 	}
 	if spec.Backoff < 0 {
 		return errorf(CodeInvalid, "backoff %s is negative", time.Duration(spec.Backoff))
+	}
+	if spec.Debug != nil {
+		return spec.Debug.Check()
 	}
 	return nil
 }
@@ -318,6 +323,9 @@ func (s *state) submitJob(c applyContext, spec JobSpec) *Job {
 		Backoff: spec.Backoff, RerunOf: spec.RerunOf, UniqueKey: spec.UniqueKey, NotBefore: spec.NotBefore, Deadline: spec.Deadline,
 		ScheduleID: spec.ScheduleID, FireTime: spec.FireTime,
 		CreatedAt: c.now, UpdatedAt: c.now, Seq: s.nextSeq,
+	}
+	if spec.Debug != nil {
+		j.Debug = &JobDebug{Options: spec.Debug.withDefaults()}
 	}
 	s.insertJob(j)
 	s.noteJob(j, "", JobQueued)

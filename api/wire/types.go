@@ -105,6 +105,8 @@ type JobRequest struct {
 	// NotBefore and Deadline are RFC 3339 timestamps.
 	NotBefore string `json:"not_before,omitempty"`
 	Deadline  string `json:"deadline,omitempty"`
+	// Debug, when present, makes the job a debug session.
+	Debug *DebugRequest `json:"debug,omitempty"`
 }
 
 // BatchJobsRequest is the body of POST /api/v1/jobs/batch.

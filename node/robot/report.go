@@ -55,6 +55,9 @@ func (r *Robot) reportProgress(ctx context.Context) {
 				ru.stop(ack.Reason)
 			case ack.OK:
 				ru.fence.confirm(sent)
+				if ack.Debug != nil && ru.debug != nil {
+					ru.debug.command(*ack.Debug)
+				}
 			}
 		}
 		if early {
@@ -78,7 +81,7 @@ func (r *Robot) reportable(early bool) map[string]*run {
 	defer r.mu.Unlock()
 	runs := make(map[string]*run, len(r.active))
 	for id, ru := range r.active {
-		if !early || ru.hasCheckpoint() {
+		if !early || ru.hasNews() {
 			runs[id] = ru
 		}
 	}

@@ -286,6 +286,9 @@ func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, sent time.Tim
 		job: c.Job, cancel: cancel, status: map[string]string{}, nudge: r.nudge,
 		fence: newLeaseFence(r.cfg.FenceAfter, sent, r.log.With("job", c.Job.ID, "attempt", c.Job.Attempt)),
 	}
+	if c.Job.Debug != nil {
+		ru.debug = newDebugSession(c.Job.Debug.Options, r.nudge, r.log.With("job", c.Job.ID))
+	}
 	r.mu.Lock()
 	if old := r.active[c.Job.ID]; old != nil {
 		// This robot lost the job's lease (it was cut off too long) and
@@ -350,6 +353,9 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 		item.Checkpoint, _ = json.Marshal(res.Checkpoint)
 	}
 	item.Logs, item.NodeStatus = ru.takeReport()
+	if ru.debug != nil {
+		item.Debug = ru.debug.take()
+	}
 	item.StoreSecrets = res.StoreSecrets
 	// The slot frees as soon as the run ends; the completion goes out in
 	// the next batch while the robot already runs its next job.
@@ -378,6 +384,16 @@ func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage,
 		// A robot that cannot confirm its lease starts no node: the job
 		// may be about to go to another robot.
 		BeforeNode: ru.fence.wait,
+	}
+	if ru.debug != nil {
+		// The debugger stops first, so that a run resumed after a long
+		// stop starts no node before its lease is confirmed again.
+		opts.BeforeNode = func(ctx context.Context, nodeID string, vars map[string]any) error {
+			if err := ru.debug.beforeNode(ctx, nodeID, vars); err != nil {
+				return err
+			}
+			return ru.fence.wait(ctx, nodeID, vars)
+		}
 	}
 	if len(job.Checkpoint) > 0 {
 		var cp executor.Checkpoint

@@ -15,6 +15,7 @@ type run struct {
 	cancel context.CancelFunc
 	nudge  chan<- struct{}
 	fence  *leaseFence
+	debug  *debugSession // nil unless the job is a debug session
 
 	mu         sync.Mutex
 	checkpoint *executor.Checkpoint // latest, not yet reported
@@ -71,6 +72,9 @@ func (ru *run) takeReport() ([]consensus.LogLine, map[string]string) {
 func (ru *run) takeProgress() (consensus.Progress, *executor.Checkpoint) {
 	logs, status := ru.takeReport()
 	p := consensus.Progress{JobID: ru.job.ID, Token: ru.job.Lease.Token, Logs: logs, NodeStatus: status}
+	if ru.debug != nil {
+		p.Debug = ru.debug.take()
+	}
 	ru.mu.Lock()
 	cp := ru.checkpoint
 	if cp != nil {
@@ -81,13 +85,21 @@ func (ru *run) takeProgress() (consensus.Progress, *executor.Checkpoint) {
 	return p, cp
 }
 
-func (ru *run) hasCheckpoint() bool {
+// hasNews tells whether the run has something to report early: a
+// checkpoint or a debugger stop.
+func (ru *run) hasNews() bool {
+	if ru.debug != nil && ru.debug.pending() {
+		return true
+	}
 	ru.mu.Lock()
 	defer ru.mu.Unlock()
 	return ru.checkpoint != nil
 }
 
 func (ru *run) giveBack(p consensus.Progress, cp *executor.Checkpoint) {
+	if p.Debug != nil {
+		ru.debug.giveBack(p.Debug)
+	}
 	ru.mu.Lock()
 	defer ru.mu.Unlock()
 	ru.logs = append(p.Logs, ru.logs...)

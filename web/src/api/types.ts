@@ -153,6 +153,8 @@ export interface JobRequest {
   max_attempts?: number;
   not_before?: string;
   deadline?: string;
+  /** Makes the job a debug session that stops before these nodes. */
+  debug?: { breakpoints: string[]; pause_timeout?: string };
 }
 
 export interface QueueStats {

@@ -24,6 +24,8 @@ import { makeStepNode, type TypeIndex } from './StepNode';
 import { Library, dragType } from './Library';
 import { Inspector } from './Inspector';
 import { Help, RunDialog, RunPanel, runModes, targetsOf, type RunMode, type RunRequest } from './Run';
+import { DebugPanel } from './Debug';
+import { canCommand, debugKey, getDebug, pausedNode, sendDebug, toggleBreakpoint, type DebugAction, type DebugState } from './debug';
 import { nodeTypes as fetchNodeTypes, save, validate } from './api';
 import type { NodeTypeList, Problem, ValidateResponse, WfDoc, WfNode } from './types';
 
@@ -183,11 +185,39 @@ function Designer({ types }: { types: NodeTypeList }) {
     [job.data, design.nodes.length],
   );
 
+  // The debugger: breakpoints go with the next run; a debug run's stop is
+  // read from the cluster while it runs.
+  const [breakpoints, setBreakpoints] = useState<string[]>([]);
+  const [debugJob, setDebugJob] = useState<string>();
+  const [dbg, setDbg] = useState<DebugState>();
+  const debugging = !!debugJob && debugJob === jobId;
+  const running = job.data?.state === 'running' || job.data?.state === 'queued';
+  useEffect(() => {
+    if (!debugging || !debugJob) return;
+    const ac = new AbortController();
+    const poll = () => void getDebug(client, debugJob, ac.signal).then(setDbg, () => {});
+    poll();
+    if (!running) return () => ac.abort();
+    const t = setInterval(poll, 700);
+    return () => { clearInterval(t); ac.abort(); };
+  }, [client, debugging, debugJob, running]);
+  const command = useCallback(async (a: DebugAction) => {
+    if (!debugJob) return;
+    try {
+      setDbg(await sendDebug(client, debugJob, a));
+    } catch (e) {
+      toast.show({ text: `Not sent: ${(e as Error).message}`, bad: true });
+    }
+  }, [client, debugJob, toast]);
+  const stoppedAt = debugging ? pausedNode(dbg) : undefined;
+
   const viewNodes = useMemo(() => design.nodes.map((n) => {
     const p = byNode.get(n.id);
     const r = runStates?.[n.id];
-    return p || r ? { ...n, data: { ...n.data, problems: p, run: r } } : n;
-  }), [design.nodes, byNode, runStates]);
+    const bp = breakpoints.includes(n.id);
+    const here = stoppedAt === n.id;
+    return p || r || bp || here ? { ...n, data: { ...n.data, problems: p, run: r, breakpoint: bp, paused: here } } : n;
+  }), [design.nodes, byNode, runStates, breakpoints, stoppedAt]);
 
   const onNodesChange = useCallback((changes: NodeChange[]) => {
     const removes = changes.some((c) => c.type === 'remove');
@@ -289,8 +319,11 @@ function Designer({ types }: { types: NodeTypeList }) {
         workflow_id: s.id, workflow_version: s.version, params: req.params, priority: req.priority,
         execution_mode: req.mode === 'submit' ? 'internet' : 'lan',
         pinned_robot: req.mode === 'local' ? targets.local?.id : undefined,
+        debug: breakpoints.length ? { breakpoints } : undefined,
       });
       setJobId(j.id);
+      setDbg(undefined);
+      setDebugJob(breakpoints.length ? j.id : undefined);
       setDialog(undefined);
       live.invalidate('jobs:');
     } catch (e) {
@@ -299,7 +332,7 @@ function Designer({ types }: { types: NodeTypeList }) {
     } finally {
       setBusy(false);
     }
-  }, [client, dirty, doSave, live, saved, targets.local, toast]);
+  }, [breakpoints, client, dirty, doSave, live, saved, targets.local, toast]);
 
   const undo = () => {
     const prev = history.current.undo(designRef.current);
@@ -338,6 +371,15 @@ function Designer({ types }: { types: NodeTypeList }) {
     if (e.key === 'F8' || (e.key === 'F5' && mod)) {
       e.preventDefault();
       setDialog(e.key === 'F8' ? 'local' : e.shiftKey ? 'submit' : 'robot');
+      return;
+    }
+    const dk = debugKey(e);
+    if (dk && !dialog) {
+      e.preventDefault();
+      if (dk === 'toggle') {
+        const sel = designRef.current.nodes.filter((n) => n.selected);
+        if (sel.length === 1) setBreakpoints((b) => toggleBreakpoint(b, sel[0].id));
+      } else if (debugging && canCommand(dbg)) void command(dk);
       return;
     }
     if (mod && k === 's') { e.preventDefault(); void doSave(); return; }
@@ -445,6 +487,7 @@ function Designer({ types }: { types: NodeTypeList }) {
           onHead={(head, key) => update((d) => ({ ...d, head }), key)}
           onSelect={(nid) => update((d) => ({ ...d, nodes: d.nodes.map((n) => ({ ...n, selected: n.id === nid })) }), null)} />
       </div>
+      {debugging && <DebugPanel state={dbg} breakpoints={breakpoints} onCommand={(a) => void command(a)} />}
       {(jobId || runErr) && <RunPanel job={job.data} lines={logs.data?.lines ?? job.data?.last_logs ?? []} error={runErr ?? job.error} onClose={() => { setJobId(undefined); setRunErr(undefined); }} />}
       {dialog && <RunDialog mode={dialog} targets={targets} busy={busy} onMode={setDialog} onRun={(r) => void run(r)} onClose={() => setDialog(undefined)} />}
       {help && <Help onClose={() => setHelp(false)} />}

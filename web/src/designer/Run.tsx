@@ -152,6 +152,8 @@ export const shortcuts: [string, string][] = [
   ['F8', 'Run Local: queue on this node\'s robot'],
   ['Ctrl+F5', 'Run on Robot: queue for LAN robots'],
   ['Ctrl+Shift+F5', 'Submit: queue for internet robots'],
+  ['F9', 'Toggle a breakpoint on the selected node (used by the next run)'],
+  ['F5, F10, F11', 'In a debug run: continue, step over, step into'],
   ['Ctrl+S', 'Save as a new version'],
   ['Ctrl+Z / Ctrl+Shift+Z, Ctrl+Y', 'Undo / redo'],
   ['Ctrl+C / Ctrl+V', 'Copy / paste the selected nodes'],

@@ -17,9 +17,9 @@ export function makeStepNode(types: () => TypeIndex) {
     const spec = types().get(data.wf.type);
     const outputs = spec?.outputs ?? [{ name: '', kind: 'next' as const }];
     const problems = data.problems ?? [];
-    const cls = ['dz-node', `cat-${spec?.category ?? 'unknown'}`, selected ? 'sel' : '', problems.length ? 'bad' : '', data.run ? `run-${data.run}` : ''].join(' ');
+    const cls = ['dz-node', `cat-${spec?.category ?? 'unknown'}`, selected ? 'sel' : '', problems.length ? 'bad' : '', data.run ? `run-${data.run}` : '', data.breakpoint ? 'bp' : '', data.paused ? 'paused' : ''].join(' ');
     return (
-      <div className={cls} data-node-id={data.wf.id} aria-label={`${data.wf.id} (${data.wf.type})${problems.length ? `: ${problems.length} problem(s)` : ''}${data.run ? `: ${data.run}` : ''}`}>
+      <div className={cls} data-node-id={data.wf.id} aria-label={`${data.wf.id} (${data.wf.type})${problems.length ? `: ${problems.length} problem(s)` : ''}${data.run ? `: ${data.run}` : ''}${data.breakpoint ? ': breakpoint' : ''}${data.paused ? ': paused here' : ''}`}>
         {spec?.inputs.length !== 0 && <Handle type="target" id="in" position={Position.Left} className="dz-in" />}
         <div className="dz-head">
           <span className="dz-type">{data.wf.type}</span>

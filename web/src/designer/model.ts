@@ -12,6 +12,10 @@ export type StepData = {
   /** Validation messages of this node, by field ("" for the node). */
   problems?: { field: string; message: string }[];
   run?: string;
+  /** The debugger stops before this node. */
+  breakpoint?: boolean;
+  /** A debug run waits before this node now. */
+  paused?: boolean;
 };
 export type StepNode = Node<StepData, 'step'>;
 

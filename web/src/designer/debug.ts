@@ -1,0 +1,73 @@
+// The debugger of a real run on a robot, as the designer drives it: a
+// job queued with breakpoints stops on its robot; the page reads the stop
+// from GET /jobs/{id}/debug and sends continue, step or step_into.
+
+import { apiBase, type Client } from '../api/client';
+
+export type DebugAction = 'continue' | 'step' | 'step_into';
+
+export interface DebugStop {
+  stop: number;
+  node: string;
+  reason: string;
+  variables: Record<string, unknown>;
+  call_stack: { workflow: string; node_id: string }[];
+  since: string;
+}
+
+export interface DebugState {
+  job_id: string;
+  job_state: string;
+  robot_id?: string;
+  breakpoints: string[];
+  pause_timeout: string;
+  paused?: DebugStop;
+  last_command?: { seq: number; stop: number; action: string };
+  detached?: string;
+}
+
+export const debugActions: Record<DebugAction, { label: string; key: string }> = {
+  continue: { label: 'Continue', key: 'F5' },
+  step: { label: 'Step over', key: 'F10' },
+  step_into: { label: 'Step into', key: 'F11' },
+};
+
+/** toggleBreakpoint adds id to the breakpoints, or removes it. */
+export function toggleBreakpoint(bps: string[], id: string): string[] {
+  return bps.includes(id) ? bps.filter((b) => b !== id) : [...bps, id];
+}
+
+/** debugKey maps a key press to a debugger command; Ctrl+F5 stays Run on Robot. */
+export function debugKey(e: { key: string; ctrlKey: boolean; metaKey: boolean; altKey?: boolean }): 'toggle' | DebugAction | undefined {
+  if (e.ctrlKey || e.metaKey || e.altKey) return undefined;
+  switch (e.key) {
+    case 'F9': return 'toggle';
+    case 'F5': return 'continue';
+    case 'F10': return 'step';
+    case 'F11': return 'step_into';
+  }
+  return undefined;
+}
+
+/** canCommand: the run waits at a stop that no command has answered yet. */
+export function canCommand(s?: DebugState): boolean {
+  return !!s?.paused && s.job_state === 'running' && s.last_command?.stop !== s.paused.stop;
+}
+
+/** pausedNode is the canvas node of the stop: a stop inside a subworkflow ("call/inner") shows on its call node. */
+export function pausedNode(s?: DebugState): string | undefined {
+  return s?.paused?.node.split('/')[0];
+}
+
+/** showValue renders a variable for the variables panel. */
+export function showValue(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+export function getDebug(c: Client, jobId: string, signal?: AbortSignal): Promise<DebugState> {
+  return c.request(`${apiBase}/jobs/${encodeURIComponent(jobId)}/debug`, { signal });
+}
+
+export function sendDebug(c: Client, jobId: string, action: DebugAction): Promise<DebugState> {
+  return c.request(`${apiBase}/jobs/${encodeURIComponent(jobId)}/debug`, { method: 'POST', body: { action } });
+}
