@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	api "github.com/casare/casare/api/wire"
@@ -32,7 +34,7 @@ func (b *bench) runMemory(ctx context.Context, root string) error {
 	}
 	fmt.Printf("one casare process (%s), %d jobs queued over REST in batches of %d by %d clients; load average at start: %s\n",
 		bin, b.cfg.memoryJobs, memoryBatch, memoryClients, loadAverage())
-	c, err := startProcCluster(ctx, bin, filepath.Join(root, "memory"), 1, false, false, 1)
+	c, err := startProcCluster(ctx, bin, filepath.Join(root, "memory"), 1, false, b.cfg.cpuprofile != "", 1)
 	if err != nil {
 		return err
 	}
@@ -61,23 +63,42 @@ func (b *bench) runMemory(ctx context.Context, root string) error {
 		target: atMost(1024), note: fmt.Sprintf("RSS %d MB before, %d MB after; queued in %s", before>>20, after>>20, took.Round(100*time.Millisecond))})
 
 	b.progress("restarting the node with %d queued", b.cfg.memoryJobs)
+	args := n.cmd.Args[1:]
 	stopProc(n)
-	ready, err := restartReady(ctx, n)
+	if err := b.restartRow(ctx, n, args, "restart to ready (log replay)", b.cfg.memoryJobs); err != nil {
+		return err
+	}
+	written, err := b.runSnapshot(ctx, n, wfID, args)
 	if err != nil {
+		return err
+	}
+	b.progress("restarting the node from its snapshot")
+	stopProc(n)
+	return b.restartRow(ctx, n, args, "restart to ready (from a snapshot)", b.cfg.memoryJobs+written)
+}
+
+// restartRow restarts the stopped node with args, checks that it still
+// has queued jobs queued, and reports how long it took to be ready.
+func (b *bench) restartRow(ctx context.Context, n *procNode, args []string, figure string, queued int) error {
+	ready, err := b.restartReady(ctx, n, args)
+	if err != nil {
+		return err
+	}
+	if err := b.profileRestart(ctx, n, figure); err != nil {
 		return err
 	}
 	stats, err := n.client.QueueStats(ctx)
 	if err != nil {
 		return err
 	}
-	if q := stats.ByState["queued"]; q != b.cfg.memoryJobs {
-		return fmt.Errorf("after the restart the node has %d queued jobs, not %d", q, b.cfg.memoryJobs)
+	if q := stats.ByState["queued"]; q != queued {
+		return fmt.Errorf("after the restart the node has %d queued jobs, not %d", q, queued)
 	}
 	restarted, err := rss(n.cmd.Process.Pid)
 	if err != nil {
 		return err
 	}
-	b.rep.add(row{nodes: 1, figure: fmt.Sprintf("restart to ready, %d queued", b.cfg.memoryJobs), value: ready.Seconds(), unit: "s",
+	b.rep.add(row{nodes: 1, figure: fmt.Sprintf("%s, %d queued", figure, b.cfg.memoryJobs), value: ready.Seconds(), unit: "s",
 		target: atMost(10), note: fmt.Sprintf("RSS %d MB after the restart; every job still queued", restarted>>20)})
 	return nil
 }
@@ -118,21 +139,45 @@ feed:
 	return nil
 }
 
-// restartReady starts the stopped node again on its data dir and ports and
-// returns how long it took until it said ready.
-func restartReady(ctx context.Context, n *procNode) (time.Duration, error) {
+// restartProfileSecs is how long a restart's CPU profile runs: longer
+// than a restart with a million queued takes.
+const restartProfileSecs = 20
+
+// profileRestart, with -cpuprofile, waits for the CPU profile that
+// restartReady started with the process.
+func (b *bench) profileRestart(ctx context.Context, n *procNode, figure string) error {
+	if n.profile == nil {
+		return nil
+	}
+	b.progress("waiting for the CPU profile of the restart")
+	err := <-n.profile
+	n.profile = nil
+	if err != nil {
+		return fmt.Errorf("profile %s: %w", figure, err)
+	}
+	return nil
+}
+
+// restartReady starts the stopped node again on its data dir and ports,
+// with args, and returns how long it took until it said ready.
+func (b *bench) restartReady(ctx context.Context, n *procNode, args []string) (time.Duration, error) {
 	logf, err := os.OpenFile(filepath.Join(n.dir, "node.log"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return 0, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(n.cmd.Path, n.cmd.Args[1:]...)
+	cmd := exec.Command(n.cmd.Path, args...)
 	cmd.Stdout, cmd.Stderr, cmd.Dir = logf, logf, n.dir
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("restart %s: %w", n.name, err)
 	}
 	n.cmd = cmd
+	if n.pprof != "" && b.cfg.cpuprofile != "" {
+		n.profile = make(chan error, 1)
+		path := filepath.Join(b.cfg.cpuprofile, fmt.Sprintf("restart-%s.pprof", start.Format("150405")))
+		go func() { n.profile <- fetchProfileSoon(ctx, n.pprof, path) }()
+	}
 	deadline := start.Add(2 * time.Minute)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		if ok, err := n.client.Ready(ctx); err == nil && ok {
@@ -158,4 +203,20 @@ func rss(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// fetchProfileSoon profiles a process that has just started: it retries
+// until the pprof listener is up (at most 5 s).
+func fetchProfileSoon(ctx context.Context, addr, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := fetchProfile(ctx, addr, restartProfileSecs, path)
+		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

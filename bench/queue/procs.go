@@ -23,6 +23,9 @@ type procNode struct {
 	pprof  string
 	cmd    *exec.Cmd
 	client *client.Client
+	// profile delivers the result of a CPU profile started with the
+	// process (memory.go's restarts); nil when none runs.
+	profile chan error
 }
 
 // procCluster is three (or size) real casare processes on loopback.
