@@ -49,7 +49,7 @@ func (b *bench) runSnapshot(ctx context.Context, n *procNode, wfID string, args 
 	}
 	threshold := cl.AppliedIndex + snapshotWrites
 	b.progress("restarting with --snapshot-entries %d and writing one job at a time until it snapshots", threshold)
-	if _, err := b.restartReady(ctx, n, slices.Concat(args, []string{"--snapshot-entries", strconv.FormatUint(threshold, 10)})); err != nil {
+	if _, err := b.restartReady(ctx, n, slices.Concat(args, []string{"--snapshot-entries", strconv.FormatUint(threshold, 10)}), ""); err != nil {
 		return 0, err
 	}
 	var longest time.Duration
