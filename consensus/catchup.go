@@ -39,29 +39,29 @@ func (s Replica) CatchingUp() (behind bool, applied, target uint64) {
 	return !s.catchUp.done.Load() && applied < target, applied, target
 }
 
-// lastStateIndex returns the index of the last entry in logs that the
-// state machine applies (a command or a configuration change), 0 if none.
-// The entries after it, a leader's no-op and barriers, never reach the
-// state machine, so its applied index never reaches them.
-func lastStateIndex(logs raft.LogStore) (uint64, error) {
+// lastStateEntry returns the index and term of the last entry in logs
+// that the state machine applies (a command or a configuration change),
+// zeros if none. The entries after it, a leader's no-op and barriers,
+// never reach the state machine, so its applied index never reaches them.
+func lastStateEntry(logs raft.LogStore) (index, term uint64, err error) {
 	first, err := logs.FirstIndex()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	last, err := logs.LastIndex()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for i := last; i >= first && i > 0; i-- {
 		var l raft.Log
 		if err := logs.GetLog(i, &l); err != nil {
-			return 0, fmt.Errorf("entry %d: %w", i, err)
+			return 0, 0, fmt.Errorf("entry %d: %w", i, err)
 		}
 		if l.Type == raft.LogCommand || l.Type == raft.LogConfiguration {
-			return i, nil
+			return i, l.Term, nil
 		}
 	}
-	return 0, nil // what the state machine has comes from the snapshot
+	return 0, 0, nil // what the state machine has comes from the snapshot
 }
 
 // startCatchUp watches the applied index until it reaches lastIndex,

@@ -76,6 +76,10 @@ type handler func(s *state, c applyContext, payload []byte) (any, error)
 type applyContext struct {
 	index uint64
 	now   time.Time
+	// replay is set for entries that were in the log when this process
+	// opened it: no caller here waits for their results, so handlers may
+	// skip building them (a restart replays a million queued jobs).
+	replay bool
 }
 
 // handlers maps each command type to its handler; see registry().
@@ -227,7 +231,7 @@ func (h handlers) check(data []byte) error {
 // result for the caller; skipped means the entry could not be applied at
 // all (it does not decode, its type is unknown, or its handler
 // panicked), which every replica decides alike from the entry's bytes.
-func (h handlers) apply(s *state, index uint64, data []byte) (v any, err, skipped error) {
+func (h handlers) apply(s *state, index uint64, replay bool, data []byte) (v any, err, skipped error) {
 	typ, now, payload, err := splitCommand(data)
 	if err != nil {
 		return nil, nil, err
@@ -241,7 +245,7 @@ func (h handlers) apply(s *state, index uint64, data []byte) (v any, err, skippe
 			v, err, skipped = nil, nil, &panicError{typ: typ, value: r}
 		}
 	}()
-	v, err = fn(s, applyContext{index: index, now: now}, payload)
+	v, err = fn(s, applyContext{index: index, now: now, replay: replay}, payload)
 	var de *decodeError
 	if errors.As(err, &de) {
 		de.typ = typ

@@ -47,7 +47,19 @@ type fsm struct {
 	// is a signal beside the state, not part of it.
 	schedulesChanged chan struct{}
 	observers        observers
+	// replay bounds the entries that were in the log when this process
+	// opened it (set before Raft starts): no one here waits for their
+	// results.
+	replay replayBound
 }
+
+// replayBound is the last state entry in the log at open. An entry at or
+// below its index and term was written before this process started; an
+// entry this process appends as leader has a later term, even at an
+// index a new leader's log cut back to below the bound.
+type replayBound struct{ index, term uint64 }
+
+func (b replayBound) covers(l *raft.Log) bool { return l.Index <= b.index && l.Term <= b.term }
 
 func newFSM() *fsm {
 	return &fsm{handlers: registry(), log: slog.New(slog.DiscardHandler), state: newState(), appliedCh: make(chan struct{}), schedulesChanged: make(chan struct{}, 1)}
@@ -70,7 +82,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	for i, l := range logs {
 		if l.Type == raft.LogCommand {
 			f.state.pending = f.state.pending[:0] // only this entry's changes
-			out[i] = f.applyCommand(l.Index, l.Data)
+			out[i] = f.applyCommand(l.Index, f.replay.covers(l), l.Data)
 			changed = changed || changesTimetable(l.Data)
 			f.tell(obs, l.Index, l.Data)
 		}
@@ -110,8 +122,8 @@ func (f *fsm) signalSchedules() {
 // refuses such entries before Raft (handlers.check), so one only gets
 // here from a node of another build or a bug; each replica decides from
 // the same bytes, so all skip it alike, and the caller gets an error.
-func (f *fsm) applyCommand(index uint64, data []byte) *applyResult {
-	v, err, skipped := f.handlers.apply(f.state, index, data)
+func (f *fsm) applyCommand(index uint64, replay bool, data []byte) *applyResult {
+	v, err, skipped := f.handlers.apply(f.state, index, replay, data)
 	if skipped != nil {
 		f.log.Error("skipped a Raft entry that cannot be applied", "index", index, "err", skipped)
 		return &applyResult{err: errorf(CodeInvalid, "raft entry %d skipped: %v", index, skipped)}

@@ -296,6 +296,12 @@ func (s jobsApply) submitGroup(c applyContext, specs []JobSpec) ([]Job, *Error) 
 			return nil, &Error{Code: ErrorCode(err), Message: fmt.Sprintf("job %d: %v", i, err)}
 		}
 	}
+	if c.replay {
+		for _, spec := range specs {
+			s.submitJob(c, spec)
+		}
+		return nil, nil
+	}
 	out := make([]Job, 0, len(specs))
 	for _, spec := range specs {
 		out = append(out, cloneJob(s.submitJob(c, spec)))

@@ -270,9 +270,11 @@ func (s *Store) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("open raft log: %w", err)
 	}
-	if s.lastIndexAtOpen, err = lastStateIndex(s.boltStore); err != nil {
+	var lastTerm uint64
+	if s.lastIndexAtOpen, lastTerm, err = lastStateEntry(s.boltStore); err != nil {
 		return fmt.Errorf("read raft log: %w", err)
 	}
+	s.fsm.replay = replayBound{index: s.lastIndexAtOpen, term: lastTerm}
 	logStore, err := raft.NewLogCache(1024, s.boltStore)
 	if err != nil {
 		return fmt.Errorf("create log cache: %w", err)
