@@ -124,6 +124,7 @@ func finishOrder(a, b *Job) bool {
 
 // insertJob adds a new job and its index entries.
 func (s *state) insertJob(j *Job) {
+	s.shareStrings(j)
 	s.jobs[j.ID] = j
 	s.bySeq.ReplaceOrInsert(j)
 	s.counts.add(j.State, 1)
@@ -139,6 +140,26 @@ func (s *state) insertJob(j *Job) {
 	}
 	if j.State.Terminal() {
 		s.finished.ReplaceOrInsert(j)
+	}
+}
+
+// shareStrings points the strings a job repeats from others at one copy:
+// decoded from an entry or a snapshot, each job would hold its own copy
+// of its workflow's id, its mode and its state (about 64 bytes a job, a
+// million queued).
+func (s *state) shareStrings(j *Job) {
+	if wf := s.workflows[j.WorkflowID]; wf != nil {
+		j.WorkflowID = wf.ID
+	}
+	for _, m := range [...]string{ModeLAN, ModeInternet, ModeAny} {
+		if j.ExecutionMode == m {
+			j.ExecutionMode = m
+		}
+	}
+	for _, st := range [...]JobState{JobQueued, JobRunning, JobSucceeded, JobFailed, JobCancelled, JobDead} {
+		if j.State == st {
+			j.State = st
+		}
 	}
 }
 
