@@ -1,13 +1,24 @@
 // The debug panel beside the run: where the robot's run is stopped, its
-// variables (secrets as ***) and call stack, and the stepping buttons.
+// variables (secrets as ***), watch expressions and call stack, and the
+// stepping buttons.
 
-import { canCommand, debugActions, showValue, type DebugAction, type DebugState } from './debug';
+import { useState, type FormEvent } from 'react';
+import { addWatch, canCommand, debugActions, removeWatch, showValue, watchRows, type DebugAction, type DebugState } from './debug';
 
-export function DebugPanel({ state, breakpoints, onCommand }: {
-  state?: DebugState; breakpoints: string[]; onCommand: (a: DebugAction) => void;
+export function DebugPanel({ state, breakpoints, watches, onWatches, onCommand }: {
+  state?: DebugState; breakpoints: string[]; watches: string[];
+  onWatches: (w: string[]) => void; onCommand: (a: DebugAction) => void;
 }) {
   const p = state?.paused;
   const ready = canCommand(state);
+  const [draft, setDraft] = useState('');
+  const [watchErr, setWatchErr] = useState<string>();
+  const add = (e: FormEvent) => {
+    e.preventDefault();
+    const r = addWatch(watches, draft);
+    setWatchErr(r.error);
+    if (!r.error) { onWatches(r.watches); setDraft(''); }
+  };
   return (
     <section className="dz-debug" aria-label="Debugger">
       <header>
@@ -23,6 +34,24 @@ export function DebugPanel({ state, breakpoints, onCommand }: {
           </button>
         ))}
       </div>
+      <form className="dz-watch-add" onSubmit={add} aria-label="Add a watch">
+        <input className="mono" value={draft} placeholder="watch expression, e.g. items[0].name" aria-label="Watch expression"
+          onChange={(e) => setDraft(e.target.value)} />
+        <button type="submit" className="btn sm">Add watch</button>
+        {watchErr && <span className="dz-err">{watchErr}</span>}
+      </form>
+      {watches.length > 0 && (
+        <table className="dz-watches" aria-label="Watches"><tbody>
+          {watchRows(watches, p).map((w) => (
+            <tr key={w.expression}>
+              <td className="mono">{w.expression}</td>
+              <td className={`mono${w.error ? ' dz-err' : ''}`}>{w.text}</td>
+              <td><button type="button" className="btn sm" aria-label={`Remove watch ${w.expression}`}
+                onClick={() => onWatches(removeWatch(watches, w.expression))}>×</button></td>
+            </tr>
+          ))}
+        </tbody></table>
+      )}
       {p && <>
         {p.call_stack.length > 0 && (
           <div className="dz-stack" aria-label="Call stack">
