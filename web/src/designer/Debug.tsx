@@ -34,36 +34,48 @@ export function DebugPanel({ state, breakpoints, watches, onWatches, onCommand }
           </button>
         ))}
       </div>
-      <form className="dz-watch-add" onSubmit={add} aria-label="Add a watch">
-        <input className="mono" value={draft} placeholder="watch expression, e.g. items[0].name" aria-label="Watch expression"
-          onChange={(e) => setDraft(e.target.value)} />
-        <button type="submit" className="btn sm">Add watch</button>
-        {watchErr && <span className="dz-err">{watchErr}</span>}
-      </form>
-      {watches.length > 0 && (
-        <table className="dz-watches" aria-label="Watches"><tbody>
-          {watchRows(watches, p).map((w) => (
-            <tr key={w.expression}>
-              <td className="mono">{w.expression}</td>
-              <td className={`mono${w.error ? ' dz-err' : ''}`}>{w.text}</td>
-              <td><button type="button" className="btn sm" aria-label={`Remove watch ${w.expression}`}
-                onClick={() => onWatches(removeWatch(watches, w.expression))}>×</button></td>
-            </tr>
-          ))}
-        </tbody></table>
-      )}
-      {p && <>
-        {p.call_stack.length > 0 && (
-          <div className="dz-stack" aria-label="Call stack">
-            {p.call_stack.map((f, i) => <div key={i}>{f.node_id} → {f.workflow}</div>)}
-          </div>
-        )}
-        <table className="dz-vars" aria-label="Variables"><tbody>
-          {Object.entries(p.variables ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => (
-            <tr key={k}><td className="mono">{k}</td><td className="mono">{showValue(v)}</td></tr>
-          ))}
-        </tbody></table>
-      </>}
+      <div className="dz-debug-body">
+        <div aria-label="Watches">
+          <h4>Watches</h4>
+          <form className="dz-watch-add" onSubmit={add} aria-label="Add a watch">
+            <input className="mono" value={draft} placeholder="expression, e.g. upper(name)" aria-label="Watch expression"
+              onChange={(e) => setDraft(e.target.value)} />
+            <button type="submit" className="btn sm">Add watch</button>
+          </form>
+          {watchErr && <p className="dz-err">{watchErr}</p>}
+          {watches.length > 0 && (
+            <table className="dz-watches"><tbody>
+              {watchRows(watches, p).map((w) => (
+                <tr key={w.expression}>
+                  <td className="mono">{w.expression}</td>
+                  <td className={`mono${w.error ? ' dz-err' : ''}`} title={w.title}>{w.text}</td>
+                  <td><button type="button" className="btn sm ghost" aria-label={`Remove watch ${w.expression}`}
+                    onClick={() => onWatches(removeWatch(watches, w.expression))}>×</button></td>
+                </tr>
+              ))}
+            </tbody></table>
+          )}
+        </div>
+        <div>
+          <h4>Variables</h4>
+          {p ? (
+            <table className="dz-vars" aria-label="Variables"><tbody>
+              {Object.entries(p.variables ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => (
+                <tr key={k}><td className="mono">{k}</td><td className="mono">{showValue(v)}</td></tr>
+              ))}
+            </tbody></table>
+          ) : <p className="dz-muted">shown when the run stops</p>}
+        </div>
+        <div>
+          <h4>Call stack</h4>
+          {p && (
+            <div className="dz-stack" aria-label="Call stack">
+              <p className="mono"><b>{p.node.split('/').pop()}</b></p>
+              {[...p.call_stack].reverse().map((f, i) => <div key={i} className="mono">{f.node_id} → {f.workflow}</div>)}
+            </div>
+          )}
+        </div>
+      </div>
     </section>
   );
 }

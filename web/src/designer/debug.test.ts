@@ -49,10 +49,10 @@ describe('watches', () => {
     expect(debugPath('j', ['a + 1', 'b["x"]'])).toBe('/api/v1/jobs/j/debug?watch=a+%2B+1&watch=b%5B%22x%22%5D');
   });
   it('shows each watch with its value, its error or as pending', () => {
-    const s = { ...stop, watches: [{ expression: 'n', value: 42 }, { expression: 'bad(', error: 'unexpected token' }, { expression: 'x', value: null }] };
+    const s = { ...stop, watches: [{ expression: 'n', value: 42 }, { expression: 'bad(', error: 'unexpected token (1:4)\n | bad(\n | ...^' }, { expression: 'x', value: null }] };
     expect(watchRows(['n', 'bad(', 'x', 'later'], s)).toEqual([
       { expression: 'n', text: '42', error: false },
-      { expression: 'bad(', text: 'unexpected token', error: true },
+      { expression: 'bad(', text: 'unexpected token (1:4)', error: true, title: 'unexpected token (1:4)\n | bad(\n | ...^' },
       { expression: 'x', text: 'null', error: false },
       { expression: 'later', text: '…', error: false },
     ]);

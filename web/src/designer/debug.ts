@@ -92,12 +92,14 @@ export function removeWatch(watches: string[], expression: string): string[] {
 }
 
 /** watchRows pairs each watch with its result at the stop, if the stop has one for it yet. */
-export function watchRows(watches: string[], stop?: DebugStop): { expression: string; text: string; error: boolean }[] {
+export function watchRows(watches: string[], stop?: DebugStop): { expression: string; text: string; error: boolean; title?: string }[] {
   return watches.map((expression) => {
     const r = stop?.watches?.find((w) => w.expression === expression);
     if (!stop) return { expression, text: '', error: false };
     if (!r) return { expression, text: '…', error: false };
-    if (r.error) return { expression, text: r.error, error: true };
+    // The evaluator's message goes on to quote the expression over
+    // several lines; its first line says what is wrong.
+    if (r.error) return { expression, text: r.error.split('\n')[0], error: true, title: r.error };
     return { expression, text: showValue(r.value ?? null), error: false };
   });
 }
