@@ -139,12 +139,16 @@ func debugRemoteRun(t *testing.T, tab context.Context, robot, shots string) stri
 	return jobID
 }
 
-// addWatch adds a watch in the debug panel and waits for its value.
+// addWatch types a watch into the debug panel, adds it with Enter and
+// waits for its value. It types with KeyEvent, not SendKeys: chromedp
+// v0.23's SendKeys reads the node's attributes before it locks them,
+// which the race detector reports while React updates the panel.
 func addWatch(t *testing.T, tab context.Context, expression, want string) {
 	t.Helper()
 	browse(t, tab, "add watch "+expression,
-		chromedp.SendKeys(chromedp.CSS(`.dz-watch-add input`), expression),
-		chromedp.Click(chromedp.CSS(`.dz-watch-add button[type="submit"]`)),
+		chromedp.Click(chromedp.CSS(`.dz-watch-add input`)),
+		chromedp.KeyEvent(expression),
+		chromedp.KeyEvent(kb.Enter),
 	)
 	waitJS(t, tab, fmt.Sprintf("watch %s = %s", expression, want), fmt.Sprintf(
 		`[...document.querySelectorAll('.dz-watches tr')].some((r) => r.textContent === %q)`, expression+want+"×"))
