@@ -34,6 +34,11 @@ func debugOptions(field string, req *wire.DebugRequest) (*consensus.DebugOptions
 // getJobDebug shows a debug job's session from this node's replica.
 func (s jobsAPI) getJobDebug(c *gin.Context) {
 	id := c.Param("id")
+	watches, err := watchExpressions(c.QueryArray("watch"))
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
 	job, _, found := lookup(s.Server, c, "job "+id, func() (consensus.Job, bool, uint64) { return s.cfg.Store.Job(id) })
 	if !found {
 		return
@@ -42,7 +47,11 @@ func (s jobsAPI) getJobDebug(c *gin.Context) {
 		s.abort(c, newError(consensus.CodeNotFound, "job %s is not a debug session (submit it with debug options)", id))
 		return
 	}
-	c.JSON(http.StatusOK, debugView(job))
+	v := debugView(job)
+	if v.Paused != nil && len(watches) > 0 {
+		v.Paused.Watches = evalWatches(v.Paused.Variables, watches)
+	}
+	c.JSON(http.StatusOK, v)
 }
 
 // postJobDebug sends continue, step or step_into to a paused debug run.

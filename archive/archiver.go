@@ -36,6 +36,8 @@ type Source interface {
 	// MarkLogsArchived lets the replicas drop log lines the archive
 	// holds; until then they keep them (consensus/archive_logs.go).
 	MarkLogsArchived(ctx context.Context, lines map[string]int) error
+	// UnmarkedLogs names archived jobs whose logs no mark reached.
+	UnmarkedLogs(upTo uint64) map[string]int
 }
 
 // Archiver is the leader duty that copies history into the archive.
@@ -75,6 +77,9 @@ func (a *Archiver) Run(ctx context.Context, src Source) {
 	// logged is, per running job, the number of log lines archived in
 	// this term: the next round takes the lines after them.
 	logged := map[string]int{}
+	// swept is whether this term has marked the jobs an earlier archiver
+	// wrote but could not mark (it lost leadership in between).
+	swept := false
 	wait := time.Duration(0)
 	for {
 		select {
@@ -83,12 +88,13 @@ func (a *Archiver) Run(ctx context.Context, src Source) {
 		case <-time.After(wait):
 		}
 		wait = archiveInterval
-		if err := a.round(ctx, src, seen, logged); err != nil {
+		if err := a.round(ctx, src, seen, logged, &swept); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			a.log.Warn("archiving failed; retrying", "err", err, "retry_in", retryInterval)
 			seen = newFingerprints() // what failed may not have been written
+			swept = false            // nor marked
 			wait = retryInterval
 		}
 	}
@@ -96,7 +102,7 @@ func (a *Archiver) Run(ctx context.Context, src Source) {
 
 // round writes what changed since the last round and every job finished
 // after the position in Postgres, batch by batch.
-func (a *Archiver) round(ctx context.Context, src Source, seen *fingerprints, logged map[string]int) error {
+func (a *Archiver) round(ctx context.Context, src Source, seen *fingerprints, logged map[string]int, swept *bool) error {
 	if err := a.db.WriteMeta(ctx, seen.changed(src)); err != nil {
 		return err
 	}
@@ -108,6 +114,12 @@ func (a *Archiver) round(ctx context.Context, src Source, seen *fingerprints, lo
 		return err
 	}
 	a.archived.Store(pos)
+	if !*swept {
+		if err := src.MarkLogsArchived(ctx, src.UnmarkedLogs(pos)); err != nil {
+			return fmt.Errorf("mark the logs of archived jobs: %w", err)
+		}
+		*swept = true
+	}
 	for {
 		from := pos + 1
 		if pos == 0 {

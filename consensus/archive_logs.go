@@ -65,3 +65,23 @@ func (s JobQueue) MarkLogsArchived(ctx context.Context, lines map[string]int) er
 	_, err := apply[struct{}](ctx, s.Store, cmdLogsArchived, LogsArchivedCmd{Lines: lines})
 	return err
 }
+
+// UnmarkedLogs returns the finished jobs at or below the Raft index upTo
+// that keep more than MaxJobLogLines lines because no mark reached them
+// (the archiver that wrote them lost leadership before it could mark),
+// with their line counts. A new archiver marks them once per term.
+func (s JobQueue) UnmarkedLogs(upTo uint64) map[string]int {
+	out := map[string]int{}
+	s.fsm.read(func(st *state) {
+		st.finished.Ascend(func(j *Job) bool {
+			if j.FinishedIndex > upTo {
+				return false
+			}
+			if n := j.LogsDropped + len(j.Logs); len(j.Logs) > MaxJobLogLines && j.LogsArchived < n {
+				out[j.ID] = n
+			}
+			return true
+		})
+	})
+	return out
+}

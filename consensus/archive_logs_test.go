@@ -83,3 +83,37 @@ func restoreHarness(t *testing.T, h *fsmHarness) *fsmHarness {
 	r.index, r.now = h.index, h.now
 	return r
 }
+
+// A finished job written to the archive but never marked (its archiver
+// lost leadership in between) is found by the next archiver's sweep, and
+// the mark shrinks it to the window.
+func TestUnmarkedLogsFindsArchivedJobsThatKeptTheirLines(t *testing.T) {
+	h := newQueueHarness(t)
+	h.mustApply(cmdLogsArchived, LogsArchivedCmd{})
+	h.submit("long", 0)
+	h.submit("short", 0)
+	claimed := h.claim("r1", 2)
+	for _, c := range claimed {
+		n := 10
+		if c.Job.ID == "long" {
+			n = 500
+		}
+		h.appendLogs("r1", c, 0, n)
+		h.complete("r1", Completion{JobID: c.Job.ID, Token: c.Job.Lease.Token, Succeeded: true})
+	}
+	store := storeOver(h)
+	if got := store.UnmarkedLogs(0); len(got) != 0 {
+		t.Fatalf("below every finishing index: %v, want none", got)
+	}
+	got := store.UnmarkedLogs(h.index)
+	if len(got) != 1 || got["long"] != 500 {
+		t.Fatalf("UnmarkedLogs = %v, want long with 500 lines", got)
+	}
+	h.mustApply(cmdLogsArchived, LogsArchivedCmd{Lines: got})
+	if first, kept := h.logJob("long"); kept != MaxJobLogLines || first != 300 {
+		t.Fatalf("after the mark: kept lines %d.. (%d), want 300.. (%d)", first, kept, MaxJobLogLines)
+	}
+	if got := store.UnmarkedLogs(h.index); len(got) != 0 {
+		t.Fatalf("after the mark: %v, want none", got)
+	}
+}

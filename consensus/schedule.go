@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/json"
@@ -70,7 +71,8 @@ type Schedule struct {
 type Fire struct {
 	FireTime time.Time `json:"fire_time"`
 	JobID    string    `json:"job_id,omitempty"`
-	// Skipped says why no job was made: "overlap", "misfire", "coalesced".
+	// Skipped says why no job was made: "overlap", "misfire",
+	// "coalesced" or SkippedSecretParams.
 	Skipped  string    `json:"skipped,omitempty"`
 	QueuedAt time.Time `json:"queued_at"`
 	Manual   bool      `json:"manual,omitempty"`
@@ -117,6 +119,12 @@ func (s scheduleApply) putSchedule(c applyContext, cmd *PutScheduleCmd) (Schedul
 		sc.CatchupWindow = Duration(DefaultCatchupWindow)
 	}
 	if err := checkSchedule(sc); err != nil {
+		return Schedule{}, err
+	}
+	// A secret variable in clear is refused, as on submit: the server
+	// seals it and retries (withSealedParams).
+	t := sc.Template
+	if err := s.checkSpecParams(JobSpec{Params: t.Params, SealedParams: t.SealedParams}, s.workflows[sc.WorkflowID].Latest().SecretVariables); err != nil {
 		return Schedule{}, err
 	}
 	sc.LastFired, sc.CreatedAt, sc.UpdatedAt, sc.History = c.now, c.now, c.now, nil
@@ -216,7 +224,11 @@ func (s scheduleApply) fireSchedule(c applyContext, cmd *FireCmd) ([]Fire, error
 		return nil, nil
 	}
 	fires := s.planFires(c, sc, due, cmd.More)
+	leak := s.clearSecretParam(sc)
 	for i := range fires {
+		if fires[i].Skipped == "" && leak != "" {
+			fires[i].Skipped = SkippedSecretParams
+		}
 		if fires[i].Skipped == "" {
 			fires[i].JobID = s.fireJob(c, sc, fires[i].FireTime, FireJobID(sc.ID, fires[i].FireTime))
 		}
@@ -277,12 +289,40 @@ func (s scheduleApply) fireManual(c applyContext, sc *Schedule, jobID string) ([
 			return []Fire{f}, nil // a retried trigger
 		}
 	}
+	if name := s.clearSecretParam(sc); name != "" {
+		return nil, errorf(CodeConflict, "schedule %s holds parameter %q in clear, but the workflow's latest version declares it a secret variable: create the schedule again so that it is sealed", sc.ID, name)
+	}
 	f := Fire{FireTime: c.now, QueuedAt: c.now, Manual: true}
 	f.JobID = s.fireJob(c, sc, c.now, jobID)
 	s.noteFires(sc, []Fire{f})
 	sc.History = append(slices.Clip(sc.History), f)
 	sc.History = sc.History[max(0, len(sc.History)-scheduleHistory):]
 	return []Fire{f}, nil
+}
+
+// SkippedSecretParams is the reason a fire made no job: the schedule's
+// parameters hold in clear a variable that the workflow's latest version
+// declares secret (a version saved after the schedule). The FSM cannot
+// seal it, and a job must not carry it in clear.
+const SkippedSecretParams = "secret_params"
+
+// clearSecretParam names a parameter of sc's template that the version a
+// fire would run declares secret and the template holds in clear, or "".
+func (s scheduleApply) clearSecretParam(sc *Schedule) string {
+	wf := s.workflows[sc.WorkflowID]
+	if wf == nil || len(sc.Template.Params) == 0 {
+		return ""
+	}
+	var all map[string]json.RawMessage
+	if json.Unmarshal(sc.Template.Params, &all) != nil {
+		return ""
+	}
+	for _, n := range wf.Latest().SecretVariables {
+		if v, ok := all[n]; ok && !bytes.Equal(v, maskedParam) {
+			return n
+		}
+	}
+	return ""
 }
 
 func (s scheduleApply) fireJob(c applyContext, sc *Schedule, fireTime time.Time, id string) string {

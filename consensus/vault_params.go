@@ -276,6 +276,7 @@ func (s accessApply) rotateParams(cmd *RotateVaultCmd, res *RotateVaultResult) {
 			res.Stale = append(res.Stale, "schedule "+sc.ID)
 		}
 	}
+	slices.Sort(res.Stale) // the same answer from every replica
 }
 
 // withSealedParams runs write, which seals parameters and commits them,

@@ -62,6 +62,9 @@ func execSubworkflow(ctx context.Context, c call) (string, error) {
 			}
 		}
 	}
+	// The child's variables have their own names: hide the parent's
+	// secret values by value before the child can let them out.
+	c.r.shared.redact.keep(c.r.vars)
 	opts := &RunOptions{OnEvent: c.r.opts.OnEvent, BeforeNode: c.r.opts.BeforeNode}
 	sub := newRun(c.r.engine, child, opts, c.r.shared)
 	sub.vars = vars

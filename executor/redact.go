@@ -40,6 +40,21 @@ func (r *redactor) add(v string) {
 	sortLongestFirst(r.fixed)
 }
 
+// keep hides the current values of the secret variables in vars from now
+// on, whatever they are called later: a subworkflow gets them as params
+// under its own names, which the workflow's secret_variables do not list.
+func (r *redactor) keep(vars map[string]any) {
+	if r == nil || len(r.varNames) == 0 {
+		return
+	}
+	for _, name := range r.varNames {
+		if v, ok := vars[name]; ok && v != nil {
+			r.fixed = appendForms(r.fixed, stringify(v))
+		}
+	}
+	sortLongestFirst(r.fixed)
+}
+
 // active reports whether the redactor has anything to hide.
 func (r *redactor) active() bool { return r != nil && (len(r.fixed) > 0 || len(r.varNames) > 0) }
 

@@ -135,3 +135,42 @@ func mustJSON(t testing.TB, v any) []byte {
 	}
 	return b
 }
+
+// A secret variable passed to a subworkflow under another name stays
+// hidden there: in the debugger's view, events and the result.
+func TestSecretVariablePassedToASubworkflowStaysHidden(t *testing.T) {
+	e, _ := testEngine(t)
+	child := map[string]any{
+		"name": "child",
+		"nodes": []any{
+			map[string]any{"id": "start", "type": "start"},
+			map[string]any{"id": "say", "type": "log", "config": map[string]any{"message": "child has {{ pw }}"}},
+		},
+		"connections": []any{map[string]any{"from": "start", "to": "say"}},
+	}
+	w := chain(Node{ID: "call", Type: "subworkflow", Config: cfg("workflow", child, "params", map[string]any{"pw": "{{ password }}"}, "output_var", "out")})
+	w.SecretVariables = []string{"password"}
+	var rec recorder
+	var debugSeen []byte
+	res := e.Run(context.Background(), w, rec.options(RunOptions{
+		Vars: map[string]any{"password": "param-secret-42"},
+		BeforeNode: func(_ context.Context, id string, vars map[string]any) error {
+			b, _ := json.Marshal(map[string]any{id: vars})
+			debugSeen = append(debugSeen, b...)
+			return nil
+		},
+	}))
+	if res.State != StateSucceeded {
+		t.Fatalf("run ended %s: %s", res.State, res.Error)
+	}
+	if !strings.Contains(string(debugSeen), `"call/say"`) {
+		t.Fatalf("the debugger never stopped inside the subworkflow: %s", debugSeen)
+	}
+	b, err := json.Marshal(map[string]any{"events": rec.events, "result": res, "debug": string(debugSeen)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "param-secret-42") {
+		t.Fatalf("secret variable leaked from the subworkflow in:\n%s", b)
+	}
+}

@@ -45,6 +45,16 @@ type DebugStop struct {
 	Variables json.RawMessage `json:"variables"`
 	CallStack []DebugFrame    `json:"call_stack"`
 	Since     time.Time       `json:"since"`
+	// Watches are the watch expressions the request asked for, evaluated
+	// over Variables: the redacted view, so a watch shows *** for a secret.
+	Watches []DebugWatch `json:"watches,omitempty"`
+}
+
+// DebugWatch is one watch expression's value at a stop, or why it has none.
+type DebugWatch struct {
+	Expression string          `json:"expression"`
+	Value      json.RawMessage `json:"value,omitempty"`
+	Error      string          `json:"error,omitempty"`
 }
 
 // DebugFrame is one subworkflow call around the stop, outermost first.

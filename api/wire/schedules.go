@@ -59,7 +59,9 @@ type Schedule struct {
 }
 
 // ScheduleFire records what one fire time did: queued JobID, or was
-// Skipped ("overlap", "misfire" or "coalesced").
+// Skipped ("overlap", "misfire", "coalesced" or "secret_params": the
+// schedule holds in clear a parameter the workflow's latest version
+// declares secret).
 type ScheduleFire struct {
 	FireTime time.Time `json:"fire_time"`
 	JobID    string    `json:"job_id,omitempty"`

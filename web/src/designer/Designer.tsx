@@ -190,17 +190,18 @@ function Designer({ types }: { types: NodeTypeList }) {
   const [breakpoints, setBreakpoints] = useState<string[]>([]);
   const [debugJob, setDebugJob] = useState<string>();
   const [dbg, setDbg] = useState<DebugState>();
+  const [watches, setWatches] = useState<string[]>([]);
   const debugging = !!debugJob && debugJob === jobId;
   const running = job.data?.state === 'running' || job.data?.state === 'queued';
   useEffect(() => {
     if (!debugging || !debugJob) return;
     const ac = new AbortController();
-    const poll = () => void getDebug(client, debugJob, ac.signal).then(setDbg, () => {});
+    const poll = () => void getDebug(client, debugJob, watches, ac.signal).then(setDbg, () => {});
     poll();
     if (!running) return () => ac.abort();
     const t = setInterval(poll, 700);
     return () => { clearInterval(t); ac.abort(); };
-  }, [client, debugging, debugJob, running]);
+  }, [client, debugging, debugJob, running, watches]);
   const command = useCallback(async (a: DebugAction) => {
     if (!debugJob) return;
     try {
@@ -487,7 +488,7 @@ function Designer({ types }: { types: NodeTypeList }) {
           onHead={(head, key) => update((d) => ({ ...d, head }), key)}
           onSelect={(nid) => update((d) => ({ ...d, nodes: d.nodes.map((n) => ({ ...n, selected: n.id === nid })) }), null)} />
       </div>
-      {debugging && <DebugPanel state={dbg} breakpoints={breakpoints} onCommand={(a) => void command(a)} />}
+      {debugging && <DebugPanel state={dbg} breakpoints={breakpoints} watches={watches} onWatches={setWatches} onCommand={(a) => void command(a)} />}
       {(jobId || runErr) && <RunPanel job={job.data} lines={logs.data?.lines ?? job.data?.last_logs ?? []} error={runErr ?? job.error} onClose={() => { setJobId(undefined); setRunErr(undefined); }} />}
       {dialog && <RunDialog mode={dialog} targets={targets} busy={busy} onMode={setDialog} onRun={(r) => void run(r)} onClose={() => setDialog(undefined)} />}
       {help && <Help onClose={() => setHelp(false)} />}

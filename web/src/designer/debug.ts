@@ -13,6 +13,14 @@ export interface DebugStop {
   variables: Record<string, unknown>;
   call_stack: { workflow: string; node_id: string }[];
   since: string;
+  watches?: WatchResult[];
+}
+
+/** WatchResult is a watch expression's value at a stop, evaluated by the server over the redacted variables. */
+export interface WatchResult {
+  expression: string;
+  value?: unknown;
+  error?: string;
 }
 
 export interface DebugState {
@@ -64,8 +72,48 @@ export function showValue(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-export function getDebug(c: Client, jobId: string, signal?: AbortSignal): Promise<DebugState> {
-  return c.request(`${apiBase}/jobs/${encodeURIComponent(jobId)}/debug`, { signal });
+/** The server's bounds on watch expressions (api/debug_watch.go). */
+export const maxWatches = 32;
+export const maxWatchLength = 1024;
+
+/** addWatch adds an expression to the watches, or says why it cannot. */
+export function addWatch(watches: string[], expression: string): { watches: string[]; error?: string } {
+  const e = expression.trim();
+  if (!e) return { watches, error: 'Type an expression to watch.' };
+  if (new TextEncoder().encode(e).length > maxWatchLength) return { watches, error: `A watch is at most ${maxWatchLength} bytes.` };
+  if (watches.includes(e)) return { watches, error: `${e} is already watched.` };
+  if (watches.length >= maxWatches) return { watches, error: `At most ${maxWatches} watches.` };
+  return { watches: [...watches, e] };
+}
+
+/** removeWatch drops an expression from the watches. */
+export function removeWatch(watches: string[], expression: string): string[] {
+  return watches.filter((w) => w !== expression);
+}
+
+/** watchRows pairs each watch with its result at the stop, if the stop has one for it yet. */
+export function watchRows(watches: string[], stop?: DebugStop): { expression: string; text: string; error: boolean; title?: string }[] {
+  return watches.map((expression) => {
+    const r = stop?.watches?.find((w) => w.expression === expression);
+    if (!stop) return { expression, text: '', error: false };
+    if (!r) return { expression, text: '…', error: false };
+    // The evaluator's message goes on to quote the expression over
+    // several lines; its first line says what is wrong.
+    if (r.error) return { expression, text: r.error.split('\n')[0], error: true, title: r.error };
+    return { expression, text: showValue(r.value ?? null), error: false };
+  });
+}
+
+/** debugPath is the debug session's URL, asking for the watches' values. */
+export function debugPath(jobId: string, watches: string[] = []): string {
+  const q = new URLSearchParams();
+  for (const w of watches) q.append('watch', w);
+  const qs = q.toString();
+  return `${apiBase}/jobs/${encodeURIComponent(jobId)}/debug${qs ? `?${qs}` : ''}`;
+}
+
+export function getDebug(c: Client, jobId: string, watches: string[], signal?: AbortSignal): Promise<DebugState> {
+  return c.request(debugPath(jobId, watches), { signal });
 }
 
 export function sendDebug(c: Client, jobId: string, action: DebugAction): Promise<DebugState> {
