@@ -52,9 +52,9 @@ func TestDesignerDebugsARunOnTheRobot(t *testing.T) {
 		chromedp.EmulateViewport(1440, 900),
 		chromedp.Navigate("http://"+n1.http+code.Path+"&next=/designer/"+wf.WorkflowID),
 		chromedp.WaitVisible(chromedp.CSS(`.react-flow__node[data-id="b"]`)),
-		chromedp.Click(chromedp.CSS(`.react-flow__node[data-id="b"]`)),
-		chromedp.KeyEvent(kb.F9),
 	)
+	selectNode(t, tab, "b")
+	browse(t, tab, "a breakpoint with F9", chromedp.KeyEvent(kb.F9))
 	waitJS(t, tab, "a breakpoint on b", `!!document.querySelector('.react-flow__node[data-id="b"] .dz-node.bp')`)
 	browse(t, tab, "run with F8",
 		chromedp.KeyEvent(kb.F8),

@@ -70,9 +70,9 @@ func TestDesignerDebugsRemoteRobots(t *testing.T) {
 		chromedp.EmulateViewport(1440, 900),
 		chromedp.Navigate("http://"+a.http+code.Path+"&next=/designer/"+wf.WorkflowID),
 		chromedp.WaitVisible(chromedp.CSS(`.react-flow__node[data-id="call"]`)),
-		chromedp.Click(chromedp.CSS(`.react-flow__node[data-id="call"]`)),
-		chromedp.KeyEvent(kb.F9),
 	)
+	selectNode(t, tab, "call")
+	browse(t, tab, "a breakpoint with F9", chromedp.KeyEvent(kb.F9))
 	waitJS(t, tab, "a breakpoint on call", `!!document.querySelector('.react-flow__node[data-id="call"] .dz-node.bp')`)
 
 	runs := []struct {

@@ -82,8 +82,8 @@ func TestDesignerBuildsSavesAndRunsAWorkflow(t *testing.T) {
 		return x('start') < x('delay') && x('delay') < x('log');
 	})()`)
 	// An invalid duration: the server's validator names it on the node.
-	browse(t, tab, "select delay and enter a bad duration",
-		chromedp.Click(chromedp.CSS(`.react-flow__node[data-id="delay"]`)),
+	selectNode(t, tab, "delay")
+	browse(t, tab, "enter a bad duration",
 		chromedp.WaitVisible(chromedp.CSS(`#f-duration`)),
 		chromedp.SendKeys(chromedp.CSS(`#f-duration`), "soon"),
 		chromedp.WaitVisible(chromedp.CSS(`.react-flow__node[data-id="delay"] .dz-problem`)),
@@ -101,8 +101,8 @@ func TestDesignerBuildsSavesAndRunsAWorkflow(t *testing.T) {
 	waitJS(t, tab, "version 1 saved", `document.querySelector('[data-testid="save-status"]').textContent === 'saved · v1'`)
 	wf := workflowNamed(t, n1, name)
 	// A second version: a display name on log.
+	selectNode(t, tab, "log")
 	browse(t, tab, "edit log and save again",
-		chromedp.Click(chromedp.CSS(`.react-flow__node[data-id="log"]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[aria-label="display name"]`), "Say it"),
 		chromedp.Click(chromedp.Search(`//button[text()="Save"]`)),
 	)
@@ -239,6 +239,29 @@ func browse(t testing.TB, tab context.Context, what string, steps ...chromedp.Ac
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// selectNode clicks a canvas node until the canvas shows it selected: a
+// click while the canvas still moves (auto-layout, fitting the view) can
+// land beside the node on a loaded machine.
+func selectNode(t testing.TB, tab context.Context, id string) {
+	t.Helper()
+	sel := fmt.Sprintf(`.react-flow__node[data-id=%q]`, id)
+	deadline := time.Now().Add(designerTimeout)
+	for {
+		ctx, cancel := context.WithTimeout(tab, 3*time.Second)
+		err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel)))
+		if err == nil {
+			_, err = chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`!!document.querySelector(%q)`, sel+".selected"), chromedp.WithPollingTimeout(time.Second)))
+		}
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("select node %s: %v", id, err)
+		}
 	}
 }
 
