@@ -58,12 +58,13 @@ export function Cluster() {
 
 /**
  * RemoveServer takes a server out of the Raft configuration: for a server
- * that is gone for good. The leader and the node answering are not
- * offered (remove them from another node, after a new leader is elected).
+ * that is gone for good. The leader, the node answering and servers that
+ * are alive are not offered: the API refuses a server it can still reach
+ * (remove the leader from another node, after a new leader is elected).
  */
 function RemoveServer({ s, node }: { s: ClusterServer; node: string }) {
   const { busy, run } = useAction();
-  if (s.leader || s.name === node) return null;
+  if (s.leader || s.name === node || s.alive) return null;
   return (
     <button type="button" className="btn sm danger" disabled={busy !== null} aria-label={`Remove server ${s.name}`}
       onClick={() => {
