@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -42,20 +43,8 @@ func TestDesignerDebugsARunOnTheRobot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := n1.client.CreateSignInCode(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tab := designerBrowser(t)
+	tab := designerWithBreakpoint(t, n1, wf.WorkflowID, "b")
 	shots := screenshotDir(t)
-	browse(t, tab, "open the workflow in the designer",
-		chromedp.EmulateViewport(1440, 900),
-		chromedp.Navigate("http://"+n1.http+code.Path+"&next=/designer/"+wf.WorkflowID),
-		chromedp.WaitVisible(chromedp.CSS(`.react-flow__node[data-id="b"]`)),
-	)
-	selectNode(t, tab, "b")
-	browse(t, tab, "a breakpoint with F9", chromedp.KeyEvent(kb.F9))
-	waitJS(t, tab, "a breakpoint on b", `!!document.querySelector('.react-flow__node[data-id="b"] .dz-node.bp')`)
 	browse(t, tab, "run with F8",
 		chromedp.KeyEvent(kb.F8),
 		chromedp.WaitVisible(chromedp.CSS(`[role="dialog"][aria-label="Run Local"] .dz-note.ok`)),
@@ -80,3 +69,24 @@ func TestDesignerDebugsARunOnTheRobot(t *testing.T) {
 }
 
 func splitRows(s string) []string { return strings.Split(s, ";") }
+
+// designerWithBreakpoint signs in on n, opens workflow wfID in the
+// designer and sets a breakpoint on nodeID with F9.
+func designerWithBreakpoint(t testing.TB, n *node, wfID, nodeID string) context.Context {
+	t.Helper()
+	code, err := n.client.CreateSignInCode(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := designerBrowser(t)
+	sel := fmt.Sprintf(`.react-flow__node[data-id=%q]`, nodeID)
+	browse(t, tab, "open the workflow in the designer on "+n.name,
+		chromedp.EmulateViewport(1440, 900),
+		chromedp.Navigate("http://"+n.http+code.Path+"&next=/designer/"+wfID),
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+	)
+	selectNode(t, tab, nodeID)
+	browse(t, tab, "a breakpoint with F9", chromedp.KeyEvent(kb.F9))
+	waitJS(t, tab, "a breakpoint on "+nodeID, fmt.Sprintf(`!!document.querySelector(%q)`, sel+" .dz-node.bp"))
+	return tab
+}

@@ -60,20 +60,8 @@ func TestDesignerDebugsRemoteRobots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := a.client.CreateSignInCode(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tab := designerBrowser(t)
+	tab := designerWithBreakpoint(t, a, wf.WorkflowID, "call")
 	shots := screenshotDir(t)
-	browse(t, tab, "open the workflow in the designer on n1",
-		chromedp.EmulateViewport(1440, 900),
-		chromedp.Navigate("http://"+a.http+code.Path+"&next=/designer/"+wf.WorkflowID),
-		chromedp.WaitVisible(chromedp.CSS(`.react-flow__node[data-id="call"]`)),
-	)
-	selectNode(t, tab, "call")
-	browse(t, tab, "a breakpoint with F9", chromedp.KeyEvent(kb.F9))
-	waitJS(t, tab, "a breakpoint on call", `!!document.querySelector('.react-flow__node[data-id="call"] .dz-node.bp')`)
 
 	runs := []struct {
 		name, dialog, robot string
