@@ -43,7 +43,7 @@ func (s jobsAPI) getJobDebug(c *gin.Context) {
 	if !found {
 		return
 	}
-	if job.Debug == nil {
+	if job.JobRun == nil || job.Debug == nil {
 		s.abort(c, newError(consensus.CodeNotFound, "job %s is not a debug session (submit it with debug options)", id))
 		return
 	}

@@ -82,9 +82,10 @@ func (s jobsAPI) jobLogs(c *gin.Context) {
 		s.followJobLogs(c, id, q.offset)
 		return
 	}
-	start := min(q.offset, len(job.Logs))
-	end := min(start+q.limit, len(job.Logs))
-	lines := logLines(job.Logs[start:end])
+	logs := job.Run().Logs
+	start := min(q.offset, len(logs))
+	end := min(start+q.limit, len(logs))
+	lines := logLines(logs[start:end])
 	if lines == nil {
 		lines = []LogLine{}
 	}
@@ -110,11 +111,12 @@ func (s jobsAPI) followJobLogs(c *gin.Context, id string, offset int) {
 			stream.event("end", JobLogsEnd{JobID: id, Error: "the job is no longer kept in the cluster state"})
 			return
 		}
-		for _, l := range cursor.next(job.Logs) {
+		run := job.Run()
+		for _, l := range cursor.next(run.Logs) {
 			stream.event("line", logLine(l))
 		}
 		if job.State.Terminal() {
-			stream.event("end", JobLogsEnd{JobID: id, State: string(job.State), Error: job.Error})
+			stream.event("end", JobLogsEnd{JobID: id, State: string(job.State), Error: run.Error})
 			return
 		}
 		if !stream.flush() || !waitApplied(ctx, changed, keepAlive.C, &stream) {

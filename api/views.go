@@ -45,29 +45,30 @@ var emptyParams = json.RawMessage(`{}`)
 
 // jobView shows a job as of now, which decides whether it is late.
 func jobView(j consensus.Job, now time.Time) Job {
+	r := j.Run()
 	v := Job{
 		ID: j.ID, WorkflowID: j.WorkflowID, WorkflowVersion: j.WorkflowVersion,
 		State: string(j.State), Priority: j.Priority, ExecutionMode: j.ExecutionMode,
-		Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, RobotID: j.RobotID,
+		Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, RobotID: r.RobotID,
 		RobotTags: j.RobotTags, PinnedRobot: j.PinnedRobot, Params: j.Params,
-		Result: j.Result, Error: j.Error, FailureKind: j.FailureKind, UniqueKey: j.UniqueKey,
+		Result: r.Result, Error: r.Error, FailureKind: r.FailureKind, UniqueKey: j.UniqueKey,
 		NotBefore: j.NotBefore, Deadline: j.Deadline, ScheduleID: j.ScheduleID, FireTime: j.FireTime,
 		Late:       !j.Deadline.IsZero() && now.After(j.Deadline) && !j.State.Terminal(),
-		Checkpoint: j.Checkpoint, LastLogs: logLines(j.Logs),
-		NodeStatus: j.NodeStatus, RerunOf: j.RerunOf,
-		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+		Checkpoint: r.Checkpoint, LastLogs: logLines(r.Logs),
+		NodeStatus: r.NodeStatus, RerunOf: j.RerunOf,
+		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 		Source: SourceRaft,
 	}
-	if j.Backoff > 0 {
-		v.Backoff = time.Duration(j.Backoff).String()
+	if r.Backoff > 0 {
+		v.Backoff = time.Duration(r.Backoff).String()
 	}
 	if isAbsent(v.Params) {
 		v.Params = emptyParams
 	}
-	if j.Lease != nil {
-		v.LeaseExpiresAt = j.Lease.ExpiresAt
+	if r.Lease != nil {
+		v.LeaseExpiresAt = r.Lease.ExpiresAt
 	}
-	v.Attempts = attemptViews(j.Attempts)
+	v.Attempts = attemptViews(r.Attempts)
 	return v
 }
 

@@ -131,7 +131,11 @@ func jobRows(jobs []consensus.Job) [][]any {
 	rows := make([][]any, len(jobs))
 	for i, j := range jobs {
 		doc := j
-		doc.Logs = nil            // in job_logs, complete
+		if j.JobRun != nil {
+			run := *j.JobRun // doc shares j's JobRun, which logRows still reads
+			run.Logs = nil   // in job_logs, complete
+			doc.JobRun = &run
+		}
 		doc.SealedParams = nil    // the archive keeps no secret, sealed or not
 		b, _ := json.Marshal(doc) // a Job always encodes: Raft stored it as JSON
 		rows[i] = []any{

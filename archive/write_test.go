@@ -16,10 +16,12 @@ func finishedJob(i int, msg string) consensus.Job {
 	at := time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC)
 	return consensus.Job{
 		ID: fmt.Sprintf("job-%d", i), WorkflowID: "wf-1", WorkflowVersion: 1, State: consensus.JobSucceeded,
-		ExecutionMode: "lan", Attempt: 1, MaxAttempts: 3, Seq: uint64(i), FinishedIndex: uint64(100 + i),
-		CreatedAt: at, StartedAt: at.Add(time.Second), FinishedAt: at.Add(3 * time.Second),
-		Attempts: []consensus.Attempt{{Attempt: 1, RobotID: "r1", StartedAt: at.Add(time.Second), FinishedAt: at.Add(3 * time.Second), Outcome: "succeeded"}},
-		Logs:     []consensus.LogLine{{Time: at.Add(2 * time.Second), Level: "info", NodeID: "n1", Message: msg}},
+		ExecutionMode: "lan", Attempt: 1, MaxAttempts: 3, Seq: uint64(i), CreatedAt: at,
+		JobRun: &consensus.JobRun{
+			FinishedIndex: uint64(100 + i), StartedAt: at.Add(time.Second), FinishedAt: at.Add(3 * time.Second),
+			Attempts: []consensus.Attempt{{Attempt: 1, RobotID: "r1", StartedAt: at.Add(time.Second), FinishedAt: at.Add(3 * time.Second), Outcome: "succeeded"}},
+			Logs:     []consensus.LogLine{{Time: at.Add(2 * time.Second), Level: "info", NodeID: "n1", Message: msg}},
+		},
 	}
 }
 

@@ -27,10 +27,10 @@ func (s jobsApply) logsArchived(_ applyContext, cmd *LogsArchivedCmd) (struct{},
 	s.archivesLogs = true
 	for id, n := range cmd.Lines {
 		j := s.jobs[id]
-		if j == nil || n <= j.LogsArchived {
+		if j == nil || n <= j.Run().LogsArchived {
 			continue
 		}
-		j.LogsArchived = n
+		j.run().LogsArchived = n
 		s.trimLogs(j)
 	}
 	return struct{}{}, nil
@@ -40,6 +40,9 @@ func (s jobsApply) logsArchived(_ applyContext, cmd *LogsArchivedCmd) (struct{},
 // newest MaxJobLogLines, and, while an archiver runs, only lines the
 // archive holds unless the job exceeds MaxUnarchivedLogLines.
 func (s *state) trimLogs(j *Job) {
+	if j.JobRun == nil {
+		return // no lines
+	}
 	drop := max(0, len(j.Logs)-MaxJobLogLines)
 	if s.archivesLogs {
 		drop = min(drop, max(0, j.LogsArchived-j.LogsDropped))

@@ -22,7 +22,7 @@ type LeaderDuty interface {
 func (s JobQueue) FinishedFrom(from uint64, limit int) (jobs []Job, complete bool, index uint64) {
 	complete = true
 	index = s.fsm.read(func(st *state) {
-		st.finished.AscendGreaterOrEqual(&Job{FinishedIndex: from}, func(j *Job) bool {
+		st.finished.AscendGreaterOrEqual(&Job{JobRun: &JobRun{FinishedIndex: from}}, func(j *Job) bool {
 			if len(jobs) >= limit && j.FinishedIndex != jobs[len(jobs)-1].FinishedIndex {
 				complete = false
 				return false

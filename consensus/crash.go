@@ -89,6 +89,9 @@ func (s queueApply) crashed(c applyContext, robot string, item Crash) Ack {
 // crashedAttempt finds the attempt the robot ran; attempts are few, so a
 // scan from the newest is cheap.
 func (s queueApply) crashedAttempt(j *Job, robot string, attempt int) *Attempt {
+	if j.JobRun == nil {
+		return nil // never ran
+	}
 	for i := len(j.Attempts) - 1; i >= 0; i-- {
 		if a := &j.Attempts[i]; a.Attempt == attempt && a.RobotID == robot {
 			return a

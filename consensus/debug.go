@@ -116,7 +116,7 @@ func (s jobsApply) debugJob(_ applyContext, cmd *DebugJobCmd) (Job, error) {
 	switch {
 	case j == nil:
 		return Job{}, errorf(CodeNotFound, "job %s not found", cmd.JobID)
-	case j.Debug == nil:
+	case j.JobRun == nil || j.Debug == nil:
 		return Job{}, errorf(CodeConflict, "job %s is not a debug session (submit it with debug options)", cmd.JobID)
 	case j.State != JobRunning:
 		return Job{}, errorf(CodeConflict, "job %s is %s, not running", cmd.JobID, j.State)
@@ -143,7 +143,7 @@ func (s jobsApply) debugJob(_ applyContext, cmd *DebugJobCmd) (Job, error) {
 // recordDebug keeps a robot's debug report on its job and returns the
 // command the robot has yet to see.
 func recordDebug(j *Job, r *DebugReport) *DebugCommand {
-	if j.Debug == nil {
+	if j.JobRun == nil || j.Debug == nil {
 		return nil
 	}
 	if r != nil {
@@ -163,7 +163,7 @@ func recordDebug(j *Job, r *DebugReport) *DebugCommand {
 // left the running state: a requeued job is not paused, and the next
 // attempt starts with the job's own breakpoints.
 func endDebugAttempt(j *Job) {
-	if j.Debug != nil {
+	if j.JobRun != nil && j.Debug != nil {
 		j.Debug.Paused, j.Debug.Command = nil, nil
 	}
 }

@@ -39,7 +39,7 @@ func (f *JobFilter) matches(j *Job) bool {
 		!f.CreatedBefore.IsZero() && !j.CreatedAt.Before(f.CreatedBefore):
 		return false
 	case f.RobotID != "":
-		return j.RobotID == f.RobotID || slices.ContainsFunc(j.Attempts, func(a Attempt) bool { return a.RobotID == f.RobotID })
+		return j.JobRun != nil && (j.RobotID == f.RobotID || slices.ContainsFunc(j.Attempts, func(a Attempt) bool { return a.RobotID == f.RobotID }))
 	}
 	return true
 }

@@ -109,7 +109,10 @@ type Attempt struct {
 	Error      string    `json:"error,omitempty"`
 }
 
-// Job is one execution request of a workflow version.
+// Job is one execution request of a workflow version. The fields a job
+// only has once it has been claimed or has finished live in JobRun,
+// which stays nil while the job waits in the queue: a million queued
+// jobs would otherwise carry some 280 bytes each of zero values.
 type Job struct {
 	ID              string          `json:"id"`
 	WorkflowID      string          `json:"workflow_id"`
@@ -117,21 +120,42 @@ type Job struct {
 	Params          json.RawMessage `json:"params,omitempty"`
 	// SealedParams holds the values of the params the workflow declares
 	// in secret_variables, which Params shows as "***" (vault_params.go).
-	SealedParams  *SealedParams   `json:"sealed_params,omitempty"`
-	Priority      int             `json:"priority"`
-	ExecutionMode string          `json:"execution_mode"`
-	RobotTags     []string        `json:"robot_tags,omitempty"`
-	PinnedRobot   string          `json:"pinned_robot,omitempty"`
-	State         JobState        `json:"state"`
-	Attempt       int             `json:"attempt"`
-	MaxAttempts   int             `json:"max_attempts"`
-	RobotID       string          `json:"robot_id,omitempty"`
-	Lease         *Lease          `json:"lease,omitempty"`
-	Attempts      []Attempt       `json:"attempts,omitempty"`
-	Checkpoint    json.RawMessage `json:"checkpoint,omitempty"`
-	Result        json.RawMessage `json:"result,omitempty"`
-	Error         string          `json:"error,omitempty"`
-	FailureKind   string          `json:"failure_kind,omitempty"`
+	SealedParams  *SealedParams `json:"sealed_params,omitempty"`
+	Priority      int           `json:"priority"`
+	ExecutionMode string        `json:"execution_mode"`
+	RobotTags     []string      `json:"robot_tags,omitempty"`
+	PinnedRobot   string        `json:"pinned_robot,omitempty"`
+	State         JobState      `json:"state"`
+	Attempt       int           `json:"attempt"`
+	MaxAttempts   int           `json:"max_attempts"`
+	UniqueKey     string        `json:"unique_key,omitempty"`
+	NotBefore     time.Time     `json:"not_before,omitzero"`
+	Deadline      time.Time     `json:"deadline,omitzero"`
+	ScheduleID    string        `json:"schedule_id,omitempty"`
+	FireTime      time.Time     `json:"fire_time,omitzero"`
+	CreatedAt     time.Time     `json:"created_at"`
+	UpdatedAt     time.Time     `json:"updated_at"`
+	// RerunOf names the job this one re-runs.
+	RerunOf string `json:"rerun_of,omitempty"`
+	// Seq orders jobs by submission; list cursors are built from it.
+	Seq uint64 `json:"seq"`
+	// JobRun is embedded so that encoding/json reads and writes its
+	// fields inline, as they were before they moved out of Job: every
+	// one of them is omitted when empty, so a nil JobRun and an empty
+	// one read back the same. Read its fields through Run() or after
+	// checking JobRun != nil; write them through run() (jobrun.go).
+	*JobRun
+}
+
+// JobRun is what a job gains once a robot claims it or it finishes.
+type JobRun struct {
+	RobotID     string          `json:"robot_id,omitempty"`
+	Lease       *Lease          `json:"lease,omitempty"`
+	Attempts    []Attempt       `json:"attempts,omitempty"`
+	Checkpoint  json.RawMessage `json:"checkpoint,omitempty"`
+	Result      json.RawMessage `json:"result,omitempty"`
+	Error       string          `json:"error,omitempty"`
+	FailureKind string          `json:"failure_kind,omitempty"`
 	// Crashes counts the attempts whose run killed their robot's process;
 	// at MaxCrashes the job is dead.
 	Crashes    int       `json:"crashes,omitempty"`
@@ -145,19 +169,8 @@ type Job struct {
 	// (archive_logs.go); 0 without an archive.
 	LogsArchived int               `json:"logs_archived,omitempty"`
 	NodeStatus   map[string]string `json:"node_status,omitempty"`
-	UniqueKey    string            `json:"unique_key,omitempty"`
-	NotBefore    time.Time         `json:"not_before,omitzero"`
-	Deadline     time.Time         `json:"deadline,omitzero"`
-	ScheduleID   string            `json:"schedule_id,omitempty"`
-	FireTime     time.Time         `json:"fire_time,omitzero"`
-	CreatedAt    time.Time         `json:"created_at"`
-	UpdatedAt    time.Time         `json:"updated_at"`
 	StartedAt    time.Time         `json:"started_at,omitzero"`
 	FinishedAt   time.Time         `json:"finished_at,omitzero"`
-	// RerunOf names the job this one re-runs.
-	RerunOf string `json:"rerun_of,omitempty"`
-	// Seq orders jobs by submission; list cursors are built from it.
-	Seq uint64 `json:"seq"`
 	// FinishedIndex is the Raft index of the entry that finished the job
 	// (0 while it runs): the archive's position is kept in these terms.
 	FinishedIndex uint64 `json:"finished_index,omitempty"`

@@ -187,11 +187,12 @@ func (s *state) takeChanges(now time.Time) []Change {
 	for i, p := range s.pending {
 		c := p.c
 		if j := p.job; j != nil {
+			run := j.Run()
 			if c.Kind == "" {
-				c.Kind, c.From, c.To, c.Error = ChangeJob, p.from, p.to, j.Error
-				c.EligibleAt, c.StartedAt, c.FinishedAt = later(j.CreatedAt, j.NotBefore), j.StartedAt, j.FinishedAt
+				c.Kind, c.From, c.To, c.Error = ChangeJob, p.from, p.to, run.Error
+				c.EligibleAt, c.StartedAt, c.FinishedAt = later(j.CreatedAt, j.NotBefore), run.StartedAt, run.FinishedAt
 			}
-			c.JobID, c.WorkflowID, c.ScheduleID, c.RobotID, c.Attempt = j.ID, j.WorkflowID, j.ScheduleID, j.RobotID, j.Attempt
+			c.JobID, c.WorkflowID, c.ScheduleID, c.RobotID, c.Attempt = j.ID, j.WorkflowID, j.ScheduleID, run.RobotID, j.Attempt
 			if wf := s.workflows[j.WorkflowID]; wf != nil {
 				c.WorkflowName = wf.Name
 			}

@@ -23,16 +23,7 @@ func sortWorkflows(wfs []*Workflow) {
 func cloneJob(j *Job) Job {
 	c := *j
 	c.RobotTags = slices.Clone(j.RobotTags)
-	c.Attempts = slices.Clone(j.Attempts)
-	if j.Lease != nil {
-		l := *j.Lease
-		c.Lease = &l
-	}
-	if j.Debug != nil {
-		// Applies replace Debug's pointers, never write through them.
-		d := *j.Debug
-		c.Debug = &d
-	}
+	c.JobRun = j.JobRun.clone()
 	return c
 }
 

@@ -104,7 +104,7 @@ func (s queueApply) claimJobs(c applyContext, cmd *ClaimCmd) ([]ClaimedJob, erro
 func (s queueApply) replayClaim(last lastClaim) []ClaimedJob {
 	var out []ClaimedJob
 	for _, id := range last.JobIDs {
-		if j := s.jobs[id]; j != nil && j.Lease != nil && j.Lease.Token == last.Token {
+		if j := s.jobs[id]; j != nil && j.lease() != nil && j.Lease.Token == last.Token {
 			out = append(out, ClaimedJob{Job: cloneJob(j), Graph: s.graph(j)})
 		}
 	}
@@ -132,7 +132,7 @@ func (s *state) eligible(j *Job, cmd *ClaimCmd, now time.Time, picked map[string
 		return false
 	case now.Before(j.NotBefore):
 		return false
-	case j.AvoidRobot == cmd.RobotID && now.Sub(laterOf(j.UpdatedAt, j.NotBefore)) < avoidWindow:
+	case j.JobRun != nil && j.AvoidRobot == cmd.RobotID && now.Sub(laterOf(j.UpdatedAt, j.NotBefore)) < avoidWindow:
 		return false
 	case wf.Settings.MaxConcurrency > 0 && s.runningPerWF[j.WorkflowID]+picked[j.WorkflowID] >= wf.Settings.MaxConcurrency:
 		return false
@@ -316,12 +316,15 @@ func (s queueApply) completeJobs(c applyContext, cmd *CompleteCmd) ([]Ack, error
 }
 
 func (s queueApply) backoff(j *Job) time.Duration {
-	base := cmp.Or(time.Duration(j.Backoff), DefaultBackoff)
+	base := cmp.Or(time.Duration(j.Run().Backoff), DefaultBackoff)
 	d := base << min(max(j.Attempt-1, 0), 20)
 	return min(d, MaxBackoff)
 }
 
 func (s *state) finishAttempt(j *Job, outcome, errMsg string, c applyContext) {
+	if j.JobRun == nil {
+		return // never claimed
+	}
 	if n := len(j.Attempts); n > 0 {
 		a := &j.Attempts[n-1]
 		a.FinishedAt, a.Outcome, a.Error = c.now, outcome, errMsg

@@ -124,6 +124,9 @@ func finishOrder(a, b *Job) bool {
 
 // insertJob adds a new job and its index entries.
 func (s *state) insertJob(j *Job) {
+	if j.State != JobQueued {
+		j.run() // apply code reads a running or finished job's JobRun without a check
+	}
 	s.shareStrings(j)
 	s.jobs[j.ID] = j
 	s.bySeq.ReplaceOrInsert(j)
@@ -198,6 +201,9 @@ func (s *state) activeJobs(workflowID string) []*Job {
 // setJobState moves j to a new state, keeping the queue index in step.
 // The queue index must be updated before fields it sorts by change.
 func (s *state) setJobState(j *Job, to JobState, c applyContext) {
+	if to != JobQueued {
+		j.run() // apply code reads a running or finished job's JobRun without a check
+	}
 	if j.State == JobQueued && to != JobQueued {
 		s.dequeue(j)
 	}
@@ -347,12 +353,15 @@ func (s *state) submitJob(c applyContext, spec JobSpec) *Job {
 		Params: spec.Params, SealedParams: spec.SealedParams, Priority: spec.Priority, ExecutionMode: spec.ExecutionMode,
 		RobotTags: spec.RobotTags, PinnedRobot: spec.PinnedRobot,
 		State: JobQueued, MaxAttempts: cmp.Or(spec.MaxAttempts, DefaultMaxAttempts),
-		Backoff: spec.Backoff, RerunOf: spec.RerunOf, UniqueKey: spec.UniqueKey, NotBefore: spec.NotBefore, Deadline: spec.Deadline,
+		RerunOf: spec.RerunOf, UniqueKey: spec.UniqueKey, NotBefore: spec.NotBefore, Deadline: spec.Deadline,
 		ScheduleID: spec.ScheduleID, FireTime: spec.FireTime,
 		CreatedAt: c.now, UpdatedAt: c.now, Seq: s.nextSeq,
 	}
+	if spec.Backoff != 0 {
+		j.run().Backoff = spec.Backoff
+	}
 	if spec.Debug != nil {
-		j.Debug = &JobDebug{Options: spec.Debug.withDefaults()}
+		j.run().Debug = &JobDebug{Options: spec.Debug.withDefaults()}
 	}
 	s.insertJob(j)
 	s.noteJob(j, "", JobQueued)
@@ -386,7 +395,7 @@ func (s *state) cancel(j *Job, reason string, c applyContext) {
 	if j.State == JobRunning {
 		s.finishAttempt(j, string(JobCancelled), reason, c)
 	}
-	j.Error = reason
+	j.run().Error = reason
 	s.setJobState(j, JobCancelled, c)
 }
 

@@ -22,7 +22,7 @@ type sealedFor struct {
 // exist in clear on this server only for the length of this call and the
 // response to the robot.
 func (s Vault) attachSecrets(ctx context.Context, jobs []ClaimedJob) error {
-	if len(jobs) == 0 || jobs[0].Job.Lease == nil {
+	if len(jobs) == 0 || jobs[0].Job.lease() == nil {
 		return nil
 	}
 	// The claim's index is its fencing token; reading at or after it

@@ -141,7 +141,7 @@ func (s Vault) storeRunSecrets(ctx context.Context, robotID string, c *Completio
 	metas := map[string]SecretMeta{}
 	s.fsm.read(func(st *state) {
 		j := st.jobs[c.JobID]
-		leased = j != nil && j.Lease != nil && j.Lease.Token == c.Token && j.Lease.RobotID == robotID
+		leased = j != nil && j.lease() != nil && j.Lease.Token == c.Token && j.Lease.RobotID == robotID
 		if wf := st.workflows[jobWorkflowID(j)]; wf != nil {
 			wfID, wfName = wf.ID, wf.Name
 		}

@@ -223,8 +223,8 @@ func TestAJobOnlyInTheArchiveIsServedWithSourceArchive(t *testing.T) {
 	at := time.Now().Add(-48 * time.Hour).UTC()
 	old := consensus.Job{
 		ID: "old-job", WorkflowID: wfID, WorkflowVersion: 1, State: consensus.JobFailed, ExecutionMode: "lan",
-		Attempt: 1, MaxAttempts: 1, Error: "upstream said no", Seq: 0,
-		CreatedAt: at, StartedAt: at, FinishedAt: at.Add(time.Second),
+		Attempt: 1, MaxAttempts: 1, Seq: 0, CreatedAt: at,
+		JobRun: &consensus.JobRun{Error: "upstream said no", StartedAt: at, FinishedAt: at.Add(time.Second)},
 	}
 	for i := range consensus.MaxJobLogLines + 50 {
 		old.Logs = append(old.Logs, consensus.LogLine{Time: at, Level: "info", Message: fmt.Sprintf("line %d of a long run", i)})

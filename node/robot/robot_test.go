@@ -103,7 +103,8 @@ func (q *faultyQueue) Complete(ctx context.Context, cmd consensus.CompleteCmd) (
 func claimed(id string, token uint64, pause string) consensus.ClaimedJob {
 	p, _ := json.Marshal(map[string]any{"pause": pause})
 	return consensus.ClaimedJob{
-		Job:   consensus.Job{ID: id, WorkflowID: "w", WorkflowVersion: 1, Attempt: int(token), Params: p, Lease: &consensus.Lease{RobotID: "r1", Token: token}},
+		Job: consensus.Job{ID: id, WorkflowID: "w", WorkflowVersion: 1, Attempt: int(token), Params: p,
+			JobRun: &consensus.JobRun{Lease: &consensus.Lease{RobotID: "r1", Token: token}}},
 		Graph: json.RawMessage(pauseWF),
 	}
 }
