@@ -268,17 +268,17 @@ func checkQueueInvariants(rt *rapid.T, h *fsmHarness, submitted map[string]bool,
 		switch j.State {
 		case JobQueued:
 			queued++
-			if j.Lease != nil {
+			if j.lease() != nil {
 				rt.Fatalf("queued job %s holds a lease", j.ID)
 			}
 		case JobRunning:
 			running++
 			perWF[j.WorkflowID]++
-			if j.Lease == nil || st.running[j.ID] != j {
+			if j.lease() == nil || st.running[j.ID] != j {
 				rt.Fatalf("running job %s without lease or index entry", j.ID)
 			}
 		}
-		if j.State.Terminal() && j.Lease != nil {
+		if j.State.Terminal() && j.lease() != nil {
 			rt.Fatalf("finished job %s still holds a lease", j.ID)
 		}
 		if j.Attempt > j.MaxAttempts {

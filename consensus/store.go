@@ -275,7 +275,7 @@ func (s *Store) openRaft() error {
 		return fmt.Errorf("read raft log: %w", err)
 	}
 	s.fsm.replay = replayBound{index: s.lastIndexAtOpen, term: lastTerm}
-	logStore, err := raft.NewLogCache(1024, s.boltStore)
+	logStore, err := newLogCache(s.boltStore, logCacheEntries, logCacheBytes)
 	if err != nil {
 		return fmt.Errorf("create log cache: %w", err)
 	}
