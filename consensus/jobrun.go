@@ -29,12 +29,6 @@ func (j *Job) lease() *Lease {
 	return j.Lease
 }
 
-// leasedTo reports whether robot holds j's lease.
-func (j *Job) leasedTo(robot string) bool {
-	l := j.lease()
-	return l != nil && l.RobotID == robot
-}
-
 // clone copies r deeply enough that later applies, which write its
 // fields in place, append to Attempts and replace (never write through)
 // its other slices, maps and pointers, cannot race with a reader of the
