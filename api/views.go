@@ -55,7 +55,7 @@ func jobView(j consensus.Job, now time.Time) Job {
 		NotBefore: j.NotBefore, Deadline: j.Deadline, ScheduleID: j.ScheduleID, FireTime: j.FireTime,
 		Late:       !j.Deadline.IsZero() && now.After(j.Deadline) && !j.State.Terminal(),
 		Checkpoint: r.Checkpoint, LastLogs: logLines(r.Logs),
-		NodeStatus: r.NodeStatus, RerunOf: j.RerunOf,
+		NodeStatus: r.NodeStatus, RerunOf: r.RerunOf,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 		Source: SourceRaft,
 	}

@@ -9,7 +9,7 @@ import (
 // in each state a job can be in, with every field of a job set on one of
 // them: queued (with and without submit options), running with progress,
 // succeeded, failed for the business, requeued after a failure,
-// cancelled while queued, and a debug session.
+// cancelled while queued, a debug session and a re-run.
 func applyJobLifecycle(h *fsmHarness) {
 	h.t.Helper()
 	h.mustApply(cmdPutWorkflow, PutWorkflowCmd{ID: "w1", Name: "invoices", Graph: graph("a"), RequestID: "r1"})
@@ -45,4 +45,5 @@ func applyJobLifecycle(h *fsmHarness) {
 		{ID: "j-cancel", WorkflowID: "w1", ExecutionMode: "any"},
 	}})
 	h.mustApply(cmdCancelJob, CancelJobCmd{ID: "j-cancel", Reason: "not needed"})
+	h.mustApply(cmdRerun, RerunCmd{JobID: "j-business", NewID: "j-rerun"})
 }

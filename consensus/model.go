@@ -110,9 +110,10 @@ type Attempt struct {
 }
 
 // Job is one execution request of a workflow version. The fields a job
-// only has once it has been claimed or has finished live in JobRun,
-// which stays nil while the job waits in the queue: a million queued
-// jobs would otherwise carry some 280 bytes each of zero values.
+// only has once it has been claimed or has finished, and the rare submit
+// options, live in JobRun, which stays nil while a job submitted without
+// them waits in the queue: a million queued jobs would otherwise carry
+// some 300 bytes each of zero values.
 type Job struct {
 	ID              string          `json:"id"`
 	WorkflowID      string          `json:"workflow_id"`
@@ -135,8 +136,6 @@ type Job struct {
 	FireTime      time.Time     `json:"fire_time,omitzero"`
 	CreatedAt     time.Time     `json:"created_at"`
 	UpdatedAt     time.Time     `json:"updated_at"`
-	// RerunOf names the job this one re-runs.
-	RerunOf string `json:"rerun_of,omitempty"`
 	// Seq orders jobs by submission; list cursors are built from it.
 	Seq uint64 `json:"seq"`
 	// JobRun is embedded so that encoding/json reads and writes its
@@ -147,7 +146,8 @@ type Job struct {
 	*JobRun
 }
 
-// JobRun is what a job gains once a robot claims it or it finishes.
+// JobRun is what a job gains once a robot claims it or it finishes, and
+// the few submit options most jobs go without (Backoff, Debug, RerunOf).
 type JobRun struct {
 	RobotID     string          `json:"robot_id,omitempty"`
 	Lease       *Lease          `json:"lease,omitempty"`
@@ -179,6 +179,8 @@ type JobRun struct {
 	// RobotLosses counts requeues because the robot running the job was
 	// declared dead or cut off; they spend no attempt (see maxRobotLosses).
 	RobotLosses int `json:"robot_losses,omitempty"`
+	// RerunOf names the job this one re-runs.
+	RerunOf string `json:"rerun_of,omitempty"`
 }
 
 // NodeInfo is what the cluster knows about a server's addresses. It is

@@ -353,12 +353,15 @@ func (s *state) submitJob(c applyContext, spec JobSpec) *Job {
 		Params: spec.Params, SealedParams: spec.SealedParams, Priority: spec.Priority, ExecutionMode: spec.ExecutionMode,
 		RobotTags: spec.RobotTags, PinnedRobot: spec.PinnedRobot,
 		State: JobQueued, MaxAttempts: cmp.Or(spec.MaxAttempts, DefaultMaxAttempts),
-		RerunOf: spec.RerunOf, UniqueKey: spec.UniqueKey, NotBefore: spec.NotBefore, Deadline: spec.Deadline,
+		UniqueKey: spec.UniqueKey, NotBefore: spec.NotBefore, Deadline: spec.Deadline,
 		ScheduleID: spec.ScheduleID, FireTime: spec.FireTime,
 		CreatedAt: c.now, UpdatedAt: c.now, Seq: s.nextSeq,
 	}
 	if spec.Backoff != 0 {
 		j.run().Backoff = spec.Backoff
+	}
+	if spec.RerunOf != "" {
+		j.run().RerunOf = spec.RerunOf
 	}
 	if spec.Debug != nil {
 		j.run().Debug = &JobDebug{Options: spec.Debug.withDefaults()}
