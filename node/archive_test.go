@@ -237,7 +237,7 @@ func TestAJobOnlyInTheArchiveIsServedWithSourceArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	old.FinishedIndex = pos + 1_000_000
-	if err := n.archive.WriteJobs(ctx, []consensus.Job{old}, 0); err != nil {
+	if err := n.archive.WriteJobs(ctx, "", []consensus.Job{old}, 0); err != nil {
 		t.Fatal(err)
 	}
 
