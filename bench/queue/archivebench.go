@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/archive/archivetest"
 )
 
 // The archiver figures (-archive URL): three casare processes started
@@ -217,35 +216,15 @@ func procLeader(ctx context.Context, c *procCluster) (*client.Client, error) {
 // benchDatabase creates a database with a random name on the Postgres at
 // admin and returns its URL and the function that drops it.
 func benchDatabase(ctx context.Context, admin string) (string, func(), error) {
-	u, err := url.Parse(admin)
+	dbURL, drop, err := archivetest.Create(ctx, admin)
 	if err != nil {
-		return "", nil, fmt.Errorf("-archive %q: %w", redactURL(admin), err)
+		return "", nil, fmt.Errorf("-archive: %w", err)
 	}
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("-archive: Postgres at %s: %w", redactURL(admin), err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "casare_bench_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create the bench database: %w", err)
-	}
-	drop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, admin)
-		if err == nil {
-			defer c.Close(ctx)
-			_, err = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	return dbURL, func() {
+		if err := drop(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "bench: drop database %s: %v\n", name, err)
-		}
-	}
-	u.Path = "/" + name
-	return u.String(), drop, nil
+	}, nil
 }
 
 // countArchived counts the jobs in the archive.
