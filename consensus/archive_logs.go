@@ -104,7 +104,7 @@ func (s jobsApply) stopKeepingLogs(_ applyContext, _ *StopKeepingLogsCmd) (struc
 	s.archivesLogs = false
 	// Once, when the archive goes away: only jobs over the window change.
 	for _, j := range s.jobs {
-		if len(j.Logs) > MaxJobLogLines {
+		if j.JobRun != nil && len(j.Logs) > MaxJobLogLines {
 			s.trimLogs(j)
 		}
 	}

@@ -31,7 +31,7 @@ func (s JobQueue) RestoreID() string {
 // walks only those jobs, so it costs what the lag is.
 func (s JobQueue) FinishedAfter(index uint64) (jobs int, oldest time.Time) {
 	s.fsm.read(func(st *state) {
-		st.finished.AscendGreaterOrEqual(&Job{FinishedIndex: index + 1}, func(j *Job) bool {
+		st.finished.AscendGreaterOrEqual(&Job{JobRun: &JobRun{FinishedIndex: index + 1}}, func(j *Job) bool {
 			if jobs == 0 {
 				oldest = j.FinishedAt
 			}

@@ -83,7 +83,7 @@ func collectGarbage(t *testing.T, pprof string) {
 // one gave back, so the heap after it and the node's RSS stay where the
 // first round left them instead of growing with every job ever run. (The
 // heap does not return to where it was before any job: Raft's log cache
-// keeps the newest 1024 entries, whatever they carried.)
+// keeps the newest 1024 entries, up to 16 MiB, whatever they carried.)
 func TestRetentionWithoutAnArchiveGivesTheMemoryBack(t *testing.T) {
 	ctx := t.Context()
 	pprof := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
