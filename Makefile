@@ -51,10 +51,14 @@ test:
 # the fast one keeps up and how much the submit rate drops.
 # Last, the memory figures: one process with 1M queued jobs (RSS per
 # job) and the time it takes to be ready again after a restart.
+# Then the schedule figures on three casare processes: lateness (fire
+# time → job queued) of 100 fires of an every-second schedule, and the
+# time from a SIGKILL of the leader to the new leader's first fire.
 bench: build
 	$(GO) run ./bench/queue -bin $(BIN) $(BENCHFLAGS)
 	$(GO) run ./bench/queue -events -nodes 3
 	$(GO) run ./bench/queue -bin $(BIN) -memory 1000000
+	$(GO) run ./bench/queue -bin $(BIN) -schedules
 
 # web rebuilds the dashboard's bundle (web/dist, committed and embedded
 # into the binary) from its TypeScript source. It needs Node.js 20.19+;
