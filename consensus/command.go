@@ -60,6 +60,8 @@ const (
 	cmdRedeemCode     commandType = 33
 	// cmdLogsArchived says how much of jobs' logs the archive holds.
 	cmdLogsArchived commandType = 60
+	// cmdRerunResealed is a re-run carrying parameters sealed again.
+	cmdRerunResealed commandType = 76
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -100,6 +102,7 @@ func registry() handlers {
 		cmdPause:          decoded(jobsApply.pause),
 		cmdSettings:       decoded(jobsApply.setSettings),
 		cmdRerun:          decoded(jobsApply.rerun),
+		cmdRerunResealed:  decoded(jobsApply.rerunResealed),
 		cmdCreateToken:    decoded(accessApply.createToken),
 		cmdRevokeToken:    decoded(accessApply.revokeToken),
 		cmdRobotStatus:    decoded(accessApply.robotStatus),
