@@ -169,16 +169,32 @@ func (j *CrashJournal) load() error {
 }
 
 // parseNote decodes one line of the journal; ok is false for a line cut
-// short or otherwise unreadable.
+// short or otherwise unreadable. A line that is a note cut short with a
+// whole note after it (a failed write that could not be cut back, see
+// append) yields the whole one: a note starts with +{" or -{", which
+// cannot occur inside one, since JSON escapes a quote in a string.
 func parseNote(line string) (c consensus.Crash, op byte, ok bool) {
 	line, complete := strings.CutSuffix(line, "\n")
-	if !complete || len(line) < 2 || (line[0] != '+' && line[0] != '-') {
+	if !complete {
 		return c, 0, false
 	}
-	if err := json.Unmarshal([]byte(line[1:]), &c); err != nil || c.JobID == "" {
-		return c, 0, false
+	for start := len(line); start > 0; {
+		start = max(strings.LastIndex(line[:start], `+{"`), strings.LastIndex(line[:start], `-{"`))
+		if start < 0 {
+			break
+		}
+		if c, ok := decodeNote(line[start+1:]); ok {
+			return c, line[start], true
+		}
 	}
-	return c, line[0], true
+	return c, 0, false
+}
+
+func decodeNote(note string) (c consensus.Crash, ok bool) {
+	if err := json.Unmarshal([]byte(note), &c); err != nil || c.JobID == "" {
+		return c, false
+	}
+	return c, true
 }
 
 // loadLegacy adds the runs an older version noted as one JSON file each.
@@ -210,6 +226,13 @@ func (j *CrashJournal) loadLegacy() error {
 
 // append writes one note in a single write, so that a process that dies
 // leaves at most its last line cut short.
+//
+// A write that fails part-way (a full disk) leaves a line cut short in a
+// process that goes on, and the next note would run into it: a begin lost
+// is a crash not counted, an end lost a crash reported that did not
+// happen. So the file is cut back to where the failed note began; should
+// that fail too, load still finds the next note at the end of the merged
+// line (parseNote).
 func (j *CrashJournal) append(op byte, c consensus.Crash) error {
 	note, err := json.Marshal(c)
 	if err != nil {
@@ -218,11 +241,15 @@ func (j *CrashJournal) append(op byte, c consensus.Crash) error {
 	line := make([]byte, 0, len(note)+2)
 	line = append(append(append(line, op), note...), '\n')
 	n, err := j.f.Write(line)
-	j.size += int64(n)
-	if err != nil {
-		return fmt.Errorf("crash journal: %w", err)
+	if err == nil {
+		j.size += int64(n)
+		return nil
 	}
-	return nil
+	if terr := j.f.Truncate(j.size); terr != nil {
+		j.size += int64(n)
+		return fmt.Errorf("crash journal: %w (cutting the note back: %v)", err, terr)
+	}
+	return fmt.Errorf("crash journal: %w", err)
 }
 
 // compact rewrites the journal with the open runs only and reopens it
