@@ -85,56 +85,107 @@ func (b *bench) addLateness(jobs []api.Job, cpu time.Duration) {
 
 // leaderKillRows kills the leader leaderKills times, each time
 // measuring the time to the new leader's first fire and restarting the
-// killed node, and reports the median.
+// killed node, and reports the median, with where each kill's time went.
 func (b *bench) leaderKillRows(ctx context.Context, c *procCluster, scheduleID string) error {
 	var took []time.Duration
+	var each []string
 	for i := range leaderKills {
 		b.progress("leader kill %d of %d", i+1, leaderKills)
-		d, err := killLeaderOnce(ctx, c, scheduleID)
+		k, err := killLeaderOnce(ctx, c, scheduleID)
 		if err != nil {
 			return fmt.Errorf("leader kill %d: %w", i+1, err)
 		}
-		took = append(took, d)
+		took = append(took, k.fired)
+		each = append(each, k.String())
 	}
 	sorted := slices.Sorted(slices.Values(took))
-	var each []string
-	for _, d := range took {
-		each = append(each, d.Round(time.Millisecond).String())
-	}
 	b.rep.add(row{nodes: procSize, figure: "SIGKILL of the leader → first fire queued by the new leader, median",
 		value: ms(sorted[len(sorted)/2]), unit: "ms", target: atMost(1500), others: -1,
-		note: fmt.Sprintf("%d kills: %s; load %s", len(took), strings.Join(each, ", "), loadAverage())})
+		note: fmt.Sprintf("%d kills: %s; load %s", len(took), strings.Join(each, "; "), loadAverage())})
 	return nil
 }
 
+// leaderKill is what one kill took, from the SIGKILL: until a follower
+// gave up on the leader (its heartbeat timeout), until the new leader
+// won its election, until it began its duties (after its barrier), and
+// until its first fire was queued. The first three are from the nodes'
+// logs, zero when not found.
+type leaderKill struct{ timeout, won, duties, fired time.Duration }
+
+func (k leaderKill) String() string {
+	r := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+	return fmt.Sprintf("%s (no heartbeat %s, elected %s, duties %s)", r(k.fired), r(k.timeout), r(k.won), r(k.duties))
+}
+
+// Log messages that mark the steps of a leader change (hashicorp/raft's
+// and consensus's).
+const (
+	logHeartbeatTimeout = "heartbeat timeout reached"
+	logLeaderState      = "entering leader state"
+	logGainedLeadership = "gained leadership"
+)
+
 // killLeaderOnce kills the leader with SIGKILL, waits for the first job
-// of the schedule created after the kill, restarts the killed process on
-// its data dir and waits until the three agree on a leader again.
-func killLeaderOnce(ctx context.Context, c *procCluster, scheduleID string) (time.Duration, error) {
+// of the schedule created after the kill, reads from the survivors' logs
+// where the time went, restarts the killed process on its data dir and
+// waits until the three agree on a leader again.
+func killLeaderOnce(ctx context.Context, c *procCluster, scheduleID string) (leaderKill, error) {
 	leader, err := c.leaderNode(ctx)
 	if err != nil {
-		return 0, err
+		return leaderKill{}, err
 	}
-	var other *procNode
+	var others []*procNode
 	for _, n := range c.nodes {
 		if n != leader {
-			other = n
-			break
+			others = append(others, n)
 		}
 	}
 	killed := time.Now()
 	if err := leader.cmd.Process.Kill(); err != nil {
-		return 0, fmt.Errorf("kill %s: %w", leader.name, err)
+		return leaderKill{}, fmt.Errorf("kill %s: %w", leader.name, err)
 	}
 	_ = leader.cmd.Wait() // killed: it exits non-zero
-	first, err := firstFireAfter(ctx, other.client, scheduleID, killed, 30*time.Second)
+	first, err := firstFireAfter(ctx, others[0].client, scheduleID, killed, 30*time.Second)
 	if err != nil {
-		return 0, err
+		return leaderKill{}, err
+	}
+	k := leaderKill{fired: first.Sub(killed)}
+	for _, n := range others {
+		k.timeout = earliest(k.timeout, logMark(n, logHeartbeatTimeout, killed))
+		k.won = earliest(k.won, logMark(n, logLeaderState, killed))
+		k.duties = earliest(k.duties, logMark(n, logGainedLeadership, killed))
 	}
 	if err := restartProc(leader, leader.cmd.Args[1:]); err != nil {
-		return 0, err
+		return leaderKill{}, err
 	}
-	return first.Sub(killed), c.waitReady(ctx, len(c.nodes))
+	return k, c.waitReady(ctx, len(c.nodes))
+}
+
+// earliest is the smaller of two durations, where zero means none.
+func earliest(a, b time.Duration) time.Duration {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
+}
+
+// logMark returns how long after t node n first logged msg, or zero when
+// it did not (lines are slog's text: time=RFC3339 … msg="…").
+func logMark(n *procNode, msg string, t time.Time) time.Duration {
+	data, err := os.ReadFile(filepath.Join(n.dir, "node.log"))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(data)) {
+		stamp, rest, ok := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+		if !ok || !strings.Contains(rest, msg) {
+			continue
+		}
+		if at, err := time.Parse(time.RFC3339Nano, stamp); err == nil && at.After(t) {
+			return at.Sub(t)
+		}
+	}
+	return 0
 }
 
 // leaderNode returns the node that the others name the leader.
