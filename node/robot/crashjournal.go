@@ -31,7 +31,8 @@ import (
 // jobs a second can afford: a file per run cost a create and an unlink,
 // each taking the directory's lock, and under load the robot spent most
 // of its CPU there (see the commit that made this change). When the file
-// grows past compactBytes it is rewritten with the runs still open.
+// grows past compactBytes, or an end note could not be written (a full
+// disk), it is rewritten with the runs still open.
 //
 // Notes are written without fsync: what must survive is the death of the
 // process, and the kernel keeps written data when a process dies. Only a
@@ -40,9 +41,12 @@ import (
 type CrashJournal struct {
 	dir string
 
-	mu     sync.Mutex
-	f      *os.File // journalFile, opened for appending on first use
-	size   int64
+	mu   sync.Mutex
+	f    *os.File // journalFile, opened for appending on first use
+	size int64
+	// stale says the file notes as open a run that ended, whose end
+	// note failed; the next compaction rewrites it.
+	stale  bool
 	loaded bool
 	// open are the runs begun and not ended; prior are those of them a
 	// previous process left, which leftovers reports.
@@ -88,7 +92,7 @@ func (j *CrashJournal) begin(c consensus.Crash) error {
 		return err
 	}
 	j.open[keyOf(c)] = c
-	return nil
+	return j.compactIfDue()
 }
 
 // end forgets a run that ended, however it ended.
@@ -108,12 +112,23 @@ func (j *CrashJournal) end(c consensus.Crash) error {
 	if _, ok := j.open[k]; !ok {
 		return nil
 	}
-	if err := j.append('-', c); err != nil {
-		return err
-	}
+	err := j.append('-', c)
+	// The run ended even if its note failed (a full disk): it is
+	// forgotten here, and the next compaction drops its begin note from
+	// the file, lest a later process report a crash that did not happen.
 	delete(j.open, k)
 	delete(j.prior, k)
-	if j.size > compactBytes {
+	if err != nil {
+		j.stale = true
+		return err
+	}
+	return j.compactIfDue()
+}
+
+// compactIfDue compacts the journal when it has grown past compactBytes
+// or holds begin notes of runs whose end notes failed.
+func (j *CrashJournal) compactIfDue() error {
+	if j.size > compactBytes || j.stale {
 		return j.compact()
 	}
 	return nil
@@ -282,7 +297,7 @@ func (j *CrashJournal) compact() error {
 	if j.f != nil {
 		j.f.Close() // written without fsync, so closing reports nothing new
 	}
-	j.f, j.size = f, int64(len(buf))
+	j.f, j.size, j.stale = f, int64(len(buf)), false
 	return nil
 }
 

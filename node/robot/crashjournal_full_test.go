@@ -18,8 +18,9 @@ import (
 // TestCrashJournalSurvivesAFullDisk, with the journal's dir.
 const fullDiskEnv = "CASARE_TEST_JOURNAL_FULL_DISK"
 
-// Notes of the full-disk test: "open" and "ended" are noted before the
-// disk fills, "lost" while it is full, "after" once there is room again.
+// Notes of the full-disk test: "open" and "ended" begin before the disk
+// fills, "lost" begins and "ended" ends while it is full, "after" begins
+// once there is room again.
 var (
 	fullOpen  = consensus.Crash{JobID: "open", Token: 1, Attempt: 1}
 	fullEnded = consensus.Crash{JobID: "ended", Token: 2, Attempt: 1}
@@ -29,10 +30,10 @@ var (
 
 // TestCrashJournalSurvivesAFullDisk fills the disk (a file size limit,
 // RLIMIT_FSIZE, so that a note is written in part and the write fails)
-// while a run is noted, then notes more once there is room: a new process
-// reads every note but the one that failed. The limit applies to a whole
-// process, so the notes are written by a child process (this test binary
-// run again).
+// while a run begins and another ends, then notes more once there is
+// room: a new process reports the runs open, neither the run whose begin
+// failed nor the one that ended. The limit applies to a whole process, so
+// the notes are written by a child process (this test binary run again).
 func TestCrashJournalSurvivesAFullDisk(t *testing.T) {
 	if dir := os.Getenv(fullDiskEnv); dir != "" {
 		noteThroughAFullDisk(t, dir)
@@ -77,20 +78,19 @@ func noteThroughAFullDisk(t *testing.T, dir string) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &full); err != nil {
 		t.Fatal(err)
 	}
-	err = j.begin(fullLost)
-	if rerr := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &was); rerr != nil {
-		t.Fatal(rerr)
-	}
-	if !errors.Is(err, syscall.EFBIG) {
-		t.Fatalf("noting a run on a full disk: %v, want EFBIG", err)
-	}
-	if cut, err := os.Stat(filepath.Join(dir, journalFile)); err != nil || cut.Size() != fi.Size() {
-		t.Errorf("after the failed note the journal has %d bytes, want the %d before it (%v)", cut.Size(), fi.Size(), err)
-	}
-	if err := j.begin(fullAfter); err != nil {
+	beginErr, endErr := j.begin(fullLost), j.end(fullEnded)
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &was); err != nil {
 		t.Fatal(err)
 	}
-	if err := j.end(fullEnded); err != nil {
+	for _, err := range []error{beginErr, endErr} {
+		if !errors.Is(err, syscall.EFBIG) {
+			t.Fatalf("noting on a full disk: %v, want EFBIG", err)
+		}
+	}
+	if cut, err := os.Stat(filepath.Join(dir, journalFile)); err != nil || cut.Size() != fi.Size() {
+		t.Errorf("after the failed notes the journal has %d bytes, want the %d before them (%v)", cut.Size(), fi.Size(), err)
+	}
+	if err := j.begin(fullAfter); err != nil {
 		t.Fatal(err)
 	}
 }
