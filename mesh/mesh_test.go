@@ -95,19 +95,9 @@ func TestDeadDetection(t *testing.T) {
 }
 
 func TestLeave(t *testing.T) {
-	nodes := startCluster(t, 5)
-	leaver, observers := nodes[4], nodes[:4]
-	var streams []*collector
-	for _, o := range observers {
-		streams = append(streams, collect(o.Subscribe(64)))
-	}
-
+	leaver := leaveLast(t, startCluster(t, 5), 5*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := leaver.Leave(ctx); err != nil {
-		t.Fatalf("leave: %v", err)
-	}
-	waitLeft(t, 5*time.Second, leaver, observers, streams)
 	if state, _, _ := leaver.MemberState(leaver.name); state != StateLeft {
 		t.Errorf("leaver sees itself as %s, want left", state)
 	}
@@ -129,8 +119,14 @@ func TestLeave(t *testing.T) {
 // leave message: every observer must still see only "left", never
 // "dead" first, because the intent also goes to each member directly.
 func TestLeaveWithThinGossip(t *testing.T) {
-	nodes := startClusterTimed(t, 5, Timing{RetransmitMult: 1, PushPullInterval: 500 * time.Millisecond})
-	leaver, observers := nodes[4], nodes[:4]
+	leaveLast(t, startClusterTimed(t, 5, Timing{RetransmitMult: 1, PushPullInterval: 500 * time.Millisecond}), 15*time.Second)
+}
+
+// leaveLast makes the last of nodes leave and waits, at most limit, until
+// the others hold it as left, each having been told only "left" of it.
+func leaveLast(t *testing.T, nodes []*Mesh, limit time.Duration) (leaver *Mesh) {
+	t.Helper()
+	leaver, observers := nodes[len(nodes)-1], nodes[:len(nodes)-1]
 	var streams []*collector
 	for _, o := range observers {
 		streams = append(streams, collect(o.Subscribe(64)))
@@ -140,7 +136,8 @@ func TestLeaveWithThinGossip(t *testing.T) {
 	if err := leaver.Leave(ctx); err != nil {
 		t.Fatalf("leave: %v", err)
 	}
-	waitLeft(t, 15*time.Second, leaver, observers, streams)
+	waitLeft(t, limit, leaver, observers, streams)
+	return leaver
 }
 
 // waitLeft waits until every observer holds leaver as left and its event
