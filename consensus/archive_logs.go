@@ -30,6 +30,7 @@ func (s jobsApply) logsArchived(_ applyContext, cmd *LogsArchivedCmd) (struct{},
 		if j == nil || n <= j.LogsArchived {
 			continue
 		}
+		j = s.mutableJob(j)
 		j.LogsArchived = n
 		s.trimLogs(j)
 	}

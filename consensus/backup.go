@@ -69,24 +69,28 @@ func (s *Store) Backup(ctx context.Context) (Backup, error) {
 		return Backup{}, err
 	}
 	var b Backup
-	var err error
 	ring := s.vault.snapshot()
-	s.fsm.mu.RLock()
+	// A view, as a Raft snapshot takes one (snapshot.go): applies wait
+	// for the capture only, not for the encoding.
+	s.fsm.mu.Lock()
 	for _, sec := range s.fsm.state.secrets {
 		if _, ok := ring.Keys[sec.KeyID]; !ok {
-			s.fsm.mu.RUnlock()
+			s.fsm.mu.Unlock()
 			return Backup{}, errorf(CodeConflict, "server %s lacks vault key %q that secret %q is sealed with, so a restore could not open it: save the snapshot on another server", s.cfg.Name, sec.KeyID, sec.Name)
 		}
 	}
-	d := s.fsm.state.snapshot()
-	d.Applied = s.fsm.applied
+	view, err := s.fsm.capture()
 	b.Index, b.Counts = s.fsm.applied, s.fsm.state.backupCounts()
-	b.State, err = encodeJSON(d)
-	s.fsm.mu.RUnlock()
+	s.fsm.mu.Unlock()
 	if err != nil {
+		return Backup{}, err
+	}
+	defer view.close()
+	var state bytes.Buffer
+	if _, err := view.writeTo(&state); err != nil {
 		return Backup{}, fmt.Errorf("encode state: %w", err)
 	}
-	b.VaultKeys = ring
+	b.State, b.VaultKeys = state.Bytes(), ring
 	return b, nil
 }
 

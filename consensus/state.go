@@ -53,6 +53,12 @@ type state struct {
 	// archivesLogs is set once an archiver has reported (archive_logs.go):
 	// from then on jobs keep their lines until the archive holds them.
 	archivesLogs bool
+
+	// gen counts the snapshot views taken of this state and views the
+	// ones still being written (snapshot.go): while one is, a job older
+	// than gen is shared with it and is copied before it changes.
+	gen   uint64
+	views int
 }
 
 // Deletion records which request deleted a resource, and when.
@@ -125,6 +131,7 @@ func finishOrder(a, b *Job) bool {
 // insertJob adds a new job and its index entries.
 func (s *state) insertJob(j *Job) {
 	s.shareStrings(j)
+	j.gen = s.gen
 	s.jobs[j.ID] = j
 	s.bySeq.ReplaceOrInsert(j)
 	s.counts.add(j.State, 1)
@@ -376,18 +383,20 @@ func (s jobsApply) cancelJob(c applyContext, cmd *CancelJobCmd) (Job, error) {
 		}
 		return Job{}, errorf(CodeConflict, "job %s already %s", cmd.ID, j.State)
 	}
-	s.cancel(j, cmp.Or(cmd.Reason, "cancelled by user"), c)
-	return cloneJob(j), nil
+	return cloneJob(s.cancel(j, cmp.Or(cmd.Reason, "cancelled by user"), c)), nil
 }
 
-// cancel ends an unfinished job. A running job's attempt ends with it,
-// so that no attempt shows "running" on a robot after its job stopped.
-func (s *state) cancel(j *Job, reason string, c applyContext) {
+// cancel ends an unfinished job and returns it as it now is. A running
+// job's attempt ends with it, so that no attempt shows "running" on a
+// robot after its job stopped.
+func (s *state) cancel(j *Job, reason string, c applyContext) *Job {
+	j = s.mutableJob(j)
 	if j.State == JobRunning {
 		s.finishAttempt(j, string(JobCancelled), reason, c)
 	}
 	j.Error = reason
 	s.setJobState(j, JobCancelled, c)
+	return j
 }
 
 // RegisterNodeCmd records a server's addresses.
