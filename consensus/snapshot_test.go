@@ -124,7 +124,7 @@ func everyJobState(t testing.TB) *fsmHarness {
 	h := newQueueHarness(t)
 	h.mustApply(cmdPutWorkflow, PutWorkflowCmd{ID: "w2", Name: "b", Graph: graph("b")})
 	specs := []JobSpec{{ID: "d1", Debug: &DebugOptions{Breakpoints: []string{"start"}}}}
-	for _, id := range []string{"r1", "r2", "r3", "r4", "r5", "s1", "f1"} {
+	for _, id := range []string{"r1", "r2", "r3", "r4", "r5", "s1", "f1", "k3"} {
 		specs = append(specs, JobSpec{ID: id})
 	}
 	specs = append(specs, JobSpec{ID: "x1", MaxAttempts: 1}, JobSpec{ID: "b1", WorkflowID: "w2"})
@@ -136,6 +136,12 @@ func everyJobState(t testing.TB) *fsmHarness {
 	claimed := h.claim("rA", len(specs))
 	if len(claimed) != len(specs) {
 		t.Fatalf("claimed %d of %d", len(claimed), len(specs))
+	}
+	// k1 and k2 run on robots of their own, untouched until a crash
+	// report and a recall change them first.
+	for _, k := range [][2]string{{"k1", "rK"}, {"k2", "rR"}} {
+		h.mustApply(cmdSubmitJobs, SubmitJobsCmd{Jobs: []JobSpec{{ID: k[0], WorkflowID: "w1", ExecutionMode: ModeAny}}})
+		h.claim(k[1], 1)
 	}
 	h.mustApply(cmdSubmitJobs, SubmitJobsCmd{Jobs: []JobSpec{
 		{ID: "q1", WorkflowID: "w1", ExecutionMode: ModeAny}, {ID: "q2", WorkflowID: "w1", ExecutionMode: ModeAny},
@@ -169,6 +175,12 @@ func (h *fsmHarness) tokens() map[string]uint64 {
 // jobs that were there before.
 func changeEveryJob(h *fsmHarness) {
 	token := h.tokens()
+	// First the entries that change a job no other entry here touched.
+	h.mustApply(cmdCancelJob, CancelJobCmd{ID: "q3"})
+	h.claim("rQ", 1) // q1
+	h.mustApply(cmdReportCrash, CrashCmd{RobotID: "rK", Items: []Crash{{JobID: "k1", Token: token["k1"], Attempt: 1}}})
+	h.mustApply(cmdRecallJobs, RecallJobsCmd{RobotID: "rR"})
+	h.mustApply(cmdCancelJob, CancelJobCmd{ID: "k3"})
 	h.mustApply(cmdProgress, ProgressCmd{RobotID: "rA", Items: []Progress{
 		{JobID: "r1", Token: token["r1"], Checkpoint: json.RawMessage(`{"at":2}`), Logs: []LogLine{{Message: "two"}}, NodeStatus: map[string]string{"next": "running"}},
 	}})
@@ -188,7 +200,6 @@ func changeEveryJob(h *fsmHarness) {
 	for id, tok := range h.tokens() {
 		h.mustApply(cmdReportCrash, CrashCmd{RobotID: "rC", Items: []Crash{{JobID: id, Token: tok, Attempt: 2}}})
 	}
-	h.mustApply(cmdCancelJob, CancelJobCmd{ID: "q3"})
 	h.mustApply(cmdLogsArchived, LogsArchivedCmd{Lines: map[string]int{"s1": 1, "r1": 1}})
 	h.mustApply(cmdRotateVault, RotateVaultCmd{KeyID: "k2", Params: []RotatedParams{{JobID: "p1", Ciphertext: []byte("resealed")}}})
 	h.mustApply(cmdPause, PauseCmd{WorkflowID: "w1", Paused: true})
