@@ -71,13 +71,12 @@ func (s *Store) Backup(ctx context.Context) (Backup, error) {
 	var b Backup
 	ring := s.vault.snapshot()
 	// A view, as a Raft snapshot takes one (snapshot.go): applies wait
-	// for the capture only, not for the encoding.
+	// for the capture and the key check (a walk over the jobs, no
+	// encoding), not for the encoding.
 	s.fsm.mu.Lock()
-	for _, sec := range s.fsm.state.secrets {
-		if _, ok := ring.Keys[sec.KeyID]; !ok {
-			s.fsm.mu.Unlock()
-			return Backup{}, errorf(CodeConflict, "server %s lacks vault key %q that secret %q is sealed with, so a restore could not open it: save the snapshot on another server", s.cfg.Name, sec.KeyID, sec.Name)
-		}
+	if u, missing := s.fsm.state.snapshot().missingKey(ring); missing {
+		s.fsm.mu.Unlock()
+		return Backup{}, errorf(CodeConflict, "server %s lacks vault key %q that %s is sealed with, so a restore could not open it: save the snapshot on another server", s.cfg.Name, u.keyID, u.what)
 	}
 	view, err := s.fsm.capture()
 	b.Index, b.Counts = s.fsm.applied, s.fsm.state.backupCounts()
@@ -120,6 +119,9 @@ func (s *Store) Restore(ctx context.Context, b Backup) (RestoreReport, error) {
 	if err != nil {
 		return RestoreReport{}, err
 	}
+	if u, missing := d.missingKey(b.VaultKeys, s.vault.snapshot()); missing {
+		return RestoreReport{}, errorf(CodeInvalid, "%s is sealed with vault key %q, which neither the snapshot nor server %s has, so it could not be opened after a restore (nothing restored): save the snapshot on a server that has the key", u.what, u.keyID, s.cfg.Name)
+	}
 	if len(b.VaultKeys.Keys) > 0 {
 		if err := b.VaultKeys.check(); err != nil {
 			return RestoreReport{}, errorf(CodeInvalid, "snapshot vault keys: %v", err)
@@ -140,6 +142,10 @@ func (s *Store) Restore(ctx context.Context, b Backup) (RestoreReport, error) {
 		report.Before = st.backupCounts()
 		d.Nodes = maps.Clone(st.nodes) // the servers are this cluster's, not the backup's
 	})
+	// The restored jobs carry the indexes of the cluster they were saved
+	// on, unrelated to this one's: a new id tells the archiver to stop
+	// trusting its position and read the finished jobs again.
+	d.RestoreID = newRequestID()
 	data, err := encodeJSON(d)
 	if err != nil {
 		return RestoreReport{}, fmt.Errorf("encode state: %w", err)

@@ -80,6 +80,7 @@ type legacySnapshot struct {
 	VaultKeyID   string                  `json:"vault_key_id,omitempty"`
 	APITokens    map[string]*APIToken    `json:"api_tokens,omitempty"`
 	ArchivesLogs bool                    `json:"archives_logs,omitempty"`
+	RestoreID    string                  `json:"restore_id,omitempty"`
 }
 
 // legacyEncoding is what Snapshot wrote before it streamed: the whole
@@ -94,7 +95,7 @@ func legacyEncoding(t testing.TB, f *fsm) []byte {
 			Version: d.Version, Applied: f.applied, Workflows: d.Workflows, Jobs: d.Jobs,
 			Nodes: d.Nodes, NextSeq: d.NextSeq, QueuePaused: d.QueuePaused, LastClaims: d.LastClaims,
 			Tokens: d.Tokens, Robots: d.Robots, Schedules: d.Schedules, Deletions: d.Deletions, Drained: d.Drained,
-			Secrets: d.Secrets, VaultKeyID: d.VaultKeyID, APITokens: d.APITokens, ArchivesLogs: d.ArchivesLogs,
+			Secrets: d.Secrets, VaultKeyID: d.VaultKeyID, APITokens: d.APITokens, ArchivesLogs: d.ArchivesLogs, RestoreID: d.RestoreID,
 		})
 	})
 	if err != nil {
@@ -149,6 +150,11 @@ func everyJobState(t testing.TB) *fsmHarness {
 		{ID: "p1", WorkflowID: "w1", ExecutionMode: ModeAny, SealedParams: &SealedParams{KeyID: "k1", Ciphertext: []byte("sealed")}},
 	}})
 	token := h.tokens()
+	// An archive keeps r2's lines past the window until a leader without
+	// one says to stop keeping them.
+	h.mustApply(cmdLogsArchived, LogsArchivedCmd{})
+	lines := make([]LogLine, MaxJobLogLines+10)
+	h.mustApply(cmdProgress, ProgressCmd{RobotID: "rA", Items: []Progress{{JobID: "r2", Token: token["r2"], Logs: lines}}})
 	h.mustApply(cmdProgress, ProgressCmd{RobotID: "rA", Items: []Progress{
 		{JobID: "r1", Token: token["r1"], Checkpoint: json.RawMessage(`{"at":1}`), Logs: []LogLine{{Level: "info", Message: "one"}}, NodeStatus: map[string]string{"start": "done"}},
 		{JobID: "d1", Token: token["d1"], Debug: &DebugReport{Paused: true, Stop: 1, Node: "start", Reason: "breakpoint"}},
@@ -176,6 +182,7 @@ func (h *fsmHarness) tokens() map[string]uint64 {
 func changeEveryJob(h *fsmHarness) {
 	token := h.tokens()
 	// First the entries that change a job no other entry here touched.
+	h.mustApply(cmdStopKeepingLogs, StopKeepingLogsCmd{})
 	h.mustApply(cmdCancelJob, CancelJobCmd{ID: "q3"})
 	h.claim("rQ", 1) // q1
 	h.mustApply(cmdReportCrash, CrashCmd{RobotID: "rK", Items: []Crash{{JobID: "k1", Token: token["k1"], Attempt: 1}}})
