@@ -183,8 +183,8 @@ func TestSnapshotOfTheOldJobLayoutRestores(t *testing.T) {
 }
 
 // TestQueuedJobStaysSmall keeps a queued job's struct within the 352-byte
-// size class (it was 624 bytes, in the 640 class); it is 336 bytes now,
-// which leaves room for two more words.
+// size class (it was 624 bytes, in the 640 class); it is 344 bytes now,
+// with the copy-on-write generation.
 func TestQueuedJobStaysSmall(t *testing.T) {
 	if n := unsafe.Sizeof(Job{}); n > 352 {
 		t.Fatalf("a Job is %d bytes; a queued job should cost at most 352 (move run-only fields into JobRun)", n)

@@ -138,6 +138,10 @@ type Job struct {
 	UpdatedAt     time.Time     `json:"updated_at"`
 	// Seq orders jobs by submission; list cursors are built from it.
 	Seq uint64 `json:"seq"`
+	// gen is the state's snapshot generation when this copy of the job
+	// was made: a copy older than the newest snapshot view may be read by
+	// that view's writer, so applies change a fresh copy (state.mutableJob).
+	gen uint64
 	// JobRun is embedded so that encoding/json reads and writes its
 	// fields inline, as they were before they moved out of Job: every
 	// one of them is omitted when empty, so a nil JobRun and an empty
