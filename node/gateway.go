@@ -31,6 +31,8 @@ type gatewayStore interface {
 	Nodes() []consensus.NodeInfo
 	WaitConsistent(ctx context.Context) (uint64, error)
 	AppliedChanged() (uint64, <-chan struct{})
+	HasClaimable(cmd consensus.ClaimCmd, now time.Time) bool
+	ClaimableUpTo(cmd consensus.ClaimCmd, now time.Time, limit int) int
 }
 
 // gateway serves internet robots that dial this node over QUIC: it
@@ -40,7 +42,9 @@ type gateway struct {
 	name  string
 	store gatewayStore
 	queue robot.Queue
-	log   *slog.Logger
+	// bell holds claims until there is work for them.
+	bell *workBell
+	log  *slog.Logger
 	srv   *tunnel.Server
 	// isNode reports whether a name belongs to a gossip member, whose
 	// LAN robot already uses it.
@@ -58,7 +62,7 @@ func (g *gateway) close() error {
 
 func (n *Node) startGateway(ctx context.Context) error {
 	g := &gateway{
-		name: n.cfg.Name, store: n.store, queue: robot.StoreQueue{Store: n.store}, log: n.log.With("part", "gateway"),
+		name: n.cfg.Name, store: n.store, queue: robot.StoreQueue{Store: n.store}, bell: newWorkBell(n.store), log: n.log.With("part", "gateway"),
 		isNode: func(name string) bool { _, _, ok := n.mesh.MemberState(name); return ok },
 	}
 	var err error
@@ -76,6 +80,7 @@ func (n *Node) startGateway(ctx context.Context) error {
 		}
 	})
 	n.wg.Go(func() { g.watchTokens(ctx) })
+	n.wg.Go(func() { g.bell.run(ctx) })
 	g.log.Info("internet robots may dial in", "addr", g.srv.Addr().String())
 	return nil
 }
@@ -188,7 +193,7 @@ func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req gatewayprot
 	}
 	wait := min(time.Duration(req.WaitMS)*time.Millisecond, maxClaimWait)
 	waitCtx, cancel := context.WithTimeout(ctx, wait)
-	err := g.queue.WaitWork(waitCtx, cmd)
+	done, err := g.bell.wait(waitCtx, cmd)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -196,6 +201,7 @@ func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req gatewayprot
 		}
 		return nil, nil // no work within the wait: the robot asks again
 	}
+	defer done()
 	return g.queue.Claim(ctx, cmd)
 }
 

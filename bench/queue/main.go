@@ -42,6 +42,7 @@
 //	go run ./bench/queue [-bin bin/casare] [-quick] [-inprocess [-nodes 1,3]] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 //	go run ./bench/queue [-quick] [-nodes 1,3] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 //	go run ./bench/queue -events [-nodes 3]   # the event stream under load (events.go)
+//	go run ./bench/queue -bin bin/casare -fleet [-fleet-robots 1000]   # 1,000 internet robots and 200 LAN slots (fleet.go)
 package main
 
 import (
@@ -85,6 +86,10 @@ type config struct {
 	window time.Duration
 	// memoryJobs, when set, runs the memory figures instead of the table.
 	memoryJobs int
+	// fleet runs the fleet figures (fleet.go) instead of the table, with
+	// fleetRobots internet robots.
+	fleet       bool
+	fleetRobots int
 }
 
 // durations are how long each figure runs.
@@ -170,6 +175,8 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&cfg.rawRaftWindow, "rawraft-window", 3*time.Second, "internal: the raw Raft helper's measured window")
 	flag.DurationVar(&cfg.window, "window", 0, "measure each submit figure for this long instead of 4s (1.5s with -quick), e.g. for -cpuprofile")
 	flag.IntVar(&cfg.memoryJobs, "memory", 0, "instead of the table: queue this many jobs on one casare process, report RSS per queued job and the time to ready after a restart")
+	flag.BoolVar(&cfg.fleet, "fleet", false, "instead of the table: three casare processes with 200 LAN slots and -fleet-robots internet robots; the idle fleet's cost and the dispatch rate")
+	flag.IntVar(&cfg.fleetRobots, "fleet-robots", 1000, "internet robots the -fleet mode connects, each with its own QUIC connection and token")
 	flag.BoolVar(&cfg.events, "events", false, "instead of the table: 10 s of end-to-end load with a fast and a slow event stream subscriber, between two 10 s runs without (the largest -nodes size)")
 	flag.Parse()
 	for f := range strings.SplitSeq(sizes, ",") {
@@ -181,6 +188,9 @@ func parseFlags() (config, error) {
 	}
 	if cfg.via != "all" && cfg.via != "leader" {
 		return cfg, fmt.Errorf("-via must be all or leader, not %q", cfg.via)
+	}
+	if cfg.fleetRobots < 50 {
+		return cfg, fmt.Errorf("-fleet-robots must be at least 50, the few robots it is compared with")
 	}
 	if cfg.capacity < 1 || cfg.latencyRate < 1 {
 		return cfg, fmt.Errorf("-capacity and -latency-rate must be positive")
@@ -223,6 +233,19 @@ func (b *bench) run(ctx context.Context) error {
 	begin := time.Now()
 	if b.cfg.memoryJobs > 0 {
 		if err := b.runMemory(ctx, root); err != nil {
+			return err
+		}
+		b.rep.print(os.Stdout)
+		fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
+		return nil
+	}
+	if b.cfg.fleet {
+		shape := fullFleet
+		if b.cfg.quick {
+			shape = quickFleet
+		}
+		shape.internet = b.cfg.fleetRobots
+		if err := b.runFleet(ctx, root, shape); err != nil {
 			return err
 		}
 		b.rep.print(os.Stdout)
