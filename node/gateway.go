@@ -45,7 +45,7 @@ type gateway struct {
 	// bell holds claims until there is work for them.
 	bell *workBell
 	log  *slog.Logger
-	srv   *tunnel.Server
+	srv  *tunnel.Server
 	// isNode reports whether a name belongs to a gossip member, whose
 	// LAN robot already uses it.
 	isNode func(name string) bool

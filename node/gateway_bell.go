@@ -28,6 +28,12 @@ type bellStore interface {
 // most of them in vain, each claim a Raft entry. One watcher per gateway
 // keeps the cost of an idle robot at nothing and a job's arrival at one
 // claim.
+//
+// A burst of jobs for a thousand waiting robots wakes them a wave at a
+// time (maxClaimsInFlight): a follower forwards each claim to the leader
+// over a connection of its own, and a thousand at once meant hundreds of
+// TLS handshakes on the leader's cluster port, which starved Raft's
+// heartbeats until the followers called an election.
 type workBell struct {
 	store bellStore
 
@@ -37,8 +43,16 @@ type workBell struct {
 	// have not returned yet: the jobs they are about to take still look
 	// claimable in the replica.
 	inflight map[string]int
-	kick     chan struct{}
+	// busy is the slots of all woken claims that have not returned.
+	busy int
+	kick chan struct{}
 }
+
+// maxClaimsInFlight bounds the slots of woken claims that have not
+// returned, per gateway. It matches the idle connections the forwarder
+// keeps to the leader, and a claim takes a few milliseconds, so the cap
+// costs a burst little time.
+const maxClaimsInFlight = 64
 
 type bellWaiter struct {
 	cmd     consensus.ClaimCmd
@@ -88,6 +102,7 @@ func (b *workBell) wait(ctx context.Context, cmd consensus.ClaimCmd) (done func(
 
 func (b *workBell) release(w *bellWaiter) {
 	b.mu.Lock()
+	b.busy -= w.cmd.Max
 	if b.inflight[w.profile] -= w.cmd.Max; b.inflight[w.profile] <= 0 {
 		delete(b.inflight, w.profile)
 	}
@@ -122,7 +137,8 @@ func (b *workBell) run(ctx context.Context) {
 }
 
 // ring wakes waiters, oldest first, while their profile has claimable
-// jobs left that no woken claim is about to take.
+// jobs left that no woken claim is about to take and fewer than
+// maxClaimsInFlight slots are being claimed.
 func (b *workBell) ring(now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -141,8 +157,9 @@ func (b *workBell) ring(now time.Time) {
 			busy := b.inflight[w.profile]
 			n = b.store.ClaimableUpTo(w.cmd, now, busy+wanted[w.profile]) - busy
 		}
-		if n > 0 && b.store.HasClaimable(w.cmd, now) {
+		if n > 0 && b.busy < maxClaimsInFlight && b.store.HasClaimable(w.cmd, now) {
 			close(w.ready)
+			b.busy += w.cmd.Max
 			b.inflight[w.profile] += w.cmd.Max
 			n -= w.cmd.Max
 		} else {

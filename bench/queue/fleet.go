@@ -32,6 +32,9 @@ type fleetShape struct {
 	jobs                      int
 }
 
+// fleetDrainLimit bounds each dispatch figure of the fleet mode.
+const fleetDrainLimit = 3 * time.Minute
+
 var (
 	fullFleet  = fleetShape{internet: 1000, lanPerNode: 67, few: 50, idle: 20 * time.Second, jobs: 5000}
 	quickFleet = fleetShape{internet: 1000, lanPerNode: 67, few: 50, idle: 5 * time.Second, jobs: 2000}
@@ -48,6 +51,9 @@ func (b *bench) runFleet(ctx context.Context, root string, shape fleetShape) err
 	if err := raiseFileLimit(); err != nil {
 		return err
 	}
+	// A job whose robot lost its connection mid-run holds its lease until
+	// it expires (30 s): the drain must outlast that.
+	b.d.e2eTimeout = max(b.d.e2eTimeout, fleetDrainLimit)
 	fmt.Printf("fleet: three casare processes (%s) on loopback with %d LAN slots each, %d internet robots in this process (pid %d); load average at start: %s\n",
 		b.cfg.bin, shape.lanPerNode, shape.internet, os.Getpid(), loadAverage())
 	c, err := startProcCluster(ctx, b.cfg.bin, filepath.Join(root, "fleet"), procSize, true, b.cfg.cpuprofile != "", shape.lanPerNode)

@@ -245,10 +245,11 @@ func (b *bench) run(ctx context.Context) error {
 			shape = quickFleet
 		}
 		shape.internet = b.cfg.fleetRobots
-		if err := b.runFleet(ctx, root, shape); err != nil {
+		err := b.runFleet(ctx, root, shape)
+		b.rep.print(os.Stdout) // what was measured before a failure too
+		if err != nil {
 			return err
 		}
-		b.rep.print(os.Stdout)
 		fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
 		return nil
 	}

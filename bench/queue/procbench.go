@@ -211,15 +211,18 @@ func (b *bench) drain(ctx context.Context, c *procCluster, req []api.JobRequest,
 	}
 	wg.Wait()
 	res.submitted, res.errs = time.Since(t0), errs.Load()
-	var after api.QueueStats
+	var after, seen api.QueueStats
 	for {
 		after, err = c.clients[0].QueueStats(ctx)
 		if err == nil && after.ByState["queued"]+after.ByState["running"] == 0 {
 			break
 		}
+		if err == nil {
+			seen = after
+		}
 		if ctx.Err() != nil {
-			return res, fmt.Errorf("%d of %d jobs submitted, %d queued and %d running after %v (last stats error: %v)",
-				min(next.Load(), int64(total)), total, after.ByState["queued"], after.ByState["running"], b.d.e2eTimeout, err)
+			return res, fmt.Errorf("%d of %d jobs submitted, %d queued, %d running and %d succeeded at the last answer; after %v the stats fail with: %v",
+				min(next.Load(), int64(total)), total, seen.ByState["queued"], seen.ByState["running"], seen.ByState["succeeded"], b.d.e2eTimeout, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
