@@ -33,6 +33,7 @@ type gatewayStore interface {
 	AppliedChanged() (uint64, <-chan struct{})
 	HasClaimable(cmd consensus.ClaimCmd, now time.Time) bool
 	ClaimableUpTo(cmd consensus.ClaimCmd, now time.Time, limit int) int
+	VersionGraph(ref consensus.GraphRef) (json.RawMessage, bool)
 }
 
 // gateway serves internet robots that dial this node over QUIC: it
@@ -174,6 +175,12 @@ func (g *gateway) handle(ctx context.Context, method string, body json.RawMessag
 		return marshal(g.queue.HandBack(ctx, cmd))
 	case gatewayproto.MethodCluster:
 		return marshal(g.clusterInfo(), nil)
+	case gatewayproto.MethodGraph:
+		var ref consensus.GraphRef
+		if err := json.Unmarshal(body, &ref); err != nil {
+			return nil, fmt.Errorf("decode graph request: %w", err)
+		}
+		return marshal(g.graph(ctx, ref))
 	}
 	return nil, fmt.Errorf("unknown method %q", method)
 }
@@ -189,7 +196,8 @@ func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req gatewayprot
 	if req.WaitMS <= 0 {
 		// A retry: what the first try leased is no longer claimable, so
 		// waiting for work would hide it; the store replays it.
-		return g.queue.Claim(ctx, cmd)
+		jobs, err := g.queue.Claim(ctx, cmd)
+		return consensus.OmitHeldGraphs(jobs, req.Have), err
 	}
 	wait := min(time.Duration(req.WaitMS)*time.Millisecond, maxClaimWait)
 	waitCtx, cancel := context.WithTimeout(ctx, wait)
@@ -202,7 +210,25 @@ func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req gatewayprot
 		return nil, nil // no work within the wait: the robot asks again
 	}
 	defer done()
-	return g.queue.Claim(ctx, cmd)
+	jobs, err := g.queue.Claim(ctx, cmd)
+	return consensus.OmitHeldGraphs(jobs, req.Have), err
+}
+
+// graph serves a workflow version's graph to a robot that lacks it. The
+// robot was leased the version's job by the leader, so a replica that
+// does not know the version yet catches up first.
+func (g *gateway) graph(ctx context.Context, ref consensus.GraphRef) (gatewayproto.GraphAnswer, error) {
+	if graph, ok := g.store.VersionGraph(ref); ok {
+		return gatewayproto.GraphAnswer{Graph: graph}, nil
+	}
+	if err := g.catchUp(ctx); err != nil {
+		return gatewayproto.GraphAnswer{}, fmt.Errorf("graph of %s: %w", ref, err)
+	}
+	graph, ok := g.store.VersionGraph(ref)
+	if !ok {
+		return gatewayproto.GraphAnswer{}, fmt.Errorf("no workflow version %s", ref)
+	}
+	return gatewayproto.GraphAnswer{Graph: graph}, nil
 }
 
 func (g *gateway) clusterInfo() gatewayproto.ClusterInfo {
