@@ -201,4 +201,3 @@ func TestClaimWithMalformedHeldGraphRefused(t *testing.T) {
 		t.Fatalf("job %s is %s after the refused claim, want queued", job.ID, got.State)
 	}
 }
-
