@@ -100,13 +100,13 @@ func (b *bench) runFleet(ctx context.Context, root string, shape fleetShape) err
 	if err := waitFleetRecorded(ctx, c.clients[0], shape.few); err != nil {
 		return err
 	}
-	return b.fleetDispatch(ctx, c, wfID, consensus.RobotInternet, fmt.Sprintf("%d internet robots", shape.few), shape.jobs, atLeastInternet(b))
+	return b.fleetDispatch(ctx, c, wfID, consensus.RobotInternet, fmt.Sprintf("%d internet robots", shape.few), shape.jobs, fewNoFaster(b))
 }
 
-// atLeastInternet is the target of the few-robots row: the rate with the
+// fewNoFaster is the target of the few-robots row: the rate with the
 // whole internet fleet must be at least it, so the row checks the
 // reverse — the few robots must not be faster.
-func atLeastInternet(b *bench) *target {
+func fewNoFaster(b *bench) *target {
 	for _, r := range b.rep.rows {
 		if strings.HasPrefix(r.figure, "dispatch, internet jobs") {
 			return atMost(r.value)
