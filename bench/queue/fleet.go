@@ -40,6 +40,16 @@ var (
 	quickFleet = fleetShape{internet: 1000, lanPerNode: 67, few: 50, idle: 5 * time.Second, jobs: 2000}
 )
 
+// runFleetMode runs the fleet mode with the command line's shape.
+func (b *bench) runFleetMode(ctx context.Context, root string) error {
+	shape := fullFleet
+	if b.cfg.quick {
+		shape = quickFleet
+	}
+	shape.internet = b.cfg.fleetRobots
+	return b.runFleet(ctx, root, shape)
+}
+
 // runFleet is the fleet mode: three casare processes with LAN slots, a
 // fleet of internet robots connected to their gateways, the cost of the
 // idle fleet, then the no-op dispatch rate with the whole fleet, with all
