@@ -61,10 +61,9 @@ const (
 	// cmdLogsArchived says how much of jobs' logs the archive holds.
 	cmdLogsArchived commandType = 60
 	// Robot calls a node merged into one entry (robot_groups.go):
-	// heartbeats, claims and completions of many robots.
-	cmdProgressGroups commandType = 61
-	cmdClaimGroups    commandType = 62
-	cmdCompleteGroups commandType = 63
+	// heartbeats and completions of many robots, and their claims.
+	cmdRobotReports commandType = 61
+	cmdClaimGroups  commandType = 62
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -127,9 +126,8 @@ func registry() handlers {
 		cmdRedeemCode:     decoded(accessApply.redeemCode),
 		cmdLogsArchived:   decoded(jobsApply.logsArchived),
 		cmdDebugJob:       decoded(jobsApply.debugJob),
-		cmdProgressGroups: decoded(queueApply.progressGroups),
+		cmdRobotReports:   decoded(queueApply.robotReports),
 		cmdClaimGroups:    decoded(queueApply.claimGroups),
-		cmdCompleteGroups: decoded(queueApply.completeGroups),
 	}
 }
 

@@ -15,7 +15,7 @@ var commandNames = map[commandType]string{
 	cmdRecallJobs: "recall_jobs", cmdPutSecret: "put_secret", cmdDeleteSecret: "delete_secret",
 	cmdRotateVault: "rotate_vault", cmdCreateAPIToken: "create_api_token", cmdRevokeAPIToken: "revoke_api_token",
 	cmdRedeemCode: "redeem_code", cmdDebugJob: "debug_job", cmdLogsArchived: "logs_archived",
-	cmdProgressGroups: "progress_groups", cmdClaimGroups: "claim_groups", cmdCompleteGroups: "complete_groups",
+	cmdRobotReports: "robot_reports", cmdClaimGroups: "claim_groups",
 }
 
 func (t commandType) String() string {
@@ -38,7 +38,7 @@ func (c *entryCounts) add(data []byte) {
 
 // AppliedEntries returns how many command entries of each type this
 // replica has applied since it started, by command name (as in
-// "progress_groups"). A restart counts the entries it replays.
+// "robot_reports"). A restart counts the entries it replays.
 func (s Replica) AppliedEntries() map[string]uint64 {
 	out := map[string]uint64{}
 	s.fsm.read(func(*state) {

@@ -74,6 +74,12 @@ type groupCommit[In, Out any] struct {
 	// entry is free; a gap bounds the entries per interval whatever the
 	// number of callers.
 	gap time.Duration
+	// urgent, when set, marks calls that do not wait out the gap: one
+	// pending urgent call sends everything pending at once.
+	urgent func(In) bool
+	// wake cuts a gap short when an urgent call arrives (buffer 1; only
+	// batchers with a gap and urgent calls need it).
+	wake chan struct{}
 
 	mu        sync.Mutex
 	pending   []*groupCall[In, Out]
@@ -103,6 +109,12 @@ func (b *groupCommit[In, Out]) do(ctx context.Context, in In) (Out, error) {
 		return zero, errorf(CodeNoLeader, "%s: the store is closed", b.name)
 	}
 	b.pending = append(b.pending, call)
+	if b.wake != nil && b.urgent != nil && b.urgent(in) {
+		select {
+		case b.wake <- struct{}{}:
+		default: // a wake-up is pending already
+		}
+	}
 	if b.inFlight < b.maxInFlight {
 		b.inFlight++
 		b.flushes.Go(b.flushLoop)
@@ -122,7 +134,7 @@ func (b *groupCommit[In, Out]) do(ctx context.Context, in In) (Out, error) {
 func (b *groupCommit[In, Out]) flushLoop() {
 	for {
 		b.mu.Lock()
-		if wait := b.gap - time.Since(b.lastStart); b.gap > 0 && wait > 0 && len(b.pending) > 0 {
+		if wait := b.gap - time.Since(b.lastStart); b.gap > 0 && wait > 0 && len(b.pending) > 0 && !b.urgentPending() {
 			b.mu.Unlock()
 			if !b.sleep(wait) {
 				b.failPending(b.lifetime.Err())
@@ -141,13 +153,29 @@ func (b *groupCommit[In, Out]) flushLoop() {
 	}
 }
 
-// sleep waits d, or less if the store closes; it reports whether the
-// store is still open.
+// urgentPending reports whether a pending call may not wait out the
+// gap. The caller holds mu.
+func (b *groupCommit[In, Out]) urgentPending() bool {
+	if b.urgent == nil {
+		return false
+	}
+	for _, call := range b.pending {
+		if b.urgent(call.in) {
+			return true
+		}
+	}
+	return false
+}
+
+// sleep waits d, or less if an urgent call arrives or the store closes;
+// it reports whether the store is still open.
 func (b *groupCommit[In, Out]) sleep(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-b.wake: // nil, and never ready, without urgent calls
 		return true
 	case <-b.lifetime.Done():
 		return false

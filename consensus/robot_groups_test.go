@@ -85,9 +85,10 @@ func TestMergedReportsRefuseStaleTokensItemByItem(t *testing.T) {
 	stale, fresh, other := raJobs[0], raJobs[1], rbJobs[0]
 
 	h.advance(time.Second)
-	progress := h.mustApply(cmdProgressGroups, ProgressGroupsCmd{Reports: []ProgressCmd{
-		{RobotID: "ra", Items: []Progress{{JobID: stale, Token: tokens[stale] - 1}, {JobID: fresh, Token: tokens[fresh], Checkpoint: []byte(`{"done":["x"]}`)}}},
-		{RobotID: "rb", Items: []Progress{{JobID: other, Token: tokens[other]}}},
+	progress := h.mustApply(cmdRobotReports, RobotReportsCmd{Reports: []RobotReport{
+		{Progress: &ProgressCmd{RobotID: "ra", Items: []Progress{{JobID: stale, Token: tokens[stale] - 1}, {JobID: fresh, Token: tokens[fresh], Checkpoint: []byte(`{"done":["x"]}`)}}}},
+		{Progress: &ProgressCmd{RobotID: "rb", Items: []Progress{{JobID: other, Token: tokens[other]}}}},
+		{},
 	}}).([]Part[[]Ack])
 	if acks := progress[0].Value; acks[0].OK || !acks[0].Stop || acks[1].OK != true || !acks[1].Deadline.Equal(h.now.Add(DefaultVisibilityTimeout)) {
 		t.Errorf("ra's heartbeat acks %+v: want the stale item stopped and the other renewed", acks)
@@ -95,26 +96,35 @@ func TestMergedReportsRefuseStaleTokensItemByItem(t *testing.T) {
 	if acks := progress[1].Value; len(acks) != 1 || !acks[0].OK {
 		t.Errorf("rb's heartbeat acks %+v", acks)
 	}
+	if progress[2].Error == nil || progress[2].Error.Code != CodeInvalid {
+		t.Errorf("an empty report: %+v, want its own invalid error", progress[2])
+	}
 	if string(h.f.state.jobs[fresh].Checkpoint) != `{"done":["x"]}` || !h.f.state.jobs[stale].Lease.RenewedAt.Before(h.now) {
 		t.Errorf("checkpoint %s, stale lease renewed at %v", h.f.state.jobs[fresh].Checkpoint, h.f.state.jobs[stale].Lease.RenewedAt)
 	}
 
-	completions := CompleteGroupsCmd{Reports: []CompleteCmd{
-		{RobotID: "ra", Items: []Completion{{JobID: stale, Token: tokens[stale] + 1, Succeeded: true}, {JobID: fresh, Token: tokens[fresh], Succeeded: true}}},
-		{RobotID: "rb", Items: []Completion{{JobID: other, Token: tokens[other], Succeeded: true}}},
+	// A heartbeat merged before a completion of the same job lands first:
+	// its log lines are kept.
+	completions := RobotReportsCmd{Reports: []RobotReport{
+		{Complete: &CompleteCmd{RobotID: "ra", Items: []Completion{{JobID: stale, Token: tokens[stale] + 1, Succeeded: true}, {JobID: fresh, Token: tokens[fresh], Succeeded: true}}}},
+		{Progress: &ProgressCmd{RobotID: "rb", Items: []Progress{{JobID: other, Token: tokens[other], Logs: []LogLine{{Message: "last words"}}}}}},
+		{Complete: &CompleteCmd{RobotID: "rb", Items: []Completion{{JobID: other, Token: tokens[other], Succeeded: true}}}},
 	}}
-	done := h.mustApply(cmdCompleteGroups, completions).([]Part[[]Ack])
+	done := h.mustApply(cmdRobotReports, completions).([]Part[[]Ack])
 	if acks := done[0].Value; acks[0].OK || !acks[0].Stop || !acks[1].OK || acks[1].State != JobSucceeded {
 		t.Errorf("ra's completion acks %+v", acks)
 	}
-	if acks := done[1].Value; !acks[0].OK || acks[0].State != JobSucceeded {
+	if acks := done[2].Value; !acks[0].OK || acks[0].State != JobSucceeded {
 		t.Errorf("rb's completion acks %+v", acks)
+	}
+	if logs := h.f.state.jobs[other].Logs; len(logs) != 1 || logs[0].Message != "last words" {
+		t.Errorf("the heartbeat merged ahead of the completion left logs %+v", logs)
 	}
 	if j := h.f.state.jobs[stale]; j.State != JobRunning {
 		t.Errorf("the job completed with a stale token is %s", j.State)
 	}
 	// The same entry again (a retry after a leader change) finishes nothing twice.
-	again := h.mustApply(cmdCompleteGroups, completions).([]Part[[]Ack])
+	again := h.mustApply(cmdRobotReports, completions).([]Part[[]Ack])
 	for i, part := range again {
 		for _, ack := range part.Value {
 			if ack.OK {
@@ -197,7 +207,7 @@ func TestHeartbeatsOfManyRobotsCostOneEntryPerInterval(t *testing.T) {
 		return leader.AppliedIndex() >= f.AppliedIndex()
 	})
 	after := leader.AppliedEntries()
-	entries := after["progress_groups"] - before["progress_groups"]
+	entries := after["robot_reports"] - before["robot_reports"]
 	t.Logf("%d robots × %d heartbeats in %v took %d progress entries", robots, rounds, elapsed, entries)
 	if single := after["progress"] - before["progress"]; single != 0 {
 		t.Errorf("%d single-robot progress entries", single)
@@ -212,5 +222,56 @@ func TestEveryCommandTypeHasAName(t *testing.T) {
 		if _, ok := commandNames[typ]; !ok {
 			t.Errorf("command type %d has no name in commandNames", typ)
 		}
+	}
+}
+
+// TestACompletionTakesTheHeldHeartbeatsWithIt: a completion does not
+// wait out the heartbeat interval, and the heartbeat the node holds for
+// the same job commits with it, first, so its log lines are kept.
+func TestACompletionTakesTheHeldHeartbeatsWithIt(t *testing.T) {
+	const interval = time.Minute // no heartbeat goes out on its own in this test
+	c := startClusterWith(t, 1, func(cfg *Config) { cfg.ProgressInterval = interval })
+	s := c.waitLeader(5 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := s.PutWorkflow(ctx, PutWorkflowCmd{ID: "w1", Name: "w", Graph: graph("a"), Jobs: []JobSpec{{ID: "j1", WorkflowID: "w1", ExecutionMode: "lan"}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Claim(ctx, ClaimCmd{RobotID: "r1", RobotKind: RobotLAN, Max: 1})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("claim: %v %v", got, err)
+	}
+	token := got[0].Job.Lease.Token
+	// The first heartbeat finds the batcher idle and goes at once; the
+	// second is held for the interval.
+	if _, err := s.Progress(ctx, ProgressCmd{RobotID: "r1", Items: []Progress{{JobID: "j1", Token: token}}}); err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan []Ack, 1)
+	go func() {
+		acks, err := s.Progress(ctx, ProgressCmd{RobotID: "r1", Items: []Progress{{JobID: "j1", Token: token, Logs: []LogLine{{Message: "last words"}}}}})
+		if err != nil {
+			t.Error(err)
+		}
+		held <- acks
+	}()
+	testutil.WaitFor(t, 5*time.Second, "the second heartbeat to be held", func() bool {
+		s.robots.reports.mu.Lock()
+		defer s.robots.reports.mu.Unlock()
+		return len(s.robots.reports.pending) == 1
+	})
+	start := time.Now()
+	acks, err := s.Complete(ctx, CompleteCmd{RobotID: "r1", Items: []Completion{{JobID: "j1", Token: token, Succeeded: true}}})
+	if err != nil || len(acks) != 1 || !acks[0].OK {
+		t.Fatalf("complete: %+v %v", acks, err)
+	}
+	if waited := time.Since(start); waited > interval/2 {
+		t.Errorf("the completion waited %v for the heartbeat interval", waited)
+	}
+	if hb := <-held; len(hb) != 1 || !hb[0].OK || hb[0].Waited <= 0 {
+		t.Errorf("the held heartbeat's acks %+v, want accepted with the time it waited", hb)
+	}
+	if j, _, _ := s.Job("j1"); j.State != JobSucceeded || len(j.Logs) != 1 || j.Logs[0].Message != "last words" {
+		t.Errorf("job %s with logs %+v, want succeeded with the held heartbeat's line", j.State, j.Logs)
 	}
 }

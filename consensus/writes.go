@@ -99,11 +99,12 @@ func (s RobotQueue) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, erro
 // Config.ProgressInterval (robot_groups.go); each ack's Waited says how
 // long this one was held for that. Stale tokens are refused item by item.
 func (s RobotQueue) Progress(ctx context.Context, cmd ProgressCmd) ([]Ack, error) {
-	return s.robots.progress.do(ctx, progressCall{cmd: cmd, arrived: time.Now()})
+	return s.robots.reports.do(ctx, reportCall{report: RobotReport{Progress: &cmd}, arrived: time.Now()})
 }
 
 // Complete records the outcome of attempts; stale tokens are refused
-// item by item. Concurrent completions on this node share an entry.
+// item by item. Completions go out at once, in one entry with the other
+// completions and the heartbeats this node holds.
 //
 // Values a run asks the vault to keep are sealed and stored first, each
 // as its own entry, and never enter the completion's entry.
@@ -112,7 +113,7 @@ func (s RobotQueue) Complete(ctx context.Context, cmd CompleteCmd) ([]Ack, error
 	for i := range cmd.Items {
 		s.storeRunSecrets(ctx, cmd.RobotID, &cmd.Items[i])
 	}
-	return s.robots.completes.do(ctx, cmd)
+	return s.robots.reports.do(ctx, reportCall{report: RobotReport{Complete: &cmd}, arrived: time.Now()})
 }
 
 // HandBack returns a leaving robot's unfinished jobs without spending

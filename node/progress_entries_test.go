@@ -65,7 +65,7 @@ func TestRobotsOfANodeShareOneProgressEntryPerInterval(t *testing.T) {
 		return true
 	})
 	after, elapsed := s.AppliedEntries(), time.Since(start)
-	entries := after["progress_groups"] - before["progress_groups"]
+	entries := after["robot_reports"] - before["robot_reports"]
 	t.Logf("%d robots running for %v: %d progress entries, all entries since: %v", internetRobots+1, elapsed, entries, after)
 	if single := after["progress"] - before["progress"]; single != 0 {
 		t.Errorf("%d single-robot progress entries", single)
