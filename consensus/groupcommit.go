@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -77,6 +78,12 @@ type groupCommit[In, Out any] struct {
 	// urgent, when set, marks calls that do not wait out the gap: one
 	// pending urgent call sends everything pending at once.
 	urgent func(In) bool
+	// awaitSent makes a caller that gives up still wait for the outcome
+	// of its call once the call is on its way: claims set it, so that the
+	// jobs an entry leases reach the robot that asked instead of sitting
+	// leased to a robot that never heard of them until the lease runs
+	// out. The wait is bounded by the flush's DefaultApplyTimeout.
+	awaitSent bool
 	// wake cuts a gap short when an urgent call arrives (buffer 1; only
 	// batchers with a gap and urgent calls need it).
 	wake chan struct{}
@@ -90,10 +97,11 @@ type groupCommit[In, Out any] struct {
 }
 
 type groupCall[In, Out any] struct {
-	in   In
-	done chan struct{}
-	out  Out
-	err  error
+	in    In
+	done  chan struct{}
+	out   Out
+	err   error
+	taken bool // on its way in an entry; guarded by the batcher's mu
 }
 
 // do queues in as one part of the next entry and waits for its outcome.
@@ -124,10 +132,28 @@ func (b *groupCommit[In, Out]) do(ctx context.Context, in In) (Out, error) {
 	case <-call.done:
 		return call.out, call.err
 	case <-ctx.Done():
-		// The entry may still commit; every call merged here is
-		// idempotent by the ids or tokens it carries.
-		return zero, ctx.Err()
+		return b.abandon(call, ctx.Err())
 	}
+}
+
+// abandon answers a caller that gave up. A call not yet taken is
+// dropped and never sent. One already on its way may still commit; every
+// call merged here is idempotent by the ids or tokens it carries, and
+// with awaitSent its outcome is awaited instead.
+func (b *groupCommit[In, Out]) abandon(call *groupCall[In, Out], err error) (Out, error) {
+	var zero Out
+	b.mu.Lock()
+	if !call.taken {
+		b.pending = slices.DeleteFunc(b.pending, func(c *groupCall[In, Out]) bool { return c == call })
+		b.mu.Unlock()
+		return zero, err
+	}
+	b.mu.Unlock()
+	if !b.awaitSent {
+		return zero, err
+	}
+	<-call.done
+	return call.out, call.err
 }
 
 // flushLoop commits pending calls until none are left.
@@ -207,6 +233,9 @@ func (b *groupCommit[In, Out]) take() []*groupCall[In, Out] {
 		n++
 	}
 	batch := b.pending[:n:n]
+	for _, call := range batch {
+		call.taken = true
+	}
 	b.pending = b.pending[n:]
 	if len(b.pending) == 0 {
 		b.pending = nil

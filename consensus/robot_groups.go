@@ -85,7 +85,7 @@ type reportCall struct {
 func newRobotGroups(lifetime context.Context, s *Store, progressEvery time.Duration) robotGroups {
 	return robotGroups{
 		claims: &groupCommit[ClaimCmd, []ClaimedJob]{
-			name: "claim", lifetime: lifetime, maxInFlight: claimsInFlight,
+			name: "claim", lifetime: lifetime, maxInFlight: claimsInFlight, awaitSent: true,
 			weigh: func(c ClaimCmd) (int, int) { return max(c.Max, 1), claimOverhead },
 			apply: func(ctx context.Context, claims []ClaimCmd) ([]Part[[]ClaimedJob], error) {
 				return apply[[]Part[[]ClaimedJob]](ctx, s, cmdClaimGroups, ClaimGroupsCmd{Claims: claims})
