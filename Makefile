@@ -49,12 +49,17 @@ test:
 # Then it runs the event stream under full load with a fast and a slow
 # subscriber (-events, in-process nodes): the EVENTS line says whether
 # the fast one keeps up and how much the submit rate drops.
-# Last, the memory figures: one process with 1M queued jobs (RSS per
+# Then the memory figures: one process with 1M queued jobs (RSS per
 # job) and the time it takes to be ready again after a restart.
+# Last, the archiver: the end-to-end load on three processes started
+# with --archive-url, its throughput and lag, on a fresh database of the
+# Postgres at BENCH_PG (created and dropped by the run).
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 bench: build
 	$(GO) run ./bench/queue -bin $(BIN) $(BENCHFLAGS)
 	$(GO) run ./bench/queue -events -nodes 3
 	$(GO) run ./bench/queue -bin $(BIN) -memory 1000000
+	$(GO) run ./bench/queue -bin $(BIN) -archive '$(BENCH_PG)'
 
 # web rebuilds the dashboard's bundle (web/dist, committed and embedded
 # into the binary) from its TypeScript source. It needs Node.js 20.19+;

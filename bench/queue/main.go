@@ -42,6 +42,7 @@
 //	go run ./bench/queue [-bin bin/casare] [-quick] [-inprocess [-nodes 1,3]] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 //	go run ./bench/queue [-quick] [-nodes 1,3] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 //	go run ./bench/queue -events [-nodes 3]   # the event stream under load (events.go)
+//	go run ./bench/queue -archive postgres://…   # the archiver's throughput and lag (archivebench.go)
 package main
 
 import (
@@ -85,6 +86,9 @@ type config struct {
 	window time.Duration
 	// memoryJobs, when set, runs the memory figures instead of the table.
 	memoryJobs int
+	// archiveURL, when set, runs the archiver figures instead of the
+	// table, on a fresh database of the Postgres it names.
+	archiveURL string
 }
 
 // durations are how long each figure runs.
@@ -170,6 +174,7 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&cfg.rawRaftWindow, "rawraft-window", 3*time.Second, "internal: the raw Raft helper's measured window")
 	flag.DurationVar(&cfg.window, "window", 0, "measure each submit figure for this long instead of 4s (1.5s with -quick), e.g. for -cpuprofile")
 	flag.IntVar(&cfg.memoryJobs, "memory", 0, "instead of the table: queue this many jobs on one casare process, report RSS per queued job and the time to ready after a restart")
+	flag.StringVar(&cfg.archiveURL, "archive", "", "instead of the table: the end-to-end load on three casare processes with --archive-url, a fresh database on the Postgres at this URL (dropped after); reports the archiver's throughput and lag")
 	flag.BoolVar(&cfg.events, "events", false, "instead of the table: 10 s of end-to-end load with a fast and a slow event stream subscriber, between two 10 s runs without (the largest -nodes size)")
 	flag.Parse()
 	for f := range strings.SplitSeq(sizes, ",") {
@@ -221,6 +226,14 @@ func (b *bench) run(ctx context.Context) error {
 	})
 	defer watchdog.Stop()
 	begin := time.Now()
+	if b.cfg.archiveURL != "" {
+		if err := b.runArchive(ctx, root); err != nil {
+			return err
+		}
+		b.rep.print(os.Stdout)
+		fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
+		return nil
+	}
 	if b.cfg.memoryJobs > 0 {
 		if err := b.runMemory(ctx, root); err != nil {
 			return err
