@@ -62,6 +62,8 @@ const (
 	cmdLogsArchived commandType = 60
 	// cmdStopKeepingLogs says no archiver runs any more (archive_logs.go).
 	cmdStopKeepingLogs commandType = 70
+	// cmdRerunResealed is a re-run carrying parameters sealed again.
+	cmdRerunResealed commandType = 76
 	// Robot calls a node merged into one entry (robot_groups.go):
 	// heartbeats and completions of many robots, and their claims.
 	cmdRobotReports commandType = 61
@@ -106,6 +108,7 @@ func registry() handlers {
 		cmdPause:           decoded(jobsApply.pause),
 		cmdSettings:        decoded(jobsApply.setSettings),
 		cmdRerun:           decoded(jobsApply.rerun),
+		cmdRerunResealed:   decoded(jobsApply.rerunResealed),
 		cmdCreateToken:     decoded(accessApply.createToken),
 		cmdRevokeToken:     decoded(accessApply.revokeToken),
 		cmdRobotStatus:     decoded(accessApply.robotStatus),

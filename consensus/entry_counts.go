@@ -15,8 +15,8 @@ var commandNames = map[commandType]string{
 	cmdRecallJobs: "recall_jobs", cmdPutSecret: "put_secret", cmdDeleteSecret: "delete_secret",
 	cmdRotateVault: "rotate_vault", cmdCreateAPIToken: "create_api_token", cmdRevokeAPIToken: "revoke_api_token",
 	cmdRedeemCode: "redeem_code", cmdDebugJob: "debug_job", cmdLogsArchived: "logs_archived",
-	cmdStopKeepingLogs: "stop_keeping_logs",
-	cmdRobotReports:    "robot_reports", cmdClaimGroups: "claim_groups",
+	cmdStopKeepingLogs: "stop_keeping_logs", cmdRerunResealed: "rerun_resealed",
+	cmdRobotReports: "robot_reports", cmdClaimGroups: "claim_groups",
 }
 
 func (t commandType) String() string {
