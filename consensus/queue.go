@@ -224,6 +224,12 @@ type Ack struct {
 	Deadline time.Time `json:"lease_expires_at,omitzero"`
 	// Debug is the newest debugger command for a debug run.
 	Debug *DebugCommand `json:"debug,omitempty"`
+	// Waited is how long the node that took a heartbeat held it to merge
+	// it with other robots' before sending it on. The lease was renewed
+	// no sooner than that after the robot sent it, so the robot may count
+	// its lease confirmed from its send time plus Waited. Not replicated:
+	// the node sets it on the answer.
+	Waited time.Duration `json:"waited_ns,omitempty"`
 }
 
 func (s queueApply) progress(c applyContext, cmd *ProgressCmd) ([]Ack, error) {
