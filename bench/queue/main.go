@@ -39,7 +39,7 @@
 //
 // Usage:
 //
-//	go run ./bench/queue [-bin bin/casare] [-quick] [-inprocess [-nodes 1,3]] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
+//	go run ./bench/queue [-bin bin/casare] [-quick] [-runs 3] [-inprocess [-nodes 1,3]] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 //	go run ./bench/queue [-quick] [-nodes 1,3] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 //	go run ./bench/queue -events [-nodes 3]   # the event stream under load (events.go)
 package main
@@ -85,6 +85,8 @@ type config struct {
 	window time.Duration
 	// memoryJobs, when set, runs the memory figures instead of the table.
 	memoryJobs int
+	// runs is how many times the real-process table runs (runs.go).
+	runs int
 }
 
 // durations are how long each figure runs.
@@ -142,6 +144,7 @@ func main() {
 	if cfg.window > 0 {
 		b.d.submit = cfg.window
 	}
+	b.d.limit *= time.Duration(cfg.runs)
 	err = b.run(ctx)
 	b.prof.stop()
 	if err != nil {
@@ -170,6 +173,7 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&cfg.rawRaftWindow, "rawraft-window", 3*time.Second, "internal: the raw Raft helper's measured window")
 	flag.DurationVar(&cfg.window, "window", 0, "measure each submit figure for this long instead of 4s (1.5s with -quick), e.g. for -cpuprofile")
 	flag.IntVar(&cfg.memoryJobs, "memory", 0, "instead of the table: queue this many jobs on one casare process, report RSS per queued job and the time to ready after a restart")
+	flag.IntVar(&cfg.runs, "runs", 1, "run the real-process table this many times and print each figure's min, median and max over the runs (with -cpuprofile, each run overwrites the last's profiles)")
 	flag.BoolVar(&cfg.events, "events", false, "instead of the table: 10 s of end-to-end load with a fast and a slow event stream subscriber, between two 10 s runs without (the largest -nodes size)")
 	flag.Parse()
 	for f := range strings.SplitSeq(sizes, ",") {
@@ -181,6 +185,9 @@ func parseFlags() (config, error) {
 	}
 	if cfg.via != "all" && cfg.via != "leader" {
 		return cfg, fmt.Errorf("-via must be all or leader, not %q", cfg.via)
+	}
+	if cfg.runs < 1 || (cfg.runs > 1 && (cfg.inprocess || cfg.events || cfg.memoryJobs > 0)) {
+		return cfg, fmt.Errorf("-runs must be at least 1, and more than 1 only for the real-process table (not with -inprocess, -events or -memory), not %d", cfg.runs)
 	}
 	if cfg.capacity < 1 || cfg.latencyRate < 1 {
 		return cfg, fmt.Errorf("-capacity and -latency-rate must be positive")
@@ -231,10 +238,14 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	// The event stream mode runs its cluster inside this process.
 	if !b.cfg.inprocess && !b.cfg.events {
-		if err := b.runProcs(ctx, root); err != nil {
+		if b.cfg.runs > 1 {
+			err = b.runProcsN(ctx, root, b.cfg.runs)
+		} else if err = b.runProcs(ctx, root); err == nil {
+			b.rep.print(os.Stdout)
+		}
+		if err != nil {
 			return err
 		}
-		b.rep.print(os.Stdout)
 		fmt.Printf("\nvalues are what the load generator saw over REST; ×raft64 is the ratio to the raw Raft row over mutual TLS of this run.\n")
 		fmt.Printf("CPU µs/item is the three casare processes' CPU time (from /proc/<pid>/stat) per job; the raw Raft row's is the helper's.\n")
 		fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))

@@ -113,7 +113,7 @@ func (b *bench) procLoad(ctx context.Context, c *procCluster, name string, worke
 			b.progress("warning: %v", err)
 		}
 	})
-	res := runLoad(ctx, workers, b.d.warm, b.d.submit, nil, fn)
+	res := runLoad(ctx, workers, b.d.warm, b.d.submit, c.appliedIndex(ctx), fn)
 	wg.Wait()
 	return res, nodeCPU
 }
@@ -135,8 +135,8 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster, raw float64) er
 		return nil
 	})
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs, %d clients over all nodes", singleClients),
-		value: single.rate(), unit: "jobs/s", ratio: single.rate() / raw, cpu: perItem(cpu, single.items),
-		note: latencyNote(single) + loadgenNote(single)})
+		value: single.rate(), unit: "jobs/s", ratio: single.rate() / raw, ratioTarget: atLeast(0.6), cpu: perItem(cpu, single.items),
+		note: entriesNote(single) + latencyNote(single) + loadgenNote(single)})
 
 	batch := slices.Repeat([]api.JobRequest{one}, batchSize)
 	b.progress("batched submits ×%d, %d clients", batchSize, batchClients)
@@ -149,8 +149,8 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster, raw float64) er
 		return nil
 	})
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs/batch ×%d, %d clients over all nodes", batchSize, batchClients),
-		value: batched.rate(), unit: "jobs/s", ratio: batched.rate() / raw, cpu: perItem(cpu, batched.items),
-		note: latencyNote(batched) + loadgenNote(batched)})
+		value: batched.rate(), unit: "jobs/s", ratio: batched.rate() / raw, ratioTarget: atLeast(4), cpu: perItem(cpu, batched.items),
+		note: entriesNote(batched) + latencyNote(batched) + loadgenNote(batched)})
 	if single.items == 0 || batched.items == 0 {
 		return fmt.Errorf("no submit succeeded (single: %v; batched: %v)", single.firstErr, batched.firstErr)
 	}
@@ -222,7 +222,7 @@ func (b *bench) procEndToEnd(ctx context.Context, c *procCluster, raw float64) e
 	rate := float64(done) / elapsed.Seconds()
 	b.others = -1
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("end-to-end no-op, submit→succeeded, %d robot slots", procSize*b.cfg.capacity),
-		value: rate, unit: "jobs/s", ratio: rate / raw, cpu: perItem(cpu, done),
+		value: rate, unit: "jobs/s", ratio: rate / raw, ratioTarget: atLeast(2), cpu: perItem(cpu, done),
 		note: fmt.Sprintf("%d succeeded; submits done at %s, last succeeded at %s; %d submit errors; %.3f Raft entries per job",
 			done, fmtSeconds(submitted), fmtSeconds(elapsed), errs.Load(),
 			float64(cl1.AppliedIndex-cl0.AppliedIndex)/float64(max(done, 1)))})
