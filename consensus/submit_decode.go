@@ -234,7 +234,7 @@ func (d *specDecoder) readSpecField(spec *JobSpec, field specField) bool {
 // executionMode returns the mode named by raw, the known ones without
 // allocating.
 func executionMode(raw []byte) string {
-	for _, m := range []string{"lan", "internet", "any"} {
+	for _, m := range []string{ModeLAN, ModeInternet, ModeAny} {
 		if string(raw) == m {
 			return m
 		}
