@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,21 +17,32 @@ import (
 // table as it ends, then one table of the minimum, median and maximum of
 // every figure's value, ratio to raw Raft and CPU per item over the runs:
 // on a shared machine one run says little, and the aims are judged on
-// the median.
+// the median. A run that fails (on a crowded machine a cluster can miss
+// its start-up deadline) is reported and left out; the table says how
+// many runs it is over.
 func (b *bench) runProcsN(ctx context.Context, root string, n int) error {
 	var runs [][]row
+	var failed []error
 	for i := range n {
 		b.progress("run %d of %d", i+1, n)
 		b.rep = report{}
 		start := time.Now()
 		if err := b.runProcs(ctx, filepath.Join(root, "run-"+strconv.Itoa(i+1))); err != nil {
-			return fmt.Errorf("run %d of %d: %w", i+1, n, err)
+			if ctx.Err() != nil {
+				return err
+			}
+			failed = append(failed, fmt.Errorf("run %d of %d: %w", i+1, n, err))
+			fmt.Printf("\nrun %d of %d failed after %s: %v\n", i+1, n, time.Since(start).Round(100*time.Millisecond), err)
+			continue
 		}
 		fmt.Printf("\nrun %d of %d (%s, load average now %s):\n", i+1, n, time.Since(start).Round(100*time.Millisecond), loadAverage())
 		b.rep.print(os.Stdout)
 		runs = append(runs, b.rep.rows)
 	}
-	fmt.Printf("\nover %d runs: min / median / max\n", n)
+	if len(runs) == 0 {
+		return errors.Join(failed...)
+	}
+	fmt.Printf("\nover %d runs (%d failed): min / median / max\n", len(runs), len(failed))
 	printSpread(os.Stdout, spreadOf(runs))
 	return nil
 }
