@@ -53,12 +53,21 @@ test:
 # Then it runs the event stream under full load with a fast and a slow
 # subscriber (-events, in-process nodes): the EVENTS line says whether
 # the fast one keeps up and how much the submit rate drops.
-# Last, the memory figures: one process with 1M queued jobs (RSS per
+# Then the memory figures: one process with 1M queued jobs (RSS per
 # job) and the time it takes to be ready again after a restart.
+# Then the schedule figures on three casare processes: lateness (fire
+# time → job queued) of 100 fires of an every-second schedule, and the
+# time from a SIGKILL of the leader to the new leader's first fire.
+# Last, the archiver: the end-to-end load on three processes started
+# with --archive-url, its throughput and lag, on a fresh database of the
+# Postgres at BENCH_PG (created and dropped by the run).
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 bench: build
 	$(GO) run ./bench/queue -bin $(BIN) -runs 3 $(BENCHFLAGS)
 	$(GO) run ./bench/queue -events -nodes 3
 	$(GO) run ./bench/queue -bin $(BIN) -memory 1000000
+	$(GO) run ./bench/queue -bin $(BIN) -schedules
+	$(GO) run ./bench/queue -bin $(BIN) -archive '$(BENCH_PG)'
 
 # web rebuilds the dashboard's bundle (web/dist, committed and embedded
 # into the binary) from its TypeScript source. It needs Node.js 20.19+;

@@ -135,6 +135,10 @@ func (s *Server) archiveStatus(ctx context.Context) *ArchiveStatus {
 	if applied > pos {
 		st.Lag = applied - pos
 	}
+	var oldest time.Time
+	if st.LagJobs, oldest = s.cfg.Store.FinishedAfter(pos); st.LagJobs > 0 {
+		st.LagSeconds = max(0, time.Since(oldest).Seconds())
+	}
 	return st
 }
 
@@ -143,6 +147,10 @@ var (
 		"Raft index up to which every finished job is in the Postgres archive.", nil, nil)
 	archiveLagDesc = prometheus.NewDesc("casare_archive_lag_entries",
 		"Raft entries applied on this node and not yet covered by the archive.", nil, nil)
+	archiveLagJobsDesc = prometheus.NewDesc("casare_archive_lag_jobs",
+		"Finished jobs in this node's replica that the archive does not hold yet.", nil, nil)
+	archiveLagSecondsDesc = prometheus.NewDesc("casare_archive_lag_seconds",
+		"How long ago the oldest finished job the archive does not hold yet finished (0 when none).", nil, nil)
 	archiveUpDesc = prometheus.NewDesc("casare_archive_up",
 		"1 when the archive answered this scrape, 0 when it did not.", nil, nil)
 )
@@ -153,6 +161,8 @@ type archiveCollector struct{ s *Server }
 func (a archiveCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- archivedIndexDesc
 	ch <- archiveLagDesc
+	ch <- archiveLagJobsDesc
+	ch <- archiveLagSecondsDesc
 	ch <- archiveUpDesc
 }
 
@@ -165,4 +175,6 @@ func (a archiveCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(archiveUpDesc, prometheus.GaugeValue, 1)
 	ch <- prometheus.MustNewConstMetric(archivedIndexDesc, prometheus.GaugeValue, float64(st.ArchivedIndex))
 	ch <- prometheus.MustNewConstMetric(archiveLagDesc, prometheus.GaugeValue, float64(st.Lag))
+	ch <- prometheus.MustNewConstMetric(archiveLagJobsDesc, prometheus.GaugeValue, float64(st.LagJobs))
+	ch <- prometheus.MustNewConstMetric(archiveLagSecondsDesc, prometheus.GaugeValue, st.LagSeconds)
 }

@@ -22,6 +22,9 @@ type WorkflowStore interface {
 // JobStore queues, lists, cancels and re-runs jobs, and holds the queue's
 // rules (pauses, per-workflow settings) and statistics.
 type JobStore interface {
+	// FinishedAfter counts the finished jobs above a Raft index and
+	// says when the oldest of them finished: the archive's lag.
+	FinishedAfter(index uint64) (jobs int, oldest time.Time)
 	SubmitJobs(ctx context.Context, specs []consensus.JobSpec) ([]consensus.Job, error)
 	CancelJob(ctx context.Context, id, reason string) (consensus.Job, error)
 	DebugJob(ctx context.Context, cmd consensus.DebugJobCmd) (consensus.Job, error)

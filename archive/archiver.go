@@ -29,6 +29,9 @@ const (
 // store's copy-on-read API.
 type Source interface {
 	FinishedFrom(from uint64, limit int) (jobs []consensus.Job, complete bool, index uint64)
+	// RestoreID names the operator restore the state came from: the
+	// position counts Raft indexes under one restore id only.
+	RestoreID() string
 	Workflows() ([]consensus.Workflow, uint64)
 	Schedules(workflowID string) ([]consensus.Schedule, uint64)
 	Robots() []consensus.RobotRecord
@@ -44,20 +47,33 @@ type Source interface {
 type Archiver struct {
 	db  *DB
 	log *slog.Logger
-	// archived is the position this node last wrote or read, for /metrics.
-	archived atomic.Uint64
+	// archived is the position this node last wrote or read, with the
+	// restore id it counts under, for retention and /metrics.
+	archived atomic.Pointer[Position]
 	jobs     atomic.Uint64 // jobs archived by this node since start
+}
+
+// Position is the archive's watermark: every job finished at or before
+// Index, in the state RestoreID names, is archived.
+type Position struct {
+	RestoreID string
+	Index     uint64
 }
 
 var _ consensus.LeaderDuty = (*Archiver)(nil)
 
 // NewArchiver returns the duty that archives into db.
-func NewArchiver(db *DB) *Archiver { return &Archiver{db: db, log: db.log} }
+func NewArchiver(db *DB) *Archiver {
+	a := &Archiver{db: db, log: db.log}
+	a.archived.Store(&Position{})
+	return a
+}
 
-// ArchivedIndex is the archive's position as this node last wrote or
-// read it (0 before its first round as leader): jobs finished at or
-// before it are in the archive, so Raft may let them go.
-func (a *Archiver) ArchivedIndex() uint64 { return a.archived.Load() }
+// ArchivedPosition is the archive's position as this node last wrote or
+// read it (index 0 before its first round as leader): jobs finished at
+// or before it, in the state of its restore id, are in the archive, so
+// Raft may let them go.
+func (a *Archiver) ArchivedPosition() Position { return *a.archived.Load() }
 
 // JobsArchived is how many jobs this node has written since it started.
 func (a *Archiver) JobsArchived() uint64 { return a.jobs.Load() }
@@ -69,17 +85,28 @@ func (a *Archiver) RunAsLeader(ctx context.Context, s *consensus.Store) {
 	a.Run(ctx, s)
 }
 
+// term is what the archiver remembers between rounds, for one term of
+// leadership and one state: a failed round, or a restore, starts over.
+type term struct {
+	restoreID string
+	seen      *fingerprints
+	// logged is, per running job, the number of log lines archived in
+	// this term: the next round takes the lines after them.
+	logged map[string]int
+	// swept is whether this term has marked the jobs an earlier archiver
+	// wrote but could not mark (it lost leadership in between).
+	swept bool
+}
+
+func newTerm(restoreID string) *term {
+	return &term{restoreID: restoreID, seen: newFingerprints(), logged: map[string]int{}}
+}
+
 // Run is RunAsLeader on any Source.
 func (a *Archiver) Run(ctx context.Context, src Source) {
 	a.log.Info("archiver started")
 	defer a.log.Info("archiver stopped")
-	seen := newFingerprints()
-	// logged is, per running job, the number of log lines archived in
-	// this term: the next round takes the lines after them.
-	logged := map[string]int{}
-	// swept is whether this term has marked the jobs an earlier archiver
-	// wrote but could not mark (it lost leadership in between).
-	swept := false
+	t := newTerm(src.RestoreID())
 	wait := time.Duration(0)
 	for {
 		select {
@@ -88,13 +115,16 @@ func (a *Archiver) Run(ctx context.Context, src Source) {
 		case <-time.After(wait):
 		}
 		wait = archiveInterval
-		if err := a.round(ctx, src, seen, logged, &swept); err != nil {
+		if id := src.RestoreID(); id != t.restoreID {
+			// What this term remembers is of the state before the restore.
+			t = newTerm(id)
+		}
+		if err := a.round(ctx, src, t); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			a.log.Warn("archiving failed; retrying", "err", err, "retry_in", retryInterval)
-			seen = newFingerprints() // what failed may not have been written
-			swept = false            // nor marked
+			t = newTerm(t.restoreID) // what failed may not have been written, nor marked
 			wait = retryInterval
 		}
 	}
@@ -102,23 +132,20 @@ func (a *Archiver) Run(ctx context.Context, src Source) {
 
 // round writes what changed since the last round and every job finished
 // after the position in Postgres, batch by batch.
-func (a *Archiver) round(ctx context.Context, src Source, seen *fingerprints, logged map[string]int, swept *bool) error {
-	if err := a.db.WriteMeta(ctx, seen.changed(src)); err != nil {
+func (a *Archiver) round(ctx context.Context, src Source, t *term) error {
+	if err := a.liveLogs(ctx, src, t.logged); err != nil {
 		return err
 	}
-	if err := a.liveLogs(ctx, src, logged); err != nil {
-		return err
-	}
-	pos, err := a.db.Position(ctx)
+	pos, err := a.db.Realign(ctx, t.restoreID)
 	if err != nil {
 		return err
 	}
-	a.archived.Store(pos)
-	if !*swept {
+	a.archived.Store(&Position{RestoreID: t.restoreID, Index: pos})
+	if !t.swept {
 		if err := src.MarkLogsArchived(ctx, src.UnmarkedLogs(pos)); err != nil {
 			return fmt.Errorf("mark the logs of archived jobs: %w", err)
 		}
-		*swept = true
+		t.swept = true
 	}
 	for {
 		from := pos + 1
@@ -126,6 +153,12 @@ func (a *Archiver) round(ctx context.Context, src Source, seen *fingerprints, lo
 			from = 0 // jobs from snapshots older than FinishedIndex carry 0
 		}
 		jobs, complete, applied := src.FinishedFrom(from, batchJobs)
+		// Read after the jobs, the workflows, schedules and robots include
+		// every one these jobs name, so the archive never holds a job whose
+		// workflow it lacks (search and statistics join the two).
+		if err := a.db.WriteMeta(ctx, t.seen.changed(src)); err != nil {
+			return err
+		}
 		upTo := applied
 		if !complete {
 			upTo = jobs[len(jobs)-1].FinishedIndex
@@ -135,8 +168,8 @@ func (a *Archiver) round(ctx context.Context, src Source, seen *fingerprints, lo
 		}
 		start := time.Now()
 		long := longLogs(jobs)
-		trimLogged(jobs, logged)
-		if err := a.db.WriteJobs(ctx, jobs, upTo); err != nil {
+		trimLogged(jobs, t.logged)
+		if err := a.db.WriteJobs(ctx, t.restoreID, jobs, upTo); err != nil {
 			return fmt.Errorf("archive %d jobs up to raft index %d: %w", len(jobs), upTo, err)
 		}
 		if err := src.MarkLogsArchived(ctx, long); err != nil {
@@ -147,10 +180,10 @@ func (a *Archiver) round(ctx context.Context, src Source, seen *fingerprints, lo
 		}
 		a.jobs.Add(uint64(len(jobs)))
 		for _, j := range jobs {
-			delete(logged, j.ID)
+			delete(t.logged, j.ID)
 		}
 		pos = max(pos, upTo)
-		a.archived.Store(pos)
+		a.archived.Store(&Position{RestoreID: t.restoreID, Index: pos})
 		if complete {
 			return nil
 		}

@@ -25,9 +25,45 @@ func (db *DB) Position(ctx context.Context) (uint64, error) {
 	return uint64(idx), nil
 }
 
+// ErrAnotherState is returned by WriteJobs when the position in Postgres
+// was realigned for a restore id other than the writer's: the writer
+// reads a state from before (or after) an operator restore, whose Raft
+// indexes do not count in the position's.
+var ErrAnotherState = errors.New("the archive position counts another restore's raft indexes")
+
+// Realign returns the position for the state restoreID names: the
+// position as it is when it was kept under that id, else 0 after
+// resetting it to 0 under that id. An operator restore brings jobs that
+// carry the Raft indexes of the cluster they were saved on, below or
+// above this cluster's position alike; from 0 the archiver reads every
+// finished job in Raft again, and the ones already archived are skipped
+// by id (WriteJobs), so a restored job is archived exactly once.
+func (db *DB) Realign(ctx context.Context, restoreID string) (uint64, error) {
+	var idx int64
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var had string
+		if err := tx.QueryRow(ctx, `SELECT raft_index, restore_id FROM position FOR UPDATE`).Scan(&idx, &had); err != nil {
+			return err
+		}
+		if had == restoreID {
+			return nil
+		}
+		db.log.Info("cluster state restored: archiving its finished jobs again from the start", "restore_id", restoreID, "old_position", idx)
+		idx = 0
+		_, err := tx.Exec(ctx, `UPDATE position SET raft_index = 0, restore_id = $1, updated_at = now()`, restoreID)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read archive position: %w", err)
+	}
+	return uint64(idx), nil
+}
+
 // WriteJobs archives finished jobs with their attempts and log lines and
 // moves the position to upTo, in one transaction: after a crash either
-// both happened or neither. The transaction locks the position row, so
+// both happened or neither. restoreID names the state the jobs were read
+// from; a position realigned for another is ErrAnotherState, and nothing
+// is written. The transaction locks the position row, so
 // two leaders of overlapping terms write one after the other; jobs at or
 // below the locked position are already there and are skipped, the rest
 // are new and go in with a plain COPY. Should a row exist anyway (a job
@@ -35,12 +71,12 @@ func (db *DB) Position(ctx context.Context) (uint64, error) {
 // with upserts that leave existing rows as they are: a finished job never
 // changes, so writing a range twice doubles nothing. The position only
 // ever grows.
-func (db *DB) WriteJobs(ctx context.Context, jobs []consensus.Job, upTo uint64) error {
-	err := db.writeJobs(ctx, jobs, upTo, copyInto)
+func (db *DB) WriteJobs(ctx context.Context, restoreID string, jobs []consensus.Job, upTo uint64) error {
+	err := db.writeJobs(ctx, restoreID, jobs, upTo, copyInto)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
 		db.log.Info("archived jobs found again; writing the batch with upserts", "jobs", len(jobs), "up_to", upTo)
-		err = db.writeJobs(ctx, jobs, upTo, copyUpsert)
+		err = db.writeJobs(ctx, restoreID, jobs, upTo, copyUpsert)
 	}
 	return err
 }
@@ -51,7 +87,7 @@ const uniqueViolation = "23505"
 // writeFunc writes rows into table, whose primary key is key.
 type writeFunc func(ctx context.Context, tx pgx.Tx, table string, cols []string, key string, rows [][]any) error
 
-func (db *DB) writeJobs(ctx context.Context, jobs []consensus.Job, upTo uint64, write writeFunc) error {
+func (db *DB) writeJobs(ctx context.Context, restoreID string, jobs []consensus.Job, upTo uint64, write writeFunc) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		// Waiting for the WAL flush is not needed: a commit Postgres loses
 		// in a crash loses the rows and the position that covers them
@@ -60,8 +96,12 @@ func (db *DB) writeJobs(ctx context.Context, jobs []consensus.Job, upTo uint64, 
 			return fmt.Errorf("archive transaction: %w", err)
 		}
 		var pos int64
-		if err := tx.QueryRow(ctx, `SELECT raft_index FROM position FOR UPDATE`).Scan(&pos); err != nil {
+		var posFor string
+		if err := tx.QueryRow(ctx, `SELECT raft_index, restore_id FROM position FOR UPDATE`).Scan(&pos, &posFor); err != nil {
 			return fmt.Errorf("lock archive position: %w", err)
+		}
+		if posFor != restoreID {
+			return fmt.Errorf("%w (position's %q, these jobs' %q)", ErrAnotherState, posFor, restoreID)
 		}
 		if pos > 0 {
 			jobs = slices.DeleteFunc(slices.Clone(jobs), func(j consensus.Job) bool { return j.FinishedIndex <= uint64(pos) })

@@ -3,6 +3,7 @@ package archive_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -30,11 +31,11 @@ func TestWritingTheSameJobsTwiceDoublesNothing(t *testing.T) {
 	// At position 0 nothing is skipped: the second write finds the rows
 	// there and falls back to upserts. Then the position moves.
 	for _, upTo := range []uint64{0, 0, 102, 102} {
-		if err := db.WriteJobs(ctx, jobs, upTo); err != nil {
+		if err := db.WriteJobs(ctx, "", jobs, upTo); err != nil {
 			t.Fatalf("write up to %d: %v", upTo, err)
 		}
 	}
-	if err := db.WriteJobs(ctx, nil, 90); err != nil { // an old leader's late write
+	if err := db.WriteJobs(ctx, "", nil, 90); err != nil { // an old leader's late write
 		t.Fatal(err)
 	}
 	pos, err := db.Position(ctx)
@@ -84,11 +85,48 @@ func TestFullTextSearchFindsWorkflowsAndJobLogs(t *testing.T) {
 			t.Errorf("search %q = %+v, %v; want only %s", q, hits, err, want)
 		}
 	}
-	if err := db.WriteJobs(ctx, []consensus.Job{finishedJob(1, "connection refused by upstream"), finishedJob(2, "all good")}, 102); err != nil {
+	if err := db.WriteJobs(ctx, "", []consensus.Job{finishedJob(1, "connection refused by upstream"), finishedJob(2, "all good")}, 102); err != nil {
 		t.Fatal(err)
 	}
 	got, err := db.Jobs(ctx, archive.JobQuery{Text: "refused", Limit: 10})
 	if err != nil || len(got) != 1 || got[0].ID != "job-1" {
 		t.Fatalf("job search = %+v, %v; want job-1", got, err)
+	}
+}
+
+// After an operator restore the jobs carry another cluster's indexes: the
+// position is reset under the new restore id, a writer that still reads
+// the state from before is refused, and the restored jobs, written again
+// from 0, are each there once.
+func TestARestoreRealignsThePosition(t *testing.T) {
+	db := open(t, archivetest.Database(t))
+	ctx := context.Background()
+	if err := db.WriteJobs(ctx, "", []consensus.Job{finishedJob(1, "one"), finishedJob(2, "two")}, 5000); err != nil {
+		t.Fatal(err)
+	}
+	if pos, err := db.Realign(ctx, ""); err != nil || pos != 5000 {
+		t.Fatalf("realign under the same id = %d, %v; want 5000 unchanged", pos, err)
+	}
+	// The restored state: job-1 again (archived already) and job-3, both
+	// at indexes far below 5000 that the old position would have skipped.
+	if pos, err := db.Realign(ctx, "restore-1"); err != nil || pos != 0 {
+		t.Fatalf("realign under a new restore id = %d, %v; want 0", pos, err)
+	}
+	err := db.WriteJobs(ctx, "", []consensus.Job{finishedJob(4, "late")}, 6000)
+	if !errors.Is(err, archive.ErrAnotherState) {
+		t.Fatalf("a write from the state before the restore = %v, want ErrAnotherState", err)
+	}
+	if err := db.WriteJobs(ctx, "restore-1", []consensus.Job{finishedJob(1, "one"), finishedJob(3, "three")}, 103); err != nil {
+		t.Fatal(err)
+	}
+	if pos, err := db.Realign(ctx, "restore-1"); err != nil || pos != 103 {
+		t.Fatalf("position after the restored jobs = %d, %v; want 103", pos, err)
+	}
+	got, err := db.Jobs(ctx, archive.JobQuery{Limit: 10})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("archived jobs = %+v, %v; want job-1, job-2 and job-3 once each", got, err)
+	}
+	if _, found, _ := db.Job(ctx, "job-4"); found {
+		t.Fatal("the refused write archived its job")
 	}
 }

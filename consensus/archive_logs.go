@@ -10,7 +10,10 @@ import "context"
 // job's lines until the archiver has said it holds them (LogsArchivedCmd),
 // up to MaxUnarchivedLogLines: an archive that is down for long costs
 // bounded memory, and the lines beyond that bound are the ones lost (the
-// archiver logs how many).
+// archiver logs how many). A leader that has no archive configured turns
+// the keeping off again (StopKeepingLogsCmd): while it leads, nothing
+// archives, so lines kept for an archive would only cost memory; the next
+// leader with an archive turns it back on with its first mark.
 
 // MaxUnarchivedLogLines bounds the lines a job keeps while it waits for
 // the archive: ten times the window, a few hundred KB per job at most.
@@ -84,4 +87,39 @@ func (s JobQueue) UnmarkedLogs(upTo uint64) map[string]int {
 		})
 	})
 	return out
+}
+
+// StopKeepingLogsCmd says no archiver runs: jobs go back to keeping the
+// newest MaxJobLogLines lines, and the lines kept beyond that for the
+// archive are dropped. It carries nothing; a repeated entry is a no-op.
+type StopKeepingLogsCmd struct{}
+
+func (s jobsApply) stopKeepingLogs(_ applyContext, _ *StopKeepingLogsCmd) (struct{}, error) {
+	if !s.archivesLogs {
+		return struct{}{}, nil
+	}
+	s.archivesLogs = false
+	// Once, when the archive goes away: only jobs over the window change.
+	for _, j := range s.jobs {
+		if len(j.Logs) > MaxJobLogLines {
+			s.trimLogs(j)
+		}
+	}
+	return struct{}{}, nil
+}
+
+// stopKeepingLogs is the duty of a leader without an archive: it turns
+// off keeping lines for one that an earlier leader (or a mark that
+// arrived late) turned on. Cheap when off: one read.
+func (s JobQueue) stopKeepingLogs(ctx context.Context) {
+	var on bool
+	s.fsm.read(func(st *state) { on = st.archivesLogs })
+	if !on {
+		return
+	}
+	if _, err := apply[struct{}](ctx, s.Store, cmdStopKeepingLogs, StopKeepingLogsCmd{}); err != nil {
+		s.log.Warn("stop keeping log lines for an archive this leader does not have", "err", err)
+		return
+	}
+	s.log.Info("no archive configured on this leader: jobs keep only their newest log lines again", "lines", MaxJobLogLines)
 }

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
+
+	"github.com/casare/casare/internal/testutil"
 )
 
 // logLines returns n log lines numbered from first.
@@ -115,5 +118,94 @@ func TestUnmarkedLogsFindsArchivedJobsThatKeptTheirLines(t *testing.T) {
 	}
 	if got := store.UnmarkedLogs(h.index); len(got) != 0 {
 		t.Fatalf("after the mark: %v, want none", got)
+	}
+}
+
+// When the archive goes away, the lines kept for it go too: jobs shrink
+// to the window at once and keep only the window after, until an
+// archiver marks again.
+func TestStoppingKeepingLogsShrinksJobsToTheWindow(t *testing.T) {
+	h := newQueueHarness(t)
+	h.mustApply(cmdLogsArchived, LogsArchivedCmd{})
+	h.submit("j1", 0)
+	c := h.claim("r1", 1)[0]
+	h.appendLogs("r1", c, 0, 600)
+	if _, kept := h.logJob("j1"); kept != 600 {
+		t.Fatalf("while an archiver runs: kept %d lines, want 600", kept)
+	}
+	h.mustApply(cmdStopKeepingLogs, StopKeepingLogsCmd{})
+	if first, kept := h.logJob("j1"); first != 400 || kept != MaxJobLogLines {
+		t.Fatalf("after the stop: kept lines %d.. (%d), want 400.. (%d)", first, kept, MaxJobLogLines)
+	}
+	h.appendLogs("r1", c, 600, 100)
+	if first, kept := h.logJob("j1"); first != 500 || kept != MaxJobLogLines {
+		t.Fatalf("lines after the stop: kept %d.. (%d), want 500.. (%d)", first, kept, MaxJobLogLines)
+	}
+	if restoreHarness(t, h).f.state.archivesLogs {
+		t.Fatal("a snapshot after the stop still keeps lines for an archive")
+	}
+	h.mustApply(cmdLogsArchived, LogsArchivedCmd{}) // an archive is back
+	h.appendLogs("r1", c, 700, 100)
+	if _, kept := h.logJob("j1"); kept != MaxJobLogLines+100 {
+		t.Fatalf("with an archiver again: kept %d lines, want %d", kept, MaxJobLogLines+100)
+	}
+}
+
+// A leader without an archive turns the keeping off that an archiver
+// (here, a mark from a leader with one) turned on, on every replica; a
+// leader with one leaves it on.
+func TestALeaderWithoutAnArchiveStopsKeepingLinesForIt(t *testing.T) {
+	for _, archives := range []bool{false, true} {
+		t.Run(fmt.Sprintf("archives=%v", archives), func(t *testing.T) {
+			c := startClusterWith(t, 2, func(cfg *Config) { cfg.Archives = archives })
+			leader := c.waitLeader(5 * time.Second)
+			keeps := func(s *Store) (on bool) {
+				s.fsm.read(func(st *state) { on = st.archivesLogs })
+				return on
+			}
+			if err := leader.MarkLogsArchived(t.Context(), nil); err != nil {
+				t.Fatal(err)
+			}
+			if !archives {
+				for _, s := range c.stores {
+					testutil.WaitFor(t, 10*time.Second, s.cfg.Name+" to stop keeping lines", func() bool { return !keeps(s) })
+				}
+				return
+			}
+			// Both replicas apply a no-op written after two duty ticks:
+			// had the duty turned keeping off, they would have applied it.
+			deadline := time.Now().Add(2 * retentionTick)
+			testutil.WaitFor(t, 10*time.Second, "two duty ticks", func() bool { return time.Now().After(deadline) })
+			if err := leader.Noop(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range c.stores {
+				if _, err := s.WaitConsistent(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				if !keeps(s) {
+					t.Errorf("%s stopped keeping lines under a leader with an archive", s.cfg.Name)
+				}
+			}
+		})
+	}
+}
+
+// A prune proposed before an operator restore and applied after it names
+// the jobs of the state before: it removes nothing from the restored one.
+func TestAPruneFromBeforeARestoreRemovesNothing(t *testing.T) {
+	h := newQueueHarness(t)
+	h.submit("j1", 0)
+	c := h.claim("r1", 1)[0]
+	h.complete("r1", Completion{JobID: c.Job.ID, Token: c.Job.Lease.Token, Succeeded: true})
+	h.f.state.restoreID = "restored" // as Store.Restore sets it
+	later := h.now.Add(time.Hour)
+	h.mustApply(cmdPruneJobs, PruneJobsCmd{IDs: []string{"j1"}, Before: later})
+	if _, ok := h.f.state.jobs["j1"]; !ok {
+		t.Fatal("a prune from before the restore removed a restored job")
+	}
+	h.mustApply(cmdPruneJobs, PruneJobsCmd{IDs: []string{"j1"}, Before: later, RestoreID: "restored"})
+	if _, ok := h.f.state.jobs["j1"]; ok {
+		t.Fatal("a prune of the restored state kept its job")
 	}
 }

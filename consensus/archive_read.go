@@ -3,6 +3,7 @@ package consensus
 import (
 	"context"
 	"slices"
+	"time"
 )
 
 // LeaderDuty is work that only the leader does, started after the
@@ -11,6 +12,34 @@ import (
 // through it; Run must return soon after ctx ends.
 type LeaderDuty interface {
 	RunAsLeader(ctx context.Context, s *Store)
+}
+
+// RestoreID names the operator restore the state last came from ("" for
+// a state never restored). The finished jobs' FinishedIndex counts in the
+// Raft log of the cluster they finished on, so a position kept outside
+// the state (the archive's) is only valid with the restore id it was
+// taken under: a new one means the indexes started over.
+func (s JobQueue) RestoreID() string {
+	var id string
+	s.fsm.read(func(st *state) { id = st.restoreID })
+	return id
+}
+
+// FinishedAfter counts the finished jobs whose FinishedIndex is above
+// index, and returns the FinishedAt of the first of them (zero when there
+// is none): how far, in jobs and in time, a reader at index is behind. It
+// walks only those jobs, so it costs what the lag is.
+func (s JobQueue) FinishedAfter(index uint64) (jobs int, oldest time.Time) {
+	s.fsm.read(func(st *state) {
+		st.finished.AscendGreaterOrEqual(&Job{FinishedIndex: index + 1}, func(j *Job) bool {
+			if jobs == 0 {
+				oldest = j.FinishedAt
+			}
+			jobs++
+			return true
+		})
+	})
+	return jobs, oldest
 }
 
 // FinishedFrom returns copies of the finished jobs whose FinishedIndex is

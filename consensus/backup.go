@@ -72,13 +72,11 @@ func (s *Store) Backup(ctx context.Context) (Backup, error) {
 	var err error
 	ring := s.vault.snapshot()
 	s.fsm.mu.RLock()
-	for _, sec := range s.fsm.state.secrets {
-		if _, ok := ring.Keys[sec.KeyID]; !ok {
-			s.fsm.mu.RUnlock()
-			return Backup{}, errorf(CodeConflict, "server %s lacks vault key %q that secret %q is sealed with, so a restore could not open it: save the snapshot on another server", s.cfg.Name, sec.KeyID, sec.Name)
-		}
-	}
 	d := s.fsm.state.snapshot()
+	if u, missing := d.missingKey(ring); missing {
+		s.fsm.mu.RUnlock()
+		return Backup{}, errorf(CodeConflict, "server %s lacks vault key %q that %s is sealed with, so a restore could not open it: save the snapshot on another server", s.cfg.Name, u.keyID, u.what)
+	}
 	d.Applied = s.fsm.applied
 	b.Index, b.Counts = s.fsm.applied, s.fsm.state.backupCounts()
 	b.State, err = encodeJSON(d)
@@ -116,6 +114,9 @@ func (s *Store) Restore(ctx context.Context, b Backup) (RestoreReport, error) {
 	if err != nil {
 		return RestoreReport{}, err
 	}
+	if u, missing := d.missingKey(b.VaultKeys, s.vault.snapshot()); missing {
+		return RestoreReport{}, errorf(CodeInvalid, "%s is sealed with vault key %q, which neither the snapshot nor server %s has, so it could not be opened after a restore (nothing restored): save the snapshot on a server that has the key", u.what, u.keyID, s.cfg.Name)
+	}
 	if len(b.VaultKeys.Keys) > 0 {
 		if err := b.VaultKeys.check(); err != nil {
 			return RestoreReport{}, errorf(CodeInvalid, "snapshot vault keys: %v", err)
@@ -136,6 +137,10 @@ func (s *Store) Restore(ctx context.Context, b Backup) (RestoreReport, error) {
 		report.Before = st.backupCounts()
 		d.Nodes = maps.Clone(st.nodes) // the servers are this cluster's, not the backup's
 	})
+	// The restored jobs carry the indexes of the cluster they were saved
+	// on, unrelated to this one's: a new id tells the archiver to stop
+	// trusting its position and read the finished jobs again.
+	d.RestoreID = newRequestID()
 	data, err := encodeJSON(d)
 	if err != nil {
 		return RestoreReport{}, fmt.Errorf("encode state: %w", err)

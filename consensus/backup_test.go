@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,14 +44,15 @@ func startVaultCluster(t *testing.T, n int) *testCluster {
 }
 
 // comparable renders a store's state without what a restore keeps of
-// the cluster it lands in (its servers) and the index it was read at.
+// the cluster it lands in (its servers), the index it was read at and
+// the id the restore gave it.
 func comparableState(t *testing.T, s *Store) string {
 	t.Helper()
 	var data []byte
 	var err error
 	s.fsm.read(func(st *state) {
 		d := st.snapshot()
-		d.Nodes = nil
+		d.Nodes, d.RestoreID = nil, ""
 		data, err = encodeJSON(d)
 	})
 	if err != nil {
@@ -64,7 +67,7 @@ func comparableBackup(t *testing.T, b Backup) string {
 	if err := json.Unmarshal(b.State, &d); err != nil {
 		t.Fatal(err)
 	}
-	d.Nodes, d.Applied = nil, 0
+	d.Nodes, d.Applied, d.RestoreID = nil, 0, ""
 	data, err := encodeJSON(d)
 	if err != nil {
 		t.Fatal(err)
@@ -223,5 +226,74 @@ func TestRestoreRefusesABadStateAndChangesNothing(t *testing.T) {
 	}
 	if got := leader.vault.snapshot(); len(got.Keys) != len(ring.Keys) || got.Current != ring.Current {
 		t.Errorf("a refused restore changed the vault keys: %+v", got)
+	}
+}
+
+// A job's or a schedule's params sealed under a vault key that neither
+// the snapshot nor the server has could never be opened for a robot:
+// such a restore is refused, naming the key and what is sealed with it,
+// and nothing changes. Save refuses the same state.
+func TestRestoreRefusesParamsSealedUnderAnUnknownKey(t *testing.T) {
+	ctx := t.Context()
+	c := startVaultCluster(t, 1)
+	leader := c.waitLeader(5 * time.Second)
+	if _, err := leader.PutWorkflow(ctx, PutWorkflowCmd{ID: "w1", Name: "kept", Graph: graph("a")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leader.SubmitJobs(ctx, []JobSpec{{ID: "j1", WorkflowID: "w1", ExecutionMode: ModeAny}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := leader.Backup(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealedWith := func(keyID string, edit func(d *snapshotData, sp *SealedParams)) Backup {
+		var d snapshotData
+		if err := json.Unmarshal(b.State, &d); err != nil {
+			t.Fatal(err)
+		}
+		edit(&d, &SealedParams{KeyID: keyID, Ciphertext: []byte("sealed elsewhere")})
+		data, err := encodeJSON(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Backup{State: data, VaultKeys: b.VaultKeys}
+	}
+	onJob := func(d *snapshotData, sp *SealedParams) { d.Jobs[0].SealedParams = sp }
+	onSchedule := func(d *snapshotData, sp *SealedParams) {
+		d.Schedules = map[string]*Schedule{"s1": {ID: "s1", WorkflowID: "w1", Cron: "0 3 * * *", Template: JobTemplate{SealedParams: sp}}}
+	}
+	before, ring := comparableState(t, leader), leader.vault.snapshot()
+	for name, tc := range map[string]struct {
+		b    Backup
+		says string
+	}{
+		"job":      {sealedWith("gone", onJob), `the params of job j1 is sealed with vault key "gone"`},
+		"schedule": {sealedWith("gone", onSchedule), `the params of schedule s1 is sealed with vault key "gone"`},
+	} {
+		_, err := leader.Restore(ctx, tc.b)
+		if !IsCode(err, CodeInvalid) || !strings.Contains(err.Error(), tc.says) || !strings.Contains(err.Error(), "nothing restored") {
+			t.Errorf("%s: restore answered %v, want invalid saying %q", name, err, tc.says)
+		}
+	}
+	if after := comparableState(t, leader); after != before {
+		t.Errorf("a refused restore changed the state:\n%s\n%s", before, after)
+	}
+	if got := leader.vault.snapshot(); len(got.Keys) != len(ring.Keys) || got.Current != ring.Current {
+		t.Errorf("a refused restore changed the vault keys: %+v", got)
+	}
+	// Params sealed under a key the snapshot carries restore; a server
+	// that then loses that key refuses to save the state.
+	withKey := sealedWith("k-snap", onJob)
+	withKey.VaultKeys = VaultKeys{Current: ring.Current, Keys: maps.Clone(ring.Keys)}
+	withKey.VaultKeys.Keys["k-snap"] = make([]byte, vaultKeyBytes)
+	if _, err := leader.Restore(ctx, withKey); err != nil {
+		t.Fatalf("restore with params sealed under the snapshot's key: %v", err)
+	}
+	if err := leader.InstallVaultKeys(ring, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leader.Backup(ctx); !IsCode(err, CodeConflict) || !strings.Contains(err.Error(), `"k-snap" that the params of job j1`) {
+		t.Fatalf("save of params sealed under a lost key answered %v", err)
 	}
 }

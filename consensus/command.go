@@ -60,6 +60,10 @@ const (
 	cmdRedeemCode     commandType = 33
 	// cmdLogsArchived says how much of jobs' logs the archive holds.
 	cmdLogsArchived commandType = 60
+	// cmdStopKeepingLogs says no archiver runs any more (archive_logs.go).
+	cmdStopKeepingLogs commandType = 70
+	// cmdRerunResealed is a re-run carrying parameters sealed again.
+	cmdRerunResealed commandType = 76
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -87,41 +91,43 @@ type handlers map[commandType]handler
 
 func registry() handlers {
 	return handlers{
-		cmdPutWorkflow:    decoded(jobsApply.putWorkflow),
-		cmdDeleteWorkflow: decoded(jobsApply.deleteWorkflow),
-		cmdSubmitJobs:     decoded(jobsApply.submitJobs),
-		cmdCancelJob:      decoded(jobsApply.cancelJob),
-		cmdRegisterNode:   decoded(accessApply.registerNode),
-		cmdClaimJobs:      decoded(queueApply.claimJobs),
-		cmdProgress:       decoded(queueApply.progress),
-		cmdCompleteJobs:   decoded(queueApply.completeJobs),
-		cmdExpireLeases:   decoded(queueApply.expireLeases),
-		cmdRobotGone:      decoded(queueApply.robotGone),
-		cmdPause:          decoded(jobsApply.pause),
-		cmdSettings:       decoded(jobsApply.setSettings),
-		cmdRerun:          decoded(jobsApply.rerun),
-		cmdCreateToken:    decoded(accessApply.createToken),
-		cmdRevokeToken:    decoded(accessApply.revokeToken),
-		cmdRobotStatus:    decoded(accessApply.robotStatus),
-		cmdPutSchedule:    decoded(scheduleApply.putSchedule),
-		cmdEnableSchedule: decoded(scheduleApply.enableSchedule),
-		cmdDeleteSchedule: decoded(scheduleApply.deleteSchedule),
-		cmdFireSchedule:   decoded(scheduleApply.fireSchedule),
-		cmdNoop:           func(*state, applyContext, []byte) (any, error) { return nil, nil },
-		cmdHandBack:       decoded(queueApply.handBack),
-		cmdSubmitGroups:   decoded(jobsApply.submitGroups),
-		cmdReportCrash:    decoded(queueApply.reportCrash),
-		cmdPruneJobs:      decoded(jobsApply.pruneJobs),
-		cmdDrainRobot:     decoded(queueApply.drainRobot),
-		cmdRecallJobs:     decoded(queueApply.recallJobs),
-		cmdPutSecret:      decoded(accessApply.putSecret),
-		cmdDeleteSecret:   decoded(accessApply.deleteSecret),
-		cmdRotateVault:    decoded(accessApply.rotateVault),
-		cmdCreateAPIToken: decoded(accessApply.createAPIToken),
-		cmdRevokeAPIToken: decoded(accessApply.revokeAPIToken),
-		cmdRedeemCode:     decoded(accessApply.redeemCode),
-		cmdLogsArchived:   decoded(jobsApply.logsArchived),
-		cmdDebugJob:       decoded(jobsApply.debugJob),
+		cmdPutWorkflow:     decoded(jobsApply.putWorkflow),
+		cmdDeleteWorkflow:  decoded(jobsApply.deleteWorkflow),
+		cmdSubmitJobs:      decoded(jobsApply.submitJobs),
+		cmdCancelJob:       decoded(jobsApply.cancelJob),
+		cmdRegisterNode:    decoded(accessApply.registerNode),
+		cmdClaimJobs:       decoded(queueApply.claimJobs),
+		cmdProgress:        decoded(queueApply.progress),
+		cmdCompleteJobs:    decoded(queueApply.completeJobs),
+		cmdExpireLeases:    decoded(queueApply.expireLeases),
+		cmdRobotGone:       decoded(queueApply.robotGone),
+		cmdPause:           decoded(jobsApply.pause),
+		cmdSettings:        decoded(jobsApply.setSettings),
+		cmdRerun:           decoded(jobsApply.rerun),
+		cmdRerunResealed:   decoded(jobsApply.rerunResealed),
+		cmdCreateToken:     decoded(accessApply.createToken),
+		cmdRevokeToken:     decoded(accessApply.revokeToken),
+		cmdRobotStatus:     decoded(accessApply.robotStatus),
+		cmdPutSchedule:     decoded(scheduleApply.putSchedule),
+		cmdEnableSchedule:  decoded(scheduleApply.enableSchedule),
+		cmdDeleteSchedule:  decoded(scheduleApply.deleteSchedule),
+		cmdFireSchedule:    decoded(scheduleApply.fireSchedule),
+		cmdNoop:            func(*state, applyContext, []byte) (any, error) { return nil, nil },
+		cmdHandBack:        decoded(queueApply.handBack),
+		cmdSubmitGroups:    decoded(jobsApply.submitGroups),
+		cmdReportCrash:     decoded(queueApply.reportCrash),
+		cmdPruneJobs:       decoded(jobsApply.pruneJobs),
+		cmdDrainRobot:      decoded(queueApply.drainRobot),
+		cmdRecallJobs:      decoded(queueApply.recallJobs),
+		cmdPutSecret:       decoded(accessApply.putSecret),
+		cmdDeleteSecret:    decoded(accessApply.deleteSecret),
+		cmdRotateVault:     decoded(accessApply.rotateVault),
+		cmdCreateAPIToken:  decoded(accessApply.createAPIToken),
+		cmdRevokeAPIToken:  decoded(accessApply.revokeAPIToken),
+		cmdRedeemCode:      decoded(accessApply.redeemCode),
+		cmdLogsArchived:    decoded(jobsApply.logsArchived),
+		cmdStopKeepingLogs: decoded(jobsApply.stopKeepingLogs),
+		cmdDebugJob:        decoded(jobsApply.debugJob),
 	}
 }
 

@@ -187,6 +187,8 @@ type snapshotData struct {
 	APITokens  map[string]*APIToken `json:"api_tokens,omitempty"`
 	// ArchivesLogs: jobs keep log lines until the archive holds them.
 	ArchivesLogs bool `json:"archives_logs,omitempty"`
+	// RestoreID names the last operator restore this state came from.
+	RestoreID string `json:"restore_id,omitempty"`
 }
 
 const snapshotVersion = 1
@@ -198,7 +200,7 @@ func (s *state) snapshot() snapshotData {
 		Tokens: s.tokens, Robots: s.robots, Schedules: s.schedules, Deletions: s.deletions,
 		Drained: s.drained,
 		Secrets: s.secrets, VaultKeyID: s.vaultKeyID,
-		APITokens: s.apiTokens, ArchivesLogs: s.archivesLogs,
+		APITokens: s.apiTokens, ArchivesLogs: s.archivesLogs, RestoreID: s.restoreID,
 	}
 	for _, wf := range s.workflows {
 		d.Workflows = append(d.Workflows, wf)
@@ -254,6 +256,7 @@ func restoreState(d snapshotData) (*state, error) {
 	}
 	s.vaultKeyID = d.VaultKeyID
 	s.archivesLogs = d.ArchivesLogs
+	s.restoreID = d.RestoreID
 	return s, nil
 }
 

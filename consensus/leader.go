@@ -76,6 +76,9 @@ func (s *Store) runDuties(ctx context.Context) {
 	if s.cfg.Retention > 0 {
 		wg.Go(func() { every(ctx, retentionTick, func(now time.Time) { s.pruneJobs(ctx, now) }) })
 	}
+	if !s.cfg.Archives {
+		wg.Go(func() { every(ctx, retentionTick, func(time.Time) { s.stopKeepingLogs(ctx) }) })
+	}
 	for _, d := range s.cfg.Duties {
 		wg.Go(func() { d.RunAsLeader(ctx, s) })
 	}

@@ -26,13 +26,19 @@ const (
 
 // PruneJobsCmd removes finished jobs that finished at or before Before.
 // A job that is not finished (or no longer there) is left alone, so a
-// retried or late entry is harmless.
+// retried or late entry is harmless; so is one proposed before a restore
+// and applied after it (RestoreID differs): it names the jobs of another
+// state.
 type PruneJobsCmd struct {
-	IDs    []string  `json:"ids"`
-	Before time.Time `json:"before"`
+	IDs       []string  `json:"ids"`
+	Before    time.Time `json:"before"`
+	RestoreID string    `json:"restore_id,omitempty"`
 }
 
 func (s jobsApply) pruneJobs(_ applyContext, cmd *PruneJobsCmd) (int, error) {
+	if cmd.RestoreID != s.restoreID {
+		return 0, nil
+	}
 	n := 0
 	for _, id := range cmd.IDs {
 		j := s.jobs[id]
@@ -55,12 +61,17 @@ func (s jobsApply) pruneJobs(_ applyContext, cmd *PruneJobsCmd) (int, error) {
 // with an archive, only those it already holds (RetainUntil).
 func (s JobQueue) pruneJobs(ctx context.Context, now time.Time) {
 	before := now.Add(-s.cfg.Retention)
-	limit := ^uint64(0)
+	limit, archivedFor := ^uint64(0), ""
 	if s.cfg.RetainUntil != nil {
-		limit = s.cfg.RetainUntil()
+		archivedFor, limit = s.cfg.RetainUntil()
 	}
 	var ids []string
+	var restoreID string
 	s.fsm.read(func(st *state) {
+		restoreID = st.restoreID
+		if s.cfg.RetainUntil != nil && archivedFor != restoreID {
+			return // the archive's position counts another state's indexes
+		}
 		st.finished.Ascend(func(j *Job) bool {
 			if j.FinishedIndex > limit || j.FinishedAt.After(before) || len(ids) == maxPrunePerEntry {
 				return false // in finishing order: the rest are newer
@@ -72,7 +83,7 @@ func (s JobQueue) pruneJobs(ctx context.Context, now time.Time) {
 	if len(ids) == 0 {
 		return
 	}
-	n, err := apply[int](ctx, s.Store, cmdPruneJobs, PruneJobsCmd{IDs: ids, Before: before})
+	n, err := apply[int](ctx, s.Store, cmdPruneJobs, PruneJobsCmd{IDs: ids, Before: before, RestoreID: restoreID})
 	if err != nil {
 		s.log.Warn("remove finished jobs past retention", "err", err)
 		return

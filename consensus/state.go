@@ -53,6 +53,10 @@ type state struct {
 	// archivesLogs is set once an archiver has reported (archive_logs.go):
 	// from then on jobs keep their lines until the archive holds them.
 	archivesLogs bool
+	// restoreID is chosen by each operator restore (Store.Restore), so
+	// that what counts Raft indexes from outside the state (the archive's
+	// position) sees that the indexes of its jobs are another cluster's.
+	restoreID string
 }
 
 // Deletion records which request deleted a resource, and when.

@@ -45,12 +45,18 @@ type Config struct {
 	Stream raft.StreamLayer
 	// Duties run on the leader beside the built-in ones (the archive).
 	Duties []LeaderDuty
+	// Archives says this server archives when it leads (one of Duties is
+	// the archiver). A leader that does not stops the replicas keeping
+	// log lines for an archive (archive_logs.go).
+	Archives bool
 	// Retention is how long a finished job stays in the state (default
 	// DefaultRetention; negative keeps jobs for good).
 	Retention time.Duration
 	// RetainUntil, when set, returns the Raft index up to which finished
-	// jobs may be removed: the archive's position. Nil: no such bound.
-	RetainUntil func() uint64
+	// jobs may be removed (the archive's position) and the restore id
+	// (Store.RestoreID) that index counts in: after a restore, a position
+	// of the state before it bounds nothing. Nil: no such bound.
+	RetainUntil func() (restoreID string, index uint64)
 	// VaultPusher hands vault keys to other servers during a rotation.
 	VaultPusher VaultPusher
 	Logger      *slog.Logger

@@ -40,9 +40,12 @@ func (n httpApp) apiArchive() api.Archive {
 
 // retainUntil bounds retention by the archive's position, so a finished
 // job leaves Raft only once the archive has it; nil without an archive.
-func (n *Node) retainUntil() func() uint64 {
+func (n *Node) retainUntil() func() (string, uint64) {
 	if n.archiver == nil {
 		return nil
 	}
-	return n.archiver.ArchivedIndex
+	return func() (string, uint64) {
+		p := n.archiver.ArchivedPosition()
+		return p.RestoreID, p.Index
+	}
 }

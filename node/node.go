@@ -182,7 +182,7 @@ func (n *Node) openStore(duties []consensus.LeaderDuty) error {
 		HTTPAddr: n.cfg.httpAdvertise(), QUICAddr: n.cfg.quicAdvertise(), GossipAddr: n.mesh.Addr(),
 		Bootstrap: n.cfg.Join == "", Voters: n.cfg.Voters, DeadServerGrace: n.cfg.DeadServerGrace,
 		SnapshotEntries: n.cfg.SnapshotEntries,
-		Duties:          duties, Retention: n.cfg.Retention, RetainUntil: n.retainUntil(),
+		Duties:          duties, Archives: n.archiver != nil, Retention: n.cfg.Retention, RetainUntil: n.retainUntil(),
 		Stream:    clusternet.NewStreamLayer(n.mux, n.id.pki.ClientConfig()),
 		Forwarder: fwd, VaultPusher: fwd,
 		Liveness: n.mesh, Logger: n.log,

@@ -221,6 +221,10 @@ type ArchiveStatus struct {
 	ArchivedIndex uint64 `json:"archived_index"`
 	// Lag is AppliedIndex minus ArchivedIndex: entries not yet covered.
 	Lag uint64 `json:"lag"`
+	// LagJobs is the finished jobs in Raft the archive does not hold yet.
+	LagJobs int `json:"lag_jobs"`
+	// LagSeconds is how long ago the oldest of them finished (0 for none).
+	LagSeconds float64 `json:"lag_seconds"`
 	// Error says why the archive could not be read, when it could not.
 	Error string `json:"error,omitempty"`
 }

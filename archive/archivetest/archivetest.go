@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -36,30 +37,51 @@ func Database(t testing.TB) string {
 		}
 		t.Skipf("no Postgres at %s (set CASARE_TEST_PG to make this a failure): %v", admin, err)
 	}
+	conn.Close(ctx)
+	dbURL, drop, err := Create(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return dbURL
+}
+
+// Create creates a database with a random name on the Postgres at the
+// admin URL and returns its URL and the function that drops it (also
+// for the benchmark, which runs outside a test).
+func Create(ctx context.Context, admin string) (string, func() error, error) {
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", nil, fmt.Errorf("postgres URL: %w", err)
+	}
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", nil, fmt.Errorf("postgres at %s: %w", u.Redacted(), err)
+	}
 	defer conn.Close(ctx)
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	name := "casare_test_" + hex.EncodeToString(b)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
 	}
-	t.Cleanup(func() {
+	drop := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		c, err := pgx.Connect(ctx, admin)
 		if err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-			return
+			return fmt.Errorf("drop database %s: %w", name, err)
 		}
 		defer c.Close(ctx)
 		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
+			return fmt.Errorf("drop database %s: %w", name, err)
 		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatalf("CASARE_TEST_PG: %v", err)
+		return nil
 	}
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), drop, nil
 }

@@ -40,10 +40,10 @@ type procCluster struct {
 // pprof on a loopback port. A join token and an admin token that the
 // nodes write into their data dirs (<data-dir>/join.token,
 // <data-dir>/admin.token) are passed on when they exist.
-func startProcCluster(ctx context.Context, bin, dir string, size int, robots, profiling bool, capacity int) (*procCluster, error) {
+func startProcCluster(ctx context.Context, bin, dir string, size int, robots, profiling bool, capacity int, extra ...string) (*procCluster, error) {
 	c := &procCluster{}
 	for i := range size {
-		n, err := c.startNode(ctx, bin, dir, i, robots, profiling, capacity)
+		n, err := c.startNode(ctx, bin, dir, i, robots, profiling, capacity, extra)
 		if err != nil {
 			c.close()
 			return nil, err
@@ -69,7 +69,7 @@ func startProcCluster(ctx context.Context, bin, dir string, size int, robots, pr
 	return c, nil
 }
 
-func (c *procCluster) startNode(ctx context.Context, bin, dir string, i int, robots, profiling bool, capacity int) (*procNode, error) {
+func (c *procCluster) startNode(ctx context.Context, bin, dir string, i int, robots, profiling bool, capacity int, extra []string) (*procNode, error) {
 	ports, err := freePorts(5)
 	if err != nil {
 		return nil, err
@@ -95,6 +95,7 @@ func (c *procCluster) startNode(ctx context.Context, bin, dir string, i int, rob
 		n.pprof = "127.0.0.1:" + strconv.Itoa(ports[4])
 		args = append(args, "--pprof", n.pprof)
 	}
+	args = append(args, extra...)
 	logf, err := os.Create(filepath.Join(n.dir, "node.log"))
 	if err != nil {
 		return nil, err

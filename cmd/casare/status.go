@@ -83,7 +83,7 @@ func printCluster(w io.Writer, c api.Cluster) error {
 		if a.Error != "" {
 			row(tw, "Archive:", "unreachable: "+a.Error)
 		} else {
-			row(tw, "Archive:", fmt.Sprintf("archived to index %d, lag %d entries", a.ArchivedIndex, a.Lag))
+			row(tw, "Archive:", fmt.Sprintf("archived to index %d, lag %d entries, %d jobs, %.1fs", a.ArchivedIndex, a.Lag, a.LagJobs, a.LagSeconds))
 		}
 	}
 	if c.NotMember {
