@@ -167,7 +167,7 @@ func (e *panicError) Error() string {
 func decoded[G ~struct{ *state }, T any, R any](fn func(G, applyContext, *T) (R, error)) handler {
 	return func(s *state, c applyContext, payload []byte) (any, error) {
 		var cmd T
-		if err := json.Unmarshal(payload, &cmd); err != nil {
+		if err := decodePayload(payload, &cmd); err != nil {
 			return nil, &decodeError{err: err}
 		}
 		if s == nil {

@@ -113,7 +113,7 @@ func (b *bench) procLoad(ctx context.Context, c *procCluster, name string, worke
 			b.progress("warning: %v", err)
 		}
 	})
-	res := runLoad(ctx, workers, b.d.warm, b.d.submit, nil, fn)
+	res := runLoad(ctx, workers, b.d.warm, b.d.submit, c.appliedIndex(ctx), fn)
 	wg.Wait()
 	return res, nodeCPU
 }
@@ -135,8 +135,8 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster, raw float64) er
 		return nil
 	})
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs, %d clients over all nodes", singleClients),
-		value: single.rate(), unit: "jobs/s", ratio: single.rate() / raw, cpu: perItem(cpu, single.items),
-		note: latencyNote(single) + loadgenNote(single)})
+		value: single.rate(), unit: "jobs/s", ratio: single.rate() / raw, ratioTarget: atLeast(0.6), cpu: perItem(cpu, single.items),
+		note: entriesNote(single) + latencyNote(single) + loadgenNote(single)})
 
 	batch := slices.Repeat([]api.JobRequest{one}, batchSize)
 	b.progress("batched submits ×%d, %d clients", batchSize, batchClients)
@@ -149,8 +149,8 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster, raw float64) er
 		return nil
 	})
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs/batch ×%d, %d clients over all nodes", batchSize, batchClients),
-		value: batched.rate(), unit: "jobs/s", ratio: batched.rate() / raw, cpu: perItem(cpu, batched.items),
-		note: latencyNote(batched) + loadgenNote(batched)})
+		value: batched.rate(), unit: "jobs/s", ratio: batched.rate() / raw, ratioTarget: atLeast(4), cpu: perItem(cpu, batched.items),
+		note: entriesNote(batched) + latencyNote(batched) + loadgenNote(batched)})
 	if single.items == 0 || batched.items == 0 {
 		return fmt.Errorf("no submit succeeded (single: %v; batched: %v)", single.firstErr, batched.firstErr)
 	}
@@ -176,7 +176,7 @@ func (b *bench) procEndToEnd(ctx context.Context, c *procCluster, raw float64) e
 		return fmt.Errorf("end-to-end: %w", err)
 	}
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("end-to-end no-op, submit→succeeded, %d robot slots", procSize*b.cfg.capacity),
-		value: res.rate(), unit: "jobs/s", ratio: res.rate() / raw, cpu: perItem(res.cpu, res.done), note: res.note()})
+		value: res.rate(), unit: "jobs/s", ratio: res.rate() / raw, ratioTarget: atLeast(2), cpu: perItem(res.cpu, res.done), note: res.note()})
 	return nil
 }
 

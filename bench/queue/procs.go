@@ -165,6 +165,18 @@ func (c *procCluster) pids() []int {
 	return out
 }
 
+// appliedIndex returns a reader of the first node's applied index, for
+// the Raft entries a window took (0 when the node does not answer).
+func (c *procCluster) appliedIndex(ctx context.Context) func() uint64 {
+	return func() uint64 {
+		cl, err := c.clients[0].Cluster(ctx)
+		if err != nil {
+			return 0
+		}
+		return cl.AppliedIndex
+	}
+}
+
 // close stops every node: SIGTERM, then SIGKILL after a grace period.
 func (c *procCluster) close() {
 	for _, n := range c.nodes {
