@@ -51,6 +51,9 @@ test:
 # the fast one keeps up and how much the submit rate drops.
 # Then the memory figures: one process with 1M queued jobs (RSS per
 # job) and the time it takes to be ready again after a restart.
+# Then the schedule figures on three casare processes: lateness (fire
+# time → job queued) of 100 fires of an every-second schedule, and the
+# time from a SIGKILL of the leader to the new leader's first fire.
 # Last, the archiver: the end-to-end load on three processes started
 # with --archive-url, its throughput and lag, on a fresh database of the
 # Postgres at BENCH_PG (created and dropped by the run).
@@ -59,6 +62,7 @@ bench: build
 	$(GO) run ./bench/queue -bin $(BIN) $(BENCHFLAGS)
 	$(GO) run ./bench/queue -events -nodes 3
 	$(GO) run ./bench/queue -bin $(BIN) -memory 1000000
+	$(GO) run ./bench/queue -bin $(BIN) -schedules
 	$(GO) run ./bench/queue -bin $(BIN) -archive '$(BENCH_PG)'
 
 # web rebuilds the dashboard's bundle (web/dist, committed and embedded

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"unicode/utf8"
 
@@ -47,18 +48,31 @@ func evalWatches(vars json.RawMessage, exprs []string) []wire.DebugWatch {
 	}
 	out := make([]wire.DebugWatch, 0, len(exprs))
 	for _, e := range exprs {
-		w := wire.DebugWatch{Expression: e}
-		v, err := executor.Evaluate(e, env)
-		if err == nil {
-			w.Value, err = json.Marshal(v)
-		}
-		switch {
-		case err != nil:
-			w.Value, w.Error = nil, err.Error()
-		case len(w.Value) > maxWatchValueSize:
-			w.Value, w.Error = nil, fmt.Sprintf("the value takes %d bytes, more than the %d a watch shows", len(w.Value), maxWatchValueSize)
-		}
-		out = append(out, w)
+		out = append(out, evalWatch(e, env))
 	}
 	return out
+}
+
+// evalWatch evaluates one watch. Its error is one short line for the
+// person debugging (executor.ExplainExpressionError), not Go's text.
+func evalWatch(expression string, env map[string]any) wire.DebugWatch {
+	w := wire.DebugWatch{Expression: expression}
+	v, err := executor.Evaluate(expression, env)
+	if err != nil {
+		w.Error = executor.ExplainExpressionError(err)
+		return w
+	}
+	value, err := json.Marshal(v)
+	var unsupported *json.UnsupportedValueError
+	switch {
+	case errors.As(err, &unsupported):
+		w.Error = fmt.Sprintf("the value is %s, which a watch cannot show", unsupported.Str)
+	case err != nil:
+		w.Error = "the value cannot be shown as JSON"
+	case len(value) > maxWatchValueSize:
+		w.Error = fmt.Sprintf("the value takes %d bytes, more than the %d a watch shows", len(value), maxWatchValueSize)
+	default:
+		w.Value = value
+	}
+	return w
 }

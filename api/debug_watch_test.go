@@ -12,12 +12,44 @@ func TestWatchesSeeOnlyRedactedVariables(t *testing.T) {
 	vars := json.RawMessage(`{"greeting":"hello","n":2,"token":"***"}`)
 	got := evalWatches(vars, []string{`greeting + "!"`, `n * 21`, `token`, `upper(token)`, `secret("TOKEN")`, `1 +`})
 	want := []struct{ value, err string }{
-		{`"hello!"`, ""}, {`42`, ""}, {`"***"`, ""}, {`"***"`, ""}, {"", "was not handed"}, {"", "unexpected"},
+		{`"hello!"`, ""}, {`42`, ""}, {`"***"`, ""}, {`"***"`, ""},
+		{"", `secret("TOKEN") gives nothing here: a watch sees only the variables, with secrets as ***`},
+		{"", "the expression ends too early"},
 	}
 	for i, w := range want {
 		g := got[i]
-		if string(g.Value) != w.value || (w.err == "") != (g.Error == "") || !strings.Contains(g.Error, w.err) {
-			t.Errorf("watch %q = %s, error %q; want %s, error containing %q", g.Expression, g.Value, g.Error, w.value, w.err)
+		if string(g.Value) != w.value || g.Error != w.err {
+			t.Errorf("watch %q = %s, error %q; want %s, error %q", g.Expression, g.Value, g.Error, w.value, w.err)
+		}
+	}
+}
+
+// A watch that fails says in one short line what is wrong with the
+// expression and where, in the language's words: no Go type names, no
+// wrapped internals, no copy of the expression.
+func TestWatchErrorsAreShortAndNameTheProblem(t *testing.T) {
+	vars := json.RawMessage(`{"name":"ann","n":2,"m":{"a":1},"xs":[1,2]}`)
+	for expr, want := range map[string]string{
+		`name +`:               "the expression ends too early",
+		`n +* 2`:               `unexpected "*" (column 4)`,
+		`missing.field`:        `cannot read "field": the value before it is not set (column 9)`,
+		`m.a.b`:                `cannot read "b" from a number (column 5)`,
+		`nope(1)`:              "calls a function that does not exist (column 1)",
+		`xs[5]`:                "index 5 is out of range: the list has 2 items (column 3)",
+		`"a" + 1`:              "cannot use + on text and a number (column 5)",
+		`upper(1)`:             "upper needs text here, not a number (column 7)",
+		`len(5)`:               "len cannot take a number (column 1)",
+		`n / 0`:                "the value is +Inf, which a watch cannot show",
+		`map(1..100000000, #)`: "the value is too large: the expression needs more memory than it may use",
+	} {
+		got := evalWatches(vars, []string{expr})[0]
+		if got.Error != want || got.Value != nil {
+			t.Errorf("watch %q: error %q, value %s; want error %q", expr, got.Error, got.Value, want)
+		}
+		for _, raw := range []string{"float64", "interface", "<nil>", "\n", "expression \"", "(1:"} {
+			if strings.Contains(got.Error, raw) {
+				t.Errorf("watch %q: error %q shows %q", expr, got.Error, raw)
+			}
 		}
 	}
 }

@@ -167,6 +167,15 @@ func TestRerun(t *testing.T) {
 	if err != nil || latest.WorkflowVersion != 2 || latest.ID == first.ID {
 		t.Errorf("rerun with latest_version: %+v, %v", latest, err)
 	}
+
+	// A version that declares x a secret variable: the re-run seals the
+	// value the old job held in clear, where it was once refused with 409.
+	postJSON(t, node.URL+"/api/v1/workflows", createBody(t, map[string]any{"trigger_type": "none",
+		"workflow_json": json.RawMessage(strings.Replace(helloWorkflow, `{`, `{"secret_variables":["x"],`, 1))}))
+	sealed, err := node.Client.RerunJob(ctx, old.ID, true)
+	if err != nil || sealed.WorkflowVersion != 3 || string(sealed.Params) != `{"x":"***"}` {
+		t.Errorf("rerun with latest_version that declares x secret: %+v, %v", sealed, err)
+	}
 }
 
 func TestJobShowsItsRun(t *testing.T) {

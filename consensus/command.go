@@ -62,6 +62,8 @@ const (
 	cmdLogsArchived commandType = 60
 	// cmdStopKeepingLogs says no archiver runs any more (archive_logs.go).
 	cmdStopKeepingLogs commandType = 70
+	// cmdRerunResealed is a re-run carrying parameters sealed again.
+	cmdRerunResealed commandType = 76
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -102,6 +104,7 @@ func registry() handlers {
 		cmdPause:           decoded(jobsApply.pause),
 		cmdSettings:        decoded(jobsApply.setSettings),
 		cmdRerun:           decoded(jobsApply.rerun),
+		cmdRerunResealed:   decoded(jobsApply.rerunResealed),
 		cmdCreateToken:     decoded(accessApply.createToken),
 		cmdRevokeToken:     decoded(accessApply.revokeToken),
 		cmdRobotStatus:     decoded(accessApply.robotStatus),

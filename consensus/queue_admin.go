@@ -1,6 +1,9 @@
 package consensus
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // PauseCmd pauses or resumes the whole queue or one workflow's jobs.
 type PauseCmd struct {
@@ -55,7 +58,28 @@ type RerunCmd struct {
 	Latest bool   `json:"latest,omitempty"` // use the workflow's latest version
 }
 
+// RerunResealedCmd is a re-run whose parameters the server sealed again
+// (cmdRerunResealed): the version it runs declares secret a parameter
+// that the old job holds in clear, or the old job's are sealed under a
+// retired key, so they cannot be copied as they are (rerun_seal.go).
+type RerunResealedCmd struct {
+	RerunCmd
+	Params       json.RawMessage `json:"params"`
+	SealedParams *SealedParams   `json:"sealed_params,omitempty"`
+}
+
 func (s jobsApply) rerun(c applyContext, cmd *RerunCmd) (Job, error) {
+	return s.rerunWith(c, *cmd, nil)
+}
+
+func (s jobsApply) rerunResealed(c applyContext, cmd *RerunResealedCmd) (Job, error) {
+	return s.rerunWith(c, cmd.RerunCmd, func(spec *JobSpec) {
+		spec.Params, spec.SealedParams = cmd.Params, cmd.SealedParams
+	})
+}
+
+// rerunWith queues the re-run, its spec changed by adjust when not nil.
+func (s jobsApply) rerunWith(c applyContext, cmd RerunCmd, adjust func(*JobSpec)) (Job, error) {
 	old := s.jobs[cmd.JobID]
 	if old == nil {
 		return Job{}, errorf(CodeNotFound, "job %s not found", cmd.JobID)
@@ -66,6 +90,18 @@ func (s jobsApply) rerun(c applyContext, cmd *RerunCmd) (Job, error) {
 	if !old.State.Terminal() {
 		return Job{}, errorf(CodeConflict, "job %s is %s; only a finished job can be re-run", old.ID, old.State)
 	}
+	spec := rerunSpec(old, cmd)
+	if adjust != nil {
+		adjust(&spec)
+	}
+	if err := s.checkSpec(spec); err != nil {
+		return Job{}, err
+	}
+	return cloneJob(s.submitJob(c, spec)), nil
+}
+
+// rerunSpec is the spec of a re-run of old: the same job under a new id.
+func rerunSpec(old *Job, cmd RerunCmd) JobSpec {
 	spec := JobSpec{
 		ID: cmd.NewID, WorkflowID: old.WorkflowID, WorkflowVersion: old.WorkflowVersion,
 		Params: old.Params, SealedParams: old.SealedParams, Priority: old.Priority, ExecutionMode: old.ExecutionMode,
@@ -75,8 +111,5 @@ func (s jobsApply) rerun(c applyContext, cmd *RerunCmd) (Job, error) {
 	if cmd.Latest {
 		spec.WorkflowVersion = 0
 	}
-	if err := s.checkSpec(spec); err != nil {
-		return Job{}, err
-	}
-	return cloneJob(s.submitJob(c, spec)), nil
+	return spec
 }

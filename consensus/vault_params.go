@@ -156,21 +156,27 @@ func (s Vault) specSecretVariables(specs []JobSpec) func(JobSpec) []string {
 			if _, done := vars[k]; done {
 				continue
 			}
-			vars[k] = nil
-			wf := st.workflows[spec.WorkflowID]
-			if wf == nil || len(wf.Versions) == 0 {
-				continue
-			}
-			v, ok := wf.Latest(), true
-			if spec.WorkflowVersion != 0 {
-				v, ok = wf.Version(spec.WorkflowVersion)
-			}
-			if ok && len(v.SecretVariables) > 0 {
-				vars[k] = slices.Clone(v.SecretVariables)
-			}
+			vars[k] = st.secretVariables(spec.WorkflowID, spec.WorkflowVersion)
 		}
 	})
 	return func(spec JobSpec) []string { return vars[key{spec.WorkflowID, spec.WorkflowVersion}] }
+}
+
+// secretVariables returns a copy of the secret variables of a workflow's
+// version (0: the latest), nil when it has none or does not exist.
+func (s *state) secretVariables(workflowID string, version int) []string {
+	wf := s.workflows[workflowID]
+	if wf == nil || len(wf.Versions) == 0 {
+		return nil
+	}
+	v, ok := wf.Latest(), true
+	if version != 0 {
+		v, ok = wf.Version(version)
+	}
+	if !ok || len(v.SecretVariables) == 0 {
+		return nil
+	}
+	return slices.Clone(v.SecretVariables)
 }
 
 // checkSpecParams refuses a spec that carries a secret variable of the

@@ -126,11 +126,6 @@ func (s JobQueue) SetSettings(ctx context.Context, cmd SettingsCmd) (WorkflowSet
 	return apply[WorkflowSettings](ctx, s.Store, cmdSettings, cmd)
 }
 
-// Rerun queues a finished job again under newID.
-func (s JobQueue) Rerun(ctx context.Context, cmd RerunCmd) (Job, error) {
-	return apply[Job](ctx, s.Store, cmdRerun, cmd)
-}
-
 // CreateToken stores a robot token's hash.
 func (s Credentials) CreateToken(ctx context.Context, cmd CreateTokenCmd) (RobotToken, error) {
 	return apply[RobotToken](ctx, s.Store, cmdCreateToken, cmd)

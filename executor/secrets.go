@@ -155,10 +155,17 @@ func lookupSecret(b *budget, args []any) (any, error) {
 	name, _ := args[0].(string)
 	v, ok := b.secrets[name]
 	if !ok {
-		return nil, &kindError{kind: FailureBusiness, err: fmt.Errorf(
-			"secret %q was not handed to this run: a workflow gets the secrets it names as a literal secret(\"NAME\") when it is saved in a cluster", name)}
+		return nil, &kindError{kind: FailureBusiness, err: &SecretNotHandedError{Name: name}}
 	}
 	return v, nil
+}
+
+// SecretNotHandedError is secret("NAME") asking for a secret that the run
+// was not handed (a debugger's watch is handed none).
+type SecretNotHandedError struct{ Name string }
+
+func (e *SecretNotHandedError) Error() string {
+	return fmt.Sprintf("secret %q was not handed to this run: a workflow gets the secrets it names as a literal secret(\"NAME\") when it is saved in a cluster", e.Name)
 }
 
 // secretProblems reports secret() calls whose argument is not a literal.

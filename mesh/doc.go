@@ -30,9 +30,11 @@
 // hands over is never filled in (the real state lives in an unexported field
 // that shadows it), so a callback cannot tell the two apart. Mesh therefore
 // does what Serf does: [Mesh.Leave] first gossips a leave intent naming the
-// node and its run (an instance number carried in the gossiped meta), waits
-// until that intent has been sent its full retransmit count, and only then
-// calls memberlist's Leave. A member that disappears after its intent arrived
+// node and its run (an instance number carried in the gossiped meta), sends
+// it to every member over TCP as well (gossip picks its peers at random, so
+// its retransmit count can miss one), waits until the gossiped intent has
+// been sent its full retransmit count, and only then calls memberlist's
+// Leave. A member that disappears after its intent arrived
 // is "left"; one that disappears without it is "dead". An intent that arrives
 // after the death was recorded turns the tombstone into "left" and emits a
 // "left" event, and every push/pull sync carries recent intents, so a node

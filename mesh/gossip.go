@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -62,7 +63,13 @@ func (b *intentBroadcast) Finished() {
 
 // announceLeave gossips this node's leave intent and waits until it has
 // been sent its full retransmit count, so that peers hold the intent before
-// memberlist's own leave message reaches them.
+// memberlist's own leave message reaches them. The count alone does not
+// make sure: one gossip round may spend it on fewer peers than there are
+// (memberlist draws them at random and may draw one twice), and a peer
+// that missed it then hears of the intent only from a relay, which races
+// with memberlist's leave message and loses now and then ("dead", then
+// "left"). So the intent also goes to every member over TCP
+// (sendIntentDirect), before memberlist's leave is sent at all.
 func (m *Mesh) announceLeave(ctx context.Context) error {
 	in := leaveIntent{Name: m.name, Instance: m.instance}
 	m.mu.Lock()
@@ -79,6 +86,7 @@ func (m *Mesh) announceLeave(ctx context.Context) error {
 		return err
 	}
 	m.broadcasts.QueueBroadcast(b)
+	m.sendIntentDirect(b.msg)
 	timer := time.NewTimer(maxWait)
 	defer timer.Stop()
 	select {
@@ -89,6 +97,27 @@ func (m *Mesh) announceLeave(ctx context.Context) error {
 	case <-timer.C:
 		return fmt.Errorf("announce leave: intent not sent within %s", maxWait)
 	}
+}
+
+// sendIntentDirect sends a leave intent message to every other member
+// over memberlist's reliable (TCP) channel, all at once, and returns when
+// each send has finished or failed (within TCPTimeout). A failed send is
+// only logged: the gossiped intent and push/pull syncs still reach that
+// member.
+func (m *Mesh) sendIntentDirect(msg []byte) {
+	self := m.ml.LocalNode().Name
+	var wg sync.WaitGroup
+	for _, n := range m.ml.Members() {
+		if n.Name == self {
+			continue
+		}
+		wg.Go(func() {
+			if err := m.ml.SendReliable(n, msg); err != nil {
+				m.logger.Debug("leave intent not sent directly; gossip carries it", "member", n.Name, "err", err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // applyLeaveIntent records a leave intent from a peer and, if it was news

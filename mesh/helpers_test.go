@@ -59,9 +59,15 @@ func testMeta(i int) Meta {
 // startNode starts a mesh on 127.0.0.1 and shuts it down when the test ends.
 func startNode(t *testing.T, logger *slog.Logger, name string, port int, meta Meta) *Mesh {
 	t.Helper()
-	m, err := New(Config{Name: name, BindAddr: "127.0.0.1", BindPort: port, Meta: meta, Logger: logger})
+	return startNodeWith(t, Config{Name: name, BindAddr: "127.0.0.1", BindPort: port, Meta: meta, Logger: logger})
+}
+
+// startNodeWith starts a mesh of cfg and shuts it down when the test ends.
+func startNodeWith(t *testing.T, cfg Config) *Mesh {
+	t.Helper()
+	m, err := New(cfg)
 	if err != nil {
-		t.Fatalf("start %s: %v", name, err)
+		t.Fatalf("start %s: %v", cfg.Name, err)
 	}
 	t.Cleanup(func() { _ = m.Shutdown() })
 	return m
@@ -71,10 +77,16 @@ func startNode(t *testing.T, logger *slog.Logger, name string, port int, meta Me
 // through node-0 and waits until every node sees every other alive.
 func startCluster(t *testing.T, n int) []*Mesh {
 	t.Helper()
+	return startClusterTimed(t, n, Timing{})
+}
+
+// startClusterTimed is startCluster with the nodes' gossip timings.
+func startClusterTimed(t *testing.T, n int, timing Timing) []*Mesh {
+	t.Helper()
 	logger := testLogger(t)
 	nodes := make([]*Mesh, n)
 	for i := range nodes {
-		nodes[i] = startNode(t, logger, fmt.Sprintf("node-%d", i), 0, testMeta(i))
+		nodes[i] = startNodeWith(t, Config{Name: fmt.Sprintf("node-%d", i), BindAddr: "127.0.0.1", Meta: testMeta(i), Logger: logger, Timing: timing})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -95,31 +95,9 @@ func TestDeadDetection(t *testing.T) {
 }
 
 func TestLeave(t *testing.T) {
-	nodes := startCluster(t, 5)
-	leaver, observers := nodes[4], nodes[:4]
-	var streams []*collector
-	for _, o := range observers {
-		streams = append(streams, collect(o.Subscribe(64)))
-	}
-
+	leaver := leaveLast(t, startCluster(t, 5), 5*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := leaver.Leave(ctx); err != nil {
-		t.Fatalf("leave: %v", err)
-	}
-	waitFor(t, 5*time.Second, leaver.name+" is left everywhere", func() bool {
-		for _, o := range observers {
-			if state, _, _ := o.MemberState(leaver.name); state != StateLeft {
-				return false
-			}
-		}
-		return true
-	})
-	for i, o := range observers {
-		if got := streams[i].types(leaver.name); !slices.Equal(got, []string{EventLeft}) {
-			t.Errorf("%s's events for %s: %v, want [left]", o.name, leaver.name, got)
-		}
-	}
 	if state, _, _ := leaver.MemberState(leaver.name); state != StateLeft {
 		t.Errorf("leaver sees itself as %s, want left", state)
 	}
@@ -132,6 +110,55 @@ func TestLeave(t *testing.T) {
 	}
 	if err := leaver.UpdateMeta(ctx, Meta{}); !errors.Is(err, ErrClosed) {
 		t.Errorf("UpdateMeta after Leave: %v, want ErrClosed", err)
+	}
+}
+
+// TestLeaveWithThinGossip leaves a five-node cluster whose broadcasts
+// are sent once each (RetransmitMult 1), so the gossiped leave intent
+// reaches one peer and spreads only by relays, racing memberlist's own
+// leave message: every observer must still see only "left", never
+// "dead" first, because the intent also goes to each member directly.
+func TestLeaveWithThinGossip(t *testing.T) {
+	leaveLast(t, startClusterTimed(t, 5, Timing{RetransmitMult: 1, PushPullInterval: 500 * time.Millisecond}), 15*time.Second)
+}
+
+// leaveLast makes the last of nodes leave and waits, at most limit, until
+// the others hold it as left, each having been told only "left" of it.
+func leaveLast(t *testing.T, nodes []*Mesh, limit time.Duration) (leaver *Mesh) {
+	t.Helper()
+	leaver, observers := nodes[len(nodes)-1], nodes[:len(nodes)-1]
+	var streams []*collector
+	for _, o := range observers {
+		streams = append(streams, collect(o.Subscribe(64)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := leaver.Leave(ctx); err != nil {
+		t.Fatalf("leave: %v", err)
+	}
+	waitLeft(t, limit, leaver, observers, streams)
+	return leaver
+}
+
+// waitLeft waits until every observer holds leaver as left and its event
+// stream has delivered the "left" event (the stream is read in the
+// background, so it may lag the state), then checks that the stream
+// said nothing else about leaver: no "dead" before the "left".
+func waitLeft(t *testing.T, limit time.Duration, leaver *Mesh, observers []*Mesh, streams []*collector) {
+	t.Helper()
+	waitFor(t, limit, leaver.name+" is left everywhere", func() bool {
+		for i, o := range observers {
+			state, _, _ := o.MemberState(leaver.name)
+			if got := streams[i].types(leaver.name); state != StateLeft || len(got) == 0 || got[len(got)-1] != EventLeft {
+				return false
+			}
+		}
+		return true
+	})
+	for i, o := range observers {
+		if got := streams[i].types(leaver.name); !slices.Equal(got, []string{EventLeft}) {
+			t.Errorf("%s's events for %s: %v, want [left]", o.name, leaver.name, got)
+		}
 	}
 }
 

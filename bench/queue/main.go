@@ -43,6 +43,7 @@
 //	go run ./bench/queue [-quick] [-nodes 1,3] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 //	go run ./bench/queue -events [-nodes 3]   # the event stream under load (events.go)
 //	go run ./bench/queue -archive postgres://…   # the archiver's throughput and lag (archivebench.go)
+//	go run ./bench/queue -bin bin/casare -schedules [-quick]   # schedule lateness and leader kills (schedules.go)
 package main
 
 import (
@@ -89,6 +90,8 @@ type config struct {
 	// archiveURL, when set, runs the archiver figures instead of the
 	// table, on a fresh database of the Postgres it names.
 	archiveURL string
+	// schedules runs the schedule figures instead of the table.
+	schedules bool
 }
 
 // durations are how long each figure runs.
@@ -175,6 +178,7 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&cfg.window, "window", 0, "measure each submit figure for this long instead of 4s (1.5s with -quick), e.g. for -cpuprofile")
 	flag.IntVar(&cfg.memoryJobs, "memory", 0, "instead of the table: queue this many jobs on one casare process, report RSS per queued job and the time to ready after a restart")
 	flag.StringVar(&cfg.archiveURL, "archive", "", "instead of the table: the end-to-end load on three casare processes with --archive-url, a fresh database on the Postgres at this URL (dropped after); reports the archiver's throughput and lag")
+	flag.BoolVar(&cfg.schedules, "schedules", false, "instead of the table: lateness of 100 fires of an every-second schedule on three casare processes (20 with -quick), and the time from a SIGKILL of the leader to the new leader's first fire")
 	flag.BoolVar(&cfg.events, "events", false, "instead of the table: 10 s of end-to-end load with a fast and a slow event stream subscriber, between two 10 s runs without (the largest -nodes size)")
 	flag.Parse()
 	for f := range strings.SplitSeq(sizes, ",") {
@@ -226,16 +230,8 @@ func (b *bench) run(ctx context.Context) error {
 	})
 	defer watchdog.Stop()
 	begin := time.Now()
-	if b.cfg.archiveURL != "" {
-		if err := b.runArchive(ctx, root); err != nil {
-			return err
-		}
-		b.rep.print(os.Stdout)
-		fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
-		return nil
-	}
-	if b.cfg.memoryJobs > 0 {
-		if err := b.runMemory(ctx, root); err != nil {
+	if mode := b.singleMode(); mode != nil {
+		if err := mode(ctx, root); err != nil {
 			return err
 		}
 		b.rep.print(os.Stdout)
@@ -270,6 +266,20 @@ func (b *bench) run(ctx context.Context) error {
 	fmt.Printf("\nCPU µs/item is this process's CPU time (nodes, robots and load generator) per job or apply.\n")
 	fmt.Printf("\"others\" is the share of all CPUs that other processes used while the figure was measured.\n")
 	fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
+	return nil
+}
+
+// singleMode returns the mode that the command line asks for instead of
+// the table, or nil.
+func (b *bench) singleMode() func(context.Context, string) error {
+	switch {
+	case b.cfg.archiveURL != "":
+		return b.runArchive
+	case b.cfg.schedules:
+		return b.runSchedules
+	case b.cfg.memoryJobs > 0:
+		return b.runMemory
+	}
 	return nil
 }
 

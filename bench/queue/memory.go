@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -166,18 +165,10 @@ func (b *bench) profileRestart(ctx context.Context, n *procNode, figure string) 
 // -cpuprofile and a profile name, it starts a CPU profile of the process
 // (see profileRestart).
 func (b *bench) restartReady(ctx context.Context, n *procNode, args []string, profile string) (time.Duration, error) {
-	logf, err := os.OpenFile(filepath.Join(n.dir, "node.log"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
+	start := time.Now()
+	if err := restartProc(n, args); err != nil {
 		return 0, err
 	}
-	defer logf.Close()
-	cmd := exec.Command(n.cmd.Path, args...)
-	cmd.Stdout, cmd.Stderr, cmd.Dir = logf, logf, n.dir
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("restart %s: %w", n.name, err)
-	}
-	n.cmd = cmd
 	if n.pprof != "" && b.cfg.cpuprofile != "" && profile != "" {
 		n.profile = make(chan error, 1)
 		path := filepath.Join(b.cfg.cpuprofile, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(profile)+".pprof")

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,28 +18,66 @@ import (
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	return freePorts(t, 1)[0]
+}
+
+// freePorts returns n distinct loopback TCP ports that were free a moment
+// ago: all are held open together, so none is handed out twice.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports
+}
+
+// startHub starts a single-server node on loopback ports that were free a
+// moment ago. One can be taken before the node binds it: by another
+// test's listener, or as the source port of an outgoing connection (free
+// ports come from the kernel's ephemeral range, which outgoing
+// connections draw from). Then the node fails to bind, and is started
+// again on fresh ports and a fresh data dir, a few times.
+func startHub(ctx context.Context, t *testing.T) (*node.Node, node.Config) {
+	t.Helper()
+	const attempts = 5
+	for try := 1; ; try++ {
+		p := freePorts(t, 4)
+		cfg := node.Config{
+			Name: "hub", DataDir: t.TempDir(), HTTPPort: p[0], RaftPort: p[1],
+			GossipPort: p[2], QUICPort: p[3], Server: true,
+		}
+		n, err := node.Start(ctx, cfg)
+		if err == nil {
+			return n, cfg
+		}
+		if try == attempts || !portTaken(err) {
+			t.Fatalf("start node on ports %v (attempt %d): %v", p, try, err)
+		}
+		t.Logf("start node on ports %v: %v; again on fresh ports", p, err)
+	}
+}
+
+// portTaken reports whether a node failed to start because one of its
+// ports was taken. memberlist formats its listener errors with %v, so for
+// the gossip port the errno is in the message only.
+func portTaken(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || errors.Is(err, node.ErrAlreadyRunning) ||
+		strings.Contains(err.Error(), "address already in use")
 }
 
 // TestRobotConnectRefusesBadTokens runs `casare robot connect` against a
 // real node with tokens that must not get in: the command fails with a
 // message that says why, instead of retrying forever.
 func TestRobotConnectRefusesBadTokens(t *testing.T) {
-	cfg := node.Config{
-		Name: "hub", DataDir: t.TempDir(), HTTPPort: freePort(t), RaftPort: freePort(t),
-		GossipPort: freePort(t), QUICPort: freePort(t), Server: true,
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	n, err := node.Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, cfg := startHub(ctx, t)
 	defer n.Close()
 	server := "http://" + n.HTTPAddr()
 	admin, err := os.ReadFile(filepath.Join(cfg.DataDir, node.AdminTokenFile))
@@ -94,4 +134,45 @@ func TestRobotConnectRefusesBadTokens(t *testing.T) {
 			t.Fatalf("--token drew no warning about shell history; stderr:\n%s", errOut)
 		}
 	})
+}
+
+// TestPortTakenRecognisesEveryListener starts a node with each of its
+// ports taken in turn (TCP for HTTP and Raft, UDP for QUIC, both for
+// gossip) and checks that startHub would start it again on fresh ports.
+func TestPortTakenRecognisesEveryListener(t *testing.T) {
+	for _, port := range []string{"http", "raft", "gossip", "quic"} {
+		t.Run(port, func(t *testing.T) {
+			p := freePorts(t, 4)
+			cfg := node.Config{
+				Name: "taken", DataDir: t.TempDir(), HTTPPort: p[0], RaftPort: p[1],
+				GossipPort: p[2], QUICPort: p[3], Server: true,
+			}
+			taken := map[string]int{"http": p[0], "raft": p[1], "gossip": p[2], "quic": p[3]}[port]
+			addr := "127.0.0.1:" + strconv.Itoa(taken)
+			if port != "quic" {
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+			}
+			if port == "gossip" || port == "quic" {
+				pc, err := net.ListenPacket("udp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer pc.Close()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			n, err := node.Start(ctx, cfg)
+			if err == nil {
+				n.Close()
+				t.Fatalf("the node started with its %s port %d taken", port, taken)
+			}
+			if !portTaken(err) {
+				t.Fatalf("start with the %s port taken: %v; portTaken says no", port, err)
+			}
+		})
+	}
 }

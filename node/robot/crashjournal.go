@@ -31,7 +31,8 @@ import (
 // jobs a second can afford: a file per run cost a create and an unlink,
 // each taking the directory's lock, and under load the robot spent most
 // of its CPU there (see the commit that made this change). When the file
-// grows past compactBytes it is rewritten with the runs still open.
+// grows past compactBytes, or an end note could not be written (a full
+// disk), it is rewritten with the runs still open.
 //
 // Notes are written without fsync: what must survive is the death of the
 // process, and the kernel keeps written data when a process dies. Only a
@@ -40,9 +41,12 @@ import (
 type CrashJournal struct {
 	dir string
 
-	mu     sync.Mutex
-	f      *os.File // journalFile, opened for appending on first use
-	size   int64
+	mu   sync.Mutex
+	f    *os.File // journalFile, opened for appending on first use
+	size int64
+	// stale says the file notes as open a run that ended, whose end
+	// note failed; the next compaction rewrites it.
+	stale  bool
 	loaded bool
 	// open are the runs begun and not ended; prior are those of them a
 	// previous process left, which leftovers reports.
@@ -88,7 +92,7 @@ func (j *CrashJournal) begin(c consensus.Crash) error {
 		return err
 	}
 	j.open[keyOf(c)] = c
-	return nil
+	return j.compactIfDue()
 }
 
 // end forgets a run that ended, however it ended.
@@ -108,12 +112,23 @@ func (j *CrashJournal) end(c consensus.Crash) error {
 	if _, ok := j.open[k]; !ok {
 		return nil
 	}
-	if err := j.append('-', c); err != nil {
-		return err
-	}
+	err := j.append('-', c)
+	// The run ended even if its note failed (a full disk): it is
+	// forgotten here, and the next compaction drops its begin note from
+	// the file, lest a later process report a crash that did not happen.
 	delete(j.open, k)
 	delete(j.prior, k)
-	if j.size > compactBytes {
+	if err != nil {
+		j.stale = true
+		return err
+	}
+	return j.compactIfDue()
+}
+
+// compactIfDue compacts the journal when it has grown past compactBytes
+// or holds begin notes of runs whose end notes failed.
+func (j *CrashJournal) compactIfDue() error {
+	if j.size > compactBytes || j.stale {
 		return j.compact()
 	}
 	return nil
@@ -169,16 +184,32 @@ func (j *CrashJournal) load() error {
 }
 
 // parseNote decodes one line of the journal; ok is false for a line cut
-// short or otherwise unreadable.
+// short or otherwise unreadable. A line that is a note cut short with a
+// whole note after it (a failed write that could not be cut back, see
+// append) yields the whole one: a note starts with +{" or -{", which
+// cannot occur inside one, since JSON escapes a quote in a string.
 func parseNote(line string) (c consensus.Crash, op byte, ok bool) {
 	line, complete := strings.CutSuffix(line, "\n")
-	if !complete || len(line) < 2 || (line[0] != '+' && line[0] != '-') {
+	if !complete {
 		return c, 0, false
 	}
-	if err := json.Unmarshal([]byte(line[1:]), &c); err != nil || c.JobID == "" {
-		return c, 0, false
+	for start := len(line); start > 0; {
+		start = max(strings.LastIndex(line[:start], `+{"`), strings.LastIndex(line[:start], `-{"`))
+		if start < 0 {
+			break
+		}
+		if c, ok := decodeNote(line[start+1:]); ok {
+			return c, line[start], true
+		}
 	}
-	return c, line[0], true
+	return c, 0, false
+}
+
+func decodeNote(note string) (c consensus.Crash, ok bool) {
+	if err := json.Unmarshal([]byte(note), &c); err != nil || c.JobID == "" {
+		return c, false
+	}
+	return c, true
 }
 
 // loadLegacy adds the runs an older version noted as one JSON file each.
@@ -210,6 +241,13 @@ func (j *CrashJournal) loadLegacy() error {
 
 // append writes one note in a single write, so that a process that dies
 // leaves at most its last line cut short.
+//
+// A write that fails part-way (a full disk) leaves a line cut short in a
+// process that goes on, and the next note would run into it: a begin lost
+// is a crash not counted, an end lost a crash reported that did not
+// happen. So the file is cut back to where the failed note began; should
+// that fail too, load still finds the next note at the end of the merged
+// line (parseNote).
 func (j *CrashJournal) append(op byte, c consensus.Crash) error {
 	note, err := json.Marshal(c)
 	if err != nil {
@@ -218,11 +256,15 @@ func (j *CrashJournal) append(op byte, c consensus.Crash) error {
 	line := make([]byte, 0, len(note)+2)
 	line = append(append(append(line, op), note...), '\n')
 	n, err := j.f.Write(line)
-	j.size += int64(n)
-	if err != nil {
-		return fmt.Errorf("crash journal: %w", err)
+	if err == nil {
+		j.size += int64(n)
+		return nil
 	}
-	return nil
+	if terr := j.f.Truncate(j.size); terr != nil {
+		j.size += int64(n)
+		return fmt.Errorf("crash journal: %w (cutting the note back: %v)", err, terr)
+	}
+	return fmt.Errorf("crash journal: %w", err)
 }
 
 // compact rewrites the journal with the open runs only and reopens it
@@ -255,7 +297,7 @@ func (j *CrashJournal) compact() error {
 	if j.f != nil {
 		j.f.Close() // written without fsync, so closing reports nothing new
 	}
-	j.f, j.size = f, int64(len(buf))
+	j.f, j.size, j.stale = f, int64(len(buf)), false
 	return nil
 }
 

@@ -34,14 +34,7 @@ func TestCrashJournalKeepsUnfinishedRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A new process opens the same journal.
-	again, err := OpenCrashJournal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	left, err := again.leftovers()
-	if err != nil {
-		t.Fatal(err)
-	}
+	again, left := reopen(t, dir)
 	if !reflect.DeepEqual(left, []consensus.Crash{dying}) {
 		t.Fatalf("leftovers %+v; want only %+v", left, dying)
 	}
@@ -104,14 +97,7 @@ func TestCrashJournalCompactsAndSurvivesACutLine(t *testing.T) {
 	}
 	f.Close()
 
-	again, err := OpenCrashJournal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	left, err := again.leftovers()
-	if err != nil {
-		t.Fatal(err)
-	}
+	again, left := reopen(t, dir)
 	want := []consensus.Crash{open, legacy}
 	if !reflect.DeepEqual(left, want) {
 		t.Fatalf("leftovers %+v; want %+v", left, want)
@@ -134,6 +120,21 @@ func TestCrashJournalCompactsAndSurvivesACutLine(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "6f6c64-3.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the older version's note outlived its report: %v", err)
 	}
+}
+
+// reopen opens dir's journal as a new process would and returns it with
+// the runs it reports as crashed.
+func reopen(t *testing.T, dir string) (*CrashJournal, []consensus.Crash) {
+	t.Helper()
+	j, err := OpenCrashJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := j.leftovers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j, left
 }
 
 // BenchmarkCrashJournal is the journal's cost per run (a begin and an
