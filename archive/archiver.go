@@ -213,7 +213,12 @@ func readBatches(src Source, pos uint64, logged map[string]int) ([]batch, bool) 
 		if complete {
 			return batches, true
 		}
-		pos = max(pos, b.upTo)
+		if b.upTo <= pos {
+			// Jobs from old snapshots all carry index 0: the next read
+			// would return the same ones, to be written side by side.
+			return batches, false
+		}
+		pos = b.upTo
 	}
 	return batches, false
 }
