@@ -33,6 +33,7 @@ func (s jobsApply) logsArchived(_ applyContext, cmd *LogsArchivedCmd) (struct{},
 		if j == nil || n <= j.LogsArchived {
 			continue
 		}
+		j = s.mutableJob(j)
 		j.LogsArchived = n
 		s.trimLogs(j)
 	}
@@ -100,10 +101,14 @@ func (s jobsApply) stopKeepingLogs(_ applyContext, _ *StopKeepingLogsCmd) (struc
 	}
 	s.archivesLogs = false
 	// Once, when the archive goes away: only jobs over the window change.
+	var over []*Job
 	for _, j := range s.jobs {
 		if len(j.Logs) > MaxJobLogLines {
-			s.trimLogs(j)
+			over = append(over, j)
 		}
+	}
+	for _, j := range over { // mutableJob may replace map entries: not while ranging
+		s.trimLogs(s.mutableJob(j))
 	}
 	return struct{}{}, nil
 }

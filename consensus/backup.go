@@ -69,22 +69,27 @@ func (s *Store) Backup(ctx context.Context) (Backup, error) {
 		return Backup{}, err
 	}
 	var b Backup
-	var err error
 	ring := s.vault.snapshot()
-	s.fsm.mu.RLock()
-	d := s.fsm.state.snapshot()
-	if u, missing := d.missingKey(ring); missing {
-		s.fsm.mu.RUnlock()
+	// A view, as a Raft snapshot takes one (snapshot.go): applies wait
+	// for the capture and the key check (a walk over the jobs, no
+	// encoding), not for the encoding.
+	s.fsm.mu.Lock()
+	if u, missing := s.fsm.state.snapshot().missingKey(ring); missing {
+		s.fsm.mu.Unlock()
 		return Backup{}, errorf(CodeConflict, "server %s lacks vault key %q that %s is sealed with, so a restore could not open it: save the snapshot on another server", s.cfg.Name, u.keyID, u.what)
 	}
-	d.Applied = s.fsm.applied
+	view, err := s.fsm.capture()
 	b.Index, b.Counts = s.fsm.applied, s.fsm.state.backupCounts()
-	b.State, err = encodeJSON(d)
-	s.fsm.mu.RUnlock()
+	s.fsm.mu.Unlock()
 	if err != nil {
+		return Backup{}, err
+	}
+	defer view.close()
+	var state bytes.Buffer
+	if _, err := view.writeTo(&state); err != nil {
 		return Backup{}, fmt.Errorf("encode state: %w", err)
 	}
-	b.VaultKeys = ring
+	b.State, b.VaultKeys = state.Bytes(), ring
 	return b, nil
 }
 

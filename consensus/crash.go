@@ -61,6 +61,7 @@ func (s queueApply) crashed(c applyContext, robot string, item Crash) Ack {
 	if j == nil {
 		return Ack{JobID: item.JobID, Reason: "job not found"}
 	}
+	j = s.mutableJob(j) // before crashedAttempt points into its attempts
 	a := s.crashedAttempt(j, robot, item.Attempt)
 	if a == nil {
 		return Ack{JobID: j.ID, State: j.State, Reason: "no such attempt on this robot"}

@@ -132,6 +132,7 @@ func (s jobsApply) debugJob(_ applyContext, cmd *DebugJobCmd) (Job, error) {
 			return Job{}, err
 		}
 	}
+	j = s.mutableJob(j)
 	if cmd.Breakpoints != nil {
 		j.Debug.Options.Breakpoints = cmd.Breakpoints
 	}

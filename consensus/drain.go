@@ -59,6 +59,7 @@ func (s queueApply) recallJobs(c applyContext, cmd *RecallJobsCmd) ([]string, er
 	slices.SortFunc(held, func(a, b *Job) int { return cmp.Compare(a.Seq, b.Seq) })
 	ids := make([]string, 0, len(held))
 	for _, j := range held {
+		j = s.mutableJob(j)
 		s.finishAttempt(j, "handed_back", cmp.Or(cmd.Reason, "recalled by an admin"), c)
 		j.Attempt--
 		j.AvoidRobot, j.Lease, j.NotBefore = cmd.RobotID, nil, c.now

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -163,16 +162,29 @@ func (f *fsm) appliedIndex() (uint64, <-chan struct{}) {
 }
 
 // snapshotData is the serialised form of the state. Derived indexes are
-// rebuilt on restore, so they can never disagree with the data.
+// rebuilt on restore, so they can never disagree with the data. Its parts
+// are embedded so that they encode as one flat object, field for field
+// as before they were split: the snapshot writer streams the jobs between
+// a head and a tail it encodes apart (snapshot.go).
 type snapshotData struct {
+	snapshotHead
+	Jobs []*Job `json:"jobs"`
+	snapshotTail
+}
+
+// snapshotHead is what a snapshot holds before its jobs.
+type snapshotHead struct {
 	Version int `json:"version"`
 	// Applied is the last index the state includes; reads and read
 	// indexes report it until the next entry is applied.
-	Applied   uint64              `json:"applied"`
-	Workflows []*Workflow         `json:"workflows"`
-	Jobs      []*Job              `json:"jobs"`
-	Nodes     map[string]NodeInfo `json:"nodes"`
-	NextSeq   uint64              `json:"next_seq"`
+	Applied   uint64      `json:"applied"`
+	Workflows []*Workflow `json:"workflows"`
+}
+
+// snapshotTail is what a snapshot holds after its jobs.
+type snapshotTail struct {
+	Nodes   map[string]NodeInfo `json:"nodes"`
+	NextSeq uint64              `json:"next_seq"`
 	// QueuePaused and LastClaims are state, not derivable from jobs.
 	QueuePaused bool                    `json:"queue_paused,omitempty"`
 	LastClaims  map[string]lastClaim    `json:"last_claims,omitempty"`
@@ -193,24 +205,38 @@ type snapshotData struct {
 
 const snapshotVersion = 1
 
+// snapshot returns the whole state as one value, sharing its jobs and
+// maps: the caller encodes it under the FSM's lock (tests, and the
+// reference the streamed encoding is checked against).
 func (s *state) snapshot() snapshotData {
-	d := snapshotData{
-		Version: snapshotVersion, Nodes: s.nodes, NextSeq: s.nextSeq,
+	d := snapshotData{snapshotHead: snapshotHead{Version: snapshotVersion, Workflows: s.sortedWorkflows()}, snapshotTail: s.snapshotTail()}
+	s.bySeq.Ascend(func(j *Job) bool {
+		d.Jobs = append(d.Jobs, j)
+		return true
+	})
+	return d
+}
+
+// sortedWorkflows returns the workflows by name (nil when there are none,
+// as snapshots have always encoded it).
+func (s *state) sortedWorkflows() []*Workflow {
+	var wfs []*Workflow
+	for _, wf := range s.workflows {
+		wfs = append(wfs, wf)
+	}
+	sortWorkflows(wfs)
+	return wfs
+}
+
+func (s *state) snapshotTail() snapshotTail {
+	return snapshotTail{
+		Nodes: s.nodes, NextSeq: s.nextSeq,
 		QueuePaused: s.queuePaused, LastClaims: s.lastClaims,
 		Tokens: s.tokens, Robots: s.robots, Schedules: s.schedules, Deletions: s.deletions,
 		Drained: s.drained,
 		Secrets: s.secrets, VaultKeyID: s.vaultKeyID,
 		APITokens: s.apiTokens, ArchivesLogs: s.archivesLogs, RestoreID: s.restoreID,
 	}
-	for _, wf := range s.workflows {
-		d.Workflows = append(d.Workflows, wf)
-	}
-	sortWorkflows(d.Workflows)
-	s.bySeq.Ascend(func(j *Job) bool {
-		d.Jobs = append(d.Jobs, j)
-		return true
-	})
-	return d
 }
 
 func restoreState(d snapshotData) (*state, error) {
@@ -260,24 +286,6 @@ func restoreState(d snapshotData) (*state, error) {
 	return s, nil
 }
 
-// Snapshot serialises the state while Raft holds off applies, so the
-// bytes are a consistent cut; Persist then only writes them out.
-func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
-	start := time.Now()
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	d := f.state.snapshot()
-	d.Applied = f.applied
-	data, err := encodeJSON(d)
-	if err != nil {
-		return nil, fmt.Errorf("encode snapshot: %w", err)
-	}
-	// Applies wait for this: the log says for how long (the memory
-	// bench reads it).
-	f.log.Info("state encoded for a snapshot", "index", d.Applied, "jobs", len(d.Jobs), "bytes", len(data), "took", time.Since(start))
-	return fsmSnapshot(data), nil
-}
-
 // Restore replaces the state with a snapshot's.
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
@@ -306,15 +314,3 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.signalSchedules()
 	return nil
 }
-
-type fsmSnapshot []byte
-
-func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if _, err := sink.Write(s); err != nil {
-		sink.Cancel()
-		return fmt.Errorf("write snapshot: %w", err)
-	}
-	return sink.Close()
-}
-
-func (fsmSnapshot) Release() {}

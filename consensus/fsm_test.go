@@ -236,15 +236,6 @@ func randomCommands(r *rand.Rand, n int) []func(h *fsmHarness) *raft.Log {
 	return out
 }
 
-func snapshotBytes(t testing.TB, f *fsm) []byte {
-	t.Helper()
-	snap, err := f.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return []byte(snap.(fsmSnapshot))
-}
-
 // TestSnapshotRestoreEquality checks that a replica restored from a
 // snapshot and then fed the rest of the log ends equal to one that
 // applied the whole log, wherever the snapshot is taken.

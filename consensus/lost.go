@@ -75,6 +75,7 @@ func (s queueApply) robotGone(c applyContext, cmd *RobotGoneCmd) (int, error) {
 // spent. The loss is counted instead, and a job that has lost its robot
 // more than maxRobotLosses times is dead: it may be what kills them.
 func (s queueApply) requeueLost(j *Job, reason string, c applyContext) {
+	j = s.mutableJob(j)
 	j.RobotLosses++
 	s.finishAttempt(j, "robot_lost", reason, c)
 	if j.RobotLosses > maxRobotLosses {

@@ -166,6 +166,10 @@ type Job struct {
 	// RobotLosses counts requeues because the robot running the job was
 	// declared dead or cut off; they spend no attempt (see maxRobotLosses).
 	RobotLosses int `json:"robot_losses,omitempty"`
+	// gen is the state's snapshot generation when this copy of the job
+	// was made: a copy older than the newest snapshot view may be read by
+	// that view's writer, so applies change a fresh copy (state.mutableJob).
+	gen uint64
 }
 
 // NodeInfo is what the cluster knows about a server's addresses. It is

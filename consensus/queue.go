@@ -93,6 +93,7 @@ func (s queueApply) claimJobs(c applyContext, cmd *ClaimCmd) ([]ClaimedJob, erro
 	out := make([]ClaimedJob, 0, len(picked))
 	ids := make([]string, 0, len(picked))
 	for _, j := range picked {
+		j = s.mutableJob(j)
 		s.startAttempt(j, cmd.RobotID, c)
 		out = append(out, ClaimedJob{Job: cloneJob(j), Graph: s.graph(j)})
 		ids = append(ids, j.ID)
@@ -241,7 +242,7 @@ func eachLeased[T any](s queueApply, robot string, items []T, ref func(T) (strin
 			acks[i] = Ack{JobID: id, Stop: true, Reason: why}
 			continue
 		}
-		acks[i] = apply(j, item)
+		acks[i] = apply(s.mutableJob(j), item)
 	}
 	return acks
 }

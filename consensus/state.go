@@ -57,6 +57,12 @@ type state struct {
 	// that what counts Raft indexes from outside the state (the archive's
 	// position) sees that the indexes of its jobs are another cluster's.
 	restoreID string
+
+	// gen counts the snapshot views taken of this state and views the
+	// ones still being written (snapshot.go): while one is, a job older
+	// than gen is shared with it and is copied before it changes.
+	gen   uint64
+	views int
 }
 
 // Deletion records which request deleted a resource, and when.
@@ -129,6 +135,7 @@ func finishOrder(a, b *Job) bool {
 // insertJob adds a new job and its index entries.
 func (s *state) insertJob(j *Job) {
 	s.shareStrings(j)
+	j.gen = s.gen
 	s.jobs[j.ID] = j
 	s.bySeq.ReplaceOrInsert(j)
 	s.counts.add(j.State, 1)
@@ -380,18 +387,20 @@ func (s jobsApply) cancelJob(c applyContext, cmd *CancelJobCmd) (Job, error) {
 		}
 		return Job{}, errorf(CodeConflict, "job %s already %s", cmd.ID, j.State)
 	}
-	s.cancel(j, cmp.Or(cmd.Reason, "cancelled by user"), c)
-	return cloneJob(j), nil
+	return cloneJob(s.cancel(j, cmp.Or(cmd.Reason, "cancelled by user"), c)), nil
 }
 
-// cancel ends an unfinished job. A running job's attempt ends with it,
-// so that no attempt shows "running" on a robot after its job stopped.
-func (s *state) cancel(j *Job, reason string, c applyContext) {
+// cancel ends an unfinished job and returns it as it now is. A running
+// job's attempt ends with it, so that no attempt shows "running" on a
+// robot after its job stopped.
+func (s *state) cancel(j *Job, reason string, c applyContext) *Job {
+	j = s.mutableJob(j)
 	if j.State == JobRunning {
 		s.finishAttempt(j, string(JobCancelled), reason, c)
 	}
 	j.Error = reason
 	s.setJobState(j, JobCancelled, c)
+	return j
 }
 
 // RegisterNodeCmd records a server's addresses.

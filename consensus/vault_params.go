@@ -266,7 +266,7 @@ func (s accessApply) rotateParams(cmd *RotateVaultCmd, res *RotateVaultResult) {
 	for _, r := range cmd.Params {
 		sp := &SealedParams{KeyID: cmd.KeyID, Ciphertext: slices.Clone(r.Ciphertext)}
 		if j := s.jobs[r.JobID]; j != nil && j.SealedParams != nil {
-			j.SealedParams = sp
+			s.mutableJob(j).SealedParams = sp
 		}
 		if sc := s.schedules[r.ScheduleID]; sc != nil && sc.Template.SealedParams != nil {
 			sc.Template.SealedParams = sp

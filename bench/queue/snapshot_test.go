@@ -35,7 +35,26 @@ time=2026-11-30T14:40:00.100Z level=INFO msg="starting snapshot up to" node=n1 p
 	if got, err = readSnapshotTiming(path, int64(len(before))); err != nil {
 		t.Fatal(err)
 	}
-	if !got.done || got.persist != 1250*time.Millisecond || got.encode != 2500*time.Millisecond {
+	if !got.done || got.persist != 1250*time.Millisecond || got.encode != 2500*time.Millisecond || got.stall() != got.encode {
 		t.Fatalf("after completion: %+v", got)
+	}
+}
+
+func TestReadSnapshotTimingTellsTheCaptureFromTheEncoding(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "node.log")
+	log := `time=2026-11-30T14:40:00.000Z level=INFO msg="state captured for a snapshot" node=n1 part=fsm index=1200 jobs=1000000 took=1.5ms
+time=2026-11-30T14:40:00.100Z level=INFO msg="starting snapshot up to" node=n1 part=consensus component=raft raft.index=1200
+time=2026-11-30T14:40:03.000Z level=INFO msg="state encoded for a snapshot" node=n1 part=fsm index=1200 jobs=1000000 bytes=252000000 took=2.8s
+time=2026-11-30T14:40:03.100Z level=INFO msg="snapshot complete up to" node=n1 part=consensus component=raft raft.index=1200
+`
+	if err := os.WriteFile(path, []byte(log), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readSnapshotTiming(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.done || got.stall() != 1500*time.Microsecond || got.encode != 2800*time.Millisecond || got.persist != 3*time.Second || got.bytes != 252000000 {
+		t.Fatalf("timing %+v, stall %s", got, got.stall())
 	}
 }
