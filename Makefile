@@ -49,6 +49,10 @@ test:
 # Then it runs the event stream under full load with a fast and a slow
 # subscriber (-events, in-process nodes): the EVENTS line says whether
 # the fast one keeps up and how much the submit rate drops.
+# Then the fleet figures: 1,000 internet robots (each its own QUIC
+# connection and token) and 200 LAN slots on three processes; the idle
+# fleet's leader CPU and Raft entries, and the dispatch rate with the
+# whole fleet beside 50 internet robots (-fleet, bench/queue/fleet.go).
 # Then the memory figures: one process with 1M queued jobs (RSS per
 # job) and the time it takes to be ready again after a restart.
 # Then the schedule figures on three casare processes: lateness (fire
@@ -61,6 +65,7 @@ BENCH_PG ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 bench: build
 	$(GO) run ./bench/queue -bin $(BIN) $(BENCHFLAGS)
 	$(GO) run ./bench/queue -events -nodes 3
+	$(GO) run ./bench/queue -bin $(BIN) -fleet
 	$(GO) run ./bench/queue -bin $(BIN) -memory 1000000
 	$(GO) run ./bench/queue -bin $(BIN) -schedules
 	$(GO) run ./bench/queue -bin $(BIN) -archive '$(BENCH_PG)'

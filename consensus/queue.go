@@ -53,10 +53,16 @@ type ClaimCmd struct {
 	Tags      []string `json:"tags,omitempty"`
 	Max       int      `json:"max"`
 	RequestID string   `json:"request_id,omitempty"`
+	// Have lists graphs the robot holds: the server that serves the
+	// claim leaves them out of its answer (OmitHeldGraphs). It travels
+	// beside the command (in the tunnel's claim request, in the HTTP
+	// claim's query), never in the log.
+	Have []GraphRef `json:"-"`
 }
 
 // ClaimedJob is a leased job with the graph of its workflow version, so
-// the robot needs no second read.
+// the robot needs no second read — unless the robot said it holds that
+// graph (ClaimCmd.Have): then Graph is empty.
 type ClaimedJob struct {
 	Job   Job             `json:"job"`
 	Graph json.RawMessage `json:"graph"`
