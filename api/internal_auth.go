@@ -129,6 +129,7 @@ func (s *Server) internalRoutes() *gin.Engine {
 	internal.POST("/robot/handback", robotQueue.robotHandBack)
 	internal.POST("/robot/crashed", robotQueue.robotCrashed)
 	internal.POST("/robot/wait", robotQueue.robotWait)
+	internal.POST("/robot/graph", robotQueue.robotGraph)
 	return e
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -43,8 +44,13 @@ func (s guards) observe(c *gin.Context) {
 	}
 	status := c.Writer.Status()
 	s.metrics.observeRequest(c.Request.Method, route, status, elapsed)
-	s.log.Debug("request", "method", c.Request.Method, "route", route, "path", c.Request.URL.Path,
-		"status", status, "duration", elapsed, "remote", c.ClientIP())
+	// The arguments cost even when the line is not written: ClientIP
+	// parses the forwarding headers and the values are boxed, on every
+	// request (1.3% of the nodes' CPU under single submits).
+	if s.log.Enabled(c.Request.Context(), slog.LevelDebug) {
+		s.log.Debug("request", "method", c.Request.Method, "route", route, "path", c.Request.URL.Path,
+			"status", status, "duration", elapsed, "remote", c.ClientIP())
+	}
 }
 
 // membersOnly answers 503 not_member while this server is outside the

@@ -41,12 +41,62 @@ func (s robotQueueAPI) robotClaim(c *gin.Context) {
 	if !s.checkClaimant(c, cmd) {
 		return
 	}
+	have, err := heldGraphs(c.QueryArray("have"))
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
 	jobs, err := s.cfg.Store.Claim(c.Request.Context(), cmd)
 	if err != nil {
 		s.abort(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, nonNil(jobs))
+	c.JSON(http.StatusOK, nonNil(consensus.OmitHeldGraphs(jobs, have)))
+}
+
+// maxHeldGraphs bounds the graphs one claim may say its robot holds.
+const maxHeldGraphs = 256
+
+// heldGraphs reads the claim's ?have=<workflow id>@<version> parameters:
+// the graphs the robot holds, which the answer leaves out. They are in
+// the query, not the body, so that a server that predates them ignores
+// them (the body is decoded strictly) and sends every graph.
+func heldGraphs(params []string) ([]consensus.GraphRef, error) {
+	if len(params) > maxHeldGraphs {
+		return nil, invalidField("have", "lists %d graphs; at most %d", len(params), maxHeldGraphs)
+	}
+	var out []consensus.GraphRef
+	for _, p := range params {
+		ref, err := consensus.ParseGraphRef(p)
+		if err != nil {
+			return nil, invalidField("have", "%v", err)
+		}
+		out = append(out, ref)
+	}
+	return out, nil
+}
+
+// robotGraph serves a workflow version's graph to a robot that lacks
+// one its claim left out. Its claim was leased on the leader, so a
+// replica that does not know the version yet catches up first.
+func (s robotQueueAPI) robotGraph(c *gin.Context) {
+	var ref consensus.GraphRef
+	if !s.bindJSON(c, &ref) {
+		return
+	}
+	graph, ok := s.cfg.Store.VersionGraph(ref)
+	if !ok {
+		if _, err := s.cfg.Store.WaitConsistent(c.Request.Context()); err != nil {
+			s.abort(c, err)
+			return
+		}
+		graph, ok = s.cfg.Store.VersionGraph(ref)
+	}
+	if !ok {
+		s.abort(c, newError(consensus.CodeNotFound, "no workflow version %s", ref))
+		return
+	}
+	c.JSON(http.StatusOK, RobotGraphResponse{Graph: graph})
 }
 
 func checkClaim(cmd consensus.ClaimCmd) error {

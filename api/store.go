@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/casare/casare/consensus"
@@ -47,6 +48,9 @@ type RobotQueue interface {
 	HandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error)
 	ReportCrash(ctx context.Context, cmd consensus.CrashCmd) ([]consensus.Ack, error)
 	HasClaimable(cmd consensus.ClaimCmd, now time.Time) bool
+	// VersionGraph returns a workflow version's graph, for a robot that
+	// lacks one its claim left out.
+	VersionGraph(ref consensus.GraphRef) (json.RawMessage, bool)
 }
 
 // RobotStore keeps internet robots' records and robot tokens.

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/json"
+
 	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 )
@@ -85,6 +87,12 @@ const (
 type RobotWaitRequest struct {
 	consensus.ClaimCmd
 	TimeoutMS int `json:"timeout_ms"`
+}
+
+// RobotGraphResponse answers POST /internal/v1/robot/graph: a workflow
+// version's graph (the request is a consensus.GraphRef).
+type RobotGraphResponse struct {
+	Graph json.RawMessage `json:"graph"`
 }
 
 // The designer's types.

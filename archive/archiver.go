@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +21,12 @@ const (
 	// job, 1000 jobs stay well under a few tens of MB in memory and the
 	// transaction commits in well under a second.
 	batchJobs = 1000
+	// writers is how many batches are written at once, each in its own
+	// transaction on its own connection: Postgres's work on a batch
+	// (indexes, tsvectors, the JSONB documents) is most of the
+	// archiver's time, and one backend at a time could not keep up with
+	// the cluster's end-to-end rate in make bench.
+	writers = 3
 	// retryInterval is the wait after Postgres failed, so that an outage
 	// costs a log line a few seconds, not a busy loop.
 	retryInterval = 2 * time.Second
@@ -131,7 +138,7 @@ func (a *Archiver) Run(ctx context.Context, src Source) {
 }
 
 // round writes what changed since the last round and every job finished
-// after the position in Postgres, batch by batch.
+// after the position in Postgres, a few batches at a time.
 func (a *Archiver) round(ctx context.Context, src Source, t *term) error {
 	if err := a.liveLogs(ctx, src, t.logged); err != nil {
 		return err
@@ -148,46 +155,118 @@ func (a *Archiver) round(ctx context.Context, src Source, t *term) error {
 		t.swept = true
 	}
 	for {
-		from := pos + 1
-		if pos == 0 {
-			from = 0 // jobs from snapshots older than FinishedIndex carry 0
-		}
-		jobs, complete, applied := src.FinishedFrom(from, batchJobs)
+		batches, complete := readBatches(src, pos, t.logged)
 		// Read after the jobs, the workflows, schedules and robots include
 		// every one these jobs name, so the archive never holds a job whose
 		// workflow it lacks (search and statistics join the two).
 		if err := a.db.WriteMeta(ctx, t.seen.changed(src)); err != nil {
 			return err
 		}
-		upTo := applied
-		if !complete {
-			upTo = jobs[len(jobs)-1].FinishedIndex
-		}
-		if upTo <= pos && len(jobs) == 0 {
+		if len(batches) == 0 {
 			return nil
 		}
-		start := time.Now()
-		long := longLogs(jobs)
-		trimLogged(jobs, t.logged)
-		if err := a.db.WriteJobs(ctx, t.restoreID, jobs, upTo); err != nil {
-			return fmt.Errorf("archive %d jobs up to raft index %d: %w", len(jobs), upTo, err)
+		written, err := a.writeBatches(ctx, t.restoreID, batches)
+		if written > 0 {
+			if err := a.advance(ctx, src, t, batches[:written]); err != nil {
+				return err
+			}
+			pos = max(pos, batches[written-1].upTo)
 		}
-		if err := src.MarkLogsArchived(ctx, long); err != nil {
-			return fmt.Errorf("mark the logs of %d finished jobs archived: %w", len(long), err)
+		if err != nil {
+			return err
 		}
-		if len(jobs) > 0 {
-			a.log.Debug("archived jobs", "count", len(jobs), "up_to", upTo, "took", time.Since(start))
-		}
-		a.jobs.Add(uint64(len(jobs)))
-		for _, j := range jobs {
-			delete(t.logged, j.ID)
-		}
-		pos = max(pos, upTo)
-		a.archived.Store(&Position{RestoreID: t.restoreID, Index: pos})
 		if complete {
 			return nil
 		}
 	}
+}
+
+// batch is one transaction's worth of finished jobs: every job finished
+// after the previous batch's upTo and at or before its own.
+type batch struct {
+	jobs []consensus.Job
+	upTo uint64
+	// long is what longLogs found before the lines archived while the
+	// jobs ran were trimmed off.
+	long map[string]int
+}
+
+// readBatches reads up to writers batches of jobs finished after pos, and
+// whether they reach the end of what Raft has finished (the last batch
+// may then hold no job and only move the position to the applied index).
+func readBatches(src Source, pos uint64, logged map[string]int) ([]batch, bool) {
+	var batches []batch
+	for range writers {
+		from := pos + 1
+		if pos == 0 {
+			from = 0 // jobs from snapshots older than FinishedIndex carry 0
+		}
+		jobs, complete, applied := src.FinishedFrom(from, batchJobs)
+		b := batch{jobs: jobs, upTo: applied, long: longLogs(jobs)}
+		if !complete {
+			b.upTo = jobs[len(jobs)-1].FinishedIndex
+		}
+		trimLogged(b.jobs, logged)
+		if b.upTo > pos || len(jobs) > 0 {
+			batches = append(batches, b)
+		}
+		if complete {
+			return batches, true
+		}
+		if b.upTo <= pos {
+			// Jobs from old snapshots all carry index 0: the next read
+			// would return the same ones, to be written side by side.
+			return batches, false
+		}
+		pos = b.upTo
+	}
+	return batches, false
+}
+
+// writeBatches writes the batches side by side, one connection each, and
+// returns how many of them, counted from the first, are written: the
+// position may move past those only, since a batch written after one
+// that failed is not yet covered by a contiguous range.
+func (a *Archiver) writeBatches(ctx context.Context, restoreID string, batches []batch) (int, error) {
+	start := time.Now()
+	errs := make([]error, len(batches))
+	var wg sync.WaitGroup
+	for i, b := range batches {
+		wg.Go(func() { errs[i] = a.db.WriteBatch(ctx, restoreID, b.jobs) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			b := batches[i]
+			return i, fmt.Errorf("archive %d jobs up to raft index %d: %w", len(b.jobs), b.upTo, err)
+		}
+	}
+	a.log.Debug("archived jobs", "batches", len(batches), "up_to", batches[len(batches)-1].upTo, "took", time.Since(start))
+	return len(batches), nil
+}
+
+// advance moves the position past the written batches, then lets the
+// replicas drop the long logs these jobs kept for the archive, and only
+// then publishes the position to retention: Advance returns once the
+// rows are on disk.
+func (a *Archiver) advance(ctx context.Context, src Source, t *term, done []batch) error {
+	upTo := done[len(done)-1].upTo
+	if err := a.db.Advance(ctx, t.restoreID, upTo); err != nil {
+		return err
+	}
+	for _, b := range done {
+		if len(b.long) > 0 {
+			if err := src.MarkLogsArchived(ctx, b.long); err != nil {
+				return fmt.Errorf("mark the logs of %d finished jobs archived: %w", len(b.long), err)
+			}
+		}
+		a.jobs.Add(uint64(len(b.jobs)))
+		for _, j := range b.jobs {
+			delete(t.logged, j.ID)
+		}
+	}
+	a.archived.Store(&Position{RestoreID: t.restoreID, Index: upTo})
+	return nil
 }
 
 // liveLogs archives the new log lines of running jobs, then tells the

@@ -47,6 +47,9 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*DB, error) {
 		return nil, fmt.Errorf("%w %q: %v (want postgres://user@host:5432/db?sslmode=disable)", ErrBadURL, redact(url), err)
 	}
 	cfg.ConnConfig.ConnectTimeout = connectTimeout
+	// The archiver's writers each hold a connection for a batch; the API's
+	// reads of the archive need some beside them.
+	cfg.MaxConns = max(cfg.MaxConns, writers+2)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadURL, err)

@@ -14,7 +14,7 @@ import (
 	"github.com/casare/casare/archive/archivetest"
 )
 
-func open(t *testing.T, url string) *archive.DB {
+func open(t testing.TB, url string) *archive.DB {
 	t.Helper()
 	db, err := archive.Open(context.Background(), url, nil)
 	if err != nil {

@@ -6,11 +6,14 @@
 // Raft stays the source of truth. Only the leader archives (Archiver is
 // a consensus.LeaderDuty), and it reads the replicated state through the
 // store's copy-on-read API, so Postgres being slow or gone never blocks
-// an apply. Its position is a Raft index kept in Postgres and moved in
-// the same transaction as the rows it covers: a new leader, or the same
-// one after an outage, resumes from there. Rows are keyed by the ids Raft
-// chose and written with upserts, so writing a range twice (a leader
-// that died between its write and its commit) doubles nothing.
+// an apply. It writes a few batches side by side, then moves its
+// position, a Raft index kept in Postgres, past the ones written, in a
+// transaction that waits for the disk: a new leader, or the same one
+// after an outage, resumes from there, and retention never lets a job
+// leave Raft that Postgres could still lose. Rows are keyed by the ids
+// Raft chose, and a batch that finds its rows there already is written
+// again with upserts, so writing a range twice (a leader that died
+// between its write and its position move) doubles nothing.
 //
 // The schema is versioned with goose; the migrations are embedded and
 // applied when a node opens the archive, under Postgres's advisory lock

@@ -60,23 +60,33 @@ func (db *DB) Realign(ctx context.Context, restoreID string) (uint64, error) {
 }
 
 // WriteJobs archives finished jobs with their attempts and log lines and
-// moves the position to upTo, in one transaction: after a crash either
-// both happened or neither. restoreID names the state the jobs were read
-// from; a position realigned for another is ErrAnotherState, and nothing
-// is written. The transaction locks the position row, so
-// two leaders of overlapping terms write one after the other; jobs at or
-// below the locked position are already there and are skipped, the rest
-// are new and go in with a plain COPY. Should a row exist anyway (a job
-// from a snapshot older than FinishedIndex), the batch is written again
-// with upserts that leave existing rows as they are: a finished job never
-// changes, so writing a range twice doubles nothing. The position only
-// ever grows.
+// then moves the position to upTo: WriteBatch followed by Advance.
 func (db *DB) WriteJobs(ctx context.Context, restoreID string, jobs []consensus.Job, upTo uint64) error {
-	err := db.writeJobs(ctx, restoreID, jobs, upTo, copyInto)
+	if err := db.WriteBatch(ctx, restoreID, jobs); err != nil {
+		return err
+	}
+	return db.Advance(ctx, restoreID, upTo)
+}
+
+// WriteBatch archives finished jobs with their attempts and log lines in
+// one transaction, leaving the position as it is; several batches may be
+// written at once, on connections of their own. restoreID names the
+// state the jobs were read from; a position realigned for another is
+// ErrAnotherState, and nothing is written. The transaction share-locks
+// the position row, so batches run side by side while a position move
+// (Advance, Realign) waits for them; jobs at or below the locked position
+// are already there and are skipped, the rest are new and go in with a
+// plain COPY. Should a row exist anyway (an earlier leader's batch whose
+// position move did not happen, or a job from a snapshot older than
+// FinishedIndex), the batch is written again with upserts that leave
+// existing rows as they are: a finished job never changes, so writing a
+// job twice doubles nothing.
+func (db *DB) WriteBatch(ctx context.Context, restoreID string, jobs []consensus.Job) error {
+	err := db.writeBatch(ctx, restoreID, jobs, copyInto)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
-		db.log.Info("archived jobs found again; writing the batch with upserts", "jobs", len(jobs), "up_to", upTo)
-		err = db.writeJobs(ctx, restoreID, jobs, upTo, copyUpsert)
+		db.log.Info("archived jobs found again; writing the batch with upserts", "jobs", len(jobs))
+		err = db.writeBatch(ctx, restoreID, jobs, copyUpsert)
 	}
 	return err
 }
@@ -87,17 +97,22 @@ const uniqueViolation = "23505"
 // writeFunc writes rows into table, whose primary key is key.
 type writeFunc func(ctx context.Context, tx pgx.Tx, table string, cols []string, key string, rows [][]any) error
 
-func (db *DB) writeJobs(ctx context.Context, restoreID string, jobs []consensus.Job, upTo uint64, write writeFunc) error {
+func (db *DB) writeBatch(ctx context.Context, restoreID string, jobs []consensus.Job, write writeFunc) error {
+	if len(jobs) == 0 {
+		return nil
+	}
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		// Waiting for the WAL flush is not needed: a commit Postgres loses
-		// in a crash loses the rows and the position that covers them
-		// together, and the archiver writes them again from Raft.
+		// Waiting for the WAL flush is not needed here: the position that
+		// covers these rows moves later, in a transaction that does wait
+		// (Advance), and the WAL is flushed in order, so a crash that
+		// loses this commit loses every later position move with it and
+		// the archiver writes the rows again from Raft.
 		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 			return fmt.Errorf("archive transaction: %w", err)
 		}
 		var pos int64
 		var posFor string
-		if err := tx.QueryRow(ctx, `SELECT raft_index, restore_id FROM position FOR UPDATE`).Scan(&pos, &posFor); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT raft_index, restore_id FROM position FOR SHARE`).Scan(&pos, &posFor); err != nil {
 			return fmt.Errorf("lock archive position: %w", err)
 		}
 		if posFor != restoreID {
@@ -106,25 +121,44 @@ func (db *DB) writeJobs(ctx context.Context, restoreID string, jobs []consensus.
 		if pos > 0 {
 			jobs = slices.DeleteFunc(slices.Clone(jobs), func(j consensus.Job) bool { return j.FinishedIndex <= uint64(pos) })
 		}
-		if len(jobs) > 0 {
-			if err := write(ctx, tx, "jobs", jobColumns, "id", jobRows(jobs)); err != nil {
-				return err
-			}
-			if err := write(ctx, tx, "job_attempts", attemptColumns, "job_id, attempt", attemptRows(jobs)); err != nil {
-				return err
-			}
-			if err := write(ctx, tx, "job_logs", logColumns, "job_id, line_no", logRows(jobs)); err != nil {
-				return err
-			}
-		}
-		if upTo <= uint64(pos) {
+		if len(jobs) == 0 {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `UPDATE position SET raft_index = $1, updated_at = now()`, int64(upTo)); err != nil {
-			return fmt.Errorf("move archive position to %d: %w", upTo, err)
+		if err := write(ctx, tx, "jobs", jobColumns, "id", jobRows(jobs)); err != nil {
+			return err
 		}
-		return nil
+		if err := write(ctx, tx, "job_attempts", attemptColumns, "job_id, attempt", attemptRows(jobs)); err != nil {
+			return err
+		}
+		return write(ctx, tx, "job_logs", logColumns, "job_id, line_no", logRows(jobs))
 	})
+}
+
+// Advance moves the position to upTo once every job finished at or
+// before upTo is written (WriteBatch returned for each). It commits
+// synchronously: when it returns, the position and, the WAL being
+// flushed in order, every batch committed before it are on disk, so
+// retention may let those jobs leave Raft. The position only ever grows;
+// a position realigned for another restore id is ErrAnotherState.
+func (db *DB) Advance(ctx context.Context, restoreID string, upTo uint64) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = on`); err != nil {
+			return err
+		}
+		var posFor string
+		if err := tx.QueryRow(ctx, `SELECT restore_id FROM position FOR UPDATE`).Scan(&posFor); err != nil {
+			return err
+		}
+		if posFor != restoreID {
+			return fmt.Errorf("%w (position's %q, these jobs' %q)", ErrAnotherState, posFor, restoreID)
+		}
+		_, err := tx.Exec(ctx, `UPDATE position SET raft_index = $1, updated_at = now() WHERE raft_index < $1`, int64(upTo))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("move archive position to %d: %w", upTo, err)
+	}
+	return nil
 }
 
 // copyInto copies rows straight into table: the fast path, for rows

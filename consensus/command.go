@@ -64,6 +64,10 @@ const (
 	cmdStopKeepingLogs commandType = 70
 	// cmdRerunResealed is a re-run carrying parameters sealed again.
 	cmdRerunResealed commandType = 76
+	// Robot calls a node merged into one entry (robot_groups.go):
+	// heartbeats and completions of many robots, and their claims.
+	cmdRobotReports commandType = 61
+	cmdClaimGroups  commandType = 62
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -128,6 +132,8 @@ func registry() handlers {
 		cmdLogsArchived:    decoded(jobsApply.logsArchived),
 		cmdStopKeepingLogs: decoded(jobsApply.stopKeepingLogs),
 		cmdDebugJob:        decoded(jobsApply.debugJob),
+		cmdRobotReports:    decoded(queueApply.robotReports),
+		cmdClaimGroups:     decoded(queueApply.claimGroups),
 	}
 }
 
@@ -161,7 +167,7 @@ func (e *panicError) Error() string {
 func decoded[G ~struct{ *state }, T any, R any](fn func(G, applyContext, *T) (R, error)) handler {
 	return func(s *state, c applyContext, payload []byte) (any, error) {
 		var cmd T
-		if err := json.Unmarshal(payload, &cmd); err != nil {
+		if err := decodePayload(payload, &cmd); err != nil {
 			return nil, &decodeError{err: err}
 		}
 		if s == nil {

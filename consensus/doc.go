@@ -22,8 +22,10 @@
 // the state's read lock and return copies, stamped with the applied index
 // they saw.
 //
-// Concurrent submits are merged into one entry (group commit, submit.go),
-// bounded in jobs and bytes; Raft batches the rest (BatchApplyCh, and the
+// Concurrent submits, and the claims, completions and heartbeats of all
+// the robots a node serves, are merged into one entry per kind (group
+// commit, groupcommit.go), bounded in items and bytes; heartbeats go out
+// at most once per Config.ProgressInterval. Raft batches the rest (BatchApplyCh, and the
 // FSM applies a batch under one lock). A write whose outcome is unknown
 // because leadership moved is retried: every command is idempotent by the
 // ids it carries (request ids, unique keys, ids derived from a schedule

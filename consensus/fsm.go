@@ -37,6 +37,7 @@ type fsm struct {
 	mu      sync.RWMutex
 	state   *state
 	applied uint64
+	entries entryCounts
 	// appliedCh is closed and replaced after every apply so that readers
 	// can wait for an index without polling.
 	appliedCh chan struct{}
@@ -81,6 +82,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	for i, l := range logs {
 		if l.Type == raft.LogCommand {
 			f.state.pending = f.state.pending[:0] // only this entry's changes
+			f.entries.add(l.Data)
 			out[i] = f.applyCommand(l.Index, f.replay.covers(l), l.Data)
 			changed = changed || changesTimetable(l.Data)
 			f.tell(obs, l.Index, l.Data)

@@ -155,6 +155,36 @@ func (s RobotQueue) HasClaimable(cmd ClaimCmd, now time.Time) bool {
 	return found
 }
 
+// ClaimableUpTo counts, up to limit, the jobs that claims by robots of
+// cmd's kind and tags could take at now, whichever robots they are: a
+// job pinned to a robot counts, as do the jobs a robot is told to avoid.
+// It is an upper bound for any one robot (HasClaimable decides for one),
+// so a gateway can wake no more waiting robots than there is work for.
+func (s RobotQueue) ClaimableUpTo(cmd ClaimCmd, now time.Time, limit int) int {
+	n := 0
+	if limit <= 0 {
+		return 0
+	}
+	s.fsm.read(func(st *state) {
+		picked := map[string]int{}
+		st.queue.Ascend(func(j *Job) bool {
+			c := cmd
+			// Any robot: the one the job is pinned to, else one that is
+			// not the robot it avoids (no robot has the id "\x00").
+			c.RobotID = j.PinnedRobot
+			if c.RobotID == "" {
+				c.RobotID = "\x00"
+			}
+			if st.eligible(j, &c, now, picked) {
+				n++
+				picked[j.WorkflowID]++
+			}
+			return n < limit
+		})
+	})
+	return n
+}
+
 // QueuePaused reports whether the whole queue is paused, without the
 // walk over every job that QueueStats makes.
 func (s JobQueue) QueuePaused() bool {

@@ -53,10 +53,16 @@ type ClaimCmd struct {
 	Tags      []string `json:"tags,omitempty"`
 	Max       int      `json:"max"`
 	RequestID string   `json:"request_id,omitempty"`
+	// Have lists graphs the robot holds: the server that serves the
+	// claim leaves them out of its answer (OmitHeldGraphs). It travels
+	// beside the command (in the tunnel's claim request, in the HTTP
+	// claim's query), never in the log.
+	Have []GraphRef `json:"-"`
 }
 
 // ClaimedJob is a leased job with the graph of its workflow version, so
-// the robot needs no second read.
+// the robot needs no second read — unless the robot said it holds that
+// graph (ClaimCmd.Have): then Graph is empty.
 type ClaimedJob struct {
 	Job   Job             `json:"job"`
 	Graph json.RawMessage `json:"graph"`
@@ -218,6 +224,12 @@ type Ack struct {
 	Deadline time.Time `json:"lease_expires_at,omitzero"`
 	// Debug is the newest debugger command for a debug run.
 	Debug *DebugCommand `json:"debug,omitempty"`
+	// Waited is how long the node that took a heartbeat held it to merge
+	// it with other robots' before sending it on. The lease was renewed
+	// no sooner than that after the robot sent it, so the robot may count
+	// its lease confirmed from its send time plus Waited. Not replicated:
+	// the node sets it on the answer.
+	Waited time.Duration `json:"waited_ns,omitempty"`
 }
 
 func (s queueApply) progress(c applyContext, cmd *ProgressCmd) ([]Ack, error) {

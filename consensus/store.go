@@ -67,6 +67,11 @@ type Config struct {
 	// leader once it finds none before it fails with CodeNoLeader
 	// (default 3 × ElectionTimeout; see setDefaults).
 	NoLeaderWait time.Duration
+	// ProgressInterval is the least time between two entries of merged
+	// robot heartbeats from this node (default HeartbeatInterval): with
+	// any number of robots, their lease renewals and checkpoints cost one
+	// entry per interval.
+	ProgressInterval time.Duration
 	// SnapshotEntries, when set, snapshots after that many new entries
 	// and keeps that many behind each snapshot for slow followers;
 	// a follower further behind is sent the snapshot instead. Zero keeps
@@ -136,7 +141,8 @@ type Store struct {
 	notify   chan bool
 	hadState bool
 	crons    cronCache
-	submits  *submitBatcher
+	submits  *groupCommit[[]JobSpec, []Job]
+	robots   robotGroups
 	watch    *raftWatch
 	reap     reapState // the leader's server-reaping duty
 	stop     context.CancelFunc
@@ -191,6 +197,9 @@ func (c *Config) setDefaults() error {
 		// errors on the majority side.
 		c.NoLeaderWait = 3 * c.ElectionTimeout
 	}
+	if c.ProgressInterval <= 0 {
+		c.ProgressInterval = HeartbeatInterval
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -219,7 +228,8 @@ func Open(cfg Config) (*Store, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	s.submits = &submitBatcher{apply: s.submitGroups, lifetime: ctx, maxInFlight: submitsInFlight}
+	s.submits = newSubmitBatcher(ctx, s.submitGroups)
+	s.robots = newRobotGroups(ctx, s, cfg.ProgressInterval)
 	s.bg.Go(func() { s.watch.run(ctx) })
 	s.bg.Go(func() { s.leaderLoop(ctx) })
 	s.startCatchUp(ctx, s.lastIndexAtOpen)
@@ -359,6 +369,7 @@ func (s *Store) Close() error {
 		s.bg.Wait()
 		<-s.catchUp.stopped
 		s.submits.close()
+		s.robots.close()
 		err = s.closeResources()
 	})
 	return err

@@ -120,17 +120,23 @@ func TestSubmitAfterCloseFails(t *testing.T) {
 
 func TestMergedSubmitsStayUnderTheByteBound(t *testing.T) {
 	big := make([]byte, 1536<<10) // 1.5 MiB of params per call
-	b := &submitBatcher{}
-	for range 5 {
-		b.pending = append(b.pending, &submitCall{specs: []JobSpec{{Params: big}}})
+	b := newSubmitBatcher(context.Background(), nil)
+	queue := func(specs []JobSpec) *groupCall[[]JobSpec, []Job] {
+		call := &groupCall[[]JobSpec, []Job]{in: specs}
+		b.pending = append(b.pending, call)
+		return call
 	}
-	b.pending = append(b.pending, &submitCall{specs: make([]JobSpec, 1)})
+	for range 5 {
+		queue([]JobSpec{{Params: big}})
+	}
+	queue(make([]JobSpec, 1))
 	var sizes []int
 	for len(b.pending) > 0 {
 		batch := b.take()
 		total := 0
 		for _, c := range batch {
-			total += c.size()
+			_, size := weighSpecs(c.in)
+			total += size
 		}
 		if len(batch) > 1 && total > maxGroupBytes {
 			t.Fatalf("a merged entry of %d calls carries %d bytes, over %d", len(batch), total, maxGroupBytes)
@@ -141,8 +147,8 @@ func TestMergedSubmitsStayUnderTheByteBound(t *testing.T) {
 		t.Errorf("calls per entry %v, want [2 2 2]", sizes)
 	}
 
-	huge := &submitCall{specs: []JobSpec{{Params: make([]byte, 2*maxGroupBytes)}}}
-	b.pending = []*submitCall{huge, {specs: make([]JobSpec, 1)}}
+	huge := queue([]JobSpec{{Params: make([]byte, 2*maxGroupBytes)}})
+	queue(make([]JobSpec, 1))
 	if batch := b.take(); len(batch) != 1 || batch[0] != huge {
 		t.Errorf("a call over the bound should go alone, got %d calls", len(batch))
 	}

@@ -3,6 +3,7 @@ package consensus
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -50,7 +51,7 @@ func (s JobQueue) SubmitJobs(ctx context.Context, specs []JobSpec) ([]Job, error
 		if err != nil {
 			return nil, err
 		}
-		return s.submits.submit(ctx, sealed)
+		return s.submits.do(ctx, sealed)
 	})
 }
 
@@ -70,12 +71,14 @@ func (s Membership) registerNode(ctx context.Context, n NodeInfo) error {
 	return err
 }
 
-// Claim leases up to cmd.Max eligible jobs to a robot.
+// Claim leases up to cmd.Max eligible jobs to a robot. Concurrent
+// claims on this node share an entry; each robot gets only its own jobs,
+// and one claim's error fails no other.
 // The server serving the claim then opens the secrets each job's
 // workflow references and hands them over in the claim (attachSecrets):
 // values never travel through Raft.
 func (s RobotQueue) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, error) {
-	jobs, err := apply[[]ClaimedJob](ctx, s.Store, cmdClaimJobs, cmd)
+	jobs, err := s.robots.claims.do(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -91,13 +94,17 @@ func (s RobotQueue) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, erro
 }
 
 // Progress extends a robot's leases and records checkpoints, logs and
-// node status, for all of its jobs in one entry.
+// node status, for all of its jobs. The heartbeats of every robot this
+// node serves go out together, in at most one entry per
+// Config.ProgressInterval (robot_groups.go); each ack's Waited says how
+// long this one was held for that. Stale tokens are refused item by item.
 func (s RobotQueue) Progress(ctx context.Context, cmd ProgressCmd) ([]Ack, error) {
-	return apply[[]Ack](ctx, s.Store, cmdProgress, cmd)
+	return s.robots.reports.do(ctx, reportCall{report: RobotReport{Progress: &cmd}, arrived: time.Now()})
 }
 
 // Complete records the outcome of attempts; stale tokens are refused
-// item by item.
+// item by item. Completions go out at once, in one entry with the other
+// completions and the heartbeats this node holds.
 //
 // Values a run asks the vault to keep are sealed and stored first, each
 // as its own entry, and never enter the completion's entry.
@@ -106,7 +113,7 @@ func (s RobotQueue) Complete(ctx context.Context, cmd CompleteCmd) ([]Ack, error
 	for i := range cmd.Items {
 		s.storeRunSecrets(ctx, cmd.RobotID, &cmd.Items[i])
 	}
-	return apply[[]Ack](ctx, s.Store, cmdCompleteJobs, cmd)
+	return s.robots.reports.do(ctx, reportCall{report: RobotReport{Complete: &cmd}, arrived: time.Now()})
 }
 
 // HandBack returns a leaving robot's unfinished jobs without spending

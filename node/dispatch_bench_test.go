@@ -47,6 +47,7 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 			total := max(b.N, 200)
 			reqs := make([]api.JobRequest, 0, 500)
+			firstIndex := n.Store().AppliedIndex()
 			start := time.Now()
 			var ids []string
 			for len(ids) < total {
@@ -64,11 +65,13 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 			waitAllSucceeded(b, n.Store(), total)
 			elapsed := time.Since(start)
+			entries := n.Store().AppliedIndex() - firstIndex
 			lat := pushLatencies(b, c, n.Store(), wf.WorkflowID, kind, 100)
 			b.ReportMetric(float64(total)/elapsed.Seconds(), "jobs/s")
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-push-ms")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-push-ms")
 			b.ReportMetric(float64(robots*perRobot), "slots")
+			b.ReportMetric(float64(entries)/float64(total), "entries/job")
 		})
 	}
 }

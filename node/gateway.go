@@ -31,6 +31,9 @@ type gatewayStore interface {
 	Nodes() []consensus.NodeInfo
 	WaitConsistent(ctx context.Context) (uint64, error)
 	AppliedChanged() (uint64, <-chan struct{})
+	HasClaimable(cmd consensus.ClaimCmd, now time.Time) bool
+	ClaimableUpTo(cmd consensus.ClaimCmd, now time.Time, limit int) int
+	VersionGraph(ref consensus.GraphRef) (json.RawMessage, bool)
 }
 
 // gateway serves internet robots that dial this node over QUIC: it
@@ -40,8 +43,10 @@ type gateway struct {
 	name  string
 	store gatewayStore
 	queue robot.Queue
-	log   *slog.Logger
-	srv   *tunnel.Server
+	// bell holds claims until there is work for them.
+	bell *workBell
+	log  *slog.Logger
+	srv  *tunnel.Server
 	// isNode reports whether a name belongs to a gossip member, whose
 	// LAN robot already uses it.
 	isNode func(name string) bool
@@ -58,7 +63,7 @@ func (g *gateway) close() error {
 
 func (n *Node) startGateway(ctx context.Context) error {
 	g := &gateway{
-		name: n.cfg.Name, store: n.store, queue: robot.StoreQueue{Store: n.store}, log: n.log.With("part", "gateway"),
+		name: n.cfg.Name, store: n.store, queue: robot.StoreQueue{Store: n.store}, bell: newWorkBell(n.store), log: n.log.With("part", "gateway"),
 		isNode: func(name string) bool { _, _, ok := n.mesh.MemberState(name); return ok },
 	}
 	var err error
@@ -76,6 +81,7 @@ func (n *Node) startGateway(ctx context.Context) error {
 		}
 	})
 	n.wg.Go(func() { g.watchTokens(ctx) })
+	n.wg.Go(func() { g.bell.run(ctx) })
 	g.log.Info("internet robots may dial in", "addr", g.srv.Addr().String())
 	return nil
 }
@@ -169,6 +175,12 @@ func (g *gateway) handle(ctx context.Context, method string, body json.RawMessag
 		return marshal(g.queue.HandBack(ctx, cmd))
 	case gatewayproto.MethodCluster:
 		return marshal(g.clusterInfo(), nil)
+	case gatewayproto.MethodGraph:
+		var ref consensus.GraphRef
+		if err := json.Unmarshal(body, &ref); err != nil {
+			return nil, fmt.Errorf("decode graph request: %w", err)
+		}
+		return marshal(g.graph(ctx, ref))
 	}
 	return nil, fmt.Errorf("unknown method %q", method)
 }
@@ -184,11 +196,12 @@ func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req gatewayprot
 	if req.WaitMS <= 0 {
 		// A retry: what the first try leased is no longer claimable, so
 		// waiting for work would hide it; the store replays it.
-		return g.queue.Claim(ctx, cmd)
+		jobs, err := g.queue.Claim(ctx, cmd)
+		return consensus.OmitHeldGraphs(jobs, req.Have), err
 	}
 	wait := min(time.Duration(req.WaitMS)*time.Millisecond, maxClaimWait)
 	waitCtx, cancel := context.WithTimeout(ctx, wait)
-	err := g.queue.WaitWork(waitCtx, cmd)
+	done, err := g.bell.wait(waitCtx, cmd)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -196,7 +209,26 @@ func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req gatewayprot
 		}
 		return nil, nil // no work within the wait: the robot asks again
 	}
-	return g.queue.Claim(ctx, cmd)
+	defer done()
+	jobs, err := g.queue.Claim(ctx, cmd)
+	return consensus.OmitHeldGraphs(jobs, req.Have), err
+}
+
+// graph serves a workflow version's graph to a robot that lacks it. The
+// robot was leased the version's job by the leader, so a replica that
+// does not know the version yet catches up first.
+func (g *gateway) graph(ctx context.Context, ref consensus.GraphRef) (gatewayproto.GraphAnswer, error) {
+	if graph, ok := g.store.VersionGraph(ref); ok {
+		return gatewayproto.GraphAnswer{Graph: graph}, nil
+	}
+	if err := g.catchUp(ctx); err != nil {
+		return gatewayproto.GraphAnswer{}, fmt.Errorf("graph of %s: %w", ref, err)
+	}
+	graph, ok := g.store.VersionGraph(ref)
+	if !ok {
+		return gatewayproto.GraphAnswer{}, fmt.Errorf("no workflow version %s", ref)
+	}
+	return gatewayproto.GraphAnswer{Graph: graph}, nil
 }
 
 func (g *gateway) clusterInfo() gatewayproto.ClusterInfo {

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -87,6 +88,15 @@ func (q remoteQueue) Complete(ctx context.Context, cmd consensus.CompleteCmd) ([
 		return nil, err
 	}
 	return c.RobotComplete(ctx, cmd)
+}
+
+// Graph fetches a workflow version's graph that a claim left out.
+func (q remoteQueue) Graph(ctx context.Context, ref consensus.GraphRef) (json.RawMessage, error) {
+	c, err := q.server()
+	if err != nil {
+		return nil, err
+	}
+	return c.RobotGraph(ctx, ref)
 }
 
 func (q remoteQueue) ReportCrash(ctx context.Context, cmd consensus.CrashCmd) ([]consensus.Ack, error) {

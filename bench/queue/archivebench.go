@@ -36,16 +36,39 @@ const (
 	keptUpWithin = time.Second
 )
 
-// lagPeak is the largest lag seen, in each unit.
+// lagPeak is the largest lag seen, in each unit, and the lag in jobs of
+// each sample, by time since the load started.
 type lagPeak struct {
 	jobs, entries int
 	seconds       float64
+	samples       []lagSample
 }
 
-func (p *lagPeak) note(st *api.ArchiveStatus) {
+type lagSample struct {
+	at   time.Duration
+	jobs int
+}
+
+func (p *lagPeak) note(at time.Duration, st *api.ArchiveStatus) {
 	p.jobs = max(p.jobs, st.LagJobs)
 	p.entries = max(p.entries, int(st.Lag))
 	p.seconds = max(p.seconds, st.LagSeconds)
+	p.samples = append(p.samples, lagSample{at, st.LagJobs})
+}
+
+// halves returns the largest lag in jobs in the first and in the second
+// half of the load (until): an archiver that keeps up has the same peak
+// in both, one that falls behind a larger one in the second.
+func (p *lagPeak) halves(until time.Duration) (first, second int) {
+	for _, s := range p.samples {
+		switch {
+		case s.at <= until/2:
+			first = max(first, s.jobs)
+		case s.at <= until:
+			second = max(second, s.jobs)
+		}
+	}
+	return first, second
 }
 
 func (b *bench) runArchive(ctx context.Context, root string) error {
@@ -87,10 +110,11 @@ func (b *bench) archiveFigures(ctx context.Context, c *procCluster, dbURL string
 	var sampleErr atomic.Value
 	sampleCtx, stopSampling := context.WithCancel(ctx)
 	var sampler sync.WaitGroup
+	t0 := time.Now()
 	sampler.Go(func() {
 		for sampleCtx.Err() == nil {
 			if cl, err := leader.Cluster(sampleCtx); err == nil && cl.Archive != nil && cl.Archive.Error == "" {
-				peak.note(cl.Archive)
+				peak.note(time.Since(t0), cl.Archive)
 			} else if err == nil && cl.Archive != nil {
 				sampleErr.Store(cl.Archive.Error)
 			}
@@ -100,7 +124,6 @@ func (b *bench) archiveFigures(ctx context.Context, c *procCluster, dbURL string
 			}
 		}
 	})
-	t0 := time.Now()
 	done, err := b.drainJobs(ctx, c, wfID, total)
 	drained := time.Since(t0)
 	if err != nil {
@@ -137,7 +160,9 @@ func (b *bench) archiveFigures(ctx context.Context, c *procCluster, dbURL string
 	b.addProc(row{nodes: procSize, figure: "archiver throughput under full end-to-end load", value: float64(archived) / caughtAt.Seconds(), unit: "jobs/s",
 		note: fmt.Sprintf("%d jobs archived once each; end-to-end %.0f jobs/s, last job at %s, archive complete at %s: %s",
 			archived, e2e, fmtSeconds(drained), fmtSeconds(caughtAt), kept)})
-	note := fmt.Sprintf("max %.1fs, %d Raft entries, sampled every %s on the leader", peak.seconds, peak.entries, lagSampleEvery)
+	first, second := peak.halves(drained)
+	note := fmt.Sprintf("max %.1fs, %d Raft entries, sampled every %s on the leader; max %d jobs in the first half of the load, %d in the second",
+		peak.seconds, peak.entries, lagSampleEvery, first, second)
 	if e, ok := sampleErr.Load().(string); ok {
 		note += "; archive error seen: " + e
 	}

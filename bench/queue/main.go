@@ -39,9 +39,10 @@
 //
 // Usage:
 //
-//	go run ./bench/queue [-bin bin/casare] [-quick] [-inprocess [-nodes 1,3]] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
+//	go run ./bench/queue [-bin bin/casare] [-quick] [-runs 3] [-inprocess [-nodes 1,3]] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 //	go run ./bench/queue [-quick] [-nodes 1,3] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 //	go run ./bench/queue -events [-nodes 3]   # the event stream under load (events.go)
+//	go run ./bench/queue -bin bin/casare -fleet [-fleet-robots 1000]   # 1,000 internet robots and 200 LAN slots (fleet.go)
 //	go run ./bench/queue -archive postgres://…   # the archiver's throughput and lag (archivebench.go)
 //	go run ./bench/queue -bin bin/casare -schedules [-quick]   # schedule lateness and leader kills (schedules.go)
 package main
@@ -87,6 +88,12 @@ type config struct {
 	window time.Duration
 	// memoryJobs, when set, runs the memory figures instead of the table.
 	memoryJobs int
+	// fleet runs the fleet figures (fleet.go) instead of the table, with
+	// fleetRobots internet robots.
+	fleet       bool
+	fleetRobots int
+	// runs is how many times the real-process table runs (runs.go).
+	runs int
 	// archiveURL, when set, runs the archiver figures instead of the
 	// table, on a fresh database of the Postgres it names.
 	archiveURL string
@@ -149,6 +156,7 @@ func main() {
 	if cfg.window > 0 {
 		b.d.submit = cfg.window
 	}
+	b.d.limit *= time.Duration(cfg.runs)
 	err = b.run(ctx)
 	b.prof.stop()
 	if err != nil {
@@ -177,6 +185,9 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&cfg.rawRaftWindow, "rawraft-window", 3*time.Second, "internal: the raw Raft helper's measured window")
 	flag.DurationVar(&cfg.window, "window", 0, "measure each submit figure for this long instead of 4s (1.5s with -quick), e.g. for -cpuprofile")
 	flag.IntVar(&cfg.memoryJobs, "memory", 0, "instead of the table: queue this many jobs on one casare process, report RSS per queued job and the time to ready after a restart")
+	flag.BoolVar(&cfg.fleet, "fleet", false, "instead of the table: three casare processes with 200 LAN slots and -fleet-robots internet robots; the idle fleet's cost and the dispatch rate")
+	flag.IntVar(&cfg.fleetRobots, "fleet-robots", 1000, "internet robots the -fleet mode connects, each with its own QUIC connection and token")
+	flag.IntVar(&cfg.runs, "runs", 1, "run the real-process table this many times and print each figure's min, median and max over the runs (with -cpuprofile, each run overwrites the last's profiles)")
 	flag.StringVar(&cfg.archiveURL, "archive", "", "instead of the table: the end-to-end load on three casare processes with --archive-url, a fresh database on the Postgres at this URL (dropped after); reports the archiver's throughput and lag")
 	flag.BoolVar(&cfg.schedules, "schedules", false, "instead of the table: lateness of 100 fires of an every-second schedule on three casare processes (20 with -quick), and the time from a SIGKILL of the leader to the new leader's first fire")
 	flag.BoolVar(&cfg.events, "events", false, "instead of the table: 10 s of end-to-end load with a fast and a slow event stream subscriber, between two 10 s runs without (the largest -nodes size)")
@@ -190,6 +201,12 @@ func parseFlags() (config, error) {
 	}
 	if cfg.via != "all" && cfg.via != "leader" {
 		return cfg, fmt.Errorf("-via must be all or leader, not %q", cfg.via)
+	}
+	if cfg.fleetRobots < 50 {
+		return cfg, fmt.Errorf("-fleet-robots must be at least 50, the few robots it is compared with")
+	}
+	if cfg.runs < 1 || (cfg.runs > 1 && (cfg.inprocess || cfg.events || cfg.memoryJobs > 0 || cfg.archiveURL != "" || cfg.schedules || cfg.fleet)) {
+		return cfg, fmt.Errorf("-runs must be at least 1, and more than 1 only for the real-process table (not with -inprocess, -events, -memory, -archive, -schedules or -fleet), not %d", cfg.runs)
 	}
 	if cfg.capacity < 1 || cfg.latencyRate < 1 {
 		return cfg, fmt.Errorf("-capacity and -latency-rate must be positive")
@@ -231,19 +248,24 @@ func (b *bench) run(ctx context.Context) error {
 	defer watchdog.Stop()
 	begin := time.Now()
 	if mode := b.singleMode(); mode != nil {
-		if err := mode(ctx, root); err != nil {
+		err := mode(ctx, root)
+		b.rep.print(os.Stdout) // what was measured before a failure too
+		if err != nil {
 			return err
 		}
-		b.rep.print(os.Stdout)
 		fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
 		return nil
 	}
 	// The event stream mode runs its cluster inside this process.
 	if !b.cfg.inprocess && !b.cfg.events {
-		if err := b.runProcs(ctx, root); err != nil {
+		if b.cfg.runs > 1 {
+			err = b.runProcsN(ctx, root, b.cfg.runs)
+		} else if err = b.runProcs(ctx, root); err == nil {
+			b.rep.print(os.Stdout)
+		}
+		if err != nil {
 			return err
 		}
-		b.rep.print(os.Stdout)
 		fmt.Printf("\nvalues are what the load generator saw over REST; ×raft64 is the ratio to the raw Raft row over mutual TLS of this run.\n")
 		fmt.Printf("CPU µs/item is the three casare processes' CPU time (from /proc/<pid>/stat) per job; the raw Raft row's is the helper's.\n")
 		fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
@@ -279,6 +301,8 @@ func (b *bench) singleMode() func(context.Context, string) error {
 		return b.runSchedules
 	case b.cfg.memoryJobs > 0:
 		return b.runMemory
+	case b.cfg.fleet:
+		return b.runFleetMode
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -59,6 +60,38 @@ func TestProcsBenchSmoke(t *testing.T) {
 	for _, r := range b.rep.rows {
 		if r.value <= 0 {
 			t.Errorf("figure %q is %v", r.figure, r.value)
+		}
+	}
+}
+
+// TestFleetBenchSmoke runs the fleet mode small: three casare processes
+// built from this tree, 50 internet robots each with its own connection
+// and token, a few LAN slots. Every figure must come out, the idle fleet
+// must write no Raft entry, and each dispatch must run every job.
+func TestFleetBenchSmoke(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "casare")
+	build := exec.Command("go", "build", "-o", bin, "github.com/casare/casare/cmd/casare")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build casare: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	b := &bench{cfg: config{bin: bin}, d: smokeRun}
+	shape := fleetShape{internet: 50, lanPerNode: 2, few: 10, idle: 2 * time.Second, jobs: 300}
+	err := b.runFleet(ctx, t.TempDir(), shape)
+	b.rep.print(os.Stdout)
+	if err != nil {
+		t.Fatalf("fleet bench: %v", err)
+	}
+	if len(b.rep.rows) != 6 {
+		t.Fatalf("%d figures, want 6 (idle CPU, idle entries, loopback, three dispatch rates)", len(b.rep.rows))
+	}
+	for _, r := range b.rep.rows {
+		switch {
+		case strings.HasPrefix(r.figure, "idle fleet: Raft entries") && r.value != 0:
+			t.Errorf("the idle fleet wrote %v entries/s (%s)", r.value, r.note)
+		case strings.HasPrefix(r.figure, "dispatch") && (r.value <= 0 || !strings.HasPrefix(r.note, "300 succeeded")):
+			t.Errorf("figure %q is %v: %s", r.figure, r.value, r.note)
 		}
 	}
 }

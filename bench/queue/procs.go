@@ -19,6 +19,8 @@ import (
 // procNode is one `casare node` process of the real-process bench.
 type procNode struct {
 	name, dir, http string
+	// quic is the address of the node's gateway for internet robots.
+	quic string
 	// pprof is the node's profiler address ("" when not profiled).
 	pprof  string
 	cmd    *exec.Cmd
@@ -74,7 +76,7 @@ func (c *procCluster) startNode(ctx context.Context, bin, dir string, i int, rob
 	if err != nil {
 		return nil, err
 	}
-	n := &procNode{name: fmt.Sprintf("n%d", i+1), http: "127.0.0.1:" + strconv.Itoa(ports[0])}
+	n := &procNode{name: fmt.Sprintf("n%d", i+1), http: "127.0.0.1:" + strconv.Itoa(ports[0]), quic: "127.0.0.1:" + strconv.Itoa(ports[3])}
 	n.dir = filepath.Join(dir, n.name)
 	if err := os.MkdirAll(n.dir, 0o755); err != nil {
 		return nil, err
@@ -161,6 +163,18 @@ func (c *procCluster) pids() []int {
 		out = append(out, n.cmd.Process.Pid)
 	}
 	return out
+}
+
+// appliedIndex returns a reader of the first node's applied index, for
+// the Raft entries a window took (0 when the node does not answer).
+func (c *procCluster) appliedIndex(ctx context.Context) func() uint64 {
+	return func() uint64 {
+		cl, err := c.clients[0].Cluster(ctx)
+		if err != nil {
+			return 0
+		}
+		return cl.AppliedIndex
+	}
 }
 
 // close stops every node: SIGTERM, then SIGKILL after a grace period.

@@ -20,8 +20,8 @@ type row struct {
 	// same cluster; 0 prints nothing.
 	ratio float64
 	// target, when set, is checked on 3-node rows only: that is what the
-	// targets are stated for.
-	target *target
+	// targets are stated for. ratioTarget is an aim on ratio instead.
+	target, ratioTarget *target
 	// cpu is this process's CPU time per item in µs; 0 prints nothing.
 	cpu float64
 	// others is the CPU share other processes used meanwhile; < 0 is
@@ -68,14 +68,6 @@ func (r *report) print(w io.Writer) {
 		if x.ratio > 0 {
 			ratio = strconv.FormatFloat(x.ratio, 'f', 2, 64)
 		}
-		goal := ""
-		if x.target != nil && x.nodes == 3 {
-			verdict := "ok"
-			if !x.target.met(x.value) {
-				verdict = "MISS"
-			}
-			goal = x.target.String() + " " + verdict
-		}
 		cpu := ""
 		if x.cpu > 0 {
 			cpu = formatValue(x.cpu)
@@ -84,15 +76,38 @@ func (r *report) print(w io.Writer) {
 		if x.others >= 0 {
 			others = strconv.Itoa(int(x.others*100+0.5)) + "%"
 		}
-		cells = append(cells, []string{strconv.Itoa(x.nodes), x.figure, formatValue(x.value), x.unit, ratio, goal, cpu, others, x.note})
+		cells = append(cells, []string{strconv.Itoa(x.nodes), x.figure, formatValue(x.value), x.unit, ratio, x.goal(x.value, x.ratio), cpu, others, x.note})
 	}
-	width := make([]int, len(head))
+	printCells(w, cells, []bool{true, false, true, false, true, false, true, true, false})
+}
+
+// goal is the row's aim and whether value (or, for an aim on the ratio
+// to raw Raft, ratio) meets it; "" without one.
+func (x row) goal(value, ratio float64) string {
+	t, v, prefix := x.target, value, ""
+	if t == nil && x.ratioTarget != nil {
+		t, v, prefix = x.ratioTarget, ratio, "×raft64 "
+	}
+	if t == nil || x.nodes != 3 {
+		return ""
+	}
+	verdict := "ok"
+	if !t.met(v) {
+		verdict = "MISS"
+	}
+	return prefix + t.String() + " " + verdict
+}
+
+// printCells writes rows of cells in columns as wide as their widest
+// cell, padded on the left where rightAligned says so; the last column
+// is not padded.
+func printCells(w io.Writer, cells [][]string, rightAligned []bool) {
+	width := make([]int, len(rightAligned))
 	for _, line := range cells {
 		for i, c := range line {
 			width[i] = max(width[i], utf8.RuneCountInString(c))
 		}
 	}
-	rightAligned := []bool{true, false, true, false, true, false, true, true, false}
 	for _, line := range cells {
 		var b strings.Builder
 		for i, c := range line {

@@ -9,6 +9,12 @@
 // overwrites their robot id with the one the tunnel authenticated.
 package gatewayproto
 
+import (
+	"encoding/json"
+
+	"github.com/casare/casare/consensus"
+)
+
 // Methods internet robots call over the tunnel.
 const (
 	MethodClaim    = "claim"    // ClaimRequest → []consensus.ClaimedJob
@@ -16,6 +22,7 @@ const (
 	MethodComplete = "complete" // consensus.CompleteCmd → []consensus.Ack
 	MethodCluster  = "cluster"  // {} → ClusterInfo
 	MethodHandBack = "handback" // consensus.HandBackCmd → []consensus.Ack
+	MethodGraph    = "graph"    // consensus.GraphRef → GraphAnswer
 )
 
 // ClaimRequest asks the node for up to Max jobs, waiting up to WaitMS for
@@ -25,6 +32,16 @@ type ClaimRequest struct {
 	Max       int    `json:"max"`
 	RequestID string `json:"request_id"`
 	WaitMS    int    `json:"wait_ms"`
+	// Have lists the workflow versions whose graphs the robot holds: the
+	// node leaves them out of the jobs it answers with. A node that
+	// predates the field ignores it and sends every graph.
+	Have []consensus.GraphRef `json:"have,omitempty"`
+}
+
+// GraphAnswer is a workflow version's graph, for a robot that was told
+// it holds one it has since lost (MethodGraph).
+type GraphAnswer struct {
+	Graph json.RawMessage `json:"graph"`
 }
 
 // ClusterInfo lists the QUIC addresses of the cluster's servers, so a

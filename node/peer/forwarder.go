@@ -42,8 +42,23 @@ func NewForwarder(opts ...client.Option) *Forwarder {
 
 // NewClusterForwarder returns a Forwarder that reaches the leader's
 // internal endpoints on its cluster port through dial (mutual TLS).
+//
+// At most maxLeaderConns connections are open to a leader; more calls
+// wait for one. Without the cap, a burst (a thousand internet robots
+// completing their jobs at once) opened a connection per call, and the
+// leader spent itself on TLS handshakes on the port Raft's heartbeats
+// share, until the followers called an election.
 func NewClusterForwarder(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *Forwarder {
-	return &Forwarder{pool: client.New("", client.WithDialer(dial), client.WithTimeout(0)), cluster: true}
+	return &Forwarder{pool: client.New("", client.WithDialer(dial), client.WithTimeout(0), capConns), cluster: true}
+}
+
+// maxLeaderConns caps a follower's connections to the leader: as many as
+// it keeps idle, so that a burst dials nothing new once they are open.
+const maxLeaderConns = 64
+
+func capConns(c *http.Client) {
+	t := c.Transport.(*http.Transport)
+	t.MaxConnsPerHost, t.MaxIdleConnsPerHost = maxLeaderConns, maxLeaderConns
 }
 
 func (f *Forwarder) leader(n consensus.NodeInfo) (*Client, error) {

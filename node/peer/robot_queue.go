@@ -2,9 +2,12 @@ package peer
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"time"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 )
@@ -18,8 +21,30 @@ import (
 const robotWaitSlack = 10 * time.Second
 
 // RobotClaim leases up to cmd.Max eligible jobs to the robot.
+// The graphs the robot holds (cmd.Have) go in the query, which a server
+// that predates them ignores.
 func (p *Client) RobotClaim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error) {
-	return post[[]consensus.ClaimedJob](ctx, p, "/internal/v1/robot/claim", cmd)
+	return post[[]consensus.ClaimedJob](ctx, p, "/internal/v1/robot/claim", cmd, withHeld(cmd.Have))
+}
+
+// withHeld adds ?have=<workflow id>@<version> for each graph held.
+func withHeld(have []consensus.GraphRef) client.CallOption {
+	return func(r *http.Request) {
+		if len(have) == 0 {
+			return
+		}
+		q := r.URL.Query()
+		for _, ref := range have {
+			q.Add("have", ref.String())
+		}
+		r.URL.RawQuery = q.Encode()
+	}
+}
+
+// RobotGraph fetches a workflow version's graph that a claim left out.
+func (p *Client) RobotGraph(ctx context.Context, ref consensus.GraphRef) (json.RawMessage, error) {
+	out, err := post[api.RobotGraphResponse](ctx, p, "/internal/v1/robot/graph", ref)
+	return out.Graph, err
 }
 
 // RobotProgress heartbeats the robot's jobs and records their
@@ -58,10 +83,10 @@ func (p *Client) RobotWait(ctx context.Context, cmd consensus.ClaimCmd, timeout 
 
 // post sends in as JSON and decodes the answer into a new T, within
 // callTimeout.
-func post[T any](ctx context.Context, p *Client, path string, in any) (T, error) {
+func post[T any](ctx context.Context, p *Client, path string, in any, opts ...client.CallOption) (T, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	var out T
-	err := p.c.PostJSON(ctx, path, in, &out)
+	err := p.c.PostJSON(ctx, path, in, &out, opts...)
 	return out, err
 }

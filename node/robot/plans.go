@@ -1,41 +1,88 @@
 package robot
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 
+	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
 )
+
+// GraphSource is a Queue that can fetch a workflow version's graph. A
+// robot whose queue is one says in its claims which graphs it holds, and
+// the cluster leaves those out of the jobs it hands over; should the
+// robot have lost one meanwhile, it fetches it.
+type GraphSource interface {
+	Graph(ctx context.Context, ref consensus.GraphRef) (json.RawMessage, error)
+}
+
+// maxHeld bounds the graphs a claim says the robot holds: the most
+// recently used, so a claim stays small however many versions the robot
+// has run.
+const maxHeld = 64
+
+// maxPlans bounds the parsed versions kept; past it the least recently
+// used goes.
+const maxPlans = 1000
+
+// errNoGraph means a claim left a job's graph out and the robot does not
+// hold it (it lost it after saying it held it).
+var errNoGraph = errors.New("graph not held")
 
 // planCache keeps parsed workflow versions: versions are immutable, so a
 // parse is never stale.
 type planCache struct {
 	mu    sync.Mutex
-	plans map[planKey]*executor.Workflow
+	plans map[consensus.GraphRef]*plan
+	clock uint64
 }
 
-type planKey struct {
-	id      string
-	version int
+type plan struct {
+	wf   *executor.Workflow
+	used uint64 // the cache's clock when last used
 }
 
-func newPlanCache() *planCache { return &planCache{plans: map[planKey]*executor.Workflow{}} }
+func newPlanCache() *planCache { return &planCache{plans: map[consensus.GraphRef]*plan{}} }
 
-func (p *planCache) get(id string, version int, graph json.RawMessage) (*executor.Workflow, error) {
-	key := planKey{id, version}
+// get returns the parsed version, parsing graph if it is not held yet;
+// with no graph and none held it returns errNoGraph.
+func (p *planCache) get(ref consensus.GraphRef, graph json.RawMessage) (*executor.Workflow, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if wf := p.plans[key]; wf != nil {
-		return wf, nil
+	p.clock++
+	if pl := p.plans[ref]; pl != nil {
+		pl.used = p.clock
+		return pl.wf, nil
+	}
+	if len(graph) == 0 || string(graph) == "null" {
+		return nil, errNoGraph
 	}
 	wf, err := executor.ParseAndValidate(graph)
 	if err != nil {
-		return nil, fmt.Errorf("workflow %s version %d: %w", id, version, err)
+		return nil, fmt.Errorf("workflow %s version %d: %w", ref.WorkflowID, ref.Version, err)
 	}
-	if len(p.plans) > 1000 {
-		clear(p.plans)
+	if len(p.plans) >= maxPlans {
+		oldest := slices.MinFunc(slices.Collect(maps.Keys(p.plans)), func(a, b consensus.GraphRef) int {
+			return cmp.Compare(p.plans[a].used, p.plans[b].used)
+		})
+		delete(p.plans, oldest)
 	}
-	p.plans[key] = wf
+	p.plans[ref] = &plan{wf: wf, used: p.clock}
 	return wf, nil
+}
+
+// held lists up to maxHeld versions held, most recently used first.
+func (p *planCache) held() []consensus.GraphRef {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	refs := slices.SortedFunc(maps.Keys(p.plans), func(a, b consensus.GraphRef) int {
+		return cmp.Compare(p.plans[b].used, p.plans[a].used)
+	})
+	return refs[:min(len(refs), maxHeld)]
 }

@@ -54,7 +54,7 @@ func (r *Robot) reportProgress(ctx context.Context) {
 			case ack.Stop:
 				ru.stop(ack.Reason)
 			case ack.OK:
-				ru.fence.confirm(sent)
+				ru.fence.confirm(renewedNoSooner(sent, ack.Waited, time.Now()))
 				if ack.Debug != nil && ru.debug != nil {
 					ru.debug.command(*ack.Debug)
 				}
@@ -64,6 +64,18 @@ func (r *Robot) reportProgress(ctx context.Context) {
 			retry.Sleep(ctx, nudgeGap)
 		}
 	}
+}
+
+// renewedNoSooner is the earliest moment, on this robot's clock, at
+// which the leader can have renewed a lease for a heartbeat sent at sent
+// that the node held for waited before sending it on (consensus.Ack.Waited):
+// the node measures waited on its own clock from the heartbeat's arrival,
+// which came after the send. It is never later than the answer.
+func renewedNoSooner(sent time.Time, waited time.Duration, answered time.Time) time.Time {
+	if t := sent.Add(max(waited, 0)); t.Before(answered) {
+		return t
+	}
+	return answered
 }
 
 // heartbeatTimeout bounds one heartbeat call. A call stuck in a cut or

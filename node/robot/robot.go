@@ -3,6 +3,7 @@ package robot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -233,6 +234,9 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 			continue
 		}
 		cmd.Max = free
+		if _, ok := r.queue.(GraphSource); ok {
+			cmd.Have = r.plans.held()
+		}
 		if pending == "" {
 			if err := r.queue.WaitWork(ctx, cmd); err != nil {
 				r.log.Debug("waiting for work", "err", err)
@@ -362,9 +366,28 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 	r.done <- completion{item: item, attempt: job.Attempt}
 }
 
+// plan returns the parsed workflow version of a claimed job: from the
+// cache, from the graph the claim carried, or — when the claim left out a
+// graph the robot has since lost — fetched from the cluster.
+func (r *Robot) plan(ctx context.Context, ref consensus.GraphRef, graph json.RawMessage) (*executor.Workflow, error) {
+	wf, err := r.plans.get(ref, graph)
+	if !errors.Is(err, errNoGraph) {
+		return wf, err
+	}
+	src, ok := r.queue.(GraphSource)
+	if !ok {
+		return nil, fmt.Errorf("workflow %s version %d: the claim carried no graph", ref.WorkflowID, ref.Version)
+	}
+	graph, err = src.Graph(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("fetch the graph of workflow %s version %d: %w", ref.WorkflowID, ref.Version, err)
+	}
+	return r.plans.get(ref, graph)
+}
+
 func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage, secrets map[string]string) (executor.Result, error) {
 	job := ru.job
-	wf, err := r.plans.get(job.WorkflowID, job.WorkflowVersion, graph)
+	wf, err := r.plan(ctx, consensus.GraphRef{WorkflowID: job.WorkflowID, Version: job.WorkflowVersion}, graph)
 	if err != nil {
 		return executor.Result{}, err
 	}

@@ -2,6 +2,7 @@ package robot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -260,7 +261,7 @@ func (q *TunnelQueue) WaitWork(ctx context.Context, _ consensus.ClaimCmd) error 
 // Claim asks the node for jobs, waiting there for work to appear.
 func (q *TunnelQueue) Claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error) {
 	var jobs []consensus.ClaimedJob
-	req := gatewayproto.ClaimRequest{Max: cmd.Max, RequestID: cmd.RequestID, WaitMS: int(claimWait / time.Millisecond)}
+	req := gatewayproto.ClaimRequest{Max: cmd.Max, RequestID: cmd.RequestID, WaitMS: int(claimWait / time.Millisecond), Have: cmd.Have}
 	q.mu.Lock()
 	if cmd.RequestID == q.lastClaim {
 		req.WaitMS = 0 // a retry: the node replays what the first try leased
@@ -269,6 +270,13 @@ func (q *TunnelQueue) Claim(ctx context.Context, cmd consensus.ClaimCmd) ([]cons
 	q.mu.Unlock()
 	err := q.call(ctx, gatewayproto.MethodClaim, req, &jobs)
 	return jobs, err
+}
+
+// Graph fetches a workflow version's graph that a claim left out.
+func (q *TunnelQueue) Graph(ctx context.Context, ref consensus.GraphRef) (json.RawMessage, error) {
+	var ans gatewayproto.GraphAnswer
+	err := q.call(ctx, gatewayproto.MethodGraph, ref, &ans)
+	return ans.Graph, err
 }
 
 // Progress sends a batch of heartbeats.

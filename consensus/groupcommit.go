@@ -1,0 +1,277 @@
+package consensus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Part is the outcome of one part of a merged entry: each part succeeds
+// or fails on its own, and one part's error leaves the others untouched.
+type Part[T any] struct {
+	Value T      `json:"value,omitempty"`
+	Error *Error `json:"error,omitempty"`
+}
+
+// partError turns a handler's error into the one a part carries; errors
+// other than business rules do not come out of handlers, but a part must
+// never claim success for one.
+func partError(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return errorf(CodeInternal, "%v", err)
+}
+
+// applyParts runs fn on every part of a merged entry, in order, as if each
+// were its own entry at the same index and time.
+func applyParts[In, Out any](parts []In, fn func(*In) (Out, error)) []Part[Out] {
+	out := make([]Part[Out], len(parts))
+	for i := range parts {
+		v, err := fn(&parts[i])
+		out[i] = Part[Out]{Value: v, Error: partError(err)}
+	}
+	return out
+}
+
+// maxGroupItems and maxGroupBytes bound one merged entry, so that a
+// burst becomes several entries the followers can stream rather than
+// one that stalls replication, and so that a follower's forwarded entry
+// stays well under the leader's limit on internal requests. A single
+// call larger than either still goes, alone.
+const (
+	maxGroupItems = 2000
+	maxGroupBytes = 4 << 20
+)
+
+// groupCommit merges the calls that arrive while earlier ones are being
+// committed into one Raft entry (group commit). Under load this turns
+// many small entries, and on a follower many forwarded requests, into a
+// few large ones; an idle node sends a lone call at once, so merging
+// adds no latency. Submits, claims, completions and progress reports
+// each have one (see Store).
+type groupCommit[In, Out any] struct {
+	// name says which calls these are, in errors.
+	name string
+	// apply commits the calls' inputs in one entry and returns one
+	// outcome per input, in order.
+	apply func(ctx context.Context, ins []In) ([]Part[Out], error)
+	// weigh returns a call's items and approximate encoded bytes, which
+	// maxGroupItems and maxGroupBytes bound.
+	weigh func(In) (items, bytes int)
+	// lifetime ends when the store closes; flushes stop with it.
+	lifetime context.Context
+	// maxInFlight is how many merged entries may be in flight at once.
+	maxInFlight int
+	// gap is the least time between the starts of two entries: calls that
+	// arrive meanwhile wait for the next one. Zero sends as soon as an
+	// entry is free; a gap bounds the entries per interval whatever the
+	// number of callers.
+	gap time.Duration
+	// urgent, when set, marks calls that do not wait out the gap: one
+	// pending urgent call sends everything pending at once.
+	urgent func(In) bool
+	// awaitSent makes a caller that gives up still wait for the outcome
+	// of its call once the call is on its way: claims set it, so that the
+	// jobs an entry leases reach the robot that asked instead of sitting
+	// leased to a robot that never heard of them until the lease runs
+	// out. The wait is bounded by the flush's DefaultApplyTimeout.
+	awaitSent bool
+	// wake cuts a gap short when an urgent call arrives (buffer 1; only
+	// batchers with a gap and urgent calls need it).
+	wake chan struct{}
+
+	mu        sync.Mutex
+	pending   []*groupCall[In, Out]
+	inFlight  int
+	lastStart time.Time
+	closed    bool
+	flushes   sync.WaitGroup
+}
+
+type groupCall[In, Out any] struct {
+	in    In
+	done  chan struct{}
+	out   Out
+	err   error
+	taken bool // on its way in an entry; guarded by the batcher's mu
+}
+
+// do queues in as one part of the next entry and waits for its outcome.
+func (b *groupCommit[In, Out]) do(ctx context.Context, in In) (Out, error) {
+	var zero Out
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	call := &groupCall[In, Out]{in: in, done: make(chan struct{})}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return zero, errorf(CodeNoLeader, "%s: the store is closed", b.name)
+	}
+	b.pending = append(b.pending, call)
+	if b.wake != nil && b.urgent != nil && b.urgent(in) {
+		select {
+		case b.wake <- struct{}{}:
+		default: // a wake-up is pending already
+		}
+	}
+	if b.inFlight < b.maxInFlight {
+		b.inFlight++
+		b.flushes.Go(b.flushLoop)
+	}
+	b.mu.Unlock()
+	select {
+	case <-call.done:
+		return call.out, call.err
+	case <-ctx.Done():
+		return b.abandon(call, ctx.Err())
+	}
+}
+
+// abandon answers a caller that gave up. A call not yet taken is
+// dropped and never sent. One already on its way may still commit; every
+// call merged here is idempotent by the ids or tokens it carries, and
+// with awaitSent its outcome is awaited instead.
+func (b *groupCommit[In, Out]) abandon(call *groupCall[In, Out], err error) (Out, error) {
+	var zero Out
+	b.mu.Lock()
+	if !call.taken {
+		b.pending = slices.DeleteFunc(b.pending, func(c *groupCall[In, Out]) bool { return c == call })
+		b.mu.Unlock()
+		return zero, err
+	}
+	b.mu.Unlock()
+	if !b.awaitSent {
+		return zero, err
+	}
+	<-call.done
+	return call.out, call.err
+}
+
+// flushLoop commits pending calls until none are left.
+func (b *groupCommit[In, Out]) flushLoop() {
+	for {
+		b.mu.Lock()
+		if wait := b.gap - time.Since(b.lastStart); b.gap > 0 && wait > 0 && len(b.pending) > 0 && !b.urgentPending() {
+			b.mu.Unlock()
+			if !b.sleep(wait) {
+				b.failPending(b.lifetime.Err())
+			}
+			continue
+		}
+		batch := b.take()
+		if len(batch) == 0 {
+			b.inFlight--
+			b.mu.Unlock()
+			return
+		}
+		b.lastStart = time.Now()
+		b.mu.Unlock()
+		b.flush(batch)
+	}
+}
+
+// urgentPending reports whether a pending call may not wait out the
+// gap. The caller holds mu.
+func (b *groupCommit[In, Out]) urgentPending() bool {
+	if b.urgent == nil {
+		return false
+	}
+	for _, call := range b.pending {
+		if b.urgent(call.in) {
+			return true
+		}
+	}
+	return false
+}
+
+// sleep waits d, or less if an urgent call arrives or the store closes;
+// it reports whether the store is still open.
+func (b *groupCommit[In, Out]) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-b.wake: // nil, and never ready, without urgent calls
+		return true
+	case <-b.lifetime.Done():
+		return false
+	}
+}
+
+// failPending answers every pending call with err.
+func (b *groupCommit[In, Out]) failPending(err error) {
+	b.mu.Lock()
+	batch := b.pending
+	b.pending = nil
+	b.mu.Unlock()
+	for _, call := range batch {
+		call.err = fmt.Errorf("%s: %w", b.name, err)
+		close(call.done)
+	}
+}
+
+// take removes calls from the pending list up to maxGroupItems items and
+// maxGroupBytes (at least one call, however large). The caller holds mu.
+func (b *groupCommit[In, Out]) take() []*groupCall[In, Out] {
+	n, items, size := 0, 0, 0
+	for n < len(b.pending) {
+		callItems, callSize := b.weigh(b.pending[n].in)
+		if n > 0 && (items+callItems > maxGroupItems || size+callSize > maxGroupBytes) {
+			break
+		}
+		items, size = items+callItems, size+callSize
+		n++
+	}
+	batch := b.pending[:n:n]
+	for _, call := range batch {
+		call.taken = true
+	}
+	b.pending = b.pending[n:]
+	if len(b.pending) == 0 {
+		b.pending = nil
+	}
+	return batch
+}
+
+func (b *groupCommit[In, Out]) flush(batch []*groupCall[In, Out]) {
+	ins := make([]In, len(batch))
+	for i, call := range batch {
+		ins[i] = call.in
+	}
+	ctx, cancel := context.WithTimeout(b.lifetime, DefaultApplyTimeout)
+	results, err := b.apply(ctx, ins)
+	cancel()
+	if err == nil && len(results) != len(batch) {
+		err = fmt.Errorf("%s: %d parts answered %d results", b.name, len(batch), len(results))
+	}
+	for i, call := range batch {
+		switch {
+		case err != nil:
+			call.err = err
+		case results[i].Error != nil:
+			call.err = results[i].Error
+		default:
+			call.out = results[i].Value
+		}
+		close(call.done)
+	}
+}
+
+// close refuses new calls and waits for every flush to return; the store
+// calls it after ending the batcher's lifetime, so flushes fail fast.
+func (b *groupCommit[In, Out]) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.flushes.Wait()
+}

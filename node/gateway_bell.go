@@ -1,0 +1,172 @@
+package node
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/node/robot"
+)
+
+// bellStore is what the work bell reads of the local replica.
+type bellStore interface {
+	HasClaimable(cmd consensus.ClaimCmd, now time.Time) bool
+	ClaimableUpTo(cmd consensus.ClaimCmd, now time.Time, limit int) int
+	AppliedChanged() (uint64, <-chan struct{})
+}
+
+// workBell holds the claims of the internet robots connected to this
+// gateway until there is work for them, and wakes no more of them than
+// there are jobs to take, oldest waiter first.
+//
+// Each held claim used to watch the replica on its own: every applied
+// entry woke every idle robot's claim, which then scanned the queue, and
+// when a few jobs arrived every robot that saw them claimed at once,
+// most of them in vain, each claim a Raft entry. One watcher per gateway
+// keeps the cost of an idle robot at nothing and a job's arrival at one
+// claim.
+//
+// A burst of jobs for a thousand waiting robots wakes them a wave at a
+// time (maxClaimsInFlight): a follower forwards each claim to the leader
+// over a connection of its own, and a thousand at once meant hundreds of
+// TLS handshakes on the leader's cluster port, which starved Raft's
+// heartbeats until the followers called an election.
+type workBell struct {
+	store bellStore
+
+	mu      sync.Mutex
+	waiters []*bellWaiter // oldest first
+	// inflight is, per robot profile, the slots of woken claims that
+	// have not returned yet: the jobs they are about to take still look
+	// claimable in the replica.
+	inflight map[string]int
+	// busy is the slots of all woken claims that have not returned.
+	busy int
+	kick chan struct{}
+}
+
+// maxClaimsInFlight bounds the slots of woken claims that have not
+// returned, per gateway. It matches the idle connections the forwarder
+// keeps to the leader, and a claim takes a few milliseconds, so the cap
+// costs a burst little time.
+const maxClaimsInFlight = 64
+
+type bellWaiter struct {
+	cmd     consensus.ClaimCmd
+	profile string
+	ready   chan struct{} // closed when woken; its slots are then in flight
+}
+
+func newWorkBell(s bellStore) *workBell {
+	return &workBell{store: s, inflight: map[string]int{}, kick: make(chan struct{}, 1)}
+}
+
+// profileOf groups claims that see the same jobs: same kind, same tags.
+func profileOf(cmd consensus.ClaimCmd) string {
+	tags := slices.Clone(cmd.Tags)
+	slices.Sort(tags)
+	return cmd.RobotKind + "\x00" + strings.Join(tags, "\x00")
+}
+
+// wait returns when a claim by cmd's robot may find a job, or with ctx's
+// error. After a nil error the caller claims and then calls done, which
+// stops counting the claim as in flight.
+func (b *workBell) wait(ctx context.Context, cmd consensus.ClaimCmd) (done func(), err error) {
+	w := &bellWaiter{cmd: cmd, profile: profileOf(cmd), ready: make(chan struct{})}
+	b.mu.Lock()
+	b.waiters = append(b.waiters, w)
+	b.mu.Unlock()
+	b.poke()
+	done = func() { b.release(w) }
+	select {
+	case <-w.ready:
+		return done, nil
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	i := slices.Index(b.waiters, w)
+	if i >= 0 {
+		b.waiters = slices.Delete(b.waiters, i, i+1)
+	}
+	b.mu.Unlock()
+	if i < 0 {
+		// Woken as the wait ended: the claim is not coming, so its slots
+		// go to the next waiter.
+		done()
+	}
+	return nil, ctx.Err()
+}
+
+func (b *workBell) release(w *bellWaiter) {
+	b.mu.Lock()
+	b.busy -= w.cmd.Max
+	if b.inflight[w.profile] -= w.cmd.Max; b.inflight[w.profile] <= 0 {
+		delete(b.inflight, w.profile)
+	}
+	b.mu.Unlock()
+	b.poke()
+}
+
+func (b *workBell) poke() {
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run rings the bell whenever the replica applies an entry, a claim
+// comes or returns, and every robot.WorkPoll (jobs become claimable by
+// time alone: backoff, not_before), until ctx ends.
+func (b *workBell) run(ctx context.Context) {
+	t := time.NewTicker(robot.WorkPoll)
+	defer t.Stop()
+	for {
+		_, changed := b.store.AppliedChanged()
+		b.ring(time.Now())
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-t.C:
+		case <-b.kick:
+		}
+	}
+}
+
+// ring wakes waiters, oldest first, while their profile has claimable
+// jobs left that no woken claim is about to take and fewer than
+// maxClaimsInFlight slots are being claimed.
+func (b *workBell) ring(now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.waiters) == 0 {
+		return
+	}
+	wanted := map[string]int{}
+	for _, w := range b.waiters {
+		wanted[w.profile] += w.cmd.Max
+	}
+	left := map[string]int{}
+	kept := b.waiters[:0]
+	for _, w := range b.waiters {
+		n, counted := left[w.profile]
+		if !counted {
+			busy := b.inflight[w.profile]
+			n = b.store.ClaimableUpTo(w.cmd, now, busy+wanted[w.profile]) - busy
+		}
+		if n > 0 && b.busy < maxClaimsInFlight && b.store.HasClaimable(w.cmd, now) {
+			close(w.ready)
+			b.busy += w.cmd.Max
+			b.inflight[w.profile] += w.cmd.Max
+			n -= w.cmd.Max
+		} else {
+			kept = append(kept, w)
+		}
+		left[w.profile] = n
+	}
+	clear(b.waiters[len(kept):])
+	b.waiters = kept
+}
