@@ -16,10 +16,12 @@ func batchOf(first, n int, upTo uint64) batch {
 	for i := first; i < first+n; i++ {
 		b.jobs = append(b.jobs, consensus.Job{
 			ID: fmt.Sprintf("job-%d", i), WorkflowID: "wf-1", WorkflowVersion: 1, State: consensus.JobSucceeded,
-			ExecutionMode: "lan", Attempt: 1, Seq: uint64(i), FinishedIndex: upTo - uint64(first+n-1-i),
-			CreatedAt: at, StartedAt: at, FinishedAt: at,
-			Attempts: []consensus.Attempt{{Attempt: 1, RobotID: "r1", StartedAt: at, FinishedAt: at, Outcome: "succeeded"}},
-			Logs:     []consensus.LogLine{{Time: at, Level: "info", Message: "done"}},
+			ExecutionMode: "lan", Attempt: 1, Seq: uint64(i), CreatedAt: at,
+			JobRun: &consensus.JobRun{
+				FinishedIndex: upTo - uint64(first+n-1-i), StartedAt: at, FinishedAt: at,
+				Attempts: []consensus.Attempt{{Attempt: 1, RobotID: "r1", StartedAt: at, FinishedAt: at, Outcome: "succeeded"}},
+				Logs:     []consensus.LogLine{{Time: at, Level: "info", Message: "done"}},
+			},
 		})
 	}
 	return b
