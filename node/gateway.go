@@ -173,6 +173,12 @@ func (g *gateway) handle(ctx context.Context, method string, body json.RawMessag
 		}
 		cmd.RobotID = id.RobotID
 		return marshal(g.queue.HandBack(ctx, cmd))
+	case gatewayproto.MethodWork:
+		req, err := gatewayproto.DecodeWorkRequest(body)
+		if err != nil {
+			return nil, err
+		}
+		return marshal(g.work(ctx, id, req))
 	case gatewayproto.MethodCluster:
 		return marshal(g.clusterInfo(), nil)
 	case gatewayproto.MethodGraph:
@@ -232,7 +238,7 @@ func (g *gateway) graph(ctx context.Context, ref consensus.GraphRef) (gatewaypro
 }
 
 func (g *gateway) clusterInfo() gatewayproto.ClusterInfo {
-	var info gatewayproto.ClusterInfo
+	info := gatewayproto.ClusterInfo{Features: []string{gatewayproto.FeatureWork}}
 	for _, n := range g.store.Nodes() {
 		if n.QUICAddr != "" {
 			info.QUICAddrs = append(info.QUICAddrs, n.QUICAddr)

@@ -11,6 +11,7 @@ package gatewayproto
 
 import (
 	"encoding/json"
+	"slices"
 
 	"github.com/casare/casare/consensus"
 )
@@ -23,7 +24,13 @@ const (
 	MethodCluster  = "cluster"  // {} → ClusterInfo
 	MethodHandBack = "handback" // consensus.HandBackCmd → []consensus.Ack
 	MethodGraph    = "graph"    // consensus.GraphRef → GraphAnswer
+	// MethodWork claims and reports completions in one call: WorkRequest →
+	// WorkAnswer. Only a node whose ClusterInfo lists FeatureWork serves it.
+	MethodWork = "work"
 )
+
+// FeatureWork, in ClusterInfo.Features, says the node serves MethodWork.
+const FeatureWork = "work"
 
 // ClaimRequest asks the node for up to Max jobs, waiting up to WaitMS for
 // work to appear. The node answers the moment a job is claimable, so jobs
@@ -48,4 +55,11 @@ type GraphAnswer struct {
 // robot can reconnect elsewhere when its node dies.
 type ClusterInfo struct {
 	QUICAddrs []string `json:"quic_addrs"`
+	// Features lists the optional methods the answering node serves
+	// (FeatureWork). A node that predates the field sends none, and an
+	// older robot ignores it, so each side uses only what both know.
+	Features []string `json:"features,omitempty"`
 }
+
+// Has reports whether the node serves the optional feature f.
+func (c ClusterInfo) Has(f string) bool { return slices.Contains(c.Features, f) }

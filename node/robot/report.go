@@ -104,21 +104,76 @@ func (r *Robot) reportable(early bool) map[string]*run {
 // whatever has queued up while the previous batch was in flight goes in
 // the next one.
 func (r *Robot) reportCompletions(ctx context.Context) {
+	if _, ok := r.queue.(WorkQueue); ok {
+		r.reportCompletionsHanding(ctx)
+		return
+	}
 	for c := range r.done {
-		batch := []completion{c}
-	drain:
-		for len(batch) < 512 {
-			select {
-			case c, ok := <-r.done:
-				if !ok {
-					break drain
+		r.completeBatch(ctx, r.drainDone(c))
+	}
+}
+
+// maxCompletionBatch bounds the completions of one report call.
+const maxCompletionBatch = 512
+
+// drainDone returns c with whatever else has queued up in r.done.
+func (r *Robot) drainDone(c completion) []completion {
+	batch := []completion{c}
+	for len(batch) < maxCompletionBatch {
+		select {
+		case c, ok := <-r.done:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, c)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// reportCompletionsHanding is reportCompletions for a queue that carries
+// completions with claims: it hands each completion to the claim loop
+// when that will send it soon (see handover), sends the rest itself, and
+// takes back and sends those that waited too long for a claim.
+func (r *Robot) reportCompletionsHanding(ctx context.Context) {
+	overdue := time.NewTimer(0)
+	<-overdue.C
+	defer overdue.Stop()
+	for {
+		select {
+		case c, ok := <-r.done:
+			if !ok {
+				late, _ := r.handover.overdue(time.Now().Add(maxHandoverHold))
+				if len(late) > 0 {
+					r.completeBatch(ctx, late)
 				}
-				batch = append(batch, c)
+				return
+			}
+			now := time.Now()
+			var own []completion
+			for _, c := range r.drainDone(c) {
+				if !r.handover.offer(c, now) {
+					own = append(own, c)
+				}
+			}
+			select {
+			case r.freed <- struct{}{}: // the claim loop may be waiting for a slot
 			default:
-				break drain
+			}
+			if len(own) > 0 {
+				r.completeBatch(ctx, own)
+			}
+		case <-overdue.C:
+			late, _ := r.handover.overdue(time.Now())
+			if len(late) > 0 {
+				r.completeBatch(ctx, late)
 			}
 		}
-		r.completeBatch(ctx, batch)
+		if wait, ok := r.handover.waiting(time.Now()); ok {
+			overdue.Reset(wait)
+		}
 	}
 }
 
@@ -166,10 +221,18 @@ func (r *Robot) completeBatch(ctx context.Context, batch []completion) {
 			"jobs", len(batch), "err", err)
 		return
 	}
+	r.logAcks(ctx, batch, acks)
+}
+
+// logAcks logs, at debug level, what the leader made of each completion.
+func (r *Robot) logAcks(ctx context.Context, batch []completion, acks []consensus.Ack) {
 	if !r.log.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
 	for i, a := range acks {
+		if i >= len(batch) {
+			return
+		}
 		r.log.Debug("job reported", "job", a.JobID, "attempt", batch[i].attempt, "succeeded", batch[i].item.Succeeded, "accepted", a.OK, "state", a.State, "reason", a.Reason)
 	}
 }

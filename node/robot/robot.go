@@ -81,6 +81,9 @@ type Robot struct {
 	nudge chan struct{}
 
 	done chan completion
+	// handover passes completions to the claim loop when the queue can
+	// carry them with claims (WorkQueue).
+	handover handover
 	// draining is set when running jobs are cancelled at shutdown: their
 	// runs are handed back, not reported as failed.
 	draining atomic.Bool
@@ -218,6 +221,10 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 	// the runs' fences count from there.
 	var pendingSince time.Time
 	wait := claimRetry.Backoff()
+	if _, ok := r.queue.(WorkQueue); ok {
+		r.handover.start()
+		defer func() { r.giveBack(r.handover.stop()) }()
+	}
 	for ctx.Err() == nil {
 		free := r.cfg.Capacity - r.activeCount()
 		if free == 0 {
@@ -245,7 +252,7 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 			pending, pendingSince = uuid.NewString(), time.Now()
 		}
 		cmd.RequestID = pending
-		claimed, err := r.queue.Claim(ctx, cmd)
+		claimed, err := r.claim(ctx, cmd)
 		if err != nil {
 			r.log.Warn("claim failed; retrying it", "err", err)
 			retry.Sleep(ctx, wait.Next())
@@ -257,6 +264,15 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 			r.start(jobsCtx, c, pendingSince, jobs)
 		}
 	}
+}
+
+// claim sends cmd, with the completions handed over when the queue can
+// carry them.
+func (r *Robot) claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error) {
+	if q, ok := r.queue.(WorkQueue); ok {
+		return r.claimCompleting(ctx, q, cmd)
+	}
+	return r.queue.Claim(ctx, cmd)
 }
 
 // announceDrain says what a stopping robot waits for, so that an

@@ -33,6 +33,9 @@ type TunnelQueue struct {
 	// lastClaim is the request id of the last claim sent: a claim sent
 	// again under it is a retry and must not wait for new work.
 	lastClaim string
+	// workConn is the connection whose node said it serves
+	// gatewayproto.MethodWork; nil until one has.
+	workConn *tunnel.Conn
 
 	// refused is closed, and refusal set, once the cluster has refused
 	// the robot's token: revoked, expired or never valid. No retry helps.
@@ -208,6 +211,9 @@ func (q *TunnelQueue) learnAddrs(ctx context.Context, conn *tunnel.Conn) {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if info.Has(gatewayproto.FeatureWork) {
+		q.workConn = conn
+	}
 	for _, a := range info.QUICAddrs {
 		if !slices.Contains(q.addrs, a) {
 			q.addrs = append(q.addrs, a)
@@ -231,13 +237,18 @@ func (q *TunnelQueue) call(ctx context.Context, method string, req, resp any) er
 	if err != nil {
 		return err
 	}
+	return q.callOn(ctx, conn, method, req, resp)
+}
+
+// callOn is call on a connection the caller chose.
+func (q *TunnelQueue) callOn(ctx context.Context, conn *tunnel.Conn, method string, req, resp any) error {
 	limit := callTimeout
-	if method == gatewayproto.MethodClaim {
+	if method == gatewayproto.MethodClaim || method == gatewayproto.MethodWork {
 		limit = claimWait + callTimeout
 	}
 	callCtx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	err = conn.Call(callCtx, method, req, resp)
+	err := conn.Call(callCtx, method, req, resp)
 	var remote *tunnel.RemoteError
 	if err != nil && !errors.As(err, &remote) && !errors.Is(ctx.Err(), context.Canceled) {
 		conn.Close("call failed: " + err.Error())
@@ -261,15 +272,20 @@ func (q *TunnelQueue) WaitWork(ctx context.Context, _ consensus.ClaimCmd) error 
 // Claim asks the node for jobs, waiting there for work to appear.
 func (q *TunnelQueue) Claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error) {
 	var jobs []consensus.ClaimedJob
+	err := q.call(ctx, gatewayproto.MethodClaim, q.claimRequest(cmd), &jobs)
+	return jobs, err
+}
+
+// claimRequest turns cmd into what goes on the wire.
+func (q *TunnelQueue) claimRequest(cmd consensus.ClaimCmd) gatewayproto.ClaimRequest {
 	req := gatewayproto.ClaimRequest{Max: cmd.Max, RequestID: cmd.RequestID, WaitMS: int(claimWait / time.Millisecond), Have: cmd.Have}
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if cmd.RequestID == q.lastClaim {
 		req.WaitMS = 0 // a retry: the node replays what the first try leased
 	}
 	q.lastClaim = cmd.RequestID
-	q.mu.Unlock()
-	err := q.call(ctx, gatewayproto.MethodClaim, req, &jobs)
-	return jobs, err
+	return req
 }
 
 // Graph fetches a workflow version's graph that a claim left out.

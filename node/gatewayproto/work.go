@@ -1,0 +1,58 @@
+package gatewayproto
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/casare/casare/consensus"
+)
+
+// WorkRequest is an internet robot's claim with the completions that
+// freed its slots: one round trip per job instead of a claim and a
+// completion each. The node reports the completions at once, beside the
+// claim, so a claim held for work does not hold them back.
+type WorkRequest struct {
+	Claim ClaimRequest `json:"claim"`
+	// Complete, when set, carries completions as MethodComplete would;
+	// the node overwrites its robot id with the tunnel's.
+	Complete *consensus.CompleteCmd `json:"complete,omitempty"`
+}
+
+// WorkAnswer is the outcome of a WorkRequest: the jobs claimed, and the
+// completions' acks or why they were not reported. A failed claim fails
+// the whole call, and the robot sends its completions again (they are
+// idempotent by their lease tokens).
+type WorkAnswer struct {
+	Jobs []consensus.ClaimedJob `json:"jobs,omitempty"`
+	Acks []consensus.Ack        `json:"acks,omitempty"`
+	// CompleteError says why the completions were not reported; the
+	// robot reports them again on their own.
+	CompleteError string `json:"complete_error,omitempty"`
+}
+
+// maxWorkCompletions bounds the completions one WorkRequest may carry: a
+// robot sends those of the slots it frees, and its capacity is bounded
+// far below this, so more is a broken or hostile robot.
+const maxWorkCompletions = 4096
+
+// DecodeWorkRequest decodes and checks a WorkRequest. It refuses a claim
+// that asks for nothing or waits a negative time and an oversized batch
+// of completions, naming what is wrong. Unknown fields are ignored, as in
+// the other methods' bodies, so that a newer robot's additions do not
+// lock it out of an older node.
+func DecodeWorkRequest(body []byte) (WorkRequest, error) {
+	var req WorkRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return WorkRequest{}, fmt.Errorf("decode work request: %w", err)
+	}
+	if req.Claim.Max <= 0 {
+		return WorkRequest{}, fmt.Errorf("work request: claim.max must be positive, got %d", req.Claim.Max)
+	}
+	if req.Claim.WaitMS < 0 {
+		return WorkRequest{}, fmt.Errorf("work request: claim.wait_ms must not be negative, got %d", req.Claim.WaitMS)
+	}
+	if req.Complete != nil && len(req.Complete.Items) > maxWorkCompletions {
+		return WorkRequest{}, fmt.Errorf("work request: %d completions, at most %d in one call", len(req.Complete.Items), maxWorkCompletions)
+	}
+	return req, nil
+}
