@@ -40,7 +40,7 @@ type handed struct {
 // bounds what a claim that ends up held for work can cost a completion.
 const (
 	minHandoverHold = 2 * time.Millisecond
-	maxHandoverHold = 100 * time.Millisecond
+	maxHandoverHold = 50 * time.Millisecond
 )
 
 // hold is how long a completion handed over may wait for a claim. The
@@ -170,6 +170,20 @@ func (r *Robot) claimCompleting(ctx context.Context, q WorkQueue, cmd consensus.
 	}
 	r.handover.called(len(out.Jobs) > 0, time.Since(sent))
 	return out.Jobs, nil
+}
+
+// finish queues a run's outcome for reporting. It hands the outcome to
+// the claim loop itself, before the run's slot frees, so that the claim
+// the freed slot causes finds it there.
+func (r *Robot) finish(c completion) {
+	if r.handover.offer(c, time.Now()) {
+		select {
+		case r.handed <- struct{}{}:
+		default: // the reporter has a wake-up pending already
+		}
+		return
+	}
+	r.done <- c
 }
 
 // giveBack queues completions for the reporter to send on their own.

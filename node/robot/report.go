@@ -134,40 +134,23 @@ func (r *Robot) drainDone(c completion) []completion {
 }
 
 // reportCompletionsHanding is reportCompletions for a queue that carries
-// completions with claims: it hands each completion to the claim loop
-// when that will send it soon (see handover), sends the rest itself, and
-// takes back and sends those that waited too long for a claim.
+// completions with claims: it sends what was not handed to the claim
+// loop (see handover), and takes back and sends what waited too long
+// there for a claim.
 func (r *Robot) reportCompletionsHanding(ctx context.Context) {
-	overdue := time.NewTimer(0)
-	<-overdue.C
+	overdue := time.NewTimer(maxHandoverHold)
 	defer overdue.Stop()
 	for {
 		select {
 		case c, ok := <-r.done:
 			if !ok {
-				late, _ := r.handover.overdue(time.Now().Add(maxHandoverHold))
-				if len(late) > 0 {
-					r.completeBatch(ctx, late)
-				}
+				// The claim loop has stopped and given back what it held.
 				return
 			}
-			now := time.Now()
-			var own []completion
-			for _, c := range r.drainDone(c) {
-				if !r.handover.offer(c, now) {
-					own = append(own, c)
-				}
-			}
-			select {
-			case r.freed <- struct{}{}: // the claim loop may be waiting for a slot
-			default:
-			}
-			if len(own) > 0 {
-				r.completeBatch(ctx, own)
-			}
+			r.completeBatch(ctx, r.drainDone(c))
+		case <-r.handed:
 		case <-overdue.C:
-			late, _ := r.handover.overdue(time.Now())
-			if len(late) > 0 {
+			if late, _ := r.handover.overdue(time.Now()); len(late) > 0 {
 				r.completeBatch(ctx, late)
 			}
 		}

@@ -84,6 +84,9 @@ type Robot struct {
 	// handover passes completions to the claim loop when the queue can
 	// carry them with claims (WorkQueue).
 	handover handover
+	// handed tells the reporter that the handover holds completions whose
+	// hold it must time.
+	handed chan struct{}
 	// draining is set when running jobs are cancelled at shutdown: their
 	// runs are handed back, not reported as failed.
 	draining atomic.Bool
@@ -135,7 +138,7 @@ func New(cfg Config, q Queue) *Robot {
 	return &Robot{
 		cfg: cfg, queue: q, log: cfg.Logger.With("robot", cfg.ID), plans: newPlanCache(),
 		active: map[string]*run{}, freed: make(chan struct{}, 1), nudge: make(chan struct{}, 1),
-		done: make(chan completion, cfg.Capacity),
+		done: make(chan completion, cfg.Capacity), handed: make(chan struct{}, 1),
 	}
 }
 
@@ -342,7 +345,7 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 		// The server that served the claim would not or could not hand
 		// over a secret the workflow needs: fail without running it.
 		item.Error, item.FailureKind = c.SecretError, c.SecretErrorKind
-		r.done <- completion{item: item, attempt: job.Attempt}
+		r.finish(completion{item: item, attempt: job.Attempt})
 		return
 	}
 	res, err := r.runWorkflow(ctx, ru, c.Graph, c.Secrets)
@@ -356,9 +359,9 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 		r.log.Info("handing the job back", "job", job.ID, "attempt", job.Attempt, "robot", r.cfg.ID)
 		cp, _ := json.Marshal(res.Checkpoint)
 		logs, status := ru.takeReport()
-		r.done <- completion{handBack: true, attempt: job.Attempt, item: consensus.Completion{
+		r.finish(completion{handBack: true, attempt: job.Attempt, item: consensus.Completion{
 			JobID: job.ID, Token: job.Lease.Token, Checkpoint: cp, Logs: logs, NodeStatus: status,
-		}}
+		}})
 		return
 	case res.State == executor.StateSucceeded:
 		item.Succeeded = true
@@ -379,7 +382,7 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 	item.StoreSecrets = res.StoreSecrets
 	// The slot frees as soon as the run ends; the completion goes out in
 	// the next batch while the robot already runs its next job.
-	r.done <- completion{item: item, attempt: job.Attempt}
+	r.finish(completion{item: item, attempt: job.Attempt})
 }
 
 // plan returns the parsed workflow version of a claimed job: from the

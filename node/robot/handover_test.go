@@ -1,0 +1,110 @@
+package robot
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/executor"
+	"github.com/casare/casare/internal/testutil"
+)
+
+// workQueue is a faultyQueue that also carries completions with claims,
+// as a TunnelQueue on a node that serves gatewayproto.MethodWork does.
+type workQueue struct {
+	*faultyQueue
+	workErrs int                     // fail this many calls that carry completions
+	carried  []consensus.CompleteCmd // completions that went with a claim
+}
+
+func (q *workQueue) ClaimCompleting(ctx context.Context, cmd consensus.ClaimCmd, done consensus.CompleteCmd) (WorkOutcome, error) {
+	q.mu.Lock()
+	if len(done.Items) > 0 && q.workErrs > 0 {
+		q.workErrs--
+		q.mu.Unlock()
+		return WorkOutcome{}, errors.New("connection lost (outcome unknown)")
+	}
+	if len(done.Items) > 0 {
+		q.carried = append(q.carried, done)
+	}
+	q.mu.Unlock()
+	jobs, err := q.faultyQueue.Claim(ctx, cmd)
+	return WorkOutcome{Jobs: jobs, Acks: make([]consensus.Ack, len(done.Items))}, err
+}
+
+// reported returns the ids of the jobs completed, through claims and on
+// their own, in one list.
+func (q *workQueue) reported() (withClaims, alone []string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, c := range q.carried {
+		for _, it := range c.Items {
+			withClaims = append(withClaims, it.JobID)
+		}
+	}
+	for _, c := range q.completes {
+		for _, it := range c.Items {
+			alone = append(alone, it.JobID)
+		}
+	}
+	return withClaims, alone
+}
+
+func runWorkRobot(t *testing.T, q *workQueue, jobs int) {
+	t.Helper()
+	r := New(Config{ID: "r1", Kind: consensus.RobotInternet, Capacity: 1, ReportInterval: 100 * time.Millisecond,
+		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	testutil.WaitFor(t, 10*time.Second, "every job to be reported", func() bool {
+		with, alone := q.reported()
+		return len(with)+len(alone) >= jobs
+	})
+	cancel()
+	<-done
+}
+
+// A busy robot's completions go with the claims their freed slots cause,
+// each job reported once; the last one, with no claim coming for it,
+// goes on its own within its hold.
+func TestCompletionsRideWithClaims(t *testing.T) {
+	q := &workQueue{faultyQueue: &faultyQueue{claims: []consensus.ClaimedJob{
+		claimed("J1", 1, "5ms"), claimed("J2", 2, "5ms"), claimed("J3", 3, "5ms"),
+	}}}
+	runWorkRobot(t, q, 3)
+	with, alone := q.reported()
+	t.Logf("with claims %v, alone %v", with, alone)
+	all := slices.Sorted(slices.Values(append(slices.Clone(with), alone...)))
+	if !slices.Equal(all, []string{"J1", "J2", "J3"}) {
+		t.Fatalf("jobs reported %v, want each of J1, J2, J3 once", all)
+	}
+	if !slices.Equal(with, []string{"J1", "J2"}) {
+		t.Errorf("completions carried by claims %v, want J1 and J2 (the claims for J2 and J3 carry them)", with)
+	}
+}
+
+// Completions whose claim call failed are not lost: the robot sends them
+// again on their own, and retries the claim under the same request id.
+func TestCompletionsOfAFailedClaimAreSentAgain(t *testing.T) {
+	q := &workQueue{workErrs: 1, faultyQueue: &faultyQueue{claims: []consensus.ClaimedJob{
+		claimed("J1", 1, "5ms"), claimed("J2", 2, "5ms"),
+	}}}
+	runWorkRobot(t, q, 2)
+	with, alone := q.reported()
+	t.Logf("with claims %v, alone %v", with, alone)
+	if !slices.Contains(alone, "J1") {
+		t.Errorf("J1, whose claim call failed, was not sent again on its own (alone %v)", alone)
+	}
+	if !slices.Contains(append(with, alone...), "J2") {
+		t.Errorf("J2 never reported")
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if n := len(q.reqIDs); n < 2 || q.reqIDs[n-1] == q.reqIDs[0] {
+		t.Errorf("request ids %v: the claims for J1 and J2 must differ", q.reqIDs)
+	}
+}
