@@ -1,0 +1,215 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/executor"
+	"github.com/casare/casare/mesh/tunnel"
+	"github.com/casare/casare/node/gatewayproto"
+	"github.com/casare/casare/node/robot"
+	"github.com/casare/casare/pki"
+)
+
+// dialRobot opens a bare tunnel to n as a robot named name, for tests
+// that speak the gateway protocol themselves.
+func dialRobot(t *testing.T, addr, token, name string) *tunnel.Conn {
+	t.Helper()
+	parts, err := consensus.ParseRobotToken(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := tunnel.Dial(ctx, addr, tunnel.ClientConfig{
+		Hello:       tunnel.Hello{TokenID: parts.ID, Name: name, Capacity: 2},
+		TokenSecret: parts.Secret, TLS: pki.PinnedClientConfig(parts.CAFingerprint),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close("test over") })
+	return conn
+}
+
+func internetJobs(t *testing.T, c *client.Client, n int) []string {
+	t.Helper()
+	wf, err := c.CreateWorkflow(context.Background(), api.CreateWorkflowRequest{
+		WorkflowName: "echo", WorkflowJSON: json.RawMessage(echoWorkflow), TriggerType: "none",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := make([]api.JobRequest, n)
+	for i := range reqs {
+		reqs[i] = api.JobRequest{WorkflowID: wf.WorkflowID, ExecutionMode: consensus.RobotInternet}
+	}
+	jobs, err := c.SubmitJobs(context.Background(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	return ids
+}
+
+// The gateway says it serves MethodWork, and one work call reports a
+// job's completion while it claims the next.
+func TestWorkCallCompletesAndClaims(t *testing.T) {
+	cfg := testConfig(t, "hub", "")
+	cfg.Robot = false
+	n := startNode(t, cfg)
+	conn := dialRobot(t, quicAddr(n), newToken(t, n, ""), "raw-1")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var info gatewayproto.ClusterInfo
+	if err := conn.Call(ctx, gatewayproto.MethodCluster, struct{}{}, &info); err != nil || !info.Has(gatewayproto.FeatureWork) {
+		t.Fatalf("cluster info %+v, %v: the gateway does not say it serves %q", info, err, gatewayproto.FeatureWork)
+	}
+	c := adminClient(t, n, n)
+	ids := internetJobs(t, c, 2)
+
+	var first gatewayproto.WorkAnswer
+	req := gatewayproto.WorkRequest{Claim: gatewayproto.ClaimRequest{Max: 1, RequestID: "c1", WaitMS: 5000}}
+	if err := conn.Call(ctx, gatewayproto.MethodWork, req, &first); err != nil || len(first.Jobs) != 1 {
+		t.Fatalf("first work call: %+v, %v; want one job", first, err)
+	}
+	job := first.Jobs[0].Job
+	req = gatewayproto.WorkRequest{
+		Claim:    gatewayproto.ClaimRequest{Max: 1, RequestID: "c2", WaitMS: 5000},
+		Complete: &consensus.CompleteCmd{RobotID: "someone-else", Items: []consensus.Completion{{JobID: job.ID, Token: job.Lease.Token, Succeeded: true}}},
+	}
+	var second gatewayproto.WorkAnswer
+	if err := conn.Call(ctx, gatewayproto.MethodWork, req, &second); err != nil {
+		t.Fatal(err)
+	}
+	if len(second.Acks) != 1 || !second.Acks[0].OK || second.CompleteError != "" {
+		t.Fatalf("completion with the claim: acks %+v, error %q; want it accepted (the robot id comes from the tunnel)", second.Acks, second.CompleteError)
+	}
+	if len(second.Jobs) != 1 || second.Jobs[0].Job.ID == job.ID {
+		t.Fatalf("second work call claimed %+v, want the other job of %v", second.Jobs, ids)
+	}
+	if got := waitJob(t, c, job.ID, "succeeded", 10*time.Second); got.RobotID != "raw-1" {
+		t.Fatalf("job completed for robot %q", got.RobotID)
+	}
+}
+
+// Bodies no robot sends get a clear error and leave the connection and
+// the gateway serving.
+func TestWorkCallRefusesHostileBodies(t *testing.T) {
+	cfg := testConfig(t, "hub", "")
+	cfg.Robot = false
+	n := startNode(t, cfg)
+	conn := dialRobot(t, quicAddr(n), newToken(t, n, ""), "raw-2")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, body := range []any{
+		"not a request", []int{1, 2}, map[string]any{"claim": map[string]any{"max": 0}},
+		map[string]any{"claim": map[string]any{"max": 1, "wait_ms": -1}},
+		map[string]any{"claim": map[string]any{"max": 1}, "complete": map[string]any{"items": "x"}},
+		nil,
+	} {
+		err := conn.Call(ctx, gatewayproto.MethodWork, body, nil)
+		if re, ok := errors.AsType[*tunnel.RemoteError](err); !ok {
+			t.Fatalf("body %v: %v, want a remote error", body, err)
+		} else {
+			t.Logf("body %v: %s", body, re.Message)
+		}
+	}
+	var info gatewayproto.ClusterInfo
+	if err := conn.Call(ctx, gatewayproto.MethodCluster, struct{}{}, &info); err != nil {
+		t.Fatalf("the connection stopped serving after the refusals: %v", err)
+	}
+}
+
+// oldRobotQueue hides that its queue can carry completions with claims:
+// a robot built before MethodWork.
+type oldRobotQueue struct{ robot.Queue }
+
+// An older robot, which claims and completes in separate calls, still
+// runs jobs on a gateway that serves MethodWork.
+func TestOldInternetRobotOnNewGateway(t *testing.T) {
+	cfg := testConfig(t, "hub", "")
+	cfg.Robot = false
+	n := startNode(t, cfg)
+	q := robotQueue(t, []string{quicAddr(n)}, newToken(t, n, ""), tunnel.Hello{Name: "old-robot", Capacity: 2})
+	runRobot(t, q, oldRobotQueue{q})
+	c := adminClient(t, n, n)
+	for _, id := range internetJobs(t, c, 4) {
+		waitJob(t, c, id, "succeeded", 20*time.Second)
+	}
+}
+
+// A robot on a node that predates MethodWork (its cluster info lists no
+// features, and it refuses the method) falls back to separate claim and
+// completion calls and never sends it a work call.
+func TestInternetRobotOnGatewayWithoutWork(t *testing.T) {
+	cfg := testConfig(t, "hub", "")
+	cfg.Robot = false
+	n := startNode(t, cfg)
+	g := n.gateway
+	var workCalls atomic.Int64
+	old := func(ctx context.Context, method string, body json.RawMessage) (json.RawMessage, error) {
+		switch method {
+		case gatewayproto.MethodWork:
+			workCalls.Add(1)
+			return nil, fmt.Errorf("unknown method %q", method)
+		case gatewayproto.MethodCluster:
+			return json.Marshal(gatewayproto.ClusterInfo{})
+		}
+		return g.handle(ctx, method, body)
+	}
+	srv, err := tunnel.Listen("127.0.0.1:0", tunnel.ServerConfig{
+		TLSCert: n.tunnelID.Cert, TokenHash: g.tokenHash, CatchUp: g.catchUp, Authenticate: g.authenticate, Handler: old,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = srv.Serve(ctx) })
+	t.Cleanup(func() { stop(); _ = srv.Close(); wg.Wait() })
+
+	q := robotQueue(t, []string{srv.Addr().String()}, newToken(t, n, ""), tunnel.Hello{Name: "new-robot", Capacity: 2})
+	runRobot(t, q, q)
+	c := adminClient(t, n, n)
+	for _, id := range internetJobs(t, c, 4) {
+		waitJob(t, c, id, "succeeded", 20*time.Second)
+	}
+	if n := workCalls.Load(); n > 0 {
+		t.Fatalf("the robot sent %d work calls to a node that does not serve them", n)
+	}
+}
+
+// runRobot connects q and runs a robot on queue (q, or a wrapper of it)
+// until the test ends.
+func runRobot(t *testing.T, q *robot.TunnelQueue, queue robot.Queue) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := q.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	id := q.Identity()
+	r := robot.New(robot.Config{
+		ID: id.RobotID, Kind: consensus.RobotInternet, Tags: id.Tags, Capacity: id.Capacity,
+		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()}),
+	}, queue)
+	runCtx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { r.Run(runCtx) })
+	t.Cleanup(func() { stop(); wg.Wait(); q.Close() })
+}
