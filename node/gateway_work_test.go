@@ -21,6 +21,15 @@ import (
 	"github.com/casare/casare/pki"
 )
 
+// startGatewayOnly starts a node without a robot of its own, so only
+// internet robots run its jobs.
+func startGatewayOnly(t *testing.T) *Node {
+	t.Helper()
+	cfg := testConfig(t, "hub", "")
+	cfg.Robot = false
+	return startNode(t, cfg)
+}
+
 // dialRobot opens a bare tunnel to n as a robot named name, for tests
 // that speak the gateway protocol themselves.
 func dialRobot(t *testing.T, addr, token, name string) *tunnel.Conn {
@@ -68,9 +77,7 @@ func internetJobs(t *testing.T, c *client.Client, n int) []string {
 // The gateway says it serves MethodWork, and one work call reports a
 // job's completion while it claims the next.
 func TestWorkCallCompletesAndClaims(t *testing.T) {
-	cfg := testConfig(t, "hub", "")
-	cfg.Robot = false
-	n := startNode(t, cfg)
+	n := startGatewayOnly(t)
 	conn := dialRobot(t, quicAddr(n), newToken(t, n, ""), "raw-1")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -109,9 +116,7 @@ func TestWorkCallCompletesAndClaims(t *testing.T) {
 // Bodies no robot sends get a clear error and leave the connection and
 // the gateway serving.
 func TestWorkCallRefusesHostileBodies(t *testing.T) {
-	cfg := testConfig(t, "hub", "")
-	cfg.Robot = false
-	n := startNode(t, cfg)
+	n := startGatewayOnly(t)
 	conn := dialRobot(t, quicAddr(n), newToken(t, n, ""), "raw-2")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -141,9 +146,7 @@ type oldRobotQueue struct{ robot.Queue }
 // An older robot, which claims and completes in separate calls, still
 // runs jobs on a gateway that serves MethodWork.
 func TestOldInternetRobotOnNewGateway(t *testing.T) {
-	cfg := testConfig(t, "hub", "")
-	cfg.Robot = false
-	n := startNode(t, cfg)
+	n := startGatewayOnly(t)
 	q := robotQueue(t, []string{quicAddr(n)}, newToken(t, n, ""), tunnel.Hello{Name: "old-robot", Capacity: 2})
 	runRobot(t, q, oldRobotQueue{q})
 	c := adminClient(t, n, n)
@@ -156,9 +159,7 @@ func TestOldInternetRobotOnNewGateway(t *testing.T) {
 // features, and it refuses the method) falls back to separate claim and
 // completion calls and never sends it a work call.
 func TestInternetRobotOnGatewayWithoutWork(t *testing.T) {
-	cfg := testConfig(t, "hub", "")
-	cfg.Robot = false
-	n := startNode(t, cfg)
+	n := startGatewayOnly(t)
 	g := n.gateway
 	var workCalls atomic.Int64
 	old := func(ctx context.Context, method string, body json.RawMessage) (json.RawMessage, error) {
@@ -196,17 +197,18 @@ func TestInternetRobotOnGatewayWithoutWork(t *testing.T) {
 
 // runRobot connects q and runs a robot on queue (q, or a wrapper of it)
 // until the test ends.
-func runRobot(t *testing.T, q *robot.TunnelQueue, queue robot.Queue) {
+func runRobot(t testing.TB, q *robot.TunnelQueue, queue robot.Queue) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := q.Connect(ctx); err != nil {
-		t.Fatal(err)
+		t.Fatalf("connect robot %s: %v", q.Identity().RobotID, err)
 	}
 	id := q.Identity()
 	r := robot.New(robot.Config{
 		ID: id.RobotID, Kind: consensus.RobotInternet, Tags: id.Tags, Capacity: id.Capacity,
 		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()}),
+		Abort:  q.Refused(),
 	}, queue)
 	runCtx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -8,13 +8,11 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/consensus"
-	"github.com/casare/casare/executor"
 	"github.com/casare/casare/mesh/tunnel"
 	"github.com/casare/casare/node/robot"
 )
@@ -65,21 +63,7 @@ func quicAddr(n *Node) string { return "127.0.0.1:" + strconv.Itoa(n.cfg.QUICPor
 func startInternetRobot(t testing.TB, addrs []string, token, name string, capacity int) *robot.TunnelQueue {
 	t.Helper()
 	q := robotQueue(t, addrs, token, tunnel.Hello{Name: name, Capacity: capacity})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := q.Connect(ctx); err != nil {
-		t.Fatalf("connect robot %s: %v", name, err)
-	}
-	id := q.Identity()
-	r := robot.New(robot.Config{
-		ID: id.RobotID, Kind: consensus.RobotInternet, Tags: id.Tags, Capacity: id.Capacity,
-		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()}),
-		Abort:  q.Refused(),
-	}, q)
-	runCtx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { r.Run(runCtx) })
-	t.Cleanup(func() { stop(); wg.Wait(); q.Close() })
+	runRobot(t, q, q)
 	return q
 }
 

@@ -13,7 +13,7 @@ func TestDecodeWorkRequestRefusesWhatNoRobotSends(t *testing.T) {
 	for name, tc := range map[string]struct {
 		body, wantErr string
 	}{
-		"claim and completion": {body: `{"claim":{"max":2,"request_id":"r","wait_ms":100},"complete":{"items":[{"job_id":"j","token":7,"succeeded":true}]}}`},
+		"claim and completion":  {body: `{"claim":{"max":2,"request_id":"r","wait_ms":100},"complete":{"items":[{"job_id":"j","token":7,"succeeded":true}]}}`},
 		"unknown field ignored": {body: `{"claim":{"max":1},"later":true}`},
 		"no max":                {body: `{"claim":{"request_id":"r"}}`, wantErr: "claim.max"},
 		"negative wait":         {body: `{"claim":{"max":1,"wait_ms":-5}}`, wantErr: "claim.wait_ms"},
