@@ -78,36 +78,14 @@ func printJobs(w io.Writer, jobs []api.Job) error {
 }
 
 func newJobGetCmd() *cobra.Command {
-	var flags *clientFlags
-	cmd := &cobra.Command{
+	return getCmd(&cobra.Command{
 		Use:   "get ID",
 		Short: "Show one job: its state, attempts, why it waits, checkpoint and last log lines",
 		Long: "Show one job. ID may be a unique prefix of the job's id. A queued job that no\n" +
 			"robot takes says why (queue paused, no robot named X, not before T, no robot\n" +
 			"with tags …). The checkpoint and the newest log lines the cluster keeps follow;\n" +
 			"casare jobs logs ID prints the whole kept log.",
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := flags.check(); err != nil {
-				return err
-			}
-			c := newClient(cmd, flags.server)
-			id, err := resolved(cmd.Context(), c, flags.server, "get job", args[0], resolveJob)
-			if err != nil {
-				return err
-			}
-			job, err := c.Job(cmd.Context(), id)
-			if err != nil {
-				return callError("get job", flags.server, err)
-			}
-			if flags.json() {
-				return printJSON(cmd.OutOrStdout(), job)
-			}
-			return printJob(cmd.OutOrStdout(), job)
-		},
-	}
-	flags = addClientFlags(cmd)
-	return cmd
+	}, "job", resolveJob, (*client.Client).Job, printJob)
 }
 
 func newJobLogsCmd() *cobra.Command {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/casare/casare/api/client"
 )
@@ -145,4 +148,35 @@ func resolved(ctx context.Context, c *client.Client, server, action, arg string,
 		return "", callError(action, server, err)
 	}
 	return id, nil
+}
+
+// getCmd completes cmd (its Use, Short and Long set) as a "get ID"
+// command: it resolves the one argument, fetches what it names and
+// prints it as a table or, with --output json, as JSON.
+func getCmd[T any](cmd *cobra.Command, what string,
+	resolve func(context.Context, *client.Client, string) (string, error),
+	fetch func(*client.Client, context.Context, string, ...client.CallOption) (T, error),
+	print func(io.Writer, T) error) *cobra.Command {
+	action := "get " + what
+	flags := addClientFlags(cmd)
+	cmd.Args = cobra.ExactArgs(1)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := flags.check(); err != nil {
+			return err
+		}
+		c := newClient(cmd, flags.server)
+		id, err := resolved(cmd.Context(), c, flags.server, action, args[0], resolve)
+		if err != nil {
+			return err
+		}
+		v, err := fetch(c, cmd.Context(), id)
+		if err != nil {
+			return callError(action, flags.server, err)
+		}
+		if flags.json() {
+			return printJSON(cmd.OutOrStdout(), v)
+		}
+		return print(cmd.OutOrStdout(), v)
+	}
+	return cmd
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
 )
 
 func newWorkflowsCmd() *cobra.Command {
@@ -59,32 +60,10 @@ func printWorkflows(w io.Writer, wfs []api.WorkflowSummary) error {
 }
 
 func newWorkflowGetCmd() *cobra.Command {
-	var flags *clientFlags
-	cmd := &cobra.Command{
+	return getCmd(&cobra.Command{
 		Use:   "get WORKFLOW",
 		Short: "Show a workflow and its latest graph",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := flags.check(); err != nil {
-				return err
-			}
-			c := newClient(cmd, flags.server)
-			id, err := resolved(cmd.Context(), c, flags.server, "get workflow", args[0], resolveWorkflow)
-			if err != nil {
-				return err
-			}
-			wf, err := c.Workflow(cmd.Context(), id)
-			if err != nil {
-				return callError("get workflow", flags.server, err)
-			}
-			if flags.json() {
-				return printJSON(cmd.OutOrStdout(), wf)
-			}
-			return printWorkflow(cmd.OutOrStdout(), wf)
-		},
-	}
-	flags = addClientFlags(cmd)
-	return cmd
+	}, "workflow", resolveWorkflow, (*client.Client).Workflow, printWorkflow)
 }
 
 func printWorkflow(w io.Writer, wf api.Workflow) error {
