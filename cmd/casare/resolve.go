@@ -150,14 +150,14 @@ func resolved(ctx context.Context, c *client.Client, server, action, arg string,
 	return id, nil
 }
 
-// getCmd completes cmd (its Use, Short and Long set) as a "get ID"
-// command: it resolves the one argument, fetches what it names and
-// prints it as a table or, with --output json, as JSON.
-func getCmd[T any](cmd *cobra.Command, what string,
+// idCmd completes cmd (its Use, Short and Long set) as a command on one
+// object: it resolves the one argument, runs do on what it names and
+// prints the result as a table or, with --output json, as JSON. action
+// names the call in errors ("get job").
+func idCmd[T any](cmd *cobra.Command, action string,
 	resolve func(context.Context, *client.Client, string) (string, error),
-	fetch func(*client.Client, context.Context, string, ...client.CallOption) (T, error),
+	do func(ctx context.Context, c *client.Client, id string) (T, error),
 	print func(io.Writer, T) error) *cobra.Command {
-	action := "get " + what
 	flags := addClientFlags(cmd)
 	cmd.Args = cobra.ExactArgs(1)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -169,7 +169,7 @@ func getCmd[T any](cmd *cobra.Command, what string,
 		if err != nil {
 			return err
 		}
-		v, err := fetch(c, cmd.Context(), id)
+		v, err := do(cmd.Context(), c, id)
 		if err != nil {
 			return callError(action, flags.server, err)
 		}
@@ -179,4 +179,9 @@ func getCmd[T any](cmd *cobra.Command, what string,
 		return print(cmd.OutOrStdout(), v)
 	}
 	return cmd
+}
+
+// get adapts a client method that fetches one object by id to idCmd.
+func get[T any](fetch func(*client.Client, context.Context, string, ...client.CallOption) (T, error)) func(context.Context, *client.Client, string) (T, error) {
+	return func(ctx context.Context, c *client.Client, id string) (T, error) { return fetch(c, ctx, id) }
 }

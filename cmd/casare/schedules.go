@@ -123,10 +123,10 @@ func newSchedulesListCmd() *cobra.Command {
 }
 
 func newScheduleGetCmd() *cobra.Command {
-	return getCmd(&cobra.Command{
+	return idCmd(&cobra.Command{
 		Use:   "get ID",
 		Short: "Show a schedule, its next run and its fire history",
-	}, "schedule", resolveSchedule, (*client.Client).Schedule, printSchedule)
+	}, "get schedule", resolveSchedule, get((*client.Client).Schedule), printSchedule)
 }
 
 func printSchedule(w io.Writer, sc api.Schedule) error {

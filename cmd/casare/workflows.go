@@ -60,10 +60,10 @@ func printWorkflows(w io.Writer, wfs []api.WorkflowSummary) error {
 }
 
 func newWorkflowGetCmd() *cobra.Command {
-	return getCmd(&cobra.Command{
+	return idCmd(&cobra.Command{
 		Use:   "get WORKFLOW",
 		Short: "Show a workflow and its latest graph",
-	}, "workflow", resolveWorkflow, (*client.Client).Workflow, printWorkflow)
+	}, "get workflow", resolveWorkflow, get((*client.Client).Workflow), printWorkflow)
 }
 
 func printWorkflow(w io.Writer, wf api.Workflow) error {
@@ -87,37 +87,17 @@ func printWorkflow(w io.Writer, wf api.Workflow) error {
 }
 
 func newWorkflowVersionsCmd() *cobra.Command {
-	var flags *clientFlags
-	cmd := &cobra.Command{
+	return idCmd(&cobra.Command{
 		Use:   "versions WORKFLOW",
 		Short: "List every version of a workflow",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := flags.check(); err != nil {
-				return err
-			}
-			c := newClient(cmd, flags.server)
-			id, err := resolved(cmd.Context(), c, flags.server, "list workflow versions", args[0], resolveWorkflow)
-			if err != nil {
-				return err
-			}
-			versions, err := c.WorkflowVersions(cmd.Context(), id)
-			if err != nil {
-				return callError("list workflow versions", flags.server, err)
-			}
-			if flags.json() {
-				return printJSON(cmd.OutOrStdout(), versions)
-			}
-			tw := newTable(cmd.OutOrStdout())
-			row(tw, "VERSION", "CHECKSUM", "CREATED")
-			for _, v := range versions.Versions {
-				row(tw, v.Version, v.Checksum[:min(12, len(v.Checksum))], formatTime(v.CreatedAt))
-			}
-			return tw.Flush()
-		},
-	}
-	flags = addClientFlags(cmd)
-	return cmd
+	}, "list workflow versions", resolveWorkflow, get((*client.Client).WorkflowVersions), func(w io.Writer, versions api.WorkflowVersions) error {
+		tw := newTable(w)
+		row(tw, "VERSION", "CHECKSUM", "CREATED")
+		for _, v := range versions.Versions {
+			row(tw, v.Version, v.Checksum[:min(12, len(v.Checksum))], formatTime(v.CreatedAt))
+		}
+		return tw.Flush()
+	})
 }
 
 func newWorkflowDeleteCmd() *cobra.Command {
