@@ -170,7 +170,9 @@ func describeEnd(state, errMsg string) string {
 
 func newJobRerunCmd() *cobra.Command {
 	var latest bool
-	rerun := func(ctx context.Context, c *client.Client, id string) (api.Job, error) { return c.RerunJob(ctx, id, latest) }
+	rerun := func(ctx context.Context, c *client.Client, id string) (api.Job, error) {
+		return c.RerunJob(ctx, id, latest)
+	}
 	cmd := idCmd(&cobra.Command{
 		Use:   "rerun ID",
 		Short: "Queue a finished job again as a new job",
