@@ -172,6 +172,30 @@ func (r *Robot) claimCompleting(ctx context.Context, q WorkQueue, cmd consensus.
 	return out.Jobs, nil
 }
 
+// awaitShortRuns waits up to claimCoalesce after a claim that brought
+// jobs, while runs are active, for one of them to end, so that the next
+// claim asks for its slot too. The claim loop claims again the moment a
+// claim returns, before the runs it just started can end; a job shorter
+// than a round trip then left its slot idle for a whole one, and every
+// claim carried a single job. Over a tunnel a round trip costs far more
+// than the wait.
+func (r *Robot) awaitShortRuns(ctx context.Context) {
+	if r.activeCount() == 0 {
+		return
+	}
+	select {
+	case <-r.freed: // an older signal, from before these runs started
+	default:
+	}
+	t := time.NewTimer(claimCoalesce)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-r.freed:
+	case <-t.C:
+	}
+}
+
 // finish queues a run's outcome for reporting. It hands the outcome to
 // the claim loop itself, before the run's slot frees, so that the claim
 // the freed slot causes finds it there.

@@ -3,6 +3,7 @@ package robot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ type workQueue struct {
 	*faultyQueue
 	workErrs int                     // fail this many calls that carry completions
 	carried  []consensus.CompleteCmd // completions that went with a claim
+	maxes    []int                   // the slots each claim asked for
 }
 
 func (q *workQueue) ClaimCompleting(ctx context.Context, cmd consensus.ClaimCmd, done consensus.CompleteCmd) (WorkOutcome, error) {
@@ -30,6 +32,7 @@ func (q *workQueue) ClaimCompleting(ctx context.Context, cmd consensus.ClaimCmd,
 	if len(done.Items) > 0 {
 		q.carried = append(q.carried, done)
 	}
+	q.maxes = append(q.maxes, cmd.Max)
 	q.mu.Unlock()
 	jobs, err := q.faultyQueue.Claim(ctx, cmd)
 	return WorkOutcome{Jobs: jobs, Acks: make([]consensus.Ack, len(done.Items))}, err
@@ -53,9 +56,9 @@ func (q *workQueue) reported() (withClaims, alone []string) {
 	return withClaims, alone
 }
 
-func runWorkRobot(t *testing.T, q *workQueue, jobs int) {
+func runWorkRobot(t *testing.T, q *workQueue, capacity, jobs int) {
 	t.Helper()
-	r := New(Config{ID: "r1", Kind: consensus.RobotInternet, Capacity: 1, ReportInterval: 100 * time.Millisecond,
+	r := New(Config{ID: "r1", Kind: consensus.RobotInternet, Capacity: capacity, ReportInterval: 100 * time.Millisecond,
 		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -75,7 +78,7 @@ func TestCompletionsRideWithClaims(t *testing.T) {
 	q := &workQueue{faultyQueue: &faultyQueue{claims: []consensus.ClaimedJob{
 		claimed("J1", 1, "5ms"), claimed("J2", 2, "5ms"), claimed("J3", 3, "5ms"),
 	}}}
-	runWorkRobot(t, q, 3)
+	runWorkRobot(t, q, 1, 3)
 	with, alone := q.reported()
 	t.Logf("with claims %v, alone %v", with, alone)
 	all := slices.Sorted(slices.Values(append(slices.Clone(with), alone...)))
@@ -93,7 +96,7 @@ func TestCompletionsOfAFailedClaimAreSentAgain(t *testing.T) {
 	q := &workQueue{workErrs: 1, faultyQueue: &faultyQueue{claims: []consensus.ClaimedJob{
 		claimed("J1", 1, "5ms"), claimed("J2", 2, "5ms"),
 	}}}
-	runWorkRobot(t, q, 2)
+	runWorkRobot(t, q, 1, 2)
 	with, alone := q.reported()
 	t.Logf("with claims %v, alone %v", with, alone)
 	if !slices.Contains(alone, "J1") {
@@ -106,5 +109,25 @@ func TestCompletionsOfAFailedClaimAreSentAgain(t *testing.T) {
 	defer q.mu.Unlock()
 	if n := len(q.reqIDs); n < 2 || q.reqIDs[n-1] == q.reqIDs[0] {
 		t.Errorf("request ids %v: the claims for J1 and J2 must differ", q.reqIDs)
+	}
+}
+
+// Runs shorter than a round trip share the next claim: a robot whose
+// claim brought one job waits a moment for the runs it just started
+// before claiming again, so its claims ask for both its slots rather
+// than one each. (Without the wait every claim after the first asks for
+// one: the loop claims again before the run it just started can end.)
+func TestShortRunsShareTheNextClaim(t *testing.T) {
+	var jobs []consensus.ClaimedJob
+	for i := range 6 {
+		jobs = append(jobs, claimed(fmt.Sprintf("J%d", i), uint64(i+1), "0s"))
+	}
+	q := &workQueue{faultyQueue: &faultyQueue{claims: jobs}}
+	runWorkRobot(t, q, 2, len(jobs))
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	t.Logf("claims asked for %v slots", q.maxes)
+	if len(q.maxes) < 2 || !slices.Contains(q.maxes[1:], 2) {
+		t.Fatalf("claims after the first asked for %v slots: none for both, though every run ended at once", q.maxes)
 	}
 }

@@ -266,6 +266,9 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 		for _, c := range claimed {
 			r.start(jobsCtx, c, pendingSince, jobs)
 		}
+		if _, ok := r.queue.(WorkQueue); ok && len(claimed) > 0 {
+			r.awaitShortRuns(ctx)
+		}
 	}
 }
 
