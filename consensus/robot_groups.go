@@ -53,14 +53,6 @@ func (s queueApply) robotReports(c applyContext, cmd *RobotReportsCmd) ([]Part[[
 // flight, as submitsInFlight is for submits.
 const claimsInFlight = 4
 
-// Rough encoded sizes of the parts of robot calls besides the raw JSON
-// they carry, for the byte bound of a merged entry.
-const (
-	claimOverhead = 128
-	itemOverhead  = 128
-	logOverhead   = 96
-)
-
 // robotGroups are the node's batchers of robot calls.
 type robotGroups struct {
 	claims  *groupCommit[ClaimCmd, []ClaimedJob]
@@ -123,38 +115,6 @@ func sendReports(ctx context.Context, s *Store, calls []reportCall) ([]Part[[]Ac
 		}
 	}
 	return parts, err
-}
-
-func weighReport(c reportCall) (items, bytes int) {
-	if c.report.Complete != nil {
-		return weighCompletions(*c.report.Complete)
-	}
-	if c.report.Progress != nil {
-		return weighProgress(*c.report.Progress)
-	}
-	return 0, 0
-}
-
-func weighCompletions(c CompleteCmd) (items, bytes int) {
-	for _, it := range c.Items {
-		bytes += itemOverhead + len(it.Result) + len(it.Checkpoint) + len(it.Error) + logBytes(it.Logs)
-	}
-	return len(c.Items), bytes
-}
-
-func weighProgress(c ProgressCmd) (items, bytes int) {
-	for _, it := range c.Items {
-		bytes += itemOverhead + len(it.Checkpoint) + logBytes(it.Logs)
-	}
-	return len(c.Items), bytes
-}
-
-func logBytes(lines []LogLine) int {
-	n := 0
-	for _, l := range lines {
-		n += logOverhead + len(l.Message)
-	}
-	return n
 }
 
 func (g robotGroups) close() {
