@@ -76,13 +76,20 @@ func (s Membership) registerNode(ctx context.Context, n NodeInfo) error {
 // and one claim's error fails no other.
 // The server serving the claim then opens the secrets each job's
 // workflow references and hands them over in the claim (attachSecrets):
-// values never travel through Raft.
+// values never travel through Raft. A caller that gives up once its claim
+// is on its way still gets the claim's jobs, intact.
 func (s RobotQueue) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, error) {
 	jobs, err := s.robots.claims.do(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.attachSecrets(ctx, jobs); err != nil {
+	// The jobs are leased whether or not the caller still waits (a claim
+	// on its way is awaited): open their secrets even if ctx ended
+	// meanwhile, or a follower that has not applied the claim yet would
+	// fail every job it hands over for the caller's ended context.
+	secretCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultApplyTimeout)
+	defer cancel()
+	if err := s.attachSecrets(secretCtx, jobs); err != nil {
 		// The jobs are leased; without their secrets the robot fails
 		// them as an application failure, which is retried.
 		for i := range jobs {
