@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -64,6 +65,9 @@ type robotGroups struct {
 type reportCall struct {
 	report  RobotReport
 	arrived time.Time
+	// barrier carries no report: it sends at once what the node holds
+	// and returns when that has committed (see RobotQueue.HandBack).
+	barrier bool
 }
 
 // newRobotGroups makes the batchers over s. Heartbeats go out at most
@@ -85,7 +89,7 @@ func newRobotGroups(lifetime context.Context, s *Store, progressEvery time.Durat
 		},
 		reports: &groupCommit[reportCall, []Ack]{
 			name: "robot report", lifetime: lifetime, maxInFlight: 1, gap: progressEvery,
-			urgent: func(c reportCall) bool { return c.report.Complete != nil },
+			urgent: func(c reportCall) bool { return c.report.Complete != nil || c.barrier },
 			wake:   make(chan struct{}, 1),
 			weigh:  weighReport,
 			apply: func(ctx context.Context, calls []reportCall) ([]Part[[]Ack], error) {
@@ -96,25 +100,44 @@ func newRobotGroups(lifetime context.Context, s *Store, progressEvery time.Durat
 }
 
 // sendReports commits calls in one entry and tells each heartbeat how
-// long it was held here.
+// long it was held here. Barriers take no part in the entry; one with
+// nothing else to send sends nothing.
 func sendReports(ctx context.Context, s *Store, calls []reportCall) ([]Part[[]Ack], error) {
 	sent := time.Now()
-	reports := make([]RobotReport, len(calls))
-	for i, call := range calls {
-		reports[i] = call.report
+	reports := make([]RobotReport, 0, len(calls))
+	for _, call := range calls {
+		if !call.barrier {
+			reports = append(reports, call.report)
+		}
+	}
+	out := make([]Part[[]Ack], len(calls))
+	if len(reports) == 0 {
+		return out, nil
 	}
 	parts, err := apply[[]Part[[]Ack]](ctx, s, cmdRobotReports, RobotReportsCmd{Reports: reports})
-	for i := range parts {
-		if i >= len(calls) || calls[i].report.Progress == nil {
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) != len(reports) {
+		return nil, fmt.Errorf("robot reports: %d reports answered %d results", len(reports), len(parts))
+	}
+	k := 0
+	for i, call := range calls {
+		if call.barrier {
 			continue
 		}
-		for j := range parts[i].Value {
-			if parts[i].Value[j].OK {
-				parts[i].Value[j].Waited = sent.Sub(calls[i].arrived)
+		out[i] = parts[k]
+		k++
+		if call.report.Progress == nil {
+			continue
+		}
+		for j := range out[i].Value {
+			if out[i].Value[j].OK {
+				out[i].Value[j].Waited = sent.Sub(call.arrived)
 			}
 		}
 	}
-	return parts, err
+	return out, nil
 }
 
 func (g robotGroups) close() {

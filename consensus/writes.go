@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -124,8 +125,15 @@ func (s RobotQueue) Complete(ctx context.Context, cmd CompleteCmd) ([]Ack, error
 }
 
 // HandBack returns a leaving robot's unfinished jobs without spending
-// their attempts.
+// their attempts. The heartbeats this node holds commit first, as they
+// do before a completion: after the hand-back they would be refused as
+// stale and their log lines lost.
 func (s RobotQueue) HandBack(ctx context.Context, cmd HandBackCmd) ([]Ack, error) {
+	// A barrier that failed for any reason but ctx failed with the
+	// heartbeats it would have sent: none of them can commit after this.
+	if _, err := s.robots.reports.do(ctx, reportCall{barrier: true}); err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("hand back: send the heartbeats held here first: %w", err)
+	}
 	return apply[[]Ack](ctx, s.Store, cmdHandBack, cmd)
 }
 
