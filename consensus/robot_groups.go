@@ -34,8 +34,36 @@ type RobotReport struct {
 	Complete *CompleteCmd `json:"complete,omitempty"`
 }
 
+// claimGroups answers without graphs: the node that serves the claims
+// fills them in from its own replica (RobotQueue.Claim). In the answer,
+// every job of a merged claim carried its workflow's graph again, and a
+// leader's answer to a follower grew past what the follower reads.
 func (s queueApply) claimGroups(c applyContext, cmd *ClaimGroupsCmd) ([]Part[[]ClaimedJob], error) {
-	return applyParts(cmd.Claims, func(claim *ClaimCmd) ([]ClaimedJob, error) { return s.claimJobs(c, claim) }), nil
+	return applyParts(cmd.Claims, func(claim *ClaimCmd) ([]ClaimedJob, error) {
+		jobs, err := s.claimJobs(c, claim)
+		for i := range jobs {
+			jobs[i].Graph = nil
+		}
+		return jobs, err
+	}), nil
+}
+
+// fillGraphs puts each claimed job's graph into the claim, from this
+// replica: it has applied the claim when attachSecrets succeeded, and a
+// version it lacks otherwise (a replica far behind) leaves the graph out,
+// which a robot fetches then (node/robot GraphSource).
+func (s RobotQueue) fillGraphs(jobs []ClaimedJob) {
+	s.fsm.read(func(st *state) {
+		for i := range jobs {
+			// A forwarded answer decodes its missing graphs as null; an
+			// older leader's answer may carry them.
+			if g := (queueApply{st}).graph(&jobs[i].Job); g != nil {
+				jobs[i].Graph = g
+			} else if string(jobs[i].Graph) == "null" {
+				jobs[i].Graph = nil
+			}
+		}
+	})
 }
 
 func (s queueApply) robotReports(c applyContext, cmd *RobotReportsCmd) ([]Part[[]Ack], error) {

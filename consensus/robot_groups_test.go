@@ -14,7 +14,7 @@ import (
 
 // TestMergedClaimsSplitPerRobot: one entry of several robots' claims
 // leases each robot only its own jobs, as separate entries would, and a
-// bad claim fails alone.
+// bad claim fails alone. The answer leaves the graphs to the serving node.
 func TestMergedClaimsSplitPerRobot(t *testing.T) {
 	h := newQueueHarness(t)
 	for i := range 5 {
@@ -38,7 +38,7 @@ func TestMergedClaimsSplitPerRobot(t *testing.T) {
 			t.Fatalf("%s's claim: %+v", robot, parts[i])
 		}
 		for _, c := range parts[i].Value {
-			if c.Job.Lease.RobotID != robot || c.Job.Lease.Token != h.index || string(c.Graph) != string(graph("a")) {
+			if c.Job.Lease.RobotID != robot || c.Job.Lease.Token != h.index || c.Graph != nil {
 				t.Errorf("%s got %+v", robot, c.Job)
 			}
 			if other, dup := seen[c.Job.ID]; dup {

@@ -98,6 +98,7 @@ func (s RobotQueue) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, erro
 			jobs[i].SecretError, jobs[i].SecretErrorKind = err.Error(), FailureApplication
 		}
 	}
+	s.fillGraphs(jobs)
 	return jobs, nil
 }
 
