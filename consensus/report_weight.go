@@ -7,8 +7,9 @@ import "unicode/utf8"
 // leader, or the reports of well-behaved robots merged with one odd
 // report (a log of control characters encodes to six bytes a byte) all
 // fail with it at the leader's limit on forwarded entries. Every string
-// a robot fills is counted at its escaped length; the small fixed
-// fields are in the overheads.
+// a robot fills is counted at its escaped length (jsonLen, which
+// weighSpecs uses for submits too); the small fixed fields are in the
+// overheads.
 
 // Encoded sizes of the fixed parts of robot calls, beyond the strings
 // and raw JSON they carry.
