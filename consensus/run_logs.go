@@ -43,7 +43,7 @@ func (s queueApply) record(j *Job, checkpoint json.RawMessage, logs []LogLine, l
 // through a node that predates the field) is recorded whole.
 func unrecordedLines(lease *Lease, logs []LogLine, end int) []LogLine {
 	first := end - len(logs)
-	if end <= 0 || first < 0 || lease == nil {
+	if len(logs) == 0 || end <= 0 || first < 0 || lease == nil {
 		return logs // unnumbered: recorded whole, as before the field
 	}
 	skip := min(max(lease.LogsEnd-first, 0), len(logs))
