@@ -47,6 +47,9 @@ type fsm struct {
 	// is a signal beside the state, not part of it.
 	schedulesChanged chan struct{}
 	observers        observers
+	// changes is the Changes of the last Applied, reused for the next
+	// (see Observer.Applied).
+	changes []Change
 	// replay bounds the entries that were in the log when this process
 	// opened it (set before Raft starts): no one here waits for their
 	// results.
@@ -140,10 +143,12 @@ func (f *fsm) tell(obs []Observer, index uint64, data []byte) {
 		return
 	}
 	_, now, _, _ := splitCommand(data) // applyCommand has already checked it
-	a := Applied{Index: index, Changes: f.state.takeChanges(now), Counts: f.state.counts}
+	f.changes = f.state.takeChanges(now, f.changes)
+	a := Applied{Index: index, Changes: f.changes, Counts: f.state.counts}
 	for _, o := range obs {
 		o.Applied(a)
 	}
+	clear(f.changes) // let go of the jobs' strings and status maps
 }
 
 // read runs fn with the state locked for reading and returns the applied
