@@ -88,6 +88,18 @@ type applyContext struct {
 	// opened it: no caller here waits for their results, so handlers may
 	// skip building them (a restart replays a million queued jobs).
 	replay bool
+	// following is set when this node was not the leader as the entry
+	// was applied: a follower's results go to no one. A caller that
+	// appended the entry while leading and lost the leadership before
+	// it applied may still be waiting; a handler that skips its result
+	// answers it CodeNotLeader (errFollowing), and the caller's retry
+	// gets the first outcome by the ids the command carries.
+	following bool
+}
+
+// errFollowing answers a command whose result a follower did not build.
+func errFollowing() error {
+	return errorf(CodeNotLeader, "the entry was applied after this node stopped leading")
 }
 
 // handlers maps each command type to its handler; see registry().
@@ -243,7 +255,7 @@ func (h handlers) check(data []byte) error {
 // result for the caller; skipped means the entry could not be applied at
 // all (it does not decode, its type is unknown, or its handler
 // panicked), which every replica decides alike from the entry's bytes.
-func (h handlers) apply(s *state, index uint64, replay bool, data []byte) (v any, err, skipped error) {
+func (h handlers) apply(s *state, c applyContext, data []byte) (v any, err, skipped error) {
 	typ, now, payload, err := splitCommand(data)
 	if err != nil {
 		return nil, nil, err
@@ -257,7 +269,8 @@ func (h handlers) apply(s *state, index uint64, replay bool, data []byte) (v any
 			v, err, skipped = nil, nil, &panicError{typ: typ, value: r}
 		}
 	}()
-	v, err = fn(s, applyContext{index: index, now: now, replay: replay}, payload)
+	c.now = now
+	v, err = fn(s, c, payload)
 	var de *decodeError
 	if errors.As(err, &de) {
 		de.typ = typ

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 )
@@ -54,6 +55,9 @@ type fsm struct {
 	// opened it (set before Raft starts): no one here waits for their
 	// results.
 	replay replayBound
+	// raft is the node's Raft, once it runs (nil before): its state says
+	// whether anyone here waits for the results of an entry.
+	raft atomic.Pointer[raft.Raft]
 }
 
 // replayBound is the last state entry in the log at open. An entry at or
@@ -79,6 +83,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	obs := f.observers.snapshot()
+	following := f.following()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	changed := false
@@ -86,7 +91,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		if l.Type == raft.LogCommand {
 			f.state.pending = f.state.pending[:0] // only this entry's changes
 			f.entries.add(l.Data)
-			out[i] = f.applyCommand(l.Index, f.replay.covers(l), l.Data)
+			out[i] = f.applyCommand(applyContext{index: l.Index, replay: f.replay.covers(l), following: following}, l.Data)
 			changed = changed || changesTimetable(l.Data)
 			f.tell(obs, l.Index, l.Data)
 		}
@@ -98,6 +103,12 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		f.signalSchedules()
 	}
 	return out
+}
+
+// following reports whether this node's Raft runs and does not lead.
+func (f *fsm) following() bool {
+	r := f.raft.Load()
+	return r != nil && r.State() != raft.Leader
 }
 
 // changesTimetable reports whether an entry may change when schedules fire next.
@@ -126,11 +137,11 @@ func (f *fsm) signalSchedules() {
 // refuses such entries before Raft (handlers.check), so one only gets
 // here from a node of another build or a bug; each replica decides from
 // the same bytes, so all skip it alike, and the caller gets an error.
-func (f *fsm) applyCommand(index uint64, replay bool, data []byte) *applyResult {
-	v, err, skipped := f.handlers.apply(f.state, index, replay, data)
+func (f *fsm) applyCommand(c applyContext, data []byte) *applyResult {
+	v, err, skipped := f.handlers.apply(f.state, c, data)
 	if skipped != nil {
-		f.log.Error("skipped a Raft entry that cannot be applied", "index", index, "err", skipped)
-		return &applyResult{err: errorf(CodeInvalid, "raft entry %d skipped: %v", index, skipped)}
+		f.log.Error("skipped a Raft entry that cannot be applied", "index", c.index, "err", skipped)
+		return &applyResult{err: errorf(CodeInvalid, "raft entry %d skipped: %v", c.index, skipped)}
 	}
 	return &applyResult{value: v, err: err}
 }

@@ -293,7 +293,7 @@ func FuzzApply(f *testing.F) {
 		s.workflows["w"] = &Workflow{ID: "w", Name: "w", Versions: []WorkflowVersion{{Version: 1}}}
 		s.byName["w"] = "w"
 		before, _ := json.Marshal(s.snapshot())
-		_, err, fatal := registry().apply(s, 1, false, data)
+		_, err, fatal := registry().apply(s, applyContext{index: 1}, data)
 		var pe *panicError
 		if errors.As(fatal, &pe) {
 			t.Fatalf("a handler panicked: %v", fatal)

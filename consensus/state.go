@@ -323,6 +323,9 @@ func (s jobsApply) submitJobs(c applyContext, cmd *SubmitJobsCmd) ([]Job, error)
 	if err != nil {
 		return nil, err
 	}
+	if c.following {
+		return nil, errFollowing()
+	}
 	return jobs, nil
 }
 
@@ -334,7 +337,7 @@ func (s jobsApply) submitGroup(c applyContext, specs []JobSpec) ([]Job, *Error) 
 			return nil, &Error{Code: ErrorCode(err), Message: fmt.Sprintf("job %d: %v", i, err)}
 		}
 	}
-	if c.replay {
+	if c.replay || c.following {
 		for _, spec := range specs {
 			s.submitJob(c, spec)
 		}

@@ -20,6 +20,12 @@ func (s jobsApply) submitGroups(c applyContext, cmd *SubmitGroupsCmd) ([]GroupRe
 	for i, group := range cmd.Groups {
 		out[i].Jobs, out[i].Error = s.submitGroup(c, group)
 	}
+	if c.following {
+		// The groups are applied; their results, a copy of every job,
+		// went to no one on a follower (7% of its allocations under
+		// batched submits).
+		return nil, errFollowing()
+	}
 	return out, nil
 }
 
