@@ -1,12 +1,19 @@
 package consensus
 
-import "context"
+import (
+	"cmp"
+	"context"
+	"time"
+)
 
 // SubmitGroupsCmd carries several independent submits in one entry: each
 // group is atomic on its own, and one group's error leaves the others
 // untouched. It is how a node commits concurrent submits together.
 type SubmitGroupsCmd struct {
 	Groups [][]JobSpec `json:"groups"`
+	// Brief asks for the short answer (submit_brief.go). Nodes of older
+	// builds ignore it and answer in full.
+	Brief bool `json:"brief,omitempty"`
 }
 
 // GroupResult is the outcome of one group of a SubmitGroupsCmd.
@@ -15,7 +22,10 @@ type GroupResult struct {
 	Error *Error `json:"error,omitempty"`
 }
 
-func (s jobsApply) submitGroups(c applyContext, cmd *SubmitGroupsCmd) ([]GroupResult, error) {
+func (s jobsApply) submitGroups(c applyContext, cmd *SubmitGroupsCmd) (submitAnswer, error) {
+	if cmd.Brief && !c.replay && !c.following {
+		return submitAnswer{brief: s.briefGroups(c, cmd.Groups)}, nil
+	}
 	out := make([]GroupResult, len(cmd.Groups))
 	for i, group := range cmd.Groups {
 		out[i].Jobs, out[i].Error = s.submitGroup(c, group)
@@ -24,9 +34,9 @@ func (s jobsApply) submitGroups(c applyContext, cmd *SubmitGroupsCmd) ([]GroupRe
 		// The groups are applied; their results, a copy of every job,
 		// went to no one on a follower (7% of its allocations under
 		// batched submits).
-		return nil, errFollowing()
+		return submitAnswer{}, errFollowing()
 	}
-	return out, nil
+	return submitAnswer{full: out}, nil
 }
 
 // specOverhead approximates a spec's encoded size besides its params.
@@ -62,4 +72,29 @@ func newSubmitBatcher(lifetime context.Context, submitGroups func(context.Contex
 			return parts, nil
 		},
 	}
+}
+
+// newJob is the job a checked spec makes, queued at now as version of
+// its workflow with sequence number seq. A submit's caller rebuilds its
+// jobs with it from a brief answer (submit_brief.go).
+func newJob(spec JobSpec, version int, seq uint64, now time.Time) *Job {
+	j := &Job{
+		ID: spec.ID, WorkflowID: spec.WorkflowID, WorkflowVersion: version,
+		Params: spec.Params, SealedParams: spec.SealedParams, Priority: spec.Priority, ExecutionMode: spec.ExecutionMode,
+		RobotTags: spec.RobotTags, PinnedRobot: spec.PinnedRobot,
+		State: JobQueued, MaxAttempts: cmp.Or(spec.MaxAttempts, DefaultMaxAttempts),
+		UniqueKey: spec.UniqueKey, NotBefore: spec.NotBefore, Deadline: spec.Deadline,
+		ScheduleID: spec.ScheduleID, FireTime: spec.FireTime,
+		CreatedAt: now, UpdatedAt: now, Seq: seq,
+	}
+	if spec.Backoff != 0 {
+		j.run().Backoff = spec.Backoff
+	}
+	if spec.RerunOf != "" {
+		j.run().RerunOf = spec.RerunOf
+	}
+	if spec.Debug != nil {
+		j.run().Debug = &JobDebug{Options: spec.Debug.withDefaults()}
+	}
+	return j
 }

@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"sync"
@@ -73,7 +74,7 @@ func (d *specDecoder) next(b byte) bool {
 	return false
 }
 
-// readGroups reads {"groups":[[spec,...],...]}.
+// readGroups reads {"groups":[[spec,...],...]} and {"groups":...,"brief":true}.
 func (d *specDecoder) readGroups(c *SubmitGroupsCmd) bool {
 	if !d.next('{') {
 		return false
@@ -96,7 +97,23 @@ func (d *specDecoder) readGroups(c *SubmitGroupsCmd) bool {
 		*scratch = specs
 		return ok
 	})
+	if ok && d.next(',') {
+		key, isKey := d.readStringBytes()
+		if !isKey || string(key) != "brief" || !d.next(':') || !d.literal("true") {
+			return false
+		}
+		c.Brief = true
+	}
 	return ok && d.next('}')
+}
+
+// literal reports whether the next token is lit, and moves past it.
+func (d *specDecoder) literal(lit string) bool {
+	if !bytes.HasPrefix(d.buf[d.skipSpace():], []byte(lit)) {
+		return false
+	}
+	d.pos += len(lit)
+	return true
 }
 
 // specScratch holds the slices groups are read into before each is

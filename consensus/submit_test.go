@@ -17,7 +17,7 @@ func TestSubmitGroupsAreIndependent(t *testing.T) {
 		{{ID: "b1", WorkflowID: "w1", ExecutionMode: "lan"}, {ID: "b2", WorkflowID: "nope", ExecutionMode: "lan"}},
 		{{ID: "c1", WorkflowID: "w1", ExecutionMode: "lan", UniqueKey: "k"}},
 		{{ID: "d1", WorkflowID: "w1", ExecutionMode: "lan", UniqueKey: "k"}},
-	}}).([]GroupResult)
+	}}).(submitAnswer).full
 	if len(res) != 4 {
 		t.Fatalf("%d results for 4 groups", len(res))
 	}
@@ -168,7 +168,7 @@ func TestFollowerAppliesSubmitsWithoutResults(t *testing.T) {
 	}}
 	entry := h.entry(cmdSubmitGroups, cmd)
 	v, err, skipped := h.f.handlers.apply(h.f.state, applyContext{index: entry.Index, following: true}, entry.Data)
-	if groups, _ := v.([]GroupResult); skipped != nil || groups != nil || !retryable(err) {
+	if a, _ := v.(submitAnswer); skipped != nil || a.full != nil || a.brief != nil || !retryable(err) {
 		t.Fatalf("follower's apply answered %v, %v (skipped %v), want no value and a retryable error", v, err, skipped)
 	}
 	if h.f.state.jobs["a1"] == nil || h.f.state.jobs["a2"] == nil || h.f.state.jobs["b1"] != nil || h.f.state.counts.Queued != 2 {
@@ -176,7 +176,7 @@ func TestFollowerAppliesSubmitsWithoutResults(t *testing.T) {
 			h.f.state.jobs["a1"] != nil, h.f.state.jobs["a2"] != nil, h.f.state.jobs["b1"] != nil, h.f.state.counts.Queued)
 	}
 	seq := h.f.state.jobs["a1"].Seq
-	res := h.mustApply(cmdSubmitGroups, cmd).([]GroupResult)
+	res := h.mustApply(cmdSubmitGroups, cmd).(submitAnswer).full
 	if res[0].Error != nil || len(res[0].Jobs) != 2 || res[0].Jobs[0].Seq != seq || res[1].Error == nil {
 		t.Fatalf("retry answered %+v, want the queued jobs and the bad group's error", res)
 	}
