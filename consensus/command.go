@@ -95,6 +95,9 @@ type applyContext struct {
 	// answers it CodeNotLeader (errFollowing), and the caller's retry
 	// gets the first outcome by the ids the command carries.
 	following bool
+	// decoded is the entry's command when this node decoded it already
+	// (predecoded.go), else nil.
+	decoded any
 }
 
 // errFollowing answers a command whose result a follower did not build.
@@ -175,17 +178,21 @@ func (e *panicError) Error() string {
 
 // decoded adapts a typed handler, a method of one of the concern types
 // in apply_parts.go, to the byte-level handler signature.
-// With a nil state it only decodes: that is how check tries an entry.
+// With a nil state it only decodes, and returns the command: that is how
+// check tries an entry. A command in c.decoded is used as it is.
 func decoded[G ~struct{ *state }, T any, R any](fn func(G, applyContext, *T) (R, error)) handler {
 	return func(s *state, c applyContext, payload []byte) (any, error) {
-		var cmd T
-		if err := decodePayload(payload, &cmd); err != nil {
-			return nil, &decodeError{err: err}
+		cmd, ok := c.decoded.(*T)
+		if !ok {
+			cmd = new(T)
+			if err := decodePayload(payload, cmd); err != nil {
+				return nil, &decodeError{err: err}
+			}
 		}
 		if s == nil {
-			return nil, nil
+			return cmd, nil
 		}
-		return fn(G{s}, c, &cmd)
+		return fn(G{s}, c, cmd)
 	}
 }
 
@@ -233,22 +240,24 @@ func splitCommand(buf []byte) (commandType, time.Time, []byte, error) {
 // type it does not know or a payload that does not decode as its type.
 // The leader checks every entry a follower forwards, so that such an
 // entry never reaches the log; one that does anyway is skipped by every
-// replica alike (see fsm.applyCommand).
-func (h handlers) check(data []byte) error {
+// replica alike (see fsm.applyCommand). It returns the decoded command,
+// which the apply of the same bytes here reuses (predecoded.go).
+func (h handlers) check(data []byte) (any, error) {
 	typ, _, payload, err := splitCommand(data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fn, ok := h[typ]
 	if !ok {
-		return fmt.Errorf("unknown command type %d (is the sending node running a newer version?)", typ)
+		return nil, fmt.Errorf("unknown command type %d (is the sending node running a newer version?)", typ)
 	}
+	cmd, err := fn(nil, applyContext{}, payload)
 	var de *decodeError
-	if _, err := fn(nil, applyContext{}, payload); errors.As(err, &de) {
+	if errors.As(err, &de) {
 		de.typ = typ
-		return de
+		return nil, de
 	}
-	return nil
+	return cmd, nil
 }
 
 // apply decodes one envelope and runs its handler. err is a business

@@ -58,6 +58,9 @@ type fsm struct {
 	// raft is the node's Raft, once it runs (nil before): its state says
 	// whether anyone here waits for the results of an entry.
 	raft atomic.Pointer[raft.Raft]
+	// predecoded holds the commands the leader decoded to check them, for
+	// their apply here.
+	predecoded predecoded
 }
 
 // replayBound is the last state entry in the log at open. An entry at or
@@ -91,7 +94,8 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		if l.Type == raft.LogCommand {
 			f.state.pending = f.state.pending[:0] // only this entry's changes
 			f.entries.add(l.Data)
-			out[i] = f.applyCommand(applyContext{index: l.Index, replay: f.replay.covers(l), following: following}, l.Data)
+			c := applyContext{index: l.Index, replay: f.replay.covers(l), following: following, decoded: f.predecoded.take(l.Data)}
+			out[i] = f.applyCommand(c, l.Data)
 			changed = changed || changesTimetable(l.Data)
 			f.tell(obs, l.Index, l.Data)
 		}
