@@ -34,7 +34,14 @@ type RobotReport struct {
 }
 
 func (s queueApply) claimGroups(c applyContext, cmd *ClaimGroupsCmd) ([]Part[[]ClaimedJob], error) {
-	return applyParts(cmd.Claims, func(claim *ClaimCmd) ([]ClaimedJob, error) { return s.claimJobs(c, claim) }), nil
+	parts := applyParts(cmd.Claims, func(claim *ClaimCmd) ([]ClaimedJob, error) { return s.claimJobs(c, claim) })
+	if c.following {
+		// A follower builds no copies of the jobs it leased; a caller
+		// that still waits retries, and its claim's request id replays
+		// the lease (claimJobs).
+		return nil, errFollowing()
+	}
+	return parts, nil
 }
 
 func (s queueApply) robotReports(c applyContext, cmd *RobotReportsCmd) ([]Part[[]Ack], error) {
