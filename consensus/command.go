@@ -199,21 +199,25 @@ func decoded[G ~struct{ *state }, T any, R any](fn func(G, applyContext, *T) (R,
 // encodeCommand builds an envelope. The time field is left zero; the
 // leader stamps it just before appending the entry to its log.
 func encodeCommand(typ commandType, cmd any) ([]byte, error) {
-	payload, err := encodeJSON(cmd)
+	// The payload is encoded after the header's room: no second copy of
+	// a merged entry of a thousand jobs.
+	buf, err := encodeJSONAfter(headerLen, cmd)
 	if err != nil {
 		return nil, fmt.Errorf("encode command type %d: %w", typ, err)
 	}
-	buf := make([]byte, headerLen+len(payload))
 	buf[0] = byte(typ)
-	copy(buf[headerLen:], payload)
 	return buf, nil
 }
 
 // encodeJSON marshals v without HTML escaping, so that the raw JSON a
 // command or snapshot carries (workflow graphs, params) keeps its bytes
 // and its checksum.
-func encodeJSON(v any) ([]byte, error) {
+func encodeJSON(v any) ([]byte, error) { return encodeJSONAfter(0, v) }
+
+// encodeJSONAfter is encodeJSON after room zero bytes.
+func encodeJSONAfter(room int, v any) ([]byte, error) {
 	var buf bytes.Buffer
+	buf.Write(make([]byte, room))
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {

@@ -376,7 +376,8 @@ func (s *state) queueSpec(c applyContext, spec JobSpec) (*Job, bool) {
 	}
 	wf := s.workflows[spec.WorkflowID]
 	s.nextSeq++
-	j := newJob(spec, cmp.Or(spec.WorkflowVersion, wf.Latest().Version), s.nextSeq, c.now)
+	j := new(Job)
+	newJob(j, spec, cmp.Or(spec.WorkflowVersion, wf.Latest().Version), s.nextSeq, c.now)
 	s.insertJob(j)
 	s.noteJob(j, "", JobQueued)
 	return j, true

@@ -74,11 +74,12 @@ func newSubmitBatcher(lifetime context.Context, submitGroups func(context.Contex
 	}
 }
 
-// newJob is the job a checked spec makes, queued at now as version of
-// its workflow with sequence number seq. A submit's caller rebuilds its
-// jobs with it from a brief answer (submit_brief.go).
-func newJob(spec JobSpec, version int, seq uint64, now time.Time) *Job {
-	j := &Job{
+// newJob fills j with the job a checked spec makes, queued at now as
+// version of its workflow with sequence number seq. A submit's caller
+// rebuilds its jobs with it from a brief answer (submit_brief.go), in
+// place in the slice it answers.
+func newJob(j *Job, spec JobSpec, version int, seq uint64, now time.Time) {
+	*j = Job{
 		ID: spec.ID, WorkflowID: spec.WorkflowID, WorkflowVersion: version,
 		Params: spec.Params, SealedParams: spec.SealedParams, Priority: spec.Priority, ExecutionMode: spec.ExecutionMode,
 		RobotTags: spec.RobotTags, PinnedRobot: spec.PinnedRobot,
@@ -96,5 +97,4 @@ func newJob(spec JobSpec, version int, seq uint64, now time.Time) *Job {
 	if spec.Debug != nil {
 		j.run().Debug = &JobDebug{Options: spec.Debug.withDefaults()}
 	}
-	return j
 }
