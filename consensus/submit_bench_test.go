@@ -12,7 +12,7 @@ import (
 // and keeps nothing.
 type changeCounter struct{ n atomic.Int64 }
 
-func (c *changeCounter) Applied(a Applied)         { c.n.Add(int64(len(a.Changes))) }
+func (c *changeCounter) Applied(a Applied)          { c.n.Add(int64(len(a.Changes))) }
 func (c *changeCounter) Restored(uint64, JobCounts) {}
 
 // BenchmarkSubmitBatch queues batches of 100 jobs through a follower and
