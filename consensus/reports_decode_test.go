@@ -109,3 +109,35 @@ func FuzzRobotReportsFastDecode(f *testing.F) {
 		compareReportDecodes(t, p)
 	})
 }
+
+// BenchmarkRobotReportsDecode is a merged entry of 100 completions, as a
+// node's LAN robots send them for no-op jobs.
+func BenchmarkRobotReportsDecode(b *testing.B) {
+	at := time.Date(2026, 11, 30, 16, 0, 0, 123, time.UTC)
+	var reports []RobotReport
+	for i := range 100 {
+		reports = append(reports, RobotReport{Complete: &CompleteCmd{RobotID: "n1-robot", Items: []Completion{{
+			JobID: "0190c1d4-8a3f-7b2e-9f10-5d6e7f8a9b0c", Token: uint64(1000 + i), Succeeded: true, Result: json.RawMessage(`{}`),
+			Logs:       []LogLine{{Time: at, Level: "info", NodeID: "start", Message: "node start finished"}},
+			NodeStatus: map[string]string{"start": "done", "end": "done"},
+		}}}})
+	}
+	p, err := encodeJSON(RobotReportsCmd{Reports: reports})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		decode func([]byte, any) error
+	}{{"json", json.Unmarshal}, {"fast", decodePayload}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var cmd RobotReportsCmd
+				if err := c.decode(p, &cmd); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
