@@ -96,7 +96,7 @@ func (d *specDecoder) readReport(r *RobotReport) bool {
 }
 
 func (d *specDecoder) readProgress(p *Progress) bool {
-	return d.readObject([]string{"job_id", "token", "checkpoint", "logs", "node_status"}, func(i int) bool {
+	return d.readObject([]string{"job_id", "token", "checkpoint", "logs", "node_status", "logs_end"}, func(i int) bool {
 		switch i {
 		case 0:
 			return d.readStringTo(&p.JobID)
@@ -106,14 +106,16 @@ func (d *specDecoder) readProgress(p *Progress) bool {
 			return d.readRawTo(&p.Checkpoint)
 		case 3:
 			return d.readLogs(&p.Logs)
-		default:
+		case 4:
 			return d.readStringMap(&p.NodeStatus)
+		default:
+			return d.readInt(&p.LogsEnd)
 		}
 	})
 }
 
 func (d *specDecoder) readCompletion(c *Completion) bool {
-	fields := []string{"job_id", "token", "succeeded", "result", "error", "failure_kind", "checkpoint", "logs", "node_status", "store_secrets"}
+	fields := []string{"job_id", "token", "succeeded", "result", "error", "failure_kind", "checkpoint", "logs", "node_status", "store_secrets", "logs_end"}
 	return d.readObject(fields, func(i int) bool {
 		switch i {
 		case 0:
@@ -134,8 +136,10 @@ func (d *specDecoder) readCompletion(c *Completion) bool {
 			return d.readLogs(&c.Logs)
 		case 8:
 			return d.readStringMap(&c.NodeStatus)
-		default:
+		case 9:
 			return d.readStringMap(&c.StoreSecrets)
+		default:
+			return d.readInt(&c.LogsEnd)
 		}
 	})
 }
