@@ -133,9 +133,10 @@ func (ru *run) giveBack(p consensus.Progress, cp *executor.Checkpoint) {
 // putBackLogs returns the lines of a report that did not get through
 // ahead of those logged since, with their numbers: the next report sends
 // them again under the same numbers, and the cluster records those it
-// already has once. Lines a later report has taken meanwhile (the run's
-// completion) cannot follow them in order: the run has ended and has no
-// report left to carry them, so they are dropped. Called with ru.mu held.
+// already has once. When a later report has meanwhile taken the lines
+// after them (the run's completion), they cannot go back in order, and
+// the run has ended with no report left to carry them: they are dropped,
+// as they were lost before lines had numbers. Called with ru.mu held.
 func (ru *run) putBackLogs(p consensus.Progress) {
 	if len(p.Logs) == 0 || p.LogsEnd != ru.logsFrom {
 		return
