@@ -160,13 +160,17 @@ func (r *Robot) claimCompleting(ctx context.Context, q WorkQueue, cmd consensus.
 		// The handover stays closed until a claim gets through, so the
 		// reporter sends what comes meanwhile.
 		r.handover.failed()
-		r.giveBack(batch)
+		r.giveBack(batch, true)
 		return nil, err
 	case out.CompleteErr != nil && len(batch) > 0:
 		r.log.Warn("completions sent with a claim were not reported; sending them again", "jobs", len(batch), "err", out.CompleteErr)
-		r.giveBack(batch)
+		r.giveBack(batch, true)
 	default:
-		r.logAcks(ctx, batch, out.Acks)
+		for i, a := range out.Acks {
+			if i < len(batch) {
+				r.logCompletion(ctx, batch[i], a, 1)
+			}
+		}
 	}
 	r.handover.called(len(out.Jobs) > 0, time.Since(sent))
 	return out.Jobs, nil
@@ -210,12 +214,14 @@ func (r *Robot) finish(c completion) {
 	r.done <- c
 }
 
-// giveBack queues completions for the reporter to send on their own.
-// The handover is closed meanwhile, so the reporter does not hand them
-// over again; it drains r.done whatever the claim loop does, so this
-// cannot block for long.
-func (r *Robot) giveBack(batch []completion) {
+// giveBack queues completions for the reporter to send on their own;
+// sent says a call carried them, which may have committed them, so that
+// a refusal of them is no news. The handover is closed meanwhile, so
+// the reporter does not hand them over again; it drains r.done whatever
+// the claim loop does, so this cannot block for long.
+func (r *Robot) giveBack(batch []completion, sent bool) {
 	for _, c := range batch {
+		c.resent = sent
 		r.done <- c
 	}
 }

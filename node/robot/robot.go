@@ -96,6 +96,9 @@ type completion struct {
 	item     consensus.Completion
 	attempt  int
 	handBack bool // the robot is leaving: return the job, do not complete it
+	// resent marks a completion that went with a claim whose call failed:
+	// it may have committed, so a refusal of it is no news.
+	resent bool
 }
 
 // nudgeGap is the least time between two early progress reports. A
@@ -226,7 +229,7 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 	wait := claimRetry.Backoff()
 	if _, ok := r.queue.(WorkQueue); ok {
 		r.handover.start()
-		defer func() { r.giveBack(r.handover.stop()) }()
+		defer func() { r.giveBack(r.handover.stop(), false) }()
 	}
 	for ctx.Err() == nil {
 		free := r.cfg.Capacity - r.activeCount()
@@ -361,9 +364,9 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 	case res.State == executor.StateCancelled && r.draining.Load():
 		r.log.Info("handing the job back", "job", job.ID, "attempt", job.Attempt, "robot", r.cfg.ID)
 		cp, _ := json.Marshal(res.Checkpoint)
-		logs, status := ru.takeReport()
+		rep := ru.takeReport()
 		r.finish(completion{handBack: true, attempt: job.Attempt, item: consensus.Completion{
-			JobID: job.ID, Token: job.Lease.Token, Checkpoint: cp, Logs: logs, NodeStatus: status,
+			JobID: job.ID, Token: job.Lease.Token, Checkpoint: cp, Logs: rep.logs, LogsEnd: rep.logsEnd, NodeStatus: rep.status,
 		}})
 		return
 	case res.State == executor.StateSucceeded:
@@ -378,7 +381,8 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 	if err == nil && !item.Succeeded {
 		item.Checkpoint, _ = json.Marshal(res.Checkpoint)
 	}
-	item.Logs, item.NodeStatus = ru.takeReport()
+	rep := ru.takeReport()
+	item.Logs, item.LogsEnd, item.NodeStatus = rep.logs, rep.logsEnd, rep.status
 	if ru.debug != nil {
 		item.Debug = ru.debug.take()
 	}
