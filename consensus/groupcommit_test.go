@@ -3,6 +3,8 @@ package consensus
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,5 +70,64 @@ func TestAbandonedCallsAreDroppedOrAwaited(t *testing.T) {
 	if got := <-sent; len(got) != 1 || got[0] != 3 {
 		t.Errorf("the entry after the abandoned call carried %v, want only the later call", got)
 	}
+	b.close()
+}
+
+// TestInFlightLimitIsAskedPerCall: a batcher with a limit function keeps
+// no more entries in flight than it says at each call, and follows it
+// when it changes, as a node's submit batcher does when it becomes the
+// leader (Store.submitsInFlight).
+func TestInFlightLimitIsAskedPerCall(t *testing.T) {
+	var limit atomic.Int32
+	limit.Store(2)
+	release := make(chan struct{})
+	var taken atomic.Int32 // calls in entries sent
+	b := &groupCommit[int, int]{
+		name: "test", lifetime: context.Background(), maxInFlight: 100,
+		limit: func() int { return int(limit.Load()) },
+		weigh: func(int) (int, int) { return 1, 1 },
+		apply: func(_ context.Context, ins []int) ([]Part[int], error) {
+			taken.Add(int32(len(ins)))
+			<-release
+			return make([]Part[int], len(ins)), nil
+		},
+	}
+	var calls sync.WaitGroup
+	call := func(v int) {
+		calls.Go(func() {
+			if _, err := b.do(context.Background(), v); err != nil {
+				t.Errorf("call %d: %v", v, err)
+			}
+		})
+	}
+	// waitQueued waits until n calls are pending or on their way, so that
+	// every flush they could start has started.
+	waitQueued := func(n int) {
+		testutil.WaitFor(t, 5*time.Second, "the calls to be queued", func() bool {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return len(b.pending)+int(taken.Load()) >= n
+		})
+	}
+	for v := range 6 {
+		call(v)
+	}
+	waitQueued(6)
+	b.mu.Lock()
+	inFlight := b.inFlight
+	b.mu.Unlock()
+	if inFlight != 2 {
+		t.Fatalf("%d entries in flight under a limit of 2", inFlight)
+	}
+
+	limit.Store(4)
+	call(6)
+	testutil.WaitFor(t, 5*time.Second, "a third entry once the limit grew", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.inFlight == 3
+	})
+	close(release)
+	calls.Wait()
 	b.close()
 }
