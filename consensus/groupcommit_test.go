@@ -3,6 +3,7 @@ package consensus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -100,33 +101,36 @@ func TestInFlightLimitIsAskedPerCall(t *testing.T) {
 			}
 		})
 	}
-	// waitQueued waits until n calls are pending or on their way, so that
-	// every flush they could start has started.
-	waitQueued := func(n int) {
-		testutil.WaitFor(t, 5*time.Second, "the calls to be queued", func() bool {
+	// queued calls v and waits until it is pending or on its way, and
+	// until as many calls as want are on their way.
+	queued := func(v int, want int32) {
+		call(v)
+		testutil.WaitFor(t, 5*time.Second, fmt.Sprintf("call %d queued, %d calls on their way", v, want), func() bool {
 			b.mu.Lock()
 			defer b.mu.Unlock()
-			return len(b.pending)+int(taken.Load()) >= n
+			return len(b.pending)+int(taken.Load()) == v+1 && taken.Load() == want
 		})
 	}
-	for v := range 6 {
-		call(v)
+	inFlight := func() int {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.inFlight
 	}
-	waitQueued(6)
-	b.mu.Lock()
-	inFlight := b.inFlight
-	b.mu.Unlock()
-	if inFlight != 2 {
-		t.Fatalf("%d entries in flight under a limit of 2", inFlight)
+	// Each call finds the entries before it blocked in apply: the first
+	// two start an entry each, the next ones wait.
+	queued(0, 1)
+	queued(1, 2)
+	queued(2, 2)
+	queued(3, 2)
+	if n := inFlight(); n != 2 {
+		t.Fatalf("%d entries in flight under a limit of 2", n)
 	}
 
 	limit.Store(4)
-	call(6)
-	testutil.WaitFor(t, 5*time.Second, "a third entry once the limit grew", func() bool {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		return b.inFlight == 3
-	})
+	queued(4, 5) // a third entry takes the three waiting calls
+	if n := inFlight(); n != 3 {
+		t.Fatalf("%d entries in flight after the limit grew to 4, want 3", n)
+	}
 	close(release)
 	calls.Wait()
 	b.close()
