@@ -42,7 +42,8 @@ const submitsInFlight = 4
 // (each an fsync on every node) the cluster makes per job. Under 64
 // single-submit clients over three nodes, two per follower instead of
 // four took the jobs per entry from 3.7 to 5.0 and the nodes' CPU per job
-// from 192 to 180 µs (medians of six interleaved runs). Two still
+// from 195 to 181 µs (medians of ten interleaved pairs of runs on a
+// shared, loaded machine; one run alone is within the noise). Two still
 // overlap one entry's forwarding with the other's commit; one left the
 // follower's clients waiting a whole commit for every entry.
 const followerSubmitsInFlight = 2
