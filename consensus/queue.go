@@ -101,10 +101,15 @@ func (s queueApply) claimJobs(c applyContext, cmd *ClaimCmd) ([]ClaimedJob, erro
 	for _, j := range picked {
 		j = s.mutableJob(j)
 		s.startAttempt(j, cmd.RobotID, c)
-		out = append(out, ClaimedJob{Job: cloneJob(j), Graph: s.graph(j)})
+		if !c.following { // a follower's answer goes to no one (claimGroups)
+			out = append(out, ClaimedJob{Job: cloneJob(j), Graph: s.graph(j)})
+		}
 		ids = append(ids, j.ID)
 	}
 	s.lastClaims[cmd.RobotID] = lastClaim{RequestID: cmd.RequestID, Token: c.index, JobIDs: ids}
+	if c.following {
+		return nil, errFollowing()
+	}
 	return out, nil
 }
 

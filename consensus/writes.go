@@ -58,7 +58,11 @@ func (s JobQueue) SubmitJobs(ctx context.Context, specs []JobSpec) ([]Job, error
 
 // submitGroups commits independent groups of specs in one entry.
 func (s JobQueue) submitGroups(ctx context.Context, groups [][]JobSpec) ([]GroupResult, error) {
-	return apply[[]GroupResult](ctx, s.Store, cmdSubmitGroups, SubmitGroupsCmd{Groups: groups})
+	a, err := apply[submitAnswer](ctx, s.Store, cmdSubmitGroups, SubmitGroupsCmd{Groups: groups, Brief: true})
+	if err != nil {
+		return nil, err
+	}
+	return a.results(groups)
 }
 
 // CancelJob cancels a queued or running job.
