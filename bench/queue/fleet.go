@@ -30,6 +30,11 @@ type fleetShape struct {
 	internet, lanPerNode, few int
 	idle                      time.Duration
 	jobs                      int
+	// idleOnly skips the dispatch figures and measures the idle ones
+	// idleWindows times in a row: the idle cost on a shared machine is
+	// read as the median of a few windows.
+	idleOnly    bool
+	idleWindows int
 }
 
 // fleetDrainLimit bounds each dispatch figure of the fleet mode.
@@ -47,6 +52,10 @@ func (b *bench) runFleetMode(ctx context.Context, root string) error {
 		shape = quickFleet
 	}
 	shape.internet = b.cfg.fleetRobots
+	shape.idleWindows = 1
+	if b.cfg.fleetIdle > 0 {
+		shape.idleOnly, shape.idleWindows = true, b.cfg.fleetIdle
+	}
 	return b.runFleet(ctx, root, shape)
 }
 
@@ -91,8 +100,13 @@ func (b *bench) runFleet(ctx context.Context, root string, shape fleetShape) err
 	if err := waitFleetRecorded(ctx, c.clients[0], shape.internet); err != nil {
 		return err
 	}
-	if err := b.fleetIdle(ctx, c, shape); err != nil {
-		return err
+	for i := range max(shape.idleWindows, 1) {
+		if err := b.fleetIdle(ctx, c, shape, i); err != nil {
+			return err
+		}
+	}
+	if shape.idleOnly {
+		return nil
 	}
 	lanSlots := procSize * shape.lanPerNode
 	for _, d := range []struct {
@@ -300,15 +314,20 @@ func waitFleetRecorded(ctx context.Context, c *client.Client, want int) error {
 }
 
 // fleetIdle measures the idle fleet: the leader's CPU, the Raft entries
-// it applies and the loopback traffic over shape.idle.
-func (b *bench) fleetIdle(ctx context.Context, c *procCluster, shape fleetShape) error {
+// it applies and the loopback traffic over shape.idle. Window i > 0 is a
+// repeat; its profiles get their own files.
+func (b *bench) fleetIdle(ctx context.Context, c *procCluster, shape fleetShape, i int) error {
 	leader := c.leader(ctx)
 	if leader == nil {
 		return errors.New("fleet: no leader")
 	}
 	others := slices.DeleteFunc(slices.Clone(c.pids()), func(p int) bool { return p == leader.cmd.Process.Pid })
 	b.progress("fleet: idle for %v (leader %s)", shape.idle, leader.name)
-	profiled := b.profileProcs(ctx, c, "fleet-idle", shape.idle)
+	name := "fleet-idle"
+	if i > 0 {
+		name = fmt.Sprintf("fleet-idle%d", i+1)
+	}
+	profiled := b.profileProcs(ctx, c, name, shape.idle)
 	cl0, err := leader.client.Cluster(ctx)
 	if err != nil {
 		return err
