@@ -29,6 +29,13 @@ import (
 // request with a new commit index still leaves at once: commit
 // propagation keeps its latency, only the repeats go.
 //
+// A repeat still leaves once quietRefresh has passed since the
+// pipeline's last request. A follower that restarted has forgotten the
+// commit index, and nothing tells the leader so: its pipeline's old
+// connection fails only when written to, and heartbeats carry no commit
+// index. That refresh is the write that fails it, so raft starts over
+// and the follower applies again within quietRefresh.
+//
 // What the answer to a left-out request would give the leader — the
 // follower's last contact, and the acknowledgement VerifyLeader (the
 // read index) waits for — comes from raft's heartbeats, which go on
@@ -45,6 +52,12 @@ var (
 	_ raft.WithClose   = (*quietTransport)(nil)
 	_ raft.WithPreVote = (*quietTransport)(nil)
 )
+
+// quietRefresh is how long a pipeline may go without a request: it
+// bounds how late a restarted follower learns the commit index (a
+// follower restart takes seconds), and costs four small requests a
+// second per follower where the commit ticks were 100 to 200.
+const quietRefresh = 250 * time.Millisecond
 
 func newQuietTransport(t *raft.NetworkTransport) *quietTransport {
 	return &quietTransport{NetworkTransport: t}
@@ -65,9 +78,10 @@ type quietPipeline struct {
 	raft.AppendPipeline
 	left *atomic.Uint64
 
-	mu   sync.Mutex
-	sent bool
-	last appendPosition
+	mu     sync.Mutex
+	sent   bool
+	last   appendPosition
+	sentAt time.Time
 }
 
 // appendPosition is what an AppendEntries without entries tells a
@@ -81,16 +95,16 @@ func positionOf(req *raft.AppendEntriesRequest) appendPosition {
 }
 
 // AppendEntries sends req unless it repeats the last request without
-// entries; a left-out request returns a future that raft never consumes
+// entries within quietRefresh; a left-out request returns a future that raft never consumes
 // (the caller only checks the error).
 func (p *quietPipeline) AppendEntries(req *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) (raft.AppendFuture, error) {
-	pos := positionOf(req)
+	pos, now := positionOf(req), time.Now()
 	p.mu.Lock()
-	repeat := len(req.Entries) == 0 && p.sent && pos == p.last
+	repeat := len(req.Entries) == 0 && p.sent && pos == p.last && now.Sub(p.sentAt) < quietRefresh
 	p.mu.Unlock()
 	if repeat {
 		p.left.Add(1)
-		return leftOut{req: req, resp: resp, start: time.Now()}, nil
+		return leftOut{req: req, resp: resp, start: now}, nil
 	}
 	f, err := p.AppendPipeline.AppendEntries(req, resp)
 	if err != nil {
@@ -101,7 +115,7 @@ func (p *quietPipeline) AppendEntries(req *raft.AppendEntriesRequest, resp *raft
 		pos.prevIndex, pos.prevTerm = req.Entries[n-1].Index, req.Entries[n-1].Term
 	}
 	p.mu.Lock()
-	p.sent, p.last = true, pos
+	p.sent, p.last, p.sentAt = true, pos, now
 	p.mu.Unlock()
 	return f, nil
 }

@@ -27,7 +27,8 @@ func (p *recordingPipeline) Close() error                       { return nil }
 // TestQuietPipelineLeavesOutOnlyRepeats: of the requests raft pipelines,
 // only an empty one that repeats the last request's term, previous entry
 // and commit index stays home; entries, a new commit index and a new term
-// always go, and the first request of a pipeline goes even when empty.
+// always go, the first request of a pipeline goes even when empty, and a
+// repeat goes once quietRefresh has passed.
 func TestQuietPipelineLeavesOutOnlyRepeats(t *testing.T) {
 	inner := &recordingPipeline{}
 	qt := &quietTransport{}
@@ -70,6 +71,14 @@ func TestQuietPipelineLeavesOutOnlyRepeats(t *testing.T) {
 	}
 	if got, want := qt.left.Load(), uint64(4); got != want {
 		t.Errorf("left out %d requests, want %d", got, want)
+	}
+	// A follower that restarted forgot the commit index, and only a
+	// write on the pipeline's dead connection tells raft: a repeat goes
+	// once quietRefresh has passed.
+	p.sentAt = p.sentAt.Add(-quietRefresh)
+	before := len(inner.sent)
+	if _, err := p.AppendEntries(empty(3, 13, 2, 13), &raft.AppendEntriesResponse{}); err != nil || len(inner.sent) != before+1 {
+		t.Errorf("a repeat after quietRefresh was not sent (err %v)", err)
 	}
 }
 
