@@ -103,6 +103,10 @@ type term struct {
 	// swept is whether this term has marked the jobs an earlier archiver
 	// wrote but could not mark (it lost leadership in between).
 	swept bool
+	// legacyDone is whether this term has written the jobs from snapshots
+	// older than FinishedIndex, which all carry index 0: a position of 0
+	// cannot say so, and reading from 0 again would return them again.
+	legacyDone bool
 }
 
 func newTerm(restoreID string) *term {
@@ -155,7 +159,7 @@ func (a *Archiver) round(ctx context.Context, src Source, t *term) error {
 		t.swept = true
 	}
 	for {
-		batches, complete := readBatches(src, pos, t.logged)
+		batches, complete := readBatches(src, pos, t)
 		// Read after the jobs, the workflows, schedules and robots include
 		// every one these jobs name, so the archive never holds a job whose
 		// workflow it lacks (search and statistics join the two).
@@ -171,6 +175,10 @@ func (a *Archiver) round(ctx context.Context, src Source, t *term) error {
 				return err
 			}
 			pos = max(pos, batches[written-1].upTo)
+			// The first batch, read from 0 while the position was 0,
+			// held every job at index 0 (FinishedFrom returns all of an
+			// index it reaches).
+			t.legacyDone = true
 		}
 		if err != nil {
 			return err
@@ -191,14 +199,15 @@ type batch struct {
 	long map[string]int
 }
 
-// readBatches reads up to writers batches of jobs finished after pos, and
+// readBatches reads up to writers batches of jobs finished after pos (and
+// at index 0 until this term has written those), and
 // whether they reach the end of what Raft has finished (the last batch
 // may then hold no job and only move the position to the applied index).
-func readBatches(src Source, pos uint64, logged map[string]int) ([]batch, bool) {
+func readBatches(src Source, pos uint64, t *term) ([]batch, bool) {
 	var batches []batch
 	for range writers {
 		from := pos + 1
-		if pos == 0 {
+		if pos == 0 && !t.legacyDone {
 			from = 0 // jobs from snapshots older than FinishedIndex carry 0
 		}
 		jobs, complete, applied := src.FinishedFrom(from, batchJobs)
@@ -206,7 +215,7 @@ func readBatches(src Source, pos uint64, logged map[string]int) ([]batch, bool) 
 		if !complete {
 			b.upTo = jobs[len(jobs)-1].FinishedIndex
 		}
-		trimLogged(b.jobs, logged)
+		trimLogged(b.jobs, t.logged)
 		if b.upTo > pos || len(jobs) > 0 {
 			batches = append(batches, b)
 		}

@@ -13,7 +13,9 @@
 // leave Raft that Postgres could still lose. Rows are keyed by the ids
 // Raft chose, and a batch that finds its rows there already is written
 // again with upserts, so writing a range twice (a leader that died
-// between its write and its position move) doubles nothing.
+// between its write and its position move) doubles nothing. Jobs from
+// snapshots older than the finishing index all carry index 0, which a
+// position cannot pass: each term writes them once, then reads on from 1.
 //
 // The schema is versioned with goose; the migrations are embedded and
 // applied when a node opens the archive, under Postgres's advisory lock

@@ -127,7 +127,7 @@ func (db *DB) writeBatch(ctx context.Context, restoreID string, jobs []consensus
 		if err := write(ctx, tx, "jobs", jobColumns, "id", jobRows(jobs)); err != nil {
 			return err
 		}
-		if err := write(ctx, tx, "job_attempts", attemptColumns, "job_id, attempt", attemptRows(jobs)); err != nil {
+		if err := write(ctx, tx, "job_attempts", attemptColumns, "job_id, run", attemptRows(jobs)); err != nil {
 			return err
 		}
 		return write(ctx, tx, "job_logs", logColumns, "job_id, line_no", logRows(jobs))
@@ -221,13 +221,15 @@ func jobRows(jobs []consensus.Job) [][]any {
 	return rows
 }
 
-var attemptColumns = []string{"job_id", "attempt", "robot_id", "started_at", "finished_at", "outcome", "error"}
+var attemptColumns = []string{"job_id", "run", "attempt", "robot_id", "started_at", "finished_at", "outcome", "error"}
 
+// attemptRows numbers a job's runs from 1: a run that lost its robot and
+// the run after it share an attempt number (migration 4).
 func attemptRows(jobs []consensus.Job) [][]any {
 	var rows [][]any
 	for _, j := range jobs {
-		for _, a := range j.Attempts {
-			rows = append(rows, []any{j.ID, a.Attempt, a.RobotID, a.StartedAt, nullTime(a.FinishedAt), nullString(a.Outcome), nullString(a.Error)})
+		for i, a := range j.Attempts {
+			rows = append(rows, []any{j.ID, i + 1, a.Attempt, a.RobotID, a.StartedAt, nullTime(a.FinishedAt), nullString(a.Outcome), nullString(a.Error)})
 		}
 	}
 	return rows

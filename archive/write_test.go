@@ -132,3 +132,28 @@ func TestARestoreRealignsThePosition(t *testing.T) {
 		t.Fatal("the refused write archived its job")
 	}
 }
+
+// A lost robot spends no attempt, so the run after it has the same
+// attempt number; both runs are archived.
+func TestRunsThatShareAnAttemptAreArchivedApart(t *testing.T) {
+	db := open(t, archivetest.Database(t))
+	ctx := context.Background()
+	j := finishedJob(1, "one")
+	first := j.Attempts[0]
+	first.RobotID, first.Outcome, first.Error = "r0", "robot_lost", "robot r0 was declared dead"
+	j.Attempts = append([]consensus.Attempt{first}, j.Attempts...)
+	if err := db.WriteJobs(ctx, "", []consensus.Job{j}, 101); err != nil {
+		t.Fatal(err)
+	}
+	st, err := db.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	robots := map[string]int64{}
+	for _, r := range st.Robots {
+		robots[r.RobotID] = r.Attempts
+	}
+	if len(robots) != 2 || robots["r0"] != 1 || robots["r1"] != 1 {
+		t.Fatalf("attempts per robot = %v; want r0 and r1 with one each", robots)
+	}
+}

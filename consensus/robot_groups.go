@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -33,8 +34,36 @@ type RobotReport struct {
 	Complete *CompleteCmd `json:"complete,omitempty"`
 }
 
+// claimGroups answers without graphs: the node that serves the claims
+// fills them in from its own replica (RobotQueue.Claim). In the answer,
+// every job of a merged claim carried its workflow's graph again, and a
+// leader's answer to a follower grew past what the follower reads.
 func (s queueApply) claimGroups(c applyContext, cmd *ClaimGroupsCmd) ([]Part[[]ClaimedJob], error) {
-	return applyParts(cmd.Claims, func(claim *ClaimCmd) ([]ClaimedJob, error) { return s.claimJobs(c, claim) }), nil
+	return applyParts(cmd.Claims, func(claim *ClaimCmd) ([]ClaimedJob, error) {
+		jobs, err := s.claimJobs(c, claim)
+		for i := range jobs {
+			jobs[i].Graph = nil
+		}
+		return jobs, err
+	}), nil
+}
+
+// fillGraphs puts each claimed job's graph into the claim, from this
+// replica: it has applied the claim when attachSecrets succeeded, and a
+// version it lacks otherwise (a replica far behind) leaves the graph out,
+// which a robot fetches then (node/robot GraphSource).
+func (s RobotQueue) fillGraphs(jobs []ClaimedJob) {
+	s.fsm.read(func(st *state) {
+		for i := range jobs {
+			// A forwarded answer decodes its missing graphs as null; an
+			// older leader's answer may carry them.
+			if g := (queueApply{st}).graph(&jobs[i].Job); g != nil {
+				jobs[i].Graph = g
+			} else if string(jobs[i].Graph) == "null" {
+				jobs[i].Graph = nil
+			}
+		}
+	})
 }
 
 func (s queueApply) robotReports(c applyContext, cmd *RobotReportsCmd) ([]Part[[]Ack], error) {
@@ -53,14 +82,6 @@ func (s queueApply) robotReports(c applyContext, cmd *RobotReportsCmd) ([]Part[[
 // flight, as submitsInFlight is for submits.
 const claimsInFlight = 4
 
-// Rough encoded sizes of the parts of robot calls besides the raw JSON
-// they carry, for the byte bound of a merged entry.
-const (
-	claimOverhead = 128
-	itemOverhead  = 128
-	logOverhead   = 96
-)
-
 // robotGroups are the node's batchers of robot calls.
 type robotGroups struct {
 	claims  *groupCommit[ClaimCmd, []ClaimedJob]
@@ -72,6 +93,9 @@ type robotGroups struct {
 type reportCall struct {
 	report  RobotReport
 	arrived time.Time
+	// barrier carries no report: it sends at once what the node holds
+	// and returns when that has committed (see RobotQueue.HandBack).
+	barrier bool
 }
 
 // newRobotGroups makes the batchers over s. Heartbeats go out at most
@@ -93,7 +117,7 @@ func newRobotGroups(lifetime context.Context, s *Store, progressEvery time.Durat
 		},
 		reports: &groupCommit[reportCall, []Ack]{
 			name: "robot report", lifetime: lifetime, maxInFlight: 1, gap: progressEvery,
-			urgent: func(c reportCall) bool { return c.report.Complete != nil },
+			urgent: func(c reportCall) bool { return c.report.Complete != nil || c.barrier },
 			wake:   make(chan struct{}, 1),
 			weigh:  weighReport,
 			apply: func(ctx context.Context, calls []reportCall) ([]Part[[]Ack], error) {
@@ -104,57 +128,44 @@ func newRobotGroups(lifetime context.Context, s *Store, progressEvery time.Durat
 }
 
 // sendReports commits calls in one entry and tells each heartbeat how
-// long it was held here.
+// long it was held here. Barriers take no part in the entry; one with
+// nothing else to send sends nothing.
 func sendReports(ctx context.Context, s *Store, calls []reportCall) ([]Part[[]Ack], error) {
 	sent := time.Now()
-	reports := make([]RobotReport, len(calls))
-	for i, call := range calls {
-		reports[i] = call.report
+	reports := make([]RobotReport, 0, len(calls))
+	for _, call := range calls {
+		if !call.barrier {
+			reports = append(reports, call.report)
+		}
+	}
+	out := make([]Part[[]Ack], len(calls))
+	if len(reports) == 0 {
+		return out, nil
 	}
 	parts, err := apply[[]Part[[]Ack]](ctx, s, cmdRobotReports, RobotReportsCmd{Reports: reports})
-	for i := range parts {
-		if i >= len(calls) || calls[i].report.Progress == nil {
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) != len(reports) {
+		return nil, fmt.Errorf("robot reports: %d reports answered %d results", len(reports), len(parts))
+	}
+	k := 0
+	for i, call := range calls {
+		if call.barrier {
 			continue
 		}
-		for j := range parts[i].Value {
-			if parts[i].Value[j].OK {
-				parts[i].Value[j].Waited = sent.Sub(calls[i].arrived)
+		out[i] = parts[k]
+		k++
+		if call.report.Progress == nil {
+			continue
+		}
+		for j := range out[i].Value {
+			if out[i].Value[j].OK {
+				out[i].Value[j].Waited = sent.Sub(call.arrived)
 			}
 		}
 	}
-	return parts, err
-}
-
-func weighReport(c reportCall) (items, bytes int) {
-	if c.report.Complete != nil {
-		return weighCompletions(*c.report.Complete)
-	}
-	if c.report.Progress != nil {
-		return weighProgress(*c.report.Progress)
-	}
-	return 0, 0
-}
-
-func weighCompletions(c CompleteCmd) (items, bytes int) {
-	for _, it := range c.Items {
-		bytes += itemOverhead + len(it.Result) + len(it.Checkpoint) + len(it.Error) + logBytes(it.Logs)
-	}
-	return len(c.Items), bytes
-}
-
-func weighProgress(c ProgressCmd) (items, bytes int) {
-	for _, it := range c.Items {
-		bytes += itemOverhead + len(it.Checkpoint) + logBytes(it.Logs)
-	}
-	return len(c.Items), bytes
-}
-
-func logBytes(lines []LogLine) int {
-	n := 0
-	for _, l := range lines {
-		n += logOverhead + len(l.Message)
-	}
-	return n
+	return out, nil
 }
 
 func (g robotGroups) close() {

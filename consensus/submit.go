@@ -1,6 +1,9 @@
 package consensus
 
-import "context"
+import (
+	"context"
+	"encoding/base64"
+)
 
 // SubmitGroupsCmd carries several independent submits in one entry: each
 // group is atomic on its own, and one group's error leaves the others
@@ -23,7 +26,8 @@ func (s jobsApply) submitGroups(c applyContext, cmd *SubmitGroupsCmd) ([]GroupRe
 	return out, nil
 }
 
-// specOverhead approximates a spec's encoded size besides its params.
+// specOverhead approximates a spec's encoded size besides its params
+// and strings: keys, numbers, times.
 const specOverhead = 256
 
 // submitsInFlight is how many merged submit entries one node keeps in
@@ -31,12 +35,31 @@ const specOverhead = 256
 // entry, few enough that calls arriving meanwhile merge.
 const submitsInFlight = 4
 
-// weighSpecs is a submit's share of a merged entry.
+// weighSpecs is a submit's share of a merged entry: at least the bytes
+// its specs encode to, so that maxGroupBytes bounds the entry whatever
+// one client sends (sealed parameters are base64 in the entry, and a
+// string's escapes cost up to six bytes a byte).
 func weighSpecs(specs []JobSpec) (items, bytes int) {
 	for _, spec := range specs {
-		bytes += specOverhead + len(spec.Params)
+		bytes += specOverhead + len(spec.Params) + jsonLen(spec.ID) + jsonLen(spec.WorkflowID) +
+			jsonLen(spec.ExecutionMode) + jsonLen(spec.PinnedRobot) + jsonLen(spec.RerunOf) +
+			jsonLen(spec.UniqueKey) + jsonLen(spec.ScheduleID) + stringsBytes(spec.RobotTags)
+		if sp := spec.SealedParams; sp != nil {
+			bytes += fieldOverhead + jsonLen(sp.KeyID) + base64.StdEncoding.EncodedLen(len(sp.Ciphertext))
+		}
+		if spec.Debug != nil {
+			bytes += fieldOverhead + stringsBytes(spec.Debug.Breakpoints)
+		}
 	}
 	return len(specs), bytes
+}
+
+func stringsBytes(list []string) int {
+	n := 0
+	for _, s := range list {
+		n += 1 + jsonLen(s)
+	}
+	return n
 }
 
 // newSubmitBatcher merges the SubmitJobs calls that arrive while earlier

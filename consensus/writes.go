@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -76,13 +77,20 @@ func (s Membership) registerNode(ctx context.Context, n NodeInfo) error {
 // and one claim's error fails no other.
 // The server serving the claim then opens the secrets each job's
 // workflow references and hands them over in the claim (attachSecrets):
-// values never travel through Raft.
+// values never travel through Raft. A caller that gives up once its claim
+// is on its way still gets the claim's jobs, intact.
 func (s RobotQueue) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, error) {
 	jobs, err := s.robots.claims.do(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.attachSecrets(ctx, jobs); err != nil {
+	// The jobs are leased whether or not the caller still waits (a claim
+	// on its way is awaited): open their secrets even if ctx ended
+	// meanwhile, or a follower that has not applied the claim yet would
+	// fail every job it hands over for the caller's ended context.
+	secretCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultApplyTimeout)
+	defer cancel()
+	if err := s.attachSecrets(secretCtx, jobs); err != nil {
 		// The jobs are leased; without their secrets the robot fails
 		// them as an application failure, which is retried.
 		for i := range jobs {
@@ -90,6 +98,7 @@ func (s RobotQueue) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, erro
 			jobs[i].SecretError, jobs[i].SecretErrorKind = err.Error(), FailureApplication
 		}
 	}
+	s.fillGraphs(jobs)
 	return jobs, nil
 }
 
@@ -117,8 +126,15 @@ func (s RobotQueue) Complete(ctx context.Context, cmd CompleteCmd) ([]Ack, error
 }
 
 // HandBack returns a leaving robot's unfinished jobs without spending
-// their attempts.
+// their attempts. The heartbeats this node holds commit first, as they
+// do before a completion: after the hand-back they would be refused as
+// stale and their log lines lost.
 func (s RobotQueue) HandBack(ctx context.Context, cmd HandBackCmd) ([]Ack, error) {
+	// A barrier that failed for any reason but ctx failed with the
+	// heartbeats it would have sent: none of them can commit after this.
+	if _, err := s.robots.reports.do(ctx, reportCall{barrier: true}); err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("hand back: send the heartbeats held here first: %w", err)
+	}
 	return apply[[]Ack](ctx, s.Store, cmdHandBack, cmd)
 }
 

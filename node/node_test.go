@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,28 +16,8 @@ import (
 	"github.com/casare/casare/internal/testutil"
 )
 
-// freePorts reserves n distinct loopback ports (TCP; gossip also binds
-// UDP on the same number, which is free in practice on loopback).
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
-}
-
 func testConfig(t testing.TB, name, join string) Config {
-	p := freePorts(t, 4)
+	p := testutil.FreePorts(t, 4)
 	return Config{
 		Name: name, DataDir: t.TempDir(), HTTPPort: p[0], RaftPort: p[1], GossipPort: p[2], QUICPort: p[3],
 		Join: join, Server: true, Robot: true, Capacity: 4, WorkDir: t.TempDir(),

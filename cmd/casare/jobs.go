@@ -78,36 +78,14 @@ func printJobs(w io.Writer, jobs []api.Job) error {
 }
 
 func newJobGetCmd() *cobra.Command {
-	var flags *clientFlags
-	cmd := &cobra.Command{
+	return idCmd(&cobra.Command{
 		Use:   "get ID",
 		Short: "Show one job: its state, attempts, why it waits, checkpoint and last log lines",
 		Long: "Show one job. ID may be a unique prefix of the job's id. A queued job that no\n" +
 			"robot takes says why (queue paused, no robot named X, not before T, no robot\n" +
 			"with tags …). The checkpoint and the newest log lines the cluster keeps follow;\n" +
 			"casare jobs logs ID prints the whole kept log.",
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := flags.check(); err != nil {
-				return err
-			}
-			c := newClient(cmd, flags.server)
-			id, err := resolved(cmd.Context(), c, flags.server, "get job", args[0], resolveJob)
-			if err != nil {
-				return err
-			}
-			job, err := c.Job(cmd.Context(), id)
-			if err != nil {
-				return callError("get job", flags.server, err)
-			}
-			if flags.json() {
-				return printJSON(cmd.OutOrStdout(), job)
-			}
-			return printJob(cmd.OutOrStdout(), job)
-		},
-	}
-	flags = addClientFlags(cmd)
-	return cmd
+	}, "get job", resolveJob, get((*client.Client).Job), printJob)
 }
 
 func newJobLogsCmd() *cobra.Command {
@@ -191,36 +169,20 @@ func describeEnd(state, errMsg string) string {
 }
 
 func newJobRerunCmd() *cobra.Command {
-	var flags *clientFlags
 	var latest bool
-	cmd := &cobra.Command{
+	rerun := func(ctx context.Context, c *client.Client, id string) (api.Job, error) {
+		return c.RerunJob(ctx, id, latest)
+	}
+	cmd := idCmd(&cobra.Command{
 		Use:   "rerun ID",
 		Short: "Queue a finished job again as a new job",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := flags.check(); err != nil {
-				return err
-			}
-			c := newClient(cmd, flags.server)
-			id, err := resolved(cmd.Context(), c, flags.server, "re-run job", args[0], resolveJob)
-			if err != nil {
-				return err
-			}
-			job, err := c.RerunJob(cmd.Context(), id, latest)
-			if err != nil {
-				return callError("re-run job", flags.server, err)
-			}
-			if flags.json() {
-				return printJSON(cmd.OutOrStdout(), job)
-			}
-			tw := newTable(cmd.OutOrStdout())
-			row(tw, "Job:", job.ID)
-			row(tw, "Re-run of:", job.RerunOf)
-			row(tw, "Workflow:", fmt.Sprintf("%s (version %d)", job.WorkflowID, job.WorkflowVersion))
-			return tw.Flush()
-		},
-	}
-	flags = addClientFlags(cmd)
+	}, "re-run job", resolveJob, rerun, func(w io.Writer, job api.Job) error {
+		tw := newTable(w)
+		row(tw, "Job:", job.ID)
+		row(tw, "Re-run of:", job.RerunOf)
+		row(tw, "Workflow:", fmt.Sprintf("%s (version %d)", job.WorkflowID, job.WorkflowVersion))
+		return tw.Flush()
+	})
 	cmd.Flags().BoolVar(&latest, "latest", false, "run the workflow's latest version instead of the one the job ran")
 	return cmd
 }

@@ -115,7 +115,7 @@ func runNode(cmd *cobra.Command, cfg node.Config) error {
 		return err
 	}
 	if cfg.PprofAddr != "" {
-		stop, err := servePprof(cmd.Context(), cfg.PprofAddr, cfg.Logger)
+		_, stop, err := servePprof(cmd.Context(), cfg.PprofAddr, cfg.Logger)
 		if err != nil {
 			return err
 		}

@@ -16,19 +16,20 @@ import (
 // no credential.
 var errPprofAddr = errors.New("--pprof must be a loopback address (127.0.0.1:PORT or [::1]:PORT)")
 
-// servePprof serves net/http/pprof on addr until ctx ends. It listens
-// before it returns, so a bad or busy address fails the node's start.
-func servePprof(ctx context.Context, addr string, log *slog.Logger) (stop func(), err error) {
+// servePprof serves net/http/pprof on addr until ctx ends and returns the
+// address it listens on (port 0 picks a free one). It listens before it
+// returns, so a bad or busy address fails the node's start.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) (bound net.Addr, stop func(), err error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q: %w", errPprofAddr, addr, err)
+		return nil, nil, fmt.Errorf("%w: %q: %w", errPprofAddr, addr, err)
 	}
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("%w, not %q", errPprofAddr, addr)
+		return nil, nil, fmt.Errorf("%w, not %q", errPprofAddr, addr)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("pprof listener: %w", err)
+		return nil, nil, fmt.Errorf("pprof listener: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -45,7 +46,7 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) (stop func()
 		}
 	}()
 	log.Info("serving pprof on loopback", "addr", ln.Addr().String())
-	return func() {
+	return ln.Addr(), func() {
 		srv.Close() // profiles in flight are cut short: the node is stopping
 		<-done
 	}, nil

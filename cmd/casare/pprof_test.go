@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -15,17 +14,16 @@ import (
 func TestPprofServesOnLoopbackOnly(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	for _, addr := range []string{"0.0.0.0:6060", ":6060", "10.1.2.3:6060", "localhost:6060", "127.0.0.1"} {
-		if _, err := servePprof(t.Context(), addr, log); !errors.Is(err, errPprofAddr) {
+		if _, _, err := servePprof(t.Context(), addr, log); !errors.Is(err, errPprofAddr) {
 			t.Errorf("--pprof %s: want errPprofAddr, got %v", addr, err)
 		}
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	stop, err := servePprof(t.Context(), addr, log)
+	addr, stop, err := servePprof(t.Context(), "127.0.0.1:0", log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stop()
-	resp, err := http.Get("http://" + addr + "/debug/pprof/")
+	resp, err := http.Get("http://" + addr.String() + "/debug/pprof/")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/casare/casare/api/client"
 )
@@ -145,4 +148,40 @@ func resolved(ctx context.Context, c *client.Client, server, action, arg string,
 		return "", callError(action, server, err)
 	}
 	return id, nil
+}
+
+// idCmd completes cmd (its Use, Short and Long set) as a command on one
+// object: it resolves the one argument, runs do on what it names and
+// prints the result as a table or, with --output json, as JSON. action
+// names the call in errors ("get job").
+func idCmd[T any](cmd *cobra.Command, action string,
+	resolve func(context.Context, *client.Client, string) (string, error),
+	do func(ctx context.Context, c *client.Client, id string) (T, error),
+	print func(io.Writer, T) error) *cobra.Command {
+	flags := addClientFlags(cmd)
+	cmd.Args = cobra.ExactArgs(1)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := flags.check(); err != nil {
+			return err
+		}
+		c := newClient(cmd, flags.server)
+		id, err := resolved(cmd.Context(), c, flags.server, action, args[0], resolve)
+		if err != nil {
+			return err
+		}
+		v, err := do(cmd.Context(), c, id)
+		if err != nil {
+			return callError(action, flags.server, err)
+		}
+		if flags.json() {
+			return printJSON(cmd.OutOrStdout(), v)
+		}
+		return print(cmd.OutOrStdout(), v)
+	}
+	return cmd
+}
+
+// get adapts a client method that fetches one object by id to idCmd.
+func get[T any](fetch func(*client.Client, context.Context, string, ...client.CallOption) (T, error)) func(context.Context, *client.Client, string) (T, error) {
+	return func(ctx context.Context, c *client.Client, id string) (T, error) { return fetch(c, ctx, id) }
 }

@@ -13,28 +13,13 @@ import (
 	"time"
 
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/internal/testutil"
 	"github.com/casare/casare/node"
 )
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	return freePorts(t, 1)[0]
-}
-
-// freePorts returns n distinct loopback TCP ports that were free a moment
-// ago: all are held open together, so none is handed out twice.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
+	return testutil.FreePorts(t, 1)[0]
 }
 
 // startHub starts a single-server node on loopback ports that were free a
@@ -47,7 +32,7 @@ func startHub(ctx context.Context, t *testing.T) (*node.Node, node.Config) {
 	t.Helper()
 	const attempts = 5
 	for try := 1; ; try++ {
-		p := freePorts(t, 4)
+		p := testutil.FreePorts(t, 4)
 		cfg := node.Config{
 			Name: "hub", DataDir: t.TempDir(), HTTPPort: p[0], RaftPort: p[1],
 			GossipPort: p[2], QUICPort: p[3], Server: true,
@@ -142,7 +127,7 @@ func TestRobotConnectRefusesBadTokens(t *testing.T) {
 func TestPortTakenRecognisesEveryListener(t *testing.T) {
 	for _, port := range []string{"http", "raft", "gossip", "quic"} {
 		t.Run(port, func(t *testing.T) {
-			p := freePorts(t, 4)
+			p := testutil.FreePorts(t, 4)
 			cfg := node.Config{
 				Name: "taken", DataDir: t.TempDir(), HTTPPort: p[0], RaftPort: p[1],
 				GossipPort: p[2], QUICPort: p[3], Server: true,

@@ -123,32 +123,10 @@ func newSchedulesListCmd() *cobra.Command {
 }
 
 func newScheduleGetCmd() *cobra.Command {
-	var flags *clientFlags
-	cmd := &cobra.Command{
+	return idCmd(&cobra.Command{
 		Use:   "get ID",
 		Short: "Show a schedule, its next run and its fire history",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := flags.check(); err != nil {
-				return err
-			}
-			c := newClient(cmd, flags.server)
-			id, err := resolved(cmd.Context(), c, flags.server, "get schedule", args[0], resolveSchedule)
-			if err != nil {
-				return err
-			}
-			sc, err := c.Schedule(cmd.Context(), id)
-			if err != nil {
-				return callError("get schedule", flags.server, err)
-			}
-			if flags.json() {
-				return printJSON(cmd.OutOrStdout(), sc)
-			}
-			return printSchedule(cmd.OutOrStdout(), sc)
-		},
-	}
-	flags = addClientFlags(cmd)
-	return cmd
+	}, "get schedule", resolveSchedule, get((*client.Client).Schedule), printSchedule)
 }
 
 func printSchedule(w io.Writer, sc api.Schedule) error {

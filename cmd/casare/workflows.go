@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/casare/casare/api"
+	"github.com/casare/casare/api/client"
 )
 
 func newWorkflowsCmd() *cobra.Command {
@@ -59,32 +60,10 @@ func printWorkflows(w io.Writer, wfs []api.WorkflowSummary) error {
 }
 
 func newWorkflowGetCmd() *cobra.Command {
-	var flags *clientFlags
-	cmd := &cobra.Command{
+	return idCmd(&cobra.Command{
 		Use:   "get WORKFLOW",
 		Short: "Show a workflow and its latest graph",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := flags.check(); err != nil {
-				return err
-			}
-			c := newClient(cmd, flags.server)
-			id, err := resolved(cmd.Context(), c, flags.server, "get workflow", args[0], resolveWorkflow)
-			if err != nil {
-				return err
-			}
-			wf, err := c.Workflow(cmd.Context(), id)
-			if err != nil {
-				return callError("get workflow", flags.server, err)
-			}
-			if flags.json() {
-				return printJSON(cmd.OutOrStdout(), wf)
-			}
-			return printWorkflow(cmd.OutOrStdout(), wf)
-		},
-	}
-	flags = addClientFlags(cmd)
-	return cmd
+	}, "get workflow", resolveWorkflow, get((*client.Client).Workflow), printWorkflow)
 }
 
 func printWorkflow(w io.Writer, wf api.Workflow) error {
@@ -108,37 +87,17 @@ func printWorkflow(w io.Writer, wf api.Workflow) error {
 }
 
 func newWorkflowVersionsCmd() *cobra.Command {
-	var flags *clientFlags
-	cmd := &cobra.Command{
+	return idCmd(&cobra.Command{
 		Use:   "versions WORKFLOW",
 		Short: "List every version of a workflow",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := flags.check(); err != nil {
-				return err
-			}
-			c := newClient(cmd, flags.server)
-			id, err := resolved(cmd.Context(), c, flags.server, "list workflow versions", args[0], resolveWorkflow)
-			if err != nil {
-				return err
-			}
-			versions, err := c.WorkflowVersions(cmd.Context(), id)
-			if err != nil {
-				return callError("list workflow versions", flags.server, err)
-			}
-			if flags.json() {
-				return printJSON(cmd.OutOrStdout(), versions)
-			}
-			tw := newTable(cmd.OutOrStdout())
-			row(tw, "VERSION", "CHECKSUM", "CREATED")
-			for _, v := range versions.Versions {
-				row(tw, v.Version, v.Checksum[:min(12, len(v.Checksum))], formatTime(v.CreatedAt))
-			}
-			return tw.Flush()
-		},
-	}
-	flags = addClientFlags(cmd)
-	return cmd
+	}, "list workflow versions", resolveWorkflow, get((*client.Client).WorkflowVersions), func(w io.Writer, versions api.WorkflowVersions) error {
+		tw := newTable(w)
+		row(tw, "VERSION", "CHECKSUM", "CREATED")
+		for _, v := range versions.Versions {
+			row(tw, v.Version, v.Checksum[:min(12, len(v.Checksum))], formatTime(v.CreatedAt))
+		}
+		return tw.Flush()
+	})
 }
 
 func newWorkflowDeleteCmd() *cobra.Command {

@@ -1,6 +1,6 @@
 // Package testutil holds what the tests of several packages share:
 // waiting for a condition with a deadline and a message, instead of
-// sleeping and hoping.
+// sleeping and hoping, and ports for test nodes that nothing else takes.
 package testutil
 
 import (

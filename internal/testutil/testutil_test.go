@@ -68,3 +68,15 @@ func TestEventuallyReportsTheLastError(t *testing.T) {
 		t.Errorf("%q", msg)
 	}
 }
+
+// FreePorts hands out distinct ports below the ephemeral range that a
+// TCP listener and a UDP socket can both take.
+func TestFreePortsAreDistinctAndBindable(t *testing.T) {
+	seen := map[int]bool{}
+	for _, p := range append(FreePorts(t, 8), FreePorts(t, 8)...) {
+		if seen[p] || p < portLow || p >= portHigh || !portFree(p) {
+			t.Fatalf("port %d: repeated %v, outside %d–%d, or taken", p, seen[p], portLow, portHigh)
+		}
+		seen[p] = true
+	}
+}

@@ -4,7 +4,6 @@ package cluster
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/internal/proctest"
+	"github.com/casare/casare/internal/testutil"
 )
 
 // casareBin is the binary every node runs; TestMain builds it.
@@ -154,7 +154,7 @@ func (c *cluster) add(name string, cmd []string) *node {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		c.tb.Fatal(err)
 	}
-	ports := freePorts(c.tb, 4)
+	ports := testutil.FreePorts(c.tb, 4)
 	n := &node{
 		tb: c.tb, name: name, dir: dir, logPath: filepath.Join(dir, "node.log"),
 		http:    net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
@@ -373,50 +373,4 @@ func isClosed(ch chan struct{}) bool {
 	default:
 		return false
 	}
-}
-
-// Ports come from below Linux's ephemeral range (32768–60999), so that a
-// restarted node does not find its port taken by some client's outgoing
-// connection, and are never handed out twice by one test binary.
-var (
-	portsMu   sync.Mutex
-	portsUsed = map[int]bool{}
-)
-
-const portLow, portHigh = 20000, 32000
-
-// freePorts returns n ports that are free for TCP and UDP on 127.0.0.1
-// (gossip uses both).
-func freePorts(tb testing.TB, n int) []int {
-	tb.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	var out []int
-	for tries := 0; len(out) < n; tries++ {
-		if tries > 10000 {
-			tb.Fatal("no free ports on 127.0.0.1")
-		}
-		port := portLow + rand.IntN(portHigh-portLow)
-		if portsUsed[port] || !portFree(port) {
-			continue
-		}
-		portsUsed[port] = true
-		out = append(out, port)
-	}
-	return out
-}
-
-func portFree(port int) bool {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return false
-	}
-	defer l.Close()
-	u, err := net.ListenPacket("udp", addr)
-	if err != nil {
-		return false
-	}
-	u.Close()
-	return true
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/internal/testutil"
 )
 
 // retentionJobs is enough finished jobs that the memory they hold stands
@@ -86,7 +87,7 @@ func collectGarbage(t *testing.T, pprof string) {
 // keeps the newest 1024 entries, up to 16 MiB, whatever they carried.)
 func TestRetentionWithoutAnArchiveGivesTheMemoryBack(t *testing.T) {
 	ctx := t.Context()
-	pprof := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
+	pprof := fmt.Sprintf("127.0.0.1:%d", testutil.FreePorts(t, 1)[0])
 	c := startCluster(t, 1, "--retention", retention.String(), "--pprof", pprof)
 	n := c.byName("n1")
 	collectGarbage(t, pprof)

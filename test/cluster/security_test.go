@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"github.com/casare/casare/internal/testutil"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -40,7 +41,7 @@ func TestJoinWithAWrongTokenExitsAndChangesNothing(t *testing.T) {
 		"a wrong token": {[]string{"--join-token", wrong}, "join token is wrong"},
 		"no token":      {nil, "no join token given"},
 	} {
-		ports := freePorts(t, 4)
+		ports := testutil.FreePorts(t, 4)
 		args := append([]string{"node", "join", n1.http, "--name", "n2", "--data-dir", filepath.Join(t.TempDir(), "data"),
 			"--http-port", strconv.Itoa(ports[0]), "--raft-port", strconv.Itoa(ports[1]), "--gossip-port", strconv.Itoa(ports[2]), "--quic-port", strconv.Itoa(ports[3])}, tc.args...)
 		res := runCLI(t, cliTimeout, args...)

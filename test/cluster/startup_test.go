@@ -4,6 +4,7 @@ package cluster
 
 import (
 	"fmt"
+	"github.com/casare/casare/internal/testutil"
 	"net"
 	"path/filepath"
 	"slices"
@@ -41,7 +42,7 @@ func TestSecondNodeOnTakenDataDirOrPortsExitsAtOnce(t *testing.T) {
 	dataDir := filepath.Join(n1.dir, "data")
 
 	// Same data dir, ports of its own.
-	ports := freePorts(t, 4)
+	ports := testutil.FreePorts(t, 4)
 	other := withFlag(n1.args, "--data-dir", dataDir)
 	for i, flag := range []string{"--http-port", "--raft-port", "--gossip-port", "--quic-port"} {
 		other = withFlag(other, flag, strconv.Itoa(ports[i]))
@@ -78,7 +79,7 @@ func TestSecondNodeOnTakenDataDirOrPortsExitsAtOnce(t *testing.T) {
 func TestSignalStopsANodeWhileItStarts(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
-	nowhere := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePorts(t, 1)[0]))
+	nowhere := net.JoinHostPort("127.0.0.1", strconv.Itoa(testutil.FreePorts(t, 1)[0]))
 	// A well-formed token: the node gets as far as asking nowhere for its
 	// certificate, and retries that until its join times out.
 	token := "casare_join_" + strings.Repeat("0", 64) + ".sha256:" + strings.Repeat("0", 64)

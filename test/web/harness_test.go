@@ -5,7 +5,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,11 +56,10 @@ type cluster struct {
 	tokenFile string // the admin token the bootstrapping node writes
 	joinFile  string // the join token it writes
 	seed      string
-	used      map[int]bool // ports handed out, never twice
 }
 
 func newCluster(tb testing.TB) *cluster {
-	c := &cluster{tb: tb, dir: tb.TempDir(), used: map[int]bool{}}
+	c := &cluster{tb: tb, dir: tb.TempDir()}
 	tb.Cleanup(func() {
 		for _, n := range c.nodes {
 			n.stop()
@@ -83,7 +81,7 @@ func (c *cluster) start(name string, extra ...string) *node {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		c.tb.Fatal(err)
 	}
-	ports := c.freePorts(4)
+	ports := testutil.FreePorts(c.tb, 4)
 	args := []string{"node", "start"}
 	if c.seed != "" {
 		args = []string{"node", "join", c.seed, "--join-token-file", c.joinFile}
@@ -140,35 +138,6 @@ func (n *node) stop() {
 	case <-n.done:
 	case <-time.After(callTimeout):
 	}
-}
-
-// freePorts returns n ports free for TCP and UDP on 127.0.0.1 (gossip
-// uses both), from the kernel's choice for TCP, none handed out before.
-func (c *cluster) freePorts(n int) []int {
-	c.tb.Helper()
-	var out []int
-	for tries := 0; len(out) < n; tries++ {
-		if tries > 1000 {
-			c.tb.Fatal("no free ports on 127.0.0.1")
-		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			c.tb.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		u, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			continue
-		}
-		u.Close()
-		if c.used[port] {
-			continue
-		}
-		c.used[port] = true
-		out = append(out, port)
-	}
-	return out
 }
 
 // ctx returns a context for one API call.

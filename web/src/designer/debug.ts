@@ -97,8 +97,9 @@ export function watchRows(watches: string[], stop?: DebugStop): { expression: st
     const r = stop?.watches?.find((w) => w.expression === expression);
     if (!stop) return { expression, text: '', error: false };
     if (!r) return { expression, text: '…', error: false };
-    // The evaluator's message goes on to quote the expression over
-    // several lines; its first line says what is wrong.
+    // Nodes send one short line (api/debug_watch.go evalWatch); an older
+    // node sends the evaluator's message, which quotes the expression
+    // over several lines after a first line that says what is wrong.
     if (r.error) return { expression, text: r.error.split('\n')[0], error: true, title: r.error };
     return { expression, text: showValue(r.value ?? null), error: false };
   });
