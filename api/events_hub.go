@@ -235,7 +235,10 @@ func changeEvent(index uint64, c consensus.Change) Event {
 			e.State = RobotAlive
 		}
 	case consensus.ChangeDrain:
-		e.Drained = &c.Drained
+		// A copy: a pointer into c would move every c to the heap,
+		// an allocation per job change on the apply path.
+		drained := c.Drained
+		e.Drained = &drained
 	}
 	return e
 }

@@ -68,7 +68,13 @@ func newJobMetrics(reg prometheus.Registerer) *jobMetrics {
 var _ consensus.Observer = (*jobMetrics)(nil)
 
 // Applied counts the job changes of one entry; it never blocks.
+// An entry finishes its jobs in runs of one workflow and outcome (a
+// robot's completions of one workflow's jobs): each run is one lookup of
+// its labels, not one a job.
 func (m *jobMetrics) Applied(a consensus.Applied) {
+	var run finishedRun
+	var durations prometheus.Observer
+	var durationsOf consensus.JobState
 	for _, c := range a.Changes {
 		if c.Kind != consensus.ChangeJob {
 			continue
@@ -77,11 +83,32 @@ func (m *jobMetrics) Applied(a consensus.Applied) {
 		case c.To == consensus.JobRunning && !c.EligibleAt.IsZero():
 			m.claimDelay.Observe(max(0, c.Time.Sub(c.EligibleAt).Seconds()))
 		case c.To.Terminal():
-			m.finished.WithLabelValues(cmp.Or(c.WorkflowName, c.WorkflowID), string(c.To)).Inc()
+			if wf := cmp.Or(c.WorkflowName, c.WorkflowID); wf != run.workflow || c.To != run.outcome {
+				run.add(m.finished)
+				run = finishedRun{workflow: wf, outcome: c.To}
+			}
+			run.n++
 			if !c.StartedAt.IsZero() && !c.FinishedAt.IsZero() {
-				m.duration.WithLabelValues(string(c.To)).Observe(max(0, c.FinishedAt.Sub(c.StartedAt).Seconds()))
+				if durations == nil || durationsOf != c.To {
+					durations, durationsOf = m.duration.WithLabelValues(string(c.To)), c.To
+				}
+				durations.Observe(max(0, c.FinishedAt.Sub(c.StartedAt).Seconds()))
 			}
 		}
+	}
+	run.add(m.finished)
+}
+
+// finishedRun is n jobs of one workflow finishing with one outcome.
+type finishedRun struct {
+	workflow string
+	outcome  consensus.JobState
+	n        int
+}
+
+func (r finishedRun) add(finished *prometheus.CounterVec) {
+	if r.n > 0 {
+		finished.WithLabelValues(r.workflow, string(r.outcome)).Add(float64(r.n))
 	}
 }
 

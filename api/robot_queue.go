@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -117,13 +118,23 @@ func checkClaim(cmd consensus.ClaimCmd) error {
 func (s robotQueueAPI) robotProgress(c *gin.Context) {
 	serveReport(s.Server, c, func(cmd consensus.ProgressCmd) (string, []string) {
 		return cmd.RobotID, jobIDs(cmd.Items, func(p consensus.Progress) string { return p.JobID })
-	}, s.cfg.Store.Progress)
+	}, func(ctx context.Context, cmd consensus.ProgressCmd) ([]consensus.Ack, error) {
+		if err := numberLogs(c, cmd.Items, setProgressLogsEnd); err != nil {
+			return nil, err
+		}
+		return s.cfg.Store.Progress(ctx, cmd)
+	})
 }
 
 func (s robotQueueAPI) robotHandBack(c *gin.Context) {
 	serveReport(s.Server, c, func(cmd consensus.HandBackCmd) (string, []string) {
 		return cmd.RobotID, jobIDs(cmd.Items, func(p consensus.Progress) string { return p.JobID })
-	}, s.cfg.Store.HandBack)
+	}, func(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error) {
+		if err := numberLogs(c, cmd.Items, setProgressLogsEnd); err != nil {
+			return nil, err
+		}
+		return s.cfg.Store.HandBack(ctx, cmd)
+	})
 }
 
 // robotCrashed takes a robot's report of the runs its previous process
@@ -137,7 +148,37 @@ func (s robotQueueAPI) robotCrashed(c *gin.Context) {
 func (s robotQueueAPI) robotComplete(c *gin.Context) {
 	serveReport(s.Server, c, func(cmd consensus.CompleteCmd) (string, []string) {
 		return cmd.RobotID, jobIDs(cmd.Items, func(d consensus.Completion) string { return d.JobID })
-	}, s.cfg.Store.Complete)
+	}, func(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error) {
+		if err := numberLogs(c, cmd.Items, func(d *consensus.Completion, end int) { d.LogsEnd = end }); err != nil {
+			return nil, err
+		}
+		return s.cfg.Store.Complete(ctx, cmd)
+	})
+}
+
+func setProgressLogsEnd(p *consensus.Progress, end int) { p.LogsEnd = end }
+
+// numberLogs sets each item's logs_end (consensus.Progress.LogsEnd) from
+// the query's logs_end parameters, one per item in the items' order. A
+// robot-only node sends them in the query, not the body, so that a
+// server that predates them ignores them (the body is decoded strictly)
+// and records every line, as it did.
+func numberLogs[T any](c *gin.Context, items []T, set func(*T, int)) error {
+	params := c.QueryArray("logs_end")
+	if len(params) == 0 {
+		return nil
+	}
+	if len(params) != len(items) {
+		return invalidField("logs_end", "has %d numbers for %d items; give one per item, 0 for an item not numbered", len(params), len(items))
+	}
+	for i, p := range params {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return invalidField("logs_end", "must be counts of log lines, not %q", p)
+		}
+		set(&items[i], n)
+	}
+	return nil
 }
 
 // serveReport decodes a robot's batch of reports, checks its envelope

@@ -97,3 +97,49 @@ func TestRobotWaitSeesJobsDueByTime(t *testing.T) {
 		t.Errorf("the job due in 400ms was found after %v", waited)
 	}
 }
+
+// TestRobotEndpointsRecordResentLinesOnce: a robot-only node numbers its
+// robot's log lines in the query; a heartbeat sent again after its answer
+// was lost, and a completion carrying lines a heartbeat recorded, add
+// each line once, while unnumbered reports add every line as before.
+func TestRobotEndpointsRecordResentLinesOnce(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	node := apitest.StartLeader(t, "n1")
+	wf := newWorkflow(t, node)
+	if _, err := node.Store.SubmitJobs(ctx, []consensus.JobSpec{{ID: "j1", WorkflowID: wf, ExecutionMode: "lan"}}); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := node.Peer.RobotClaim(ctx, lanRobot)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %+v, %v", claimed, err)
+	}
+	token := claimed[0].Job.Lease.Token
+	line := func(msg string) consensus.LogLine { return consensus.LogLine{Level: "info", Message: msg} }
+	beat := consensus.ProgressCmd{RobotID: "r1", Items: []consensus.Progress{
+		{JobID: "j1", Token: token, Logs: []consensus.LogLine{line("a"), line("b")}, LogsEnd: 2}}}
+	for range 2 {
+		if acks, err := node.Peer.RobotProgress(ctx, beat); err != nil || !acks[0].OK {
+			t.Fatalf("heartbeat: %+v, %v", acks, err)
+		}
+	}
+	old := consensus.ProgressCmd{RobotID: "r1", Items: []consensus.Progress{{JobID: "j1", Token: token, Logs: []consensus.LogLine{line("x")}}}}
+	for range 2 {
+		if acks, err := node.Peer.RobotProgress(ctx, old); err != nil || !acks[0].OK {
+			t.Fatalf("unnumbered heartbeat: %+v, %v", acks, err)
+		}
+	}
+	done := consensus.CompleteCmd{RobotID: "r1", Items: []consensus.Completion{
+		{JobID: "j1", Token: token, Succeeded: true, Logs: []consensus.LogLine{line("b"), line("c")}, LogsEnd: 3}}}
+	if acks, err := node.Peer.RobotComplete(ctx, done); err != nil || !acks[0].OK {
+		t.Fatalf("completion: %+v, %v", acks, err)
+	}
+	job, _, _ := node.Store.Job("j1")
+	var got []string
+	for _, l := range job.Logs {
+		got = append(got, l.Message)
+	}
+	if want := "a b x x c"; strings.Join(got, " ") != want {
+		t.Fatalf("j1 logged %q, want %q", got, want)
+	}
+}

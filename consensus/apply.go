@@ -77,12 +77,13 @@ func (s *Store) ApplyRaw(ctx context.Context, buf []byte) ([]byte, error) {
 	if s.raft.State() != raft.Leader {
 		return nil, errorf(CodeNotLeader, "node %s is not the leader", s.cfg.Name)
 	}
-	if err := s.fsm.handlers.check(buf); err != nil {
+	cmd, err := s.fsm.handlers.check(buf)
+	if err != nil {
 		return nil, errorf(CodeInvalid, "%v", err)
 	}
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	v, err := s.applyLocal(ctx, buf)
+	v, err := s.applyDecoded(ctx, buf, cmd)
 	if err != nil {
 		if retryable(err) {
 			// The follower retries on this code; the outcome is unknown
@@ -96,9 +97,17 @@ func (s *Store) ApplyRaw(ctx context.Context, buf []byte) ([]byte, error) {
 
 // applyLocal appends buf to the leader's log with the current time.
 func (s *Store) applyLocal(ctx context.Context, buf []byte) (any, error) {
+	return s.applyDecoded(ctx, buf, nil)
+}
+
+// applyDecoded is applyLocal with buf's command decoded already (cmd,
+// from handlers.check; nil if not), which this node's apply then reuses.
+func (s *Store) applyDecoded(ctx context.Context, buf []byte, cmd any) (any, error) {
 	stamped := make([]byte, len(buf))
 	copy(stamped, buf)
 	stampTime(stamped, time.Now())
+	s.fsm.predecoded.put(stamped, cmd)
+	defer s.fsm.predecoded.drop(stamped)
 	timeout := DefaultApplyTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)

@@ -88,6 +88,21 @@ type applyContext struct {
 	// opened it: no caller here waits for their results, so handlers may
 	// skip building them (a restart replays a million queued jobs).
 	replay bool
+	// following is set when this node was not the leader as the entry
+	// was applied: a follower's results go to no one. A caller that
+	// appended the entry while leading and lost the leadership before
+	// it applied may still be waiting; a handler that skips its result
+	// answers it CodeNotLeader (errFollowing), and the caller's retry
+	// gets the first outcome by the ids the command carries.
+	following bool
+	// decoded is the entry's command when this node decoded it already
+	// (predecoded.go), else nil.
+	decoded any
+}
+
+// errFollowing answers a command whose result a follower did not build.
+func errFollowing() error {
+	return errorf(CodeNotLeader, "the entry was applied after this node stopped leading")
 }
 
 // handlers maps each command type to its handler; see registry().
@@ -163,38 +178,46 @@ func (e *panicError) Error() string {
 
 // decoded adapts a typed handler, a method of one of the concern types
 // in apply_parts.go, to the byte-level handler signature.
-// With a nil state it only decodes: that is how check tries an entry.
+// With a nil state it only decodes, and returns the command: that is how
+// check tries an entry. A command in c.decoded is used as it is.
 func decoded[G ~struct{ *state }, T any, R any](fn func(G, applyContext, *T) (R, error)) handler {
 	return func(s *state, c applyContext, payload []byte) (any, error) {
-		var cmd T
-		if err := decodePayload(payload, &cmd); err != nil {
-			return nil, &decodeError{err: err}
+		cmd, ok := c.decoded.(*T)
+		if !ok {
+			cmd = new(T)
+			if err := decodePayload(payload, cmd); err != nil {
+				return nil, &decodeError{err: err}
+			}
 		}
 		if s == nil {
-			return nil, nil
+			return cmd, nil
 		}
-		return fn(G{s}, c, &cmd)
+		return fn(G{s}, c, cmd)
 	}
 }
 
 // encodeCommand builds an envelope. The time field is left zero; the
 // leader stamps it just before appending the entry to its log.
 func encodeCommand(typ commandType, cmd any) ([]byte, error) {
-	payload, err := encodeJSON(cmd)
+	// The payload is encoded after the header's room: no second copy of
+	// a merged entry of a thousand jobs.
+	buf, err := encodeJSONAfter(headerLen, cmd)
 	if err != nil {
 		return nil, fmt.Errorf("encode command type %d: %w", typ, err)
 	}
-	buf := make([]byte, headerLen+len(payload))
 	buf[0] = byte(typ)
-	copy(buf[headerLen:], payload)
 	return buf, nil
 }
 
 // encodeJSON marshals v without HTML escaping, so that the raw JSON a
 // command or snapshot carries (workflow graphs, params) keeps its bytes
 // and its checksum.
-func encodeJSON(v any) ([]byte, error) {
+func encodeJSON(v any) ([]byte, error) { return encodeJSONAfter(0, v) }
+
+// encodeJSONAfter is encodeJSON after room zero bytes.
+func encodeJSONAfter(room int, v any) ([]byte, error) {
 	var buf bytes.Buffer
+	buf.Write(make([]byte, room))
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
@@ -221,29 +244,31 @@ func splitCommand(buf []byte) (commandType, time.Time, []byte, error) {
 // type it does not know or a payload that does not decode as its type.
 // The leader checks every entry a follower forwards, so that such an
 // entry never reaches the log; one that does anyway is skipped by every
-// replica alike (see fsm.applyCommand).
-func (h handlers) check(data []byte) error {
+// replica alike (see fsm.applyCommand). It returns the decoded command,
+// which the apply of the same bytes here reuses (predecoded.go).
+func (h handlers) check(data []byte) (any, error) {
 	typ, _, payload, err := splitCommand(data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fn, ok := h[typ]
 	if !ok {
-		return fmt.Errorf("unknown command type %d (is the sending node running a newer version?)", typ)
+		return nil, fmt.Errorf("unknown command type %d (is the sending node running a newer version?)", typ)
 	}
+	cmd, err := fn(nil, applyContext{}, payload)
 	var de *decodeError
-	if _, err := fn(nil, applyContext{}, payload); errors.As(err, &de) {
+	if errors.As(err, &de) {
 		de.typ = typ
-		return de
+		return nil, de
 	}
-	return nil
+	return cmd, nil
 }
 
 // apply decodes one envelope and runs its handler. err is a business
 // result for the caller; skipped means the entry could not be applied at
 // all (it does not decode, its type is unknown, or its handler
 // panicked), which every replica decides alike from the entry's bytes.
-func (h handlers) apply(s *state, index uint64, replay bool, data []byte) (v any, err, skipped error) {
+func (h handlers) apply(s *state, c applyContext, data []byte) (v any, err, skipped error) {
 	typ, now, payload, err := splitCommand(data)
 	if err != nil {
 		return nil, nil, err
@@ -257,7 +282,8 @@ func (h handlers) apply(s *state, index uint64, replay bool, data []byte) (v any
 			v, err, skipped = nil, nil, &panicError{typ: typ, value: r}
 		}
 	}()
-	v, err = fn(s, applyContext{index: index, now: now, replay: replay}, payload)
+	c.now = now
+	v, err = fn(s, c, payload)
 	var de *decodeError
 	if errors.As(err, &de) {
 		de.typ = typ

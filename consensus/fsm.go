@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 )
@@ -47,10 +48,19 @@ type fsm struct {
 	// is a signal beside the state, not part of it.
 	schedulesChanged chan struct{}
 	observers        observers
+	// changes is the Changes of the last Applied, reused for the next
+	// (see Observer.Applied).
+	changes []Change
 	// replay bounds the entries that were in the log when this process
 	// opened it (set before Raft starts): no one here waits for their
 	// results.
 	replay replayBound
+	// raft is the node's Raft, once it runs (nil before): its state says
+	// whether anyone here waits for the results of an entry.
+	raft atomic.Pointer[raft.Raft]
+	// predecoded holds the commands the leader decoded to check them, for
+	// their apply here.
+	predecoded predecoded
 }
 
 // replayBound is the last state entry in the log at open. An entry at or
@@ -76,6 +86,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	obs := f.observers.snapshot()
+	following := f.following()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	changed := false
@@ -83,7 +94,8 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		if l.Type == raft.LogCommand {
 			f.state.pending = f.state.pending[:0] // only this entry's changes
 			f.entries.add(l.Data)
-			out[i] = f.applyCommand(l.Index, f.replay.covers(l), l.Data)
+			c := applyContext{index: l.Index, replay: f.replay.covers(l), following: following, decoded: f.predecoded.take(l.Data)}
+			out[i] = f.applyCommand(c, l.Data)
 			changed = changed || changesTimetable(l.Data)
 			f.tell(obs, l.Index, l.Data)
 		}
@@ -95,6 +107,12 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		f.signalSchedules()
 	}
 	return out
+}
+
+// following reports whether this node's Raft runs and does not lead.
+func (f *fsm) following() bool {
+	r := f.raft.Load()
+	return r != nil && r.State() != raft.Leader
 }
 
 // changesTimetable reports whether an entry may change when schedules fire next.
@@ -123,11 +141,11 @@ func (f *fsm) signalSchedules() {
 // refuses such entries before Raft (handlers.check), so one only gets
 // here from a node of another build or a bug; each replica decides from
 // the same bytes, so all skip it alike, and the caller gets an error.
-func (f *fsm) applyCommand(index uint64, replay bool, data []byte) *applyResult {
-	v, err, skipped := f.handlers.apply(f.state, index, replay, data)
+func (f *fsm) applyCommand(c applyContext, data []byte) *applyResult {
+	v, err, skipped := f.handlers.apply(f.state, c, data)
 	if skipped != nil {
-		f.log.Error("skipped a Raft entry that cannot be applied", "index", index, "err", skipped)
-		return &applyResult{err: errorf(CodeInvalid, "raft entry %d skipped: %v", index, skipped)}
+		f.log.Error("skipped a Raft entry that cannot be applied", "index", c.index, "err", skipped)
+		return &applyResult{err: errorf(CodeInvalid, "raft entry %d skipped: %v", c.index, skipped)}
 	}
 	return &applyResult{value: v, err: err}
 }
@@ -140,10 +158,12 @@ func (f *fsm) tell(obs []Observer, index uint64, data []byte) {
 		return
 	}
 	_, now, _, _ := splitCommand(data) // applyCommand has already checked it
-	a := Applied{Index: index, Changes: f.state.takeChanges(now), Counts: f.state.counts}
+	f.changes = f.state.takeChanges(now, f.changes)
+	a := Applied{Index: index, Changes: f.changes, Counts: f.state.counts}
 	for _, o := range obs {
 		o.Applied(a)
 	}
+	clear(f.changes) // let go of the jobs' strings and status maps
 }
 
 // read runs fn with the state locked for reading and returns the applied

@@ -293,7 +293,7 @@ func FuzzApply(f *testing.F) {
 		s.workflows["w"] = &Workflow{ID: "w", Name: "w", Versions: []WorkflowVersion{{Version: 1}}}
 		s.byName["w"] = "w"
 		before, _ := json.Marshal(s.snapshot())
-		_, err, fatal := registry().apply(s, 1, false, data)
+		_, err, fatal := registry().apply(s, applyContext{index: 1}, data)
 		var pe *panicError
 		if errors.As(fatal, &pe) {
 			t.Fatalf("a handler panicked: %v", fatal)
@@ -376,14 +376,14 @@ func TestReplayEndsInTheSameState(t *testing.T) {
 	submit := SubmitGroupsCmd{Groups: [][]JobSpec{{{ID: "j1", WorkflowID: "w1", ExecutionMode: ModeLAN}}}}
 	old := h.entry(cmdSubmitGroups, submit)
 	old.Term = 3
-	if res := h.f.Apply(old).(*applyResult); res.err != nil || len(res.value.([]GroupResult)[0].Jobs) != 0 {
+	if res := h.f.Apply(old).(*applyResult); res.err != nil || len(res.value.(submitAnswer).full[0].Jobs) != 0 {
 		t.Fatalf("a replayed submit: %+v", res)
 	}
 	submit.Groups[0][0].ID = "j2"
 	mine := h.entry(cmdSubmitGroups, submit)
 	mine.Term = 4 // this process's own term, at an index below the bound
 	res := h.f.Apply(mine).(*applyResult)
-	if res.err != nil || len(res.value.([]GroupResult)[0].Jobs) != 1 || res.value.([]GroupResult)[0].Jobs[0].ID != "j2" {
+	if res.err != nil || len(res.value.(submitAnswer).full[0].Jobs) != 1 || res.value.(submitAnswer).full[0].Jobs[0].ID != "j2" {
 		t.Fatalf("a submit of this process's term: %+v", res)
 	}
 	if h.f.state.jobs["j1"] == nil || h.f.state.jobs["j2"] == nil {

@@ -97,6 +97,13 @@ type Lease struct {
 	// heartbeat: a robot holding jobs heartbeats every second, so a stale
 	// one is suspect before its lease runs out.
 	RenewedAt time.Time `json:"renewed_at,omitzero"`
+	// LogsEnd is how many of its lines, numbered from 0 for this lease,
+	// the lease's robot has had recorded (Progress.LogsEnd): a resent
+	// line numbered below it is already in the job's log. It counts in
+	// the robot's numbering, so trimming the log to its window or for the
+	// archive (LogsDropped) leaves it as it is. 0 until a robot that
+	// numbers its lines reports some.
+	LogsEnd int `json:"logs_end,omitempty"`
 }
 
 // Attempt records one try at running a job.

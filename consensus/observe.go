@@ -117,7 +117,8 @@ type Applied struct {
 // and never block (hand the data to another goroutine without waiting).
 type Observer interface {
 	// Applied reports an entry that changed something. The Changes slice
-	// is the observer's to keep.
+	// is the FSM's again once the call returns (it is reused for the next
+	// entry): an observer copies what it keeps.
 	Applied(a Applied)
 	// Restored reports that the state was replaced by a snapshot taken
 	// at index: what happened between the last Applied and index is
@@ -177,14 +178,17 @@ func (s *state) noteProgress(j *Job, status map[string]string) {
 	}
 }
 
-// takeChanges returns what the entry applied at `now` changed, and
-// starts a new list.
-func (s *state) takeChanges(now time.Time) []Change {
+// takeChanges appends to out what the entry applied at `now` changed,
+// and starts a new list. The FSM hands in the slice of the entry before,
+// so that observing costs no allocation per entry: under batched submits
+// a new slice of a hundred changes an entry was 7% of every node's
+// allocations (bench/queue -cpuprofile, allocs).
+func (s *state) takeChanges(now time.Time, out []Change) []Change {
+	out = out[:0]
 	if len(s.pending) == 0 {
-		return nil
+		return out
 	}
-	out := make([]Change, len(s.pending))
-	for i, p := range s.pending {
+	for _, p := range s.pending {
 		c := p.c
 		if j := p.job; j != nil {
 			run := j.Run()
@@ -198,7 +202,7 @@ func (s *state) takeChanges(now time.Time) []Change {
 			}
 		}
 		c.Time = now
-		out[i] = c
+		out = append(out, c)
 	}
 	clear(s.pending)
 	s.pending = s.pending[:0]

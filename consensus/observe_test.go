@@ -15,7 +15,12 @@ type recorder struct {
 	restored []uint64
 }
 
-func (r *recorder) Applied(a Applied)                  { r.applied = append(r.applied, a) }
+// Applied keeps a copy of the changes: the slice is the FSM's again once
+// the call returns.
+func (r *recorder) Applied(a Applied) {
+	a.Changes = slices.Clone(a.Changes)
+	r.applied = append(r.applied, a)
+}
 func (r *recorder) Restored(index uint64, _ JobCounts) { r.restored = append(r.restored, index) }
 
 func (r *recorder) jobChanges() []Change {

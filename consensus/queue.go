@@ -3,7 +3,6 @@ package consensus
 import (
 	"cmp"
 	"encoding/json"
-	"maps"
 	"slices"
 	"time"
 
@@ -101,10 +100,15 @@ func (s queueApply) claimJobs(c applyContext, cmd *ClaimCmd) ([]ClaimedJob, erro
 	for _, j := range picked {
 		j = s.mutableJob(j)
 		s.startAttempt(j, cmd.RobotID, c)
-		out = append(out, ClaimedJob{Job: cloneJob(j), Graph: s.graph(j)})
+		if !c.following { // a follower's answer goes to no one (claimGroups)
+			out = append(out, ClaimedJob{Job: cloneJob(j), Graph: s.graph(j)})
+		}
 		ids = append(ids, j.ID)
 	}
 	s.lastClaims[cmd.RobotID] = lastClaim{RequestID: cmd.RequestID, Token: c.index, JobIDs: ids}
+	if c.following {
+		return nil, errFollowing()
+	}
 	return out, nil
 }
 
@@ -197,10 +201,17 @@ func (s queueApply) leased(id, robot string, token uint64) (*Job, string) {
 // Progress is one job's heartbeat: it extends the lease and carries what
 // happened since the last one.
 type Progress struct {
-	JobID      string            `json:"job_id"`
-	Token      uint64            `json:"token"`
-	Checkpoint json.RawMessage   `json:"checkpoint,omitempty"`
-	Logs       []LogLine         `json:"logs,omitempty"`
+	JobID      string          `json:"job_id"`
+	Token      uint64          `json:"token"`
+	Checkpoint json.RawMessage `json:"checkpoint,omitempty"`
+	Logs       []LogLine       `json:"logs,omitempty"`
+	// LogsEnd numbers Logs: they are lines LogsEnd-len(Logs) to
+	// LogsEnd-1 of what the run logged under this lease, from 0. A robot
+	// resends lines whose heartbeat's outcome it did not learn, and the
+	// FSM records only those past Lease.LogsEnd, so a heartbeat that did
+	// commit does not log its lines twice. 0 from a robot (or a node)
+	// that predates the field: every line is recorded, as before.
+	LogsEnd    int               `json:"logs_end,omitempty"`
 	NodeStatus map[string]string `json:"node_status,omitempty"`
 	// Debug is a debug run's stop or resumption, when it changed.
 	Debug *DebugReport `json:"debug,omitempty"`
@@ -235,7 +246,7 @@ type Ack struct {
 func (s queueApply) progress(c applyContext, cmd *ProgressCmd) ([]Ack, error) {
 	return eachLeased(s, cmd.RobotID, cmd.Items, func(p Progress) (string, uint64) { return p.JobID, p.Token },
 		func(j *Job, p Progress) Ack {
-			s.record(j, p.Checkpoint, p.Logs, p.NodeStatus)
+			s.record(j, p.Checkpoint, p.Logs, p.LogsEnd, p.NodeStatus)
 			j.Lease.ExpiresAt = c.now.Add(s.visibility(j))
 			j.Lease.RenewedAt = c.now
 			j.UpdatedAt = c.now
@@ -259,37 +270,19 @@ func eachLeased[T any](s queueApply, robot string, items []T, ref func(T) (strin
 	return acks
 }
 
-// record stores a run's checkpoint, newest log lines and node status.
-func (s queueApply) record(j *Job, checkpoint json.RawMessage, logs []LogLine, status map[string]string) {
-	s.noteProgress(j, status)
-	if checkpoint != nil {
-		j.Checkpoint = checkpoint
-	}
-	if len(logs) > 0 {
-		j.Logs = append(slices.Clip(j.Logs), logs...)
-		s.trimLogs(j)
-	}
-	if len(status) > 0 {
-		merged := maps.Clone(j.NodeStatus)
-		if merged == nil {
-			merged = map[string]string{}
-		}
-		maps.Copy(merged, status)
-		j.NodeStatus = merged
-	}
-}
-
 // Completion is a robot's final report on one attempt.
 type Completion struct {
-	JobID       string            `json:"job_id"`
-	Token       uint64            `json:"token"`
-	Succeeded   bool              `json:"succeeded"`
-	Result      json.RawMessage   `json:"result,omitempty"`
-	Error       string            `json:"error,omitempty"`
-	FailureKind string            `json:"failure_kind,omitempty"`
-	Checkpoint  json.RawMessage   `json:"checkpoint,omitempty"`
-	Logs        []LogLine         `json:"logs,omitempty"`
-	NodeStatus  map[string]string `json:"node_status,omitempty"`
+	JobID       string          `json:"job_id"`
+	Token       uint64          `json:"token"`
+	Succeeded   bool            `json:"succeeded"`
+	Result      json.RawMessage `json:"result,omitempty"`
+	Error       string          `json:"error,omitempty"`
+	FailureKind string          `json:"failure_kind,omitempty"`
+	Checkpoint  json.RawMessage `json:"checkpoint,omitempty"`
+	Logs        []LogLine       `json:"logs,omitempty"`
+	// LogsEnd numbers Logs as Progress.LogsEnd does.
+	LogsEnd    int               `json:"logs_end,omitempty"`
+	NodeStatus map[string]string `json:"node_status,omitempty"`
 	// StoreSecrets are values the run asks the vault to keep (an OAuth
 	// refresh token), by secret name. The server that receives the
 	// completion seals and stores them and removes them before the
@@ -309,7 +302,7 @@ type CompleteCmd struct {
 func (s queueApply) completeJobs(c applyContext, cmd *CompleteCmd) ([]Ack, error) {
 	return eachLeased(s, cmd.RobotID, cmd.Items, func(d Completion) (string, uint64) { return d.JobID, d.Token },
 		func(j *Job, done Completion) Ack {
-			s.record(j, done.Checkpoint, done.Logs, done.NodeStatus)
+			s.record(j, done.Checkpoint, done.Logs, done.LogsEnd, done.NodeStatus)
 			recordDebug(j, done.Debug)
 			switch {
 			case done.Succeeded:
@@ -372,7 +365,7 @@ type HandBackCmd struct {
 func (s queueApply) handBack(c applyContext, cmd *HandBackCmd) ([]Ack, error) {
 	return eachLeased(s, cmd.RobotID, cmd.Items, func(p Progress) (string, uint64) { return p.JobID, p.Token },
 		func(j *Job, p Progress) Ack {
-			s.record(j, p.Checkpoint, p.Logs, p.NodeStatus)
+			s.record(j, p.Checkpoint, p.Logs, p.LogsEnd, p.NodeStatus)
 			s.finishAttempt(j, "handed_back", cmd.Reason, c)
 			j.Attempt--
 			j.AvoidRobot, j.Lease, j.NotBefore = cmd.RobotID, nil, c.now

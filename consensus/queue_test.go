@@ -357,3 +357,29 @@ func TestHandBackDoesNotSpendAnAttempt(t *testing.T) {
 		t.Fatalf("a job with max_attempts 1 could not run again after a hand-back: %+v", again)
 	}
 }
+
+// A follower leases the jobs a claim picks without copying them for an
+// answer no one reads there; a caller still waiting gets a code it
+// retries on, and the retry, with the claim's request id, gets the jobs
+// the first apply leased.
+func TestFollowerAppliesClaimsWithoutResults(t *testing.T) {
+	h := newQueueHarness(t)
+	h.submit("j1", 0)
+	h.submit("j2", 0)
+	claim := ClaimGroupsCmd{Claims: []ClaimCmd{{RobotID: "r1", Max: 2, RequestID: "q1"}}}
+	entry := h.entry(cmdClaimGroups, claim)
+	v, err, skipped := h.f.handlers.apply(h.f.state, applyContext{index: entry.Index, following: true}, entry.Data)
+	if parts, _ := v.([]Part[[]ClaimedJob]); skipped != nil || parts != nil || !retryable(err) {
+		t.Fatalf("follower's claim answered %v, %v (skipped %v), want no value and a retryable error", v, err, skipped)
+	}
+	if h.f.state.counts.Running != 2 {
+		t.Fatalf("%d running after the follower's claim, want 2", h.f.state.counts.Running)
+	}
+	parts := h.mustApply(cmdClaimGroups, claim).([]Part[[]ClaimedJob])
+	if len(parts) != 1 || parts[0].Error != nil || len(parts[0].Value) != 2 || parts[0].Value[0].Job.Lease.Token != entry.Index {
+		t.Fatalf("the retried claim answered %+v, want the two jobs leased by the first", parts)
+	}
+	if h.f.state.counts.Running != 2 || h.f.state.counts.Queued != 0 {
+		t.Fatalf("counts after the retry %+v", h.f.state.counts)
+	}
+}

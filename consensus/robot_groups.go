@@ -39,13 +39,20 @@ type RobotReport struct {
 // every job of a merged claim carried its workflow's graph again, and a
 // leader's answer to a follower grew past what the follower reads.
 func (s queueApply) claimGroups(c applyContext, cmd *ClaimGroupsCmd) ([]Part[[]ClaimedJob], error) {
-	return applyParts(cmd.Claims, func(claim *ClaimCmd) ([]ClaimedJob, error) {
+	parts := applyParts(cmd.Claims, func(claim *ClaimCmd) ([]ClaimedJob, error) {
 		jobs, err := s.claimJobs(c, claim)
 		for i := range jobs {
 			jobs[i].Graph = nil
 		}
 		return jobs, err
-	}), nil
+	})
+	if c.following {
+		// A follower builds no copies of the jobs it leased; a caller
+		// that still waits retries, and its claim's request id replays
+		// the lease (claimJobs).
+		return nil, errFollowing()
+	}
+	return parts, nil
 }
 
 // fillGraphs puts each claimed job's graph into the claim, from this

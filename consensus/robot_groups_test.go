@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -292,10 +293,12 @@ func TestReportWeightBoundsItsEncoding(t *testing.T) {
 		Stack: []DebugFrame{{Workflow: odd, NodeID: odd}}, Detached: odd}
 	reports := map[string]RobotReport{
 		"progress": {Progress: &ProgressCmd{RobotID: odd, Items: []Progress{
-			{JobID: odd, Checkpoint: json.RawMessage(`{"c":1}`), Logs: []LogLine{line, line}, NodeStatus: status, Debug: debug},
+			{JobID: odd, Token: math.MaxUint64, Checkpoint: json.RawMessage(`{"c":1}`), Logs: []LogLine{line, line}, LogsEnd: math.MaxInt,
+				NodeStatus: status, Debug: debug},
 		}}},
 		"completion": {Complete: &CompleteCmd{RobotID: odd, Items: []Completion{
-			{JobID: odd, Result: json.RawMessage(`{"r":1}`), Error: odd, FailureKind: odd, Logs: []LogLine{line}, NodeStatus: status, Debug: debug},
+			{JobID: odd, Token: math.MaxUint64, Succeeded: true, Result: json.RawMessage(`{"r":1}`), Error: odd, FailureKind: odd,
+				Checkpoint: json.RawMessage(`{"c":1}`), Logs: []LogLine{line}, LogsEnd: math.MaxInt, NodeStatus: status, Debug: debug},
 		}}},
 	}
 	for name, r := range reports {

@@ -323,63 +323,64 @@ func (s jobsApply) submitJobs(c applyContext, cmd *SubmitJobsCmd) ([]Job, error)
 	if err != nil {
 		return nil, err
 	}
+	if c.following {
+		return nil, errFollowing()
+	}
 	return jobs, nil
 }
 
 // submitGroup queues specs atomically: all of them, or none and an error
-// naming the first bad one.
+// naming the first bad one. It answers a copy of each spec's job, except
+// where no one reads it (replay, following).
 func (s jobsApply) submitGroup(c applyContext, specs []JobSpec) ([]Job, *Error) {
-	for i, spec := range specs {
-		if err := s.checkSpec(spec); err != nil {
-			return nil, &Error{Code: ErrorCode(err), Message: fmt.Sprintf("job %d: %v", i, err)}
-		}
-	}
-	if c.replay {
-		for _, spec := range specs {
-			s.submitJob(c, spec)
-		}
-		return nil, nil
+	if c.replay || c.following {
+		return nil, s.queueGroup(c, specs, func(*Job, bool) {})
 	}
 	out := make([]Job, 0, len(specs))
-	for _, spec := range specs {
-		out = append(out, cloneJob(s.submitJob(c, spec)))
+	err := s.queueGroup(c, specs, func(j *Job, _ bool) { out = append(out, cloneJob(j)) })
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// queueGroup queues specs atomically, or none and an error naming the
+// first bad one, and hands each spec's job to each with whether the spec
+// made it (false: the job had its id or unique key already).
+func (s jobsApply) queueGroup(c applyContext, specs []JobSpec, each func(j *Job, made bool)) *Error {
+	for i, spec := range specs {
+		if err := s.checkSpec(spec); err != nil {
+			return &Error{Code: ErrorCode(err), Message: fmt.Sprintf("job %d: %v", i, err)}
+		}
+	}
+	for _, spec := range specs {
+		each(s.queueSpec(c, spec))
+	}
+	return nil
 }
 
 // submitJob queues one checked spec, or returns the job that already has
 // its id or unique key, so that a retried submit never queues twice.
 func (s *state) submitJob(c applyContext, spec JobSpec) *Job {
+	j, _ := s.queueSpec(c, spec)
+	return j
+}
+
+// queueSpec is submitJob, and reports whether the spec made the job.
+func (s *state) queueSpec(c applyContext, spec JobSpec) (*Job, bool) {
 	if j := s.jobs[spec.ID]; j != nil {
-		return j
+		return j, false
 	}
 	if id, ok := s.unique[spec.UniqueKey]; ok && spec.UniqueKey != "" {
-		return s.jobs[id]
+		return s.jobs[id], false
 	}
 	wf := s.workflows[spec.WorkflowID]
-	version := cmp.Or(spec.WorkflowVersion, wf.Latest().Version)
 	s.nextSeq++
-	j := &Job{
-		ID: spec.ID, WorkflowID: spec.WorkflowID, WorkflowVersion: version,
-		Params: spec.Params, SealedParams: spec.SealedParams, Priority: spec.Priority, ExecutionMode: spec.ExecutionMode,
-		RobotTags: spec.RobotTags, PinnedRobot: spec.PinnedRobot,
-		State: JobQueued, MaxAttempts: cmp.Or(spec.MaxAttempts, DefaultMaxAttempts),
-		UniqueKey: spec.UniqueKey, NotBefore: spec.NotBefore, Deadline: spec.Deadline,
-		ScheduleID: spec.ScheduleID, FireTime: spec.FireTime,
-		CreatedAt: c.now, UpdatedAt: c.now, Seq: s.nextSeq,
-	}
-	if spec.Backoff != 0 {
-		j.run().Backoff = spec.Backoff
-	}
-	if spec.RerunOf != "" {
-		j.run().RerunOf = spec.RerunOf
-	}
-	if spec.Debug != nil {
-		j.run().Debug = &JobDebug{Options: spec.Debug.withDefaults()}
-	}
+	j := new(Job)
+	newJob(j, spec, cmp.Or(spec.WorkflowVersion, wf.Latest().Version), s.nextSeq, c.now)
 	s.insertJob(j)
 	s.noteJob(j, "", JobQueued)
-	return j
+	return j, true
 }
 
 // CancelJobCmd cancels a job that has not finished.

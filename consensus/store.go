@@ -229,6 +229,7 @@ func Open(cfg Config) (*Store, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	s.submits = newSubmitBatcher(ctx, s.submitGroups)
+	s.submits.limit = s.submitsInFlight
 	s.robots = newRobotGroups(ctx, s, cfg.ProgressInterval)
 	s.bg.Go(func() { s.watch.run(ctx) })
 	s.bg.Go(func() { s.leaderLoop(ctx) })
@@ -316,6 +317,7 @@ func (s *Store) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
+	s.fsm.raft.Store(s.raft)
 	s.raft.RegisterObserver(s.watch.observer)
 	s.notify, s.hadState = notify, existing
 	if s.cfg.Bootstrap && !existing {

@@ -13,6 +13,7 @@ func sampleSubmitGroups() []SubmitGroupsCmd {
 	at := time.Date(2026, 11, 30, 16, 0, 0, 123, time.UTC)
 	return []SubmitGroupsCmd{
 		{Groups: [][]JobSpec{{{ID: "j1", WorkflowID: "w1", ExecutionMode: "lan"}}}},
+		{Groups: [][]JobSpec{{{ID: "j1", WorkflowID: "w1", ExecutionMode: "lan"}}}, Brief: true},
 		{Groups: [][]JobSpec{
 			{{ID: "a", WorkflowID: "w", WorkflowVersion: 3, Params: json.RawMessage(`{"n":1,"s":"x\"y","l":[1,{"z":null}]}`), Priority: 9,
 				ExecutionMode: "any", RobotTags: []string{"gpu", "é"}, PinnedRobot: "r1", MaxAttempts: 5, Backoff: Duration(30 * time.Second),
@@ -53,6 +54,10 @@ func TestSubmitGroupsFastDecodeMatchesJSON(t *testing.T) {
 		"{\"groups\":[[{\"id\":\"\xff\"}]]}",                   // invalid UTF-8
 		`{"groups":[[{"robot_tags":["a",2]}]]}`,                // a number among strings
 		`{"groups":[[{"max_attempts":99999999999999999999}]]}`, // too large
+		`{"groups":[],"brief":false}`,                          // false: json.Unmarshal reads it
+		`{"groups":[],"brief":true,"brief":true}`,              // twice
+		`{"groups":[],"brief":truex}`,                          // invalid
+		`{"groups":[],"brief":true`,                            // cut short
 	)
 	fast := 0
 	for _, p := range payloads {
@@ -60,10 +65,10 @@ func TestSubmitGroupsFastDecodeMatchesJSON(t *testing.T) {
 			fast++
 		}
 	}
-	// The first two samples and the hand-spaced one are plain: the fast
-	// path must take them.
-	if fast != 3 {
-		t.Errorf("the fast path took %d payloads, want 3", fast)
+	// The first three samples and the hand-spaced one are plain: the
+	// fast path must take them.
+	if fast != 4 {
+		t.Errorf("the fast path took %d payloads, want 4", fast)
 	}
 }
 

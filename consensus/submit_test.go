@@ -17,7 +17,7 @@ func TestSubmitGroupsAreIndependent(t *testing.T) {
 		{{ID: "b1", WorkflowID: "w1", ExecutionMode: "lan"}, {ID: "b2", WorkflowID: "nope", ExecutionMode: "lan"}},
 		{{ID: "c1", WorkflowID: "w1", ExecutionMode: "lan", UniqueKey: "k"}},
 		{{ID: "d1", WorkflowID: "w1", ExecutionMode: "lan", UniqueKey: "k"}},
-	}}).([]GroupResult)
+	}}).(submitAnswer).full
 	if len(res) != 4 {
 		t.Fatalf("%d results for 4 groups", len(res))
 	}
@@ -151,5 +151,36 @@ func TestMergedSubmitsStayUnderTheByteBound(t *testing.T) {
 	queue(make([]JobSpec, 1))
 	if batch := b.take(); len(batch) != 1 || batch[0] != huge {
 		t.Errorf("a call over the bound should go alone, got %d calls", len(batch))
+	}
+}
+
+// A follower applies a merged submit without building its results, which
+// go to no one there; should a caller wait on it (the node appended the
+// entry while leading), it gets a code it retries on, and the retry,
+// applied where results are built, answers the jobs the first apply
+// queued: none lost, none queued twice.
+func TestFollowerAppliesSubmitsWithoutResults(t *testing.T) {
+	h := newHarness(t)
+	h.mustApply(cmdPutWorkflow, PutWorkflowCmd{ID: "w1", Name: "a", Graph: graph("a")})
+	cmd := SubmitGroupsCmd{Groups: [][]JobSpec{
+		{{ID: "a1", WorkflowID: "w1", ExecutionMode: "lan"}, {ID: "a2", WorkflowID: "w1", ExecutionMode: "lan"}},
+		{{ID: "b1", WorkflowID: "nope", ExecutionMode: "lan"}},
+	}}
+	entry := h.entry(cmdSubmitGroups, cmd)
+	v, err, skipped := h.f.handlers.apply(h.f.state, applyContext{index: entry.Index, following: true}, entry.Data)
+	if a, _ := v.(submitAnswer); skipped != nil || a.full != nil || a.brief != nil || !retryable(err) {
+		t.Fatalf("follower's apply answered %v, %v (skipped %v), want no value and a retryable error", v, err, skipped)
+	}
+	if h.f.state.jobs["a1"] == nil || h.f.state.jobs["a2"] == nil || h.f.state.jobs["b1"] != nil || h.f.state.counts.Queued != 2 {
+		t.Fatalf("follower's state: a1 %v a2 %v b1 %v, %d queued; want the good group queued alone",
+			h.f.state.jobs["a1"] != nil, h.f.state.jobs["a2"] != nil, h.f.state.jobs["b1"] != nil, h.f.state.counts.Queued)
+	}
+	seq := h.f.state.jobs["a1"].Seq
+	res := h.mustApply(cmdSubmitGroups, cmd).(submitAnswer).full
+	if res[0].Error != nil || len(res[0].Jobs) != 2 || res[0].Jobs[0].Seq != seq || res[1].Error == nil {
+		t.Fatalf("retry answered %+v, want the queued jobs and the bad group's error", res)
+	}
+	if h.f.state.counts.Queued != 2 {
+		t.Fatalf("%d queued after the retry, want 2", h.f.state.counts.Queued)
 	}
 }

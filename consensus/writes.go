@@ -58,7 +58,11 @@ func (s JobQueue) SubmitJobs(ctx context.Context, specs []JobSpec) ([]Job, error
 
 // submitGroups commits independent groups of specs in one entry.
 func (s JobQueue) submitGroups(ctx context.Context, groups [][]JobSpec) ([]GroupResult, error) {
-	return apply[[]GroupResult](ctx, s.Store, cmdSubmitGroups, SubmitGroupsCmd{Groups: groups})
+	a, err := apply[submitAnswer](ctx, s.Store, cmdSubmitGroups, SubmitGroupsCmd{Groups: groups, Brief: true})
+	if err != nil {
+		return nil, err
+	}
+	return a.results(groups)
 }
 
 // CancelJob cancels a queued or running job.
@@ -107,7 +111,13 @@ func (s RobotQueue) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, erro
 // node serves go out together, in at most one entry per
 // Config.ProgressInterval (robot_groups.go); each ack's Waited says how
 // long this one was held for that. Stale tokens are refused item by item.
+// A heartbeat whose outcome the robot did not learn may be sent again:
+// lines numbered (Progress.LogsEnd) below what the lease holds are not
+// recorded twice; a numbering that cannot hold its lines is CodeInvalid.
 func (s RobotQueue) Progress(ctx context.Context, cmd ProgressCmd) ([]Ack, error) {
+	if err := checkLogsEnd(cmd.Items, progressLogs); err != nil {
+		return nil, err
+	}
 	return s.robots.reports.do(ctx, reportCall{report: RobotReport{Progress: &cmd}, arrived: time.Now()})
 }
 
@@ -118,6 +128,9 @@ func (s RobotQueue) Progress(ctx context.Context, cmd ProgressCmd) ([]Ack, error
 // Values a run asks the vault to keep are sealed and stored first, each
 // as its own entry, and never enter the completion's entry.
 func (s RobotQueue) Complete(ctx context.Context, cmd CompleteCmd) ([]Ack, error) {
+	if err := checkLogsEnd(cmd.Items, completionLogs); err != nil {
+		return nil, err
+	}
 	cmd.Items = slices.Clone(cmd.Items)
 	for i := range cmd.Items {
 		s.storeRunSecrets(ctx, cmd.RobotID, &cmd.Items[i])
@@ -130,6 +143,9 @@ func (s RobotQueue) Complete(ctx context.Context, cmd CompleteCmd) ([]Ack, error
 // do before a completion: after the hand-back they would be refused as
 // stale and their log lines lost.
 func (s RobotQueue) HandBack(ctx context.Context, cmd HandBackCmd) ([]Ack, error) {
+	if err := checkLogsEnd(cmd.Items, progressLogs); err != nil {
+		return nil, err
+	}
 	// A barrier that failed for any reason but ctx failed with the
 	// heartbeats it would have sent: none of them can commit after this.
 	if _, err := s.robots.reports.do(ctx, reportCall{barrier: true}); err != nil && ctx.Err() != nil {

@@ -209,7 +209,7 @@ func fetchProfileSoon(ctx context.Context, addr, path string) error {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		err := fetchProfile(ctx, addr, restartProfileSecs, path)
+		err := fetchProfile(ctx, addr, "profile", restartProfileSecs, path)
 		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
 			return err
 		}

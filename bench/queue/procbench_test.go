@@ -52,9 +52,11 @@ func TestProcsBenchSmoke(t *testing.T) {
 	}
 	for _, figure := range []string{"procs-submit-single", "procs-submit-batch", "procs-e2e"} {
 		all, _ := filepath.Glob(filepath.Join(profiles, figure+"-n*.pprof"))
+		allocs, _ := filepath.Glob(filepath.Join(profiles, figure+"-n*.allocs.pprof"))
 		leader, _ := filepath.Glob(filepath.Join(profiles, figure+"-n*-leader.pprof"))
-		if len(all) != procSize || len(leader) != 1 {
-			t.Errorf("%s: %d node profiles (%d marked leader), want %d (1)", figure, len(all), len(leader), procSize)
+		if len(all)-len(allocs) != procSize || len(allocs) != procSize || len(leader) != 1 {
+			t.Errorf("%s: %d node CPU profiles (%d marked leader) and %d allocation profiles, want %d (1) and %d",
+				figure, len(all)-len(allocs), len(leader), len(allocs), procSize, procSize)
 		}
 	}
 	for _, r := range b.rep.rows {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
@@ -16,7 +17,9 @@ import (
 // (whole seconds, at least one) from their pprof listeners, into
 // <-cpuprofile>/<name>-<node>.pprof, the leader's file marked -leader.
 // It returns at once; wait blocks until the profiles are written and
-// reports the first failure. Without -cpuprofile it does nothing.
+// reports the first failure. Beside each, <name>-<node>.allocs.pprof
+// holds the allocations of the same window. Without -cpuprofile it does
+// nothing.
 func (b *bench) profileProcs(ctx context.Context, c *procCluster, name string, d time.Duration) (wait func() error) {
 	if b.cfg.cpuprofile == "" {
 		return func() error { return nil }
@@ -34,7 +37,16 @@ func (b *bench) profileProcs(ctx context.Context, c *procCluster, name string, d
 			file = fmt.Sprintf("%s-%s-leader.pprof", name, n.name)
 		}
 		wg.Go(func() {
-			errs[i] = fetchProfile(ctx, n.pprof, secs, filepath.Join(b.cfg.cpuprofile, file))
+			errs[i] = fetchProfile(ctx, n.pprof, "profile", secs, filepath.Join(b.cfg.cpuprofile, file))
+		})
+		// The allocations over the same window: under load the nodes'
+		// garbage collection is a quarter of their CPU, and this says
+		// which code makes the garbage.
+		wg.Go(func() {
+			allocs := strings.TrimSuffix(file, ".pprof") + ".allocs.pprof"
+			if err := fetchProfile(ctx, n.pprof, "allocs", secs, filepath.Join(b.cfg.cpuprofile, allocs)); err != nil {
+				b.progress("warning: %v", err)
+			}
 		})
 	}
 	return func() error {
@@ -48,13 +60,13 @@ func (b *bench) profileProcs(ctx context.Context, c *procCluster, name string, d
 	}
 }
 
-// fetchProfile writes the CPU profile of the process serving pprof at
-// addr over the next secs seconds to path.
-func fetchProfile(ctx context.Context, addr string, secs int, path string) error {
+// fetchProfile writes the profile kind (profile: CPU; allocs) of the
+// process serving pprof at addr over the next secs seconds to path.
+func fetchProfile(ctx context.Context, addr, kind string, secs int, path string) error {
 	if addr == "" {
 		return fmt.Errorf("profile %s: the node serves no pprof", path)
 	}
-	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs)
+	url := fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", addr, kind, secs)
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/casare/casare/api"
@@ -50,13 +52,20 @@ func (p *Client) RobotGraph(ctx context.Context, ref consensus.GraphRef) (json.R
 // RobotProgress heartbeats the robot's jobs and records their
 // checkpoints, log lines and node status; an ack with Stop says the robot
 // must stop that job.
+// The numbers of its log lines (Progress.LogsEnd) go in the query, which
+// a server that predates them ignores.
 func (p *Client) RobotProgress(ctx context.Context, cmd consensus.ProgressCmd) ([]consensus.Ack, error) {
-	return post[[]consensus.Ack](ctx, p, "/internal/v1/robot/progress", cmd)
+	var ends []int
+	cmd.Items, ends = unnumberProgress(cmd.Items)
+	return post[[]consensus.Ack](ctx, p, "/internal/v1/robot/progress", cmd, withLogsEnds(ends))
 }
 
-// RobotHandBack returns a leaving robot's unfinished jobs to the queue.
+// RobotHandBack returns a leaving robot's unfinished jobs to the queue,
+// with their log lines numbered as RobotProgress numbers them.
 func (p *Client) RobotHandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error) {
-	return post[[]consensus.Ack](ctx, p, "/internal/v1/robot/handback", cmd)
+	var ends []int
+	cmd.Items, ends = unnumberProgress(cmd.Items)
+	return post[[]consensus.Ack](ctx, p, "/internal/v1/robot/handback", cmd, withLogsEnds(ends))
 }
 
 // RobotCrashed reports the runs a robot's previous process died in.
@@ -66,8 +75,44 @@ func (p *Client) RobotCrashed(ctx context.Context, cmd consensus.CrashCmd) ([]co
 
 // RobotComplete reports finished attempts; an item with a stale fencing
 // token is refused in its ack.
+// Their log lines are numbered as RobotProgress numbers them.
 func (p *Client) RobotComplete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error) {
-	return post[[]consensus.Ack](ctx, p, "/internal/v1/robot/complete", cmd)
+	var ends []int
+	cmd.Items, ends = unnumber(cmd.Items, func(d *consensus.Completion) *int { return &d.LogsEnd })
+	return post[[]consensus.Ack](ctx, p, "/internal/v1/robot/complete", cmd, withLogsEnds(ends))
+}
+
+func unnumberProgress(items []consensus.Progress) ([]consensus.Progress, []int) {
+	return unnumber(items, func(p *consensus.Progress) *int { return &p.LogsEnd })
+}
+
+// unnumber returns a copy of items without their logs_end, which a server
+// that predates it refuses in the body, and the numbers, one per item;
+// no numbers when no item has one.
+func unnumber[T any](items []T, end func(*T) *int) ([]T, []int) {
+	if !slices.ContainsFunc(items, func(it T) bool { return *end(&it) != 0 }) {
+		return items, nil
+	}
+	out := slices.Clone(items)
+	ends := make([]int, len(out))
+	for i := range out {
+		ends[i], *end(&out[i]) = *end(&out[i]), 0
+	}
+	return out, ends
+}
+
+// withLogsEnds adds ?logs_end=<n> for each item, in the items' order.
+func withLogsEnds(ends []int) client.CallOption {
+	return func(r *http.Request) {
+		if len(ends) == 0 {
+			return
+		}
+		q := r.URL.Query()
+		for _, n := range ends {
+			q.Add("logs_end", strconv.Itoa(n))
+		}
+		r.URL.RawQuery = q.Encode()
+	}
 }
 
 // RobotWait waits up to timeout (the server caps it at 30 s) until a

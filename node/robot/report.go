@@ -2,7 +2,6 @@ package robot
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -166,11 +165,29 @@ func (r *Robot) completeBatch(ctx context.Context, batch []completion) {
 			"jobs", len(batch), "err", err)
 		return
 	}
-	if !r.log.Enabled(ctx, slog.LevelDebug) {
-		return
-	}
 	for i, a := range acks {
-		r.log.Debug("job reported", "job", a.JobID, "attempt", batch[i].attempt, "succeeded", batch[i].item.Succeeded, "accepted", a.OK, "state", a.State, "reason", a.Reason)
+		if i < len(batch) {
+			r.logCompletion(ctx, batch[i], a, tries)
+		}
+	}
+}
+
+// logCompletion says what became of one reported completion. Refused on
+// the first try, it means the cluster did not record the run's outcome
+// (the lease had gone: expired, cancelled, leased again), which an
+// operator should see. Refused on a retry, it is what a completion that
+// committed under a try whose answer was lost gets too: it may be no
+// news, so it is noted without a warning.
+func (r *Robot) logCompletion(ctx context.Context, c completion, a consensus.Ack, tries int) {
+	attrs := []any{"job", a.JobID, "attempt", c.attempt, "succeeded", c.item.Succeeded}
+	switch {
+	case a.OK:
+		r.log.DebugContext(ctx, "job reported", append(attrs, "state", a.State)...)
+	case tries == 1:
+		r.log.WarnContext(ctx, "completion refused: the cluster did not record this run's outcome", append(attrs, "reason", a.Reason)...)
+	default:
+		r.log.InfoContext(ctx, "completion refused on a retry: the try whose answer was lost recorded it, or the lease had gone",
+			append(attrs, "reason", a.Reason, "tries", tries)...)
 	}
 }
 
@@ -180,7 +197,8 @@ func (r *Robot) handBack(ctx context.Context, batch []completion) {
 	cmd := consensus.HandBackCmd{RobotID: r.cfg.ID, Reason: "robot " + r.cfg.ID + " is shutting down"}
 	for _, c := range batch {
 		cmd.Items = append(cmd.Items, consensus.Progress{
-			JobID: c.item.JobID, Token: c.item.Token, Checkpoint: c.item.Checkpoint, Logs: c.item.Logs, NodeStatus: c.item.NodeStatus,
+			JobID: c.item.JobID, Token: c.item.Token, Checkpoint: c.item.Checkpoint, Logs: c.item.Logs, LogsEnd: c.item.LogsEnd,
+			NodeStatus: c.item.NodeStatus,
 		})
 	}
 	if _, err := r.queue.HandBack(ctx, cmd); err != nil {

@@ -339,9 +339,9 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 	case res.State == executor.StateCancelled && r.draining.Load():
 		r.log.Info("handing the job back", "job", job.ID, "attempt", job.Attempt, "robot", r.cfg.ID)
 		cp, _ := json.Marshal(res.Checkpoint)
-		logs, status := ru.takeReport()
+		rep := ru.takeReport()
 		r.done <- completion{handBack: true, attempt: job.Attempt, item: consensus.Completion{
-			JobID: job.ID, Token: job.Lease.Token, Checkpoint: cp, Logs: logs, NodeStatus: status,
+			JobID: job.ID, Token: job.Lease.Token, Checkpoint: cp, Logs: rep.logs, LogsEnd: rep.logsEnd, NodeStatus: rep.status,
 		}}
 		return
 	case res.State == executor.StateSucceeded:
@@ -356,7 +356,8 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 	if err == nil && !item.Succeeded {
 		item.Checkpoint, _ = json.Marshal(res.Checkpoint)
 	}
-	item.Logs, item.NodeStatus = ru.takeReport()
+	rep := ru.takeReport()
+	item.Logs, item.LogsEnd, item.NodeStatus = rep.logs, rep.logsEnd, rep.status
 	if ru.debug != nil {
 		item.Debug = ru.debug.take()
 	}

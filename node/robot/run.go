@@ -20,6 +20,11 @@ type run struct {
 	mu         sync.Mutex
 	checkpoint *executor.Checkpoint // latest, not yet reported
 	logs       []consensus.LogLine
+	// logsFrom is the number of logs[0] among the lines this run logged
+	// under its lease, from 0: a report says where its lines end
+	// (consensus.Progress.LogsEnd), so that lines sent again after a
+	// report whose outcome was lost are recorded once.
+	logsFrom   int
 	status     map[string]string
 	stopReason string
 }
@@ -55,23 +60,35 @@ func (ru *run) onEvent(ev executor.Event) {
 	}
 }
 
+// runReport is what happened in a run since its last report.
+type runReport struct {
+	logs []consensus.LogLine
+	// logsEnd numbers logs (consensus.Progress.LogsEnd); 0 without lines.
+	logsEnd int
+	status  map[string]string
+}
+
 // takeReport returns what happened since the last report and forgets it.
-func (ru *run) takeReport() ([]consensus.LogLine, map[string]string) {
+func (ru *run) takeReport() runReport {
 	ru.mu.Lock()
 	defer ru.mu.Unlock()
-	logs, status := ru.logs, ru.status
-	ru.logs, ru.status = nil, map[string]string{}
-	if len(status) == 0 {
-		status = nil
+	rep := runReport{logs: ru.logs, status: ru.status}
+	if len(rep.logs) > 0 {
+		ru.logsFrom += len(rep.logs)
+		rep.logsEnd = ru.logsFrom
 	}
-	return logs, status
+	ru.logs, ru.status = nil, map[string]string{}
+	if len(rep.status) == 0 {
+		rep.status = nil
+	}
+	return rep
 }
 
 // takeProgress takes what the next heartbeat carries; giveBack returns
 // it when the heartbeat did not get through, so nothing is lost.
 func (ru *run) takeProgress() (consensus.Progress, *executor.Checkpoint) {
-	logs, status := ru.takeReport()
-	p := consensus.Progress{JobID: ru.job.ID, Token: ru.job.Lease.Token, Logs: logs, NodeStatus: status}
+	rep := ru.takeReport()
+	p := consensus.Progress{JobID: ru.job.ID, Token: ru.job.Lease.Token, Logs: rep.logs, LogsEnd: rep.logsEnd, NodeStatus: rep.status}
 	if ru.debug != nil {
 		p.Debug = ru.debug.take()
 	}
@@ -102,7 +119,7 @@ func (ru *run) giveBack(p consensus.Progress, cp *executor.Checkpoint) {
 	}
 	ru.mu.Lock()
 	defer ru.mu.Unlock()
-	ru.logs = append(p.Logs, ru.logs...)
+	ru.putBackLogs(p)
 	for node, state := range p.NodeStatus {
 		if _, newer := ru.status[node]; !newer {
 			ru.status[node] = state
@@ -111,6 +128,21 @@ func (ru *run) giveBack(p consensus.Progress, cp *executor.Checkpoint) {
 	if ru.checkpoint == nil {
 		ru.checkpoint = cp
 	}
+}
+
+// putBackLogs returns the lines of a report that did not get through
+// ahead of those logged since, with their numbers: the next report sends
+// them again under the same numbers, and the cluster records those it
+// already has once. When a later report has meanwhile taken the lines
+// after them (the run's completion), they cannot go back in order, and
+// the run has ended with no report left to carry them: they are dropped,
+// as they were lost before lines had numbers. Called with ru.mu held.
+func (ru *run) putBackLogs(p consensus.Progress) {
+	if len(p.Logs) == 0 || p.LogsEnd != ru.logsFrom {
+		return
+	}
+	ru.logs = append(p.Logs, ru.logs...)
+	ru.logsFrom -= len(p.Logs)
 }
 
 func (ru *run) stop(reason string) {

@@ -1,0 +1,236 @@
+package consensus
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// Every replica decodes every robot reports entry (the heartbeats and
+// completions of all the robots a node serves), and the leader decodes a
+// forwarded one once more to check it: under end-to-end load their
+// reflection-driven json.Unmarshal was the largest cost of the apply,
+// 14–16% of a node's CPU (bench/queue -cpuprofile). decodeFast reads the
+// form nodes write (encodeJSON: known keys in lower case, plain strings,
+// integers and booleans) and leaves anything else to json.Unmarshal, as
+// the submit decoder does (submit_decode.go): a null, an escape in a
+// string, a key it does not know or sees twice, a debug report.
+// FuzzRobotReportsFastDecode holds it to json.Unmarshal.
+
+func (c *RobotReportsCmd) decodeFast(payload []byte) bool {
+	d := specDecoder{buf: payload}
+	ok := d.readObject([]string{"reports"}, func(int) bool {
+		c.Reports = []RobotReport{}
+		return d.readArray(func() bool {
+			c.Reports = append(c.Reports, RobotReport{})
+			return d.readReport(&c.Reports[len(c.Reports)-1])
+		})
+	})
+	if !ok || d.skipSpace() != len(payload) {
+		*c = RobotReportsCmd{}
+		return false
+	}
+	return true
+}
+
+// readObject reads {"key":value,...} with keys among fields, each at
+// most once, handing each key's index to field to read its value.
+func (d *specDecoder) readObject(fields []string, field func(i int) bool) bool {
+	if !d.next('{') {
+		return false
+	}
+	if d.next('}') {
+		return true
+	}
+	var seen uint64
+	for {
+		key, ok := d.readStringBytes()
+		if !ok || !d.next(':') {
+			return false
+		}
+		i := -1
+		for k, f := range fields {
+			if string(key) == f {
+				i = k
+			}
+		}
+		if i < 0 || seen&(1<<i) != 0 || !field(i) {
+			return false
+		}
+		seen |= 1 << i
+		if d.next('}') {
+			return true
+		}
+		if !d.next(',') {
+			return false
+		}
+	}
+}
+
+func (d *specDecoder) readReport(r *RobotReport) bool {
+	return d.readObject([]string{"progress", "complete"}, func(i int) bool {
+		if i == 0 {
+			r.Progress = &ProgressCmd{}
+			return d.readObject([]string{"robot_id", "items"}, func(i int) bool {
+				if i == 0 {
+					return d.readStringTo(&r.Progress.RobotID)
+				}
+				r.Progress.Items = []Progress{}
+				return d.readArray(func() bool {
+					r.Progress.Items = append(r.Progress.Items, Progress{})
+					return d.readProgress(&r.Progress.Items[len(r.Progress.Items)-1])
+				})
+			})
+		}
+		r.Complete = &CompleteCmd{}
+		return d.readObject([]string{"robot_id", "items"}, func(i int) bool {
+			if i == 0 {
+				return d.readStringTo(&r.Complete.RobotID)
+			}
+			r.Complete.Items = []Completion{}
+			return d.readArray(func() bool {
+				r.Complete.Items = append(r.Complete.Items, Completion{})
+				return d.readCompletion(&r.Complete.Items[len(r.Complete.Items)-1])
+			})
+		})
+	})
+}
+
+func (d *specDecoder) readProgress(p *Progress) bool {
+	return d.readObject([]string{"job_id", "token", "checkpoint", "logs", "node_status", "logs_end"}, func(i int) bool {
+		switch i {
+		case 0:
+			return d.readStringTo(&p.JobID)
+		case 1:
+			return d.readUint(&p.Token)
+		case 2:
+			return d.readRawTo(&p.Checkpoint)
+		case 3:
+			return d.readLogs(&p.Logs)
+		case 4:
+			return d.readStringMap(&p.NodeStatus)
+		default:
+			return d.readInt(&p.LogsEnd)
+		}
+	})
+}
+
+func (d *specDecoder) readCompletion(c *Completion) bool {
+	fields := []string{"job_id", "token", "succeeded", "result", "error", "failure_kind", "checkpoint", "logs", "node_status", "store_secrets", "logs_end"}
+	return d.readObject(fields, func(i int) bool {
+		switch i {
+		case 0:
+			return d.readStringTo(&c.JobID)
+		case 1:
+			return d.readUint(&c.Token)
+		case 2:
+			return d.readBool(&c.Succeeded)
+		case 3:
+			return d.readRawTo(&c.Result)
+		case 4:
+			return d.readStringTo(&c.Error)
+		case 5:
+			return d.readStringTo(&c.FailureKind)
+		case 6:
+			return d.readRawTo(&c.Checkpoint)
+		case 7:
+			return d.readLogs(&c.Logs)
+		case 8:
+			return d.readStringMap(&c.NodeStatus)
+		case 9:
+			return d.readStringMap(&c.StoreSecrets)
+		default:
+			return d.readInt(&c.LogsEnd)
+		}
+	})
+}
+
+func (d *specDecoder) readLogs(logs *[]LogLine) bool {
+	*logs = []LogLine{}
+	return d.readArray(func() bool {
+		*logs = append(*logs, LogLine{})
+		l := &(*logs)[len(*logs)-1]
+		return d.readObject([]string{"time", "level", "node_id", "message"}, func(i int) bool {
+			switch i {
+			case 0:
+				return d.readUnmarshaler(&l.Time)
+			case 1:
+				return d.readStringTo(&l.Level)
+			case 2:
+				return d.readStringTo(&l.NodeID)
+			default:
+				return d.readStringTo(&l.Message)
+			}
+		})
+	})
+}
+
+// readStringMap reads {"key":"value",...}; a key seen twice keeps its
+// last value, as json.Unmarshal does.
+func (d *specDecoder) readStringMap(m *map[string]string) bool {
+	if !d.next('{') {
+		return false
+	}
+	*m = map[string]string{}
+	if d.next('}') {
+		return true
+	}
+	for {
+		key, ok := d.readString()
+		if !ok || !d.next(':') {
+			return false
+		}
+		value, ok := d.readString()
+		if !ok {
+			return false
+		}
+		(*m)[key] = value
+		if d.next('}') {
+			return true
+		}
+		if !d.next(',') {
+			return false
+		}
+	}
+}
+
+// readRawTo reads a value as a copy of its bytes, as json.RawMessage does.
+func (d *specDecoder) readRawTo(dst *json.RawMessage) bool {
+	raw, ok := d.readRaw()
+	*dst = append([]byte(nil), raw...)
+	return ok
+}
+
+// readBool reads true or false.
+func (d *specDecoder) readBool(dst *bool) bool {
+	switch {
+	case d.literal("true"):
+		*dst = true
+	case d.literal("false"):
+		*dst = false
+	default:
+		return false
+	}
+	return true
+}
+
+// readUint reads a non-negative integer in JSON's plain form that fits
+// a uint64.
+func (d *specDecoder) readUint(dst *uint64) bool {
+	start := d.skipSpace()
+	for d.pos < len(d.buf) && d.buf[d.pos] >= '0' && d.buf[d.pos] <= '9' {
+		d.pos++
+	}
+	n := d.pos - start
+	if n == 0 || (n > 1 && d.buf[start] == '0') {
+		return false
+	}
+	if d.pos < len(d.buf) {
+		switch d.buf[d.pos] {
+		case '.', 'e', 'E':
+			return false
+		}
+	}
+	v, err := strconv.ParseUint(string(d.buf[start:d.pos]), 10, 64)
+	*dst = v
+	return err == nil
+}
