@@ -130,7 +130,7 @@ type Store struct {
 	log       *slog.Logger
 	fsm       *fsm
 	raft      *raft.Raft
-	transport *raft.NetworkTransport
+	transport *quietTransport // raft's network transport without repeated empty appends
 	boltStore *raftboltdb.BoltStore
 	logs      raft.LogStore // the log cache over boltStore that Raft uses
 	// readyTerm is the term in which this node, as leader, committed the
@@ -268,14 +268,16 @@ func (s *Store) openRaft() error {
 		advertise = addr
 	}
 	var err error
+	var nt *raft.NetworkTransport
 	if s.cfg.Stream != nil {
-		s.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		nt = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 			Stream: s.cfg.Stream, MaxPool: 3, Timeout: 10 * time.Second,
 			Logger: raftLogger(s.log, "raft-transport"),
 		})
-	} else if s.transport, err = raft.NewTCPTransportWithLogger(s.cfg.RaftBind, advertise, 3, 10*time.Second, raftLogger(s.log, "raft-transport")); err != nil {
+	} else if nt, err = raft.NewTCPTransportWithLogger(s.cfg.RaftBind, advertise, 3, 10*time.Second, raftLogger(s.log, "raft-transport")); err != nil {
 		return fmt.Errorf("listen for raft on %s: %w", s.cfg.RaftBind, err)
 	}
+	s.transport = newQuietTransport(nt)
 	// With port 0 the kernel picked the port; advertise what it picked.
 	s.cfg.RaftAdvertise = string(s.transport.LocalAddr())
 	// The node's data dir lock keeps a second process away; should one

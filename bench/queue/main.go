@@ -42,7 +42,7 @@
 //	go run ./bench/queue [-bin bin/casare] [-quick] [-runs 3] [-inprocess [-nodes 1,3]] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 //	go run ./bench/queue [-quick] [-nodes 1,3] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 //	go run ./bench/queue -events [-nodes 3]   # the event stream under load (events.go)
-//	go run ./bench/queue -bin bin/casare -fleet [-fleet-robots 1000]   # 1,000 internet robots and 200 LAN slots (fleet.go)
+//	go run ./bench/queue -bin bin/casare -fleet [-fleet-robots 1000] [-fleet-idle 3]   # 1,000 internet robots and 200 LAN slots (fleet.go)
 //	go run ./bench/queue -archive postgres://…   # the archiver's throughput and lag (archivebench.go)
 //	go run ./bench/queue -bin bin/casare -schedules [-quick]   # schedule lateness and leader kills (schedules.go)
 package main
@@ -92,6 +92,9 @@ type config struct {
 	// fleetRobots internet robots.
 	fleet       bool
 	fleetRobots int
+	// fleetIdle, when set, limits the fleet mode to its idle figures,
+	// measured this many times in a row on the one fleet.
+	fleetIdle int
 	// runs is how many times the real-process table runs (runs.go).
 	runs int
 	// archiveURL, when set, runs the archiver figures instead of the
@@ -187,6 +190,7 @@ func parseFlags() (config, error) {
 	flag.IntVar(&cfg.memoryJobs, "memory", 0, "instead of the table: queue this many jobs on one casare process, report RSS per queued job and the time to ready after a restart")
 	flag.BoolVar(&cfg.fleet, "fleet", false, "instead of the table: three casare processes with 200 LAN slots and -fleet-robots internet robots; the idle fleet's cost and the dispatch rate")
 	flag.IntVar(&cfg.fleetRobots, "fleet-robots", 1000, "internet robots the -fleet mode connects, each with its own QUIC connection and token")
+	flag.IntVar(&cfg.fleetIdle, "fleet-idle", 0, "with -fleet: only the idle figures, measured this many times in a row on the one fleet (the dispatch figures are skipped)")
 	flag.IntVar(&cfg.runs, "runs", 1, "run the real-process table this many times and print each figure's min, median and max over the runs (with -cpuprofile, each run overwrites the last's profiles)")
 	flag.StringVar(&cfg.archiveURL, "archive", "", "instead of the table: the end-to-end load on three casare processes with --archive-url, a fresh database on the Postgres at this URL (dropped after); reports the archiver's throughput and lag")
 	flag.BoolVar(&cfg.schedules, "schedules", false, "instead of the table: lateness of 100 fires of an every-second schedule on three casare processes (20 with -quick), and the time from a SIGKILL of the leader to the new leader's first fire")
@@ -201,6 +205,9 @@ func parseFlags() (config, error) {
 	}
 	if cfg.via != "all" && cfg.via != "leader" {
 		return cfg, fmt.Errorf("-via must be all or leader, not %q", cfg.via)
+	}
+	if cfg.fleetIdle < 0 || (cfg.fleetIdle > 0 && !cfg.fleet) {
+		return cfg, fmt.Errorf("-fleet-idle must be positive and goes with -fleet, not %d", cfg.fleetIdle)
 	}
 	if cfg.fleetRobots < 50 {
 		return cfg, fmt.Errorf("-fleet-robots must be at least 50, the few robots it is compared with")

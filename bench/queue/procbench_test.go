@@ -68,7 +68,7 @@ func TestProcsBenchSmoke(t *testing.T) {
 
 // TestFleetBenchSmoke runs the fleet mode small: three casare processes
 // built from this tree, 50 internet robots each with its own connection
-// and token, a few LAN slots. Every figure must come out, the idle fleet
+// and token, a few LAN slots, two idle windows. Every figure must come out, the idle fleet
 // must write no Raft entry, and each dispatch must run every job.
 func TestFleetBenchSmoke(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "casare")
@@ -79,14 +79,15 @@ func TestFleetBenchSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	b := &bench{cfg: config{bin: bin}, d: smokeRun}
-	shape := fleetShape{internet: 50, lanPerNode: 2, few: 10, idle: 2 * time.Second, jobs: 300}
+	// Two idle windows, as -fleet-idle 2 measures them.
+	shape := fleetShape{internet: 50, lanPerNode: 2, few: 10, idle: 2 * time.Second, idleWindows: 2, jobs: 300}
 	err := b.runFleet(ctx, t.TempDir(), shape)
 	b.rep.print(os.Stdout)
 	if err != nil {
 		t.Fatalf("fleet bench: %v", err)
 	}
-	if len(b.rep.rows) != 6 {
-		t.Fatalf("%d figures, want 6 (idle CPU, idle entries, loopback, three dispatch rates)", len(b.rep.rows))
+	if len(b.rep.rows) != 9 {
+		t.Fatalf("%d figures, want 9 (idle CPU, idle entries and loopback twice, three dispatch rates)", len(b.rep.rows))
 	}
 	for _, r := range b.rep.rows {
 		switch {

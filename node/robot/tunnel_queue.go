@@ -45,14 +45,24 @@ type TunnelQueue struct {
 }
 
 // Tunnel timing on the robot's side. A call that does not return within
-// callTimeout means the node is gone; keep-alives every robotKeepAlive
-// and an idle timeout of robotIdleTimeout notice a dead node even between
-// calls. All are well inside the default 30 s lease.
+// callTimeout means the node is gone; a robot running jobs heartbeats
+// every consensus.HeartbeatInterval and gives each heartbeat up after
+// its fence delay, so it notices a dead node within about two seconds
+// whatever the keep-alives do. Keep-alives every robotKeepAlive and an
+// idle timeout of robotIdleTimeout (QUIC takes the smaller of both ends':
+// the node's is the same 15 s) notice a dead node between calls, when
+// the robot is idle and holds no lease, and let the node notice a robot
+// that vanished; its jobs wait for their leases either way. They are the
+// tunnel's defaults: a 1 s keep-alive and 5 s idle timeout made 1,000
+// idle robots cost each node a packet in and one out per robot and
+// second, most of an idle fleet's CPU after Raft's (fleet bench profile:
+// quic-go's Conn.run and Transport.listen about a third of the leader's
+// samples). All are well inside the default 30 s lease.
 const (
 	claimWait        = 20 * time.Second // how long a claim may wait at the node for work
 	callTimeout      = 3 * time.Second
-	robotKeepAlive   = time.Second
-	robotIdleTimeout = 5 * time.Second
+	robotKeepAlive   = 5 * time.Second
+	robotIdleTimeout = 15 * time.Second
 )
 
 // NewTunnelQueue returns a queue that dials addrs in turn.
