@@ -45,6 +45,10 @@ type quietTransport struct {
 	*raft.NetworkTransport
 	// left counts the requests left out, for tests.
 	left atomic.Uint64
+	// beats is held for reading by each heartbeat in flight and for
+	// writing by Close (transport_drain.go).
+	beats  sync.RWMutex
+	closed bool
 }
 
 var (
