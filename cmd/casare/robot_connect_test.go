@@ -17,16 +17,9 @@ import (
 	"github.com/casare/casare/node"
 )
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	return testutil.FreePorts(t, 1)[0]
-}
-
 // startHub starts a single-server node on loopback ports that were free a
-// moment ago. One can be taken before the node binds it: by another
-// test's listener, or as the source port of an outgoing connection (free
-// ports come from the kernel's ephemeral range, which outgoing
-// connections draw from). Then the node fails to bind, and is started
+// moment ago. One can still be taken before the node binds it, by another
+// test binary's listener; then the node fails to bind, and is started
 // again on fresh ports and a fresh data dir, a few times.
 func startHub(ctx context.Context, t *testing.T) (*node.Node, node.Config) {
 	t.Helper()
