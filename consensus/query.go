@@ -251,8 +251,7 @@ func (s JobQueue) QueueStats(now time.Time) QueueStats {
 	q.AppliedIndex = s.fsm.read(func(st *state) {
 		// Counters kept on apply and index walks, not a scan of every
 		// job: the oldest queued job of each priority is the first of its
-		// run in the queue index, and the finished index ends with the
-		// newest.
+		// run in the queue index.
 		q.Paused = st.queuePaused
 		q.ByState = st.counts.byState()
 		for prio, n := range st.queuedByPrio {
@@ -264,13 +263,7 @@ func (s JobQueue) QueueStats(now time.Time) QueueStats {
 				return false
 			})
 		}
-		st.finished.Descend(func(j *Job) bool {
-			if now.Sub(j.FinishedAt) > time.Minute {
-				return false
-			}
-			q.FinishedLastMin++
-			return true
-		})
+		q.FinishedLastMin = st.finishes.lastMinute(now)
 		for _, wf := range st.workflows {
 			if wf.Settings.Paused {
 				q.PausedWorkflows = append(q.PausedWorkflows, wf.ID)

@@ -1,7 +1,9 @@
 package consensus
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"testing"
@@ -20,7 +22,8 @@ func scanQueueStats(st *state, now time.Time) QueueStats {
 				q.OldestQueued = j.CreatedAt
 			}
 		}
-		if j.State.Terminal() && now.Sub(j.FinishedAt) <= time.Minute {
+		// By whole seconds: the second a minute ago still counts.
+		if j.State.Terminal() && j.FinishedAt.Unix() >= now.Add(-time.Minute).Unix() {
 			q.FinishedLastMin++
 		}
 	}
@@ -48,6 +51,15 @@ func TestQueueStatsCountersAgreeWithAScan(t *testing.T) {
 		case 4:
 			_, _ = h.apply(cmdCancelJob, CancelJobCmd{ID: fmt.Sprint("j", r.IntN(step+1))}) // an unknown or finished job is refused
 		case 5:
+			if r.IntN(4) == 0 { // retention: the jobs that finished over 40 s ago
+				var ids []string
+				for id, j := range h.f.state.jobs {
+					if j.State.Terminal() && h.now.Sub(j.FinishedAt) > 40*time.Second {
+						ids = append(ids, id)
+					}
+				}
+				h.mustApply(cmdPruneJobs, PruneJobsCmd{IDs: ids, Before: h.now.Add(-40 * time.Second)})
+			}
 			if r.IntN(20) == 0 {
 				h.mustApply(cmdDeleteWorkflow, DeleteWorkflowCmd{ID: "w1", Force: true})
 				h.mustApply(cmdPutWorkflow, PutWorkflowCmd{ID: "w1", Name: "a", Graph: graph("a"), RequestID: fmt.Sprint("p", step)})
@@ -58,6 +70,15 @@ func TestQueueStatsCountersAgreeWithAScan(t *testing.T) {
 		if !maps.Equal(got.ByState, want.ByState) || !maps.Equal(got.QueuedByPrio, want.QueuedByPrio) ||
 			!got.OldestQueued.Equal(want.OldestQueued) || got.FinishedLastMin != want.FinishedLastMin {
 			t.Fatalf("step %d: QueueStats = %+v, a scan says %+v", step, got, want)
+		}
+		if step%100 == 99 { // a restored state counts them again from its jobs
+			restored := newFSM()
+			if err := restored.Restore(io.NopCloser(bytes.NewReader(snapshotBytes(t, h.f)))); err != nil {
+				t.Fatal(err)
+			}
+			if n := restored.state.finishes.lastMinute(h.now); n != want.FinishedLastMin {
+				t.Fatalf("step %d: restored, finished_last_minute = %d, a scan says %d", step, n, want.FinishedLastMin)
+			}
 		}
 		counts, _ := store.JobCounts()
 		if !maps.Equal(counts, want.ByState) {

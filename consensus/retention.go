@@ -48,6 +48,7 @@ func (s jobsApply) pruneJobs(_ applyContext, cmd *PruneJobsCmd) (int, error) {
 		delete(s.jobs, id)
 		s.bySeq.Delete(j)
 		s.finished.Delete(j)
+		s.finishes.remove(j.FinishedAt)
 		s.counts.add(j.State, -1)
 		if j.UniqueKey != "" && s.unique[j.UniqueKey] == id {
 			delete(s.unique, j.UniqueKey)

@@ -41,8 +41,10 @@ type state struct {
 	// and claim nothing more.
 	drained map[string]bool
 
-	// counts is derived from jobs (rebuilt by insertJob on restore).
-	counts JobCounts
+	// counts and finishes are derived from jobs (rebuilt by insertJob on
+	// restore).
+	counts   JobCounts
+	finishes finishCounts
 	// pending is what the current entry changed, for observers only:
 	// nothing in the state reads it (see observe.go).
 	pending []pendingChange
@@ -154,6 +156,7 @@ func (s *state) insertJob(j *Job) {
 	}
 	if j.State.Terminal() {
 		s.finished.ReplaceOrInsert(j)
+		s.finishes.add(j.FinishedAt)
 	}
 }
 
@@ -212,6 +215,7 @@ func (s *state) activeJobs(workflowID string) []*Job {
 // setJobState moves j to a new state, keeping the queue index in step.
 // The queue index must be updated before fields it sorts by change.
 func (s *state) setJobState(j *Job, to JobState, c applyContext) {
+	was := j.State
 	if to != JobQueued {
 		j.run() // apply code reads a running or finished job's JobRun without a check
 	}
@@ -238,6 +242,9 @@ func (s *state) setJobState(j *Job, to JobState, c applyContext) {
 	j.State = to
 	j.UpdatedAt = c.now
 	if to.Terminal() {
+		if !was.Terminal() {
+			s.finishes.add(c.now)
+		}
 		s.finished.Delete(j) // a no-op unless it was finished before: re-keyed below
 		j.FinishedAt = c.now
 		j.Lease = nil
