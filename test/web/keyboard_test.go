@@ -76,8 +76,10 @@ func keyboardOnly(tb *tab, n *node) {
 	tb.at("/robots", "Robots")
 
 	// A filter chosen from the keyboard lands in the URL, so back and
-	// forward restore it.
-	tb.tabTo("Jobs", false)
+	// forward restore it. Shift+Tab again: forward from the Robots page
+	// the focus would pass every live-updated robot row and leave the
+	// document before it wrapped round to the navigation.
+	tb.tabTo("Jobs", true)
 	tb.run(chromedp.KeyEvent(kb.Enter))
 	tb.at("/jobs", "Jobs")
 	tb.waitJS("the focus on the new page", `document.activeElement?.id === 'main'`, pageTimeout)
