@@ -27,17 +27,7 @@ func TestIdleInternetRobotMovesWhenItsNodeDies(t *testing.T) {
 	waitRobotState(t, c, name, "alive", x.name)
 	killedAt := x.kill()
 
-	var reconnect time.Time
-	var via string
-	waitFor(t, settleTimeout, "the idle robot to reconnect", func() (bool, error) {
-		lines := connectedLines(robot)
-		if len(lines) < 2 {
-			return false, nil
-		}
-		var err error
-		reconnect, via, err = parseConnected(lines[1])
-		return err == nil, err
-	})
+	reconnect, via := waitReconnect(t, robot)
 	took := reconnect.Sub(killedAt)
 	t.Logf("follower %s SIGKILLed while %s was idle; the robot reconnected through %s %v later", x.name, name, via, took.Round(time.Millisecond))
 	if via == quicAddr(t, x) {
