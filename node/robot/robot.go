@@ -114,8 +114,10 @@ const nudgeGap = 10 * time.Millisecond
 var claimRetry = retry.Policy{First: 100 * time.Millisecond, Max: 2 * time.Second}
 
 // claimCoalesce is how long a full robot waits after a slot frees, so
-// that the slots a batch of acknowledgements frees go into one claim.
-const claimCoalesce = 2 * time.Millisecond
+// that the slots a batch of acknowledgements frees go into one claim. A
+// variable so that tests can give slow runs under the race detector the
+// time a real short run takes.
+var claimCoalesce = 2 * time.Millisecond
 
 // New makes a robot that takes work from q.
 func New(cfg Config, q Queue) *Robot {
@@ -266,11 +268,12 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 		}
 		wait.Reset()
 		pending = ""
+		before := r.activeCount()
 		for _, c := range claimed {
 			r.start(jobsCtx, c, pendingSince, jobs)
 		}
 		if _, ok := r.queue.(WorkQueue); ok && len(claimed) > 0 {
-			r.awaitShortRuns(ctx)
+			r.awaitShortRuns(ctx, before)
 		}
 	}
 }
