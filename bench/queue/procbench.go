@@ -95,7 +95,7 @@ func (b *bench) procFigures(ctx context.Context, root string) error {
 	}
 	err = b.procSubmits(ctx, c)
 	c.close()
-	if err != nil {
+	if err != nil || b.cfg.submitOnly {
 		return err
 	}
 
