@@ -141,7 +141,7 @@ type Store struct {
 	notify   chan bool
 	hadState bool
 	crons    cronCache
-	submits  *groupCommit[[]JobSpec, []Job]
+	submits  *groupCommit[[][]JobSpec, submitAnswer]
 	robots   robotGroups
 	watch    *raftWatch
 	reap     reapState // the leader's server-reaping duty

@@ -98,23 +98,36 @@ func stringsBytes(list []string) int {
 	return n
 }
 
-// newSubmitBatcher merges the SubmitJobs calls that arrive while earlier
-// ones are being committed; each call is one atomic group of the entry.
-func newSubmitBatcher(lifetime context.Context, submitGroups func(context.Context, [][]JobSpec) ([]GroupResult, error)) *groupCommit[[]JobSpec, []Job] {
-	return &groupCommit[[]JobSpec, []Job]{
-		name: "submit", weigh: weighSpecs, lifetime: lifetime, maxInFlight: submitsInFlight,
-		apply: func(ctx context.Context, groups [][]JobSpec) ([]Part[[]Job], error) {
-			res, err := submitGroups(ctx, groups)
+// newSubmitBatcher merges the submits that arrive while earlier ones are
+// being committed. A call is a list of groups, each atomic on its own:
+// one for a SubmitJobs on this node, the groups of a follower's merged
+// entry on the leader (ApplyRaw), so that the leader commits them with
+// its own in its few entries in flight instead of each forwarded entry
+// being one more. Each call is answered its share of the entry's answer.
+func newSubmitBatcher(lifetime context.Context, submitGroups func(context.Context, [][]JobSpec) (submitAnswer, error)) *groupCommit[[][]JobSpec, submitAnswer] {
+	return &groupCommit[[][]JobSpec, submitAnswer]{
+		name: "submit", weigh: weighGroups, lifetime: lifetime, maxInFlight: submitsInFlight,
+		apply: func(ctx context.Context, calls [][][]JobSpec) ([]Part[submitAnswer], error) {
+			var groups [][]JobSpec
+			for _, call := range calls {
+				groups = append(groups, call...)
+			}
+			a, err := submitGroups(ctx, groups)
 			if err != nil {
 				return nil, err
 			}
-			parts := make([]Part[[]Job], len(res))
-			for i, r := range res {
-				parts[i] = Part[[]Job]{Value: r.Jobs, Error: r.Error}
-			}
-			return parts, nil
+			return a.split(calls)
 		},
 	}
+}
+
+// weighGroups is weighSpecs over every group of a call.
+func weighGroups(groups [][]JobSpec) (items, bytes int) {
+	for _, specs := range groups {
+		i, b := weighSpecs(specs)
+		items, bytes = items+i, bytes+b
+	}
+	return items, bytes
 }
 
 // newJob fills j with the job a checked spec makes, queued at now as
