@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,17 +79,13 @@ func TestForwardedSubmitsAnswerTheLeadersJobs(t *testing.T) {
 // forwarded one go out in the one entry the next call starts.
 func TestLeaderMergesForwardedSubmitsWithItsOwn(t *testing.T) {
 	ctx, leader, f := clusterWithWorkflow(t)
-	var hold atomic.Bool
-	hold.Store(true)
 	b := leader.submits
-	b.mu.Lock()
-	b.limit = func() int {
-		if hold.Load() {
-			return 0
-		}
-		return submitsInFlight
+	setInFlight := func(n int) {
+		b.mu.Lock()
+		b.maxInFlight = n
+		b.mu.Unlock()
 	}
-	b.mu.Unlock()
+	setInFlight(0)
 	var wg sync.WaitGroup
 	created := make([]time.Time, 3)
 	errs := make([]error, 3)
@@ -107,7 +102,7 @@ func TestLeaderMergesForwardedSubmitsWithItsOwn(t *testing.T) {
 		defer b.mu.Unlock()
 		return len(b.pending) == 2
 	})
-	hold.Store(false)
+	setInFlight(submitsInFlight)
 	submit(2, leader)
 	wg.Wait()
 	for i, err := range errs {
