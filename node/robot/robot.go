@@ -364,7 +364,7 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 	case res.State == executor.StateCancelled && r.draining.Load():
 		r.log.Info("handing the job back", "job", job.ID, "attempt", job.Attempt, "robot", r.cfg.ID)
 		cp, _ := json.Marshal(res.Checkpoint)
-		rep := ru.takeReport()
+		rep := ru.takeFinalReport()
 		r.finish(completion{handBack: true, attempt: job.Attempt, item: consensus.Completion{
 			JobID: job.ID, Token: job.Lease.Token, Checkpoint: cp, Logs: rep.logs, LogsEnd: rep.logsEnd, NodeStatus: rep.status,
 		}})
@@ -381,7 +381,7 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 	if err == nil && !item.Succeeded {
 		item.Checkpoint, _ = json.Marshal(res.Checkpoint)
 	}
-	rep := ru.takeReport()
+	rep := ru.takeFinalReport()
 	item.Logs, item.LogsEnd, item.NodeStatus = rep.logs, rep.logsEnd, rep.status
 	if ru.debug != nil {
 		item.Debug = ru.debug.take()
