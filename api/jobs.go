@@ -25,7 +25,7 @@ func (s jobsAPI) submitJob(c *gin.Context) {
 	}
 	jobs, ok := s.submit(c, []JobRequest{req}, "")
 	if ok {
-		c.JSON(http.StatusCreated, jobs[0])
+		writeJobs(c, http.StatusCreated, jobs, false)
 	}
 }
 
@@ -47,7 +47,7 @@ func (s jobsAPI) submitJobBatch(c *gin.Context) {
 	}
 	jobs, ok := s.submit(c, req.Jobs, "jobs[%d].")
 	if ok {
-		c.JSON(http.StatusCreated, BatchJobsResponse{Jobs: jobs})
+		writeJobs(c, http.StatusCreated, jobs, true)
 	}
 }
 
