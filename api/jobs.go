@@ -20,7 +20,7 @@ const (
 
 func (s jobsAPI) submitJob(c *gin.Context) {
 	var req JobRequest
-	if !s.bindJSON(c, &req) {
+	if !s.bindJobs(c, nil, &req) {
 		return
 	}
 	jobs, ok := s.submit(c, []JobRequest{req}, "")
@@ -31,7 +31,7 @@ func (s jobsAPI) submitJob(c *gin.Context) {
 
 func (s jobsAPI) submitJobBatch(c *gin.Context) {
 	var req BatchJobsRequest
-	if !s.bindJSON(c, &req) {
+	if !s.bindJobs(c, &req, nil) {
 		return
 	}
 	switch {
