@@ -63,19 +63,28 @@ func (s jobsAPI) submit(c *gin.Context, reqs []JobRequest, prefixFormat string) 
 	}
 	specs := make([]consensus.JobSpec, len(reqs))
 	for i, req := range reqs {
-		prefix := ""
-		if prefixFormat != "" {
-			prefix = fmt.Sprintf(prefixFormat, i)
+		// The request's place in a batch is written out only for an
+		// error: a batch of valid jobs needs none of the strings.
+		prefix := func() string {
+			if prefixFormat == "" {
+				return ""
+			}
+			return fmt.Sprintf(prefixFormat, i)
 		}
 		if req.WorkflowID == "" {
-			s.abort(c, missingFields(prefix+"workflow_id"))
+			s.abort(c, missingFields(prefix()+"workflow_id"))
 			return nil, false
 		}
-		if specs[i], err = jobSpec(req, prefix); err != nil {
+		if specs[i], err = jobSpec(req, ""); err != nil {
+			_, err = jobSpec(req, prefix()) // the same error, naming its place
 			s.abort(c, err)
 			return nil, false
 		}
-		if specs[i].ID, err = newID(key, "job:"+strconv.Itoa(i)); err != nil {
+		purpose := "job" // the position matters to a derived id alone
+		if key != "" {
+			purpose = "job:" + strconv.Itoa(i)
+		}
+		if specs[i].ID, err = newID(key, purpose); err != nil {
 			s.abort(c, err)
 			return nil, false
 		}
