@@ -2,7 +2,6 @@ package consensus
 
 import (
 	"encoding/json"
-	"reflect"
 	"testing"
 	"time"
 )
@@ -69,7 +68,7 @@ func TestRobotReportsFastDecodeMatchesJSON(t *testing.T) {
 	)
 	fast := 0
 	for _, p := range payloads {
-		if compareReportDecodes(t, []byte(p)) {
+		if compareDecodes[RobotReportsCmd](t, []byte(p)) {
 			fast++
 		}
 	}
@@ -82,27 +81,6 @@ func TestRobotReportsFastDecodeMatchesJSON(t *testing.T) {
 	}
 }
 
-// compareReportDecodes is compareDecodes for robot reports.
-func compareReportDecodes(t *testing.T, p []byte) bool {
-	t.Helper()
-	var want RobotReportsCmd
-	wantErr := json.Unmarshal(p, &want)
-	var fast RobotReportsCmd
-	took := fast.decodeFast(p)
-	if took && (wantErr != nil || !reflect.DeepEqual(fast, want)) {
-		t.Fatalf("decodeFast took %q as %+v; json.Unmarshal: %+v, %v", p, fast, want, wantErr)
-	}
-	if !took && !reflect.DeepEqual(fast, RobotReportsCmd{}) {
-		t.Fatalf("decodeFast refused %q but left %+v", p, fast)
-	}
-	var got RobotReportsCmd
-	err := decodePayload(p, &got)
-	if (err == nil) != (wantErr == nil) || (err == nil && !reflect.DeepEqual(got, want)) {
-		t.Fatalf("decodePayload(%q) = %+v, %v; json.Unmarshal: %+v, %v", p, got, err, want, wantErr)
-	}
-	return took
-}
-
 func FuzzRobotReportsFastDecode(f *testing.F) {
 	for _, cmd := range sampleRobotReports() {
 		b, err := encodeJSON(cmd)
@@ -112,7 +90,7 @@ func FuzzRobotReportsFastDecode(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, p []byte) {
-		compareReportDecodes(t, p)
+		compareDecodes[RobotReportsCmd](t, p)
 	})
 }
 

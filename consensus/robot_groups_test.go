@@ -232,43 +232,15 @@ func TestEveryCommandTypeHasAName(t *testing.T) {
 // wait out the heartbeat interval, and the heartbeat the node holds for
 // the same job commits with it, first, so its log lines are kept.
 func TestACompletionTakesTheHeldHeartbeatsWithIt(t *testing.T) {
-	const interval = time.Minute // no heartbeat goes out on its own in this test
-	c := startClusterWith(t, 1, func(cfg *Config) { cfg.ProgressInterval = interval })
-	s := c.waitLeader(5 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := s.PutWorkflow(ctx, PutWorkflowCmd{ID: "w1", Name: "w", Graph: graph("a"), Jobs: []JobSpec{{ID: "j1", WorkflowID: "w1", ExecutionMode: "lan"}}}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Claim(ctx, ClaimCmd{RobotID: "r1", RobotKind: RobotLAN, Max: 1})
-	if err != nil || len(got) != 1 {
-		t.Fatalf("claim: %v %v", got, err)
-	}
-	token := got[0].Job.Lease.Token
-	// The first heartbeat finds the batcher idle and goes at once; the
-	// second is held for the interval.
-	if _, err := s.Progress(ctx, ProgressCmd{RobotID: "r1", Items: []Progress{{JobID: "j1", Token: token}}}); err != nil {
-		t.Fatal(err)
-	}
-	held := make(chan []Ack, 1)
-	go func() {
-		acks, err := s.Progress(ctx, ProgressCmd{RobotID: "r1", Items: []Progress{{JobID: "j1", Token: token, Logs: []LogLine{{Message: "last words"}}}}})
-		if err != nil {
-			t.Error(err)
-		}
-		held <- acks
-	}()
-	testutil.WaitFor(t, 5*time.Second, "the second heartbeat to be held", func() bool {
-		s.robots.reports.mu.Lock()
-		defer s.robots.reports.mu.Unlock()
-		return len(s.robots.reports.pending) == 1
-	})
+	s, token, held := holdHeartbeat(t, ctx, "last words")
 	start := time.Now()
 	acks, err := s.Complete(ctx, CompleteCmd{RobotID: "r1", Items: []Completion{{JobID: "j1", Token: token, Succeeded: true}}})
 	if err != nil || len(acks) != 1 || !acks[0].OK {
 		t.Fatalf("complete: %+v %v", acks, err)
 	}
-	if waited := time.Since(start); waited > interval/2 {
+	if waited := time.Since(start); waited > heldInterval/2 {
 		t.Errorf("the completion waited %v for the heartbeat interval", waited)
 	}
 	if hb := <-held; len(hb) != 1 || !hb[0].OK || hb[0].Waited <= 0 {

@@ -61,7 +61,7 @@ func TestSubmitGroupsFastDecodeMatchesJSON(t *testing.T) {
 	)
 	fast := 0
 	for _, p := range payloads {
-		if compareDecodes(t, []byte(p)) {
+		if compareDecodes[SubmitGroupsCmd](t, []byte(p)) {
 			fast++
 		}
 	}
@@ -72,22 +72,27 @@ func TestSubmitGroupsFastDecodeMatchesJSON(t *testing.T) {
 	}
 }
 
+// fastDecoderOf is a pointer to a command T with a fast decoder.
+type fastDecoderOf[T any] interface {
+	*T
+	fastDecoder
+}
+
 // compareDecodes checks that decodeFast, when it takes p, decodes it as
-// json.Unmarshal does, and that decodePayload always does. It reports
-// whether the fast path took p.
-func compareDecodes(t *testing.T, p []byte) bool {
+// json.Unmarshal does (and leaves the command untouched when it does
+// not), and that decodePayload always does. It reports whether the fast
+// path took p.
+func compareDecodes[T any, P fastDecoderOf[T]](t *testing.T, p []byte) bool {
 	t.Helper()
-	var want SubmitGroupsCmd
+	var want, fast, got, zero T
 	wantErr := json.Unmarshal(p, &want)
-	var fast SubmitGroupsCmd
-	took := fast.decodeFast(p)
+	took := P(&fast).decodeFast(p)
 	if took && (wantErr != nil || !reflect.DeepEqual(fast, want)) {
 		t.Fatalf("decodeFast took %q as %+v; json.Unmarshal: %+v, %v", p, fast, want, wantErr)
 	}
-	if !took && !reflect.DeepEqual(fast, SubmitGroupsCmd{}) {
+	if !took && !reflect.DeepEqual(fast, zero) {
 		t.Fatalf("decodeFast refused %q but left %+v", p, fast)
 	}
-	var got SubmitGroupsCmd
 	err := decodePayload(p, &got)
 	if (err == nil) != (wantErr == nil) || (err == nil && !reflect.DeepEqual(got, want)) {
 		t.Fatalf("decodePayload(%q) = %+v, %v; json.Unmarshal: %+v, %v", p, got, err, want, wantErr)
@@ -105,7 +110,7 @@ func FuzzSubmitGroupsFastDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"groups":[[{"id":"x","params":[1,"]",{"a":"}"}]}]]}`))
 	f.Fuzz(func(t *testing.T, p []byte) {
-		compareDecodes(t, p)
+		compareDecodes[SubmitGroupsCmd](t, p)
 	})
 }
 

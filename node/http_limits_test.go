@@ -24,13 +24,29 @@ func TestSlowBodyIsCutOffAtTheReadTimeout(t *testing.T) {
 	cfg.HTTPTimeouts = api.Timeouts{Read: readTimeout}
 	n := startNode(t, cfg)
 
-	conn, err := net.Dial("tcp", n.HTTPAddr())
+	took, held := trickleBody(t, n.HTTPAddr(), "/api/v1/jobs", 15*time.Second)
+	if held {
+		t.Fatalf("a slow body still held its connection after %v (read timeout %v)", took.Round(time.Millisecond), readTimeout)
+	}
+	if took < readTimeout {
+		t.Fatalf("connection ended after %v, before the read timeout", took)
+	}
+	t.Logf("a slow body was cut off after %v (read timeout %v)", took.Round(time.Millisecond), readTimeout)
+}
+
+// trickleBody sends a POST to path on addr whose body comes a byte
+// every 100 ms, and reads until the server closes the connection or
+// bound passes. It returns how long that took, and whether the
+// connection was still held at bound.
+func trickleBody(t *testing.T, addr, path string, bound time.Duration) (took time.Duration, held bool) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	start := time.Now()
-	fmt.Fprintf(conn, "POST /api/v1/jobs HTTP/1.1\r\nHost: casare\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: casare\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", path)
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
 	go func() { // the slow body: one byte every 100 ms
@@ -48,17 +64,10 @@ func TestSlowBodyIsCutOffAtTheReadTimeout(t *testing.T) {
 		}
 	}()
 	// The server answers or just closes; either way the connection ends.
-	const bound = 15 * time.Second
 	conn.SetReadDeadline(time.Now().Add(bound))
 	_, err = io.Copy(io.Discard, conn)
-	took := time.Since(start)
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
-		t.Fatalf("a slow body still held its connection after %v (read timeout %v)", took.Round(time.Millisecond), readTimeout)
-	}
-	if took < readTimeout {
-		t.Fatalf("connection ended after %v, before the read timeout: %v", took, err)
-	}
-	t.Logf("a slow body was cut off after %v (read timeout %v)", took.Round(time.Millisecond), readTimeout)
+	ne, ok := err.(net.Error)
+	return time.Since(start), ok && ne.Timeout()
 }
 
 // openFollow starts a log stream of job id and returns its response.

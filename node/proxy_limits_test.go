@@ -1,10 +1,6 @@
 package node
 
 import (
-	"context"
-	"fmt"
-	"io"
-	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -26,36 +22,10 @@ func TestRobotOnlyNodeCutsSlowBodyDespiteFollow(t *testing.T) {
 	cfg.HTTPTimeouts = api.Timeouts{Read: readTimeout}
 	worker := startNode(t, cfg)
 
-	conn, err := net.Dial("tcp", worker.HTTPAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	start := time.Now()
-	fmt.Fprintf(conn, "POST /api/v1/jobs?follow=true HTTP/1.1\r\nHost: casare\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
-	ctx, stop := context.WithCancel(t.Context())
-	defer stop()
-	go func() { // the slow body: one byte every 100 ms
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if _, err := conn.Write([]byte(" ")); err != nil {
-					return
-				}
-			}
-		}
-	}()
 	// Well under the server's own 30 s read timeout, which would end the
 	// proxied request otherwise.
-	const bound = 10 * time.Second
-	conn.SetReadDeadline(time.Now().Add(bound))
-	_, err = io.Copy(io.Discard, conn)
-	took := time.Since(start)
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+	took, held := trickleBody(t, worker.HTTPAddr(), "/api/v1/jobs?follow=true", 10*time.Second)
+	if held {
 		t.Fatalf("a slow body with ?follow=true still held its connection to the robot-only node after %v (read timeout %v)", took.Round(time.Millisecond), readTimeout)
 	}
 	t.Logf("a slow body was cut off after %v (read timeout %v)", took.Round(time.Millisecond), readTimeout)

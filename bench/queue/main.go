@@ -4,9 +4,9 @@
 // processes from -bin on loopback, driven over the REST API from this
 // process, beside raw Raft (hashicorp/raft + raft-boltdb, three nodes in
 // a helper process that is this program run again with -rawraft-helper)
-// measured in the same run, once over plain TCP and once over the mutual
-// TLS cluster port that nodes use, which is the yardstick of the ratios;
-// CPU per job is the three processes' CPU time. With -cpuprofile the
+// measured in the same run over plain TCP, and over the mutual TLS
+// cluster port that nodes use before and after Casare's figures; the
+// higher of those two is the yardstick of the ratios. CPU per job is the three processes' CPU time. With -cpuprofile the
 // nodes serve pprof on loopback (casare node --pprof) and each figure
 // leaves one CPU profile per node, the leader's marked.
 //
@@ -273,7 +273,7 @@ func (b *bench) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("\nvalues are what the load generator saw over REST; ×raft64 is the ratio to the raw Raft row over mutual TLS of this run.\n")
+		fmt.Printf("\nvalues are what the load generator saw over REST; ×raft64 is the ratio to this run's yardstick: the higher of its two raw Raft rows over mutual TLS.\n")
 		fmt.Printf("CPU µs/item is the three casare processes' CPU time (from /proc/<pid>/stat) per job; the raw Raft row's is the helper's.\n")
 		fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
 		return nil

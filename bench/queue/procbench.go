@@ -44,22 +44,56 @@ func (b *bench) runProcs(ctx context.Context, root string) error {
 		return err
 	}
 	b.progress("raw Raft: 3 nodes in a helper process, %d concurrent applies, mutual TLS", rawRaftClients)
-	tls, err := b.rawRaft(ctx, filepath.Join(root, "rawraft-tls"), true)
+	before, err := b.rawRaft(ctx, filepath.Join(root, "rawraft-tls"), true)
 	if err != nil {
 		return err
 	}
-	raw := tls
+	first := len(b.rep.rows)
+	if err := b.procFigures(ctx, root); err != nil {
+		return err
+	}
+	// The yardstick runs again after Casare's figures. Raw Raft with 64
+	// applies in flight waits on every round trip, so a slow moment of the
+	// machine costs it far more than it costs Casare, which keeps both
+	// cores busy: one measurement could swing the ratios by a factor of
+	// two. The higher of the two is the yardstick, so a slow moment can
+	// only make the aims harder.
+	b.progress("raw Raft again after Casare's figures, mutual TLS")
+	after, err := b.rawRaft(ctx, filepath.Join(root, "rawraft-tls-after"), true)
+	if err != nil {
+		return err
+	}
+	raw := max(before.rate(), after.rate())
+	figures := slices.Clone(b.rep.rows[first:])
+	b.rep.rows = b.rep.rows[:first]
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("raw Raft (hashicorp/raft + raft-boltdb), %d concurrent applies, plain TCP", rawRaftClients),
-		value: plain.rate(), unit: "applies/s", ratio: plain.rate() / raw.rate(), cpu: perItem(time.Duration(plain.CPU*float64(time.Second)), plain.Applies)})
-	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("raw Raft, %d concurrent applies, mutual TLS as nodes run it (the yardstick)", rawRaftClients),
-		value: raw.rate(), unit: "applies/s", ratio: 1, cpu: perItem(time.Duration(raw.CPU*float64(time.Second)), raw.Applies)})
+		value: plain.rate(), unit: "applies/s", ratio: plain.rate() / raw, cpu: plain.cpuPerApply()})
+	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("raw Raft, %d concurrent applies, mutual TLS, before Casare's figures", rawRaftClients),
+		value: before.rate(), unit: "applies/s", ratio: before.rate() / raw, cpu: before.cpuPerApply()})
+	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("raw Raft, %d concurrent applies, mutual TLS, after Casare's figures", rawRaftClients),
+		value: after.rate(), unit: "applies/s", ratio: after.rate() / raw, cpu: after.cpuPerApply()})
+	b.addProc(row{nodes: procSize, figure: "raw Raft over mutual TLS as nodes run it, the higher of the two (the yardstick)",
+		value: raw, unit: "applies/s", ratio: 1})
+	for _, x := range figures {
+		if x.ratioTarget != nil {
+			x.ratio = x.value / raw
+		}
+		b.rep.rows = append(b.rep.rows, x)
+	}
+	return nil
+}
 
+// procFigures starts three casare processes without robots for the
+// submit figures, then three with every node's robot for the end-to-end
+// figure and claim latency. Ratios to raw Raft are filled in by the
+// caller, which measures raw Raft on both sides of them.
+func (b *bench) procFigures(ctx context.Context, root string) error {
 	b.progress("starting %d casare processes without robots", procSize)
 	c, err := startProcCluster(ctx, b.cfg.bin, filepath.Join(root, "submit"), procSize, false, b.cfg.cpuprofile != "", b.cfg.capacity)
 	if err != nil {
 		return err
 	}
-	err = b.procSubmits(ctx, c, raw.rate())
+	err = b.procSubmits(ctx, c)
 	c.close()
 	if err != nil {
 		return err
@@ -71,7 +105,7 @@ func (b *bench) runProcs(ctx context.Context, root string) error {
 		return err
 	}
 	defer c.close()
-	if err := b.procEndToEnd(ctx, c, raw.rate()); err != nil {
+	if err := b.procEndToEnd(ctx, c); err != nil {
 		return err
 	}
 	return b.procLatency(ctx, c)
@@ -118,7 +152,7 @@ func (b *bench) procLoad(ctx context.Context, c *procCluster, name string, worke
 	return res, nodeCPU
 }
 
-func (b *bench) procSubmits(ctx context.Context, c *procCluster, raw float64) error {
+func (b *bench) procSubmits(ctx context.Context, c *procCluster) error {
 	wfID, err := createWorkflow(ctx, c.clients[0], "bench-noop", noopWorkflow)
 	if err != nil {
 		return err
@@ -135,7 +169,7 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster, raw float64) er
 		return nil
 	})
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs, %d clients over all nodes", singleClients),
-		value: single.rate(), unit: "jobs/s", ratio: single.rate() / raw, ratioTarget: atLeast(0.6), cpu: perItem(cpu, single.items),
+		value: single.rate(), unit: "jobs/s", ratioTarget: atLeast(0.6), cpu: perItem(cpu, single.items),
 		note: entriesNote(single) + latencyNote(single) + loadgenNote(single)})
 
 	batch := slices.Repeat([]api.JobRequest{one}, batchSize)
@@ -149,7 +183,7 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster, raw float64) er
 		return nil
 	})
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs/batch ×%d, %d clients over all nodes", batchSize, batchClients),
-		value: batched.rate(), unit: "jobs/s", ratio: batched.rate() / raw, ratioTarget: atLeast(4), cpu: perItem(cpu, batched.items),
+		value: batched.rate(), unit: "jobs/s", ratioTarget: atLeast(4), cpu: perItem(cpu, batched.items),
 		note: entriesNote(batched) + latencyNote(batched) + loadgenNote(batched)})
 	if single.items == 0 || batched.items == 0 {
 		return fmt.Errorf("no submit succeeded (single: %v; batched: %v)", single.firstErr, batched.firstErr)
@@ -164,7 +198,7 @@ func loadgenNote(r loadResult) string {
 // procEndToEnd queues no-op jobs in batches of e2eBatch from e2eSubmitters
 // clients over all nodes and waits until the first node's replica shows
 // none queued or running: submit → succeeded for every job, over REST.
-func (b *bench) procEndToEnd(ctx context.Context, c *procCluster, raw float64) error {
+func (b *bench) procEndToEnd(ctx context.Context, c *procCluster) error {
 	wfID, err := createWorkflow(ctx, c.clients[0], "bench-noop", noopWorkflow)
 	if err != nil {
 		return err
@@ -176,7 +210,7 @@ func (b *bench) procEndToEnd(ctx context.Context, c *procCluster, raw float64) e
 		return fmt.Errorf("end-to-end: %w", err)
 	}
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("end-to-end no-op, submit→succeeded, %d robot slots", procSize*b.cfg.capacity),
-		value: res.rate(), unit: "jobs/s", ratio: res.rate() / raw, ratioTarget: atLeast(2), cpu: perItem(res.cpu, res.done), note: res.note()})
+		value: res.rate(), unit: "jobs/s", ratioTarget: atLeast(2), cpu: perItem(res.cpu, res.done), note: res.note()})
 	return nil
 }
 

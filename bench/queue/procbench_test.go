@@ -47,8 +47,17 @@ func TestProcsBenchSmoke(t *testing.T) {
 		t.Fatalf("real-process bench: %v", err)
 	}
 	b.rep.print(os.Stdout)
-	if len(b.rep.rows) != 7 {
-		t.Fatalf("%d figures, want 7 (raw Raft plain and TLS, single, batched, end-to-end, claim p50, p99)", len(b.rep.rows))
+	if len(b.rep.rows) != 9 {
+		t.Fatalf("%d figures, want 9 (raw Raft plain, TLS before and after, the yardstick, single, batched, end-to-end, claim p50, p99)", len(b.rep.rows))
+	}
+	before, after, yardstick := b.rep.rows[1].value, b.rep.rows[2].value, b.rep.rows[3].value
+	if yardstick != max(before, after) {
+		t.Errorf("yardstick %v, want the higher of %v and %v", yardstick, before, after)
+	}
+	for _, r := range b.rep.rows[4:] {
+		if r.ratioTarget != nil && r.ratio != r.value/yardstick {
+			t.Errorf("%s: ratio %v, want %v / %v", r.figure, r.ratio, r.value, yardstick)
+		}
 	}
 	for _, figure := range []string{"procs-submit-single", "procs-submit-batch", "procs-e2e"} {
 		all, _ := filepath.Glob(filepath.Join(profiles, figure+"-n*.pprof"))

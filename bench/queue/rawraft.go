@@ -34,6 +34,11 @@ type rawRaftResult struct {
 
 func (r rawRaftResult) rate() float64 { return float64(r.Applies) / r.Seconds }
 
+// cpuPerApply is the helper's CPU time per apply in µs.
+func (r rawRaftResult) cpuPerApply() float64 {
+	return perItem(time.Duration(r.CPU*float64(time.Second)), r.Applies)
+}
+
 // noopFSM applies nothing: the yardstick is Raft and its log store alone.
 type noopFSM struct{}
 

@@ -28,6 +28,7 @@ import { DebugPanel } from './Debug';
 import { canCommand, debugKey, getDebug, pausedNode, sendDebug, toggleBreakpoint, type DebugAction, type DebugState } from './debug';
 import { nodeTypes as fetchNodeTypes, save, validate } from './api';
 import type { NodeTypeList, Problem, ValidateResponse, WfDoc, WfNode } from './types';
+import KeepCentred from './KeepCentred';
 
 /** useSameList returns the previous list while its items are the same objects. */
 function useSameList<T>(list: T[]): T[] {
@@ -461,6 +462,7 @@ function Designer({ types }: { types: NodeTypeList }) {
             onlyRenderVisibleElements={design.nodes.length > 150} aria-label="Workflow canvas">
             <Background gap={16} color="#dde1ea" />
             <Controls />
+            <KeepCentred />
             <MiniMap pannable zoomable className="dz-mini" nodeStrokeWidth={2} style={{ width: 168, height: 112 }}
               nodeColor={miniColour} />
           </ReactFlow>
