@@ -32,7 +32,12 @@ func TestWatchErrorsAreShortAndNameTheProblem(t *testing.T) {
 	for expr, want := range map[string]string{
 		`name +`:               "the expression ends too early",
 		`n +* 2`:               `unexpected "*" (column 4)`,
-		`missing.field`:        `cannot read "field": the value before it is not set (column 9)`,
+		`missing.field`:        `cannot read "field": the value before it is not set (column 9); missing is not set`,
+		`upper(greeting)`:      "needs text here, not nothing (column 1); greeting is not set",
+		`pin + "-" + name`:     "cannot use + on nothing and text (column 5); pin is not set",
+		`a + b`:                "cannot use + on nothing and nothing (column 3); not set: a, b",
+		`let a = 1; a + b`:     "cannot use + on a number and nothing (column 14); b is not set",
+		`-nope`:                "cannot use - on nothing (column 1); nope is not set",
 		`m.a.b`:                `cannot read "b" from a number (column 5)`,
 		`nope(1)`:              "calls a function that does not exist (column 1)",
 		`xs[5]`:                "index 5 is out of range: the list has 2 items (column 3)",

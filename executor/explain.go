@@ -20,7 +20,10 @@ func ExplainExpressionError(err error) string {
 	var secret *SecretNotHandedError
 	var limit *LimitError
 	var fe *file.Error
+	var unset *UnsetError
 	switch {
+	case errors.As(err, &unset):
+		return ExplainExpressionError(unset.Err) + "; " + unset.hint()
 	case errors.As(err, &secret):
 		return fmt.Sprintf("secret(%q) gives nothing here: a watch sees only the variables, with secrets as ***", secret.Name)
 	case errors.As(err, &limit):
@@ -64,6 +67,9 @@ var explanations = []struct {
 	{regexp.MustCompile(`^cannot use (.+) as argument \(type (.+)\) to call (\w+)`), "$3 needs $2 here, not $1", []int{1, 2}},
 	{regexp.MustCompile(`^invalid argument for (\w+) \(type (.+)\)`), "$1 cannot take $2", []int{2}},
 	{regexp.MustCompile(`^unknown name (\w+)`), `"$1" is not a variable or function`, nil},
+	{regexp.MustCompile(`^interface conversion: interface \{\} is nil, not (.+)`), "needs $1 here, not nothing", []int{1}},
+	{regexp.MustCompile(`^invalid operation: (\S+) (\S+) (\S+)$`), "cannot use $2 on $1 and $3", []int{1, 3}},
+	{regexp.MustCompile(`^invalid operation: (\S+) (\S+)$`), "cannot use $1 on $2", []int{2}},
 }
 
 // goTypes are the Go type names in expr's messages, in the words of the

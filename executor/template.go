@@ -321,7 +321,7 @@ func (ev *evaluator) run(p *vm.Program) (any, error) {
 		delete(ev.vars, budgetKey)
 	}
 	if err != nil {
-		return nil, vmError(err)
+		return nil, withUnset(vmError(err), p, ev.vars)
 	}
 	// A result may share parts many times over; what it takes written
 	// out must fit the budget before anything writes it out.

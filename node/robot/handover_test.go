@@ -20,6 +20,8 @@ type workQueue struct {
 	workErrs int                     // fail this many calls that carry completions
 	carried  []consensus.CompleteCmd // completions that went with a claim
 	maxes    []int                   // the slots each claim asked for
+	// fill hands out up to cmd.Max jobs a claim, not one.
+	fill bool
 }
 
 func (q *workQueue) ClaimCompleting(ctx context.Context, cmd consensus.ClaimCmd, done consensus.CompleteCmd) (WorkOutcome, error) {
@@ -34,8 +36,18 @@ func (q *workQueue) ClaimCompleting(ctx context.Context, cmd consensus.ClaimCmd,
 	}
 	q.maxes = append(q.maxes, cmd.Max)
 	q.mu.Unlock()
-	jobs, err := q.faultyQueue.Claim(ctx, cmd)
-	return WorkOutcome{Jobs: jobs, Acks: make([]consensus.Ack, len(done.Items))}, err
+	var jobs []consensus.ClaimedJob
+	for range max(cmd.Max, 1) {
+		got, err := q.faultyQueue.Claim(ctx, cmd)
+		if err != nil || len(got) == 0 {
+			return WorkOutcome{Jobs: jobs, Acks: make([]consensus.Ack, len(done.Items))}, err
+		}
+		jobs = append(jobs, got...)
+		if !q.fill {
+			break
+		}
+	}
+	return WorkOutcome{Jobs: jobs, Acks: make([]consensus.Ack, len(done.Items))}, nil
 }
 
 // reported returns the ids of the jobs completed, through claims and on
@@ -129,5 +141,26 @@ func TestShortRunsShareTheNextClaim(t *testing.T) {
 	t.Logf("claims asked for %v slots", q.maxes)
 	if len(q.maxes) < 2 || !slices.Contains(q.maxes[1:], 2) {
 		t.Fatalf("claims after the first asked for %v slots: none for both, though every run ended at once", q.maxes)
+	}
+}
+
+// The runs of one claim that all end within the coalescing wait share
+// the next claim, not only the first of them to end: a two-slot robot
+// whose claim brought two short jobs asks next for both slots. (Waking
+// at the first run's end, the robot claimed again while the second still
+// ran, and half its claims asked for one slot.)
+func TestRunsOfOneClaimShareTheNextClaim(t *testing.T) {
+	was := claimCoalesce
+	claimCoalesce = 5 * time.Second // runs under the race detector on a loaded machine are slow
+	t.Cleanup(func() { claimCoalesce = was })
+	q := &workQueue{fill: true, faultyQueue: &faultyQueue{claims: []consensus.ClaimedJob{
+		claimed("J1", 1, "0s"), claimed("J2", 2, "200ms"), claimed("J3", 3, "0s"), claimed("J4", 4, "0s"),
+	}}}
+	runWorkRobot(t, q, 2, 4)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	t.Logf("claims asked for %v slots", q.maxes)
+	if len(q.maxes) < 2 || q.maxes[0] != 2 || q.maxes[1] != 2 {
+		t.Fatalf("claims asked for %v slots; the second must ask for both, freed by J1 and J2 of the first", q.maxes)
 	}
 }

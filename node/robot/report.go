@@ -47,6 +47,9 @@ func (r *Robot) reportProgress(ctx context.Context) {
 			}
 			continue
 		}
+		for _, p := range cmd.Items {
+			runs[p.JobID].delivered()
+		}
 		for _, ack := range acks {
 			switch ru := runs[ack.JobID]; {
 			case ru == nil:

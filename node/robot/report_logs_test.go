@@ -138,8 +138,7 @@ func TestARefusedCompletionWarnsUnlessARetryMayHaveRecordedIt(t *testing.T) {
 }
 
 // TestPutBackLinesKeepTheirNumbers: lines of a heartbeat that failed go
-// out again under the numbers they had, ahead of newer lines; lines put
-// back after the run's last report took later ones are not renumbered.
+// out again under the numbers they had, ahead of newer lines.
 func TestPutBackLinesKeepTheirNumbers(t *testing.T) {
 	ru := &run{job: claimed("J", 1, "1ms").Job, status: map[string]string{}}
 	say := func(msg string) { ru.onEvent(executor.Event{Kind: executor.EventLog, NodeID: "n", Message: msg}) }
@@ -155,10 +154,45 @@ func TestPutBackLinesKeepTheirNumbers(t *testing.T) {
 	if again.LogsEnd != 3 || len(again.Logs) != 3 || again.Logs[0].Message != "a" {
 		t.Fatalf("resent heartbeat %+v numbered %d, want a, b, c ending at 3", again.Logs, again.LogsEnd)
 	}
+	ru.delivered()
 	say("d")
-	last := ru.takeReport()
-	ru.giveBack(again, nil)
-	if last.logsEnd != 4 || len(ru.logs) != 0 {
-		t.Fatalf("the last report ends at %d and %d lines were put back behind it, want 4 and none", last.logsEnd, len(ru.logs))
+	next, _ := ru.takeProgress()
+	if next.LogsEnd != 4 || len(next.Logs) != 1 || next.Logs[0].Message != "d" {
+		t.Fatalf("heartbeat after a delivered one %+v numbered %d, want d ending at 4", next.Logs, next.LogsEnd)
+	}
+}
+
+// TestTheLastReportCarriesTheLinesOfAHeartbeatInFlight: a run that ends
+// while a heartbeat carries its lines sends them again in its completion,
+// under their numbers, so a heartbeat that then fails loses nothing and
+// puts nothing back behind the last report.
+func TestTheLastReportCarriesTheLinesOfAHeartbeatInFlight(t *testing.T) {
+	ru := &run{job: claimed("J", 1, "1ms").Job, status: map[string]string{}}
+	say := func(msg string) { ru.onEvent(executor.Event{Kind: executor.EventLog, NodeID: "n", Message: msg}) }
+	say("a")
+	say("b")
+	inFlight, cp := ru.takeProgress()
+	say("c")
+	last := ru.takeFinalReport()
+	var got []string
+	for _, l := range last.logs {
+		got = append(got, l.Message)
+	}
+	if last.logsEnd != 3 || strings.Join(got, ",") != "a,b,c" {
+		t.Fatalf("the last report carries %q ending at %d, want a,b,c ending at 3", got, last.logsEnd)
+	}
+	ru.giveBack(inFlight, cp)
+	if len(ru.logs) != 0 {
+		t.Fatalf("the failed heartbeat put %d lines back behind the last report", len(ru.logs))
+	}
+
+	// Delivered before the run ended, the lines are not sent again.
+	ru = &run{job: claimed("J", 1, "1ms").Job, status: map[string]string{}}
+	say("a")
+	ru.takeProgress()
+	ru.delivered()
+	say("b")
+	if last := ru.takeFinalReport(); last.logsEnd != 2 || len(last.logs) != 1 || last.logs[0].Message != "b" {
+		t.Fatalf("after a delivered heartbeat the last report carries %+v ending at %d, want b ending at 2", last.logs, last.logsEnd)
 	}
 }

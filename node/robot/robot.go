@@ -114,8 +114,10 @@ const nudgeGap = 10 * time.Millisecond
 var claimRetry = retry.Policy{First: 100 * time.Millisecond, Max: 2 * time.Second}
 
 // claimCoalesce is how long a full robot waits after a slot frees, so
-// that the slots a batch of acknowledgements frees go into one claim.
-const claimCoalesce = 2 * time.Millisecond
+// that the slots a batch of acknowledgements frees go into one claim. A
+// variable so that tests can give slow runs under the race detector the
+// time a real short run takes.
+var claimCoalesce = 2 * time.Millisecond
 
 // New makes a robot that takes work from q.
 func New(cfg Config, q Queue) *Robot {
@@ -266,11 +268,12 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 		}
 		wait.Reset()
 		pending = ""
+		before := r.activeCount()
 		for _, c := range claimed {
 			r.start(jobsCtx, c, pendingSince, jobs)
 		}
 		if _, ok := r.queue.(WorkQueue); ok && len(claimed) > 0 {
-			r.awaitShortRuns(ctx)
+			r.awaitShortRuns(ctx, before)
 		}
 	}
 }
@@ -364,7 +367,7 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 	case res.State == executor.StateCancelled && r.draining.Load():
 		r.log.Info("handing the job back", "job", job.ID, "attempt", job.Attempt, "robot", r.cfg.ID)
 		cp, _ := json.Marshal(res.Checkpoint)
-		rep := ru.takeReport()
+		rep := ru.takeFinalReport()
 		r.finish(completion{handBack: true, attempt: job.Attempt, item: consensus.Completion{
 			JobID: job.ID, Token: job.Lease.Token, Checkpoint: cp, Logs: rep.logs, LogsEnd: rep.logsEnd, NodeStatus: rep.status,
 		}})
@@ -381,7 +384,7 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 	if err == nil && !item.Succeeded {
 		item.Checkpoint, _ = json.Marshal(res.Checkpoint)
 	}
-	rep := ru.takeReport()
+	rep := ru.takeFinalReport()
 	item.Logs, item.LogsEnd, item.NodeStatus = rep.logs, rep.logsEnd, rep.status
 	if ru.debug != nil {
 		item.Debug = ru.debug.take()

@@ -24,7 +24,12 @@ type run struct {
 	// under its lease, from 0: a report says where its lines end
 	// (consensus.Progress.LogsEnd), so that lines sent again after a
 	// report whose outcome was lost are recorded once.
-	logsFrom   int
+	logsFrom int
+	// sending are the lines the heartbeat in flight carries, which end at
+	// logsFrom when no line was logged since: the run's last report sends
+	// them again, so a heartbeat that fails after the run ended does not
+	// lose them (the cluster records resent lines once).
+	sending    []consensus.LogLine
 	status     map[string]string
 	stopReason string
 }
@@ -84,8 +89,25 @@ func (ru *run) takeReport() runReport {
 	return rep
 }
 
+// takeFinalReport is takeReport for the run's last report, its
+// completion or hand-back: it carries the lines of a heartbeat still in
+// flight too, under their numbers, as that heartbeat may yet fail with
+// no later report to carry them.
+func (ru *run) takeFinalReport() runReport {
+	rep := ru.takeReport()
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	if len(ru.sending) > 0 {
+		rep.logs = append(ru.sending, rep.logs...)
+		rep.logsEnd = ru.logsFrom
+		ru.sending = nil
+	}
+	return rep
+}
+
 // takeProgress takes what the next heartbeat carries; giveBack returns
-// it when the heartbeat did not get through, so nothing is lost.
+// it when the heartbeat did not get through, so nothing is lost, and
+// delivered forgets it when it did.
 func (ru *run) takeProgress() (consensus.Progress, *executor.Checkpoint) {
 	rep := ru.takeReport()
 	p := consensus.Progress{JobID: ru.job.ID, Token: ru.job.Lease.Token, Logs: rep.logs, LogsEnd: rep.logsEnd, NodeStatus: rep.status}
@@ -93,6 +115,7 @@ func (ru *run) takeProgress() (consensus.Progress, *executor.Checkpoint) {
 		p.Debug = ru.debug.take()
 	}
 	ru.mu.Lock()
+	ru.sending = rep.logs
 	cp := ru.checkpoint
 	if cp != nil {
 		p.Checkpoint, _ = json.Marshal(cp)
@@ -111,6 +134,13 @@ func (ru *run) hasNews() bool {
 	ru.mu.Lock()
 	defer ru.mu.Unlock()
 	return ru.checkpoint != nil
+}
+
+// delivered forgets the lines of a heartbeat the cluster answered.
+func (ru *run) delivered() {
+	ru.mu.Lock()
+	ru.sending = nil
+	ru.mu.Unlock()
 }
 
 func (ru *run) giveBack(p consensus.Progress, cp *executor.Checkpoint) {
@@ -133,12 +163,13 @@ func (ru *run) giveBack(p consensus.Progress, cp *executor.Checkpoint) {
 // putBackLogs returns the lines of a report that did not get through
 // ahead of those logged since, with their numbers: the next report sends
 // them again under the same numbers, and the cluster records those it
-// already has once. When a later report has meanwhile taken the lines
-// after them (the run's completion), they cannot go back in order, and
-// the run has ended with no report left to carry them: they are dropped,
-// as they were lost before lines had numbers. Called with ru.mu held.
+// already has once. When the run's last report has meanwhile taken them
+// (takeFinalReport), they went with it and stay out. Called with ru.mu
+// held.
 func (ru *run) putBackLogs(p consensus.Progress) {
-	if len(p.Logs) == 0 || p.LogsEnd != ru.logsFrom {
+	sent := ru.sending
+	ru.sending = nil
+	if len(p.Logs) == 0 || len(sent) == 0 || p.LogsEnd != ru.logsFrom {
 		return
 	}
 	ru.logs = append(p.Logs, ru.logs...)

@@ -232,17 +232,7 @@ func TestInternetRobotReconnectsWhenItsNodeDies(t *testing.T) {
 			}
 			killedAt := x.kill()
 
-			var reconnect time.Time
-			var via string
-			waitFor(t, settleTimeout, "the robot to reconnect", func() (bool, error) {
-				lines := connectedLines(robot)
-				if len(lines) < 2 {
-					return false, nil
-				}
-				var err error
-				reconnect, via, err = parseConnected(lines[1])
-				return err == nil, err
-			})
+			reconnect, via := waitReconnect(t, robot)
 			took := reconnect.Sub(killedAt)
 			t.Logf("%s %s SIGKILLed while %s ran job %s; the robot reconnected through %s %v later", role, x.name, name, j.id, via, took.Round(time.Millisecond))
 			if via == quicAddr(t, x) {
@@ -286,6 +276,22 @@ func TestInternetRobotReconnectsWhenItsNodeDies(t *testing.T) {
 }
 
 var connectedLine = regexp.MustCompile(`^time=(\S+) .*msg="connected to the cluster" node=(\S+)`)
+
+// waitReconnect waits for the robot's second "connected" log line and
+// returns when it connected and through which address.
+func waitReconnect(t *testing.T, robot *node) (at time.Time, via string) {
+	t.Helper()
+	waitFor(t, settleTimeout, "the robot to reconnect", func() (bool, error) {
+		lines := connectedLines(robot)
+		if len(lines) < 2 {
+			return false, nil
+		}
+		var err error
+		at, via, err = parseConnected(lines[1])
+		return err == nil, err
+	})
+	return at, via
+}
 
 // connectedLines returns the robot's log lines that say it connected.
 func connectedLines(robot *node) []string {

@@ -1,0 +1,90 @@
+package executor
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm"
+)
+
+// UnsetError is an expression that failed on nothing (nil) while it reads
+// variables that have no value: in a subworkflow, a loop body or a
+// debugger's watch, a variable of the outer run is the usual cause, and
+// expr's own message ("interface {} is nil, not string") does not say
+// which one it was.
+type UnsetError struct {
+	Names []string // the variables read that are missing or null, in order
+	Err   error
+}
+
+// Error is the first line of Err (expr's message; the lines after it draw
+// the expression) and which variables are not set.
+func (e *UnsetError) Error() string {
+	msg, _, _ := strings.Cut(e.Err.Error(), "\n")
+	return msg + "; " + e.hint()
+}
+
+func (e *UnsetError) Unwrap() error { return e.Err }
+
+func (e *UnsetError) hint() string {
+	if len(e.Names) == 1 {
+		return e.Names[0] + " is not set"
+	}
+	return "not set: " + strings.Join(e.Names, ", ")
+}
+
+// withUnset wraps err, an error of running p against vars, in an
+// UnsetError when it is about nothing and p reads variables vars does not
+// give a value.
+func withUnset(err error, p *vm.Program, vars map[string]any) error {
+	if !strings.Contains(err.Error(), "nil") {
+		return err
+	}
+	names := unsetNames(p, vars)
+	if len(names) == 0 {
+		return err
+	}
+	return &UnsetError{Names: names, Err: err}
+}
+
+// unsetNames lists the variables p reads that are missing from vars or
+// null there. Function names, let-bound names and the environment itself
+// are not variables of the run.
+func unsetNames(p *vm.Program, vars map[string]any) []string {
+	var f nameFinder
+	root := p.Node()
+	ast.Walk(&root, &f)
+	var names []string
+	for _, id := range f.idents {
+		if f.callees[id] || slices.Contains(f.declared, id.Value) || id.Value == "$env" || slices.Contains(names, id.Value) {
+			continue
+		}
+		if v, ok := vars[id.Value]; !ok || v == nil {
+			names = append(names, id.Value)
+		}
+	}
+	return names
+}
+
+type nameFinder struct {
+	idents   []*ast.IdentifierNode
+	callees  map[*ast.IdentifierNode]bool
+	declared []string
+}
+
+func (f *nameFinder) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		f.idents = append(f.idents, n)
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok {
+			if f.callees == nil {
+				f.callees = map[*ast.IdentifierNode]bool{}
+			}
+			f.callees[id] = true
+		}
+	case *ast.VariableDeclaratorNode:
+		f.declared = append(f.declared, n.Name)
+	}
+}
