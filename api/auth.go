@@ -177,9 +177,14 @@ func (s *Server) behind() bool {
 	return behind
 }
 
+// leaderKnown tells whether the cluster has a leader this node can ask
+// for a read index. Right after an election the leader is this node but
+// has not registered its addresses yet (Store.Leader); readiness counts
+// it as known, and so must the credential check, or the first request
+// after /health/ready says ready gets "knows no leader".
 func (s *Server) leaderKnown() bool {
 	_, ok := s.cfg.Store.Leader()
-	return ok
+	return ok || s.cfg.Store.RaftState() == "Leader"
 }
 
 // presented returns the credential a request carries and its kind.

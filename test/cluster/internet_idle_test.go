@@ -9,10 +9,12 @@ import (
 
 // idleReconnectBound bounds how long an idle internet robot takes to move
 // to another node after its node dies without a word (SIGKILL: no QUIC
-// close reaches the robot). With no call in flight, only the tunnel's
-// idle timeout (15 s: no keep-alive answered) tells the robot, and then
-// it has reconnectBound to find another node.
-const idleReconnectBound = 15*time.Second + reconnectBound
+// close reaches the robot). With no answer due, only the tunnel's idle
+// timeout (15 s) tells the robot, and QUIC restarts that timer at the
+// first packet sent after the last one received, which can be the next
+// keep-alive (5 s on); then the robot has reconnectBound to find another
+// node.
+const idleReconnectBound = 5*time.Second + 15*time.Second + reconnectBound
 
 // TestIdleInternetRobotMovesWhenItsNodeDies: an internet robot with no
 // job, given one node's address, notices that node's death from the
