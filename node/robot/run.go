@@ -77,14 +77,8 @@ type runReport struct {
 }
 
 // takeReport returns what happened since the last report and forgets it.
+// Called with ru.mu held.
 func (ru *run) takeReport() runReport {
-	ru.mu.Lock()
-	defer ru.mu.Unlock()
-	return ru.takeReportLocked()
-}
-
-// takeReportLocked is takeReport with ru.mu held.
-func (ru *run) takeReportLocked() runReport {
 	rep := runReport{logs: ru.logs, status: ru.status}
 	if len(rep.logs) > 0 {
 		ru.logsFrom += len(rep.logs)
@@ -106,7 +100,7 @@ func (ru *run) takeReportLocked() runReport {
 func (ru *run) takeFinalReport() runReport {
 	ru.mu.Lock()
 	defer ru.mu.Unlock()
-	rep := ru.takeReportLocked()
+	rep := ru.takeReport()
 	if !ru.inFlight {
 		return rep
 	}
@@ -134,7 +128,7 @@ func (ru *run) takeFinalReport() runReport {
 // moment, finds it either there or still to take.
 func (ru *run) takeProgress() (consensus.Progress, *executor.Checkpoint) {
 	ru.mu.Lock()
-	rep := ru.takeReportLocked()
+	rep := ru.takeReport()
 	ru.sending, ru.inFlight = rep, true
 	p := consensus.Progress{JobID: ru.job.ID, Token: ru.job.Lease.Token, Logs: rep.logs, LogsEnd: rep.logsEnd, NodeStatus: rep.status}
 	cp := ru.checkpoint
