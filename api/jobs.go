@@ -20,18 +20,18 @@ const (
 
 func (s jobsAPI) submitJob(c *gin.Context) {
 	var req JobRequest
-	if !s.bindJSON(c, &req) {
+	if !s.bindJobs(c, nil, &req) {
 		return
 	}
 	jobs, ok := s.submit(c, []JobRequest{req}, "")
 	if ok {
-		c.JSON(http.StatusCreated, jobs[0])
+		writeJobs(c, http.StatusCreated, jobs, false)
 	}
 }
 
 func (s jobsAPI) submitJobBatch(c *gin.Context) {
 	var req BatchJobsRequest
-	if !s.bindJSON(c, &req) {
+	if !s.bindJobs(c, &req, nil) {
 		return
 	}
 	switch {
@@ -47,7 +47,7 @@ func (s jobsAPI) submitJobBatch(c *gin.Context) {
 	}
 	jobs, ok := s.submit(c, req.Jobs, "jobs[%d].")
 	if ok {
-		c.JSON(http.StatusCreated, BatchJobsResponse{Jobs: jobs})
+		writeJobs(c, http.StatusCreated, jobs, true)
 	}
 }
 
@@ -63,19 +63,28 @@ func (s jobsAPI) submit(c *gin.Context, reqs []JobRequest, prefixFormat string) 
 	}
 	specs := make([]consensus.JobSpec, len(reqs))
 	for i, req := range reqs {
-		prefix := ""
-		if prefixFormat != "" {
-			prefix = fmt.Sprintf(prefixFormat, i)
+		// The request's place in a batch is written out only for an
+		// error: a batch of valid jobs needs none of the strings.
+		prefix := func() string {
+			if prefixFormat == "" {
+				return ""
+			}
+			return fmt.Sprintf(prefixFormat, i)
 		}
 		if req.WorkflowID == "" {
-			s.abort(c, missingFields(prefix+"workflow_id"))
+			s.abort(c, missingFields(prefix()+"workflow_id"))
 			return nil, false
 		}
-		if specs[i], err = jobSpec(req, prefix); err != nil {
+		if specs[i], err = jobSpec(req, ""); err != nil {
+			_, err = jobSpec(req, prefix()) // the same error, naming its place
 			s.abort(c, err)
 			return nil, false
 		}
-		if specs[i].ID, err = newID(key, "job:"+strconv.Itoa(i)); err != nil {
+		purpose := "job" // the position matters to a derived id alone
+		if key != "" {
+			purpose = "job:" + strconv.Itoa(i)
+		}
+		if specs[i].ID, err = newID(key, purpose); err != nil {
 			s.abort(c, err)
 			return nil, false
 		}

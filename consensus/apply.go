@@ -83,7 +83,15 @@ func (s *Store) ApplyRaw(ctx context.Context, buf []byte) ([]byte, error) {
 	}
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	v, err := s.applyDecoded(ctx, buf, cmd)
+	var v any
+	if sg, ok := cmd.(*SubmitGroupsCmd); ok && sg.Brief {
+		// A follower's merged submits join the leader's own (see
+		// newSubmitBatcher). A follower of an older build, which does not
+		// read brief answers, goes the way of every other entry.
+		v, err = s.submits.do(ctx, sg.Groups)
+	} else {
+		v, err = s.applyDecoded(ctx, buf, cmd)
+	}
 	if err != nil {
 		if retryable(err) {
 			// The follower retries on this code; the outcome is unknown

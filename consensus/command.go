@@ -199,6 +199,12 @@ func decoded[G ~struct{ *state }, T any, R any](fn func(G, applyContext, *T) (R,
 // encodeCommand builds an envelope. The time field is left zero; the
 // leader stamps it just before appending the entry to its log.
 func encodeCommand(typ commandType, cmd any) ([]byte, error) {
+	if c, ok := cmd.(SubmitGroupsCmd); ok {
+		if buf, ok := c.appendFast(make([]byte, headerLen, headerLen+submitEncodedSize(c.Groups))); ok {
+			buf[0] = byte(typ)
+			return buf, nil
+		}
+	}
 	// The payload is encoded after the header's room: no second copy of
 	// a merged entry of a thousand jobs.
 	buf, err := encodeJSONAfter(headerLen, cmd)

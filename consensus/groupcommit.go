@@ -70,10 +70,6 @@ type groupCommit[In, Out any] struct {
 	lifetime context.Context
 	// maxInFlight is how many merged entries may be in flight at once.
 	maxInFlight int
-	// limit, when set, replaces maxInFlight and is asked at each call,
-	// for a bound that depends on the node's role (see
-	// Store.submitsInFlight).
-	limit func() int
 	// gap is the least time between the starts of two entries: calls that
 	// arrive meanwhile wait for the next one. Zero sends as soon as an
 	// entry is free; a gap bounds the entries per interval whatever the
@@ -127,7 +123,7 @@ func (b *groupCommit[In, Out]) do(ctx context.Context, in In) (Out, error) {
 		default: // a wake-up is pending already
 		}
 	}
-	if b.inFlight < b.inFlightLimit() {
+	if b.inFlight < b.maxInFlight {
 		b.inFlight++
 		b.flushes.Go(b.flushLoop)
 	}
@@ -138,14 +134,6 @@ func (b *groupCommit[In, Out]) do(ctx context.Context, in In) (Out, error) {
 	case <-ctx.Done():
 		return b.abandon(call, ctx.Err())
 	}
-}
-
-// inFlightLimit is how many entries may be in flight now.
-func (b *groupCommit[In, Out]) inFlightLimit() int {
-	if b.limit != nil {
-		return b.limit()
-	}
-	return b.maxInFlight
 }
 
 // abandon answers a caller that gave up. A call not yet taken is

@@ -86,7 +86,7 @@ func (s queueApply) robotReports(c applyContext, cmd *RobotReportsCmd) ([]Part[[
 }
 
 // claimsInFlight is how many merged claim entries one node keeps in
-// flight, as submitsInFlight is for submits.
+// flight; submits keep submitsInFlight.
 const claimsInFlight = 4
 
 // robotGroups are the node's batchers of robot calls.

@@ -141,7 +141,7 @@ type Store struct {
 	notify   chan bool
 	hadState bool
 	crons    cronCache
-	submits  *groupCommit[[]JobSpec, []Job]
+	submits  *groupCommit[[][]JobSpec, submitAnswer]
 	robots   robotGroups
 	watch    *raftWatch
 	reap     reapState // the leader's server-reaping duty
@@ -229,7 +229,6 @@ func Open(cfg Config) (*Store, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	s.submits = newSubmitBatcher(ctx, s.submitGroups)
-	s.submits.limit = s.submitsInFlight
 	s.robots = newRobotGroups(ctx, s, cfg.ProgressInterval)
 	s.bg.Go(func() { s.watch.run(ctx) })
 	s.bg.Go(func() { s.leaderLoop(ctx) })

@@ -126,6 +126,38 @@ func (a submitAnswer) results(groups [][]JobSpec) ([]GroupResult, error) {
 	return out, nil
 }
 
+// split cuts the answer to a merged entry into one answer a call, each
+// call the groups it brought, in the entry's order.
+func (a submitAnswer) split(calls [][][]JobSpec) ([]Part[submitAnswer], error) {
+	total := 0
+	for _, call := range calls {
+		total += len(call)
+	}
+	if n := a.groups(); n != total {
+		return nil, fmt.Errorf("submit: %d groups answered %d results", total, n)
+	}
+	out := make([]Part[submitAnswer], len(calls))
+	off := 0
+	for i, call := range calls {
+		end := off + len(call)
+		if a.brief != nil {
+			out[i].Value.brief = &briefAnswer{At: a.brief.At, Groups: a.brief.Groups[off:end:end]}
+		} else {
+			out[i].Value.full = a.full[off:end:end]
+		}
+		off = end
+	}
+	return out, nil
+}
+
+// groups is how many groups the answer answers.
+func (a submitAnswer) groups() int {
+	if a.brief != nil {
+		return len(a.brief.Groups)
+	}
+	return len(a.full)
+}
+
 // rebuild makes the jobs of one group's specs as the FSM made them.
 func (g briefGroup) rebuild(specs []JobSpec, at time.Time) ([]Job, error) {
 	if len(g.Jobs) != len(specs) {

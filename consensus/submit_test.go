@@ -39,14 +39,7 @@ func TestSubmitGroupsAreIndependent(t *testing.T) {
 // gets its own jobs, the bad one its own error, and every job is on the
 // leader.
 func TestConcurrentSubmitsThroughFollower(t *testing.T) {
-	c := startCluster(t, 3)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	leader := c.waitLeader(5 * time.Second)
-	f := c.follower()
-	if _, err := f.PutWorkflow(ctx, PutWorkflowCmd{ID: "w1", Name: "w", Graph: graph("a")}); err != nil {
-		t.Fatal(err)
-	}
+	ctx, leader, f := clusterWithWorkflow(t)
 	before := leader.AppliedIndex()
 	const calls = 200
 	var wg sync.WaitGroup
@@ -121,8 +114,8 @@ func TestSubmitAfterCloseFails(t *testing.T) {
 func TestMergedSubmitsStayUnderTheByteBound(t *testing.T) {
 	big := make([]byte, 1536<<10) // 1.5 MiB of params per call
 	b := newSubmitBatcher(context.Background(), nil)
-	queue := func(specs []JobSpec) *groupCall[[]JobSpec, []Job] {
-		call := &groupCall[[]JobSpec, []Job]{in: specs}
+	queue := func(specs []JobSpec) *groupCall[[][]JobSpec, submitAnswer] {
+		call := &groupCall[[][]JobSpec, submitAnswer]{in: [][]JobSpec{specs}}
 		b.pending = append(b.pending, call)
 		return call
 	}
@@ -135,7 +128,7 @@ func TestMergedSubmitsStayUnderTheByteBound(t *testing.T) {
 		batch := b.take()
 		total := 0
 		for _, c := range batch {
-			_, size := weighSpecs(c.in)
+			_, size := weighGroups(c.in)
 			total += size
 		}
 		if len(batch) > 1 && total > maxGroupBytes {

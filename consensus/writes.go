@@ -52,17 +52,25 @@ func (s JobQueue) SubmitJobs(ctx context.Context, specs []JobSpec) ([]Job, error
 		if err != nil {
 			return nil, err
 		}
-		return s.submits.do(ctx, sealed)
+		groups := [][]JobSpec{sealed}
+		a, err := s.submits.do(ctx, groups)
+		if err != nil {
+			return nil, err
+		}
+		res, err := a.results(groups)
+		if err != nil {
+			return nil, err
+		}
+		if res[0].Error != nil {
+			return nil, res[0].Error
+		}
+		return res[0].Jobs, nil
 	})
 }
 
 // submitGroups commits independent groups of specs in one entry.
-func (s JobQueue) submitGroups(ctx context.Context, groups [][]JobSpec) ([]GroupResult, error) {
-	a, err := apply[submitAnswer](ctx, s.Store, cmdSubmitGroups, SubmitGroupsCmd{Groups: groups, Brief: true})
-	if err != nil {
-		return nil, err
-	}
-	return a.results(groups)
+func (s JobQueue) submitGroups(ctx context.Context, groups [][]JobSpec) (submitAnswer, error) {
+	return apply[submitAnswer](ctx, s.Store, cmdSubmitGroups, SubmitGroupsCmd{Groups: groups, Brief: true})
 }
 
 // CancelJob cancels a queued or running job.

@@ -42,6 +42,7 @@
 //	go run ./bench/queue [-bin bin/casare] [-quick] [-runs 3] [-inprocess [-nodes 1,3]] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 //	go run ./bench/queue [-quick] [-nodes 1,3] [-capacity 1000] [-cpuprofile DIR] [-trace DIR]
 //	go run ./bench/queue -events [-nodes 3]   # the event stream under load (events.go)
+//	go run ./bench/queue -bin bin/casare -submit-only [-window 10s]   # raw Raft and the submit figures only
 //	go run ./bench/queue -bin bin/casare -fleet [-fleet-robots 1000] [-fleet-idle 3]   # 1,000 internet robots and 200 LAN slots (fleet.go)
 //	go run ./bench/queue -archive postgres://…   # the archiver's throughput and lag (archivebench.go)
 //	go run ./bench/queue -bin bin/casare -schedules [-quick]   # schedule lateness and leader kills (schedules.go)
@@ -102,6 +103,9 @@ type config struct {
 	archiveURL string
 	// schedules runs the schedule figures instead of the table.
 	schedules bool
+	// submitOnly limits the real-process table to raw Raft and the
+	// submit figures: the quick comparison of a change to the submit path.
+	submitOnly bool
 }
 
 // durations are how long each figure runs.
@@ -194,6 +198,7 @@ func parseFlags() (config, error) {
 	flag.IntVar(&cfg.runs, "runs", 1, "run the real-process table this many times and print each figure's min, median and max over the runs (with -cpuprofile, each run overwrites the last's profiles)")
 	flag.StringVar(&cfg.archiveURL, "archive", "", "instead of the table: the end-to-end load on three casare processes with --archive-url, a fresh database on the Postgres at this URL (dropped after); reports the archiver's throughput and lag")
 	flag.BoolVar(&cfg.schedules, "schedules", false, "instead of the table: lateness of 100 fires of an every-second schedule on three casare processes (20 with -quick), and the time from a SIGKILL of the leader to the new leader's first fire")
+	flag.BoolVar(&cfg.submitOnly, "submit-only", false, "the real-process table without its robot figures: raw Raft and the submit figures only")
 	flag.BoolVar(&cfg.events, "events", false, "instead of the table: 10 s of end-to-end load with a fast and a slow event stream subscriber, between two 10 s runs without (the largest -nodes size)")
 	flag.Parse()
 	for f := range strings.SplitSeq(sizes, ",") {
@@ -214,6 +219,9 @@ func parseFlags() (config, error) {
 	}
 	if cfg.runs < 1 || (cfg.runs > 1 && (cfg.inprocess || cfg.events || cfg.memoryJobs > 0 || cfg.archiveURL != "" || cfg.schedules || cfg.fleet)) {
 		return cfg, fmt.Errorf("-runs must be at least 1, and more than 1 only for the real-process table (not with -inprocess, -events, -memory, -archive, -schedules or -fleet), not %d", cfg.runs)
+	}
+	if cfg.submitOnly && (cfg.inprocess || cfg.events || cfg.memoryJobs > 0 || cfg.archiveURL != "" || cfg.schedules || cfg.fleet) {
+		return cfg, fmt.Errorf("-submit-only goes with the real-process table only")
 	}
 	if cfg.capacity < 1 || cfg.latencyRate < 1 {
 		return cfg, fmt.Errorf("-capacity and -latency-rate must be positive")

@@ -95,7 +95,7 @@ func (b *bench) procFigures(ctx context.Context, root string) error {
 	}
 	err = b.procSubmits(ctx, c)
 	c.close()
-	if err != nil {
+	if err != nil || b.cfg.submitOnly {
 		return err
 	}
 
@@ -159,12 +159,16 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster) error {
 	}
 	one := api.JobRequest{WorkflowID: wfID, ExecutionMode: "lan"}
 	b.progress("single submits, %d clients over all nodes", singleClients)
+	subs, err := c.submitters(singleClients, one)
+	if err != nil {
+		return err
+	}
+	defer closeSubmitters(subs)
 	var single loadResult
 	var cpu time.Duration
 	_ = b.figure(procSize, "procs-submit-single", func() error {
 		single, cpu = b.procLoad(ctx, c, "procs-submit-single", singleClients, func(ctx context.Context, w int) (int, error) {
-			_, err := c.clients[w%len(c.clients)].SubmitJob(ctx, one)
-			return 1, err
+			return 1, subs[w].submit(ctx)
 		})
 		return nil
 	})

@@ -34,6 +34,8 @@ type procNode struct {
 type procCluster struct {
 	nodes   []*procNode
 	clients []*client.Client
+	// token is the admin token the clients send.
+	token string
 }
 
 // startProcCluster starts size `casare node` processes from bin, the
@@ -60,6 +62,7 @@ func startProcCluster(ctx context.Context, bin, dir string, size int, robots, pr
 		c.close()
 		return nil, err
 	}
+	c.token = token
 	for _, n := range c.nodes {
 		n.client = client.New("http://"+n.http, client.WithHTTPClient(bearerClient(token)))
 		c.clients = append(c.clients, n.client)

@@ -1,0 +1,207 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+)
+
+// A submit answers every job it queued. Under batched submits the
+// reflective encoding of that answer (gin's c.JSON, encoding/json) was
+// 7–9% of the CPU of the node that served the call (bench/queue
+// -cpuprofile, POST /jobs/batch ×100). The jobs a submit makes are plain:
+// strings, numbers, times, the params, maybe tags. appendJobJSON writes
+// those directly, byte for byte what encoding/json writes, and hands a
+// job with anything else (attempts, logs, a result, a string that needs
+// escaping) to encoding/json; FuzzAppendJobJSON holds the two equal.
+
+// jsonContentType is the content type gin's c.JSON sets.
+const jsonContentType = "application/json; charset=utf-8"
+
+// writeJobs answers status with {"jobs":[...]} when batch is set, or
+// with the one job in jobs otherwise.
+func writeJobs(c *gin.Context, status int, jobs []Job, batch bool) {
+	buf := make([]byte, 0, 64+len(jobs)*384)
+	if batch {
+		buf = append(buf, `{"jobs":`...)
+		if jobs == nil {
+			buf = append(buf, "null"...)
+		} else {
+			buf = append(buf, '[')
+		}
+	}
+	var err error
+	for i := range jobs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		if buf, err = appendJobJSON(buf, &jobs[i]); err != nil {
+			_ = c.Error(err)
+			c.AbortWithStatus(http.StatusInternalServerError)
+			return
+		}
+	}
+	if batch {
+		if jobs != nil {
+			buf = append(buf, ']')
+		}
+		buf = append(buf, '}')
+	}
+	c.Data(status, jsonContentType, buf)
+}
+
+// appendJobJSON appends j as encoding/json.Marshal writes it.
+func appendJobJSON(buf []byte, j *Job) ([]byte, error) {
+	if !plainJob(j) {
+		return appendMarshal(buf, j)
+	}
+	start := len(buf)
+	buf = append(buf, `{"id":`...)
+	buf = appendPlainString(buf, j.ID)
+	buf = append(buf, `,"workflow_id":`...)
+	buf = appendPlainString(buf, j.WorkflowID)
+	buf = append(buf, `,"workflow_version":`...)
+	buf = strconv.AppendInt(buf, int64(j.WorkflowVersion), 10)
+	buf = append(buf, `,"state":`...)
+	buf = appendPlainString(buf, j.State)
+	buf = append(buf, `,"priority":`...)
+	buf = strconv.AppendInt(buf, int64(j.Priority), 10)
+	buf = append(buf, `,"execution_mode":`...)
+	buf = appendPlainString(buf, j.ExecutionMode)
+	buf = append(buf, `,"attempt":`...)
+	buf = strconv.AppendInt(buf, int64(j.Attempt), 10)
+	buf = append(buf, `,"max_attempts":`...)
+	buf = strconv.AppendInt(buf, int64(j.MaxAttempts), 10)
+	buf = append(buf, `,"robot_id":`...)
+	buf = appendPlainString(buf, j.RobotID)
+	if len(j.RobotTags) > 0 {
+		buf = append(buf, `,"robot_tags":[`...)
+		for i, t := range j.RobotTags {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendPlainString(buf, t)
+		}
+		buf = append(buf, ']')
+	}
+	buf = appendOmitEmpty(buf, `,"pinned_robot":`, j.PinnedRobot)
+	buf = append(buf, `,"params":`...)
+	if j.Params == nil {
+		buf = append(buf, "null"...)
+	} else {
+		buf = append(buf, j.Params...)
+	}
+	buf = appendOmitEmpty(buf, `,"error":`, j.Error)
+	buf = appendOmitEmpty(buf, `,"failure_kind":`, j.FailureKind)
+	buf = appendOmitEmpty(buf, `,"unique_key":`, j.UniqueKey)
+	buf = appendOmitEmpty(buf, `,"backoff":`, j.Backoff)
+	buf, ok := appendOmitZeroTime(buf, `,"lease_expires_at":`, j.LeaseExpiresAt)
+	buf, ok2 := appendOmitZeroTime(buf, `,"not_before":`, j.NotBefore)
+	buf, ok3 := appendOmitZeroTime(buf, `,"deadline":`, j.Deadline)
+	buf = append(buf, `,"late":`...)
+	buf = strconv.AppendBool(buf, j.Late)
+	buf = appendOmitEmpty(buf, `,"waiting_reason":`, j.WaitingReason)
+	buf = appendOmitEmpty(buf, `,"schedule_id":`, j.ScheduleID)
+	buf, ok4 := appendOmitZeroTime(buf, `,"fire_time":`, j.FireTime)
+	buf = append(buf, `,"created_at":`...)
+	buf, ok5 := appendTime(buf, j.CreatedAt)
+	buf = append(buf, `,"updated_at":`...)
+	buf, ok6 := appendTime(buf, j.UpdatedAt)
+	buf, ok7 := appendOmitZeroTime(buf, `,"started_at":`, j.StartedAt)
+	buf, ok8 := appendOmitZeroTime(buf, `,"finished_at":`, j.FinishedAt)
+	buf = appendOmitEmpty(buf, `,"rerun_of":`, j.RerunOf)
+	buf = append(buf, `,"source":`...)
+	buf = appendPlainString(buf, j.Source)
+	buf = append(buf, '}')
+	if !(ok && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8) {
+		// A time RFC 3339 cannot write: encoding/json says why.
+		return appendMarshal(buf[:start], j)
+	}
+	return buf, nil
+}
+
+// plainJob reports whether appendJobJSON writes j itself: no field it
+// leaves to encoding/json is set, and no string or params needs
+// escaping or compacting.
+func plainJob(j *Job) bool {
+	if len(j.Result) > 0 || len(j.Attempts) > 0 || len(j.Checkpoint) > 0 || len(j.LastLogs) > 0 || len(j.NodeStatus) > 0 {
+		return false
+	}
+	for _, t := range j.RobotTags {
+		if !plainString(t) {
+			return false
+		}
+	}
+	return plainString(j.ID) && plainString(j.WorkflowID) && plainString(j.State) &&
+		plainString(j.ExecutionMode) && plainString(j.RobotID) && plainString(j.PinnedRobot) &&
+		plainString(j.Error) && plainString(j.FailureKind) && plainString(j.UniqueKey) &&
+		plainString(j.Backoff) && plainString(j.WaitingReason) && plainString(j.ScheduleID) &&
+		plainString(j.RerunOf) && plainString(j.Source) && plainParams(j.Params)
+}
+
+// plainString reports whether encoding/json writes s between quotes as
+// it is: printable ASCII, without quotes, backslashes or the characters
+// it escapes for HTML.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainParams reports whether encoding/json writes raw params as they
+// are: valid JSON of printable ASCII, with no white space to compact
+// and nothing it escapes for HTML.
+func plainParams(raw json.RawMessage) bool {
+	if raw == nil {
+		return true
+	}
+	for _, c := range raw {
+		if c <= ' ' || c >= utf8.RuneSelf || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return json.Valid(raw)
+}
+
+func appendPlainString(buf []byte, s string) []byte {
+	return append(append(append(buf, '"'), s...), '"')
+}
+
+func appendOmitEmpty(buf []byte, key, s string) []byte {
+	if s == "" {
+		return buf
+	}
+	return appendPlainString(append(buf, key...), s)
+}
+
+func appendOmitZeroTime(buf []byte, key string, t time.Time) ([]byte, bool) {
+	if t.IsZero() {
+		return buf, true
+	}
+	return appendTime(append(buf, key...), t)
+}
+
+// appendTime writes t as time.Time's MarshalJSON does, and reports
+// false where that fails (a year past 9999, an odd zone).
+func appendTime(buf []byte, t time.Time) ([]byte, bool) {
+	out, err := t.AppendText(append(buf, '"'))
+	if err != nil {
+		return buf, false
+	}
+	return append(out, '"'), true
+}
+
+func appendMarshal(buf []byte, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return buf, err
+	}
+	return append(buf, b...), nil
+}

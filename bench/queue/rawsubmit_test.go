@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/casare/casare/api"
+)
+
+func TestReadHead(t *testing.T) {
+	for _, tc := range []struct {
+		answer         string
+		status, length int
+		fails          bool
+	}{
+		{answer: "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\ncontent-length: 12\r\n\r\n", status: 201, length: 12},
+		{answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", status: 200, length: -1},
+		{answer: "HTTP/1.1 2x1 Created\r\n\r\n", fails: true},
+		{answer: "SMTP ready\r\n\r\n", fails: true},
+		{answer: "HTTP/1.1 201 Created\r\nContent-Length: -4\r\n\r\n", fails: true},
+		{answer: "HTTP/1.1 201 Created\r\nContent-Length: 4\r\n", fails: true}, // the head never ends
+	} {
+		status, length, err := readHead(bufio.NewReader(strings.NewReader(tc.answer)))
+		if (err != nil) != tc.fails || (!tc.fails && (status != tc.status || length != tc.length)) {
+			t.Errorf("%q: status %d, length %d, err %v", tc.answer, status, length, err)
+		}
+	}
+}
+
+// FuzzReadHead: any answer is read or refused, never a panic or a
+// negative length with a nil error and no status.
+func FuzzReadHead(f *testing.F) {
+	f.Add("HTTP/1.1 201 Created\r\nContent-Length: 12\r\n\r\n")
+	f.Add("HTTP/1.1 500 Internal Server Error\r\n\r\n")
+	f.Fuzz(func(t *testing.T, answer string) {
+		status, _, err := readHead(bufio.NewReader(strings.NewReader(answer)))
+		if err == nil && (status < 0 || status > 999) {
+			t.Fatalf("status %d read from %q", status, answer)
+		}
+	})
+}
+
+// A submitter sends what the API client sends and reads answers one
+// after another on its connection; another answer than 201 is an error
+// that names it.
+func TestSubmitterSendsTheJobAndReadsTheAnswer(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		if r.Method != http.MethodPost || r.URL.Path != "/api/v1/jobs" || r.Header.Get("Authorization") != "Bearer tok" ||
+			r.Header.Get("Content-Type") != "application/json" {
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+			return
+		}
+		if n == 3 {
+			http.Error(w, `{"error":{"code":"no_leader"}}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"id":"j"}`))
+	}))
+	defer srv.Close()
+	s, err := newSubmitter(strings.TrimPrefix(srv.URL, "http://"), "tok", api.JobRequest{WorkflowID: "w", ExecutionMode: "lan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeSubmitters([]*submitter{s})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range 2 {
+		if err := s.submit(ctx); err != nil {
+			t.Fatalf("submit %d: %v", i, err)
+		}
+	}
+	if err := s.submit(ctx); err == nil || !strings.Contains(err.Error(), "HTTP 503") {
+		t.Fatalf("a 503 answered %v", err)
+	}
+	if err := s.submit(ctx); err != nil {
+		t.Fatalf("submit after a failure: %v", err)
+	}
+}
