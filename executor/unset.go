@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 
@@ -38,7 +39,10 @@ func (e *UnsetError) hint() string {
 // UnsetError when it is about nothing and p reads variables vars does not
 // give a value.
 func withUnset(err error, p *vm.Program, vars map[string]any) error {
-	if !strings.Contains(err.Error(), "nil") {
+	// Only the message's first line says what failed: the lines after it
+	// draw the expression, whose names and text ("vanilla", "nil") are
+	// not about nothing.
+	if msg, _, _ := strings.Cut(err.Error(), "\n"); !aboutNothing.MatchString(msg) {
 		return err
 	}
 	names := unsetNames(p, vars)
@@ -47,6 +51,10 @@ func withUnset(err error, p *vm.Program, vars map[string]any) error {
 	}
 	return &UnsetError{Names: names, Err: err}
 }
+
+// aboutNothing matches expr's messages about nil: "is nil, not string",
+// "<nil> + int", "cannot fetch field from <nil>".
+var aboutNothing = regexp.MustCompile(`\bnil\b`)
 
 // unsetNames lists the variables p reads that are missing from vars or
 // null there. Function names, let-bound names and the environment itself
@@ -83,6 +91,14 @@ func (f *nameFinder) Visit(node *ast.Node) {
 				f.callees = map[*ast.IdentifierNode]bool{}
 			}
 			f.callees[id] = true
+		}
+	case *ast.MemberNode:
+		// A variable named like a builtin (date, sum) is read as
+		// $env["date"] (variablesFirst), as is $env.name written out.
+		if env, ok := n.Node.(*ast.IdentifierNode); ok && env.Value == "$env" {
+			if name, ok := n.Property.(*ast.StringNode); ok {
+				f.idents = append(f.idents, &ast.IdentifierNode{Value: name.Value})
+			}
 		}
 	case *ast.VariableDeclaratorNode:
 		f.declared = append(f.declared, n.Name)

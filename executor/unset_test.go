@@ -28,6 +28,10 @@ func TestUnsetVariablesAreNamed(t *testing.T) {
 		`xs[3] + missing`:                nil, // the index fails first
 		`upper(s) + lower(n) + missing`:  nil,
 		`upper(s) + s[0:1] + missing[0]`: {"missing"},
+		`upper(n) + (vanilla ?? "d")`:    nil, // the drawn expression says "nil", the message does not
+		`upper(n) + (missing ?? nil)`:    nil,
+		`upper(date)`:                    {"date"}, // a builtin's name, read from $env
+		`upper($env.missing)`:            {"missing"},
 	} {
 		_, err := Evaluate(src, vars)
 		if err == nil {

@@ -196,3 +196,56 @@ func TestTheLastReportCarriesTheLinesOfAHeartbeatInFlight(t *testing.T) {
 		t.Fatalf("after a delivered heartbeat the last report carries %+v ending at %d, want b ending at 2", last.logs, last.logsEnd)
 	}
 }
+
+// TestALastReportTakenWhileAHeartbeatIsMadeKeepsItsLines: the run ends
+// while the heartbeat goroutine is between taking the run's lines and
+// taking its debugger report; the last report must find the lines in
+// flight, or a heartbeat that then fails puts them back where no report
+// is left to carry them.
+func TestALastReportTakenWhileAHeartbeatIsMadeKeepsItsLines(t *testing.T) {
+	ru := &run{job: claimed("J", 1, "1ms").Job, status: map[string]string{},
+		debug: newDebugSession(consensus.DebugOptions{}, make(chan struct{}, 1), slog.Default())}
+	ru.onEvent(executor.Event{Kind: executor.EventLog, NodeID: "n", Message: "a"})
+	ru.debug.mu.Lock() // holds the heartbeat at its debugger report
+	type heartbeat struct {
+		p  consensus.Progress
+		cp *executor.Checkpoint
+	}
+	made := make(chan heartbeat)
+	go func() {
+		p, cp := ru.takeProgress()
+		made <- heartbeat{p, cp}
+	}()
+	testutil.WaitFor(t, 5*time.Second, "the heartbeat to take the run's lines", func() bool {
+		ru.mu.Lock()
+		defer ru.mu.Unlock()
+		return ru.logsFrom == 1
+	})
+	last := ru.takeFinalReport()
+	ru.debug.mu.Unlock()
+	hb := <-made
+	ru.giveBack(hb.p, hb.cp) // the heartbeat fails
+	if last.logsEnd != 1 || len(last.logs) != 1 || last.logs[0].Message != "a" {
+		t.Fatalf("the last report carries %+v ending at %d, want a ending at 1 (the heartbeat had it)", last.logs, last.logsEnd)
+	}
+}
+
+// TestTheLastReportCarriesTheNodeStatesOfAHeartbeatInFlight: a node
+// that finished within the in-flight heartbeat's window is reported
+// finished by the run's last report, or a heartbeat that then fails
+// leaves it shown as running in the job.
+func TestTheLastReportCarriesTheNodeStatesOfAHeartbeatInFlight(t *testing.T) {
+	ru := &run{job: claimed("J", 1, "1ms").Job, status: map[string]string{}}
+	ru.onEvent(executor.Event{Kind: executor.EventNodeFinished, NodeID: "n1"})
+	ru.onEvent(executor.Event{Kind: executor.EventNodeStarted, NodeID: "n2"})
+	inFlight, cp := ru.takeProgress()
+	ru.onEvent(executor.Event{Kind: executor.EventNodeFinished, NodeID: "n2"})
+	last := ru.takeFinalReport()
+	ru.giveBack(inFlight, cp)
+	if last.status["n1"] != "succeeded" || last.status["n2"] != "succeeded" {
+		t.Fatalf("the last report says %v, want n1 and n2 succeeded", last.status)
+	}
+	if len(ru.status) != 0 {
+		t.Fatalf("the failed heartbeat put %v back behind the last report", ru.status)
+	}
+}

@@ -3,6 +3,7 @@ package robot
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 
 	"github.com/casare/casare/consensus"
@@ -25,11 +26,13 @@ type run struct {
 	// (consensus.Progress.LogsEnd), so that lines sent again after a
 	// report whose outcome was lost are recorded once.
 	logsFrom int
-	// sending are the lines the heartbeat in flight carries, which end at
-	// logsFrom when no line was logged since: the run's last report sends
-	// them again, so a heartbeat that fails after the run ended does not
-	// lose them (the cluster records resent lines once).
-	sending    []consensus.LogLine
+	// sending is what the heartbeat in flight carries (inFlight): its
+	// lines, which end at logsFrom when no line was logged since, and its
+	// node states. The run's last report sends them again, so a heartbeat
+	// that fails after the run ended does not lose them (the cluster
+	// records resent lines once).
+	sending    runReport
+	inFlight   bool
 	status     map[string]string
 	stopReason string
 }
@@ -74,9 +77,8 @@ type runReport struct {
 }
 
 // takeReport returns what happened since the last report and forgets it.
+// Called with ru.mu held.
 func (ru *run) takeReport() runReport {
-	ru.mu.Lock()
-	defer ru.mu.Unlock()
 	rep := runReport{logs: ru.logs, status: ru.status}
 	if len(rep.logs) > 0 {
 		ru.logsFrom += len(rep.logs)
@@ -90,38 +92,54 @@ func (ru *run) takeReport() runReport {
 }
 
 // takeFinalReport is takeReport for the run's last report, its
-// completion or hand-back: it carries the lines of a heartbeat still in
-// flight too, under their numbers, as that heartbeat may yet fail with
-// no later report to carry them.
+// completion or hand-back: it carries the lines and node states of a
+// heartbeat still in flight too, the lines under their numbers, as that
+// heartbeat may yet fail with no later report to carry them. It holds
+// ru.mu throughout, so that a heartbeat failing meanwhile cannot put its
+// lines back behind it.
 func (ru *run) takeFinalReport() runReport {
-	rep := ru.takeReport()
 	ru.mu.Lock()
 	defer ru.mu.Unlock()
-	if len(ru.sending) > 0 {
-		rep.logs = append(ru.sending, rep.logs...)
+	rep := ru.takeReport()
+	if !ru.inFlight {
+		return rep
+	}
+	sent := ru.sending
+	ru.sending, ru.inFlight = runReport{}, false
+	if len(sent.logs) > 0 {
+		rep.logs = slices.Concat(sent.logs, rep.logs)
 		rep.logsEnd = ru.logsFrom
-		ru.sending = nil
+	}
+	for node, state := range sent.status {
+		if _, newer := rep.status[node]; !newer {
+			if rep.status == nil {
+				rep.status = map[string]string{}
+			}
+			rep.status[node] = state
+		}
 	}
 	return rep
 }
 
 // takeProgress takes what the next heartbeat carries; giveBack returns
 // it when the heartbeat did not get through, so nothing is lost, and
-// delivered forgets it when it did.
+// delivered forgets it when it did. What it takes is noted as in flight
+// under the same lock, so that the run's last report, taken at any
+// moment, finds it either there or still to take.
 func (ru *run) takeProgress() (consensus.Progress, *executor.Checkpoint) {
-	rep := ru.takeReport()
-	p := consensus.Progress{JobID: ru.job.ID, Token: ru.job.Lease.Token, Logs: rep.logs, LogsEnd: rep.logsEnd, NodeStatus: rep.status}
-	if ru.debug != nil {
-		p.Debug = ru.debug.take()
-	}
 	ru.mu.Lock()
-	ru.sending = rep.logs
+	rep := ru.takeReport()
+	ru.sending, ru.inFlight = rep, true
+	p := consensus.Progress{JobID: ru.job.ID, Token: ru.job.Lease.Token, Logs: rep.logs, LogsEnd: rep.logsEnd, NodeStatus: rep.status}
 	cp := ru.checkpoint
 	if cp != nil {
 		p.Checkpoint, _ = json.Marshal(cp)
 		ru.checkpoint = nil
 	}
 	ru.mu.Unlock()
+	if ru.debug != nil {
+		p.Debug = ru.debug.take()
+	}
 	return p, cp
 }
 
@@ -136,10 +154,10 @@ func (ru *run) hasNews() bool {
 	return ru.checkpoint != nil
 }
 
-// delivered forgets the lines of a heartbeat the cluster answered.
+// delivered forgets what a heartbeat the cluster answered carried.
 func (ru *run) delivered() {
 	ru.mu.Lock()
-	ru.sending = nil
+	ru.sending, ru.inFlight = runReport{}, false
 	ru.mu.Unlock()
 }
 
@@ -149,27 +167,27 @@ func (ru *run) giveBack(p consensus.Progress, cp *executor.Checkpoint) {
 	}
 	ru.mu.Lock()
 	defer ru.mu.Unlock()
+	if ru.checkpoint == nil {
+		ru.checkpoint = cp
+	}
+	if !ru.inFlight {
+		return // the run's last report took its lines and node states
+	}
+	ru.sending, ru.inFlight = runReport{}, false
 	ru.putBackLogs(p)
 	for node, state := range p.NodeStatus {
 		if _, newer := ru.status[node]; !newer {
 			ru.status[node] = state
 		}
 	}
-	if ru.checkpoint == nil {
-		ru.checkpoint = cp
-	}
 }
 
 // putBackLogs returns the lines of a report that did not get through
 // ahead of those logged since, with their numbers: the next report sends
 // them again under the same numbers, and the cluster records those it
-// already has once. When the run's last report has meanwhile taken them
-// (takeFinalReport), they went with it and stay out. Called with ru.mu
-// held.
+// already has once. Called with ru.mu held, for the heartbeat in flight.
 func (ru *run) putBackLogs(p consensus.Progress) {
-	sent := ru.sending
-	ru.sending = nil
-	if len(p.Logs) == 0 || len(sent) == 0 || p.LogsEnd != ru.logsFrom {
+	if len(p.Logs) == 0 || p.LogsEnd != ru.logsFrom {
 		return
 	}
 	ru.logs = append(p.Logs, ru.logs...)
