@@ -3,11 +3,11 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/internal/plainjson"
 )
 
 // Under batched submits, decoding the body with encoding/json (reflection,
@@ -41,15 +41,15 @@ func decodeJobs(data []byte, batch *BatchJobsRequest, one *JobRequest) error {
 	if err := checkUTF8(data, ""); err != nil {
 		return err
 	}
-	d := jobsDecoder{buf: data}
+	d := jobsDecoder{Decoder: plainjson.Decoder{Buf: data}}
 	if batch != nil {
-		if d.readBatch(batch) && d.space() == len(data) {
+		if d.readBatch(batch) && d.Space() == len(data) {
 			return nil
 		}
 		*batch = BatchJobsRequest{}
 		return decodeStrict(data, batch)
 	}
-	if d.readJob(one) && d.space() == len(data) {
+	if d.readJob(one) && d.Space() == len(data) {
 		return nil
 	}
 	*one = JobRequest{}
@@ -59,74 +59,41 @@ func decodeJobs(data []byte, batch *BatchJobsRequest, one *JobRequest) error {
 // jobsDecoder reads JSON from buf at pos; each method returns false when
 // the input is not of the plain form it reads.
 type jobsDecoder struct {
-	buf []byte
-	pos int
+	plainjson.Decoder
 	// lastWorkflow is the workflow id read last.
 	lastWorkflow string
 }
 
-// space moves past white space and returns the position.
-func (d *jobsDecoder) space() int {
-	for d.pos < len(d.buf) {
-		switch d.buf[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
-			return d.pos
-		}
-	}
-	return d.pos
-}
-
-// next moves past b, the next token, or reports that it is not next.
-func (d *jobsDecoder) next(b byte) bool {
-	if d.space() < len(d.buf) && d.buf[d.pos] == b {
-		d.pos++
-		return true
-	}
-	return false
-}
-
 // readBatch reads {"jobs":[job,...]}.
 func (d *jobsDecoder) readBatch(req *BatchJobsRequest) bool {
-	if !d.next('{') || string(d.key()) != "jobs" || !d.next('[') {
+	if !d.Next('{') || string(d.key()) != "jobs" || !d.Next('[') {
 		return false
 	}
 	// Every plain job names its workflow: room for them all at once.
-	req.Jobs = make([]JobRequest, 0, min(bytes.Count(d.buf, []byte(`"workflow_id"`)), maxBatchJobs+1))
-	if !d.next(']') {
+	req.Jobs = make([]JobRequest, 0, min(bytes.Count(d.Buf, []byte(`"workflow_id"`)), maxBatchJobs+1))
+	if !d.Next(']') {
 		for {
 			req.Jobs = append(req.Jobs, JobRequest{})
 			if !d.readJob(&req.Jobs[len(req.Jobs)-1]) {
 				return false
 			}
-			if d.next(']') {
+			if d.Next(']') {
 				break
 			}
-			if !d.next(',') {
+			if !d.Next(',') {
 				return false
 			}
 		}
 	}
-	return d.next('}')
-}
-
-// key reads `"name":` and returns the name, or nil when the input is
-// not a plain key.
-func (d *jobsDecoder) key() []byte {
-	k, ok := d.bytes()
-	if !ok || !d.next(':') {
-		return nil
-	}
-	return k
+	return d.Next('}')
 }
 
 // readJob reads one job request whose keys are JobRequest's, each once.
 func (d *jobsDecoder) readJob(j *JobRequest) bool {
-	if !d.next('{') {
+	if !d.Next('{') {
 		return false
 	}
-	if d.next('}') {
+	if d.Next('}') {
 		return true
 	}
 	var seen uint16
@@ -139,10 +106,10 @@ func (d *jobsDecoder) readJob(j *JobRequest) bool {
 		if !d.jobField(j, bit) {
 			return false
 		}
-		if d.next('}') {
+		if d.Next('}') {
 			return true
 		}
-		if !d.next(',') {
+		if !d.Next(',') {
 			return false
 		}
 	}
@@ -178,157 +145,69 @@ func (d *jobsDecoder) jobField(j *JobRequest, key uint16) bool {
 	case keyWorkflowID:
 		// A batch names the same workflow job after job: one string.
 		var b []byte
-		if b, ok = d.bytes(); ok && string(b) != d.lastWorkflow {
+		if b, ok = d.StringBytes(); ok && string(b) != d.lastWorkflow {
 			d.lastWorkflow = string(b)
 		}
 		j.WorkflowID = d.lastWorkflow
 	case keyWorkflowVersion:
-		j.WorkflowVersion, ok = d.int()
+		j.WorkflowVersion, ok = d.Int()
 	case keyParams:
 		j.Params, ok = d.params()
 	case keyPriority:
 		j.Priority, ok = d.intPtr()
 	case keyExecutionMode:
 		var b []byte
-		b, ok = d.bytes()
-		j.ExecutionMode = modeString(b)
+		b, ok = d.StringBytes()
+		j.ExecutionMode = consensus.ModeString(b)
 	case keyRobotTags:
 		j.RobotTags, ok = d.strs()
 	case keyPinnedRobot:
-		j.PinnedRobot, ok = d.str()
+		j.PinnedRobot, ok = d.String()
 	case keyUniqueKey:
-		j.UniqueKey, ok = d.str()
+		j.UniqueKey, ok = d.String()
 	case keyMaxAttempts:
 		j.MaxAttempts, ok = d.intPtr()
 	case keyBackoff:
-		j.Backoff, ok = d.str()
+		j.Backoff, ok = d.String()
 	case keyNotBefore:
-		j.NotBefore, ok = d.str()
+		j.NotBefore, ok = d.String()
 	case keyDeadline:
-		j.Deadline, ok = d.str()
+		j.Deadline, ok = d.String()
 	}
 	return ok
 }
 
-// modeString is b as a string, without a copy for the modes there are.
-func modeString(b []byte) string {
-	for _, m := range [...]string{consensus.ModeLAN, consensus.ModeInternet, consensus.ModeAny} {
-		if string(b) == m {
-			return m
-		}
+// key reads `"name":` and returns the name, or nil when the input is
+// not a plain key.
+func (d *jobsDecoder) key() []byte {
+	if k, ok := d.Key(); ok {
+		return k
 	}
-	return string(b)
-}
-
-// str reads a string without escapes or control characters (the body's
-// UTF-8 is checked before).
-func (d *jobsDecoder) str() (string, bool) {
-	b, ok := d.bytes()
-	return string(b), ok
-}
-
-// bytes is str without the copy: the bytes inside the quotes, in buf.
-func (d *jobsDecoder) bytes() ([]byte, bool) {
-	if !d.next('"') {
-		return nil, false
-	}
-	start := d.pos
-	for ; d.pos < len(d.buf); d.pos++ {
-		switch c := d.buf[d.pos]; {
-		case c == '"':
-			d.pos++
-			return d.buf[start : d.pos-1], true
-		case c == '\\' || c < 0x20:
-			return nil, false
-		}
-	}
-	return nil, false
+	return nil
 }
 
 // strs reads an array of plain strings.
 func (d *jobsDecoder) strs() ([]string, bool) {
-	if !d.next('[') {
-		return nil, false
-	}
 	out := []string{}
-	if d.next(']') {
-		return out, true
-	}
-	for {
-		s, ok := d.str()
-		if !ok {
-			return nil, false
-		}
+	ok := d.Array(func() bool {
+		s, ok := d.String()
 		out = append(out, s)
-		if d.next(']') {
-			return out, true
-		}
-		if !d.next(',') {
-			return nil, false
-		}
-	}
-}
-
-// int reads an integer as JSON writes it: no fraction, no exponent, no
-// leading zeros, within int.
-func (d *jobsDecoder) int() (int, bool) {
-	start := d.space()
-	if d.pos < len(d.buf) && d.buf[d.pos] == '-' {
-		d.pos++
-	}
-	digits := d.pos
-	for d.pos < len(d.buf) && d.buf[d.pos] >= '0' && d.buf[d.pos] <= '9' {
-		d.pos++
-	}
-	if d.pos == digits || (d.buf[digits] == '0' && d.pos-digits > 1) {
-		return 0, false
-	}
-	if d.pos < len(d.buf) {
-		if c := d.buf[d.pos]; c == '.' || c == 'e' || c == 'E' {
-			return 0, false
-		}
-	}
-	n, err := strconv.Atoi(string(d.buf[start:d.pos]))
-	return n, err == nil
-}
-
-func (d *jobsDecoder) intPtr() (*int, bool) {
-	n, ok := d.int()
-	return &n, ok
+		return ok
+	})
+	return out, ok
 }
 
 // params reads a JSON object or array whole, as json.RawMessage keeps
-// it: its own bytes, without the white space around it.
+// it: a copy of its bytes, without the white space around it.
 func (d *jobsDecoder) params() (json.RawMessage, bool) {
-	start := d.space()
-	if start == len(d.buf) || (d.buf[start] != '{' && d.buf[start] != '[') {
+	if start := d.Space(); start == len(d.Buf) || (d.Buf[start] != '{' && d.Buf[start] != '[') {
 		return nil, false
 	}
-	depth, inString := 0, false
-	for ; d.pos < len(d.buf); d.pos++ {
-		c := d.buf[d.pos]
-		switch {
-		case inString:
-			if c == '\\' {
-				d.pos++ // the escaped byte cannot end the string
-			} else if c == '"' {
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-		case c == '}' || c == ']':
-			depth--
-			if depth == 0 {
-				d.pos++
-				raw := d.buf[start:d.pos]
-				if !json.Valid(raw) {
-					return nil, false
-				}
-				return bytes.Clone(raw), true
-			}
-		}
-	}
-	return nil, false
+	raw, ok := d.Raw()
+	return bytes.Clone(raw), ok
+}
+
+func (d *jobsDecoder) intPtr() (*int, bool) {
+	n, ok := d.Int()
+	return &n, ok
 }

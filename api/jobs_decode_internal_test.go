@@ -3,6 +3,8 @@ package api
 import (
 	"reflect"
 	"testing"
+
+	"github.com/casare/casare/internal/plainjson"
 )
 
 // FuzzDecodeJobsFast holds decodeJobs to decodeStrict for any body, as a
@@ -47,9 +49,9 @@ func FuzzDecodeJobsFast(f *testing.F) {
 func TestDecodeJobsFastReadsThePlainForm(t *testing.T) {
 	body := []byte(`{"jobs":[{"workflow_id":"w1","params":{"a":1},"priority":3,"robot_tags":["x"]},{"workflow_id":"w2","max_attempts":2}]}`)
 	var req BatchJobsRequest
-	d := jobsDecoder{buf: body}
-	if !d.readBatch(&req) || d.space() != len(body) {
-		t.Fatalf("the fast reader refused a plain batch at offset %d", d.pos)
+	d := jobsDecoder{Decoder: plainjson.Decoder{Buf: body}}
+	if !d.readBatch(&req) || d.Space() != len(body) {
+		t.Fatalf("the fast reader refused a plain batch at offset %d", d.Pos)
 	}
 	if len(req.Jobs) != 2 || req.Jobs[0].WorkflowID != "w1" || *req.Jobs[0].Priority != 3 || string(req.Jobs[0].Params) != `{"a":1}` ||
 		req.Jobs[0].RobotTags[0] != "x" || *req.Jobs[1].MaxAttempts != 2 {
@@ -57,8 +59,8 @@ func TestDecodeJobsFastReadsThePlainForm(t *testing.T) {
 	}
 	one := []byte(`{"workflow_id":"w","unique_key":"k"}`)
 	var j JobRequest
-	d = jobsDecoder{buf: one}
-	if !d.readJob(&j) || d.space() != len(one) || j.UniqueKey != "k" {
+	d = jobsDecoder{Decoder: plainjson.Decoder{Buf: one}}
+	if !d.readJob(&j) || d.Space() != len(one) || j.UniqueKey != "k" {
 		t.Fatalf("the fast reader refused a plain job: %+v", j)
 	}
 }

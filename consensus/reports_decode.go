@@ -2,7 +2,8 @@ package consensus
 
 import (
 	"encoding/json"
-	"strconv"
+
+	"github.com/casare/casare/internal/plainjson"
 )
 
 // Every replica decodes every robot reports entry (the heartbeats and
@@ -17,15 +18,15 @@ import (
 // FuzzRobotReportsFastDecode holds it to json.Unmarshal.
 
 func (c *RobotReportsCmd) decodeFast(payload []byte) bool {
-	d := specDecoder{buf: payload}
+	d := specDecoder{Decoder: plainjson.Decoder{Buf: payload}}
 	ok := d.readObject([]string{"reports"}, func(int) bool {
 		c.Reports = []RobotReport{}
-		return d.readArray(func() bool {
+		return d.Array(func() bool {
 			c.Reports = append(c.Reports, RobotReport{})
 			return d.readReport(&c.Reports[len(c.Reports)-1])
 		})
 	})
-	if !ok || d.skipSpace() != len(payload) {
+	if !ok || d.Space() != len(payload) {
 		*c = RobotReportsCmd{}
 		return false
 	}
@@ -35,16 +36,16 @@ func (c *RobotReportsCmd) decodeFast(payload []byte) bool {
 // readObject reads {"key":value,...} with keys among fields, each at
 // most once, handing each key's index to field to read its value.
 func (d *specDecoder) readObject(fields []string, field func(i int) bool) bool {
-	if !d.next('{') {
+	if !d.Next('{') {
 		return false
 	}
-	if d.next('}') {
+	if d.Next('}') {
 		return true
 	}
 	var seen uint64
 	for {
-		key, ok := d.readStringBytes()
-		if !ok || !d.next(':') {
+		key, ok := d.StringBytes()
+		if !ok || !d.Next(':') {
 			return false
 		}
 		i := -1
@@ -57,10 +58,10 @@ func (d *specDecoder) readObject(fields []string, field func(i int) bool) bool {
 			return false
 		}
 		seen |= 1 << i
-		if d.next('}') {
+		if d.Next('}') {
 			return true
 		}
-		if !d.next(',') {
+		if !d.Next(',') {
 			return false
 		}
 	}
@@ -75,7 +76,7 @@ func (d *specDecoder) readReport(r *RobotReport) bool {
 					return d.readStringTo(&r.Progress.RobotID)
 				}
 				r.Progress.Items = []Progress{}
-				return d.readArray(func() bool {
+				return d.Array(func() bool {
 					r.Progress.Items = append(r.Progress.Items, Progress{})
 					return d.readProgress(&r.Progress.Items[len(r.Progress.Items)-1])
 				})
@@ -87,7 +88,7 @@ func (d *specDecoder) readReport(r *RobotReport) bool {
 				return d.readStringTo(&r.Complete.RobotID)
 			}
 			r.Complete.Items = []Completion{}
-			return d.readArray(func() bool {
+			return d.Array(func() bool {
 				r.Complete.Items = append(r.Complete.Items, Completion{})
 				return d.readCompletion(&r.Complete.Items[len(r.Complete.Items)-1])
 			})
@@ -146,7 +147,7 @@ func (d *specDecoder) readCompletion(c *Completion) bool {
 
 func (d *specDecoder) readLogs(logs *[]LogLine) bool {
 	*logs = []LogLine{}
-	return d.readArray(func() bool {
+	return d.Array(func() bool {
 		*logs = append(*logs, LogLine{})
 		l := &(*logs)[len(*logs)-1]
 		return d.readObject([]string{"time", "level", "node_id", "message"}, func(i int) bool {
@@ -167,70 +168,47 @@ func (d *specDecoder) readLogs(logs *[]LogLine) bool {
 // readStringMap reads {"key":"value",...}; a key seen twice keeps its
 // last value, as json.Unmarshal does.
 func (d *specDecoder) readStringMap(m *map[string]string) bool {
-	if !d.next('{') {
+	if !d.Next('{') {
 		return false
 	}
 	*m = map[string]string{}
-	if d.next('}') {
+	if d.Next('}') {
 		return true
 	}
 	for {
-		key, ok := d.readString()
-		if !ok || !d.next(':') {
+		key, ok := d.String()
+		if !ok || !d.Next(':') {
 			return false
 		}
-		value, ok := d.readString()
+		value, ok := d.String()
 		if !ok {
 			return false
 		}
 		(*m)[key] = value
-		if d.next('}') {
+		if d.Next('}') {
 			return true
 		}
-		if !d.next(',') {
+		if !d.Next(',') {
 			return false
 		}
 	}
+}
+
+func (d *specDecoder) readBool(dst *bool) bool {
+	v, ok := d.Bool()
+	*dst = v
+	return ok
+}
+
+func (d *specDecoder) readUint(dst *uint64) bool {
+	v, ok := d.Uint()
+	*dst = v
+	return ok
 }
 
 // readRawTo reads a value as a copy of its bytes, as json.RawMessage does.
 func (d *specDecoder) readRawTo(dst *json.RawMessage) bool {
-	raw, ok := d.readRaw()
+	raw, ok := d.Raw()
 	*dst = append([]byte(nil), raw...)
 	return ok
-}
-
-// readBool reads true or false.
-func (d *specDecoder) readBool(dst *bool) bool {
-	switch {
-	case d.literal("true"):
-		*dst = true
-	case d.literal("false"):
-		*dst = false
-	default:
-		return false
-	}
-	return true
-}
-
-// readUint reads a non-negative integer in JSON's plain form that fits
-// a uint64.
-func (d *specDecoder) readUint(dst *uint64) bool {
-	start := d.skipSpace()
-	for d.pos < len(d.buf) && d.buf[d.pos] >= '0' && d.buf[d.pos] <= '9' {
-		d.pos++
-	}
-	n := d.pos - start
-	if n == 0 || (n > 1 && d.buf[start] == '0') {
-		return false
-	}
-	if d.pos < len(d.buf) {
-		switch d.buf[d.pos] {
-		case '.', 'e', 'E':
-			return false
-		}
-	}
-	v, err := strconv.ParseUint(string(d.buf[start:d.pos]), 10, 64)
-	*dst = v
-	return err == nil
 }

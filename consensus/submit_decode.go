@@ -1,11 +1,10 @@
 package consensus
 
 import (
-	"bytes"
 	"encoding/json"
-	"strconv"
 	"sync"
-	"unicode/utf8"
+
+	"github.com/casare/casare/internal/plainjson"
 )
 
 // Every replica decodes every submit entry, and the leader decodes a
@@ -35,8 +34,8 @@ func decodePayload(payload []byte, cmd any) error {
 }
 
 func (c *SubmitGroupsCmd) decodeFast(payload []byte) bool {
-	d := specDecoder{buf: payload}
-	if !d.readGroups(c) || d.skipSpace() != len(payload) {
+	d := specDecoder{Decoder: plainjson.Decoder{Buf: payload}}
+	if !d.readGroups(c) || d.Space() != len(payload) {
 		*c = SubmitGroupsCmd{}
 		return false
 	}
@@ -46,49 +45,26 @@ func (c *SubmitGroupsCmd) decodeFast(payload []byte) bool {
 // specDecoder reads JSON from buf at pos. Each method returns false when
 // the input is not of the plain form it handles.
 type specDecoder struct {
-	buf []byte
-	pos int
+	plainjson.Decoder
 	// lastWorkflow is the workflow id of the spec read last.
 	lastWorkflow string
 }
 
-// skipSpace moves past JSON white space and returns the position.
-func (d *specDecoder) skipSpace() int {
-	for d.pos < len(d.buf) {
-		switch d.buf[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
-			return d.pos
-		}
-	}
-	return d.pos
-}
-
-// next reports whether the next token starts with b, and moves past it.
-func (d *specDecoder) next(b byte) bool {
-	if d.skipSpace() < len(d.buf) && d.buf[d.pos] == b {
-		d.pos++
-		return true
-	}
-	return false
-}
-
 // readGroups reads {"groups":[[spec,...],...]} and {"groups":...,"brief":true}.
 func (d *specDecoder) readGroups(c *SubmitGroupsCmd) bool {
-	if !d.next('{') {
+	if !d.Next('{') {
 		return false
 	}
-	key, ok := d.readStringBytes()
-	if !ok || string(key) != "groups" || !d.next(':') {
+	key, ok := d.StringBytes()
+	if !ok || string(key) != "groups" || !d.Next(':') {
 		return false
 	}
 	c.Groups = [][]JobSpec{}
 	scratch := specScratch.Get().(*[]JobSpec)
 	defer specScratch.Put(scratch)
-	ok = d.readArray(func() bool {
+	ok = d.Array(func() bool {
 		specs := (*scratch)[:0]
-		ok := d.readArray(func() bool {
+		ok := d.Array(func() bool {
 			specs = append(specs, JobSpec{})
 			return d.readSpec(&specs[len(specs)-1])
 		})
@@ -97,23 +73,14 @@ func (d *specDecoder) readGroups(c *SubmitGroupsCmd) bool {
 		*scratch = specs
 		return ok
 	})
-	if ok && d.next(',') {
-		key, isKey := d.readStringBytes()
-		if !isKey || string(key) != "brief" || !d.next(':') || !d.literal("true") {
+	if ok && d.Next(',') {
+		key, isKey := d.StringBytes()
+		if !isKey || string(key) != "brief" || !d.Next(':') || !d.Literal("true") {
 			return false
 		}
 		c.Brief = true
 	}
-	return ok && d.next('}')
-}
-
-// literal reports whether the next token is lit, and moves past it.
-func (d *specDecoder) literal(lit string) bool {
-	if !bytes.HasPrefix(d.buf[d.skipSpace():], []byte(lit)) {
-		return false
-	}
-	d.pos += len(lit)
-	return true
+	return ok && d.Next('}')
 }
 
 // specScratch holds the slices groups are read into before each is
@@ -121,27 +88,6 @@ func (d *specDecoder) literal(lit string) bool {
 // about twice its size of specs (296 bytes each), a fifth of the leader's
 // allocations under batched submits (bench/queue -cpuprofile, allocs).
 var specScratch = sync.Pool{New: func() any { return new([]JobSpec) }}
-
-// readArray reads [elem, ...], calling elem for each element.
-func (d *specDecoder) readArray(elem func() bool) bool {
-	if !d.next('[') {
-		return false
-	}
-	if d.next(']') {
-		return true
-	}
-	for {
-		if !elem() {
-			return false
-		}
-		if d.next(']') {
-			return true
-		}
-		if !d.next(',') {
-			return false
-		}
-	}
-}
 
 // specField is a JobSpec key readSpec handles.
 type specField uint
@@ -176,16 +122,16 @@ var specFields = map[string]specField{
 
 // readSpec reads one JobSpec object.
 func (d *specDecoder) readSpec(spec *JobSpec) bool {
-	if !d.next('{') {
+	if !d.Next('{') {
 		return false
 	}
-	if d.next('}') {
+	if d.Next('}') {
 		return true
 	}
 	var seen uint
 	for {
-		key, ok := d.readStringBytes()
-		if !ok || !d.next(':') {
+		key, ok := d.StringBytes()
+		if !ok || !d.Next(':') {
 			return false
 		}
 		field, known := specFields[string(key)]
@@ -196,10 +142,10 @@ func (d *specDecoder) readSpec(spec *JobSpec) bool {
 		if !d.readSpecField(spec, field) {
 			return false
 		}
-		if d.next('}') {
+		if d.Next('}') {
 			return true
 		}
-		if !d.next(',') {
+		if !d.Next(',') {
 			return false
 		}
 	}
@@ -212,15 +158,15 @@ func (d *specDecoder) readSpecField(spec *JobSpec, field specField) bool {
 	case fieldWorkflowID:
 		// A merged entry's specs mostly name one workflow: they share
 		// its id's bytes instead of each holding a copy.
-		raw, ok := d.readStringBytes()
+		raw, ok := d.StringBytes()
 		if string(raw) != d.lastWorkflow {
 			d.lastWorkflow = string(raw)
 		}
 		spec.WorkflowID = d.lastWorkflow
 		return ok
 	case fieldExecutionMode:
-		raw, ok := d.readStringBytes()
-		spec.ExecutionMode = executionMode(raw)
+		raw, ok := d.StringBytes()
+		spec.ExecutionMode = ModeString(raw)
 		return ok
 	case fieldPinnedRobot:
 		return d.readStringTo(&spec.PinnedRobot)
@@ -238,13 +184,13 @@ func (d *specDecoder) readSpecField(spec *JobSpec, field specField) bool {
 		return d.readInt(&spec.MaxAttempts)
 	case fieldRobotTags:
 		spec.RobotTags = []string{}
-		return d.readArray(func() bool {
-			s, ok := d.readString()
+		return d.Array(func() bool {
+			s, ok := d.String()
 			spec.RobotTags = append(spec.RobotTags, s)
 			return ok
 		})
 	case fieldParams:
-		raw, ok := d.readRaw()
+		raw, ok := d.Raw()
 		spec.Params = json.RawMessage(append([]byte(nil), raw...))
 		return ok
 	case fieldBackoff:
@@ -261,7 +207,9 @@ func (d *specDecoder) readSpecField(spec *JobSpec, field specField) bool {
 
 // executionMode returns the mode named by raw, the known ones without
 // allocating.
-func executionMode(raw []byte) string {
+// ModeString is raw as a string, without a copy for the execution modes
+// there are: decoders of many jobs keep one string per mode.
+func ModeString(raw []byte) string {
 	for _, m := range []string{ModeLAN, ModeInternet, ModeAny} {
 		if string(raw) == m {
 			return m
@@ -271,136 +219,20 @@ func executionMode(raw []byte) string {
 }
 
 func (d *specDecoder) readStringTo(dst *string) bool {
-	s, ok := d.readString()
+	s, ok := d.String()
 	*dst = s
 	return ok
 }
 
-// readString reads a string without escapes or control characters, in
-// valid UTF-8: one that json.Unmarshal takes byte for byte.
-func (d *specDecoder) readString() (string, bool) {
-	raw, ok := d.readStringBytes()
-	return string(raw), ok
-}
-
-// readStringBytes is readString without the copy: the bytes are buf's.
-func (d *specDecoder) readStringBytes() ([]byte, bool) {
-	if !d.next('"') {
-		return nil, false
-	}
-	start, ascii := d.pos, true
-	for ; d.pos < len(d.buf); d.pos++ {
-		switch c := d.buf[d.pos]; {
-		case c == '"':
-			raw := d.buf[start:d.pos]
-			d.pos++
-			if !ascii && !utf8.Valid(raw) {
-				return nil, false
-			}
-			return raw, true
-		case c == '\\' || c < 0x20:
-			return nil, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-	}
-	return nil, false
-}
-
-// readInt reads an integer in JSON's plain form (no fraction, exponent
-// or leading zero) that fits an int.
 func (d *specDecoder) readInt(dst *int) bool {
-	start := d.skipSpace()
-	if d.pos < len(d.buf) && d.buf[d.pos] == '-' {
-		d.pos++
-	}
-	digits := d.pos
-	for d.pos < len(d.buf) && d.buf[d.pos] >= '0' && d.buf[d.pos] <= '9' {
-		d.pos++
-	}
-	n := d.pos - digits
-	if n == 0 || (n > 1 && d.buf[digits] == '0') {
-		return false
-	}
-	if d.pos < len(d.buf) {
-		switch d.buf[d.pos] {
-		case '.', 'e', 'E':
-			return false
-		}
-	}
-	v, err := strconv.Atoi(string(d.buf[start:d.pos]))
+	v, ok := d.Int()
 	*dst = v
-	return err == nil
-}
-
-// readRaw returns the next JSON value's bytes, checked to be valid JSON.
-func (d *specDecoder) readRaw() ([]byte, bool) {
-	start := d.skipSpace()
-	if start == len(d.buf) {
-		return nil, false
-	}
-	switch d.buf[start] {
-	case '"':
-		d.pos++
-		d.skipStringBody()
-	case '{', '[':
-		depth := 0
-		for d.pos < len(d.buf) {
-			c := d.buf[d.pos]
-			d.pos++
-			switch c {
-			case '"':
-				d.skipStringBody()
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-			}
-			if depth == 0 {
-				break
-			}
-		}
-	default: // a number or a literal
-		for d.pos < len(d.buf) {
-			switch d.buf[d.pos] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return d.valid(start)
-			}
-			d.pos++
-		}
-	}
-	return d.valid(start)
-}
-
-// skipStringBody moves past a string whose opening quote is read.
-func (d *specDecoder) skipStringBody() {
-	for d.pos < len(d.buf) {
-		c := d.buf[d.pos]
-		d.pos++
-		switch c {
-		case '\\':
-			d.pos++
-		case '"':
-			return
-		}
-	}
-}
-
-// valid returns buf[start:pos] when it is one valid JSON value. A null is left to json.Unmarshal.
-func (d *specDecoder) valid(start int) ([]byte, bool) {
-	if d.pos > len(d.buf) {
-		return nil, false
-	}
-	raw := d.buf[start:d.pos]
-	if len(raw) == 0 || string(raw) == "null" || !json.Valid(raw) {
-		return nil, false
-	}
-	return raw, true
+	return ok
 }
 
 // readUnmarshaler hands the next value to the field's own UnmarshalJSON,
 // as json.Unmarshal does; a null is left to json.Unmarshal.
 func (d *specDecoder) readUnmarshaler(dst json.Unmarshaler) bool {
-	raw, ok := d.readRaw()
+	raw, ok := d.Raw()
 	return ok && dst.UnmarshalJSON(raw) == nil
 }
