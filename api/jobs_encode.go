@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/casare/casare/internal/plainjson"
 )
 
 // A submit answers every job it queued. Under batched submits the
@@ -61,61 +62,61 @@ func appendJobJSON(buf []byte, j *Job) ([]byte, error) {
 	}
 	start := len(buf)
 	buf = append(buf, `{"id":`...)
-	buf = appendPlainString(buf, j.ID)
+	buf = plainjson.AppendString(buf, j.ID)
 	buf = append(buf, `,"workflow_id":`...)
-	buf = appendPlainString(buf, j.WorkflowID)
+	buf = plainjson.AppendString(buf, j.WorkflowID)
 	buf = append(buf, `,"workflow_version":`...)
 	buf = strconv.AppendInt(buf, int64(j.WorkflowVersion), 10)
 	buf = append(buf, `,"state":`...)
-	buf = appendPlainString(buf, j.State)
+	buf = plainjson.AppendString(buf, j.State)
 	buf = append(buf, `,"priority":`...)
 	buf = strconv.AppendInt(buf, int64(j.Priority), 10)
 	buf = append(buf, `,"execution_mode":`...)
-	buf = appendPlainString(buf, j.ExecutionMode)
+	buf = plainjson.AppendString(buf, j.ExecutionMode)
 	buf = append(buf, `,"attempt":`...)
 	buf = strconv.AppendInt(buf, int64(j.Attempt), 10)
 	buf = append(buf, `,"max_attempts":`...)
 	buf = strconv.AppendInt(buf, int64(j.MaxAttempts), 10)
 	buf = append(buf, `,"robot_id":`...)
-	buf = appendPlainString(buf, j.RobotID)
+	buf = plainjson.AppendString(buf, j.RobotID)
 	if len(j.RobotTags) > 0 {
 		buf = append(buf, `,"robot_tags":[`...)
 		for i, t := range j.RobotTags {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendPlainString(buf, t)
+			buf = plainjson.AppendString(buf, t)
 		}
 		buf = append(buf, ']')
 	}
-	buf = appendOmitEmpty(buf, `,"pinned_robot":`, j.PinnedRobot)
+	buf = plainjson.AppendNonEmpty(buf, `,"pinned_robot":`, j.PinnedRobot)
 	buf = append(buf, `,"params":`...)
 	if j.Params == nil {
 		buf = append(buf, "null"...)
 	} else {
 		buf = append(buf, j.Params...)
 	}
-	buf = appendOmitEmpty(buf, `,"error":`, j.Error)
-	buf = appendOmitEmpty(buf, `,"failure_kind":`, j.FailureKind)
-	buf = appendOmitEmpty(buf, `,"unique_key":`, j.UniqueKey)
-	buf = appendOmitEmpty(buf, `,"backoff":`, j.Backoff)
-	buf, ok := appendOmitZeroTime(buf, `,"lease_expires_at":`, j.LeaseExpiresAt)
-	buf, ok2 := appendOmitZeroTime(buf, `,"not_before":`, j.NotBefore)
-	buf, ok3 := appendOmitZeroTime(buf, `,"deadline":`, j.Deadline)
+	buf = plainjson.AppendNonEmpty(buf, `,"error":`, j.Error)
+	buf = plainjson.AppendNonEmpty(buf, `,"failure_kind":`, j.FailureKind)
+	buf = plainjson.AppendNonEmpty(buf, `,"unique_key":`, j.UniqueKey)
+	buf = plainjson.AppendNonEmpty(buf, `,"backoff":`, j.Backoff)
+	buf, ok := plainjson.AppendNonZeroTime(buf, `,"lease_expires_at":`, j.LeaseExpiresAt)
+	buf, ok2 := plainjson.AppendNonZeroTime(buf, `,"not_before":`, j.NotBefore)
+	buf, ok3 := plainjson.AppendNonZeroTime(buf, `,"deadline":`, j.Deadline)
 	buf = append(buf, `,"late":`...)
 	buf = strconv.AppendBool(buf, j.Late)
-	buf = appendOmitEmpty(buf, `,"waiting_reason":`, j.WaitingReason)
-	buf = appendOmitEmpty(buf, `,"schedule_id":`, j.ScheduleID)
-	buf, ok4 := appendOmitZeroTime(buf, `,"fire_time":`, j.FireTime)
+	buf = plainjson.AppendNonEmpty(buf, `,"waiting_reason":`, j.WaitingReason)
+	buf = plainjson.AppendNonEmpty(buf, `,"schedule_id":`, j.ScheduleID)
+	buf, ok4 := plainjson.AppendNonZeroTime(buf, `,"fire_time":`, j.FireTime)
 	buf = append(buf, `,"created_at":`...)
-	buf, ok5 := appendTime(buf, j.CreatedAt)
+	buf, ok5 := plainjson.AppendTime(buf, j.CreatedAt)
 	buf = append(buf, `,"updated_at":`...)
-	buf, ok6 := appendTime(buf, j.UpdatedAt)
-	buf, ok7 := appendOmitZeroTime(buf, `,"started_at":`, j.StartedAt)
-	buf, ok8 := appendOmitZeroTime(buf, `,"finished_at":`, j.FinishedAt)
-	buf = appendOmitEmpty(buf, `,"rerun_of":`, j.RerunOf)
+	buf, ok6 := plainjson.AppendTime(buf, j.UpdatedAt)
+	buf, ok7 := plainjson.AppendNonZeroTime(buf, `,"started_at":`, j.StartedAt)
+	buf, ok8 := plainjson.AppendNonZeroTime(buf, `,"finished_at":`, j.FinishedAt)
+	buf = plainjson.AppendNonEmpty(buf, `,"rerun_of":`, j.RerunOf)
 	buf = append(buf, `,"source":`...)
-	buf = appendPlainString(buf, j.Source)
+	buf = plainjson.AppendString(buf, j.Source)
 	buf = append(buf, '}')
 	if !(ok && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8) {
 		// A time RFC 3339 cannot write: encoding/json says why.
@@ -168,34 +169,6 @@ func plainParams(raw json.RawMessage) bool {
 		}
 	}
 	return json.Valid(raw)
-}
-
-func appendPlainString(buf []byte, s string) []byte {
-	return append(append(append(buf, '"'), s...), '"')
-}
-
-func appendOmitEmpty(buf []byte, key, s string) []byte {
-	if s == "" {
-		return buf
-	}
-	return appendPlainString(append(buf, key...), s)
-}
-
-func appendOmitZeroTime(buf []byte, key string, t time.Time) ([]byte, bool) {
-	if t.IsZero() {
-		return buf, true
-	}
-	return appendTime(append(buf, key...), t)
-}
-
-// appendTime writes t as time.Time's MarshalJSON does, and reports
-// false where that fails (a year past 9999, an odd zone).
-func appendTime(buf []byte, t time.Time) ([]byte, bool) {
-	out, err := t.AppendText(append(buf, '"'))
-	if err != nil {
-		return buf, false
-	}
-	return append(out, '"'), true
 }
 
 func appendMarshal(buf []byte, v any) ([]byte, error) {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/casare/casare/internal/plainjson"
 )
 
 // encoding/json boxes every time.Time of a struct to ask IsZero for its
@@ -57,8 +59,8 @@ func appendSpec(buf []byte, s *JobSpec) ([]byte, bool) {
 		!plainStrings([]string{s.ID, s.WorkflowID, s.ExecutionMode, s.PinnedRobot, s.RerunOf, s.UniqueKey, s.ScheduleID}) {
 		return buf, false
 	}
-	buf = appendQuoted(append(buf, `{"id":`...), s.ID)
-	buf = appendQuoted(append(buf, `,"workflow_id":`...), s.WorkflowID)
+	buf = plainjson.AppendString(append(buf, `{"id":`...), s.ID)
+	buf = plainjson.AppendString(append(buf, `,"workflow_id":`...), s.WorkflowID)
 	if s.WorkflowVersion != 0 {
 		buf = strconv.AppendInt(append(buf, `,"workflow_version":`...), int64(s.WorkflowVersion), 10)
 	}
@@ -69,18 +71,18 @@ func appendSpec(buf []byte, s *JobSpec) ([]byte, bool) {
 		buf = append(append(buf, `,"params":`...), s.Params...)
 	}
 	buf = strconv.AppendInt(append(buf, `,"priority":`...), int64(s.Priority), 10)
-	buf = appendQuoted(append(buf, `,"execution_mode":`...), s.ExecutionMode)
+	buf = plainjson.AppendString(append(buf, `,"execution_mode":`...), s.ExecutionMode)
 	if len(s.RobotTags) > 0 {
 		buf = append(buf, `,"robot_tags":[`...)
 		for i, t := range s.RobotTags {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendQuoted(buf, t)
+			buf = plainjson.AppendString(buf, t)
 		}
 		buf = append(buf, ']')
 	}
-	buf = appendNonEmpty(buf, `,"pinned_robot":`, s.PinnedRobot)
+	buf = plainjson.AppendNonEmpty(buf, `,"pinned_robot":`, s.PinnedRobot)
 	if s.MaxAttempts != 0 {
 		buf = strconv.AppendInt(append(buf, `,"max_attempts":`...), int64(s.MaxAttempts), 10)
 	}
@@ -89,16 +91,15 @@ func appendSpec(buf []byte, s *JobSpec) ([]byte, bool) {
 		if !plainStrings([]string{d}) {
 			return buf, false // "µs"
 		}
-		buf = appendQuoted(append(buf, `,"backoff":`...), d)
+		buf = plainjson.AppendString(append(buf, `,"backoff":`...), d)
 	}
-	buf = appendNonEmpty(buf, `,"rerun_of":`, s.RerunOf)
-	buf = appendNonEmpty(buf, `,"unique_key":`, s.UniqueKey)
-	ok := true
-	buf, ok = appendNonZeroTime(buf, `,"not_before":`, s.NotBefore, ok)
-	buf, ok = appendNonZeroTime(buf, `,"deadline":`, s.Deadline, ok)
-	buf = appendNonEmpty(buf, `,"schedule_id":`, s.ScheduleID)
-	buf, ok = appendNonZeroTime(buf, `,"fire_time":`, s.FireTime, ok)
-	return append(buf, '}'), ok
+	buf = plainjson.AppendNonEmpty(buf, `,"rerun_of":`, s.RerunOf)
+	buf = plainjson.AppendNonEmpty(buf, `,"unique_key":`, s.UniqueKey)
+	buf, ok := plainjson.AppendNonZeroTime(buf, `,"not_before":`, s.NotBefore)
+	buf, ok2 := plainjson.AppendNonZeroTime(buf, `,"deadline":`, s.Deadline)
+	buf = plainjson.AppendNonEmpty(buf, `,"schedule_id":`, s.ScheduleID)
+	buf, ok3 := plainjson.AppendNonZeroTime(buf, `,"fire_time":`, s.FireTime)
+	return append(buf, '}'), ok && ok2 && ok3
 }
 
 // plainStrings reports whether encoding/json writes each string between
@@ -133,30 +134,6 @@ func compactASCII(raw json.RawMessage) bool {
 		}
 	}
 	return json.Valid(raw)
-}
-
-func appendQuoted(buf []byte, s string) []byte {
-	return append(append(append(buf, '"'), s...), '"')
-}
-
-func appendNonEmpty(buf []byte, key, s string) []byte {
-	if s == "" {
-		return buf
-	}
-	return appendQuoted(append(buf, key...), s)
-}
-
-// appendNonZeroTime writes t as time.Time's MarshalJSON does when it is
-// not zero; ok turns false where that fails.
-func appendNonZeroTime(buf []byte, key string, t time.Time, ok bool) ([]byte, bool) {
-	if t.IsZero() || !ok {
-		return buf, ok
-	}
-	out, err := t.AppendText(append(append(buf, key...), '"'))
-	if err != nil {
-		return buf, false
-	}
-	return append(out, '"'), true
 }
 
 // submitEncodedSize is room for groups' JSON: weighSpecs's bytes, with

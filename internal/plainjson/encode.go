@@ -1,0 +1,46 @@
+package plainjson
+
+import "time"
+
+// The Append functions write what encoding/json writes for values the
+// caller has checked need no escaping, without reflection: the hand-written
+// encoders of submit entries (consensus) and submit answers (api). Which
+// strings need no escaping differs between them (an answer escapes HTML
+// characters, an entry does not), so that check stays with each caller.
+
+// AppendString writes s between quotes; s must need no escaping.
+func AppendString(buf []byte, s string) []byte {
+	return append(append(append(buf, '"'), s...), '"')
+}
+
+// AppendNonEmpty writes key (`,"name":`) and s unless s is empty, as a
+// field with omitempty is written.
+func AppendNonEmpty(buf []byte, key, s string) []byte {
+	if s == "" {
+		return buf
+	}
+	return AppendString(append(buf, key...), s)
+}
+
+// AppendTime writes t as time.Time's MarshalJSON does; ok is false, and
+// buf unchanged, when t has no RFC 3339 form (a year past 9999).
+func AppendTime(buf []byte, t time.Time) ([]byte, bool) {
+	out, err := t.AppendText(append(buf, '"'))
+	if err != nil {
+		return buf, false
+	}
+	return append(out, '"'), true
+}
+
+// AppendNonZeroTime writes key and t unless t is zero, as a field with
+// omitzero is written.
+func AppendNonZeroTime(buf []byte, key string, t time.Time) ([]byte, bool) {
+	if t.IsZero() {
+		return buf, true
+	}
+	out, ok := AppendTime(append(buf, key...), t)
+	if !ok {
+		return buf, false
+	}
+	return out, true
+}
