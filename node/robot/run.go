@@ -110,15 +110,22 @@ func (ru *run) takeFinalReport() runReport {
 		rep.logs = slices.Concat(sent.logs, rep.logs)
 		rep.logsEnd = ru.logsFrom
 	}
-	for node, state := range sent.status {
-		if _, newer := rep.status[node]; !newer {
-			if rep.status == nil {
-				rep.status = map[string]string{}
+	rep.status = addOlder(rep.status, sent.status)
+	return rep
+}
+
+// addOlder adds to status the node states of older that status has no
+// newer state for, and returns it (made when status is nil).
+func addOlder(status, older map[string]string) map[string]string {
+	for node, state := range older {
+		if _, newer := status[node]; !newer {
+			if status == nil {
+				status = map[string]string{}
 			}
-			rep.status[node] = state
+			status[node] = state
 		}
 	}
-	return rep
+	return status
 }
 
 // takeProgress takes what the next heartbeat carries; giveBack returns
@@ -175,11 +182,7 @@ func (ru *run) giveBack(p consensus.Progress, cp *executor.Checkpoint) {
 	}
 	ru.sending, ru.inFlight = runReport{}, false
 	ru.putBackLogs(p)
-	for node, state := range p.NodeStatus {
-		if _, newer := ru.status[node]; !newer {
-			ru.status[node] = state
-		}
-	}
+	ru.status = addOlder(ru.status, p.NodeStatus)
 }
 
 // putBackLogs returns the lines of a report that did not get through
