@@ -76,8 +76,8 @@ func (s clusterAPI) health(c *gin.Context) {
 
 // ready answers 503 until the node can serve writes and reads: it is the
 // leader, or it knows where the leader's API is, it is not catching up
-// after a restart, and it is inside the Raft configuration (not
-// not_member).
+// after a restart, it is inside the Raft configuration (not
+// not_member), and it has finished starting.
 func (s clusterAPI) ready(c *gin.Context) {
 	h := s.healthReport(c)
 	if !h.Ready {
@@ -96,6 +96,9 @@ func (s clusterAPI) healthReport(c *gin.Context) Health {
 	h.Ready = (known || h.RaftState == "Leader") && !h.CatchingUp
 	if s.cfg.NotMember != nil && s.cfg.NotMember() {
 		h.Ready, h.NotMember = false, true
+	}
+	if s.cfg.Starting != nil && s.cfg.Starting() {
+		h.Ready, h.Starting = false, true
 	}
 	return h
 }

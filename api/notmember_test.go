@@ -54,3 +54,27 @@ func TestNotMemberServesNoData(t *testing.T) {
 		t.Errorf("/health/ready as a member again: %d %s, want 200", r.status, r.body)
 	}
 }
+
+// TestStartingNodeIsNotReady: a node that has a leader but has not
+// finished starting (a new cluster storing its admin token) answers
+// /health/ready 503 with starting set, and 200 once it has started.
+func TestStartingNodeIsNotReady(t *testing.T) {
+	t.Parallel()
+	var starting atomic.Bool
+	starting.Store(true)
+	n := apitest.Start(t, apitest.Config{Name: "n1", Bootstrap: true, API: func(c *api.Config) {
+		c.Starting = starting.Load
+	}})
+	n.WaitLeaderKnown(t, 10*time.Second)
+
+	r := get(t, n.URL+"/health/ready")
+	var h api.Health
+	r.decode(t, &h)
+	if r.status != http.StatusServiceUnavailable || h.Ready || !h.Starting {
+		t.Errorf("/health/ready while starting: %d %s, want 503, not ready, starting", r.status, r.body)
+	}
+	starting.Store(false)
+	if r := get(t, n.URL+"/health/ready"); r.status != http.StatusOK {
+		t.Errorf("/health/ready once started: %d %s, want 200", r.status, r.body)
+	}
+}

@@ -44,8 +44,12 @@ type Config struct {
 	// it is, data endpoints answer 503 not_member and the node is not
 	// ready. nil means always a member.
 	NotMember func() bool
-	NodeName  string
-	Logger    *slog.Logger
+	// Starting reports whether the node is still starting (a new
+	// cluster storing its admin token); while it is, the node is not
+	// ready. nil means started.
+	Starting func() bool
+	NodeName string
+	Logger   *slog.Logger
 	// CAFingerprint is the cluster CA's fingerprint (pki.Fingerprint),
 	// appended to every robot token so robots can verify the nodes they
 	// dial. Empty leaves it off, and robots refuse such tokens.

@@ -49,6 +49,10 @@ type Node struct {
 	// counts how often that happened.
 	notMember atomic.Bool
 	removals  atomic.Int64
+	// starting is set until a new cluster has stored its admin token:
+	// the node is not ready before, or a CLI started once it is ready
+	// could be refused the token it found in the data dir.
+	starting atomic.Bool
 	// stopWatch ends the membership watch and waits for it: a graceful
 	// leave takes the server out of the configuration, which the watch
 	// must not undo. nil on a robot-only node.
@@ -104,6 +108,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 
 func (n *Node) start(ctx, runCtx context.Context) error {
 	app, link, member := httpApp{n}, clusterLink{n}, joining{n}
+	n.starting.Store(true)
 	httpListener, err := app.listenHTTP(ctx)
 	if err != nil {
 		return err
@@ -150,6 +155,7 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 	if err := app.ensureAdminToken(ctx, runCtx); err != nil {
 		return err
 	}
+	n.starting.Store(false)
 	if n.store != nil {
 		if err := n.startGateway(runCtx); err != nil {
 			return err
