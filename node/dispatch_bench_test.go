@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,8 +48,8 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 			total := max(b.N, 200)
 			reqs := make([]api.JobRequest, 0, 500)
-			firstIndex := n.Store().AppliedIndex()
-			start := time.Now()
+			firstIndex, firstCounts := n.Store().AppliedIndex(), n.Store().AppliedEntries()
+			start, cpu := time.Now(), cpuTime(b)
 			var ids []string
 			for len(ids) < total {
 				reqs = reqs[:0]
@@ -64,16 +65,29 @@ func BenchmarkDispatch(b *testing.B) {
 				}
 			}
 			waitAllSucceeded(b, n.Store(), total)
-			elapsed := time.Since(start)
-			entries := n.Store().AppliedIndex() - firstIndex
+			elapsed, cpu := time.Since(start), cpuTime(b)-cpu
+			entries, counts := n.Store().AppliedIndex()-firstIndex, n.Store().AppliedEntries()
 			lat := pushLatencies(b, c, n.Store(), wf.WorkflowID, kind, 100)
 			b.ReportMetric(float64(total)/elapsed.Seconds(), "jobs/s")
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-push-ms")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-push-ms")
 			b.ReportMetric(float64(robots*perRobot), "slots")
 			b.ReportMetric(float64(entries)/float64(total), "entries/job")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(total), "cpu-µs/job")
+			b.ReportMetric(float64(counts["claim_groups"]-firstCounts["claim_groups"])/float64(total), "claim-entries/job")
+			b.ReportMetric(float64(counts["robot_reports"]-firstCounts["robot_reports"])/float64(total), "report-entries/job")
 		})
 	}
+}
+
+// cpuTime is the CPU time this process has used, user and system: the
+// robots' and the node's, as both run here.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func waitAllSucceeded(b *testing.B, s *consensus.Store, total int) {
