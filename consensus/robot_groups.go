@@ -86,8 +86,28 @@ func (s queueApply) robotReports(c applyContext, cmd *RobotReportsCmd) ([]Part[[
 }
 
 // claimsInFlight is how many merged claim entries one node keeps in
-// flight; submits keep submitsInFlight.
-const claimsInFlight = 4
+// flight, and claimGap the least time between the starts of two. Claims
+// come one per robot per round trip, and an entry takes the claims that
+// arrived while the entries before it were in flight: with four in
+// flight and no gap, the claims of 50 two-slot internet robots spread
+// over entries of about three claims each (dispatch bench: 0.16 to 0.22
+// claim entries per job, against 0.02 for one LAN robot with as many
+// slots). Two in flight a millisecond apart merged about twice as many
+// per entry; a lone claim still goes at once.
+const (
+	claimsInFlight = 2
+	claimGap       = time.Millisecond
+)
+
+// newClaimBatcher merges the claims of the robots a node serves into
+// entries committed by apply.
+func newClaimBatcher(lifetime context.Context, apply func(context.Context, []ClaimCmd) ([]Part[[]ClaimedJob], error)) *groupCommit[ClaimCmd, []ClaimedJob] {
+	return &groupCommit[ClaimCmd, []ClaimedJob]{
+		name: "claim", lifetime: lifetime, maxInFlight: claimsInFlight, gap: claimGap, awaitSent: true,
+		weigh: func(c ClaimCmd) (int, int) { return max(c.Max, 1), claimOverhead },
+		apply: apply,
+	}
+}
 
 // robotGroups are the node's batchers of robot calls.
 type robotGroups struct {
@@ -115,13 +135,9 @@ type reportCall struct {
 // they commit in the order they came.
 func newRobotGroups(lifetime context.Context, s *Store, progressEvery time.Duration) robotGroups {
 	return robotGroups{
-		claims: &groupCommit[ClaimCmd, []ClaimedJob]{
-			name: "claim", lifetime: lifetime, maxInFlight: claimsInFlight, awaitSent: true,
-			weigh: func(c ClaimCmd) (int, int) { return max(c.Max, 1), claimOverhead },
-			apply: func(ctx context.Context, claims []ClaimCmd) ([]Part[[]ClaimedJob], error) {
-				return apply[[]Part[[]ClaimedJob]](ctx, s, cmdClaimGroups, ClaimGroupsCmd{Claims: claims})
-			},
-		},
+		claims: newClaimBatcher(lifetime, func(ctx context.Context, claims []ClaimCmd) ([]Part[[]ClaimedJob], error) {
+			return apply[[]Part[[]ClaimedJob]](ctx, s, cmdClaimGroups, ClaimGroupsCmd{Claims: claims})
+		}),
 		reports: &groupCommit[reportCall, []Ack]{
 			name: "robot report", lifetime: lifetime, maxInFlight: 1, gap: progressEvery,
 			urgent: func(c reportCall) bool { return c.report.Complete != nil || c.barrier },
