@@ -75,3 +75,54 @@ func jsonEquivalent(a, b json.RawMessage) bool {
 	}
 	return reflect.DeepEqual(x, y)
 }
+
+// FuzzSplitEnvelope: whatever payload the hand-written envelope decoder
+// accepts, encoding/json decodes to the same method and body bytes; it
+// accepts every call and answer encodeFrame writes, and encoding/json
+// (an older peer) reads those as they were.
+func FuzzSplitEnvelope(f *testing.F) {
+	for _, env := range []envelope{
+		{Method: "work", Body: json.RawMessage(`{"claim":{"max":2},"complete":{"items":[{"job_id":"j","token":7}]}}`)},
+		{Body: json.RawMessage(`{"jobs":[{"id":"a<b>&"}]}`)},
+		{Body: json.RawMessage(`null`)},
+		{Method: "m"},
+		{Method: "m", Error: &RemoteError{Code: "invalid", Message: "bad"}},
+	} {
+		frame, err := encodeFrame(&env, 1<<20)
+		if err != nil {
+			f.Fatal(err)
+		}
+		payload := frame[frameHeaderLen:]
+		// An older peer decodes the frame with encoding/json alone.
+		var old envelope
+		if err := json.Unmarshal(payload, &old); err != nil || old.Method != env.Method ||
+			!jsonEquivalent(old.Body, env.Body) || !reflect.DeepEqual(old.Error, env.Error) {
+			f.Fatalf("%s: json decodes %+v, %v", payload, old, err)
+		}
+		got, ok := splitEnvelope(payload)
+		if ok != (len(env.Body) > 0 && env.Error == nil) {
+			f.Fatalf("%s: split %v", payload, ok)
+		}
+		if ok && (got.Method != env.Method || !jsonEquivalent(got.Body, env.Body)) {
+			f.Fatalf("%s: split into %+v", payload, got)
+		}
+		f.Add(payload)
+	}
+	f.Add([]byte(`{"method":"m","body": 1 }`))
+	f.Add([]byte(`{"method":"m\u0041","body":1}`))
+	f.Add([]byte(`{"body":1,"error":{"code":"x"}}`))
+	f.Add([]byte(`{"method":"m","body":1}}`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		got, ok := splitEnvelope(payload)
+		if !ok {
+			return
+		}
+		var want envelope
+		if err := json.Unmarshal(payload, &want); err != nil {
+			t.Fatalf("split %q, which json refuses: %v", payload, err)
+		}
+		if got.Method != want.Method || !bytes.Equal(got.Body, want.Body) || want.Error != nil {
+			t.Fatalf("split %q into %+v, json into %+v", payload, got, want)
+		}
+	})
+}
