@@ -10,20 +10,20 @@ import (
 	"github.com/casare/casare/internal/testutil"
 )
 
-// TestClaimsMergeWhileEntriesAreInFlight: the claim batcher keeps at most
-// claimsInFlight entries in flight, starts them at least claimGap apart,
-// and the claims that arrive meanwhile share the next entry, however many
-// robots send them. With four in flight and no gap, claims arriving one
-// by one each started an entry of their own while earlier ones were in
-// flight.
-func TestClaimsMergeWhileEntriesAreInFlight(t *testing.T) {
+// TestInternetClaimsMergeWhileEntriesAreInFlight: internet robots' claims
+// keep at most two entries in flight, started at least internetClaimGap
+// apart, and the claims that arrive meanwhile share the next entry,
+// however many robots send them. With four in flight and no gap, claims
+// arriving one by one each started an entry of their own while earlier
+// ones were in flight.
+func TestInternetClaimsMergeWhileEntriesAreInFlight(t *testing.T) {
 	type start struct {
 		robots []string
 		at     time.Time
 	}
 	release := make(chan struct{})
 	starts := make(chan start, 16)
-	b := newClaimBatcher(context.Background(), func(_ context.Context, claims []ClaimCmd) ([]Part[[]ClaimedJob], error) {
+	lan, internet := newClaimBatchers(context.Background(), func(_ context.Context, claims []ClaimCmd) ([]Part[[]ClaimedJob], error) {
 		s := start{at: time.Now()}
 		for _, c := range claims {
 			s.robots = append(s.robots, c.RobotID)
@@ -32,6 +32,13 @@ func TestClaimsMergeWhileEntriesAreInFlight(t *testing.T) {
 		<-release
 		return make([]Part[[]ClaimedJob], len(claims)), nil
 	})
+	groups := robotGroups{claims: lan, internetClaims: internet}
+	cmd := ClaimCmd{RobotKind: RobotInternet, Max: 2}
+	b := groups.claimsOf(cmd)
+	if b != internet || groups.claimsOf(ClaimCmd{RobotKind: RobotLAN}) != lan {
+		t.Fatal("claims go to the other robot kind's batcher")
+	}
+	defer lan.close()
 	var releaseOnce sync.Once
 	free := func() { releaseOnce.Do(func() { close(release) }) }
 	// Deferred after close, so that it runs first: a failed test does not
@@ -42,7 +49,9 @@ func TestClaimsMergeWhileEntriesAreInFlight(t *testing.T) {
 	var calls sync.WaitGroup
 	claim := func(robot string) {
 		calls.Go(func() {
-			if _, err := b.do(context.Background(), ClaimCmd{RobotID: robot, Max: 2}); err != nil {
+			cmd := cmd
+			cmd.RobotID = robot
+			if _, err := b.do(context.Background(), cmd); err != nil {
 				t.Errorf("claim of %s: %v", robot, err)
 			}
 		})
@@ -53,8 +62,8 @@ func TestClaimsMergeWhileEntriesAreInFlight(t *testing.T) {
 	claim("r0")
 	<-starts
 	claim("r1")
-	if second := <-starts; second.at.Sub(sent) < claimGap {
-		t.Errorf("the second entry started %v after the first claim was sent, want at least %v", second.at.Sub(sent), claimGap)
+	if second := <-starts; second.at.Sub(sent) < internetClaimGap {
+		t.Errorf("the second entry started %v after the first claim was sent, want at least %v", second.at.Sub(sent), internetClaimGap)
 	}
 
 	const waiting = 8

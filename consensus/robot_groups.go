@@ -85,34 +85,54 @@ func (s queueApply) robotReports(c applyContext, cmd *RobotReportsCmd) ([]Part[[
 	}), nil
 }
 
-// claimsInFlight is how many merged claim entries one node keeps in
-// flight, and claimGap the least time between the starts of two. Claims
-// come one per robot per round trip, and an entry takes the claims that
+// claimsInFlight is how many merged claim entries of LAN robots one node
+// keeps in flight; submits keep submitsInFlight.
+const claimsInFlight = 4
+
+// internetClaimsInFlight is how many merged claim entries of internet
+// robots one node keeps in flight, and internetClaimGap the least time
+// between the starts of two. An internet robot has few slots and claims
+// once per round trip through the gateway, so a node serving many sees
+// a steady stream of small claims, and an entry takes those that
 // arrived while the entries before it were in flight: with four in
-// flight and no gap, the claims of 50 two-slot internet robots spread
-// over entries of about three claims each (dispatch bench: 0.16 to 0.22
-// claim entries per job, against 0.02 for one LAN robot with as many
-// slots). Two in flight a millisecond apart merged about twice as many
-// per entry; a lone claim still goes at once.
+// flight and no gap, the claims of 50 two-slot robots spread over
+// entries of about three claims (dispatch bench: 0.14 to 0.18 claim
+// entries per job, against 0.02 for one LAN robot with as many slots);
+// two in flight a millisecond apart halved that. A lone claim still
+// goes at once. LAN robots keep their own batcher: each claims many
+// slots at a time, and the three-process end-to-end bench did not show
+// them gaining from it.
 const (
-	claimsInFlight = 2
-	claimGap       = time.Millisecond
+	internetClaimsInFlight = 2
+	internetClaimGap       = time.Millisecond
 )
 
-// newClaimBatcher merges the claims of the robots a node serves into
-// entries committed by apply.
-func newClaimBatcher(lifetime context.Context, apply func(context.Context, []ClaimCmd) ([]Part[[]ClaimedJob], error)) *groupCommit[ClaimCmd, []ClaimedJob] {
-	return &groupCommit[ClaimCmd, []ClaimedJob]{
-		name: "claim", lifetime: lifetime, maxInFlight: claimsInFlight, gap: claimGap, awaitSent: true,
-		weigh: func(c ClaimCmd) (int, int) { return max(c.Max, 1), claimOverhead },
-		apply: apply,
+// newClaimBatchers returns the batchers of LAN and of internet robots'
+// claims, both committing through apply.
+func newClaimBatchers(lifetime context.Context, apply func(context.Context, []ClaimCmd) ([]Part[[]ClaimedJob], error)) (lan, internet *groupCommit[ClaimCmd, []ClaimedJob]) {
+	batcher := func(inFlight int, gap time.Duration) *groupCommit[ClaimCmd, []ClaimedJob] {
+		return &groupCommit[ClaimCmd, []ClaimedJob]{
+			name: "claim", lifetime: lifetime, maxInFlight: inFlight, gap: gap, awaitSent: true,
+			weigh: func(c ClaimCmd) (int, int) { return max(c.Max, 1), claimOverhead },
+			apply: apply,
+		}
 	}
+	return batcher(claimsInFlight, 0), batcher(internetClaimsInFlight, internetClaimGap)
 }
 
 // robotGroups are the node's batchers of robot calls.
 type robotGroups struct {
-	claims  *groupCommit[ClaimCmd, []ClaimedJob]
-	reports *groupCommit[reportCall, []Ack]
+	claims         *groupCommit[ClaimCmd, []ClaimedJob]
+	internetClaims *groupCommit[ClaimCmd, []ClaimedJob]
+	reports        *groupCommit[reportCall, []Ack]
+}
+
+// claimsOf returns the batcher for cmd's robot.
+func (g robotGroups) claimsOf(cmd ClaimCmd) *groupCommit[ClaimCmd, []ClaimedJob] {
+	if cmd.RobotKind == RobotInternet {
+		return g.internetClaims
+	}
+	return g.claims
 }
 
 // reportCall is a robot's heartbeat or completions and when it reached
@@ -134,10 +154,11 @@ type reportCall struct {
 // held heartbeats with it. Reports keep one entry in flight, so that
 // they commit in the order they came.
 func newRobotGroups(lifetime context.Context, s *Store, progressEvery time.Duration) robotGroups {
+	lan, internet := newClaimBatchers(lifetime, func(ctx context.Context, claims []ClaimCmd) ([]Part[[]ClaimedJob], error) {
+		return apply[[]Part[[]ClaimedJob]](ctx, s, cmdClaimGroups, ClaimGroupsCmd{Claims: claims})
+	})
 	return robotGroups{
-		claims: newClaimBatcher(lifetime, func(ctx context.Context, claims []ClaimCmd) ([]Part[[]ClaimedJob], error) {
-			return apply[[]Part[[]ClaimedJob]](ctx, s, cmdClaimGroups, ClaimGroupsCmd{Claims: claims})
-		}),
+		claims: lan, internetClaims: internet,
 		reports: &groupCommit[reportCall, []Ack]{
 			name: "robot report", lifetime: lifetime, maxInFlight: 1, gap: progressEvery,
 			urgent: func(c reportCall) bool { return c.report.Complete != nil || c.barrier },
@@ -193,5 +214,6 @@ func sendReports(ctx context.Context, s *Store, calls []reportCall) ([]Part[[]Ac
 
 func (g robotGroups) close() {
 	g.claims.close()
+	g.internetClaims.close()
 	g.reports.close()
 }

@@ -92,7 +92,7 @@ func (s Membership) registerNode(ctx context.Context, n NodeInfo) error {
 // values never travel through Raft. A caller that gives up once its claim
 // is on its way still gets the claim's jobs, intact.
 func (s RobotQueue) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, error) {
-	jobs, err := s.robots.claims.do(ctx, cmd)
+	jobs, err := s.robots.claimsOf(cmd).do(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}
