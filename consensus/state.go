@@ -254,10 +254,15 @@ func (s *state) setJobState(j *Job, to JobState, c applyContext) {
 	j.State = to
 	j.UpdatedAt = c.now
 	if to.Terminal() {
-		if !was.Terminal() {
+		if was.Terminal() {
+			// Re-keyed below. A job that was not finished is not in the
+			// index (only a running job moves to queued), and a search
+			// for it walked the tree for nothing, every finish on every
+			// node.
+			s.finished.Delete(j)
+		} else {
 			s.finishes.add(c.now)
 		}
-		s.finished.Delete(j) // a no-op unless it was finished before: re-keyed below
 		j.FinishedAt = c.now
 		j.Lease = nil
 		j.FinishedIndex = c.index
