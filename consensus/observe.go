@@ -1,7 +1,6 @@
 package consensus
 
 import (
-	"maps"
 	"sync"
 	"time"
 )
@@ -171,11 +170,10 @@ func (s *state) noteJob(j *Job, from, to JobState) {
 	s.pending = append(s.pending, pendingChange{job: j, from: from, to: to})
 }
 
-// noteProgress records a running job's reported node status.
+// noteProgress records a running job's reported node status, a map
+// that neither the state nor anything else changes from now on.
 func (s *state) noteProgress(j *Job, status map[string]string) {
-	if len(status) > 0 {
-		s.pending = append(s.pending, pendingChange{job: j, c: Change{Kind: ChangeProgress, NodeStatus: maps.Clone(status)}})
-	}
+	s.pending = append(s.pending, pendingChange{job: j, c: Change{Kind: ChangeProgress, NodeStatus: status}})
 }
 
 // takeChanges appends to out what the entry applied at `now` changed,

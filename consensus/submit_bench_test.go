@@ -3,11 +3,12 @@ package consensus
 import (
 	"context"
 	"fmt"
-	"github.com/hashicorp/raft"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 // changeCounter observes every entry, as package api's event hub does,

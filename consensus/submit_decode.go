@@ -111,8 +111,9 @@ const (
 	fieldFireTime
 )
 
-// specFieldOf returns the field key names. A switch, not a map: the
-// lookup, once a key of every spec, hashed each key (3% of the decode).
+// specFieldOf returns the field key names. A switch, not a map: the map
+// lookup, once a key of every spec, hashed each key, about a sixth of
+// the decode of a submit entry (BenchmarkApplySubmitGroups, cpu profile).
 func specFieldOf(key []byte) (specField, bool) {
 	switch string(key) {
 	case "id":
