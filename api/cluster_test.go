@@ -9,18 +9,22 @@ import (
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/apitest"
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/consensus"
 )
 
 // TestThreeNodeCluster runs three real stores wired by client.Forwarder
 // and checks the API's cluster behaviour: joining through a follower,
 // writes through a follower answered only after commit, and
-// linearizable reads on a follower.
+// linearizable reads on a follower. It names n1 the leader throughout,
+// so the followers wait long before they campaign: on a loaded machine
+// a late heartbeat must not move the leadership under the test.
 func TestThreeNodeCluster(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
+	patient := func(c *consensus.Config) { c.HeartbeatTimeout, c.ElectionTimeout = 10*time.Second, 10*time.Second }
 	n1 := apitest.StartLeader(t, "n1")
-	n2 := apitest.Start(t, apitest.Config{Name: "n2"})
-	n3 := apitest.Start(t, apitest.Config{Name: "n3"})
+	n2 := apitest.Start(t, apitest.Config{Name: "n2", Store: patient})
+	n3 := apitest.Start(t, apitest.Config{Name: "n3", Store: patient})
 
 	if _, err := n1.Peer.Join(ctx, n2.JoinRequest()); err != nil {
 		t.Fatalf("join n2 through the leader: %v", err)

@@ -58,14 +58,15 @@ var aboutNothing = regexp.MustCompile(`\bnil\b`)
 
 // unsetNames lists the variables p reads that are missing from vars or
 // null there. Function names, let-bound names and the environment itself
-// are not variables of the run.
+// are not variables of the run, and a variable read only where nothing is
+// allowed (missing ?? "d", missing?.field) is not what failed.
 func unsetNames(p *vm.Program, vars map[string]any) []string {
 	var f nameFinder
 	root := p.Node()
 	ast.Walk(&root, &f)
 	var names []string
 	for _, id := range f.idents {
-		if f.callees[id] || slices.Contains(f.declared, id.Value) || id.Value == "$env" || slices.Contains(names, id.Value) {
+		if f.callees[id] || f.guarded[id] || slices.Contains(f.declared, id.Value) || id.Value == "$env" || slices.Contains(names, id.Value) {
 			continue
 		}
 		if v, ok := vars[id.Value]; !ok || v == nil {
@@ -78,7 +79,21 @@ func unsetNames(p *vm.Program, vars map[string]any) []string {
 type nameFinder struct {
 	idents   []*ast.IdentifierNode
 	callees  map[*ast.IdentifierNode]bool
+	guarded  map[*ast.IdentifierNode]bool
 	declared []string
+}
+
+// guard marks n, when it is a plain variable, as read where nothing is
+// allowed.
+func (f *nameFinder) guard(n ast.Node) {
+	id, ok := n.(*ast.IdentifierNode)
+	if !ok {
+		return
+	}
+	if f.guarded == nil {
+		f.guarded = map[*ast.IdentifierNode]bool{}
+	}
+	f.guarded[id] = true
 }
 
 func (f *nameFinder) Visit(node *ast.Node) {
@@ -92,7 +107,14 @@ func (f *nameFinder) Visit(node *ast.Node) {
 			}
 			f.callees[id] = true
 		}
+	case *ast.BinaryNode:
+		if n.Operator == "??" {
+			f.guard(n.Left)
+		}
 	case *ast.MemberNode:
+		if n.Optional {
+			f.guard(n.Node)
+		}
 		// A variable named like a builtin (date, sum) is read as
 		// $env["date"] (variablesFirst), as is $env.name written out.
 		if env, ok := n.Node.(*ast.IdentifierNode); ok && env.Value == "$env" {

@@ -11,7 +11,7 @@ import (
 // those: not functions, let-bound names or closure arguments, and not
 // when the failure is not about nothing.
 func TestUnsetVariablesAreNamed(t *testing.T) {
-	vars := map[string]any{"s": "x", "n": 1, "null": nil, "xs": []any{1}}
+	vars := map[string]any{"s": "x", "n": 1, "null": nil, "xs": []any{1}, "obj": map[string]any{}}
 	for src, want := range map[string][]string{
 		`upper(missing)`:                 {"missing"},
 		`upper(null)`:                    {"null"},
@@ -32,6 +32,11 @@ func TestUnsetVariablesAreNamed(t *testing.T) {
 		`upper(n) + (missing ?? nil)`:    nil,
 		`upper(date)`:                    {"date"}, // a builtin's name, read from $env
 		`upper($env.missing)`:            {"missing"},
+		// Read only where nothing is allowed, missing is not what failed.
+		`upper(obj.a) + (missing ?? "d")`:    nil,
+		`upper(obj.a) + (missing?.b ?? "d")`: nil,
+		`upper(null) + (missing ?? "d")`:     {"null"},
+		`upper(missing) + (missing ?? "d")`:  {"missing"},
 	} {
 		_, err := Evaluate(src, vars)
 		if err == nil {

@@ -48,6 +48,8 @@ type Config struct {
 	Logger    *slog.Logger
 	// API adjusts the api.Config before the server is built.
 	API func(*api.Config)
+	// Store adjusts the consensus.Config before the store opens.
+	Store func(*consensus.Config)
 }
 
 // Start runs a node until the test ends.
@@ -63,10 +65,14 @@ func Start(t testing.TB, cfg Config) *Node {
 		t.Fatalf("listen for HTTP: %v", err)
 	}
 	n := &Node{Name: cfg.Name, Addr: ln.Addr().String(), RaftAddr: freeAddr(t)}
-	n.Store, err = consensus.Open(consensus.Config{
+	storeCfg := consensus.Config{
 		Name: cfg.Name, DataDir: t.TempDir(), RaftBind: n.RaftAddr, HTTPAddr: n.Addr,
 		Bootstrap: cfg.Bootstrap, Forwarder: peer.NewForwarder(), Logger: cfg.Logger,
-	})
+	}
+	if cfg.Store != nil {
+		cfg.Store(&storeCfg)
+	}
+	n.Store, err = consensus.Open(storeCfg)
 	if err != nil {
 		ln.Close()
 		t.Fatalf("open store %s: %v", cfg.Name, err)
