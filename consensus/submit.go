@@ -53,11 +53,11 @@ const specOverhead = 256
 // request to the leader: on a machine whose CPU the load fills, they cost
 // more than the wait for the entry in flight. Under 64 single-submit
 // clients over three processes, one instead of two took the jobs per
-// entry from 14.8 to 21 and the nodes' CPU per job from 199 to 164 µs,
-// with per-call p50 no worse (medians of five and four interleaved runs,
-// load average 4 to 7 on two cores); batched submits went from 199 to
-// 253 jobs per entry. Earlier, two instead of four had
-// taken the jobs per entry from 8.7 to 15.6.
+// entry from 14.2 to 20.7, the nodes' CPU per job from 223 to 157 µs and
+// the per-call p50 from 12.0 to 7.1 ms (medians of four interleaved
+// pairs, load average 3 to 9 on two cores); batched submits went from
+// 180 to 237 jobs per entry. Earlier, two instead of four had taken the
+// jobs per entry from 8.7 to 15.6.
 const submitsInFlight = 1
 
 // weighSpecs is a submit's share of a merged entry: at least the bytes
