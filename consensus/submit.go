@@ -45,18 +45,20 @@ func (s jobsApply) submitGroups(c applyContext, cmd *SubmitGroupsCmd) (submitAns
 const specOverhead = 256
 
 // submitsInFlight is how many merged submit entries one node keeps in
-// flight: two overlap one entry's replication with the leader's write of
-// the next (Raft writes the leader's log one batch at a time), and calls
-// arriving meanwhile merge. Every further entry in flight only splits
-// the same jobs over more entries, each a log write on every node. On a
-// follower, each entry is one call forwarded to the leader, which merges
-// it into its own (newSubmitBatcher). Under 64 single-submit clients over
-// three processes, two instead of four on the leader took the jobs per
-// entry from 8.7 to 15.6 and the nodes' CPU per job from 960 to 781 µs
-// (medians of three interleaved pairs, on a machine loaded eleven-fold by
-// others); on followers, two instead of four had taken their entries
-// from 3.7 to 5.0 jobs before the leader merged them.
-const submitsInFlight = 2
+// flight. One: the calls that arrive while an entry commits all go in the
+// next, which on the leader merges the followers' forwards with its own
+// calls (newSubmitBatcher), and on a follower is one call forwarded to
+// the leader. Every further entry in flight only splits the same jobs over
+// more entries, each a log write on every node, and more forwards, each a
+// request to the leader: on a machine whose CPU the load fills, they cost
+// more than the wait for the entry in flight. Under 64 single-submit
+// clients over three processes, one instead of two took the jobs per
+// entry from 14.2 to 20.7, the nodes' CPU per job from 223 to 157 µs and
+// the per-call p50 from 12.0 to 7.1 ms (medians of four interleaved
+// pairs, load average 3 to 9 on two cores); batched submits went from
+// 180 to 237 jobs per entry. Earlier, two instead of four had taken the
+// jobs per entry from 8.7 to 15.6.
+const submitsInFlight = 1
 
 // weighSpecs is a submit's share of a merged entry: at least the bytes
 // its specs encode to, so that maxGroupBytes bounds the entry whatever
@@ -117,20 +119,21 @@ func weighGroups(groups [][]JobSpec) (items, bytes int) {
 	return items, bytes
 }
 
-// newJob fills j with the job a checked spec makes, queued at now as
-// version of its workflow with sequence number seq. A submit's caller
-// rebuilds its jobs with it from a brief answer (submit_brief.go), in
-// place in the slice it answers.
-func newJob(j *Job, spec JobSpec, version int, seq uint64, now time.Time) {
-	*j = Job{
-		ID: spec.ID, WorkflowID: spec.WorkflowID, WorkflowVersion: version,
-		Params: spec.Params, SealedParams: spec.SealedParams, Priority: spec.Priority, ExecutionMode: spec.ExecutionMode,
-		RobotTags: spec.RobotTags, PinnedRobot: spec.PinnedRobot,
-		State: JobQueued, MaxAttempts: cmp.Or(spec.MaxAttempts, DefaultMaxAttempts),
-		UniqueKey: spec.UniqueKey, NotBefore: spec.NotBefore, Deadline: spec.Deadline,
-		ScheduleID: spec.ScheduleID, FireTime: spec.FireTime,
-		CreatedAt: now, UpdatedAt: now, Seq: seq,
-	}
+// newJob fills j, a zero Job, with the job a checked spec makes, queued
+// at now as version of its workflow with sequence number seq. A submit's
+// caller rebuilds its jobs with it from a brief answer
+// (submit_brief.go), in place in the slice it answers. It sets the
+// fields one by one: a Job literal assigned to *j was built aside and
+// copied whole (384 bytes, with the garbage collector's barrier over all
+// of it), a job every spec of every entry on every node.
+func newJob(j *Job, spec *JobSpec, version int, seq uint64, now time.Time) {
+	j.ID, j.WorkflowID, j.WorkflowVersion = spec.ID, spec.WorkflowID, version
+	j.Params, j.SealedParams, j.Priority, j.ExecutionMode = spec.Params, spec.SealedParams, spec.Priority, spec.ExecutionMode
+	j.RobotTags, j.PinnedRobot = spec.RobotTags, spec.PinnedRobot
+	j.State, j.MaxAttempts = JobQueued, cmp.Or(spec.MaxAttempts, DefaultMaxAttempts)
+	j.UniqueKey, j.NotBefore, j.Deadline = spec.UniqueKey, spec.NotBefore, spec.Deadline
+	j.ScheduleID, j.FireTime = spec.ScheduleID, spec.FireTime
+	j.CreatedAt, j.UpdatedAt, j.Seq = now, now, seq
 	if spec.Backoff != 0 {
 		j.run().Backoff = spec.Backoff
 	}
