@@ -1,7 +1,6 @@
 package consensus
 
 import (
-	"maps"
 	"sync"
 	"time"
 )
@@ -171,11 +170,10 @@ func (s *state) noteJob(j *Job, from, to JobState) {
 	s.pending = append(s.pending, pendingChange{job: j, from: from, to: to})
 }
 
-// noteProgress records a running job's reported node status.
+// noteProgress records a running job's reported node status, a map
+// that neither the state nor anything else changes from now on.
 func (s *state) noteProgress(j *Job, status map[string]string) {
-	if len(status) > 0 {
-		s.pending = append(s.pending, pendingChange{job: j, c: Change{Kind: ChangeProgress, NodeStatus: maps.Clone(status)}})
-	}
+	s.pending = append(s.pending, pendingChange{job: j, c: Change{Kind: ChangeProgress, NodeStatus: status}})
 }
 
 // takeChanges appends to out what the entry applied at `now` changed,
@@ -188,16 +186,21 @@ func (s *state) takeChanges(now time.Time, out []Change) []Change {
 	if len(s.pending) == 0 {
 		return out
 	}
+	var wf *Workflow // an entry's jobs mostly share one
+	var none JobRun  // a queued job's; read through a pointer, not copied a change
 	for _, p := range s.pending {
 		c := p.c
 		if j := p.job; j != nil {
-			run := j.Run()
+			run := j.JobRun
+			if run == nil {
+				run = &none
+			}
 			if c.Kind == "" {
 				c.Kind, c.From, c.To, c.Error = ChangeJob, p.from, p.to, run.Error
 				c.EligibleAt, c.StartedAt, c.FinishedAt = later(j.CreatedAt, j.NotBefore), run.StartedAt, run.FinishedAt
 			}
 			c.JobID, c.WorkflowID, c.ScheduleID, c.RobotID, c.Attempt = j.ID, j.WorkflowID, j.ScheduleID, run.RobotID, j.Attempt
-			if wf := s.workflows[j.WorkflowID]; wf != nil {
+			if wf = s.workflowOf(wf, j.WorkflowID); wf != nil {
 				c.WorkflowName = wf.Name
 			}
 		}

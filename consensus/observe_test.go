@@ -154,3 +154,36 @@ func TestDrainAndRecall(t *testing.T) {
 		t.Errorf("an undrained robot claimed %d jobs, want 1", len(got))
 	}
 }
+
+// A job's first node status is the map its observers were handed
+// (recordStatus): a later report merges into a new map, so the status an
+// observer holds stays what that report said, and neither the command's
+// map nor a change to it reaches the state.
+func TestObservedStatusStaysAsReported(t *testing.T) {
+	h := newQueueHarness(t)
+	rec := &recorder{}
+	h.f.observers.add(rec)
+	h.submit("j1", 0)
+	token := h.claim("r1", 1)[0].Job.Lease.Token
+	first := map[string]string{"a": "running"}
+	h.mustApply(cmdProgress, ProgressCmd{RobotID: "r1", Items: []Progress{{JobID: "j1", Token: token, NodeStatus: first}}})
+	h.mustApply(cmdCompleteJobs, CompleteCmd{RobotID: "r1", Items: []Completion{{
+		JobID: "j1", Token: token, Succeeded: true, NodeStatus: map[string]string{"a": "done", "b": "done"},
+	}}})
+	var seen []map[string]string
+	for _, a := range rec.applied {
+		for _, c := range a.Changes {
+			if c.Kind == ChangeProgress {
+				seen = append(seen, c.NodeStatus)
+			}
+		}
+	}
+	if len(seen) != 2 || len(seen[0]) != 1 || seen[0]["a"] != "running" || seen[1]["a"] != "done" || seen[1]["b"] != "done" {
+		t.Fatalf("observed statuses %v, want {a:running} then {a:done b:done}", seen)
+	}
+	var got map[string]string
+	h.f.read(func(s *state) { got = s.jobs["j1"].NodeStatus })
+	if len(got) != 2 || got["a"] != "done" || got["b"] != "done" {
+		t.Fatalf("job status %v, want {a:done b:done}", got)
+	}
+}

@@ -16,7 +16,9 @@ import (
 // record stores a run's checkpoint, newest log lines and node status.
 // j is leased to the reporting robot (eachLeased).
 func (s queueApply) record(j *Job, checkpoint json.RawMessage, logs []LogLine, logsEnd int, status map[string]string) {
-	s.noteProgress(j, status)
+	if len(status) > 0 {
+		s.recordStatus(j, status)
+	}
 	if checkpoint != nil {
 		j.Checkpoint = checkpoint
 	}
@@ -25,14 +27,24 @@ func (s queueApply) record(j *Job, checkpoint json.RawMessage, logs []LogLine, l
 		j.Logs = append(slices.Clip(j.Logs), logs...)
 		s.trimLogs(j)
 	}
-	if len(status) > 0 {
-		merged := maps.Clone(j.NodeStatus)
-		if merged == nil {
-			merged = map[string]string{}
-		}
-		maps.Copy(merged, status)
-		j.NodeStatus = merged
+}
+
+// recordStatus merges a report's node status into the job's, and notes
+// it for observers. The entry's map is the command's, so the state and
+// the observers hold a copy; neither changes a status map once it is
+// set (a job's is replaced whole), so a job that had none takes the copy
+// the observers see instead of a second one: the first and often only
+// status of a job comes with its completion, on every node.
+func (s queueApply) recordStatus(j *Job, status map[string]string) {
+	own := maps.Clone(status)
+	s.noteProgress(j, own)
+	if len(j.NodeStatus) == 0 {
+		j.NodeStatus = own
+		return
 	}
+	merged := maps.Clone(j.NodeStatus)
+	maps.Copy(merged, own)
+	j.NodeStatus = merged
 }
 
 // unrecordedLines returns the lines of a report numbered end (see

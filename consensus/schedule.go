@@ -124,7 +124,7 @@ func (s scheduleApply) putSchedule(c applyContext, cmd *PutScheduleCmd) (Schedul
 	// A secret variable in clear is refused, as on submit: the server
 	// seals it and retries (withSealedParams).
 	t := sc.Template
-	if err := s.checkSpecParams(JobSpec{Params: t.Params, SealedParams: t.SealedParams}, s.workflows[sc.WorkflowID].Latest().SecretVariables); err != nil {
+	if err := s.checkSpecParams(&JobSpec{Params: t.Params, SealedParams: t.SealedParams}, s.workflows[sc.WorkflowID].Latest().SecretVariables); err != nil {
 		return Schedule{}, err
 	}
 	sc.LastFired, sc.CreatedAt, sc.UpdatedAt, sc.History = c.now, c.now, c.now, nil
@@ -143,7 +143,7 @@ func checkSchedule(sc Schedule) error {
 	case sc.CatchupWindow < 0:
 		return errorf(CodeInvalid, "catchup_window is negative")
 	}
-	return checkSpecFields(JobSpec{ID: "-", Priority: sc.Template.Priority, ExecutionMode: sc.Template.ExecutionMode, MaxAttempts: sc.Template.MaxAttempts})
+	return checkSpecFields(&JobSpec{ID: "-", Priority: sc.Template.Priority, ExecutionMode: sc.Template.ExecutionMode, MaxAttempts: sc.Template.MaxAttempts})
 }
 
 func cloneSchedule(sc *Schedule) *Schedule {

@@ -134,12 +134,18 @@ func finishOrder(a, b *Job) bool {
 	return a.ID < b.ID
 }
 
-// insertJob adds a new job and its index entries.
+// insertJob adds a job read from a snapshot and its index entries.
 func (s *state) insertJob(j *Job) {
+	s.shareStrings(j)
+	s.indexJob(j)
+}
+
+// indexJob adds a new job and its index entries.
+func (s *state) indexJob(j *Job) {
 	if j.State != JobQueued {
 		j.run() // apply code reads a running or finished job's JobRun without a check
 	}
-	s.shareStrings(j)
+	s.shareMode(j)
 	j.gen = s.gen
 	s.jobs[j.ID] = j
 	s.bySeq.ReplaceOrInsert(j)
@@ -168,14 +174,20 @@ func (s *state) shareStrings(j *Job) {
 	if wf := s.workflows[j.WorkflowID]; wf != nil {
 		j.WorkflowID = wf.ID
 	}
-	for _, m := range [...]string{ModeLAN, ModeInternet, ModeAny} {
-		if j.ExecutionMode == m {
-			j.ExecutionMode = m
-		}
-	}
 	for _, st := range [...]JobState{JobQueued, JobRunning, JobSucceeded, JobFailed, JobCancelled, JobDead} {
 		if j.State == st {
 			j.State = st
+		}
+	}
+}
+
+// shareMode points a job's execution mode at the constant: a spec
+// json.Unmarshal read holds its own copy.
+func (s *state) shareMode(j *Job) {
+	for _, m := range [...]string{ModeLAN, ModeInternet, ModeAny} {
+		if j.ExecutionMode == m {
+			j.ExecutionMode = m
+			return
 		}
 	}
 }
@@ -242,10 +254,15 @@ func (s *state) setJobState(j *Job, to JobState, c applyContext) {
 	j.State = to
 	j.UpdatedAt = c.now
 	if to.Terminal() {
-		if !was.Terminal() {
+		if was.Terminal() {
+			// Re-keyed below. A job that was not finished is not in the
+			// index (only a running job moves to queued), and a search
+			// for it walked the tree for nothing, every finish on every
+			// node.
+			s.finished.Delete(j)
+		} else {
 			s.finishes.add(c.now)
 		}
-		s.finished.Delete(j) // a no-op unless it was finished before: re-keyed below
 		j.FinishedAt = c.now
 		j.Lease = nil
 		j.FinishedIndex = c.index
@@ -285,7 +302,11 @@ const DefaultMaxAttempts = 3
 
 // checkSpec validates a spec against the state without changing it.
 func (s *state) checkSpec(spec JobSpec) error {
-	wf := s.workflows[spec.WorkflowID]
+	return s.checkSpecOf(s.workflows[spec.WorkflowID], &spec)
+}
+
+// checkSpecOf is checkSpec of a spec whose workflow is wf (nil: none).
+func (s *state) checkSpecOf(wf *Workflow, spec *JobSpec) error {
 	if wf == nil {
 		return errorf(CodeNotFound, "workflow %s not found", spec.WorkflowID)
 	}
@@ -303,7 +324,7 @@ func (s *state) checkSpec(spec JobSpec) error {
 }
 
 // checkSpecFields validates what a spec says on its own.
-func checkSpecFields(spec JobSpec) error {
+func checkSpecFields(spec *JobSpec) error {
 	if spec.ID == "" {
 		return errorf(CodeInvalid, "id is empty")
 	}
@@ -353,39 +374,56 @@ func (s jobsApply) submitGroup(c applyContext, specs []JobSpec) ([]Job, *Error) 
 
 // queueGroup queues specs atomically, or none and an error naming the
 // first bad one, and hands each spec's job to each with whether the spec
-// made it (false: the job had its id or unique key already).
+// made it (false: the job had its id or unique key already). A group's
+// specs mostly name one workflow: it is looked up once for a run of them
+// (the check, the queueing and the job's shared id looked it up once
+// each a spec).
 func (s jobsApply) queueGroup(c applyContext, specs []JobSpec, each func(j *Job, made bool)) *Error {
-	for i, spec := range specs {
-		if err := s.checkSpec(spec); err != nil {
+	var wf *Workflow
+	for i := range specs {
+		wf = s.workflowOf(wf, specs[i].WorkflowID)
+		if err := s.checkSpecOf(wf, &specs[i]); err != nil {
 			return &Error{Code: ErrorCode(err), Message: fmt.Sprintf("job %d: %v", i, err)}
 		}
 	}
-	for _, spec := range specs {
-		each(s.queueSpec(c, spec))
+	for i := range specs {
+		wf = s.workflowOf(wf, specs[i].WorkflowID)
+		each(s.queueSpecOf(c, wf, &specs[i]))
 	}
 	return nil
+}
+
+// workflowOf returns the workflow id names: last, when it is that one.
+func (s *state) workflowOf(last *Workflow, id string) *Workflow {
+	if last != nil && last.ID == id {
+		return last
+	}
+	return s.workflows[id]
 }
 
 // submitJob queues one checked spec, or returns the job that already has
 // its id or unique key, so that a retried submit never queues twice.
 func (s *state) submitJob(c applyContext, spec JobSpec) *Job {
-	j, _ := s.queueSpec(c, spec)
+	j, _ := s.queueSpecOf(c, s.workflows[spec.WorkflowID], &spec)
 	return j
 }
 
-// queueSpec is submitJob, and reports whether the spec made the job.
-func (s *state) queueSpec(c applyContext, spec JobSpec) (*Job, bool) {
+// queueSpecOf is submitJob of a spec of workflow wf, and reports whether
+// the spec made the job.
+func (s *state) queueSpecOf(c applyContext, wf *Workflow, spec *JobSpec) (*Job, bool) {
 	if j := s.jobs[spec.ID]; j != nil {
 		return j, false
 	}
-	if id, ok := s.unique[spec.UniqueKey]; ok && spec.UniqueKey != "" {
-		return s.jobs[id], false
+	if spec.UniqueKey != "" {
+		if id, ok := s.unique[spec.UniqueKey]; ok {
+			return s.jobs[id], false
+		}
 	}
-	wf := s.workflows[spec.WorkflowID]
 	s.nextSeq++
 	j := new(Job)
 	newJob(j, spec, cmp.Or(spec.WorkflowVersion, wf.Latest().Version), s.nextSeq, c.now)
-	s.insertJob(j)
+	j.WorkflowID = wf.ID // shared, as insertJob's shareStrings would
+	s.indexJob(j)
 	s.noteJob(j, "", JobQueued)
 	return j, true
 }

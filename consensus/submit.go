@@ -119,20 +119,21 @@ func weighGroups(groups [][]JobSpec) (items, bytes int) {
 	return items, bytes
 }
 
-// newJob fills j with the job a checked spec makes, queued at now as
-// version of its workflow with sequence number seq. A submit's caller
-// rebuilds its jobs with it from a brief answer (submit_brief.go), in
-// place in the slice it answers.
-func newJob(j *Job, spec JobSpec, version int, seq uint64, now time.Time) {
-	*j = Job{
-		ID: spec.ID, WorkflowID: spec.WorkflowID, WorkflowVersion: version,
-		Params: spec.Params, SealedParams: spec.SealedParams, Priority: spec.Priority, ExecutionMode: spec.ExecutionMode,
-		RobotTags: spec.RobotTags, PinnedRobot: spec.PinnedRobot,
-		State: JobQueued, MaxAttempts: cmp.Or(spec.MaxAttempts, DefaultMaxAttempts),
-		UniqueKey: spec.UniqueKey, NotBefore: spec.NotBefore, Deadline: spec.Deadline,
-		ScheduleID: spec.ScheduleID, FireTime: spec.FireTime,
-		CreatedAt: now, UpdatedAt: now, Seq: seq,
-	}
+// newJob fills j, a zero Job, with the job a checked spec makes, queued
+// at now as version of its workflow with sequence number seq. A submit's
+// caller rebuilds its jobs with it from a brief answer
+// (submit_brief.go), in place in the slice it answers. It sets the
+// fields one by one: a Job literal assigned to *j was built aside and
+// copied whole (384 bytes, with the garbage collector's barrier over all
+// of it), a job every spec of every entry on every node.
+func newJob(j *Job, spec *JobSpec, version int, seq uint64, now time.Time) {
+	j.ID, j.WorkflowID, j.WorkflowVersion = spec.ID, spec.WorkflowID, version
+	j.Params, j.SealedParams, j.Priority, j.ExecutionMode = spec.Params, spec.SealedParams, spec.Priority, spec.ExecutionMode
+	j.RobotTags, j.PinnedRobot = spec.RobotTags, spec.PinnedRobot
+	j.State, j.MaxAttempts = JobQueued, cmp.Or(spec.MaxAttempts, DefaultMaxAttempts)
+	j.UniqueKey, j.NotBefore, j.Deadline = spec.UniqueKey, spec.NotBefore, spec.Deadline
+	j.ScheduleID, j.FireTime = spec.ScheduleID, spec.FireTime
+	j.CreatedAt, j.UpdatedAt, j.Seq = now, now, seq
 	if spec.Backoff != 0 {
 		j.run().Backoff = spec.Backoff
 	}

@@ -173,7 +173,7 @@ func (g briefGroup) rebuild(specs []JobSpec, at time.Time) ([]Job, error) {
 			// The entry carries the spec as encodeJSON wrote it: its
 			// params compacted, its tags the FSM's own.
 			spec.Params, spec.RobotTags = compactJSON(spec.Params), slices.Clone(spec.RobotTags)
-			newJob(&out[k], spec, m.Version, m.Seq, at)
+			newJob(&out[k], &spec, m.Version, m.Seq, at)
 		default:
 			return nil, fmt.Errorf("job %d answered neither a job nor its sequence number and version", k)
 		}

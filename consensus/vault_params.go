@@ -182,7 +182,7 @@ func (s *state) secretVariables(workflowID string, version int) []string {
 // checkSpecParams refuses a spec that carries a secret variable of the
 // version it runs in clear, or sealed under a key the cluster retired: the
 // submitting server seals it again and retries.
-func (s *state) checkSpecParams(spec JobSpec, vars []string) error {
+func (s *state) checkSpecParams(spec *JobSpec, vars []string) error {
 	if spec.SealedParams != nil && s.vaultKeyID != "" && spec.SealedParams.KeyID != s.vaultKeyID {
 		return errorf(CodeConflict, "%s: sealed under vault key %s, but the cluster now uses %s", errParamsResealMsg, spec.SealedParams.KeyID, s.vaultKeyID)
 	}

@@ -36,7 +36,7 @@ func FuzzSplitParams(f *testing.F) {
 			return
 		}
 		st := newState()
-		if err := st.checkSpecParams(JobSpec{Params: masked}, names); err != nil {
+		if err := st.checkSpecParams(&JobSpec{Params: masked}, names); err != nil {
 			t.Fatalf("the FSM refuses the masked params %s: %v", masked, err)
 		}
 		merged, err := mergeParams(masked, plain)
@@ -57,18 +57,18 @@ func TestCheckSpecParamsRefusesClearAndRetiredKeys(t *testing.T) {
 	st := newState()
 	vars := []string{"password"}
 	clear := JobSpec{Params: json.RawMessage(`{"password":"hunter2"}`)}
-	if err := st.checkSpecParams(clear, vars); !IsCode(err, CodeConflict) || !strings.Contains(err.Error(), errParamsResealMsg) {
+	if err := st.checkSpecParams(&clear, vars); !IsCode(err, CodeConflict) || !strings.Contains(err.Error(), errParamsResealMsg) {
 		t.Fatalf("params in clear: %v", err)
 	}
 	masked := JobSpec{Params: json.RawMessage(`{"password":"***"}`), SealedParams: &SealedParams{KeyID: "k1"}}
-	if err := st.checkSpecParams(masked, vars); err != nil {
+	if err := st.checkSpecParams(&masked, vars); err != nil {
 		t.Fatalf("sealed params before any key is named: %v", err)
 	}
 	st.vaultKeyID = "k2"
-	if err := st.checkSpecParams(masked, vars); !IsCode(err, CodeConflict) || !strings.Contains(err.Error(), "k1") {
+	if err := st.checkSpecParams(&masked, vars); !IsCode(err, CodeConflict) || !strings.Contains(err.Error(), "k1") {
 		t.Fatalf("params sealed under a retired key: %v", err)
 	}
-	if err := st.checkSpecParams(JobSpec{Params: json.RawMessage(`{"user":"ann"}`)}, vars); err != nil {
+	if err := st.checkSpecParams(&JobSpec{Params: json.RawMessage(`{"user":"ann"}`)}, vars); err != nil {
 		t.Fatalf("params without the secret variable: %v", err)
 	}
 }

@@ -65,10 +65,10 @@ func (s jobsApply) putWorkflow(c applyContext, cmd *PutWorkflowCmd) (PutWorkflow
 	}
 	// Check the jobs before anything changes: the entry is all or nothing.
 	for i, spec := range cmd.Jobs {
-		if err := checkSpecFields(spec); err != nil {
+		if err := checkSpecFields(&spec); err != nil {
 			return PutWorkflowResult{}, errorf(CodeInvalid, "job %d: %s", i, err.Error())
 		}
-		if err := s.checkSpecParams(spec, cmd.SecretVariables); err != nil {
+		if err := s.checkSpecParams(&spec, cmd.SecretVariables); err != nil {
 			return PutWorkflowResult{}, err
 		}
 	}
