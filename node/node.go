@@ -49,9 +49,10 @@ type Node struct {
 	// counts how often that happened.
 	notMember atomic.Bool
 	removals  atomic.Int64
-	// starting is set until a new cluster has stored its admin token:
-	// the node is not ready before, or a CLI started once it is ready
-	// could be refused the token it found in the data dir.
+	// starting is set until the cluster has stored the admin token of
+	// this node's data dir (ensureAdminToken): the node is not ready
+	// before, or a CLI started once it is ready could be refused the
+	// token it found in the data dir.
 	starting atomic.Bool
 	// stopWatch ends the membership watch and waits for it: a graceful
 	// leave takes the server out of the configuration, which the watch
@@ -152,10 +153,10 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 	if err := app.serveHTTP(httpListener); err != nil {
 		return err
 	}
+	// It ends starting once the token is stored, which may be later.
 	if err := app.ensureAdminToken(ctx, runCtx); err != nil {
 		return err
 	}
-	n.starting.Store(false)
 	if n.store != nil {
 		if err := n.startGateway(runCtx); err != nil {
 			return err
