@@ -49,6 +49,7 @@ func (n httpApp) ensureAdminToken(ctx, runCtx context.Context) error {
 		if perr != nil {
 			return fmt.Errorf("%s: %w", path, perr)
 		}
+		n.adminTokenID.Store(&cmd.ID)
 		n.wg.Go(func() {
 			if n.restoreAdminToken(runCtx, cmd) {
 				n.starting.Store(false)
@@ -156,4 +157,16 @@ there; elsewhere give it with --token, CASARE_TOKEN or --token-file.
 Make tokens with less power with: casare tokens create --role viewer --name NAME
 
 `, token, path)
+}
+
+// stillStarting reports whether the node is starting (see
+// ensureAdminToken). A restarted server whose replica holds its data
+// dir's admin token already has started: the token's write only repeats
+// what the cluster has, and readiness need not wait for it.
+func (n httpApp) stillStarting() bool {
+	if !n.starting.Load() {
+		return false
+	}
+	id := n.adminTokenID.Load()
+	return id == nil || !n.store.HasAPIToken(*id)
 }

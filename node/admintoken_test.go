@@ -167,3 +167,31 @@ func TestNodeStartsOnlyOnceTheFilesTokenIsStored(t *testing.T) {
 		t.Fatalf("whoami with the file's token once ready: %+v, %v", who, err)
 	}
 }
+
+// TestRestartedServerHoldingItsTokenIsNotStarting: while the data dir's
+// admin token is written again after a restart, a replica that already
+// holds it does not keep the node starting; one that does not, does.
+func TestRestartedServerHoldingItsTokenIsNotStarting(t *testing.T) {
+	cfg := testConfig(t, "boot", "")
+	cfg.Robot = false
+	n := startNode(t, cfg)
+	data, err := os.ReadFile(filepath.Join(cfg.DataDir, AdminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, err := adminTokenCmd(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := httpApp{n}
+	n.starting.Store(true)
+	n.adminTokenID.Store(&cmd.ID)
+	if app.stillStarting() {
+		t.Error("starting although the replica holds the data dir's admin token")
+	}
+	other := "0190aaaa-0000-7000-8000-000000000000"
+	n.adminTokenID.Store(&other)
+	if !app.stillStarting() {
+		t.Error("not starting although the replica lacks the data dir's admin token")
+	}
+}

@@ -54,6 +54,10 @@ type Node struct {
 	// before, or a CLI started once it is ready could be refused the
 	// token it found in the data dir.
 	starting atomic.Bool
+	// adminTokenID is the id of the admin token in this node's data dir,
+	// once read: a restarted server whose replica holds it already is
+	// not kept starting while the token's idempotent write goes out.
+	adminTokenID atomic.Pointer[string]
 	// stopWatch ends the membership watch and waits for it: a graceful
 	// leave takes the server out of the configuration, which the watch
 	// must not undo. nil on a robot-only node.
