@@ -369,13 +369,13 @@ func TestFollowerAppliesClaimsWithoutResults(t *testing.T) {
 	claim := ClaimGroupsCmd{Claims: []ClaimCmd{{RobotID: "r1", Max: 2, RequestID: "q1"}}}
 	entry := h.entry(cmdClaimGroups, claim)
 	v, err, skipped := h.f.handlers.apply(h.f.state, applyContext{index: entry.Index, following: true}, entry.Data)
-	if parts, _ := v.([]Part[[]ClaimedJob]); skipped != nil || parts != nil || !retryable(err) {
+	if parts := v.(claimAnswer).full; skipped != nil || parts != nil || !retryable(err) {
 		t.Fatalf("follower's claim answered %v, %v (skipped %v), want no value and a retryable error", v, err, skipped)
 	}
 	if h.f.state.counts.Running != 2 {
 		t.Fatalf("%d running after the follower's claim, want 2", h.f.state.counts.Running)
 	}
-	parts := h.mustApply(cmdClaimGroups, claim).([]Part[[]ClaimedJob])
+	parts := h.mustApply(cmdClaimGroups, claim).(claimAnswer).full
 	if len(parts) != 1 || parts[0].Error != nil || len(parts[0].Value) != 2 || parts[0].Value[0].Job.Lease.Token != entry.Index {
 		t.Fatalf("the retried claim answered %+v, want the two jobs leased by the first", parts)
 	}

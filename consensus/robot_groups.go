@@ -16,6 +16,9 @@ import (
 // ClaimGroupsCmd carries the claims of several robots in one entry.
 type ClaimGroupsCmd struct {
 	Claims []ClaimCmd `json:"claims"`
+	// Brief asks for the leased jobs' ids instead of copies of them
+	// (claim_brief.go); older builds ignore it.
+	Brief bool `json:"brief,omitempty"`
 }
 
 // RobotReportsCmd carries the heartbeats and completions of several
@@ -38,7 +41,7 @@ type RobotReport struct {
 // fills them in from its own replica (RobotQueue.Claim). In the answer,
 // every job of a merged claim carried its workflow's graph again, and a
 // leader's answer to a follower grew past what the follower reads.
-func (s queueApply) claimGroups(c applyContext, cmd *ClaimGroupsCmd) ([]Part[[]ClaimedJob], error) {
+func (s queueApply) claimGroups(c applyContext, cmd *ClaimGroupsCmd) (claimAnswer, error) {
 	parts := applyParts(cmd.Claims, func(claim *ClaimCmd) ([]ClaimedJob, error) {
 		jobs, err := s.claimJobs(c, claim)
 		for i := range jobs {
@@ -50,9 +53,9 @@ func (s queueApply) claimGroups(c applyContext, cmd *ClaimGroupsCmd) ([]Part[[]C
 		// A follower builds no copies of the jobs it leased; a caller
 		// that still waits retries, and its claim's request id replays
 		// the lease (claimJobs).
-		return nil, errFollowing()
+		return claimAnswer{}, errFollowing()
 	}
-	return parts, nil
+	return claimAnswer{full: parts, asked: cmd.Brief}, nil
 }
 
 // fillGraphs puts each claimed job's graph into the claim, from this
@@ -155,7 +158,11 @@ type reportCall struct {
 // they commit in the order they came.
 func newRobotGroups(lifetime context.Context, s *Store, progressEvery time.Duration) robotGroups {
 	lan, internet := newClaimBatchers(lifetime, func(ctx context.Context, claims []ClaimCmd) ([]Part[[]ClaimedJob], error) {
-		return apply[[]Part[[]ClaimedJob]](ctx, s, cmdClaimGroups, ClaimGroupsCmd{Claims: claims})
+		answer, err := apply[claimAnswer](ctx, s, cmdClaimGroups, ClaimGroupsCmd{Claims: claims, Brief: true})
+		if err != nil {
+			return nil, err
+		}
+		return answer.parts(ctx, s.Replica)
 	})
 	return robotGroups{
 		claims: lan, internetClaims: internet,

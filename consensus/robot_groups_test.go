@@ -26,7 +26,7 @@ func TestMergedClaimsSplitPerRobot(t *testing.T) {
 		{RobotID: "", RobotKind: RobotInternet, Max: 1},
 		{RobotID: "r2", RobotKind: RobotInternet, Max: 2, RequestID: "b"},
 		{RobotID: "r1", RobotKind: RobotInternet, Max: 2, RequestID: "a"}, // a retry of r1's claim
-	}}).([]Part[[]ClaimedJob])
+	}}).(claimAnswer).full
 	if len(parts) != 4 {
 		t.Fatalf("%d parts for 4 claims", len(parts))
 	}
