@@ -205,6 +205,12 @@ func encodeCommand(typ commandType, cmd any) ([]byte, error) {
 			return buf, nil
 		}
 	}
+	if c, ok := cmd.(RobotReportsCmd); ok {
+		if buf, ok := c.appendFast(make([]byte, headerLen, headerLen+256*len(c.Reports))); ok {
+			buf[0] = byte(typ)
+			return buf, nil
+		}
+	}
 	// The payload is encoded after the header's room: no second copy of
 	// a merged entry of a thousand jobs.
 	buf, err := encodeJSONAfter(headerLen, cmd)
