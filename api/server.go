@@ -44,9 +44,9 @@ type Config struct {
 	// it is, data endpoints answer 503 not_member and the node is not
 	// ready. nil means always a member.
 	NotMember func() bool
-	// Starting reports whether the node is still starting (a new
-	// cluster storing its admin token); while it is, the node is not
-	// ready. nil means started.
+	// Starting reports whether the node is still starting (the server
+	// that bootstrapped the cluster storing the admin token of its data
+	// dir); while it is, the node is not ready. nil means started.
 	Starting func() bool
 	NodeName string
 	Logger   *slog.Logger

@@ -91,7 +91,7 @@ func stringsBytes(list []string) int {
 // being committed. A call is a list of groups, each atomic on its own:
 // one for a SubmitJobs on this node, the groups of a follower's merged
 // entry on the leader (ApplyRaw), so that the leader commits them with
-// its own in its few entries in flight instead of each forwarded entry
+// its own in its next entry instead of each forwarded entry
 // being one more. Each call is answered its share of the entry's answer.
 func newSubmitBatcher(lifetime context.Context, submitGroups func(context.Context, [][]JobSpec) (submitAnswer, error)) *groupCommit[[][]JobSpec, submitAnswer] {
 	return &groupCommit[[][]JobSpec, submitAnswer]{

@@ -59,7 +59,7 @@ var aboutNothing = regexp.MustCompile(`\bnil\b`)
 // unsetNames lists the variables p reads that are missing from vars or
 // null there. Function names, let-bound names and the environment itself
 // are not variables of the run, and a variable read only where nothing is
-// allowed (missing ?? "d", missing?.field) is not what failed.
+// allowed (missing ?? "d", missing?.field ?? "d") is not what failed.
 func unsetNames(p *vm.Program, vars map[string]any) []string {
 	var f nameFinder
 	root := p.Node()
@@ -77,23 +77,49 @@ func unsetNames(p *vm.Program, vars map[string]any) []string {
 }
 
 type nameFinder struct {
-	idents   []*ast.IdentifierNode
-	callees  map[*ast.IdentifierNode]bool
-	guarded  map[*ast.IdentifierNode]bool
+	idents  []*ast.IdentifierNode
+	callees map[*ast.IdentifierNode]bool
+	guarded map[*ast.IdentifierNode]bool
+	// envReads are the variables read as $env.name (or named like a
+	// builtin), by the member node that reads them.
+	envReads map[*ast.MemberNode]*ast.IdentifierNode
 	declared []string
 }
 
-// guard marks n, when it is a plain variable, as read where nothing is
-// allowed.
+// guard marks the variable that n, the left side of a ??, reads where
+// nothing is allowed: n itself (missing ?? "d"), or the start of an
+// optional chain (missing?.b.c ?? "d"), which is nothing when it is.
+// A bare missing?.b hands its nothing on, so only ?? guards.
 func (f *nameFinder) guard(n ast.Node) {
-	id, ok := n.(*ast.IdentifierNode)
-	if !ok {
-		return
+	if c, ok := n.(*ast.ChainNode); ok {
+		n = c.Node
+	}
+	id := f.variable(n)
+	for id == nil {
+		m, ok := n.(*ast.MemberNode)
+		if !ok {
+			return
+		}
+		if id = f.variable(m.Node); id != nil && !m.Optional {
+			return // missing.b fails on nothing
+		}
+		n = m.Node
 	}
 	if f.guarded == nil {
 		f.guarded = map[*ast.IdentifierNode]bool{}
 	}
 	f.guarded[id] = true
+}
+
+// variable returns the variable n reads, if n is a plain variable.
+func (f *nameFinder) variable(n ast.Node) *ast.IdentifierNode {
+	switch n := n.(type) {
+	case *ast.IdentifierNode:
+		return n
+	case *ast.MemberNode:
+		return f.envReads[n]
+	}
+	return nil
 }
 
 func (f *nameFinder) Visit(node *ast.Node) {
@@ -108,18 +134,22 @@ func (f *nameFinder) Visit(node *ast.Node) {
 			f.callees[id] = true
 		}
 	case *ast.BinaryNode:
-		if n.Operator == "??" {
+		// Children are visited first: the left side's variables are
+		// known. missing ?? nil hands missing's nothing on.
+		if _, orNil := n.Right.(*ast.NilNode); n.Operator == "??" && !orNil {
 			f.guard(n.Left)
 		}
 	case *ast.MemberNode:
-		if n.Optional {
-			f.guard(n.Node)
-		}
 		// A variable named like a builtin (date, sum) is read as
 		// $env["date"] (variablesFirst), as is $env.name written out.
 		if env, ok := n.Node.(*ast.IdentifierNode); ok && env.Value == "$env" {
 			if name, ok := n.Property.(*ast.StringNode); ok {
-				f.idents = append(f.idents, &ast.IdentifierNode{Value: name.Value})
+				id := &ast.IdentifierNode{Value: name.Value}
+				f.idents = append(f.idents, id)
+				if f.envReads == nil {
+					f.envReads = map[*ast.MemberNode]*ast.IdentifierNode{}
+				}
+				f.envReads[n] = id
 			}
 		}
 	case *ast.VariableDeclaratorNode:

@@ -33,10 +33,21 @@ func TestUnsetVariablesAreNamed(t *testing.T) {
 		`upper(date)`:                    {"date"}, // a builtin's name, read from $env
 		`upper($env.missing)`:            {"missing"},
 		// Read only where nothing is allowed, missing is not what failed.
-		`upper(obj.a) + (missing ?? "d")`:    nil,
-		`upper(obj.a) + (missing?.b ?? "d")`: nil,
-		`upper(null) + (missing ?? "d")`:     {"null"},
-		`upper(missing) + (missing ?? "d")`:  {"missing"},
+		`upper(obj.a) + (missing ?? "d")`:         nil,
+		`upper(obj.a) + (missing?.b ?? "d")`:      nil,
+		`upper(null) + (missing ?? "d")`:          {"null"},
+		`upper(missing) + (missing ?? "d")`:       {"missing"},
+		`upper(obj.a) + (missing?.b.c ?? "d")`:    nil,
+		`upper(obj.a) + (missing?.[0] ?? "d")`:    nil,
+		`upper(obj.a) + (date ?? "d")`:            nil,
+		`upper(obj.a) + ($env.missing ?? "d")`:    nil,
+		`upper(obj.a) + ($env.missing?.b ?? "d")`: nil,
+		// The nothing is handed on, or missing fails itself.
+		`upper(missing?.b)`:                      {"missing"},
+		`upper(missing?.b.c)`:                    {"missing"},
+		`upper(missing ?? nil)`:                  {"missing"},
+		`upper(missing.b ?? "d") + upper(obj.a)`: {"missing"},
+		`upper(obj.a) + (missing.b?.c ?? "d")`:   {"missing"},
 	} {
 		_, err := Evaluate(src, vars)
 		if err == nil {

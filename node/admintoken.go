@@ -31,9 +31,14 @@ const adminTokenTimeout = 30 * time.Second
 // dir before storing its hash (so a crash in between leaves the file,
 // and the next start stores it), and prints it once. On later starts it
 // stores the file's token again if the cluster lacks it; the write is
-// idempotent by the token's id, so it costs one no-op entry.
+// idempotent by the token's id, so it costs one no-op entry. The node
+// stays starting until the token is stored: when the file was written
+// but the token never stored (a crash or a failed first start in
+// between), or the cluster's state is gone, a CLI that reads the file
+// once the node is ready must find the token valid.
 func (n httpApp) ensureAdminToken(ctx, runCtx context.Context) error {
 	if n.store == nil || n.cfg.Join != "" {
+		n.starting.Store(false)
 		return nil
 	}
 	path := filepath.Join(n.cfg.DataDir, AdminTokenFile)
@@ -44,12 +49,18 @@ func (n httpApp) ensureAdminToken(ctx, runCtx context.Context) error {
 		if perr != nil {
 			return fmt.Errorf("%s: %w", path, perr)
 		}
-		n.wg.Go(func() { n.restoreAdminToken(runCtx, cmd) })
+		n.adminTokenID.Store(&cmd.ID)
+		n.wg.Go(func() {
+			if n.restoreAdminToken(runCtx, cmd) {
+				n.starting.Store(false)
+			}
+		})
 		return nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("read admin token: %w", err)
 	case n.store.HadState():
 		n.log.Warn("no admin token file on a restarted server; use another admin token", "path", path)
+		n.starting.Store(false)
 		return nil
 	}
 	token, cmd, err := newAdminToken()
@@ -64,14 +75,15 @@ func (n httpApp) ensureAdminToken(ctx, runCtx context.Context) error {
 	if _, err := n.store.CreateAPIToken(ctx, cmd); err != nil {
 		return fmt.Errorf("store the admin token: %w", err)
 	}
+	n.starting.Store(false)
 	n.log.Info("new cluster: wrote the admin API token", "path", path)
 	n.printAdminToken(token, path)
 	return nil
 }
 
 // restoreAdminToken stores the file's token, retrying until the cluster
-// has a leader or the node stops.
-func (n httpApp) restoreAdminToken(ctx context.Context, cmd consensus.CreateAPITokenCmd) {
+// has a leader or the node stops; it reports whether the token is stored.
+func (n httpApp) restoreAdminToken(ctx context.Context, cmd consensus.CreateAPITokenCmd) bool {
 	// A restarted cluster may take a while to regain its quorum; wait
 	// up to a few seconds between tries so the log stays quiet.
 	policy := retry.Policy{First: 500 * time.Millisecond, Max: 5 * time.Second, OnRetry: func(_ int, err error, _ time.Duration) {
@@ -81,6 +93,7 @@ func (n httpApp) restoreAdminToken(ctx context.Context, cmd consensus.CreateAPIT
 	if err != nil && ctx.Err() == nil {
 		n.log.Error("admin token not stored", "err", err)
 	}
+	return err == nil
 }
 
 func newAdminToken() (string, consensus.CreateAPITokenCmd, error) {
@@ -144,4 +157,16 @@ there; elsewhere give it with --token, CASARE_TOKEN or --token-file.
 Make tokens with less power with: casare tokens create --role viewer --name NAME
 
 `, token, path)
+}
+
+// stillStarting reports whether the node is starting (see
+// ensureAdminToken). A restarted server whose replica holds its data
+// dir's admin token already has started: the token's write only repeats
+// what the cluster has, and readiness need not wait for it.
+func (n httpApp) stillStarting() bool {
+	if !n.starting.Load() {
+		return false
+	}
+	id := n.adminTokenID.Load()
+	return id == nil || !n.store.HasAPIToken(*id)
 }

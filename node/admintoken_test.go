@@ -127,3 +127,71 @@ func selfSigned(t *testing.T) (certFile, keyFile string) {
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
 	return certFile, keyFile
 }
+
+// TestNodeStartsOnlyOnceTheFilesTokenIsStored: a bootstrapping server
+// whose data dir holds admin.token but no cluster state (the first start
+// wrote the file and stopped before storing the token, or the state was
+// lost) is starting, so not ready, until the token is stored: a CLI run
+// once it is ready finds the file's token valid.
+func TestNodeStartsOnlyOnceTheFilesTokenIsStored(t *testing.T) {
+	cfg := testConfig(t, "boot", "")
+	cfg.Robot = false
+	token, cmd, err := newAdminToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeSecretFile(filepath.Join(cfg.DataDir, AdminTokenFile), token); err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t, cfg)
+	stored := func() bool {
+		for _, tok := range n.store.APITokens() {
+			if tok.ID == cmd.ID {
+				return true
+			}
+		}
+		return false
+	}
+	testutil.WaitFor(t, 20*time.Second, "the file's token to be stored", func() bool {
+		// starting first: once it is clear the token must be there.
+		if !n.starting.Load() && !stored() {
+			t.Fatal("the node has started but the admin token of its data dir is not stored")
+		}
+		return stored()
+	})
+	c := client.New("http://"+n.HTTPAddr(), client.WithToken(token))
+	testutil.Eventually(t, 10*time.Second, "the node to be ready", func() (bool, error) {
+		return c.Ready(t.Context())
+	})
+	if who, err := c.WhoAmI(t.Context()); err != nil || who.Role != "admin" {
+		t.Fatalf("whoami with the file's token once ready: %+v, %v", who, err)
+	}
+}
+
+// TestRestartedServerHoldingItsTokenIsNotStarting: while the data dir's
+// admin token is written again after a restart, a replica that already
+// holds it does not keep the node starting; one that does not, does.
+func TestRestartedServerHoldingItsTokenIsNotStarting(t *testing.T) {
+	cfg := testConfig(t, "boot", "")
+	cfg.Robot = false
+	n := startNode(t, cfg)
+	data, err := os.ReadFile(filepath.Join(cfg.DataDir, AdminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, err := adminTokenCmd(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := httpApp{n}
+	n.starting.Store(true)
+	n.adminTokenID.Store(&cmd.ID)
+	if app.stillStarting() {
+		t.Error("starting although the replica holds the data dir's admin token")
+	}
+	other := "0190aaaa-0000-7000-8000-000000000000"
+	n.adminTokenID.Store(&other)
+	if !app.stillStarting() {
+		t.Error("not starting although the replica lacks the data dir's admin token")
+	}
+}

@@ -50,7 +50,7 @@ func (n httpApp) handler() http.Handler {
 	}
 	srv := api.New(api.Config{
 		Store: n.store, Members: n.members, OnLeave: n.requestLeave, AskLeave: link.askLeave, NotMember: n.notMember.Load,
-		Starting: n.starting.Load,
+		Starting: n.stillStarting,
 		NodeName: n.cfg.Name, Logger: n.log, MaxLogFollowers: n.cfg.MaxLogFollowers, PeerAuth: peerAuth,
 		MetricsPublic: n.cfg.MetricsPublic, CORSOrigin: n.cfg.CORSOrigin,
 		CAFingerprint: n.caFingerprint(),

@@ -49,10 +49,15 @@ type Node struct {
 	// counts how often that happened.
 	notMember atomic.Bool
 	removals  atomic.Int64
-	// starting is set until a new cluster has stored its admin token:
-	// the node is not ready before, or a CLI started once it is ready
-	// could be refused the token it found in the data dir.
+	// starting is set until the cluster has stored the admin token of
+	// this node's data dir (ensureAdminToken): the node is not ready
+	// before, or a CLI started once it is ready could be refused the
+	// token it found in the data dir.
 	starting atomic.Bool
+	// adminTokenID is the id of the admin token in this node's data dir,
+	// once read: a restarted server whose replica holds it already is
+	// not kept starting while the token's idempotent write goes out.
+	adminTokenID atomic.Pointer[string]
 	// stopWatch ends the membership watch and waits for it: a graceful
 	// leave takes the server out of the configuration, which the watch
 	// must not undo. nil on a robot-only node.
@@ -152,10 +157,10 @@ func (n *Node) start(ctx, runCtx context.Context) error {
 	if err := app.serveHTTP(httpListener); err != nil {
 		return err
 	}
+	// It ends starting once the token is stored, which may be later.
 	if err := app.ensureAdminToken(ctx, runCtx); err != nil {
 		return err
 	}
-	n.starting.Store(false)
 	if n.store != nil {
 		if err := n.startGateway(runCtx); err != nil {
 			return err

@@ -271,9 +271,10 @@ type Health struct {
 	// CatchingUp is true while a restarted node applies what it held
 	// before the restart; it is not ready meanwhile.
 	CatchingUp bool `json:"catching_up,omitempty"`
-	// Starting is true while the node finishes starting (a new cluster
-	// stores its admin token); it is not ready meanwhile, so a CLI run
-	// once the node is ready finds the token it reads valid.
+	// Starting is true while the node finishes starting (the server
+	// that bootstrapped the cluster stores the admin token of its data
+	// dir, at every start); it is not ready meanwhile, so a CLI run once
+	// the node is ready finds the token it reads valid.
 	Starting bool `json:"starting,omitempty"`
 }
 
