@@ -46,6 +46,18 @@ func TestInternetClaimsMergeWhileEntriesAreInFlight(t *testing.T) {
 	defer b.close()
 	defer free()
 
+	// A regression fails the test instead of hanging it until the test
+	// binary's timeout.
+	nextStart := func() start {
+		t.Helper()
+		select {
+		case s := <-starts:
+			return s
+		case <-time.After(10 * time.Second):
+			t.Fatal("no claim entry started within 10 s")
+			return start{}
+		}
+	}
 	var calls sync.WaitGroup
 	claim := func(robot string) {
 		calls.Go(func() {
@@ -60,9 +72,9 @@ func TestInternetClaimsMergeWhileEntriesAreInFlight(t *testing.T) {
 	// second starts a gap after the first, which started after sent.
 	sent := time.Now()
 	claim("r0")
-	<-starts
+	nextStart()
 	claim("r1")
-	if second := <-starts; second.at.Sub(sent) < internetClaimGap {
+	if second := nextStart(); second.at.Sub(sent) < internetClaimGap {
 		t.Errorf("the second entry started %v after the first claim was sent, want at least %v", second.at.Sub(sent), internetClaimGap)
 	}
 
@@ -76,7 +88,7 @@ func TestInternetClaimsMergeWhileEntriesAreInFlight(t *testing.T) {
 		return len(b.pending) == waiting
 	})
 	free()
-	if next := <-starts; len(next.robots) != waiting {
+	if next := nextStart(); len(next.robots) != waiting {
 		t.Errorf("the entry after those in flight carried the claims of %v, want all %d waiting", next.robots, waiting)
 	}
 	calls.Wait()

@@ -126,3 +126,41 @@ func FuzzSplitEnvelope(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEncodeFrameForOldPeers: whatever method and body a call or answer
+// carries, the frame encodeFrame writes by hand fails where json.Marshal
+// fails, and a peer that reads frames with encoding/json alone (an older
+// one) reads it as the frame json.Marshal writes, as does readFrame.
+func FuzzEncodeFrameForOldPeers(f *testing.F) {
+	f.Add("work", []byte(`{"claim":{"max":2}}`))
+	f.Add("", []byte(`null`))
+	f.Add("m<>&", []byte(`"\u2028 <x>"`))
+	f.Add("m", []byte(" [1,\n 2] "))
+	f.Add("m", []byte("\"\xff\""))
+	f.Add("m\u00e9", []byte(`{"a":1,"a":2}`))
+	f.Fuzz(func(t *testing.T, method string, body []byte) {
+		env := &envelope{Method: method, Body: body}
+		frame, err := encodeFrame(env, 1<<20)
+		want, wantErr := json.Marshal(env)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("encodeFrame: %v, json.Marshal: %v", err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		var old, ref envelope
+		if err := json.Unmarshal(frame[frameHeaderLen:], &old); err != nil {
+			t.Fatalf("an older peer refuses %q: %v", frame, err)
+		}
+		if err := json.Unmarshal(want, &ref); err != nil {
+			t.Fatal(err)
+		}
+		if old.Method != ref.Method || !jsonEquivalent(old.Body, ref.Body) || old.Error != nil {
+			t.Fatalf("an older peer reads %q as %+v, json.Marshal's frame as %+v", frame, old, ref)
+		}
+		got, err := readFrame(bytes.NewReader(frame), 1<<20)
+		if err != nil || got.Method != ref.Method || !jsonEquivalent(got.Body, ref.Body) || got.Error != nil {
+			t.Fatalf("readFrame reads %q as %+v, %v; want %+v", frame, got, err, ref)
+		}
+	})
+}
