@@ -94,8 +94,9 @@ func (a *claimAnswer) UnmarshalJSON(data []byte) error {
 }
 
 // parts returns the claimed jobs, copied from this replica for a brief
-// answer once it has applied the claims.
-func (a claimAnswer) parts(ctx context.Context, r Replica) ([]Part[[]ClaimedJob], error) {
+// answer once it has applied the claims. The wait ends with lifetime
+// (the store's), so a closing store does not wait out the timeout.
+func (a claimAnswer) parts(lifetime context.Context, r Replica) ([]Part[[]ClaimedJob], error) {
 	if a.brief == nil {
 		return a.full, nil
 	}
@@ -107,8 +108,9 @@ func (a claimAnswer) parts(ctx context.Context, r Replica) ([]Part[[]ClaimedJob]
 	}
 	if last > 0 {
 		// The jobs are leased whether or not the caller still waits:
-		// wait for them as RobotQueue.Claim waits for their secrets.
-		wait, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultApplyTimeout)
+		// wait for them as RobotQueue.Claim waits for their secrets, with
+		// a budget of its own, not what is left of the entry's.
+		wait, cancel := context.WithTimeout(lifetime, DefaultApplyTimeout)
 		defer cancel()
 		if err := r.WaitApplied(wait, last); err != nil {
 			return nil, fmt.Errorf("claim: %w", err)

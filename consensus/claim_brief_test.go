@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -106,5 +107,29 @@ func TestClaimAnswerReadsBothForms(t *testing.T) {
 	stale.Token++
 	if got := h.f.state.leasedCopies(&stale); len(got) != 0 {
 		t.Errorf("jobs leased under another token copied: %+v", got)
+	}
+}
+
+// TestBriefClaimWaitEndsWithTheStore: a node waiting for its replica to
+// apply claims it was answered briefly stops waiting when the store
+// closes, instead of holding Store.Close for the apply timeout.
+func TestBriefClaimWaitEndsWithTheStore(t *testing.T) {
+	h := newQueueHarness(t)
+	r := newStore(Config{}, slog.New(slog.DiscardHandler), h.f).Replica
+	ahead := claimAnswer{brief: []Part[*leasedIDs]{{Value: &leasedIDs{Token: 1 << 40, IDs: []string{"j0"}}}}}
+	lifetime, closeStore := context.WithCancel(context.Background())
+	closeStore()
+	done := make(chan error, 1)
+	go func() {
+		_, err := ahead.parts(lifetime, r)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("claims the replica never applied were handed over")
+		}
+	case <-time.After(DefaultApplyTimeout / 3):
+		t.Fatal("the wait went on after the store closed")
 	}
 }

@@ -162,7 +162,7 @@ func newRobotGroups(lifetime context.Context, s *Store, progressEvery time.Durat
 		if err != nil {
 			return nil, err
 		}
-		return answer.parts(ctx, s.Replica)
+		return answer.parts(lifetime, s.Replica)
 	})
 	return robotGroups{
 		claims: lan, internetClaims: internet,
