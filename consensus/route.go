@@ -19,7 +19,8 @@ var errLeaderChanged = errors.New("the leader changed while the request was in f
 // retries while leadership moves (the request is idempotent by the ids it
 // carries) until it succeeds, fails for good or ctx ends. With
 // noLeaderWait > 0 it also gives up once this node has known no leader
-// for that long, failing with CodeNoLeader: client requests use it so
+// for that long (as any request saw it, see raftWatch.leaderlessSince),
+// failing with CodeNoLeader: client requests use it so
 // that a cut-off node answers at once instead of at its deadline, while
 // membership changes (a join, a leave) wait out an election. what names
 // the request in errors.
@@ -33,22 +34,20 @@ func onLeader[T any](ctx context.Context, s *Store, what string, noLeaderWait ti
 ) (T, error) {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	var leaderless time.Time // when this request first found this node without a leader
 	for attempt := 0; ; attempt++ {
 		changed := s.watch.leaderChange()
 		v, err := tryOnLeader(ctx, s, changed, local, forward)
 		if err == nil || !retryable(err) {
 			return v, err
 		}
-		switch {
-		case !s.knowsNoLeader():
-			leaderless = time.Time{}
-		case leaderless.IsZero():
-			leaderless = time.Now()
-		case noLeaderWait > 0 && time.Since(leaderless) >= noLeaderWait:
-			var zero T
-			return zero, errorf(CodeNoLeader, "%s: node %s has known no leader for %v; retry in a second or two (%v)",
-				what, s.cfg.Name, time.Since(leaderless).Round(time.Millisecond), err)
+		if s.knowsNoLeader() && noLeaderWait > 0 {
+			// Since when this node has had no leader, as requests saw it:
+			// an entry that waited behind another does not wait again.
+			if since := s.watch.leaderlessSince(changed); time.Since(since) >= noLeaderWait {
+				var zero T
+				return zero, errorf(CodeNoLeader, "%s: node %s has known no leader for %v; retry in a second or two (%v)",
+					what, s.cfg.Name, time.Since(since).Round(time.Millisecond), err)
+			}
 		}
 		if werr := s.waitRetry(ctx, changed, attempt); werr != nil {
 			var zero T

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 // noLeaderBound is what the tests allow a node cut off from the others
@@ -112,5 +114,27 @@ func TestForwardFollowsNewLeader(t *testing.T) {
 	slices.Sort(took)
 	if took[1] > bound || took[2] > worst {
 		t.Errorf("writes through a follower took %v after the leader was cut, want a median under %v and none over %v", took, bound, worst)
+	}
+}
+
+// TestLeaderlessTimeIsTheNodes: a request that starts after another has
+// already found the node without a leader counts from the first one (so
+// a submit merged into the entry after a stuck one fails with it, not a
+// whole wait later), and a leader change starts the count again.
+func TestLeaderlessTimeIsTheNodes(t *testing.T) {
+	w := newRaftWatch()
+	gen := w.leaderChange()
+	first := w.leaderlessSince(gen)
+	time.Sleep(5 * time.Millisecond) // the second request comes later: the gap is the scenario
+	if again := w.leaderlessSince(gen); !again.Equal(first) {
+		t.Errorf("a later request in the same generation counts from %v, want the first request's %v", again, first)
+	}
+	w.note(raft.LeaderObservation{})
+	next := w.leaderChange()
+	if next == gen {
+		t.Fatal("a leader change kept the generation")
+	}
+	if fresh := w.leaderlessSince(next); !fresh.After(first) {
+		t.Errorf("after a leader change the count starts at %v, not after the old mark %v", fresh, first)
 	}
 }

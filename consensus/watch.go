@@ -44,6 +44,12 @@ type raftWatch struct {
 	changed     chan struct{} // closed and replaced at every leader change
 	unreachable map[raft.ServerID]contactLoss
 	dropped     uint64 // observer drops already accounted for
+	// leaderless is since when requests have found this node without a
+	// leader, in the leader generation whose change channel is gen.
+	leaderless struct {
+		since time.Time
+		gen   <-chan struct{}
+	}
 }
 
 func newRaftWatch() *raftWatch {
@@ -141,4 +147,20 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// leaderlessSince returns since when requests have found this node
+// without a leader while gen, a channel leaderChange returned, is the
+// current generation: the first request to ask in a generation sets it.
+// A request that waits behind another (a merged entry in flight) thus
+// counts the node's time without a leader, not only its own; a leader
+// change in between starts a new generation, so an old mark never
+// shortens a new wait.
+func (w *raftWatch) leaderlessSince(gen <-chan struct{}) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.leaderless.gen != gen {
+		w.leaderless.since, w.leaderless.gen = time.Now(), gen
+	}
+	return w.leaderless.since
 }
