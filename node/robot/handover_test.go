@@ -130,6 +130,11 @@ func TestCompletionsOfAFailedClaimAreSentAgain(t *testing.T) {
 // than one each. (Without the wait every claim after the first asks for
 // one: the loop claims again before the run it just started can end.)
 func TestShortRunsShareTheNextClaim(t *testing.T) {
+	was := claimCoalesce
+	// The wait ends when the runs end; 2 ms was too short for a run to
+	// end under the race detector on a loaded CI machine.
+	claimCoalesce = 5 * time.Second
+	t.Cleanup(func() { claimCoalesce = was })
 	var jobs []consensus.ClaimedJob
 	for i := range 6 {
 		jobs = append(jobs, claimed(fmt.Sprintf("J%d", i), uint64(i+1), "0s"))
