@@ -81,17 +81,21 @@ func OpenCrashJournal(dir string) (*CrashJournal, error) {
 	return &CrashJournal{dir: dir}, nil
 }
 
-// begin notes a run before it starts.
-func (j *CrashJournal) begin(c consensus.Crash) error {
+// begin notes runs before they start, all in one write: a claim hands
+// over many jobs at once, and one write for them all costs what one note
+// did. Should the write fail, none of them is noted.
+func (j *CrashJournal) begin(cs ...consensus.Crash) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if err := j.load(); err != nil {
 		return err
 	}
-	if err := j.append('+', c); err != nil {
+	if err := j.append('+', cs...); err != nil {
 		return err
 	}
-	j.open[keyOf(c)] = c
+	for _, c := range cs {
+		j.open[keyOf(c)] = c
+	}
 	return j.compactIfDue()
 }
 
@@ -239,8 +243,8 @@ func (j *CrashJournal) loadLegacy() error {
 	return nil
 }
 
-// append writes one note in a single write, so that a process that dies
-// leaves at most its last line cut short.
+// append writes the notes of cs, one line each, in a single write, so
+// that a process that dies leaves at most its last line cut short.
 //
 // A write that fails part-way (a full disk) leaves a line cut short in a
 // process that goes on, and the next note would run into it: a begin lost
@@ -248,14 +252,19 @@ func (j *CrashJournal) loadLegacy() error {
 // happen. So the file is cut back to where the failed note began; should
 // that fail too, load still finds the next note at the end of the merged
 // line (parseNote).
-func (j *CrashJournal) append(op byte, c consensus.Crash) error {
-	note, err := json.Marshal(c)
-	if err != nil {
-		return err
+func (j *CrashJournal) append(op byte, cs ...consensus.Crash) error {
+	var lines []byte
+	for _, c := range cs {
+		note, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		lines = append(append(append(lines, op), note...), '\n')
 	}
-	line := make([]byte, 0, len(note)+2)
-	line = append(append(append(line, op), note...), '\n')
-	n, err := j.f.Write(line)
+	if len(lines) == 0 {
+		return nil
+	}
+	n, err := j.f.Write(lines)
 	if err == nil {
 		j.size += int64(n)
 		return nil
@@ -363,22 +372,35 @@ func (r *Robot) reportCrashes(ctx context.Context) {
 	}
 }
 
-// noteRun notes a run in the journal before it starts and returns what
-// forgets it when the run ends.
-func (r *Robot) noteRun(job consensus.Job) func() {
+func crashOf(job consensus.Job) consensus.Crash {
+	return consensus.Crash{JobID: job.ID, Token: job.Lease.Token, Attempt: job.Attempt}
+}
+
+// noteRuns notes the runs of a claim in the journal before any of them
+// starts; forgetRun forgets each when it ends.
+func (r *Robot) noteRuns(claimed []consensus.ClaimedJob) {
+	j := r.cfg.Journal
+	if j == nil || len(claimed) == 0 {
+		return
+	}
+	cs := make([]consensus.Crash, len(claimed))
+	for i, c := range claimed {
+		cs[i] = crashOf(c.Job)
+	}
+	if err := j.begin(cs...); err != nil {
+		// The runs go ahead: losing the notes only loses the crash
+		// count if one of these runs kills the process.
+		r.log.Warn("crash journal: cannot note runs", "jobs", len(cs), "err", err)
+	}
+}
+
+// forgetRun forgets a run that ended, however it ended.
+func (r *Robot) forgetRun(job consensus.Job) {
 	j := r.cfg.Journal
 	if j == nil {
-		return func() {}
+		return
 	}
-	c := consensus.Crash{JobID: job.ID, Token: job.Lease.Token, Attempt: job.Attempt}
-	if err := j.begin(c); err != nil {
-		// The run goes ahead: losing the note only loses the crash
-		// count if this run kills the process.
-		r.log.Warn("crash journal: cannot note a run", "job", job.ID, "err", err)
-	}
-	return func() {
-		if err := j.end(c); err != nil {
-			r.log.Warn("crash journal: cannot forget a run", "job", job.ID, "err", err)
-		}
+	if err := j.end(crashOf(job)); err != nil {
+		r.log.Warn("crash journal: cannot forget a run", "job", job.ID, "err", err)
 	}
 }

@@ -25,6 +25,9 @@ var (
 	fullOpen  = consensus.Crash{JobID: "open", Token: 1, Attempt: 1}
 	fullEnded = consensus.Crash{JobID: "ended", Token: 2, Attempt: 1}
 	fullLost  = consensus.Crash{JobID: "lost-while-full", Token: 3, Attempt: 1}
+	// fullLost2 begins in the same write as fullLost, as the runs of
+	// one claim do: neither is noted.
+	fullLost2 = consensus.Crash{JobID: "lost-too", Token: 5, Attempt: 1}
 	fullAfter = consensus.Crash{JobID: "after", Token: 4, Attempt: 1}
 )
 
@@ -78,7 +81,7 @@ func noteThroughAFullDisk(t *testing.T, dir string) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &full); err != nil {
 		t.Fatal(err)
 	}
-	beginErr, endErr := j.begin(fullLost), j.end(fullEnded)
+	beginErr, endErr := j.begin(fullLost, fullLost2), j.end(fullEnded)
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &was); err != nil {
 		t.Fatal(err)
 	}

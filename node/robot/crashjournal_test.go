@@ -1,15 +1,20 @@
 package robot
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/executor"
+	"github.com/casare/casare/internal/testutil"
 )
 
 // The journal returns exactly the runs begun and not ended, by job and
@@ -46,6 +51,34 @@ func TestCrashJournalKeepsUnfinishedRuns(t *testing.T) {
 	}
 	if left, _ := again.leftovers(); len(left) != 0 {
 		t.Fatalf("leftovers after the report: %+v", left)
+	}
+}
+
+// The runs of a claim are noted in one write and each ends on its own: a
+// new process reports those of them that had not ended.
+func TestCrashJournalNotesAClaimAtOnce(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "robot-runs")
+	j, err := OpenCrashJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim := []consensus.Crash{{JobID: "a", Token: 1, Attempt: 1}, {JobID: "b", Token: 2, Attempt: 1}, {JobID: "c", Token: 3, Attempt: 2}}
+	if err := j.begin(claim...); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(data), "\n"); lines != len(claim) {
+		t.Fatalf("the journal holds %d lines after a claim of %d runs:\n%s", lines, len(claim), data)
+	}
+	if err := j.end(claim[1]); err != nil {
+		t.Fatal(err)
+	}
+	_, left := reopen(t, dir)
+	if want := []consensus.Crash{claim[0], claim[2]}; !reflect.DeepEqual(left, want) {
+		t.Fatalf("leftovers %+v; want %+v", left, want)
 	}
 }
 
@@ -160,4 +193,41 @@ func BenchmarkCrashJournal(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A robot notes a claimed run in its journal and forgets it when the
+// run ends: its journal then holds the run's begin and end notes, in
+// that order.
+func TestRobotNotesItsRuns(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "robot-runs")
+	j, err := OpenCrashJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("J", 4, "0s")}}
+	r := New(Config{ID: "r1", Kind: consensus.RobotLAN, Capacity: 2, ReportInterval: 100 * time.Millisecond, Journal: j,
+		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	testutil.WaitFor(t, 5*time.Second, "the completion of J", func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return len(q.completes) > 0
+	})
+	cancel()
+	<-done
+	data, err := os.ReadFile(filepath.Join(dir, journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for line := range strings.Lines(string(data)) {
+		if c, op, ok := parseNote(line); ok {
+			ops = append(ops, fmt.Sprintf("%c%s/%d", op, c.JobID, c.Token))
+		}
+	}
+	if want := []string{"+J/4", "-J/4"}; !reflect.DeepEqual(ops, want) {
+		t.Fatalf("journal notes %v; want %v", ops, want)
+	}
 }

@@ -269,6 +269,7 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 		wait.Reset()
 		pending = ""
 		before := r.activeCount()
+		r.noteRuns(claimed) // before any of them can kill the process
 		for _, c := range claimed {
 			r.start(jobsCtx, c, pendingSince, jobs)
 		}
@@ -330,10 +331,10 @@ func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, sent time.Tim
 	r.active[c.Job.ID] = ru
 	r.mu.Unlock()
 	jobs.Go(func() {
+		growStack(len(c.Job.ID))
 		defer cancel()
-		forget := r.noteRun(c.Job) // before the run can kill the process
 		r.execute(runCtx, ru, c)
-		forget()
+		r.forgetRun(c.Job)
 		r.mu.Lock()
 		if r.active[ru.job.ID] == ru {
 			delete(r.active, ru.job.ID)
