@@ -331,7 +331,6 @@ func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, sent time.Tim
 	r.active[c.Job.ID] = ru
 	r.mu.Unlock()
 	jobs.Go(func() {
-		growStack(len(c.Job.ID))
 		defer cancel()
 		r.execute(runCtx, ru, c)
 		r.forgetRun(c.Job)
