@@ -85,3 +85,30 @@ func BenchmarkForEach100k(b *testing.B) {
 		benchmarkRun(b, w, vars, RunOptions{CheckpointEvery: 100, CheckpointInterval: time.Second}, nodes)
 	})
 }
+
+// BenchmarkShortRun is a short workflow run many times, as a robot runs
+// the jobs of one workflow version: prepared for each run (Run) or once
+// (RunPrepared).
+func BenchmarkShortRun(b *testing.B) {
+	for _, n := range []int{1, 10} {
+		w := linearWorkflow(n)
+		e := NewEngine(EngineOptions{})
+		prep := e.Prepare(w)
+		for _, prepared := range []bool{false, true} {
+			b.Run(fmt.Sprintf("nodes=%d/prepared=%v", n+1, prepared), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					var res Result
+					if prepared {
+						res = e.RunPrepared(context.Background(), prep, RunOptions{})
+					} else {
+						res = e.Run(context.Background(), w, RunOptions{})
+					}
+					if res.State != StateSucceeded {
+						b.Fatalf("run %s: %s", res.State, res.Error)
+					}
+				}
+			})
+		}
+	}
+}

@@ -182,14 +182,45 @@ type Result struct {
 // is bounded by the workflow's limits (see Limits); hitting one fails it
 // as a business failure naming the limit.
 func (e *Engine) Run(ctx context.Context, w *Workflow, opts RunOptions) Result {
+	return e.RunPrepared(ctx, e.Prepare(w), opts)
+}
+
+// Prepared is a workflow checked and compiled for the runs of one
+// engine (Engine.Prepare). A caller that runs one workflow many times,
+// as a robot runs the jobs of a workflow version, prepares it once:
+// checking the graph and resolving its nodes cost as much as running a
+// short workflow. Runs only read a Prepared, so concurrent runs share it.
+type Prepared struct {
+	w    *Workflow
+	plan *plan
+	// fail is the outcome of every run of a workflow that is invalid or
+	// uses a node type the engine does not permit.
+	fail *Result
+}
+
+// Prepare checks and compiles w for e's runs. w must not change after:
+// the Prepared holds parts of it. A workflow that cannot run gives a
+// Prepared whose runs fail, as Run fails it.
+func (e *Engine) Prepare(w *Workflow) *Prepared {
 	p, problems := buildPlan(w, e.programs, 0)
 	if len(problems) > 0 {
 		err := fmt.Errorf("invalid workflow: %w", &ValidationError{Problems: problems})
-		return Result{State: StateFailed, FailureKind: FailureApplication, Error: err.Error(), Variables: map[string]any{}}
+		return &Prepared{fail: &Result{State: StateFailed, FailureKind: FailureApplication, Error: err.Error()}}
 	}
 	if err := e.permitsPlan(p, ""); err != nil {
-		return Result{State: StateFailed, FailureKind: FailureBusiness, Error: err.Error(), Variables: map[string]any{}}
+		return &Prepared{fail: &Result{State: StateFailed, FailureKind: FailureBusiness, Error: err.Error()}}
 	}
+	return &Prepared{w: w, plan: p}
+}
+
+// RunPrepared is Run of a workflow prepared by e.
+func (e *Engine) RunPrepared(ctx context.Context, prep *Prepared, opts RunOptions) Result {
+	if prep.fail != nil {
+		res := *prep.fail
+		res.Variables = map[string]any{}
+		return res
+	}
+	w, p := prep.w, prep.plan
 	ctx, cancel := context.WithTimeoutCause(ctx, p.limits.timeout,
 		limitError("limits.timeout", "the run took longer than %s", p.limits.timeout))
 	defer cancel()

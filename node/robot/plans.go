@@ -35,30 +35,34 @@ const maxPlans = 1000
 // hold it (it lost it after saying it held it).
 var errNoGraph = errors.New("graph not held")
 
-// planCache keeps parsed workflow versions: versions are immutable, so a
-// parse is never stale.
+// planCache keeps parsed workflow versions, prepared for the robot's
+// engine: versions are immutable, so a parse is never stale.
 type planCache struct {
+	engine *executor.Engine
+
 	mu    sync.Mutex
 	plans map[consensus.GraphRef]*plan
 	clock uint64
 }
 
 type plan struct {
-	wf   *executor.Workflow
+	prep *executor.Prepared
 	used uint64 // the cache's clock when last used
 }
 
-func newPlanCache() *planCache { return &planCache{plans: map[consensus.GraphRef]*plan{}} }
+func newPlanCache(engine *executor.Engine) *planCache {
+	return &planCache{engine: engine, plans: map[consensus.GraphRef]*plan{}}
+}
 
 // get returns the parsed version, parsing graph if it is not held yet;
 // with no graph and none held it returns errNoGraph.
-func (p *planCache) get(ref consensus.GraphRef, graph json.RawMessage) (*executor.Workflow, error) {
+func (p *planCache) get(ref consensus.GraphRef, graph json.RawMessage) (*executor.Prepared, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.clock++
 	if pl := p.plans[ref]; pl != nil {
 		pl.used = p.clock
-		return pl.wf, nil
+		return pl.prep, nil
 	}
 	if len(graph) == 0 || string(graph) == "null" {
 		return nil, errNoGraph
@@ -73,8 +77,9 @@ func (p *planCache) get(ref consensus.GraphRef, graph json.RawMessage) (*executo
 		})
 		delete(p.plans, oldest)
 	}
-	p.plans[ref] = &plan{wf: wf, used: p.clock}
-	return wf, nil
+	prep := p.engine.Prepare(wf)
+	p.plans[ref] = &plan{prep: prep, used: p.clock}
+	return prep, nil
 }
 
 // held lists up to maxHeld versions held, most recently used first.

@@ -141,7 +141,7 @@ func New(cfg Config, q Queue) *Robot {
 		cfg.DrainTimeout = 10 * time.Second
 	}
 	return &Robot{
-		cfg: cfg, queue: q, log: cfg.Logger.With("robot", cfg.ID), plans: newPlanCache(),
+		cfg: cfg, queue: q, log: cfg.Logger.With("robot", cfg.ID), plans: newPlanCache(cfg.Engine),
 		active: map[string]*run{}, freed: make(chan struct{}, 1), nudge: make(chan struct{}, 1),
 		done: make(chan completion, cfg.Capacity), handed: make(chan struct{}, 1),
 	}
@@ -398,7 +398,7 @@ func (r *Robot) execute(ctx context.Context, ru *run, c consensus.ClaimedJob) {
 // plan returns the parsed workflow version of a claimed job: from the
 // cache, from the graph the claim carried, or — when the claim left out a
 // graph the robot has since lost — fetched from the cluster.
-func (r *Robot) plan(ctx context.Context, ref consensus.GraphRef, graph json.RawMessage) (*executor.Workflow, error) {
+func (r *Robot) plan(ctx context.Context, ref consensus.GraphRef, graph json.RawMessage) (*executor.Prepared, error) {
 	wf, err := r.plans.get(ref, graph)
 	if !errors.Is(err, errNoGraph) {
 		return wf, err
@@ -416,7 +416,7 @@ func (r *Robot) plan(ctx context.Context, ref consensus.GraphRef, graph json.Raw
 
 func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage, secrets map[string]string) (executor.Result, error) {
 	job := ru.job
-	wf, err := r.plan(ctx, consensus.GraphRef{WorkflowID: job.WorkflowID, Version: job.WorkflowVersion}, graph)
+	prep, err := r.plan(ctx, consensus.GraphRef{WorkflowID: job.WorkflowID, Version: job.WorkflowVersion}, graph)
 	if err != nil {
 		return executor.Result{}, err
 	}
@@ -454,5 +454,5 @@ func (r *Robot) runWorkflow(ctx context.Context, ru *run, graph json.RawMessage,
 		}
 		opts.Resume = &cp
 	}
-	return r.cfg.Engine.Run(ctx, wf, opts), nil
+	return r.cfg.Engine.RunPrepared(ctx, prep, opts), nil
 }
