@@ -193,6 +193,9 @@ func (e *Engine) Run(ctx context.Context, w *Workflow, opts RunOptions) Result {
 type Prepared struct {
 	w    *Workflow
 	plan *plan
+	// timeout is the cause of a run's end at its time limit, made once:
+	// formatting it for every run cost a short run as much as its nodes.
+	timeout error
 	// fail is the outcome of every run of a workflow that is invalid or
 	// uses a node type the engine does not permit.
 	fail *Result
@@ -210,7 +213,8 @@ func (e *Engine) Prepare(w *Workflow) *Prepared {
 	if err := e.permitsPlan(p, ""); err != nil {
 		return &Prepared{fail: &Result{State: StateFailed, FailureKind: FailureBusiness, Error: err.Error()}}
 	}
-	return &Prepared{w: w, plan: p}
+	timeout := limitError("limits.timeout", "the run took longer than %s", p.limits.timeout)
+	return &Prepared{w: w, plan: p, timeout: timeout}
 }
 
 // RunPrepared is Run of a workflow prepared by e.
@@ -221,8 +225,7 @@ func (e *Engine) RunPrepared(ctx context.Context, prep *Prepared, opts RunOption
 		return res
 	}
 	w, p := prep.w, prep.plan
-	ctx, cancel := context.WithTimeoutCause(ctx, p.limits.timeout,
-		limitError("limits.timeout", "the run took longer than %s", p.limits.timeout))
+	ctx, cancel := context.WithTimeoutCause(ctx, p.limits.timeout, prep.timeout)
 	defer cancel()
 	r := newRun(e, p, &opts, &resources{
 		maxSteps: p.limits.maxSteps, secrets: opts.Secrets, redact: newRedactor(opts.Secrets, w.SecretVariables),
