@@ -27,8 +27,9 @@ import (
 //
 // The notes are lines appended to one file, journalFile: "+" and a
 // run's JSON when it begins, "-" and the same when it ends. One write
-// per note, on a file kept open, is what a robot running thousands of
-// jobs a second can afford: a file per run cost a create and an unlink,
+// for the begin notes of a claim's runs and one per end note, on a file
+// kept open, is what a robot running thousands of jobs a second can
+// afford: a file per run cost a create and an unlink,
 // each taking the directory's lock, and under load the robot spent most
 // of its CPU there (see the commit that made this change). When the file
 // grows past compactBytes, or an end note could not be written (a full
@@ -270,7 +271,11 @@ func (j *CrashJournal) append(op byte, cs ...consensus.Crash) error {
 		return nil
 	}
 	if terr := j.f.Truncate(j.size); terr != nil {
+		// Whole lines of a batch may be left in the file for runs that
+		// were never noted open, and so never get an end note: the next
+		// compaction rewrites the file without them.
 		j.size += int64(n)
+		j.stale = true
 		return fmt.Errorf("crash journal: %w (cutting the note back: %v)", err, terr)
 	}
 	return fmt.Errorf("crash journal: %w", err)

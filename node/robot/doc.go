@@ -10,8 +10,9 @@
 // leased. Each job runs in its own goroutine with a run buffer (run.go)
 // that gathers the engine's events and its latest checkpoint; a reporter
 // (report.go) sends one batched heartbeat per tick for every running job,
-// and early when a run checkpoints, and batches completions. Parsed
-// workflow versions are cached (plans.go): versions never change.
+// and early when a run checkpoints, and batches completions. Workflow
+// versions are cached parsed and prepared for the engine (plans.go):
+// versions never change.
 //
 // A run that cannot confirm its lease stops starting nodes (fence.go)
 // before the leader may hand its job to another robot. Runs are noted in a
