@@ -7,12 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/apitest"
+	"github.com/casare/casare/internal/testutil"
 )
 
 // BenchmarkPostJobsBatch posts batches of 100 jobs, the bench's batched
@@ -36,23 +35,14 @@ func BenchmarkPostJobsBatch(b *testing.B) {
 	one := fmt.Sprintf(`{"workflow_id":%q,"execution_mode":"lan"}`, wf.WorkflowID)
 	batch := []byte(`{"jobs":[` + strings.Repeat(one+",", 99) + one + `]}`)
 	b.ReportAllocs()
-	cpu := cpuTime(b)
+	cpu := testutil.ProcessCPU(b)
 	for b.Loop() {
 		w := serve(b, h, "/api/v1/jobs/batch", batch, http.StatusCreated)
 		if !bytes.HasPrefix(w.Body.Bytes(), []byte(`{"jobs":[{"id":`)) {
 			b.Fatalf("answer %s", w.Body)
 		}
 	}
-	b.ReportMetric(float64((cpuTime(b)-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
-}
-
-// cpuTime is the CPU time this process has used, user and system.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((testutil.ProcessCPU(b)-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 }
 
 func serve(b *testing.B, h http.Handler, path string, body []byte, status int) *httptest.ResponseRecorder {

@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/casare/casare/internal/testutil"
 )
 
 // changeCounter observes every entry, as package api's event hub does,
@@ -78,7 +79,7 @@ func BenchmarkApplySubmitGroups(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU(b)
+	cpu := testutil.ProcessCPU(b)
 	for _, l := range entries {
 		if res := h.f.Apply(l).(*applyResult); res.err != nil {
 			b.Fatal(res.err)
@@ -86,14 +87,5 @@ func BenchmarkApplySubmitGroups(b *testing.B) {
 	}
 	jobs := float64(b.N * 2 * perGroup)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/jobs, "ns/job")
-	b.ReportMetric(float64(processCPU(b)-cpu)/jobs, "cpu-ns/job")
-}
-
-// processCPU returns the CPU time this process has used, in nanoseconds.
-func processCPU(b *testing.B) int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
+	b.ReportMetric(float64(testutil.ProcessCPU(b)-cpu)/jobs, "cpu-ns/job")
 }

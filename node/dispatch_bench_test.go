@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -49,7 +48,7 @@ func BenchmarkDispatch(b *testing.B) {
 			total := max(b.N, 200)
 			reqs := make([]api.JobRequest, 0, 500)
 			firstIndex, firstCounts := n.Store().AppliedIndex(), n.Store().AppliedEntries()
-			start, cpu := time.Now(), cpuTime(b)
+			start, cpu := time.Now(), testutil.ProcessCPU(b) // the robots' and the node's, as both run here
 			var ids []string
 			for len(ids) < total {
 				reqs = reqs[:0]
@@ -65,7 +64,7 @@ func BenchmarkDispatch(b *testing.B) {
 				}
 			}
 			waitAllSucceeded(b, n.Store(), total)
-			elapsed, cpu := time.Since(start), cpuTime(b)-cpu
+			elapsed, cpu := time.Since(start), testutil.ProcessCPU(b)-cpu
 			entries, counts := n.Store().AppliedIndex()-firstIndex, n.Store().AppliedEntries()
 			lat := pushLatencies(b, c, n.Store(), wf.WorkflowID, kind, 100)
 			b.ReportMetric(float64(total)/elapsed.Seconds(), "jobs/s")
@@ -78,16 +77,6 @@ func BenchmarkDispatch(b *testing.B) {
 			b.ReportMetric(float64(counts["robot_reports"]-firstCounts["robot_reports"])/float64(total), "report-entries/job")
 		})
 	}
-}
-
-// cpuTime is the CPU time this process has used, user and system: the
-// robots' and the node's, as both run here.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func waitAllSucceeded(b *testing.B, s *consensus.Store, total int) {
