@@ -56,6 +56,10 @@ func TestDesignerDebugsARunOnTheRobot(t *testing.T) {
 	if !slices.Contains(splitRows(vars), "greetinghello") || slices.Contains(splitRows(vars), "shouthello!") {
 		t.Fatalf("variables at b: %q", vars)
 	}
+	for i := range 6 {
+		addWatch(t, tab, fmt.Sprintf(`greeting + "%d"`, i), fmt.Sprintf("hello%d", i))
+	}
+	checkDebugColumnsScroll(t, tab)
 	screenshot(t, tab, filepath.Join(shots, "designer-debug-paused.png"))
 	browse(t, tab, "step with F10", chromedp.KeyEvent(kb.F10))
 	waitJS(t, tab, "the run paused at end", `document.querySelector('[data-testid="debug-paused"]')?.textContent.includes('paused at end')`)
@@ -69,6 +73,26 @@ func TestDesignerDebugsARunOnTheRobot(t *testing.T) {
 }
 
 func splitRows(s string) []string { return strings.Split(s, ";") }
+
+// checkDebugColumnsScroll scrolls the debugger's watches, which overflow
+// the panel, to their end and checks that they scrolled on their own:
+// the panel's header and its Continue button stay where they were.
+func checkDebugColumnsScroll(t *testing.T, tab context.Context) {
+	t.Helper()
+	got := waitJS(t, tab, "the watches scroll on their own", `(() => {
+		const panel = document.querySelector('.dz-debug');
+		const col = document.querySelector('.dz-debug-body > div[aria-label="Watches"]');
+		const btn = [...panel.querySelectorAll('.dz-debug-btns button')].find((b) => b.textContent.startsWith('Continue'));
+		if (!col || !btn || col.scrollHeight <= col.clientHeight) return '';
+		const before = btn.getBoundingClientRect().top;
+		col.scrollTop = col.scrollHeight;
+		const p = panel.getBoundingClientRect(), b = btn.getBoundingClientRect();
+		return col.scrollTop > 0 && panel.scrollTop === 0 && b.top === before && b.top >= p.top && b.bottom <= p.bottom ? 'ok' : 'moved';
+	})()`)
+	if got != "ok" {
+		t.Fatalf("scrolling the watches %s the debugger's buttons", got)
+	}
+}
 
 // designerWithBreakpoint signs in on n, opens workflow wfID in the
 // designer and sets a breakpoint on nodeID with F9.
