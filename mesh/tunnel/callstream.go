@@ -28,7 +28,8 @@ import (
 // its streams as before.
 
 // methodCallStream names the frame that opens a call stream. Handlers
-// never see it.
+// never see it: inside a call stream it is a protocol violation
+// (readStreamRequest).
 const methodCallStream = "tunnel.calls"
 
 // callStreamOpening is the frame that opens a call stream, sent in the
@@ -125,7 +126,12 @@ func (c *Conn) serveCallStream(str *quic.Stream) {
 			c.closeOnViolation(err)
 			return
 		}
-		if err := c.answer(ctx, str, req); err != nil {
+		// Each call's handler gets a context that ends with the call, as
+		// it ends with the stream of a call that has one to itself.
+		callCtx, cancel := context.WithCancel(ctx)
+		err = c.answer(callCtx, str, req)
+		cancel()
+		if err != nil {
 			abortStream(str)
 			return
 		}

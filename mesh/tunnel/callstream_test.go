@@ -1,6 +1,7 @@
 package tunnel
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -157,5 +158,63 @@ func TestWelcomeReadsAsIdentityForOlderRobots(t *testing.T) {
 	var w welcomeMessage
 	if err := json.Unmarshal(body, &w); err != nil || !w.CallStreams || !identityEqual(w.Identity, id) {
 		t.Fatalf("welcome %s read back as %+v, %v", body, w, err)
+	}
+}
+
+// A handler's context ends when its call is answered, though the call
+// stream it came on is kept for the next call.
+func TestCallContextEndsWithTheCall(t *testing.T) {
+	kept := make(chan context.Context, 1)
+	ts := startServer(t, func(cfg *ServerConfig) {
+		next := cfg.Handler
+		cfg.Handler = func(ctx context.Context, method string, body json.RawMessage) (json.RawMessage, error) {
+			if method == "keep" {
+				kept <- ctx
+				return body, nil
+			}
+			return next(ctx, method, body)
+		}
+	})
+	robot := dialClient(t, ts.addr)
+	if err := robot.Call(t.Context(), "keep", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx := <-kept
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler's context outlived its call")
+	}
+	if n := idleCallStreams(robot); n != 1 {
+		t.Fatalf("the robot keeps %d streams, want the one its call used", n)
+	}
+	callEcho(t, robot, 2)
+}
+
+// Calls that fail on the node's side (an error, a panic, an answer too
+// large to send, an unknown method) still end with one answer, so their
+// stream carries the next call, and its answer is that call's.
+func TestFailedCallsKeepTheirStream(t *testing.T) {
+	ts := startServer(t)
+	robot := dialClient(t, ts.addr)
+	for i, method := range []string{"plain_error", "not_found", "panic", "huge", "no_such_method"} {
+		var re *RemoteError
+		if err := robot.Call(t.Context(), method, nil, nil); !errors.As(err, &re) {
+			t.Fatalf("%s: Call = %v, want a RemoteError", method, err)
+		}
+		if n := idleCallStreams(robot); n != 1 {
+			t.Fatalf("after %s the robot keeps %d streams, want 1", method, n)
+		}
+		callEcho(t, robot, i)
+	}
+}
+
+// A call stream cannot open another inside itself: the frame that opens
+// one is never a call a handler would be asked.
+func TestCallStreamOpeningInsideACallStreamIsRefused(t *testing.T) {
+	_, err := readStreamRequest(bytes.NewReader(callStreamOpening), defaultMaxFrameBytes)
+	var ce *closeError
+	if !errors.As(err, &ce) || ce.code != codeMalformedFrame {
+		t.Fatalf("readStreamRequest = %v, want a malformed-frame violation", err)
 	}
 }

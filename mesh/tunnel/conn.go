@@ -202,7 +202,9 @@ func (c *Conn) closeOnViolation(err error) {
 
 // Call calls method on the other side with req encoded as JSON (nil sends
 // no body) and decodes the response into resp (nil discards it). Each call
-// uses its own QUIC stream, so calls do not wait for each other.
+// has a QUIC stream no other call is using at the time (a new one, or a
+// kept call stream, see callstream.go), so calls do not wait for each
+// other.
 //
 // If ctx ends first, the call's stream is reset, the callee's handler
 // context ends, and Call returns ctx's error. An error from the callee's

@@ -193,6 +193,9 @@ func readRequest(r io.Reader, maxBytes int) (*envelope, error) {
 	if err := requireMethod(env); err != nil {
 		return nil, err
 	}
+	if env.Method == methodCallStream {
+		return nil, &closeError{code: codeMalformedFrame, reason: "a call stream opened inside a call stream"}
+	}
 	return env, nil
 }
 
@@ -213,6 +216,9 @@ func readStreamRequest(r io.Reader, maxBytes int) (*envelope, error) {
 	}
 	if err := requireMethod(env); err != nil {
 		return nil, err
+	}
+	if env.Method == methodCallStream {
+		return nil, &closeError{code: codeMalformedFrame, reason: "a call stream opened inside a call stream"}
 	}
 	return env, nil
 }
