@@ -132,19 +132,11 @@ func (s *Server) checkToken(id, secret string) bool {
 	return secretMatches(secret, hash) && ok
 }
 
-// welcomeMessage is the node's answer to a Hello: the robot's Identity,
-// and whether the node serves call streams (callstream.go). A robot that
-// predates the field decodes the Identity and ignores the rest.
-type welcomeMessage struct {
-	Identity
-	CallStreams bool `json:"call_streams,omitempty"`
-}
-
 // welcome completes the handshake by telling the robot its identity.
-func welcome(ctx context.Context, str *quic.Stream, msg welcomeMessage) error {
+func welcome(ctx context.Context, str *quic.Stream, identity Identity) error {
 	stop := context.AfterFunc(ctx, func() { abortStream(str) })
 	defer stop()
-	if err := sendMessage(str, "", msg); err != nil {
+	if err := sendMessage(str, "", identity); err != nil {
 		return err
 	}
 	return str.Close()
@@ -178,29 +170,29 @@ func (s *Server) handshakeFailure(ctx context.Context, err error) *closeError {
 }
 
 // proveRobot runs the robot's side of the handshake on a new stream and
-// returns the node's welcome: the Identity it assigned. The TLS handshake
-// has already verified the node, so the secret goes to a node of the
-// robot's cluster only.
-func proveRobot(ctx context.Context, qc *quic.Conn, hello Hello, secret string) (welcomeMessage, error) {
+// returns the Identity the node assigned. The TLS handshake has already
+// verified the node, so the secret goes to a node of the robot's cluster
+// only.
+func proveRobot(ctx context.Context, qc *quic.Conn, hello Hello, secret string) (Identity, error) {
 	str, err := qc.OpenStreamSync(ctx)
 	if err != nil {
-		return welcomeMessage{}, err
+		return Identity{}, err
 	}
 	stop := context.AfterFunc(ctx, func() { abortStream(str) })
 	defer stop()
 
 	if err := sendMessage(str, methodHello, helloMessage{Hello: hello, Secret: secret}); err != nil {
-		return welcomeMessage{}, err
+		return Identity{}, err
 	}
 	if err := str.Close(); err != nil {
-		return welcomeMessage{}, err
+		return Identity{}, err
 	}
-	var msg welcomeMessage
-	if err := receiveMessage(str, "", &msg); err != nil {
-		return welcomeMessage{}, err
+	var identity Identity
+	if err := receiveMessage(str, "", &identity); err != nil {
+		return Identity{}, err
 	}
 	if err := expectEnd(str); err != nil {
-		return welcomeMessage{}, err
+		return Identity{}, err
 	}
-	return msg, nil
+	return identity, nil
 }
