@@ -1,7 +1,6 @@
 package robot
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
-	"github.com/casare/casare/internal/testutil"
 )
 
 // The journal returns exactly the runs begun and not ended, by job and
@@ -207,16 +205,7 @@ func TestRobotNotesItsRuns(t *testing.T) {
 	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("J", 4, "0s")}}
 	r := New(Config{ID: "r1", Kind: consensus.RobotLAN, Capacity: 2, ReportInterval: 100 * time.Millisecond, Journal: j,
 		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	testutil.WaitFor(t, 5*time.Second, "the completion of J", func() bool {
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		return len(q.completes) > 0
-	})
-	cancel()
-	<-done
+	runRobotUntil(t, r, 5*time.Second, "the completion of J", q.completed)
 	data, err := os.ReadFile(filepath.Join(dir, journalFile))
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
-	"github.com/casare/casare/internal/testutil"
 )
 
 // workQueue is a faultyQueue that also carries completions with claims,
@@ -72,15 +71,10 @@ func runWorkRobot(t *testing.T, q *workQueue, capacity, jobs int) {
 	t.Helper()
 	r := New(Config{ID: "r1", Kind: consensus.RobotInternet, Capacity: capacity, ReportInterval: 100 * time.Millisecond,
 		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	testutil.WaitFor(t, 10*time.Second, "every job to be reported", func() bool {
+	runRobotUntil(t, r, 10*time.Second, "every job to be reported", func() bool {
 		with, alone := q.reported()
 		return len(with)+len(alone) >= jobs
 	})
-	cancel()
-	<-done
 }
 
 // A busy robot's completions go with the claims their freed slots cause,

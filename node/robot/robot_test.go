@@ -151,16 +151,11 @@ func TestClaimWithUnknownOutcomeKeepsItsRequestID(t *testing.T) {
 	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("J", 1, "10ms")}, claimErrs: 4}
 	r := New(Config{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, ReportInterval: 100 * time.Millisecond,
 		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	testutil.WaitFor(t, 10*time.Second, "the claim to succeed after four failures", func() bool {
+	runRobotUntil(t, r, 10*time.Second, "the claim to succeed after four failures", func() bool {
 		q.mu.Lock()
 		defer q.mu.Unlock()
 		return len(q.claims) == 0
 	})
-	cancel()
-	<-done
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.reqIDs) < 5 {
@@ -181,16 +176,7 @@ func TestFailedHeartbeatKeepsWhatItCarried(t *testing.T) {
 	q := &faultyQueue{claims: []consensus.ClaimedJob{claimed("J", 1, "600ms")}, progErrs: 1}
 	r := New(Config{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, ReportInterval: 150 * time.Millisecond,
 		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()})}, q)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	testutil.WaitFor(t, 10*time.Second, "J's completion", func() bool {
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		return len(q.completes) > 0
-	})
-	cancel()
-	<-done
+	runRobotUntil(t, r, 10*time.Second, "J's completion", q.completed)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	found := false
@@ -327,4 +313,22 @@ func TestShutdownSaysWhatItWaitsFor(t *testing.T) {
 			t.Errorf("shutdown log lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// runRobotUntil runs r until cond holds (or fails the test after
+// timeout), then stops it and waits for Run to return.
+func runRobotUntil(t *testing.T, r *Robot, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	testutil.WaitFor(t, timeout, what, cond)
+}
+
+// completed reports whether q has received a completion.
+func (q *faultyQueue) completed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.completes) > 0
 }
