@@ -133,27 +133,15 @@ func plainJob(j *Job) bool {
 		return false
 	}
 	for _, t := range j.RobotTags {
-		if !plainString(t) {
+		if !plainjson.Plain(t) {
 			return false
 		}
 	}
-	return plainString(j.ID) && plainString(j.WorkflowID) && plainString(j.State) &&
-		plainString(j.ExecutionMode) && plainString(j.RobotID) && plainString(j.PinnedRobot) &&
-		plainString(j.Error) && plainString(j.FailureKind) && plainString(j.UniqueKey) &&
-		plainString(j.Backoff) && plainString(j.WaitingReason) && plainString(j.ScheduleID) &&
-		plainString(j.RerunOf) && plainString(j.Source) && plainParams(j.Params)
-}
-
-// plainString reports whether encoding/json writes s between quotes as
-// it is: printable ASCII, without quotes, backslashes or the characters
-// it escapes for HTML.
-func plainString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
+	return plainjson.Plain(j.ID) && plainjson.Plain(j.WorkflowID) && plainjson.Plain(j.State) &&
+		plainjson.Plain(j.ExecutionMode) && plainjson.Plain(j.RobotID) && plainjson.Plain(j.PinnedRobot) &&
+		plainjson.Plain(j.Error) && plainjson.Plain(j.FailureKind) && plainjson.Plain(j.UniqueKey) &&
+		plainjson.Plain(j.Backoff) && plainjson.Plain(j.WaitingReason) && plainjson.Plain(j.ScheduleID) &&
+		plainjson.Plain(j.RerunOf) && plainjson.Plain(j.Source) && plainParams(j.Params)
 }
 
 // plainParams reports whether encoding/json writes raw params as they

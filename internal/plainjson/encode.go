@@ -1,12 +1,27 @@
 package plainjson
 
-import "time"
+import (
+	"time"
+	"unicode/utf8"
+)
 
 // The Append functions write what encoding/json writes for values the
 // caller has checked need no escaping, without reflection: the hand-written
 // encoders of submit entries (consensus) and submit answers (api). Which
 // strings need no escaping differs between them (an answer escapes HTML
 // characters, an entry does not), so that check stays with each caller.
+
+// Plain reports whether encoding/json.Marshal writes s between quotes as
+// it is: printable ASCII, without quotes, backslashes or the characters
+// it escapes for HTML.
+func Plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
 
 // AppendString writes s between quotes; s must need no escaping.
 func AppendString(buf []byte, s string) []byte {

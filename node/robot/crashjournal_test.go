@@ -1,6 +1,7 @@
 package robot
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/executor"
@@ -219,4 +221,30 @@ func TestRobotNotesItsRuns(t *testing.T) {
 	if want := []string{"+J/4", "-J/4"}; !reflect.DeepEqual(ops, want) {
 		t.Fatalf("journal notes %v; want %v", ops, want)
 	}
+}
+
+// A note is written by hand as json.Marshal writes it, whatever the job
+// id, and reads back as the run it notes.
+func FuzzAppendNote(f *testing.F) {
+	f.Add("01a22c96-1821-7f02-8b5a-a7a2860653d8", uint64(7), 2)
+	f.Add(`a"b\c<d>&é`+"\n", uint64(0), 0)
+	f.Add("", uint64(1<<63), -1)
+	f.Fuzz(func(t *testing.T, id string, token uint64, attempt int) {
+		c := consensus.Crash{JobID: id, Token: token, Attempt: attempt}
+		want, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := appendNote([]byte("x"), '-', c)
+		if string(got) != "x-"+string(want)+"\n" {
+			t.Fatalf("appendNote wrote %q; json.Marshal writes %q", got, want)
+		}
+		if id == "" || !utf8.ValidString(id) {
+			return // no run has such an id: the reader skips an empty one, and JSON replaces bad UTF-8
+		}
+		back, op, ok := parseNote(string(got[1:]))
+		if !ok || back.JobID != id || op != '-' || back.Token != token || back.Attempt != attempt {
+			t.Fatalf("the note %q read back as %+v, %c, %v", got[1:], back, op, ok)
+		}
+	})
 }

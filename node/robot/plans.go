@@ -64,6 +64,16 @@ func (p *planCache) get(ref consensus.GraphRef, graph json.RawMessage) (*executo
 		pl.used = p.clock
 		return pl.prep, nil
 	}
+	return p.add(ref, graph)
+}
+
+// add parses, validates and prepares a version not held yet. The caller
+// holds mu. It is get's miss path, apart so that get's stack frame stays
+// small: every run calls get first thing on a fresh goroutine, and with
+// the parse's locals in it the frame (480 bytes) made the goroutine's
+// stack grow and be copied there on nearly every run (runtime.newstack
+// under get in end-to-end profiles).
+func (p *planCache) add(ref consensus.GraphRef, graph json.RawMessage) (*executor.Prepared, error) {
 	if len(graph) == 0 || string(graph) == "null" {
 		return nil, errNoGraph
 	}

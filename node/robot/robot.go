@@ -317,7 +317,7 @@ func (r *Robot) start(ctx context.Context, c consensus.ClaimedJob, sent time.Tim
 	runCtx, cancel := context.WithCancel(ctx)
 	ru := &run{
 		job: c.Job, cancel: cancel, status: map[string]string{}, nudge: r.nudge,
-		fence: newLeaseFence(r.cfg.FenceAfter, sent, r.log.With("job", c.Job.ID, "attempt", c.Job.Attempt)),
+		fence: newLeaseFence(r.cfg.FenceAfter, sent, r.log, c.Job.ID, c.Job.Attempt),
 	}
 	if c.Job.Debug != nil {
 		ru.debug = newDebugSession(c.Job.Debug.Options, r.nudge, r.log.With("job", c.Job.ID))
