@@ -83,17 +83,38 @@ func (d *specDecoder) readReport(r *RobotReport) bool {
 			})
 		}
 		r.Complete = &CompleteCmd{}
-		return d.readObject([]string{"robot_id", "items"}, func(i int) bool {
-			if i == 0 {
-				return d.readStringTo(&r.Complete.RobotID)
-			}
-			r.Complete.Items = []Completion{}
-			return d.Array(func() bool {
-				r.Complete.Items = append(r.Complete.Items, Completion{})
-				return d.readCompletion(&r.Complete.Items[len(r.Complete.Items)-1])
-			})
+		return d.readComplete(r.Complete)
+	})
+}
+
+func (d *specDecoder) readComplete(c *CompleteCmd) bool {
+	return d.readObject([]string{"robot_id", "items"}, func(i int) bool {
+		if i == 0 {
+			return d.readStringTo(&c.RobotID)
+		}
+		c.Items = []Completion{}
+		return d.Array(func() bool {
+			c.Items = append(c.Items, Completion{})
+			return d.readCompletion(&c.Items[len(c.Items)-1])
 		})
 	})
+}
+
+// DecodeCompleteCmd decodes a CompleteCmd as json.Unmarshal does into a
+// zero one, reading the form robots write without reflection and
+// leaving anything else to json.Unmarshal. An internet robot sends its
+// completions in this form over the tunnel, and the gateway's
+// json.Unmarshal of them was 4% of the internet dispatch bench's CPU.
+// FuzzCompleteCmdDecode holds it to json.Unmarshal.
+func DecodeCompleteCmd(data []byte) (CompleteCmd, error) {
+	var c CompleteCmd
+	d := specDecoder{Decoder: plainjson.Decoder{Buf: data}}
+	if d.readComplete(&c) && d.Space() == len(data) {
+		return c, nil
+	}
+	c = CompleteCmd{}
+	err := json.Unmarshal(data, &c)
+	return c, err
 }
 
 func (d *specDecoder) readProgress(p *Progress) bool {

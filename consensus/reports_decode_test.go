@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -124,4 +125,37 @@ func BenchmarkRobotReportsDecode(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzCompleteCmdDecode: DecodeCompleteCmd decodes what json.Unmarshal
+// decodes, as json.Unmarshal does, and refuses what it refuses. Seeds are
+// the completions as robots write them (json.Marshal, which escapes HTML)
+// and as nodes do.
+func FuzzCompleteCmdDecode(f *testing.F) {
+	for _, cmd := range sampleRobotReports() {
+		for _, r := range cmd.Reports {
+			if r.Complete == nil {
+				continue
+			}
+			b, err := json.Marshal(r.Complete)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+			if b, err = encodeJSON(r.Complete); err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(` {"Items":[{"job_id":"j","token":1}],"robot_id":"r"} `))
+	f.Add([]byte(`{"items":[{"job_id":"j","job_id":"k"}]}`))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		var want CompleteCmd
+		wantErr := json.Unmarshal(p, &want)
+		got, err := DecodeCompleteCmd(p)
+		if (err == nil) != (wantErr == nil) || (err == nil && !reflect.DeepEqual(got, want)) {
+			t.Fatalf("DecodeCompleteCmd(%q) = %+v, %v; json.Unmarshal: %+v, %v", p, got, err, want, wantErr)
+		}
+	})
 }

@@ -40,10 +40,28 @@ const maxWorkCompletions = 4096
 // of completions, naming what is wrong. Unknown fields are ignored, as in
 // the other methods' bodies, so that a newer robot's additions do not
 // lock it out of an older node.
+//
+// The completions are left raw by json.Unmarshal and read by
+// consensus.DecodeCompleteCmd, which does without reflection for what
+// robots write; FuzzDecodeWorkRequestAsJSON holds the two to
+// json.Unmarshal of the whole. Of a "complete" key given twice, which no
+// robot sends, the last value counts whole instead of being merged into
+// the first.
 func DecodeWorkRequest(body []byte) (WorkRequest, error) {
-	var req WorkRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	var wire struct {
+		Claim    ClaimRequest    `json:"claim"`
+		Complete json.RawMessage `json:"complete"`
+	}
+	if err := json.Unmarshal(body, &wire); err != nil {
 		return WorkRequest{}, fmt.Errorf("decode work request: %w", err)
+	}
+	req := WorkRequest{Claim: wire.Claim}
+	if wire.Complete != nil && string(wire.Complete) != "null" {
+		complete, err := consensus.DecodeCompleteCmd(wire.Complete)
+		if err != nil {
+			return WorkRequest{}, fmt.Errorf("decode work request: complete: %w", err)
+		}
+		req.Complete = &complete
 	}
 	if req.Claim.Max <= 0 {
 		return WorkRequest{}, fmt.Errorf("work request: claim.max must be positive, got %d", req.Claim.Max)

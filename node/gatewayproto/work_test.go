@@ -1,9 +1,12 @@
 package gatewayproto
 
 import (
+	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/casare/casare/consensus"
 )
@@ -55,6 +58,93 @@ func FuzzDecodeWorkRequest(f *testing.F) {
 		}
 		if req.Complete != nil && len(req.Complete.Items) > maxWorkCompletions {
 			t.Fatalf("accepted %d completions", len(req.Complete.Items))
+		}
+	})
+}
+
+// FuzzDecodeWorkRequestAsJSON: what DecodeWorkRequest accepts is what
+// json.Unmarshal of the whole request makes of it, and it refuses what
+// json.Unmarshal refuses. One difference is by design: of a "complete"
+// key given twice, the last value counts whole, where json.Unmarshal
+// merges the second object into the first.
+func FuzzDecodeWorkRequestAsJSON(f *testing.F) {
+	f.Add([]byte(`{"claim":{"max":2,"request_id":"r","wait_ms":100},"complete":{"robot_id":"x","items":[{"job_id":"j","token":7,"succeeded":true,"result":{},"node_status":{"a":"done"}}]}}`))
+	f.Add([]byte(`{"complete":null,"claim":{"max":1,"have":[{"workflow_id":"w","version":1}]}}`))
+	f.Add([]byte(`{"claim":{"max":1},"complete":{"items":[{"error":"a \u003cb\u003e","logs":[{"time":"2026-12-01T10:00:00Z","message":"m"}]}]},"Complete":{}}`))
+	f.Add([]byte(`{"claim":{"max":1},"complete":[]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var want WorkRequest
+		wantErr := json.Unmarshal(body, &want)
+		got, err := DecodeWorkRequest(body)
+		if wantErr != nil {
+			if err == nil {
+				t.Fatalf("accepted %q, which json.Unmarshal refuses: %v", body, wantErr)
+			}
+			return
+		}
+		if err == nil && !reflect.DeepEqual(got, want) && completeKeys(body) < 2 {
+			t.Fatalf("DecodeWorkRequest(%q) = %+v; json.Unmarshal: %+v", body, got, want)
+		}
+	})
+}
+
+// completeKeys counts the top-level keys of body that json.Unmarshal
+// would take for WorkRequest.Complete.
+func completeKeys(body []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return 0
+	}
+	n := 0
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return n
+		}
+		if k, ok := key.(string); ok && strings.EqualFold(k, "complete") {
+			n++
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return n
+		}
+	}
+	return n
+}
+
+// BenchmarkDecodeWorkRequest is a two-slot robot's call after two no-op
+// jobs, as the robot writes it, decoded whole by json.Unmarshal and by
+// DecodeWorkRequest.
+func BenchmarkDecodeWorkRequest(b *testing.B) {
+	at := time.Date(2026, 12, 1, 14, 0, 0, 123456789, time.UTC)
+	done := func(id string, token uint64) consensus.Completion {
+		return consensus.Completion{JobID: id, Token: token, Succeeded: true, Result: json.RawMessage(`{}`),
+			Logs:       []consensus.LogLine{{Time: at, Level: "info", NodeID: "start", Message: "node start finished"}},
+			NodeStatus: map[string]string{"start": "done", "end": "done"}}
+	}
+	body, err := json.Marshal(WorkRequest{
+		Claim: ClaimRequest{Max: 2, RequestID: "0190c1d4-8a3f-7b2e-9f10-5d6e7f8a9b0d", WaitMS: 20000, Have: []consensus.GraphRef{{WorkflowID: "0190c1d4-8a3f-7b2e-9f10-5d6e7f8a9b0e", Version: 1}}},
+		Complete: &consensus.CompleteCmd{Items: []consensus.Completion{
+			done("0190c1d4-8a3f-7b2e-9f10-5d6e7f8a9b0c", 1041), done("0190c1d4-8a3f-7b2e-9f10-5d6e7f8a9b0f", 1042)}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var req WorkRequest
+			if err := json.Unmarshal(body, &req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeWorkRequest(body); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
