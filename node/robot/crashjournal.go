@@ -391,36 +391,3 @@ func (r *Robot) reportCrashes(ctx context.Context) {
 		}
 	}
 }
-
-func crashOf(job consensus.Job) consensus.Crash {
-	return consensus.Crash{JobID: job.ID, Token: job.Lease.Token, Attempt: job.Attempt}
-}
-
-// noteRuns notes the runs of a claim in the journal before any of them
-// starts; forgetRun forgets each when it ends.
-func (r *Robot) noteRuns(claimed []consensus.ClaimedJob) {
-	j := r.cfg.Journal
-	if j == nil || len(claimed) == 0 {
-		return
-	}
-	cs := make([]consensus.Crash, len(claimed))
-	for i, c := range claimed {
-		cs[i] = crashOf(c.Job)
-	}
-	if err := j.begin(cs...); err != nil {
-		// The runs go ahead: losing the notes only loses the crash
-		// count if one of these runs kills the process.
-		r.log.Warn("crash journal: cannot note runs", "jobs", len(cs), "err", err)
-	}
-}
-
-// forgetRun forgets a run that ended, however it ended.
-func (r *Robot) forgetRun(job consensus.Job) {
-	j := r.cfg.Journal
-	if j == nil {
-		return
-	}
-	if err := j.end(crashOf(job)); err != nil {
-		r.log.Warn("crash journal: cannot forget a run", "job", job.ID, "err", err)
-	}
-}
