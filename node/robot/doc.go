@@ -7,9 +7,9 @@
 // A [Robot] runs a claim loop (robot.go) that asks its queue for as many
 // jobs as it has free slots, retrying a claim whose answer was lost under
 // the same request id so that the leader hands back the jobs it already
-// leased. Each job runs in its own goroutine with a run buffer (run.go)
-// that gathers the engine's events and its latest checkpoint; a reporter
-// (report.go) sends one batched heartbeat per tick for every running job,
+// leased. Each job runs in its own goroutine (execute.go) with a run
+// buffer (run.go) that gathers the engine's events and its latest
+// checkpoint; a reporter (report.go) sends one batched heartbeat per tick for every running job,
 // and early when a run checkpoints, and batches completions. Workflow
 // versions are cached parsed and prepared for the engine (plans.go):
 // versions never change.
