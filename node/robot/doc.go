@@ -9,10 +9,10 @@
 // the same request id so that the leader hands back the jobs it already
 // leased. Each job runs in its own goroutine (execute.go) with a run
 // buffer (run.go) that gathers the engine's events and its latest
-// checkpoint; a reporter (report.go) sends one batched heartbeat per tick for every running job,
-// and early when a run checkpoints, and batches completions. Workflow
-// versions are cached parsed and prepared for the engine (plans.go):
-// versions never change.
+// checkpoint; a reporter (report.go) sends one batched heartbeat per
+// tick for every running job, and early when a run checkpoints, and
+// batches completions. Workflow versions are cached parsed and prepared
+// for the engine (plans.go): versions never change.
 //
 // A run that cannot confirm its lease stops starting nodes (fence.go)
 // before the leader may hand its job to another robot. Runs are noted in a
