@@ -84,8 +84,21 @@ func plainMethod[T string | []byte](m T) bool {
 // as a *closeError carrying the code to close the connection with; other
 // errors are r's (a reset stream, a closed connection).
 func readFrame(r io.Reader, maxBytes int) (*envelope, error) {
+	env, err := nextFrame(r, maxBytes)
+	if err == io.EOF {
+		return nil, truncated(err)
+	}
+	return env, err
+}
+
+// nextFrame is readFrame for a stream that may end before the frame:
+// it returns io.EOF, unwrapped, when r ends before the frame's first byte.
+func nextFrame(r io.Reader, maxBytes int) (*envelope, error) {
 	var header [frameHeaderLen]byte
 	if _, err := io.ReadFull(r, header[:]); err != nil {
+		if err == io.EOF {
+			return nil, err
+		}
 		return nil, truncated(err)
 	}
 	size := binary.BigEndian.Uint32(header[:])
@@ -177,8 +190,35 @@ func readRequest(r io.Reader, maxBytes int) (*envelope, error) {
 	if err := expectEnd(r); err != nil {
 		return nil, err
 	}
+	if err := requireMethod(env); err != nil {
+		return nil, err
+	}
+	if env.Method == methodCallStream {
+		return nil, &closeError{code: codeMalformedFrame, reason: "a call stream opened inside a call stream"}
+	}
+	return env, nil
+}
+
+// requireMethod refuses a request frame that names no method.
+func requireMethod(env *envelope) error {
 	if env.Method == "" {
-		return nil, &closeError{code: codeMalformedFrame, reason: "request without a method"}
+		return &closeError{code: codeMalformedFrame, reason: "request without a method"}
+	}
+	return nil
+}
+
+// readStreamRequest reads the next request of a call stream; io.EOF,
+// unwrapped, means the caller ended the stream between calls.
+func readStreamRequest(r io.Reader, maxBytes int) (*envelope, error) {
+	env, err := nextFrame(r, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireMethod(env); err != nil {
+		return nil, err
+	}
+	if env.Method == methodCallStream {
+		return nil, &closeError{code: codeMalformedFrame, reason: "a call stream opened inside a call stream"}
 	}
 	return env, nil
 }
