@@ -190,11 +190,8 @@ func readRequest(r io.Reader, maxBytes int) (*envelope, error) {
 	if err := expectEnd(r); err != nil {
 		return nil, err
 	}
-	if err := requireMethod(env); err != nil {
+	if err := requireCall(env); err != nil {
 		return nil, err
-	}
-	if env.Method == methodCallStream {
-		return nil, &closeError{code: codeMalformedFrame, reason: "a call stream opened inside a call stream"}
 	}
 	return env, nil
 }
@@ -207,6 +204,18 @@ func requireMethod(env *envelope) error {
 	return nil
 }
 
+// requireCall refuses a frame that cannot be a call on a stream already
+// carrying calls: one without a method, or one opening a call stream.
+func requireCall(env *envelope) error {
+	if err := requireMethod(env); err != nil {
+		return err
+	}
+	if env.Method == methodCallStream {
+		return &closeError{code: codeMalformedFrame, reason: "a call stream opened inside a call stream"}
+	}
+	return nil
+}
+
 // readStreamRequest reads the next request of a call stream; io.EOF,
 // unwrapped, means the caller ended the stream between calls.
 func readStreamRequest(r io.Reader, maxBytes int) (*envelope, error) {
@@ -214,11 +223,8 @@ func readStreamRequest(r io.Reader, maxBytes int) (*envelope, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := requireMethod(env); err != nil {
+	if err := requireCall(env); err != nil {
 		return nil, err
-	}
-	if env.Method == methodCallStream {
-		return nil, &closeError{code: codeMalformedFrame, reason: "a call stream opened inside a call stream"}
 	}
 	return env, nil
 }

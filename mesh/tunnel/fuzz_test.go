@@ -46,15 +46,9 @@ func FuzzReadRequest(f *testing.F) {
 			}
 			return
 		}
-		if env.Method == "" {
-			t.Fatal("accepted a request without a method")
-		}
-		frame, err := encodeFrame(env, limit)
-		if errors.Is(err, ErrFrameTooLarge) {
-			return // re-encoding may escape characters the peer sent raw
-		}
-		if err != nil {
-			t.Fatalf("re-encode %+v: %v", env, err)
+		frame, ok := reencode(t, env, limit)
+		if !ok {
+			return
 		}
 		again, err := readRequest(bytes.NewReader(frame), limit)
 		if err != nil {
@@ -208,15 +202,9 @@ func FuzzReadCallStream(f *testing.F) {
 		}
 		var again []byte
 		for _, env := range reqs {
-			if env.Method == "" {
-				t.Fatal("accepted a request without a method")
-			}
-			frame, err := encodeFrame(env, limit)
-			if errors.Is(err, ErrFrameTooLarge) {
-				return // re-encoding may escape characters the peer sent raw
-			}
-			if err != nil {
-				t.Fatalf("re-encode %+v: %v", env, err)
+			frame, ok := reencode(t, env, limit)
+			if !ok {
+				return
 			}
 			again = append(again, frame...)
 		}
@@ -230,4 +218,22 @@ func FuzzReadCallStream(f *testing.F) {
 			}
 		}
 	})
+}
+
+// reencode encodes a request the reader accepted, as the peer would send
+// it again; false if it no longer fits, as re-encoding may escape
+// characters the peer sent raw.
+func reencode(t *testing.T, env *envelope, limit int) ([]byte, bool) {
+	t.Helper()
+	if env.Method == "" {
+		t.Fatal("accepted a request without a method")
+	}
+	frame, err := encodeFrame(env, limit)
+	if errors.Is(err, ErrFrameTooLarge) {
+		return nil, false
+	}
+	if err != nil {
+		t.Fatalf("re-encode %+v: %v", env, err)
+	}
+	return frame, true
 }
