@@ -123,16 +123,10 @@ func (c *Conn) serve() {
 
 // serveCall answers one call on str, or the calls of a call stream.
 func (c *Conn) serveCall(str *quic.Stream) {
-	req, err := readFrame(str, c.maxFrame)
-	if err == nil && req.Method == methodCallStream && c.serveStreams {
+	req, opens, err := readCall(str, c.maxFrame, c.serveStreams)
+	if opens {
 		c.serveCallStream(str)
 		return
-	}
-	if err == nil {
-		err = expectEnd(str)
-	}
-	if err == nil {
-		err = requireMethod(req)
 	}
 	if err != nil {
 		abortStream(str)

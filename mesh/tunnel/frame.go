@@ -181,19 +181,24 @@ func expectEnd(r io.Reader) error {
 	}
 }
 
-// readRequest reads the only frame of a call's stream and the stream's end.
-func readRequest(r io.Reader, maxBytes int) (*envelope, error) {
-	env, err := readFrame(r, maxBytes)
+// readCall reads the first frame of a stream the peer opened: a call,
+// which is the stream's only frame, or — when streams is set — the
+// opening of a call stream (opens), whose calls follow on it.
+func readCall(r io.Reader, maxBytes int, streams bool) (env *envelope, opens bool, err error) {
+	env, err = readFrame(r, maxBytes)
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	if streams && env.Method == methodCallStream {
+		return env, true, nil
 	}
 	if err := expectEnd(r); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if err := requireCall(env); err != nil {
-		return nil, err
+	if err := requireMethod(env); err != nil {
+		return nil, false, err
 	}
-	return env, nil
+	return env, false, nil
 }
 
 // requireMethod refuses a request frame that names no method.

@@ -38,7 +38,7 @@ func FuzzReadRequest(f *testing.F) {
 	f.Add([]byte{0, 0})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		env, err := readRequest(bytes.NewReader(data), limit)
+		env, _, err := readCall(bytes.NewReader(data), limit, false)
 		if err != nil {
 			// A byte stream has no I/O errors: everything is the peer's.
 			if _, ok := errors.AsType[*closeError](err); !ok {
@@ -50,7 +50,7 @@ func FuzzReadRequest(f *testing.F) {
 		if !ok {
 			return
 		}
-		again, err := readRequest(bytes.NewReader(frame), limit)
+		again, _, err := readCall(bytes.NewReader(frame), limit, false)
 		if err != nil {
 			t.Fatalf("read back a re-encoded request: %v", err)
 		}
