@@ -132,11 +132,19 @@ func (s *Server) checkToken(id, secret string) bool {
 	return secretMatches(secret, hash) && ok
 }
 
+// welcomeMessage is the node's answer to a Hello: the robot's Identity,
+// and whether the node serves call streams (callstream.go). A robot that
+// predates the field decodes the Identity and ignores the rest.
+type welcomeMessage struct {
+	Identity
+	CallStreams bool `json:"call_streams,omitempty"`
+}
+
 // welcome completes the handshake by telling the robot its identity.
-func welcome(ctx context.Context, str *quic.Stream, identity Identity) error {
+func welcome(ctx context.Context, str *quic.Stream, msg welcomeMessage) error {
 	stop := context.AfterFunc(ctx, func() { abortStream(str) })
 	defer stop()
-	if err := sendMessage(str, "", identity); err != nil {
+	if err := sendMessage(str, "", msg); err != nil {
 		return err
 	}
 	return str.Close()
@@ -170,29 +178,29 @@ func (s *Server) handshakeFailure(ctx context.Context, err error) *closeError {
 }
 
 // proveRobot runs the robot's side of the handshake on a new stream and
-// returns the Identity the node assigned. The TLS handshake has already
-// verified the node, so the secret goes to a node of the robot's cluster
-// only.
-func proveRobot(ctx context.Context, qc *quic.Conn, hello Hello, secret string) (Identity, error) {
+// returns the node's welcome: the Identity it assigned. The TLS handshake
+// has already verified the node, so the secret goes to a node of the
+// robot's cluster only.
+func proveRobot(ctx context.Context, qc *quic.Conn, hello Hello, secret string) (welcomeMessage, error) {
 	str, err := qc.OpenStreamSync(ctx)
 	if err != nil {
-		return Identity{}, err
+		return welcomeMessage{}, err
 	}
 	stop := context.AfterFunc(ctx, func() { abortStream(str) })
 	defer stop()
 
 	if err := sendMessage(str, methodHello, helloMessage{Hello: hello, Secret: secret}); err != nil {
-		return Identity{}, err
+		return welcomeMessage{}, err
 	}
 	if err := str.Close(); err != nil {
-		return Identity{}, err
+		return welcomeMessage{}, err
 	}
-	var identity Identity
-	if err := receiveMessage(str, "", &identity); err != nil {
-		return Identity{}, err
+	var msg welcomeMessage
+	if err := receiveMessage(str, "", &msg); err != nil {
+		return welcomeMessage{}, err
 	}
 	if err := expectEnd(str); err != nil {
-		return Identity{}, err
+		return welcomeMessage{}, err
 	}
-	return identity, nil
+	return msg, nil
 }

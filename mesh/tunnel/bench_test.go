@@ -16,11 +16,17 @@ func BenchmarkCallRoundTrip(b *testing.B) {
 
 	b.Run("sequential", func(b *testing.B) {
 		b.ReportAllocs()
+		node := ts.nextConn(b)
+		sent := func() uint64 {
+			return robot.qc.ConnectionStats().PacketsSent + node.qc.ConnectionStats().PacketsSent
+		}
+		before := sent()
 		for b.Loop() {
 			if err := robot.Call(ctx, "echo", req, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
+		b.ReportMetric(float64(sent()-before)/float64(b.N), "packets/call")
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()

@@ -41,6 +41,11 @@ type ClientConfig struct {
 
 	// Logger receives connection events; slog.Default if nil.
 	Logger *slog.Logger
+
+	// oneCallPerStream makes the robot behave as one that predates call
+	// streams: it opens a stream per call whatever the node offers. Tests
+	// set it to stand in for an older robot.
+	oneCallPerStream bool
 }
 
 // Dial connects to the node at the UDP address addr and authenticates with
@@ -76,7 +81,7 @@ func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Conn, error) {
 	}
 	hctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
 	defer cancel()
-	identity, err := proveRobot(hctx, qc, cfg.Hello, cfg.TokenSecret)
+	welcomed, err := proveRobot(hctx, qc, cfg.Hello, cfg.TokenSecret)
 	if err != nil {
 		err = explainHandshake(hctx, err)
 		code, reason := codeHandshakeFailed, "handshake failed"
@@ -87,7 +92,10 @@ func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Conn, error) {
 		return nil, fmt.Errorf("tunnel: dial %s: %w", addr, err)
 	}
 
-	c := newConn(qc, identity, cfg.Handler, cfg.MaxFrameBytes, loggerOrDefault(cfg.Logger))
+	c := newConn(qc, welcomed.Identity, cfg.Handler, cfg.MaxFrameBytes, loggerOrDefault(cfg.Logger))
+	if welcomed.CallStreams && !cfg.oneCallPerStream {
+		c.streams = &callStreams{}
+	}
 	go c.serve()
 	return c, nil
 }

@@ -44,6 +44,11 @@ type Conn struct {
 	handler  Handler
 	maxFrame int
 	logger   *slog.Logger
+	// serveStreams says this side serves call streams (callstream.go);
+	// streams, set on a robot whose node offered them, keeps the idle ones
+	// its calls go on.
+	serveStreams bool
+	streams      *callStreams
 
 	calls sync.WaitGroup // incoming calls being served
 	done  chan struct{}  // closed once qc is closed and every call returned
@@ -116,9 +121,13 @@ func (c *Conn) serve() {
 	c.calls.Wait()
 }
 
-// serveCall answers one call on str.
+// serveCall answers one call on str, or the calls of a call stream.
 func (c *Conn) serveCall(str *quic.Stream) {
-	req, err := readRequest(str, c.maxFrame)
+	req, opens, err := readCall(str, c.maxFrame, c.serveStreams)
+	if opens {
+		c.serveCallStream(str)
+		return
+	}
 	if err != nil {
 		abortStream(str)
 		c.closeOnViolation(err)
@@ -127,6 +136,17 @@ func (c *Conn) serveCall(str *quic.Stream) {
 	// The stream's context ends when the caller stops reading (it gave up)
 	// or the connection closes.
 	ctx := context.WithValue(str.Context(), identityKey{}, c.identity)
+	if err := c.answer(ctx, str, req); err != nil {
+		abortStream(str)
+		return
+	}
+	if err := str.Close(); err != nil {
+		abortStream(str)
+	}
+}
+
+// answer serves req and writes its response frame to str.
+func (c *Conn) answer(ctx context.Context, str *quic.Stream, req *envelope) error {
 	frame, err := encodeFrame(c.invoke(ctx, req), c.maxFrame)
 	if err != nil {
 		code := CodeInternal
@@ -136,17 +156,11 @@ func (c *Conn) serveCall(str *quic.Stream) {
 		c.logger.Warn("tunnel: cannot send response", "method", req.Method, "err", err)
 		frame, err = encodeFrame(&envelope{Error: &RemoteError{Code: code, Message: err.Error()}}, c.maxFrame)
 		if err != nil {
-			abortStream(str)
-			return
+			return err
 		}
 	}
-	if _, err := str.Write(frame); err != nil {
-		abortStream(str)
-		return
-	}
-	if err := str.Close(); err != nil {
-		abortStream(str)
-	}
+	_, err = str.Write(frame)
+	return err
 }
 
 // invoke runs the handler for req and turns its outcome into a response.
@@ -182,7 +196,9 @@ func (c *Conn) closeOnViolation(err error) {
 
 // Call calls method on the other side with req encoded as JSON (nil sends
 // no body) and decodes the response into resp (nil discards it). Each call
-// uses its own QUIC stream, so calls do not wait for each other.
+// has a QUIC stream no other call is using at the time (a new one, or a
+// kept call stream, see callstream.go), so calls do not wait for each
+// other.
 //
 // If ctx ends first, the call's stream is reset, the callee's handler
 // context ends, and Call returns ctx's error. An error from the callee's
@@ -203,6 +219,9 @@ func (c *Conn) Call(ctx context.Context, method string, req, resp any) error {
 	frame, err := encodeFrame(&envelope{Method: method, Body: body}, c.maxFrame)
 	if err != nil {
 		return fmt.Errorf("tunnel: call %s: %w", method, err)
+	}
+	if c.streams != nil {
+		return c.callOnStream(ctx, method, frame, resp)
 	}
 
 	str, err := c.qc.OpenStreamSync(ctx)
@@ -231,6 +250,11 @@ func (c *Conn) Call(ctx context.Context, method string, req, resp any) error {
 		c.closeOnViolation(err)
 		return c.callError(ctx, method, err)
 	}
+	return c.decodeReply(method, reply, resp)
+}
+
+// decodeReply returns the callee's error, or decodes its answer into resp.
+func (c *Conn) decodeReply(method string, reply *envelope, resp any) error {
 	if reply.Error != nil {
 		return fmt.Errorf("tunnel: call %s: %w", method, reply.Error)
 	}

@@ -26,6 +26,13 @@
 // connection with a QUIC application error code naming the violation.
 // Errors returned by a [Handler] reach the caller as a [*RemoteError].
 //
+// A node offers call streams in its welcome (see callstream.go); a robot
+// it offered them to keeps a finished call's stream for its next call. A
+// call stream opens with a frame naming "tunnel.calls" and then carries
+// request and response frames in turn, one call at a time, until the
+// robot closes or resets it. Either side that predates them keeps to a
+// stream per call, which the other serves as before.
+//
 // Both ends send QUIC keep-alives (KeepAlive, 5 s by default) and close a
 // connection that has been silent for IdleTimeout (15 s by default), so a
 // robot whose PC vanished is noticed well within a 30 s job lease, and a

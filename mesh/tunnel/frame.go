@@ -84,8 +84,21 @@ func plainMethod[T string | []byte](m T) bool {
 // as a *closeError carrying the code to close the connection with; other
 // errors are r's (a reset stream, a closed connection).
 func readFrame(r io.Reader, maxBytes int) (*envelope, error) {
+	env, err := nextFrame(r, maxBytes)
+	if err == io.EOF {
+		return nil, truncated(err)
+	}
+	return env, err
+}
+
+// nextFrame is readFrame for a stream that may end before the frame:
+// it returns io.EOF, unwrapped, when r ends before the frame's first byte.
+func nextFrame(r io.Reader, maxBytes int) (*envelope, error) {
 	var header [frameHeaderLen]byte
 	if _, err := io.ReadFull(r, header[:]); err != nil {
+		if err == io.EOF {
+			return nil, err
+		}
 		return nil, truncated(err)
 	}
 	size := binary.BigEndian.Uint32(header[:])
@@ -168,17 +181,55 @@ func expectEnd(r io.Reader) error {
 	}
 }
 
-// readRequest reads the only frame of a call's stream and the stream's end.
-func readRequest(r io.Reader, maxBytes int) (*envelope, error) {
-	env, err := readFrame(r, maxBytes)
+// readCall reads the first frame of a stream the peer opened: a call,
+// which is the stream's only frame, or — when streams is set — the
+// opening of a call stream (opens), whose calls follow on it.
+func readCall(r io.Reader, maxBytes int, streams bool) (env *envelope, opens bool, err error) {
+	env, err = readFrame(r, maxBytes)
+	if err != nil {
+		return nil, false, err
+	}
+	if streams && env.Method == methodCallStream {
+		return env, true, nil
+	}
+	if err := expectEnd(r); err != nil {
+		return nil, false, err
+	}
+	if err := requireMethod(env); err != nil {
+		return nil, false, err
+	}
+	return env, false, nil
+}
+
+// requireMethod refuses a request frame that names no method.
+func requireMethod(env *envelope) error {
+	if env.Method == "" {
+		return &closeError{code: codeMalformedFrame, reason: "request without a method"}
+	}
+	return nil
+}
+
+// requireCall refuses a frame that cannot be a call on a stream already
+// carrying calls: one without a method, or one opening a call stream.
+func requireCall(env *envelope) error {
+	if err := requireMethod(env); err != nil {
+		return err
+	}
+	if env.Method == methodCallStream {
+		return &closeError{code: codeMalformedFrame, reason: "a call stream opened inside a call stream"}
+	}
+	return nil
+}
+
+// readStreamRequest reads the next request of a call stream; io.EOF,
+// unwrapped, means the caller ended the stream between calls.
+func readStreamRequest(r io.Reader, maxBytes int) (*envelope, error) {
+	env, err := nextFrame(r, maxBytes)
 	if err != nil {
 		return nil, err
 	}
-	if err := expectEnd(r); err != nil {
+	if err := requireCall(env); err != nil {
 		return nil, err
-	}
-	if env.Method == "" {
-		return nil, &closeError{code: codeMalformedFrame, reason: "request without a method"}
 	}
 	return env, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"io"
 	"reflect"
 	"testing"
 )
@@ -37,7 +38,7 @@ func FuzzReadRequest(f *testing.F) {
 	f.Add([]byte{0, 0})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		env, err := readRequest(bytes.NewReader(data), limit)
+		env, _, err := readCall(bytes.NewReader(data), limit, false)
 		if err != nil {
 			// A byte stream has no I/O errors: everything is the peer's.
 			if _, ok := errors.AsType[*closeError](err); !ok {
@@ -45,17 +46,11 @@ func FuzzReadRequest(f *testing.F) {
 			}
 			return
 		}
-		if env.Method == "" {
-			t.Fatal("accepted a request without a method")
+		frame, ok := reencode(t, env, limit)
+		if !ok {
+			return
 		}
-		frame, err := encodeFrame(env, limit)
-		if errors.Is(err, ErrFrameTooLarge) {
-			return // re-encoding may escape characters the peer sent raw
-		}
-		if err != nil {
-			t.Fatalf("re-encode %+v: %v", env, err)
-		}
-		again, err := readRequest(bytes.NewReader(frame), limit)
+		again, _, err := readCall(bytes.NewReader(frame), limit, false)
 		if err != nil {
 			t.Fatalf("read back a re-encoded request: %v", err)
 		}
@@ -163,4 +158,82 @@ func FuzzEncodeFrameForOldPeers(f *testing.F) {
 			t.Fatalf("readFrame reads %q as %+v, %v; want %+v", frame, got, err, ref)
 		}
 	})
+}
+
+// FuzzReadCallStream feeds arbitrary bytes to the node as a call
+// stream's requests (after its opening frame): the reader returns each
+// request, then io.EOF if the bytes end between frames or a protocol
+// violation, never a panic; the requests it accepted, encoded again one
+// after another, read back the same and end cleanly.
+func FuzzReadCallStream(f *testing.F) {
+	const limit = 1024
+	var two []byte
+	for _, env := range []envelope{
+		{Method: "work", Body: json.RawMessage(`{"claim":{"max":2}}`)},
+		{Method: "progress", Body: json.RawMessage(`{"items":[]}`)},
+	} {
+		frame, err := encodeFrame(&env, limit)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(frame)
+		two = append(two, frame...)
+	}
+	f.Add(two)
+	f.Add(append(two[:len(two):len(two)], 0, 0))
+	f.Add(append(two[:len(two):len(two)], two[:7]...))
+	f.Add(binary.BigEndian.AppendUint32(nil, 2))
+	f.Add([]byte{})
+	read := func(data []byte) ([]*envelope, error) {
+		r := bytes.NewReader(data)
+		var reqs []*envelope
+		for {
+			env, err := readStreamRequest(r, limit)
+			if err != nil {
+				return reqs, err
+			}
+			reqs = append(reqs, env)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		reqs, err := read(data)
+		if _, ok := errors.AsType[*closeError](err); !ok && err != io.EOF {
+			t.Fatalf("error %v is neither the stream's end nor a protocol violation", err)
+		}
+		var again []byte
+		for _, env := range reqs {
+			frame, ok := reencode(t, env, limit)
+			if !ok {
+				return
+			}
+			again = append(again, frame...)
+		}
+		back, err := read(again)
+		if err != io.EOF || len(back) != len(reqs) {
+			t.Fatalf("read back %d of %d requests, ending with %v", len(back), len(reqs), err)
+		}
+		for i := range reqs {
+			if back[i].Method != reqs[i].Method || !jsonEquivalent(back[i].Body, reqs[i].Body) {
+				t.Fatalf("round trip changed request %d: %+v → %+v", i, reqs[i], back[i])
+			}
+		}
+	})
+}
+
+// reencode encodes a request the reader accepted, as the peer would send
+// it again; false if it no longer fits, as re-encoding may escape
+// characters the peer sent raw.
+func reencode(t *testing.T, env *envelope, limit int) ([]byte, bool) {
+	t.Helper()
+	if env.Method == "" {
+		t.Fatal("accepted a request without a method")
+	}
+	frame, err := encodeFrame(env, limit)
+	if errors.Is(err, ErrFrameTooLarge) {
+		return nil, false
+	}
+	if err != nil {
+		t.Fatalf("re-encode %+v: %v", env, err)
+	}
+	return frame, true
 }

@@ -67,6 +67,11 @@ type ServerConfig struct {
 
 	// Logger receives connection and refusal events; slog.Default if nil.
 	Logger *slog.Logger
+
+	// oneCallPerStream makes the node behave as one that predates call
+	// streams: it offers none and serves a stream's first frame as its
+	// only call. Tests set it to stand in for an older node.
+	oneCallPerStream bool
 }
 
 // Server accepts robot connections on a node's UDP port.
@@ -242,6 +247,7 @@ func (s *Server) handleConn(qc *quic.Conn) {
 	}
 
 	c := newConn(qc, identity, s.cfg.Handler, s.cfg.MaxFrameBytes, s.logger)
+	c.serveStreams = !s.cfg.oneCallPerStream
 	if !s.register(c) {
 		_ = qc.CloseWithError(codeShuttingDown, "node shutting down")
 		return
@@ -252,7 +258,7 @@ func (s *Server) handleConn(qc *quic.Conn) {
 	}
 	// The welcome goes out only now, so that when Dial returns the robot is
 	// registered and listed by Conns.
-	if err := welcome(ctx, str, identity); err != nil {
+	if err := welcome(ctx, str, welcomeMessage{Identity: identity, CallStreams: c.serveStreams}); err != nil {
 		ce := s.handshakeFailure(ctx, err)
 		c.logger.Warn("tunnel: robot lost before its welcome", "err", ce)
 		_ = qc.CloseWithError(ce.code, ce.reason)
