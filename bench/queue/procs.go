@@ -146,7 +146,23 @@ func (c *procCluster) waitReady(ctx context.Context, size int) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("cluster of %d processes not ready within a minute (logs in %s)", size, filepath.Dir(c.nodes[0].dir))
+	var tails []string
+	for _, n := range c.nodes {
+		tails = append(tails, fmt.Sprintf("%s's last log lines:\n%s", n.name, logTail(filepath.Join(n.dir, "node.log"), 15)))
+	}
+	return fmt.Errorf("cluster of %d processes not ready within a minute (logs in %s)\n%s", size, filepath.Dir(c.nodes[0].dir), strings.Join(tails, "\n"))
+}
+
+// logTail returns the last n lines of a node's log, so that an error
+// says why a node is not ready even where its directory is removed
+// after (a test's temporary directory).
+func logTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 func (c *procCluster) ready(ctx context.Context, size int) bool {
