@@ -7,9 +7,12 @@ import (
 
 // The Append functions write what encoding/json writes for values the
 // caller has checked need no escaping, without reflection: the hand-written
-// encoders of submit entries (consensus) and submit answers (api). Which
-// strings need no escaping differs between them (an answer escapes HTML
-// characters, an entry does not), so that check stays with each caller.
+// encoders of submit entries (consensus), submit answers (api) and crash
+// journal notes (node/robot). Which strings need no escaping differs
+// between them: what encoding/json.Marshal writes escapes HTML
+// characters (Plain checks for those), a submit entry, written as
+// consensus's encodeJSON writes it, does not, so consensus keeps its own
+// check.
 
 // Plain reports whether encoding/json.Marshal writes s between quotes as
 // it is: printable ASCII, without quotes, backslashes or the characters

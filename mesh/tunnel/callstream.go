@@ -27,9 +27,10 @@ import (
 // that predates them never sends methodCallStream, and the node serves
 // its streams as before.
 
-// methodCallStream names the frame that opens a call stream. Handlers
-// never see it: inside a call stream it is a protocol violation
-// (readStreamRequest).
+// methodCallStream names the frame that opens a call stream. Inside a
+// call stream it is a protocol violation (readStreamRequest); on a side
+// that serves no call streams (a robot, or a node made to serve as an
+// older one) it is a call like any other, which no handler serves.
 const methodCallStream = "tunnel.calls"
 
 // callStreamOpening is the frame that opens a call stream, sent in the

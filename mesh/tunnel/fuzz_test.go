@@ -37,8 +37,29 @@ func FuzzReadRequest(f *testing.F) {
 	f.Add(withHeader(2, "{}"))
 	f.Add([]byte{0, 0})
 	f.Add([]byte{})
+	opening, err := encodeFrame(&envelope{Method: methodCallStream}, limit)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(append(opening, opening...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		env, _, err := readCall(bytes.NewReader(data), limit, false)
+		// Where call streams are served, an opening frame is taken with
+		// nothing after it read; elsewhere it is a call like any other.
+		r := bytes.NewReader(data)
+		env, opens, err := readCall(r, limit, true)
+		if err == nil && opens != (env.Method == methodCallStream) {
+			t.Fatalf("opens %v for a frame naming %q", opens, env.Method)
+		}
+		if opens {
+			frameLen := frameHeaderLen + int(binary.BigEndian.Uint32(data))
+			if read := len(data) - r.Len(); read != frameLen {
+				t.Fatalf("opening a call stream read %d bytes, its frame is %d", read, frameLen)
+			}
+		}
+		env, opens, err = readCall(bytes.NewReader(data), limit, false)
+		if opens {
+			t.Fatal("a side that serves no call streams opened one")
+		}
 		if err != nil {
 			// A byte stream has no I/O errors: everything is the peer's.
 			if _, ok := errors.AsType[*closeError](err); !ok {

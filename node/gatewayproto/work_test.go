@@ -63,8 +63,9 @@ func FuzzDecodeWorkRequest(f *testing.F) {
 }
 
 // FuzzDecodeWorkRequestAsJSON: what DecodeWorkRequest accepts is what
-// json.Unmarshal of the whole request makes of it, and it refuses what
-// json.Unmarshal refuses. One difference is by design: of a "complete"
+// json.Unmarshal of the whole request makes of it; it refuses what
+// json.Unmarshal refuses, and accepts every servable request that
+// json.Unmarshal reads. One difference is by design: of a "complete"
 // key given twice, the last value counts whole, where json.Unmarshal
 // merges the second object into the first.
 func FuzzDecodeWorkRequestAsJSON(f *testing.F) {
@@ -84,6 +85,10 @@ func FuzzDecodeWorkRequestAsJSON(f *testing.F) {
 		}
 		if err == nil && !reflect.DeepEqual(got, want) && completeKeys(body) < 2 {
 			t.Fatalf("DecodeWorkRequest(%q) = %+v; json.Unmarshal: %+v", body, got, want)
+		}
+		servable := want.Claim.Max > 0 && want.Claim.WaitMS >= 0 && (want.Complete == nil || len(want.Complete.Items) <= maxWorkCompletions)
+		if err != nil && servable && completeKeys(body) < 2 {
+			t.Fatalf("refused %q, a servable request json.Unmarshal reads: %v", body, err)
 		}
 	})
 }
