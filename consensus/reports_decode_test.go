@@ -127,11 +127,11 @@ func BenchmarkRobotReportsDecode(b *testing.B) {
 	}
 }
 
-// FuzzCompleteCmdDecode: DecodeCompleteCmd decodes what json.Unmarshal
-// decodes, as json.Unmarshal does, and refuses what it refuses. Seeds are
-// the completions as robots write them (json.Marshal, which escapes HTML)
-// and as nodes do.
-func FuzzCompleteCmdDecode(f *testing.F) {
+// FuzzCompleteCmdFastDecode: a CompleteCmd's fast decoder, and
+// DecodeJSON, decode what json.Unmarshal decodes, as json.Unmarshal does,
+// and DecodeJSON refuses what it refuses. Seeds are the completions as
+// robots write them (json.Marshal, which escapes HTML) and as nodes do.
+func FuzzCompleteCmdFastDecode(f *testing.F) {
 	for _, cmd := range sampleRobotReports() {
 		for _, r := range cmd.Reports {
 			if r.Complete == nil {
@@ -151,11 +151,11 @@ func FuzzCompleteCmdDecode(f *testing.F) {
 	f.Add([]byte(` {"Items":[{"job_id":"j","token":1}],"robot_id":"r"} `))
 	f.Add([]byte(`{"items":[{"job_id":"j","job_id":"k"}]}`))
 	f.Fuzz(func(t *testing.T, p []byte) {
-		var want CompleteCmd
-		wantErr := json.Unmarshal(p, &want)
-		got, err := DecodeCompleteCmd(p)
+		compareDecodes[CompleteCmd](t, p)
+		var want, got CompleteCmd
+		wantErr, err := json.Unmarshal(p, &want), DecodeJSON(p, &got)
 		if (err == nil) != (wantErr == nil) || (err == nil && !reflect.DeepEqual(got, want)) {
-			t.Fatalf("DecodeCompleteCmd(%q) = %+v, %v; json.Unmarshal: %+v, %v", p, got, err, want, wantErr)
+			t.Fatalf("DecodeJSON(%q) = %+v, %v; json.Unmarshal: %+v, %v", p, got, err, want, wantErr)
 		}
 	})
 }

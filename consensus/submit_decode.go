@@ -25,6 +25,11 @@ type fastDecoder interface {
 	decodeFast(payload []byte) bool
 }
 
+// DecodeJSON decodes data into v as json.Unmarshal does, reading the
+// form nodes and robots write without reflection where v is a command
+// with a fast decoder: the gateway reads robots' calls with it.
+func DecodeJSON(data []byte, v any) error { return decodePayload(data, v) }
+
 // decodePayload decodes a command's payload into cmd.
 func decodePayload(payload []byte, cmd any) error {
 	if f, ok := cmd.(fastDecoder); ok && f.decodeFast(payload) {

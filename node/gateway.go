@@ -161,7 +161,7 @@ func (g *gateway) handle(ctx context.Context, method string, body json.RawMessag
 		return marshal(g.queue.Progress(ctx, cmd))
 	case gatewayproto.MethodComplete:
 		var cmd consensus.CompleteCmd
-		if err := json.Unmarshal(body, &cmd); err != nil {
+		if err := consensus.DecodeJSON(body, &cmd); err != nil {
 			return nil, fmt.Errorf("decode completion: %w", err)
 		}
 		cmd.RobotID = id.RobotID

@@ -41,28 +41,18 @@ const maxWorkCompletions = 4096
 // the other methods' bodies, so that a newer robot's additions do not
 // lock it out of an older node.
 //
-// The completions are left raw by json.Unmarshal and read by
-// consensus.DecodeCompleteCmd, which does without reflection for what
-// robots write; FuzzDecodeWorkRequestAsJSON holds the two to
-// json.Unmarshal of the whole. Of a "complete" key given twice, which no
-// robot sends, the last value counts whole instead of being merged into
-// the first.
+// The completions are read by consensus.DecodeJSON, which does without
+// reflection for what robots write (completeField);
+// FuzzDecodeWorkRequestAsJSON holds the whole to json.Unmarshal.
 func DecodeWorkRequest(body []byte) (WorkRequest, error) {
 	var wire struct {
-		Claim    ClaimRequest    `json:"claim"`
-		Complete json.RawMessage `json:"complete"`
+		Claim    ClaimRequest  `json:"claim"`
+		Complete completeField `json:"complete"`
 	}
 	if err := json.Unmarshal(body, &wire); err != nil {
 		return WorkRequest{}, fmt.Errorf("decode work request: %w", err)
 	}
-	req := WorkRequest{Claim: wire.Claim}
-	if wire.Complete != nil && string(wire.Complete) != "null" {
-		complete, err := consensus.DecodeCompleteCmd(wire.Complete)
-		if err != nil {
-			return WorkRequest{}, fmt.Errorf("decode work request: complete: %w", err)
-		}
-		req.Complete = &complete
-	}
+	req := WorkRequest{Claim: wire.Claim, Complete: wire.Complete.cmd}
 	if req.Claim.Max <= 0 {
 		return WorkRequest{}, fmt.Errorf("work request: claim.max must be positive, got %d", req.Claim.Max)
 	}
@@ -73,4 +63,22 @@ func DecodeWorkRequest(body []byte) (WorkRequest, error) {
 		return WorkRequest{}, fmt.Errorf("work request: %d completions, at most %d in one call", len(req.Complete.Items), maxWorkCompletions)
 	}
 	return req, nil
+}
+
+// completeField reads WorkRequest.Complete as json.Unmarshal reads a
+// *consensus.CompleteCmd, the first value through consensus.DecodeJSON.
+// A key given twice, which no robot sends, merges into the first as
+// json.Unmarshal merges it.
+type completeField struct{ cmd *consensus.CompleteCmd }
+
+func (f *completeField) UnmarshalJSON(data []byte) error {
+	switch {
+	case string(data) == "null":
+		f.cmd = nil
+		return nil
+	case f.cmd != nil:
+		return json.Unmarshal(data, f.cmd)
+	}
+	f.cmd = &consensus.CompleteCmd{}
+	return consensus.DecodeJSON(data, f.cmd)
 }
