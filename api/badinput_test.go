@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -97,6 +98,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	job := func(extra string) string { return fmt.Sprintf(`{"workflow_id":%q%s}`, wf.WorkflowID, extra) }
 	running := runningJob(t, node, wf.WorkflowID)
 	jobs1001 := `{"jobs":[` + strings.Repeat(`{"workflow_id":"x"},`, 1000) + `{"workflow_id":"x"}]}`
+	// Bodies of empty objects, each far cheaper to send than to decode.
+	empties := strings.Repeat(`{},`, 1<<16) + `{}` // one more than the API takes, with the outer object
+	emptyNodes := `{"name":"x","nodes":[` + empties + `],"connections":[]}`
 
 	cases := []struct {
 		name    string
@@ -154,6 +158,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"batch empty", post("/jobs/batch", `{"jobs":[]}`), 400, "invalid", []string{"jobs"}, false},
 		{"batch missing jobs", post("/jobs/batch", `{}`), 400, "invalid", []string{"jobs"}, false},
 		{"batch too large", post("/jobs/batch", jobs1001), 400, "invalid", []string{"jobs", "1000"}, false},
+		{"batch of empty objects", post("/jobs/batch", `{"jobs":[`+empties+`]}`), 400, "invalid", []string{"request body", "65538 JSON objects", "at most 65536"}, false},
+		{"workflow of empty nodes", post("/workflows", createBody(t, map[string]any{"workflow_json": json.RawMessage(emptyNodes)})), 400, "invalid", []string{"65539 JSON objects"}, false},
+		{"upload of empty nodes", upload(nil, emptyNodes), 400, "invalid", []string{"file holds 65538 JSON objects"}, false},
 		{"batch element invalid", post("/jobs/batch", fmt.Sprintf(`{"jobs":[{"workflow_id":%[1]q},{"workflow_id":%[1]q,"priority":12}]}`, wf.WorkflowID)), 400, "invalid", []string{"jobs[1].priority"}, false},
 		{"cancel unknown field", post("/jobs/x/cancel", `{"why":"x"}`), 400, "invalid", []string{`"why"`}, false},
 		{"bad cursor", getPath("/jobs?cursor=not-a-cursor"), 400, "invalid", []string{"cursor"}, false},
@@ -284,5 +291,26 @@ func TestErrorDetailsNameTheProblem(t *testing.T) {
 	counts, _ := node.Store.JobCounts()
 	if counts[consensus.JobQueued] != 0 {
 		t.Errorf("refused requests queued %d jobs", counts[consensus.JobQueued])
+	}
+}
+
+// An upload of 8 MiB of empty workflow nodes is refused before it is
+// decoded: decoding it allocated 2.6 GB, enough to take down a node.
+// Not parallel, so that the process's allocations are this test's.
+func TestEmptyObjectsAreRefusedBeforeDecoding(t *testing.T) {
+	node := apitest.StartLeader(t, "n1")
+	nodes := (api.DefaultMaxUploadBytes - 4096) / 3
+	file := `{"name":"x","nodes":[` + strings.Repeat(`{},`, nodes-1) + `{}],"connections":[]}`
+	ct, body := multipartBody(t, nil, file)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	resp := send(t, http.MethodPost, node.URL+"/api/v1/workflows/upload", ct, body)
+	runtime.ReadMemStats(&after)
+	if resp.status != http.StatusBadRequest || !strings.Contains(string(resp.body), "JSON objects") {
+		t.Fatalf("upload of %d empty nodes: %d %s, want 400 naming the JSON objects", nodes, resp.status, resp.body)
+	}
+	// The body itself is copied a few times on its way in.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 160<<20 {
+		t.Errorf("refusing the upload allocated %d MB, want under 160", alloc>>20)
 	}
 }

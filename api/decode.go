@@ -11,7 +11,38 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/casare/casare/internal/plainjson"
 )
+
+// maxBodyObjects bounds the JSON objects of a request body besides its
+// params, results and checkpoints, which are kept as encoded. Decoding
+// costs up to about a kilobyte of Go values per object, for the two
+// bytes of "{}": an upload of 8 MiB of empty workflow nodes made the
+// node allocate 2.6 GB before the first node's missing id was found, a
+// megabyte of them 320 MB. Real bodies hold an object per 30 bytes or
+// more (a workflow node has an id, a type and a position), so a
+// megabyte body of them stays far under this.
+const maxBodyObjects = 1 << 16
+
+// readJSONBody is readBody for a body that is decoded as JSON: it also
+// refuses one that holds more than maxBodyObjects objects.
+func readJSONBody(c *gin.Context, limit int64) ([]byte, error) {
+	data, err := readBody(c, limit)
+	if err != nil {
+		return nil, err
+	}
+	return data, checkObjects(data, "request body")
+}
+
+// checkObjects refuses a JSON document, named what, whose decoding would
+// cost far more memory than its bytes (maxBodyObjects).
+func checkObjects(data []byte, what string) error {
+	if n := plainjson.Objects(data, "params", "result", "checkpoint"); n > maxBodyObjects {
+		return invalid("%s holds %d JSON objects besides params, results and checkpoints; at most %d are taken in one request", what, n, maxBodyObjects)
+	}
+	return nil
+}
 
 // readBody reads the whole request body, refusing more than limit bytes.
 func readBody(c *gin.Context, limit int64) ([]byte, error) {
@@ -38,7 +69,19 @@ func (s *Server) bindJSON(c *gin.Context, v any) bool {
 
 // bindJSONLimit is bindJSON for bodies with a limit of their own.
 func (s *Server) bindJSONLimit(c *gin.Context, v any, limit int64) bool {
-	data, err := readBody(c, limit)
+	return s.decodeBody(c, v, readJSONBody, limit)
+}
+
+// bindPeerJSON is bindJSONLimit for the internal routes, whose callers
+// are the cluster's own nodes (internal_auth.go): a robot-only node's
+// report of all its robots' logs may hold more objects than
+// maxBodyObjects, and the internal body limit is its own.
+func (s *Server) bindPeerJSON(c *gin.Context, v any) bool {
+	return s.decodeBody(c, v, readBody, s.internalBodyLimit())
+}
+
+func (s *Server) decodeBody(c *gin.Context, v any, read func(*gin.Context, int64) ([]byte, error), limit int64) bool {
+	data, err := read(c, limit)
 	if err == nil {
 		err = decodeStrict(data, v)
 	}
@@ -51,7 +94,7 @@ func (s *Server) bindJSONLimit(c *gin.Context, v any, limit int64) bool {
 
 // bindOptionalJSON is bindJSON for endpoints whose body may be empty.
 func (s *Server) bindOptionalJSON(c *gin.Context, v any) bool {
-	data, err := readBody(c, s.cfg.MaxBodyBytes)
+	data, err := readJSONBody(c, s.cfg.MaxBodyBytes)
 	if err == nil && len(bytes.TrimSpace(data)) > 0 {
 		err = decodeStrict(data, v)
 	}

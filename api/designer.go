@@ -63,7 +63,7 @@ func nodeTypeList() (NodeTypeList, error) {
 // what was asked; a body without workflow_json is a 400.
 func (s workflowsAPI) validateWorkflow(c *gin.Context) {
 	var req ValidateWorkflowRequest
-	data, err := readBody(c, s.cfg.MaxBodyBytes)
+	data, err := readJSONBody(c, s.cfg.MaxBodyBytes)
 	if err == nil {
 		err = decodeStrict(data, &req)
 	}

@@ -24,7 +24,7 @@ import (
 // into req or one, as bindJSON does. On failure it has answered and
 // returns false.
 func (s *Server) bindJobs(c *gin.Context, batch *BatchJobsRequest, one *JobRequest) bool {
-	data, err := readBody(c, s.cfg.MaxBodyBytes)
+	data, err := readJSONBody(c, s.cfg.MaxBodyBytes)
 	if err == nil {
 		err = decodeJobs(data, batch, one)
 	}

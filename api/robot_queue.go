@@ -32,7 +32,7 @@ const (
 
 func (s robotQueueAPI) robotClaim(c *gin.Context) {
 	var cmd consensus.ClaimCmd
-	if !s.bindJSONLimit(c, &cmd, s.internalBodyLimit()) {
+	if !s.bindPeerJSON(c, &cmd) {
 		return
 	}
 	if err := checkClaim(cmd); err != nil {
@@ -186,7 +186,7 @@ func numberLogs[T any](c *gin.Context, items []T, set func(*T, int)) error {
 func serveReport[C any](s *Server, c *gin.Context, envelope func(C) (robot string, jobs []string),
 	apply func(context.Context, C) ([]consensus.Ack, error)) {
 	var cmd C
-	if !s.bindJSONLimit(c, &cmd, s.internalBodyLimit()) {
+	if !s.bindPeerJSON(c, &cmd) {
 		return
 	}
 	if err := checkReport(envelope(cmd)); err != nil {

@@ -79,6 +79,9 @@ func (f *uploadForm) add(name, fileName string, r io.Reader, limit int64) error 
 		if err := checkUTF8(data, "file."); err != nil {
 			return err
 		}
+		if err := checkObjects(data, "file"); err != nil {
+			return err
+		}
 		f.file, f.fileName = data, fileName
 	case uploadFields[name]:
 		data, err := io.ReadAll(io.LimitReader(r, maxFieldBytes+1))

@@ -11,7 +11,7 @@ import (
 
 func (s workflowsAPI) createWorkflow(c *gin.Context) {
 	var req CreateWorkflowRequest
-	data, err := readBody(c, s.cfg.MaxBodyBytes)
+	data, err := readJSONBody(c, s.cfg.MaxBodyBytes)
 	if err == nil {
 		err = decodeStrict(data, &req)
 	}

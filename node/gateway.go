@@ -145,6 +145,9 @@ func (g *gateway) handle(ctx context.Context, method string, body json.RawMessag
 	if !ok {
 		return nil, errors.New("unauthenticated call")
 	}
+	if err := gatewayproto.CheckObjects(method, body); err != nil {
+		return nil, err
+	}
 	switch method {
 	case gatewayproto.MethodClaim:
 		var req gatewayproto.ClaimRequest

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -132,6 +134,41 @@ func TestWorkCallRefusesHostileBodies(t *testing.T) {
 		} else {
 			t.Logf("body %v: %s", body, re.Message)
 		}
+	}
+	var info gatewayproto.ClusterInfo
+	if err := conn.Call(ctx, gatewayproto.MethodCluster, struct{}{}, &info); err != nil {
+		t.Fatalf("the connection stopped serving after the refusals: %v", err)
+	}
+}
+
+// A megabyte of empty completions, progress items or log lines is
+// refused before it is decoded: decoding made the gateway allocate about
+// 300 MB for each such call (CheckObjects).
+func TestGatewayRefusesBodiesOfManyObjects(t *testing.T) {
+	n := startGatewayOnly(t)
+	conn := dialRobot(t, quicAddr(n), newToken(t, n, ""), "raw-3")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	empties := func(item string) string {
+		return strings.Repeat(item+",", (1<<20-200)/(len(item)+1)-1) + item
+	}
+	bodies := map[string]string{
+		gatewayproto.MethodWork:     `{"claim":{"max":1},"complete":{"items":[` + empties(`{}`) + `]}}`,
+		gatewayproto.MethodComplete: `{"items":[{"job_id":"j","logs":[` + empties(`{}`) + `]}]}`,
+		gatewayproto.MethodProgress: `{"items":[` + empties(`{}`) + `]}`,
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for method, body := range bodies {
+		err := conn.Call(ctx, method, json.RawMessage(body), nil)
+		if re, ok := errors.AsType[*tunnel.RemoteError](err); !ok || !strings.Contains(re.Message, "JSON objects") {
+			t.Fatalf("%s call of %d bytes of empty objects: %v, want a remote error naming the JSON objects", method, len(body), err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	// The calls' own frames are a few megabytes on each side.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Errorf("the three refused calls allocated %d MB in the process, want under 64", alloc>>20)
 	}
 	var info gatewayproto.ClusterInfo
 	if err := conn.Call(ctx, gatewayproto.MethodCluster, struct{}{}, &info); err != nil {

@@ -212,7 +212,7 @@ func TestFailedCallsKeepTheirStream(t *testing.T) {
 // A call stream cannot open another inside itself: the frame that opens
 // one is never a call a handler would be asked.
 func TestCallStreamOpeningInsideACallStreamIsRefused(t *testing.T) {
-	_, err := readStreamRequest(bytes.NewReader(callStreamOpening), defaultMaxFrameBytes)
+	_, err := readStreamRequest(bytes.NewReader(callStreamOpening), defaultMaxFrameBytes, readBudget{})
 	var ce *closeError
 	if !errors.As(err, &ce) || ce.code != codeMalformedFrame {
 		t.Fatalf("readStreamRequest = %v, want a malformed-frame violation", err)

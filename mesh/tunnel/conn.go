@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/quic-go/quic-go"
+	"golang.org/x/sync/semaphore"
 )
 
 // Handler serves the calls the other side of a connection makes. body is the
@@ -49,6 +50,8 @@ type Conn struct {
 	// its calls go on.
 	serveStreams bool
 	streams      *callStreams
+	// served bounds the bytes of the calls being served (readBudget).
+	served *semaphore.Weighted
 
 	calls sync.WaitGroup // incoming calls being served
 	done  chan struct{}  // closed once qc is closed and every call returned
@@ -60,6 +63,7 @@ func newConn(qc *quic.Conn, identity Identity, handler Handler, maxFrame int, lo
 		identity: identity,
 		handler:  handler,
 		maxFrame: maxFrame,
+		served:   newServedBytes(maxFrame),
 		logger:   logger.With("remote", qc.RemoteAddr().String(), "robot_id", identity.RobotID),
 		done:     make(chan struct{}),
 	}
@@ -123,7 +127,8 @@ func (c *Conn) serve() {
 
 // serveCall answers one call on str, or the calls of a call stream.
 func (c *Conn) serveCall(str *quic.Stream) {
-	req, opens, err := readCall(str, c.maxFrame, c.serveStreams)
+	budget := readBudget{ctx: str.Context(), sem: c.served}
+	req, opens, err := readCall(str, c.maxFrame, c.serveStreams, budget)
 	if opens {
 		c.serveCallStream(str)
 		return
@@ -136,7 +141,9 @@ func (c *Conn) serveCall(str *quic.Stream) {
 	// The stream's context ends when the caller stops reading (it gave up)
 	// or the connection closes.
 	ctx := context.WithValue(str.Context(), identityKey{}, c.identity)
-	if err := c.answer(ctx, str, req); err != nil {
+	err = c.answer(ctx, str, req)
+	budget.give(req)
+	if err != nil {
 		abortStream(str)
 		return
 	}

@@ -24,6 +24,10 @@ type envelope struct {
 	Method string          `json:"method,omitempty"`
 	Body   json.RawMessage `json:"body,omitempty"`
 	Error  *RemoteError    `json:"error,omitempty"`
+
+	// held is the bytes of the connection's readBudget a request holds
+	// until it is answered.
+	held int64
 }
 
 // encodeFrame returns env as one frame, header included, so that it can go
@@ -84,7 +88,13 @@ func plainMethod[T string | []byte](m T) bool {
 // as a *closeError carrying the code to close the connection with; other
 // errors are r's (a reset stream, a closed connection).
 func readFrame(r io.Reader, maxBytes int) (*envelope, error) {
-	env, err := nextFrame(r, maxBytes)
+	return readFrameIn(r, maxBytes, readBudget{})
+}
+
+// readFrameIn is readFrame for a request, which takes its size from
+// budget before its bytes are read.
+func readFrameIn(r io.Reader, maxBytes int, budget readBudget) (*envelope, error) {
+	env, err := nextFrame(r, maxBytes, budget)
 	if err == io.EOF {
 		return nil, truncated(err)
 	}
@@ -93,7 +103,7 @@ func readFrame(r io.Reader, maxBytes int) (*envelope, error) {
 
 // nextFrame is readFrame for a stream that may end before the frame:
 // it returns io.EOF, unwrapped, when r ends before the frame's first byte.
-func nextFrame(r io.Reader, maxBytes int) (*envelope, error) {
+func nextFrame(r io.Reader, maxBytes int, budget readBudget) (*envelope, error) {
 	var header [frameHeaderLen]byte
 	if _, err := io.ReadFull(r, header[:]); err != nil {
 		if err == io.EOF {
@@ -108,6 +118,21 @@ func nextFrame(r io.Reader, maxBytes int) (*envelope, error) {
 			reason: fmt.Sprintf("frame of %d bytes exceeds the limit of %d", size, maxBytes),
 		}
 	}
+	held, err := budget.take(size)
+	if err != nil {
+		return nil, err
+	}
+	env, err := readPayload(r, size)
+	if err != nil {
+		budget.give(&envelope{held: held})
+		return nil, err
+	}
+	env.held = held
+	return env, nil
+}
+
+// readPayload reads and decodes a frame's size bytes after its header.
+func readPayload(r io.Reader, size uint32) (*envelope, error) {
 	var payload bytes.Buffer
 	payload.Grow(int(min(size, readBufferStep)))
 	if _, err := io.CopyN(&payload, r, int64(size)); err != nil {
@@ -183,19 +208,22 @@ func expectEnd(r io.Reader) error {
 
 // readCall reads the first frame of a stream the peer opened: a call,
 // which is the stream's only frame, or — when streams is set — the
-// opening of a call stream (opens), whose calls follow on it.
-func readCall(r io.Reader, maxBytes int, streams bool) (env *envelope, opens bool, err error) {
-	env, err = readFrame(r, maxBytes)
+// opening of a call stream (opens), whose calls follow on it. A call
+// holds its size of budget until the caller gives it back.
+func readCall(r io.Reader, maxBytes int, streams bool, budget readBudget) (env *envelope, opens bool, err error) {
+	env, err = readFrameIn(r, maxBytes, budget)
 	if err != nil {
 		return nil, false, err
 	}
 	if streams && env.Method == methodCallStream {
+		budget.give(env)
 		return env, true, nil
 	}
-	if err := expectEnd(r); err != nil {
-		return nil, false, err
+	if err = expectEnd(r); err == nil {
+		err = requireMethod(env)
 	}
-	if err := requireMethod(env); err != nil {
+	if err != nil {
+		budget.give(env)
 		return nil, false, err
 	}
 	return env, false, nil
@@ -223,12 +251,14 @@ func requireCall(env *envelope) error {
 
 // readStreamRequest reads the next request of a call stream; io.EOF,
 // unwrapped, means the caller ended the stream between calls.
-func readStreamRequest(r io.Reader, maxBytes int) (*envelope, error) {
-	env, err := nextFrame(r, maxBytes)
+// The request holds its size of budget until the caller gives it back.
+func readStreamRequest(r io.Reader, maxBytes int, budget readBudget) (*envelope, error) {
+	env, err := nextFrame(r, maxBytes, budget)
 	if err != nil {
 		return nil, err
 	}
 	if err := requireCall(env); err != nil {
+		budget.give(env)
 		return nil, err
 	}
 	return env, nil

@@ -22,7 +22,7 @@ func TestFrameRoundTrip(t *testing.T) {
 	if got := binary.BigEndian.Uint32(frame); int(got) != len(frame)-frameHeaderLen {
 		t.Fatalf("header says %d, payload is %d bytes", got, len(frame)-frameHeaderLen)
 	}
-	env, _, err := readCall(bytes.NewReader(frame), 1024, false)
+	env, _, err := readCall(bytes.NewReader(frame), 1024, false, readBudget{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestFrameViolations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := readCall(bytes.NewReader(tt.input), 1024, false)
+			_, _, err := readCall(bytes.NewReader(tt.input), 1024, false, readBudget{})
 			ce, ok := errors.AsType[*closeError](err)
 			if !ok {
 				t.Fatalf("got %v, want a protocol violation", err)

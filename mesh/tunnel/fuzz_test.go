@@ -46,7 +46,7 @@ func FuzzReadRequest(f *testing.F) {
 		// Where call streams are served, an opening frame is taken with
 		// nothing after it read; elsewhere it is a call like any other.
 		r := bytes.NewReader(data)
-		env, opens, err := readCall(r, limit, true)
+		env, opens, err := readCall(r, limit, true, readBudget{})
 		if err == nil && opens != (env.Method == methodCallStream) {
 			t.Fatalf("opens %v for a frame naming %q", opens, env.Method)
 		}
@@ -56,7 +56,7 @@ func FuzzReadRequest(f *testing.F) {
 				t.Fatalf("opening a call stream read %d bytes, its frame is %d", read, frameLen)
 			}
 		}
-		env, opens, err = readCall(bytes.NewReader(data), limit, false)
+		env, opens, err = readCall(bytes.NewReader(data), limit, false, readBudget{})
 		if opens {
 			t.Fatal("a side that serves no call streams opened one")
 		}
@@ -71,7 +71,7 @@ func FuzzReadRequest(f *testing.F) {
 		if !ok {
 			return
 		}
-		again, _, err := readCall(bytes.NewReader(frame), limit, false)
+		again, _, err := readCall(bytes.NewReader(frame), limit, false, readBudget{})
 		if err != nil {
 			t.Fatalf("read back a re-encoded request: %v", err)
 		}
@@ -209,7 +209,7 @@ func FuzzReadCallStream(f *testing.F) {
 		r := bytes.NewReader(data)
 		var reqs []*envelope
 		for {
-			env, err := readStreamRequest(r, limit)
+			env, err := readStreamRequest(r, limit, readBudget{})
 			if err != nil {
 				return reqs, err
 			}

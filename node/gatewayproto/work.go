@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/internal/plainjson"
 )
 
 // WorkRequest is an internet robot's claim with the completions that
@@ -34,6 +35,26 @@ type WorkAnswer struct {
 // robot sends those of the slots it frees, and its capacity is bounded
 // far below this, so more is a broken or hostile robot.
 const maxWorkCompletions = 4096
+
+// maxCallObjects bounds the JSON objects in one call's body outside its
+// results and checkpoints (CheckObjects). Each costs a Go value of up to
+// a few hundred bytes once decoded: a completion, a log line, a map of
+// node states. A robot's calls hold far fewer, as a log line alone takes
+// some 40 bytes of time and message, so a megabyte frame holds about
+// 26,000 of them.
+const maxCallObjects = 1 << 15
+
+// CheckObjects refuses a call body whose decoding would cost far more
+// memory than its bytes: before it, a 1 MiB frame of empty completions
+// made the gateway allocate about 300 MB before their number was
+// checked. Results and checkpoints are not counted, being kept as
+// encoded. The gateway runs it on every call before decoding.
+func CheckObjects(method string, body []byte) error {
+	if n := plainjson.Objects(body, "result", "checkpoint"); n > maxCallObjects {
+		return fmt.Errorf("%s call: %d JSON objects besides results and checkpoints, at most %d in one call", method, n, maxCallObjects)
+	}
+	return nil
+}
 
 // DecodeWorkRequest decodes and checks a WorkRequest. It refuses a claim
 // that asks for nothing or waits a negative time and an oversized batch

@@ -126,3 +126,19 @@ func BenchmarkDecodeWorkRequest(b *testing.B) {
 		}
 	})
 }
+
+// CheckObjects counts what decoding would cost per object, not what a
+// result or checkpoint holds: those stay as encoded.
+func TestCheckObjectsSkipsResults(t *testing.T) {
+	rows := strings.Repeat(`{"a":1},`, maxCallObjects) + `{}`
+	for body, want := range map[string]bool{
+		`{"items":[{"job_id":"j","result":[` + rows + `],"checkpoint":[` + rows + `]}]}`: true,
+		`{"items":[` + strings.Repeat(`{},`, maxCallObjects) + `{}]}`:                    false,
+		`{"items":[{"logs":[` + strings.Repeat(`{},`, maxCallObjects-3) + `{}]}]}`:       true,
+	} {
+		err := CheckObjects(MethodComplete, []byte(body))
+		if (err == nil) != want {
+			t.Errorf("CheckObjects of a body of %d bytes: %v, want accepted %v", len(body), err, want)
+		}
+	}
+}
