@@ -101,6 +101,8 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	// Bodies of empty objects, each far cheaper to send than to decode.
 	empties := strings.Repeat(`{},`, 1<<16) + `{}` // one more than the API takes, with the outer object
 	emptyNodes := `{"name":"x","nodes":[` + empties + `],"connections":[]}`
+	// An upload may be 8 MiB, and may hold as many more (1 per 32 bytes).
+	emptyUpload := `{"name":"x","nodes":[` + strings.Repeat(`{},`, 1<<18) + `{}],"connections":[]}`
 
 	cases := []struct {
 		name    string
@@ -158,9 +160,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"batch empty", post("/jobs/batch", `{"jobs":[]}`), 400, "invalid", []string{"jobs"}, false},
 		{"batch missing jobs", post("/jobs/batch", `{}`), 400, "invalid", []string{"jobs"}, false},
 		{"batch too large", post("/jobs/batch", jobs1001), 400, "invalid", []string{"jobs", "1000"}, false},
-		{"batch of empty objects", post("/jobs/batch", `{"jobs":[`+empties+`]}`), 400, "invalid", []string{"request body", "65538 JSON objects", "at most 65536"}, false},
-		{"workflow of empty nodes", post("/workflows", createBody(t, map[string]any{"workflow_json": json.RawMessage(emptyNodes)})), 400, "invalid", []string{"65539 JSON objects"}, false},
-		{"upload of empty nodes", upload(nil, emptyNodes), 400, "invalid", []string{"file holds 65538 JSON objects"}, false},
+		{"batch of empty objects", post("/jobs/batch", `{"jobs":[`+empties+`]}`), 400, "invalid", []string{"request body", "65539 JSON objects and arrays", "at most 65536"}, false},
+		{"workflow of empty nodes", post("/workflows", createBody(t, map[string]any{"workflow_json": json.RawMessage(emptyNodes)})), 400, "invalid", []string{"65541 JSON objects and arrays"}, false},
+		{"upload of empty nodes", upload(nil, emptyUpload), 400, "invalid", []string{"file holds 262148 JSON objects and arrays", "at most 262144", "8388608 bytes"}, false},
 		{"batch element invalid", post("/jobs/batch", fmt.Sprintf(`{"jobs":[{"workflow_id":%[1]q},{"workflow_id":%[1]q,"priority":12}]}`, wf.WorkflowID)), 400, "invalid", []string{"jobs[1].priority"}, false},
 		{"cancel unknown field", post("/jobs/x/cancel", `{"why":"x"}`), 400, "invalid", []string{`"why"`}, false},
 		{"bad cursor", getPath("/jobs?cursor=not-a-cursor"), 400, "invalid", []string{"cursor"}, false},
@@ -294,23 +296,30 @@ func TestErrorDetailsNameTheProblem(t *testing.T) {
 	}
 }
 
-// An upload of 8 MiB of empty workflow nodes is refused before it is
-// decoded: decoding it allocated 2.6 GB, enough to take down a node.
-// Not parallel, so that the process's allocations are this test's.
-func TestEmptyObjectsAreRefusedBeforeDecoding(t *testing.T) {
+// An upload of 8 MiB of empty workflow nodes, or of empty values in a
+// workflow's variables (a map[string]any, decoded in full whatever its
+// keys are called), is refused before it is decoded: decoding the nodes
+// allocated 2.6 GB, enough to take down a node. Not parallel, so that
+// the process's allocations are this test's.
+func TestEmptyContainersAreRefusedBeforeDecoding(t *testing.T) {
 	node := apitest.StartLeader(t, "n1")
-	nodes := (api.DefaultMaxUploadBytes - 4096) / 3
-	file := `{"name":"x","nodes":[` + strings.Repeat(`{},`, nodes-1) + `{}],"connections":[]}`
-	ct, body := multipartBody(t, nil, file)
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	resp := send(t, http.MethodPost, node.URL+"/api/v1/workflows/upload", ct, body)
-	runtime.ReadMemStats(&after)
-	if resp.status != http.StatusBadRequest || !strings.Contains(string(resp.body), "JSON objects") {
-		t.Fatalf("upload of %d empty nodes: %d %s, want 400 naming the JSON objects", nodes, resp.status, resp.body)
-	}
-	// The body itself is copied a few times on its way in.
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 160<<20 {
-		t.Errorf("refusing the upload allocated %d MB, want under 160", alloc>>20)
+	n := (api.DefaultMaxUploadBytes - 4096) / 3
+	for name, file := range map[string]string{
+		"empty nodes":            `{"name":"x","nodes":[` + strings.Repeat(`{},`, n-1) + `{}],"connections":[]}`,
+		"variables named result": `{"name":"x","variables":{"result":[` + strings.Repeat(`{},`, n-1) + `{}]},"nodes":[],"connections":[]}`,
+		"arrays in a variable":   `{"name":"x","variables":{"a":[` + strings.Repeat(`[],`, n-1) + `[]]},"nodes":[],"connections":[]}`,
+	} {
+		ct, body := multipartBody(t, nil, file)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		resp := send(t, http.MethodPost, node.URL+"/api/v1/workflows/upload", ct, body)
+		runtime.ReadMemStats(&after)
+		if resp.status != http.StatusBadRequest || !strings.Contains(string(resp.body), "JSON objects and arrays") {
+			t.Fatalf("upload of %s: %d %.300s, want 400 naming the JSON objects and arrays", name, resp.status, resp.body)
+		}
+		// The body itself is copied a few times on its way in.
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 160<<20 {
+			t.Errorf("refusing the upload of %s allocated %d MB, want under 160", name, alloc>>20)
+		}
 	}
 }

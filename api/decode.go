@@ -15,31 +15,41 @@ import (
 	"github.com/casare/casare/internal/plainjson"
 )
 
-// maxBodyObjects bounds the JSON objects of a request body besides its
-// params, results and checkpoints, which are kept as encoded. Decoding
-// costs up to about a kilobyte of Go values per object, for the two
+// minBodyContainers and bytesPerContainer bound the JSON objects and
+// arrays of a request body besides its params, which are kept as
+// encoded: at most the larger of minBodyContainers and the body's byte
+// limit / bytesPerContainer (262,144 for an 8 MiB upload). Decoding
+// costs up to about a kilobyte of Go values per container, for the two
 // bytes of "{}": an upload of 8 MiB of empty workflow nodes made the
 // node allocate 2.6 GB before the first node's missing id was found, a
-// megabyte of them 320 MB. Real bodies hold an object per 30 bytes or
-// more (a workflow node has an id, a type and a position), so a
-// megabyte body of them stays far under this.
-const maxBodyObjects = 1 << 16
+// megabyte of them 320 MB. A workflow node as the designer saves it is
+// some 120 bytes in 4 containers, so a real body stays under the bound
+// and no real workflow (tens of thousands of nodes) reaches it.
+const (
+	minBodyContainers = 1 << 16
+	bytesPerContainer = 32
+)
+
+// rawBodyPaths are where request bodies keep values encoded
+// (plainjson.Containers).
+var rawBodyPaths = []string{"params", "jobs.*.params"}
 
 // readJSONBody is readBody for a body that is decoded as JSON: it also
-// refuses one that holds more than maxBodyObjects objects.
+// refuses one whose decoding would cost far more than its bytes.
 func readJSONBody(c *gin.Context, limit int64) ([]byte, error) {
 	data, err := readBody(c, limit)
 	if err != nil {
 		return nil, err
 	}
-	return data, checkObjects(data, "request body")
+	return data, checkContainers(data, "request body", limit)
 }
 
-// checkObjects refuses a JSON document, named what, whose decoding would
-// cost far more memory than its bytes (maxBodyObjects).
-func checkObjects(data []byte, what string) error {
-	if n := plainjson.Objects(data, "params", "result", "checkpoint"); n > maxBodyObjects {
-		return invalid("%s holds %d JSON objects besides params, results and checkpoints; at most %d are taken in one request", what, n, maxBodyObjects)
+// checkContainers refuses a JSON document, named what, of a body limited
+// to limit bytes, that holds too many objects and arrays.
+func checkContainers(data []byte, what string, limit int64) error {
+	most := max(minBodyContainers, int(limit/bytesPerContainer))
+	if n := plainjson.Containers(data, rawBodyPaths...); n > most {
+		return invalid("%s holds %d JSON objects and arrays besides params; at most %d are taken in one request of up to %d bytes", what, n, most, limit)
 	}
 	return nil
 }

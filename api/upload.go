@@ -79,7 +79,7 @@ func (f *uploadForm) add(name, fileName string, r io.Reader, limit int64) error 
 		if err := checkUTF8(data, "file."); err != nil {
 			return err
 		}
-		if err := checkObjects(data, "file"); err != nil {
+		if err := checkContainers(data, "file", limit); err != nil {
 			return err
 		}
 		f.file, f.fileName = data, fileName

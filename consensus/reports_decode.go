@@ -71,16 +71,7 @@ func (d *specDecoder) readReport(r *RobotReport) bool {
 	return d.readObject([]string{"progress", "complete"}, func(i int) bool {
 		if i == 0 {
 			r.Progress = &ProgressCmd{}
-			return d.readObject([]string{"robot_id", "items"}, func(i int) bool {
-				if i == 0 {
-					return d.readStringTo(&r.Progress.RobotID)
-				}
-				r.Progress.Items = []Progress{}
-				return d.Array(func() bool {
-					r.Progress.Items = append(r.Progress.Items, Progress{})
-					return d.readProgress(&r.Progress.Items[len(r.Progress.Items)-1])
-				})
-			})
+			return d.readProgressCmd(r.Progress)
 		}
 		r.Complete = &CompleteCmd{}
 		return d.readComplete(r.Complete)
@@ -98,6 +89,31 @@ func (d *specDecoder) readComplete(c *CompleteCmd) bool {
 			return d.readCompletion(&c.Items[len(c.Items)-1])
 		})
 	})
+}
+
+func (d *specDecoder) readProgressCmd(c *ProgressCmd) bool {
+	return d.readObject([]string{"robot_id", "items"}, func(i int) bool {
+		if i == 0 {
+			return d.readStringTo(&c.RobotID)
+		}
+		c.Items = []Progress{}
+		return d.Array(func() bool {
+			c.Items = append(c.Items, Progress{})
+			return d.readProgress(&c.Items[len(c.Items)-1])
+		})
+	})
+}
+
+// decodeFast reads a ProgressCmd as robots write it: an internet robot's
+// heartbeats and log lines reach the gateway in this form (DecodeJSON).
+// FuzzProgressCmdFastDecode holds it to json.Unmarshal.
+func (c *ProgressCmd) decodeFast(payload []byte) bool {
+	d := specDecoder{Decoder: plainjson.Decoder{Buf: payload}}
+	if !d.readProgressCmd(c) || d.Space() != len(payload) {
+		*c = ProgressCmd{}
+		return false
+	}
+	return true
 }
 
 // decodeFast reads a CompleteCmd as robots write it: an internet robot

@@ -127,6 +127,36 @@ func BenchmarkRobotReportsDecode(b *testing.B) {
 	}
 }
 
+// FuzzProgressCmdFastDecode: a ProgressCmd's fast decoder, and
+// DecodeJSON, decode what json.Unmarshal decodes, as json.Unmarshal does,
+// and DecodeJSON refuses what it refuses.
+func FuzzProgressCmdFastDecode(f *testing.F) {
+	for _, cmd := range sampleRobotReports() {
+		for _, r := range cmd.Reports {
+			if r.Progress == nil {
+				continue
+			}
+			for _, encode := range []func(any) ([]byte, error){json.Marshal, encodeJSON} {
+				b, err := encode(r.Progress)
+				if err != nil {
+					f.Fatal(err)
+				}
+				f.Add(b)
+			}
+		}
+	}
+	f.Add([]byte(`{"items":[{"job_id":"j","token":1,"logs":[{"message":"m"}],"logs_end":1}],"robot_id":"r"}`))
+	f.Add([]byte(`{"items":[{"job_id":"j","checkpoint":null}]}`))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		compareDecodes[ProgressCmd](t, p)
+		var want, got ProgressCmd
+		wantErr, err := json.Unmarshal(p, &want), DecodeJSON(p, &got)
+		if (err == nil) != (wantErr == nil) || (err == nil && !reflect.DeepEqual(got, want)) {
+			t.Fatalf("DecodeJSON(%q) = %+v, %v; json.Unmarshal: %+v, %v", p, got, err, want, wantErr)
+		}
+	})
+}
+
 // FuzzCompleteCmdFastDecode: a CompleteCmd's fast decoder, and
 // DecodeJSON, decode what json.Unmarshal decodes, as json.Unmarshal does,
 // and DecodeJSON refuses what it refuses. Seeds are the completions as

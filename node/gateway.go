@@ -145,7 +145,7 @@ func (g *gateway) handle(ctx context.Context, method string, body json.RawMessag
 	if !ok {
 		return nil, errors.New("unauthenticated call")
 	}
-	if err := gatewayproto.CheckObjects(method, body); err != nil {
+	if err := gatewayproto.CheckContainers(method, body); err != nil {
 		return nil, err
 	}
 	switch method {
@@ -157,7 +157,7 @@ func (g *gateway) handle(ctx context.Context, method string, body json.RawMessag
 		return marshal(g.claim(ctx, id, req))
 	case gatewayproto.MethodProgress:
 		var cmd consensus.ProgressCmd
-		if err := json.Unmarshal(body, &cmd); err != nil {
+		if err := consensus.DecodeJSON(body, &cmd); err != nil {
 			return nil, fmt.Errorf("decode progress: %w", err)
 		}
 		cmd.RobotID = id.RobotID

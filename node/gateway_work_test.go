@@ -143,7 +143,7 @@ func TestWorkCallRefusesHostileBodies(t *testing.T) {
 
 // A megabyte of empty completions, progress items or log lines is
 // refused before it is decoded: decoding made the gateway allocate about
-// 300 MB for each such call (CheckObjects).
+// 300 MB for each such call (CheckContainers).
 func TestGatewayRefusesBodiesOfManyObjects(t *testing.T) {
 	n := startGatewayOnly(t)
 	conn := dialRobot(t, quicAddr(n), newToken(t, n, ""), "raw-3")
@@ -161,8 +161,8 @@ func TestGatewayRefusesBodiesOfManyObjects(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	for method, body := range bodies {
 		err := conn.Call(ctx, method, json.RawMessage(body), nil)
-		if re, ok := errors.AsType[*tunnel.RemoteError](err); !ok || !strings.Contains(re.Message, "JSON objects") {
-			t.Fatalf("%s call of %d bytes of empty objects: %v, want a remote error naming the JSON objects", method, len(body), err)
+		if re, ok := errors.AsType[*tunnel.RemoteError](err); !ok || !strings.Contains(re.Message, "JSON objects and arrays") {
+			t.Fatalf("%s call of %d bytes of empty objects: %v, want a remote error naming the JSON objects and arrays", method, len(body), err)
 		}
 	}
 	runtime.ReadMemStats(&after)

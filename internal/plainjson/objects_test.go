@@ -9,52 +9,85 @@ import (
 	"testing"
 )
 
-func TestObjectsSkipsRawValues(t *testing.T) {
+var testRawPaths = []string{"params", "items.*.result", "items.*.debug.variables"}
+
+func TestContainersSkipOnlyRawPaths(t *testing.T) {
 	for in, want := range map[string]int{
-		`{}`:                     1,
-		`[{},{},{"a":{"b":{}}}]`: 5,
-		`{"items":[{"result":{"x":[{},{}]},"logs":[{}]}]}`: 3,
-		`{"items":[{"Result":[{},{}]}]}`:                   2,
-		`{"s":"{{{\"{","result":"{}"}`:                     1,
-		`{"result" : {"a":"}"} , "b":{}}`:                  2,
-		`{"result":1,"b":{}}`:                              2,
-		`{"a":"result","result":{}}`:                       1,
-		`{"result":`:                                       1,
-		`"unterminated {`:                                  0,
-		`{"result":]{}`:                                    2,
+		`{}`:                            1,
+		`[{},[],{"a":{"b":[]}}]`:        6,
+		`{"params":{"x":[{},{}]}}`:      1,
+		`{"PARAMS":[{},{}],"b":{}}`:     2,
+		`{"a":{"params":[{},{}]}}`:      5, // not the top level's params
+		`{"variables":{"result":[{}]}}`: 4,
+		`{"items":[{"result":{"x":[{},{}]},"logs":[{}]}]}`:     5,
+		`{"items":[{"debug":{"variables":[{},{}],"stop":1}}]}`: 4,
+		`{"items":{"x":{"result":[{}]}}}`:                      5, // items is no array here
+		`{"s":"{{{\"{","params":"{}"}`:                         1,
+		`{"params" : {"a":"}"} , "b":{}}`:                      2,
+		`{"params":1,"b":{}}`:                                  2,
+		`{"a":"params","params":{}}`:                           1,
+		`{"params":`:                                           1,
+		`"unterminated {`:                                      0,
+		`{"params":]{}`:                                        2,
+		strings.Repeat("[", 1000) + `{"params":[]}` + strings.Repeat("]", 1000): 1002,
 	} {
-		if got := Objects([]byte(in), "result"); got != want {
-			t.Errorf("Objects(%s) = %d, want %d", in, got, want)
+		if got := Containers([]byte(in), testRawPaths...); got != want {
+			t.Errorf("Containers(%.80s) = %d, want %d", in, got, want)
 		}
 	}
 }
 
-// FuzzObjects: on valid JSON Objects counts what a token-by-token walk
-// counts; on any input it never counts more objects than there are
-// opening braces.
-func FuzzObjects(f *testing.F) {
-	for _, s := range []string{`{"items":[{"result":{"x":[{},{}]},"logs":[{}]}]}`, `[{"RESULT":[1,{}]},"{"]`, `{"result":"\"{"}`, `{"a":{"result":null,"b":{}}}`} {
+// FuzzContainers: on valid JSON Containers counts what a token-by-token
+// walk counts; on any input it never counts more containers than there
+// are opening brackets.
+func FuzzContainers(f *testing.F) {
+	for _, s := range []string{
+		`{"items":[{"result":{"x":[{},{}]},"logs":[{}]}]}`, `[{"PARAMS":[1,{}]},"{"]`, `{"params":"\"{"}`,
+		`{"a":{"params":null,"b":{}}}`, `{"items":[{"debug":{"Variables":[[]]}}]}`,
+	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got := Objects(b, "result")
-		if braces := bytes.Count(b, []byte("{")); got > braces {
-			t.Fatalf("Objects(%q) = %d, more than its %d braces", b, got, braces)
+		got := Containers(b, testRawPaths...)
+		if brackets := bytes.Count(b, []byte("{")) + bytes.Count(b, []byte("[")); got > brackets {
+			t.Fatalf("Containers(%q) = %d, more than its %d opening brackets", b, got, brackets)
 		}
 		if !json.Valid(b) {
 			return
 		}
-		if want := walkObjects(t, b, "result"); got != want {
-			t.Fatalf("Objects(%q) = %d, the token walk counts %d", b, got, want)
+		if want := walkContainers(t, b, testRawPaths); got != want {
+			t.Fatalf("Containers(%q) = %d, the token walk counts %d", b, got, want)
 		}
 	})
 }
 
-// walkObjects counts as Objects does, with encoding/json's tokenizer.
-func walkObjects(t *testing.T, b []byte, raw string) int {
+// walkContainers counts as Containers does, with encoding/json's
+// tokenizer.
+func walkContainers(t *testing.T, b []byte, raw []string) int {
 	dec := json.NewDecoder(bytes.NewReader(b))
-	type frame struct{ object, wantKey bool }
+	dec.UseNumber() // a number too large for a float64 is still valid JSON
+	type frame struct {
+		object, wantKey bool
+		key             string
+	}
 	var stack []frame
+	onRawPath := func() bool {
+		for _, p := range raw {
+			path := strings.Split(p, ".")
+			matched := len(path) == len(stack)
+			for i := 0; matched && i < len(path); i++ {
+				if path[i] == "*" {
+					matched = !stack[i].object
+				} else {
+					matched = stack[i].object && strings.EqualFold(stack[i].key, path[i])
+				}
+			}
+			if matched {
+				return true
+			}
+		}
+		return false
+	}
 	n, skip := 0, 0 // skip: depth inside a raw value, or -1 for its first token
 	for {
 		tok, err := dec.Token()
@@ -65,9 +98,10 @@ func walkObjects(t *testing.T, b []byte, raw string) int {
 			t.Fatalf("token walk of valid %q: %v", b, err)
 		}
 		delim, isDelim := tok.(json.Delim)
+		opens := isDelim && (delim == '{' || delim == '[')
 		if skip != 0 {
 			switch {
-			case isDelim && (delim == '{' || delim == '['):
+			case opens:
 				skip = max(skip, 0) + 1
 			case isDelim:
 				skip--
@@ -82,16 +116,15 @@ func walkObjects(t *testing.T, b []byte, raw string) int {
 		top := len(stack) - 1
 		if top >= 0 && stack[top].object && stack[top].wantKey && !isDelim {
 			stack[top].wantKey = false
-			if key, _ := tok.(string); strings.EqualFold(key, raw) {
+			stack[top].key = tok.(string)
+			if onRawPath() {
 				skip = -1
 			}
 			continue
 		}
 		switch {
-		case isDelim && (delim == '{' || delim == '['):
-			if delim == '{' {
-				n++
-			}
+		case opens:
+			n++
 			stack = append(stack, frame{object: delim == '{', wantKey: true})
 			continue
 		case isDelim:

@@ -3,21 +3,25 @@ package tunnel
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// A peer's calls hold at most servedFrames frames' worth of bytes read
-// and not yet answered; the calls beyond wait, unread, until earlier
-// ones are answered, and then are served.
-func TestServedCallsHoldABoundedBudget(t *testing.T) {
-	const maxFrame = 64 << 10
+// Large calls hold at most servedFrames frames' worth of bytes from
+// their read to their answer; one more is answered busy at once, not
+// left unread (which would hold QUIC's connection window and wedge the
+// admitted calls), while small calls go on being served. Once the held
+// calls are answered, their budget serves the next ones.
+func TestLargeCallsOverTheBudgetAreAnsweredBusy(t *testing.T) {
 	entered, release := make(chan struct{}, 16), make(chan struct{})
 	ts := startServer(t, func(cfg *ServerConfig) {
-		cfg.MaxFrameBytes = maxFrame
-		cfg.Handler = func(ctx context.Context, _ string, _ json.RawMessage) (json.RawMessage, error) {
+		cfg.Handler = func(ctx context.Context, method string, body json.RawMessage) (json.RawMessage, error) {
+			if method != "hold" {
+				return body, nil
+			}
 			entered <- struct{}{}
 			select {
 			case <-release:
@@ -30,8 +34,8 @@ func TestServedCallsHoldABoundedBudget(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
-	body := strings.Repeat("x", maxFrame-100) // each frame just under maxFrame
-	const calls = servedFrames + 2
+	body := strings.Repeat("x", defaultMaxFrameBytes-100) // each frame just under the limit
+	const calls = 2 * servedFrames
 	errs := make(chan error, calls)
 	var callers sync.WaitGroup
 	defer callers.Wait()
@@ -40,25 +44,33 @@ func TestServedCallsHoldABoundedBudget(t *testing.T) {
 	for range calls {
 		callers.Go(func() { errs <- c.Call(ctx, "hold", body, nil) })
 	}
+	for i := range calls - servedFrames {
+		err := <-errs
+		if re, ok := errors.AsType[*RemoteError](err); !ok || re.Code != CodeBusy {
+			t.Fatalf("call %d beyond the budget: %v, want a remote error %s", i+1, err, CodeBusy)
+		} else if i == 0 {
+			t.Logf("beyond the budget: %s", re.Message)
+		}
+	}
 	for i := range servedFrames {
 		select {
 		case <-entered:
 		case <-ctx.Done():
-			t.Fatalf("only %d of %d calls reached the handler", i, servedFrames)
+			t.Fatalf("only %d of %d calls within the budget reached the handler", i, servedFrames)
 		}
 	}
-	// What is checked here is an absence, which only a window can show:
-	// the last two calls' frames are on their way, and none may be
-	// served while the first servedFrames hold the budget.
-	select {
-	case <-entered:
-		t.Fatalf("a call beyond %d frames' budget was served while the first were held", servedFrames)
-	case <-time.After(300 * time.Millisecond):
+	var echoed string
+	if err := c.Call(ctx, "echo", "small", &echoed); err != nil || echoed != "small" {
+		t.Fatalf("a small call while the budget was held: %q, %v", echoed, err)
 	}
 	releaseAll()
-	for range calls {
+	for range servedFrames {
 		if err := <-errs; err != nil {
-			t.Fatalf("a call failed after the budget freed: %v", err)
+			t.Fatalf("a call within the budget failed: %v", err)
 		}
+	}
+	// The next call's handler returns at once, release being closed; entered has room.
+	if err := c.Call(ctx, "hold", body, nil); err != nil {
+		t.Fatalf("a large call after the held ones were answered: %v", err)
 	}
 }

@@ -116,9 +116,8 @@ func (c *Conn) callOnStream(ctx context.Context, method string, frame []byte, re
 // robot ends the stream.
 func (c *Conn) serveCallStream(str *quic.Stream) {
 	ctx := context.WithValue(str.Context(), identityKey{}, c.identity)
-	budget := readBudget{ctx: str.Context(), sem: c.served}
 	for {
-		req, err := readStreamRequest(str, c.maxFrame, budget)
+		req, err := readStreamRequest(str, c.maxFrame, c.served)
 		if errors.Is(err, io.EOF) {
 			_ = str.Close() // ended between calls: nothing is owed
 			return
@@ -133,7 +132,7 @@ func (c *Conn) serveCallStream(str *quic.Stream) {
 		callCtx, cancel := context.WithCancel(ctx)
 		err = c.answer(callCtx, str, req)
 		cancel()
-		budget.give(req)
+		c.served.give(req)
 		if err != nil {
 			abortStream(str)
 			return

@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/quic-go/quic-go"
-	"golang.org/x/sync/semaphore"
 )
 
 // Handler serves the calls the other side of a connection makes. body is the
@@ -50,8 +49,8 @@ type Conn struct {
 	// its calls go on.
 	serveStreams bool
 	streams      *callStreams
-	// served bounds the bytes of the calls being served (readBudget).
-	served *semaphore.Weighted
+	// served bounds the bytes of the calls being served.
+	served readBudget
 
 	calls sync.WaitGroup // incoming calls being served
 	done  chan struct{}  // closed once qc is closed and every call returned
@@ -63,7 +62,7 @@ func newConn(qc *quic.Conn, identity Identity, handler Handler, maxFrame int, lo
 		identity: identity,
 		handler:  handler,
 		maxFrame: maxFrame,
-		served:   newServedBytes(maxFrame),
+		served:   newReadBudget(maxFrame),
 		logger:   logger.With("remote", qc.RemoteAddr().String(), "robot_id", identity.RobotID),
 		done:     make(chan struct{}),
 	}
@@ -127,8 +126,7 @@ func (c *Conn) serve() {
 
 // serveCall answers one call on str, or the calls of a call stream.
 func (c *Conn) serveCall(str *quic.Stream) {
-	budget := readBudget{ctx: str.Context(), sem: c.served}
-	req, opens, err := readCall(str, c.maxFrame, c.serveStreams, budget)
+	req, opens, err := readCall(str, c.maxFrame, c.serveStreams, c.served)
 	if opens {
 		c.serveCallStream(str)
 		return
@@ -142,7 +140,7 @@ func (c *Conn) serveCall(str *quic.Stream) {
 	// or the connection closes.
 	ctx := context.WithValue(str.Context(), identityKey{}, c.identity)
 	err = c.answer(ctx, str, req)
-	budget.give(req)
+	c.served.give(req)
 	if err != nil {
 		abortStream(str)
 		return
@@ -172,6 +170,9 @@ func (c *Conn) answer(ctx context.Context, str *quic.Stream, req *envelope) erro
 
 // invoke runs the handler for req and turns its outcome into a response.
 func (c *Conn) invoke(ctx context.Context, req *envelope) (resp *envelope) {
+	if req.overBudget != 0 {
+		return &envelope{Error: busyError(req.overBudget, c.maxFrame)}
+	}
 	if c.handler == nil {
 		return &envelope{Error: &RemoteError{Code: CodeNoHandler, Message: "this side serves no calls"}}
 	}

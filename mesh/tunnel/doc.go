@@ -25,10 +25,11 @@
 // after the frame are a protocol violation: the receiver closes that one
 // connection with a QUIC application error code naming the violation.
 // Errors returned by a [Handler] reach the caller as a [*RemoteError].
-// The calls a side serves on one connection hold at most four frames of
-// MaxFrameBytes between the read of their length and their answer
-// (budget.go); further calls wait unread, so a peer cannot make the other
-// side buffer a megabyte on each of its thousand streams.
+// Calls larger than 16 KiB that a side serves on one connection hold at
+// most four frames of MaxFrameBytes between the read of their length and
+// their answer (budget.go); one more is read past without being kept and
+// answered CodeBusy, so a peer cannot make the other side buffer a
+// megabyte on each of its thousand streams.
 //
 // A node offers call streams in its welcome (see callstream.go); a robot
 // it offered them to keeps a finished call's stream for its next call. A

@@ -19,6 +19,11 @@ const (
 	// CodeResponseTooLarge means the handler's response did not fit in one
 	// frame.
 	CodeResponseTooLarge = "response_too_large"
+	// CodeBusy means the callee was serving larger calls of this
+	// connection that held all the bytes it serves at once (budget.go);
+	// nothing was done, and the call may be retried once they are
+	// answered.
+	CodeBusy = "busy"
 )
 
 // RemoteError is an error returned by the Handler on the other side of a

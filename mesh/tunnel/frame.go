@@ -28,6 +28,9 @@ type envelope struct {
 	// held is the bytes of the connection's readBudget a request holds
 	// until it is answered.
 	held int64
+	// overBudget, when not zero, is the size of a request that came over
+	// the budget: it was read past, and is answered CodeBusy.
+	overBudget uint32
 }
 
 // encodeFrame returns env as one frame, header included, so that it can go
@@ -118,9 +121,12 @@ func nextFrame(r io.Reader, maxBytes int, budget readBudget) (*envelope, error) 
 			reason: fmt.Sprintf("frame of %d bytes exceeds the limit of %d", size, maxBytes),
 		}
 	}
-	held, err := budget.take(size)
-	if err != nil {
-		return nil, err
+	held, ok := budget.take(size)
+	if !ok {
+		if _, err := io.CopyN(io.Discard, r, int64(size)); err != nil {
+			return nil, truncated(err)
+		}
+		return &envelope{overBudget: size}, nil
 	}
 	env, err := readPayload(r, size)
 	if err != nil {
@@ -219,7 +225,7 @@ func readCall(r io.Reader, maxBytes int, streams bool, budget readBudget) (env *
 		budget.give(env)
 		return env, true, nil
 	}
-	if err = expectEnd(r); err == nil {
+	if err = expectEnd(r); err == nil && env.overBudget == 0 {
 		err = requireMethod(env)
 	}
 	if err != nil {
@@ -256,6 +262,9 @@ func readStreamRequest(r io.Reader, maxBytes int, budget readBudget) (*envelope,
 	env, err := nextFrame(r, maxBytes, budget)
 	if err != nil {
 		return nil, err
+	}
+	if env.overBudget != 0 {
+		return env, nil
 	}
 	if err := requireCall(env); err != nil {
 		budget.give(env)

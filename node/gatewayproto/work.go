@@ -36,22 +36,30 @@ type WorkAnswer struct {
 // far below this, so more is a broken or hostile robot.
 const maxWorkCompletions = 4096
 
-// maxCallObjects bounds the JSON objects in one call's body outside its
-// results and checkpoints (CheckObjects). Each costs a Go value of up to
-// a few hundred bytes once decoded: a completion, a log line, a map of
-// node states. A robot's calls hold far fewer, as a log line alone takes
-// some 40 bytes of time and message, so a megabyte frame holds about
-// 26,000 of them.
-const maxCallObjects = 1 << 15
+// maxCallContainers bounds the JSON objects and arrays in one call's
+// body outside its results, checkpoints and debug variables
+// (CheckContainers). Each costs a Go value of up to a few hundred bytes
+// once decoded: a completion, a log line, a map of node states. A
+// robot's calls hold far fewer, as a log line alone takes some 40 bytes
+// of time and message, so a megabyte frame holds about 26,000 of them.
+const maxCallContainers = 1 << 15
 
-// CheckObjects refuses a call body whose decoding would cost far more
+// rawPaths are, for each method, where a body's values stay encoded
+// (json.RawMessage), so that what they hold costs one copy.
+var rawPaths = map[string][]string{
+	MethodWork:     {"complete.items.*.result", "complete.items.*.checkpoint"},
+	MethodComplete: {"items.*.result", "items.*.checkpoint"},
+	MethodProgress: {"items.*.checkpoint", "items.*.debug.variables"},
+	MethodHandBack: {"items.*.checkpoint", "items.*.debug.variables"},
+}
+
+// CheckContainers refuses a call body whose decoding would cost far more
 // memory than its bytes: before it, a 1 MiB frame of empty completions
 // made the gateway allocate about 300 MB before their number was
-// checked. Results and checkpoints are not counted, being kept as
-// encoded. The gateway runs it on every call before decoding.
-func CheckObjects(method string, body []byte) error {
-	if n := plainjson.Objects(body, "result", "checkpoint"); n > maxCallObjects {
-		return fmt.Errorf("%s call: %d JSON objects besides results and checkpoints, at most %d in one call", method, n, maxCallObjects)
+// checked. The gateway runs it on every call before decoding.
+func CheckContainers(method string, body []byte) error {
+	if n := plainjson.Containers(body, rawPaths[method]...); n > maxCallContainers {
+		return fmt.Errorf("%s call: %d JSON objects and arrays besides results, checkpoints and debug variables, at most %d in one call", method, n, maxCallContainers)
 	}
 	return nil
 }

@@ -127,18 +127,26 @@ func BenchmarkDecodeWorkRequest(b *testing.B) {
 	})
 }
 
-// CheckObjects counts what decoding would cost per object, not what a
-// result or checkpoint holds: those stay as encoded.
-func TestCheckObjectsSkipsResults(t *testing.T) {
-	rows := strings.Repeat(`{"a":1},`, maxCallObjects) + `{}`
-	for body, want := range map[string]bool{
-		`{"items":[{"job_id":"j","result":[` + rows + `],"checkpoint":[` + rows + `]}]}`: true,
-		`{"items":[` + strings.Repeat(`{},`, maxCallObjects) + `{}]}`:                    false,
-		`{"items":[{"logs":[` + strings.Repeat(`{},`, maxCallObjects-3) + `{}]}]}`:       true,
+// CheckContainers counts what decoding would cost per value, not what a
+// result, checkpoint or debug stop's variables hold: those stay as
+// encoded.
+func TestCheckContainersSkipsRawValues(t *testing.T) {
+	rows := strings.Repeat(`{"a":1},`, maxCallContainers) + `{}`
+	for _, tt := range []struct {
+		method, body string
+		want         bool
+	}{
+		{MethodComplete, `{"items":[{"job_id":"j","result":[` + rows + `],"checkpoint":[` + rows + `]}]}`, true},
+		{MethodWork, `{"claim":{"max":1},"complete":{"items":[{"result":[` + rows + `]}]}}`, true},
+		{MethodProgress, `{"items":[{"job_id":"j","debug":{"variables":{"rows":[` + rows + `]}}}]}`, true},
+		{MethodComplete, `{"items":[` + strings.Repeat(`{},`, maxCallContainers) + `{}]}`, false},
+		{MethodComplete, `{"items":[{"node_status":{"result":[` + rows + `]}}]}`, false},
+		{MethodProgress, `{"items":[{"result":[` + rows + `]}]}`, false},
+		{MethodComplete, `{"items":[{"logs":[` + strings.Repeat(`{},`, maxCallContainers-5) + `{}]}]}`, true},
 	} {
-		err := CheckObjects(MethodComplete, []byte(body))
-		if (err == nil) != want {
-			t.Errorf("CheckObjects of a body of %d bytes: %v, want accepted %v", len(body), err, want)
+		err := CheckContainers(tt.method, []byte(tt.body))
+		if (err == nil) != tt.want {
+			t.Errorf("CheckContainers(%s, %.60s… of %d bytes): %v, want accepted %v", tt.method, tt.body, len(tt.body), err, tt.want)
 		}
 	}
 }
