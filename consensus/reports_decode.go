@@ -79,27 +79,24 @@ func (d *specDecoder) readReport(r *RobotReport) bool {
 }
 
 func (d *specDecoder) readComplete(c *CompleteCmd) bool {
-	return d.readObject([]string{"robot_id", "items"}, func(i int) bool {
-		if i == 0 {
-			return d.readStringTo(&c.RobotID)
-		}
-		c.Items = []Completion{}
-		return d.Array(func() bool {
-			c.Items = append(c.Items, Completion{})
-			return d.readCompletion(&c.Items[len(c.Items)-1])
-		})
-	})
+	return readRobotItems(d, &c.RobotID, &c.Items, d.readCompletion)
 }
 
 func (d *specDecoder) readProgressCmd(c *ProgressCmd) bool {
+	return readRobotItems(d, &c.RobotID, &c.Items, d.readProgress)
+}
+
+// readRobotItems reads {"robot_id":"...","items":[...]}, a robot's batch
+// of completions or heartbeats.
+func readRobotItems[T any](d *specDecoder, robotID *string, items *[]T, read func(*T) bool) bool {
 	return d.readObject([]string{"robot_id", "items"}, func(i int) bool {
 		if i == 0 {
-			return d.readStringTo(&c.RobotID)
+			return d.readStringTo(robotID)
 		}
-		c.Items = []Progress{}
+		*items = []T{}
 		return d.Array(func() bool {
-			c.Items = append(c.Items, Progress{})
-			return d.readProgress(&c.Items[len(c.Items)-1])
+			*items = append(*items, *new(T))
+			return read(&(*items)[len(*items)-1])
 		})
 	})
 }

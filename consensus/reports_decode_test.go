@@ -147,14 +147,7 @@ func FuzzProgressCmdFastDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"items":[{"job_id":"j","token":1,"logs":[{"message":"m"}],"logs_end":1}],"robot_id":"r"}`))
 	f.Add([]byte(`{"items":[{"job_id":"j","checkpoint":null}]}`))
-	f.Fuzz(func(t *testing.T, p []byte) {
-		compareDecodes[ProgressCmd](t, p)
-		var want, got ProgressCmd
-		wantErr, err := json.Unmarshal(p, &want), DecodeJSON(p, &got)
-		if (err == nil) != (wantErr == nil) || (err == nil && !reflect.DeepEqual(got, want)) {
-			t.Fatalf("DecodeJSON(%q) = %+v, %v; json.Unmarshal: %+v, %v", p, got, err, want, wantErr)
-		}
-	})
+	f.Fuzz(decodesAsUnmarshal[ProgressCmd])
 }
 
 // FuzzCompleteCmdFastDecode: a CompleteCmd's fast decoder, and
@@ -180,12 +173,17 @@ func FuzzCompleteCmdFastDecode(f *testing.F) {
 	}
 	f.Add([]byte(` {"Items":[{"job_id":"j","token":1}],"robot_id":"r"} `))
 	f.Add([]byte(`{"items":[{"job_id":"j","job_id":"k"}]}`))
-	f.Fuzz(func(t *testing.T, p []byte) {
-		compareDecodes[CompleteCmd](t, p)
-		var want, got CompleteCmd
-		wantErr, err := json.Unmarshal(p, &want), DecodeJSON(p, &got)
-		if (err == nil) != (wantErr == nil) || (err == nil && !reflect.DeepEqual(got, want)) {
-			t.Fatalf("DecodeJSON(%q) = %+v, %v; json.Unmarshal: %+v, %v", p, got, err, want, wantErr)
-		}
-	})
+	f.Fuzz(decodesAsUnmarshal[CompleteCmd])
+}
+
+// decodesAsUnmarshal checks T's fast decoder against json.Unmarshal
+// (compareDecodes), and DecodeJSON too: it decodes what json.Unmarshal
+// decodes, as json.Unmarshal does, and refuses what it refuses.
+func decodesAsUnmarshal[T any, P fastDecoderOf[T]](t *testing.T, p []byte) {
+	compareDecodes[T, P](t, p)
+	var want, got T
+	wantErr, err := json.Unmarshal(p, &want), DecodeJSON(p, &got)
+	if (err == nil) != (wantErr == nil) || (err == nil && !reflect.DeepEqual(got, want)) {
+		t.Fatalf("DecodeJSON(%q) = %+v, %v; json.Unmarshal: %+v, %v", p, got, err, want, wantErr)
+	}
 }
