@@ -19,11 +19,14 @@ run: build
 	./$(BIN) node start
 
 # lint fails on the first of: files gofmt would change (listed), go vet
-# findings, staticcheck findings (its configuration is staticcheck.conf).
+# findings (here and for Windows, where robots run; the cluster tests and
+# the bench are Unix-only), staticcheck findings (its configuration is
+# staticcheck.conf).
 lint: $(STATICCHECK)
 	@files=$$($(GOFMT) -l .); if [ -n "$$files" ]; then \
 		echo "gofmt would change these files (run make fmt):"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
 	$(STATICCHECK) ./...
 
 $(STATICCHECK):

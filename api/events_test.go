@@ -37,7 +37,7 @@ func dialSmallWindow(t *testing.T, node *apitest.Node, query string) *stream {
 	t.Helper()
 	d := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
-		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		err := c.Control(func(fd uintptr) { serr = setRecvBuffer(fd, 4096) })
 		return errors.Join(err, serr)
 	}}
 	return dialEventsWith(t, node, query, &http.Client{Transport: &http.Transport{DialContext: d.DialContext}})

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -9,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/casare/casare/api/client"
@@ -173,7 +174,7 @@ func (c *cluster) close() error {
 	// Flush the dead cluster's dirty pages and freed blocks now: left to
 	// the kernel, their write-back would land on the next cluster's
 	// fsyncs, in the middle of its figures.
-	syscall.Sync()
+	flushDisk()
 	return err
 }
 

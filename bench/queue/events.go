@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -188,7 +190,7 @@ func (s *subscriber) run(ctx context.Context, url string, pace time.Duration, st
 	if pace > 0 {
 		d := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 			var serr error
-			err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+			err := c.Control(func(fd uintptr) { serr = setRecvBuffer(fd, 4096) })
 			return errors.Join(err, serr)
 		}}
 		opts = &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}}

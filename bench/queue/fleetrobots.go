@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -7,7 +9,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/casare/casare/api"
@@ -17,20 +18,6 @@ import (
 	"github.com/casare/casare/mesh/tunnel"
 	"github.com/casare/casare/node/robot"
 )
-
-// raiseFileLimit lifts this process's open-file limit to its hard limit:
-// every simulated robot holds a UDP socket of its own.
-func raiseFileLimit() error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("read the open-file limit: %w", err)
-	}
-	lim.Cur = lim.Max
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("raise the open-file limit to %d: %w", lim.Max, err)
-	}
-	return nil
-}
 
 // createRobotTokens makes n robot tokens, each bound to its own robot
 // name, from a few clients at once.

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command queue benchmarks the Casare job queue end to end.
 //
 // By default it measures what users run (procbench.go): three `casare`

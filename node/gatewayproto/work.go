@@ -47,8 +47,8 @@ const maxCallContainers = 1 << 15
 // rawPaths are, for each method, where a body's values stay encoded
 // (json.RawMessage), so that what they hold costs one copy.
 var rawPaths = map[string][]string{
-	MethodWork:     {"complete.items.*.result", "complete.items.*.checkpoint"},
-	MethodComplete: {"items.*.result", "items.*.checkpoint"},
+	MethodWork:     {"complete.items.*.result", "complete.items.*.checkpoint", "complete.items.*.debug.variables"},
+	MethodComplete: {"items.*.result", "items.*.checkpoint", "items.*.debug.variables"},
 	MethodProgress: {"items.*.checkpoint", "items.*.debug.variables"},
 	MethodHandBack: {"items.*.checkpoint", "items.*.debug.variables"},
 }

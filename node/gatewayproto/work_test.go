@@ -139,6 +139,8 @@ func TestCheckContainersSkipsRawValues(t *testing.T) {
 		{MethodComplete, `{"items":[{"job_id":"j","result":[` + rows + `],"checkpoint":[` + rows + `]}]}`, true},
 		{MethodWork, `{"claim":{"max":1},"complete":{"items":[{"result":[` + rows + `]}]}}`, true},
 		{MethodProgress, `{"items":[{"job_id":"j","debug":{"variables":{"rows":[` + rows + `]}}}]}`, true},
+		{MethodComplete, `{"items":[{"job_id":"j","debug":{"variables":{"rows":[` + rows + `]}}}]}`, true},
+		{MethodWork, `{"claim":{"max":1},"complete":{"items":[{"debug":{"variables":[` + rows + `]}}]}}`, true},
 		{MethodComplete, `{"items":[` + strings.Repeat(`{},`, maxCallContainers) + `{}]}`, false},
 		{MethodComplete, `{"items":[{"node_status":{"result":[` + rows + `]}}]}`, false},
 		{MethodProgress, `{"items":[{"result":[` + rows + `]}]}`, false},
