@@ -84,8 +84,8 @@ func (s *Server) bindJSONLimit(c *gin.Context, v any, limit int64) bool {
 
 // bindPeerJSON is bindJSONLimit for the internal routes, whose callers
 // are the cluster's own nodes (internal_auth.go): a robot-only node's
-// report of all its robots' logs may hold more objects than
-// maxBodyObjects, and the internal body limit is its own.
+// report of all its robots' logs is not bounded by what a client body
+// may hold (checkContainers), and the internal body limit is its own.
 func (s *Server) bindPeerJSON(c *gin.Context, v any) bool {
 	return s.decodeBody(c, v, readBody, s.internalBodyLimit())
 }
