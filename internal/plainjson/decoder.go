@@ -6,6 +6,8 @@
 // in api), which read that form without reflection and hand anything
 // else to encoding/json. Every method returns false, without a promise
 // about Pos, when the input is not of the plain form it reads.
+// Containers, which reads any bytes, bounds what decoding a body would
+// cost before it is decoded.
 package plainjson
 
 import (
