@@ -148,6 +148,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"upload bad priority", upload(map[string]string{"priority": "high"}, helloWorkflow), 400, "invalid", []string{"priority", "integer"}, false},
 		{"upload params with trailing data", upload(map[string]string{"trigger_type": "manual", "params": `{"a":1} {"b":2}`}, helloWorkflow), 400, "invalid", []string{"params", "after the JSON value"}, false},
 		{"upload invalid workflow", upload(nil, `{"name":"x","nodes":[]}`), 400, "invalid", []string{"workflow_json"}, false},
+		{"upload of 300 nodes without ids", upload(nil, `{"name":"x","nodes":[`+strings.Repeat(`{"type":"start"},`, 299)+`{"type":"start"}]}`), 400, "invalid", []string{"workflow_json", "problems", "nodes[99].id", "… and"}, false},
 		{"job missing workflow_id", post("/jobs", `{"priority":1}`), 400, "invalid", []string{"workflow_id"}, false},
 		{"job priority -1", post("/jobs", fmt.Sprintf(`{"workflow_id":%q,"priority":-1}`, wf.WorkflowID)), 400, "invalid", []string{"priority"}, false},
 		{"job bad not_before", post("/jobs", fmt.Sprintf(`{"workflow_id":%q,"not_before":"tomorrow"}`, wf.WorkflowID)), 400, "invalid", []string{"not_before", "RFC 3339"}, false},

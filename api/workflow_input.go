@@ -164,9 +164,7 @@ func validateGraph(req CreateWorkflowRequest) ([]byte, *executor.Workflow, error
 	var verr *executor.ValidationError
 	switch {
 	case errors.As(err, &verr):
-		e := invalid("workflow_json is not a valid workflow (%d problems):\n%v", len(verr.Problems), verr)
-		e.details = map[string]any{"field": "workflow_json", "problems": verr.Problems}
-		return nil, nil, e
+		return nil, nil, invalidGraph(verr)
 	case err != nil:
 		return nil, nil, invalidField("workflow_json", "%v", err)
 	}
@@ -178,6 +176,22 @@ func validateGraph(req CreateWorkflowRequest) ([]byte, *executor.Workflow, error
 		return nil, nil, invalidField("workflow_json", "%v", err)
 	}
 	return graph, parsed, nil
+}
+
+// maxListedProblems bounds the problems an invalid workflow's error
+// lists: a workflow of a hundred thousand broken nodes made an answer of
+// as many lines, where the first hundred tell what to fix.
+const maxListedProblems = 100
+
+func invalidGraph(verr *executor.ValidationError) *apiError {
+	listed, more := verr.Problems, ""
+	if len(listed) > maxListedProblems {
+		listed = listed[:maxListedProblems]
+		more = fmt.Sprintf("\n… and %d more", len(verr.Problems)-maxListedProblems)
+	}
+	e := invalid("workflow_json is not a valid workflow (%d problems):\n%v%s", len(verr.Problems), &executor.ValidationError{Problems: listed}, more)
+	e.details = map[string]any{"field": "workflow_json", "problems": listed}
+	return e
 }
 
 // checkGraphNames refuses a graph name, node ids and names and variable
