@@ -48,7 +48,7 @@ func readJSONBody(c *gin.Context, limit int64) ([]byte, error) {
 // to limit bytes, that holds too many objects and arrays.
 func checkContainers(data []byte, what string, limit int64) error {
 	most := max(minBodyContainers, int(limit/bytesPerContainer))
-	if n := plainjson.Containers(data, rawBodyPaths...); n > most {
+	if n, over := plainjson.ContainersOver(data, most, rawBodyPaths...); over {
 		return invalid("%s holds %d JSON objects and arrays besides params; at most %d are taken in one request of up to %d bytes", what, n, most, limit)
 	}
 	return nil

@@ -1,10 +1,6 @@
 package consensus
 
-import (
-	"encoding/json"
-
-	"github.com/casare/casare/internal/plainjson"
-)
+import "encoding/json"
 
 // Every replica decodes every robot reports entry (the heartbeats and
 // completions of all the robots a node serves), and the leader decodes a
@@ -18,19 +14,17 @@ import (
 // FuzzRobotReportsFastDecode holds it to json.Unmarshal.
 
 func (c *RobotReportsCmd) decodeFast(payload []byte) bool {
-	d := specDecoder{Decoder: plainjson.Decoder{Buf: payload}}
-	ok := d.readObject([]string{"reports"}, func(int) bool {
+	return decodeWhole(payload, c, (*specDecoder).readReports)
+}
+
+func (d *specDecoder) readReports(c *RobotReportsCmd) bool {
+	return d.readObject([]string{"reports"}, func(int) bool {
 		c.Reports = []RobotReport{}
 		return d.Array(func() bool {
 			c.Reports = append(c.Reports, RobotReport{})
 			return d.readReport(&c.Reports[len(c.Reports)-1])
 		})
 	})
-	if !ok || d.Space() != len(payload) {
-		*c = RobotReportsCmd{}
-		return false
-	}
-	return true
 }
 
 // readObject reads {"key":value,...} with keys among fields, each at
@@ -105,12 +99,7 @@ func readRobotItems[T any](d *specDecoder, robotID *string, items *[]T, read fun
 // heartbeats and log lines reach the gateway in this form (DecodeJSON).
 // FuzzProgressCmdFastDecode holds it to json.Unmarshal.
 func (c *ProgressCmd) decodeFast(payload []byte) bool {
-	d := specDecoder{Decoder: plainjson.Decoder{Buf: payload}}
-	if !d.readProgressCmd(c) || d.Space() != len(payload) {
-		*c = ProgressCmd{}
-		return false
-	}
-	return true
+	return decodeWhole(payload, c, (*specDecoder).readProgressCmd)
 }
 
 // decodeFast reads a CompleteCmd as robots write it: an internet robot
@@ -119,12 +108,7 @@ func (c *ProgressCmd) decodeFast(payload []byte) bool {
 // bench's CPU (DecodeJSON). FuzzCompleteCmdFastDecode holds it to
 // json.Unmarshal.
 func (c *CompleteCmd) decodeFast(payload []byte) bool {
-	d := specDecoder{Decoder: plainjson.Decoder{Buf: payload}}
-	if !d.readComplete(c) || d.Space() != len(payload) {
-		*c = CompleteCmd{}
-		return false
-	}
-	return true
+	return decodeWhole(payload, c, (*specDecoder).readComplete)
 }
 
 func (d *specDecoder) readProgress(p *Progress) bool {

@@ -39,9 +39,16 @@ func decodePayload(payload []byte, cmd any) error {
 }
 
 func (c *SubmitGroupsCmd) decodeFast(payload []byte) bool {
+	return decodeWhole(payload, c, (*specDecoder).readGroups)
+}
+
+// decodeWhole is every fast decoder's frame: read reads c from the
+// whole payload, or c is left zero for json.Unmarshal, which merges into
+// what it finds.
+func decodeWhole[T any](payload []byte, c *T, read func(*specDecoder, *T) bool) bool {
 	d := specDecoder{Decoder: plainjson.Decoder{Buf: payload}}
-	if !d.readGroups(c) || d.Space() != len(payload) {
-		*c = SubmitGroupsCmd{}
+	if !read(&d, c) || d.Space() != len(payload) {
+		*c = *new(T)
 		return false
 	}
 	return true

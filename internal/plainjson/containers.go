@@ -22,7 +22,7 @@ import (
 // Containers reads any bytes in one pass and never fails: on invalid
 // JSON the count is only a bound that the decoder's refusal makes moot.
 func Containers(buf []byte, raw ...string) int {
-	s := containerScan{buf: buf}
+	s := containerScan{Decoder: Decoder{Buf: buf}}
 	for _, p := range raw {
 		path := strings.Split(p, ".")
 		s.raw = append(s.raw, path)
@@ -32,8 +32,20 @@ func Containers(buf []byte, raw ...string) int {
 	return s.run()
 }
 
+// ContainersOver reports whether buf holds more than limit containers
+// (Containers), and how many it holds then. Every container starts with
+// a byte of its own, so a buf of at most limit bytes is not scanned: a
+// robot's calls and most request bodies are far smaller than any limit.
+func ContainersOver(buf []byte, limit int, raw ...string) (n int, over bool) {
+	if len(buf) <= limit {
+		return 0, false
+	}
+	n = Containers(buf, raw...)
+	return n, n > limit
+}
+
 type containerScan struct {
-	buf      []byte
+	Decoder
 	raw      [][]string
 	maxDepth int
 	// depth is how many containers the scan is in; levels keeps the first
@@ -51,15 +63,15 @@ type level struct {
 
 func (s *containerScan) run() int {
 	n := 0
-	for i := 0; i < len(s.buf); {
-		switch c := s.buf[i]; c {
+	for s.Pos < len(s.Buf) {
+		switch c := s.Buf[s.Pos]; c {
 		case '{', '[':
 			n++
 			if s.depth < s.maxDepth {
 				s.levels = append(s.levels, level{object: c == '{', expectKey: c == '{'})
 			}
 			s.depth++
-			i++
+			s.Pos++
 		case '}', ']':
 			if s.depth > 0 {
 				s.depth--
@@ -67,16 +79,16 @@ func (s *containerScan) run() int {
 					s.levels = s.levels[:s.depth]
 				}
 			}
-			i++
+			s.Pos++
 		case ',':
 			if top := s.top(); top != nil && top.object {
 				top.expectKey = true
 			}
-			i++
+			s.Pos++
 		case '"':
-			i = s.afterString(i)
+			s.string()
 		default:
-			i++
+			s.Pos++
 		}
 	}
 	return n
@@ -90,21 +102,22 @@ func (s *containerScan) top() *level {
 	return &s.levels[s.depth-1]
 }
 
-// afterString returns where the scan goes on after the string at i: past
-// the value too, when the string is a key on a raw path.
-func (s *containerScan) afterString(i int) int {
-	end := stringEnd(s.buf, i)
+// string moves past the string at Pos, and past its value too when the
+// string is a key on a raw path.
+func (s *containerScan) string() {
+	start := s.Pos
+	s.Pos++
+	s.skipStringBody()
+	end := min(s.Pos, len(s.Buf))
 	top := s.top()
-	if top == nil || !top.object || !top.expectKey || end-i < 2 {
-		return end
+	if top == nil || !top.object || !top.expectKey || end-start < 2 {
+		return
 	}
 	top.expectKey = false
-	top.key = s.buf[i+1 : end-1]
-	colon := skipSpace(s.buf, end)
-	if colon < len(s.buf) && s.buf[colon] == ':' && s.onRawPath() {
-		return valueEnd(s.buf, colon+1)
+	top.key = s.Buf[start+1 : end-1]
+	if s.Next(':') && s.onRawPath() {
+		s.skip()
 	}
-	return end
 }
 
 // onRawPath reports whether the key just read ends a raw path.
@@ -129,58 +142,4 @@ func (s *containerScan) matches(path []string) bool {
 		}
 	}
 	return true
-}
-
-// stringEnd returns the index just past the string that starts at
-// buf[start] (a quote), or len(buf) if it does not end.
-func stringEnd(buf []byte, start int) int {
-	for i := start + 1; i < len(buf); i++ {
-		switch buf[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(buf)
-}
-
-func skipSpace(buf []byte, i int) int {
-	for i < len(buf) && isSpace(buf[i]) {
-		i++
-	}
-	return i
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-// valueEnd returns the index just past the value that starts at or after
-// buf[start]: a string, an object or array with all it holds, or a
-// literal or number up to the next delimiter.
-func valueEnd(buf []byte, start int) int {
-	i := skipSpace(buf, start)
-	depth := 0
-	for i < len(buf) {
-		switch c := buf[i]; {
-		case c == '"':
-			i = stringEnd(buf, i)
-		case c == '{' || c == '[':
-			depth++
-			i++
-		case c == '}' || c == ']':
-			if depth == 0 {
-				return i
-			}
-			depth--
-			i++
-		case depth == 0 && (c == ',' || isSpace(c)):
-			return i
-		default:
-			i++
-		}
-		if depth == 0 && i > start && (buf[i-1] == '"' || buf[i-1] == '}' || buf[i-1] == ']') {
-			return i
-		}
-	}
-	return i
 }

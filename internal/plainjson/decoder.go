@@ -176,7 +176,18 @@ func (d *Decoder) Raw() ([]byte, bool) {
 	if start == len(d.Buf) {
 		return nil, false
 	}
-	switch d.Buf[start] {
+	d.skip()
+	return d.valid(start)
+}
+
+// skip moves past the next value without checking it: a string, an
+// object or array with all it holds, or a number or literal up to the
+// next delimiter. Pos may end past Buf after a final backslash.
+func (d *Decoder) skip() {
+	if d.Space() >= len(d.Buf) {
+		return
+	}
+	switch d.Buf[d.Pos] {
 	case '"':
 		d.Pos++
 		d.skipStringBody()
@@ -201,12 +212,11 @@ func (d *Decoder) Raw() ([]byte, bool) {
 		for d.Pos < len(d.Buf) {
 			switch d.Buf[d.Pos] {
 			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return d.valid(start)
+				return
 			}
 			d.Pos++
 		}
 	}
-	return d.valid(start)
 }
 
 // skipStringBody moves past a string whose opening quote is read.

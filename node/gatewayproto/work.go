@@ -45,20 +45,25 @@ const maxWorkCompletions = 4096
 const maxCallContainers = 1 << 15
 
 // rawPaths are, for each method, where a body's values stay encoded
-// (json.RawMessage), so that what they hold costs one copy.
-var rawPaths = map[string][]string{
-	MethodWork:     {"complete.items.*.result", "complete.items.*.checkpoint", "complete.items.*.debug.variables"},
-	MethodComplete: {"items.*.result", "items.*.checkpoint", "items.*.debug.variables"},
-	MethodProgress: {"items.*.checkpoint", "items.*.debug.variables"},
-	MethodHandBack: {"items.*.checkpoint", "items.*.debug.variables"},
-}
+// (json.RawMessage), so that what they hold costs one copy. A work call
+// carries a complete call's body under "complete".
+var rawPaths = func() map[string][]string {
+	complete := []string{"items.*.result", "items.*.checkpoint", "items.*.debug.variables"}
+	progress := []string{"items.*.checkpoint", "items.*.debug.variables"}
+	work := make([]string, len(complete))
+	for i, p := range complete {
+		work[i] = "complete." + p
+	}
+	return map[string][]string{MethodWork: work, MethodComplete: complete, MethodProgress: progress, MethodHandBack: progress}
+}()
 
 // CheckContainers refuses a call body whose decoding would cost far more
 // memory than its bytes: before it, a 1 MiB frame of empty completions
 // made the gateway allocate about 300 MB before their number was
-// checked. The gateway runs it on every call before decoding.
+// checked. The gateway runs it on every call before decoding; a robot's
+// usual calls are too small to be scanned (plainjson.ContainersOver).
 func CheckContainers(method string, body []byte) error {
-	if n := plainjson.Containers(body, rawPaths[method]...); n > maxCallContainers {
+	if n, over := plainjson.ContainersOver(body, maxCallContainers, rawPaths[method]...); over {
 		return fmt.Errorf("%s call: %d JSON objects and arrays besides results, checkpoints and debug variables, at most %d in one call", method, n, maxCallContainers)
 	}
 	return nil
