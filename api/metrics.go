@@ -68,6 +68,8 @@ var (
 		"Highest Raft index in this node's log.", nil, nil)
 	raftAppliedDesc = prometheus.NewDesc("casare_raft_applied_index",
 		"Highest Raft index applied to this node's state machine.", nil, nil)
+	raftEntriesDesc = prometheus.NewDesc("casare_raft_applied_entries_total",
+		"Command entries this node's state machine applied since it started, by command: what each kind of write costs the log.", []string{"command"}, nil)
 	jobsDesc = prometheus.NewDesc("casare_jobs",
 		"Jobs in the replicated queue, by state.", []string{"state"}, nil)
 	oldestQueuedDesc = prometheus.NewDesc("casare_queue_oldest_queued_seconds",
@@ -86,7 +88,7 @@ var raftStates = []string{"Leader", "Follower", "Candidate", "Shutdown"}
 
 func (sc *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		raftStateDesc, raftTermDesc, raftCommitDesc, raftLastLogDesc, raftAppliedDesc, jobsDesc,
+		raftStateDesc, raftTermDesc, raftCommitDesc, raftLastLogDesc, raftAppliedDesc, raftEntriesDesc, jobsDesc,
 		oldestQueuedDesc, finishedLastMinuteDesc, queuePausedDesc, pausedWorkflowsDesc, schedulesDesc,
 	} {
 		ch <- d
@@ -107,6 +109,9 @@ func (sc *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(raftCommitDesc, prometheus.GaugeValue, statFloat(stats, "commit_index"))
 	ch <- prometheus.MustNewConstMetric(raftLastLogDesc, prometheus.GaugeValue, statFloat(stats, "last_log_index"))
 	ch <- prometheus.MustNewConstMetric(raftAppliedDesc, prometheus.GaugeValue, float64(sc.store.AppliedIndex()))
+	for command, n := range sc.store.AppliedEntries() {
+		ch <- prometheus.MustNewConstMetric(raftEntriesDesc, prometheus.CounterValue, float64(n), command)
+	}
 	sc.collectQueue(ch)
 	sc.collectSchedules(ch)
 }

@@ -86,6 +86,9 @@ type ScheduleStore interface {
 // how to catch up with everything acknowledged (linearizable reads).
 type Replica interface {
 	AppliedIndex() uint64
+	// AppliedEntries counts the command entries applied since the node
+	// started, by command name.
+	AppliedEntries() map[string]uint64
 	CatchingUp() (behind bool, applied, target uint64)
 	AppliedChanged() (uint64, <-chan struct{})
 	WaitConsistent(ctx context.Context) (uint64, error)

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -301,4 +304,44 @@ func procCPU(pids []int) time.Duration {
 		total += time.Duration(ut+st) * 10 * time.Millisecond
 	}
 	return total
+}
+
+// appliedEntries reads, from the first node's metrics, how many entries
+// of each command it has applied; nil if the metrics cannot be read.
+func (c *procCluster) appliedEntries(ctx context.Context) map[string]float64 {
+	body, err := c.clients[0].Metrics(ctx)
+	if err != nil {
+		return nil
+	}
+	out := map[string]float64{}
+	for _, m := range appliedEntriesLine.FindAllSubmatch(body, -1) {
+		n, err := strconv.ParseFloat(string(m[2]), 64)
+		if err == nil {
+			out[string(m[1])] = n
+		}
+	}
+	return out
+}
+
+var appliedEntriesLine = regexp.MustCompile(`(?m)^casare_raft_applied_entries_total\{command="([a-z_0-9]+)"\} (\S+)$`)
+
+// entriesPerItem says how many entries of each command items cost
+// between two readings of appliedEntries, most first.
+func entriesPerItem(before, after map[string]float64, items int) string {
+	type count struct {
+		command string
+		n       float64
+	}
+	var counts []count
+	for command, n := range after {
+		if d := n - before[command]; d > 0 {
+			counts = append(counts, count{command, d})
+		}
+	}
+	slices.SortFunc(counts, func(a, b count) int { return cmp.Compare(b.n, a.n) })
+	parts := make([]string, len(counts))
+	for i, c := range counts {
+		parts[i] = fmt.Sprintf("%s %.2f", c.command, c.n/float64(max(items, 1)))
+	}
+	return strings.Join(parts, ", ")
 }
