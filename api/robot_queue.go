@@ -255,10 +255,14 @@ func (s robotQueueAPI) robotWait(c *gin.Context) {
 
 // waitClaimable reports whether a claim by cmd's robot could find a job
 // before ctx ends. It checks this node's replica on every applied entry
-// and every robotWaitRecheck.
+// and every robotWaitRecheck, and on a leader answers at once when a
+// submit with a job for the robot goes to Raft (its claim, sent after
+// this answer, is ordered after the submit).
 func (s robotQueueAPI) waitClaimable(ctx context.Context, cmd consensus.ClaimCmd) bool {
 	recheck := time.NewTicker(robotWaitRecheck)
 	defer recheck.Stop()
+	announced, stop := s.cfg.Store.WorkAnnounced(cmd)
+	defer stop()
 	for {
 		_, changed := s.cfg.Store.AppliedChanged()
 		if s.cfg.Store.HasClaimable(cmd, time.Now()) {
@@ -269,6 +273,8 @@ func (s robotQueueAPI) waitClaimable(ctx context.Context, cmd consensus.ClaimCmd
 			return false
 		case <-changed:
 		case <-recheck.C:
+		case <-announced:
+			return true
 		}
 	}
 }

@@ -48,6 +48,9 @@ type RobotQueue interface {
 	HandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error)
 	ReportCrash(ctx context.Context, cmd consensus.CrashCmd) ([]consensus.Ack, error)
 	HasClaimable(cmd consensus.ClaimCmd, now time.Time) bool
+	// WorkAnnounced returns a channel closed when this node, as leader,
+	// hands Raft a submit with a job for cmd's robot.
+	WorkAnnounced(cmd consensus.ClaimCmd) (woken <-chan struct{}, stop func())
 	// VersionGraph returns a workflow version's graph, for a robot that
 	// lacks one its claim left out.
 	VersionGraph(ref consensus.GraphRef) (json.RawMessage, bool)

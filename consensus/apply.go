@@ -20,12 +20,20 @@ const DefaultApplyTimeout = 15 * time.Second
 // leadership moved is retried; every command is idempotent by the ids it
 // carries, so a retry returns the first result.
 func apply[T any](ctx context.Context, s *Store, typ commandType, cmd any) (T, error) {
+	return applyThen[T](ctx, s, typ, cmd, nil)
+}
+
+// applyThen is apply that calls handedOff, if not nil, each time this
+// node as leader hands the entry to Raft, before the entry commits: what
+// is sent to Raft after that is ordered after it. A forwarded entry does
+// not call it here; the leader that takes it does, if its caller asked.
+func applyThen[T any](ctx context.Context, s *Store, typ commandType, cmd any, handedOff func()) (T, error) {
 	var zero T
 	buf, err := encodeCommand(typ, cmd)
 	if err != nil {
 		return zero, err
 	}
-	raw, local, err := s.applyOrForward(ctx, buf)
+	raw, local, err := s.applyOrForward(ctx, buf, handedOff)
 	if err != nil {
 		return zero, err
 	}
@@ -52,11 +60,11 @@ type forwarded struct {
 
 // applyOrForward applies buf on the leader, retrying across leader
 // changes (see onLeader). A local apply returns the FSM's value; a
-// forwarded one returns its JSON.
-func (s *Store) applyOrForward(ctx context.Context, buf []byte) (raw []byte, local any, err error) {
+// forwarded one returns its JSON. handedOff is as applyThen's.
+func (s *Store) applyOrForward(ctx context.Context, buf []byte, handedOff func()) (raw []byte, local any, err error) {
 	out, err := onLeader(ctx, s, "apply", s.cfg.NoLeaderWait,
 		func(ctx context.Context) (forwarded, error) {
-			v, err := s.applyLocal(ctx, buf)
+			v, err := s.applyDecoded(ctx, buf, nil, handedOff)
 			return forwarded{local: v}, err
 		},
 		func(ctx context.Context, leader NodeInfo) (forwarded, error) {
@@ -90,7 +98,7 @@ func (s *Store) ApplyRaw(ctx context.Context, buf []byte) ([]byte, error) {
 		// read brief answers, goes the way of every other entry.
 		v, err = s.submits.do(ctx, sg.Groups)
 	} else {
-		v, err = s.applyDecoded(ctx, buf, cmd)
+		v, err = s.applyDecoded(ctx, buf, cmd, nil)
 	}
 	if err != nil {
 		if retryable(err) {
@@ -103,14 +111,11 @@ func (s *Store) ApplyRaw(ctx context.Context, buf []byte) ([]byte, error) {
 	return encodeJSON(v)
 }
 
-// applyLocal appends buf to the leader's log with the current time.
-func (s *Store) applyLocal(ctx context.Context, buf []byte) (any, error) {
-	return s.applyDecoded(ctx, buf, nil)
-}
-
-// applyDecoded is applyLocal with buf's command decoded already (cmd,
-// from handlers.check; nil if not), which this node's apply then reuses.
-func (s *Store) applyDecoded(ctx context.Context, buf []byte, cmd any) (any, error) {
+// applyDecoded appends buf to the leader's log with the current time and
+// waits for its outcome. cmd is buf's command decoded already (from
+// handlers.check; nil if not), which this node's apply then reuses;
+// handedOff, if not nil, is called once Raft has taken the entry.
+func (s *Store) applyDecoded(ctx context.Context, buf []byte, cmd any, handedOff func()) (any, error) {
 	stamped := make([]byte, len(buf))
 	copy(stamped, buf)
 	stampTime(stamped, time.Now())
@@ -121,6 +126,9 @@ func (s *Store) applyDecoded(ctx context.Context, buf []byte, cmd any) (any, err
 		timeout = time.Until(dl)
 	}
 	f := s.raft.Apply(stamped, timeout)
+	if handedOff != nil {
+		handedOff()
+	}
 	if err := f.Error(); err != nil {
 		return nil, err
 	}

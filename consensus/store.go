@@ -142,12 +142,15 @@ type Store struct {
 	hadState bool
 	crons    cronCache
 	submits  *groupCommit[[][]JobSpec, submitAnswer]
-	robots   robotGroups
-	watch    *raftWatch
-	reap     reapState // the leader's server-reaping duty
-	stop     context.CancelFunc
-	bg       sync.WaitGroup // the leader loop and the Raft watcher
-	closeMu  sync.Once
+	// announcer wakes the robots waiting here when, as leader, this node
+	// hands Raft a submit (announce.go).
+	announcer announcer
+	robots    robotGroups
+	watch     *raftWatch
+	reap      reapState // the leader's server-reaping duty
+	stop      context.CancelFunc
+	bg        sync.WaitGroup // the leader loop and the Raft watcher
+	closeMu   sync.Once
 	// lastIndexAtOpen is the last entry in the log store that changes the
 	// state machine, when it opened.
 	lastIndexAtOpen uint64

@@ -69,8 +69,11 @@ func (s JobQueue) SubmitJobs(ctx context.Context, specs []JobSpec) ([]Job, error
 }
 
 // submitGroups commits independent groups of specs in one entry.
+// Robots waiting on this node hear of the jobs as soon as Raft has the
+// entry (see announcer), so that their claims follow it into the log.
 func (s JobQueue) submitGroups(ctx context.Context, groups [][]JobSpec) (submitAnswer, error) {
-	return apply[submitAnswer](ctx, s.Store, cmdSubmitGroups, SubmitGroupsCmd{Groups: groups, Brief: true})
+	announce := func() { s.announceSubmit(groups) }
+	return applyThen[submitAnswer](ctx, s.Store, cmdSubmitGroups, SubmitGroupsCmd{Groups: groups, Brief: true}, announce)
 }
 
 // CancelJob cancels a queued or running job.
@@ -193,7 +196,7 @@ func (s RobotQueue) SetRobotStatus(ctx context.Context, r RobotRecord) error {
 // every write. Benchmarks use it to measure the bare Raft apply rate
 // beside the rate of real commands.
 func (s *Store) Noop(ctx context.Context) error {
-	_, _, err := s.applyOrForward(ctx, []byte{byte(cmdNoop), 0, 0, 0, 0, 0, 0, 0, 0})
+	_, _, err := s.applyOrForward(ctx, []byte{byte(cmdNoop), 0, 0, 0, 0, 0, 0, 0, 0}, nil)
 	return err
 }
 

@@ -22,6 +22,10 @@ type Store interface {
 	// AppliedChanged returns the applied index and a channel closed
 	// when it next moves.
 	AppliedChanged() (uint64, <-chan struct{})
+	// WorkAnnounced returns a channel closed when the node, as leader,
+	// hands Raft a submit with a job for cmd's robot, and a function
+	// that stops the wait.
+	WorkAnnounced(cmd consensus.ClaimCmd) (woken <-chan struct{}, stop func())
 }
 
 // StoreQueue serves a robot from its own node's replica: it waits on the
@@ -34,10 +38,14 @@ type StoreQueue struct{ Store }
 const WorkPoll = 250 * time.Millisecond
 
 // WaitWork returns when the local replica holds a job cmd's robot may
-// claim, or when ctx ends.
+// claim, when the node (as leader) has just handed Raft a submit with
+// such a job, so that the claim follows it into the log instead of
+// waiting for it to commit, or when ctx ends.
 func (q StoreQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error {
 	t := time.NewTicker(WorkPoll)
 	defer t.Stop()
+	announced, stop := q.WorkAnnounced(cmd)
+	defer stop()
 	for {
 		_, changed := q.AppliedChanged()
 		if q.HasClaimable(cmd, time.Now()) {
@@ -48,6 +56,8 @@ func (q StoreQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error 
 			return ctx.Err()
 		case <-t.C:
 		case <-changed:
+		case <-announced:
+			return nil
 		}
 	}
 }
