@@ -19,11 +19,12 @@ import (
 // jobs, and it commits with the submit, in the same write where the
 // leader merges them, or in the next.
 //
-// Only the leader announces (it is where every submit is handed to Raft,
-// a follower's too), so only robots on the leader's node are woken. A
-// woken robot whose claim finds nothing (another took the job, or the
-// submit failed) waits again as before; the announcer wakes no more
-// robots than the entry has jobs they could take.
+// Only the leader announces (it is where every merged submit is handed
+// to Raft, a follower's forward too), so only robots waiting on the
+// leader's node are woken; jobs of schedule fires and retries are not
+// announced. A woken robot whose claim finds nothing (another took the
+// job, or the submit failed) waits again as before; the announcer wakes
+// no more robots than the entry has jobs they could take.
 type announcer struct {
 	mu      sync.Mutex
 	waiting []*workWaiter // oldest first
@@ -54,61 +55,93 @@ func (a *announcer) wait(cmd ClaimCmd) (<-chan struct{}, func()) {
 	}
 }
 
-// announceSubmit announces groups, read against the local replica: a
-// paused queue or workflow, or a drained robot, wakes no one.
+// announceSubmit announces groups, read against the local replica.
 func (s JobQueue) announceSubmit(groups [][]JobSpec) {
 	now := time.Now()
 	s.fsm.read(func(st *state) { s.announcer.announce(groups, now, st) })
 }
 
-// announce wakes, oldest first, the waiting robots that could claim a job
-// of groups at now as st tells, until as many slots as the jobs are
-// woken. The caller holds st's read lock.
+// announce hands the jobs of groups out to the waiting robots, oldest
+// first, each up to its free slots, as a claim would take them at now
+// from st, as far as a spec tells (eligible decides on the job): a
+// robot is woken only if a job is left for it, so an entry wakes no
+// more slots than it has jobs that the waiting robots could take. The
+// caller holds st's read lock.
 func (a *announcer) announce(groups [][]JobSpec, now time.Time, st *state) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if len(a.waiting) == 0 {
 		return
 	}
-	left := 0
-	for _, specs := range groups {
-		left += len(specs)
-	}
+	jobs := dueJobs(groups, now, st)
+	room := workflowRoom{st: st, left: map[string]int{}}
 	a.waiting = slices.DeleteFunc(a.waiting, func(w *workWaiter) bool {
-		if left <= 0 {
+		if len(jobs) == 0 || st.drained[w.cmd.RobotID] {
 			return false
 		}
-		n := mayClaim(groups, &w.cmd, now, st)
-		if n == 0 || st.drained[w.cmd.RobotID] {
+		took := 0
+		jobs = slices.DeleteFunc(jobs, func(spec *JobSpec) bool {
+			if took == max(w.cmd.Max, 1) || !fits(spec, &w.cmd) || !room.take(spec.WorkflowID) {
+				return false
+			}
+			took++
+			return true
+		})
+		if took == 0 {
 			return false
 		}
-		left -= min(n, max(w.cmd.Max, 1))
 		close(w.woken)
 		return true
 	})
 }
 
-// mayClaim counts the specs of groups whose jobs cmd's robot could claim
-// at now, as far as a spec and st tell (eligible decides on the job).
-func mayClaim(groups [][]JobSpec, cmd *ClaimCmd, now time.Time, st *state) int {
+// dueJobs returns the specs of groups that a claim at now could take by
+// st's queue rules: due, of a known workflow, neither it nor the queue
+// paused.
+func dueJobs(groups [][]JobSpec, now time.Time, st *state) []*JobSpec {
 	if st.queuePaused {
-		return 0
+		return nil
 	}
-	n := 0
+	var out []*JobSpec
 	for _, specs := range groups {
 		for i := range specs {
 			spec := &specs[i]
-			if wf := st.workflows[spec.WorkflowID]; wf == nil || wf.Settings.Paused {
-				continue
+			if wf := st.workflows[spec.WorkflowID]; wf != nil && !wf.Settings.Paused && !now.Before(spec.NotBefore) {
+				out = append(out, spec)
 			}
-			if (spec.ExecutionMode != ModeAny && spec.ExecutionMode != cmd.RobotKind) || (spec.PinnedRobot != "" && spec.PinnedRobot != cmd.RobotID) ||
-				now.Before(spec.NotBefore) || !subset(spec.RobotTags, cmd.Tags) {
-				continue
-			}
-			n++
 		}
 	}
-	return n
+	return out
+}
+
+// fits reports whether cmd's robot may run spec's job: its kind, its
+// pin, its tags.
+func fits(spec *JobSpec, cmd *ClaimCmd) bool {
+	return (spec.ExecutionMode == ModeAny || spec.ExecutionMode == cmd.RobotKind) &&
+		(spec.PinnedRobot == "" || spec.PinnedRobot == cmd.RobotID) && subset(spec.RobotTags, cmd.Tags)
+}
+
+// workflowRoom counts down the runs that workflows with a concurrency
+// cap may still start, as eligible does with a claim's picks.
+type workflowRoom struct {
+	st   *state
+	left map[string]int
+}
+
+func (r workflowRoom) take(workflow string) bool {
+	limit := r.st.workflows[workflow].Settings.MaxConcurrency
+	if limit <= 0 {
+		return true
+	}
+	n, ok := r.left[workflow]
+	if !ok {
+		n = limit - r.st.runningPerWF[workflow]
+	}
+	if n <= 0 {
+		return false
+	}
+	r.left[workflow] = n - 1
+	return true
 }
 
 func subset(tags, of []string) bool {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -121,35 +122,54 @@ func TestAnnounceWakesOnlyRobotsThatCouldClaim(t *testing.T) {
 		}
 	}
 
-	var a announcer
-	var woken []<-chan struct{}
-	for _, cmd := range []ClaimCmd{
+	// Entries against a line of waiting robots, oldest first: each robot
+	// is handed up to its free slots of the jobs it could take, and only
+	// a robot handed one is woken.
+	st.workflows["capped"] = &Workflow{ID: "capped", Settings: WorkflowSettings{MaxConcurrency: 2}}
+	st.runningPerWF["capped"] = 1
+	line := []ClaimCmd{
 		{RobotID: "oldest", RobotKind: RobotLAN, Max: 2},
 		{RobotID: "internet", RobotKind: RobotInternet, Max: 5},
 		{RobotID: "second", RobotKind: RobotLAN, Max: 1},
+		{RobotID: "tagged", RobotKind: RobotLAN, Max: 1, Tags: []string{"ocr"}},
 		{RobotID: "newest", RobotKind: RobotLAN, Max: 1},
-	} {
-		ch, stop := a.wait(cmd)
-		defer stop()
-		woken = append(woken, ch)
 	}
-	// Three LAN jobs in two groups: the oldest robot's two slots and the
-	// second's one take them; the newest and the internet robot wait on.
-	job := JobSpec{WorkflowID: "w1", ExecutionMode: ModeLAN}
-	a.announce([][]JobSpec{{job, job}, {job}}, now, st)
-	for i, want := range []bool{true, false, true, false} {
-		select {
-		case <-woken[i]:
-			if !want {
-				t.Errorf("waiter %d was woken", i)
-			}
-		default:
-			if want {
-				t.Errorf("waiter %d was not woken", i)
+	job := func(mode string) JobSpec { return JobSpec{WorkflowID: "w1", ExecutionMode: mode} }
+	internet, ocr, pinned := job(ModeInternet), job(ModeLAN), job(ModeLAN)
+	ocr.RobotTags, pinned.PinnedRobot = []string{"ocr"}, "absent"
+	capped := JobSpec{WorkflowID: "capped", ExecutionMode: ModeLAN}
+	for _, tc := range []struct {
+		name   string
+		groups [][]JobSpec
+		woken  string // the robots woken, oldest first
+	}{
+		{"three LAN jobs in two groups", [][]JobSpec{{job(ModeLAN), job(ModeLAN)}, {job(ModeLAN)}}, "oldest second"},
+		{"one LAN job among internet ones", [][]JobSpec{{internet, internet, job(ModeLAN), internet, internet}}, "oldest internet"},
+		{"one LAN job among jobs pinned to a robot not waiting", [][]JobSpec{{pinned, pinned, pinned, job(ModeLAN)}}, "oldest"},
+		{"a job only the tagged robot may take", [][]JobSpec{{ocr, job(ModeAny)}}, "oldest tagged"},
+		{"three jobs of a workflow with room for one more run", [][]JobSpec{{capped, capped, capped}}, "oldest"},
+	} {
+		var a announcer
+		woken := make([]<-chan struct{}, len(line))
+		for i, cmd := range line {
+			ch, stop := a.wait(cmd)
+			defer stop()
+			woken[i] = ch
+		}
+		a.announce(tc.groups, now, st)
+		var got []string
+		for i, ch := range woken {
+			select {
+			case <-ch:
+				got = append(got, line[i].RobotID)
+			default:
 			}
 		}
-	}
-	if len(a.waiting) != 2 {
-		t.Errorf("%d robots still wait, want 2", len(a.waiting))
+		if strings.Join(got, " ") != tc.woken {
+			t.Errorf("%s woke %q, want %q", tc.name, got, tc.woken)
+		}
+		if len(a.waiting) != len(line)-len(got) {
+			t.Errorf("%s: %d robots still wait, want %d", tc.name, len(a.waiting), len(line)-len(got))
+		}
 	}
 }
