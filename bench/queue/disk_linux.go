@@ -16,7 +16,7 @@ import (
 func diskFlushes(dir string) (flushes, ms uint64, err error) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(dir, &st); err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("stat %q: %w", dir, err)
 	}
 	dev := fmt.Sprintf("/sys/dev/block/%d:%d", unixMajor(st.Dev), unixMinor(st.Dev))
 	if _, err := os.Stat(filepath.Join(dev, "partition")); err == nil {

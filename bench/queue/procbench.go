@@ -298,7 +298,7 @@ func (b *bench) procLatency(ctx context.Context, c *procCluster) error {
 	clients := func(w int) *client.Client { return c.clients[w%len(c.clients)] }
 	applied := c.appliedIndex(ctx)
 	start, before := applied(), c.appliedEntries(ctx)
-	disk := startDiskCount(b.cfg.dir)
+	disk := startDiskCount(c.nodes[0].dir) // the nodes' data dirs share one parent, so one disk
 	lat, _, err := b.measureLatency(ctx, clients, probeID, marks)
 	if err != nil {
 		return err

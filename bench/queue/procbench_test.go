@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,7 +72,10 @@ func TestProcsBenchSmoke(t *testing.T) {
 		}
 	}
 	for _, r := range b.rep.rows {
-		if r.value <= 0 {
+		// A probe job may start before its submit's 2xx reaches the
+		// load generator (the leader announces the submit to its robots
+		// before it commits), so claim latency may be below zero.
+		if r.value <= 0 && !strings.HasPrefix(r.figure, "claim latency") || math.IsNaN(r.value) {
 			t.Errorf("figure %q is %v", r.figure, r.value)
 		}
 	}
