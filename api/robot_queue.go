@@ -24,10 +24,6 @@ const (
 	// maxRobotWait bounds a long poll for work; longer requests wait this
 	// long.
 	maxRobotWait = 30 * time.Second
-	// robotWaitRecheck is how often a waiting robot's claim is checked
-	// without news: jobs also become claimable by time alone (backoff,
-	// not_before), without any applied entry.
-	robotWaitRecheck = 250 * time.Millisecond
 )
 
 func (s robotQueueAPI) robotClaim(c *gin.Context) {
@@ -246,35 +242,9 @@ func (s robotQueueAPI) robotWait(c *gin.Context) {
 	timeout := min(time.Duration(req.TimeoutMS)*time.Millisecond, maxRobotWait)
 	ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
 	defer cancel()
-	work := s.waitClaimable(ctx, req.ClaimCmd)
+	work := s.cfg.Store.WaitClaimable(ctx, req.ClaimCmd) == nil
 	if c.Request.Context().Err() != nil {
 		return // the robot is gone; nobody reads an answer
 	}
 	c.JSON(http.StatusOK, RobotWaitResponse{Work: work})
-}
-
-// waitClaimable reports whether a claim by cmd's robot could find a job
-// before ctx ends. It checks this node's replica on every applied entry
-// and every robotWaitRecheck, and on a leader answers at once when a
-// submit with a job for the robot goes to Raft (its claim, sent after
-// this answer, is ordered after the submit).
-func (s robotQueueAPI) waitClaimable(ctx context.Context, cmd consensus.ClaimCmd) bool {
-	recheck := time.NewTicker(robotWaitRecheck)
-	defer recheck.Stop()
-	announced, stop := s.cfg.Store.WorkAnnounced(cmd)
-	defer stop()
-	for {
-		_, changed := s.cfg.Store.AppliedChanged()
-		if s.cfg.Store.HasClaimable(cmd, time.Now()) {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-changed:
-		case <-recheck.C:
-		case <-announced:
-			return true
-		}
-	}
 }

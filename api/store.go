@@ -47,10 +47,9 @@ type RobotQueue interface {
 	Complete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error)
 	HandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error)
 	ReportCrash(ctx context.Context, cmd consensus.CrashCmd) ([]consensus.Ack, error)
-	HasClaimable(cmd consensus.ClaimCmd, now time.Time) bool
-	// WorkAnnounced returns a channel closed when this node, as leader,
-	// hands Raft a submit with a job for cmd's robot.
-	WorkAnnounced(cmd consensus.ClaimCmd) (woken <-chan struct{}, stop func())
+	// WaitClaimable returns nil once a claim by cmd's robot may find a
+	// job, or ctx's error.
+	WaitClaimable(ctx context.Context, cmd consensus.ClaimCmd) error
 	// VersionGraph returns a workflow version's graph, for a robot that
 	// lacks one its claim left out.
 	VersionGraph(ref consensus.GraphRef) (json.RawMessage, bool)

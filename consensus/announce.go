@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -43,6 +44,37 @@ func (s RobotQueue) WorkAnnounced(cmd ClaimCmd) (woken <-chan struct{}, stop fun
 	return s.announcer.wait(cmd)
 }
 
+// ClaimRecheck is how often a robot waiting for work looks at the
+// replica again without news: jobs become claimable by time alone
+// (backoff, not_before), without any applied entry.
+const ClaimRecheck = 250 * time.Millisecond
+
+// WaitClaimable returns nil once a claim by cmd's robot may find a job:
+// the local replica holds one, or this node, as leader, has just handed
+// Raft a submit with one (the claim, sent after, is ordered after it).
+// It returns ctx's error when ctx ends first. A LAN robot on a server
+// and a robot-only node's long poll wait with it.
+func (s RobotQueue) WaitClaimable(ctx context.Context, cmd ClaimCmd) error {
+	recheck := time.NewTicker(ClaimRecheck)
+	defer recheck.Stop()
+	announced, stop := s.WorkAnnounced(cmd)
+	defer stop()
+	for {
+		_, changed := s.AppliedChanged()
+		if s.HasClaimable(cmd, time.Now()) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+		case <-recheck.C:
+		case <-announced:
+			return nil
+		}
+	}
+}
+
 func (a *announcer) wait(cmd ClaimCmd) (<-chan struct{}, func()) {
 	w := &workWaiter{cmd: cmd, woken: make(chan struct{})}
 	a.mu.Lock()
@@ -55,10 +87,20 @@ func (a *announcer) wait(cmd ClaimCmd) (<-chan struct{}, func()) {
 	}
 }
 
-// announceSubmit announces groups, read against the local replica.
+// announceSubmit announces groups, read against the local replica. A
+// busy node has no robot waiting, and its submits skip the replica's lock.
 func (s JobQueue) announceSubmit(groups [][]JobSpec) {
+	if !s.announcer.anyWaiting() {
+		return
+	}
 	now := time.Now()
 	s.fsm.read(func(st *state) { s.announcer.announce(groups, now, st) })
+}
+
+func (a *announcer) anyWaiting() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.waiting) > 0
 }
 
 // announce hands the jobs of groups out to the waiting robots, oldest
@@ -81,7 +123,7 @@ func (a *announcer) announce(groups [][]JobSpec, now time.Time, st *state) {
 		}
 		took := 0
 		jobs = slices.DeleteFunc(jobs, func(spec *JobSpec) bool {
-			if took == max(w.cmd.Max, 1) || !fits(spec, &w.cmd) || !room.take(spec.WorkflowID) {
+			if took == max(w.cmd.Max, 1) || !suits(spec.ExecutionMode, spec.PinnedRobot, spec.RobotTags, &w.cmd) || !room.take(spec.WorkflowID) {
 				return false
 			}
 			took++
@@ -114,13 +156,6 @@ func dueJobs(groups [][]JobSpec, now time.Time, st *state) []*JobSpec {
 	return out
 }
 
-// fits reports whether cmd's robot may run spec's job: its kind, its
-// pin, its tags.
-func fits(spec *JobSpec, cmd *ClaimCmd) bool {
-	return (spec.ExecutionMode == ModeAny || spec.ExecutionMode == cmd.RobotKind) &&
-		(spec.PinnedRobot == "" || spec.PinnedRobot == cmd.RobotID) && subset(spec.RobotTags, cmd.Tags)
-}
-
 // workflowRoom counts down the runs that workflows with a concurrency
 // cap may still start, as eligible does with a claim's picks.
 type workflowRoom struct {
@@ -141,14 +176,5 @@ func (r workflowRoom) take(workflow string) bool {
 		return false
 	}
 	r.left[workflow] = n - 1
-	return true
-}
-
-func subset(tags, of []string) bool {
-	for _, t := range tags {
-		if !slices.Contains(of, t) {
-			return false
-		}
-	}
 	return true
 }

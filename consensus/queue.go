@@ -137,9 +137,7 @@ func (s *state) eligible(j *Job, cmd *ClaimCmd, now time.Time, picked map[string
 	switch {
 	case wf == nil, s.queuePaused, wf.Settings.Paused:
 		return false
-	case j.ExecutionMode != ModeAny && j.ExecutionMode != cmd.RobotKind:
-		return false
-	case j.PinnedRobot != "" && j.PinnedRobot != cmd.RobotID:
+	case !suits(j.ExecutionMode, j.PinnedRobot, j.RobotTags, cmd):
 		return false
 	case now.Before(j.NotBefore):
 		return false
@@ -148,7 +146,18 @@ func (s *state) eligible(j *Job, cmd *ClaimCmd, now time.Time, picked map[string
 	case wf.Settings.MaxConcurrency > 0 && s.runningPerWF[j.WorkflowID]+picked[j.WorkflowID] >= wf.Settings.MaxConcurrency:
 		return false
 	}
-	for _, tag := range j.RobotTags {
+	return true
+}
+
+// suits reports whether cmd's robot may run a job of execution mode
+// mode, pinned to the robot pinned (or to none), that needs tags: the
+// part of eligible that a job's spec decides, which the announcer
+// (announce.go) reads before the job exists.
+func suits(mode, pinned string, tags []string, cmd *ClaimCmd) bool {
+	if (mode != ModeAny && mode != cmd.RobotKind) || (pinned != "" && pinned != cmd.RobotID) {
+		return false
+	}
+	for _, tag := range tags {
 		if !slices.Contains(cmd.Tags, tag) {
 			return false
 		}
