@@ -246,7 +246,12 @@ func (s *Store) raftConfig(notify chan bool) *raft.Config {
 	rc.ElectionTimeout = s.cfg.ElectionTimeout
 	rc.LeaderLeaseTimeout = s.cfg.HeartbeatTimeout / 2
 	rc.CommitTimeout = 5 * time.Millisecond
-	rc.MaxAppendEntries = 512
+	// hashicorp/raft makes a slice of MaxAppendEntries pointers for every
+	// AppendEntries, empty ones included: at 512 that was 18% of an idle
+	// leader's profile samples in the fleet bench (two followers, a commit tick each
+	// 5 ms). Batches of applies stay far below 64 entries, since submits,
+	// claims and reports are merged before they reach Raft.
+	rc.MaxAppendEntries = 64
 	rc.BatchApplyCh = true
 	rc.NotifyCh = notify
 	if n := s.cfg.SnapshotEntries; n > 0 {

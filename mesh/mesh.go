@@ -114,6 +114,12 @@ func New(cfg Config) (*Mesh, error) {
 	mc.AdvertiseAddr = cfg.AdvertiseAddr
 	mc.AdvertisePort = cfg.AdvertisePort
 	cfg.Timing.apply(mc)
+	// Compression pays for itself only on large push-pull states; for the
+	// pings, acks and small broadcasts that are nearly all of a mesh's
+	// traffic it built an LZW table per message (compressPayload was 5%
+	// of an idle leader's CPU in the fleet bench). Members decode
+	// compressed messages either way, so mixed versions still talk.
+	mc.EnableCompression = false
 	mc.Delegate = delegate{m}
 	mc.Events = delegate{m}
 	mc.Logger = newMemberlistLogger(logger)

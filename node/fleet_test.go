@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,11 +79,25 @@ func TestIdleFleetWritesNoRaftEntries(t *testing.T) {
 	runJobs(t, c, wfID, consensus.RobotLAN, consensus.RobotLAN, consensus.RobotInternet, consensus.RobotInternet, consensus.ModeAny)
 	// The last completion's entry is applied before the job reads as
 	// succeeded; nothing the fleet does may follow it.
-	before := hub.Store().AppliedIndex()
+	before, counts := hub.Store().AppliedIndex(), hub.Store().AppliedEntries()
 	time.Sleep(idleWindow) // the measured window, not a synchronisation
 	if after := hub.Store().AppliedIndex(); after != before {
-		t.Fatalf("the idle fleet wrote %d Raft entries in %v (applied index %d → %d)", after-before, idleWindow, before, after)
+		t.Fatalf("the idle fleet wrote %d Raft entries in %v (applied index %d → %d): %s",
+			after-before, idleWindow, before, after, entriesSince(counts, hub.Store().AppliedEntries()))
 	}
+}
+
+// entriesSince names the commands applied between two readings of
+// Store.AppliedEntries, so that a failure says which part wrote.
+func entriesSince(before, after map[string]uint64) string {
+	var names []string
+	for command, n := range after {
+		if d := n - before[command]; d > 0 {
+			names = append(names, fmt.Sprintf("%s ×%d", command, d))
+		}
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }
 
 // TestOneJobWakesOneInternetClaim: a job for twenty idle internet robots

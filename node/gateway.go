@@ -141,45 +141,76 @@ func (g *gateway) record(id tunnel.Identity, connected bool) {
 // handle serves one call. The robot id always comes from the
 // authenticated identity, never from the request.
 func (g *gateway) handle(ctx context.Context, method string, body json.RawMessage) (json.RawMessage, error) {
+	out, err := g.serve(ctx, method, body)
+	return out, coded(err)
+}
+
+// badCallError is a call the gateway refused as it came: a body that
+// does not decode or breaks a rule of its method, or an unknown method.
+type badCallError struct{ err error }
+
+func (e badCallError) Error() string { return e.err.Error() }
+func (e badCallError) Unwrap() error { return e.err }
+
+// badCall wraps err as a refused call.
+func badCall(err error) error { return badCallError{err} }
+
+// coded gives err the code a robot can act on: invalid for a refused
+// call, the store's own code (not_found, conflict, no_leader …) for a
+// refusal of the cluster's, and the tunnel's internal for the rest.
+func coded(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := errors.AsType[badCallError](err); ok {
+		return &tunnel.RemoteError{Code: consensus.CodeInvalid, Message: err.Error()}
+	}
+	if code := consensus.ErrorCode(err); code != consensus.CodeInternal {
+		return &tunnel.RemoteError{Code: code, Message: err.Error()}
+	}
+	return err
+}
+
+func (g *gateway) serve(ctx context.Context, method string, body json.RawMessage) (json.RawMessage, error) {
 	id, ok := tunnel.IdentityFrom(ctx)
 	if !ok {
 		return nil, errors.New("unauthenticated call")
 	}
 	if err := gatewayproto.CheckContainers(method, body); err != nil {
-		return nil, err
+		return nil, badCall(err)
 	}
 	switch method {
 	case gatewayproto.MethodClaim:
 		var req gatewayproto.ClaimRequest
 		if err := json.Unmarshal(body, &req); err != nil {
-			return nil, fmt.Errorf("decode claim: %w", err)
+			return nil, badCall(fmt.Errorf("decode claim: %w", err))
 		}
 		return marshal(g.claim(ctx, id, req))
 	case gatewayproto.MethodProgress:
 		var cmd consensus.ProgressCmd
 		if err := consensus.DecodeJSON(body, &cmd); err != nil {
-			return nil, fmt.Errorf("decode progress: %w", err)
+			return nil, badCall(fmt.Errorf("decode progress: %w", err))
 		}
 		cmd.RobotID = id.RobotID
 		return marshal(g.queue.Progress(ctx, cmd))
 	case gatewayproto.MethodComplete:
 		var cmd consensus.CompleteCmd
 		if err := consensus.DecodeJSON(body, &cmd); err != nil {
-			return nil, fmt.Errorf("decode completion: %w", err)
+			return nil, badCall(fmt.Errorf("decode completion: %w", err))
 		}
 		cmd.RobotID = id.RobotID
 		return marshal(g.queue.Complete(ctx, cmd))
 	case gatewayproto.MethodHandBack:
 		var cmd consensus.HandBackCmd
 		if err := json.Unmarshal(body, &cmd); err != nil {
-			return nil, fmt.Errorf("decode hand-back: %w", err)
+			return nil, badCall(fmt.Errorf("decode hand-back: %w", err))
 		}
 		cmd.RobotID = id.RobotID
 		return marshal(g.queue.HandBack(ctx, cmd))
 	case gatewayproto.MethodWork:
 		req, err := gatewayproto.DecodeWorkRequest(body)
 		if err != nil {
-			return nil, err
+			return nil, badCall(err)
 		}
 		return marshal(g.work(ctx, id, req))
 	case gatewayproto.MethodCluster:
@@ -187,16 +218,16 @@ func (g *gateway) handle(ctx context.Context, method string, body json.RawMessag
 	case gatewayproto.MethodGraph:
 		var ref consensus.GraphRef
 		if err := json.Unmarshal(body, &ref); err != nil {
-			return nil, fmt.Errorf("decode graph request: %w", err)
+			return nil, badCall(fmt.Errorf("decode graph request: %w", err))
 		}
 		return marshal(g.graph(ctx, ref))
 	}
-	return nil, fmt.Errorf("unknown method %q", method)
+	return nil, badCall(fmt.Errorf("unknown method %q", method))
 }
 
 func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req gatewayproto.ClaimRequest) ([]consensus.ClaimedJob, error) {
 	if req.Max <= 0 {
-		return nil, errors.New("claim max must be positive")
+		return nil, badCall(errors.New("claim max must be positive"))
 	}
 	// The capacity the robot was given at the handshake (perhaps fixed by
 	// its token) caps what one claim may take, whatever it asks.
@@ -235,7 +266,7 @@ func (g *gateway) graph(ctx context.Context, ref consensus.GraphRef) (gatewaypro
 	}
 	graph, ok := g.store.VersionGraph(ref)
 	if !ok {
-		return gatewayproto.GraphAnswer{}, fmt.Errorf("no workflow version %s", ref)
+		return gatewayproto.GraphAnswer{}, &consensus.Error{Code: consensus.CodeNotFound, Message: fmt.Sprintf("no workflow version %s", ref)}
 	}
 	return gatewayproto.GraphAnswer{Graph: graph}, nil
 }

@@ -129,11 +129,20 @@ func TestWorkCallRefusesHostileBodies(t *testing.T) {
 		nil,
 	} {
 		err := conn.Call(ctx, gatewayproto.MethodWork, body, nil)
-		if re, ok := errors.AsType[*tunnel.RemoteError](err); !ok {
-			t.Fatalf("body %v: %v, want a remote error", body, err)
+		if re, ok := errors.AsType[*tunnel.RemoteError](err); !ok || re.Code != consensus.CodeInvalid {
+			t.Fatalf("body %v: %v, want a remote error coded %s", body, err, consensus.CodeInvalid)
 		} else {
 			t.Logf("body %v: %s", body, re.Message)
 		}
+	}
+	// A refusal of the cluster's keeps the store's code.
+	err := conn.Call(ctx, gatewayproto.MethodGraph, consensus.GraphRef{WorkflowID: "wf-none", Version: 1}, nil)
+	if re, ok := errors.AsType[*tunnel.RemoteError](err); !ok || re.Code != consensus.CodeNotFound {
+		t.Fatalf("graph of a workflow that does not exist: %v, want a remote error coded %s", err, consensus.CodeNotFound)
+	}
+	err = conn.Call(ctx, "no-such-method", struct{}{}, nil)
+	if re, ok := errors.AsType[*tunnel.RemoteError](err); !ok || re.Code != consensus.CodeInvalid {
+		t.Fatalf("unknown method: %v, want a remote error coded %s", err, consensus.CodeInvalid)
 	}
 	var info gatewayproto.ClusterInfo
 	if err := conn.Call(ctx, gatewayproto.MethodCluster, struct{}{}, &info); err != nil {
@@ -161,8 +170,8 @@ func TestGatewayRefusesBodiesOfManyObjects(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	for method, body := range bodies {
 		err := conn.Call(ctx, method, json.RawMessage(body), nil)
-		if re, ok := errors.AsType[*tunnel.RemoteError](err); !ok || !strings.Contains(re.Message, "JSON objects and arrays") {
-			t.Fatalf("%s call of %d bytes of empty objects: %v, want a remote error naming the JSON objects and arrays", method, len(body), err)
+		if re, ok := errors.AsType[*tunnel.RemoteError](err); !ok || re.Code != consensus.CodeInvalid || !strings.Contains(re.Message, "JSON objects and arrays") {
+			t.Fatalf("%s call of %d bytes of empty objects: %v, want an invalid remote error naming the JSON objects and arrays", method, len(body), err)
 		}
 	}
 	runtime.ReadMemStats(&after)

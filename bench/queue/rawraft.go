@@ -157,7 +157,7 @@ func startRawNode(dir string, id raft.ServerID, tr *raft.NetworkTransport, boot 
 	rc.HeartbeatTimeout, rc.ElectionTimeout = 500*time.Millisecond, 500*time.Millisecond // as consensus sets them
 	rc.LeaderLeaseTimeout = rc.HeartbeatTimeout / 2
 	rc.CommitTimeout = 5 * time.Millisecond
-	rc.MaxAppendEntries = 512
+	rc.MaxAppendEntries = 64 // as consensus sets it
 	rc.BatchApplyCh = true
 	rc.Logger = hclog.NewNullLogger()
 	if err := raft.BootstrapCluster(rc, logs, store, snaps, tr, boot); err != nil {
