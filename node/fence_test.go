@@ -156,7 +156,10 @@ func (rig *fenceRig) submitTicks(name string, ticks int, gap time.Duration) stri
 	for i := range ticks {
 		nodes = append(nodes,
 			wfNode{ID: fmt.Sprintf("tick%d", i), Type: "shell", Config: map[string]any{
-				"command": fmt.Sprintf(`echo "%s tick%d $(date +%%s%%N)" >> %q`, name, i, rig.marks)}},
+				// The time is the executor's, taken as it starts the node
+				// (after the fence check), not the shell's: under load the
+				// shell may start long after the node did.
+				"command": fmt.Sprintf(`echo "%s tick%d {{ now().UnixNano() }}" >> %q`, name, i, rig.marks)}},
 			wfNode{ID: fmt.Sprintf("gap%d", i), Type: "delay", Config: map[string]any{"duration": gap.String()}})
 	}
 	nodes = append(nodes, wfNode{ID: "end", Type: "end"})
@@ -212,8 +215,9 @@ func (rig *fenceRig) job(id string) consensus.Job {
 }
 
 // nodeStartSlack is how long after a node boundary the node's mark may
-// be written: the shell that writes it has to start first. It only
-// widens the window the test allows, never the fence itself.
+// be stamped: the executor checks the fence, then renders the node's
+// config, which stamps it. It only widens the window the test allows,
+// never the fence itself.
 const nodeStartSlack = 400 * time.Millisecond
 
 // A robot cut off from the cluster pauses its run before the leader may

@@ -40,12 +40,14 @@ func TestSlowBodyIsCutOffAtTheReadTimeout(t *testing.T) {
 // connection was still held at bound.
 func trickleBody(t *testing.T, addr, path string, bound time.Duration) (took time.Duration, held bool) {
 	t.Helper()
+	// The clock starts before the dial: the server may accept, and start
+	// its read timeout, before Dial returns here.
+	start := time.Now()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	start := time.Now()
 	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: casare\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", path)
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
