@@ -248,9 +248,12 @@ func (s *Store) raftConfig(notify chan bool) *raft.Config {
 	rc.CommitTimeout = 5 * time.Millisecond
 	// hashicorp/raft makes a slice of MaxAppendEntries pointers for every
 	// AppendEntries, empty ones included: at 512 that was 18% of an idle
-	// leader's profile samples in the fleet bench (two followers, a commit tick each
-	// 5 ms). Batches of applies stay far below 64 entries, since submits,
-	// claims and reports are merged before they reach Raft.
+	// leader's profile samples in the fleet bench (two followers, a commit
+	// tick each 5–10 ms). Submits, claims and reports are merged before
+	// they reach Raft, so a batch of applies usually holds a few entries;
+	// only many servers' forwards at once or a burst of unmerged writes
+	// (robots connecting, API writes) fill one, which then costs a second
+	// log write, not an error.
 	rc.MaxAppendEntries = 64
 	rc.BatchApplyCh = true
 	rc.NotifyCh = notify

@@ -79,24 +79,33 @@ func TestIdleFleetWritesNoRaftEntries(t *testing.T) {
 	runJobs(t, c, wfID, consensus.RobotLAN, consensus.RobotLAN, consensus.RobotInternet, consensus.RobotInternet, consensus.ModeAny)
 	// The last completion's entry is applied before the job reads as
 	// succeeded; nothing the fleet does may follow it.
-	before, counts := hub.Store().AppliedIndex(), hub.Store().AppliedEntries()
+	// The counts are read first and last, so that they hold every entry
+	// the index moved past.
+	counts := hub.Store().AppliedEntries()
+	before := hub.Store().AppliedIndex()
 	time.Sleep(idleWindow) // the measured window, not a synchronisation
 	if after := hub.Store().AppliedIndex(); after != before {
 		t.Fatalf("the idle fleet wrote %d Raft entries in %v (applied index %d → %d): %s",
-			after-before, idleWindow, before, after, entriesSince(counts, hub.Store().AppliedEntries()))
+			after-before, idleWindow, before, after, entriesSince(counts, hub.Store().AppliedEntries(), after-before))
 	}
 }
 
 // entriesSince names the commands applied between two readings of
-// Store.AppliedEntries, so that a failure says which part wrote.
-func entriesSince(before, after map[string]uint64) string {
+// Store.AppliedEntries, so that a failure says which part wrote; of
+// entries, those not named are Raft's own (configuration changes).
+func entriesSince(before, after map[string]uint64, entries uint64) string {
 	var names []string
+	var named uint64
 	for command, n := range after {
 		if d := n - before[command]; d > 0 {
 			names = append(names, fmt.Sprintf("%s ×%d", command, d))
+			named += d
 		}
 	}
 	slices.Sort(names)
+	if entries > named {
+		names = append(names, fmt.Sprintf("%d not commands", entries-named))
+	}
 	return strings.Join(names, ", ")
 }
 

@@ -157,7 +157,11 @@ func badCall(err error) error { return badCallError{err} }
 
 // coded gives err the code a robot can act on: invalid for a refused
 // call, the store's own code (not_found, conflict, no_leader …) for a
-// refusal of the cluster's, and the tunnel's internal for the rest.
+// refusal of the cluster's, and the tunnel's internal for the rest. The
+// store's invalid stays internal: besides a robot's bad report it marks
+// the server's own failures (an entry the FSM skipped, a forward from
+// another build refused), and a merged entry hands them to every robot
+// in it.
 func coded(err error) error {
 	if err == nil {
 		return nil
@@ -165,7 +169,7 @@ func coded(err error) error {
 	if _, ok := errors.AsType[badCallError](err); ok {
 		return &tunnel.RemoteError{Code: consensus.CodeInvalid, Message: err.Error()}
 	}
-	if code := consensus.ErrorCode(err); code != consensus.CodeInternal {
+	if code := consensus.ErrorCode(err); code != consensus.CodeInternal && code != consensus.CodeInvalid {
 		return &tunnel.RemoteError{Code: code, Message: err.Error()}
 	}
 	return err
