@@ -247,11 +247,14 @@ func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req gatewayprot
 	waitCtx, cancel := context.WithTimeout(ctx, wait)
 	done, err := g.bell.wait(waitCtx, cmd)
 	cancel()
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded):
 		return nil, nil // no work within the wait: the robot asks again
+	default:
+		return nil, err // dismissed: this node has no leader
 	}
 	defer done()
 	jobs, err := g.queue.Claim(ctx, cmd)

@@ -16,6 +16,7 @@ type bellStore interface {
 	HasClaimable(cmd consensus.ClaimCmd, now time.Time) bool
 	ClaimableUpTo(cmd consensus.ClaimCmd, now time.Time, limit int) int
 	AppliedChanged() (uint64, <-chan struct{})
+	LeaderlessErr() error
 }
 
 // workBell holds the claims of the internet robots connected to this
@@ -58,6 +59,9 @@ type bellWaiter struct {
 	cmd     consensus.ClaimCmd
 	profile string
 	ready   chan struct{} // closed when woken; its slots are then in flight
+	// dismissed, set before ready is closed, ends the wait with an error
+	// instead: no slots are in flight then.
+	dismissed error
 }
 
 func newWorkBell(s bellStore) *workBell {
@@ -83,6 +87,9 @@ func (b *workBell) wait(ctx context.Context, cmd consensus.ClaimCmd) (done func(
 	done = func() { b.release(w) }
 	select {
 	case <-w.ready:
+		if w.dismissed != nil {
+			return nil, w.dismissed
+		}
 		return done, nil
 	case <-ctx.Done():
 	}
@@ -92,7 +99,7 @@ func (b *workBell) wait(ctx context.Context, cmd consensus.ClaimCmd) (done func(
 		b.waiters = slices.Delete(b.waiters, i, i+1)
 	}
 	b.mu.Unlock()
-	if i < 0 {
+	if i < 0 && w.dismissed == nil {
 		// Woken as the wait ended: the claim is not coming, so its slots
 		// go to the next waiter.
 		done()
@@ -145,6 +152,10 @@ func (b *workBell) ring(now time.Time) {
 	if len(b.waiters) == 0 {
 		return
 	}
+	if err := b.store.LeaderlessErr(); err != nil {
+		b.dismiss(err)
+		return
+	}
 	wanted := map[string]int{}
 	for _, w := range b.waiters {
 		wanted[w.profile] += w.cmd.Max
@@ -169,4 +180,17 @@ func (b *workBell) ring(now time.Time) {
 	}
 	clear(b.waiters[len(kept):])
 	b.waiters = kept
+}
+
+// dismiss ends every wait with err: this node has had no leader for a
+// while, so its replica shows no new work and its claims would fail.
+// The robots hear so at once and may go to a node that has one. Called
+// with b.mu held.
+func (b *workBell) dismiss(err error) {
+	for _, w := range b.waiters {
+		w.dismissed = err
+		close(w.ready)
+	}
+	clear(b.waiters)
+	b.waiters = b.waiters[:0]
 }

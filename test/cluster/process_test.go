@@ -31,10 +31,18 @@ import (
 func startProcess(tb testing.TB, name string, args ...string) *node {
 	tb.Helper()
 	dir := filepath.Join(tb.TempDir(), name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	p := &node{tb: tb, name: name, dir: dir, logPath: filepath.Join(dir, name+".log"), args: args}
+	startOwned(tb, p)
+	return p
+}
+
+// startOwned makes p's directory and starts p, which the test kills when
+// it ends (showing its log if the test failed).
+func startOwned(tb testing.TB, p *node) {
+	tb.Helper()
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		tb.Fatal(err)
 	}
-	p := &node{tb: tb, name: name, dir: dir, logPath: filepath.Join(dir, name+".log"), args: args}
 	tb.Cleanup(func() {
 		p.killQuietly()
 		if tb.Failed() {
@@ -42,7 +50,6 @@ func startProcess(tb testing.TB, name string, args ...string) *node {
 		}
 	})
 	p.start()
-	return p
 }
 
 // cliResult is what one CLI call did.
