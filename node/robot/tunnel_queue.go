@@ -37,9 +37,11 @@ type TunnelQueue struct {
 	// workConn is the connection whose node said it serves
 	// gatewayproto.MethodWork; nil until one has.
 	workConn *tunnel.Conn
-	// leaderless counts the nodes left in a row because they had no
-	// leader; a call that gets an answer resets it (leaveNode).
-	leaderless atomic.Int32
+	// leaderless is the streak of nodes left in a row because they had
+	// no leader (leaveNode); inStreak says it is not empty, so that an
+	// answered call, which ends it, takes no lock otherwise.
+	leaderless leaderlessStreak
+	inStreak   atomic.Bool
 
 	// refused is closed, and refusal set, once the cluster has refused
 	// the robot's token: revoked, expired or never valid. No retry helps.
@@ -265,41 +267,16 @@ func (q *TunnelQueue) callOn(ctx context.Context, conn *tunnel.Conn, method stri
 	err := conn.Call(callCtx, method, req, resp)
 	switch {
 	case err == nil:
-		if q.leaderless.Load() != 0 {
-			q.leaderless.Store(0)
+		if q.inStreak.Load() {
+			q.mu.Lock()
+			q.leaderless = leaderlessStreak{}
+			q.inStreak.Store(false)
+			q.mu.Unlock()
 		}
-	case q.leaveNode(ctx, err):
+	case q.leaveNode(ctx, conn, err):
 		conn.Close("call failed: " + err.Error())
 	}
 	return err
-}
-
-// leaveNode reports whether a call's error says to leave its node for
-// another: the node did not answer, or it answered that it has no leader
-// or is out of the cluster — cut off from the rest, while another node
-// the robot can reach may not be. Any other answer keeps the connection,
-// as does a cancelled caller (the robot stopping).
-//
-// The robot leaves a leaderless node only while it has not tried every
-// node in a row: when none has a leader (the cluster lost its quorum)
-// it stays where it is until one does, rather than dial round the
-// cluster every few seconds, each robot a handshake on every node.
-func (q *TunnelQueue) leaveNode(ctx context.Context, err error) bool {
-	var remote *tunnel.RemoteError
-	if !errors.As(err, &remote) {
-		return !errors.Is(ctx.Err(), context.Canceled)
-	}
-	if remote.Code != consensus.CodeNoLeader && remote.Code != consensus.CodeNotMember {
-		return false
-	}
-	q.mu.Lock()
-	nodes := len(q.addrs)
-	q.mu.Unlock()
-	if int(q.leaderless.Load()) >= nodes {
-		return false
-	}
-	q.leaderless.Add(1)
-	return true
 }
 
 // Close closes the current connection.

@@ -67,7 +67,9 @@ func TestIdleInternetRobotLeavesANodeCutOffFromTheCluster(t *testing.T) {
 // TestIdleInternetRobotStaysWhenNoNodeHasALeader: with every server cut
 // off from every other, none has a leader, and an idle robot that left
 // its node for that reason tries each node once and then stays, instead
-// of dialling round the cluster for as long as the quorum is lost.
+// of dialling round the cluster for as long as the quorum is lost. When
+// two servers get a leader again while the robot's node stays cut off,
+// the robot finds them within a round (robot.leaderlessRound, 30 s).
 func TestIdleInternetRobotStaysWhenNoNodeHasALeader(t *testing.T) {
 	lab := newNetLab(t)
 	c, hosts := startLabCluster(t, lab, 3, "--robot=false")
@@ -90,8 +92,51 @@ func TestIdleInternetRobotStaysWhenNoNodeHasALeader(t *testing.T) {
 	lines := connectedLines(robot)
 	t.Logf("with no leader anywhere the robot moved %d times in %v", len(lines)-1, time.Since(cutAt).Round(time.Millisecond))
 	if len(lines) != settled || len(lines) > 4 {
-		t.Errorf("the robot kept moving between leaderless nodes (%d connections, %d when it had tried each):\n%s", len(lines), settled, strings.Join(lines, "\n"))
+		t.Fatalf("the robot kept moving between leaderless nodes (%d connections, %d when it had tried each):\n%s", len(lines), settled, strings.Join(lines, "\n"))
 	}
+
+	_, stuck, err := parseConnected(lines[len(lines)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var island string
+	for n, h := range hosts {
+		if stuck == net.JoinHostPort(h.addr, labQUICPort) {
+			island = n
+		}
+	}
+	var mainland []string
+	for n := range hosts {
+		if n != island {
+			mainland = append(mainland, n)
+		}
+	}
+	healAt := lab.healBetween(hosts[mainland[0]], hosts[mainland[1]])
+	const roundBound = 30*time.Second + cutOffBound
+	waitFor(t, roundBound, "the robot to reach a node with a leader", func() (bool, error) {
+		n := len(connectedLines(robot))
+		return n > settled, fmt.Errorf("%d connections", n)
+	})
+	majority := &cluster{tb: t, dir: c.dir}
+	for _, n := range c.all() {
+		if n.name != island {
+			majority.nodes = append(majority.nodes, n)
+		}
+	}
+	r := waitRobotState(t, majority, name, "alive", "")
+	t.Logf("%s healed with %s while %s stayed cut off; the robot is on %s %v later", mainland[0], mainland[1], island, r.Node, time.Since(healAt).Round(time.Millisecond))
+	if r.Node == island {
+		t.Errorf("the cluster lists %s on the cut-off node %s", name, island)
+	}
+}
+
+// healBetween lifts cutBetween's routes between a and b.
+func (l *netLab) healBetween(a, b *labHost) time.Time {
+	l.tb.Helper()
+	l.ip("-n", a.ns, "route", "del", "blackhole", b.addr+"/32")
+	l.ip("-n", b.ns, "route", "del", "blackhole", a.addr+"/32")
+	l.tb.Logf("%s: healed %s with %s", time.Now().Format("15:04:05.000"), a.name, b.name)
+	return time.Now()
 }
 
 // connectLabRobot starts `casare robot connect` for robot name in host
