@@ -56,23 +56,17 @@ func onLeader[T any](ctx context.Context, s *Store, what string, noLeaderWait ti
 	}
 }
 
-// LeaderlessErr returns the CodeNoLeader error a write would fail with
-// here now: this node has known no leader for NoLeaderWait (counted from
-// the first request to find none, see raftWatch.leaderlessSince). It is
-// nil while the node leads, follows a leader, or has been without one
-// for less than that. A gateway asks it about the claims it holds: a
-// node cut off from the rest of the cluster would otherwise hold its
-// internet robots' claims for good, its stale replica showing no work,
-// while another node could give them jobs.
-func (s *Store) LeaderlessErr() error {
+// LeaderlessFor reports how long this node has known no leader, counted
+// from the first request to find none (see raftWatch.leaderlessSince),
+// and zero while it leads or follows a leader. A gateway asks it about
+// the claims it holds: a node cut off from the rest of the cluster would
+// otherwise hold its internet robots' claims for good, its stale replica
+// showing no work, while another node could give them jobs.
+func (s *Store) LeaderlessFor() time.Duration {
 	if !s.knowsNoLeader() {
-		return nil
+		return 0
 	}
-	since := s.watch.leaderlessSince(s.watch.leaderChange())
-	if d := time.Since(since); d >= s.cfg.NoLeaderWait {
-		return errorf(CodeNoLeader, "node %s has known no leader for %v; another node may have one", s.cfg.Name, d.Round(time.Millisecond))
-	}
-	return nil
+	return time.Since(s.watch.leaderlessSince(s.watch.leaderChange()))
 }
 
 // knowsNoLeader reports whether this node, by its own Raft state, has no

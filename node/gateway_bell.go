@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -16,7 +17,7 @@ type bellStore interface {
 	HasClaimable(cmd consensus.ClaimCmd, now time.Time) bool
 	ClaimableUpTo(cmd consensus.ClaimCmd, now time.Time, limit int) int
 	AppliedChanged() (uint64, <-chan struct{})
-	LeaderlessErr() error
+	LeaderlessFor() time.Duration
 }
 
 // workBell holds the claims of the internet robots connected to this
@@ -48,6 +49,13 @@ type workBell struct {
 	busy int
 	kick chan struct{}
 }
+
+// leaderlessDismiss is how long a node may know no leader before its bell
+// sends the held claims away (dismiss). It is longer than a write's
+// NoLeaderWait: an election that takes a few rounds would otherwise send
+// every idle robot of every node to dial another at once, while a node
+// that is really cut off still loses its robots within seconds.
+const leaderlessDismiss = 5 * time.Second
 
 // maxClaimsInFlight bounds the slots of woken claims that have not
 // returned, per gateway. It matches the idle connections the forwarder
@@ -152,8 +160,9 @@ func (b *workBell) ring(now time.Time) {
 	if len(b.waiters) == 0 {
 		return
 	}
-	if err := b.store.LeaderlessErr(); err != nil {
-		b.dismiss(err)
+	if d := b.store.LeaderlessFor(); d >= leaderlessDismiss {
+		b.dismiss(&consensus.Error{Code: consensus.CodeNoLeader,
+			Message: fmt.Sprintf("this node has known no leader for %v; another node may have one", d.Round(time.Millisecond))})
 		return
 	}
 	wanted := map[string]int{}

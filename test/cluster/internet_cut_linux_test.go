@@ -15,10 +15,10 @@ import (
 
 // cutOffBound is how long an idle internet robot may take to leave a node
 // that was cut off from the other servers: the node's Raft notices the
-// lost leader within an election timeout, a write would fail with
-// no_leader 1.5 s later (NoLeaderWait), the work bell checks every
-// 250 ms, and the robot dials the next node.
-const cutOffBound = 10 * time.Second
+// lost leader within an election timeout, its work bell sends the held
+// claims away 5 s later (leaderlessDismiss), checking every 250 ms, and
+// the robot dials the next node.
+const cutOffBound = 15 * time.Second
 
 // TestIdleInternetRobotLeavesANodeCutOffFromTheCluster: a node the robot
 // still reaches but the other servers do not (a partial partition) has
@@ -82,7 +82,8 @@ func TestIdleInternetRobotStaysWhenNoNodeHasALeader(t *testing.T) {
 	cutAt := lab.cutBetween(hosts["n2"], hosts["n3"])
 	// Each node sends the robot on within cutOffBound: three moves, back
 	// to where it started. Then it must stay for longer than a move takes
-	// (NoLeaderWait and a claim's backoff, about 3 s).
+	// after the first (its claim, retried, fails no_leader after
+	// NoLeaderWait, 1.5 s, and a backoff of up to 2 s).
 	waitFor(t, 3*cutOffBound, "the robot to try every node", func() (bool, error) {
 		n := len(connectedLines(robot))
 		return n >= 4, fmt.Errorf("%d connections", n)
