@@ -51,8 +51,15 @@ type procCluster struct {
 // <data-dir>/admin.token) are passed on when they exist.
 func startProcCluster(ctx context.Context, bin, dir string, size int, robots, profiling bool, capacity int, extra ...string) (*procCluster, error) {
 	c := &procCluster{}
+	// All nodes' ports at once, so that no two get the same: a node binds
+	// some of its ports only after it has joined, and a port picked for
+	// the next node meanwhile could be one the kernel had just handed it.
+	ports, err := freePorts(nodePorts * size)
+	if err != nil {
+		return nil, err
+	}
 	for i := range size {
-		n, err := c.startNode(ctx, bin, dir, i, robots, profiling, capacity, extra)
+		n, err := c.startNode(ctx, bin, dir, i, ports[nodePorts*i:nodePorts*(i+1)], robots, profiling, capacity, extra)
 		if err != nil {
 			c.close()
 			return nil, err
@@ -79,11 +86,11 @@ func startProcCluster(ctx context.Context, bin, dir string, size int, robots, pr
 	return c, nil
 }
 
-func (c *procCluster) startNode(ctx context.Context, bin, dir string, i int, robots, profiling bool, capacity int, extra []string) (*procNode, error) {
-	ports, err := freePorts(5)
-	if err != nil {
-		return nil, err
-	}
+// nodePorts is how many ports a node takes: HTTP, Raft, gossip, QUIC
+// and pprof.
+const nodePorts = 5
+
+func (c *procCluster) startNode(ctx context.Context, bin, dir string, i int, ports []int, robots, profiling bool, capacity int, extra []string) (*procNode, error) {
 	n := &procNode{name: fmt.Sprintf("n%d", i+1), http: "127.0.0.1:" + strconv.Itoa(ports[0]), quic: "127.0.0.1:" + strconv.Itoa(ports[3])}
 	n.dir = filepath.Join(dir, n.name)
 	if err := os.MkdirAll(n.dir, 0o755); err != nil {
