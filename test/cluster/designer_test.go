@@ -288,7 +288,10 @@ func retype(sel, text string) chromedp.Action[chromedp.Void] {
 			_, err := chromedp.Evaluate[bool](fmt.Sprintf(`(document.querySelector(%q).select(), true)`, sel))(ctx, t)
 			return err
 		}),
-		chromedp.SendKeys(chromedp.CSS(sel), text),
+		// KeyEvent types into the focused field; SendKeys reads the
+		// node's attributes while chromedp's DOM events write them (a
+		// data race inside chromedp v0.23.0 that -race caught in CI).
+		chromedp.KeyEvent(text),
 	)
 }
 
