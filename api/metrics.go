@@ -40,6 +40,7 @@ func newMetrics(store Store) *metrics {
 	)
 	if store != nil {
 		m.registry.MustRegister(&storeCollector{store: store})
+		m.registry.MustRegister(store.Collectors()...)
 	}
 	return m
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
+
 	"context"
 	"encoding/json"
 	"time"
@@ -91,6 +93,9 @@ type Replica interface {
 	// AppliedEntries counts the command entries applied since the node
 	// started, by command name.
 	AppliedEntries() map[string]uint64
+	// Collectors are the store's own metrics: where its writes spend
+	// their time (the log's disk writes, commits, forwards).
+	Collectors() []prometheus.Collector
 	CatchingUp() (behind bool, applied, target uint64)
 	AppliedChanged() (uint64, <-chan struct{})
 	WaitConsistent(ctx context.Context) (uint64, error)

@@ -68,7 +68,9 @@ func (s *Store) applyOrForward(ctx context.Context, buf []byte, handedOff func()
 			return forwarded{local: v}, err
 		},
 		func(ctx context.Context, leader NodeInfo) (forwarded, error) {
+			start := time.Now()
 			raw, err := s.cfg.Forwarder.Apply(ctx, leader, buf)
+			since(s.timings.forward, start)
 			return forwarded{raw: raw}, err
 		})
 	return out.raw, out.local, err
@@ -125,6 +127,7 @@ func (s *Store) applyDecoded(ctx context.Context, buf []byte, cmd any, handedOff
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
+	start := time.Now()
 	f := s.raft.Apply(stamped, timeout)
 	if handedOff != nil {
 		handedOff()
@@ -132,6 +135,7 @@ func (s *Store) applyDecoded(ctx context.Context, buf []byte, cmd any, handedOff
 	if err := f.Error(); err != nil {
 		return nil, err
 	}
+	since(s.timings.commit, start)
 	res, ok := f.Response().(*applyResult)
 	if !ok {
 		return nil, fmt.Errorf("unexpected FSM response %T", f.Response())

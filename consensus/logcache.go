@@ -3,8 +3,10 @@ package consensus
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // logCache keeps Raft's newest entries in memory, as raft.LogCache does,
@@ -25,6 +27,8 @@ type logCache struct {
 	raft.LogStore
 	maxEntries int
 	maxBytes   int
+	// written observes each StoreLogs on the disk.
+	written prometheus.Histogram
 
 	mu    sync.RWMutex
 	ring  []*raft.Log // consecutive indexes, oldest at ring[head]
@@ -33,11 +37,11 @@ type logCache struct {
 	bytes int
 }
 
-func newLogCache(store raft.LogStore, maxEntries, maxBytes int) (*logCache, error) {
+func newLogCache(store raft.LogStore, maxEntries, maxBytes int, written prometheus.Histogram) (*logCache, error) {
 	if maxEntries <= 0 || maxBytes <= 0 {
 		return nil, fmt.Errorf("log cache bounds must be positive, not %d entries and %d bytes", maxEntries, maxBytes)
 	}
-	return &logCache{LogStore: store, maxEntries: maxEntries, maxBytes: maxBytes, ring: make([]*raft.Log, maxEntries)}, nil
+	return &logCache{LogStore: store, maxEntries: maxEntries, maxBytes: maxBytes, written: written, ring: make([]*raft.Log, maxEntries)}, nil
 }
 
 // IsMonotonic passes on whether the store below is monotonic.
@@ -81,9 +85,11 @@ func (c *logCache) StoreLog(log *raft.Log) error {
 
 // StoreLogs stores entries in the store, then caches them.
 func (c *logCache) StoreLogs(logs []*raft.Log) error {
+	start := time.Now()
 	if err := c.LogStore.StoreLogs(logs); err != nil {
 		return fmt.Errorf("store raft log entries: %w", err)
 	}
+	since(c.written, start)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, l := range logs {

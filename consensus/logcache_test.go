@@ -39,7 +39,7 @@ func mustGet(t *testing.T, c *logCache, idx uint64) *raft.Log {
 // that fit both bounds, and that older ones still come from the store.
 func TestLogCacheBoundsBytes(t *testing.T) {
 	store := &storeCounter{LogStore: raft.NewInmemStore()}
-	c, err := newLogCache(store, 8, 1000)
+	c, err := newLogCache(store, 8, 1000, newTimings().logWrite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestLogCacheBoundsBytes(t *testing.T) {
 // with an entry the store no longer has, nor from a broken run of indexes.
 func TestLogCacheForgetsOnDeleteAndGap(t *testing.T) {
 	store := &storeCounter{LogStore: raft.NewInmemStore()}
-	c, err := newLogCache(store, 4, 1<<20)
+	c, err := newLogCache(store, 4, 1<<20, newTimings().logWrite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestLogCacheForgetsOnDeleteAndGap(t *testing.T) {
 	}
 	mustGet(t, c, 10)
 	mustGet(t, c, 2) // from the store
-	if _, err := newLogCache(store, 0, 1); err == nil {
+	if _, err := newLogCache(store, 0, 1, newTimings().logWrite); err == nil {
 		t.Fatal("a cache of 0 entries was made")
 	}
 }
@@ -120,7 +120,7 @@ func TestLogCacheForgetsOnDeleteAndGap(t *testing.T) {
 // TestLogCacheConcurrentReads runs reads against writes for the race
 // detector.
 func TestLogCacheConcurrentReads(t *testing.T) {
-	c, err := newLogCache(raft.NewInmemStore(), 16, 4096)
+	c, err := newLogCache(raft.NewInmemStore(), 16, 4096, newTimings().logWrite)
 	if err != nil {
 		t.Fatal(err)
 	}

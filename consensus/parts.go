@@ -43,7 +43,7 @@ type Vault struct{ *Store }
 
 // newStore makes a Store over f whose concerns all point at it.
 func newStore(cfg Config, log *slog.Logger, f *fsm) *Store {
-	s := &Store{cfg: cfg, log: log, fsm: f}
+	s := &Store{cfg: cfg, log: log, fsm: f, timings: newTimings()}
 	s.Catalog, s.JobQueue, s.RobotQueue, s.Scheduler = Catalog{s}, JobQueue{s}, RobotQueue{s}, Scheduler{s}
 	s.Credentials, s.Membership, s.Replica, s.Vault = Credentials{s}, Membership{s}, Replica{s}, Vault{s}
 	return s

@@ -156,6 +156,7 @@ type Store struct {
 	lastIndexAtOpen uint64
 	catchUp         catchUp
 	vault           *keyring // this server's vault keys (vault.go)
+	timings         *timings // where writes spend their time (timings.go)
 }
 
 func (c *Config) setDefaults() error {
@@ -304,7 +305,7 @@ func (s *Store) openRaft() error {
 		return fmt.Errorf("read raft log: %w", err)
 	}
 	s.fsm.replay = replayBound{index: s.lastIndexAtOpen, term: lastTerm}
-	logStore, err := newLogCache(s.boltStore, logCacheEntries, logCacheBytes)
+	logStore, err := newLogCache(s.boltStore, logCacheEntries, logCacheBytes, s.timings.logWrite)
 	if err != nil {
 		return fmt.Errorf("create log cache: %w", err)
 	}

@@ -223,13 +223,15 @@ type drainResult struct {
 	cpu                time.Duration
 	errs               int64
 	entries            uint64
+	// timings says where the writes spent their time (timingsNote).
+	timings string
 }
 
 func (r drainResult) rate() float64 { return float64(r.done) / r.elapsed.Seconds() }
 
 func (r drainResult) note() string {
 	return fmt.Sprintf("%d succeeded; submits done at %s, last succeeded at %s; %d submit errors; %.3f Raft entries per job",
-		r.done, fmtSeconds(r.submitted), fmtSeconds(r.elapsed), r.errs, float64(r.entries)/float64(max(r.done, 1)))
+		r.done, fmtSeconds(r.submitted), fmtSeconds(r.elapsed), r.errs, float64(r.entries)/float64(max(r.done, 1))) + r.timings
 }
 
 // loopbackBytes is what the loopback interface has received, from

@@ -16,8 +16,8 @@ import (
 // there; comparing the two tells how much of the CPU others took while a
 // figure was measured, which is printed beside it.
 type cpuSample struct {
-	total, idle, self uint64
-	ok                bool
+	total, idle, kernel, self uint64
+	ok                        bool
 }
 
 func sampleCPU() cpuSample {
@@ -37,7 +37,10 @@ func sampleCPU() cpuSample {
 			break
 		}
 		s.total += n
-		if i == 3 || i == 4 { // idle, iowait
+		switch i {
+		case 2, 5, 6: // system, irq, softirq
+			s.kernel += n
+		case 3, 4: // idle, iowait
 			s.idle += n
 		}
 	}
@@ -68,6 +71,16 @@ func othersShare(a, b cpuSample) float64 {
 	// /proc/stat counts all CPUs; /proc/self/stat counts this process
 	// on all of them, in the same ticks.
 	return max(0, busy-self) / float64(b.total-a.total)
+}
+
+// machineShares returns the shares of all CPUs (0–1) that were busy,
+// and busy in the kernel, between two samples.
+func machineShares(a, b cpuSample) (busy, kernel float64, ok bool) {
+	if !a.ok || !b.ok || b.total <= a.total {
+		return 0, 0, false
+	}
+	total := float64(b.total - a.total)
+	return float64((b.total-b.idle)-(a.total-a.idle)) / total, float64(b.kernel-a.kernel) / total, true
 }
 
 // loadAverage returns the 1-minute load average, or "?".

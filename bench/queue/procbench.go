@@ -69,11 +69,11 @@ func (b *bench) runProcs(ctx context.Context, root string) error {
 	figures := slices.Clone(b.rep.rows[first:])
 	b.rep.rows = b.rep.rows[:first]
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("raw Raft (hashicorp/raft + raft-boltdb), %d concurrent applies, plain TCP", rawRaftClients),
-		value: plain.rate(), unit: "applies/s", ratio: plain.rate() / raw, cpu: plain.cpuPerApply()})
+		value: plain.rate(), unit: "applies/s", ratio: plain.rate() / raw, cpu: plain.cpuPerApply(), note: plain.note()})
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("raw Raft, %d concurrent applies, mutual TLS, before Casare's figures", rawRaftClients),
-		value: before.rate(), unit: "applies/s", ratio: before.rate() / raw, cpu: before.cpuPerApply()})
+		value: before.rate(), unit: "applies/s", ratio: before.rate() / raw, cpu: before.cpuPerApply(), note: before.note()})
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("raw Raft, %d concurrent applies, mutual TLS, after Casare's figures", rawRaftClients),
-		value: after.rate(), unit: "applies/s", ratio: after.rate() / raw, cpu: after.cpuPerApply()})
+		value: after.rate(), unit: "applies/s", ratio: after.rate() / raw, cpu: after.cpuPerApply(), note: after.note()})
 	b.addProc(row{nodes: procSize, figure: "raw Raft over mutual TLS as nodes run it, the higher of the two (the yardstick)",
 		value: raw, unit: "applies/s", ratio: 1})
 	for _, x := range figures {
@@ -133,25 +133,27 @@ func (b *bench) rawRaft(ctx context.Context, dir string, tls bool) (rawRaftResul
 	return res, nil
 }
 
-// procLoad runs runLoad and takes the nodes' CPU time over the same window.
-// With -cpuprofile, each node's CPU profile covers the window.
-func (b *bench) procLoad(ctx context.Context, c *procCluster, name string, workers int, fn op) (loadResult, time.Duration) {
-	var nodeCPU time.Duration
+// procLoad runs runLoad and takes the nodes' CPU time over the same
+// window, and a note of where the window's writes spent their time
+// (timingsNote). With -cpuprofile, each node's CPU profile covers the
+// window.
+func (b *bench) procLoad(ctx context.Context, c *procCluster, name string, workers int, fn op) (res loadResult, nodeCPU time.Duration, timings string) {
 	var wg sync.WaitGroup
 	start := time.Now().Add(b.d.warm)
 	wg.Go(func() {
 		time.Sleep(time.Until(start))
 		profiled := b.profileProcs(ctx, c, name, b.d.submit)
-		cpu := procCPU(c.pids())
+		cpu, before := procCPU(c.pids()), c.timings(ctx)
 		time.Sleep(b.d.submit)
 		nodeCPU = procCPU(c.pids()) - cpu
+		timings = c.timingsNote(before, c.timings(ctx))
 		if err := profiled(); err != nil {
 			b.progress("warning: %v", err)
 		}
 	})
-	res := runLoad(ctx, workers, b.d.warm, b.d.submit, c.appliedIndex(ctx), fn)
+	res = runLoad(ctx, workers, b.d.warm, b.d.submit, c.appliedIndex(ctx), fn)
 	wg.Wait()
-	return res, nodeCPU
+	return res, nodeCPU, timings
 }
 
 func (b *bench) procSubmits(ctx context.Context, c *procCluster) error {
@@ -168,21 +170,22 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster) error {
 	defer closeSubmitters(subs)
 	var single loadResult
 	var cpu time.Duration
+	var timings string
 	_ = b.figure(procSize, "procs-submit-single", func() error {
-		single, cpu = b.procLoad(ctx, c, "procs-submit-single", singleClients, func(ctx context.Context, w int) (int, error) {
+		single, cpu, timings = b.procLoad(ctx, c, "procs-submit-single", singleClients, func(ctx context.Context, w int) (int, error) {
 			return 1, subs[w].submit(ctx)
 		})
 		return nil
 	})
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs, %d clients over all nodes", singleClients),
 		value: single.rate(), unit: "jobs/s", ratioTarget: atLeast(0.6), cpu: perItem(cpu, single.items),
-		note: entriesNote(single) + latencyNote(single) + loadgenNote(single)})
+		note: entriesNote(single) + latencyNote(single) + loadgenNote(single) + timings})
 
 	batch := slices.Repeat([]api.JobRequest{one}, batchSize)
 	b.progress("batched submits ×%d, %d clients", batchSize, batchClients)
 	var batched loadResult
 	_ = b.figure(procSize, "procs-submit-batch", func() error {
-		batched, cpu = b.procLoad(ctx, c, "procs-submit-batch", batchClients, func(ctx context.Context, w int) (int, error) {
+		batched, cpu, timings = b.procLoad(ctx, c, "procs-submit-batch", batchClients, func(ctx context.Context, w int) (int, error) {
 			jobs, err := c.clients[w%len(c.clients)].SubmitJobs(ctx, batch)
 			return len(jobs), err
 		})
@@ -190,7 +193,7 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster) error {
 	})
 	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs/batch ×%d, %d clients over all nodes", batchSize, batchClients),
 		value: batched.rate(), unit: "jobs/s", ratioTarget: atLeast(4), cpu: perItem(cpu, batched.items),
-		note: entriesNote(batched) + latencyNote(batched) + loadgenNote(batched)})
+		note: entriesNote(batched) + latencyNote(batched) + loadgenNote(batched) + timings})
 	if single.items == 0 || batched.items == 0 {
 		return fmt.Errorf("no submit succeeded (single: %v; batched: %v)", single.firstErr, batched.firstErr)
 	}
@@ -239,7 +242,7 @@ func (b *bench) drain(ctx context.Context, c *procCluster, req []api.JobRequest,
 	var next, errs atomic.Int64
 	var wg sync.WaitGroup
 	profiled := b.profileProcs(ctx, c, name, 3*time.Second)
-	t0, cpu0 := time.Now(), procCPU(c.pids())
+	t0, cpu0, timings0 := time.Now(), procCPU(c.pids()), c.timings(ctx)
 	for w := range e2eSubmitters {
 		wg.Go(func() {
 			for next.Add(int64(len(req))) <= int64(total) && ctx.Err() == nil {
@@ -267,6 +270,7 @@ func (b *bench) drain(ctx context.Context, c *procCluster, req []api.JobRequest,
 		time.Sleep(10 * time.Millisecond)
 	}
 	res.elapsed, res.cpu = time.Since(t0), procCPU(c.pids())-cpu0
+	res.timings = c.timingsNote(timings0, c.timings(ctx))
 	if err := profiled(); err != nil {
 		b.progress("warning: %v", err)
 	}

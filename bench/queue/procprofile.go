@@ -51,6 +51,25 @@ func (b *bench) profileProcs(ctx context.Context, c *procCluster, name string, d
 			}
 		})
 	}
+	// With -trace, the leader's execution trace over one second of the
+	// window: where a call waits (the scheduler, a lock, the disk), which
+	// a CPU profile of a half-idle process does not show.
+	if leader != "" && b.cfg.tracedir != "" {
+		wg.Go(func() {
+			if err := os.MkdirAll(b.cfg.tracedir, 0o755); err != nil {
+				b.progress("warning: %v", err)
+				return
+			}
+			path := filepath.Join(b.cfg.tracedir, fmt.Sprintf("%s-%s-leader.trace", name, leader))
+			for _, n := range c.nodes {
+				if n.name == leader {
+					if err := fetchProfile(ctx, n.pprof, "trace", 1, path); err != nil {
+						b.progress("warning: %v", err)
+					}
+				}
+			}
+		})
+	}
 	return func() error {
 		wg.Wait()
 		for _, err := range errs {
