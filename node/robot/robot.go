@@ -226,6 +226,7 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 	// the runs' fences count from there.
 	var pendingSince time.Time
 	wait := claimRetry.Backoff()
+	var failures claimFailures
 	if _, ok := r.queue.(WorkQueue); ok {
 		r.handover.start()
 		defer func() { r.giveBack(r.handover.stop(), false) }()
@@ -259,10 +260,11 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 		cmd.RequestID = pending
 		claimed, err := r.claim(ctx, cmd)
 		if err != nil {
-			r.log.Warn("claim failed; retrying it", "err", err)
+			failures.failed(r.log, time.Now(), err)
 			retry.Sleep(ctx, wait.Next())
 			continue
 		}
+		failures.answered(r.log, time.Now())
 		wait.Reset()
 		pending = ""
 		before := r.activeCount()
