@@ -242,9 +242,39 @@ func (s robotQueueAPI) robotWait(c *gin.Context) {
 	timeout := min(time.Duration(req.TimeoutMS)*time.Millisecond, maxRobotWait)
 	ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
 	defer cancel()
-	work := s.cfg.Store.WaitClaimable(ctx, req.ClaimCmd) == nil
+	work, err := s.waitClaimable(ctx, req.ClaimCmd)
 	if c.Request.Context().Err() != nil {
 		return // the robot is gone; nobody reads an answer
 	}
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
 	c.JSON(http.StatusOK, RobotWaitResponse{Work: work})
+}
+
+// leaderlessCheck is how often a held wait looks whether its node has
+// lost the cluster.
+const leaderlessCheck = time.Second
+
+// waitClaimable waits until a claim by cmd's robot may find a job, or
+// ctx ends (no work, no error). A node that has known no leader for
+// consensus.LeaderlessDismiss answers no_leader instead: robots reach it
+// but the other servers may not (a partial partition), and its replica
+// shows no new work while another server could hand the robot jobs.
+func (s robotQueueAPI) waitClaimable(ctx context.Context, cmd consensus.ClaimCmd) (bool, error) {
+	for {
+		if err := consensus.LeftLeaderless(s.cfg.Store.LeaderlessFor()); err != nil {
+			return false, err
+		}
+		slice, cancel := context.WithTimeout(ctx, leaderlessCheck)
+		err := s.cfg.Store.WaitClaimable(slice, cmd)
+		cancel()
+		if err == nil {
+			return true, nil
+		}
+		if ctx.Err() != nil {
+			return false, nil
+		}
+	}
 }

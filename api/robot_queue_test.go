@@ -1,12 +1,14 @@
 package api_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/casare/casare/api/apitest"
+	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/consensus"
 )
 
@@ -143,5 +145,31 @@ func TestRobotEndpointsRecordResentLinesOnce(t *testing.T) {
 	}
 	if want := "a b x x c"; strings.Join(got, " ") != want {
 		t.Fatalf("j1 logged %q, want %q", got, want)
+	}
+}
+
+// A robot-only node's long poll at a node that has known no leader for
+// consensus.LeaderlessDismiss is answered no_leader, so that its robot
+// asks another server; before that the wait is held as usual.
+func TestRobotWaitOnALeaderlessNodeSendsTheRobotAway(t *testing.T) {
+	t.Parallel()
+	lonely := apitest.Start(t, apitest.Config{Name: "lonely"}) // never bootstrapped: no leader
+	ctx := t.Context()
+	start := time.Now()
+	work, err := lonely.Peer.RobotWait(ctx, lanRobot, 20*time.Second)
+	waited := time.Since(start)
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != consensus.CodeNoLeader || work {
+		t.Fatalf("wait at a leaderless node: work %v, err %v; want no_leader", work, err)
+	}
+	if waited < consensus.LeaderlessDismiss-time.Second || waited > consensus.LeaderlessDismiss+5*time.Second {
+		t.Errorf("the wait was answered after %v; want about %v", waited, consensus.LeaderlessDismiss)
+	}
+	start = time.Now()
+	if _, err := lonely.Peer.RobotWait(ctx, lanRobot, 20*time.Second); !errors.As(err, &apiErr) || apiErr.Code != consensus.CodeNoLeader {
+		t.Fatalf("the next wait: %v; want no_leader", err)
+	}
+	if again := time.Since(start); again > time.Second {
+		t.Errorf("the next wait was answered after %v; want at once", again)
 	}
 }

@@ -52,6 +52,9 @@ type RobotQueue interface {
 	// WaitClaimable returns nil once a claim by cmd's robot may find a
 	// job, or ctx's error.
 	WaitClaimable(ctx context.Context, cmd consensus.ClaimCmd) error
+	// LeaderlessFor is how long this node has known no leader; zero
+	// while it has one.
+	LeaderlessFor() time.Duration
 	// VersionGraph returns a workflow version's graph, for a robot that
 	// lacks one its claim left out.
 	VersionGraph(ref consensus.GraphRef) (json.RawMessage, bool)

@@ -69,6 +69,26 @@ func (s *Store) LeaderlessFor() time.Duration {
 	return time.Since(s.watch.leaderlessSince(s.watch.leaderChange()))
 }
 
+// LeaderlessDismiss is how long a node may know no leader before the
+// robots waiting on it for work are sent away to another node (a
+// gateway's held claims, a robot-only node's long poll). It is longer
+// than a write's NoLeaderWait: an election that takes a few rounds would
+// otherwise send every idle robot of every node elsewhere at once, while
+// a node that is really cut off from the others still loses its robots
+// within seconds.
+const LeaderlessDismiss = 5 * time.Second
+
+// LeftLeaderless returns the no_leader error that sends a waiting robot
+// elsewhere once its node has known no leader for leaderless (see
+// LeaderlessFor) past LeaderlessDismiss, and nil before.
+func LeftLeaderless(leaderless time.Duration) *Error {
+	if leaderless < LeaderlessDismiss {
+		return nil
+	}
+	return &Error{Code: CodeNoLeader,
+		Message: fmt.Sprintf("this node has known no leader for %v; another node may have one", leaderless.Round(time.Millisecond))}
+}
+
 // knowsNoLeader reports whether this node, by its own Raft state, has no
 // leader: it neither leads nor follows anyone.
 func (s *Store) knowsNoLeader() bool {

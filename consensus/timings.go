@@ -20,9 +20,9 @@ type timings struct {
 	logWrite, commit, forward prometheus.Histogram
 }
 
-// timingBuckets run from 100 µs to about 3 s, each √2 times the last:
-// fine enough that a histogram's quantile is within a fifth of the truth.
-var timingBuckets = prometheus.ExponentialBuckets(0.0001, 1.4142, 30)
+// timingBuckets run from 100 µs to about 18 s, past a write's
+// DefaultApplyTimeout, each √2 times the last.
+var timingBuckets = prometheus.ExponentialBuckets(0.0001, 1.4142, 35)
 
 func newTimings() *timings {
 	h := func(name, help string) prometheus.Histogram {
@@ -34,7 +34,7 @@ func newTimings() *timings {
 		commit: h("casare_raft_commit_seconds",
 			"Time, as leader, from handing a write to Raft until it is committed and applied here."),
 		forward: h("casare_raft_forward_seconds",
-			"Time, as follower, from forwarding a write to the leader until its answer."),
+			"Time, as follower, from forwarding a write to the leader until its answer (the try that got it)."),
 	}
 }
 

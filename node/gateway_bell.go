@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -49,13 +48,6 @@ type workBell struct {
 	busy int
 	kick chan struct{}
 }
-
-// leaderlessDismiss is how long a node may know no leader before its bell
-// sends the held claims away (dismiss). It is longer than a write's
-// NoLeaderWait: an election that takes a few rounds would otherwise send
-// every idle robot of every node to dial another at once, while a node
-// that is really cut off still loses its robots within seconds.
-const leaderlessDismiss = 5 * time.Second
 
 // maxClaimsInFlight bounds the slots of woken claims that have not
 // returned, per gateway. It matches the idle connections the forwarder
@@ -160,9 +152,8 @@ func (b *workBell) ring(now time.Time) {
 	if len(b.waiters) == 0 {
 		return
 	}
-	if d := b.store.LeaderlessFor(); d >= leaderlessDismiss {
-		b.dismiss(&consensus.Error{Code: consensus.CodeNoLeader,
-			Message: fmt.Sprintf("this node has known no leader for %v; another node may have one", d.Round(time.Millisecond))})
+	if err := consensus.LeftLeaderless(b.store.LeaderlessFor()); err != nil {
+		b.dismiss(err)
 		return
 	}
 	wanted := map[string]int{}

@@ -237,16 +237,6 @@ func (p *peerFile) keep(ctx context.Context, m *mesh.Mesh, log *slog.Logger) {
 	}
 }
 
-// pickServerCluster returns the cluster port of a live server.
-func pickServerCluster(m *mesh.Mesh) string {
-	for _, mem := range m.Members() {
-		if mem.State == mesh.StateAlive && slices.Contains(mem.Meta.Roles, wire.RoleServer) && mem.Meta.RaftAddr != "" {
-			return mem.Meta.RaftAddr
-		}
-	}
-	return ""
-}
-
 // newServerProxy sends a robot-only node's API traffic to a live server,
 // so every member answers the same API.
 // streamsUnbounded lifts the server's read and write deadlines for a log

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/internal/retry"
 	"github.com/casare/casare/mesh"
@@ -24,30 +27,95 @@ type remoteQueue struct {
 	// left each idle for 90 s. It dials servers' cluster ports with this
 	// node's certificate.
 	pool *peer.Client
+	// shunned are the servers that answered no_leader lately.
+	shunned *shunned
 }
 
 func newRemoteQueue(m *mesh.Mesh, hc *http.Client) remoteQueue {
-	return remoteQueue{mesh: m, pool: peer.New("", client.WithHTTPClient(hc))}
+	return remoteQueue{mesh: m, pool: peer.New("", client.WithHTTPClient(hc)), shunned: &shunned{until: map[string]time.Time{}}}
 }
 
 // remoteWait is how long one wait call may be held at the server.
 const remoteWait = 20 * time.Second
 
-func (q remoteQueue) server() (*peer.Client, error) {
-	addr := pickServerCluster(q.mesh)
-	if addr == "" {
-		return nil, errors.New("no live server in gossip")
+// shunLeaderless is how long the robot keeps away from a server that
+// answered no_leader. A server that robots reach but the other servers
+// do not (a partial partition) stays alive in gossip and has no leader;
+// its replica shows no new work, and a robot that kept calling it would
+// wait there for as long as the cut lasts while other servers could give
+// it jobs. A server that answers no_leader to everyone (quorum lost) is
+// shunned with the others, and the robot goes on calling the first of
+// them until one has a leader.
+const shunLeaderless = 30 * time.Second
+
+// shunned are the servers a robot-only node's robot keeps away from, by
+// cluster address, until when.
+type shunned struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+}
+
+func (s *shunned) add(addr string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.until[addr] = now.Add(shunLeaderless)
+}
+
+// pick returns the first of addrs not shunned at now, or the first of
+// all when each is; "" when addrs is empty.
+func (s *shunned) pick(addrs []string, now time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for addr, until := range s.until {
+		if !now.Before(until) {
+			delete(s.until, addr)
+		}
 	}
-	return q.pool.At("http://" + addr), nil
+	if i := slices.IndexFunc(addrs, func(a string) bool { _, ok := s.until[a]; return !ok }); i >= 0 {
+		return addrs[i]
+	}
+	if len(addrs) > 0 {
+		return addrs[0]
+	}
+	return ""
+}
+
+// liveServers are the cluster addresses of the servers gossip shows
+// alive, in name order.
+func liveServers(m *mesh.Mesh) []string {
+	var addrs []string
+	for _, mem := range m.Members() {
+		if mem.State == mesh.StateAlive && slices.Contains(mem.Meta.Roles, wire.RoleServer) && mem.Meta.RaftAddr != "" {
+			addrs = append(addrs, mem.Meta.RaftAddr)
+		}
+	}
+	return addrs
+}
+
+// call runs fn against a live server, and shuns that server for a while
+// if it answered that it has no leader.
+func call[T any](q remoteQueue, fn func(*peer.Client) (T, error)) (T, error) {
+	addr := q.shunned.pick(liveServers(q.mesh), time.Now())
+	if addr == "" {
+		var zero T
+		return zero, errors.New("no live server in gossip")
+	}
+	out, err := fn(q.pool.At("http://" + addr))
+	if isNoLeader(err) {
+		q.shunned.add(addr, time.Now())
+	}
+	return out, err
+}
+
+// isNoLeader reports whether a server answered err because it knows no
+// leader.
+func isNoLeader(err error) bool {
+	var api *client.APIError
+	return errors.As(err, &api) && api.Code == consensus.CodeNoLeader
 }
 
 func (q remoteQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error {
-	c, err := q.server()
-	if err != nil {
-		retry.Sleep(ctx, robot.WorkPoll)
-		return err
-	}
-	work, err := c.RobotWait(ctx, cmd, remoteWait)
+	work, err := call(q, func(c *peer.Client) (bool, error) { return c.RobotWait(ctx, cmd, remoteWait) })
 	if err != nil {
 		retry.Sleep(ctx, robot.WorkPoll)
 		return err
@@ -59,50 +127,26 @@ func (q remoteQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error
 }
 
 func (q remoteQueue) Claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error) {
-	c, err := q.server()
-	if err != nil {
-		return nil, err
-	}
-	return c.RobotClaim(ctx, cmd)
+	return call(q, func(c *peer.Client) ([]consensus.ClaimedJob, error) { return c.RobotClaim(ctx, cmd) })
 }
 
 func (q remoteQueue) Progress(ctx context.Context, cmd consensus.ProgressCmd) ([]consensus.Ack, error) {
-	c, err := q.server()
-	if err != nil {
-		return nil, err
-	}
-	return c.RobotProgress(ctx, cmd)
+	return call(q, func(c *peer.Client) ([]consensus.Ack, error) { return c.RobotProgress(ctx, cmd) })
 }
 
 func (q remoteQueue) HandBack(ctx context.Context, cmd consensus.HandBackCmd) ([]consensus.Ack, error) {
-	c, err := q.server()
-	if err != nil {
-		return nil, err
-	}
-	return c.RobotHandBack(ctx, cmd)
+	return call(q, func(c *peer.Client) ([]consensus.Ack, error) { return c.RobotHandBack(ctx, cmd) })
 }
 
 func (q remoteQueue) Complete(ctx context.Context, cmd consensus.CompleteCmd) ([]consensus.Ack, error) {
-	c, err := q.server()
-	if err != nil {
-		return nil, err
-	}
-	return c.RobotComplete(ctx, cmd)
+	return call(q, func(c *peer.Client) ([]consensus.Ack, error) { return c.RobotComplete(ctx, cmd) })
 }
 
 // Graph fetches a workflow version's graph that a claim left out.
 func (q remoteQueue) Graph(ctx context.Context, ref consensus.GraphRef) (json.RawMessage, error) {
-	c, err := q.server()
-	if err != nil {
-		return nil, err
-	}
-	return c.RobotGraph(ctx, ref)
+	return call(q, func(c *peer.Client) (json.RawMessage, error) { return c.RobotGraph(ctx, ref) })
 }
 
 func (q remoteQueue) ReportCrash(ctx context.Context, cmd consensus.CrashCmd) ([]consensus.Ack, error) {
-	c, err := q.server()
-	if err != nil {
-		return nil, err
-	}
-	return c.RobotCrashed(ctx, cmd)
+	return call(q, func(c *peer.Client) ([]consensus.Ack, error) { return c.RobotCrashed(ctx, cmd) })
 }

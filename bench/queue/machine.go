@@ -33,7 +33,7 @@ func sampleCPU() cpuSample {
 	var s cpuSample
 	for i, f := range fields[1:] {
 		n, _ := strconv.ParseUint(f, 10, 64)
-		if i >= 7 { // guest time is already counted in user
+		if i >= 8 { // guest time is already counted in user
 			break
 		}
 		s.total += n
@@ -73,8 +73,9 @@ func othersShare(a, b cpuSample) float64 {
 	return max(0, busy-self) / float64(b.total-a.total)
 }
 
-// machineShares returns the shares of all CPUs (0–1) that were busy,
-// and busy in the kernel, between two samples.
+// machineShares returns the shares of all CPUs (0–1) that were busy
+// (steal included: the hypervisor's, lost to this machine), and busy in
+// the kernel, between two samples.
 func machineShares(a, b cpuSample) (busy, kernel float64, ok bool) {
 	if !a.ok || !b.ok || b.total <= a.total {
 		return 0, 0, false

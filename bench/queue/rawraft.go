@@ -46,7 +46,12 @@ type rawRaftResult struct {
 
 // note says the window's means and how busy the machine was.
 func (r rawRaftResult) note() string {
-	ms := func(s float64) string { return formatValue(s*1000) + " ms" }
+	ms := func(s float64) string {
+		if s == 0 {
+			return "–" // not measured
+		}
+		return formatValue(s*1000) + " ms"
+	}
 	return fmt.Sprintf("means: apply %s, leader log write %s, followers log write %s; machine %.0f%% busy, %.0f%% in the kernel",
 		ms(r.Apply), ms(r.LeaderWrite), ms(r.FollowerWrite), r.Busy*100, r.Kernel*100)
 }
@@ -154,11 +159,12 @@ func runRawRaft(dir string, tls bool, warm, dur time.Duration) error {
 	}
 	time.Sleep(dur)
 	counting.Store(false)
-	res := rawRaftResult{Applies: int(count.Load()), Seconds: time.Since(t0).Seconds(), CPU: (processCPU() - cpu0).Seconds(),
+	applies, waited := count.Load(), applyNanos.Load()
+	res := rawRaftResult{Applies: int(applies), Seconds: time.Since(t0).Seconds(), CPU: (processCPU() - cpu0).Seconds(),
 		LeaderWrite: meanWrite(rafts, leader, logs, written, true), FollowerWrite: meanWrite(rafts, leader, logs, written, false)}
 	res.Busy, res.Kernel, _ = machineShares(machine0, sampleCPU())
-	if res.Applies > 0 {
-		res.Apply = time.Duration(applyNanos.Load() / int64(res.Applies)).Seconds()
+	if applies > 0 {
+		res.Apply = time.Duration(waited / applies).Seconds()
 	}
 	wg.Wait()
 	return json.NewEncoder(os.Stdout).Encode(res)

@@ -16,7 +16,7 @@ import (
 // cutOffBound is how long an idle internet robot may take to leave a node
 // that was cut off from the other servers: the node's Raft notices the
 // lost leader within an election timeout, its work bell sends the held
-// claims away 5 s later (leaderlessDismiss), checking every 250 ms, and
+// claims away 5 s later (consensus.LeaderlessDismiss), checking every 250 ms, and
 // the robot dials the next node.
 const cutOffBound = 15 * time.Second
 
