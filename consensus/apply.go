@@ -70,9 +70,10 @@ func (s *Store) applyOrForward(ctx context.Context, buf []byte, handedOff func()
 		func(ctx context.Context, leader NodeInfo) (forwarded, error) {
 			start := time.Now()
 			raw, err := s.cfg.Forwarder.Apply(ctx, leader, buf)
-			if err == nil || !retryable(err) {
-				// An attempt that found no leader to answer is retried;
-				// the write's answer is timed once, by the try that got it.
+			if ctx.Err() == nil && (err == nil || !retryable(err)) {
+				// A try that found no leader to answer, or that was given
+				// up when the leader changed, is retried; the write's
+				// answer is timed once, by the try that got it.
 				since(s.timings.forward, start)
 			}
 			return forwarded{raw: raw}, err

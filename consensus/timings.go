@@ -22,7 +22,7 @@ type timings struct {
 
 // timingBuckets run from 100 µs to about 18 s, past a write's
 // DefaultApplyTimeout, each √2 times the last.
-var timingBuckets = prometheus.ExponentialBuckets(0.0001, 1.4142, 35)
+var timingBuckets = prometheus.ExponentialBuckets(0.0001, 1.4142, 36)
 
 func newTimings() *timings {
 	h := func(name, help string) prometheus.Histogram {

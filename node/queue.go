@@ -38,6 +38,10 @@ func newRemoteQueue(m *mesh.Mesh, hc *http.Client) remoteQueue {
 // remoteWait is how long one wait call may be held at the server.
 const remoteWait = 20 * time.Second
 
+// noLeaderPause is how long the robot waits before its next wait call
+// after a server answered one no_leader.
+const noLeaderPause = time.Second
+
 // shunLeaderless is how long the robot keeps away from a server that
 // answered no_leader. A server that robots reach but the other servers
 // do not (a partial partition) stays alive in gossip and has no leader;
@@ -61,8 +65,10 @@ func (s *shunned) add(addr string, now time.Time) {
 	s.until[addr] = now.Add(shunLeaderless)
 }
 
-// pick returns the first of addrs not shunned at now, or the first of
-// all when each is; "" when addrs is empty.
+// pick returns the first of addrs not shunned at now or, when each is,
+// the one shunned longest ago, so that a robot whose servers all
+// answered no_leader (an election, quorum lost) goes round them rather
+// than calling one that keeps answering so; "" when addrs is empty.
 func (s *shunned) pick(addrs []string, now time.Time) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -71,13 +77,17 @@ func (s *shunned) pick(addrs []string, now time.Time) string {
 			delete(s.until, addr)
 		}
 	}
-	if i := slices.IndexFunc(addrs, func(a string) bool { _, ok := s.until[a]; return !ok }); i >= 0 {
-		return addrs[i]
+	best := ""
+	for _, a := range addrs {
+		until, ok := s.until[a]
+		if !ok {
+			return a
+		}
+		if best == "" || until.Before(s.until[best]) {
+			best = a
+		}
 	}
-	if len(addrs) > 0 {
-		return addrs[0]
-	}
-	return ""
+	return best
 }
 
 // liveServers are the cluster addresses of the servers gossip shows
@@ -117,7 +127,14 @@ func isNoLeader(err error) bool {
 func (q remoteQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error {
 	work, err := call(q, func(c *peer.Client) (bool, error) { return c.RobotWait(ctx, cmd, remoteWait) })
 	if err != nil {
-		retry.Sleep(ctx, robot.WorkPoll)
+		pause := robot.WorkPoll
+		if isNoLeader(err) {
+			// A server that found no leader answers at once; while the
+			// cluster has lost its quorum that would be a call every
+			// WorkPoll from every robot.
+			pause = noLeaderPause
+		}
+		retry.Sleep(ctx, pause)
 		return err
 	}
 	if !work {

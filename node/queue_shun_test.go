@@ -6,8 +6,8 @@ import (
 )
 
 // A robot-only node's robot keeps away from a server that answered
-// no_leader for shunLeaderless, and calls the first server when every
-// one was shunned.
+// no_leader for shunLeaderless and, when every server was shunned, goes
+// round them instead of calling the first.
 func TestRemoteQueueShunsLeaderlessServers(t *testing.T) {
 	now := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
 	servers := []string{"a:1", "b:1", "c:1"}
@@ -20,10 +20,11 @@ func TestRemoteQueueShunsLeaderlessServers(t *testing.T) {
 		{"", 0, "a:1"},
 		{"a:1", 0, "b:1"},
 		{"b:1", time.Second, "c:1"},
-		{"c:1", 2 * time.Second, "a:1"}, // all shunned: the first
-		{"", shunLeaderless, "a:1"},     // a:1's time is up; b:1's and c:1's are not
-		{"a:1", shunLeaderless + time.Second/2, "a:1"},
-		{"", shunLeaderless + time.Second, "b:1"},
+		{"c:1", 2 * time.Second, "a:1"}, // all shunned: the one shunned longest ago
+		{"a:1", 3 * time.Second, "b:1"}, // and round them, not back to the first
+		{"b:1", 4 * time.Second, "c:1"},
+		{"", shunLeaderless + 2*time.Second, "c:1"}, // c:1 was shunned at 2 s, before a:1 and b:1 again
+		{"", shunLeaderless + 3*time.Second, "a:1"}, // a:1's time is up
 	}
 	for i, st := range steps {
 		at := now.Add(st.after)
