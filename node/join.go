@@ -1,14 +1,12 @@
 package node
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httputil"
 	"os"
 	"path/filepath"
 	"slices"
@@ -237,8 +235,6 @@ func (p *peerFile) keep(ctx context.Context, m *mesh.Mesh, log *slog.Logger) {
 	}
 }
 
-// newServerProxy sends a robot-only node's API traffic to a live server,
-// so every member answers the same API.
 // streamsUnbounded lifts the server's read and write deadlines for a log
 // stream passed through the proxy: the server at the other end bounds
 // the stream (its keep-alives fail on a vanished client, which ends the
@@ -263,37 +259,6 @@ func isLogStream(r *http.Request) bool {
 	id, ok := strings.CutPrefix(r.URL.Path, "/api/v1/jobs/")
 	id, ok2 := strings.CutSuffix(id, "/logs")
 	return follow && r.Method == http.MethodGet && ok && ok2 && id != "" && !strings.Contains(id, "/")
-}
-
-func newServerProxy(m *mesh.Mesh, log *slog.Logger) http.Handler {
-	return &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			target := cmp.Or(pickServer(m), "no-live-server.invalid")
-			r.Out.URL.Scheme = "http"
-			r.Out.URL.Host = target
-			// The Host the browser used goes on: the server checks a
-			// WebSocket's Origin (the event stream) against it, and
-			// builds redirect URLs that must lead back here.
-			r.Out.Host = r.In.Host
-		},
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
-			log.Warn("proxy to server failed", "err", err)
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
-				"code": "no_server", "message": "this robot-only node reaches no live server: " + err.Error(),
-			}})
-		},
-	}
-}
-
-func pickServer(m *mesh.Mesh) string {
-	for _, mem := range m.Members() {
-		if mem.State == mesh.StateAlive && slices.Contains(mem.Meta.Roles, wire.RoleServer) && mem.Meta.HTTPAddr != "" {
-			return mem.Meta.HTTPAddr
-		}
-	}
-	return ""
 }
 
 // installVaultKeys keeps the vault keyring the join response carries, so

@@ -32,7 +32,7 @@ type remoteQueue struct {
 }
 
 func newRemoteQueue(m *mesh.Mesh, hc *http.Client) remoteQueue {
-	return remoteQueue{mesh: m, pool: peer.New("", client.WithHTTPClient(hc)), shunned: &shunned{until: map[string]time.Time{}}}
+	return remoteQueue{mesh: m, pool: peer.New("", client.WithHTTPClient(hc)), shunned: newShunned()}
 }
 
 // remoteWait is how long one wait call may be held at the server.
@@ -52,12 +52,14 @@ const noLeaderPause = time.Second
 // them until one has a leader.
 const shunLeaderless = 30 * time.Second
 
-// shunned are the servers a robot-only node's robot keeps away from, by
-// cluster address, until when.
+// shunned are the servers a robot-only node keeps away from, by address,
+// until when.
 type shunned struct {
 	mu    sync.Mutex
 	until map[string]time.Time
 }
+
+func newShunned() *shunned { return &shunned{until: map[string]time.Time{}} }
 
 func (s *shunned) add(addr string, now time.Time) {
 	s.mu.Lock()
@@ -90,22 +92,25 @@ func (s *shunned) pick(addrs []string, now time.Time) string {
 	return best
 }
 
-// liveServers are the cluster addresses of the servers gossip shows
-// alive, in name order.
-func liveServers(m *mesh.Mesh) []string {
+// liveServers are the addresses (the cluster port's, or the API's) of
+// the servers gossip shows alive, in name order.
+func liveServers(m *mesh.Mesh, addr func(mesh.Meta) string) []string {
 	var addrs []string
 	for _, mem := range m.Members() {
-		if mem.State == mesh.StateAlive && slices.Contains(mem.Meta.Roles, wire.RoleServer) && mem.Meta.RaftAddr != "" {
-			addrs = append(addrs, mem.Meta.RaftAddr)
+		if a := addr(mem.Meta); mem.State == mesh.StateAlive && slices.Contains(mem.Meta.Roles, wire.RoleServer) && a != "" {
+			addrs = append(addrs, a)
 		}
 	}
 	return addrs
 }
 
+func clusterAddr(m mesh.Meta) string { return m.RaftAddr }
+func httpAddr(m mesh.Meta) string    { return m.HTTPAddr }
+
 // call runs fn against a live server, and shuns that server for a while
 // if it answered that it has no leader.
 func call[T any](q remoteQueue, fn func(*peer.Client) (T, error)) (T, error) {
-	addr := q.shunned.pick(liveServers(q.mesh), time.Now())
+	addr := q.shunned.pick(liveServers(q.mesh, clusterAddr), time.Now())
 	if addr == "" {
 		var zero T
 		return zero, errors.New("no live server in gossip")

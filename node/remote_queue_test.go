@@ -37,7 +37,7 @@ func TestRemoteQueueReusesConnections(t *testing.T) {
 	if _, err := worker.Join(ctx, []string{front.Addr()}); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, 10*time.Second, "the worker to see the server in gossip", func() bool { return len(liveServers(worker)) > 0 })
+	testutil.WaitFor(t, 10*time.Second, "the worker to see the server in gossip", func() bool { return len(liveServers(worker, clusterAddr)) > 0 })
 
 	q := newRemoteQueue(worker, hc)
 	const calls = 20

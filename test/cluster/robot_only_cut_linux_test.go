@@ -24,7 +24,8 @@ const robotOnlyCutBound = 20 * time.Second
 // cut off from the other servers but not from the robot's node (a
 // partial partition), n1 stays alive in gossip, has no leader and a
 // replica that shows no new work. A job submitted on the majority must
-// still reach the robot, at its first attempt.
+// still reach the robot, at its first attempt, and a write through the
+// node's own API (proxied to a server) must get in.
 func TestRobotOnlyNodeLeavesAServerCutOffFromTheCluster(t *testing.T) {
 	lab := newNetLab(t)
 	c, hosts := startLabCluster(t, lab, 3, "--robot=false")
@@ -55,5 +56,17 @@ func TestRobotOnlyNodeLeavesAServerCutOffFromTheCluster(t *testing.T) {
 	}
 	if took > robotOnlyCutBound {
 		t.Errorf("the robot took %v to get its job from the other servers, want under %v", took, robotOnlyCutBound)
+	}
+
+	// The node's API, which it proxies to a server, keeps away from n1
+	// too once n1 answered a write no_leader: a write through it gets in.
+	tries := 0
+	waitFor(t, robotOnlyCutBound, "a write through the robot-only node's API", func() (bool, error) {
+		tries++
+		_, err := w.client.SubmitJob(t.Context(), api.JobRequest{WorkflowID: wfID, ExecutionMode: "lan"})
+		return err == nil, err
+	})
+	if tries > 2 {
+		t.Errorf("a write through the robot-only node took %d tries; want at most 2 (one answered no_leader by n1)", tries)
 	}
 }
