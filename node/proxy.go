@@ -10,7 +10,6 @@ import (
 	"net/http/httputil"
 	"time"
 
-	"github.com/casare/casare/consensus"
 	"github.com/casare/casare/mesh"
 )
 
@@ -18,7 +17,9 @@ import (
 // so every member answers the same API. It keeps away from a server that
 // answered no_leader, as the node's robot does (shunned): such a server
 // may be cut off from the others while this node still reaches it, and
-// every write sent there would wait NoLeaderWait and fail.
+// every write sent there would wait NoLeaderWait and fail. A server that
+// is replaying its log after a restart, or no longer a member, is shunned
+// likewise (sendsElsewhere).
 func newServerProxy(m *mesh.Mesh, log *slog.Logger) http.Handler {
 	avoid := newShunned()
 	return &httputil.ReverseProxy{
@@ -32,7 +33,7 @@ func newServerProxy(m *mesh.Mesh, log *slog.Logger) http.Handler {
 			r.Out.Host = r.In.Host
 		},
 		ModifyResponse: func(resp *http.Response) error {
-			if answeredNoLeader(resp) {
+			if answeredElsewhere(resp) {
 				avoid.add(resp.Request.URL.Host, time.Now())
 			}
 			return nil
@@ -48,14 +49,15 @@ func newServerProxy(m *mesh.Mesh, log *slog.Logger) http.Handler {
 	}
 }
 
-// maxErrorPeek bounds what answeredNoLeader reads of an answer: an API
+// maxErrorPeek bounds what answeredElsewhere reads of an answer: an API
 // error is a short JSON object.
 const maxErrorPeek = 4 << 10
 
-// answeredNoLeader reports whether a server answered no_leader. It reads
-// the start of a 503 that says when to retry (the API's no_leader,
-// not_member and catching_up) and puts it back for the client.
-func answeredNoLeader(resp *http.Response) bool {
+// answeredElsewhere reports whether a server answered no_leader,
+// not_member or catching_up (sendsElsewhere). It reads the start of a
+// 503 that says when to retry, as those do, and puts it back for the
+// client.
+func answeredElsewhere(resp *http.Response) bool {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		return false
 	}
@@ -69,7 +71,7 @@ func answeredNoLeader(resp *http.Response) bool {
 			Code string `json:"code"`
 		} `json:"error"`
 	}
-	return json.Unmarshal(head, &answer) == nil && answer.Error.Code == consensus.CodeNoLeader
+	return json.Unmarshal(head, &answer) == nil && sendsElsewhere(answer.Error.Code)
 }
 
 // readCloser reads from one reader and closes another.

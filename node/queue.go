@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/api/wire"
 	"github.com/casare/casare/consensus"
@@ -27,7 +28,8 @@ type remoteQueue struct {
 	// left each idle for 90 s. It dials servers' cluster ports with this
 	// node's certificate.
 	pool *peer.Client
-	// shunned are the servers that answered no_leader lately.
+	// shunned are the servers that answered no_leader (or another
+	// sendsElsewhere code) lately.
 	shunned *shunned
 }
 
@@ -43,7 +45,8 @@ const remoteWait = 20 * time.Second
 const noLeaderPause = time.Second
 
 // shunLeaderless is how long the robot keeps away from a server that
-// answered no_leader. A server that robots reach but the other servers
+// answered no_leader (or, likewise, not_member or catching_up: see
+// sendsElsewhere). A server that robots reach but the other servers
 // do not (a partial partition) stays alive in gossip and has no leader;
 // its replica shows no new work, and a robot that kept calling it would
 // wait there for as long as the cut lasts while other servers could give
@@ -122,11 +125,19 @@ func call[T any](q remoteQueue, fn func(*peer.Client) (T, error)) (T, error) {
 	return out, err
 }
 
-// isNoLeader reports whether a server answered err because it knows no
-// leader.
+// isNoLeader reports whether a server answered err because it cannot
+// serve the cluster now (sendsElsewhere).
 func isNoLeader(err error) bool {
-	var api *client.APIError
-	return errors.As(err, &api) && api.Code == consensus.CodeNoLeader
+	var apiErr *client.APIError
+	return errors.As(err, &apiErr) && sendsElsewhere(apiErr.Code)
+}
+
+// sendsElsewhere reports whether an error code says that this server
+// cannot serve the cluster for now while another may: it knows no
+// leader, it is no longer a member, or it is replaying its log after a
+// restart. A robot-only node shuns a server that answers one of them.
+func sendsElsewhere(code string) bool {
+	return code == consensus.CodeNoLeader || code == consensus.CodeNotMember || code == api.CodeCatchingUp
 }
 
 func (q remoteQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error {
