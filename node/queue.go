@@ -119,7 +119,7 @@ func call[T any](q remoteQueue, fn func(*peer.Client) (T, error)) (T, error) {
 		return zero, errors.New("no live server in gossip")
 	}
 	out, err := fn(q.pool.At("http://" + addr))
-	if isNoLeader(err) {
+	if toldElsewhere(err) {
 		q.shunned.add(addr, time.Now())
 	}
 	return out, err
@@ -127,7 +127,7 @@ func call[T any](q remoteQueue, fn func(*peer.Client) (T, error)) (T, error) {
 
 // isNoLeader reports whether a server answered err because it cannot
 // serve the cluster now (sendsElsewhere).
-func isNoLeader(err error) bool {
+func toldElsewhere(err error) bool {
 	var apiErr *client.APIError
 	return errors.As(err, &apiErr) && sendsElsewhere(apiErr.Code)
 }
@@ -144,7 +144,7 @@ func (q remoteQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error
 	work, err := call(q, func(c *peer.Client) (bool, error) { return c.RobotWait(ctx, cmd, remoteWait) })
 	if err != nil {
 		pause := robot.WorkPoll
-		if isNoLeader(err) {
+		if toldElsewhere(err) {
 			// A server that found no leader answers at once; while the
 			// cluster has lost its quorum that would be a call every
 			// WorkPoll from every robot.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
-	"strings"
 )
 
 // A write's latency is mostly waiting: for the entry in flight, then
@@ -84,5 +83,5 @@ func (c *procCluster) timingsNote(a, b windowTimings) string {
 	if busy, kernel, ok := machineShares(a.machine, b.machine); ok {
 		note += fmt.Sprintf("; machine %.0f%% busy, %.0f%% in the kernel", busy*100, kernel*100)
 	}
-	return strings.TrimSpace(note)
+	return note
 }

@@ -48,7 +48,7 @@ func TestIdleInternetRobotLeavesANodeCutOffFromTheCluster(t *testing.T) {
 	// The majority's view: the cut-off node knows no leader, so the
 	// cluster's helpers, which want every running node to agree on one,
 	// ask the others only.
-	majority := &cluster{tb: t, dir: c.dir, nodes: c.others(x)}
+	majority := c.without(x)
 	if r := waitRobotState(t, majority, name, "alive", ""); r.Node == x.name {
 		t.Errorf("the cluster lists %s on the cut-off node %s", name, x.name)
 	}
@@ -118,17 +118,19 @@ func TestIdleInternetRobotStaysWhenNoNodeHasALeader(t *testing.T) {
 		n := len(connectedLines(robot))
 		return n > settled, fmt.Errorf("%d connections", n)
 	})
-	majority := &cluster{tb: t, dir: c.dir}
-	for _, n := range c.all() {
-		if n.name != island {
-			majority.nodes = append(majority.nodes, n)
-		}
-	}
+	majority := c.without(c.byName(island))
 	r := waitRobotState(t, majority, name, "alive", "")
 	t.Logf("%s healed with %s while %s stayed cut off; the robot is on %s %v later", mainland[0], mainland[1], island, r.Node, time.Since(healAt).Round(time.Millisecond))
 	if r.Node == island {
 		t.Errorf("the cluster lists %s on the cut-off node %s", name, island)
 	}
+}
+
+// without is the view of c's running nodes other than except: the side
+// of a cut that has a leader, for the helpers that want every node they
+// ask to agree on one.
+func (c *cluster) without(except ...*node) *cluster {
+	return &cluster{tb: c.tb, dir: c.dir, nodes: c.others(except...)}
 }
 
 // healBetween lifts cutBetween's routes between a and b.

@@ -34,7 +34,7 @@ func TestRobotOnlyNodeLeavesAServerCutOffFromTheCluster(t *testing.T) {
 	waitRobotState(t, c, w.name, "alive", "")
 
 	n1 := c.byName("n1")
-	majority := &cluster{tb: t, dir: c.dir, nodes: c.others(n1, w)}
+	majority := c.without(n1, w)
 	wfID := labWorkflow(t, c.leader(), "robot-only-cut", newRunsFile(t))
 	cutAt := lab.cutBetween(hosts["n1"], hosts["n2"], hosts["n3"])
 	job, err := majority.leader().client.SubmitJob(t.Context(), api.JobRequest{WorkflowID: wfID, ExecutionMode: "lan"})
