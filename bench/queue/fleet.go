@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -151,9 +150,9 @@ func (b *bench) useBinary() error {
 // it applies and the loopback traffic over shape.idle. Window i > 0 is a
 // repeat; its profiles get their own files.
 func (b *bench) fleetIdle(ctx context.Context, c *procCluster, shape fleetShape, i int) error {
-	leader := c.leader(ctx)
-	if leader == nil {
-		return errors.New("fleet: no leader")
+	leader, err := c.leaderNode(ctx)
+	if err != nil {
+		return fmt.Errorf("fleet: %w", err)
 	}
 	others := slices.DeleteFunc(slices.Clone(c.pids()), func(p int) bool { return p == leader.cmd.Process.Pid })
 	b.progress("fleet: idle for %v (leader %s)", shape.idle, leader.name)
@@ -187,17 +186,6 @@ func (b *bench) fleetIdle(ctx context.Context, c *procCluster, shape fleetShape,
 		unit: "entries/s", target: atMost(0), note: fmt.Sprintf("leader's applied index %d → %d", cl0.AppliedIndex, cl1.AppliedIndex)})
 	b.addProc(row{nodes: procSize, figure: "idle fleet: loopback traffic, all processes", value: float64(lo) / secs / 1024, unit: "KiB/s",
 		note: "/proc/net/dev lo, the whole machine: QUIC keep-alives, Raft heartbeats, gossip and any other process on loopback (not per process)"})
-	return nil
-}
-
-// leader is the node the first node sees leading.
-func (c *procCluster) leader(ctx context.Context) *procNode {
-	name := c.leaderName(ctx)
-	for _, n := range c.nodes {
-		if n.name == name {
-			return n
-		}
-	}
 	return nil
 }
 

@@ -162,8 +162,12 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster) error {
 		return err
 	}
 	one := api.JobRequest{WorkflowID: wfID, ExecutionMode: "lan"}
-	b.progress("single submits, %d clients over all nodes", singleClients)
-	subs, err := c.submitters(singleClients, one)
+	called, via, err := c.called(ctx, b.cfg.via)
+	if err != nil {
+		return err
+	}
+	b.progress("single submits, %d clients %s", singleClients, via)
+	subs, err := c.submitters(called, singleClients, one)
 	if err != nil {
 		return err
 	}
@@ -177,7 +181,7 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster) error {
 		})
 		return nil
 	})
-	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs, %d clients over all nodes", singleClients),
+	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs, %d clients %s", singleClients, via),
 		value: single.rate(), unit: "jobs/s", ratioTarget: atLeast(0.6), cpu: perItem(cpu, single.items),
 		note: entriesNote(single) + latencyNote(single) + loadgenNote(single) + timings})
 
@@ -186,18 +190,36 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster) error {
 	var batched loadResult
 	_ = b.figure(procSize, "procs-submit-batch", func() error {
 		batched, cpu, timings = b.procLoad(ctx, c, "procs-submit-batch", batchClients, func(ctx context.Context, w int) (int, error) {
-			jobs, err := c.clients[w%len(c.clients)].SubmitJobs(ctx, batch)
+			jobs, err := c.clients[called[w%len(called)]].SubmitJobs(ctx, batch)
 			return len(jobs), err
 		})
 		return nil
 	})
-	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs/batch ×%d, %d clients over all nodes", batchSize, batchClients),
+	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs/batch ×%d, %d clients %s", batchSize, batchClients, via),
 		value: batched.rate(), unit: "jobs/s", ratioTarget: atLeast(4), cpu: perItem(cpu, batched.items),
 		note: entriesNote(batched) + latencyNote(batched) + loadgenNote(batched) + timings})
 	if single.items == 0 || batched.items == 0 {
 		return fmt.Errorf("no submit succeeded (single: %v; batched: %v)", single.firstErr, batched.firstErr)
 	}
 	return nil
+}
+
+// called is which nodes the submit clients call (indexes into c.nodes)
+// and how the figures say it: all of them, or with -via leader the one
+// leading now, which shows what a follower's forward adds.
+func (c *procCluster) called(ctx context.Context, via string) ([]int, string, error) {
+	if via != "leader" {
+		all := make([]int, len(c.nodes))
+		for i := range all {
+			all[i] = i
+		}
+		return all, "over all nodes", nil
+	}
+	leader, err := c.leaderNode(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return []int{slices.Index(c.nodes, leader)}, "via the leader", nil
 }
 
 func loadgenNote(r loadResult) string {

@@ -113,12 +113,3 @@ func fetchProfile(ctx context.Context, addr, kind string, secs int, path string)
 	}
 	return f.Close()
 }
-
-// leaderName is the name of the node the first node sees leading, or "".
-func (c *procCluster) leaderName(ctx context.Context) string {
-	cl, err := c.clients[0].Cluster(ctx)
-	if err != nil || cl.Leader == nil {
-		return ""
-	}
-	return cl.Leader.Name
-}

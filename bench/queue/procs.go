@@ -352,3 +352,29 @@ func entriesPerItem(before, after map[string]float64, items int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// leaderNode is the node the first node sees leading.
+func (c *procCluster) leaderNode(ctx context.Context) (*procNode, error) {
+	cl, err := c.clients[0].Cluster(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cl.Leader == nil {
+		return nil, fmt.Errorf("no leader known to %s", c.nodes[0].name)
+	}
+	for _, n := range c.nodes {
+		if n.name == cl.Leader.Name {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("leader %q is none of the bench's processes", cl.Leader.Name)
+}
+
+// leaderName is the name of the node the first node sees leading, or "".
+func (c *procCluster) leaderName(ctx context.Context) string {
+	n, err := c.leaderNode(ctx)
+	if err != nil {
+		return ""
+	}
+	return n.name
+}

@@ -129,12 +129,12 @@ func readHead(r *bufio.Reader) (status, length int, err error) {
 	}
 }
 
-// submitters makes one submitter a worker, each on the nodes in turn as
-// procSubmits' clients take them.
-func (c *procCluster) submitters(workers int, job api.JobRequest) ([]*submitter, error) {
+// submitters makes one submitter a worker, each on the called nodes in
+// turn, as procSubmits' batch clients take them.
+func (c *procCluster) submitters(called []int, workers int, job api.JobRequest) ([]*submitter, error) {
 	out := make([]*submitter, workers)
 	for w := range out {
-		s, err := newSubmitter(c.nodes[w%len(c.nodes)].http, c.token, job)
+		s, err := newSubmitter(c.nodes[called[w%len(called)]].http, c.token, job)
 		if err != nil {
 			return nil, err
 		}

@@ -190,23 +190,6 @@ func logMark(n *procNode, msg string, t time.Time) time.Duration {
 	return 0
 }
 
-// leaderNode returns the node that the others name the leader.
-func (c *procCluster) leaderNode(ctx context.Context) (*procNode, error) {
-	cl, err := c.clients[0].Cluster(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if cl.Leader == nil {
-		return nil, fmt.Errorf("no leader known to %s", c.nodes[0].name)
-	}
-	for _, n := range c.nodes {
-		if n.name == cl.Leader.Name {
-			return n, nil
-		}
-	}
-	return nil, fmt.Errorf("leader %q is none of the bench's processes", cl.Leader.Name)
-}
-
 // restartProc starts a stopped node again on its data dir and ports,
 // with args (its command line without the program); a joiner's restart
 // uses the certificate its join stored.
