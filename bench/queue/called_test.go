@@ -23,7 +23,7 @@ func TestCalledNodes(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"node":"n1","leader":{"name":"n3"}}`))
 	}))
-	defer srv.Close()
+	defer srv.Close() // closed below too, to see the lookup fail
 	c := &procCluster{
 		nodes:   []*procNode{{name: "n1"}, {name: "n2"}, {name: "n3"}},
 		clients: []*client.Client{client.New(srv.URL)},

@@ -183,7 +183,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write one CPU profile per figure into this directory")
 	flag.StringVar(&cfg.tracedir, "trace", "", "write one execution trace per figure into this directory")
 	flag.StringVar(&cfg.dir, "dir", os.TempDir(), "where the nodes' data dirs are made (and removed)")
-	flag.StringVar(&cfg.via, "via", "all", "which nodes the submit clients call: all (round-robin; followers forward) or leader")
+	flag.StringVar(&cfg.via, "via", "all", "which nodes the clients call: all (round-robin; followers forward) or leader (with -inprocess every client; with real processes the submit figures' clients)")
 	flag.IntVar(&cfg.e2eJobs, "jobs", 0, "jobs in the end-to-end figure (default 30000, 5000 with -quick; -inprocess: 100000, 30000 with -quick)")
 	flag.IntVar(&cfg.latencyRate, "latency-rate", 200, "submits per second while measuring claim latency")
 	flag.BoolVar(&cfg.inprocess, "inprocess", false, "run the nodes inside this process, for each -nodes size (the in-process table), instead of three casare processes")

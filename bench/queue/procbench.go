@@ -162,11 +162,11 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster) error {
 		return err
 	}
 	one := api.JobRequest{WorkflowID: wfID, ExecutionMode: "lan"}
-	called, via, err := c.called(ctx, b.cfg.via)
+	called, label, err := c.called(ctx, b.cfg.via)
 	if err != nil {
 		return err
 	}
-	b.progress("single submits, %d clients %s", singleClients, via)
+	b.progress("single submits, %d clients %s", singleClients, label)
 	subs, err := c.submitters(called, singleClients, one)
 	if err != nil {
 		return err
@@ -181,12 +181,16 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster) error {
 		})
 		return nil
 	})
-	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs, %d clients %s", singleClients, via),
+	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs, %d clients %s", singleClients, label),
 		value: single.rate(), unit: "jobs/s", ratioTarget: atLeast(0.6), cpu: perItem(cpu, single.items),
 		note: entriesNote(single) + latencyNote(single) + loadgenNote(single) + timings})
 
 	batch := slices.Repeat([]api.JobRequest{one}, batchSize)
-	b.progress("batched submits ×%d, %d clients", batchSize, batchClients)
+	// Again: leadership may have moved during the single submits.
+	if called, label, err = c.called(ctx, b.cfg.via); err != nil {
+		return err
+	}
+	b.progress("batched submits ×%d, %d clients %s", batchSize, batchClients, label)
 	var batched loadResult
 	_ = b.figure(procSize, "procs-submit-batch", func() error {
 		batched, cpu, timings = b.procLoad(ctx, c, "procs-submit-batch", batchClients, func(ctx context.Context, w int) (int, error) {
@@ -195,7 +199,7 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster) error {
 		})
 		return nil
 	})
-	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs/batch ×%d, %d clients %s", batchSize, batchClients, via),
+	b.addProc(row{nodes: procSize, figure: fmt.Sprintf("submit, POST /jobs/batch ×%d, %d clients %s", batchSize, batchClients, label),
 		value: batched.rate(), unit: "jobs/s", ratioTarget: atLeast(4), cpu: perItem(cpu, batched.items),
 		note: entriesNote(batched) + latencyNote(batched) + loadgenNote(batched) + timings})
 	if single.items == 0 || batched.items == 0 {

@@ -129,8 +129,9 @@ func readHead(r *bufio.Reader) (status, length int, err error) {
 	}
 }
 
-// submitters makes one submitter a worker, each on the called nodes in
-// turn, as procSubmits' batch clients take them.
+// submitters makes one submitter a worker, each on the called nodes (as
+// indexes into c.nodes) in turn, in the order procSubmits' batch clients
+// take them.
 func (c *procCluster) submitters(called []int, workers int, job api.JobRequest) ([]*submitter, error) {
 	out := make([]*submitter, workers)
 	for w := range out {
