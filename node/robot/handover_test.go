@@ -81,6 +81,14 @@ func runWorkRobot(t *testing.T, q *workQueue, capacity, jobs int) {
 // each job reported once; the last one, with no claim coming for it,
 // goes on its own within its hold.
 func TestCompletionsRideWithClaims(t *testing.T) {
+	// Which claim carries a completion must not hang on the scheduler:
+	// with the 2 ms floor, a completion that waited a little longer for
+	// the claim its slot caused went on its own (once in CI, under the
+	// race detector). A second's hold also makes the last job's report,
+	// which no claim carries, wait that long.
+	wasMin, wasMax := minHandoverHold, maxHandoverHold
+	minHandoverHold, maxHandoverHold = time.Second, time.Second
+	t.Cleanup(func() { minHandoverHold, maxHandoverHold = wasMin, wasMax })
 	q := &workQueue{faultyQueue: &faultyQueue{claims: []consensus.ClaimedJob{
 		claimed("J1", 1, "5ms"), claimed("J2", 2, "5ms"), claimed("J3", 3, "5ms"),
 	}}}
