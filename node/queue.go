@@ -41,7 +41,7 @@ func newRemoteQueue(m *mesh.Mesh, hc *http.Client) remoteQueue {
 const remoteWait = 20 * time.Second
 
 // noLeaderPause is how long the robot waits before its next wait call
-// after a server answered one no_leader.
+// after a server answered one no_leader (or another sendsElsewhere code).
 const noLeaderPause = time.Second
 
 // shunLeaderless is how long the robot keeps away from a server that
@@ -125,7 +125,7 @@ func call[T any](q remoteQueue, fn func(*peer.Client) (T, error)) (T, error) {
 	return out, err
 }
 
-// isNoLeader reports whether a server answered err because it cannot
+// toldElsewhere reports whether a server answered err because it cannot
 // serve the cluster now (sendsElsewhere).
 func toldElsewhere(err error) bool {
 	var apiErr *client.APIError
@@ -145,9 +145,9 @@ func (q remoteQueue) WaitWork(ctx context.Context, cmd consensus.ClaimCmd) error
 	if err != nil {
 		pause := robot.WorkPoll
 		if toldElsewhere(err) {
-			// A server that found no leader answers at once; while the
-			// cluster has lost its quorum that would be a call every
-			// WorkPoll from every robot.
+			// A server that cannot serve the cluster answers at once;
+			// while the cluster has lost its quorum that would be a call
+			// every WorkPoll from every robot.
 			pause = noLeaderPause
 		}
 		retry.Sleep(ctx, pause)
