@@ -38,6 +38,13 @@ func (g *gateway) work(ctx context.Context, id tunnel.Identity, req gatewayproto
 	if err != nil {
 		return gatewayproto.WorkAnswer{}, fmt.Errorf("claim: %w", err)
 	}
-	ans.Jobs = jobs
+	if !req.Claim.Compact {
+		ans.Jobs = jobs
+		return ans, nil
+	}
+	ans.Compact = make([]gatewayproto.WorkJob, len(jobs))
+	for i, j := range jobs {
+		ans.Compact[i] = gatewayproto.WorkJobOf(j)
+	}
 	return ans, nil
 }

@@ -115,6 +115,37 @@ func TestWorkCallCompletesAndClaims(t *testing.T) {
 	}
 }
 
+// A work call that asks for compact jobs gets them, with what a robot
+// needs to run and report them: the lease token it completes with.
+func TestWorkCallAnswersCompactJobs(t *testing.T) {
+	n := startGatewayOnly(t)
+	conn := dialRobot(t, quicAddr(n), newToken(t, n, ""), "raw-4")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := adminClient(t, n, n)
+	ids := internetJobs(t, c, 1)
+
+	var ans gatewayproto.WorkAnswer
+	req := gatewayproto.WorkRequest{Claim: gatewayproto.ClaimRequest{Max: 1, RequestID: "c1", WaitMS: 5000, Compact: true}}
+	if err := conn.Call(ctx, gatewayproto.MethodWork, req, &ans); err != nil || len(ans.Compact) != 1 || len(ans.Jobs) != 0 {
+		t.Fatalf("compact work call: %+v, %v; want one compact job and no whole one", ans, err)
+	}
+	w := ans.Compact[0]
+	job := waitJob(t, c, ids[0], "running", 10*time.Second)
+	if w.ID != job.ID || w.WorkflowID != job.WorkflowID || w.WorkflowVersion != job.WorkflowVersion || w.Attempt != job.Attempt || w.Token == 0 || len(w.Graph) == 0 {
+		t.Fatalf("compact job %+v, want the fields of %+v, a lease token and the graph", w, job)
+	}
+	req = gatewayproto.WorkRequest{
+		Claim:    gatewayproto.ClaimRequest{Max: 1, RequestID: "c2", WaitMS: 1, Compact: true},
+		Complete: &consensus.CompleteCmd{Items: []consensus.Completion{{JobID: w.ID, Token: w.Token, Succeeded: true}}},
+	}
+	var second gatewayproto.WorkAnswer
+	if err := conn.Call(ctx, gatewayproto.MethodWork, req, &second); err != nil || len(second.Acks) != 1 || !second.Acks[0].OK {
+		t.Fatalf("completion under the compact job's token: %+v, %v; want it accepted", second, err)
+	}
+	waitJob(t, c, w.ID, "succeeded", 10*time.Second)
+}
+
 // Bodies no robot sends get a clear error and leave the connection and
 // the gateway serving.
 func TestWorkCallRefusesHostileBodies(t *testing.T) {
@@ -206,9 +237,8 @@ func TestOldInternetRobotOnNewGateway(t *testing.T) {
 // completion calls and never sends it a work call.
 func TestInternetRobotOnGatewayWithoutWork(t *testing.T) {
 	n := startGatewayOnly(t)
-	g := n.gateway
 	var workCalls atomic.Int64
-	old := func(ctx context.Context, method string, body json.RawMessage) (json.RawMessage, error) {
+	addr := serveGatewayAs(t, n, func(ctx context.Context, method string, body json.RawMessage) (json.RawMessage, error) {
 		switch method {
 		case gatewayproto.MethodWork:
 			workCalls.Add(1)
@@ -216,10 +246,56 @@ func TestInternetRobotOnGatewayWithoutWork(t *testing.T) {
 		case gatewayproto.MethodCluster:
 			return json.Marshal(gatewayproto.ClusterInfo{})
 		}
-		return g.handle(ctx, method, body)
+		return n.gateway.handle(ctx, method, body)
+	})
+	runJobsOn(t, n, addr)
+	if n := workCalls.Load(); n > 0 {
+		t.Fatalf("the robot sent %d work calls to a node that does not serve them", n)
 	}
+}
+
+// A robot on a node that serves MethodWork but predates compact answers
+// (it ignores ClaimRequest.Compact) runs the whole jobs it is answered
+// with.
+func TestInternetRobotOnGatewayWithoutCompactJobs(t *testing.T) {
+	n := startGatewayOnly(t)
+	var asked, whole atomic.Int64
+	addr := serveGatewayAs(t, n, func(ctx context.Context, method string, body json.RawMessage) (json.RawMessage, error) {
+		if method != gatewayproto.MethodWork {
+			return n.gateway.handle(ctx, method, body)
+		}
+		req, err := gatewayproto.DecodeWorkRequest(body)
+		if err != nil {
+			return nil, err
+		}
+		if req.Claim.Compact {
+			asked.Add(1)
+		}
+		req.Claim.Compact = false
+		if body, err = json.Marshal(req); err != nil {
+			return nil, err
+		}
+		out, err := n.gateway.handle(ctx, method, body)
+		var ans gatewayproto.WorkAnswer
+		if err == nil && json.Unmarshal(out, &ans) == nil && len(ans.Jobs) > 0 && len(ans.Compact) == 0 {
+			whole.Add(1)
+		}
+		return out, err
+	})
+	runJobsOn(t, n, addr)
+	if asked.Load() == 0 || whole.Load() == 0 {
+		t.Fatalf("%d work calls asked for compact jobs and %d answers carried whole jobs; want both", asked.Load(), whole.Load())
+	}
+}
+
+// serveGatewayAs serves n's robot tokens on a QUIC listener of its own
+// whose calls handler answers, as a node of another build would, and
+// returns its address.
+func serveGatewayAs(t *testing.T, n *Node, handler tunnel.Handler) string {
+	t.Helper()
+	g := n.gateway
 	srv, err := tunnel.Listen("127.0.0.1:0", tunnel.ServerConfig{
-		TLSCert: n.tunnelID.Cert, TokenHash: g.tokenHash, CatchUp: g.catchUp, Authenticate: g.authenticate, Handler: old,
+		TLSCert: n.tunnelID.Cert, TokenHash: g.tokenHash, CatchUp: g.catchUp, Authenticate: g.authenticate, Handler: handler,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -229,15 +305,18 @@ func TestInternetRobotOnGatewayWithoutWork(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = srv.Serve(ctx) })
 	t.Cleanup(func() { stop(); _ = srv.Close(); wg.Wait() })
+	return srv.Addr().String()
+}
 
-	q := robotQueue(t, []string{srv.Addr().String()}, newToken(t, n, ""), tunnel.Hello{Name: "new-robot", Capacity: 2})
+// runJobsOn runs a robot of this build through the gateway at addr and
+// waits for four of n's internet jobs to succeed on it.
+func runJobsOn(t *testing.T, n *Node, addr string) {
+	t.Helper()
+	q := robotQueue(t, []string{addr}, newToken(t, n, ""), tunnel.Hello{Name: "new-robot", Capacity: 2})
 	runRobot(t, q, q)
 	c := adminClient(t, n, n)
 	for _, id := range internetJobs(t, c, 4) {
 		waitJob(t, c, id, "succeeded", 20*time.Second)
-	}
-	if n := workCalls.Load(); n > 0 {
-		t.Fatalf("the robot sent %d work calls to a node that does not serve them", n)
 	}
 }
 

@@ -43,6 +43,11 @@ type ClaimRequest struct {
 	// node leaves them out of the jobs it answers with. A node that
 	// predates the field ignores it and sends every graph.
 	Have []consensus.GraphRef `json:"have,omitempty"`
+	// Compact asks a node serving MethodWork to answer with WorkJobs
+	// (WorkAnswer.Compact) rather than whole jobs. A node that predates
+	// the field ignores it and answers with whole jobs, which the robot
+	// reads as well.
+	Compact bool `json:"compact,omitempty"`
 }
 
 // GraphAnswer is a workflow version's graph, for a robot that was told

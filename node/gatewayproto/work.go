@@ -25,10 +25,26 @@ type WorkRequest struct {
 // idempotent by their lease tokens).
 type WorkAnswer struct {
 	Jobs []consensus.ClaimedJob `json:"jobs,omitempty"`
-	Acks []consensus.Ack        `json:"acks,omitempty"`
+	// Compact holds the jobs claimed instead of Jobs when the claim asked
+	// for them so (ClaimRequest.Compact).
+	Compact []WorkJob       `json:"compact,omitempty"`
+	Acks    []consensus.Ack `json:"acks,omitempty"`
 	// CompleteError says why the completions were not reported; the
 	// robot reports them again on their own.
 	CompleteError string `json:"complete_error,omitempty"`
+}
+
+// Claimed returns the jobs claimed, whichever form they came in.
+func (a WorkAnswer) Claimed() []consensus.ClaimedJob {
+	if len(a.Compact) == 0 {
+		return a.Jobs
+	}
+	jobs := make([]consensus.ClaimedJob, 0, len(a.Jobs)+len(a.Compact))
+	jobs = append(jobs, a.Jobs...)
+	for _, w := range a.Compact {
+		jobs = append(jobs, w.Claimed())
+	}
+	return jobs
 }
 
 // maxWorkCompletions bounds the completions one WorkRequest may carry: a

@@ -45,6 +45,7 @@ func (q *TunnelQueue) ClaimCompleting(ctx context.Context, cmd consensus.ClaimCm
 		return q.claimBeside(ctx, cmd, done)
 	}
 	req := gatewayproto.WorkRequest{Claim: q.claimRequest(cmd)}
+	req.Claim.Compact = true
 	if len(done.Items) > 0 {
 		req.Complete = &done
 	}
@@ -52,7 +53,7 @@ func (q *TunnelQueue) ClaimCompleting(ctx context.Context, cmd consensus.ClaimCm
 	if err := q.callOn(ctx, conn, gatewayproto.MethodWork, req, &ans); err != nil {
 		return WorkOutcome{}, err
 	}
-	out := WorkOutcome{Jobs: ans.Jobs, Acks: ans.Acks}
+	out := WorkOutcome{Jobs: ans.Claimed(), Acks: ans.Acks}
 	if ans.CompleteError != "" {
 		out.CompleteErr = fmt.Errorf("report completions: %s", ans.CompleteError)
 	}
