@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime/pprof"
 	"slices"
 	"testing"
 	"time"
@@ -33,9 +34,14 @@ func BenchmarkDispatch(b *testing.B) {
 			n := startNode(b, cfg)
 			if kind == "internet" {
 				token := newTokenTB(b, n)
-				for i := range robots {
-					startInternetRobot(b, []string{quicAddr(n)}, token, fmt.Sprintf("pc-%02d", i), perRobot)
-				}
+				// The robots' goroutines, QUIC's included, carry the label
+				// side=robot, so a profile tells their CPU from the node's
+				// (go tool pprof -tagfocus side=robot).
+				pprof.Do(context.Background(), pprof.Labels("side", "robot"), func(context.Context) {
+					for i := range robots {
+						startInternetRobot(b, []string{quicAddr(n)}, token, fmt.Sprintf("pc-%02d", i), perRobot)
+					}
+				})
 			}
 			c := adminClient(b, n, n)
 			ctx := context.Background()

@@ -261,7 +261,13 @@ func TestInternetRobotOnGatewayWithoutCompactJobs(t *testing.T) {
 	n := startGatewayOnly(t)
 	var asked, whole atomic.Int64
 	addr := serveGatewayAs(t, n, func(ctx context.Context, method string, body json.RawMessage) (json.RawMessage, error) {
-		if method != gatewayproto.MethodWork {
+		switch method {
+		case gatewayproto.MethodCluster:
+			// Its features, but no address: the robot must not find
+			// its way to the gateway that answers compact jobs.
+			return json.Marshal(gatewayproto.ClusterInfo{Features: []string{gatewayproto.FeatureWork}})
+		case gatewayproto.MethodWork:
+		default:
 			return n.gateway.handle(ctx, method, body)
 		}
 		req, err := gatewayproto.DecodeWorkRequest(body)

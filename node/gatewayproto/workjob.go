@@ -15,21 +15,21 @@ import (
 // acknowledgement of its own; as WorkJobs they take one packet.
 //
 // A field the robot starts to read of a claimed job goes here too, and
-// into WorkJobOf and Claimed; TestWorkJobCarriesWhatRobotsRead holds
-// them to the fields this type lists.
+// into WorkJobOf and Claimed: TestWorkJobCarriesWhatRobotsRead fails for
+// a field of this type that either leaves out.
 type WorkJob struct {
-	ID              string              `json:"id"`
-	WorkflowID      string              `json:"workflow_id"`
-	WorkflowVersion int                 `json:"workflow_version"`
-	Params          json.RawMessage     `json:"params,omitempty"`
-	Attempt         int                 `json:"attempt"`
-	Token           uint64              `json:"token"`
-	Checkpoint      json.RawMessage     `json:"checkpoint,omitempty"`
-	Debug           *consensus.JobDebug `json:"debug,omitempty"`
-	Graph           json.RawMessage     `json:"graph,omitempty"`
-	Secrets         map[string]string   `json:"secrets,omitempty"`
-	SecretError     string              `json:"secret_error,omitempty"`
-	SecretErrorKind string              `json:"secret_error_kind,omitempty"`
+	ID              string                  `json:"id"`
+	WorkflowID      string                  `json:"workflow_id"`
+	WorkflowVersion int                     `json:"workflow_version"`
+	Params          json.RawMessage         `json:"params,omitempty"`
+	Attempt         int                     `json:"attempt"`
+	Token           uint64                  `json:"token"`
+	Checkpoint      json.RawMessage         `json:"checkpoint,omitempty"`
+	Debug           *consensus.DebugOptions `json:"debug,omitempty"`
+	Graph           json.RawMessage         `json:"graph,omitempty"`
+	Secrets         map[string]string       `json:"secrets,omitempty"`
+	SecretError     string                  `json:"secret_error,omitempty"`
+	SecretErrorKind string                  `json:"secret_error_kind,omitempty"`
 }
 
 // WorkJobOf returns what a robot reads of c.
@@ -39,7 +39,12 @@ func WorkJobOf(c consensus.ClaimedJob) WorkJob {
 		Graph: c.Graph, Secrets: c.Secrets, SecretError: c.SecretError, SecretErrorKind: c.SecretErrorKind,
 	}
 	if run := c.Job.JobRun; run != nil {
-		w.Checkpoint, w.Debug = run.Checkpoint, run.Debug
+		w.Checkpoint = run.Checkpoint
+		if run.Debug != nil {
+			// The robot reads the options; a paused stop's report and
+			// the newest command reach it in heartbeat acks.
+			w.Debug = &run.Debug.Options
+		}
 		if run.Lease != nil {
 			w.Token = run.Lease.Token
 		}
@@ -50,11 +55,14 @@ func WorkJobOf(c consensus.ClaimedJob) WorkJob {
 // Claimed returns w as the claimed job the robot runs: the fields w
 // carries, the rest zero.
 func (w WorkJob) Claimed() consensus.ClaimedJob {
+	run := &consensus.JobRun{Lease: &consensus.Lease{Token: w.Token}, Checkpoint: w.Checkpoint}
+	if w.Debug != nil {
+		run.Debug = &consensus.JobDebug{Options: *w.Debug}
+	}
 	return consensus.ClaimedJob{
 		Job: consensus.Job{
 			ID: w.ID, WorkflowID: w.WorkflowID, WorkflowVersion: w.WorkflowVersion, Params: w.Params, Attempt: w.Attempt,
-			State:  consensus.JobRunning,
-			JobRun: &consensus.JobRun{Lease: &consensus.Lease{Token: w.Token}, Checkpoint: w.Checkpoint, Debug: w.Debug},
+			State: consensus.JobRunning, JobRun: run,
 		},
 		Graph: w.Graph, Secrets: w.Secrets, SecretError: w.SecretError, SecretErrorKind: w.SecretErrorKind,
 	}

@@ -32,7 +32,7 @@ func TestWorkJobCarriesWhatRobotsRead(t *testing.T) {
 	full := claimedForTest("01a235b0-6300-7268-8ca4-ec44610c1f20", 438)
 	full.Job.Params = json.RawMessage(`{"invoice":"INV-7"}`)
 	full.Job.Checkpoint = json.RawMessage(`{"node":"n2","variables":{"x":1}}`)
-	full.Job.Debug = &consensus.JobDebug{Options: consensus.DebugOptions{Breakpoints: []string{"n2"}}, Seq: 4}
+	full.Job.Debug = &consensus.JobDebug{Options: consensus.DebugOptions{Breakpoints: []string{"n2"}, PauseTimeout: consensus.Duration(time.Minute)}, Seq: 4}
 	full.Graph = json.RawMessage(`{"nodes":[]}`)
 	full.Secrets = map[string]string{"erp": "s3cret"}
 	full.SecretError, full.SecretErrorKind = "secret erp is deleted", "secret"
@@ -61,7 +61,7 @@ func TestWorkJobCarriesWhatRobotsRead(t *testing.T) {
 		{"attempt", g.Job.Attempt, w.Job.Attempt},
 		{"lease token", g.Job.Lease.Token, w.Job.Lease.Token},
 		{"checkpoint", string(g.Job.Checkpoint), string(w.Job.Checkpoint)},
-		{"debug", g.Job.Debug, w.Job.Debug},
+		{"debug options", g.Job.Debug.Options, w.Job.Debug.Options},
 		{"graph", string(g.Graph), string(w.Graph)},
 		{"secrets", g.Secrets, w.Secrets},
 		{"secret error", g.SecretError, w.SecretError},
@@ -70,6 +70,18 @@ func TestWorkJobCarriesWhatRobotsRead(t *testing.T) {
 		if !reflect.DeepEqual(f.got, f.want) {
 			t.Errorf("%s: got %v, want %v (from %s)", f.name, f.got, f.want, body)
 		}
+	}
+	// Every field of WorkJob is filled from a job that has it, and comes
+	// back through Claimed.
+	compact := WorkJobOf(full)
+	fields := reflect.ValueOf(compact)
+	for i := range fields.NumField() {
+		if fields.Field(i).IsZero() {
+			t.Errorf("WorkJobOf leaves %s empty", fields.Type().Field(i).Name)
+		}
+	}
+	if again := WorkJobOf(got[0]); !reflect.DeepEqual(again, compact) {
+		t.Errorf("through Claimed, %+v came back as %+v", compact, again)
 	}
 	var raw struct {
 		Compact []map[string]json.RawMessage `json:"compact"`
