@@ -281,10 +281,29 @@ func (r *Robot) claimLoop(ctx, jobsCtx context.Context, jobs *sync.WaitGroup) {
 // claim sends cmd, with the completions handed over when the queue can
 // carry them.
 func (r *Robot) claim(ctx context.Context, cmd consensus.ClaimCmd) ([]consensus.ClaimedJob, error) {
+	var jobs []consensus.ClaimedJob
+	var err error
 	if q, ok := r.queue.(WorkQueue); ok {
-		return r.claimCompleting(ctx, q, cmd)
+		jobs, err = r.claimCompleting(ctx, q, cmd)
+	} else {
+		jobs, err = r.queue.Claim(ctx, cmd)
 	}
-	return r.queue.Claim(ctx, cmd)
+	return r.runnable(jobs), err
+}
+
+// runnable drops, with an error in the log, the claimed jobs that come
+// without an id or a lease: a robot cannot report on them, and reading
+// the lease's token of one would kill the process. No node of this
+// build answers such a job; one that did (another build, a bug) gets
+// it back when its lease, if it has one, runs out.
+func (r *Robot) runnable(jobs []consensus.ClaimedJob) []consensus.ClaimedJob {
+	return slices.DeleteFunc(jobs, func(c consensus.ClaimedJob) bool {
+		if c.Job.ID != "" && c.Job.JobRun != nil && c.Job.Lease != nil {
+			return false
+		}
+		r.log.Error("the node answered a claim with a job this robot cannot run: it has no id or no lease; skipping it", "job", c.Job.ID)
+		return true
+	})
 }
 
 // announceDrain says what a stopping robot waits for, so that an

@@ -145,6 +145,29 @@ func TestReclaimedJobReplacesItsOldRun(t *testing.T) {
 	<-done
 }
 
+// A claimed job without a lease or an id, which no node of this build
+// answers, is skipped with an error in the log; it does not kill the
+// robot, and the jobs beside it run.
+func TestClaimedJobWithoutLeaseIsSkipped(t *testing.T) {
+	noLease := claimed("no-lease", 1, "1ms")
+	noLease.Job.JobRun = nil
+	noID := claimed("", 2, "1ms")
+	q := &faultyQueue{claims: []consensus.ClaimedJob{noLease, noID, claimed("J", 3, "1ms")}}
+	var logs syncBuffer
+	r := New(Config{ID: "r1", Kind: consensus.RobotLAN, Capacity: 1, ReportInterval: 100 * time.Millisecond,
+		Engine: executor.NewEngine(executor.EngineOptions{WorkDir: t.TempDir()}), Logger: slog.New(slog.NewTextHandler(&logs, nil))}, q)
+	runRobotUntil(t, r, 10*time.Second, "J to complete", func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return slices.ContainsFunc(q.completes, func(c consensus.CompleteCmd) bool {
+			return slices.ContainsFunc(c.Items, func(it consensus.Completion) bool { return it.JobID == "J" })
+		})
+	})
+	if n := strings.Count(logs.String(), "cannot run"); n != 2 {
+		t.Fatalf("%d errors logged for the two jobs without a lease or an id, want 2:\n%s", n, logs.String())
+	}
+}
+
 // after 3 failed tries the claim loop switches to a new request id,
 // so a claim that did commit can never be replayed.
 func TestClaimWithUnknownOutcomeKeepsItsRequestID(t *testing.T) {
