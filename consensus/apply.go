@@ -203,9 +203,9 @@ func backoffDelay(attempt int) time.Duration {
 
 // ReadIndex returns an index that covers every write acknowledged before
 // the call, without writing to the log: the leader notes its commit
-// index, confirms with a quorum of followers that it still leads
-// (VerifyLeader, a round of heartbeats) and answers with that index, as
-// etcd's and Consul's read index does; a follower asks the leader. Without
+// index, confirms with a quorum of followers that it still leads (a round
+// of heartbeats sent after the call, leaderproof.go) and answers with
+// that index, as etcd's read index does; a follower asks the leader. Without
 // a leader it fails with CodeNoLeader within about NoLeaderWait (see
 // onLeader).
 func (s Replica) ReadIndex(ctx context.Context) (uint64, error) {

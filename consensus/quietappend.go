@@ -36,10 +36,10 @@ import (
 // index. That refresh is the write that fails it, so raft starts over
 // and the follower applies again within quietRefresh.
 //
-// What the answer to a left-out request would give the leader — the
-// follower's last contact, and the acknowledgement VerifyLeader (the
-// read index) waits for — comes from raft's heartbeats, which go on
-// their own connection every HeartbeatTimeout/10 and are not touched. A
+// What the answer to a left-out request would give the leader, the
+// follower's last contact, comes from raft's heartbeats, which go on
+// their own connection every HeartbeatTimeout/10 and are not touched;
+// the read index sends heartbeats of its own (leaderproof.go). A
 // left-out request gets no answer at all, so it can confirm nothing.
 type quietTransport struct {
 	*raft.NetworkTransport

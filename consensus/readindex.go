@@ -16,8 +16,9 @@ import (
 const maxReadIndexScan = 64
 
 // leaderReadIndex is ReadIndex on the leader. The commit index is read
-// before leadership is confirmed, so every write acknowledged before the
+// before leadership is proved, so every write acknowledged before the
 // call is at or below it: a write is acknowledged only once committed.
+// The proof is a round of heartbeats sent after the call (leaderproof.go).
 //
 // A leader's commit index covers what earlier leaders committed only once
 // an entry of its own term has committed (Raft §6.4, etcd's
@@ -26,18 +27,13 @@ const maxReadIndexScan = 64
 // term at most in practice.
 func (s Replica) leaderReadIndex(ctx context.Context) (uint64, error) {
 	term := s.raft.CurrentTerm()
-	if s.readyTerm.Load() != term {
+	proof := s.reads.Load()
+	if proof == nil || proof.term != term {
 		return s.barrierReadIndex(ctx)
 	}
 	commit := s.raft.CommitIndex()
-	// VerifyLeader returns once a quorum answered a heartbeat, or with
-	// ErrNotLeader once the leader lease runs out without one, so it
-	// cannot block past LeaderLeaseTimeout.
-	if err := s.raft.VerifyLeader().Error(); err != nil {
+	if err := proof.confirm(ctx); err != nil {
 		return 0, fmt.Errorf("confirm leadership: %w", err)
-	}
-	if s.raft.CurrentTerm() != term {
-		return 0, fmt.Errorf("confirm leadership: term moved from %d: %w", term, raft.ErrLeadershipLost)
 	}
 	idx, err := stateIndexAtOrBelow(s.logs, commit, maxReadIndexScan)
 	if err != nil {

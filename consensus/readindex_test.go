@@ -25,7 +25,8 @@ func TestConsistentReadsDoNotGrowTheLog(t *testing.T) {
 	// The leader's first reads of a term may take a barrier until its
 	// own barrier of startDuties committed; wait for that.
 	testutil.WaitFor(t, 10*time.Second, "leader ready for read-index reads", func() bool {
-		return leader.readyTerm.Load() == leader.raft.CurrentTerm()
+		p := leader.reads.Load()
+		return p != nil && p.term == leader.raft.CurrentTerm()
 	})
 	const reads = 50
 	before := leader.raft.LastIndex()

@@ -133,10 +133,12 @@ type Store struct {
 	transport *quietTransport // raft's network transport without repeated empty appends
 	boltStore *raftboltdb.BoltStore
 	logs      raft.LogStore // the log cache over boltStore that Raft uses
-	// readyTerm is the term in which this node, as leader, committed the
-	// barrier of startDuties: from then on its commit index covers every
-	// earlier leader's commits, and reads use the read index.
-	readyTerm atomic.Uint64
+	// reads proves leadership for read indexes in the term in which this
+	// node, as leader, committed the barrier of startDuties: from then on
+	// its commit index covers every earlier leader's commits, and reads
+	// use the read index (leaderproof.go). Nil before a first term.
+	reads atomic.Pointer[leadershipProof]
+	beats inflightBeats // the read heartbeats still unanswered
 
 	notify   chan bool
 	hadState bool

@@ -137,6 +137,19 @@ func TestLinearizableReads(t *testing.T) {
 	}
 }
 
+// registerValue reads the value a register's workflow graph carries.
+func registerValue(graph json.RawMessage) (int, error) {
+	var g struct {
+		Variables struct {
+			Value int `json:"value"`
+		} `json:"variables"`
+	}
+	if err := json.Unmarshal(graph, &g); err != nil {
+		return 0, fmt.Errorf("graph does not decode: %w", err)
+	}
+	return g.Variables.Value, nil
+}
+
 func registerWrite(key, value int) api.CreateWorkflowRequest {
 	return api.CreateWorkflowRequest{WorkflowName: registerName(key), WorkflowJSON: registerGraph(key, value), TriggerType: "none"}
 }
@@ -236,17 +249,13 @@ func (h *history) read(ctx context.Context, clientID, key int) {
 		h.counts.readsFailed.Add(1)
 		return
 	}
-	var graph struct {
-		Variables struct {
-			Value int `json:"value"`
-		} `json:"variables"`
-	}
-	if err := json.Unmarshal(wf.Graph, &graph); err != nil {
-		h.tb.Errorf("read of register %d on %s: graph does not decode: %v", key, n.name, err)
+	value, err := registerValue(wf.Graph)
+	if err != nil {
+		h.tb.Errorf("read of register %d on %s: %v", key, n.name, err)
 		return
 	}
 	h.record(porcupine.Operation{
-		ClientId: clientID, Input: registerInput{key: key}, Call: call, Output: graph.Variables.Value, Return: ret,
+		ClientId: clientID, Input: registerInput{key: key}, Call: call, Output: value, Return: ret,
 	})
 	h.counts.readsOK.Add(1)
 }

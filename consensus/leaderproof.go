@@ -1,0 +1,225 @@
+package consensus
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Proving leadership for reads.
+//
+// A read index is sound only if this node still led its term at some
+// moment after the read began: a quorum of voters must answer, in this
+// term, a request sent after the read arrived. raft.VerifyLeader does not
+// promise that. It counts any successful AppendEntries answer that raft
+// reads after the check was registered, including an answer sent before
+// the read began that is read late: a leader frozen (SIGSTOP, a paused
+// VM, a long stall) while a heartbeat or an append was on the wire wakes
+// to find the followers' old "yes" waiting on its connections, while the
+// others have elected a new leader and acknowledged writes. Raft reads
+// those answers first, VerifyLeader succeeds, and the woken node serves
+// its old state as consistent. TestDeposedLeaderServesNoStaleReads (in
+// test/cluster) froze leaders this way and caught such a read.
+//
+// So the leader sends heartbeats of its own. A round takes every caller
+// waiting when it starts and only then sends one AppendEntries heartbeat
+// per voter: the heartbeat raft sends (this term, this node as leader, no
+// entries), on raft's transport and its authenticated connections. A
+// follower answers success only while its term is this term, and a
+// follower's term never goes back, so a quorum of successes (this node
+// counting for itself while its own term has not moved) means no leader
+// of a later term had been elected when the round's heartbeats were
+// answered: after every caller of the round began. An answer to an
+// earlier round is never counted in a later one.
+
+// leadershipProof proves, for one term, that this node leads. It is
+// published with the term once the term's barrier committed, and closed
+// when leadership ends.
+type leadershipProof struct {
+	term  uint64
+	kick  chan struct{}
+	prove func(ctx context.Context) error // one round
+
+	mu      sync.Mutex
+	waiting []chan error
+	closed  bool
+}
+
+func newLeadershipProof(term uint64, prove func(ctx context.Context) error) *leadershipProof {
+	return &leadershipProof{term: term, kick: make(chan struct{}, 1), prove: prove}
+}
+
+// confirm returns nil once a round that started after the call has
+// proved leadership.
+func (p *leadershipProof) confirm(ctx context.Context) error {
+	answer := make(chan error, 1)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return fmt.Errorf("term %d ended: %w", p.term, raft.ErrLeadershipLost)
+	}
+	p.waiting = append(p.waiting, answer)
+	p.mu.Unlock()
+	select {
+	case p.kick <- struct{}{}:
+	default: // a round is already due
+	}
+	select {
+	case err := <-answer:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run serves rounds until ctx ends, then fails the callers still waiting.
+// Rounds run one at a time, so callers that arrive during one share the
+// next.
+func (p *leadershipProof) run(ctx context.Context) {
+	defer p.close()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.kick:
+		}
+		p.mu.Lock()
+		callers := p.waiting
+		p.waiting = nil
+		p.mu.Unlock()
+		if len(callers) == 0 {
+			continue
+		}
+		err := p.prove(ctx)
+		for _, c := range callers {
+			c <- err // buffered, and each caller is in one round only
+		}
+	}
+}
+
+func (p *leadershipProof) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, c := range p.waiting {
+		c <- fmt.Errorf("term %d ended: %w", p.term, raft.ErrLeadershipLost)
+	}
+	p.waiting = nil
+}
+
+// heartbeatRound sends one heartbeat of term to each other voter and
+// returns nil once a quorum, this node included, answered success in
+// that term. It fails with raft.ErrLeadershipLost when a voter answers
+// from a later term or this node's term moved, and with raft.ErrNotLeader
+// when no quorum answered within the leader lease, the bound after which
+// raft itself steps down. Its requests may outlive it; beats keeps one
+// per voter in flight, and an answer is counted only by its own round.
+func (s *Store) heartbeatRound(ctx context.Context, term uint64, beats *inflightBeats) error {
+	voters, self := s.voters()
+	need := len(voters)/2 + 1
+	acks := 0
+	if self {
+		acks = 1
+	}
+	if acks >= need {
+		return s.sameTerm(term)
+	}
+	localID := raft.ServerID(s.cfg.Name)
+	addr := s.transport.EncodePeer(localID, s.transport.LocalAddr())
+	req := raft.AppendEntriesRequest{
+		RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(localID), Addr: addr},
+		Term:      term,
+	}
+	answers := make(chan *raft.AppendEntriesResponse, len(voters))
+	sent := 0
+	for _, v := range voters {
+		if v.ID == localID || !beats.start(v.ID) {
+			continue
+		}
+		sent++
+		go func() {
+			var resp raft.AppendEntriesResponse
+			err := s.transport.AppendEntries(v.ID, v.Address, &req, &resp)
+			beats.end(v.ID) // before the answer, so the next round may ask again
+			if err != nil {
+				answers <- nil
+				return
+			}
+			answers <- &resp
+		}()
+	}
+	lease := time.NewTimer(s.cfg.HeartbeatTimeout / 2) // raft's LeaderLeaseTimeout
+	defer lease.Stop()
+	for range sent {
+		select {
+		case resp := <-answers:
+			switch {
+			case resp == nil:
+			case resp.Term > term: // refused, whatever Success says
+				return fmt.Errorf("a voter is in term %d, past %d: %w", resp.Term, term, raft.ErrLeadershipLost)
+			case resp.Success && resp.Term == term:
+				if acks++; acks >= need {
+					return s.sameTerm(term)
+				}
+			}
+		case <-lease.C:
+			return fmt.Errorf("%d of %d voters confirmed term %d within the leader lease: %w", acks, len(voters), term, raft.ErrNotLeader)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("%d of %d voters confirmed term %d: %w", acks, len(voters), term, raft.ErrNotLeader)
+}
+
+// voters returns the voters of the latest configuration and whether this
+// node is one.
+func (s *Store) voters() (voters []raft.Server, self bool) {
+	for _, srv := range s.raft.GetConfiguration().Configuration().Servers {
+		if srv.Suffrage != raft.Voter {
+			continue
+		}
+		voters = append(voters, srv)
+		self = self || srv.ID == raft.ServerID(s.cfg.Name)
+	}
+	return voters, self
+}
+
+// sameTerm checks that this node's term is still term: it has then not
+// voted in a later one, so it counts for itself.
+func (s *Store) sameTerm(term uint64) error {
+	if now := s.raft.CurrentTerm(); now != term {
+		return fmt.Errorf("term moved from %d to %d: %w", term, now, raft.ErrLeadershipLost)
+	}
+	return nil
+}
+
+// inflightBeats holds the voters with a heartbeat of a round still
+// unanswered. A voter that does not answer (cut off, or dialled in vain
+// until the transport's timeout) is not sent another meanwhile, so
+// rounds cannot pile requests on it.
+type inflightBeats struct {
+	mu  sync.Mutex
+	ids map[raft.ServerID]bool
+}
+
+func (b *inflightBeats) start(id raft.ServerID) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ids[id] {
+		return false
+	}
+	if b.ids == nil {
+		b.ids = make(map[raft.ServerID]bool)
+	}
+	b.ids[id] = true
+	return true
+}
+
+func (b *inflightBeats) end(id raft.ServerID) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.ids, id)
+}
