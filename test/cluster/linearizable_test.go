@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,6 +40,7 @@ type registerInput struct {
 	key   int
 	write bool
 	value int
+	node  string // the node a read was served by, for messages
 }
 
 // registerModel is a set of independent integer registers, checked one
@@ -65,7 +67,7 @@ var registerModel = porcupine.Model{
 		if in.write {
 			return fmt.Sprintf("write(r%d, %d)", in.key, in.value)
 		}
-		return fmt.Sprintf("read(r%d) → %v", in.key, output)
+		return fmt.Sprintf("read(r%d) on %s → %v", in.key, in.node, output)
 	},
 }
 
@@ -132,6 +134,9 @@ func TestLinearizableReads(t *testing.T) {
 		path := filepath.Join(os.TempDir(), fmt.Sprintf("casare-linearizability-%d.html", time.Now().UnixNano()))
 		if err := porcupine.VisualizePath(registerModel, info, path); err != nil {
 			t.Logf("visualize history: %v", err)
+		}
+		for _, stale := range staleReads(ops, 10) {
+			t.Log(stale)
 		}
 		t.Fatalf("history is not linearizable: porcupine says %s; visualization in %s", result, path)
 	}
@@ -255,7 +260,64 @@ func (h *history) read(ctx context.Context, clientID, key int) {
 		return
 	}
 	h.record(porcupine.Operation{
-		ClientId: clientID, Input: registerInput{key: key}, Call: call, Output: value, Return: ret,
+		ClientId: clientID, Input: registerInput{key: key, node: n.name}, Call: call, Output: value, Return: ret,
 	})
 	h.counts.readsOK.Add(1)
+}
+
+// staleReads describes up to limit reads that returned a value already
+// overwritten when they began: its write returned before another write to
+// the register began, which returned before the read was sent. It names
+// the culprits in the test's log, which a CI run keeps while porcupine's
+// visualization file is lost; porcupine alone decides linearizability.
+func staleReads(ops []porcupine.Operation, limit int) []string {
+	type write struct{ call, ret int64 }
+	writes := make([]map[int]write, registers)
+	for k := range writes {
+		writes[k] = map[int]write{0: {}} // the initial values, written before the clients started
+	}
+	for _, op := range ops {
+		if in := op.Input.(registerInput); in.write {
+			writes[in.key][in.value] = write{op.Call, op.Return}
+		}
+	}
+	var found []string
+	for _, r := range ops {
+		in := r.Input.(registerInput)
+		if in.write {
+			continue
+		}
+		w1, ok := writes[in.key][r.Output.(int)]
+		if !ok {
+			found = append(found, fmt.Sprintf("read(r%d) on %s at %v returned %d, which no write wrote", in.key, in.node, time.Duration(r.Call), r.Output))
+			continue
+		}
+		for v, w2 := range writes[in.key] {
+			if w1.ret < w2.call && w2.ret < r.Call {
+				found = append(found, fmt.Sprintf("read(r%d) on %s at %v returned %d, overwritten by %d, acknowledged at %v",
+					in.key, in.node, time.Duration(r.Call), r.Output, v, time.Duration(w2.ret)))
+				break
+			}
+		}
+		if len(found) == limit {
+			break
+		}
+	}
+	return found
+}
+
+// TestStaleReadsNamesOverwrittenReads checks the failure report on a
+// made-up history: a read of a value overwritten before it began is
+// named, a read that overlaps the overwrite is not.
+func TestStaleReadsNamesOverwrittenReads(t *testing.T) {
+	ops := []porcupine.Operation{
+		{Input: registerInput{key: 0, write: true, value: 1}, Call: 10, Return: 20},
+		{Input: registerInput{key: 0, write: true, value: 2}, Call: 30, Return: 40},
+		{Input: registerInput{key: 0, node: "n2"}, Call: 35, Output: 1, Return: 50},
+		{Input: registerInput{key: 0, node: "n3"}, Call: 45, Output: 1, Return: 50},
+	}
+	got := staleReads(ops, 10)
+	if len(got) != 1 || !strings.Contains(got[0], "on n3") || !strings.Contains(got[0], "overwritten by 2") {
+		t.Fatalf("staleReads = %q, want one report of n3's read", got)
+	}
 }
