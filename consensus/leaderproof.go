@@ -3,6 +3,7 @@ package consensus
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -59,7 +60,7 @@ func (p *leadershipProof) confirm(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return fmt.Errorf("term %d ended: %w", p.term, raft.ErrLeadershipLost)
+		return p.ended()
 	}
 	p.waiting = append(p.waiting, answer)
 	p.mu.Unlock()
@@ -93,7 +94,15 @@ func (p *leadershipProof) run(ctx context.Context) {
 		if len(callers) == 0 {
 			continue
 		}
-		err := p.prove(ctx)
+		err := p.ended()
+		if ctx.Err() == nil {
+			err = p.prove(ctx)
+		}
+		if ctx.Err() != nil {
+			// The term ended during the round: the callers retry and
+			// find the new leader, as after any lost leadership.
+			err = p.ended()
+		}
 		for _, c := range callers {
 			c <- err // buffered, and each caller is in one round only
 		}
@@ -105,20 +114,40 @@ func (p *leadershipProof) close() {
 	defer p.mu.Unlock()
 	p.closed = true
 	for _, c := range p.waiting {
-		c <- fmt.Errorf("term %d ended: %w", p.term, raft.ErrLeadershipLost)
+		c <- p.ended()
 	}
 	p.waiting = nil
 }
 
-// heartbeatRound sends one heartbeat of term to each other voter and
-// returns nil once a quorum, this node included, answered success in
-// that term. It fails with raft.ErrLeadershipLost when a voter answers
-// from a later term or this node's term moved, and with raft.ErrNotLeader
-// when no quorum answered within the leader lease, the bound after which
-// raft itself steps down. Its requests may outlive it; beats keeps one
-// per voter in flight, and an answer is counted only by its own round.
+// ended is the error of a caller whose term's leadership ended, which
+// onLeader retries.
+func (p *leadershipProof) ended() error {
+	return fmt.Errorf("term %d ended: %w", p.term, raft.ErrLeadershipLost)
+}
+
+// heartbeatRound proves that this node leads term among the voters of
+// the latest configuration (see heartbeatQuorum).
 func (s *Store) heartbeatRound(ctx context.Context, term uint64, beats *inflightBeats) error {
-	voters, self := s.voters()
+	// A leader that stepped down (its lease ran out) in the same term
+	// could still win a round, but its heartbeats would name it leader to
+	// followers about to elect another.
+	if s.raft.State() != raft.Leader {
+		return fmt.Errorf("no longer leads term %d: %w", term, raft.ErrNotLeader)
+	}
+	return s.heartbeatQuorum(ctx, term, s.voters(), beats)
+}
+
+// heartbeatQuorum sends one heartbeat of term to each of voters but this
+// node and returns nil once a quorum, this node included if it is one,
+// answered success in that term. It fails with raft.ErrLeadershipLost
+// when a voter answers from a later term or this node's term moved, and
+// with raft.ErrNotLeader when no quorum answered within the leader lease,
+// the bound after which raft itself steps down. Its requests may outlive
+// it; beats keeps one per voter in flight, and an answer is counted only
+// by its own round.
+func (s *Store) heartbeatQuorum(ctx context.Context, term uint64, voters []raft.Server, beats *inflightBeats) error {
+	localID := raft.ServerID(s.cfg.Name)
+	self := slices.ContainsFunc(voters, func(v raft.Server) bool { return v.ID == localID })
 	need := len(voters)/2 + 1
 	acks := 0
 	if self {
@@ -127,13 +156,12 @@ func (s *Store) heartbeatRound(ctx context.Context, term uint64, beats *inflight
 	if acks >= need {
 		return s.sameTerm(term)
 	}
-	localID := raft.ServerID(s.cfg.Name)
 	addr := s.transport.EncodePeer(localID, s.transport.LocalAddr())
 	req := raft.AppendEntriesRequest{
 		RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(localID), Addr: addr},
 		Term:      term,
 	}
-	answers := make(chan *raft.AppendEntriesResponse, len(voters))
+	answers := make(chan heartbeatAnswer, len(voters))
 	sent := 0
 	for _, v := range voters {
 		if v.ID == localID || !beats.start(v.ID) {
@@ -144,22 +172,20 @@ func (s *Store) heartbeatRound(ctx context.Context, term uint64, beats *inflight
 			var resp raft.AppendEntriesResponse
 			err := s.transport.AppendEntries(v.ID, v.Address, &req, &resp)
 			beats.end(v.ID) // before the answer, so the next round may ask again
-			if err != nil {
-				answers <- nil
-				return
-			}
-			answers <- &resp
+			answers <- heartbeatAnswer{voter: v.ID, resp: &resp, err: err}
 		}()
 	}
-	lease := time.NewTimer(s.cfg.HeartbeatTimeout / 2) // raft's LeaderLeaseTimeout
+	lease := time.NewTimer(s.cfg.leaderLease())
 	defer lease.Stop()
 	for range sent {
 		select {
-		case resp := <-answers:
+		case a := <-answers:
+			resp := a.resp
 			switch {
-			case resp == nil:
+			case a.err != nil || (len(resp.ID) > 0 && raft.ServerID(resp.ID) != a.voter):
+				// no answer, or another server now at the voter's address
 			case resp.Term > term: // refused, whatever Success says
-				return fmt.Errorf("a voter is in term %d, past %d: %w", resp.Term, term, raft.ErrLeadershipLost)
+				return fmt.Errorf("voter %s is in term %d, past %d: %w", a.voter, resp.Term, term, raft.ErrLeadershipLost)
 			case resp.Success && resp.Term == term:
 				if acks++; acks >= need {
 					return s.sameTerm(term)
@@ -174,17 +200,22 @@ func (s *Store) heartbeatRound(ctx context.Context, term uint64, beats *inflight
 	return fmt.Errorf("%d of %d voters confirmed term %d: %w", acks, len(voters), term, raft.ErrNotLeader)
 }
 
-// voters returns the voters of the latest configuration and whether this
-// node is one.
-func (s *Store) voters() (voters []raft.Server, self bool) {
+// heartbeatAnswer is one voter's answer to a read heartbeat.
+type heartbeatAnswer struct {
+	voter raft.ServerID
+	resp  *raft.AppendEntriesResponse
+	err   error
+}
+
+// voters returns the voters of the latest configuration.
+func (s *Store) voters() []raft.Server {
+	var voters []raft.Server
 	for _, srv := range s.raft.GetConfiguration().Configuration().Servers {
-		if srv.Suffrage != raft.Voter {
-			continue
+		if srv.Suffrage == raft.Voter {
+			voters = append(voters, srv)
 		}
-		voters = append(voters, srv)
-		self = self || srv.ID == raft.ServerID(s.cfg.Name)
 	}
-	return voters, self
+	return voters
 }
 
 // sameTerm checks that this node's term is still term: it has then not

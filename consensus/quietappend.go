@@ -37,8 +37,8 @@ import (
 // and the follower applies again within quietRefresh.
 //
 // What the answer to a left-out request would give the leader, the
-// follower's last contact, comes from raft's heartbeats, which go on
-// their own connection every HeartbeatTimeout/10 and are not touched;
+// follower's last contact, comes from raft's heartbeats, which go
+// outside the pipeline every HeartbeatTimeout/10 and are not touched;
 // the read index sends heartbeats of its own (leaderproof.go). A
 // left-out request gets no answer at all, so it can confirm nothing.
 type quietTransport struct {

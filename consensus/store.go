@@ -161,6 +161,11 @@ type Store struct {
 	timings         *timings // where writes spend their time (timings.go)
 }
 
+// leaderLease is raft's LeaderLeaseTimeout: a leader that has not heard
+// from a quorum for this long steps down, and a read heartbeat round
+// (leaderproof.go) gives up after it.
+func (c *Config) leaderLease() time.Duration { return c.HeartbeatTimeout / 2 }
+
 func (c *Config) setDefaults() error {
 	if c.Name == "" || c.DataDir == "" || c.RaftBind == "" {
 		return errors.New("consensus config needs Name, DataDir and RaftBind")
@@ -247,7 +252,7 @@ func (s *Store) raftConfig(notify chan bool) *raft.Config {
 	rc.LocalID = raft.ServerID(s.cfg.Name)
 	rc.HeartbeatTimeout = s.cfg.HeartbeatTimeout
 	rc.ElectionTimeout = s.cfg.ElectionTimeout
-	rc.LeaderLeaseTimeout = s.cfg.HeartbeatTimeout / 2
+	rc.LeaderLeaseTimeout = s.cfg.leaderLease()
 	rc.CommitTimeout = 5 * time.Millisecond
 	// hashicorp/raft makes a slice of MaxAppendEntries pointers for every
 	// AppendEntries, empty ones included: at 512 that was 18% of an idle

@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/http/httptrace"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 // deposedReadRounds is how many times TestDeposedLeaderServesNoStaleReads
 // freezes a leader; each round is a fresh chance for a reply that was on
 // the wire when the leader froze to be read after it wakes.
-const deposedReadRounds = 8
+const deposedReadRounds = 12
 
 // TestDeposedLeaderServesNoStaleReads freezes the leader while writes
 // through it are in flight, lets the others elect a new leader and
@@ -37,7 +38,7 @@ func TestDeposedLeaderServesNoStaleReads(t *testing.T) {
 	id := created.WorkflowID
 	for round := 1; round <= deposedReadRounds; round++ {
 		old := c.leader()
-		stopNoise := writeNoise(ctx, old, round)
+		stopNoise := writeNoise(t, old, round)
 		old.pause()
 		pausedAt := time.Now()
 		stopNoise()
@@ -46,12 +47,15 @@ func TestDeposedLeaderServesNoStaleReads(t *testing.T) {
 			t.Fatalf("round %d: write through new leader %s: %v", round, elected.name, err)
 		}
 		t.Logf("round %d: %s frozen, %s elected after %v and acknowledged value %d", round, old.name, elected.name, took, round)
-		reads := queueReads(ctx, old, id, 16, round)
+		reads := queueReads(t, old, id, 16, round)
 		old.resume()
-		stale, served := reads()
-		if stale != "" {
-			t.Errorf("round %d: %s", round, stale)
-		} else {
+		wrong, served := reads()
+		switch {
+		case wrong != "":
+			t.Errorf("round %d: %s", round, wrong)
+		case served == 0:
+			t.Errorf("round %d: %s served none of the queued consistent reads after waking", round, old.name)
+		default:
 			t.Logf("round %d: %s served %d of the queued consistent reads after waking, none stale", round, old.name, served)
 		}
 		c.waitReplicated()
@@ -60,8 +64,9 @@ func TestDeposedLeaderServesNoStaleReads(t *testing.T) {
 
 // writeNoise keeps writes flowing through n, so appends are in flight
 // when it is frozen, until the returned func is called.
-func writeNoise(ctx context.Context, n *node, round int) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
+func writeNoise(t *testing.T, n *node, round int) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
 	flowing := make(chan struct{})
 	markFlowing := sync.OnceFunc(func() { close(flowing) })
 	var wg sync.WaitGroup
@@ -78,27 +83,39 @@ func writeNoise(ctx context.Context, n *node, round int) (stop func()) {
 			}
 		})
 	}
+	stop = func() { cancel(); wg.Wait() }
 	// Freeze n only once its writes are being acknowledged.
 	select {
 	case <-flowing:
-	case <-ctx.Done():
+	case <-time.After(settleTimeout):
+		stop()
+		t.Fatalf("no write through %s was acknowledged within %v", n.name, settleTimeout)
 	}
-	return func() { cancel(); wg.Wait() }
+	return stop
 }
 
 // queueReads sends count consistent reads of register 0's workflow to n
 // and returns a func that waits for them. It describes the first read
 // that saw a value older than want, or that does not decode, and counts
 // the reads served.
-func queueReads(ctx context.Context, n *node, id string, count, want int) func() (wrong string, served int) {
+func queueReads(t *testing.T, n *node, id string, count, want int) func() (wrong string, served int) {
+	t.Helper()
 	type result struct {
 		served bool
 		wrong  string
 	}
 	results := make(chan result, count)
+	var written sync.WaitGroup
+	written.Add(count)
 	for range count {
 		go func() {
-			callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			// The request is on n's socket once written: the kernel
+			// accepts the connection and holds the bytes while n is
+			// frozen.
+			wrote := sync.OnceFunc(written.Done)
+			defer wrote()
+			trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote() }}
+			callCtx, cancel := context.WithTimeout(httptrace.WithClientTrace(t.Context(), trace), 10*time.Second)
 			defer cancel()
 			wf, err := n.client.Workflow(callCtx, id, client.Consistent())
 			if err != nil {
@@ -116,6 +133,7 @@ func queueReads(ctx context.Context, n *node, id string, count, want int) func()
 			}
 		}()
 	}
+	written.Wait()
 	return func() (string, int) {
 		wrong, served := "", 0
 		for range count {
