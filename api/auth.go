@@ -159,10 +159,10 @@ const credentialConfirmTimeout = time.Second
 // node cannot get there in time the answer is catching_up with
 // Retry-After, never a 401 the node cannot vouch for. Only a credential
 // that parses reaches here, so garbage costs no round trip, and
-// concurrent confirmations share one (confirmGroup), so made-up tokens
+// concurrent confirmations share one (rounds.Group), so made-up tokens
 // cannot make a node ask the leader once per request.
 func (s *Server) confirmUnknownCredential(c *gin.Context, kind consensus.CredentialKind, id string) error {
-	err := s.confirms.wait(c.Request.Context(), credentialConfirmTimeout, func(ctx context.Context) error {
+	err := s.confirms.Wait(c.Request.Context(), credentialConfirmTimeout, func(ctx context.Context) error {
 		_, err := s.cfg.Store.WaitConsistent(ctx)
 		return err
 	})

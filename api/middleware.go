@@ -109,11 +109,11 @@ const confirmMissTimeout = 2 * time.Second
 // 404 for a job or workflow created a moment ago, through it or through
 // another node. If the leader cannot be asked, the answer is 503, not a
 // 404 the node cannot vouch for. Concurrent misses share one read index
-// (confirmGroup). what names the resource in messages.
+// (rounds.Group). what names the resource in messages.
 func lookup[T any](s *Server, c *gin.Context, what string, read func() (T, bool, uint64)) (v T, index uint64, found bool) {
 	v, found, index = read()
 	if !found && !c.GetBool(consistentKey) {
-		err := s.confirms.wait(c.Request.Context(), confirmMissTimeout, func(ctx context.Context) error {
+		err := s.confirms.Wait(c.Request.Context(), confirmMissTimeout, func(ctx context.Context) error {
 			_, err := s.cfg.Store.WaitConsistent(ctx)
 			return err
 		})

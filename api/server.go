@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/casare/casare/consensus"
+	"github.com/casare/casare/internal/rounds"
 	"github.com/casare/casare/web"
 )
 
@@ -116,7 +117,7 @@ type Server struct {
 	watcher   fleetWatcher
 	oauth     oauthFlows // OAuth connect flows waiting for consent
 	// confirms shares the read-index waits that confirm a miss.
-	confirms confirmGroup
+	confirms rounds.Group
 }
 
 // New builds the handler. It registers its own Prometheus registry, so

@@ -54,11 +54,7 @@ func (s *Store) startDuties(parent context.Context) func() {
 		// Terms only grow: the same term before and after means the
 		// barrier committed in this term, so reads may use the read index.
 		if s.raft.CurrentTerm() == term {
-			proof := newLeadershipProof(term, func(ctx context.Context) error {
-				return s.heartbeatRound(ctx, term, &s.beats)
-			})
-			wg.Go(func() { proof.run(ctx) })
-			s.reads.Store(proof)
+			s.reads.Store(&termReads{term: term})
 		}
 		s.log.Info("gained leadership", "term", s.raft.Stats()["term"])
 		s.runDuties(ctx)

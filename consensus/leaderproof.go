@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/casare/casare/internal/rounds"
 )
 
 // Proving leadership for reads.
@@ -26,103 +28,29 @@ import (
 // test/cluster) froze leaders this way and caught such a read.
 //
 // So the leader sends heartbeats of its own. A round takes every caller
-// waiting when it starts and only then sends one AppendEntries heartbeat
-// per voter: the heartbeat raft sends (this term, this node as leader, no
-// entries), on raft's transport and its authenticated connections. A
-// follower answers success only while its term is this term, and a
-// follower's term never goes back, so a quorum of successes (this node
-// counting for itself while its own term has not moved) means no leader
-// of a later term had been elected when the round's heartbeats were
-// answered: after every caller of the round began. An answer to an
-// earlier round is never counted in a later one.
+// waiting when it starts (rounds.Group) and only then sends one
+// AppendEntries heartbeat per voter: the heartbeat raft sends (this term,
+// this node as leader, no entries), on raft's transport and its
+// authenticated connections. A follower answers success only while its
+// term is this term, and a follower's term never goes back, so a quorum
+// of successes (this node counting for itself while its own term has not
+// moved) means no leader of a later term had been elected when the
+// round's heartbeats were answered: after every caller of the round
+// began. An answer to an earlier round is never counted in a later one.
 
-// leadershipProof proves, for one term, that this node leads. It is
-// published with the term once the term's barrier committed, and closed
-// when leadership ends.
-type leadershipProof struct {
-	term  uint64
-	kick  chan struct{}
-	prove func(ctx context.Context) error // one round
-
-	mu      sync.Mutex
-	waiting []chan error
-	closed  bool
+// termReads is what read indexes need in one term of this node's
+// leadership: it is published once the term's barrier committed.
+type termReads struct {
+	term   uint64
+	proofs rounds.Group // rounds of heartbeatRound in term
 }
 
-func newLeadershipProof(term uint64, prove func(ctx context.Context) error) *leadershipProof {
-	return &leadershipProof{term: term, kick: make(chan struct{}, 1), prove: prove}
-}
-
-// confirm returns nil once a round that started after the call has
-// proved leadership.
-func (p *leadershipProof) confirm(ctx context.Context) error {
-	answer := make(chan error, 1)
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return p.ended()
-	}
-	p.waiting = append(p.waiting, answer)
-	p.mu.Unlock()
-	select {
-	case p.kick <- struct{}{}:
-	default: // a round is already due
-	}
-	select {
-	case err := <-answer:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// run serves rounds until ctx ends, then fails the callers still waiting.
-// Rounds run one at a time, so callers that arrive during one share the
-// next.
-func (p *leadershipProof) run(ctx context.Context) {
-	defer p.close()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-p.kick:
-		}
-		p.mu.Lock()
-		callers := p.waiting
-		p.waiting = nil
-		p.mu.Unlock()
-		if len(callers) == 0 {
-			continue
-		}
-		err := p.ended()
-		if ctx.Err() == nil {
-			err = p.prove(ctx)
-		}
-		if ctx.Err() != nil {
-			// The term ended during the round: the callers retry and
-			// find the new leader, as after any lost leadership.
-			err = p.ended()
-		}
-		for _, c := range callers {
-			c <- err // buffered, and each caller is in one round only
-		}
-	}
-}
-
-func (p *leadershipProof) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.closed = true
-	for _, c := range p.waiting {
-		c <- p.ended()
-	}
-	p.waiting = nil
-}
-
-// ended is the error of a caller whose term's leadership ended, which
-// onLeader retries.
-func (p *leadershipProof) ended() error {
-	return fmt.Errorf("term %d ended: %w", p.term, raft.ErrLeadershipLost)
+// proveLeadership returns nil once a heartbeat round that started after
+// the call has proved that this node leads the term.
+func (s *Store) proveLeadership(ctx context.Context, r *termReads) error {
+	return r.proofs.Wait(ctx, 2*s.cfg.leaderLease(), func(ctx context.Context) error {
+		return s.heartbeatRound(ctx, r.term, &s.beats)
+	})
 }
 
 // heartbeatRound proves that this node leads term among the voters of

@@ -6,90 +6,11 @@ import (
 	"fmt"
 	"net"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
-
-	"github.com/casare/casare/internal/testutil"
 )
-
-// TestLeadershipProofAnswersFromARoundStartedAfterTheCall checks that a
-// caller arriving while a round runs is answered by the next round, not
-// by the one in flight: that round's heartbeats may have been answered
-// before the caller began.
-func TestLeadershipProofAnswersFromARoundStartedAfterTheCall(t *testing.T) {
-	first := make(chan struct{})
-	var rounds atomic.Int32
-	errSecond := errors.New("second round")
-	p := newLeadershipProof(7, func(context.Context) error {
-		if rounds.Add(1) == 1 {
-			<-first
-			return nil
-		}
-		return errSecond
-	})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() { defer close(done); p.run(ctx) }()
-	defer func() { cancel(); <-done }()
-
-	a := make(chan error, 1)
-	go func() { a <- p.confirm(t.Context()) }()
-	testutil.WaitFor(t, 5*time.Second, "the first round to take caller A", func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.waiting) == 0 && rounds.Load() == 1
-	})
-	b := make(chan error, 1)
-	go func() { b <- p.confirm(t.Context()) }()
-	testutil.WaitFor(t, 5*time.Second, "caller B to wait for a round", func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.waiting) == 1
-	})
-	close(first)
-	if err := <-a; err != nil {
-		t.Fatalf("caller A, answered by the first round: %v", err)
-	}
-	if err := <-b; !errors.Is(err, errSecond) {
-		t.Fatalf("caller B arrived during the first round and got %v, want the second round's answer", err)
-	}
-}
-
-// TestLeadershipProofFailsCallersWhenTheTermEnds checks that callers
-// waiting when leadership ends, and callers after, fail as retryable.
-func TestLeadershipProofFailsCallersWhenTheTermEnds(t *testing.T) {
-	started := make(chan struct{}, 1)
-	p := newLeadershipProof(3, func(ctx context.Context) error {
-		started <- struct{}{}
-		<-ctx.Done()
-		return ctx.Err()
-	})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() { defer close(done); p.run(ctx) }()
-	waiting := make(chan error, 2)
-	go func() { waiting <- p.confirm(t.Context()) }()
-	<-started
-	go func() { waiting <- p.confirm(t.Context()) }()
-	testutil.WaitFor(t, 5*time.Second, "a second caller waiting behind the round", func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.waiting) == 1
-	})
-	cancel()
-	<-done
-	for range 2 {
-		if err := <-waiting; !errors.Is(err, raft.ErrLeadershipLost) {
-			t.Fatalf("a caller waiting when the term ended got %v, want ErrLeadershipLost", err)
-		}
-	}
-	if err := p.confirm(t.Context()); !errors.Is(err, raft.ErrLeadershipLost) {
-		t.Fatalf("a caller after the term ended got %v, want ErrLeadershipLost", err)
-	}
-}
 
 // TestHeartbeatRoundNeedsAQuorumInItsTerm runs rounds on a real
 // three-server cluster: one in the leader's term succeeds, one in an

@@ -27,12 +27,12 @@ const maxReadIndexScan = 64
 // term at most in practice.
 func (s Replica) leaderReadIndex(ctx context.Context) (uint64, error) {
 	term := s.raft.CurrentTerm()
-	proof := s.reads.Load()
-	if proof == nil || proof.term != term {
+	reads := s.reads.Load()
+	if reads == nil || reads.term != term {
 		return s.barrierReadIndex(ctx)
 	}
 	commit := s.raft.CommitIndex()
-	if err := proof.confirm(ctx); err != nil {
+	if err := s.proveLeadership(ctx, reads); err != nil {
 		return 0, fmt.Errorf("confirm leadership: %w", err)
 	}
 	idx, err := stateIndexAtOrBelow(s.logs, commit, maxReadIndexScan)

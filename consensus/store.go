@@ -137,7 +137,7 @@ type Store struct {
 	// node, as leader, committed the barrier of startDuties: from then on
 	// its commit index covers every earlier leader's commits, and reads
 	// use the read index (leaderproof.go). Nil before a first term.
-	reads atomic.Pointer[leadershipProof]
+	reads atomic.Pointer[termReads]
 	beats inflightBeats // the read heartbeats still unanswered
 
 	notify   chan bool

@@ -1,4 +1,4 @@
-package api
+package rounds
 
 import (
 	"context"
@@ -12,11 +12,11 @@ import (
 
 // Concurrent waits share rounds, and every wait gets a round that started
 // after it was called.
-func TestConfirmGroupSharesRoundsStartedAfterEachCall(t *testing.T) {
-	var g confirmGroup
+func TestGroupSharesRoundsStartedAfterEachCall(t *testing.T) {
+	var g Group
 	var rounds atomic.Int64
 	release := make(chan struct{})
-	confirm := func(ctx context.Context) error {
+	check := func(ctx context.Context) error {
 		rounds.Add(1)
 		select {
 		case <-release:
@@ -27,7 +27,7 @@ func TestConfirmGroupSharesRoundsStartedAfterEachCall(t *testing.T) {
 	}
 	// The first round holds until released, so that the others queue up.
 	first := make(chan error, 1)
-	go func() { first <- g.wait(t.Context(), time.Minute, confirm) }()
+	go func() { first <- g.Wait(t.Context(), time.Minute, check) }()
 	testutil.WaitFor(t, 10*time.Second, "the first round started", func() bool { return rounds.Load() == 1 })
 
 	const callers = 50
@@ -35,7 +35,7 @@ func TestConfirmGroupSharesRoundsStartedAfterEachCall(t *testing.T) {
 	errs := make(chan error, callers)
 	for range callers {
 		wg.Go(func() {
-			errs <- g.wait(t.Context(), time.Minute, confirm)
+			errs <- g.Wait(t.Context(), time.Minute, check)
 		})
 	}
 	testutil.WaitFor(t, 10*time.Second, "50 waits queued behind the first round", func() bool {
@@ -62,11 +62,11 @@ func TestConfirmGroupSharesRoundsStartedAfterEachCall(t *testing.T) {
 
 // A round is run with its own deadline, so the caller running it does not
 // cut it short by giving up: the others who joined it get its answer.
-func TestConfirmGroupCallerGivesUp(t *testing.T) {
-	var g confirmGroup
+func TestGroupCallerGivesUp(t *testing.T) {
+	var g Group
 	started := make(chan struct{})
 	release := make(chan struct{})
-	confirm := func(ctx context.Context) error {
+	check := func(ctx context.Context) error {
 		close(started)
 		select {
 		case <-release:
@@ -77,16 +77,16 @@ func TestConfirmGroupCallerGivesUp(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- g.wait(ctx, time.Minute, confirm) }()
+	go func() { done <- g.Wait(ctx, time.Minute, check) }()
 	<-started
 	cancel()
-	// The runner is inside confirm; the round ends when released.
+	// The runner is inside check; the round ends when released.
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatalf("the round was cut short by its runner's context: %v", err)
 	}
 	// The group is usable again.
-	if err := g.wait(t.Context(), time.Minute, func(context.Context) error { return nil }); err != nil {
+	if err := g.Wait(t.Context(), time.Minute, func(context.Context) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 }
