@@ -42,14 +42,15 @@ import (
 // leadership: it is published once the term's barrier committed.
 type termReads struct {
 	term   uint64
-	proofs rounds.Group // rounds of heartbeatRound in term
+	proofs rounds.Group  // rounds of heartbeatRound in term
+	beats  inflightBeats // the term's read heartbeats still unanswered
 }
 
 // proveLeadership returns nil once a heartbeat round that started after
 // the call has proved that this node leads the term.
 func (s *Store) proveLeadership(ctx context.Context, r *termReads) error {
 	return r.proofs.Wait(ctx, 2*s.cfg.leaderLease(), func(ctx context.Context) error {
-		return s.heartbeatRound(ctx, r.term, &s.beats)
+		return s.heartbeatRound(ctx, r.term, &r.beats)
 	})
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/casare/casare/internal/testutil"
 )
 
 // TestHeartbeatRoundNeedsAQuorumInItsTerm runs rounds on a real
@@ -51,6 +53,17 @@ func TestHeartbeatRoundNeedsAQuorumInItsTerm(t *testing.T) {
 	}
 	if err := leader.heartbeatRound(ctx, term, &inflightBeats{}); !retryable(err) {
 		t.Fatalf("round without followers: %v, want a retryable leadership error", err)
+	}
+	// Once raft has stepped down, the term's reads fail as retryable.
+	testutil.WaitFor(t, 10*time.Second, "the leader without followers to step down", func() bool {
+		return !leader.IsLeader()
+	})
+	reads := leader.reads.Load()
+	if reads == nil || reads.term != term {
+		t.Fatalf("reads of term %d not published: %+v", term, reads)
+	}
+	if err := leader.proveLeadership(ctx, reads); !errors.Is(err, raft.ErrNotLeader) {
+		t.Fatalf("proof after stepping down: %v, want ErrNotLeader", err)
 	}
 }
 

@@ -138,7 +138,6 @@ type Store struct {
 	// its commit index covers every earlier leader's commits, and reads
 	// use the read index (leaderproof.go). Nil before a first term.
 	reads atomic.Pointer[termReads]
-	beats inflightBeats // the read heartbeats still unanswered
 
 	notify   chan bool
 	hadState bool

@@ -63,7 +63,7 @@ func (g *Group) Wait(ctx context.Context, limit time.Duration, check func(contex
 			return r.err
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-idle: // nil while nothing runs: never ready
+		case <-idle: // the running round ended: r may be ours to run now
 		}
 		g.mu.Lock()
 	}
