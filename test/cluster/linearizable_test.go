@@ -308,13 +308,17 @@ func staleReads(ops []porcupine.Operation, limit int) []string {
 
 // TestStaleReadsNamesOverwrittenReads checks the failure report on a
 // made-up history: a read of a value overwritten before it began is
-// named, a read that overlaps the overwrite is not.
+// named; a read that overlaps the overwrite, or of a value whose write
+// overlapped the other, is not.
 func TestStaleReadsNamesOverwrittenReads(t *testing.T) {
 	ops := []porcupine.Operation{
 		{Input: registerInput{key: 0, write: true, value: 1}, Call: 10, Return: 20},
 		{Input: registerInput{key: 0, write: true, value: 2}, Call: 30, Return: 40},
 		{Input: registerInput{key: 0, node: "n2"}, Call: 35, Output: 1, Return: 50},
 		{Input: registerInput{key: 0, node: "n3"}, Call: 45, Output: 1, Return: 50},
+		{Input: registerInput{key: 1, write: true, value: 3}, Call: 10, Return: 30},
+		{Input: registerInput{key: 1, write: true, value: 4}, Call: 20, Return: 40},
+		{Input: registerInput{key: 1, node: "n1"}, Call: 50, Output: 3, Return: 60},
 	}
 	got := staleReads(ops, 10)
 	if len(got) != 1 || !strings.Contains(got[0], "on n3") || !strings.Contains(got[0], "overwritten by 2") {
