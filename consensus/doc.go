@@ -78,9 +78,10 @@
 // election until their deadline.
 //
 // A consistent read writes nothing to the log (readindex.go): the leader
-// notes its commit index, confirms with a quorum's heartbeats that it
-// still leads, and the reader waits until it has applied that index, as
-// etcd and Consul do. Until a new leader's first barrier of its term has
+// notes its commit index, confirms that it still leads with a quorum's
+// answers to heartbeats it sends after the read arrived (leaderproof.go;
+// not raft.VerifyLeader, which counts answers sent before), and the
+// reader waits until it has applied that index, as etcd does. Until a new leader's first barrier of its term has
 // committed, its commit index may miss earlier leaders' commits, so it
 // takes a barrier instead.
 //
