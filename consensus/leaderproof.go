@@ -46,6 +46,15 @@ type termReads struct {
 	beats  inflightBeats // the term's read heartbeats still unanswered
 }
 
+// currentReads returns the read proof of this node's current term, nil
+// until that term's barrier has committed (or when it does not lead).
+func (s *Store) currentReads() *termReads {
+	if r := s.reads.Load(); r != nil && r.term == s.raft.CurrentTerm() {
+		return r
+	}
+	return nil
+}
+
 // proveLeadership returns nil once a heartbeat round that started after
 // the call has proved that this node leads the term.
 func (s *Store) proveLeadership(ctx context.Context, r *termReads) error {

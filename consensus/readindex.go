@@ -26,9 +26,8 @@ const maxReadIndexScan = 64
 // uses a barrier as ReadIndex did before: that writes an entry, once per
 // term at most in practice.
 func (s Replica) leaderReadIndex(ctx context.Context) (uint64, error) {
-	term := s.raft.CurrentTerm()
-	reads := s.reads.Load()
-	if reads == nil || reads.term != term {
+	reads := s.currentReads()
+	if reads == nil {
 		return s.barrierReadIndex(ctx)
 	}
 	commit := s.raft.CommitIndex()

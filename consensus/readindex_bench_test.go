@@ -23,8 +23,7 @@ func BenchmarkConsistentRead(b *testing.B) {
 				c := startClusterWith(b, 3, tlsStreams(b))
 				leader := c.waitLeader(10 * time.Second)
 				testutil.WaitFor(b, 10*time.Second, "leader ready for read-index reads", func() bool {
-					p := leader.reads.Load()
-					return p != nil && p.term == leader.raft.CurrentTerm()
+					return leader.currentReads() != nil
 				})
 				target := leader
 				if on == "follower" {

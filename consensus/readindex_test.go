@@ -25,8 +25,7 @@ func TestConsistentReadsDoNotGrowTheLog(t *testing.T) {
 	// The leader's first reads of a term may take a barrier until its
 	// own barrier of startDuties committed; wait for that.
 	testutil.WaitFor(t, 10*time.Second, "leader ready for read-index reads", func() bool {
-		p := leader.reads.Load()
-		return p != nil && p.term == leader.raft.CurrentTerm()
+		return leader.currentReads() != nil
 	})
 	const reads = 50
 	before := leader.raft.LastIndex()
