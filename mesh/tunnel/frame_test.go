@@ -137,3 +137,38 @@ func TestBadFrameClosesOnlyThatConnection(t *testing.T) {
 		})
 	}
 }
+
+// widestReader hands out its bytes a few at a time and remembers the
+// largest buffer it was asked to fill.
+type widestReader struct {
+	data   []byte
+	widest int
+}
+
+func (r *widestReader) Read(p []byte) (int, error) {
+	r.widest = max(r.widest, len(p))
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), 1000)], r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+func TestReadSizedGrowsWithWhatArrives(t *testing.T) {
+	// A whole frame larger than the first buffer comes back byte for byte.
+	want := bytes.Repeat([]byte("0123456789abcdef"), 3*readBufferStep/16+7)
+	got, err := readSized(&widestReader{data: want}, len(want))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("readSized of %d bytes: %d bytes back, equal %v, err %v", len(want), len(got), bytes.Equal(got, want), err)
+	}
+	// A length prefix of 16 MiB with 100 bytes behind it never makes a
+	// buffer larger than the first step, and says the stream ended.
+	r := &widestReader{data: make([]byte, 100)}
+	if _, err := readSized(r, 16<<20); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("readSized past the stream's end: err %v, want io.ErrUnexpectedEOF", err)
+	}
+	if r.widest > readBufferStep {
+		t.Fatalf("readSized of a 16 MiB prefix over 100 bytes asked for %d bytes at once, want at most %d", r.widest, readBufferStep)
+	}
+}
