@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 )
 
 // frameHeaderLen is the size of the big-endian length that starts a frame.
@@ -155,19 +154,22 @@ func readPayload(r io.Reader, size uint32) (*envelope, error) {
 }
 
 // readSized reads exactly size bytes. Its buffer starts at
-// readBufferStep at most and doubles only once the bytes before have
-// arrived, never past size, so a frame's length prefix alone cannot make
-// it allocate much. A bytes.Buffer filled by io.CopyN did the same but
-// grew once more past a full buffer to look for the end: a second buffer
-// and copy for every frame of up to readBufferStep, which is every call
-// of a robot (dispatch bench: a tenth of the bytes allocated).
+// readBufferStep at most and doubles, never past size, only once the
+// bytes before have arrived, so a frame's length prefix alone cannot make
+// it allocate much more than the bytes that came. A bytes.Buffer filled
+// by io.CopyN did the same but grew once more past a full buffer to look
+// for the end: a second buffer and copy for every frame of up to
+// readBufferStep, which is every call of a robot (dispatch bench: a
+// tenth of the bytes allocated).
 func readSized(r io.Reader, size int) ([]byte, error) {
 	buf := make([]byte, 0, min(size, readBufferStep))
 	for len(buf) < size {
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(size-len(buf), len(buf)))
+			grown := make([]byte, len(buf), min(size, 2*len(buf)))
+			copy(grown, buf)
+			buf = grown
 		}
-		n, err := io.ReadFull(r, buf[len(buf):min(cap(buf), size)])
+		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err != nil {
 			return nil, err

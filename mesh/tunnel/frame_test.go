@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -138,15 +139,10 @@ func TestBadFrameClosesOnlyThatConnection(t *testing.T) {
 	}
 }
 
-// widestReader hands out its bytes a few at a time and remembers the
-// largest buffer it was asked to fill.
-type widestReader struct {
-	data   []byte
-	widest int
-}
+// trickleReader hands out its bytes at most 1000 at a time.
+type trickleReader struct{ data []byte }
 
-func (r *widestReader) Read(p []byte) (int, error) {
-	r.widest = max(r.widest, len(p))
+func (r *trickleReader) Read(p []byte) (int, error) {
 	if len(r.data) == 0 {
 		return 0, io.EOF
 	}
@@ -156,19 +152,25 @@ func (r *widestReader) Read(p []byte) (int, error) {
 }
 
 func TestReadSizedGrowsWithWhatArrives(t *testing.T) {
-	// A whole frame larger than the first buffer comes back byte for byte.
+	// A whole frame larger than the first buffer comes back byte for
+	// byte, in a buffer of its size.
 	want := bytes.Repeat([]byte("0123456789abcdef"), 3*readBufferStep/16+7)
-	got, err := readSized(&widestReader{data: want}, len(want))
-	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("readSized of %d bytes: %d bytes back, equal %v, err %v", len(want), len(got), bytes.Equal(got, want), err)
+	got, err := readSized(&trickleReader{data: want}, len(want))
+	if err != nil || !bytes.Equal(got, want) || cap(got) != len(want) {
+		t.Fatalf("readSized of %d bytes: %d bytes back in %d, equal %v, err %v", len(want), len(got), cap(got), bytes.Equal(got, want), err)
 	}
-	// A length prefix of 16 MiB with 100 bytes behind it never makes a
-	// buffer larger than the first step, and says the stream ended.
-	r := &widestReader{data: make([]byte, 100)}
-	if _, err := readSized(r, 16<<20); !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("readSized past the stream's end: err %v, want io.ErrUnexpectedEOF", err)
+	// A length prefix of 16 MiB with 200 KiB behind it allocates in
+	// proportion to the 200 KiB (the doubling buffers sum to under four
+	// times what arrived and the first step), and says the stream ended.
+	arrived := 200 << 10
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = readSized(&trickleReader{data: make([]byte, arrived)}, 16<<20)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		t.Fatalf("readSized past the stream's end: err %v, want io.EOF or io.ErrUnexpectedEOF", err)
 	}
-	if r.widest > readBufferStep {
-		t.Fatalf("readSized of a 16 MiB prefix over 100 bytes asked for %d bytes at once, want at most %d", r.widest, readBufferStep)
+	if allocated, bound := after.TotalAlloc-before.TotalAlloc, uint64(4*(arrived+readBufferStep)); allocated > bound {
+		t.Fatalf("readSized of a 16 MiB prefix over %d bytes allocated %d bytes, want at most %d", arrived, allocated, bound)
 	}
 }
