@@ -68,6 +68,9 @@ const (
 	// heartbeats and completions of many robots, and their claims.
 	cmdRobotReports commandType = 61
 	cmdClaimGroups  commandType = 62
+	// cmdRobotWork carries reports and internet robots' claims together
+	// (robot_work.go).
+	cmdRobotWork commandType = 77
 )
 
 // headerLen is the envelope header: one type byte, then the leader's
@@ -149,6 +152,7 @@ func registry() handlers {
 		cmdDebugJob:        decoded(jobsApply.debugJob),
 		cmdRobotReports:    decoded(queueApply.robotReports),
 		cmdClaimGroups:     decoded(queueApply.claimGroups),
+		cmdRobotWork:       decoded(queueApply.robotWork),
 	}
 }
 
@@ -201,6 +205,12 @@ func decoded[G ~struct{ *state }, T any, R any](fn func(G, applyContext, *T) (R,
 func encodeCommand(typ commandType, cmd any) ([]byte, error) {
 	if c, ok := cmd.(SubmitGroupsCmd); ok {
 		if buf, ok := c.appendFast(make([]byte, headerLen, headerLen+submitEncodedSize(c.Groups))); ok {
+			buf[0] = byte(typ)
+			return buf, nil
+		}
+	}
+	if c, ok := cmd.(RobotWorkCmd); ok {
+		if buf, ok := c.appendFast(make([]byte, headerLen, headerLen+256*(len(c.Reports)+len(c.Claims)))); ok {
 			buf[0] = byte(typ)
 			return buf, nil
 		}

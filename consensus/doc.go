@@ -24,8 +24,10 @@
 //
 // Concurrent submits, and the claims, completions and heartbeats of all
 // the robots a node serves, are merged into one entry per kind (group
-// commit, groupcommit.go), bounded in items and bytes; heartbeats go out
-// at most once per Config.ProgressInterval. Raft batches the rest (BatchApplyCh, and the
+// commit, groupcommit.go), bounded in items and bytes, except that
+// internet robots' claims share the entry of the reports
+// (robot_work.go); heartbeats go out at most once per
+// Config.ProgressInterval. Raft batches the rest (BatchApplyCh, and the
 // FSM applies a batch under one lock). A write whose outcome is unknown
 // because leadership moved is retried: every command is idempotent by the
 // ids it carries (request ids, unique keys, ids derived from a schedule

@@ -16,7 +16,7 @@ var commandNames = map[commandType]string{
 	cmdRotateVault: "rotate_vault", cmdCreateAPIToken: "create_api_token", cmdRevokeAPIToken: "revoke_api_token",
 	cmdRedeemCode: "redeem_code", cmdDebugJob: "debug_job", cmdLogsArchived: "logs_archived",
 	cmdStopKeepingLogs: "stop_keeping_logs", cmdRerunResealed: "rerun_resealed",
-	cmdRobotReports: "robot_reports", cmdClaimGroups: "claim_groups",
+	cmdRobotReports: "robot_reports", cmdClaimGroups: "claim_groups", cmdRobotWork: "robot_work",
 }
 
 func (t commandType) String() string {

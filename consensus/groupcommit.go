@@ -78,12 +78,13 @@ type groupCommit[In, Out any] struct {
 	// urgent, when set, marks calls that do not wait out the gap: one
 	// pending urgent call sends everything pending at once.
 	urgent func(In) bool
-	// awaitSent makes a caller that gives up still wait for the outcome
-	// of its call once the call is on its way: claims set it, so that the
-	// jobs an entry leases reach the robot that asked instead of sitting
-	// leased to a robot that never heard of them until the lease runs
-	// out. The wait is bounded by the flush's DefaultApplyTimeout.
-	awaitSent bool
+	// awaitSent, when set, marks calls whose caller, if it gives up,
+	// still waits for the outcome once the call is on its way: claims,
+	// so that the jobs an entry leases reach the robot that asked instead
+	// of sitting leased to a robot that never heard of them until the
+	// lease runs out. The wait is bounded by the flush's
+	// DefaultApplyTimeout.
+	awaitSent func(In) bool
 	// wake cuts a gap short when an urgent call arrives (buffer 1; only
 	// batchers with a gap and urgent calls need it).
 	wake chan struct{}
@@ -149,7 +150,7 @@ func (b *groupCommit[In, Out]) abandon(call *groupCall[In, Out], err error) (Out
 		return zero, err
 	}
 	b.mu.Unlock()
-	if !b.awaitSent {
+	if b.awaitSent == nil || !b.awaitSent(call.in) {
 		return zero, err
 	}
 	<-call.done

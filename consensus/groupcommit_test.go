@@ -17,7 +17,7 @@ func TestAbandonedCallsAreDroppedOrAwaited(t *testing.T) {
 	release := make(chan struct{})
 	sent := make(chan []int, 4)
 	b := &groupCommit[int, int]{
-		name: "test", lifetime: context.Background(), maxInFlight: 1, awaitSent: true,
+		name: "test", lifetime: context.Background(), maxInFlight: 1, awaitSent: func(int) bool { return true },
 		weigh: func(int) (int, int) { return 1, 1 },
 		apply: func(_ context.Context, ins []int) ([]Part[int], error) {
 			sent <- ins

@@ -23,6 +23,9 @@ const (
 )
 
 func weighReport(c reportCall) (items, bytes int) {
+	if c.claim != nil {
+		return weighClaim(*c.claim)
+	}
 	if c.report.Complete != nil {
 		items, bytes = weighCompletions(*c.report.Complete)
 		return items, bytes + jsonLen(c.report.Complete.RobotID)
@@ -32,6 +35,12 @@ func weighReport(c reportCall) (items, bytes int) {
 		return items, bytes + jsonLen(c.report.Progress.RobotID)
 	}
 	return 0, 0
+}
+
+// weighClaim counts a claim as the jobs it may lease, so that a merged
+// entry's answer stays bounded too.
+func weighClaim(c ClaimCmd) (items, bytes int) {
+	return max(c.Max, 1), claimOverhead + jsonLen(c.RobotID) + jsonLen(c.RobotKind) + jsonLen(c.RequestID) + stringsBytes(c.Tags)
 }
 
 func weighCompletions(c CompleteCmd) (items, bytes int) {

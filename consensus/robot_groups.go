@@ -89,63 +89,52 @@ func (s queueApply) robotReports(c applyContext, cmd *RobotReportsCmd) ([]Part[[
 }
 
 // claimsInFlight is how many merged claim entries of LAN robots one node
-// keeps in flight; submits keep submitsInFlight.
+// keeps in flight; submits keep submitsInFlight. Internet robots' claims
+// go with the reports instead (robot_work.go): an internet robot has few
+// slots and claims once per round trip through the gateway, with the
+// completions that freed them.
 const claimsInFlight = 4
-
-// internetClaimsInFlight is how many merged claim entries of internet
-// robots one node keeps in flight, and internetClaimGap the least time
-// between the starts of two. An internet robot has few slots and claims
-// once per round trip through the gateway, so a node serving many sees
-// a steady stream of small claims, and an entry takes those that
-// arrived while the entries before it were in flight: with four in
-// flight and no gap, the claims of 50 two-slot robots spread over
-// entries of about three claims (dispatch bench: 0.12 to 0.22 claim
-// entries per job, against 0.02 for one LAN robot with as many slots);
-// two in flight a millisecond apart halved that. A lone claim still
-// goes at once. LAN robots keep their own batcher: each claims many
-// slots at a time, and the three-process end-to-end bench did not show
-// them gaining from it.
-const (
-	internetClaimsInFlight = 2
-	internetClaimGap       = time.Millisecond
-)
-
-// newClaimBatchers returns the batchers of LAN and of internet robots'
-// claims, both committing through apply.
-func newClaimBatchers(lifetime context.Context, apply func(context.Context, []ClaimCmd) ([]Part[[]ClaimedJob], error)) (lan, internet *groupCommit[ClaimCmd, []ClaimedJob]) {
-	batcher := func(inFlight int, gap time.Duration) *groupCommit[ClaimCmd, []ClaimedJob] {
-		return &groupCommit[ClaimCmd, []ClaimedJob]{
-			name: "claim", lifetime: lifetime, maxInFlight: inFlight, gap: gap, awaitSent: true,
-			weigh: func(c ClaimCmd) (int, int) { return max(c.Max, 1), claimOverhead },
-			apply: apply,
-		}
-	}
-	return batcher(claimsInFlight, 0), batcher(internetClaimsInFlight, internetClaimGap)
-}
 
 // robotGroups are the node's batchers of robot calls.
 type robotGroups struct {
-	claims         *groupCommit[ClaimCmd, []ClaimedJob]
-	internetClaims *groupCommit[ClaimCmd, []ClaimedJob]
-	reports        *groupCommit[reportCall, []Ack]
+	// claims are LAN robots' claims: each claims many slots at a time.
+	claims *groupCommit[ClaimCmd, []ClaimedJob]
+	// reports are heartbeats, completions and internet robots' claims.
+	reports *groupCommit[reportCall, reportOut]
 }
 
-// claimsOf returns the batcher for cmd's robot.
-func (g robotGroups) claimsOf(cmd ClaimCmd) *groupCommit[ClaimCmd, []ClaimedJob] {
-	if cmd.RobotKind == RobotInternet {
-		return g.internetClaims
+// claim sends cmd through its robot kind's batcher.
+func (g robotGroups) claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, error) {
+	if cmd.RobotKind != RobotInternet {
+		return g.claims.do(ctx, cmd)
 	}
-	return g.claims
+	out, err := g.reports.do(ctx, reportCall{claim: &cmd, arrived: time.Now()})
+	return out.jobs, err
 }
 
-// reportCall is a robot's heartbeat or completions and when it reached
-// this node.
+// report sends a heartbeat or completions and returns their acks.
+func (g robotGroups) report(ctx context.Context, r RobotReport) ([]Ack, error) {
+	out, err := g.reports.do(ctx, reportCall{report: r, arrived: time.Now()})
+	return out.acks, err
+}
+
+// reportCall is a robot's heartbeat, completions or (an internet
+// robot's) claim, and when it reached this node.
 type reportCall struct {
-	report  RobotReport
+	report RobotReport
+	// claim, when set, is the call instead of report.
+	claim   *ClaimCmd
 	arrived time.Time
 	// barrier carries no report: it sends at once what the node holds
 	// and returns when that has committed (see RobotQueue.HandBack).
 	barrier bool
+}
+
+// reportOut is the outcome of a reportCall: a report's acks or a claim's
+// jobs.
+type reportOut struct {
+	acks []Ack
+	jobs []ClaimedJob
 }
 
 // newRobotGroups makes the batchers over s. Heartbeats go out at most
@@ -153,26 +142,31 @@ type reportCall struct {
 // renewed once per heartbeat interval anyway, so holding a heartbeat for
 // up to one interval costs the robot nothing (its ack says how long it
 // waited, see Ack.Waited), and the log gets one entry per interval per
-// node instead of one per robot. Completions do not wait: one takes the
-// held heartbeats with it. Reports keep one entry in flight, so that
-// they commit in the order they came.
+// node instead of one per robot. Completions and claims do not wait: one
+// takes the held heartbeats with it. Reports keep one entry in flight,
+// so that they commit in the order they came.
 func newRobotGroups(lifetime context.Context, s *Store, progressEvery time.Duration) robotGroups {
-	lan, internet := newClaimBatchers(lifetime, func(ctx context.Context, claims []ClaimCmd) ([]Part[[]ClaimedJob], error) {
-		answer, err := apply[claimAnswer](ctx, s, cmdClaimGroups, ClaimGroupsCmd{Claims: claims, Brief: true})
-		if err != nil {
-			return nil, err
-		}
-		return answer.parts(lifetime, s.Replica)
-	})
 	return robotGroups{
-		claims: lan, internetClaims: internet,
-		reports: &groupCommit[reportCall, []Ack]{
+		claims: &groupCommit[ClaimCmd, []ClaimedJob]{
+			name: "claim", lifetime: lifetime, maxInFlight: claimsInFlight,
+			awaitSent: func(ClaimCmd) bool { return true },
+			weigh:     weighClaim,
+			apply: func(ctx context.Context, claims []ClaimCmd) ([]Part[[]ClaimedJob], error) {
+				answer, err := apply[claimAnswer](ctx, s, cmdClaimGroups, ClaimGroupsCmd{Claims: claims, Brief: true})
+				if err != nil {
+					return nil, err
+				}
+				return answer.parts(lifetime, s.Replica)
+			},
+		},
+		reports: &groupCommit[reportCall, reportOut]{
 			name: "robot report", lifetime: lifetime, maxInFlight: 1, gap: progressEvery,
-			urgent: func(c reportCall) bool { return c.report.Complete != nil || c.barrier },
-			wake:   make(chan struct{}, 1),
-			weigh:  weighReport,
-			apply: func(ctx context.Context, calls []reportCall) ([]Part[[]Ack], error) {
-				return sendReports(ctx, s, calls)
+			urgent:    func(c reportCall) bool { return c.report.Complete != nil || c.claim != nil || c.barrier },
+			awaitSent: func(c reportCall) bool { return c.claim != nil },
+			wake:      make(chan struct{}, 1),
+			weigh:     weighReport,
+			apply: func(ctx context.Context, calls []reportCall) ([]Part[reportOut], error) {
+				return sendReports(ctx, lifetime, s, calls)
 			},
 		},
 	}
@@ -181,46 +175,77 @@ func newRobotGroups(lifetime context.Context, s *Store, progressEvery time.Durat
 // sendReports commits calls in one entry and tells each heartbeat how
 // long it was held here. Barriers take no part in the entry; one with
 // nothing else to send sends nothing.
-func sendReports(ctx context.Context, s *Store, calls []reportCall) ([]Part[[]Ack], error) {
+func sendReports(ctx, lifetime context.Context, s *Store, calls []reportCall) ([]Part[reportOut], error) {
 	sent := time.Now()
 	reports := make([]RobotReport, 0, len(calls))
+	var claims []ClaimCmd
 	for _, call := range calls {
-		if !call.barrier {
+		switch {
+		case call.claim != nil:
+			claims = append(claims, *call.claim)
+		case !call.barrier:
 			reports = append(reports, call.report)
 		}
 	}
-	out := make([]Part[[]Ack], len(calls))
-	if len(reports) == 0 {
+	out := make([]Part[reportOut], len(calls))
+	if len(reports) == 0 && len(claims) == 0 {
 		return out, nil
 	}
-	parts, err := apply[[]Part[[]Ack]](ctx, s, cmdRobotReports, RobotReportsCmd{Reports: reports})
+	acks, jobs, err := commitReports(ctx, lifetime, s, reports, claims)
 	if err != nil {
 		return nil, err
 	}
-	if len(parts) != len(reports) {
-		return nil, fmt.Errorf("robot reports: %d reports answered %d results", len(reports), len(parts))
-	}
-	k := 0
+	r, k := 0, 0
 	for i, call := range calls {
-		if call.barrier {
-			continue
-		}
-		out[i] = parts[k]
-		k++
-		if call.report.Progress == nil {
-			continue
-		}
-		for j := range out[i].Value {
-			if out[i].Value[j].OK {
-				out[i].Value[j].Waited = sent.Sub(call.arrived)
+		switch {
+		case call.claim != nil:
+			out[i] = Part[reportOut]{Value: reportOut{jobs: jobs[k].Value}, Error: jobs[k].Error}
+			k++
+		case !call.barrier:
+			out[i] = Part[reportOut]{Value: reportOut{acks: acks[r].Value}, Error: acks[r].Error}
+			r++
+			if call.report.Progress != nil {
+				for j := range out[i].Value.acks {
+					if out[i].Value.acks[j].OK {
+						out[i].Value.acks[j].Waited = sent.Sub(call.arrived)
+					}
+				}
 			}
 		}
 	}
 	return out, nil
 }
 
+// commitReports commits reports, with claims if there are any, in one
+// entry, and returns a part per report and per claim. Claims whose jobs
+// this replica cannot copy in time fail, and the reports keep their acks.
+func commitReports(ctx, lifetime context.Context, s *Store, reports []RobotReport, claims []ClaimCmd) ([]Part[[]Ack], []Part[[]ClaimedJob], error) {
+	if len(claims) == 0 {
+		acks, err := apply[[]Part[[]Ack]](ctx, s, cmdRobotReports, RobotReportsCmd{Reports: reports})
+		if err == nil && len(acks) != len(reports) {
+			err = fmt.Errorf("robot reports: %d reports answered %d results", len(reports), len(acks))
+		}
+		return acks, nil, err
+	}
+	answer, err := apply[robotWorkAnswer](ctx, s, cmdRobotWork, RobotWorkCmd{Reports: reports, Claims: claims, Brief: true})
+	if err == nil {
+		err = answer.check(len(reports), len(claims))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	jobs, err := answer.Claims.parts(lifetime, s.Replica)
+	if err != nil {
+		failed := partError(err)
+		jobs = make([]Part[[]ClaimedJob], len(claims))
+		for i := range jobs {
+			jobs[i].Error = failed
+		}
+	}
+	return answer.Reports, jobs, nil
+}
+
 func (g robotGroups) close() {
 	g.claims.close()
-	g.internetClaims.close()
 	g.reports.close()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -95,7 +94,7 @@ func (s Membership) registerNode(ctx context.Context, n NodeInfo) error {
 // values never travel through Raft. A caller that gives up once its claim
 // is on its way still gets the claim's jobs, intact.
 func (s RobotQueue) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, error) {
-	jobs, err := s.robots.claimsOf(cmd).do(ctx, cmd)
+	jobs, err := s.robots.claim(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +128,7 @@ func (s RobotQueue) Progress(ctx context.Context, cmd ProgressCmd) ([]Ack, error
 	if err := checkLogsEnd(cmd.Items, progressLogs); err != nil {
 		return nil, err
 	}
-	return s.robots.reports.do(ctx, reportCall{report: RobotReport{Progress: &cmd}, arrived: time.Now()})
+	return s.robots.report(ctx, RobotReport{Progress: &cmd})
 }
 
 // Complete records the outcome of attempts; stale tokens are refused
@@ -146,7 +145,7 @@ func (s RobotQueue) Complete(ctx context.Context, cmd CompleteCmd) ([]Ack, error
 	for i := range cmd.Items {
 		s.storeRunSecrets(ctx, cmd.RobotID, &cmd.Items[i])
 	}
-	return s.robots.reports.do(ctx, reportCall{report: RobotReport{Complete: &cmd}, arrived: time.Now()})
+	return s.robots.report(ctx, RobotReport{Complete: &cmd})
 }
 
 // HandBack returns a leaving robot's unfinished jobs without spending

@@ -1,0 +1,240 @@
+package consensus
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/casare/casare/internal/testutil"
+)
+
+// TestRobotWorkAppliesReportsBeforeClaims: an entry of reports and claims
+// applies as the reports' entry followed by the claims' would: the
+// completion frees the robot's job before its claim leases new ones,
+// under the entry's index, and a stale completion fails alone.
+func TestRobotWorkAppliesReportsBeforeClaims(t *testing.T) {
+	h := newQueueHarness(t)
+	for _, id := range []string{"j0", "j1", "j2"} {
+		h.submit(id, 0)
+	}
+	first := h.mustApply(cmdClaimGroups, ClaimGroupsCmd{Claims: []ClaimCmd{{RobotID: "r1", RobotKind: RobotInternet, Max: 1, RequestID: "a"}}}).(claimAnswer).full
+	if len(first) != 1 || len(first[0].Value) != 1 {
+		t.Fatalf("first claim: %+v", first)
+	}
+	done := first[0].Value[0].Job
+	answer := h.mustApply(cmdRobotWork, RobotWorkCmd{
+		Reports: []RobotReport{
+			{Complete: &CompleteCmd{RobotID: "r1", Items: []Completion{{JobID: done.ID, Token: done.Lease.Token, Succeeded: true}}}},
+			{Complete: &CompleteCmd{RobotID: "r1", Items: []Completion{{JobID: done.ID, Token: done.Lease.Token + 1, Succeeded: true}}}},
+		},
+		Claims: []ClaimCmd{{RobotID: "r1", RobotKind: RobotInternet, Max: 5, RequestID: "b"}},
+	}).(robotWorkAnswer)
+	if err := answer.check(2, 1); err != nil {
+		t.Fatal(err)
+	}
+	if acks := answer.Reports[0].Value; answer.Reports[0].Error != nil || len(acks) != 1 || !acks[0].OK {
+		t.Errorf("the completion's part: %+v", answer.Reports[0])
+	}
+	if acks := answer.Reports[1].Value; answer.Reports[1].Error != nil || len(acks) != 1 || acks[0].OK {
+		t.Errorf("a completion under a stale token: %+v, want refused on its own", answer.Reports[1])
+	}
+	if j, ok := h.f.state.jobs[done.ID]; !ok || j.State != JobSucceeded {
+		t.Errorf("job %s after its completion: %+v", done.ID, j)
+	}
+	claimed := answer.Claims.full
+	if len(claimed) != 1 || claimed[0].Error != nil || len(claimed[0].Value) != 2 {
+		t.Fatalf("the claim's part: %+v", claimed)
+	}
+	for _, c := range claimed[0].Value {
+		if c.Job.ID == done.ID || c.Job.Lease.RobotID != "r1" || c.Job.Lease.Token != h.index {
+			t.Errorf("claimed %s leased %+v, want one of the other jobs under the entry's index %d", c.Job.ID, c.Job.Lease, h.index)
+		}
+	}
+}
+
+// TestInternetClaimsShareTheEntryOfCompletions: an internet robot's claim
+// and the completions and heartbeats that arrive while an entry is in
+// flight commit together, in one entry, and each caller gets its own
+// part of it.
+func TestInternetClaimsShareTheEntryOfCompletions(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := startClusterWith(t, 1, nil)
+	s := c.waitLeader(5 * time.Second)
+	var jobs []JobSpec
+	for _, id := range []string{"j0", "j1", "j2", "j3"} {
+		jobs = append(jobs, JobSpec{ID: id, WorkflowID: "w1", ExecutionMode: "internet"})
+	}
+	if _, err := s.PutWorkflow(ctx, PutWorkflowCmd{ID: "w1", Name: "w", Graph: graph("a"), Jobs: jobs}); err != nil {
+		t.Fatal(err)
+	}
+	claim := func(robot string, max int) []ClaimedJob {
+		got, err := s.Claim(ctx, ClaimCmd{RobotID: robot, RobotKind: RobotInternet, Max: max, RequestID: robot + "-first"})
+		if err != nil || len(got) != max {
+			t.Fatalf("claim of %s: %v %v", robot, got, err)
+		}
+		return got
+	}
+	r1, r2 := claim("r1", 2), claim("r2", 1)
+	completion := func(j Job) CompleteCmd {
+		return CompleteCmd{RobotID: j.Lease.RobotID, Items: []Completion{{JobID: j.ID, Token: j.Lease.Token, Succeeded: true}}}
+	}
+	before := s.AppliedEntries()
+
+	// Hold the state machine so that the first completion's entry stays
+	// in flight while the other calls arrive.
+	release, holding := make(chan struct{}), make(chan struct{})
+	free := sync.OnceFunc(func() { close(release) })
+	defer free() // a failed test does not leave the store stuck for its cleanup
+	var held sync.WaitGroup
+	held.Go(func() {
+		s.fsm.read(func(*state) {
+			close(holding)
+			<-release
+		})
+	})
+	<-holding
+	var calls sync.WaitGroup
+	calls.Go(func() {
+		if acks, err := s.Complete(ctx, completion(r1[0].Job)); err != nil || len(acks) != 1 || !acks[0].OK {
+			t.Errorf("the first completion: %+v %v", acks, err)
+		}
+	})
+	testutil.WaitFor(t, 10*time.Second, "the first completion to be on its way", func() bool {
+		s.robots.reports.mu.Lock()
+		defer s.robots.reports.mu.Unlock()
+		return s.robots.reports.inFlight == 1 && len(s.robots.reports.pending) == 0
+	})
+	var claimed []ClaimedJob
+	calls.Go(func() {
+		if acks, err := s.Complete(ctx, completion(r1[1].Job)); err != nil || len(acks) != 1 || !acks[0].OK {
+			t.Errorf("the second completion: %+v %v", acks, err)
+		}
+	})
+	calls.Go(func() {
+		if acks, err := s.Progress(ctx, ProgressCmd{RobotID: "r2", Items: []Progress{{JobID: r2[0].Job.ID, Token: r2[0].Job.Lease.Token}}}); err != nil || len(acks) != 1 || !acks[0].OK {
+			t.Errorf("the heartbeat: %+v %v", acks, err)
+		}
+	})
+	calls.Go(func() {
+		var err error
+		if claimed, err = s.Claim(ctx, ClaimCmd{RobotID: "r1", RobotKind: RobotInternet, Max: 2, RequestID: "r1-second"}); err != nil {
+			t.Errorf("the second claim: %v", err)
+		}
+	})
+	testutil.WaitFor(t, 10*time.Second, "the three calls to wait for the entry in flight", func() bool {
+		s.robots.reports.mu.Lock()
+		defer s.robots.reports.mu.Unlock()
+		return len(s.robots.reports.pending) == 3
+	})
+	free()
+	held.Wait()
+	calls.Wait()
+
+	after := s.AppliedEntries()
+	for name, want := range map[string]uint64{"robot_reports": 1, "robot_work": 1, "claim_groups": 0} {
+		if got := after[name] - before[name]; got != want {
+			t.Errorf("%d %s entries, want %d (all: %v before, %v after)", got, name, want, before, after)
+		}
+	}
+	if len(claimed) != 1 || claimed[0].Job.ID != "j3" || claimed[0].Job.Lease.RobotID != "r1" {
+		t.Errorf("the second claim leased %+v, want the last job, j3", claimed)
+	}
+	for _, id := range []string{r1[0].Job.ID, r1[1].Job.ID} {
+		if j, _, _ := s.Job(id); j.State != JobSucceeded {
+			t.Errorf("job %s is %s after its completion", id, j.State)
+		}
+	}
+}
+
+func sampleRobotWork() []RobotWorkCmd {
+	var out []RobotWorkCmd
+	claims := []ClaimCmd{
+		{RobotID: "r1", RobotKind: RobotInternet, Tags: []string{"sap", "é"}, Max: 2, RequestID: "0190c1d4"},
+		{RobotID: "r2", RobotKind: RobotInternet, Max: 1},
+	}
+	for i, r := range sampleRobotReports() {
+		out = append(out, RobotWorkCmd{Reports: r.Reports, Claims: claims[:i%3], Brief: i%2 == 0})
+	}
+	return out
+}
+
+// TestRobotWorkCodecsMatchJSON: entries written by appendFast read back
+// under encoding/json (an older node's decoder) as they were, the fast
+// decoder reads them as encoding/json does, and plain work entries take
+// both fast paths: the fuzzers' equality alone would hold with fast paths
+// that always refused.
+func TestRobotWorkCodecsMatchJSON(t *testing.T) {
+	for _, cmd := range sampleRobotWork() {
+		checkAppendFast(t, &cmd)
+		p, err := encodeJSON(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareDecodes[RobotWorkCmd](t, p)
+	}
+	plain := sampleRobotWork()[0]
+	buf, ok := plain.appendFast(nil)
+	if !ok {
+		t.Fatalf("appendFast refused plain work %+v", plain)
+	}
+	if !compareDecodes[RobotWorkCmd](t, buf) {
+		t.Errorf("decodeFast refused plain work %s", buf)
+	}
+	for _, p := range []string{
+		`{"reports":[],"claims":null}`,
+		`{"reports":[],"claims":[{"robot_id":"r1","max":1}],"claims":[]}`,
+		`{"claims":[{"robot_id":"r1","max":1,"have":[1]}],"brief":false,"reports":[{}]}`,
+		`{"reports":[],"claims":{"robot_id":"r1"}}`,
+		`{"reports":[],"claims":[{"max":"1"}]}`,
+	} {
+		compareDecodes[RobotWorkCmd](t, []byte(p))
+	}
+}
+
+func FuzzRobotWorkFastDecode(f *testing.F) {
+	for _, cmd := range sampleRobotWork() {
+		b, err := encodeJSON(cmd)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		compareDecodes[RobotWorkCmd](t, p)
+	})
+}
+
+// TestRobotWorkAnswerCrossesTheWire: a follower reads the leader's answer
+// to its forwarded entry as the leader built it, the claims' in brief.
+func TestRobotWorkAnswerCrossesTheWire(t *testing.T) {
+	h := newQueueHarness(t)
+	h.submit("j0", 0)
+	answer := h.mustApply(cmdRobotWork, RobotWorkCmd{
+		Reports: []RobotReport{{Progress: &ProgressCmd{RobotID: "r9", Items: []Progress{{JobID: "nope", Token: 1}}}}},
+		Claims:  []ClaimCmd{{RobotID: "r1", RobotKind: RobotInternet, Max: 1}, {RobotKind: RobotInternet, Max: 1}},
+		Brief:   true,
+	}).(robotWorkAnswer)
+	b, err := json.Marshal(answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back robotWorkAnswer
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	if err := back.check(1, 2); err != nil {
+		t.Fatalf("%v in %s", err, b)
+	}
+	if !reflect.DeepEqual(back.Reports, answer.Reports) {
+		t.Errorf("reports' parts read back as %+v, want %+v", back.Reports, answer.Reports)
+	}
+	brief := back.Claims.brief
+	if back.Claims.full != nil || len(brief) != 2 || brief[0].Value == nil || len(brief[0].Value.IDs) != 1 ||
+		brief[0].Value.IDs[0] != "j0" || brief[1].Error == nil || brief[1].Error.Code != CodeInvalid {
+		t.Errorf("claims read back as %+v from %s, want j0's id and the second claim's own error", back.Claims, b)
+	}
+}
