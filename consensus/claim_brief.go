@@ -93,6 +93,14 @@ func (a *claimAnswer) UnmarshalJSON(data []byte) error {
 	return json.Unmarshal(data, &a.full)
 }
 
+// part is the answer of the k-th claim alone, in the same form.
+func (a claimAnswer) part(k int) claimAnswer {
+	if a.brief != nil {
+		return claimAnswer{brief: a.brief[k : k+1]}
+	}
+	return claimAnswer{full: a.full[k : k+1], asked: a.asked}
+}
+
 // parts returns the claimed jobs, copied from this replica for a brief
 // answer once it has applied the claims. The wait ends with lifetime
 // (the store's), so a closing store does not wait out the timeout.

@@ -112,23 +112,60 @@ func (b *groupCommit[In, Out]) do(ctx context.Context, in In) (Out, error) {
 		return zero, err
 	}
 	call := &groupCall[In, Out]{in: in, done: make(chan struct{})}
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return zero, errorf(CodeNoLeader, "%s: the store is closed", b.name)
+	if err := b.enqueue(call); err != nil {
+		return zero, err
 	}
-	b.pending = append(b.pending, call)
-	if b.wake != nil && b.urgent != nil && b.urgent(in) {
-		select {
-		case b.wake <- struct{}{}:
-		default: // a wake-up is pending already
+	return b.await(ctx, call)
+}
+
+// doAll queues ins together, so that they share an entry unless it
+// fills, and waits for each outcome.
+func (b *groupCommit[In, Out]) doAll(ctx context.Context, ins ...In) ([]Out, []error) {
+	outs, errs := make([]Out, len(ins)), make([]error, len(ins))
+	calls := make([]*groupCall[In, Out], len(ins))
+	for i, in := range ins {
+		calls[i] = &groupCall[In, Out]{in: in, done: make(chan struct{})}
+	}
+	err := ctx.Err()
+	if err == nil {
+		err = b.enqueue(calls...)
+	}
+	for i, call := range calls {
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		outs[i], errs[i] = b.await(ctx, call)
+	}
+	return outs, errs
+}
+
+// enqueue adds calls to the pending list in one step and starts a flush
+// if one more may be in flight.
+func (b *groupCommit[In, Out]) enqueue(calls ...*groupCall[In, Out]) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return errorf(CodeNoLeader, "%s: the store is closed", b.name)
+	}
+	for _, call := range calls {
+		b.pending = append(b.pending, call)
+		if b.wake != nil && b.urgent != nil && b.urgent(call.in) {
+			select {
+			case b.wake <- struct{}{}:
+			default: // a wake-up is pending already
+			}
 		}
 	}
 	if b.inFlight < b.maxInFlight {
 		b.inFlight++
 		b.flushes.Go(b.flushLoop)
 	}
-	b.mu.Unlock()
+	return nil
+}
+
+// await waits for call's outcome, or answers a caller that gave up.
+func (b *groupCommit[In, Out]) await(ctx context.Context, call *groupCall[In, Out]) (Out, error) {
 	select {
 	case <-call.done:
 		return call.out, call.err

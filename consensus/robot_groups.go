@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -9,9 +10,10 @@ import (
 // A node merges what the robots it serves send (its own robot, the
 // internet robots on its gateway, the robots of nodes without Raft state
 // that call it): the claims of many robots commit together in one entry,
-// their heartbeats and completions in another, and each robot's part is
-// applied exactly as its own entry would be, with its own fencing, and
-// answered on its own.
+// their heartbeats and completions in another (internet robots' claims
+// go with those, robot_work.go), and each robot's part is applied exactly
+// as its own entry would be, with its own fencing, and answered on its
+// own.
 
 // ClaimGroupsCmd carries the claims of several robots in one entry.
 type ClaimGroupsCmd struct {
@@ -101,6 +103,10 @@ type robotGroups struct {
 	claims *groupCommit[ClaimCmd, []ClaimedJob]
 	// reports are heartbeats, completions and internet robots' claims.
 	reports *groupCommit[reportCall, reportOut]
+	// lifetime (the store's) and replica copy an internet robot's
+	// claimed jobs once this replica has applied the claim.
+	lifetime context.Context
+	replica  Replica
 }
 
 // claim sends cmd through its robot kind's batcher.
@@ -109,7 +115,40 @@ func (g robotGroups) claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, err
 		return g.claims.do(ctx, cmd)
 	}
 	out, err := g.reports.do(ctx, reportCall{claim: &cmd, arrived: time.Now()})
-	return out.jobs, err
+	if err != nil {
+		return nil, err
+	}
+	return g.claimed(ctx, cmd, out.claim)
+}
+
+// work sends an internet robot's completions and claim in one step, so
+// that they share an entry, and returns the completions' outcome and the
+// claim's.
+func (g robotGroups) work(ctx context.Context, done CompleteCmd, cmd ClaimCmd) (acks []Ack, doneErr error, jobs []ClaimedJob, err error) {
+	now := time.Now()
+	outs, errs := g.reports.doAll(ctx, reportCall{report: RobotReport{Complete: &done}, arrived: now}, reportCall{claim: &cmd, arrived: now})
+	if errs[1] == nil {
+		jobs, err = g.claimed(ctx, cmd, outs[1].claim)
+	}
+	return outs[0].acks, errs[0], jobs, cmp.Or(errs[1], err)
+}
+
+// claimed copies the jobs of an internet robot's claim from this replica,
+// outside the batcher, so that a replica that lags holds up no report.
+// A claim whose entry applied after its leader stopped leading has no
+// answer; it is sent again, and its request id replays the leases.
+func (g robotGroups) claimed(ctx context.Context, cmd ClaimCmd, answer claimAnswer) ([]ClaimedJob, error) {
+	parts, err := answer.parts(g.lifetime, g.replica)
+	if err != nil {
+		return nil, err
+	}
+	switch p := parts[0]; {
+	case p.Error == nil:
+		return p.Value, nil
+	case p.Error.Code != CodeNotLeader:
+		return nil, p.Error
+	}
+	return g.claims.do(ctx, cmd)
 }
 
 // report sends a heartbeat or completions and returns their acks.
@@ -131,10 +170,10 @@ type reportCall struct {
 }
 
 // reportOut is the outcome of a reportCall: a report's acks or a claim's
-// jobs.
+// answer (one part), whose jobs robotGroups.claimed copies.
 type reportOut struct {
-	acks []Ack
-	jobs []ClaimedJob
+	acks  []Ack
+	claim claimAnswer
 }
 
 // newRobotGroups makes the batchers over s. Heartbeats go out at most
@@ -147,6 +186,7 @@ type reportOut struct {
 // so that they commit in the order they came.
 func newRobotGroups(lifetime context.Context, s *Store, progressEvery time.Duration) robotGroups {
 	return robotGroups{
+		lifetime: lifetime, replica: s.Replica,
 		claims: &groupCommit[ClaimCmd, []ClaimedJob]{
 			name: "claim", lifetime: lifetime, maxInFlight: claimsInFlight,
 			awaitSent: func(ClaimCmd) bool { return true },
@@ -166,7 +206,7 @@ func newRobotGroups(lifetime context.Context, s *Store, progressEvery time.Durat
 			wake:      make(chan struct{}, 1),
 			weigh:     weighReport,
 			apply: func(ctx context.Context, calls []reportCall) ([]Part[reportOut], error) {
-				return sendReports(ctx, lifetime, s, calls)
+				return sendReports(ctx, s, calls)
 			},
 		},
 	}
@@ -175,7 +215,7 @@ func newRobotGroups(lifetime context.Context, s *Store, progressEvery time.Durat
 // sendReports commits calls in one entry and tells each heartbeat how
 // long it was held here. Barriers take no part in the entry; one with
 // nothing else to send sends nothing.
-func sendReports(ctx, lifetime context.Context, s *Store, calls []reportCall) ([]Part[reportOut], error) {
+func sendReports(ctx context.Context, s *Store, calls []reportCall) ([]Part[reportOut], error) {
 	sent := time.Now()
 	reports := make([]RobotReport, 0, len(calls))
 	var claims []ClaimCmd
@@ -191,7 +231,7 @@ func sendReports(ctx, lifetime context.Context, s *Store, calls []reportCall) ([
 	if len(reports) == 0 && len(claims) == 0 {
 		return out, nil
 	}
-	acks, jobs, err := commitReports(ctx, lifetime, s, reports, claims)
+	acks, claimed, err := commitReports(ctx, s, reports, claims)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +239,7 @@ func sendReports(ctx, lifetime context.Context, s *Store, calls []reportCall) ([
 	for i, call := range calls {
 		switch {
 		case call.claim != nil:
-			out[i] = Part[reportOut]{Value: reportOut{jobs: jobs[k].Value}, Error: jobs[k].Error}
+			out[i].Value.claim = claimed.part(k)
 			k++
 		case !call.barrier:
 			out[i] = Part[reportOut]{Value: reportOut{acks: acks[r].Value}, Error: acks[r].Error}
@@ -217,32 +257,20 @@ func sendReports(ctx, lifetime context.Context, s *Store, calls []reportCall) ([
 }
 
 // commitReports commits reports, with claims if there are any, in one
-// entry, and returns a part per report and per claim. Claims whose jobs
-// this replica cannot copy in time fail, and the reports keep their acks.
-func commitReports(ctx, lifetime context.Context, s *Store, reports []RobotReport, claims []ClaimCmd) ([]Part[[]Ack], []Part[[]ClaimedJob], error) {
+// entry, and returns a part per report and the claims' answer.
+func commitReports(ctx context.Context, s *Store, reports []RobotReport, claims []ClaimCmd) ([]Part[[]Ack], claimAnswer, error) {
 	if len(claims) == 0 {
 		acks, err := apply[[]Part[[]Ack]](ctx, s, cmdRobotReports, RobotReportsCmd{Reports: reports})
 		if err == nil && len(acks) != len(reports) {
 			err = fmt.Errorf("robot reports: %d reports answered %d results", len(reports), len(acks))
 		}
-		return acks, nil, err
+		return acks, claimAnswer{}, err
 	}
 	answer, err := apply[robotWorkAnswer](ctx, s, cmdRobotWork, RobotWorkCmd{Reports: reports, Claims: claims, Brief: true})
 	if err == nil {
 		err = answer.check(len(reports), len(claims))
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	jobs, err := answer.Claims.parts(lifetime, s.Replica)
-	if err != nil {
-		failed := partError(err)
-		jobs = make([]Part[[]ClaimedJob], len(claims))
-		for i := range jobs {
-			jobs[i].Error = failed
-		}
-	}
-	return answer.Reports, jobs, nil
+	return answer.Reports, answer.Claims, err
 }
 
 func (g robotGroups) close() {

@@ -32,6 +32,12 @@ type robotWorkAnswer struct {
 	Claims  claimAnswer   `json:"claims"`
 }
 
+// robotWork applies the reports, then the claims. On a node that was no
+// longer leading, the claims' answer is not built: each claim's part
+// says so (CodeNotLeader), and its caller claims again under its request
+// id, which replays the leases (robotGroups.claim), while the reports
+// keep their acks, as in a robot reports entry. Failing the whole entry
+// would send the completions again, to be refused as stale.
 func (s queueApply) robotWork(c applyContext, cmd *RobotWorkCmd) (robotWorkAnswer, error) {
 	reports, err := s.robotReports(c, &RobotReportsCmd{Reports: cmd.Reports})
 	if err != nil {
@@ -39,7 +45,11 @@ func (s queueApply) robotWork(c applyContext, cmd *RobotWorkCmd) (robotWorkAnswe
 	}
 	claims, err := s.claimGroups(c, &ClaimGroupsCmd{Claims: cmd.Claims, Brief: cmd.Brief})
 	if err != nil {
-		return robotWorkAnswer{}, err // a follower's: it built no answer
+		failed := partError(err)
+		claims = claimAnswer{full: make([]Part[[]ClaimedJob], len(cmd.Claims)), asked: cmd.Brief}
+		for i := range claims.full {
+			claims.full[i].Error = failed
+		}
 	}
 	return robotWorkAnswer{Reports: reports, Claims: claims}, nil
 }

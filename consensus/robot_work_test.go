@@ -238,3 +238,78 @@ func TestRobotWorkAnswerCrossesTheWire(t *testing.T) {
 		t.Errorf("claims read back as %+v from %s, want j0's id and the second claim's own error", back.Claims, b)
 	}
 }
+
+// TestWorkSharesAnEntryOnAnIdleNode: an internet robot's completions and
+// claim sent together by Work commit in one entry even when nothing else
+// is in flight, where sent one after the other the claim would wait for
+// the completions' entry to commit.
+func TestWorkSharesAnEntryOnAnIdleNode(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := startClusterWith(t, 1, nil).waitLeader(5 * time.Second)
+	jobs := []JobSpec{{ID: "j0", WorkflowID: "w1", ExecutionMode: "internet"}, {ID: "j1", WorkflowID: "w1", ExecutionMode: "internet"}}
+	if _, err := s.PutWorkflow(ctx, PutWorkflowCmd{ID: "w1", Name: "w", Graph: graph("a"), Jobs: jobs}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.Claim(ctx, ClaimCmd{RobotID: "r1", RobotKind: RobotInternet, Max: 1, RequestID: "a"})
+	if err != nil || len(first) != 1 {
+		t.Fatalf("claim: %v %v", first, err)
+	}
+	j := first[0].Job
+	before := s.AppliedEntries()
+	out, err := s.Work(ctx, CompleteCmd{RobotID: "r1", Items: []Completion{{JobID: j.ID, Token: j.Lease.Token, Succeeded: true}}},
+		ClaimCmd{RobotID: "r1", RobotKind: RobotInternet, Max: 1, RequestID: "b"})
+	if err != nil || out.CompleteErr != nil || len(out.Acks) != 1 || !out.Acks[0].OK {
+		t.Fatalf("work: %+v %v", out, err)
+	}
+	if len(out.Jobs) != 1 || out.Jobs[0].Job.ID == j.ID || out.Jobs[0].Graph == nil {
+		t.Errorf("work claimed %+v, want the other job with its graph", out.Jobs)
+	}
+	after := s.AppliedEntries()
+	for name, want := range map[string]uint64{"robot_reports": 0, "robot_work": 1, "claim_groups": 0} {
+		if got := after[name] - before[name]; got != want {
+			t.Errorf("%d %s entries, want %d", got, name, want)
+		}
+	}
+}
+
+// TestAClaimAppliedAfterItsLeaderLeftIsSentAgain: a robot work entry that
+// a node applies after it stopped leading keeps its reports' acks, and
+// its claims say so (CodeNotLeader); robotGroups.claimed then sends the
+// claim again, whose request id replays the leases.
+func TestAClaimAppliedAfterItsLeaderLeftIsSentAgain(t *testing.T) {
+	h := newQueueHarness(t)
+	h.submit("j0", 0)
+	h.submit("j1", 0)
+	claimed := h.claim("r1", 1)
+	// The handler as a former leader's FSM runs it: its answer goes to a
+	// caller that may still wait.
+	answer, err := queueApply{h.f.state}.robotWork(applyContext{index: h.index + 1, now: h.now, following: true}, &RobotWorkCmd{
+		Reports: []RobotReport{{Complete: &CompleteCmd{RobotID: "r1", Items: []Completion{{JobID: claimed[0].Job.ID, Token: claimed[0].Job.Lease.Token, Succeeded: true}}}}},
+		Claims:  []ClaimCmd{{RobotID: "r1", RobotKind: RobotInternet, Max: 1, RequestID: "b"}},
+		Brief:   true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := answer.check(1, 1); err != nil {
+		t.Fatal(err)
+	}
+	if p := answer.Reports[0]; p.Error != nil || len(p.Value) != 1 || !p.Value[0].OK {
+		t.Errorf("the completion's part on a former leader: %+v, want its ack", p)
+	}
+	b, err := json.Marshal(answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back robotWorkAnswer
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []robotWorkAnswer{answer, back} {
+		parts, err := a.Claims.parts(context.Background(), Replica{&Store{fsm: h.f}})
+		if err != nil || len(parts) != 1 || parts[0].Error == nil || parts[0].Error.Code != CodeNotLeader {
+			t.Errorf("the claim's part on a former leader: %+v %v, want CodeNotLeader", parts, err)
+		}
+	}
+}

@@ -98,6 +98,11 @@ func (s RobotQueue) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, erro
 	if err != nil {
 		return nil, err
 	}
+	return s.handOver(ctx, jobs), nil
+}
+
+// handOver opens the secrets of claimed jobs and fills in their graphs.
+func (s RobotQueue) handOver(ctx context.Context, jobs []ClaimedJob) []ClaimedJob {
 	// The jobs are leased whether or not the caller still waits (a claim
 	// on its way is awaited): open their secrets even if ctx ended
 	// meanwhile, or a follower that has not applied the claim yet would
@@ -113,7 +118,41 @@ func (s RobotQueue) Claim(ctx context.Context, cmd ClaimCmd) ([]ClaimedJob, erro
 		}
 	}
 	s.fillGraphs(jobs)
-	return jobs, nil
+	return jobs
+}
+
+// WorkOutcome is the outcome of RobotQueue.Work: the completions' acks,
+// or why they were not recorded, and the jobs claimed.
+type WorkOutcome struct {
+	Acks        []Ack
+	CompleteErr error
+	Jobs        []ClaimedJob
+}
+
+// Work records an internet robot's completions and sends its claim in
+// one step, so that both share an entry (robot_work.go): Complete and
+// Claim in turn would make the claim wait for the completions' entry to
+// commit, and side by side each would have an entry of its own. The
+// error is the claim's; the completions' is in the outcome. A claim of
+// another kind of robot goes after the completions, in its own entry.
+func (s RobotQueue) Work(ctx context.Context, done CompleteCmd, claim ClaimCmd) (WorkOutcome, error) {
+	var out WorkOutcome
+	done, err := s.prepareCompletion(ctx, done)
+	if err != nil || claim.RobotKind != RobotInternet {
+		if err == nil {
+			out.Acks, err = s.robots.report(ctx, RobotReport{Complete: &done})
+		}
+		out.CompleteErr = err
+		out.Jobs, err = s.Claim(ctx, claim)
+		return out, err
+	}
+	var jobs []ClaimedJob
+	out.Acks, out.CompleteErr, jobs, err = s.robots.work(ctx, done, claim)
+	if err != nil {
+		return out, err
+	}
+	out.Jobs = s.handOver(ctx, jobs)
+	return out, nil
 }
 
 // Progress extends a robot's leases and records checkpoints, logs and
@@ -138,14 +177,24 @@ func (s RobotQueue) Progress(ctx context.Context, cmd ProgressCmd) ([]Ack, error
 // Values a run asks the vault to keep are sealed and stored first, each
 // as its own entry, and never enter the completion's entry.
 func (s RobotQueue) Complete(ctx context.Context, cmd CompleteCmd) ([]Ack, error) {
-	if err := checkLogsEnd(cmd.Items, completionLogs); err != nil {
+	cmd, err := s.prepareCompletion(ctx, cmd)
+	if err != nil {
 		return nil, err
+	}
+	return s.robots.report(ctx, RobotReport{Complete: &cmd})
+}
+
+// prepareCompletion checks completions' log numbering and stores the
+// values their runs ask the vault to keep.
+func (s RobotQueue) prepareCompletion(ctx context.Context, cmd CompleteCmd) (CompleteCmd, error) {
+	if err := checkLogsEnd(cmd.Items, completionLogs); err != nil {
+		return cmd, err
 	}
 	cmd.Items = slices.Clone(cmd.Items)
 	for i := range cmd.Items {
 		s.storeRunSecrets(ctx, cmd.RobotID, &cmd.Items[i])
 	}
-	return s.robots.report(ctx, RobotReport{Complete: &cmd})
+	return cmd, nil
 }
 
 // HandBack returns a leaving robot's unfinished jobs without spending

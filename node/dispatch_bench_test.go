@@ -81,6 +81,7 @@ func BenchmarkDispatch(b *testing.B) {
 			b.ReportMetric(float64(cpu.Microseconds())/float64(total), "cpu-µs/job")
 			b.ReportMetric(float64(counts["claim_groups"]-firstCounts["claim_groups"])/float64(total), "claim-entries/job")
 			b.ReportMetric(float64(counts["robot_reports"]-firstCounts["robot_reports"])/float64(total), "report-entries/job")
+			b.ReportMetric(float64(counts["robot_work"]-firstCounts["robot_work"])/float64(total), "work-entries/job")
 		})
 	}
 }

@@ -34,6 +34,7 @@ type gatewayStore interface {
 	HasClaimable(cmd consensus.ClaimCmd, now time.Time) bool
 	ClaimableUpTo(cmd consensus.ClaimCmd, now time.Time, limit int) int
 	VersionGraph(ref consensus.GraphRef) (json.RawMessage, bool)
+	Work(ctx context.Context, done consensus.CompleteCmd, claim consensus.ClaimCmd) (consensus.WorkOutcome, error)
 }
 
 // gateway serves internet robots that dial this node over QUIC: it
@@ -233,10 +234,7 @@ func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req gatewayprot
 	if req.Max <= 0 {
 		return nil, badCall(errors.New("claim max must be positive"))
 	}
-	// The capacity the robot was given at the handshake (perhaps fixed by
-	// its token) caps what one claim may take, whatever it asks.
-	cmd := consensus.ClaimCmd{RobotID: id.RobotID, RobotKind: consensus.RobotInternet, Tags: id.Tags,
-		Max: min(req.Max, max(id.Capacity, 1)), RequestID: req.RequestID}
+	cmd := claimCmd(id, req)
 	if req.WaitMS <= 0 {
 		// A retry: what the first try leased is no longer claimable, so
 		// waiting for work would hide it; the store replays it.
@@ -259,6 +257,14 @@ func (g *gateway) claim(ctx context.Context, id tunnel.Identity, req gatewayprot
 	defer done()
 	jobs, err := g.queue.Claim(ctx, cmd)
 	return consensus.OmitHeldGraphs(jobs, req.Have), err
+}
+
+// claimCmd is the claim a robot's request makes. The capacity the robot
+// was given at the handshake (perhaps fixed by its token) caps what one
+// claim may take, whatever it asks.
+func claimCmd(id tunnel.Identity, req gatewayproto.ClaimRequest) consensus.ClaimCmd {
+	return consensus.ClaimCmd{RobotID: id.RobotID, RobotKind: consensus.RobotInternet, Tags: id.Tags,
+		Max: min(req.Max, max(id.Capacity, 1)), RequestID: req.RequestID}
 }
 
 // graph serves a workflow version's graph to a robot that lacks it. The

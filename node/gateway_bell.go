@@ -107,6 +107,33 @@ func (b *workBell) wait(ctx context.Context, cmd consensus.ClaimCmd) (done func(
 	return nil, ctx.Err()
 }
 
+// now lets a claim go at once, without queueing, when its robot would
+// be woken at once: no claim of its profile waits before it, its
+// profile has claimable jobs no woken claim is about to take, and fewer
+// than maxClaimsInFlight slots are being claimed. The caller claims and
+// then calls done. A robot's work call uses it to send its completions
+// and its claim together (gateway.work).
+func (b *workBell) now(cmd consensus.ClaimCmd, at time.Time) (done func(), ok bool) {
+	w := &bellWaiter{cmd: cmd, profile: profileOf(cmd)}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.busy >= maxClaimsInFlight || consensus.LeftLeaderless(b.store.LeaderlessFor()) != nil {
+		return nil, false
+	}
+	for _, other := range b.waiters {
+		if other.profile == w.profile {
+			return nil, false
+		}
+	}
+	busy := b.inflight[w.profile]
+	if b.store.ClaimableUpTo(cmd, at, busy+cmd.Max)-busy <= 0 || !b.store.HasClaimable(cmd, at) {
+		return nil, false
+	}
+	b.busy += cmd.Max
+	b.inflight[w.profile] += cmd.Max
+	return func() { b.release(w) }, true
+}
+
 func (b *workBell) release(w *bellWaiter) {
 	b.mu.Lock()
 	b.busy -= w.cmd.Max

@@ -101,6 +101,7 @@ func TestWorkCallCompletesAndClaims(t *testing.T) {
 		Complete: &consensus.CompleteCmd{RobotID: "someone-else", Items: []consensus.Completion{{JobID: job.ID, Token: job.Lease.Token, Succeeded: true}}},
 	}
 	var second gatewayproto.WorkAnswer
+	before := n.Store().AppliedEntries()
 	if err := conn.Call(ctx, gatewayproto.MethodWork, req, &second); err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +111,37 @@ func TestWorkCallCompletesAndClaims(t *testing.T) {
 	if len(second.Jobs) != 1 || second.Jobs[0].Job.ID == job.ID {
 		t.Fatalf("second work call claimed %+v, want the other job of %v", second.Jobs, ids)
 	}
+	// With work queued for it, the claim went with the completion, in one
+	// entry.
+	wantEntries(t, n, before, map[string]uint64{"robot_work": 1, "robot_reports": 0, "claim_groups": 0})
 	if got := waitJob(t, c, job.ID, "succeeded", 10*time.Second); got.RobotID != "raw-1" {
 		t.Fatalf("job completed for robot %q", got.RobotID)
+	}
+
+	// With no work left, the claim waits and the completion goes alone,
+	// at once.
+	last := second.Jobs[0].Job
+	req = gatewayproto.WorkRequest{
+		Claim:    gatewayproto.ClaimRequest{Max: 1, RequestID: "c3", WaitMS: 300},
+		Complete: &consensus.CompleteCmd{Items: []consensus.Completion{{JobID: last.ID, Token: last.Lease.Token, Succeeded: true}}},
+	}
+	before = n.Store().AppliedEntries()
+	var third gatewayproto.WorkAnswer
+	if err := conn.Call(ctx, gatewayproto.MethodWork, req, &third); err != nil || len(third.Acks) != 1 || !third.Acks[0].OK || len(third.Jobs) != 0 {
+		t.Fatalf("work call with nothing to claim: %+v, %v; want the completion accepted and no job", third, err)
+	}
+	wantEntries(t, n, before, map[string]uint64{"robot_work": 0, "robot_reports": 1, "claim_groups": 0})
+}
+
+// wantEntries fails t unless n applied, since before, the entries of
+// each type that want names.
+func wantEntries(t *testing.T, n *Node, before, want map[string]uint64) {
+	t.Helper()
+	after := n.Store().AppliedEntries()
+	for name, w := range want {
+		if got := after[name] - before[name]; got != w {
+			t.Errorf("%d %s entries, want %d (before %v, after %v)", got, name, w, before, after)
+		}
 	}
 }
 
