@@ -55,8 +55,9 @@ const (
 // committed into one Raft entry (group commit). Under load this turns
 // many small entries, and on a follower many forwarded requests, into a
 // few large ones; an idle node sends a lone call at once, so merging
-// adds no latency. Submits, claims, completions and progress reports
-// each have one (see Store).
+// adds no latency. Submits and LAN robots' claims each have one; robot
+// reports (heartbeats and completions) share one with internet robots'
+// claims (see newRobotGroups).
 type groupCommit[In, Out any] struct {
 	// name says which calls these are, in errors.
 	name string

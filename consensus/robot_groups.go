@@ -145,7 +145,9 @@ func (g robotGroups) claimed(ctx context.Context, cmd ClaimCmd, answer claimAnsw
 	switch p := parts[0]; {
 	case p.Error == nil:
 		return p.Value, nil
-	case p.Error.Code != CodeNotLeader:
+	case p.Error.Code != CodeNotLeader || cmd.RequestID == "":
+		// Without a request id a resend would lease more jobs; the
+		// robot claims again and the first lease runs out.
 		return nil, p.Error
 	}
 	return g.claims.do(ctx, cmd)

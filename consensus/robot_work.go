@@ -35,7 +35,7 @@ type robotWorkAnswer struct {
 // robotWork applies the reports, then the claims. On a node that was no
 // longer leading, the claims' answer is not built: each claim's part
 // says so (CodeNotLeader), and its caller claims again under its request
-// id, which replays the leases (robotGroups.claim), while the reports
+// id, which replays the leases (robotGroups.claimed), while the reports
 // keep their acks, as in a robot reports entry. Failing the whole entry
 // would send the completions again, to be refused as stale.
 func (s queueApply) robotWork(c applyContext, cmd *RobotWorkCmd) (robotWorkAnswer, error) {

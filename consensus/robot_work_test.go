@@ -62,15 +62,7 @@ func TestRobotWorkAppliesReportsBeforeClaims(t *testing.T) {
 func TestInternetClaimsShareTheEntryOfCompletions(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := startClusterWith(t, 1, nil)
-	s := c.waitLeader(5 * time.Second)
-	var jobs []JobSpec
-	for _, id := range []string{"j0", "j1", "j2", "j3"} {
-		jobs = append(jobs, JobSpec{ID: id, WorkflowID: "w1", ExecutionMode: "internet"})
-	}
-	if _, err := s.PutWorkflow(ctx, PutWorkflowCmd{ID: "w1", Name: "w", Graph: graph("a"), Jobs: jobs}); err != nil {
-		t.Fatal(err)
-	}
+	s := internetQueue(t, ctx, "j0", "j1", "j2", "j3")
 	claim := func(robot string, max int) []ClaimedJob {
 		got, err := s.Claim(ctx, ClaimCmd{RobotID: robot, RobotKind: RobotInternet, Max: max, RequestID: robot + "-first"})
 		if err != nil || len(got) != max {
@@ -148,6 +140,21 @@ func TestInternetClaimsShareTheEntryOfCompletions(t *testing.T) {
 			t.Errorf("job %s is %s after its completion", id, j.State)
 		}
 	}
+}
+
+// internetQueue starts a one-node cluster whose workflow w1 has queued
+// the internet jobs of ids, in order.
+func internetQueue(t *testing.T, ctx context.Context, ids ...string) *Store {
+	t.Helper()
+	s := startClusterWith(t, 1, nil).waitLeader(5 * time.Second)
+	var jobs []JobSpec
+	for _, id := range ids {
+		jobs = append(jobs, JobSpec{ID: id, WorkflowID: "w1", ExecutionMode: RobotInternet})
+	}
+	if _, err := s.PutWorkflow(ctx, PutWorkflowCmd{ID: "w1", Name: "w", Graph: graph("a"), Jobs: jobs}); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func sampleRobotWork() []RobotWorkCmd {
@@ -246,11 +253,7 @@ func TestRobotWorkAnswerCrossesTheWire(t *testing.T) {
 func TestWorkSharesAnEntryOnAnIdleNode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := startClusterWith(t, 1, nil).waitLeader(5 * time.Second)
-	jobs := []JobSpec{{ID: "j0", WorkflowID: "w1", ExecutionMode: "internet"}, {ID: "j1", WorkflowID: "w1", ExecutionMode: "internet"}}
-	if _, err := s.PutWorkflow(ctx, PutWorkflowCmd{ID: "w1", Name: "w", Graph: graph("a"), Jobs: jobs}); err != nil {
-		t.Fatal(err)
-	}
+	s := internetQueue(t, ctx, "j0", "j1")
 	first, err := s.Claim(ctx, ClaimCmd{RobotID: "r1", RobotKind: RobotInternet, Max: 1, RequestID: "a"})
 	if err != nil || len(first) != 1 {
 		t.Fatalf("claim: %v %v", first, err)
@@ -311,5 +314,33 @@ func TestAClaimAppliedAfterItsLeaderLeftIsSentAgain(t *testing.T) {
 		if err != nil || len(parts) != 1 || parts[0].Error == nil || parts[0].Error.Code != CodeNotLeader {
 			t.Errorf("the claim's part on a former leader: %+v %v, want CodeNotLeader", parts, err)
 		}
+	}
+}
+
+// TestAClaimWithoutAnAnswerIsSentAgainUnderItsRequestID: a claim whose
+// robot work entry applied after its leader stopped leading is sent
+// again on its own, and its request id hands back the jobs the entry
+// leased instead of leasing more; without a request id it fails, as a
+// resend would lease more jobs and strand the first ones.
+func TestAClaimWithoutAnAnswerIsSentAgainUnderItsRequestID(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := internetQueue(t, ctx, "j0", "j1")
+	cmd := ClaimCmd{RobotID: "r1", RobotKind: RobotInternet, Max: 1, RequestID: "lost-answer"}
+	first, err := s.Claim(ctx, cmd)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("claim: %v %v", first, err)
+	}
+	noAnswer := claimAnswer{full: []Part[[]ClaimedJob]{{Error: partError(errFollowing())}}}
+	again, err := s.robots.claimed(ctx, cmd, noAnswer)
+	if err != nil || len(again) != 1 || again[0].Job.ID != first[0].Job.ID || again[0].Job.Lease.Token != first[0].Job.Lease.Token {
+		t.Fatalf("the claim sent again got %+v, %v; want %s under token %d", again, err, first[0].Job.ID, first[0].Job.Lease.Token)
+	}
+	cmd.RequestID = ""
+	if got, err := s.robots.claimed(ctx, cmd, noAnswer); !IsCode(err, CodeNotLeader) || got != nil {
+		t.Errorf("a claim without a request id: %+v, %v; want its not_leader error", got, err)
+	}
+	if j, _, _ := s.Job("j1"); j.State != JobQueued {
+		t.Errorf("job j1 is %s, want it left queued", j.State)
 	}
 }

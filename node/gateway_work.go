@@ -56,8 +56,9 @@ func (g *gateway) claimNow(cmd consensus.ClaimCmd, req gatewayproto.ClaimRequest
 }
 
 // workAnswer is a work call's answer: a failed claim fails the whole
-// call, and the robot sends its completions again (they are idempotent
-// by their lease tokens).
+// call, and the robot sends its completions again; one that had
+// committed is then refused as stale, which the robot notes at info
+// (docs/design.md, Finish).
 func workAnswer(req gatewayproto.ClaimRequest, out consensus.WorkOutcome, err error) (gatewayproto.WorkAnswer, error) {
 	if err != nil {
 		return gatewayproto.WorkAnswer{}, fmt.Errorf("claim: %w", err)

@@ -10,8 +10,9 @@ import (
 
 // WorkRequest is an internet robot's claim with the completions that
 // freed its slots: one round trip per job instead of a claim and a
-// completion each. The node reports the completions at once, beside the
-// claim, so a claim held for work does not hold them back.
+// completion each. The node sends the completions with the claim, in one
+// entry, when the claim may go at once, and otherwise on their own at
+// once, so a claim held for work does not hold them back.
 type WorkRequest struct {
 	Claim ClaimRequest `json:"claim"`
 	// Complete, when set, carries completions as MethodComplete would;
