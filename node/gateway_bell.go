@@ -129,9 +129,15 @@ func (b *workBell) now(cmd consensus.ClaimCmd, at time.Time) (done func(), ok bo
 	if b.store.ClaimableUpTo(cmd, at, busy+cmd.Max)-busy <= 0 || !b.store.HasClaimable(cmd, at) {
 		return nil, false
 	}
-	b.busy += cmd.Max
-	b.inflight[w.profile] += cmd.Max
+	b.claiming(w)
 	return func() { b.release(w) }, true
+}
+
+// claiming counts w's slots as being claimed until release. The caller
+// holds mu.
+func (b *workBell) claiming(w *bellWaiter) {
+	b.busy += w.cmd.Max
+	b.inflight[w.profile] += w.cmd.Max
 }
 
 func (b *workBell) release(w *bellWaiter) {
@@ -197,8 +203,7 @@ func (b *workBell) ring(now time.Time) {
 		}
 		if n > 0 && b.busy < maxClaimsInFlight && b.store.HasClaimable(w.cmd, now) {
 			close(w.ready)
-			b.busy += w.cmd.Max
-			b.inflight[w.profile] += w.cmd.Max
+			b.claiming(w)
 			n -= w.cmd.Max
 		} else {
 			kept = append(kept, w)

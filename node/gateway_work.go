@@ -26,10 +26,10 @@ func (g *gateway) work(ctx context.Context, id tunnel.Identity, req gatewayproto
 	}
 	done := *req.Complete
 	done.RobotID = id.RobotID
-	if req.Claim.Max > 0 {
-		if release, ok := g.claimNow(claimCmd(id, req.Claim), req.Claim); ok {
+	if cmd := claimCmd(id, req.Claim); req.Claim.Max > 0 {
+		if release, ok := g.claimNow(cmd, req.Claim); ok {
 			defer release()
-			out, err := g.store.Work(ctx, done, claimCmd(id, req.Claim))
+			out, err := g.store.Work(ctx, done, cmd)
 			out.Jobs = consensus.OmitHeldGraphs(out.Jobs, req.Claim.Have)
 			return workAnswer(req.Claim, out, err)
 		}
