@@ -18,7 +18,7 @@ func (c *RobotReportsCmd) decodeFast(payload []byte) bool {
 }
 
 func (d *specDecoder) readReports(c *RobotReportsCmd) bool {
-	return d.readObject([]string{"reports"}, func(int) bool {
+	return d.Object([]string{"reports"}, func(int) bool {
 		c.Reports = []RobotReport{}
 		return d.Array(func() bool {
 			c.Reports = append(c.Reports, RobotReport{})
@@ -27,42 +27,8 @@ func (d *specDecoder) readReports(c *RobotReportsCmd) bool {
 	})
 }
 
-// readObject reads {"key":value,...} with keys among fields, each at
-// most once, handing each key's index to field to read its value.
-func (d *specDecoder) readObject(fields []string, field func(i int) bool) bool {
-	if !d.Next('{') {
-		return false
-	}
-	if d.Next('}') {
-		return true
-	}
-	var seen uint64
-	for {
-		key, ok := d.StringBytes()
-		if !ok || !d.Next(':') {
-			return false
-		}
-		i := -1
-		for k, f := range fields {
-			if string(key) == f {
-				i = k
-			}
-		}
-		if i < 0 || seen&(1<<i) != 0 || !field(i) {
-			return false
-		}
-		seen |= 1 << i
-		if d.Next('}') {
-			return true
-		}
-		if !d.Next(',') {
-			return false
-		}
-	}
-}
-
 func (d *specDecoder) readReport(r *RobotReport) bool {
-	return d.readObject([]string{"progress", "complete"}, func(i int) bool {
+	return d.Object([]string{"progress", "complete"}, func(i int) bool {
 		if i == 0 {
 			r.Progress = &ProgressCmd{}
 			return d.readProgressCmd(r.Progress)
@@ -83,7 +49,7 @@ func (d *specDecoder) readProgressCmd(c *ProgressCmd) bool {
 // readRobotItems reads {"robot_id":"...","items":[...]}, a robot's batch
 // of completions or heartbeats.
 func readRobotItems[T any](d *specDecoder, robotID *string, items *[]T, read func(*T) bool) bool {
-	return d.readObject([]string{"robot_id", "items"}, func(i int) bool {
+	return d.Object([]string{"robot_id", "items"}, func(i int) bool {
 		if i == 0 {
 			return d.readStringTo(robotID)
 		}
@@ -112,7 +78,7 @@ func (c *CompleteCmd) decodeFast(payload []byte) bool {
 }
 
 func (d *specDecoder) readProgress(p *Progress) bool {
-	return d.readObject([]string{"job_id", "token", "checkpoint", "logs", "node_status", "logs_end"}, func(i int) bool {
+	return d.Object([]string{"job_id", "token", "checkpoint", "logs", "node_status", "logs_end"}, func(i int) bool {
 		switch i {
 		case 0:
 			return d.readStringTo(&p.JobID)
@@ -132,7 +98,7 @@ func (d *specDecoder) readProgress(p *Progress) bool {
 
 func (d *specDecoder) readCompletion(c *Completion) bool {
 	fields := []string{"job_id", "token", "succeeded", "result", "error", "failure_kind", "checkpoint", "logs", "node_status", "store_secrets", "logs_end"}
-	return d.readObject(fields, func(i int) bool {
+	return d.Object(fields, func(i int) bool {
 		switch i {
 		case 0:
 			return d.readStringTo(&c.JobID)
@@ -165,7 +131,7 @@ func (d *specDecoder) readLogs(logs *[]LogLine) bool {
 	return d.Array(func() bool {
 		*logs = append(*logs, LogLine{})
 		l := &(*logs)[len(*logs)-1]
-		return d.readObject([]string{"time", "level", "node_id", "message"}, func(i int) bool {
+		return d.Object([]string{"time", "level", "node_id", "message"}, func(i int) bool {
 			switch i {
 			case 0:
 				return d.readUnmarshaler(&l.Time)

@@ -74,6 +74,15 @@ func appendProgressCmd(buf []byte, p *ProgressCmd) ([]byte, bool) {
 	return append(buf, "]}"...), true
 }
 
+// AppendCompleteJSON appends c's JSON to buf without reflection, as a
+// robot report entry writes it, when c is of the plain form robots send:
+// for a robot's call that carries completions (gatewayproto's work
+// call). It reports false for any other c, with buf up to its length
+// untouched, and the caller encodes c with encoding/json.
+func AppendCompleteJSON(buf []byte, c *CompleteCmd) ([]byte, bool) {
+	return appendCompleteCmd(buf, c)
+}
+
 func appendCompleteCmd(buf []byte, c *CompleteCmd) ([]byte, bool) {
 	if c.Items == nil || !plainStrings([]string{c.RobotID}) {
 		return buf, false
@@ -86,7 +95,7 @@ func appendCompleteCmd(buf []byte, c *CompleteCmd) ([]byte, bool) {
 		}
 		it := &c.Items[i]
 		if it.Debug != nil || len(it.StoreSecrets) > 0 || !plainStrings([]string{it.JobID, it.Error, it.FailureKind}) ||
-			(len(it.Result) > 0 && !compactASCII(it.Result)) {
+			(len(it.Result) > 0 && !plainjson.CompactASCII(it.Result)) {
 			return buf, false
 		}
 		buf = appendJobToken(buf, it.JobID, it.Token)
@@ -115,7 +124,7 @@ func appendJobToken(buf []byte, id string, token uint64) []byte {
 // order: checkpoint, logs, logs_end, node_status.
 func appendRun(buf []byte, checkpoint []byte, logs []LogLine, logsEnd int, status map[string]string) ([]byte, bool) {
 	if len(checkpoint) > 0 {
-		if !compactASCII(checkpoint) {
+		if !plainjson.CompactASCII(checkpoint) {
 			return buf, false
 		}
 		buf = append(append(buf, `,"checkpoint":`...), checkpoint...)

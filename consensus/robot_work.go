@@ -80,7 +80,7 @@ func (c *RobotWorkCmd) decodeFast(payload []byte) bool {
 }
 
 func (d *specDecoder) readRobotWork(c *RobotWorkCmd) bool {
-	return d.readObject([]string{"reports", "claims", "brief"}, func(i int) bool {
+	return d.Object([]string{"reports", "claims", "brief"}, func(i int) bool {
 		switch i {
 		case 0:
 			c.Reports = []RobotReport{}

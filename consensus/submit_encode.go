@@ -1,7 +1,6 @@
 package consensus
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -65,7 +64,7 @@ func appendSpec(buf []byte, s *JobSpec) ([]byte, bool) {
 		buf = strconv.AppendInt(append(buf, `,"workflow_version":`...), int64(s.WorkflowVersion), 10)
 	}
 	if len(s.Params) > 0 {
-		if !compactASCII(s.Params) {
+		if !plainjson.CompactASCII(s.Params) {
 			return buf, false
 		}
 		buf = append(append(buf, `,"params":`...), s.Params...)
@@ -114,26 +113,6 @@ func plainStrings(list []string) bool {
 		}
 	}
 	return true
-}
-
-// compactASCII reports whether raw is valid JSON of ASCII with no white
-// space outside its strings: what encoding/json writes of it unchanged.
-func compactASCII(raw json.RawMessage) bool {
-	inString := false
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		switch {
-		case c >= utf8.RuneSelf || c < 0x20:
-			return false
-		case inString && c == '\\':
-			i++
-		case c == '"':
-			inString = !inString
-		case !inString && c == ' ':
-			return false
-		}
-	}
-	return json.Valid(raw)
 }
 
 // submitEncodedSize is room for groups' JSON: weighSpecs's bytes, with

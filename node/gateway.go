@@ -217,7 +217,11 @@ func (g *gateway) serve(ctx context.Context, method string, body json.RawMessage
 		if err != nil {
 			return nil, badCall(err)
 		}
-		return marshal(g.work(ctx, id, req))
+		ans, err := g.work(ctx, id, req)
+		if err != nil {
+			return nil, err
+		}
+		return ans.AppendJSON(nil)
 	case gatewayproto.MethodCluster:
 		return marshal(g.clusterInfo(), nil)
 	case gatewayproto.MethodGraph:

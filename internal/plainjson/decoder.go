@@ -13,6 +13,7 @@ package plainjson
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -67,6 +68,37 @@ func (d *Decoder) Array(elem func() bool) bool {
 			return false
 		}
 		if d.Next(']') {
+			return true
+		}
+		if !d.Next(',') {
+			return false
+		}
+	}
+}
+
+// Object reads {"key":value,...} with keys among fields, each at most
+// once, handing each key's index to field to read its value. A key
+// outside fields is refused: encoding/json would match it to a field
+// without regard to case, or ignore it.
+func (d *Decoder) Object(fields []string, field func(i int) bool) bool {
+	if !d.Next('{') {
+		return false
+	}
+	if d.Next('}') {
+		return true
+	}
+	var seen uint64
+	for {
+		key, ok := d.Key()
+		if !ok {
+			return false
+		}
+		i := slices.Index(fields, string(key))
+		if i < 0 || i >= 64 || seen&(1<<i) != 0 || !field(i) {
+			return false
+		}
+		seen |= 1 << i
+		if d.Next('}') {
 			return true
 		}
 		if !d.Next(',') {
@@ -178,6 +210,21 @@ func (d *Decoder) Raw() ([]byte, bool) {
 	}
 	d.skip()
 	return d.valid(start)
+}
+
+// Skip returns the next value's bytes, in Buf, without checking them:
+// for a caller that hands them to a decoder that checks what it reads
+// (json.Unmarshal, or a fast decoder that reads the whole of them).
+func (d *Decoder) Skip() ([]byte, bool) {
+	start := d.Space()
+	if start == len(d.Buf) {
+		return nil, false
+	}
+	d.skip()
+	if d.Pos == start || d.Pos > len(d.Buf) {
+		return nil, false // no value here, or a string cut short
+	}
+	return d.Buf[start:d.Pos], true
 }
 
 // skip moves past the next value without checking it: a string, an

@@ -1,6 +1,7 @@
 package plainjson
 
 import (
+	"encoding/json"
 	"time"
 	"unicode/utf8"
 )
@@ -24,6 +25,34 @@ func Plain(s string) bool {
 		}
 	}
 	return true
+}
+
+// PlainRaw reports whether encoding/json.Marshal writes raw, a
+// json.RawMessage, as it is: one valid JSON value other than null, of
+// printable ASCII, without white space outside its strings or the
+// characters Marshal escapes for HTML.
+func PlainRaw(raw []byte) bool { return string(raw) != "null" && compactASCII(raw, true) }
+
+// CompactASCII reports whether raw is valid JSON of ASCII with no white
+// space outside its strings: what an encoder that does not escape HTML
+// (a json.Encoder after SetEscapeHTML(false)) writes of it unchanged.
+func CompactASCII(raw []byte) bool { return compactASCII(raw, false) }
+
+func compactASCII(raw []byte, html bool) bool {
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c < 0x20 || c >= utf8.RuneSelf || (html && (c == '<' || c == '>' || c == '&')):
+			return false
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case !inString && c == ' ':
+			return false
+		}
+	}
+	return json.Valid(raw)
 }
 
 // AppendString writes s between quotes; s must need no escaping.

@@ -203,10 +203,12 @@ func (c *Conn) closeOnViolation(err error) {
 }
 
 // Call calls method on the other side with req encoded as JSON (nil sends
-// no body) and decodes the response into resp (nil discards it). Each call
-// has a QUIC stream no other call is using at the time (a new one, or a
-// kept call stream, see callstream.go), so calls do not wait for each
-// other.
+// no body; a json.RawMessage, a body the caller encoded, goes as it is
+// once checked to be one JSON value) and decodes the response into resp
+// (nil discards it; a *json.RawMessage takes the body as it came, for
+// the caller to decode). Each call has a QUIC stream no other call is
+// using at the time (a new one, or a kept call stream, see
+// callstream.go), so calls do not wait for each other.
 //
 // If ctx ends first, the call's stream is reset, the callee's handler
 // context ends, and Call returns ctx's error. An error from the callee's
@@ -217,7 +219,14 @@ func (c *Conn) Call(ctx context.Context, method string, req, resp any) error {
 		return errors.New("tunnel: call without a method")
 	}
 	var body json.RawMessage
-	if req != nil {
+	switch r := req.(type) {
+	case nil:
+	case json.RawMessage:
+		if len(r) == 0 {
+			return fmt.Errorf("tunnel: call %s: an empty request body", method)
+		}
+		body = r // encodeFrame checks it is one JSON value
+	default:
 		b, err := json.Marshal(req)
 		if err != nil {
 			return fmt.Errorf("tunnel: call %s: encode request: %w", method, err)
@@ -265,6 +274,12 @@ func (c *Conn) Call(ctx context.Context, method string, req, resp any) error {
 func (c *Conn) decodeReply(method string, reply *envelope, resp any) error {
 	if reply.Error != nil {
 		return fmt.Errorf("tunnel: call %s: %w", method, reply.Error)
+	}
+	if raw, ok := resp.(*json.RawMessage); ok {
+		// The body was checked with its frame and is this reply's own:
+		// the caller decodes it.
+		*raw = reply.Body
+		return nil
 	}
 	if resp != nil && len(reply.Body) > 0 {
 		if err := json.Unmarshal(reply.Body, resp); err != nil {

@@ -92,10 +92,13 @@ func CheckContainers(method string, body []byte) error {
 // the other methods' bodies, so that a newer robot's additions do not
 // lock it out of an older node.
 //
-// The completions are read by consensus.DecodeJSON, which does without
-// reflection for what robots write (completeField);
-// FuzzDecodeWorkRequestAsJSON holds the whole to json.Unmarshal.
+// What robots write is read without reflection (decodeWorkFast, and
+// consensus.DecodeJSON for the completions); FuzzDecodeWorkRequestAsJSON
+// holds the whole to json.Unmarshal.
 func DecodeWorkRequest(body []byte) (WorkRequest, error) {
+	if req, ok := decodeWorkFast(body); ok {
+		return checked(req)
+	}
 	var wire struct {
 		Claim    ClaimRequest  `json:"claim"`
 		Complete completeField `json:"complete"`
@@ -103,14 +106,17 @@ func DecodeWorkRequest(body []byte) (WorkRequest, error) {
 	if err := json.Unmarshal(body, &wire); err != nil {
 		return WorkRequest{}, fmt.Errorf("decode work request: %w", err)
 	}
-	req := WorkRequest{Claim: wire.Claim, Complete: wire.Complete.cmd}
-	if req.Claim.Max <= 0 {
+	return checked(WorkRequest{Claim: wire.Claim, Complete: wire.Complete.cmd})
+}
+
+// checked returns req, or nothing and why the gateway cannot serve it.
+func checked(req WorkRequest) (WorkRequest, error) {
+	switch {
+	case req.Claim.Max <= 0:
 		return WorkRequest{}, fmt.Errorf("work request: claim.max must be positive, got %d", req.Claim.Max)
-	}
-	if req.Claim.WaitMS < 0 {
+	case req.Claim.WaitMS < 0:
 		return WorkRequest{}, fmt.Errorf("work request: claim.wait_ms must not be negative, got %d", req.Claim.WaitMS)
-	}
-	if req.Complete != nil && len(req.Complete.Items) > maxWorkCompletions {
+	case req.Complete != nil && len(req.Complete.Items) > maxWorkCompletions:
 		return WorkRequest{}, fmt.Errorf("work request: %d completions, at most %d in one call", len(req.Complete.Items), maxWorkCompletions)
 	}
 	return req, nil

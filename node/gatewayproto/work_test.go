@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/casare/casare/consensus"
 )
@@ -64,7 +63,10 @@ func FuzzDecodeWorkRequest(f *testing.F) {
 // FuzzDecodeWorkRequestAsJSON: what DecodeWorkRequest accepts is what
 // json.Unmarshal of the whole request makes of it; it refuses what
 // json.Unmarshal refuses, and accepts every servable request that
-// json.Unmarshal reads.
+// json.Unmarshal reads. One exception (maxDepthOnlyWhole): values nested
+// under 10,000 deep on their own but deeper counted from the body's top,
+// which json.Unmarshal refuses and the completions' own decoder accepts,
+// as it does in a complete call.
 func FuzzDecodeWorkRequestAsJSON(f *testing.F) {
 	f.Add([]byte(`{"claim":{"max":2,"request_id":"r","wait_ms":100},"complete":{"robot_id":"x","items":[{"job_id":"j","token":7,"succeeded":true,"result":{},"node_status":{"a":"done"}}]}}`))
 	f.Add([]byte(`{"complete":null,"claim":{"max":1,"have":[{"workflow_id":"w","version":1}]}}`))
@@ -74,6 +76,9 @@ func FuzzDecodeWorkRequestAsJSON(f *testing.F) {
 		var want WorkRequest
 		wantErr := json.Unmarshal(body, &want)
 		got, err := DecodeWorkRequest(body)
+		if maxDepthOnlyWhole(wantErr, err) {
+			return
+		}
 		if wantErr != nil {
 			if err == nil {
 				t.Fatalf("accepted %q, which json.Unmarshal refuses: %v", body, wantErr)
@@ -94,17 +99,7 @@ func FuzzDecodeWorkRequestAsJSON(f *testing.F) {
 // jobs, as the robot writes it, decoded whole by json.Unmarshal and by
 // DecodeWorkRequest.
 func BenchmarkDecodeWorkRequest(b *testing.B) {
-	at := time.Date(2026, 12, 1, 14, 0, 0, 123456789, time.UTC)
-	done := func(id string, token uint64) consensus.Completion {
-		return consensus.Completion{JobID: id, Token: token, Succeeded: true, Result: json.RawMessage(`{}`),
-			Logs:       []consensus.LogLine{{Time: at, Level: "info", NodeID: "start", Message: "node start finished"}},
-			NodeStatus: map[string]string{"start": "done", "end": "done"}}
-	}
-	body, err := json.Marshal(WorkRequest{
-		Claim: ClaimRequest{Max: 2, RequestID: "0190c1d4-8a3f-7b2e-9f10-5d6e7f8a9b0d", WaitMS: 20000, Have: []consensus.GraphRef{{WorkflowID: "0190c1d4-8a3f-7b2e-9f10-5d6e7f8a9b0e", Version: 1}}},
-		Complete: &consensus.CompleteCmd{Items: []consensus.Completion{
-			done("0190c1d4-8a3f-7b2e-9f10-5d6e7f8a9b0c", 1041), done("0190c1d4-8a3f-7b2e-9f10-5d6e7f8a9b0f", 1042)}},
-	})
+	body, err := json.Marshal(robotWorkRequest())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -151,4 +146,11 @@ func TestCheckContainersSkipsRawValues(t *testing.T) {
 			t.Errorf("CheckContainers(%s, %.60s… of %d bytes): %v, want accepted %v", tt.method, tt.body, len(tt.body), err, tt.want)
 		}
 	}
+}
+
+// maxDepthOnlyWhole reports whether json.Unmarshal refused a body only
+// for the nesting depth it counts over the whole body, which a fast
+// decoder, checking each raw value on its own, does not count.
+func maxDepthOnlyWhole(jsonErr, err error) bool {
+	return err == nil && jsonErr != nil && strings.Contains(jsonErr.Error(), "exceeded max depth")
 }

@@ -2,6 +2,7 @@ package robot
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -49,8 +50,19 @@ func (q *TunnelQueue) ClaimCompleting(ctx context.Context, cmd consensus.ClaimCm
 	if len(done.Items) > 0 {
 		req.Complete = &done
 	}
+	body, err := req.AppendJSON(nil)
+	if err != nil {
+		return WorkOutcome{}, fmt.Errorf("encode work call: %w", err)
+	}
+	var reply json.RawMessage
+	if err := q.callOn(ctx, conn, gatewayproto.MethodWork, json.RawMessage(body), &reply); err != nil {
+		return WorkOutcome{}, err
+	}
 	var ans gatewayproto.WorkAnswer
-	if err := q.callOn(ctx, conn, gatewayproto.MethodWork, req, &ans); err != nil {
+	if err := gatewayproto.DecodeWorkAnswer(reply, &ans); err != nil {
+		// As for any answer Call fails to decode (callOn): a node that
+		// answers what a robot cannot read is left.
+		conn.Close("work call: " + err.Error())
 		return WorkOutcome{}, err
 	}
 	out := WorkOutcome{Jobs: ans.Claimed(), Acks: ans.Acks}
