@@ -71,6 +71,15 @@ func TestInternetClaimsShareTheEntryOfCompletions(t *testing.T) {
 		return got
 	}
 	r1, r2 := claim("r1", 2), claim("r2", 1)
+	// A claim returns before the loop that flushed its entry has let go
+	// of its slot: until it has, the batcher only looks like it holds the
+	// first completion below in flight (ci36 saw that race merge the two
+	// completions).
+	testutil.WaitFor(t, 10*time.Second, "the claims' flush to end", func() bool {
+		s.robots.reports.mu.Lock()
+		defer s.robots.reports.mu.Unlock()
+		return s.robots.reports.inFlight == 0
+	})
 	completion := func(j Job) CompleteCmd {
 		return CompleteCmd{RobotID: j.Lease.RobotID, Items: []Completion{{JobID: j.ID, Token: j.Lease.Token, Succeeded: true}}}
 	}
