@@ -6,7 +6,10 @@ import (
 )
 
 func TestTuneRuntimeRespectsEnvironment(t *testing.T) {
-	prevGC := debug.SetGCPercent(100)
+	// Start from a percent the node never sets, so that the check
+	// sees TuneRuntime's own setting.
+	const elsewhere = nodeGCPercent + 37
+	prevGC := debug.SetGCPercent(elsewhere)
 	prevLimit := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() {
 		debug.SetGCPercent(prevGC)
@@ -16,7 +19,7 @@ func TestTuneRuntimeRespectsEnvironment(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
 	got := TuneRuntime()
-	if got.GCPercent != nodeGCPercent || debug.SetGCPercent(100) != nodeGCPercent {
+	if got.GCPercent != nodeGCPercent || debug.SetGCPercent(elsewhere) != nodeGCPercent {
 		t.Fatalf("without GOGC: tuning %+v, want gc percent %d in effect", got, nodeGCPercent)
 	}
 	if total := availableMemory(); total > 0 && (got.MemoryLimit <= 0 || got.MemoryLimit >= total || debug.SetMemoryLimit(-1) != got.MemoryLimit) {
@@ -27,7 +30,7 @@ func TestTuneRuntimeRespectsEnvironment(t *testing.T) {
 	t.Setenv("GOGC", "150")
 	t.Setenv("GOMEMLIMIT", "1GiB")
 	got = TuneRuntime()
-	if got.GCPercent != -1 || got.MemoryLimit != 0 || debug.SetGCPercent(100) != 100 || debug.SetMemoryLimit(-1) != prevLimit {
+	if got.GCPercent != -1 || got.MemoryLimit != 0 || debug.SetGCPercent(elsewhere) != elsewhere || debug.SetMemoryLimit(-1) != prevLimit {
 		t.Fatalf("with GOGC and GOMEMLIMIT set: tuning %+v changed the runtime", got)
 	}
 }

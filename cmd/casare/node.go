@@ -124,7 +124,7 @@ func runNode(cmd *cobra.Command, cfg node.Config) error {
 	tuning := node.TuneRuntime()
 	cfg.Logger.Info("runtime tuned for a node process", "settings", tuning.String())
 	if tuning.GCPercent >= 0 {
-		// Keep the generous GOGC from multiplying a large live heap (a
+		// Keep GOGC from multiplying a large live heap (a
 		// million queued jobs) into gigabytes of RSS.
 		ctx, stop := context.WithCancel(cmd.Context())
 		defer stop()

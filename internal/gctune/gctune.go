@@ -1,13 +1,12 @@
 // Package gctune keeps a long-running process's garbage collector between
-// throughput and memory: a generous GOGC while the live heap is small,
-// and, as it grows, a GOGC that keeps the heap's goal within a fixed
+// throughput and memory: the process's own GOGC while the live heap is
+// small and, as it grows, a GOGC that keeps the heap's goal within a fixed
 // headroom above the live heap.
 //
-// GOGC is a ratio: at 400 the heap may grow to five times what is live
-// before the next collection. That saves CPU on a node whose live heap is
-// a few hundred MB (the collector rescans the replicated state less
-// often), but with a million queued jobs it turns ~800 MB of live state
-// into ~4 GB of RSS. The tuner reads the live heap after each collection
+// GOGC is a ratio: at 100 the heap may grow to twice what is live before
+// the next collection, at 400 to five times. Whatever the setting, with a
+// million queued jobs that ratio turns ~800 MB of live state into
+// gigabytes of RSS. The tuner reads the live heap after each collection
 // and sets GOGC so that the goal stays under live + Headroom, never below
 // MinPercent (below that the collector would run nearly all the time).
 package gctune
