@@ -56,12 +56,25 @@ func checkContainers(data []byte, what string, limit int64) error {
 
 // readBody reads the whole request body, refusing more than limit bytes.
 func readBody(c *gin.Context, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
-	if err != nil {
+	var buf bytes.Buffer
+	if n := c.Request.ContentLength; n > 0 {
+		// Room for the declared length, and for the read that finds the
+		// end, in one allocation. io.ReadAll grows from 512 bytes,
+		// copying a batch of jobs about five times over: it was 3.6% of
+		// a leader's CPU samples under batched submits, and
+		// BenchmarkReadBody (100 jobs' bytes) went from 42 to 22 µs.
+		// Not more than presizeBytes before the bytes arrive, so a
+		// client that only declares a large body costs no more.
+		buf.Grow(int(min(n, limit, presizeBytes)) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(c.Writer, c.Request.Body, limit)); err != nil {
 		return nil, bodyError(err, limit)
 	}
-	return data, nil
+	return buf.Bytes(), nil
 }
+
+// presizeBytes bounds what readBody allocates for a declared length.
+const presizeBytes = 1 << 20
 
 func bodyError(err error, limit int64) error {
 	var tooLarge *http.MaxBytesError
