@@ -14,18 +14,19 @@ import (
 	"github.com/casare/casare/internal/gctune"
 )
 
-// Garbage collector settings for a node process. GOGC stays at Go's
-// default, 100, set explicitly so that the tuner below knows where it
-// starts. It was 400, for the in-process `make bench` (three nodes' state
-// in one heap, rescanned less often at 400). Three real processes on the
-// 2-core development machine did better at 100 in seven interleaved pairs
-// of the real-process table: end to end faster in all seven, median CPU a
-// job 135 against 159 µs; single submits a median 309 against 335 µs a
-// job; batched submits even. A restart from a snapshot of 300,000 queued
-// jobs is slower while the heap is small (4.0–4.4 s against 3.2–3.4 s),
-// before the tuner takes over. The memory limit keeps the headroom from
-// turning into an out-of-memory kill: near the limit the collector works
-// harder instead. As the live heap grows past gcHeadroom, internal/gctune
+// Garbage collector settings for a node process. GOGC is Go's default,
+// 100, set explicitly: it is the tuner's ceiling (GCTuning), and a
+// setting of the node's own is what starts the tuner in cmd/casare. The
+// in-process `make bench` did better at 400 (three nodes' state in one
+// heap, rescanned less often), but three real processes did better at
+// 100: in seven interleaved pairs of the bench's real-process table, end
+// to end ran faster at 100 in all seven, at a median node CPU a job of
+// 135 against 159 µs; single submits took a median 309 against 335 µs
+// of CPU a job; batched submits were even. A restart from a snapshot is
+// slower while the heap is small (300,000 queued jobs: 4.0–4.4 s
+// against 3.2–3.4 s). The memory limit keeps the headroom from turning
+// into an out-of-memory kill: near the limit the collector works harder
+// instead. As the live heap grows past gcHeadroom, internal/gctune
 // lowers GOGC so that the heap's goal stays within gcHeadroom above it:
 // about 32 with a million queued jobs.
 const (

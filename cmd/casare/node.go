@@ -124,8 +124,8 @@ func runNode(cmd *cobra.Command, cfg node.Config) error {
 	tuning := node.TuneRuntime()
 	cfg.Logger.Info("runtime tuned for a node process", "settings", tuning.String())
 	if tuning.GCPercent >= 0 {
-		// Keep GOGC from multiplying a large live heap (a
-		// million queued jobs) into gigabytes of RSS.
+		// Keep GOGC from multiplying a large live heap (a million
+		// queued jobs) into gigabytes of RSS.
 		ctx, stop := context.WithCancel(cmd.Context())
 		defer stop()
 		go gctune.Run(ctx, node.GCTuning(tuning))
