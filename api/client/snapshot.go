@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/casare/casare/api/wire"
 )
@@ -37,9 +38,22 @@ func (c clusterService) SaveSnapshot(ctx context.Context, key string, w io.Write
 	return n, nil
 }
 
+// A restore follows leader changes for at most restoreRounds rounds. The
+// first wait is restoreWait and each one after it doubles, so the last
+// round starts about three seconds after the first: longer than an
+// election, shorter than an operator's patience.
+const (
+	restoreRounds = 5
+	restoreWait   = 200 * time.Millisecond
+)
+
 // RestoreSnapshot sends a snapshot file to be restored into the whole
-// cluster. Only the leader restores; when the node asked is not the
-// leader, the call goes once more to the leader it names.
+// cluster. Only the leader restores. When the node asked is not the
+// leader, the call goes at once to the leader it names. When the leader
+// changes during the call, or no leader is known, the call is sent again
+// after a short wait: to the leader named, or else to the node first
+// asked. Sending it again is safe because a restore replaces the whole
+// state: a second restore of the same file leaves what the first would.
 func (c clusterService) RestoreSnapshot(ctx context.Context, key string, file []byte, opts ...CallOption) (wire.SnapshotRestoreResponse, error) {
 	opts = append(opts, snapshotKey(key))
 	restore := func(at *conn) (wire.SnapshotRestoreResponse, error) {
@@ -48,16 +62,57 @@ func (c clusterService) RestoreSnapshot(ctx context.Context, key string, file []
 		err := at.call(ctx, req, &out)
 		return out, err
 	}
-	out, err := restore(c.conn)
+	at, wait := c.conn, restoreWait
+	for round := 1; ; round++ {
+		out, err := restore(at)
+		if leader, again := c.leaderAfter(err); again && leader != nil && !sameBase(leader, at) {
+			at = leader
+			out, err = restore(at)
+		}
+		leader, again := c.leaderAfter(err)
+		if !again || round == restoreRounds {
+			return out, err
+		}
+		if at = c.conn; leader != nil {
+			at = leader
+		}
+		if serr := sleep(ctx, wait); serr != nil {
+			return out, fmt.Errorf("PUT %s: %w (last error: %w)", snapshotPath, serr, err)
+		}
+		wait *= 2
+	}
+}
+
+// sameBase reports whether a and b reach the same address.
+func sameBase(a, b *conn) bool {
+	return a.base != nil && b.base != nil && a.base.String() == b.base.String()
+}
+
+// leaderAfter reads an answer for a leader change: again reports
+// not_leader or no_leader, and leader is the connection to the leader
+// the answer names, if it names one.
+func (c clusterService) leaderAfter(err error) (leader *conn, again bool) {
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.Code != "not_leader" {
-		return out, err
+	if !errors.As(err, &ae) || (ae.Code != "not_leader" && ae.Code != "no_leader") {
+		return nil, false
 	}
 	var details struct {
 		LeaderAPI string `json:"leader_api"`
 	}
 	if json.Unmarshal(ae.Details, &details) != nil || details.LeaderAPI == "" || c.base == nil {
-		return out, err
+		return nil, true
 	}
-	return restore(c.at(c.base.Scheme + "://" + details.LeaderAPI))
+	return c.at(c.base.Scheme + "://" + details.LeaderAPI), true
+}
+
+// sleep waits for d or until ctx ends, and then returns ctx's error.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
 }
