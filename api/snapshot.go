@@ -92,6 +92,11 @@ func (s clusterAPI) restoreSnapshot(c *gin.Context) {
 		s.abort(c, err)
 		return
 	}
+	restoreID, err := restoreID(c)
+	if err != nil {
+		s.abort(c, err)
+		return
+	}
 	file, err := readBody(c, s.cfg.MaxSnapshotBytes)
 	if err != nil {
 		s.abort(c, err)
@@ -111,18 +116,29 @@ func (s clusterAPI) restoreSnapshot(c *gin.Context) {
 		}
 		info.CAFingerprint = pki.Fingerprint(cert)
 	}
-	report, err := s.cfg.Store.Restore(c.Request.Context(), consensus.Backup{Index: contents.Index, State: contents.State, VaultKeys: contents.VaultKeys})
+	report, err := s.cfg.Store.Restore(c.Request.Context(), consensus.Backup{Index: contents.Index, State: contents.State, VaultKeys: contents.VaultKeys, RestoreID: restoreID})
 	if err != nil {
 		s.abort(c, s.notLeaderDetails(err))
 		return
 	}
-	resp := wire.SnapshotRestoreResponse{Snapshot: info, Before: snapshotCounts(report.Before), After: snapshotCounts(report.After), Index: report.Index}
+	resp := wire.SnapshotRestoreResponse{Snapshot: info, Before: snapshotCounts(report.Before), After: snapshotCounts(report.After), Index: report.Index, Repeated: report.Repeated}
 	if caCert, _, err := s.clusterCA(); err == nil && len(caCert) > 0 {
 		if cert, err := pki.DecodeCert(caCert); err == nil {
 			resp.CAFingerprint = pki.Fingerprint(cert)
 		}
 	}
 	c.JSON(http.StatusOK, resp)
+}
+
+// restoreID names a restore by the request's Idempotency-Key, so that
+// a try sent again after a leader change hid the first one's answer is
+// not restored twice; without a key, each restore is its own.
+func restoreID(c *gin.Context) (string, error) {
+	key, err := idempotencyKey(c.GetHeader("Idempotency-Key"))
+	if err != nil || key == "" {
+		return "", err
+	}
+	return newID(key, "restore")
 }
 
 // notLeaderDetails adds the leader's API address to a not_leader error,

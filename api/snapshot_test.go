@@ -149,3 +149,37 @@ func TestSnapshotRestoreThroughAFollowerGoesToTheLeader(t *testing.T) {
 		}
 	}
 }
+
+func TestSnapshotRestoreSentAgainIsNotRestoredTwice(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	n := apitest.StartLeader(t, "n1")
+	createNamedWorkflow(t, n.Client, "kept")
+	key := snapshotKeyText(4)
+	var file bytes.Buffer
+	if _, err := n.Client.SaveSnapshot(ctx, key, &file); err != nil {
+		t.Fatal(err)
+	}
+	createNamedWorkflow(t, n.Client, "made-before")
+	first, err := n.Client.RestoreSnapshot(ctx, key, file.Bytes(), client.IdempotencyKey("restore-1"))
+	if err != nil || first.Repeated {
+		t.Fatalf("first restore: %+v, %v", first, err)
+	}
+	// A write between a try whose answer was lost and the try sent again.
+	createNamedWorkflow(t, n.Client, "made-after")
+	again, err := n.Client.RestoreSnapshot(ctx, key, file.Bytes(), client.IdempotencyKey("restore-1"))
+	if err != nil || !again.Repeated || again.After.Workflows != 2 || again.Before != (wire.SnapshotCounts{}) {
+		t.Fatalf("the same restore sent again: %+v, %v; want repeated, with the 2 workflows there now", again, err)
+	}
+	if got := workflowNames(t, n.Client); !slices.Equal(got, []string{"kept", "made-after"}) {
+		t.Errorf("workflows after the repeat: %v, want the write made since kept", got)
+	}
+	// Another restore of the same file is a restore of its own.
+	other, err := n.Client.RestoreSnapshot(ctx, key, file.Bytes())
+	if err != nil || other.Repeated {
+		t.Fatalf("a new restore of the same file: %+v, %v", other, err)
+	}
+	if got := workflowNames(t, n.Client); !slices.Equal(got, []string{"kept"}) {
+		t.Errorf("workflows after a new restore: %v, want [kept]", got)
+	}
+}

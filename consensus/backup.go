@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,6 +25,11 @@ type Backup struct {
 	State     []byte
 	Counts    BackupCounts
 	VaultKeys VaultKeys
+	// RestoreID, when set, names the restore of this backup that
+	// Store.Restore is asked for: a client that sends a restore again,
+	// because a leader change hid the answer to the first, names both
+	// the same. Empty, each restore gets a fresh id.
+	RestoreID string
 }
 
 // BackupCounts summarises a state for a person comparing two of them.
@@ -44,6 +50,10 @@ type RestoreReport struct {
 	After  BackupCounts `json:"after"`
 	// Index is the Raft index the restored state is applied at.
 	Index uint64 `json:"index"`
+	// Repeated reports a restore whose RestoreID the state already
+	// carried: an earlier try took effect, this one restored nothing
+	// again, and Before is not known.
+	Repeated bool `json:"repeated,omitempty"`
 }
 
 // DefaultRestoreTimeout bounds the Raft restore when the caller's
@@ -110,10 +120,15 @@ func decodeBackupState(data []byte) (snapshotData, BackupCounts, error) {
 // on the leader only (CodeNotLeader elsewhere). It checks the state
 // before anything changes, hands the backup's vault keys to every server
 // (added to their rings, so secrets of either cluster open), keeps this
-// cluster's own server addresses, and then restores through Raft.
+// cluster's own server addresses, and then restores through Raft. A
+// backup whose RestoreID the state carries already is not restored
+// again (RestoreReport.Repeated).
 func (s *Store) Restore(ctx context.Context, b Backup) (RestoreReport, error) {
 	if !s.IsLeader() {
 		return RestoreReport{}, errorf(CodeNotLeader, "node %s is not the leader; a restore runs on the leader (%s)", s.cfg.Name, s.LeaderName())
+	}
+	if report, done, err := s.restoredAlready(ctx, b.RestoreID); done || err != nil {
+		return report, err
 	}
 	d, _, err := decodeBackupState(b.State)
 	if err != nil {
@@ -145,7 +160,7 @@ func (s *Store) Restore(ctx context.Context, b Backup) (RestoreReport, error) {
 	// The restored jobs carry the indexes of the cluster they were saved
 	// on, unrelated to this one's: a new id tells the archiver to stop
 	// trusting its position and read the finished jobs again.
-	d.RestoreID = newRequestID()
+	d.RestoreID = cmp.Or(b.RestoreID, newRequestID())
 	data, err := encodeJSON(d)
 	if err != nil {
 		return RestoreReport{}, fmt.Errorf("encode state: %w", err)
@@ -168,6 +183,28 @@ func (s *Store) Restore(ctx context.Context, b Backup) (RestoreReport, error) {
 	}
 	report.Index = s.fsm.read(func(st *state) { report.After = st.backupCounts() })
 	return report, nil
+}
+
+// restoredAlready reports, as done, a restore named id that the state
+// carries already: a try whose answer a leader change hid took effect,
+// and restoring the same file again would throw away what was written
+// since (jobs claimed since would be queued again, and run twice). The
+// no-op entry first brings this leader's state up to every committed
+// entry, a restore made under an earlier leader included.
+func (s *Store) restoredAlready(ctx context.Context, id string) (report RestoreReport, done bool, err error) {
+	if id == "" {
+		return RestoreReport{}, false, nil
+	}
+	if err := s.Noop(ctx); err != nil {
+		return RestoreReport{}, false, fmt.Errorf("catch up before the restore (nothing restored): %w", err)
+	}
+	report.Index = s.fsm.read(func(st *state) {
+		if done = st.restoreID == id; done {
+			report.After = st.backupCounts()
+		}
+	})
+	report.Repeated = done
+	return report, done, nil
 }
 
 // check refuses a keyring whose keys are not AES-256 keys.

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,10 +53,12 @@ const (
 // leader, the call goes at once to the leader it names. When the leader
 // changes during the call, or no leader is known, the call is sent again
 // after a short wait: to the leader named, or else to the node first
-// asked. Sending it again is safe because a restore replaces the whole
-// state: a second restore of the same file leaves what the first would.
+// asked. Every try carries the same Idempotency-Key (a random one, or
+// the caller's IdempotencyKey option): a leader that finds the restore
+// it names has taken effect already answers Repeated and restores
+// nothing again, which would throw away what was written since.
 func (c clusterService) RestoreSnapshot(ctx context.Context, key string, file []byte, opts ...CallOption) (wire.SnapshotRestoreResponse, error) {
-	opts = append(opts, snapshotKey(key))
+	opts = append([]CallOption{IdempotencyKey(rand.Text())}, append(opts, snapshotKey(key))...)
 	restore := func(at *conn) (wire.SnapshotRestoreResponse, error) {
 		var out wire.SnapshotRestoreResponse
 		req := request{method: http.MethodPut, path: snapshotPath, body: bytes.NewReader(file), contentType: "application/octet-stream", opts: opts, longLived: true}
@@ -105,7 +108,7 @@ func (c clusterService) leaderAfter(err error) (leader *conn, again bool) {
 	return c.at(c.base.Scheme + "://" + details.LeaderAPI), true
 }
 
-// sleep waits for d or until ctx ends, and then returns ctx's error.
+// sleep waits for d, or until ctx ends and then returns ctx's error.
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -113,6 +116,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		return context.Cause(ctx)
+		return ctx.Err()
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,7 @@ type restoreNode struct {
 	mu      sync.Mutex
 	answers []func() (int, string)
 	bodies  [][]byte
+	keys    []string // each call's Idempotency-Key
 }
 
 func newRestoreNode(t *testing.T, answers ...func() (int, string)) *restoreNode {
@@ -37,6 +39,7 @@ func newRestoreNode(t *testing.T, answers ...func() (int, string)) *restoreNode 
 			body = nil // the test sees a missing body and fails
 		}
 		n.bodies = append(n.bodies, body)
+		n.keys = append(n.keys, r.Header.Get("Idempotency-Key"))
 		answer := n.answers[min(len(n.bodies), len(n.answers))-1]
 		n.mu.Unlock()
 		status, text := answer()
@@ -46,6 +49,12 @@ func newRestoreNode(t *testing.T, answers ...func() (int, string)) *restoreNode 
 	}))
 	t.Cleanup(n.srv.Close)
 	return n
+}
+
+func (n *restoreNode) idempotencyKeys() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.keys
 }
 
 func (n *restoreNode) calls() [][]byte {
@@ -90,6 +99,11 @@ func TestRestoreFollowsTheLeaderThroughLeaderChanges(t *testing.T) {
 	if got := len(leader.calls()); got != 3 {
 		t.Errorf("the leader got %d calls, want 3", got)
 	}
+	// One restore, one key: the leader that finds it done does not redo it.
+	keys := append(asked.idempotencyKeys(), leader.idempotencyKeys()...)
+	if keys[0] == "" || len(slices.Compact(slices.Clone(keys))) != 1 {
+		t.Errorf("the tries' Idempotency-Keys: %q, want one key on all", keys)
+	}
 }
 
 func TestRestoreGivesUpAfterItsRounds(t *testing.T) {
@@ -108,7 +122,9 @@ func TestRestoreGivesUpAfterItsRounds(t *testing.T) {
 func TestRestoreStopsWaitingWithItsContext(t *testing.T) {
 	t.Parallel()
 	lonely := newRestoreNode(t, apiErr("no_leader", `{}`))
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	// The deadline falls in the second wait (200 ms, then 400), after two
+	// answers from a node on loopback.
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel()
 	_, err := client.New(lonely.srv.URL).RestoreSnapshot(ctx, "a2V5", []byte("f"))
 	if !errors.Is(err, context.DeadlineExceeded) || !client.IsCode(err, "no_leader") {

@@ -40,4 +40,8 @@ type SnapshotRestoreResponse struct {
 	// file's, robots and tokens pinned to the old CA must be given this
 	// one (or the cluster rebuilt with the file's CA).
 	CAFingerprint string `json:"ca_fingerprint,omitempty"`
+	// Repeated says the restore had taken effect on an earlier try of
+	// the same call (the same Idempotency-Key), whose answer a leader
+	// change hid: nothing was restored again, and Before is empty.
+	Repeated bool `json:"repeated,omitempty"`
 }

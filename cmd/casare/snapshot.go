@@ -305,9 +305,18 @@ func printRestore(w io.Writer, r wire.SnapshotRestoreResponse) {
 	fmt.Fprintf(w, "restored the state of %s at index %d (taken %s) at index %d\n",
 		r.Snapshot.Node, r.Snapshot.Index, r.Snapshot.CreatedAt.Format("2006-01-02 15:04:05Z07:00"), r.Index)
 	t := newTable(w)
-	fmt.Fprintln(t, "\tBEFORE\tAFTER")
-	for _, row := range snapshotRows(r.Before, r.After) {
-		fmt.Fprintf(t, "%s\t%d\t%d\n", row.name, row.before, row.after)
+	if r.Repeated {
+		// What the first try replaced went with its answer.
+		fmt.Fprintln(w, "the restore took effect on an earlier try, whose answer a leader change lost; it was not restored again")
+		fmt.Fprintln(t, "\tNOW")
+		for _, row := range snapshotRows(r.Before, r.After) {
+			fmt.Fprintf(t, "%s\t%d\n", row.name, row.after)
+		}
+	} else {
+		fmt.Fprintln(t, "\tBEFORE\tAFTER")
+		for _, row := range snapshotRows(r.Before, r.After) {
+			fmt.Fprintf(t, "%s\t%d\t%d\n", row.name, row.before, row.after)
+		}
 	}
 	t.Flush()
 	fmt.Fprintln(w, "API tokens are now the snapshot's: use a token of the cluster it was saved from (its admin.token)")

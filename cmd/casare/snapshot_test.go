@@ -116,3 +116,12 @@ func TestSnapshotCommands(t *testing.T) {
 }
 
 func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+func TestPrintRestoreOfARepeatShowsTheStateNow(t *testing.T) {
+	var out bytes.Buffer
+	printRestore(&out, wire.SnapshotRestoreResponse{Snapshot: wire.SnapshotInfo{Node: "n1", Index: 6}, After: wire.SnapshotCounts{Workflows: 2}, Index: 14, Repeated: true})
+	text := out.String()
+	if !strings.Contains(text, "took effect on an earlier try") || !regexpMatch(`NOW`, text) || !regexpMatch(`workflows\s+2\n`, text) || strings.Contains(text, "BEFORE") {
+		t.Errorf("a repeated restore printed %q", text)
+	}
+}
