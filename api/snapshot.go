@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -92,7 +94,7 @@ func (s clusterAPI) restoreSnapshot(c *gin.Context) {
 		s.abort(c, err)
 		return
 	}
-	restoreID, err := restoreID(c)
+	idemKey, err := idempotencyKey(c.GetHeader("Idempotency-Key"))
 	if err != nil {
 		s.abort(c, err)
 		return
@@ -116,7 +118,7 @@ func (s clusterAPI) restoreSnapshot(c *gin.Context) {
 		}
 		info.CAFingerprint = pki.Fingerprint(cert)
 	}
-	report, err := s.cfg.Store.Restore(c.Request.Context(), consensus.Backup{Index: contents.Index, State: contents.State, VaultKeys: contents.VaultKeys, RestoreID: restoreID})
+	report, err := s.cfg.Store.Restore(c.Request.Context(), consensus.Backup{Index: contents.Index, State: contents.State, VaultKeys: contents.VaultKeys, RestoreRequest: restoreRequest(idemKey, file)})
 	if err != nil {
 		s.abort(c, s.notLeaderDetails(err))
 		return
@@ -130,15 +132,19 @@ func (s clusterAPI) restoreSnapshot(c *gin.Context) {
 	c.JSON(http.StatusOK, resp)
 }
 
-// restoreID names a restore by the request's Idempotency-Key, so that
-// a try sent again after a leader change hid the first one's answer is
-// not restored twice; without a key, each restore is its own.
-func restoreID(c *gin.Context) (string, error) {
-	key, err := idempotencyKey(c.GetHeader("Idempotency-Key"))
-	if err != nil || key == "" {
-		return "", err
+// restoreRequest names a restore by the request's Idempotency-Key and
+// the file's digest, so that a try sent again after a leader change hid
+// the first one's answer is not restored twice, while the same key with
+// another file is a restore of its own. Without a key, each restore is.
+func restoreRequest(key string, file []byte) string {
+	if key == "" {
+		return ""
 	}
-	return newID(key, "restore")
+	h := sha256.New()
+	h.Write([]byte(key))
+	h.Write([]byte{0}) // a key never holds NUL (checkName refuses control characters)
+	h.Write(file)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // notLeaderDetails adds the leader's API address to a not_leader error,

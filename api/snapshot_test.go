@@ -174,12 +174,29 @@ func TestSnapshotRestoreSentAgainIsNotRestoredTwice(t *testing.T) {
 	if got := workflowNames(t, n.Client); !slices.Equal(got, []string{"kept", "made-after"}) {
 		t.Errorf("workflows after the repeat: %v, want the write made since kept", got)
 	}
-	// Another restore of the same file is a restore of its own.
-	other, err := n.Client.RestoreSnapshot(ctx, key, file.Bytes())
-	if err != nil || other.Repeated {
-		t.Fatalf("a new restore of the same file: %+v, %v", other, err)
+	// The same key with another file is a restore of its own.
+	var later bytes.Buffer
+	if _, err := n.Client.SaveSnapshot(ctx, key, &later); err != nil {
+		t.Fatal(err)
 	}
-	if got := workflowNames(t, n.Client); !slices.Equal(got, []string{"kept"}) {
-		t.Errorf("workflows after a new restore: %v, want [kept]", got)
+	createNamedWorkflow(t, n.Client, "made-last")
+	other, err := n.Client.RestoreSnapshot(ctx, key, later.Bytes(), client.IdempotencyKey("restore-1"))
+	if err != nil || other.Repeated {
+		t.Fatalf("another file under the same key: %+v, %v", other, err)
+	}
+	if got := workflowNames(t, n.Client); !slices.Equal(got, []string{"kept", "made-after"}) {
+		t.Errorf("workflows after restoring the later file: %v, want [kept made-after]", got)
+	}
+	// Without a key, every restore is one, the same file's included.
+	url := n.URL + "/api/v1/operator/snapshot"
+	for range 2 {
+		createNamedWorkflow(t, n.Client, "made-between")
+		r := send(t, http.MethodPut, url, "application/octet-stream", file.Bytes(), wire.SnapshotKeyHeader, strings.TrimSpace(key))
+		if r.status != http.StatusOK || strings.Contains(string(r.body), "repeated") {
+			t.Fatalf("restore without a key: %d %s", r.status, r.body)
+		}
+		if got := workflowNames(t, n.Client); !slices.Equal(got, []string{"kept"}) {
+			t.Errorf("workflows after a restore without a key: %v, want [kept]", got)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package consensus
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,11 +24,12 @@ type Backup struct {
 	State     []byte
 	Counts    BackupCounts
 	VaultKeys VaultKeys
-	// RestoreID, when set, names the restore of this backup that
-	// Store.Restore is asked for: a client that sends a restore again,
-	// because a leader change hid the answer to the first, names both
-	// the same. Empty, each restore gets a fresh id.
-	RestoreID string
+	// RestoreRequest, when set, names the request for a restore of this
+	// backup: a client that sends a restore again, because a leader
+	// change hid the answer to the first, names both the same, and
+	// Store.Restore does not restore it twice. The API derives it from
+	// the request's Idempotency-Key and the file.
+	RestoreRequest string
 }
 
 // BackupCounts summarises a state for a person comparing two of them.
@@ -50,9 +50,10 @@ type RestoreReport struct {
 	After  BackupCounts `json:"after"`
 	// Index is the Raft index the restored state is applied at.
 	Index uint64 `json:"index"`
-	// Repeated reports a restore whose RestoreID the state already
+	// Repeated reports a restore whose RestoreRequest the state already
 	// carried: an earlier try took effect, this one restored nothing
-	// again, and Before is not known.
+	// again, Before is not known, and Index is the index applied when
+	// the repeat was answered.
 	Repeated bool `json:"repeated,omitempty"`
 }
 
@@ -127,7 +128,7 @@ func (s *Store) Restore(ctx context.Context, b Backup) (RestoreReport, error) {
 	if !s.IsLeader() {
 		return RestoreReport{}, errorf(CodeNotLeader, "node %s is not the leader; a restore runs on the leader (%s)", s.cfg.Name, s.LeaderName())
 	}
-	if report, done, err := s.restoredAlready(ctx, b.RestoreID); done || err != nil {
+	if report, done, err := s.restoredAlready(ctx, b.RestoreRequest); done || err != nil {
 		return report, err
 	}
 	d, _, err := decodeBackupState(b.State)
@@ -160,7 +161,7 @@ func (s *Store) Restore(ctx context.Context, b Backup) (RestoreReport, error) {
 	// The restored jobs carry the indexes of the cluster they were saved
 	// on, unrelated to this one's: a new id tells the archiver to stop
 	// trusting its position and read the finished jobs again.
-	d.RestoreID = cmp.Or(b.RestoreID, newRequestID())
+	d.RestoreID, d.RestoreRequest = newRequestID(), b.RestoreRequest
 	data, err := encodeJSON(d)
 	if err != nil {
 		return RestoreReport{}, fmt.Errorf("encode state: %w", err)
@@ -185,21 +186,22 @@ func (s *Store) Restore(ctx context.Context, b Backup) (RestoreReport, error) {
 	return report, nil
 }
 
-// restoredAlready reports, as done, a restore named id that the state
+// restoredAlready reports, as done, the restore request the state
 // carries already: a try whose answer a leader change hid took effect,
 // and restoring the same file again would throw away what was written
 // since (jobs claimed since would be queued again, and run twice). The
-// no-op entry first brings this leader's state up to every committed
-// entry, a restore made under an earlier leader included.
-func (s *Store) restoredAlready(ctx context.Context, id string) (report RestoreReport, done bool, err error) {
-	if id == "" {
+// barrier first brings this leader's state up to every committed entry,
+// a restore made under an earlier leader included; it fails on a node
+// that is no longer the leader, whose state may be behind.
+func (s *Store) restoredAlready(ctx context.Context, request string) (report RestoreReport, done bool, err error) {
+	if request == "" {
 		return RestoreReport{}, false, nil
 	}
-	if err := s.Noop(ctx); err != nil {
+	if err := s.raft.Barrier(time.Until(deadline(ctx))).Error(); err != nil {
 		return RestoreReport{}, false, fmt.Errorf("catch up before the restore (nothing restored): %w", err)
 	}
 	report.Index = s.fsm.read(func(st *state) {
-		if done = st.restoreID == id; done {
+		if done = st.restoreRequest == request; done {
 			report.After = st.backupCounts()
 		}
 	})

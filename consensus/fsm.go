@@ -223,6 +223,9 @@ type snapshotTail struct {
 	ArchivesLogs bool `json:"archives_logs,omitempty"`
 	// RestoreID names the last operator restore this state came from.
 	RestoreID string `json:"restore_id,omitempty"`
+	// RestoreRequest names the request that restore answered, if it
+	// named itself (Backup.RestoreRequest).
+	RestoreRequest string `json:"restore_request,omitempty"`
 }
 
 const snapshotVersion = 1
@@ -258,6 +261,7 @@ func (s *state) snapshotTail() snapshotTail {
 		Drained: s.drained,
 		Secrets: s.secrets, VaultKeyID: s.vaultKeyID,
 		APITokens: s.apiTokens, ArchivesLogs: s.archivesLogs, RestoreID: s.restoreID,
+		RestoreRequest: s.restoreRequest,
 	}
 }
 
@@ -304,7 +308,7 @@ func restoreState(d snapshotData) (*state, error) {
 	}
 	s.vaultKeyID = d.VaultKeyID
 	s.archivesLogs = d.ArchivesLogs
-	s.restoreID = d.RestoreID
+	s.restoreID, s.restoreRequest = d.RestoreID, d.RestoreRequest
 	return s, nil
 }
 

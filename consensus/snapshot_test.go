@@ -63,24 +63,25 @@ var _ raft.SnapshotSink = (*memorySink)(nil)
 // legacySnapshot is snapshotData as one flat struct, as it was before the
 // snapshot writer split it into a head, the jobs and a tail.
 type legacySnapshot struct {
-	Version      int                     `json:"version"`
-	Applied      uint64                  `json:"applied"`
-	Workflows    []*Workflow             `json:"workflows"`
-	Jobs         []*Job                  `json:"jobs"`
-	Nodes        map[string]NodeInfo     `json:"nodes"`
-	NextSeq      uint64                  `json:"next_seq"`
-	QueuePaused  bool                    `json:"queue_paused,omitempty"`
-	LastClaims   map[string]lastClaim    `json:"last_claims,omitempty"`
-	Tokens       map[string]*RobotToken  `json:"tokens,omitempty"`
-	Robots       map[string]*RobotRecord `json:"robots,omitempty"`
-	Schedules    map[string]*Schedule    `json:"schedules,omitempty"`
-	Deletions    map[string]Deletion     `json:"deletions,omitempty"`
-	Drained      map[string]bool         `json:"drained,omitempty"`
-	Secrets      map[string]*Secret      `json:"secrets,omitempty"`
-	VaultKeyID   string                  `json:"vault_key_id,omitempty"`
-	APITokens    map[string]*APIToken    `json:"api_tokens,omitempty"`
-	ArchivesLogs bool                    `json:"archives_logs,omitempty"`
-	RestoreID    string                  `json:"restore_id,omitempty"`
+	Version        int                     `json:"version"`
+	Applied        uint64                  `json:"applied"`
+	Workflows      []*Workflow             `json:"workflows"`
+	Jobs           []*Job                  `json:"jobs"`
+	Nodes          map[string]NodeInfo     `json:"nodes"`
+	NextSeq        uint64                  `json:"next_seq"`
+	QueuePaused    bool                    `json:"queue_paused,omitempty"`
+	LastClaims     map[string]lastClaim    `json:"last_claims,omitempty"`
+	Tokens         map[string]*RobotToken  `json:"tokens,omitempty"`
+	Robots         map[string]*RobotRecord `json:"robots,omitempty"`
+	Schedules      map[string]*Schedule    `json:"schedules,omitempty"`
+	Deletions      map[string]Deletion     `json:"deletions,omitempty"`
+	Drained        map[string]bool         `json:"drained,omitempty"`
+	Secrets        map[string]*Secret      `json:"secrets,omitempty"`
+	VaultKeyID     string                  `json:"vault_key_id,omitempty"`
+	APITokens      map[string]*APIToken    `json:"api_tokens,omitempty"`
+	ArchivesLogs   bool                    `json:"archives_logs,omitempty"`
+	RestoreID      string                  `json:"restore_id,omitempty"`
+	RestoreRequest string                  `json:"restore_request,omitempty"`
 }
 
 // legacyEncoding is what Snapshot wrote before it streamed: the whole
@@ -96,6 +97,7 @@ func legacyEncoding(t testing.TB, f *fsm) []byte {
 			Nodes: d.Nodes, NextSeq: d.NextSeq, QueuePaused: d.QueuePaused, LastClaims: d.LastClaims,
 			Tokens: d.Tokens, Robots: d.Robots, Schedules: d.Schedules, Deletions: d.Deletions, Drained: d.Drained,
 			Secrets: d.Secrets, VaultKeyID: d.VaultKeyID, APITokens: d.APITokens, ArchivesLogs: d.ArchivesLogs, RestoreID: d.RestoreID,
+			RestoreRequest: d.RestoreRequest,
 		})
 	})
 	if err != nil {

@@ -59,6 +59,10 @@ type state struct {
 	// that what counts Raft indexes from outside the state (the archive's
 	// position) sees that the indexes of its jobs are another cluster's.
 	restoreID string
+	// restoreRequest is the request that restore answered (see
+	// Store.Restore), so that the same request sent again is not restored
+	// twice; unlike restoreID, a client chooses it.
+	restoreRequest string
 
 	// gen counts the snapshot views taken of this state and views the
 	// ones still being written (snapshot.go): while one is, a job older

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,12 +55,14 @@ const (
 // leader, the call goes at once to the leader it names. When the leader
 // changes during the call, or no leader is known, the call is sent again
 // after a short wait: to the leader named, or else to the node first
-// asked. Every try carries the same Idempotency-Key (a random one, or
-// the caller's IdempotencyKey option): a leader that finds the restore
-// it names has taken effect already answers Repeated and restores
-// nothing again, which would throw away what was written since.
+// asked; so is a call the connection failed under, since a leader that
+// goes down mid-restore leaves no answer at all. Every try carries the
+// same Idempotency-Key (a random one, or the caller's IdempotencyKey
+// option): a leader that finds the restore of that key and file has
+// taken effect already answers Repeated and restores nothing again,
+// which would throw away what was written since.
 func (c clusterService) RestoreSnapshot(ctx context.Context, key string, file []byte, opts ...CallOption) (wire.SnapshotRestoreResponse, error) {
-	opts = append([]CallOption{IdempotencyKey(rand.Text())}, append(opts, snapshotKey(key))...)
+	opts = slices.Concat([]CallOption{IdempotencyKey(rand.Text())}, opts, []CallOption{snapshotKey(key)})
 	restore := func(at *conn) (wire.SnapshotRestoreResponse, error) {
 		var out wire.SnapshotRestoreResponse
 		req := request{method: http.MethodPut, path: snapshotPath, body: bytes.NewReader(file), contentType: "application/octet-stream", opts: opts, longLived: true}
@@ -68,11 +72,11 @@ func (c clusterService) RestoreSnapshot(ctx context.Context, key string, file []
 	at, wait := c.conn, restoreWait
 	for round := 1; ; round++ {
 		out, err := restore(at)
-		if leader, again := c.leaderAfter(err); again && leader != nil && !sameBase(leader, at) {
+		if leader, again := c.leaderAfter(ctx, at, err); again && leader != nil && !sameBase(leader, at) {
 			at = leader
 			out, err = restore(at)
 		}
-		leader, again := c.leaderAfter(err)
+		leader, again := c.leaderAfter(ctx, at, err)
 		if !again || round == restoreRounds {
 			return out, err
 		}
@@ -91,12 +95,18 @@ func sameBase(a, b *conn) bool {
 	return a.base != nil && b.base != nil && a.base.String() == b.base.String()
 }
 
-// leaderAfter reads an answer for a leader change: again reports
-// not_leader or no_leader, and leader is the connection to the leader
-// the answer names, if it names one.
-func (c clusterService) leaderAfter(err error) (leader *conn, again bool) {
+// leaderAfter reads the outcome of a call to at for a leader change:
+// again reports not_leader, no_leader or a failed connection (while ctx
+// lasts), and leader is the connection to the leader the answer names,
+// if it names one.
+func (c clusterService) leaderAfter(ctx context.Context, at *conn, err error) (leader *conn, again bool) {
 	var ae *APIError
-	if !errors.As(err, &ae) || (ae.Code != "not_leader" && ae.Code != "no_leader") {
+	var ue *url.Error
+	switch {
+	case errors.As(err, &ae) && (ae.Code == "not_leader" || ae.Code == "no_leader"):
+	case !errors.As(err, &ae) && errors.As(err, &ue) && at.baseErr == nil && ctx.Err() == nil:
+		return nil, true
+	default:
 		return nil, false
 	}
 	var details struct {

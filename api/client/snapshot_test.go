@@ -43,6 +43,9 @@ func newRestoreNode(t *testing.T, answers ...func() (int, string)) *restoreNode 
 		answer := n.answers[min(len(n.bodies), len(n.answers))-1]
 		n.mu.Unlock()
 		status, text := answer()
+		if status == 0 {
+			panic(http.ErrAbortHandler) // the node went down mid-call: no answer
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		fmt.Fprint(w, text)
@@ -103,6 +106,22 @@ func TestRestoreFollowsTheLeaderThroughLeaderChanges(t *testing.T) {
 	keys := append(asked.idempotencyKeys(), leader.idempotencyKeys()...)
 	if keys[0] == "" || len(slices.Compact(slices.Clone(keys))) != 1 {
 		t.Errorf("the tries' Idempotency-Keys: %q, want one key on all", keys)
+	}
+}
+
+func TestRestoreIsSentAgainWhenTheLeaderGoesDownMidCall(t *testing.T) {
+	t.Parallel()
+	leader := newRestoreNode(t,
+		func() (int, string) { return 0, "" },
+		func() (int, string) { return http.StatusOK, `{"index":9,"repeated":true}` },
+	)
+	asked := follower(t, leader)
+	resp, err := client.New(asked.srv.URL).RestoreSnapshot(t.Context(), "a2V5", []byte("f"))
+	if err != nil || resp.Index != 9 || !resp.Repeated {
+		t.Fatalf("restore through a leader that went down mid-call: %+v, %v", resp, err)
+	}
+	if a, l := len(asked.calls()), len(leader.calls()); a != 2 || l != 2 {
+		t.Errorf("calls: %d to the node asked and %d to the leader, want 2 and 2", a, l)
 	}
 }
 

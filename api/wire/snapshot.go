@@ -40,8 +40,9 @@ type SnapshotRestoreResponse struct {
 	// file's, robots and tokens pinned to the old CA must be given this
 	// one (or the cluster rebuilt with the file's CA).
 	CAFingerprint string `json:"ca_fingerprint,omitempty"`
-	// Repeated says the restore had taken effect on an earlier try of
-	// the same call (the same Idempotency-Key), whose answer a leader
-	// change hid: nothing was restored again, and Before is empty.
+	// Repeated says a restore with the same Idempotency-Key and file had
+	// taken effect already (an earlier try, whose answer a leader change
+	// hid): nothing was restored again, Before is empty and Index is the
+	// cluster's index now.
 	Repeated bool `json:"repeated,omitempty"`
 }

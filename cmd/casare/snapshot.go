@@ -302,17 +302,18 @@ func snapshotRows(before, after wire.SnapshotCounts) []countRow {
 }
 
 func printRestore(w io.Writer, r wire.SnapshotRestoreResponse) {
-	fmt.Fprintf(w, "restored the state of %s at index %d (taken %s) at index %d\n",
-		r.Snapshot.Node, r.Snapshot.Index, r.Snapshot.CreatedAt.Format("2006-01-02 15:04:05Z07:00"), r.Index)
+	taken := r.Snapshot.CreatedAt.Format("2006-01-02 15:04:05Z07:00")
 	t := newTable(w)
 	if r.Repeated {
 		// What the first try replaced went with its answer.
-		fmt.Fprintln(w, "the restore took effect on an earlier try, whose answer a leader change lost; it was not restored again")
+		fmt.Fprintf(w, "restored the state of %s at index %d (taken %s) on an earlier try, whose answer a leader change lost;\nnot restored again (the cluster is at index %d)\n",
+			r.Snapshot.Node, r.Snapshot.Index, taken, r.Index)
 		fmt.Fprintln(t, "\tNOW")
 		for _, row := range snapshotRows(r.Before, r.After) {
 			fmt.Fprintf(t, "%s\t%d\n", row.name, row.after)
 		}
 	} else {
+		fmt.Fprintf(w, "restored the state of %s at index %d (taken %s) at index %d\n", r.Snapshot.Node, r.Snapshot.Index, taken, r.Index)
 		fmt.Fprintln(t, "\tBEFORE\tAFTER")
 		for _, row := range snapshotRows(r.Before, r.After) {
 			fmt.Fprintf(t, "%s\t%d\t%d\n", row.name, row.before, row.after)

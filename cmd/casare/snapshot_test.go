@@ -121,7 +121,7 @@ func TestPrintRestoreOfARepeatShowsTheStateNow(t *testing.T) {
 	var out bytes.Buffer
 	printRestore(&out, wire.SnapshotRestoreResponse{Snapshot: wire.SnapshotInfo{Node: "n1", Index: 6}, After: wire.SnapshotCounts{Workflows: 2}, Index: 14, Repeated: true})
 	text := out.String()
-	if !strings.Contains(text, "took effect on an earlier try") || !regexpMatch(`NOW`, text) || !regexpMatch(`workflows\s+2\n`, text) || strings.Contains(text, "BEFORE") {
+	if !strings.Contains(text, "on an earlier try") || !strings.Contains(text, "not restored again") || !regexpMatch(`NOW`, text) || !regexpMatch(`workflows\s+2\n`, text) || strings.Contains(text, "BEFORE") {
 		t.Errorf("a repeated restore printed %q", text)
 	}
 }
