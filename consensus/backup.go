@@ -122,7 +122,7 @@ func decodeBackupState(data []byte) (snapshotData, BackupCounts, error) {
 // before anything changes, hands the backup's vault keys to every server
 // (added to their rings, so secrets of either cluster open), keeps this
 // cluster's own server addresses, and then restores through Raft. A
-// backup whose RestoreID the state carries already is not restored
+// backup whose RestoreRequest the state carries already is not restored
 // again (RestoreReport.Repeated).
 func (s *Store) Restore(ctx context.Context, b Backup) (RestoreReport, error) {
 	if !s.IsLeader() {
