@@ -14,7 +14,6 @@ import (
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"go.etcd.io/bbolt"
 )
 
 // Config says how to open a Store.
@@ -297,11 +296,8 @@ func (s *Store) openRaft() error {
 	s.transport = newQuietTransport(nt)
 	// With port 0 the kernel picked the port; advertise what it picked.
 	s.cfg.RaftAdvertise = string(s.transport.LocalAddr())
-	// The node's data dir lock keeps a second process away; should one
-	// get here anyway, bbolt's file lock fails it after a second rather
-	// than blocking it for good, deaf to signals.
 	s.boltStore, err = raftboltdb.New(raftboltdb.Options{
-		Path: filepath.Join(s.cfg.DataDir, "raft.db"), BoltOptions: &bbolt.Options{Timeout: time.Second},
+		Path: filepath.Join(s.cfg.DataDir, "raft.db"), BoltOptions: LogBoltOptions(),
 	})
 	if err != nil {
 		return fmt.Errorf("open raft log: %w", err)
