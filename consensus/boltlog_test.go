@@ -12,7 +12,7 @@ import (
 
 // TestLogBoltOptionsOpenEitherWay upgrades and downgrades a raft.db: one
 // written with bbolt's default options (a synced freelist, as nodes
-// before LogBoltOptions wrote it) opens with LogBoltOptions, one written
+// before logBoltOptions wrote it) opens with logBoltOptions, one written
 // with those opens with them again (every restart) and with the
 // defaults, each with every entry kept and free pages reused: bbolt's
 // own check finds no page leaked or used twice, and the file stays
@@ -20,7 +20,7 @@ import (
 func TestLogBoltOptionsOpenEitherWay(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "raft.db")
 	// A fixed page size keeps the file's size the same on every platform.
-	logOpts := *LogBoltOptions()
+	logOpts := *logBoltOptions()
 	logOpts.PageSize = 4096
 	defaults := &bbolt.Options{Timeout: logOpts.Timeout, PageSize: 4096}
 	next := uint64(1)

@@ -2,12 +2,10 @@ package consensus
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
 // TestRestartedFollowerCatchesUpToTheLeaderNotItsUncommittedTail: a
@@ -32,7 +30,7 @@ func TestRestartedFollowerCatchesUpToTheLeaderNotItsUncommittedTail(t *testing.T
 
 	// Entries of an old term that no leader ever committed.
 	const tail = 50
-	logs, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db")})
+	logs, err := OpenLog(cfg.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -296,9 +296,7 @@ func (s *Store) openRaft() error {
 	s.transport = newQuietTransport(nt)
 	// With port 0 the kernel picked the port; advertise what it picked.
 	s.cfg.RaftAdvertise = string(s.transport.LocalAddr())
-	s.boltStore, err = raftboltdb.New(raftboltdb.Options{
-		Path: filepath.Join(s.cfg.DataDir, "raft.db"), BoltOptions: LogBoltOptions(),
-	})
+	s.boltStore, err = OpenLog(s.cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("open raft log: %w", err)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"github.com/casare/casare/clusternet"
 	"github.com/casare/casare/consensus"
@@ -211,7 +210,7 @@ func startRawNode(dir string, id raft.ServerID, tr *raft.NetworkTransport, boot 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db"), BoltOptions: consensus.LogBoltOptions()})
+	store, err := consensus.OpenLog(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("raw raft log: %w", err)
 	}
