@@ -167,7 +167,7 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster) error {
 		return err
 	}
 	b.progress("single submits, %d clients %s", singleClients, label)
-	subs, err := c.submitters(called, singleClients, one)
+	subs, err := c.submitters(called, singleClients, "/api/v1/jobs", one)
 	if err != nil {
 		return err
 	}
@@ -185,17 +185,24 @@ func (b *bench) procSubmits(ctx context.Context, c *procCluster) error {
 		value: single.rate(), unit: "jobs/s", ratioTarget: atLeast(0.6), cpu: perItem(cpu, single.items),
 		note: entriesNote(single) + latencyNote(single) + loadgenNote(single) + timings})
 
-	batch := slices.Repeat([]api.JobRequest{one}, batchSize)
+	batch := api.BatchJobsRequest{Jobs: slices.Repeat([]api.JobRequest{one}, batchSize)}
 	// Again: leadership may have moved during the single submits.
 	if called, label, err = c.called(ctx, b.cfg.via); err != nil {
 		return err
 	}
 	b.progress("batched submits ×%d, %d clients %s", batchSize, batchClients, label)
+	batchSubs, err := c.submitters(called, batchClients, "/api/v1/jobs/batch", batch)
+	if err != nil {
+		return err
+	}
+	defer closeSubmitters(batchSubs)
 	var batched loadResult
 	_ = b.figure(procSize, "procs-submit-batch", func() error {
 		batched, cpu, timings = b.procLoad(ctx, c, "procs-submit-batch", batchClients, func(ctx context.Context, w int) (int, error) {
-			jobs, err := c.clients[called[w%len(called)]].SubmitJobs(ctx, batch)
-			return len(jobs), err
+			if err := batchSubs[w].submit(ctx); err != nil {
+				return 0, err
+			}
+			return batchSize, nil
 		})
 		return nil
 	})
@@ -265,14 +272,23 @@ func (b *bench) drain(ctx context.Context, c *procCluster, req []api.JobRequest,
 	if err != nil {
 		return res, fmt.Errorf("cluster: %w", err)
 	}
+	all, _, err := c.called(ctx, "")
+	if err != nil {
+		return res, err
+	}
+	subs, err := c.submitters(all, e2eSubmitters, "/api/v1/jobs/batch", api.BatchJobsRequest{Jobs: req})
+	if err != nil {
+		return res, err
+	}
+	defer closeSubmitters(subs)
 	var next, errs atomic.Int64
 	var wg sync.WaitGroup
 	profiled := b.profileProcs(ctx, c, name, 3*time.Second)
 	t0, cpu0, timings0 := time.Now(), procCPU(c.pids()), c.timings(ctx)
-	for w := range e2eSubmitters {
+	for _, s := range subs {
 		wg.Go(func() {
 			for next.Add(int64(len(req))) <= int64(total) && ctx.Err() == nil {
-				if _, err := c.clients[w%len(c.clients)].SubmitJobs(ctx, req); err != nil {
+				if err := s.submit(ctx); err != nil {
 					errs.Add(1)
 				}
 			}

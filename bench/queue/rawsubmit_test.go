@@ -5,6 +5,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -48,15 +50,29 @@ func FuzzReadHead(f *testing.F) {
 	})
 }
 
-// A submitter sends what the API client sends and reads answers one
-// after another on its connection; another answer than 201 is an error
-// that names it.
+// A submitter sends what the API client sends, one job or a batch, and
+// reads answers one after another on its connection; another answer
+// than 201 is an error that names it.
 func TestSubmitterSendsTheJobAndReadsTheAnswer(t *testing.T) {
+	job := api.JobRequest{WorkflowID: "w", ExecutionMode: "lan"}
+	for _, tc := range []struct {
+		path string
+		body any
+		jobs int // the jobs the body must hold
+	}{
+		{path: "/api/v1/jobs", body: job, jobs: 1},
+		{path: "/api/v1/jobs/batch", body: api.BatchJobsRequest{Jobs: []api.JobRequest{job, job, job}}, jobs: 3},
+	} {
+		t.Run(tc.path, func(t *testing.T) { testSubmitter(t, tc.path, tc.body, tc.jobs) })
+	}
+}
+
+func testSubmitter(t *testing.T, path string, body any, jobs int) {
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := calls.Add(1)
-		if r.Method != http.MethodPost || r.URL.Path != "/api/v1/jobs" || r.Header.Get("Authorization") != "Bearer tok" ||
-			r.Header.Get("Content-Type") != "application/json" {
+		if r.Method != http.MethodPost || r.URL.Path != path || r.Header.Get("Authorization") != "Bearer tok" ||
+			r.Header.Get("Content-Type") != "application/json" || sentJobs(r) != jobs {
 			http.Error(w, "unexpected request", http.StatusBadRequest)
 			return
 		}
@@ -68,7 +84,7 @@ func TestSubmitterSendsTheJobAndReadsTheAnswer(t *testing.T) {
 		_, _ = w.Write([]byte(`{"id":"j"}`))
 	}))
 	defer srv.Close()
-	s, err := newSubmitter(strings.TrimPrefix(srv.URL, "http://"), "tok", api.JobRequest{WorkflowID: "w", ExecutionMode: "lan"})
+	s, err := newSubmitter(strings.TrimPrefix(srv.URL, "http://"), "tok", path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,10 +96,27 @@ func TestSubmitterSendsTheJobAndReadsTheAnswer(t *testing.T) {
 			t.Fatalf("submit %d: %v", i, err)
 		}
 	}
-	if err := s.submit(ctx); err == nil || !strings.Contains(err.Error(), "HTTP 503") {
+	if err := s.submit(ctx); err == nil || !strings.Contains(err.Error(), "HTTP 503") || !strings.Contains(err.Error(), path) {
 		t.Fatalf("a 503 answered %v", err)
 	}
 	if err := s.submit(ctx); err != nil {
 		t.Fatalf("submit after a failure: %v", err)
 	}
+}
+
+// sentJobs counts the jobs a request's body holds: one JobRequest, or a
+// BatchJobsRequest's; -1 when it holds neither.
+func sentJobs(r *http.Request) int {
+	var batch api.BatchJobsRequest
+	var one api.JobRequest
+	raw, err := io.ReadAll(r.Body)
+	switch {
+	case err != nil:
+		return -1
+	case strings.HasSuffix(r.URL.Path, "/batch") && json.Unmarshal(raw, &batch) == nil:
+		return len(batch.Jobs)
+	case json.Unmarshal(raw, &one) == nil && one.WorkflowID != "":
+		return 1
+	}
+	return -1
 }
