@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -50,6 +51,14 @@ func (s internalAPI) internalJoin(c *gin.Context) {
 	var req consensus.JoinRequest
 	if !s.bindJSON(c, &req) || !s.checkJoinName(c, req) {
 		return
+	}
+	if v := c.Query("log_format"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			s.abort(c, invalidField("log_format", "is %q; give a whole number of at least 0", v))
+			return
+		}
+		req.LogFormat = n
 	}
 	resp, err := s.cfg.Store.Join(c.Request.Context(), req)
 	if err != nil {

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"sync"
@@ -69,6 +70,9 @@ func TestInternalEndpointsCheckThePeer(t *testing.T) {
 		t.Errorf("leave relayed by a server: status %d %s, want 503 %s", r.status, r.body, api.CodeUnavailable)
 	}
 	refused("join under a voter's name by another server", postJSON(t, n.URL+"/internal/v1/join", `{"name":"n1","raft_addr":"127.0.0.1:1","http_addr":"127.0.0.1:2"}`))
+	if r := postJSON(t, n.URL+"/internal/v1/join?log_format=new", `{"name":"n2","raft_addr":"127.0.0.1:1","http_addr":"127.0.0.1:2"}`); r.status != http.StatusBadRequest || !bytes.Contains(r.body, []byte("log_format")) {
+		t.Errorf("join with a log format that is no number: status %d %s, want 400 naming log_format", r.status, r.body)
+	}
 	if servers, err := n.Store.Servers(); err != nil || len(servers) != 1 || servers[0].RaftAddr != n.RaftAddr {
 		t.Fatalf("after the refused joins the configuration is %+v (%v), want n1 alone at its own address", servers, err)
 	}

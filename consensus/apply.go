@@ -126,14 +126,15 @@ func (s *Store) applyDecoded(ctx context.Context, buf []byte, cmd any, handedOff
 	stamped := make([]byte, len(buf))
 	copy(stamped, buf)
 	stampTime(stamped, time.Now())
-	s.fsm.predecoded.put(stamped, cmd)
-	defer s.fsm.predecoded.drop(stamped)
+	entry := s.entryFor(stamped)
+	s.fsm.predecoded.put(entry, cmd)
+	defer s.fsm.predecoded.drop(entry)
 	timeout := DefaultApplyTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
 	start := time.Now()
-	f := s.raft.Apply(stamped, timeout)
+	f := s.raft.Apply(entry, timeout)
 	if handedOff != nil {
 		handedOff()
 	}

@@ -129,7 +129,7 @@ func startClusterWith(t testing.TB, n int, configure func(*Config)) *testCluster
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err = c.stores[0].Join(ctx, JoinRequest{Name: s.cfg.Name, RaftAddr: s.cfg.RaftAdvertise, HTTPAddr: s.cfg.HTTPAddr})
+		_, err = c.stores[0].Join(ctx, JoinRequest{Name: s.cfg.Name, RaftAddr: s.cfg.RaftAdvertise, HTTPAddr: s.cfg.HTTPAddr, LogFormat: LogFormat})
 		cancel()
 		if err != nil {
 			t.Fatalf("join %s: %v", s.cfg.Name, err)

@@ -17,6 +17,7 @@ var commandNames = map[commandType]string{
 	cmdRedeemCode: "redeem_code", cmdDebugJob: "debug_job", cmdLogsArchived: "logs_archived",
 	cmdStopKeepingLogs: "stop_keeping_logs", cmdRerunResealed: "rerun_resealed",
 	cmdRobotReports: "robot_reports", cmdClaimGroups: "claim_groups", cmdRobotWork: "robot_work",
+	cmdCompressed: "compressed",
 }
 
 func (t commandType) String() string {

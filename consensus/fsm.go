@@ -93,11 +93,17 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	for i, l := range logs {
 		if l.Type == raft.LogCommand {
 			f.state.pending = f.state.pending[:0] // only this entry's changes
-			f.entries.add(l.Data)
 			c := applyContext{index: l.Index, replay: f.replay.covers(l), following: following, decoded: f.predecoded.take(l.Data)}
-			out[i] = f.applyCommand(c, l.Data)
-			changed = changed || changesTimetable(l.Data)
-			f.tell(obs, l.Index, l.Data)
+			data, err := expandEntry(l.Data)
+			if err != nil {
+				out[i] = f.skip(c, err)
+				f.applied = l.Index
+				continue
+			}
+			f.entries.add(data)
+			out[i] = f.applyCommand(c, data)
+			changed = changed || changesTimetable(data)
+			f.tell(obs, l.Index, data)
 		}
 		f.applied = l.Index
 	}
@@ -144,10 +150,15 @@ func (f *fsm) signalSchedules() {
 func (f *fsm) applyCommand(c applyContext, data []byte) *applyResult {
 	v, err, skipped := f.handlers.apply(f.state, c, data)
 	if skipped != nil {
-		f.log.Error("skipped a Raft entry that cannot be applied", "index", c.index, "err", skipped)
-		return &applyResult{err: errorf(CodeInvalid, "raft entry %d skipped: %v", c.index, skipped)}
+		return f.skip(c, skipped)
 	}
 	return &applyResult{value: v, err: err}
+}
+
+// skip answers an entry that cannot be applied, as every replica does.
+func (f *fsm) skip(c applyContext, why error) *applyResult {
+	f.log.Error("skipped a Raft entry that cannot be applied", "index", c.index, "err", why)
+	return &applyResult{err: errorf(CodeInvalid, "raft entry %d skipped: %v", c.index, why)}
 }
 
 // tell hands the changes of the entry just applied to the observers.

@@ -90,7 +90,7 @@ func (s *Store) runDuties(ctx context.Context) {
 func (s Membership) registerSelf(ctx context.Context) {
 	want := NodeInfo{
 		Name: s.cfg.Name, RaftAddr: s.cfg.RaftAdvertise, HTTPAddr: s.cfg.HTTPAddr, QUICAddr: s.cfg.QUICAddr,
-		GossipAddr: s.cfg.GossipAddr,
+		GossipAddr: s.cfg.GossipAddr, LogFormat: LogFormat,
 	}
 	// Until ctx ends, when leadership does: nothing else to do on error.
 	_, _ = retry.Do(ctx, s.leaderDutyRetry("register leader address"), func() (struct{}, error) {

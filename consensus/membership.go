@@ -17,6 +17,10 @@ type JoinRequest struct {
 	HTTPAddr   string `json:"http_addr"`
 	QUICAddr   string `json:"quic_addr,omitempty"`
 	GossipAddr string `json:"gossip_addr,omitempty"`
+	// LogFormat is the newest log format the joining build applies. It
+	// travels in the join's query (?log_format=), not its body, which a
+	// leader of an older build decodes strictly.
+	LogFormat int `json:"-"`
 }
 
 // JoinResponse says how the server was added.
@@ -94,6 +98,7 @@ func (s Membership) joinLocal(ctx context.Context, req JoinRequest) (JoinRespons
 	}
 	err = s.registerNode(ctx, NodeInfo{
 		Name: req.Name, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr, QUICAddr: req.QUICAddr, GossipAddr: req.GossipAddr,
+		LogFormat: req.LogFormat,
 	})
 	if err != nil {
 		return JoinResponse{}, fmt.Errorf("register %s: %w", req.Name, err)

@@ -205,6 +205,10 @@ type NodeInfo struct {
 	// GossipAddr is where the server's gossip listens; a node retries it
 	// when gossip has forgotten the server (see mesh.Reconnect).
 	GossipAddr string `json:"gossip_addr,omitempty"`
+	// LogFormat is the newest log format the server's build applies (see
+	// LogFormat); 0 for a build from before compressed entries, or one
+	// that has not rejoined since it was upgraded.
+	LogFormat int `json:"log_format,omitempty"`
 }
 
 // LogLine is one line a job's run logged. Raft keeps the last

@@ -93,7 +93,7 @@ func (n joining) joinRequest() consensus.JoinRequest {
 	return consensus.JoinRequest{
 		Name: n.cfg.Name, RaftAddr: n.cfg.advertise(n.cfg.RaftPort),
 		HTTPAddr: n.cfg.httpAdvertise(), QUICAddr: n.cfg.quicAdvertise(),
-		GossipAddr: n.mesh.Addr(),
+		GossipAddr: n.mesh.Addr(), LogFormat: consensus.LogFormat,
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/api/client"
+	"github.com/casare/casare/consensus"
 
 	"github.com/casare/casare/internal/testutil"
 )
@@ -116,6 +117,17 @@ func TestThreeNodesJoinAndServeFromAnyNode(t *testing.T) {
 	if len(cl.Servers) != 3 {
 		t.Fatalf("servers %+v", cl.Servers)
 	}
+	// Every server tells the leader the log format it reads, n3 through
+	// n2's forward: without it the leader never compresses an entry.
+	testutil.WaitFor(t, 10*time.Second, "every server to register its log format", func() bool {
+		nodes := n1.Store().Nodes()
+		for _, info := range nodes {
+			if info.LogFormat != consensus.LogFormat {
+				return false
+			}
+		}
+		return len(nodes) == 3
+	})
 	var ids []string
 	for i := range 10 {
 		res, err := c3.CreateWorkflow(ctx, api.CreateWorkflowRequest{

@@ -13,6 +13,7 @@ package peer
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/casare/casare/api/client"
 	"github.com/casare/casare/api/wire"
@@ -53,6 +54,9 @@ func (p *Client) join(ctx context.Context, req consensus.JoinRequest, opts ...cl
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	var resp consensus.JoinResponse
+	if req.LogFormat > 0 {
+		opts = append(opts, withQuery("log_format", strconv.Itoa(req.LogFormat)))
+	}
 	err := p.c.PostJSON(ctx, "/internal/v1/join", req, &resp, opts...)
 	return resp, err
 }
