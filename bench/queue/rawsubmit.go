@@ -24,8 +24,10 @@ import (
 // figure shares with the three nodes. For batches the API client's cost
 // is decoding the answer, every job it queued in full: 55% of the load
 // generator's CPU, 8.2 µs a job (batched ×100, 3 December 08:54 UTC).
-// A 201 says the whole batch was queued (it is one Raft entry), so the
-// count is the batch's length and the answer need not be read. A load
+// A 201 says the whole batch was queued (it is one Raft entry; the bench
+// sends no Idempotency-Key or unique_key, with which a 201 would also
+// answer jobs that were there already), so the count is the batch's
+// length and the answer need not be read. A load
 // generator should take as little of the machine as it can (as wrk or
 // hey do), so that the figure is the nodes'.
 

@@ -7,8 +7,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -68,8 +70,11 @@ func TestSubmitterSendsTheJobAndReadsTheAnswer(t *testing.T) {
 }
 
 func testSubmitter(t *testing.T, path string, body any, jobs int) {
-	var calls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var calls, conns atomic.Int32
+	// The second answer is larger than the submitter's read buffer, as a
+	// batch's answer is, so that reading past it is tested too.
+	large := `{"jobs":"` + strings.Repeat("x", 8<<10) + `"}`
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := calls.Add(1)
 		if r.Method != http.MethodPost || r.URL.Path != path || r.Header.Get("Authorization") != "Bearer tok" ||
 			r.Header.Get("Content-Type") != "application/json" || sentJobs(r) != jobs {
@@ -80,9 +85,20 @@ func testSubmitter(t *testing.T, path string, body any, jobs int) {
 			http.Error(w, `{"error":{"code":"no_leader"}}`, http.StatusServiceUnavailable)
 			return
 		}
+		answer := `{"id":"j"}`
+		if n == 2 {
+			answer = large
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
 		w.WriteHeader(http.StatusCreated)
-		_, _ = w.Write([]byte(`{"id":"j"}`))
+		_, _ = w.Write([]byte(answer))
 	}))
+	srv.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
 	defer srv.Close()
 	s, err := newSubmitter(strings.TrimPrefix(srv.URL, "http://"), "tok", path, body)
 	if err != nil {
@@ -95,6 +111,9 @@ func testSubmitter(t *testing.T, path string, body any, jobs int) {
 		if err := s.submit(ctx); err != nil {
 			t.Fatalf("submit %d: %v", i, err)
 		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("two submits opened %d connections, want one kept alive", n)
 	}
 	if err := s.submit(ctx); err == nil || !strings.Contains(err.Error(), "HTTP 503") || !strings.Contains(err.Error(), path) {
 		t.Fatalf("a 503 answered %v", err)
