@@ -30,11 +30,14 @@ import (
 // as any entry it cannot decode, and its state would part from the
 // others'. So the leader compresses only while every server in the Raft
 // configuration has told it that it reads them (NodeInfo.LogFormat, sent
-// when a server joins or rejoins, as a restarted one does). During a
-// rolling upgrade the leader compresses nothing until the last server
-// runs the new build and has rejoined. What this cannot cover: a server
-// of an older build added later still replays the log it is sent, which
-// may hold compressed entries; add only servers of the cluster's build.
+// when a server joins or rejoins, as a restarted one does; a server goes
+// on rejoining until the registry shows its format, which a leader of an
+// older build does not record). During a rolling upgrade the leader
+// compresses nothing until the last server runs the new build and a
+// leader of the new build has recorded every server's format. What this
+// cannot cover: a server of an older build added later, or one rolled
+// back to one, replays the log it is sent, which may hold compressed
+// entries; add or roll back only to builds that read them.
 
 // LogFormat is the newest log format this build applies: 1 reads
 // compressed entries (cmdCompressed).
@@ -90,7 +93,7 @@ func compressEntry(buf []byte) []byte {
 	}
 	payload := buf[headerLen:]
 	limit := s2.MaxEncodedLen(len(payload))
-	if limit < 0 { // too large for one block; entries never are
+	if limit < 0 || len(payload) > maxExpandedEntry { // no replica would expand it
 		return buf
 	}
 	out := make([]byte, headerLen+1, headerLen+1+limit)

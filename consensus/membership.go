@@ -90,17 +90,28 @@ func (s Membership) joinLocal(ctx context.Context, req JoinRequest) (JoinRespons
 			}
 		}
 	}
+	info := NodeInfo{
+		Name: req.Name, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr, QUICAddr: req.QUICAddr, GossipAddr: req.GossipAddr,
+		LogFormat: req.LogFormat,
+	}
 	voter := voters < s.cfg.Voters
 	if present {
 		voter = slices.ContainsFunc(cfg.Servers, func(srv raft.Server) bool { return srv.ID == id && srv.Suffrage == raft.Voter })
-	} else if err := s.addServer(id, addr, voter); err != nil {
-		return JoinResponse{}, err
+	} else {
+		// Registered before it is added as well: the name's earlier
+		// registration may say it reads a log format this build does
+		// not, and the leader would compress entries for it meanwhile
+		// (Store.entryFor).
+		if err := s.registerNode(ctx, info); err != nil {
+			return JoinResponse{}, fmt.Errorf("register %s: %w", req.Name, err)
+		}
+		if err := s.addServer(id, addr, voter); err != nil {
+			return JoinResponse{}, err
+		}
 	}
-	err = s.registerNode(ctx, NodeInfo{
-		Name: req.Name, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr, QUICAddr: req.QUICAddr, GossipAddr: req.GossipAddr,
-		LogFormat: req.LogFormat,
-	})
-	if err != nil {
+	// Registered (again) after it is added, so that the answer's index
+	// covers the new configuration too.
+	if err := s.registerNode(ctx, info); err != nil {
 		return JoinResponse{}, fmt.Errorf("register %s: %w", req.Name, err)
 	}
 	s.log.Info("server joined", "name", req.Name, "raft_addr", req.RaftAddr, "voter", voter)

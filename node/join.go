@@ -79,7 +79,10 @@ func (n joining) tryRejoin(ctx context.Context) error {
 		resp, err := n.clusterClient(m.Meta.RaftAddr).Join(ctx, req)
 		if err == nil {
 			n.log.Info("rejoined the cluster", "via", m.Name, "leader", resp.Leader, "voter", resp.Voter)
-			return n.installVaultKeys(resp)
+			if err := n.installVaultKeys(resp); err != nil {
+				return err
+			}
+			return n.formatRegistered(ctx, resp.Index)
 		}
 		errs = append(errs, fmt.Errorf("via %s: %w", m.Name, err))
 	}
@@ -87,6 +90,24 @@ func (n joining) tryRejoin(ctx context.Context) error {
 		return fmt.Errorf("rejoin raft: no live server in gossip yet")
 	}
 	return fmt.Errorf("rejoin raft: %w", errors.Join(errs...))
+}
+
+// formatRegistered reports whether the registry, once this replica holds
+// the rejoin's registration, shows the log format this build reads. A
+// leader of an older build, or a join forwarded through a server of one,
+// records none, and the leader then never compresses entries
+// (consensus.LogFormat); the rejoin goes on until one of this build has
+// recorded it.
+func (n joining) formatRegistered(ctx context.Context, index uint64) error {
+	if err := n.store.WaitApplied(ctx, index); err != nil {
+		return fmt.Errorf("catch up after rejoin: %w", err)
+	}
+	for _, info := range n.store.Nodes() {
+		if info.Name == n.cfg.Name && info.LogFormat >= consensus.LogFormat {
+			return nil
+		}
+	}
+	return fmt.Errorf("rejoin raft: the cluster registered this server without its log format %d (a leader, or a forward, of an older build)", consensus.LogFormat)
 }
 
 func (n joining) joinRequest() consensus.JoinRequest {

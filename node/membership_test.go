@@ -150,6 +150,14 @@ func TestRestartedRemovedServerRejoins(t *testing.T) {
 	if !inConfiguration(t, n1, "n3") {
 		t.Fatal("n3 serves again but is not in the leader's configuration")
 	}
+	waitUntil(t, 10*time.Second, "the rejoined n3 to be registered with its log format", func() bool {
+		for _, info := range n1.Store().Nodes() {
+			if info.Name == "n3" {
+				return info.LogFormat == consensus.LogFormat
+			}
+		}
+		return false
+	})
 }
 
 // TestNoLeaderAnswersFast: a server whose peers are gone, once it knows
