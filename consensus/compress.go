@@ -67,22 +67,21 @@ func (s *Store) entryFor(buf []byte) []byte {
 }
 
 // serversRead reports whether every server in the Raft configuration
-// has registered a log format of at least format.
+// has registered a log format of at least format. It takes no lock: the
+// configuration is an atomic read in hashicorp/raft, and the formats are
+// what the FSM last published (fsm.noteFormats).
 func (s *Store) serversRead(format int) bool {
 	cfg, err := s.configuration()
-	if err != nil {
+	formats := s.fsm.formats.Load()
+	if err != nil || formats == nil {
 		return false
 	}
-	all := true
-	s.fsm.read(func(st *state) {
-		for _, srv := range cfg.Servers {
-			if n, ok := st.nodes[string(srv.ID)]; !ok || n.LogFormat < format {
-				all = false
-				return
-			}
+	for _, srv := range cfg.Servers {
+		if (*formats)[string(srv.ID)] < format {
+			return false
 		}
-	})
-	return all
+	}
+	return true
 }
 
 // compressEntry returns the entry to append for the stamped envelope buf:

@@ -39,6 +39,10 @@ type fsm struct {
 	state   *state
 	applied uint64
 	entries entryCounts
+	// formats is each registered server's log format, published after
+	// every registration and restore, so that the leader's compression
+	// gate (Store.serversRead) reads it without waiting for an apply.
+	formats atomic.Pointer[map[string]int]
 	// appliedCh is closed and replaced after every apply so that readers
 	// can wait for an index without polling.
 	appliedCh chan struct{}
@@ -102,6 +106,9 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 			}
 			f.entries.add(data)
 			out[i] = f.applyCommand(c, data)
+			if len(data) > 0 && commandType(data[0]) == cmdRegisterNode {
+				f.noteFormats()
+			}
 			changed = changed || changesTimetable(data)
 			f.tell(obs, l.Index, data)
 		}
@@ -113,6 +120,16 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		f.signalSchedules()
 	}
 	return out
+}
+
+// noteFormats publishes the registered servers' log formats. The caller
+// holds mu.
+func (f *fsm) noteFormats() {
+	m := make(map[string]int, len(f.state.nodes))
+	for name, n := range f.state.nodes {
+		m[name] = n.LogFormat
+	}
+	f.formats.Store(&m)
 }
 
 // following reports whether this node's Raft runs and does not lead.
@@ -336,6 +353,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	f.state = s
+	f.noteFormats()
 	// An operator's restore (Store.Restore) hands in a state read at
 	// another cluster's index, lower than this one's: the applied index
 	// never goes back, or reads would take an older index for a newer one.
