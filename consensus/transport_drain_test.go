@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,10 +19,12 @@ func TestTransportCloseWaitsForHeartbeatsInFlight(t *testing.T) {
 	}
 	qt := newQuietTransport(recv)
 	entered, release := make(chan struct{}), make(chan struct{})
+	var returned atomic.Bool
 	qt.SetHeartbeatHandler(func(rpc raft.RPC) {
 		close(entered)
 		<-release
 		rpc.Respond(&raft.AppendEntriesResponse{Success: true}, nil)
+		returned.Store(true)
 	})
 	send, err := raft.NewTCPTransport("127.0.0.1:0", nil, 1, 5*time.Second, io.Discard)
 	if err != nil {
@@ -49,7 +52,11 @@ func TestTransportCloseWaitsForHeartbeatsInFlight(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
-	if err := <-sent; err != nil {
-		t.Fatalf("the heartbeat in flight was not answered: %v", err)
+	if !returned.Load() {
+		t.Fatal("Close returned before the heartbeat's handler had")
 	}
+	// The answer itself may or may not reach the sender: the network
+	// transport writes it after the handler returns, on a connection
+	// Close is closing. Either way the call ends.
+	<-sent
 }
