@@ -165,25 +165,7 @@ func TestCompressedEntriesReplicate(t *testing.T) {
 		}
 	}
 
-	restarted := c.stores[2]
-	cfg := restarted.cfg
-	c.fwd.drop(restarted)
-	if err := restarted.Close(); err != nil {
-		t.Fatal(err)
-	}
-	cfg.RaftBind = cfg.RaftAdvertise
-	s, err := Open(cfg)
-	if err != nil {
-		t.Fatalf("restart over a compressed entry: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	c.stores[2] = s
-	if err := s.WaitApplied(ctx, index); err != nil {
-		t.Fatal(err)
-	}
-	if got := snapshotOf(t, s); !bytes.Equal(got, want) {
-		t.Fatalf("restarted replica differs:\n got %s\nwant %s", got, want)
-	}
+	c.restartReplaying(ctx, 2, index, want, "a log holding a compressed entry")
 }
 
 // lastEntryType is the type of the last entry the store applied, as its

@@ -65,7 +65,16 @@ func TestCommittedPoisonIsSkippedOnEveryReplica(t *testing.T) {
 	}
 	want := waitSameState(t, c.stores, leader.AppliedIndex())
 
-	restarted := c.stores[2]
+	c.restartReplaying(ctx, 2, leader.AppliedIndex(), want, "a log holding poison")
+}
+
+// restartReplaying closes store i, opens it again on its data dir, and
+// checks that it replays its log to index and reaches the state want.
+// what names the log in failures.
+func (c *testCluster) restartReplaying(ctx context.Context, i int, index uint64, want []byte, what string) {
+	t := c.t
+	t.Helper()
+	restarted := c.stores[i]
 	cfg := restarted.cfg
 	c.fwd.drop(restarted)
 	if err := restarted.Close(); err != nil {
@@ -74,12 +83,12 @@ func TestCommittedPoisonIsSkippedOnEveryReplica(t *testing.T) {
 	cfg.RaftBind = cfg.RaftAdvertise
 	s, err := Open(cfg)
 	if err != nil {
-		t.Fatalf("restart over a log holding poison: %v", err)
+		t.Fatalf("restart over %s: %v", what, err)
 	}
 	t.Cleanup(func() { s.Close() })
-	c.stores[2] = s
-	if err := s.WaitApplied(ctx, leader.AppliedIndex()); err != nil {
-		t.Fatalf("restarted replica does not replay past the poison: %v", err)
+	c.stores[i] = s
+	if err := s.WaitApplied(ctx, index); err != nil {
+		t.Fatalf("restarted replica does not replay %s: %v", what, err)
 	}
 	if got := snapshotOf(t, s); !bytes.Equal(got, want) {
 		t.Fatalf("restarted replica differs:\n got %s\nwant %s", got, want)
@@ -109,7 +118,7 @@ func waitSameState(t *testing.T, stores []*Store, index uint64) []byte {
 
 // snapshotOf renders a store's replicated state without the applied
 // index, which differs while replicas catch up.
-func snapshotOf(t *testing.T, s *Store) []byte {
+func snapshotOf(t testing.TB, s *Store) []byte {
 	t.Helper()
 	var data []byte
 	var err error

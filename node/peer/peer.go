@@ -13,6 +13,7 @@ package peer
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 
 	"github.com/casare/casare/api/client"
@@ -59,6 +60,15 @@ func (p *Client) join(ctx context.Context, req consensus.JoinRequest, opts ...cl
 	}
 	err := p.c.PostJSON(ctx, "/internal/v1/join", req, &resp, opts...)
 	return resp, err
+}
+
+// withQuery sets the query parameter name to value.
+func withQuery(name, value string) client.CallOption {
+	return func(r *http.Request) {
+		q := r.URL.Query()
+		q.Set(name, value)
+		r.URL.RawQuery = q.Encode()
+	}
 }
 
 // GetJSON fetches path from the node and decodes the JSON answer into

@@ -101,15 +101,6 @@ func unnumber[T any](items []T, end func(*T) *int) ([]T, []int) {
 	return out, ends
 }
 
-// withQuery sets the query parameter name to value.
-func withQuery(name, value string) client.CallOption {
-	return func(r *http.Request) {
-		q := r.URL.Query()
-		q.Set(name, value)
-		r.URL.RawQuery = q.Encode()
-	}
-}
-
 // withLogsEnds adds ?logs_end=<n> for each item, in the items' order.
 func withLogsEnds(ends []int) client.CallOption {
 	return func(r *http.Request) {
