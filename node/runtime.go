@@ -14,23 +14,26 @@ import (
 	"github.com/casare/casare/internal/gctune"
 )
 
-// Garbage collector settings for a node process. GOGC is Go's default,
-// 100, set explicitly: it is the tuner's ceiling (GCTuning), and a
-// setting of the node's own is what starts the tuner in cmd/casare. The
-// in-process `make bench` did better at 400 (three nodes' state in one
-// heap, rescanned less often), but three real processes did better at
-// 100: in seven interleaved pairs of the bench's real-process table, end
-// to end ran faster at 100 in all seven, at a median node CPU a job of
-// 135 against 159 µs; single submits took a median 309 against 335 µs
-// of CPU a job; batched submits were even. A restart from a snapshot is
-// slower while the heap is small (300,000 queued jobs: 4.0–4.4 s
-// against 3.2–3.4 s). The memory limit keeps the headroom from turning
-// into an out-of-memory kill: near the limit the collector works harder
-// instead. As the live heap grows past gcHeadroom, internal/gctune
-// lowers GOGC so that the heap's goal stays within gcHeadroom above it:
-// about 32 with a million queued jobs.
+// Garbage collector settings for a node process. nodeGCPercent is the
+// tuner's ceiling (GCTuning), and a setting of the node's own is what
+// starts the tuner in cmd/casare. The tuner keeps the heap's goal within
+// gcHeadroom above the live heap whatever the ceiling, so the ceiling
+// decides only how much of that headroom a small heap may use: at 100 a
+// 60 MB live heap was collected every 60 MB allocated, at 400 every
+// 240. On 3 December, with the tuner in place, the bench's real-process
+// table ran faster at 200 than at 100 in each of three interleaved pairs
+// (node CPU a job: end to end 52.0–54.0 against 60.0–63.7 µs, batched
+// submits 21.5–21.8 against 24.7–25.8, single submits 131–135 against
+// 143–144), and end to end faster again at 400 than at 200 in both of
+// two pairs (48.3 / 48.7 against 53.3 / 52.0 µs). An earlier seven pairs
+// (2 December) had favoured 100 over 400, but without the tuner's cap:
+// the heap grew to five times what was live. The memory limit keeps the
+// headroom from turning into an out-of-memory kill: near the limit the
+// collector works harder instead. As the live heap grows past a quarter
+// of gcHeadroom, internal/gctune lowers GOGC so that the heap's goal
+// stays within gcHeadroom above it: about 32 with a million queued jobs.
 const (
-	nodeGCPercent = 100
+	nodeGCPercent = 400
 	gcHeadroom    = 256 << 20
 	gcMinPercent  = 25
 	// memoryShare is the part of the machine's (or cgroup's) memory the
