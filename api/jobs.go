@@ -23,9 +23,8 @@ func (s jobsAPI) submitJob(c *gin.Context) {
 	if !s.bindJobs(c, nil, &req) {
 		return
 	}
-	jobs, ok := s.submit(c, []JobRequest{req}, "")
-	if ok {
-		writeJobs(c, http.StatusCreated, jobs, false)
+	if jobs, ok := s.submit(c, []JobRequest{req}, ""); ok {
+		s.writeSubmitted(c, jobs, false)
 	}
 }
 
@@ -45,9 +44,8 @@ func (s jobsAPI) submitJobBatch(c *gin.Context) {
 		s.abort(c, invalidField("jobs", "has %d jobs; a batch holds at most %d", len(req.Jobs), maxBatchJobs))
 		return
 	}
-	jobs, ok := s.submit(c, req.Jobs, "jobs[%d].")
-	if ok {
-		writeJobs(c, http.StatusCreated, jobs, true)
+	if jobs, ok := s.submit(c, req.Jobs, "jobs[%d]."); ok {
+		s.writeSubmitted(c, jobs, true)
 	}
 }
 
@@ -55,7 +53,7 @@ func (s jobsAPI) submitJobBatch(c *gin.Context) {
 // prefixFormat, given the request's position, locates a request inside
 // its batch in error messages. On failure it has answered and returns
 // false.
-func (s jobsAPI) submit(c *gin.Context, reqs []JobRequest, prefixFormat string) ([]Job, bool) {
+func (s jobsAPI) submit(c *gin.Context, reqs []JobRequest, prefixFormat string) ([]consensus.Job, bool) {
 	key, err := idempotencyKey(c.GetHeader("Idempotency-Key"))
 	if err != nil {
 		s.abort(c, err)
@@ -94,7 +92,19 @@ func (s jobsAPI) submit(c *gin.Context, reqs []JobRequest, prefixFormat string) 
 		s.abort(c, err)
 		return nil, false
 	}
-	return s.hideSecretParams(jobViews(jobs, time.Now())), true
+	return jobs, true
+}
+
+// writeSubmitted answers a submit with the jobs it queued, each shown as
+// of now with its secret parameters hidden.
+func (s jobsAPI) writeSubmitted(c *gin.Context, jobs []consensus.Job, batch bool) {
+	now, masks := time.Now(), s.paramMasks()
+	var v Job
+	writeJobs(c, http.StatusCreated, len(jobs), batch, func(i int) *Job {
+		v = jobView(jobs[i], now)
+		masks.hide(&v)
+		return &v
+	})
 }
 
 func (s jobsAPI) listJobs(c *gin.Context) {

@@ -85,7 +85,6 @@ func TestWriteJobsAsGin(t *testing.T) {
 		want  any
 	}{
 		{"batch", jobs, true, BatchJobsResponse{Jobs: jobs}},
-		{"nil batch", nil, true, BatchJobsResponse{}},
 		{"empty batch", []Job{}, true, BatchJobsResponse{Jobs: []Job{}}},
 		{"single", jobs[:1], false, jobs[0]},
 		{"single with escapes", jobs[1:], false, jobs[1]},
@@ -94,7 +93,7 @@ func TestWriteJobsAsGin(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got := httptest.NewRecorder()
 			c, _ := gin.CreateTestContext(got)
-			writeJobs(c, http.StatusCreated, tc.jobs, tc.batch)
+			writeJobs(c, http.StatusCreated, len(tc.jobs), tc.batch, func(i int) *Job { return &tc.jobs[i] })
 			want := httptest.NewRecorder()
 			c, _ = gin.CreateTestContext(want)
 			c.JSON(http.StatusCreated, tc.want)

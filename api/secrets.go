@@ -33,23 +33,39 @@ type VaultStore interface {
 // hideSecretParams shows the parameters a workflow declares in its
 // secret_variables as ***: the robot's run hides them everywhere else.
 func (s *Server) hideSecretParams(jobs []Job) []Job {
-	type key struct {
-		id      string
-		version int
-	}
-	seen := map[key][]string{}
+	masks := s.paramMasks()
 	for i := range jobs {
-		k := key{jobs[i].WorkflowID, jobs[i].WorkflowVersion}
-		names, ok := seen[k]
-		if !ok {
-			names = s.cfg.Store.SecretVariables(k.id, k.version)
-			seen[k] = names
-		}
-		if len(names) > 0 {
-			jobs[i].Params = maskParams(jobs[i].Params, names)
-		}
+		masks.hide(&jobs[i])
 	}
 	return jobs
+}
+
+// paramMasks hides secret parameters job by job, asking the store once
+// for each workflow version it meets.
+type paramMasks struct {
+	store Store
+	seen  map[graphKey][]string
+}
+
+type graphKey struct {
+	id      string
+	version int
+}
+
+func (s *Server) paramMasks() paramMasks {
+	return paramMasks{store: s.cfg.Store, seen: map[graphKey][]string{}}
+}
+
+func (m paramMasks) hide(j *Job) {
+	k := graphKey{j.WorkflowID, j.WorkflowVersion}
+	names, ok := m.seen[k]
+	if !ok {
+		names = m.store.SecretVariables(k.id, k.version)
+		m.seen[k] = names
+	}
+	if len(names) > 0 {
+		j.Params = maskParams(j.Params, names)
+	}
 }
 
 func maskParams(raw json.RawMessage, names []string) json.RawMessage {

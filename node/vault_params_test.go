@@ -45,12 +45,21 @@ func TestSecretVariablesAreSealedInRaftAndHiddenInTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	batch, err := c.SubmitJobs(ctx, []wire.JobRequest{{WorkflowID: res.WorkflowID, Params: params}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, answered := range []wire.Job{submitted, batch[0]} { // what POST /jobs and /jobs/batch answer
+		if p := string(answered.Params); !strings.Contains(p, `"password":"***"`) || !strings.Contains(p, `"user":"ann"`) {
+			t.Fatalf("a submit answered params %s", p)
+		}
+	}
 	sc, fired := triggeredSchedule(t, c, res.WorkflowID, params)
-	jobs := []string{res.JobID, submitted.ID, fired}
+	jobs := []string{res.JobID, submitted.ID, batch[0].ID, fired}
 	for _, id := range jobs {
 		waitJob(t, c, id, "succeeded", 30*time.Second)
 	}
-	checkReceived(t, srv, 3)
+	checkReceived(t, srv, 4)
 
 	base := "http://" + n.HTTPAddr()
 	for _, path := range []string{"/api/v1/jobs/" + res.JobID, "/api/v1/jobs/" + submitted.ID + "/logs",
@@ -82,7 +91,7 @@ func TestSecretVariablesAreSealedInRaftAndHiddenInTheAPI(t *testing.T) {
 	}
 	waitJob(t, c, rerun.ID, "succeeded", 30*time.Second)
 	waitJob(t, c, again.JobID, "succeeded", 30*time.Second)
-	checkReceived(t, srv, 5)
+	checkReceived(t, srv, 6)
 	if err := n.Store().Snapshot(); err != nil {
 		t.Fatal(err)
 	}
