@@ -40,11 +40,11 @@ func (s *Server) hideSecretParams(jobs []Job) []Job {
 	return jobs
 }
 
-// paramMasks hides secret parameters job by job, asking the store once
-// for each workflow version it meets.
+// paramMasks hides secret parameters job by job, asking secretVariables
+// (the store's) once for each workflow version it meets.
 type paramMasks struct {
-	store Store
-	seen  map[graphKey][]string
+	secretVariables func(workflowID string, version int) []string
+	seen            map[graphKey][]string
 }
 
 type graphKey struct {
@@ -53,14 +53,14 @@ type graphKey struct {
 }
 
 func (s *Server) paramMasks() paramMasks {
-	return paramMasks{store: s.cfg.Store, seen: map[graphKey][]string{}}
+	return paramMasks{secretVariables: s.cfg.Store.SecretVariables, seen: map[graphKey][]string{}}
 }
 
 func (m paramMasks) hide(j *Job) {
 	k := graphKey{j.WorkflowID, j.WorkflowVersion}
 	names, ok := m.seen[k]
 	if !ok {
-		names = m.store.SecretVariables(k.id, k.version)
+		names = m.secretVariables(k.id, k.version)
 		m.seen[k] = names
 	}
 	if len(names) > 0 {

@@ -16,22 +16,25 @@ import (
 
 // Garbage collector settings for a node process. nodeGCPercent is the
 // tuner's ceiling (GCTuning), and a setting of the node's own is what
-// starts the tuner in cmd/casare. The tuner keeps the heap's goal within
-// gcHeadroom above the live heap whatever the ceiling, so the ceiling
-// decides only how much of that headroom a small heap may use: at 100 a
-// 60 MB live heap was collected every 60 MB allocated, at 400 every
-// 240. On 3 December, with the tuner in place, the bench's real-process
-// table ran faster at 200 than at 100 in each of three interleaved pairs
-// (node CPU a job: end to end 52.0–54.0 against 60.0–63.7 µs, batched
-// submits 21.5–21.8 against 24.7–25.8, single submits 131–135 against
+// starts the tuner in cmd/casare. After each collection the tuner sets
+// GOGC so that the next goal stays within gcHeadroom above the live
+// heap, down to gcMinPercent (reached at about 1 GiB live), so the
+// ceiling decides how much of that headroom a small heap may use: at
+// 100 a 60 MB live heap was collected every 60 MB allocated, at 400
+// every 240. On 3 December the bench's real-process table ran faster
+// at 200 than at 100 in each of three interleaved pairs (node CPU a
+// job: end to end 52.0–54.0 against 60.0–63.7 µs, batched submits
+// 21.5–21.8 against 24.7–25.8, single submits 131–135 against
 // 143–144), and end to end faster again at 400 than at 200 in both of
-// two pairs (48.3 / 48.7 against 53.3 / 52.0 µs). An earlier seven pairs
-// (2 December) had favoured 100 over 400, but without the tuner's cap:
-// the heap grew to five times what was live. The memory limit keeps the
-// headroom from turning into an out-of-memory kill: near the limit the
-// collector works harder instead. As the live heap grows past a quarter
-// of gcHeadroom, internal/gctune lowers GOGC so that the heap's goal
-// stays within gcHeadroom above it: about 32 with a million queued jobs.
+// two pairs (48.3 / 48.7 against 53.3 / 52.0 µs); two direct pairs of
+// 400 against 100 gave 52.0 / 53.0 against 64.0 / 66.3. Seven pairs on
+// 2 December, with the tuner already in place, had favoured 100 over
+// 400 on the code of then, about a third as fast end to end; why the
+// result reversed is not established. The tuner polls every 250 ms, so
+// a jump in the live heap (a restore, a burst of submits) can run one
+// cycle on the previous goal; the memory limit keeps that from turning
+// into an out-of-memory kill: near the limit the collector works
+// harder instead.
 const (
 	nodeGCPercent = 400
 	gcHeadroom    = 256 << 20
