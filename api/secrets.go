@@ -44,23 +44,18 @@ func (s *Server) hideSecretParams(jobs []Job) []Job {
 // (the store's) once for each workflow version it meets.
 type paramMasks struct {
 	secretVariables func(workflowID string, version int) []string
-	seen            map[graphKey][]string
-}
-
-type graphKey struct {
-	id      string
-	version int
+	seen            map[consensus.GraphRef][]string
 }
 
 func (s *Server) paramMasks() paramMasks {
-	return paramMasks{secretVariables: s.cfg.Store.SecretVariables, seen: map[graphKey][]string{}}
+	return paramMasks{secretVariables: s.cfg.Store.SecretVariables, seen: map[consensus.GraphRef][]string{}}
 }
 
 func (m paramMasks) hide(j *Job) {
-	k := graphKey{j.WorkflowID, j.WorkflowVersion}
+	k := consensus.GraphRef{WorkflowID: j.WorkflowID, Version: j.WorkflowVersion}
 	names, ok := m.seen[k]
 	if !ok {
-		names = m.secretVariables(k.id, k.version)
+		names = m.secretVariables(k.WorkflowID, k.Version)
 		m.seen[k] = names
 	}
 	if len(names) > 0 {

@@ -3,22 +3,24 @@ package api
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/casare/casare/consensus"
 )
 
 // TestParamMasksHideDeclaredSecrets checks the answer-side mask: the
 // parameters a job's workflow version declares secret show as ***, the
 // others as they were, and the store is asked once a version.
 func TestParamMasksHideDeclaredSecrets(t *testing.T) {
-	asked := map[graphKey]int{}
+	asked := map[consensus.GraphRef]int{}
 	m := paramMasks{
 		secretVariables: func(id string, version int) []string {
-			asked[graphKey{id, version}]++
+			asked[consensus.GraphRef{WorkflowID: id, Version: version}]++
 			if id == "wf" && version == 2 {
 				return []string{"password"}
 			}
 			return nil
 		},
-		seen: map[graphKey][]string{},
+		seen: map[consensus.GraphRef][]string{},
 	}
 	params := json.RawMessage(`{"password":"hunter2","user":"ann"}`)
 	jobs := []Job{
@@ -39,7 +41,7 @@ func TestParamMasksHideDeclaredSecrets(t *testing.T) {
 	if string(params) != `{"password":"hunter2","user":"ann"}` {
 		t.Errorf("hiding changed the job's own params: %s", params)
 	}
-	if asked[graphKey{"wf", 2}] != 1 || asked[graphKey{"wf", 1}] != 1 {
+	if asked[consensus.GraphRef{WorkflowID: "wf", Version: 2}] != 1 || asked[consensus.GraphRef{WorkflowID: "wf", Version: 1}] != 1 {
 		t.Errorf("asked the store %v, want once a version", asked)
 	}
 }
