@@ -66,7 +66,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	for _, re := range []string{`casare_raft_term [1-9]`, `casare_raft_log_write_seconds_count [1-9]`, `casare_raft_commit_seconds_count [1-9]`, `casare_raft_forward_seconds_count 0\n`, `casare_raft_applied_index [1-9]`, `casare_raft_commit_index [1-9]`, `casare_raft_applied_entries_total{command="put_workflow"} [1-9]`} {
+	for _, re := range []string{`casare_raft_term [1-9]`, `casare_raft_log_write_seconds_count [1-9]`, `casare_raft_commit_seconds_count [1-9]`, `casare_raft_forward_seconds_count 0\n`, `casare_raft_forward_wait_seconds_count 0\n`, `casare_raft_applied_index [1-9]`, `casare_raft_commit_index [1-9]`, `casare_raft_applied_entries_total{command="put_workflow"} [1-9]`} {
 		if !regexp.MustCompile(re).MatchString(body) {
 			t.Errorf("metrics do not match %s", re)
 		}

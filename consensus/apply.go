@@ -103,7 +103,7 @@ func (s *Store) ApplyRaw(ctx context.Context, buf []byte) ([]byte, error) {
 		// A follower's merged submits join the leader's own (see
 		// newSubmitBatcher). A follower of an older build, which does not
 		// read brief answers, goes the way of every other entry.
-		v, err = s.submits.do(ctx, sg.Groups)
+		v, err = s.submits.doForward(ctx, sg.Groups, sg.More)
 	} else {
 		v, err = s.applyDecoded(ctx, buf, cmd, nil)
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Part is the outcome of one part of a merged entry: each part succeeds
@@ -89,13 +91,25 @@ type groupCommit[In, Out any] struct {
 	// wake cuts a gap short when an urgent call arrives (buffer 1; only
 	// batchers with a gap and urgent calls need it).
 	wake chan struct{}
+	// forwardIn, when set, is signalled as each follower's forward
+	// arrives (buffer 1), for awaitForwards, which times its waits in
+	// forwardWaits.
+	forwardIn    chan struct{}
+	forwardWait  time.Duration
+	forwardWaits prometheus.Histogram
 
 	mu        sync.Mutex
 	pending   []*groupCall[In, Out]
 	inFlight  int
 	lastStart time.Time
-	closed    bool
-	flushes   sync.WaitGroup
+	// lastEnd is when the last flush answered its calls, and
+	// forwardsAtEnd how many forwards had arrived by then; forwards
+	// counts the followers' forwards that arrived (doForward).
+	lastEnd       time.Time
+	forwards      uint64
+	forwardsAtEnd uint64
+	closed        bool
+	flushes       sync.WaitGroup
 }
 
 type groupCall[In, Out any] struct {
@@ -104,6 +118,9 @@ type groupCall[In, Out any] struct {
 	out   Out
 	err   error
 	taken bool // on its way in an entry; guarded by the batcher's mu
+	// forward marks a follower's forward on the leader, and more one sent
+	// while the follower had more calls waiting (groupcommit_forwards.go).
+	forward, more bool
 }
 
 // do queues in as one part of the next entry and waits for its outcome.
@@ -152,9 +169,12 @@ func (b *groupCommit[In, Out]) enqueue(calls ...*groupCall[In, Out]) error {
 	for _, call := range calls {
 		b.pending = append(b.pending, call)
 		if b.wake != nil && b.urgent != nil && b.urgent(call.in) {
-			select {
-			case b.wake <- struct{}{}:
-			default: // a wake-up is pending already
+			signal(b.wake)
+		}
+		if call.forward {
+			b.forwards++
+			if b.forwardIn != nil {
+				signal(b.forwardIn)
 			}
 		}
 	}
@@ -195,9 +215,17 @@ func (b *groupCommit[In, Out]) abandon(call *groupCall[In, Out], err error) (Out
 	return call.out, call.err
 }
 
+// signal wakes the one waiting on c (buffer 1) without blocking.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default: // a wake-up is pending already
+	}
+}
+
 // flushLoop commits pending calls until none are left.
 func (b *groupCommit[In, Out]) flushLoop() {
-	for {
+	for flushed := false; ; flushed = true {
 		b.mu.Lock()
 		if wait := b.gap - time.Since(b.lastStart); b.gap > 0 && wait > 0 && len(b.pending) > 0 && !b.urgentPending() {
 			b.mu.Unlock()
@@ -213,8 +241,11 @@ func (b *groupCommit[In, Out]) flushLoop() {
 			return
 		}
 		b.lastStart = time.Now()
+		busy := b.busy(flushed)
 		b.mu.Unlock()
-		b.flush(batch)
+		if b.flush(batch, busy) {
+			b.awaitForwards(forwardsMarkedMore(batch))
+		}
 	}
 }
 
@@ -282,17 +313,25 @@ func (b *groupCommit[In, Out]) take() []*groupCall[In, Out] {
 	return batch
 }
 
-func (b *groupCommit[In, Out]) flush(batch []*groupCall[In, Out]) {
+// flush commits batch in one entry and answers its calls; it reports
+// whether the entry committed. busy marks the flush's context (withBusy).
+func (b *groupCommit[In, Out]) flush(batch []*groupCall[In, Out], busy bool) bool {
 	ins := make([]In, len(batch))
 	for i, call := range batch {
 		ins[i] = call.in
 	}
 	ctx, cancel := context.WithTimeout(b.lifetime, DefaultApplyTimeout)
+	if busy {
+		ctx = withBusy(ctx)
+	}
 	results, err := b.apply(ctx, ins)
 	cancel()
 	if err == nil && len(results) != len(batch) {
 		err = fmt.Errorf("%s: %d parts answered %d results", b.name, len(batch), len(results))
 	}
+	b.mu.Lock()
+	b.lastEnd, b.forwardsAtEnd = time.Now(), b.forwards
+	b.mu.Unlock()
 	for i, call := range batch {
 		switch {
 		case err != nil:
@@ -304,6 +343,7 @@ func (b *groupCommit[In, Out]) flush(batch []*groupCall[In, Out]) {
 		}
 		close(call.done)
 	}
+	return err == nil
 }
 
 // close refuses new calls and waits for every flush to return; the store

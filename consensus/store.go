@@ -237,7 +237,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	s.submits = newSubmitBatcher(ctx, s.submitGroups)
+	s.submits = newSubmitBatcher(ctx, s.submitGroups, s.timings.forwardWait)
 	s.robots = newRobotGroups(ctx, s, cfg.ProgressInterval)
 	s.bg.Go(func() { s.watch.run(ctx) })
 	s.bg.Go(func() { s.leaderLoop(ctx) })

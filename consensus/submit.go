@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/base64"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // SubmitGroupsCmd carries several independent submits in one entry: each
@@ -15,6 +17,11 @@ type SubmitGroupsCmd struct {
 	// Brief asks for the short answer (submit_brief.go). Nodes of older
 	// builds ignore it and answer in full.
 	Brief bool `json:"brief,omitempty"`
+	// More marks the forward of a busy follower, whose next forward
+	// the leader then waits for before its next entry
+	// (groupcommit_forwards.go). Only forwards carry it; leaders of older
+	// builds ignore it.
+	More bool `json:"more,omitempty"`
 }
 
 // GroupResult is the outcome of one group of a SubmitGroupsCmd.
@@ -93,9 +100,13 @@ func stringsBytes(list []string) int {
 // entry on the leader (ApplyRaw), so that the leader commits them with
 // its own in its next entry instead of each forwarded entry
 // being one more. Each call is answered its share of the entry's answer.
-func newSubmitBatcher(lifetime context.Context, submitGroups func(context.Context, [][]JobSpec) (submitAnswer, error)) *groupCommit[[][]JobSpec, submitAnswer] {
+// forwardWaits times the leader's waits for followers' forwards.
+func newSubmitBatcher(lifetime context.Context, submitGroups func(context.Context, [][]JobSpec) (submitAnswer, error),
+	forwardWaits prometheus.Histogram,
+) *groupCommit[[][]JobSpec, submitAnswer] {
 	return &groupCommit[[][]JobSpec, submitAnswer]{
 		name: "submit", weigh: weighGroups, lifetime: lifetime, maxInFlight: submitsInFlight,
+		forwardIn: make(chan struct{}, 1), forwardWait: maxForwardWait, forwardWaits: forwardWaits,
 		apply: func(ctx context.Context, calls [][][]JobSpec) ([]Part[submitAnswer], error) {
 			var groups [][]JobSpec
 			for _, call := range calls {

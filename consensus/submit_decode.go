@@ -62,7 +62,8 @@ type specDecoder struct {
 	lastWorkflow string
 }
 
-// readGroups reads {"groups":[[spec,...],...]} and {"groups":...,"brief":true}.
+// readGroups reads {"groups":[[spec,...],...]}, {"groups":...,"brief":true}
+// and {"groups":...,"brief":true,"more":true}.
 func (d *specDecoder) readGroups(c *SubmitGroupsCmd) bool {
 	if !d.Next('{') {
 		return false
@@ -86,13 +87,24 @@ func (d *specDecoder) readGroups(c *SubmitGroupsCmd) bool {
 		return ok
 	})
 	if ok && d.Next(',') {
-		key, isKey := d.StringBytes()
-		if !isKey || string(key) != "brief" || !d.Next(':') || !d.Literal("true") {
+		if !d.trueFlag("brief") {
 			return false
 		}
 		c.Brief = true
+		if d.Next(',') {
+			if !d.trueFlag("more") {
+				return false
+			}
+			c.More = true
+		}
 	}
 	return ok && d.Next('}')
+}
+
+// trueFlag reads `"name":true`.
+func (d *specDecoder) trueFlag(name string) bool {
+	key, ok := d.StringBytes()
+	return ok && string(key) == name && d.Next(':') && d.Literal("true")
 }
 
 // specScratch holds the slices groups are read into before each is

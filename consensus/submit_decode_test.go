@@ -14,6 +14,7 @@ func sampleSubmitGroups() []SubmitGroupsCmd {
 	return []SubmitGroupsCmd{
 		{Groups: [][]JobSpec{{{ID: "j1", WorkflowID: "w1", ExecutionMode: "lan"}}}},
 		{Groups: [][]JobSpec{{{ID: "j1", WorkflowID: "w1", ExecutionMode: "lan"}}}, Brief: true},
+		{Groups: [][]JobSpec{{{ID: "j1", WorkflowID: "w1", ExecutionMode: "lan"}}}, Brief: true, More: true},
 		{Groups: [][]JobSpec{
 			{{ID: "a", WorkflowID: "w", WorkflowVersion: 3, Params: json.RawMessage(`{"n":1,"s":"x\"y","l":[1,{"z":null}]}`), Priority: 9,
 				ExecutionMode: "any", RobotTags: []string{"gpu", "é"}, PinnedRobot: "r1", MaxAttempts: 5, Backoff: Duration(30 * time.Second),
@@ -58,6 +59,10 @@ func TestSubmitGroupsFastDecodeMatchesJSON(t *testing.T) {
 		`{"groups":[],"brief":true,"brief":true}`,              // twice
 		`{"groups":[],"brief":truex}`,                          // invalid
 		`{"groups":[],"brief":true`,                            // cut short
+		`{"groups":[],"brief":true,"more":false}`,              // false
+		`{"groups":[],"brief":true,"more":true,"more":true}`,   // twice
+		`{"groups":[],"more":true}`,                            // without brief: json.Unmarshal reads it
+		`{"groups":[],"brief":true,"more":1}`,                  // not a boolean
 	)
 	fast := 0
 	for _, p := range payloads {
@@ -65,10 +70,10 @@ func TestSubmitGroupsFastDecodeMatchesJSON(t *testing.T) {
 			fast++
 		}
 	}
-	// The first three samples and the hand-spaced one are plain: the
+	// The first four samples and the hand-spaced one are plain: the
 	// fast path must take them.
-	if fast != 4 {
-		t.Errorf("the fast path took %d payloads, want 4", fast)
+	if fast != 5 {
+		t.Errorf("the fast path took %d payloads, want 5", fast)
 	}
 }
 

@@ -48,6 +48,9 @@ func (c *SubmitGroupsCmd) appendFast(buf []byte) ([]byte, bool) {
 	if c.Brief {
 		buf = append(buf, `,"brief":true`...)
 	}
+	if c.More {
+		buf = append(buf, `,"more":true`...)
+	}
 	return append(buf, '}'), true
 }
 

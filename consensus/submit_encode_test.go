@@ -37,7 +37,7 @@ func FuzzSubmitGroupsAppendFast(f *testing.F) {
 		if flags&32 != 0 {
 			groups = [][]JobSpec{}
 		}
-		cmd := SubmitGroupsCmd{Groups: groups, Brief: flags&64 != 0}
+		cmd := SubmitGroupsCmd{Groups: groups, Brief: flags&64 != 0, More: flags&128 != 0}
 		checkAppendFast(t, &cmd)
 	})
 }

@@ -20,7 +20,7 @@ func TestSubmitsWaitForTheEntryInFlight(t *testing.T) {
 		sent <- groups
 		<-release
 		return submitAnswer{full: make([]GroupResult, len(groups))}, nil
-	})
+	}, newTimings().forwardWait)
 	t.Cleanup(b.close)
 	var once sync.Once
 	free := func() { once.Do(func() { close(release) }) }

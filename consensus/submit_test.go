@@ -113,7 +113,7 @@ func TestSubmitAfterCloseFails(t *testing.T) {
 
 func TestMergedSubmitsStayUnderTheByteBound(t *testing.T) {
 	big := make([]byte, 1536<<10) // 1.5 MiB of params per call
-	b := newSubmitBatcher(context.Background(), nil)
+	b := newSubmitBatcher(context.Background(), nil, newTimings().forwardWait)
 	queue := func(specs []JobSpec) *groupCall[[][]JobSpec, submitAnswer] {
 		call := &groupCall[[][]JobSpec, submitAnswer]{in: [][]JobSpec{specs}}
 		b.pending = append(b.pending, call)

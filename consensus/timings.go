@@ -18,6 +18,9 @@ import (
 // collects them (Store.Collectors).
 type timings struct {
 	logWrite, commit, forward prometheus.Histogram
+	// forwardWait is the leader's wait for busy followers' next
+	// forwards (groupcommit_forwards.go).
+	forwardWait prometheus.Histogram
 }
 
 // timingBuckets run from 100 µs to about 18 s, past a write's
@@ -35,6 +38,8 @@ func newTimings() *timings {
 			"Time, as leader, from handing a write to Raft until it is committed and applied here."),
 		forward: h("casare_raft_forward_seconds",
 			"Time, as follower, from forwarding a write to the leader until its answer (the try that got it)."),
+		forwardWait: h("casare_raft_forward_wait_seconds",
+			"Time, as leader, waiting after a submit entry for busy followers' next forwards before starting the next (at most 20 ms)."),
 	}
 }
 
@@ -46,5 +51,5 @@ func since(h prometheus.Histogram, start time.Time) {
 // Collectors returns the store's own Prometheus collectors, for the
 // API's registry.
 func (s *Store) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{s.timings.logWrite, s.timings.commit, s.timings.forward}
+	return []prometheus.Collector{s.timings.logWrite, s.timings.commit, s.timings.forward, s.timings.forwardWait}
 }

@@ -70,9 +70,12 @@ func (s JobQueue) SubmitJobs(ctx context.Context, specs []JobSpec) ([]Job, error
 // submitGroups commits independent groups of specs in one entry.
 // Robots waiting on this node hear of the jobs as soon as Raft has the
 // entry (see announcer), so that their claims follow it into the log.
+// A busy follower's forward says so (SubmitGroupsCmd.More); the
+// leader's own entries never do, as nothing reads it in the log.
 func (s JobQueue) submitGroups(ctx context.Context, groups [][]JobSpec) (submitAnswer, error) {
 	announce := func() { s.announceSubmit(groups) }
-	return applyThen[submitAnswer](ctx, s.Store, cmdSubmitGroups, SubmitGroupsCmd{Groups: groups, Brief: true}, announce)
+	cmd := SubmitGroupsCmd{Groups: groups, Brief: true, More: flushWasBusy(ctx) && !s.IsLeader()}
+	return applyThen[submitAnswer](ctx, s.Store, cmdSubmitGroups, cmd, announce)
 }
 
 // CancelJob cancels a queued or running job.

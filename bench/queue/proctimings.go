@@ -17,10 +17,10 @@ import (
 // pipeline's round trips or the CPU.
 
 // timingLine reads the sum and count of the write timing histograms.
-var timingLine = regexp.MustCompile(`(?m)^casare_raft_(log_write|commit|forward)_seconds_(sum|count) (\S+)$`)
+var timingLine = regexp.MustCompile(`(?m)^casare_raft_(log_write|commit|forward|forward_wait)_seconds_(sum|count) (\S+)$`)
 
 // nodeTimings is one node's write timing histograms: name (log_write,
-// commit, forward) → sum in seconds and count.
+// commit, forward, forward_wait) → sum in seconds and count.
 type nodeTimings map[string][2]float64
 
 // windowTimings is what the cluster's nodes and the machine measured at
@@ -78,8 +78,8 @@ func (c *procCluster) timingsNote(a, b windowTimings) string {
 		}
 		return formatValue(sum/n*1000) + " ms"
 	}
-	note := fmt.Sprintf("; means: leader commit %s, log write %s; followers forward %s, log write %s",
-		mean(true, "commit"), mean(true, "log_write"), mean(false, "forward"), mean(false, "log_write"))
+	note := fmt.Sprintf("; means: leader commit %s, log write %s, wait for forwards %s; followers forward %s, log write %s",
+		mean(true, "commit"), mean(true, "log_write"), mean(true, "forward_wait"), mean(false, "forward"), mean(false, "log_write"))
 	if busy, kernel, ok := machineShares(a.machine, b.machine); ok {
 		note += fmt.Sprintf("; machine %.0f%% busy, %.0f%% in the kernel", busy*100, kernel*100)
 	}
