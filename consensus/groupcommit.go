@@ -108,8 +108,12 @@ type groupCommit[In, Out any] struct {
 	lastEnd       time.Time
 	forwards      uint64
 	forwardsAtEnd uint64
-	closed        bool
-	flushes       sync.WaitGroup
+	// forwardWaitMisses counts the leader's waits for forwards that ran
+	// out in a row, and forwardWaitSkips the entries after which it will
+	// not wait because of them (groupcommit_forwards.go).
+	forwardWaitMisses, forwardWaitSkips int
+	closed                              bool
+	flushes                             sync.WaitGroup
 }
 
 type groupCall[In, Out any] struct {
@@ -118,8 +122,8 @@ type groupCall[In, Out any] struct {
 	out   Out
 	err   error
 	taken bool // on its way in an entry; guarded by the batcher's mu
-	// forward marks a follower's forward on the leader, and more one sent
-	// while the follower had more calls waiting (groupcommit_forwards.go).
+	// forward marks a follower's forward on the leader, and more one the
+	// follower sent while busy (groupcommit_forwards.go).
 	forward, more bool
 }
 
@@ -225,7 +229,8 @@ func signal(c chan struct{}) {
 
 // flushLoop commits pending calls until none are left.
 func (b *groupCommit[In, Out]) flushLoop() {
-	for flushed := false; ; flushed = true {
+	flushed := false
+	for {
 		b.mu.Lock()
 		if wait := b.gap - time.Since(b.lastStart); b.gap > 0 && wait > 0 && len(b.pending) > 0 && !b.urgentPending() {
 			b.mu.Unlock()
@@ -241,11 +246,12 @@ func (b *groupCommit[In, Out]) flushLoop() {
 			return
 		}
 		b.lastStart = time.Now()
-		busy := b.busy(flushed)
+		busy := b.busy(flushed, b.lastStart)
 		b.mu.Unlock()
 		if b.flush(batch, busy) {
 			b.awaitForwards(forwardsMarkedMore(batch))
 		}
+		flushed = true
 	}
 }
 

@@ -14,35 +14,48 @@ import (
 // pending: its own, which arrived meanwhile. The follower's next forward
 // arrives a moment later, after the answer's round trip and the
 // follower's own handling, and waits for the whole of that entry before
-// it is taken into the one after. Under steady load every forward came in
-// just too late, and a follower's submits waited for about two of the
-// leader's entries besides their own: under 64 single-submit clients over
-// three processes, followers' forwards took twice the leader's commit
-// (6.1 ms against 3.0) and entries held 21 jobs.
+// it is taken into the one after. Under 64 single-submit clients over
+// three processes, a follower's forward took twice the leader's commit
+// (6.1 against 3.0 ms) and entries held 21 jobs (docs/performance.md,
+// 3 December, 14:50).
 //
 // So a follower that is busy marks its forward (SubmitGroupsCmd.More):
-// its submits keep coming, and its next forward will follow as soon as
-// this one is answered. Busy means the forward took calls that waited
-// for the one before, or it left within busyGap of the last one's
+// its submits keep coming, and its next forward will likely follow as
+// soon as this one is answered. Busy means the forward took calls that
+// waited for the one before, or it left within busyGap of the last one's
 // answer. After an entry that carried marked forwards, the leader waits,
 // before it takes its next entry, until as many forwards have arrived
 // since it answered them, or maxForwardWait has passed. It counts only
-// those that arrived since: two followers can otherwise settle into
-// taking turns, each forward arriving while the other's entry is in
-// flight, the leader finding one pending whenever it looks and never
-// waiting, and each forward still waiting for a whole entry. An unmarked forward, a lone call on
-// an otherwise quiet follower, makes the leader wait for nothing, so a
-// quiet cluster's latency is unchanged; a load that stops, or a
-// follower that dies, costs the leader's next entry maxForwardWait at most,
-// once.
+// those that arrived since the answer: two followers otherwise settle
+// into taking turns, each forward arriving while the other's entry is in
+// flight, so that the leader finds one pending whenever it looks, never
+// waits, and every forward still waits for a whole entry. (A hold that
+// counted the forwards pending, tried on 2 December, began in only 22–40
+// of about a thousand entries for that reason.)
+//
+// An unmarked forward, a lone call on an otherwise quiet follower, makes
+// the leader wait for nothing, so a quiet cluster's latency is
+// unchanged. A mark can be wrong: the follower's load stopped, it died,
+// or its next forward takes longer than maxForwardWait to come (a slow
+// link, large batches its clients take long to send). A wait that runs
+// out costs the leader's pending calls maxForwardWait, so after one the
+// leader does not wait after the next entry with marked forwards, after
+// two in a row the next two, and so on, doubling up to
+// maxForwardWaitSkips; a wait that ends with the forwards resets it.
+// The wait assumes one entry in flight (submitsInFlight): with more,
+// another flush would take the calls meanwhile anyway, so there is none.
 
-// maxForwardWait bounds how long the leader waits for the followers' next
-// forwards. It is several times what a forward's answer and the next
-// forward take on a busy machine (a few milliseconds on two cores
-// shared by three nodes and the load generator), so that a late
-// follower is still waited for, and short beside the p99 of a submit
-// under that load (about 20 ms).
+// maxForwardWait bounds how long the leader waits for the followers'
+// next forwards (groupCommit.forwardWait). On two cores shared by three
+// nodes and the load generator the forwards came 2.2–2.9 ms after the
+// answer on average; a bound of 5 ms caught only part of them (entries
+// of 23–29 jobs against 38 with 20 ms).
 const maxForwardWait = 20 * time.Millisecond
+
+// maxForwardWaitSkips bounds the entries after which a leader whose
+// waits ran out does not wait (see above): one wait of maxForwardWait in
+// that many entries at worst.
+const maxForwardWaitSkips = 64
 
 // busyGap is how soon after its last entry's answer a batcher's next
 // entry must leave for the batcher to count as busy. A follower whose
@@ -51,12 +64,12 @@ const maxForwardWait = 20 * time.Millisecond
 // answer: a millisecond or two on a LAN, a few on a busy machine.
 const busyGap = 5 * time.Millisecond
 
-// busy reports whether a flush that is about to start finds the batcher
+// busy reports whether a flush that starts at now finds the batcher
 // busy: it follows another of the same loop (its calls waited for that
-// one), or the last flush answered its calls less than busyGap ago. The
-// caller holds mu.
-func (b *groupCommit[In, Out]) busy(followsAnother bool) bool {
-	return followsAnother || (!b.lastEnd.IsZero() && time.Since(b.lastEnd) < busyGap)
+// one), or the last flush answered its calls less than busyGap before.
+// The caller holds mu.
+func (b *groupCommit[In, Out]) busy(followsAnother bool, now time.Time) bool {
+	return followsAnother || (!b.lastEnd.IsZero() && now.Sub(b.lastEnd) < busyGap)
 }
 
 // doForward is do for a follower's forward: more says the follower had
@@ -75,9 +88,19 @@ func (b *groupCommit[In, Out]) doForward(ctx context.Context, in In, more bool) 
 
 // awaitForwards waits, after an entry that carried `expect` forwards
 // marked more, until as many forwards have arrived since its answer,
-// b.forwardWait has passed, or the store closes.
+// b.forwardWait has passed, or the store closes; unless earlier waits
+// ran out (see above).
 func (b *groupCommit[In, Out]) awaitForwards(expect int) {
-	if expect == 0 {
+	if expect == 0 || b.maxInFlight != 1 {
+		return
+	}
+	b.mu.Lock()
+	skip := b.forwardWaitSkips > 0
+	if skip {
+		b.forwardWaitSkips--
+	}
+	b.mu.Unlock()
+	if skip {
 		return
 	}
 	defer since(b.forwardWaits, time.Now())
@@ -85,14 +108,21 @@ func (b *groupCommit[In, Out]) awaitForwards(expect int) {
 	defer t.Stop()
 	for {
 		b.mu.Lock()
-		got := b.forwards - b.forwardsAtEnd
+		arrived := b.forwards-b.forwardsAtEnd >= uint64(expect)
+		if arrived {
+			b.forwardWaitMisses = 0
+		}
 		b.mu.Unlock()
-		if got >= uint64(expect) {
+		if arrived {
 			return
 		}
 		select {
 		case <-b.forwardIn:
 		case <-t.C:
+			b.mu.Lock()
+			b.forwardWaitMisses++
+			b.forwardWaitSkips = min(1<<(b.forwardWaitMisses-1), maxForwardWaitSkips)
+			b.mu.Unlock()
 			return
 		case <-b.lifetime.Done():
 			return

@@ -176,8 +176,42 @@ func TestLeaderWaitForForwardsIsBounded(t *testing.T) {
 	}
 }
 
+// After a wait that ran out, the leader does not wait after the next
+// entry with a marked forward, and waits again after the one after.
+func TestLeaderSkipsWaitsAfterOneRanOut(t *testing.T) {
+	h := newHeldBatcher(t, 30*time.Millisecond)
+	f1 := h.call(t, "f1", markedForward)
+	wantEntry(t, h.next(t), "f1")
+	l1 := h.call(t, "l1", localCall)
+	h.waitPending(t, 1)
+	h.commit(t, f1) // no forward comes: the wait runs out
+	wantEntry(t, h.next(t), "l1")
+	// From here on a wait would last an hour; the release below orders
+	// this write before the flush loop's next read.
+	h.forwardWait = time.Hour
+
+	f2 := h.call(t, "f2", markedForward)
+	h.waitPending(t, 1)
+	h.commit(t, l1)
+	wantEntry(t, h.next(t), "f2")
+	l2 := h.call(t, "l2", localCall)
+	h.waitPending(t, 1)
+	h.commit(t, f2) // skipped: l2 leaves at once
+	wantEntry(t, h.next(t), "l2")
+
+	f3 := h.call(t, "f3", markedForward)
+	h.waitPending(t, 1)
+	h.commit(t, l2)
+	wantEntry(t, h.next(t), "f3")
+	h.call(t, "l3", localCall)
+	h.waitPending(t, 1)
+	h.commit(t, f3) // waits again, for f4
+	h.call(t, "f4", quietForward)
+	wantEntry(t, h.next(t), "l3", "f4")
+}
+
 // A flush finds its batcher busy when its calls waited for the entry
-// before it, or when the last entry was answered less than busyGap ago.
+// before it, or when it starts less than busyGap after the last answer.
 func TestFlushesFindTheBatcherBusy(t *testing.T) {
 	h := newHeldBatcher(t, time.Hour)
 	first := h.call(t, "first", localCall)
@@ -194,13 +228,15 @@ func TestFlushesFindTheBatcherBusy(t *testing.T) {
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.lastEnd = time.Now().Add(-2 * busyGap)
-	if h.busy(false) {
-		t.Errorf("busy %v after the last answer", 2*busyGap)
-	}
-	h.lastEnd = time.Now()
-	if !h.busy(false) {
-		t.Error("not busy just after the last answer")
+	end := h.lastEnd
+	for _, c := range []struct {
+		followsAnother bool
+		after          time.Duration
+		want           bool
+	}{{true, time.Hour, true}, {false, busyGap / 2, true}, {false, busyGap, false}, {false, time.Hour, false}} {
+		if got := h.busy(c.followsAnother, end.Add(c.after)); got != c.want {
+			t.Errorf("busy(follows another %v, %v after the last answer) = %v, want %v", c.followsAnother, c.after, got, c.want)
+		}
 	}
 }
 
@@ -238,8 +274,12 @@ func TestBusyFollowerForwardsMakeTheLeaderWait(t *testing.T) {
 		if err := leader.logs.GetLog(i, &l); err != nil {
 			t.Fatal(err)
 		}
-		if bytes.Contains(l.Data, []byte(`"more":true`)) {
-			t.Fatalf("entry %d carries the forward's mark: %.200s", i, l.Data)
+		data, err := expandEntry(l.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte(`"more":true`)) {
+			t.Fatalf("entry %d carries the forward's mark: %.200s", i, data)
 		}
 	}
 	counts, _ := leader.JobCounts()

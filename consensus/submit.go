@@ -19,8 +19,9 @@ type SubmitGroupsCmd struct {
 	Brief bool `json:"brief,omitempty"`
 	// More marks the forward of a busy follower, whose next forward
 	// the leader then waits for before its next entry
-	// (groupcommit_forwards.go). Only forwards carry it; leaders of older
-	// builds ignore it.
+	// (groupcommit_forwards.go). Only forwards carry it, and replicas
+	// ignore it in an entry; leaders of older builds ignore it, and read
+	// a forward that has it with json.Unmarshal instead of decodeFast.
 	More bool `json:"more,omitempty"`
 }
 

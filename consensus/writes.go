@@ -71,7 +71,9 @@ func (s JobQueue) SubmitJobs(ctx context.Context, specs []JobSpec) ([]Job, error
 // Robots waiting on this node hear of the jobs as soon as Raft has the
 // entry (see announcer), so that their claims follow it into the log.
 // A busy follower's forward says so (SubmitGroupsCmd.More); the
-// leader's own entries never do, as nothing reads it in the log.
+// leader's own entries do not, as nothing reads it in the log. (One built
+// on a follower that became the leader before it applied it can carry
+// it: replicas ignore it.)
 func (s JobQueue) submitGroups(ctx context.Context, groups [][]JobSpec) (submitAnswer, error) {
 	announce := func() { s.announceSubmit(groups) }
 	cmd := SubmitGroupsCmd{Groups: groups, Brief: true, More: flushWasBusy(ctx) && !s.IsLeader()}
