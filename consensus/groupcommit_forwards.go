@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"context"
+	"math/bits"
 	"time"
 )
 
@@ -53,8 +54,9 @@ import (
 const maxForwardWait = 20 * time.Millisecond
 
 // maxForwardWaitSkips bounds the entries after which a leader whose
-// waits ran out does not wait (see above): one wait of maxForwardWait in
-// that many entries at worst.
+// waits ran out does not wait (see above): at worst one wait of
+// maxForwardWait in every maxForwardWaitSkips+1 entries with marked
+// forwards.
 const maxForwardWaitSkips = 64
 
 // busyGap is how soon after its last entry's answer a batcher's next
@@ -120,14 +122,22 @@ func (b *groupCommit[In, Out]) awaitForwards(expect int) {
 		case <-b.forwardIn:
 		case <-t.C:
 			b.mu.Lock()
-			b.forwardWaitMisses++
-			b.forwardWaitSkips = min(1<<(b.forwardWaitMisses-1), maxForwardWaitSkips)
+			b.missedForwards()
 			b.mu.Unlock()
 			return
 		case <-b.lifetime.Done():
 			return
 		}
 	}
+}
+
+// missedForwards notes a wait that ran out: the leader skips the next
+// 1, 2, 4 … up to maxForwardWaitSkips waits. The misses are clamped so
+// that the shift stays small: 1<<63 and beyond would turn the skips off
+// after a long run of misses. The caller holds mu.
+func (b *groupCommit[In, Out]) missedForwards() {
+	b.forwardWaitMisses = min(b.forwardWaitMisses+1, bits.Len(maxForwardWaitSkips))
+	b.forwardWaitSkips = min(1<<(b.forwardWaitMisses-1), maxForwardWaitSkips)
 }
 
 // forwardsMarkedMore counts the forwards marked more in batch.

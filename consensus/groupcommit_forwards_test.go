@@ -208,6 +208,25 @@ func TestLeaderSkipsWaitsAfterOneRanOut(t *testing.T) {
 	h.commit(t, f3) // waits again, for f4
 	h.call(t, "f4", quietForward)
 	wantEntry(t, h.next(t), "l3", "f4")
+	if n := observations(t, h.waits); n != 2 {
+		t.Errorf("%d waits timed, want 2: the one that ran out and f3's", n)
+	}
+}
+
+// However long the waits keep running out, the leader skips at most
+// maxForwardWaitSkips and never stops skipping.
+func TestForwardWaitSkipsStayBounded(t *testing.T) {
+	var b groupCommit[int, int]
+	for miss := 1; miss <= 200; miss++ {
+		b.missedForwards()
+		want := maxForwardWaitSkips
+		if miss <= 6 {
+			want = 1 << (miss - 1)
+		}
+		if b.forwardWaitSkips != want {
+			t.Fatalf("after %d waits ran out the leader skips %d, want %d", miss, b.forwardWaitSkips, want)
+		}
+	}
 }
 
 // A flush finds its batcher busy when its calls waited for the entry
