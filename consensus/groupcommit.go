@@ -129,11 +129,15 @@ type groupCall[In, Out any] struct {
 
 // do queues in as one part of the next entry and waits for its outcome.
 func (b *groupCommit[In, Out]) do(ctx context.Context, in In) (Out, error) {
+	return b.doCall(ctx, &groupCall[In, Out]{in: in, done: make(chan struct{})})
+}
+
+// doCall queues call and waits for its outcome.
+func (b *groupCommit[In, Out]) doCall(ctx context.Context, call *groupCall[In, Out]) (Out, error) {
 	var zero Out
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
-	call := &groupCall[In, Out]{in: in, done: make(chan struct{})}
 	if err := b.enqueue(call); err != nil {
 		return zero, err
 	}

@@ -77,15 +77,7 @@ func (b *groupCommit[In, Out]) busy(followsAnother bool, now time.Time) bool {
 // doForward is do for a follower's forward: more says the follower had
 // more calls waiting as it sent it (see above).
 func (b *groupCommit[In, Out]) doForward(ctx context.Context, in In, more bool) (Out, error) {
-	var zero Out
-	if err := ctx.Err(); err != nil {
-		return zero, err
-	}
-	call := &groupCall[In, Out]{in: in, done: make(chan struct{}), forward: true, more: more}
-	if err := b.enqueue(call); err != nil {
-		return zero, err
-	}
-	return b.await(ctx, call)
+	return b.doCall(ctx, &groupCall[In, Out]{in: in, done: make(chan struct{}), forward: true, more: more})
 }
 
 // awaitForwards waits, after an entry that carried `expect` forwards
