@@ -343,7 +343,7 @@ func (b *bench) procLatency(ctx context.Context, c *procCluster) error {
 	b.progress("claim latency at %d jobs/s", b.cfg.latencyRate)
 	clients := func(w int) *client.Client { return c.clients[w%len(c.clients)] }
 	applied := c.appliedIndex(ctx)
-	start, before := applied(), c.appliedEntries(ctx)
+	start, before, timings := applied(), c.appliedEntries(ctx), c.timings(ctx)
 	disk := startDiskCount(c.nodes[0].dir) // the nodes' data dirs share one parent, so one disk
 	lat, _, err := b.measureLatency(ctx, clients, probeID, marks)
 	if err != nil {
@@ -352,12 +352,13 @@ func (b *bench) procLatency(ctx context.Context, c *procCluster) error {
 	lat.entries = float64(applied()-start) / float64(len(lat.ackToRun))
 	byCommand := entriesPerItem(before, c.appliedEntries(ctx), len(lat.ackToRun))
 	diskNote := disk.note(len(lat.ackToRun))
+	timingsNote := c.timingsNote(timings, c.timings(ctx))
 	b.others = -1
 	for _, p := range []float64{50, 99} {
 		b.addProc(row{nodes: procSize, figure: fmt.Sprintf("claim latency p%d, submit 2xx → robot runs job", int(p)),
 			value: ms(percentile(lat.ackToRun, p)), unit: "ms", target: atMost(map[float64]float64{50: 5, 99: 50}[p]),
-			note: fmt.Sprintf("%d jobs at %d/s, %.2f Raft entries per job (%s); %s; sent→run %s; submit RTT %s; %d never started, %d submit errors",
-				len(lat.ackToRun), lat.rate, lat.entries, byCommand, diskNote, fmtMS(percentile(lat.sendToRun, p)), fmtMS(percentile(lat.submitRTT, p)), lat.missing, lat.errs)})
+			note: fmt.Sprintf("%d jobs at %d/s, %.2f Raft entries per job (%s); %s; sent→run %s; submit RTT %s; %d never started, %d submit errors%s",
+				len(lat.ackToRun), lat.rate, lat.entries, byCommand, diskNote, fmtMS(percentile(lat.sendToRun, p)), fmtMS(percentile(lat.submitRTT, p)), lat.missing, lat.errs, timingsNote)})
 	}
 	return nil
 }

@@ -14,7 +14,9 @@ import (
 // a follower for the forward to the leader. The nodes time each of these
 // (consensus/timings.go); a window's mean of each, beside how busy the
 // machine was, says whether a figure was bound by the disk, the
-// pipeline's round trips or the CPU.
+// pipeline's round trips or the CPU. The nodes' page faults say how much
+// fresh memory the window touched: on these virtual machines a fault
+// cost about 11 µs (docs/performance.md, 3 December, 17:20).
 
 // timingLine reads the sum and count of the write timing histograms.
 var timingLine = regexp.MustCompile(`(?m)^casare_raft_(log_write|commit|forward|forward_wait)_seconds_(sum|count) (\S+)$`)
@@ -29,10 +31,11 @@ type windowTimings struct {
 	nodes   []nodeTimings // as c.nodes, nil where unreadable
 	leader  string
 	machine cpuSample
+	faults  uint64 // the nodes' page faults (procUsage)
 }
 
 func (c *procCluster) timings(ctx context.Context) windowTimings {
-	w := windowTimings{nodes: make([]nodeTimings, len(c.nodes)), leader: c.leaderName(ctx), machine: sampleCPU()}
+	w := windowTimings{nodes: make([]nodeTimings, len(c.nodes)), leader: c.leaderName(ctx), machine: sampleCPU(), faults: procUsage(c.pids()).faults}
 	for i, cl := range c.clients {
 		body, err := cl.Metrics(ctx)
 		if err != nil {
@@ -58,14 +61,15 @@ func (c *procCluster) timings(ctx context.Context) windowTimings {
 }
 
 // timingsNote says, for the window from a to b, the means of the
-// leader's commits and log writes and of the followers' forwards and
-// log writes, and how busy the machine was.
+// leader's commits, log writes and waits for forwards (and after what
+// share of its writes it waited), of the followers' forwards and log
+// writes, how busy the machine was and how many page faults the nodes
+// took.
 func (c *procCluster) timingsNote(a, b windowTimings) string {
 	if a.leader == "" || a.leader != b.leader {
 		return "" // leadership moved: the roles' means would mix
 	}
-	mean := func(leader bool, name string) string {
-		var sum, n float64
+	sums := func(leader bool, name string) (sum, n float64) {
 		for i, node := range c.nodes {
 			if (node.name == a.leader) != leader || a.nodes[i] == nil || b.nodes[i] == nil {
 				continue
@@ -73,15 +77,29 @@ func (c *procCluster) timingsNote(a, b windowTimings) string {
 			sum += b.nodes[i][name][0] - a.nodes[i][name][0]
 			n += b.nodes[i][name][1] - a.nodes[i][name][1]
 		}
+		return sum, n
+	}
+	mean := func(leader bool, name string) string {
+		sum, n := sums(leader, name)
 		if n == 0 {
 			return "–"
 		}
 		return formatValue(sum/n*1000) + " ms"
 	}
+	// How often the leader waited for forwards says as much as how long.
+	waited := mean(true, "forward_wait")
+	if _, waits := sums(true, "forward_wait"); waits > 0 {
+		if _, commits := sums(true, "commit"); commits > 0 {
+			waited += fmt.Sprintf(" after %.0f%% of its entries", 100*waits/commits)
+		}
+	}
 	note := fmt.Sprintf("; means: leader commit %s, log write %s, wait for forwards %s; followers forward %s, log write %s",
-		mean(true, "commit"), mean(true, "log_write"), mean(true, "forward_wait"), mean(false, "forward"), mean(false, "log_write"))
+		mean(true, "commit"), mean(true, "log_write"), waited, mean(false, "forward"), mean(false, "log_write"))
 	if busy, kernel, ok := machineShares(a.machine, b.machine); ok {
 		note += fmt.Sprintf("; machine %.0f%% busy, %.0f%% in the kernel", busy*100, kernel*100)
+	}
+	if b.faults >= a.faults {
+		note += fmt.Sprintf("; nodes' page faults %d", b.faults-a.faults)
 	}
 	return note
 }
