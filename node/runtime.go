@@ -44,6 +44,26 @@ const (
 	memoryShare = 0.75
 )
 
+// heapPremapMax is the most heap a node process premaps on huge pages
+// before it starts (internal/hugepages): the heap of a node with a few
+// hundred thousand jobs, and more than the bench's nodes reached (300–600
+// MB each on 3 December). Past it the heap grows on small pages.
+const heapPremapMax = 1 << 30
+
+// HeapPremap returns how much heap a node process premaps: heapPremapMax,
+// or less where memory is small: a quarter of the runtime's memory limit
+// (the stretch counts against it until it is freed, and as free heap
+// until the scavenger returns it) and an eighth of the machine's or
+// cgroup's memory (the runtime maps the stretch at once, and a mapping
+// the kernel cannot cover kills the process).
+func HeapPremap() int {
+	n := min(heapPremapMax, debug.SetMemoryLimit(-1)/4)
+	if total := availableMemory(); total > 0 {
+		n = min(n, total/8)
+	}
+	return int(n)
+}
+
 // RuntimeTuning says what TuneRuntime set.
 type RuntimeTuning struct {
 	GCPercent   int   // -1 when GOGC was left to the environment

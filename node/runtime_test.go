@@ -34,3 +34,18 @@ func TestTuneRuntimeRespectsEnvironment(t *testing.T) {
 		t.Fatalf("with GOGC and GOMEMLIMIT set: tuning %+v changed the runtime", got)
 	}
 }
+
+func TestHeapPremapStaysWithinTheMemory(t *testing.T) {
+	limit := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(limit)
+	if n := HeapPremap(); n <= 0 || n > heapPremapMax {
+		t.Errorf("HeapPremap() = %d, want 1 byte to %d", n, heapPremapMax)
+	}
+	if total := availableMemory(); total > 0 && int64(HeapPremap()) > total/8 {
+		t.Errorf("HeapPremap() = %d, more than an eighth of %d", HeapPremap(), total)
+	}
+	debug.SetMemoryLimit(256 << 20)
+	if n := HeapPremap(); n > 64<<20 {
+		t.Errorf("under a 256 MiB limit HeapPremap() = %d, want at most a quarter", n)
+	}
+}

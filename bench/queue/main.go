@@ -62,6 +62,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/casare/casare/internal/hugepages"
 	"github.com/casare/casare/node"
 )
 
@@ -270,7 +271,7 @@ func (b *bench) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
+		printEnd(begin)
 		return nil
 	}
 	// The event stream mode runs its cluster inside this process.
@@ -285,7 +286,7 @@ func (b *bench) run(ctx context.Context) error {
 		}
 		fmt.Printf("\nvalues are what the load generator saw over REST; ×raft64 is the ratio to this run's yardstick: the higher of its two raw Raft rows over mutual TLS.\n")
 		fmt.Printf("CPU µs/item is the three casare processes' CPU time (from /proc/<pid>/stat) per job; the raw Raft row's is the helper's.\n")
-		fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
+		printEnd(begin)
 		return nil
 	}
 	fmt.Printf("casare queue benchmark: %s %s/%s, GOMAXPROCS=%d, NumCPU=%d, data in %s\n",
@@ -304,7 +305,7 @@ func (b *bench) run(ctx context.Context) error {
 	b.rep.print(os.Stdout)
 	fmt.Printf("\nCPU µs/item is this process's CPU time (nodes, robots and load generator) per job or apply.\n")
 	fmt.Printf("\"others\" is the share of all CPUs that other processes used while the figure was measured.\n")
-	fmt.Printf("load average at end: %s; total %s\n", loadAverage(), time.Since(begin).Round(100*time.Millisecond))
+	printEnd(begin)
 	return nil
 }
 
@@ -454,4 +455,23 @@ func (b *bench) add(x row) {
 // progress tells the operator what is running; the table goes to stdout.
 func (b *bench) progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "# "+format+"\n", args...)
+}
+
+// printEnd prints the load average at the end, the run's length, and the
+// system's transparent huge page setting: where a page fault is costly
+// (a virtual machine), it decides much of what fresh node processes pay
+// (docs/performance.md, 3 December, 17:20).
+func printEnd(begin time.Time) {
+	fmt.Printf("load average at end: %s; total %s; transparent huge pages %s\n",
+		loadAverage(), time.Since(begin).Round(100*time.Millisecond), hugePageSetting())
+}
+
+// hugePageSetting returns the system's transparent huge page setting, or
+// "unknown".
+func hugePageSetting() string {
+	s, err := hugepages.Setting()
+	if err != nil {
+		return "unknown"
+	}
+	return s
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/casare/casare/api"
 	"github.com/casare/casare/internal/gctune"
+	"github.com/casare/casare/internal/hugepages"
 	"github.com/casare/casare/node"
 )
 
@@ -114,6 +116,7 @@ func runNode(cmd *cobra.Command, cfg node.Config) error {
 	if err := checkRobotFlags(cfg.Name, cfg.Tags); err != nil {
 		return err
 	}
+	premapHeap(cfg.Logger)
 	if cfg.PprofAddr != "" {
 		_, stop, err := servePprof(cmd.Context(), cfg.PprofAddr, cfg.Logger)
 		if err != nil {
@@ -123,6 +126,15 @@ func runNode(cmd *cobra.Command, cfg node.Config) error {
 	}
 	tuning := node.TuneRuntime()
 	cfg.Logger.Info("runtime tuned for a node process", "settings", tuning.String())
+	// Before any load, so that the heap grows into pages that fault in
+	// 2 MiB at a time, and before the GOGC tuner, which would otherwise
+	// see the premapped stretch as live heap.
+	premap := node.HeapPremap()
+	if err := hugepages.Premap(premap); err != nil {
+		cfg.Logger.Info("heap on small pages", "reason", err)
+	} else {
+		cfg.Logger.Info("heap premapped on huge pages (GODEBUG=disablethp=1 turns this off)", "MiB", premap>>20)
+	}
 	if tuning.GCPercent >= 0 {
 		// Keep GOGC from multiplying a large live heap (a million
 		// queued jobs) into gigabytes of RSS.
@@ -135,6 +147,22 @@ func runNode(cmd *cobra.Command, cfg node.Config) error {
 		return err
 	}
 	return n.Run(cmd.Context())
+}
+
+// premapHeap has the heap grow into huge pages (internal/hugepages). It
+// runs first: a free span at the top of the heap would make the runtime
+// zero the stretch, and the GOGC tuner would see the stretch as live
+// heap.
+func premapHeap(log *slog.Logger) {
+	premap := node.HeapPremap()
+	switch err := hugepages.Premap(premap); {
+	case errors.Is(err, hugepages.ErrNotAdvised):
+		log.Info("heap not premapped on huge pages", "reason", err)
+	case err != nil:
+		log.Warn("heap not premapped on huge pages", "err", err)
+	default:
+		log.Info("heap premapped on huge pages (GODEBUG=disablethp=1 turns this off)", "MiB", premap>>20)
+	}
 }
 
 // checkRobotFlags refuses a node or robot name or tag that the cluster
