@@ -50,16 +50,29 @@ const (
 // MB each on 3 December). Past it the heap grows on small pages.
 const heapPremapMax = 1 << 30
 
-// HeapPremap returns how much heap a node process premaps: heapPremapMax,
-// or less where memory is small: a quarter of the runtime's memory limit
-// (the stretch counts against it until it is freed, and as free heap
-// until the scavenger returns it) and an eighth of the machine's or
-// cgroup's memory (the runtime maps the stretch at once, and a mapping
-// the kernel cannot cover kills the process).
+// HeapPremap returns how much heap a node process premaps (see
+// heapPremap), from its memory limit, the machine's or cgroup's memory
+// and its address space limit.
 func HeapPremap() int {
-	n := min(heapPremapMax, debug.SetMemoryLimit(-1)/4)
-	if total := availableMemory(); total > 0 {
+	return heapPremap(debug.SetMemoryLimit(-1), availableMemory(), addressSpaceLimit())
+}
+
+// noAddressSpaceLimit is RLIM_INFINITY as addressSpaceLimit returns it.
+const noAddressSpaceLimit = ^uint64(0)
+
+// heapPremap is heapPremapMax, or less where memory is small: an eighth
+// of the machine's or cgroup's memory (total; the runtime maps the
+// stretch at once, and a mapping the kernel cannot cover kills the
+// process), a quarter of the runtime's memory limit (the stretch counts
+// against it until it is freed, and as free heap until the scavenger
+// returns it), an eighth of the address space limit.
+func heapPremap(limit, total int64, addressSpace uint64) int {
+	n := min(heapPremapMax, limit/4)
+	if total > 0 {
 		n = min(n, total/8)
+	}
+	if addressSpace != noAddressSpaceLimit {
+		n = min(n, int64(min(addressSpace/8, heapPremapMax)))
 	}
 	return int(n)
 }

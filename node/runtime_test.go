@@ -1,6 +1,7 @@
 package node
 
 import (
+	"math"
 	"runtime/debug"
 	"testing"
 )
@@ -36,16 +37,25 @@ func TestTuneRuntimeRespectsEnvironment(t *testing.T) {
 }
 
 func TestHeapPremapStaysWithinTheMemory(t *testing.T) {
-	limit := debug.SetMemoryLimit(-1)
-	defer debug.SetMemoryLimit(limit)
+	const gib = 1 << 30
+	noLimit := int64(math.MaxInt64)
+	for _, c := range []struct {
+		name         string
+		limit, total int64
+		addressSpace uint64
+		want         int
+	}{
+		{"a large machine", noLimit, 24 * gib, noAddressSpaceLimit, heapPremapMax},
+		{"unknown memory", noLimit, 0, noAddressSpaceLimit, heapPremapMax},
+		{"an eighth of 2 GiB", noLimit, 2 * gib, noAddressSpaceLimit, gib / 4},
+		{"a quarter of GOMEMLIMIT", gib / 2, 24 * gib, noAddressSpaceLimit, gib / 8},
+		{"an eighth of ulimit -v", noLimit, 24 * gib, 4 * gib, gib / 2},
+	} {
+		if got := heapPremap(c.limit, c.total, c.addressSpace); got != c.want {
+			t.Errorf("%s: heapPremap(%d, %d, %d) = %d, want %d", c.name, c.limit, c.total, c.addressSpace, got, c.want)
+		}
+	}
 	if n := HeapPremap(); n <= 0 || n > heapPremapMax {
-		t.Errorf("HeapPremap() = %d, want 1 byte to %d", n, heapPremapMax)
-	}
-	if total := availableMemory(); total > 0 && int64(HeapPremap()) > total/8 {
-		t.Errorf("HeapPremap() = %d, more than an eighth of %d", HeapPremap(), total)
-	}
-	debug.SetMemoryLimit(256 << 20)
-	if n := HeapPremap(); n > 64<<20 {
-		t.Errorf("under a 256 MiB limit HeapPremap() = %d, want at most a quarter", n)
+		t.Errorf("HeapPremap() = %d on this machine, want 1 byte to %d", n, heapPremapMax)
 	}
 }

@@ -90,7 +90,7 @@ func (c *procCluster) timingsNote(a, b windowTimings) string {
 	waited := mean(true, "forward_wait")
 	if _, waits := sums(true, "forward_wait"); waits > 0 {
 		if _, commits := sums(true, "commit"); commits > 0 {
-			waited += fmt.Sprintf(" after %.0f%% of its entries", 100*waits/commits)
+			waited += fmt.Sprintf(" (after %.0f%% of its entries)", 100*waits/commits)
 		}
 	}
 	note := fmt.Sprintf("; means: leader commit %s, log write %s, wait for forwards %s; followers forward %s, log write %s",

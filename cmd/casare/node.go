@@ -126,15 +126,6 @@ func runNode(cmd *cobra.Command, cfg node.Config) error {
 	}
 	tuning := node.TuneRuntime()
 	cfg.Logger.Info("runtime tuned for a node process", "settings", tuning.String())
-	// Before any load, so that the heap grows into pages that fault in
-	// 2 MiB at a time, and before the GOGC tuner, which would otherwise
-	// see the premapped stretch as live heap.
-	premap := node.HeapPremap()
-	if err := hugepages.Premap(premap); err != nil {
-		cfg.Logger.Info("heap on small pages", "reason", err)
-	} else {
-		cfg.Logger.Info("heap premapped on huge pages (GODEBUG=disablethp=1 turns this off)", "MiB", premap>>20)
-	}
 	if tuning.GCPercent >= 0 {
 		// Keep GOGC from multiplying a large live heap (a million
 		// queued jobs) into gigabytes of RSS.
@@ -150,9 +141,9 @@ func runNode(cmd *cobra.Command, cfg node.Config) error {
 }
 
 // premapHeap has the heap grow into huge pages (internal/hugepages). It
-// runs first: a free span at the top of the heap would make the runtime
-// zero the stretch, and the GOGC tuner would see the stretch as live
-// heap.
+// runs once, first: a free span at the top of the heap would make the
+// runtime zero the stretch, and the GOGC tuner would see the stretch as
+// live heap.
 func premapHeap(log *slog.Logger) {
 	premap := node.HeapPremap()
 	switch err := hugepages.Premap(premap); {

@@ -19,8 +19,8 @@
 // stretch costs address space, not memory, as long as the runtime need
 // not zero it: fresh memory is zero already, but a stretch that begins
 // in a free span at the top of the heap is zeroed whole, on small pages,
-// so Premap counts the page faults the allocation took and advises
-// nothing after such a one. Call it first thing.
+// so Premap asks the kernel (mincore) whether any page of it is in
+// memory and advises nothing if one is. Call it once, first thing.
 //
 // The costs of huge pages, which made Go stop asking for them: with the
 // system's defrag setting at "madvise" (the default) a fault in an
@@ -47,9 +47,10 @@ import (
 // GODEBUG turns huge pages off, or the stretch would be too small.
 var ErrNotAdvised = errors.New("huge pages not advised")
 
-// ErrTouched says the runtime zeroed the stretch, faulting it in on
-// small pages, so advice would come too late.
-var ErrTouched = errors.New("huge pages: the runtime zeroed the premapped stretch (it began in a free span at the heap's top)")
+// ErrTouched says pages of the stretch were in memory before the advice
+// (the runtime zeroed it, or reused heap it had touched), which would
+// then come too late for them.
+var ErrTouched = errors.New("huge pages: the premapped stretch was touched")
 
 // hugePageSize is a transparent huge page on amd64, and on arm64 with
 // 4 KiB pages; advice covers only whole ones.
@@ -69,6 +70,11 @@ func Premap(n int) error {
 	if err := check(os.Getenv("GODEBUG"), n, systemMode); err != nil {
 		return err
 	}
+	if b, _ := os.ReadFile("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"); strings.TrimSpace(string(b)) != strconv.Itoa(hugePageSize) {
+		// 512 MiB on 64 KiB-page arm64 kernels: a fault would back far
+		// more than the heap needs.
+		return fmt.Errorf("%w: huge pages of %q bytes, not %d", ErrNotAdvised, strings.TrimSpace(string(b)), hugePageSize)
+	}
 	if b, _ := os.ReadFile("/proc/sys/vm/overcommit_memory"); strings.TrimSpace(string(b)) == "2" {
 		// The stretch's commit charge would stay for the process's life:
 		// the runtime never unmaps heap.
@@ -82,29 +88,33 @@ func Premap(n int) error {
 func allocate(n int) []byte { return make([]byte, n) }
 
 // premap does Premap's work, with alloc for allocate, and returns where
-// the advised range began.
+// the advised range began (0 if none was).
 func premap(n int, alloc func(int) []byte) (uintptr, error) {
-	faults := minorFaults()
 	stretch := alloc(n)
-	touched := minorFaults() - faults
+	defer func() {
+		runtime.KeepAlive(stretch)
+		stretch = nil
+		runtime.GC()
+	}()
 	// Whole huge pages only: a large allocation is aligned to the
 	// runtime's 8 KiB pages, not to 2 MiB.
 	start := addressOf(stretch)
 	lo := int((start+hugePageSize-1)&^(hugePageSize-1) - start)
 	hi := int((start+uintptr(n))&^(hugePageSize-1) - start)
-	var err error
-	switch {
-	case touched > int64(n/os.Getpagesize()/16):
-		err = fmt.Errorf("%w: %d page faults for %d bytes", ErrTouched, touched, n)
-	case hi > lo:
-		if err = adviseHuge(stretch[lo:hi]); err != nil {
-			err = fmt.Errorf("huge pages: madvise %d bytes of heap: %w", hi-lo, err)
-		}
+	if hi <= lo {
+		return 0, nil
 	}
-	runtime.KeepAlive(stretch)
-	stretch = nil
-	runtime.GC()
-	return start + uintptr(lo), err
+	in, err := resident(stretch[lo:hi])
+	if err != nil {
+		return 0, fmt.Errorf("huge pages: mincore: %w", err)
+	}
+	if in > 0 {
+		return 0, fmt.Errorf("%w: %d of its pages are in memory already", ErrTouched, in)
+	}
+	if err := adviseHuge(stretch[lo:hi]); err != nil {
+		return 0, fmt.Errorf("huge pages: madvise %d bytes of heap: %w", hi-lo, err)
+	}
+	return start + uintptr(lo), nil
 }
 
 // check returns an error wrapping ErrNotAdvised if godebug turns huge

@@ -2,8 +2,8 @@
 
 package hugepages
 
-// adviseHuge is never reached where systemMode fails: only Linux has the
-// setting it reads.
+// adviseHuge and resident are never reached where systemMode fails:
+// only Linux has the setting it reads.
 func adviseHuge([]byte) error { return ErrNotAdvised }
 
-func minorFaults() int64 { return 0 }
+func resident([]byte) (int, error) { return 0, ErrNotAdvised }

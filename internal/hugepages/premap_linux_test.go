@@ -5,48 +5,80 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 )
 
-// TestPremapAdvisesAStretchOfHeap checks that the stretch premap frees
-// is left untouched and with the kernel's huge page flag ("hg" in
-// /proc/self/smaps), whatever the system's setting: where the kernel
-// has transparent huge pages at all, the flag is set even where the
-// setting does not act on it.
-func TestPremapAdvisesAStretchOfHeap(t *testing.T) {
+// premapHelperEnv makes the test binary, started again by
+// TestPremapInAFreshProcess, run premapInThisProcess instead of the
+// tests: premap needs a heap whose top no earlier test has touched, as
+// a node's is when it starts.
+const premapHelperEnv = "HUGEPAGES_PREMAP_HELPER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(premapHelperEnv) != "" {
+		premapInThisProcess()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// premapInThisProcess premaps twice and prints what it saw: the first
+// premap's error, the advised mapping's flags and resident kilobytes, and
+// the second premap's error.
+func premapInThisProcess() {
+	start, err := premap(minStretch, allocate)
+	fmt.Printf("first: %v\n", err)
+	if err == nil {
+		flags, rss, err := mappingOf(start)
+		fmt.Printf("flags: %s\nrss: %d\nsmaps: %v\n", flags, rss, err)
+	}
+	_, err = premap(minStretch, allocate)
+	fmt.Printf("second: %v\n", err)
+}
+
+// TestPremapInAFreshProcess checks, in a new process, that premap
+// leaves its stretch advised ("hg" in /proc/self/smaps) and untouched,
+// and that a second premap, which the runtime must zero (the stretch
+// was heap before), is refused instead of advised.
+func TestPremapInAFreshProcess(t *testing.T) {
 	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage"); err != nil {
 		t.Skipf("no transparent huge pages in this kernel: %v", err)
 	}
-	start, err := premap(minStretch, allocate)
-	if errors.Is(err, syscall.EINVAL) {
-		t.Skipf("madvise(MADV_HUGEPAGE) refused: %v", err)
-	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), premapHelperEnv+"=1")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("premap: %v", err)
+		t.Fatalf("helper: %v\n%s", err, out)
 	}
-	if flags := vmFlags(t, start); !strings.Contains(flags, " hg") {
-		t.Errorf("the premapped heap's VmFlags are %q, want hg", flags)
+	got := string(out)
+	for _, want := range []string{"first: <nil>\n", " hg", "smaps: <nil>\n", "second: " + ErrTouched.Error()} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the helper printed\n%s\nwant %q in it", got, want)
+		}
+	}
+	var rss int
+	for _, line := range strings.Split(got, "\n") {
+		fmt.Sscanf(line, "rss: %d", &rss)
+	}
+	if rss > 2048 {
+		t.Errorf("the premapped stretch holds %d KiB in memory, want it untouched", rss)
 	}
 }
 
 // TestPremapRefusesAStretchTheRuntimeZeroed has the allocation touch
 // every page, as the runtime's zeroing does when the stretch begins in a
 // free span at the top of the heap: premap must report it instead of
-// advising pages already faulted in.
+// advising pages already in memory.
 func TestPremapRefusesAStretchTheRuntimeZeroed(t *testing.T) {
 	zeroed := func(n int) []byte {
-		// Fresh memory, as the stretch is, on small pages, as the
-		// runtime's zeroing finds it.
 		b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
 		if err != nil {
 			t.Fatalf("mmap: %v", err)
 		}
 		t.Cleanup(func() { syscall.Munmap(b) })
-		if err := syscall.Madvise(b, syscall.MADV_NOHUGEPAGE); err != nil {
-			t.Fatalf("madvise: %v", err)
-		}
 		for i := 0; i < n; i += os.Getpagesize() {
 			b[i] = 0
 		}
@@ -57,13 +89,12 @@ func TestPremapRefusesAStretchTheRuntimeZeroed(t *testing.T) {
 	}
 }
 
-// vmFlags returns the VmFlags line of the mapping of /proc/self/smaps
-// that holds addr.
-func vmFlags(t *testing.T, addr uintptr) string {
-	t.Helper()
+// mappingOf returns the VmFlags line and the resident KiB of the mapping
+// of /proc/self/smaps that holds addr.
+func mappingOf(addr uintptr) (flags string, rss int, err error) {
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
-		t.Fatal(err)
+		return "", 0, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -75,10 +106,12 @@ func vmFlags(t *testing.T, addr uintptr) string {
 			in = lo <= addr && addr < hi
 			continue
 		}
-		if in && strings.HasPrefix(line, "VmFlags:") {
-			return line
+		switch {
+		case in && strings.HasPrefix(line, "Rss:"):
+			fmt.Sscanf(line, "Rss: %d kB", &rss)
+		case in && strings.HasPrefix(line, "VmFlags:"):
+			return line, rss, nil
 		}
 	}
-	t.Fatalf("no mapping holds %#x", addr)
-	return ""
+	return "", 0, fmt.Errorf("no mapping holds %#x", addr)
 }
