@@ -1,6 +1,6 @@
-//go:build !unix
+//go:build !linux
 
 package node
 
-// addressSpaceLimit: only Unix has RLIMIT_AS.
+// addressSpaceLimit: the premap it bounds runs only on Linux.
 func addressSpaceLimit() uint64 { return noAddressSpaceLimit }

@@ -20,7 +20,9 @@
 // not zero it: fresh memory is zero already, but a stretch that begins
 // in a free span at the top of the heap is zeroed whole, on small pages,
 // so Premap asks the kernel (mincore) whether any page of it is in
-// memory and advises nothing if one is. Call it once, first thing.
+// memory and advises nothing if one is (the zeroing is done by then:
+// the check keeps the advice from pages already in, not the cost). Only
+// the first call in a process premaps; call it first thing.
 //
 // The costs of huge pages, which made Go stop asking for them: with the
 // system's defrag setting at "madvise" (the default) a fault in an
@@ -39,6 +41,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -62,11 +65,20 @@ const minStretch = 64 << 20
 // enabledPath is the system's transparent huge page setting.
 const enabledPath = "/sys/kernel/mm/transparent_hugepage/enabled"
 
+// premapped is set by the first Premap: the heap is the process's, and
+// only its first stretch can be fresh.
+var premapped atomic.Bool
+
 // Premap has the runtime map n bytes of heap in one piece, advises them
 // for huge pages and frees them (see the package comment). It runs a
 // garbage collection, so that the heap grows into them at once. An
 // error wrapping ErrNotAdvised says advice was not tried.
 func Premap(n int) error {
+	if !premapped.CompareAndSwap(false, true) {
+		// A second stretch would begin in the first, freed, which the
+		// runtime must zero: all of it, before any check could stop it.
+		return fmt.Errorf("%w: the heap was premapped already", ErrNotAdvised)
+	}
 	if err := check(os.Getenv("GODEBUG"), n, systemMode); err != nil {
 		return err
 	}
@@ -92,7 +104,6 @@ func allocate(n int) []byte { return make([]byte, n) }
 func premap(n int, alloc func(int) []byte) (uintptr, error) {
 	stretch := alloc(n)
 	defer func() {
-		runtime.KeepAlive(stretch)
 		stretch = nil
 		runtime.GC()
 	}()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,9 +26,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// premapInThisProcess premaps twice and prints what it saw: the first
-// premap's error, the advised mapping's flags and resident kilobytes, and
-// the second premap's error.
+// premapInThisProcess premaps and prints what it saw: the first
+// premap's error, the advised mapping's flags and resident kilobytes,
+// the error of a second Premap, which must not allocate, and that of a
+// second stretch premapped anyway, which the runtime had to zero.
 func premapInThisProcess() {
 	start, err := premap(minStretch, allocate)
 	fmt.Printf("first: %v\n", err)
@@ -35,6 +37,12 @@ func premapInThisProcess() {
 		flags, rss, err := mappingOf(start)
 		fmt.Printf("flags: %s\nrss: %d\nsmaps: %v\n", flags, rss, err)
 	}
+	premapped.Store(true) // as Premap's first call leaves it
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err = Premap(minStretch)
+	runtime.ReadMemStats(&after)
+	fmt.Printf("again: %v\nallocated: %d\n", err, after.TotalAlloc-before.TotalAlloc)
 	_, err = premap(minStretch, allocate)
 	fmt.Printf("second: %v\n", err)
 }
@@ -54,14 +62,18 @@ func TestPremapInAFreshProcess(t *testing.T) {
 		t.Fatalf("helper: %v\n%s", err, out)
 	}
 	got := string(out)
-	for _, want := range []string{"first: <nil>\n", " hg", "smaps: <nil>\n", "second: " + ErrTouched.Error()} {
+	for _, want := range []string{"first: <nil>\n", " hg", "smaps: <nil>\n", "again: " + ErrNotAdvised.Error() + ": the heap was premapped already\n", "second: " + ErrTouched.Error()} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the helper printed\n%s\nwant %q in it", got, want)
 		}
 	}
-	var rss int
+	var rss, allocated int
 	for _, line := range strings.Split(got, "\n") {
 		fmt.Sscanf(line, "rss: %d", &rss)
+		fmt.Sscanf(line, "allocated: %d", &allocated)
+	}
+	if allocated >= minStretch {
+		t.Errorf("a second Premap allocated %d bytes, want it refused first", allocated)
 	}
 	if rss > 2048 {
 		t.Errorf("the premapped stretch holds %d KiB in memory, want it untouched", rss)
