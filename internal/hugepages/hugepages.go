@@ -62,9 +62,6 @@ const hugePageSize = 2 << 20
 // minStretch is the least stretch worth advising.
 const minStretch = 64 << 20
 
-// enabledPath is the system's transparent huge page setting.
-const enabledPath = "/sys/kernel/mm/transparent_hugepage/enabled"
-
 // premapped is set by the first Premap: the heap is the process's, and
 // only its first stretch can be fresh.
 var premapped atomic.Bool
@@ -79,18 +76,8 @@ func Premap(n int) error {
 		// runtime must zero: all of it, before any check could stop it.
 		return fmt.Errorf("%w: the heap was premapped already", ErrNotAdvised)
 	}
-	if err := check(os.Getenv("GODEBUG"), n, systemMode); err != nil {
+	if err := check(os.Getenv("GODEBUG"), n, readSetting); err != nil {
 		return err
-	}
-	if b, _ := os.ReadFile("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"); strings.TrimSpace(string(b)) != strconv.Itoa(hugePageSize) {
-		// 512 MiB on 64 KiB-page arm64 kernels: a fault would back far
-		// more than the heap needs.
-		return fmt.Errorf("%w: huge pages of %q bytes, not %d", ErrNotAdvised, strings.TrimSpace(string(b)), hugePageSize)
-	}
-	if b, _ := os.ReadFile("/proc/sys/vm/overcommit_memory"); strings.TrimSpace(string(b)) == "2" {
-		// The stretch's commit charge would stay for the process's life:
-		// the runtime never unmaps heap.
-		return fmt.Errorf("%w: vm.overcommit_memory is 2 (strict)", ErrNotAdvised)
 	}
 	_, err := premap(n, allocate)
 	return err
@@ -128,42 +115,58 @@ func premap(n int, alloc func(int) []byte) (uintptr, error) {
 	return start + uintptr(lo), nil
 }
 
+// The kernel's settings check reads.
+const (
+	enabledPath    = "/sys/kernel/mm/transparent_hugepage/enabled"
+	pmdSizePath    = "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"
+	overcommitPath = "/proc/sys/vm/overcommit_memory"
+)
+
 // check returns an error wrapping ErrNotAdvised if godebug turns huge
-// pages off, n is below minStretch, or mode does not return "madvise".
-func check(godebug string, n int, mode func() (string, error)) error {
+// pages off, n is below minStretch, or the kernel's settings, as read
+// returns them, rule advice out: huge pages not left to madvise, not
+// 2 MiB (512 MiB on 64 KiB-page arm64 kernels, which would back far
+// more than the heap needs), or strict overcommit (the stretch's commit
+// charge would stay for the process's life: the runtime never unmaps
+// heap).
+func check(godebug string, n int, read func(path string) (string, error)) error {
 	if key := offByGODEBUG(godebug); key != "" {
 		return fmt.Errorf("%w: GODEBUG has %s", ErrNotAdvised, key)
 	}
 	if n < minStretch {
 		return fmt.Errorf("%w: a stretch of %d bytes is under %d", ErrNotAdvised, n, minStretch)
 	}
-	m, err := mode()
+	enabled, err := read(enabledPath)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotAdvised, err)
+	}
+	m, err := parseMode(enabled)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNotAdvised, err)
 	}
 	if m != "madvise" {
 		return fmt.Errorf("%w: the system's setting is %q, not madvise", ErrNotAdvised, m)
 	}
+	if size, _ := read(pmdSizePath); size != strconv.Itoa(hugePageSize) {
+		return fmt.Errorf("%w: huge pages of %q bytes, not %d", ErrNotAdvised, size, hugePageSize)
+	}
+	if mode, _ := read(overcommitPath); mode == "2" {
+		return fmt.Errorf("%w: vm.overcommit_memory is 2 (strict)", ErrNotAdvised)
+	}
 	return nil
 }
 
 // Setting returns the system's transparent huge page setting as the
 // kernel shows it, e.g. "always [madvise] never".
-func Setting() (string, error) {
-	b, err := os.ReadFile(enabledPath)
+func Setting() (string, error) { return readSetting(enabledPath) }
+
+// readSetting returns the trimmed contents of a kernel setting's file.
+func readSetting(path string) (string, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
 	}
 	return strings.TrimSpace(string(b)), nil
-}
-
-// systemMode returns the bracketed choice of the system's setting.
-func systemMode() (string, error) {
-	s, err := Setting()
-	if err != nil {
-		return "", err
-	}
-	return parseMode(s)
 }
 
 func parseMode(s string) (string, error) {

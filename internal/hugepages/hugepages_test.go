@@ -2,6 +2,8 @@ package hugepages
 
 import (
 	"errors"
+	"maps"
+	"strings"
 	"testing"
 )
 
@@ -41,8 +43,10 @@ func TestGODEBUGSettingsThatRuleAdviceOut(t *testing.T) {
 }
 
 func TestCheckAdvisesOnlyWhereTheSystemTakesAdvice(t *testing.T) {
-	mode := func(m string, err error) func() (string, error) {
-		return func() (string, error) { return m, err }
+	// mode is a kernel whose THP setting's choice is m (or unreadable,
+	// with err), with 2 MiB huge pages and heuristic overcommit.
+	mode := func(m string, err error) func(string) (string, error) {
+		return settings(m, err, nil)
 	}
 	if err := check("", minStretch, mode("madvise", nil)); err != nil {
 		t.Errorf("madvise: %v, want advice", err)
@@ -50,17 +54,41 @@ func TestCheckAdvisesOnlyWhereTheSystemTakesAdvice(t *testing.T) {
 	for name, c := range map[string]struct {
 		godebug string
 		n       int
-		mode    func() (string, error)
+		read    func(string) (string, error)
 	}{
-		"always":       {"", minStretch, mode("always", nil)},
-		"never":        {"", minStretch, mode("never", nil)},
-		"unreadable":   {"", minStretch, mode("", errors.New("no such file"))},
-		"disablethp=1": {"disablethp=1", minStretch, mode("madvise", nil)},
-		"too small":    {"", minStretch - 1, mode("madvise", nil)},
+		"always":                    {"", minStretch, mode("always", nil)},
+		"never":                     {"", minStretch, mode("never", nil)},
+		"unreadable":                {"", minStretch, mode("", errors.New("no such file"))},
+		"disablethp=1":              {"disablethp=1", minStretch, mode("madvise", nil)},
+		"too small":                 {"", minStretch - 1, mode("madvise", nil)},
+		"512 MiB huge pages":        {"", minStretch, settings("madvise", nil, map[string]string{pmdSizePath: "536870912"})},
+		"strict overcommit":         {"", minStretch, settings("madvise", nil, map[string]string{overcommitPath: "2"})},
+		"unreadable huge page size": {"", minStretch, settings("madvise", nil, map[string]string{pmdSizePath: ""})},
 	} {
-		if err := check(c.godebug, c.n, c.mode); !errors.Is(err, ErrNotAdvised) {
+		if err := check(c.godebug, c.n, c.read); !errors.Is(err, ErrNotAdvised) {
 			t.Errorf("%s: %v, want ErrNotAdvised", name, err)
 		}
+	}
+}
+
+// settings returns a reader of a kernel's settings: THP enabled with
+// choice m (or err), 2 MiB huge pages, heuristic overcommit, and changed
+// as with says.
+func settings(m string, err error, with map[string]string) func(string) (string, error) {
+	values := map[string]string{
+		enabledPath:    "always madvise never",
+		pmdSizePath:    "2097152",
+		overcommitPath: "0",
+	}
+	if m != "" {
+		values[enabledPath] = strings.Replace(values[enabledPath], m, "["+m+"]", 1)
+	}
+	maps.Copy(values, with)
+	return func(path string) (string, error) {
+		if path == enabledPath && err != nil {
+			return "", err
+		}
+		return values[path], nil
 	}
 }
 

@@ -2,7 +2,7 @@
 
 package hugepages
 
-// adviseHuge and resident are never reached where systemMode fails:
+// adviseHuge and resident are never reached where check fails:
 // only Linux has the setting it reads.
 func adviseHuge([]byte) error { return ErrNotAdvised }
 
