@@ -143,10 +143,10 @@ func (b *bench) procLoad(ctx context.Context, c *procCluster, name string, worke
 	wg.Go(func() {
 		time.Sleep(time.Until(start))
 		profiled := b.profileProcs(ctx, c, name, b.d.submit)
-		cpu, before := procCPU(c.pids()), c.timings(ctx)
+		before := c.timings(ctx)
 		time.Sleep(b.d.submit)
-		nodeCPU = procCPU(c.pids()) - cpu
-		timings = c.timingsNote(before, c.timings(ctx))
+		after := c.timings(ctx)
+		nodeCPU, timings = after.usage.cpu-before.usage.cpu, c.timingsNote(before, after)
 		if err := profiled(); err != nil {
 			b.progress("warning: %v", err)
 		}
@@ -284,7 +284,7 @@ func (b *bench) drain(ctx context.Context, c *procCluster, req []api.JobRequest,
 	var next, errs atomic.Int64
 	var wg sync.WaitGroup
 	profiled := b.profileProcs(ctx, c, name, 3*time.Second)
-	t0, cpu0, timings0 := time.Now(), procCPU(c.pids()), c.timings(ctx)
+	t0, timings0 := time.Now(), c.timings(ctx)
 	for _, s := range subs {
 		wg.Go(func() {
 			for next.Add(int64(len(req))) <= int64(total) && ctx.Err() == nil {
@@ -311,8 +311,9 @@ func (b *bench) drain(ctx context.Context, c *procCluster, req []api.JobRequest,
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	res.elapsed, res.cpu = time.Since(t0), procCPU(c.pids())-cpu0
-	res.timings = c.timingsNote(timings0, c.timings(ctx))
+	res.elapsed = time.Since(t0) // before the nodes' metrics are read
+	timings1 := c.timings(ctx)
+	res.cpu, res.timings = timings1.usage.cpu-timings0.usage.cpu, c.timingsNote(timings0, timings1)
 	if err := profiled(); err != nil {
 		b.progress("warning: %v", err)
 	}

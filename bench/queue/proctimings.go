@@ -31,11 +31,12 @@ type windowTimings struct {
 	nodes   []nodeTimings // as c.nodes, nil where unreadable
 	leader  string
 	machine cpuSample
-	faults  uint64 // the nodes' page faults (procUsage)
+	usage   usage // the nodes', read first: a figure's CPU window
 }
 
 func (c *procCluster) timings(ctx context.Context) windowTimings {
-	w := windowTimings{nodes: make([]nodeTimings, len(c.nodes)), leader: c.leaderName(ctx), machine: sampleCPU(), faults: procUsage(c.pids()).faults}
+	used := procUsage(c.pids())
+	w := windowTimings{nodes: make([]nodeTimings, len(c.nodes)), leader: c.leaderName(ctx), machine: sampleCPU(), usage: used}
 	for i, cl := range c.clients {
 		body, err := cl.Metrics(ctx)
 		if err != nil {
@@ -98,8 +99,8 @@ func (c *procCluster) timingsNote(a, b windowTimings) string {
 	if busy, kernel, ok := machineShares(a.machine, b.machine); ok {
 		note += fmt.Sprintf("; machine %.0f%% busy, %.0f%% in the kernel", busy*100, kernel*100)
 	}
-	if b.faults >= a.faults {
-		note += fmt.Sprintf("; nodes' page faults %d", b.faults-a.faults)
+	if b.usage.faults >= a.usage.faults {
+		note += fmt.Sprintf("; nodes' page faults %d", b.usage.faults-a.usage.faults)
 	}
 	return note
 }
