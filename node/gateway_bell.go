@@ -30,11 +30,13 @@ type bellStore interface {
 // keeps the cost of an idle robot at nothing and a job's arrival at one
 // claim.
 //
-// A burst of jobs for a thousand waiting robots wakes them a wave at a
-// time (maxClaimsInFlight): a follower forwards each claim to the leader
-// over a connection of its own, and a thousand at once meant hundreds of
-// TLS handshakes on the leader's cluster port, which starved Raft's
-// heartbeats until the followers called an election.
+// A burst of jobs for a thousand waiting robots wakes them all at once:
+// their claims join the node's robot-report entries, of which it keeps
+// one in flight (consensus robotGroups), so a wave is a few entries and,
+// on a follower, a few forwards. The bell once woke at most 64 claim
+// slots at a time, when each claim was forwarded on its own and a
+// thousand at once meant hundreds of TLS handshakes on the leader; with
+// merged claims the cap only held back calls (docs/performance.md).
 type workBell struct {
 	store bellStore
 
@@ -44,16 +46,8 @@ type workBell struct {
 	// have not returned yet: the jobs they are about to take still look
 	// claimable in the replica.
 	inflight map[string]int
-	// busy is the slots of all woken claims that have not returned.
-	busy int
-	kick chan struct{}
+	kick     chan struct{}
 }
-
-// maxClaimsInFlight bounds the slots of woken claims that have not
-// returned, per gateway. It matches the idle connections the forwarder
-// keeps to the leader, and a claim takes a few milliseconds, so the cap
-// costs a burst little time.
-const maxClaimsInFlight = 64
 
 type bellWaiter struct {
 	cmd     consensus.ClaimCmd
@@ -108,16 +102,15 @@ func (b *workBell) wait(ctx context.Context, cmd consensus.ClaimCmd) (done func(
 }
 
 // now lets a claim go at once, without queueing, when its robot would
-// be woken at once: no claim of its profile waits before it, its
-// profile has claimable jobs no woken claim is about to take, and fewer
-// than maxClaimsInFlight slots are being claimed. The caller claims and
-// then calls done. A robot's work call uses it to send its completions
-// and its claim together (gateway.work).
+// be woken at once: no claim of its profile waits before it and its
+// profile has claimable jobs no woken claim is about to take. The caller
+// claims and then calls done. A robot's work call uses it to send its
+// completions and its claim together (gateway.work).
 func (b *workBell) now(cmd consensus.ClaimCmd, at time.Time) (done func(), ok bool) {
 	w := &bellWaiter{cmd: cmd, profile: profileOf(cmd)}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.busy >= maxClaimsInFlight || consensus.LeftLeaderless(b.store.LeaderlessFor()) != nil {
+	if consensus.LeftLeaderless(b.store.LeaderlessFor()) != nil {
 		return nil, false
 	}
 	for _, other := range b.waiters {
@@ -136,13 +129,11 @@ func (b *workBell) now(cmd consensus.ClaimCmd, at time.Time) (done func(), ok bo
 // claiming counts w's slots as being claimed until release. The caller
 // holds mu.
 func (b *workBell) claiming(w *bellWaiter) {
-	b.busy += w.cmd.Max
 	b.inflight[w.profile] += w.cmd.Max
 }
 
 func (b *workBell) release(w *bellWaiter) {
 	b.mu.Lock()
-	b.busy -= w.cmd.Max
 	if b.inflight[w.profile] -= w.cmd.Max; b.inflight[w.profile] <= 0 {
 		delete(b.inflight, w.profile)
 	}
@@ -177,8 +168,7 @@ func (b *workBell) run(ctx context.Context) {
 }
 
 // ring wakes waiters, oldest first, while their profile has claimable
-// jobs left that no woken claim is about to take and fewer than
-// maxClaimsInFlight slots are being claimed.
+// jobs left that no woken claim is about to take.
 func (b *workBell) ring(now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -201,7 +191,7 @@ func (b *workBell) ring(now time.Time) {
 			busy := b.inflight[w.profile]
 			n = b.store.ClaimableUpTo(w.cmd, now, busy+wanted[w.profile]) - busy
 		}
-		if n > 0 && b.busy < maxClaimsInFlight && b.store.HasClaimable(w.cmd, now) {
+		if n > 0 && b.store.HasClaimable(w.cmd, now) {
 			close(w.ready)
 			b.claiming(w)
 			n -= w.cmd.Max

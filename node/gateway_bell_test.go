@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -39,8 +40,8 @@ func TestBellLetsAClaimGoAtOnceOnlyWhenItWouldRing(t *testing.T) {
 		t.Error("a claim went at once while the two claimable jobs were being claimed")
 	}
 	done()
-	if b.busy != 0 || len(b.inflight) != 0 {
-		t.Fatalf("after done: busy %d, in flight %v; want nothing", b.busy, b.inflight)
+	if len(b.inflight) != 0 {
+		t.Fatalf("after done: in flight %v; want nothing", b.inflight)
 	}
 	done, ok = b.now(one, at)
 	if !ok {
@@ -62,11 +63,6 @@ func TestBellLetsAClaimGoAtOnceOnlyWhenItWouldRing(t *testing.T) {
 	}
 	b.waiters = nil
 
-	b.busy = maxClaimsInFlight
-	if _, ok := b.now(one, at); ok {
-		t.Error("a claim went at once with maxClaimsInFlight slots being claimed")
-	}
-	b.busy = 0
 	store.leaderless = time.Hour
 	if _, ok := b.now(one, at); ok {
 		t.Error("a claim went at once on a node without a leader")
@@ -74,5 +70,25 @@ func TestBellLetsAClaimGoAtOnceOnlyWhenItWouldRing(t *testing.T) {
 	store.leaderless, store.jobs = 0, 0
 	if _, ok := b.now(one, at); ok {
 		t.Error("a claim went at once with nothing to claim")
+	}
+}
+
+// TestBellWakesEveryClaimThereIsWorkFor: a burst of jobs wakes as many
+// waiting claims as the jobs can serve, however many slots that is
+// (their claims share the node's robot-report entries), and no more.
+func TestBellWakesEveryClaimThereIsWorkFor(t *testing.T) {
+	const robots, slots = 300, 2
+	store := &shelf{jobs: 500}
+	b := newWorkBell(store)
+	for i := range robots {
+		cmd := consensus.ClaimCmd{RobotID: fmt.Sprintf("r%d", i), RobotKind: consensus.RobotInternet, Max: slots}
+		b.waiters = append(b.waiters, &bellWaiter{cmd: cmd, profile: profileOf(cmd), ready: make(chan struct{})})
+	}
+	b.ring(time.Now())
+	if woken, want := robots-len(b.waiters), store.jobs/slots; woken != want {
+		t.Fatalf("%d of %d waiting claims of %d slots woken for %d jobs, want %d", woken, robots, slots, store.jobs, want)
+	}
+	if got := b.inflight[profileOf(b.waiters[0].cmd)]; got != store.jobs {
+		t.Errorf("%d slots counted in flight, want %d", got, store.jobs)
 	}
 }

@@ -65,14 +65,12 @@ const noAddressSpaceLimit = ^uint64(0)
 // stretch at once, and a mapping the kernel cannot cover kills the
 // process), a quarter of the runtime's memory limit (the stretch counts
 // against it until it is freed, and as free heap until the scavenger
-// returns it), an eighth of the address space limit.
+// returns it), an eighth of the address space limit (noAddressSpaceLimit
+// is the largest uint64, so it bounds nothing).
 func heapPremap(limit, total int64, addressSpace uint64) int {
-	n := min(heapPremapMax, limit/4)
+	n := min(heapPremapMax, limit/4, int64(min(addressSpace/8, heapPremapMax)))
 	if total > 0 {
 		n = min(n, total/8)
-	}
-	if addressSpace != noAddressSpaceLimit {
-		n = min(n, int64(min(addressSpace/8, heapPremapMax)))
 	}
 	return int(n)
 }
